@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from yishi.cli import calendar as calendar_cmd
+from yishi.cli import runtime
 from yishi.cli import tally as tally_cmd
 
 
@@ -20,6 +21,8 @@ def cli() -> None:
 
 cli.add_command(tally_cmd.tally)
 cli.add_command(calendar_cmd.calendar)
+for _command in (runtime.up, runtime.demo_cmd, runtime.worker, runtime.web, runtime.migrate_cmd, runtime.health):
+    cli.add_command(_command)
 
 
 def main() -> None:

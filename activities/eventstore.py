@@ -1,0 +1,287 @@
+"""The hash-chained event store on PostgreSQL, with group commit.
+
+Appends to one stream are serialized by a row lock on ``streams`` (the chain has one head, across
+processes). Within a process, appends that arrive while a transaction is in flight queue up and are
+written together in the next transaction: N concurrent ballots cost a handful of commits, not N.
+A caller's future resolves only after its transaction committed, so a receipt is never shown for an
+event that is not durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from activities.db import UNAVAILABLE_ERRORS
+from domain.chain import GENESIS_HASH, canonical_json, chain_hash, envelope, format_instant
+
+log = structlog.get_logger(__name__)
+
+
+class StoreUnavailableError(RuntimeError):
+    """The database could not be reached; nothing was promised. Try again."""
+
+
+class NewEvent(BaseModel):
+    """An event to append: what happened and when (``occurred_at`` is passed in, never defaulted)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+class StoredEvent(BaseModel):
+    """An event as it stands in the stream."""
+
+    model_config = ConfigDict(frozen=True)
+    stream_id: str
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+    position: int | None = None
+    idempotency_key: str | None = None
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "occurred_at": format_instant(self.occurred_at),
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+            "recorded_at": format_instant(self.recorded_at),
+            "seq": self.seq,
+            "stream_id": self.stream_id,
+            "type": self.type,
+        }
+
+
+@dataclass
+class StreamState:
+    """The stream's row as seen under its lock; guards read it, ``updates`` change it."""
+
+    stream_id: str
+    head_seq: int
+    head_hash: str
+    accepting_until: datetime | None
+    sealed_at: datetime | None
+    now: datetime
+
+
+Guard = Callable[[StreamState], None]
+STREAM_COLUMNS = ("accepting_until", "sealed_at")
+
+
+@dataclass
+class _Pending:
+    events: Sequence[NewEvent]
+    idempotency_key: str | None
+    guard: Guard | None
+    updates: Mapping[str, Any]
+    future: asyncio.Future[list[StoredEvent]]
+    stored: list[StoredEvent] = field(default_factory=list)
+
+
+@dataclass
+class StoreStats:
+    appends: int = 0
+    transactions: int = 0
+
+
+class EventStore:
+    """Append, read and fold streams. One instance per process, shared by all requests."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 500) -> None:
+        self._pool = pool
+        self._max_batch = max_batch
+        self._pending: dict[str, list[_Pending]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
+        self.stats = StoreStats()
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        guard: Guard | None = None,
+        updates: Mapping[str, Any] | None = None,
+    ) -> list[StoredEvent]:
+        """Append ``events`` atomically at the head of ``stream_id``; return them as stored.
+
+        ``idempotency_key``: a second append with the same key returns the first one's events and
+        writes nothing. ``guard`` runs under the stream lock and may raise to refuse this append
+        (others in the same group are unaffected). ``updates`` sets stream columns in the same
+        transaction (``accepting_until``, ``sealed_at``).
+        """
+        if not events:
+            raise ValueError("append needs at least one event")
+        bad = set(updates or {}) - set(STREAM_COLUMNS)
+        if bad:
+            raise ValueError(f"cannot update stream columns {sorted(bad)}")
+        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(stream_id, []).append(
+            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future)
+        )
+        if stream_id not in self._writers:
+            self._writers[stream_id] = asyncio.create_task(self._drain(stream_id))
+        return await future
+
+    async def _drain(self, stream_id: str) -> None:
+        try:
+            while queue := self._pending.get(stream_id):
+                batch = queue[: self._max_batch]
+                del queue[: self._max_batch]
+                await self._commit_batch(stream_id, batch)
+        finally:
+            self._writers.pop(stream_id, None)
+            if not self._pending.get(stream_id):
+                self._pending.pop(stream_id, None)
+
+    async def _commit_batch(self, stream_id: str, batch: list[_Pending]) -> None:
+        try:
+            accepted = await self._write(stream_id, batch)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("store.unavailable", stream_id=stream_id, error=str(exc), appends=len(batch))
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(StoreUnavailableError(str(exc)))
+            return
+        except BaseException as exc:  # surface unexpected errors to every waiting caller
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.stats.transactions += 1
+        self.stats.appends += len(accepted)
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_result(pending.stored)
+
+    async def _write(self, stream_id: str, batch: list[_Pending]) -> list[_Pending]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id
+            )
+            row = await conn.fetchrow(
+                "SELECT head_seq, head_hash, accepting_until, sealed_at FROM streams"
+                " WHERE stream_id = $1 FOR UPDATE",
+                stream_id,
+            )
+            now = datetime.now(UTC)
+            state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
+                                row["sealed_at"], now)
+            existing = await self._existing(conn, stream_id, batch)
+            rows, accepted = self._chain_batch(state, batch, existing)
+            if rows:
+                await conn.executemany(
+                    "INSERT INTO events (stream_id, seq, type, payload, occurred_at, recorded_at,"
+                    " prev_hash, hash, idempotency_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                    rows,
+                )
+            await conn.execute(
+                "UPDATE streams SET head_seq = $2, head_hash = $3, accepting_until = $4, sealed_at = $5"
+                " WHERE stream_id = $1",
+                stream_id, state.head_seq, state.head_hash, state.accepting_until, state.sealed_at,
+            )
+        return accepted
+
+    async def _existing(
+        self, conn: asyncpg.Connection, stream_id: str, batch: list[_Pending]
+    ) -> dict[str, StoredEvent]:
+        keys = [p.idempotency_key for p in batch if p.idempotency_key]
+        if not keys:
+            return {}
+        found = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND idempotency_key = ANY($2::text[])",
+            stream_id, keys,
+        )
+        return {r["idempotency_key"]: _stored(r) for r in found}
+
+    def _chain_batch(
+        self, state: StreamState, batch: list[_Pending], existing: dict[str, StoredEvent]
+    ) -> tuple[list[tuple[Any, ...]], list[_Pending]]:
+        rows: list[tuple[Any, ...]] = []
+        accepted: list[_Pending] = []
+        recorded_at = state.now  # one commit time for the whole group; timestamptz keeps µs
+        for pending in batch:
+            key = pending.idempotency_key
+            if key and key in existing:
+                # Same request again (a double tap, a retry after a lost answer): same events back.
+                pending.stored = [existing[key]]
+                continue
+            if pending.guard is not None:
+                try:
+                    pending.guard(state)
+                except Exception as exc:  # refused by its guard; the rest of the group goes on
+                    pending.future.set_exception(exc)
+                    continue
+            for index, event in enumerate(pending.events):
+                stored = self._link(state, event, recorded_at, key if index == 0 else None)
+                rows.append(_row(stored))
+                pending.stored.append(stored)
+            if key:
+                existing[key] = pending.stored[0]
+            for column, value in pending.updates.items():
+                setattr(state, column, value)
+            accepted.append(pending)
+        return rows, accepted
+
+    @staticmethod
+    def _link(state: StreamState, event: NewEvent, recorded_at: datetime, key: str | None) -> StoredEvent:
+        seq = state.head_seq + 1
+        body = envelope(stream_id=state.stream_id, seq=seq, type=event.type, payload=event.payload,
+                        occurred_at=event.occurred_at, recorded_at=recorded_at, prev_hash=state.head_hash)
+        digest = chain_hash(state.head_hash, canonical_json(body))
+        state.head_seq, state.head_hash = seq, digest
+        return StoredEvent(stream_id=state.stream_id, seq=seq, type=event.type, payload=event.payload,
+                           occurred_at=event.occurred_at, recorded_at=recorded_at,
+                           prev_hash=body["prev_hash"], hash=digest, idempotency_key=key)
+
+    async def read(self, stream_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events of ``stream_id`` with ``seq > after_seq`` in order."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq"
+        args: list[Any] = [stream_id, after_seq]
+        if limit is not None:
+            sql += " LIMIT $3"
+            args.append(limit)
+        async with self._pool.acquire() as conn:
+            return [_stored(r) for r in await conn.fetch(sql, *args)]
+
+    async def head(self, stream_id: str) -> tuple[int, str]:
+        """The stream's head ``(seq, hash)``; ``(0, 64 zeros)`` for a stream with no events."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT head_seq, head_hash FROM streams WHERE stream_id = $1", stream_id)
+        return (row["head_seq"], row["head_hash"]) if row else (0, GENESIS_HASH)
+
+    async def fold(self, stream_id: str, evolve: Callable[[Any, StoredEvent], Any], initial: Any) -> Any:
+        """Fold the whole stream through ``evolve`` (the domain's), from ``initial``."""
+        state = initial
+        for event in await self.read(stream_id):
+            state = evolve(state, event)
+        return state
+
+
+_COLUMNS = (
+    "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash, position, idempotency_key"
+)
+
+
+def _row(event: StoredEvent) -> tuple[Any, ...]:
+    return (event.stream_id, event.seq, event.type, event.payload, event.occurred_at, event.recorded_at,
+            event.prev_hash, event.hash, event.idempotency_key)
+
+
+def _stored(record: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(**dict(record))

@@ -1,0 +1,116 @@
+"""Canonical JSON and the hash chain of an event stream (see docs/log-format.md).
+
+Pure: the same bytes come out of the same envelope on any machine, so an auditor can recompute every
+hash without Yishi. This module is mirrored, standard library only, by ``tools/verify_export.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+ENVELOPE_KEYS = ("occurred_at", "payload", "prev_hash", "recorded_at", "seq", "stream_id", "type")
+
+
+class CanonicalJSONError(ValueError):
+    """A value cannot be written as canonical JSON (floats and non-string keys are refused)."""
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        return
+    if isinstance(value, float):
+        raise CanonicalJSONError(f"{path}: floats are not allowed; write decimals as strings")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalJSONError(f"{path}: object keys must be strings, got {key!r}")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise CanonicalJSONError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` canonically: sorted keys, no whitespace, UTF-8, integers only."""
+    _check(value, "$")
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def format_instant(instant: datetime) -> str:
+    """RFC 3339 in UTC with exactly six fractional digits and a ``Z``: ``2026-11-22T08:00:00.000000Z``."""
+    if instant.tzinfo is None:
+        raise CanonicalJSONError("timestamps must be timezone-aware")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def envelope(
+    *,
+    stream_id: str,
+    seq: int,
+    type: str,
+    payload: Mapping[str, Any],
+    occurred_at: datetime,
+    recorded_at: datetime,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The hashed part of an event: every column but ``hash``."""
+    return {
+        "occurred_at": format_instant(occurred_at),
+        "payload": dict(payload),
+        "prev_hash": prev_hash,
+        "recorded_at": format_instant(recorded_at),
+        "seq": seq,
+        "stream_id": stream_id,
+        "type": type,
+    }
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """``sha256(prev_hash as 64 ASCII hex digits ‖ canonical JSON bytes)`` in lower-case hex."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+class ChainBreak(ValueError):
+    """The first place where a stream stops being a valid chain."""
+
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(f"seq {seq}: {message}")
+        self.seq = seq
+
+
+def verify_chain(rows: Iterable[Mapping[str, Any]], stream_id: str | None = None) -> tuple[int, str]:
+    """Check seq continuity and every hash; return the head ``(seq, hash)``.
+
+    Each row holds the envelope fields (timestamps as canonical strings) and ``hash``. Raises
+    ``ChainBreak`` naming the first bad seq and what was expected.
+    """
+    expected_seq, prev = 1, GENESIS_HASH
+    for row in rows:
+        seq = row["seq"]
+        if stream_id is not None and row["stream_id"] != stream_id:
+            raise ChainBreak(seq, f"belongs to stream {row['stream_id']!r}, expected {stream_id!r}")
+        if seq != expected_seq:
+            raise ChainBreak(seq, f"expected seq {expected_seq} (gap, deletion or reordering)")
+        if row["prev_hash"] != prev:
+            raise ChainBreak(seq, f"prev_hash {row['prev_hash']} does not match previous hash {prev}")
+        body = {key: row[key] for key in ENVELOPE_KEYS}
+        actual = chain_hash(prev, canonical_json(body))
+        if actual != row["hash"]:
+            raise ChainBreak(seq, f"hash {row['hash']} does not match recomputed {actual}")
+        expected_seq, prev = seq + 1, actual
+    return expected_seq - 1, prev

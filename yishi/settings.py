@@ -1,0 +1,50 @@
+"""One settings model for every process (CLI, web, worker, tests).
+
+Values come from ``YISHI_*`` environment variables (or a ``.env`` file); secrets never travel in
+workflow or activity inputs. When ``temporal_address`` or ``database_url`` is empty, ``yishi up``
+starts the embedded server for it and fills it in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to ``YISHI_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="YISHI_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_DIR / ".data", description="Embedded servers' data")
+    database_url: str = Field(default="", description="PostgreSQL URL; empty = embedded server")
+    temporal_address: str = Field(default="", description="host:port; empty = embedded dev server")
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = Field(default="", description="Shown to operators; filled by `yishi up`")
+    task_queue: str = "yishi"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    public_base_url: str = Field(default="", description="Base of personal links, e.g. https://yishi.example.cn")
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs sessions and CSRF tokens; generated into data_dir if empty"
+    )
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="JSON logs; default: JSON unless on a terminal")
+    otel_exporter: str = Field(default="", description="'' (off), 'console' or 'otlp'")
+    otel_endpoint: str = ""
+    db_pool_max: int = 10
+    group_commit_max: int = Field(default=500, description="Most appends grouped into one transaction")
+    proxy_limit: int = Field(default=3, description="Owners one proxy may represent")
+    deem_silent: bool = Field(default=False, description="Silent-owner deeming (off by default)")
+    holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
+    default_lang: str = "zh"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
