@@ -1,0 +1,317 @@
+"""Static checks of the production deployment files (no Docker engine needed).
+
+Parses docker-compose.yml, Dockerfile and .dockerignore and checks them against the code: service set,
+pinned images, health checks and start-up order, and that every ``YISHI_*`` variable handed to a
+container is a real field of ``yishi.settings.Settings``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+EXPECTED_SERVICES = {"postgres", "temporal", "temporal-ui", "yishi-migrate", "yishi-worker", "yishi-web"}
+NEEDS_HEALTHCHECK = ("postgres", "temporal", "yishi-web")
+LONG_RUNNING_YISHI = ("yishi-worker", "yishi-web")
+REQUIRED_YISHI_FIELDS = ("database_url", "temporal_address", "secret_key", "public_base_url")
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    assert COMPOSE_FILE.is_file(), f"{COMPOSE_FILE.name} is missing at the repository root"
+    data = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{COMPOSE_FILE.name} is not a YAML mapping"
+    assert isinstance(data.get("services"), dict), f"{COMPOSE_FILE.name} has no 'services' mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def settings_env_names() -> set[str]:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    settings_cls = importlib.import_module("yishi.settings").Settings
+    return {"YISHI_" + name.upper() for name in settings_cls.model_fields}
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str | None]:
+    """A service's environment as a dict, whether written as a mapping or as a list of KEY=VALUE."""
+    env = service.get("environment") or {}
+    if isinstance(env, dict):
+        return {str(k): (None if v is None else str(v)) for k, v in env.items()}
+    out: dict[str, str | None] = {}
+    for item in env:
+        key, sep, value = str(item).partition("=")
+        out[key] = value if sep else None
+    return out
+
+
+def _depends_on(service: dict[str, Any]) -> dict[str, str]:
+    """depends_on as {service: condition}; the short list form means service_started."""
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return {name: "service_started" for name in deps}
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def _image_tag(image: str) -> str | None:
+    """The tag of an image reference (``registry:5000/repo:tag`` -> ``tag``), or None if untagged."""
+    if "@sha256:" in image:
+        return image.split("@", 1)[1]
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def _healthcheck_text(service: dict[str, Any]) -> str:
+    test = (service.get("healthcheck") or {}).get("test")
+    return " ".join(test) if isinstance(test, list) else str(test or "")
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with comments dropped and backslash continuations joined."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full:
+            keyword, _, args = full.partition(" ")
+            instructions.append((keyword.upper(), args.strip()))
+    return instructions
+
+
+def _exec_or_shell_form(args: str) -> list[str]:
+    if args.startswith("["):
+        return json.loads(args)
+    return shlex.split(args)
+
+
+# --------------------------------------------------------------------------------------------- compose
+
+
+def test_all_services_present(services: dict[str, Any]) -> None:
+    missing = EXPECTED_SERVICES - services.keys()
+    assert not missing, f"docker-compose.yml lacks services: {sorted(missing)}"
+
+
+def test_every_image_is_pinned(services: dict[str, Any]) -> None:
+    problems = []
+    for name, service in services.items():
+        image = service.get("image")
+        if image is None:
+            if "build" not in service:
+                problems.append(f"{name}: neither 'image' nor 'build'")
+            continue
+        tag = _image_tag(str(image))
+        if tag is None:
+            problems.append(f"{name}: image {image!r} has no tag (implicitly 'latest')")
+        elif tag == "latest" or "$" in tag:
+            problems.append(f"{name}: image {image!r} uses a floating tag {tag!r}")
+        elif not re.search(r"\d", tag):
+            problems.append(f"{name}: image {image!r} tag {tag!r} has no version number")
+        elif re.fullmatch(r"v?\d+", tag.split("-", 1)[0]):
+            problems.append(f"{name}: image {image!r} pins only a major version; use an exact version")
+    assert not problems, "images not pinned to an exact version:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("name", NEEDS_HEALTHCHECK)
+def test_healthchecks(services: dict[str, Any], name: str) -> None:
+    healthcheck = services[name].get("healthcheck")
+    assert healthcheck, f"service {name!r} has no healthcheck; dependants cannot wait for it"
+    assert not healthcheck.get("disable"), f"service {name!r} has its healthcheck disabled"
+    test = healthcheck.get("test")
+    assert test and test != ["NONE"], f"service {name!r} healthcheck has no 'test' command"
+
+
+def test_web_healthcheck_hits_healthz(services: dict[str, Any]) -> None:
+    text = _healthcheck_text(services["yishi-web"])
+    assert "/healthz" in text, f"yishi-web healthcheck should request /healthz, got: {text!r}"
+    assert "curl" not in text and "wget" not in text, (
+        "yishi-web healthcheck uses curl/wget, which python:*-slim images do not have"
+    )
+
+
+def test_temporal_waits_for_postgres(services: dict[str, Any]) -> None:
+    deps = _depends_on(services["temporal"])
+    assert deps.get("postgres") == "service_healthy", (
+        f"temporal must depend on postgres with condition service_healthy, got {deps!r}"
+    )
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_YISHI)
+def test_yishi_start_order(services: dict[str, Any], name: str) -> None:
+    deps = _depends_on(services[name])
+    expected = {
+        "postgres": "service_healthy",
+        "temporal": "service_healthy",
+        "yishi-migrate": "service_completed_successfully",
+    }
+    wrong = {dep: deps.get(dep) for dep, cond in expected.items() if deps.get(dep) != cond}
+    assert not wrong, f"{name} depends_on is wrong for {sorted(wrong)}: expected {expected!r}, got {deps!r}"
+
+
+def test_migrate_is_one_shot(services: dict[str, Any]) -> None:
+    migrate = services["yishi-migrate"]
+    command = migrate.get("command")
+    command = shlex.split(command) if isinstance(command, str) else command
+    assert command and command[0] == "migrate", f"yishi-migrate should run `yishi migrate`, got {command!r}"
+    assert str(migrate.get("restart", "no")) in {"no", "False", "false", "on-failure"}, (
+        f"yishi-migrate must not restart after completing (restart: {migrate.get('restart')!r}); "
+        "otherwise service_completed_successfully never holds"
+    )
+
+
+def test_yishi_env_vars_are_settings_fields(services: dict[str, Any], settings_env_names: set[str]) -> None:
+    unknown = sorted(
+        f"{name}: {key}"
+        for name, service in services.items()
+        for key in _environment(service)
+        if key.startswith("YISHI_") and key not in settings_env_names
+    )
+    assert not unknown, (
+        "YISHI_* variables that no field of yishi.settings.Settings reads (typo, or a field the "
+        "settings model lacks):\n  " + "\n  ".join(unknown)
+    )
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_YISHI)
+def test_required_yishi_env_is_set(services: dict[str, Any], name: str) -> None:
+    env = _environment(services[name])
+    missing = [
+        f"YISHI_{field.upper()}" for field in REQUIRED_YISHI_FIELDS if not env.get(f"YISHI_{field.upper()}")
+    ]
+    assert not missing, f"{name} lacks (or leaves empty) required environment variables: {missing}"
+
+
+def test_secret_key_must_be_provided(services: dict[str, Any]) -> None:
+    for name in LONG_RUNNING_YISHI:
+        value = _environment(services[name]).get("YISHI_SECRET_KEY") or ""
+        assert re.fullmatch(r"\$\{YISHI_SECRET_KEY:\?[^}]*\}", value), (
+            f"{name}: YISHI_SECRET_KEY should be ${{YISHI_SECRET_KEY:?...}} so compose refuses to start "
+            f"without it; got {value!r}"
+        )
+
+
+def test_web_is_reachable_from_outside_its_container(services: dict[str, Any]) -> None:
+    web = services["yishi-web"]
+    env = _environment(web)
+    assert env.get("YISHI_WEB_HOST") == "0.0.0.0", (
+        f"yishi-web must listen on 0.0.0.0 inside its container, YISHI_WEB_HOST={env.get('YISHI_WEB_HOST')!r}"
+    )
+    port = env.get("YISHI_WEB_PORT") or "8000"
+    published = [str(p) for p in web.get("ports") or []]
+    assert any(p.rsplit(":", 1)[-1].split("/")[0] == port for p in published), (
+        f"yishi-web listens on {port} but publishes {published!r}"
+    )
+
+
+def test_yishi_services_use_the_project_image(services: dict[str, Any]) -> None:
+    images = set()
+    for name in ("yishi-migrate", "yishi-worker", "yishi-web"):
+        build = services[name].get("build")
+        assert build, f"{name} has no 'build'; it should be built from the repository's Dockerfile"
+        context = build if isinstance(build, str) else build.get("context", ".")
+        dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        assert (ROOT / context / dockerfile).resolve() == DOCKERFILE, (
+            f"{name} builds from {context}/{dockerfile}, not the repository's Dockerfile"
+        )
+        images.add(services[name].get("image"))
+    assert len(images) == 1, f"yishi services should share one image name, got {sorted(map(str, images))}"
+
+
+def test_bind_mounted_host_paths_exist(services: dict[str, Any]) -> None:
+    missing = []
+    for name, service in services.items():
+        for volume in service.get("volumes") or []:
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith((".", "/")) and not (ROOT / source).exists():
+                missing.append(f"{name}: {source}")
+    assert not missing, "bind-mounted paths that do not exist in the repository:\n  " + "\n  ".join(missing)
+
+
+# --------------------------------------------------------------------------------------------- image
+
+
+def test_dockerfile_runs_as_non_root() -> None:
+    assert DOCKERFILE.is_file(), "Dockerfile is missing at the repository root"
+    users = [args for keyword, args in _dockerfile_instructions() if keyword == "USER"]
+    assert users, "Dockerfile has no USER instruction, so the container runs as root"
+    user = users[-1].split(":", 1)[0]
+    assert user not in {"root", "0"}, f"Dockerfile's final USER is {users[-1]!r}, which is root"
+
+
+def test_dockerfile_entrypoint_is_yishi() -> None:
+    entrypoints = [args for keyword, args in _dockerfile_instructions() if keyword == "ENTRYPOINT"]
+    assert entrypoints, 'Dockerfile has no ENTRYPOINT; it should be ["yishi"]'
+    argv = _exec_or_shell_form(entrypoints[-1])
+    assert argv[:1] == ["yishi"], f"Dockerfile ENTRYPOINT should start with 'yishi', got {argv!r}"
+
+
+def test_dockerfile_base_image_pinned() -> None:
+    bases = [args.split()[0] for keyword, args in _dockerfile_instructions() if keyword == "FROM"]
+    assert bases, "Dockerfile has no FROM"
+    for base in bases:
+        tag = _image_tag(base)
+        assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), (
+            f"Dockerfile base image {base!r} is not pinned to an exact version"
+        )
+
+
+def test_dockerfile_copies_everything_the_package_needs() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    setuptools_cfg = pyproject["tool"]["setuptools"]
+    needed = {"pyproject.toml", pyproject["project"]["readme"]}
+    needed |= {pattern.rstrip("*").rstrip(".") for pattern in setuptools_cfg["packages"]["find"]["include"]}
+    needed |= {f"{module}.py" for module in setuptools_cfg.get("py-modules", [])}
+
+    copied: set[str] = set()
+    for keyword, args in _dockerfile_instructions():
+        if keyword in {"COPY", "ADD"}:
+            parts = [p for p in _exec_or_shell_form(args) if not p.startswith("--")]
+            copied |= {p.rstrip("/").removeprefix("./") for p in parts[:-1]}
+    missing = sorted(needed - copied)
+    assert not missing, f"Dockerfile does not COPY what `pip install .` needs: {missing}"
+
+    ignored = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()}
+    excluded = sorted(needed & ignored)
+    assert not excluded, f".dockerignore excludes files the image build needs: {excluded}"
+
+
+def test_dockerignore_excludes_local_state() -> None:
+    assert DOCKERIGNORE.is_file(), ".dockerignore is missing at the repository root"
+    patterns = {
+        line.strip().removeprefix("**/").removeprefix("/").rstrip("/")
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    missing = [p for p in (".venv", ".data", ".env") if p not in patterns]
+    assert not missing, f".dockerignore should exclude {missing} (local virtualenv, embedded data, secrets)"
