@@ -1,28 +1,45 @@
 """The ``yishi`` command: a thin adapter over the service layer.
 
-Each sub-command lives in its own module and is registered here. Exit codes: 0 success, 2 bad input
-(with a message naming the file, row, owner or deadline), 1 anything else.
+Each sub-command lives in its own module, imported only when it runs (so `yishi tally` does not load
+Temporal or the web stack). Exit codes: 0 success, 2 bad input (with a message naming the file, row,
+owner or deadline), 1 anything else.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from yishi.cli import calendar as calendar_cmd
-from yishi.cli import runtime
-from yishi.cli import tally as tally_cmd
+# command name -> "module:attribute"
+COMMANDS = {
+    "up": "yishi.cli.runtime:up",
+    "demo": "yishi.cli.runtime:demo_cmd",
+    "worker": "yishi.cli.runtime:worker",
+    "web": "yishi.cli.runtime:web",
+    "migrate": "yishi.cli.runtime:migrate_cmd",
+    "health": "yishi.cli.runtime:health",
+    "tally": "yishi.cli.tally:tally",
+    "calendar": "yishi.cli.calendar:calendar",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="yishi")
 def cli() -> None:
     """Yishi (议事): deliberation workflows for residential communities."""
-
-
-cli.add_command(tally_cmd.tally)
-cli.add_command(calendar_cmd.calendar)
-for _command in (runtime.up, runtime.demo_cmd, runtime.worker, runtime.web, runtime.migrate_cmd, runtime.health):
-    cli.add_command(_command)
 
 
 def main() -> None:

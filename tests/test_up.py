@@ -1,0 +1,89 @@
+"""`yishi up` as a user runs it: a subprocess that prints working URLs, stops every child on SIGTERM and
+finds its earlier state when started again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from yishi.embedded import free_port
+
+URL_LINE = re.compile(r"^(Web|Temporal UI|PostgreSQL):\s+(\S+)")
+
+
+def start_up(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env |= {"YISHI_WEB_PORT": str(free_port()), "YISHI_LOG_JSON": "true"}
+    proc = subprocess.Popen([sys.executable, "-m", "yishi.cli", "up", "--data-dir", str(data_dir), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    urls: dict[str, str] = {}
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if match := URL_LINE.match(line):
+            urls[match.group(1)] = match.group(2)
+        if line.startswith("Yishi is running"):
+            return proc, urls, lines
+    proc.kill()
+    raise AssertionError("yishi up did not report running:\n" + "\n".join(lines))
+
+
+def stop_up(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "yishi up started no child processes"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    return alive
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status == 200
+
+
+async def _marker(database_url: str, write: bool) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS up_test_marker (at timestamptz)")
+        if write:
+            await conn.execute("INSERT INTO up_test_marker VALUES ($1)", datetime.now(UTC))
+        return await conn.fetchval("SELECT count(*) FROM up_test_marker")
+    finally:
+        await conn.close()
+
+
+def test_up_prints_working_urls_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    proc, urls, _ = start_up(tmp_path)
+    try:
+        assert set(urls) == {"Web", "Temporal UI", "PostgreSQL"}, urls
+        assert http_ok(urls["Web"] + "/healthz")
+        assert http_ok(urls["Temporal UI"])
+        assert asyncio.run(_marker(urls["PostgreSQL"], write=True)) == 1
+    finally:
+        alive = stop_up(proc)
+    assert not alive, f"children left behind after SIGTERM: {[p.pid for p in alive]}"
+
+    proc, urls, _ = start_up(tmp_path)
+    try:
+        assert asyncio.run(_marker(urls["PostgreSQL"], write=False)) == 1, "state of the first run is gone"
+        assert (tmp_path / "temporal.db").exists()
+    finally:
+        alive = stop_up(proc)
+    assert not alive
