@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -19,12 +20,14 @@ from yishi.temporal_client import connect
 log = structlog.get_logger(__name__)
 
 
-async def build_worker(client: Client, settings: Settings, store: EventStore, **options: object) -> Worker:
+async def build_worker(
+    client: Client, settings: Settings, store: EventStore, pool: asyncpg.Pool, **options: object
+) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(store, settings),
+        activities=build_activities(store, pool, settings),
         **options,  # type: ignore[arg-type]
     )
 
@@ -34,7 +37,8 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
-        worker = await build_worker(client, settings, EventStore(pool, max_batch=settings.group_commit_max))
+        store = EventStore(pool, max_batch=settings.group_commit_max)
+        worker = await build_worker(client, settings, store, pool)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,15 +1,28 @@
 """Ballot-box activities: the workflow's only way to touch the deliberation's stream.
 
-Every activity is idempotent: it may run more than once (a retry, a worker killed after the commit but
-before Temporal heard of it), so each append carries an idempotency key derived from its input.
+Every activity is idempotent (a retry, or a worker killed after the commit but before Temporal heard of
+it, runs it again): each folds the stream and decides with the domain code, and its append carries a
+fixed idempotency key, so a second run finds its own events instead of writing new ones.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-from temporalio import activity
+from datetime import datetime
+from typing import Any
 
-from activities.eventstore import EventStore
+import asyncpg
+import structlog
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
+from domain.commands import OpenBox, SealBox
+from domain.decider import BoxState, decide, fold
+from domain.events import Event, Question, event_from_dict
+from domain.roll import Roll, RoomEntry, Scope
+
+log = structlog.get_logger(__name__)
 
 
 class StreamRef(BaseModel):
@@ -25,12 +38,123 @@ class Checkpoint(BaseModel):
     hash: str
 
 
+class OpenBoxInput(BaseModel):
+    """What the workflow knows; the frozen roll itself is loaded by digest (payloads stay small)."""
+
+    model_config = ConfigDict(frozen=True)
+    deliberation_id: str
+    roll_digest: str
+    scope: Scope
+    rule_id: str
+    questions: tuple[Question, ...]
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+    ballots_changeable: bool = True
+    proxy_limit: int = 3
+    deem_silent: bool = False
+
+
+class SealInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    deliberation_id: str
+    at: AwareDatetime
+    reason: str = "deadline"
+
+
+class SealOutcome(BaseModel):
+    """The final head (published in the result notice) and the tally of every question."""
+
+    model_config = ConfigDict(frozen=True)
+    head: Checkpoint
+    results: dict[str, dict[str, Any]]
+    outcome: str
+    approved: bool
+
+
+def decode(events: list[StoredEvent]) -> list[Event]:
+    """The ballot-box events of a stream (other stage events are skipped)."""
+    from domain.events import EVENT_TYPES
+
+    return [event_from_dict(e.type, e.payload) for e in events if e.type in EVENT_TYPES]
+
+
+async def load_box(store: EventStore, deliberation_id: str) -> tuple[BoxState, int]:
+    """Fold the deliberation's stream; return the state and the seq it reflects."""
+    events = await store.read(deliberation_id)
+    return fold(decode(events)), (events[-1].seq if events else 0)
+
+
+def _expect_head(seq: int):  # noqa: ANN202 - a store guard
+    def guard(state: StreamState) -> None:
+        if state.head_seq != seq:
+            # A ballot landed between our fold and the lock: retry with a fresh fold.
+            raise ApplicationError(f"stream moved from seq {seq} to {state.head_seq}; refolding", type="StreamMoved")
+
+    return guard
+
+
+def _to_new(events: list[Event], at: datetime) -> list[NewEvent]:
+    return [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=at) for e in events]
+
+
 class BoxActivities:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, pool: asyncpg.Pool) -> None:
         self._store = store
+        self._pool = pool
+
+    async def _roll(self, digest: str) -> Roll:
+        async with self._pool.acquire() as conn:
+            entries = await conn.fetchval("SELECT entries FROM rolls WHERE digest = $1", digest)
+        if entries is None:
+            raise ApplicationError(f"roll {digest} is not stored", non_retryable=True)
+        return Roll.from_entries([RoomEntry(**e) for e in entries])
+
+    @activity.defn(name="open_box")
+    async def open_box(self, params: OpenBoxInput) -> Checkpoint:
+        state, seq = await load_box(self._store, params.deliberation_id)
+        if state.status != "new":
+            head_seq, head_hash = await self._store.head(params.deliberation_id)
+            return Checkpoint(seq=head_seq, hash=head_hash)
+        command = OpenBox(roll=await self._roll(params.roll_digest), **params.model_dump(exclude={"roll_digest"}))
+        events = decide(state, command)
+        stored = await self._store.append(
+            params.deliberation_id, _to_new(events, params.opens_at), idempotency_key="box:open",
+            guard=_expect_head(seq), updates={"accepting_until": params.closes_at},
+        )
+        log.info("box.opened", deliberation_id=params.deliberation_id, seq=stored[-1].seq)
+        return Checkpoint(seq=stored[-1].seq, hash=stored[-1].hash)
 
     @activity.defn(name="record_checkpoint")
     async def record_checkpoint(self, ref: StreamRef) -> Checkpoint:
         """Read the stream head; the result lands in the workflow's history."""
         seq, digest = await self._store.head(ref.deliberation_id)
         return Checkpoint(seq=seq, hash=digest)
+
+    @activity.defn(name="seal_box")
+    async def seal_box(self, params: SealInput) -> SealOutcome:
+        """Seal and record the result in one append, under the lock that refuses later ballots."""
+        state, seq = await load_box(self._store, params.deliberation_id)
+        if state.status == "new":
+            raise ApplicationError("the ballot box was never opened", non_retryable=True)
+        if state.status == "open":
+            events = decide(state, SealBox(at=params.at, reason=params.reason))
+            await self._store.append(
+                params.deliberation_id, _to_new(events, params.at), idempotency_key="box:seal",
+                guard=_expect_head(seq), updates={"sealed_at": params.at},
+            )
+            state, seq = await load_box(self._store, params.deliberation_id)
+        assert state.recorded is not None
+        head = next(e for e in reversed(await self._store.read(params.deliberation_id))
+                    if e.type == "ResultRecorded")
+        results = {qid: r.to_json() for qid, r in state.recorded.results.items()}
+        main = state.recorded.results.get("main") or next(iter(state.recorded.results.values()))
+        return SealOutcome(head=Checkpoint(seq=head.seq, hash=head.hash), results=results,
+                           outcome=main.outcome, approved=main.approved)
+
+    @activity.defn(name="list_non_voters")
+    async def list_non_voters(self, ref: StreamRef) -> list[str]:
+        state, _ = await load_box(self._store, ref.deliberation_id)
+        if state.status == "new":
+            return []
+        running = state.tally()
+        return sorted(o for o in state.electorate.owner_areas if running.counted_choice(o) is None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
+
 from activities.box import BoxActivities
 from activities.eventstore import EventStore
 from yishi.settings import Settings
 
 
-def build_activities(store: EventStore, settings: Settings) -> list[Callable[..., Any]]:
-    box = BoxActivities(store)
-    return [box.record_checkpoint]
+def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) -> list[Callable[..., Any]]:
+    box = BoxActivities(store, pool)
+    return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters]

