@@ -80,10 +80,15 @@ def test_up_prints_working_urls_stops_cleanly_and_resumes(tmp_path: Path) -> Non
         alive = stop_up(proc)
     assert not alive, f"children left behind after SIGTERM: {[p.pid for p in alive]}"
 
-    proc, urls, _ = start_up(tmp_path)
+    proc, urls, lines = start_up(tmp_path, "--demo")
     try:
         assert asyncio.run(_marker(urls["PostgreSQL"], write=False)) == 1, "state of the first run is gone"
         assert (tmp_path / "temporal.db").exists()
+        links = [line.split()[-1] for line in lines if "/v/" in line]
+        assert len(links) >= 10, "the demo printed no voting links:\n" + "\n".join(lines)
+        assert all(link.startswith(urls["Web"]) for link in links)
+        page = urllib.request.urlopen(links[0], timeout=10)
+        assert page.status == 200 and "电梯" in page.read().decode("utf-8")
     finally:
         alive = stop_up(proc)
     assert not alive
