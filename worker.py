@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from activities.db import create_pool
 from activities.eventstore import EventStore
+from activities.logging_interceptor import LoggingInterceptor
 from activities.registry import build_activities
 from workflows.registry import WORKFLOWS
 from yishi.settings import Settings, get_settings
@@ -28,6 +29,7 @@ async def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(store, pool, settings),
+        interceptors=[LoggingInterceptor()],
         **options,  # type: ignore[arg-type]
     )
 

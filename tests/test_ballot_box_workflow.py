@@ -7,18 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from temporalio.worker import Worker
-
 from activities.box import load_box
 from activities.eventstore import EventStore, NewEvent
-from activities.registry import build_activities
 from domain.chain import verify_chain
 from domain.commands import CastBallot
 from domain.decider import decide
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
 from workflows.ballot_box import BoxResult
-from workflows.registry import WORKFLOWS
+from worker import build_worker
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.settings import Settings
 
@@ -46,8 +43,7 @@ async def test_box_opens_witnesses_seals_and_tallies(time_skipping_env, store: E
         question=Question(text_zh="是否同意加装电梯？", text_en="Install an elevator?"),
         opens_at=now, closes_at=now + timedelta(days=15),
     )
-    async with Worker(env.client, task_queue=settings.task_queue, workflows=WORKFLOWS,
-                      activities=build_activities(store, pool, settings)):
+    async with await build_worker(env.client, settings, store, pool):
         deliberation_id, handle = await start_vote(env.client, pool, entrance_roll(), spec,
                                                    task_queue=settings.task_queue,
                                                    checkpoint_every=timedelta(days=1))
