@@ -18,7 +18,7 @@ from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.services.links import issue_links
 from yishi.temporal_client import connect
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向汤"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟"
 GIVEN = ["建国", "秀英", "桂兰", "志强", "海燕", "文华", "玉珍", "德明", "丽娟", "国庆", "淑芬", "永红"]
 AREAS = (Decimal("68.35"), Decimal("89.4725"))  # the two flat types of every floor
 DEVELOPER = "DEV-XFL"
