@@ -1,0 +1,122 @@
+"""Ballots and proxy authorisations from CSV (or XLSX) bytes, e.g. paper ballots typed in by the committee.
+
+Ballots: columns ``owner_id, choice`` (required) and ``channel, cast_at, cast_by, paper_ref`` (optional).
+``choice`` is ``for|against|abstain`` (同意/赞成, 反对, 弃权 also read); ``channel`` is ``online|paper``
+(线上, 纸质/书面 also read), default ``online``; ``cast_at`` is ISO 8601, Beijing time when it has no
+offset, and may be empty (then the file order decides, see :mod:`domain.ballots`).
+
+Proxies: columns ``owner_id, proxy_owner_id, authorised_at`` and optional ``revoked_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.ballots import Ballot, ProxyRecord
+from domain.errors import BallotFileError, Issue
+from domain.legal_calendar import BEIJING
+from domain.tabular import read_table
+
+CHOICE_WORDS = {
+    "for": "for", "同意": "for", "赞成": "for",
+    "against": "against", "反对": "against",
+    "abstain": "abstain", "弃权": "abstain",
+}  # fmt: skip
+CHANNEL_WORDS = {
+    "": "online",
+    "online": "online",
+    "线上": "online",
+    "paper": "paper",
+    "纸质": "paper",
+    "书面": "paper",
+}
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601; a time without offset is Beijing time. Raises ValueError."""
+    value = datetime.fromisoformat(text.strip())
+    return value if value.tzinfo is not None else value.replace(tzinfo=BEIJING)
+
+
+def _issue(filename: str, row: int, column: str, zh: str, en: str) -> Issue:
+    return Issue(file=filename, row=row, column=column, code=f"bad-{column}", zh=zh, en=en)
+
+
+def _instant(filename: str, row: int, column: str, text: str, issues: list[Issue]) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError:
+        issues.append(
+            _issue(
+                filename, row, column,
+                f"时间“{text}”无法识别；请写成 2025-10-01T09:30:00+08:00 或 2025-10-01 09:30",
+                f"cannot read time '{text}'; write 2025-10-01T09:30:00+08:00 or 2025-10-01 09:30",
+            )
+        )  # fmt: skip
+        return None
+
+
+def parse_ballots(data: bytes, filename: str) -> list[Ballot]:
+    """Ballots in file order; :class:`BallotFileError` lists every bad row."""
+    optional = ("channel", "cast_at", "cast_by", "paper_ref")
+    table = read_table(data, filename, ("owner_id", "choice"), optional, BallotFileError)
+    issues: list[Issue] = []
+    ballots = [_ballot_row(filename, row, cells, issues) for row, cells in table.rows]
+    if issues:
+        raise BallotFileError(issues)
+    return [ballot for ballot in ballots if ballot is not None]
+
+
+def _ballot_row(filename: str, row: int, cells: dict[str, str], issues: list[Issue]) -> Ballot | None:
+    before = len(issues)
+    choice = CHOICE_WORDS.get(cells["choice"].lower())
+    channel = CHANNEL_WORDS.get(cells.get("channel", "").lower())
+    if not cells["owner_id"]:
+        issues.append(_issue(filename, row, "owner_id", "owner_id 为空；请填写业主编号", "owner_id is empty"))
+    if choice is None:
+        issues.append(
+            _issue(filename, row, "choice", f"选项“{cells['choice']}”无效；请填 for、against 或 abstain",
+                   f"choice '{cells['choice']}' is invalid; use for, against or abstain")
+        )  # fmt: skip
+    if channel is None:
+        issues.append(
+            _issue(filename, row, "channel", f"渠道“{cells['channel']}”无效；请填 online 或 paper",
+                   f"channel '{cells['channel']}' is invalid; use online or paper")
+        )  # fmt: skip
+    cast_at = _instant(filename, row, "cast_at", cells.get("cast_at", ""), issues)
+    if len(issues) > before:
+        return None
+    return Ballot(
+        owner_id=cells["owner_id"],
+        choice=choice,  # type: ignore[arg-type]
+        channel=channel,  # type: ignore[arg-type]
+        cast_at=cast_at,
+        cast_by=cells.get("cast_by") or None,
+        paper_ref=cells.get("paper_ref") or None,
+    )
+
+
+def parse_proxies(data: bytes, filename: str) -> list[ProxyRecord]:
+    """Authorisation (and revocation) records; :class:`BallotFileError` lists every bad row."""
+    required = ("owner_id", "proxy_owner_id", "authorised_at")
+    table = read_table(data, filename, required, ("revoked_at",), BallotFileError)
+    issues: list[Issue] = []
+    records: list[ProxyRecord] = []
+    for row, cells in table.rows:
+        before = len(issues)
+        for column in required:
+            if not cells[column]:
+                issues.append(_issue(filename, row, column, f"{column} 为空；请填写", f"{column} is empty"))
+        start = _instant(filename, row, "authorised_at", cells["authorised_at"], issues)
+        end = _instant(filename, row, "revoked_at", cells.get("revoked_at", ""), issues)
+        if len(issues) > before or start is None:
+            continue
+        pair = {"owner_id": cells["owner_id"], "proxy_owner_id": cells["proxy_owner_id"]}
+        records.append(ProxyRecord(kind="authorise", at=start, **pair))
+        if end is not None:
+            records.append(ProxyRecord(kind="revoke", at=end, **pair))
+    if issues:
+        raise BallotFileError(issues)
+    return records

@@ -1,0 +1,59 @@
+"""Commands to a ballot box, in the imperative. Times are always passed in by the caller."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from domain.ballots import DEFAULT_PROXY_LIMIT, Channel, Choice
+from domain.events import Question
+from domain.roll import Roll, Scope
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OpenBox(_Command):
+    deliberation_id: str
+    questions: tuple[Question, ...]
+    rule_id: str
+    scope: Scope
+    roll: Roll
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+    ballots_changeable: bool = True
+    proxy_limit: int = DEFAULT_PROXY_LIMIT
+    deem_silent: bool = False
+    roll_ref: str | None = None
+
+
+class CastBallot(_Command):
+    owner_id: str
+    choice: Choice
+    cast_at: AwareDatetime
+    question_id: str = "main"
+    channel: Channel = "online"
+    cast_by: str | None = None
+    paper_ref: str | None = None
+    idempotency_key: str | None = None
+
+
+class AuthoriseProxy(_Command):
+    owner_id: str
+    proxy_owner_id: str
+    at: AwareDatetime
+
+
+class RevokeProxy(_Command):
+    owner_id: str
+    proxy_owner_id: str
+    at: AwareDatetime
+
+
+class SealBox(_Command):
+    at: AwareDatetime
+    reason: str = "deadline"
+    """``deadline`` (only at or after ``closes_at``), or another reason to seal early, e.g. ``withdrawn``."""
+
+
+Command = OpenBox | CastBallot | AuthoriseProxy | RevokeProxy | SealBox

@@ -1,0 +1,222 @@
+"""The ballot box as a functional event-sourced decider.
+
+``decide(state, command) -> list[event]`` checks a command against the state and returns the events to
+append (``[]`` when a retried command changes nothing); it raises a ``…Error`` saying what to do otherwise.
+``evolve(state, event) -> state`` applies one event; ``fold(events)`` rebuilds the state from a stream
+(both in :mod:`domain.box_state`, re-exported here). The workflow, the web tier and the auditor all fold
+the same stream with this code.
+
+Timing: an online or paper ballot must have been cast in ``[opens_at, closes_at)``; paper ballots may be
+entered after ``closes_at`` until the box is sealed. Sealing with reason ``deadline`` needs
+``at >= closes_at``; any other reason (e.g. ``withdrawn``) seals early.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.ballots import Ballot, ProxyBook
+from domain.box_state import BoxState, evolve, fold
+from domain.commands import AuthoriseProxy, CastBallot, Command, OpenBox, RevokeProxy, SealBox
+from domain.errors import (
+    BallotNotChangeableError,
+    BoxAlreadyOpenError,
+    BoxClosedError,
+    BoxNotOpenError,
+    BoxStillOpenError,
+    IdempotencyConflictError,
+    InvalidChoiceError,
+    NotInScopeError,
+    NotOnRollError,
+    ProxyLimitError,
+    ProxyNotAuthorisedError,
+    UnknownQuestionError,
+    VotingNotStartedError,
+)
+from domain.events import BallotCast, BoxOpened, BoxSealed, Event, ProxyAuthorised, ProxyRevoked, ResultRecorded
+from domain.legal_calendar import BEIJING
+from domain.roll import Electorate
+from domain.rules import get_rule
+
+__all__ = [
+    "BoxState",
+    "decide",
+    "evolve",
+    "fold",
+    "open_box",
+    "cast_ballot",
+    "authorise_proxy",
+    "revoke_proxy",
+    "seal_box",
+]
+
+
+def _when(instant: datetime) -> str:
+    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+
+
+def decide(state: BoxState, command: Command) -> list[Event]:
+    """The events ``command`` produces in ``state``; raises a ``…Error`` when it is refused."""
+    match command:
+        case OpenBox():
+            return open_box(state, command)
+        case CastBallot():
+            return cast_ballot(state, command)
+        case AuthoriseProxy():
+            return authorise_proxy(state, command)
+        case RevokeProxy():
+            return revoke_proxy(state, command)
+        case SealBox():
+            return seal_box(state, command)
+    raise TypeError(f"not a ballot-box command: {command!r}")
+
+
+def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
+    if state.status != "new":
+        raise BoxAlreadyOpenError("投票箱已开启，不能重复开启", "the ballot box is already open; open it only once")
+    get_rule(cmd.rule_id)
+    cmd.roll.select(cmd.scope)
+    if cmd.closes_at <= cmd.opens_at:
+        raise BoxNotOpenError("截止时间必须晚于开始时间", "closes_at must be after opens_at")
+    ids = [q.id for q in cmd.questions]
+    if not ids or len(set(ids)) != len(ids):
+        raise UnknownQuestionError("至少需要一个议题，且议题编号不能重复", "give at least one question, ids unique")
+    return [
+        BoxOpened(
+            deliberation_id=cmd.deliberation_id,
+            questions=cmd.questions,
+            rule_id=cmd.rule_id,
+            scope=cmd.scope,
+            roll_digest=cmd.roll.digest(),
+            roll=cmd.roll.entries(),
+            roll_ref=cmd.roll_ref or cmd.roll.source,
+            opens_at=cmd.opens_at,
+            closes_at=cmd.closes_at,
+            ballots_changeable=cmd.ballots_changeable,
+            proxy_limit=cmd.proxy_limit,
+            deem_silent=cmd.deem_silent,
+        )
+    ]
+
+
+def _require_open(state: BoxState) -> BoxOpened:
+    if state.status == "sealed" and state.sealed is not None:
+        raise BoxClosedError(
+            f"投票箱已于 {_when(state.sealed.at)} 封箱，不再接受任何操作",
+            f"the box was sealed at {_when(state.sealed.at)}",
+        )
+    if state.opened is None:
+        raise BoxNotOpenError("投票箱尚未开启；请先开启投票", "the ballot box is not open yet; open it first")
+    return state.opened
+
+
+def _require_voter(electorate: Electorate, owner_id: str) -> None:
+    if owner_id not in electorate.roll_owner_ids:
+        raise NotOnRollError(
+            f"业主 {owner_id} 不在本次表决冻结的名册上；如有遗漏请联系业委会核实产权",
+            f"owner {owner_id} is not on the roll frozen for this vote; ask the committee to check the title",
+        )
+    if owner_id not in electorate.owner_areas:
+        raise NotInScopeError(
+            f"业主 {owner_id} 在本次表决范围内没有房间，无需投票",
+            f"owner {owner_id} holds no room in this vote's scope and does not vote in it",
+        )
+
+
+def _check_window(opened: BoxOpened, cast_at: datetime) -> None:
+    if cast_at < opened.opens_at:
+        raise VotingNotStartedError(
+            f"投票将于 {_when(opened.opens_at)} 开始，请届时再投", f"voting opens at {_when(opened.opens_at)}"
+        )
+    if cast_at >= opened.closes_at:
+        raise BoxClosedError(
+            f"投票已于 {_when(opened.closes_at)} 截止；如有异议请联系业委会",
+            f"voting closed at {_when(opened.closes_at)}; contact the committee if you object",
+        )
+
+
+def cast_ballot(state: BoxState, cmd: CastBallot) -> list[Event]:
+    opened = _require_open(state)
+    ledger = state._live()
+    if cmd.idempotency_key is not None and cmd.idempotency_key in ledger.idempotency:
+        return _replay(ledger.idempotency[cmd.idempotency_key], cmd)
+    question = next((q for q in opened.questions if q.id == cmd.question_id), None)
+    if question is None:
+        raise UnknownQuestionError(f"没有议题 {cmd.question_id}", f"no question {cmd.question_id} in this vote")
+    if cmd.choice not in question.options:
+        raise InvalidChoiceError(f"议题 {question.id} 不能选“{cmd.choice}”", f"'{cmd.choice}' is not an option here")
+    _check_window(opened, cmd.cast_at)
+    _require_voter(ledger.electorate, cmd.owner_id)
+    running = ledger.tallies[question.id]
+    if not opened.ballots_changeable and running.counted_choice(cmd.owner_id) is not None:
+        raise BallotNotChangeableError(
+            f"业主 {cmd.owner_id} 已投票，本次表决不允许改票",
+            f"owner {cmd.owner_id} has voted; ballots are final",
+        )
+    event = BallotCast(**cmd.model_dump())
+    _check_proxy(ledger.book, event)
+    return [event]
+
+
+def _replay(previous: BallotCast, cmd: CastBallot) -> list[Event]:
+    if BallotCast(**cmd.model_dump()) == previous:
+        return []
+    raise IdempotencyConflictError(
+        f"幂等键 {cmd.idempotency_key} 已用于另一张选票；请换一个新键",
+        f"idempotency key {cmd.idempotency_key} was used for a different ballot; use a new key",
+    )
+
+
+def _check_proxy(book: ProxyBook, event: BallotCast) -> None:
+    reason = book.check_ballot(Ballot(**event.model_dump(exclude={"type", "idempotency_key"})))
+    if reason == "proxy-limit":
+        raise ProxyLimitError(
+            f"代投人 {event.cast_by} 受托超过上限，该委托无效；请业主本人投票",
+            f"proxy {event.cast_by} is over the limit; the owner should vote in person",
+        )
+    if reason is not None:
+        raise ProxyNotAuthorisedError(
+            f"{event.cast_by} 在投票时没有业主 {event.owner_id} 的有效委托；请先登记委托或由业主本人投票",
+            f"{event.cast_by} held no authorisation from owner {event.owner_id} at that time; "
+            "record one first or let the owner vote",
+        )
+
+
+def authorise_proxy(state: BoxState, cmd: AuthoriseProxy) -> list[Event]:
+    _require_open(state)
+    ledger = state._live()
+    _require_voter(ledger.electorate, cmd.owner_id)
+    if cmd.proxy_owner_id not in ledger.electorate.roll_owner_ids:
+        raise NotOnRollError(
+            f"代投人 {cmd.proxy_owner_id} 不在名册上；代投人须为本小区业主",
+            f"proxy {cmd.proxy_owner_id} is not on the roll; a proxy must be an owner",
+        )
+    current = ledger.book.active_proxy(cmd.owner_id, cmd.at)
+    if current == cmd.proxy_owner_id:
+        return []
+    ledger.book.check_authorise(cmd.owner_id, cmd.proxy_owner_id, cmd.at)
+    events: list[Event] = []
+    if current is not None:
+        events.append(ProxyRevoked(owner_id=cmd.owner_id, proxy_owner_id=current, at=cmd.at, reason="replaced"))
+    events.append(ProxyAuthorised(owner_id=cmd.owner_id, proxy_owner_id=cmd.proxy_owner_id, at=cmd.at))
+    return events
+
+
+def revoke_proxy(state: BoxState, cmd: RevokeProxy) -> list[Event]:
+    _require_open(state)
+    if state._live().book.active_proxy(cmd.owner_id, cmd.at) != cmd.proxy_owner_id:
+        raise ProxyNotAuthorisedError(
+            f"业主 {cmd.owner_id} 当前没有委托 {cmd.proxy_owner_id}，无需撤销",
+            f"owner {cmd.owner_id} has no authorisation of {cmd.proxy_owner_id} in force to revoke",
+        )
+    return [ProxyRevoked(owner_id=cmd.owner_id, proxy_owner_id=cmd.proxy_owner_id, at=cmd.at)]
+
+
+def seal_box(state: BoxState, cmd: SealBox) -> list[Event]:
+    opened = _require_open(state)
+    if cmd.reason == "deadline" and cmd.at < opened.closes_at:
+        raise BoxStillOpenError(
+            f"投票至 {_when(opened.closes_at)} 截止，届时再封箱",
+            f"voting runs until {_when(opened.closes_at)}",
+        )
+    return [BoxSealed(at=cmd.at, reason=cmd.reason), ResultRecorded(at=cmd.at, results=state.results())]

@@ -1,0 +1,114 @@
+"""Events of a ballot box, in the past tense.
+
+Each event is a frozen pydantic model with a ``type`` literal equal to its class name. The event store
+keeps ``type`` and the JSON ``payload`` (``event.model_dump(mode="json")``, which repeats ``type``);
+:func:`event_from_dict` turns them back into the model. Payloads never contain floats: areas are decimal
+strings, ratios ``"a/b"``, instants ISO 8601 with their offset. Envelope fields (stream id, seq,
+occurred_at, hash) belong to the store, not to these payloads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from domain.ballots import CHOICES, DEFAULT_PROXY_LIMIT, Channel, Choice
+from domain.errors import UnknownEventError
+from domain.roll import RoomEntry, Scope
+from domain.tally_result import TallyResult
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = "main"
+    text_zh: str
+    text_en: str
+    options: tuple[Choice, ...] = CHOICES
+
+
+class BoxOpened(_Event):
+    type: Literal["BoxOpened"] = "BoxOpened"
+    deliberation_id: str
+    questions: tuple[Question, ...]
+    rule_id: str
+    scope: Scope
+    roll_digest: str
+    roll: tuple[RoomEntry, ...]
+    """The frozen roll (counting fields only, no names or phones); its digest is ``roll_digest``."""
+    roll_ref: str | None = None
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+    ballots_changeable: bool = True
+    proxy_limit: int = DEFAULT_PROXY_LIMIT
+    deem_silent: bool = False
+
+
+class BallotCast(_Event):
+    type: Literal["BallotCast"] = "BallotCast"
+    owner_id: str
+    question_id: str = "main"
+    choice: Choice
+    channel: Channel = "online"
+    cast_at: AwareDatetime
+    cast_by: str | None = None
+    paper_ref: str | None = None
+    idempotency_key: str | None = None
+
+
+class ProxyAuthorised(_Event):
+    type: Literal["ProxyAuthorised"] = "ProxyAuthorised"
+    owner_id: str
+    proxy_owner_id: str
+    at: AwareDatetime
+
+
+class ProxyRevoked(_Event):
+    type: Literal["ProxyRevoked"] = "ProxyRevoked"
+    owner_id: str
+    proxy_owner_id: str
+    at: AwareDatetime
+    reason: Literal["revoked", "replaced"] = "revoked"
+
+
+class BoxSealed(_Event):
+    type: Literal["BoxSealed"] = "BoxSealed"
+    at: AwareDatetime
+    reason: str
+
+
+class ResultRecorded(_Event):
+    type: Literal["ResultRecorded"] = "ResultRecorded"
+    at: AwareDatetime
+    results: dict[str, TallyResult]
+    """Tally of each question, by question id."""
+
+
+Event = Annotated[
+    BoxOpened | BallotCast | ProxyAuthorised | ProxyRevoked | BoxSealed | ResultRecorded,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    cls.__name__: cls for cls in (BoxOpened, BallotCast, ProxyAuthorised, ProxyRevoked, BoxSealed, ResultRecorded)
+}
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+
+
+def event_from_dict(type_: str, payload: dict[str, Any]) -> Event:
+    """Decode a stored event from its ``type`` and JSON ``payload``."""
+    if type_ not in EVENT_TYPES:
+        known = ", ".join(EVENT_TYPES)
+        raise UnknownEventError(
+            f"未知事件类型 {type_}（已知：{known}）", f"unknown event type {type_} (known: {known})"
+        )
+    try:
+        return _ADAPTER.validate_python({**payload, "type": type_})
+    except ValidationError as exc:
+        raise UnknownEventError(
+            f"{type_} 事件内容无效：{exc.error_count()} 处错误", f"invalid {type_} payload: {exc}"
+        ) from None

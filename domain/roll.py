@@ -1,0 +1,219 @@
+"""The owners roll (业主名册), its digest, and the selection of a deliberation's scope.
+
+Counting follows 法释〔2009〕7号 第8–9条: an owner's area is the sum of their rooms in scope, and the
+headcount is the number of distinct ``owner_id`` holding at least one room in scope. The roll already
+encodes who is "one person": an owner of several rooms, the co-owners of one room, and the developer's
+unsold units each appear under a single ``owner_id``.
+
+Parsing CSV/XLSX lives in :mod:`domain.roll_parse`; :func:`load_roll` is re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from domain.errors import Issue, ScopeError
+from domain.numbers import Area, decimal_str
+
+ROLL_COLUMNS = ("room_id", "building", "entrance", "floor", "area_m2", "owner_id", "owner_name", "phone")
+DIGEST_FORMAT = "yishi-roll/1"
+
+
+class RoomEntry(BaseModel):
+    """The fields of a room that decide outcomes; this is what the roll digest covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    room_id: str
+    building: str
+    entrance: str
+    floor: str
+    area_m2: Area
+    owner_id: str
+
+
+class Room(RoomEntry):
+    """A room as imported, with the owner's contact details (kept out of the event stream and digest)."""
+
+    owner_name: str = ""
+    phone: str | None = None
+
+    def entry(self) -> RoomEntry:
+        return RoomEntry(**self.model_dump(include=set(RoomEntry.model_fields)))
+
+
+class Scope(BaseModel):
+    """Which rooms a deliberation concerns: the whole roll, a building, one entrance, or listed rooms."""
+
+    model_config = ConfigDict(frozen=True)
+
+    building: str | None = None
+    entrance: str | None = None
+    rooms: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scope:
+        if self.entrance is not None and self.building is None:
+            raise ValueError("an entrance needs its building: building=3,entrance=2")
+        if self.rooms is not None and (self.building is not None or not self.rooms):
+            raise ValueError("rooms= takes a non-empty list and cannot be combined with building")
+        return self
+
+    @classmethod
+    def parse(cls, text: str | None) -> Scope:
+        """Parse ``building=3,entrance=2``, ``building=3``, ``rooms=101,102`` or ``all``/empty."""
+        text = (text or "").strip()
+        if text in ("", "all"):
+            return cls()
+        if text.startswith("rooms="):
+            rooms = tuple(r.strip() for r in text.removeprefix("rooms=").split(",") if r.strip())
+            return _build_scope(text, rooms=rooms)
+        fields: dict[str, str] = {}
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in ("building", "entrance") or not value or key in fields:
+                raise _scope_syntax_error(text)
+            fields[key] = value
+        return _build_scope(text, **fields)
+
+    def contains(self, room: RoomEntry) -> bool:
+        if self.rooms is not None:
+            return room.room_id in self.rooms
+        if self.building is not None and room.building != self.building:
+            return False
+        return self.entrance is None or room.entrance == self.entrance
+
+    def describe(self, lang: str = "zh") -> str:
+        if self.rooms is not None:
+            listed = ", ".join(self.rooms)
+            return f"rooms {listed}" if lang == "en" else f"房间 {listed}"
+        if self.building is None:
+            return "whole roll" if lang == "en" else "全体业主"
+        if lang == "en":
+            return f"building {self.building}" + (f", entrance {self.entrance}" if self.entrance else "")
+        return f"{self.building}栋" + (f"{self.entrance}单元" if self.entrance else "")
+
+
+def _scope_syntax_error(text: str) -> ScopeError:
+    return ScopeError(
+        f"无法识别范围“{text}”；请写成 building=3,entrance=2、building=3 或 rooms=101,102",
+        f"cannot read scope '{text}'; write building=3,entrance=2, building=3 or rooms=101,102",
+    )
+
+
+def _build_scope(text: str, **fields: object) -> Scope:
+    try:
+        return Scope(**fields)  # type: ignore[arg-type]
+    except ValueError:
+        raise _scope_syntax_error(text) from None
+
+
+class Electorate(BaseModel):
+    """The owners of a scope and their in-scope areas: the denominators of every ratio."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: Scope
+    roll_digest: str
+    owner_areas: dict[str, Area]
+    roll_owner_ids: frozenset[str]
+
+    @cached_property
+    def total_area(self) -> Decimal:
+        return sum(self.owner_areas.values(), Decimal(0))
+
+    @property
+    def headcount(self) -> int:
+        return len(self.owner_areas)
+
+
+class Roll(BaseModel):
+    """An imported roll. ``notes`` holds warnings that did not stop the import."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rooms: tuple[Room, ...]
+    notes: tuple[Issue, ...] = ()
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_rooms(self) -> Roll:
+        seen: set[str] = set()
+        for room in self.rooms:
+            if room.room_id in seen:
+                raise ValueError(f"duplicate room_id {room.room_id}")
+            seen.add(room.room_id)
+        return self
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[RoomEntry], source: str | None = None) -> Roll:
+        """Rebuild a roll from a snapshot (e.g. the rows recorded in ``BoxOpened``)."""
+        return cls(rooms=tuple(Room(**e.model_dump()) for e in entries), source=source)
+
+    def entries(self) -> tuple[RoomEntry, ...]:
+        return tuple(room.entry() for room in self.rooms)
+
+    @cached_property
+    def owner_ids(self) -> frozenset[str]:
+        return frozenset(room.owner_id for room in self.rooms)
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of :meth:`canonical_bytes`."""
+        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+    def canonical_bytes(self) -> bytes:
+        """The canonical serialisation the digest covers (see docs/rules.md, "Roll digest").
+
+        JSON ``{"format":"yishi-roll/1","rooms":[...]}`` with rooms sorted by ``room_id`` (code points),
+        each room the six counting fields as strings, areas as canonical decimal text; keys sorted, no
+        whitespace, UTF-8 without escaping. Names and phones are not included.
+        """
+        rooms = [
+            {
+                "area_m2": decimal_str(room.area_m2),
+                "building": room.building,
+                "entrance": room.entrance,
+                "floor": room.floor,
+                "owner_id": room.owner_id,
+                "room_id": room.room_id,
+            }
+            for room in sorted(self.rooms, key=lambda r: r.room_id)
+        ]
+        document = {"format": DIGEST_FORMAT, "rooms": rooms}
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def select(self, scope: Scope) -> Electorate:
+        """The electorate of ``scope``; raises :class:`ScopeError` if it names unknown rooms or is empty."""
+        if scope.rooms is not None:
+            known = {room.room_id for room in self.rooms}
+            unknown = [r for r in scope.rooms if r not in known]
+            if unknown:
+                listed = ", ".join(unknown)
+                raise ScopeError(
+                    f"名册中没有这些房间：{listed}；请核对房号或先更新名册",
+                    f"these rooms are not on the roll: {listed}; check the room ids or update the roll",
+                )
+        areas: dict[str, Decimal] = {}
+        for room in self.rooms:
+            if scope.contains(room):
+                areas[room.owner_id] = areas.get(room.owner_id, Decimal(0)) + room.area_m2
+        if not areas:
+            raise ScopeError(
+                f"名册中没有属于“{scope.describe('zh')}”的房间；请核对楼栋、单元编号",
+                f"no room on the roll belongs to {scope.describe('en')}; check the building and entrance",
+            )
+        return Electorate(scope=scope, roll_digest=self.digest(), owner_areas=areas, roll_owner_ids=self.owner_ids)
+
+
+def load_roll(data: bytes, filename: str) -> Roll:
+    """Parse a roll from the bytes of a ``.csv`` or ``.xlsx`` file (see :mod:`domain.roll_parse`)."""
+    from domain.roll_parse import parse_roll
+
+    return parse_roll(data, filename)

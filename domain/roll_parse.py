@@ -1,0 +1,148 @@
+"""Parsing and validating an owners roll from CSV or XLSX bytes.
+
+Every row is checked and every problem is reported at once in a :class:`RollError`. Errors: a missing
+column in the header, an empty required field (every column but ``phone``), an area that is not a
+number, is zero or negative, or has more than four decimals, and a ``room_id`` that appears twice (both
+rows are named). One ``owner_id`` with different ``owner_name`` on different rows is not an error (names
+change on transfer, co-owners are listed differently): it is kept as a warning in ``Roll.notes``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from domain.errors import Issue, RollError
+from domain.numbers import canonical_decimal
+from domain.roll import ROLL_COLUMNS, Roll, Room
+from domain.tabular import read_table
+
+REQUIRED = ROLL_COLUMNS[:-1]
+OPTIONAL = ("phone",)
+MAX_AREA_DECIMALS = 4
+
+
+def parse_roll(data: bytes, filename: str) -> Roll:
+    """Parse and validate a roll; raises :class:`RollError` listing every problem of the file."""
+    table = read_table(data, filename, REQUIRED, OPTIONAL, RollError)
+    issues: list[Issue] = []
+    notes: list[Issue] = []
+    rooms: list[Room] = []
+    first_row_of_room: dict[str, int] = {}
+    first_name: dict[str, tuple[int, str]] = {}
+    for number, cells in table.rows:
+        row_issues = _check_fields(filename, number, cells)
+        area = _parse_area(filename, number, cells["area_m2"], row_issues)
+        room_id, owner_id = cells["room_id"], cells["owner_id"]
+        if room_id and room_id in first_row_of_room:
+            row_issues.append(_duplicate(filename, number, room_id, first_row_of_room[room_id]))
+        elif room_id:
+            first_row_of_room[room_id] = number
+        if owner_id and cells["owner_name"]:
+            seen = first_name.setdefault(owner_id, (number, cells["owner_name"]))
+            if seen[1] != cells["owner_name"]:
+                notes.append(_name_differs(filename, number, owner_id, seen, cells["owner_name"]))
+        issues.extend(row_issues)
+        if not row_issues and area is not None:
+            rooms.append(_room(cells, area))
+    if issues:
+        raise RollError(issues)
+    if not rooms:
+        raise RollError([_empty(filename)])
+    return Roll(rooms=tuple(rooms), notes=tuple(notes), source=filename)
+
+
+def _room(cells: dict[str, str], area: Decimal) -> Room:
+    return Room(
+        room_id=cells["room_id"],
+        building=cells["building"],
+        entrance=cells["entrance"],
+        floor=cells["floor"],
+        area_m2=area,
+        owner_id=cells["owner_id"],
+        owner_name=cells["owner_name"],
+        phone=cells.get("phone") or None,
+    )
+
+
+def _check_fields(filename: str, number: int, cells: dict[str, str]) -> list[Issue]:
+    return [
+        Issue(
+            file=filename,
+            row=number,
+            column=column,
+            code="missing-field",
+            zh=f"{column} 为空；请填写后重新导入",
+            en=f"{column} is empty; fill it in and import again",
+        )
+        for column in REQUIRED
+        if column != "area_m2" and not cells[column]
+    ]
+
+
+def _parse_area(filename: str, number: int, text: str, issues: list[Issue]) -> Decimal | None:
+    def issue(code: str, zh: str, en: str) -> None:
+        issues.append(Issue(file=filename, row=number, column="area_m2", code=code, zh=zh, en=en))
+
+    if not text:
+        issue(
+            "missing-field",
+            "area_m2 为空；请按不动产登记簿填写面积",
+            "area_m2 is empty; enter the registered area",
+        )
+        return None
+    try:
+        area = Decimal(text)
+    except InvalidOperation:
+        area = None
+    if area is None or not area.is_finite():
+        issue(
+            "area-not-number",
+            f"面积“{text}”不是数字；只写数字和小数点，例如 89.50，不要带单位或千分位逗号",
+            f"area '{text}' is not a number; write digits and a dot only, e.g. 89.50, no unit or commas",
+        )
+        return None
+    if area <= 0:
+        issue("area-not-positive", f"面积 {text} 必须大于 0；请核对登记面积", f"area {text} must be above 0")
+        return None
+    if area.normalize().as_tuple().exponent < -MAX_AREA_DECIMALS:  # type: ignore[operator]
+        issue(
+            "area-too-precise",
+            f"面积 {text} 超过4位小数；请按登记簿填写（最多4位小数）",
+            f"area {text} has more than 4 decimals; use the registered figure (at most 4 decimals)",
+        )
+        return None
+    return canonical_decimal(area)
+
+
+def _duplicate(filename: str, number: int, room_id: str, first: int) -> Issue:
+    return Issue(
+        file=filename,
+        row=number,
+        column="room_id",
+        code="duplicate-room",
+        zh=f"房号 {room_id} 与第{first}行重复；一个房间只能出现一次，共有人请合并为一个 owner_id",
+        en=f"room {room_id} repeats row {first}; list each room once, co-owners under one owner_id",
+    )
+
+
+def _name_differs(filename: str, number: int, owner_id: str, seen: tuple[int, str], name: str) -> Issue:
+    return Issue(
+        file=filename,
+        row=number,
+        column="owner_name",
+        code="owner-name-differs",
+        severity="warning",
+        zh=f"业主 {owner_id} 的姓名“{name}”与第{seen[0]}行“{seen[1]}”不同；已按同一业主计，请核对",
+        en=f"owner {owner_id} is named '{name}' here but '{seen[1]}' on row {seen[0]}; "
+        "counted as one owner, please check",
+    )
+
+
+def _empty(filename: str) -> Issue:
+    return Issue(
+        file=filename,
+        row=2,
+        code="empty-roll",
+        zh="名册没有任何房间；第1行为表头，从第2行起每行一个房间",
+        en="the roll has no rooms; row 1 is the header, then one room per row from row 2",
+    )

@@ -1,0 +1,160 @@
+"""Exact, incremental tally of a ballot box (法释〔2009〕7号 第8–9条; 民法典 第278条).
+
+:class:`Tally` keeps, per owner, the best online and the best paper ballot and the choice currently
+counted, plus running sums by choice; :meth:`Tally.add` swaps the superseded contribution for the new one
+in O(1). :func:`tally` is the batch form: it folds the ballots, in the order given, through the same
+:class:`Tally`, so both always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.ballots import (
+    CHOICES,
+    DEFAULT_PROXY_LIMIT,
+    Ballot,
+    Choice,
+    IgnoredBallot,
+    IgnoreReason,
+    ProxyBook,
+    ProxyRecord,
+    book_from_records,
+)
+from domain.roll import Electorate
+from domain.rules import Rule
+from domain.tally_result import Count, TallyResult, evaluate
+
+_OrderKey = tuple[int, datetime, int] | tuple[int, int]
+
+
+class TallySettings(BaseModel):
+    """Per-community settings of the count."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proxy_limit: int = DEFAULT_PROXY_LIMIT
+    deem_silent: bool = False
+
+
+def _order_key(ballot: Ballot, index: int) -> _OrderKey:
+    # A ballot without a cast time sorts before every timed ballot, then by the order given.
+    return (0, index) if ballot.cast_at is None else (1, ballot.cast_at, index)
+
+
+class Tally:
+    """Running count of one question. Mutable: owned by whoever folds the stream (see ``decider``)."""
+
+    def __init__(
+        self,
+        electorate: Electorate,
+        rule: Rule,
+        settings: TallySettings | None = None,
+        proxies: ProxyBook | None = None,
+    ) -> None:
+        self.electorate = electorate
+        self.rule = rule
+        self.settings = settings or TallySettings()
+        self.proxies = proxies if proxies is not None else ProxyBook(self.settings.proxy_limit)
+        self._best: dict[str, dict[str, tuple[_OrderKey, Choice]]] = {"online": {}, "paper": {}}
+        self._counted: dict[str, Choice] = {}
+        self._owners: dict[str, int] = dict.fromkeys(CHOICES, 0)
+        self._area: dict[str, Decimal] = {c: Decimal(0) for c in CHOICES}
+        self._ignored: list[IgnoredBallot] = []
+        self._index = 0
+        self.version = 0
+
+    def add(self, ballot: Ballot) -> IgnoredBallot | None:
+        """Count ``ballot``; returns the :class:`IgnoredBallot` record if it cannot count."""
+        self._index += 1
+        self.version += 1
+        reason = self.rejection(ballot)
+        if reason is not None:
+            ignored = IgnoredBallot.of(ballot, reason)
+            self._ignored.append(ignored)
+            return ignored
+        owner = ballot.owner_id
+        best = self._best[ballot.channel]
+        key = _order_key(ballot, self._index)
+        current = best.get(owner)
+        if current is None or key > current[0]:
+            best[owner] = (key, ballot.choice)
+        chosen = self._best["online"].get(owner) or self._best["paper"][owner]
+        self._move(owner, self._counted.get(owner), chosen[1])
+        return None
+
+    def rejection(self, ballot: Ballot) -> IgnoreReason | None:
+        """Why ``ballot`` could not count, or None."""
+        if ballot.owner_id not in self.electorate.owner_areas:
+            on_roll = ballot.owner_id in self.electorate.roll_owner_ids
+            return "not-in-scope" if on_roll else "not-on-roll"
+        return self.proxies.check_ballot(ballot)
+
+    def _move(self, owner: str, old: Choice | None, new: Choice) -> None:
+        if old == new:
+            return
+        area = self.electorate.owner_areas[owner]
+        if old is not None:
+            self._owners[old] -= 1
+            self._area[old] -= area
+        self._owners[new] += 1
+        self._area[new] += area
+        self._counted[owner] = new
+
+    def authorise_proxy(self, owner_id: str, proxy_owner_id: str, at: datetime) -> bool:
+        self.version += 1
+        return self.proxies.authorise(owner_id, proxy_owner_id, at)
+
+    def revoke_proxy(self, owner_id: str, proxy_owner_id: str | None, at: datetime) -> None:
+        self.version += 1
+        self.proxies.revoke(owner_id, proxy_owner_id, at)
+
+    def counted_choice(self, owner_id: str) -> Choice | None:
+        """The choice currently counted for this owner."""
+        return self._counted.get(owner_id)
+
+    def has_online_ballot(self, owner_id: str) -> bool:
+        return owner_id in self._best["online"]
+
+    @property
+    def ignored(self) -> tuple[IgnoredBallot, ...]:
+        return tuple(self._ignored)
+
+    def votes(self) -> dict[str, Count]:
+        return {c: Count(owners=self._owners[c], area=self._area[c]) for c in CHOICES}
+
+    def result(self) -> TallyResult:
+        eligible = Count(owners=self.electorate.headcount, area=self.electorate.total_area)
+        return evaluate(self.rule, eligible, self.votes(), self.ignored, self.settings.deem_silent)
+
+    def copy(self) -> Tally:
+        """An independent copy (O(owners)); use it to keep a tally that a fold would otherwise advance."""
+        other = Tally(self.electorate, self.rule, self.settings, self.proxies.copy())
+        other._best = {channel: dict(best) for channel, best in self._best.items()}
+        other._counted = dict(self._counted)
+        other._owners = dict(self._owners)
+        other._area = dict(self._area)
+        other._ignored = list(self._ignored)
+        other._index = self._index
+        return other
+
+
+def tally(
+    electorate: Electorate,
+    rule: Rule,
+    ballots: Iterable[Ballot],
+    *,
+    proxies: Iterable[ProxyRecord] = (),
+    settings: TallySettings | None = None,
+) -> TallyResult:
+    """Batch tally: build the proxy book from ``proxies``, then count ``ballots`` in the order given."""
+    settings = settings or TallySettings()
+    book = book_from_records(list(proxies), settings.proxy_limit)
+    running = Tally(electorate, rule, settings, book)
+    for ballot in ballots:
+        running.add(ballot)
+    return running.result()

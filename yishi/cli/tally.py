@@ -1,0 +1,151 @@
+"""``yishi tally``: count a vote from a roll file and a ballots file.
+
+Exit 0 with the result; exit 2 with a message naming the file and row on bad input (never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import click
+
+from domain.ballot_files import parse_ballots, parse_proxies
+from domain.errors import DomainError, Lang
+from domain.numbers import decimal_str, fraction_str
+from domain.roll import Scope, load_roll
+from domain.rules import RULES, get_rule
+from domain.tally import TallySettings
+from domain.tally import tally as run_tally
+from domain.tally_result import TallyResult
+
+
+def _read(path: str, lang: Lang) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise click.ClickException(
+            f"{path}：无法读取文件（{reason}）" if lang == "zh" else f"{path}: cannot read ({reason})"
+        ) from None
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    raise SystemExit(2)
+
+
+@click.command("tally")
+@click.option("--roll", "roll_path", required=True, help="Owners roll, .csv or .xlsx.")
+@click.option("--ballots", "ballots_path", required=True, help="Ballots CSV: owner_id, choice, channel, cast_at.")
+@click.option("--rule", "rule_id", required=True, help="Rule id: " + ", ".join(RULES))
+@click.option("--scope", "scope_text", default="", help="building=3,entrance=2 | building=3 | rooms=101,102")
+@click.option(
+    "--proxies",
+    "proxies_path",
+    default=None,
+    help="CSV: owner_id, proxy_owner_id, authorised_at[, revoked_at].",
+)
+@click.option("--proxy-limit", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--deem-silent", is_flag=True, help="Also report the tally with silent owners following the majority.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def tally(
+    roll_path: str,
+    ballots_path: str,
+    rule_id: str,
+    scope_text: str,
+    proxies_path: str | None,
+    proxy_limit: int,
+    deem_silent: bool,
+    as_json: bool,
+    lang: Lang,
+) -> None:
+    """Count ballots against a roll under a decision rule (民法典 第278条)."""
+    try:
+        rule = get_rule(rule_id)
+        roll = load_roll(_read(roll_path, lang), roll_path)
+        electorate = roll.select(Scope.parse(scope_text))
+        ballots = parse_ballots(_read(ballots_path, lang), ballots_path)
+        proxies = parse_proxies(_read(proxies_path, lang), proxies_path) if proxies_path else []
+    except click.ClickException as exc:
+        _fail(exc.message)
+        return
+    except DomainError as exc:
+        _fail(exc.message(lang))
+        return
+    for note in roll.notes:
+        click.echo(note.text(lang), err=True)
+    settings = TallySettings(proxy_limit=proxy_limit, deem_silent=deem_silent)
+    result = run_tally(electorate, rule, ballots, proxies=proxies, settings=settings)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render(result, electorate.scope.describe(lang), lang))
+
+
+_LABELS = {
+    "zh": {
+        "rule": "规则", "scope": "范围", "owners": "人数", "area": "面积(m²)", "eligible": "全体业主",
+        "participating": "参与表决", "for": "同意", "against": "反对", "abstain": "弃权",
+        "approved": "通过", "rejected": "未通过", "no_quorum": "参与人数或面积未达门槛，表决无效",
+        "outcome": "结果", "ignored": "未计入的选票", "deeming": "沉默业主", "met": "达到", "unmet": "未达到",
+        "effective": "按沉默业主规则的结果",
+    },
+    "en": {
+        "rule": "Rule", "scope": "Scope", "owners": "owners", "area": "area (m²)", "eligible": "All owners",
+        "participating": "Participating", "for": "For", "against": "Against", "abstain": "Abstain",
+        "approved": "approved", "rejected": "rejected", "no_quorum": "no quorum: the vote is void",
+        "outcome": "Outcome", "ignored": "Ballots not counted", "deeming": "Silent owners", "met": "met",
+        "unmet": "NOT met", "effective": "Outcome with silent owners deemed",
+    },
+}  # fmt: skip
+
+
+def _percent(value: Fraction | None) -> str:
+    if value is None:
+        return "—"
+    share = (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.01"))
+    return f"{fraction_str(value)} ≈ {share}%"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(text: str, width: int, right: bool = True) -> str:
+    pad = " " * max(width - _width(text), 0)
+    return pad + text if right else text + pad
+
+
+def render(result: TallyResult, scope: str, lang: Lang = "zh") -> str:
+    """A readable table of ``result`` (display only: the exact figures are in the JSON)."""
+    t = _LABELS[lang]
+    lines = [
+        f"{t['rule']}: {result.rule_name_en if lang == 'en' else result.rule_name_zh} ({result.rule})",
+        f"{t['scope']}: {scope}",
+        _cell("", 16, right=False) + _cell(t["owners"], 10) + _cell(t["area"], 16),
+    ]
+    for key, count in (
+        ("eligible", result.eligible),
+        ("participating", result.participating),
+        ("for", result.in_favour),
+        ("against", result.against),
+        ("abstain", result.abstain),
+    ):
+        lines.append(_cell(t[key], 16, right=False) + _cell(str(count.owners), 10) + _cell(decimal_str(count.area), 16))
+    for cond in result.conditions:
+        name = cond.name_en if lang == "en" else cond.name_zh
+        lines.append(f"  [{t['met'] if cond.met else t['unmet']}] {name}: {_percent(cond.ratio)}")
+    lines.append(f"{t['outcome']}: {t[result.outcome]}")
+    if result.deeming is not None:
+        lines.append(f"{t['deeming']}: {result.deeming.en if lang == 'en' else result.deeming.zh}")
+        lines.append(f"{t['effective']}: {t[result.effective_outcome]}")
+    if result.ignored:
+        lines.append(f"{t['ignored']}: {len(result.ignored)}")
+        for item in result.ignored:
+            lines.append(f"  - {item.owner_id}: {item.en if lang == 'en' else item.zh}")
+    return "\n".join(lines)
