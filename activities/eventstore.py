@@ -225,7 +225,8 @@ class EventStore:
                 try:
                     pending.guard(state)
                 except Exception as exc:  # refused by its guard; the rest of the group goes on
-                    pending.future.set_exception(exc)
+                    if not pending.future.done():  # the caller may have gone away (cancelled)
+                        pending.future.set_exception(exc)
                     continue
             for index, event in enumerate(pending.events):
                 stored = self._link(state, event, recorded_at, key if index == 0 else None)
