@@ -147,3 +147,15 @@ async def test_postgres_restart_loses_no_acknowledged_append(postgres, database_
     missing = set(acknowledged) - set(found)
     assert not missing, f"acknowledged appends lost after restart: {sorted(missing)[:10]}"
     verify_chain([e.envelope() | {"hash": e.hash} for e in events], stream_id)
+
+
+async def test_a_cancelled_caller_does_not_break_its_group(store: EventStore, stream_id: str) -> None:
+    def refuse(state: StreamState) -> None:
+        raise RuntimeError("refused")
+
+    gone = asyncio.create_task(store.append(stream_id, [ev(1)], guard=refuse))
+    others = [asyncio.create_task(store.append(stream_id, [ev(n)])) for n in range(2, 6)]
+    await asyncio.sleep(0)
+    gone.cancel()
+    stored = await asyncio.gather(*others)
+    assert sorted(s[0].payload["n"] for s in stored) == [2, 3, 4, 5]
