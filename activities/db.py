@@ -21,6 +21,8 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # A connection cut in the middle of a protocol exchange leaves asyncpg in an impossible state.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
