@@ -21,6 +21,8 @@ COMMANDS = {
     "health": "yishi.cli.runtime:health",
     "tally": "yishi.cli.tally:tally",
     "calendar": "yishi.cli.calendar:calendar",
+    "links": "yishi.cli.links:links",
+    "user": "yishi.cli.users:user",
 }
 
 

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
 import structlog
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
 from yishi.settings import Settings, get_settings
 from yishi.web.middleware import install_middleware
+from yishi.web.security import RateLimits
 
 log = structlog.get_logger(__name__)
 
@@ -34,9 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(title="Yishi 议事", lifespan=lifespan)
+    app = FastAPI(title="Yishi 议事", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    app.state.secret_key = secret_key_for(settings)
+    app.state.limits = RateLimits()
     install_middleware(app)
+    _install_pages(app)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -48,3 +56,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"ok": True})
 
     return app
+
+
+def secret_key_for(settings: Settings) -> str:
+    key = settings.secret_key.get_secret_value()
+    if key:
+        return key
+    from yishi.up import ensure_secret_key  # `yishi web` run by hand: the key `yishi up` would use
+
+    return ensure_secret_key(settings, settings.data_dir)
+
+
+def _install_pages(app: FastAPI) -> None:
+    from yishi.web import console, public, resident
+    from yishi.web.render import message_page
+
+    app.include_router(resident.router)
+    app.include_router(public.router)
+    app.include_router(console.router)
+    static = resources.files("yishi.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/receipt", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return message_page(request, 422, "form_invalid_title", body_key="form_invalid_body")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return message_page(request, 404, "not_found_title")
+        if exc.status_code == 405:
+            return message_page(request, 405, "form_invalid_title", body_key="form_invalid_body")
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,72 @@
+"""Proxies through personal links: authorise, vote as proxy, the limit, revocation."""
+
+from __future__ import annotations
+
+import re
+
+from yishi.services.voting import load_box
+
+
+def represented_form(html: str, owner: str) -> dict[str, str]:
+    for block in re.findall(r'<form method="post" action="([^"]*)" class="ballot">(.*?)</form>', html, re.S):
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', block[1]))
+        if fields.get("for_owner") == owner:
+            return {**fields, "_action": block[0]}
+    raise AssertionError(f"no ballot form for {owner}")
+
+
+async def authorise(client, d, owner: str, room: str, fields):  # type: ignore[no-untyped-def]
+    form = fields((await client.get(d.path(owner))).text, "/proxy")
+    return await client.post(form["_action"], data={**form, "room": room})
+
+
+def room_of(d, owner: str) -> str:  # type: ignore[no-untyped-def]
+    return next(r.room_id for r in d.roll.rooms if r.owner_id == owner)
+
+
+async def test_proxy_votes_for_the_owner_and_the_owner_prevails(client, store, open_deliberation, fields) -> None:
+    d = await open_deliberation(4)
+    saved = await authorise(client, d, "o000", " " + room_of(d, "o001").lower() + " ", fields)
+    assert saved.status_code == 200 and "委托已记录" in saved.text
+    assert room_of(d, "o001") in (await client.get(d.path("o000"))).text  # "current proxy: …"
+
+    page = (await client.get(d.path("o001"))).text
+    assert "您受托代投" in page and room_of(d, "o000") in page
+    form = represented_form(page, "o000")
+    receipt = await client.post(form["_action"], data={**form, "choice": "against"})
+    assert receipt.status_code == 200 and room_of(d, "o000") in receipt.text
+    box = await load_box(store, d.id)
+    assert box.state.tally().counted_choice("o000") == "against"
+    assert box.state.tally().counted_choice("o001") is None, "voting as proxy is not the proxy's own vote"
+    assert "代投人已替您投票：反对" in (await client.get(d.path("o000"))).text
+
+    own = fields((await client.get(d.path("o000"))).text)
+    assert (await client.post(own["_action"], data={**own, "choice": "for"})).status_code == 200
+    assert (await load_box(store, d.id)).state.tally().counted_choice("o000") == "for"
+
+
+async def test_proxy_limit_unknown_room_and_self(client, open_deliberation, fields) -> None:
+    d = await open_deliberation(6)
+    proxy_room = room_of(d, "o005")
+    for owner in ("o000", "o001", "o002"):
+        assert (await authorise(client, d, owner, proxy_room, fields)).status_code == 200
+    over = await authorise(client, d, "o003", proxy_room, fields)
+    assert over.status_code == 403 and "上限 3 户" in over.text
+    unknown = await authorise(client, d, "o003", "9-9-999", fields)
+    assert unknown.status_code == 422 and "9-9-999" in unknown.text
+    self_proxy = await authorise(client, d, "o003", room_of(d, "o003"), fields)
+    assert self_proxy.status_code == 403 and "不能委托自己" in self_proxy.text
+
+
+async def test_revoked_proxy_cannot_vote(client, store, open_deliberation, fields) -> None:
+    d = await open_deliberation(4)
+    await authorise(client, d, "o002", room_of(d, "o003"), fields)
+    stale = represented_form((await client.get(d.path("o003"))).text, "o002")
+    revoke = fields((await client.get(d.path("o002"))).text, "/proxy/revoke")
+    revoked = await client.post(revoke["_action"], data=revoke)
+    assert revoked.status_code == 200 and "委托已撤销" in revoked.text
+    assert "您受托代投" not in (await client.get(d.path("o003"))).text
+    refused = await client.post(stale["_action"], data={**stale, "choice": "for"})
+    assert refused.status_code == 403 and "委托" in refused.text
+    box = await load_box(store, d.id)
+    assert [e.type for e in box.events].count("BallotCast") == 0

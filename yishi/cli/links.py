@@ -1,0 +1,80 @@
+"""``yishi links``: print the personal voting links of a deliberation (CSV) or its notice sheets (HTML)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from yishi.settings import get_settings
+
+
+@click.command("links")
+@click.argument("deliberation_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "html"]), default="csv", show_default=True,
+              help="csv: owner_id, rooms, url; html: A4 notice sheets per entrance with QR codes.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--reissue", "reissue", metavar="OWNER_ID", default=None,
+              help="Revoke this owner's link (it stops at once) and print only the new one.")
+@click.option("--by", default="cli", show_default=True, help="Who reissues (kept with the revocation).")
+def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | None, by: str) -> None:
+    """Issue (idempotently) and print every owner's link for DELIBERATION_ID.
+
+    Running it again prints the same links: sheets already posted stay valid.
+    """
+    settings = get_settings()
+    if not settings.database_url:
+        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    if not settings.public_base_url:
+        raise click.UsageError("YISHI_PUBLIC_BASE_URL is not set: printed links need the public address, "
+                               "e.g. https://yishi.example.cn")
+    from yishi.services.links import LinkKeyChangedError
+    from yishi.services.voting import NoSuchBoxError
+
+    try:
+        text = asyncio.run(render_links(settings, deliberation_id, fmt, reissue, by))
+    except NoSuchBoxError:
+        click.echo(f"error: deliberation {deliberation_id} has no open ballot box; open it first", err=True)
+        sys.exit(2)
+    except LinkKeyChangedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str) -> str:  # type: ignore[no-untyped-def]
+    """Issue or reissue links and render them; shared by the CLI and its tests."""
+    from activities.db import create_pool
+    from activities.eventstore import EventStore
+    from yishi.services.links import issue_links, reissue_link
+    from yishi.services.voting import deliberation_info, load_box
+    from yishi.web.app import secret_key_for
+    from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
+
+    secret = secret_key_for(settings)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        box = await load_box(EventStore(pool), deliberation_id)
+        now = datetime.now(UTC)
+        if reissue is not None:
+            if reissue not in box.state.electorate.owner_areas:
+                raise click.BadParameter(f"owner {reissue} holds no room in this deliberation", param_hint="--reissue")
+            issued = [await reissue_link(pool, deliberation_id, reissue, secret_key=secret, now=now, by=by)]
+        else:
+            owners = sorted(box.state.electorate.owner_areas)
+            issued = await issue_links(pool, deliberation_id, owners, secret_key=secret, now=now)
+        by_owner = {link.owner_id: link for link in issued}
+        if fmt == "csv":
+            return render_csv(box, by_owner, settings.public_base_url)
+        info = await deliberation_info(pool, deliberation_id)
+        return render_sheets_html(build_sheets(box, by_owner, settings.public_base_url), box, info)
+    finally:
+        await pool.close()

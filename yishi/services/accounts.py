@@ -1,0 +1,126 @@
+"""Committee accounts and their web sessions.
+
+Passwords are hashed with argon2id (memory-hard; argon2-cffi's defaults, RFC 9106 low-memory profile) and
+rehashed on login when the parameters change. Sessions are server-side: the cookie carries a random id
+(signed by the web tier), the table only its sha256, so logging out or disabling an account ends them
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ROLES = ("committee", "grid_worker", "street_office", "auditor")
+MIN_PASSWORD = 10
+SESSION_TTL = timedelta(hours=12)
+
+_HASHER = PasswordHasher()
+# Verified against when the name is unknown, so both cases take the same time.
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    role: str
+    community: str | None
+
+    def can(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+async def add_account(pool: asyncpg.Pool, name: str, role: str, password: str,
+                      community: str | None = None) -> Account:
+    name = name.strip()
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if not name:
+        raise AccountError("the account name is empty")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    digest = await asyncio.to_thread(hash_password, password)
+    try:
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO accounts (name, role, community, password_hash) VALUES ($1, $2, $3, $4)"
+                " RETURNING id", name, role, community, digest,
+            )
+    except asyncpg.UniqueViolationError:
+        raise AccountError(f"an account named {name!r} already exists") from None
+    return Account(row["id"], name, role, community)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(pool: asyncpg.Pool, name: str, password: str) -> Account | None:
+    """The account if ``password`` is right and the account is enabled, else None."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT id, name, role, community, password_hash FROM accounts"
+            " WHERE name = $1 AND disabled_at IS NULL", name.strip(),
+        )
+    ok = await asyncio.to_thread(_verify, row["password_hash"] if row else _DUMMY_HASH, password)
+    if row is None or not ok:
+        return None
+    if _HASHER.check_needs_rehash(row["password_hash"]):
+        digest = await asyncio.to_thread(hash_password, password)
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE accounts SET password_hash = $2 WHERE id = $1", row["id"], digest)
+    return Account(row["id"], row["name"], row["role"], row["community"])
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def start_session(pool: asyncpg.Pool, account: Account, now: datetime) -> str:
+    session_id = secrets.token_urlsafe(32)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO web_sessions (id_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            _session_hash(session_id), account.id, now, now + SESSION_TTL,
+        )
+    return session_id
+
+
+async def session_account(pool: asyncpg.Pool, session_id: str, now: datetime) -> Account | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT a.id, a.name, a.role, a.community FROM web_sessions s JOIN accounts a ON a.id = s.account_id"
+            " WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.disabled_at IS NULL",
+            _session_hash(session_id), now,
+        )
+    return Account(row["id"], row["name"], row["role"], row["community"]) if row else None
+
+
+async def end_session(pool: asyncpg.Pool, session_id: str, now: datetime) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE web_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL",
+                           _session_hash(session_id), now)
+
+
+def session_binding(session_id: str) -> str:
+    """What console CSRF tokens are bound to (never the session id itself)."""
+    return _session_hash(session_id)

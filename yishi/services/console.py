@@ -1,0 +1,161 @@
+"""What the committee console shows: double-majority progress per building and entrance, the owners who
+have not voted (for door-to-door visits), and the paper ballots.
+
+Each group is counted by the domain itself: the group's owners form an electorate and
+:func:`domain.tally.tally` counts the stream's ballots and proxies against the deliberation's rule. The
+per-group figures tell where to canvass; only the whole scope's result decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import asyncpg
+
+from domain.ballots import Ballot, ProxyRecord
+from domain.roll import Roll, RoomEntry, Scope
+from domain.rules import Threshold, get_rule
+from domain.tally import TallySettings, tally
+from domain.tally_result import TallyResult
+from yishi.services.voting import Box
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One ratio against its threshold (``threshold`` None: shown for information)."""
+
+    name_zh: str
+    name_en: str
+    ratio: Fraction | None
+    threshold: Threshold | None
+    met: bool | None
+
+    @property
+    def percent(self) -> Fraction:
+        return Fraction(0) if self.ratio is None else min(self.ratio, Fraction(1)) * 100
+
+
+@dataclass
+class GroupProgress:
+    building: str | None
+    entrance: str | None
+    result: TallyResult
+    bars: list[Bar] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    rule_id: str
+    rule_name_zh: str
+    rule_name_en: str
+    overall: GroupProgress
+    buildings: list[GroupProgress]
+    entrances: list[GroupProgress]
+
+
+def _bars(result: TallyResult) -> list[Bar]:
+    bars = [Bar(c.name_zh, c.name_en, c.ratio, c.threshold, c.met) for c in result.conditions]
+    if not any(c.stage == "quorum" for c in result.conditions):
+        ratios = result.ratios
+        bars[:0] = [Bar("参与表决面积占比", "participation by area", ratios.participation_area, None, None),
+                    Bar("参与表决人数占比", "participation by headcount", ratios.participation_owners, None, None)]
+    return bars
+
+
+def _inputs(box: Box) -> tuple[list[Ballot], list[ProxyRecord]]:
+    ballots, proxies = [], []
+    for stored in box.events:
+        payload = stored.payload
+        if stored.type == "BallotCast":
+            ballots.append(Ballot(**{k: v for k, v in payload.items() if k not in ("type", "idempotency_key")}))
+        elif stored.type in ("ProxyAuthorised", "ProxyRevoked"):
+            kind = "authorise" if stored.type == "ProxyAuthorised" else "revoke"
+            proxies.append(ProxyRecord(kind=kind, owner_id=payload["owner_id"],
+                                       proxy_owner_id=payload["proxy_owner_id"], at=payload["at"]))
+    return ballots, proxies
+
+
+def _key(text: str | None) -> tuple[int, int | str]:
+    text = text or ""
+    return (0, int(text)) if text.isdigit() else (1, text)
+
+
+def progress(box: Box) -> Progress:
+    opened = box.opened
+    rule = get_rule(opened.rule_id)
+    settings = TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent)
+    ballots, proxies = _inputs(box)
+    in_scope = Roll.from_entries([r for r in opened.roll if opened.scope.contains(r)])
+
+    def group(building: str, entrance: str | None) -> GroupProgress:
+        electorate = in_scope.select(Scope(building=building, entrance=entrance))
+        result = tally(electorate, rule, ballots, proxies=proxies, settings=settings)
+        return GroupProgress(building, entrance, result, _bars(result))
+
+    buildings = sorted({r.building for r in in_scope.rooms}, key=_key)
+    entrances = sorted({(r.building, r.entrance) for r in in_scope.rooms}, key=lambda p: (_key(p[0]), _key(p[1])))
+    overall = box.state.tally().result()
+    return Progress(
+        rule.id, rule.name_zh, rule.name_en, GroupProgress(None, None, overall, _bars(overall)),
+        [group(b, None) for b in buildings], [group(b, e) for b, e in entrances],
+    )
+
+
+@dataclass(frozen=True)
+class Household:
+    owner_id: str
+    rooms: list[RoomEntry]
+    name: str
+    phone: str
+    proxy_rooms: str | None = None
+
+
+async def contacts(pool: asyncpg.Pool, digest: str) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        found = await conn.fetchval("SELECT contacts FROM rolls WHERE digest = $1", digest)
+    return found or {}
+
+
+def non_voters(box: Box, contact_book: dict[str, Any]) -> list[Household]:
+    """Owners in scope with no counted ballot, in building/entrance/room order, with name and phone."""
+    running = box.state.tally()
+    missing = [o for o in box.state.electorate.owner_areas if running.counted_choice(o) is None]
+    households = []
+    for owner_id in missing:
+        person = contact_book.get(owner_id) or {}
+        households.append(Household(owner_id, box.rooms_of(owner_id), person.get("name") or "",
+                                    person.get("phone") or ""))
+    return sorted(households, key=lambda h: [(_key(r.building), _key(r.entrance), r.room_id) for r in h.rooms])
+
+
+@dataclass(frozen=True)
+class PaperEntry:
+    owner_id: str
+    rooms: list[RoomEntry]
+    choice: str
+    paper_ref: str | None
+    seq: int
+    counted: bool  # False when the owner also voted online: online prevails
+
+
+def paper_ballots(box: Box) -> list[PaperEntry]:
+    running = box.state.tally()
+    entries = []
+    for stored in box.events:
+        if stored.type == "BallotCast" and stored.payload.get("channel") == "paper":
+            owner = stored.payload["owner_id"]
+            entries.append(PaperEntry(owner, box.rooms_of(owner), stored.payload["choice"],
+                                      stored.payload.get("paper_ref"), stored.seq,
+                                      not running.has_online_ballot(owner)))
+    return entries
+
+
+async def list_deliberations(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT d.id, d.title, d.closes_at, s.sealed_at FROM deliberations d"
+            " LEFT JOIN streams s ON s.stream_id = d.id ORDER BY d.created_at DESC LIMIT 200"
+        )
+    return [dict(r) for r in rows]

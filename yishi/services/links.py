@@ -1,0 +1,204 @@
+"""Personal voting links: one capability per owner per deliberation.
+
+A link is ``{public_base_url}/v/{token}``. Whoever holds the token votes as that owner, so:
+
+* The token is 256 bits: ``HMAC-SHA256(secret_key, "yishi-link/1" ‖ deliberation_id ‖ owner_id ‖
+  generation ‖ nonce)``, base64url without padding (43 characters). ``nonce`` is 32 bytes from
+  :mod:`secrets` (a CSPRNG), drawn when the link is issued and stored beside the hash.
+* The database stores only ``sha256(token)`` (to find the link) and the nonce. A copy of the database
+  alone cannot produce a working link; the secret key alone cannot either.
+
+Why derived and not simply ``secrets.token_urlsafe(32)`` kept nowhere: notice sheets are printed and
+posted in stairwells, and the committee re-runs ``yishi links`` (a lost sheet, a second copy for an
+elderly owner). A random token that is not stored could only be shown once, so re-running would have to
+issue new tokens and invalidate every sheet already posted. With the derivation, issuing is idempotent
+per owner: the same live row yields the same token, as long as the secret key is the same (if the key
+changed, re-rendering fails with :class:`LinkKeyChangedError` instead of printing dead links; the old
+links keep working, since only their hash is checked).
+
+Reissue (a lost phone, a sheet taken by someone else) revokes the live row and inserts generation + 1
+with a fresh nonce in one transaction: the old token stops at once. A link is valid until the box closes;
+that check belongs to the ballot box (the stream), not to this table.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+TOKEN_FORMAT = b"yishi-link/1"
+TOKEN_CHARS = 43  # 32 bytes, base64url without padding
+
+
+class LinkError(Exception):
+    """A link cannot be used; ``status`` is the HTTP status the web tier answers with."""
+
+    status = 403
+
+
+class UnknownLinkError(LinkError):
+    """No link has this token: mistyped, forged, or from another installation."""
+
+
+class RevokedLinkError(LinkError):
+    """The link was replaced by a new one (the committee reissued it)."""
+
+    status = 410
+
+
+class LinkKeyChangedError(RuntimeError):
+    """The secret key changed since these links were issued, so their tokens cannot be shown again.
+
+    The printed links still work. To print new sheets, reissue the links (``yishi links ID --reissue``)."""
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A link with its plain token: only for printing and handing to the owner."""
+
+    deliberation_id: str
+    owner_id: str
+    generation: int
+    token: str
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}/v/{self.token}"
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    """Who a presented token belongs to. Carries the hash, never the token."""
+
+    deliberation_id: str
+    owner_id: str
+    generation: int
+    token_hash: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def derive_token(secret_key: str, deliberation_id: str, owner_id: str, generation: int, nonce: str) -> str:
+    if not secret_key:
+        raise ValueError("a secret key is needed to derive links (YISHI_SECRET_KEY)")
+    message = b"\x00".join(
+        [TOKEN_FORMAT, deliberation_id.encode(), owner_id.encode(), str(generation).encode(), nonce.encode()]
+    )
+    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def looks_like_token(token: str) -> bool:
+    """Cheap shape check before touching the database."""
+    if len(token) != TOKEN_CHARS:
+        return False
+    return all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
+
+
+def _issued(secret_key: str, row: asyncpg.Record) -> IssuedLink:
+    token = derive_token(secret_key, row["deliberation_id"], row["owner_id"], row["generation"], row["nonce"])
+    if not hmac.compare_digest(token_hash(token), row["token_hash"]):
+        raise LinkKeyChangedError(
+            f"link of owner {row['owner_id']} was issued with another secret key; reissue it to print it again"
+        )
+    return IssuedLink(row["deliberation_id"], row["owner_id"], row["generation"], token)
+
+
+def _new_row(secret_key: str, deliberation_id: str, owner_id: str, generation: int) -> tuple[str, str]:
+    nonce = secrets.token_bytes(32).hex()
+    token = derive_token(secret_key, deliberation_id, owner_id, generation, nonce)
+    return nonce, token_hash(token)
+
+
+_LIVE = (
+    "SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM links"
+    " WHERE deliberation_id = $1 AND revoked_at IS NULL"
+)
+
+
+async def issue_links(
+    pool: asyncpg.Pool, deliberation_id: str, owner_ids: Iterable[str], *, secret_key: str, now: datetime
+) -> list[IssuedLink]:
+    """The live link of every owner in ``owner_ids``, issuing generation 1 for owners without one.
+
+    Idempotent: a second call returns the same tokens and changes nothing.
+    """
+    wanted = list(dict.fromkeys(owner_ids))
+    rows = []
+    for owner_id in wanted:
+        nonce, digest = _new_row(secret_key, deliberation_id, owner_id, 1)
+        rows.append((deliberation_id, owner_id, 1, nonce, digest, now))
+    async with pool.acquire() as conn, conn.transaction():
+        # A revoked generation 1 means the owner already has a later one: ON CONFLICT covers both.
+        await conn.executemany(
+            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+            rows,
+        )
+        live = {r["owner_id"]: r for r in await conn.fetch(_LIVE, deliberation_id)}
+    return [_issued(secret_key, live[owner_id]) for owner_id in wanted if owner_id in live]
+
+
+async def reissue_link(
+    pool: asyncpg.Pool, deliberation_id: str, owner_id: str, *, secret_key: str, now: datetime,
+    by: str, reason: str = "reissued",
+) -> IssuedLink:
+    """Revoke the owner's live link (it stops at once) and issue the next generation."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"link:{deliberation_id}:{owner_id}")
+        last = await conn.fetchval(
+            "SELECT max(generation) FROM links WHERE deliberation_id = $1 AND owner_id = $2",
+            deliberation_id, owner_id,
+        )
+        await conn.execute(
+            "UPDATE links SET revoked_at = $3, revoked_by = $4, revoke_reason = $5"
+            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL",
+            deliberation_id, owner_id, now, by, reason,
+        )
+        generation = (last or 0) + 1
+        nonce, digest = _new_row(secret_key, deliberation_id, owner_id, generation)
+        await conn.execute(
+            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6)",
+            deliberation_id, owner_id, generation, nonce, digest, now,
+        )
+    return IssuedLink(deliberation_id, owner_id, generation,
+                      derive_token(secret_key, deliberation_id, owner_id, generation, nonce))
+
+
+async def revoke_link(
+    pool: asyncpg.Pool, deliberation_id: str, owner_id: str, *, now: datetime, by: str, reason: str
+) -> bool:
+    """Revoke the owner's live link without a replacement; False if there was none."""
+    async with pool.acquire() as conn:
+        status = await conn.execute(
+            "UPDATE links SET revoked_at = $3, revoked_by = $4, revoke_reason = $5"
+            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL",
+            deliberation_id, owner_id, now, by, reason,
+        )
+    return status.endswith(" 1")
+
+
+async def resolve_link(pool: asyncpg.Pool, token: str) -> LinkHolder:
+    """Who holds ``token``; raises :class:`UnknownLinkError` or :class:`RevokedLinkError`."""
+    if not looks_like_token(token):
+        raise UnknownLinkError("malformed token")
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT deliberation_id, owner_id, generation, token_hash, revoked_at FROM links"
+            " WHERE token_hash = $1",
+            token_hash(token),
+        )
+    if row is None:
+        raise UnknownLinkError("no such link")
+    if row["revoked_at"] is not None:
+        raise RevokedLinkError("link revoked")
+    return LinkHolder(row["deliberation_id"], row["owner_id"], row["generation"], row["token_hash"])

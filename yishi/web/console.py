@@ -1,0 +1,139 @@
+"""The committee console: progress per building and entrance, non-voters, paper ballots. Behind sign-in.
+
+Who sees what: every staff role sees progress; names and phones of non-voters, and paper-ballot entry,
+are for the committee and grid workers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Request, Response
+
+from domain.ballots import CHOICES
+from domain.errors import DomainError
+from yishi import i18n
+from yishi.services.console import contacts, list_deliberations, non_voters, paper_ballots, progress
+from yishi.services.voting import (
+    FormAlreadyUsedError,
+    NoSuchBoxError,
+    VotingClosedError,
+    cast_ballot,
+    deliberation_info,
+    load_box,
+)
+from yishi.web.render import message_page, page_lang, render
+from yishi.web.resident import closed_page, read_form, refused_page
+from yishi.web.staff import Staff, require
+from yishi.web.staff import router as staff_router
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
+
+router = APIRouter()
+router.include_router(staff_router)
+ALL_STAFF = ("committee", "grid_worker", "street_office", "auditor")
+FIELD_STAFF = ("committee", "grid_worker")
+
+
+def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: object) -> Response:
+    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
+
+
+@router.get("/console")
+async def deliberations(request: Request) -> Response:
+    staff = await require(request, *ALL_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        rows = await list_deliberations(request.app.state.pool)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return _page(request, "console_list.html", staff, rows=rows)
+
+
+async def _box_and_info(request: Request, deliberation_id: str):  # type: ignore[no-untyped-def]
+    state = request.app.state
+    try:
+        return await load_box(state.store, deliberation_id), await deliberation_info(state.pool, deliberation_id)
+    except NoSuchBoxError:
+        return message_page(request, 404, "not_found_title")
+    except UNAVAILABLE:
+        return unavailable(request)
+
+
+@router.get("/console/d/{deliberation_id}")
+async def show_progress(request: Request, deliberation_id: str) -> Response:
+    staff = await require(request, *ALL_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    loaded = await _box_and_info(request, deliberation_id)
+    if isinstance(loaded, Response):
+        return loaded
+    box, info = loaded
+    return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box),
+                 paper=paper_ballots(box), now=clock(request), field=staff.account.can(*FIELD_STAFF))
+
+
+@router.get("/console/d/{deliberation_id}/non-voters")
+async def show_non_voters(request: Request, deliberation_id: str) -> Response:
+    staff = await require(request, *FIELD_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    loaded = await _box_and_info(request, deliberation_id)
+    if isinstance(loaded, Response):
+        return loaded
+    box, info = loaded
+    book = await contacts(request.app.state.pool, box.opened.roll_digest)
+    return _page(request, "console_non_voters.html", staff, box=box, info=info, households=non_voters(box, book))
+
+
+@router.get("/console/d/{deliberation_id}/paper")
+async def paper_form(request: Request, deliberation_id: str) -> Response:
+    staff = await require(request, *FIELD_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    loaded = await _box_and_info(request, deliberation_id)
+    if isinstance(loaded, Response):
+        return loaded
+    return _page(request, "console_paper.html", staff, box=loaded[0], info=loaded[1], form=staff.form(),
+                 error=None, receipt=None)
+
+
+@router.post("/console/d/{deliberation_id}/paper")
+async def enter_paper(request: Request, deliberation_id: str) -> Response:
+    staff = await require(request, *FIELD_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    loaded = await _box_and_info(request, deliberation_id)
+    if isinstance(loaded, Response):
+        return loaded
+    box, info = loaded
+    form = await read_form(request)
+    if form is None or not staff.csrf_ok(form):
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    room = next((r for r in box.opened.roll if r.room_id.upper() == form.get("room", "").strip().upper()), None)
+    ref = form.get("paper_ref", "").strip()[:200]
+    choice = form.get("choice")
+
+    def again(status: int, error: str, receipt: object = None) -> Response:
+        return _page(request, "console_paper.html", staff, status, box=box, info=info, form=staff.form(),
+                     error=error, receipt=receipt)
+
+    if room is None or not ref or choice not in CHOICES:
+        return again(422, i18n.t("paper_missing", page_lang(request)))
+    # One scanned sheet is one ballot: entering the same sheet twice records it once.
+    key = "paper-" + hashlib.sha256(f"{room.owner_id}\x00{ref}".encode()).hexdigest()[:32]
+    try:
+        receipt = await cast_ballot(request.app.state.store, deliberation_id, room.owner_id, choice,
+                                    idempotency_key=key, now=clock(request), channel="paper", paper_ref=ref)
+    except FormAlreadyUsedError as exc:
+        return again(409, i18n.t("paper_ref_used", page_lang(request), ref=ref, code=exc.receipt.code))
+    except VotingClosedError as exc:
+        return closed_page(request, exc.closed_at)
+    except DomainError as exc:
+        return refused_page(request, exc)
+    except UNAVAILABLE:
+        return unavailable(request)
+    box = await load_box(request.app.state.store, deliberation_id)
+    overridden = box.state.tally().has_online_ballot(room.owner_id)
+    return _page(request, "console_paper.html", staff, box=box, info=info, form=staff.form(), error=None,
+                 receipt=receipt, overridden=overridden, room=room.room_id)

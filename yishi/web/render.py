@@ -1,0 +1,68 @@
+"""Rendering pages: Jinja templates with the page language, and the error pages every route shares."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from yishi import i18n
+
+TEMPLATES = Environment(
+    loader=PackageLoader("yishi.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def percent(value: Fraction | None) -> str:
+    """A ratio as a percentage with one decimal, for display only (counting stays exact)."""
+    if value is None:
+        return "—"
+    tenths = round(value * 1000)
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent)
+
+
+def page_lang(request: Request) -> i18n.Lang:
+    settings = request.app.state.settings
+    return i18n.pick_lang(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE),
+                          settings.default_lang)
+
+
+def render(request: Request, template: str, status: int = 200, *, no_store: bool = False,
+           **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie."""
+    lang = page_lang(request)
+    other = "en" if lang == "zh" else "zh"
+    html = TEMPLATES.get_template(template).render(
+        lang=lang,
+        t=lambda key, **fields: i18n.t(key, lang, **fields),
+        switch_url=f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
+        request=request,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+                            httponly=True, secure=request.url.scheme == "https")
+    if no_store:
+        # Pages with a personal form: never cached, and the back button reloads a fresh nonce.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def message_page(request: Request, status: int, title_key: str, body: str | None = None,
+                 body_key: str | None = None, **context: Any) -> HTMLResponse:
+    """A page that says what happened and what to do next."""
+    lang = page_lang(request)
+    text = body if body is not None else (i18n.t(body_key, lang, **context) if body_key else "")
+    return render(request, "message.html", status, no_store=True, title=i18n.t(title_key, lang),
+                  body=text, **context)

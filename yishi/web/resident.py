@@ -1,0 +1,176 @@
+"""The resident's pages behind a personal link: the ballot (GET changes nothing), casting, proxies."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+
+from domain.ballots import CHOICES
+from domain.errors import (
+    BallotNotChangeableError,
+    DomainError,
+    InvalidChoiceError,
+    UnknownQuestionError,
+)
+from yishi.i18n import t, when
+from yishi.services.voting import (
+    FormAlreadyUsedError,
+    VotingClosedError,
+    authorise_proxy,
+    cast_ballot,
+    revoke_proxy,
+)
+from yishi.web.render import message_page, page_lang, render
+from yishi.web.security import check_csrf
+from yishi.web.voter import UNAVAILABLE, Voter, ballot_page, load_voter, rooms_label, unavailable
+
+router = APIRouter()
+MAX_FORM_BYTES = 16 * 1024
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The posted fields, or None unless the body is a small urlencoded form with each field once.
+
+    The body is read with a cap (a chunked upload cannot grow past it); our forms are never multipart.
+    """
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
+                          max_num_fields=20, errors="strict")
+    except ValueError:  # bad UTF-8, bad syntax or too many fields: the client's problem, answer 422
+        return None
+    values = dict(pairs)
+    return values if len(values) == len(pairs) else None
+
+
+def closed_page(request: Request, closed_at: datetime) -> Response:
+    lang = page_lang(request)
+    return message_page(request, 410, "closed_title", body=t("closed_body", lang, when=when(closed_at, lang)))
+
+
+def refused_page(request: Request, exc: DomainError) -> Response:
+    status = 409 if isinstance(exc, BallotNotChangeableError) else 403
+    if isinstance(exc, InvalidChoiceError | UnknownQuestionError):
+        status = 422
+    return message_page(request, status, "refused_title", body=exc.message(page_lang(request)))
+
+
+def _invalid_form(request: Request, voter: Voter) -> Response:
+    return message_page(request, 422, "form_invalid_title", body_key="form_invalid_body",
+                        back_url=f"/v/{request.path_params['token']}")
+
+
+async def _checked_form(request: Request, voter: Voter, purpose: str) -> dict[str, str] | Response:
+    form = await read_form(request)
+    if form is None or not form.get("nonce") or not form.get("csrf"):
+        return _invalid_form(request, voter)
+    if not check_csrf(request.app.state.secret_key, purpose, voter.holder.token_hash, form["nonce"],
+                      form["csrf"]):
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body",
+                            back_url=f"/v/{request.path_params['token']}")
+    closed = voter.box.closed_at(voter.now)
+    return closed_page(request, closed) if closed else form
+
+
+@router.get("/v/{token}")
+async def show_ballot(request: Request, token: str) -> Response:
+    voter = await load_voter(request, token)
+    if isinstance(voter, Response):
+        return voter
+    closed = voter.box.closed_at(voter.now)
+    if closed:
+        return closed_page(request, closed)
+    opens_at = voter.box.opened.opens_at
+    if voter.now < opens_at:
+        lang = page_lang(request)
+        return message_page(request, 200, "not_started", body=t("opens_body", lang, when=when(opens_at, lang)))
+    return render(request, "ballot.html", no_store=True, page=ballot_page(request, voter), token=token)
+
+
+@router.post("/v/{token}")
+async def cast(request: Request, token: str) -> Response:
+    voter = await load_voter(request, token)
+    if isinstance(voter, Response):
+        return voter
+    form = await _checked_form(request, voter, "ballot")
+    if isinstance(form, Response):
+        return form
+    choice = form.get("choice")
+    if choice not in CHOICES:
+        page = ballot_page(request, voter, error="missing_choice")
+        return render(request, "ballot.html", 422, no_store=True, page=page, token=token)
+    owner_id = form.get("for_owner") or voter.owner_id
+    cast_by = voter.owner_id if owner_id != voter.owner_id else None
+    key = "web-" + hashlib.sha256(f"{voter.holder.token_hash}:{form['nonce']}".encode()).hexdigest()[:32]
+    try:
+        receipt = await cast_ballot(request.app.state.store, voter.box.deliberation_id, owner_id, choice,
+                                    idempotency_key=key, now=voter.now, cast_by=cast_by)
+    except VotingClosedError as exc:
+        return closed_page(request, exc.closed_at)
+    except FormAlreadyUsedError as exc:
+        return message_page(request, 409, "form_used_title", body_key="form_used_body",
+                            code=exc.receipt.code, back_url=f"/v/{token}")
+    except DomainError as exc:
+        return refused_page(request, exc)
+    except UNAVAILABLE:
+        return unavailable(request)
+    opened = voter.box.opened
+    return render(request, "receipt.html", no_store=True, receipt=receipt, token=token,
+                  closes_at=opened.closes_at, changeable=opened.ballots_changeable,
+                  for_rooms=rooms_label(voter.box, owner_id) if cast_by else None)
+
+
+@router.post("/v/{token}/proxy")
+async def authorise(request: Request, token: str) -> Response:
+    voter = await load_voter(request, token)
+    if isinstance(voter, Response):
+        return voter
+    form = await _checked_form(request, voter, "proxy")
+    if isinstance(form, Response):
+        return form
+    room = voter.room_of(form.get("room", ""))
+    if room is None:
+        return message_page(request, 422, "proxy_title", back_url=f"/v/{token}",
+                            body=t("proxy_unknown_room", page_lang(request), room=form.get("room", "")[:40]))
+    return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, "proxy_saved")
+
+
+@router.post("/v/{token}/proxy/revoke")
+async def revoke(request: Request, token: str) -> Response:
+    voter = await load_voter(request, token)
+    if isinstance(voter, Response):
+        return voter
+    form = await _checked_form(request, voter, "proxy-revoke")
+    if isinstance(form, Response):
+        return form
+    proxy = voter.proxies().active_proxy(voter.owner_id, voter.now)
+    if proxy is None:
+        return message_page(request, 200, "proxy_revoked", back_url=f"/v/{token}")
+    return await _proxy_change(request, voter, token, revoke_proxy, proxy, "proxy_revoked")
+
+
+ProxyAction = Callable[..., Awaitable[object]]
+
+
+async def _proxy_change(request: Request, voter: Voter, token: str, action: ProxyAction, proxy_owner_id: str,
+                        title_key: str) -> Response:
+    try:
+        await action(request.app.state.store, voter.box.deliberation_id, voter.owner_id, proxy_owner_id,
+                     now=voter.now)
+    except VotingClosedError as exc:
+        return closed_page(request, exc.closed_at)
+    except DomainError as exc:
+        return refused_page(request, exc)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return message_page(request, 200, title_key, back_url=f"/v/{token}")

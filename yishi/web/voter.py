@@ -1,0 +1,178 @@
+"""The resident behind a link: rate limits, link resolution, the folded box, and the ballot page's model."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request, Response
+
+from activities.db import UNAVAILABLE_ERRORS
+from activities.eventstore import StoreUnavailableError
+from domain.roll import RoomEntry
+from yishi import i18n
+from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
+from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
+from yishi.web.render import message_page, page_lang
+from yishi.web.security import client_address, form_csrf, new_nonce
+
+UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailableError)
+
+
+def clock(request: Request) -> datetime:
+    return request.app.state.clock() if hasattr(request.app.state, "clock") else datetime.now(UTC)
+
+
+@dataclass
+class Voter:
+    holder: LinkHolder
+    box: Box
+    info: dict[str, Any] | None
+    now: datetime
+
+    @property
+    def owner_id(self) -> str:
+        return self.holder.owner_id
+
+    def proxies(self) -> Any:
+        return self.box.state.tally(self.question_id).proxies
+
+    @property
+    def question_id(self) -> str:
+        return self.box.opened.questions[0].id
+
+    def room_of(self, text: str) -> RoomEntry | None:
+        """The roll's room written as ``text`` (full-width digits and case forgiven)."""
+        wanted = unicodedata.normalize("NFKC", text).strip().upper()
+        return next((r for r in self.box.opened.roll if r.room_id.upper() == wanted), None)
+
+
+def rooms_label(box: Box, owner_id: str) -> str:
+    return "、".join(r.room_id for r in box.rooms_of(owner_id)) or owner_id
+
+
+def too_many(request: Request) -> Response:
+    response = message_page(request, 429, "too_many_title", body_key="too_many_body")
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def unavailable(request: Request) -> Response:
+    response = message_page(request, 503, "unavailable_title", body_key="unavailable_body")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def load_voter(request: Request, token: str) -> Voter | Response:
+    """The voter behind ``token``, or the page to answer with (403, 410, 429, 503)."""
+    state = request.app.state
+    address = client_address(request)
+    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
+        return too_many(request)
+    try:
+        holder = await resolve_link(state.pool, token)
+    except LinkError as exc:
+        state.limits.failures.hit(address)
+        if isinstance(exc, RevokedLinkError):
+            return message_page(request, exc.status, "link_revoked_title", body_key="link_revoked_body")
+        return message_page(request, exc.status, "link_invalid_title", body_key="link_invalid_body")
+    except UNAVAILABLE:
+        return unavailable(request)
+    if not state.limits.per_token.hit(holder.token_hash):
+        return too_many(request)
+    try:
+        info = await deliberation_info(state.pool, holder.deliberation_id)
+        box = await load_box(state.store, holder.deliberation_id)
+    except NoSuchBoxError:
+        return _not_open_yet(request, info)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return Voter(holder, box, info, clock(request))
+
+
+def _not_open_yet(request: Request, info: dict[str, Any] | None) -> Response:
+    """A valid link whose ballot box the workflow has not opened yet (it does so at ``opens_at``)."""
+    lang = page_lang(request)
+    opens_at = (info or {}).get("opens_at")
+    body = i18n.t("opens_body", lang, when=i18n.when(opens_at, lang)) if opens_at else None
+    return message_page(request, 200, "not_started", body=body, subtitle=(info or {}).get("title"))
+
+
+@dataclass
+class FormKeys:
+    nonce: str
+    csrf: str
+
+
+def form_keys(request: Request, voter: Voter, purpose: str) -> FormKeys:
+    nonce = new_nonce()
+    secret = request.app.state.secret_key
+    return FormKeys(nonce, form_csrf(secret, purpose, voter.holder.token_hash, nonce))
+
+
+@dataclass
+class BallotPage:
+    """What the ballot page shows."""
+
+    title: str
+    notice: str
+    question: str
+    rooms: list[RoomEntry]
+    area: Any
+    closes_at: datetime
+    changeable: bool
+    status: str | None
+    forms: dict[str, FormKeys]
+    proxy_limit: int
+    proxy_rooms: str | None
+    represented: list[tuple[str, str, FormKeys]] = field(default_factory=list)
+    error: str | None = None
+    final: bool = False  # voted, and ballots cannot be changed: no form to show
+
+
+def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) -> str:
+    if not info:
+        return fallback
+    return (info.get(f"{key}_en") if lang == "en" else None) or info.get(f"{key}_zh") or fallback
+
+
+def _status(voter: Voter, lang: str) -> str | None:
+    last = voter.box.last_ballot(voter.owner_id)
+    if last is None:
+        return None
+    choice = i18n.choice(last.payload["choice"], lang)
+    if last.payload.get("channel") == "paper" and not voter.box.state.tally().has_online_ballot(voter.owner_id):
+        return i18n.t("voted_paper", lang, choice=choice)
+    key = "voted_by_proxy" if last.payload.get("cast_by") not in (None, voter.owner_id) else "voted_already"
+    return i18n.t(key, lang, choice=choice, when=i18n.when(last.occurred_at, lang))
+
+
+def ballot_page(request: Request, voter: Voter, error: str | None = None) -> BallotPage:
+    lang = page_lang(request)
+    opened, info = voter.box.opened, voter.info
+    question = opened.questions[0]
+    question_text = (question.text_en if lang == "en" else None) or question.text_zh
+    proxies = voter.proxies()
+    proxy = proxies.active_proxy(voter.owner_id, voter.now)
+    represented = [
+        (owner, rooms_label(voter.box, owner), form_keys(request, voter, "ballot"))
+        for owner in proxies.represented_by(voter.owner_id, voter.now)
+    ]
+    return BallotPage(
+        title=(info or {}).get("title") or question_text,
+        notice=_localised(info, "notice", lang, ""),
+        question=_localised(info, "question", lang, question_text),
+        rooms=voter.box.rooms_of(voter.owner_id),
+        area=voter.box.area_of(voter.owner_id),
+        closes_at=opened.closes_at,
+        changeable=opened.ballots_changeable,
+        status=_status(voter, lang),
+        forms={p: form_keys(request, voter, p) for p in ("ballot", "proxy", "proxy-revoke")},
+        proxy_limit=opened.proxy_limit,
+        proxy_rooms=rooms_label(voter.box, proxy) if proxy else None,
+        represented=represented,
+        error=error,
+        final=not opened.ballots_changeable and voter.box.last_ballot(voter.owner_id) is not None,
+    )
