@@ -88,7 +88,8 @@ def test_up_prints_working_urls_stops_cleanly_and_resumes(tmp_path: Path) -> Non
         assert len(links) >= 10, "the demo printed no voting links:\n" + "\n".join(lines)
         assert all(link.startswith(urls["Web"]) for link in links)
         page = urllib.request.urlopen(links[0], timeout=10)
-        assert page.status == 200 and "电梯" in page.read().decode("utf-8")
+        html = page.read().decode("utf-8")
+        assert page.status == 200 and "电梯" in html and 'name="choice"' in html, "the link shows no ballot form"
     finally:
         alive = stop_up(proc)
     assert not alive

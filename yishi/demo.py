@@ -7,13 +7,17 @@ flats in two buildings, co-owners recorded as one owner, and the developer's uns
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
+from yishi.services.accounts import AccountError, add_account
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.services.links import issue_links
 from yishi.temporal_client import connect
@@ -76,6 +80,30 @@ async def _existing_open(conn: asyncpg.Connection, now: datetime) -> tuple[str |
     return (row["id"], None) if row["closes_at"] > now else (None, row["id"])
 
 
+async def _wait_until_open(pool: asyncpg.Pool, deliberation_id: str, seconds: float = 60.0) -> None:
+    """Links are printed once the workflow has opened the box, so the first click can vote."""
+    for _ in range(int(seconds * 10)):
+        async with pool.acquire() as conn:
+            if await conn.fetchval("SELECT accepting_until FROM streams WHERE stream_id = $1", deliberation_id):
+                return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the demo ballot box {deliberation_id} did not open in {seconds:.0f}s; see worker.log")
+
+
+async def _demo_account(pool: asyncpg.Pool, data_dir: Path) -> tuple[str, str]:
+    """A committee account for the console; its password is kept in the data dir across restarts."""
+    path = data_dir / "demo-committee-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    try:
+        await add_account(pool, "demo", "committee", password, community="幸福里小区")
+    except AccountError:
+        pass  # created by an earlier run
+    return "demo", password
+
+
 async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import cycle)
     """Create (or find) the demo deliberation and return the lines to print."""
     from activities.db import create_pool
@@ -92,12 +120,16 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
                                           task_queue=stack.settings.task_queue,
                                           deliberation_id=f"demo-{now:%Y%m%d-%H%M%S}",
                                           checkpoint_every=timedelta(minutes=1))
+        await _wait_until_open(pool, current)
         owners = sorted(roll.select(DEMO_SCOPE).owner_areas)
         links = await issue_links(pool, current, owners, secret_key=stack.env["YISHI_SECRET_KEY"], now=now)
+        account, password = await _demo_account(pool, stack.data_dir)
     finally:
         await pool.close()
     base = stack.env["YISHI_PUBLIC_BASE_URL"]
-    lines = [f"Demo deliberation: {current} (3栋2单元加装电梯, {len(owners)} owners; closes 30 minutes after opening)"]
+    lines = [f"Committee console: {base}/console/d/{current}  (sign in as {account} / {password})",
+             f"Demo deliberation: {current} (3栋2单元加装电梯, {len(owners)} owners; closes 30 minutes after opening)",
+             "Personal voting links (one per owner; open one on a phone or in a browser):"]
     rooms = {}
     for room in roll.rooms:
         if DEMO_SCOPE.contains(room):
