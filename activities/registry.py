@@ -9,9 +9,15 @@ import asyncpg
 
 from activities.box import BoxActivities
 from activities.eventstore import EventStore
+from activities.notices import NoticeActivities
+from activities.stages import StageActivities
 from yishi.settings import Settings
 
 
 def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) -> list[Callable[..., Any]]:
     box = BoxActivities(store, pool)
-    return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters]
+    stages = StageActivities(store, pool)
+    notices = NoticeActivities(store, pool)
+    return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
+            stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
+            notices.notice_channels, notices.deliver_notice]

@@ -14,8 +14,8 @@ from domain.commands import CastBallot
 from domain.decider import decide
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
-from workflows.ballot_box import BoxResult
 from worker import build_worker
+from workflows.ballot_box import BoxResult
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.settings import Settings
 

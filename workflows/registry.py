@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from workflows.ballot_box import BallotBoxWorkflow
+from workflows.consultation import ConsultationWorkflow
+from workflows.elevator import ElevatorWorkflow
+from workflows.property import PropertyWorkflow
 
-WORKFLOWS: list[type] = [BallotBoxWorkflow]
+WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow]
