@@ -23,6 +23,7 @@ COMMANDS = {
     "calendar": "yishi.cli.calendar:calendar",
     "links": "yishi.cli.links:links",
     "user": "yishi.cli.users:user",
+    "audit": "yishi.cli.audit:audit",
 }
 
 

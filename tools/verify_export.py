@@ -1,0 +1,744 @@
+#!/usr/bin/env python3
+"""Verify a Yishi audit export without Yishi: one file, Python 3.9+ standard library only.
+
+    python3 verify_export.py EXPORT_DIR [--json]
+
+EXPORT_DIR is what ``yishi audit export ID --out EXPORT_DIR`` wrote. This program checks, independently of
+the Yishi code base (see docs/audit.md for the file formats and docs/log-format.md for the hashed bytes):
+
+- manifest:    every file listed in manifest.json has its sha256; nothing is missing or unlisted;
+- chain:       each stream in events.jsonl starts at seq 1, has no gap, and every prev_hash and hash
+               recomputes (SHA-256 of prev_hash followed by the canonical JSON of the line without "hash");
+- checkpoints: every stream head (seq, hash) recorded in the Temporal histories (results of the activities
+               open_box, record_checkpoint and seal_box) names an event of the stream, hash for hash;
+- sealed_head: the published final head (seal_box, result.json) is the stream's ResultRecorded event;
+- after_seal:  no ballot-box event follows the sealed head (stage events may);
+- roll:        the roll recorded when the box opened hashes to its digest and is the roll in roll.json;
+- recount:     the ballots are counted again here, with exact fractions, under the rule in rule.json, and
+               the result must equal the ResultRecorded event, result.json and the seal_box results.
+
+Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+ENVELOPE_KEYS = ("occurred_at", "payload", "prev_hash", "recorded_at", "seq", "stream_id", "type")
+BOX_TYPES = ("BoxOpened", "BallotCast", "ProxyAuthorised", "ProxyRevoked", "BoxSealed", "ResultRecorded")
+WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
+CHOICES = ("for", "against", "abstain")
+CHANNELS = ("online", "paper")
+
+
+class ExportError(Exception):
+    """The directory is not a readable export (exit 2)."""
+
+
+class CountError(Exception):
+    """The stream cannot be counted (the domain refuses it the same way); ``seq`` names the event."""
+
+    seq: int | None = None
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    subject: str = ""
+    seq: int | None = None
+
+
+@dataclass
+class Witness:
+    stream_id: str
+    seq: int
+    hash: str
+    activity: str
+    where: str
+    results: dict | None = None
+
+
+def short(text: str) -> str:
+    return text[:12] + "…" if len(text) > 12 else text
+
+
+# ---- canonical JSON and the chain (docs/log-format.md) ---------------------------------------------------
+
+
+def _no_floats(value: Any, path: str = "$") -> None:
+    if isinstance(value, (float, Decimal)):
+        raise ValueError(f"{path}: a non-integer number; the format allows integers only")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_floats(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_floats(item, f"{path}[{index}]")
+
+
+def canonical(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 without \\u escapes (except controls, quote and backslash)."""
+    _no_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+def check_chain(stream_id: str, rows: list[dict]) -> Check:
+    if not rows:
+        return Check("chain", False, "the stream has no events", stream_id)
+    expected, prev = 1, GENESIS
+    for row in rows:
+        seq = row.get("seq")
+        problem = _chain_problem(stream_id, row, expected, prev)
+        if problem:
+            return Check("chain", False, f"seq {seq}: {problem}", stream_id, seq)
+        expected, prev = seq + 1, row["hash"]
+    return Check("chain", True, f"{len(rows)} events, seq 1..{expected - 1} contiguous, head {short(prev)}", stream_id)
+
+
+def _chain_problem(stream_id: str, row: dict, expected: int, prev: str) -> str | None:
+    missing = [k for k in ENVELOPE_KEYS + ("hash",) if k not in row]
+    if missing:
+        return f"missing fields {missing}"
+    if row["stream_id"] != stream_id:
+        return f"belongs to stream {row['stream_id']!r}, expected {stream_id!r}"
+    if row["seq"] != expected:
+        return f"expected seq {expected} (gap, deletion or reordering)"
+    if row["prev_hash"] != prev:
+        return f"prev_hash {row['prev_hash']} does not match previous hash {prev}"
+    try:
+        actual = chain_hash(prev, canonical({k: row[k] for k in ENVELOPE_KEYS}))
+    except ValueError as exc:
+        return str(exc)
+    if actual != row["hash"]:
+        return f"hash {row['hash']} does not match recomputed {actual}"
+    return None
+
+
+# ---- reading the export ----------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{path.name}: cannot read as JSON ({exc})") from None
+
+
+def check_manifest(root: Path, manifest: dict) -> Check:
+    listed, problems = set(), []
+    for entry in manifest.get("files", []):
+        name = str(entry.get("path", ""))
+        listed.add(name)
+        path = root / name
+        if name.startswith("/") or ".." in Path(name).parts:
+            problems.append(f"{name}: path leaves the export")
+        elif not path.is_file():
+            problems.append(f"{name}: listed but missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != entry.get("sha256"):
+            problems.append(f"{name}: sha256 differs from the manifest")
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json"}
+    problems += [f"{name}: not listed in the manifest" for name in sorted(present - listed)]
+    if problems:
+        return Check("manifest", False, "; ".join(problems), "manifest.json")
+    return Check("manifest", True, f"{len(listed)} files match their sha256", "manifest.json")
+
+
+def read_streams(root: Path) -> dict[str, list[dict]]:
+    streams: dict[str, list[dict]] = {}
+    try:
+        lines = (root / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ExportError(f"events.jsonl: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, parse_float=Decimal)
+        except ValueError as exc:
+            raise ExportError(f"events.jsonl line {number}: not JSON ({exc})") from None
+        streams.setdefault(str(row.get("stream_id")), []).append(row)
+    for rows in streams.values():
+        rows.sort(key=lambda r: r.get("seq") if isinstance(r.get("seq"), int) else -1)
+    return streams
+
+
+def _decode_payloads(container: Any) -> Any:
+    payloads = (container or {}).get("payloads") or []
+    if not payloads:
+        return None
+    first = payloads[0]
+    encoding = base64.b64decode(first.get("metadata", {}).get("encoding", "")).decode("utf-8", "replace")
+    if encoding != "json/plain":
+        return None
+    return json.loads(base64.b64decode(first.get("data", "")).decode("utf-8"))
+
+
+def _event_kind(event: dict) -> str:
+    kind = str(event.get("eventType", ""))
+    return kind.replace("EVENT_TYPE_", "").replace("_", "").lower()
+
+
+def history_witnesses(history: dict, label: str) -> list[Witness]:
+    """Stream heads returned by the witness activities, from a history in Temporal's JSON form."""
+    scheduled, found = {}, []
+    for event in history.get("events", []):
+        kind = _event_kind(event)
+        if kind == "activitytaskscheduled":
+            scheduled[str(event.get("eventId"))] = event.get("activityTaskScheduledEventAttributes", {})
+        elif kind == "activitytaskcompleted":
+            attrs = event.get("activityTaskCompletedEventAttributes", {})
+            origin = scheduled.get(str(attrs.get("scheduledEventId")))
+            witness = _witness(origin, attrs, f"{label} event {event.get('eventId')}") if origin else None
+            if witness:
+                found.append(witness)
+    return found
+
+
+def _witness(origin: dict, completed: dict, where: str) -> Witness | None:
+    name = origin.get("activityType", {}).get("name")
+    if name not in WITNESS_ACTIVITIES:
+        return None
+    params, result = _decode_payloads(origin.get("input")), _decode_payloads(completed.get("result"))
+    if not isinstance(params, dict) or not isinstance(result, dict):
+        return None
+    head = result.get("head") if name == "seal_box" else result
+    if not isinstance(head, dict) or "seq" not in head or "hash" not in head:
+        return None
+    return Witness(str(params.get("deliberation_id")), int(head["seq"]), str(head["hash"]), name, where,
+                   result.get("results"))
+
+
+def read_witnesses(root: Path, manifest: dict) -> list[Witness]:
+    found = []
+    for run in manifest.get("runs", []):
+        label = f"{run.get('workflow_type')} {run.get('workflow_id')} run {run.get('run_id')}"
+        found += history_witnesses(_read_json(root / run["file"]), label)
+    return found
+
+
+def published_witnesses(result_doc: dict) -> list[Witness]:
+    return [Witness(box["stream_id"], int(box["head"]["seq"]), str(box["head"]["hash"]), "seal_box",
+                    "result.json", box.get("results")) for box in result_doc.get("boxes", [])]
+
+
+# ---- checks against the witnesses ------------------------------------------------------------------------
+
+
+def _witness_problem(w: Witness, by_seq: dict[int, dict], last: int) -> str | None:
+    if w.seq == 0:
+        return None if w.hash == GENESIS else "an empty head must have 64 zeros"
+    row = by_seq.get(w.seq)
+    if row is None:
+        return f"the stream has no seq {w.seq} (it ends at seq {last})"
+    if row.get("hash") != w.hash:
+        return f"the stream has hash {short(str(row.get('hash')))} at seq {w.seq}"
+    return None
+
+
+def _index(rows: list[dict]) -> tuple[dict[int, dict], int]:
+    return {row.get("seq"): row for row in rows}, (rows[-1].get("seq") if rows else 0)
+
+
+def check_checkpoints(stream_id: str, rows: list[dict], witnesses: list[Witness]) -> Check:
+    mine = [w for w in witnesses if w.stream_id == stream_id]
+    opened = [r["seq"] for r in rows if r.get("type") == "BoxOpened"]
+    if not mine:
+        if opened:
+            return Check("checkpoints", False, "a ballot box was opened on this stream but no Temporal history "
+                         "witnesses it", stream_id, opened[0])
+        return Check("checkpoints", True, "no ballot box on this stream; nothing to witness", stream_id)
+    by_seq, last = _index(rows)
+    bad = [(w, p) for w in mine for p in [_witness_problem(w, by_seq, last)] if p]
+    if bad:
+        w, problem = min(bad, key=lambda item: item[0].seq)
+        detail = (f"checkpoint seq {w.seq} hash {short(w.hash)} ({w.activity}, {w.where}): {problem}; "
+                  f"{len(bad)} of {len(mine)} checkpoints fail")
+        return Check("checkpoints", False, detail, stream_id, w.seq)
+    return Check("checkpoints", True, f"{len(mine)} checkpoints match (highest seq {max(w.seq for w in mine)})",
+                 stream_id)
+
+
+def sealed_seq(rows: list[dict]) -> int | None:
+    return next((row["seq"] for row in rows if row.get("type") == "ResultRecorded"), None)
+
+
+def _seal_problem(w: Witness, by_seq: dict[int, dict], last: int) -> str | None:
+    problem = _witness_problem(w, by_seq, last)
+    if problem:
+        return problem
+    row, before = by_seq[w.seq], by_seq.get(w.seq - 1)
+    if row.get("type") != "ResultRecorded":
+        return f"seq {w.seq} is a {row.get('type')}, expected ResultRecorded"
+    if before is None or before.get("type") != "BoxSealed":
+        return f"seq {w.seq - 1} should be the BoxSealed appended with the result"
+    return None
+
+
+def check_sealed_head(stream_id: str, rows: list[dict], seals: list[Witness]) -> Check:
+    seals = [w for w in seals if w.stream_id == stream_id]
+    in_stream = sealed_seq(rows)
+    if not seals:
+        if in_stream is not None:
+            return Check("sealed_head", False, f"the stream records a result at seq {in_stream} but no Temporal "
+                         "history witnesses a seal (history deleted, or events forged)", stream_id, in_stream)
+        return Check("sealed_head", True, "not sealed (yet): no final head to check", stream_id)
+    by_seq, last = _index(rows)
+    for w in seals:
+        problem = _seal_problem(w, by_seq, last)
+        if problem:
+            return Check("sealed_head", False, f"published head seq {w.seq} hash {short(w.hash)} ({w.where}): "
+                         f"{problem}", stream_id, w.seq)
+    if in_stream is not None and in_stream != seals[0].seq:
+        return Check("sealed_head", False, f"the stream records a result at seq {in_stream}, the published head "
+                     f"is seq {seals[0].seq}", stream_id, min(in_stream, seals[0].seq))
+    return Check("sealed_head", True, f"published head seq {seals[0].seq} hash {short(seals[0].hash)} matches",
+                 stream_id)
+
+
+def check_after_seal(stream_id: str, rows: list[dict]) -> Check:
+    sealed = sealed_seq(rows)
+    if sealed is None:
+        return Check("after_seal", True, "not sealed (yet)", stream_id)
+    late = [row for row in rows if row["seq"] > sealed and row.get("type") in BOX_TYPES]
+    if late:
+        return Check("after_seal", False, f"seq {late[0]['seq']} is a {late[0]['type']} after the sealed head seq "
+                     f"{sealed}; only stage events may follow the seal", stream_id, late[0]["seq"])
+    later = sum(1 for row in rows if row["seq"] > sealed)
+    return Check("after_seal", True, f"{later} stage events after the sealed head seq {sealed}", stream_id)
+
+
+# ---- the roll (docs/rules.md, "Roll digest") -------------------------------------------------------------
+
+
+def decimal_str(value: Decimal) -> str:
+    if not value.is_finite():
+        raise CountError(f"not a finite decimal: {value}")
+    return "0" if value == 0 else format(value.normalize(), "f")
+
+
+def roll_digest(entries: list[dict]) -> str:
+    seen = set()
+    for room in entries:
+        if room["room_id"] in seen:
+            raise CountError(f"duplicate room_id {room['room_id']}")
+        seen.add(room["room_id"])
+    rooms = [{"area_m2": decimal_str(Decimal(str(r["area_m2"]))), "building": r["building"],
+              "entrance": r["entrance"], "floor": r["floor"], "owner_id": r["owner_id"], "room_id": r["room_id"]}
+             for r in sorted(entries, key=lambda r: r["room_id"])]
+    document = {"format": "yishi-roll/1", "rooms": rooms}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def check_roll(stream_id: str, rows: list[dict], rolls: dict[str, list[dict]]) -> Check | None:
+    opened = [(r["seq"], r.get("payload", {})) for r in rows if r.get("type") == "BoxOpened"]
+    if not opened:
+        return None
+    for seq, payload in opened:
+        stated = payload.get("roll_digest")
+        try:
+            digest = roll_digest(payload.get("roll", []))
+            exported = roll_digest(rolls[stated]) if stated in rolls else None
+        except (CountError, KeyError, TypeError, ArithmeticError) as exc:
+            return Check("roll", False, f"a roll cannot be read: {exc}", stream_id, seq)
+        if digest != stated:
+            return Check("roll", False, f"the roll in BoxOpened hashes to {short(digest)}, it states "
+                         f"{short(str(stated))}", stream_id, seq)
+        if exported != stated:
+            return Check("roll", False, f"roll.json has no roll with digest {short(str(stated))}", stream_id, seq)
+    return Check("roll", True, f"roll {short(opened[-1][1]['roll_digest'])} matches its digest", stream_id)
+
+
+# ---- the recount (mirrors domain/tally.py, domain/ballots.py, domain/tally_result.py) ---------------------
+
+
+def instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    if value.tzinfo is None:
+        raise CountError(f"timestamp without offset: {text}")
+    return value
+
+
+class Grant:
+    def __init__(self, owner: str, proxy: str, start: datetime, refused: bool) -> None:
+        self.owner, self.proxy, self.start, self.end, self.refused = owner, proxy, start, None, refused
+
+    def in_force(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+
+class Proxies:
+    """Authorisations over time: one proxy per owner, at most ``limit`` owners per proxy."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.by_owner: dict[str, list[Grant]] = {}
+        self.by_proxy: dict[str, list[Grant]] = {}
+
+    def active(self, owner: str, at: datetime) -> str | None:
+        return next((g.proxy for g in self.by_owner.get(owner, []) if not g.refused and g.in_force(at)), None)
+
+    def authorise(self, owner: str, proxy: str, at: datetime) -> None:
+        if self.active(owner, at) == proxy:
+            return
+        self.revoke(owner, None, at)
+        if owner == proxy:
+            raise CountError("an owner cannot be their own proxy")
+        held = [g.owner for g in self.by_proxy.get(proxy, []) if not g.refused and g.in_force(at) and g.owner != owner]
+        grant = Grant(owner, proxy, at, refused=len(held) >= self.limit)
+        self.by_owner.setdefault(owner, []).append(grant)
+        self.by_proxy.setdefault(proxy, []).append(grant)
+
+    def revoke(self, owner: str, proxy: str | None, at: datetime) -> None:
+        for grant in self.by_owner.get(owner, []):
+            if grant.in_force(at) and proxy in (None, grant.proxy):
+                grant.end = at
+
+    def rejection(self, owner: str, cast_by: str | None, cast_at: datetime | None) -> str | None:
+        if not cast_by or cast_by == owner:
+            return None
+        if cast_at is None:
+            return "proxy-no-time"
+        grants = [g for g in self.by_owner.get(owner, []) if g.proxy == cast_by]
+        if any(g.in_force(cast_at) and not g.refused for g in grants):
+            return None
+        if any(g.in_force(cast_at) for g in grants):
+            return "proxy-limit"
+        if any(g.start <= cast_at for g in grants):
+            return "proxy-revoked"
+        return "proxy-unauthorised"
+
+
+class Box:
+    """The electorate, the rule, the proxy book and one running count per question."""
+
+    def __init__(self, payload: dict, rules: dict[str, dict]) -> None:
+        if roll_digest(payload["roll"]) != payload["roll_digest"]:
+            raise CountError("the roll in BoxOpened does not match its digest")
+        if payload["rule_id"] not in rules:
+            raise CountError(f"rule {payload['rule_id']} is not in rule.json")
+        self.rule = rules[payload["rule_id"]]
+        self.areas, self.on_roll = electorate(payload["roll"], payload.get("scope") or {})
+        self.deem_silent = bool(payload.get("deem_silent", False))
+        self.proxies = Proxies(int(payload.get("proxy_limit", 3)))
+        self.counts = {q.get("id", "main"): Count(self) for q in payload["questions"]}
+
+
+def electorate(roll: list[dict], scope: dict) -> tuple[dict[str, Decimal], set]:
+    rooms = scope.get("rooms")
+    if rooms is not None:
+        unknown = [r for r in rooms if r not in {room["room_id"] for room in roll}]
+        if unknown:
+            raise CountError(f"these rooms are not on the roll: {', '.join(unknown)}")
+    areas: dict[str, Decimal] = {}
+    for room in roll:
+        if _in_scope(room, scope):
+            areas[room["owner_id"]] = areas.get(room["owner_id"], Decimal(0)) + Decimal(str(room["area_m2"]))
+    if not areas:
+        raise CountError("no room on the roll belongs to the scope")
+    return areas, {room["owner_id"] for room in roll}
+
+
+def _in_scope(room: dict, scope: dict) -> bool:
+    if scope.get("rooms") is not None:
+        return room["room_id"] in scope["rooms"]
+    if scope.get("building") is not None and room["building"] != scope["building"]:
+        return False
+    return scope.get("entrance") is None or room["entrance"] == scope["entrance"]
+
+
+class Count:
+    """Per owner the latest online and the latest paper ballot; online wins; sums by choice."""
+
+    def __init__(self, box: Box) -> None:
+        self.box = box
+        self.best: dict[str, dict[str, tuple]] = {"online": {}, "paper": {}}
+        self.counted: dict[str, str] = {}
+        self.ignored: list[tuple] = []
+        self.index = 0
+
+    def add(self, ballot: dict) -> None:
+        self.index += 1
+        owner, channel, choice = ballot["owner_id"], ballot.get("channel", "online"), ballot["choice"]
+        if choice not in CHOICES or channel not in CHANNELS:
+            raise CountError(f"invalid choice {choice!r} or channel {channel!r}")
+        cast_at, cast_by = instant(ballot.get("cast_at")), ballot.get("cast_by")
+        reason = self._rejection(owner, cast_by, cast_at)
+        if reason is not None:
+            self.ignored.append((owner, cast_by, channel, cast_at, reason))
+            return
+        key = (0, self.index) if cast_at is None else (1, cast_at, self.index)
+        current = self.best[channel].get(owner)
+        if current is None or key > current[0]:
+            self.best[channel][owner] = (key, choice)
+        self.counted[owner] = (self.best["online"].get(owner) or self.best["paper"][owner])[1]
+
+    def _rejection(self, owner: str, cast_by: str | None, cast_at: datetime | None) -> str | None:
+        if owner not in self.box.areas:
+            return "not-in-scope" if owner in self.box.on_roll else "not-on-roll"
+        return self.box.proxies.rejection(owner, cast_by, cast_at)
+
+    def votes(self) -> dict[str, tuple[int, Decimal]]:
+        sums = {c: (0, Decimal(0)) for c in CHOICES}
+        for owner, choice in self.counted.items():
+            owners, area = sums[choice]
+            sums[choice] = (owners + 1, area + self.box.areas[owner])
+        return sums
+
+    def result(self) -> dict:
+        eligible = (len(self.box.areas), sum(self.box.areas.values(), Decimal(0)))
+        result = evaluate(self.box.rule, eligible, self.votes(), self.box.deem_silent)
+        result["ignored"] = list(self.ignored)
+        return result
+
+
+def _plus(a: tuple[int, Decimal], b: tuple[int, Decimal]) -> tuple[int, Decimal]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def ratio(numerator: Any, denominator: Any) -> Fraction | None:
+    return None if denominator == 0 else Fraction(numerator) / Fraction(denominator)
+
+
+def fraction(text: str | None) -> Fraction | None:
+    if text is None:
+        return None
+    numerator, _, denominator = str(text).partition("/")
+    return Fraction(int(numerator), int(denominator or 1))
+
+
+def _condition(cond: dict, stage: str, counts: dict[str, tuple[int, Decimal]]) -> tuple:
+    num, den = counts[cond["measure"]], counts[cond["base"]]
+    value = ratio(num[1], den[1]) if cond["basis"] == "area" else ratio(num[0], den[0])
+    threshold = fraction(cond["threshold"]["fraction"])
+    inclusive = bool(cond["threshold"]["inclusive"])
+    met = value is not None and (value >= threshold if inclusive else value > threshold)
+    return cond["id"], stage, value, threshold, inclusive, met
+
+
+def evaluate(rule: dict, eligible: tuple, votes: dict[str, tuple], deem_silent: bool) -> dict:
+    participating = _plus(_plus(votes["for"], votes["against"]), votes["abstain"])
+    counts = {"eligible": eligible, "participating": participating, "in_favour": votes["for"]}
+    quorum = [_condition(c, "quorum", counts) for c in rule.get("quorum", [])]
+    approval = [_condition(c, "approval", counts) for c in rule.get("approval", [])]
+    quorum_met = all(c[5] for c in quorum) if quorum else None
+    approved = quorum_met is not False and all(c[5] for c in approval)
+    outcome = "no_quorum" if quorum_met is False else ("approved" if approved else "rejected")
+    deeming = _deem(rule, eligible, votes, participating) if deem_silent else None
+    applied = deeming is not None and deeming["applied"] and deeming["result"] is not None
+    return {
+        "rule": rule["id"], "eligible": eligible, "participating": participating, "in_favour": votes["for"],
+        "against": votes["against"], "abstain": votes["abstain"],
+        "ratios": {"participation_area": ratio(participating[1], eligible[1]),
+                   "participation_owners": ratio(participating[0], eligible[0]),
+                   "in_favour_area": ratio(votes["for"][1], participating[1]),
+                   "in_favour_owners": ratio(votes["for"][0], participating[0])},
+        "conditions": quorum + approval, "quorum_met": quorum_met, "approved": approved, "outcome": outcome,
+        "deeming": deeming, "effective_outcome": deeming["result"]["outcome"] if applied else outcome,
+    }
+
+
+def _deem(rule: dict, eligible: tuple, votes: dict[str, tuple], participating: tuple) -> dict:
+    silent = (eligible[0] - participating[0], eligible[1] - participating[1])
+    yes, no = votes["for"], votes["against"]
+    if yes[0] > no[0] and yes[1] > no[1]:
+        direction = "for"
+    elif no[0] > yes[0] and no[1] > yes[1]:
+        direction = "against"
+    else:
+        return {"applied": False, "direction": None, "silent": silent, "result": None}
+    deemed = dict(votes)
+    deemed[direction] = _plus(votes[direction], silent)
+    result = evaluate(rule, eligible, deemed, False)
+    result["ignored"] = []
+    return {"applied": True, "direction": direction, "silent": silent, "result": result}
+
+
+def recount(rows: list[dict], rules: dict[str, dict]) -> tuple[dict | None, dict | None, int | None]:
+    """(recounted results, recorded results, seq of ResultRecorded); raises CountError naming the seq."""
+    box: Box | None = None
+    for row in rows:
+        kind, payload = row.get("type"), row.get("payload") or {}
+        if kind not in BOX_TYPES:
+            continue
+        if kind == "ResultRecorded":
+            return _results(box), payload.get("results"), row["seq"]
+        try:
+            box = _apply(box, kind, payload, rules)
+        except (CountError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            error = CountError(f"seq {row['seq']}: {kind} cannot be counted: {exc!r}")
+            error.seq = row["seq"]
+            raise error from None
+    return _results(box), None, None
+
+
+def _apply(box: Box | None, kind: str, payload: dict, rules: dict[str, dict]) -> Box | None:
+    if kind == "BoxOpened":
+        return Box(payload, rules)
+    if kind == "BoxSealed":
+        return box
+    if box is None:
+        raise CountError("the ballot box is not open")
+    at = instant(payload.get("at"))
+    if kind == "BallotCast":
+        box.counts[payload.get("question_id", "main")].add(payload)
+    elif kind == "ProxyAuthorised":
+        box.proxies.authorise(payload["owner_id"], payload["proxy_owner_id"], at)
+    elif kind == "ProxyRevoked":
+        box.proxies.revoke(payload["owner_id"], payload["proxy_owner_id"], at)
+    return box
+
+
+def _results(box: Box | None) -> dict | None:
+    return None if box is None else {qid: count.result() for qid, count in box.counts.items()}
+
+
+def _pair(count: dict) -> tuple[int, Decimal]:
+    return int(count["owners"]), Decimal(str(count["area"]))
+
+
+def from_recorded(result: dict) -> dict:
+    """A recorded (JSON) result in the same shape as :func:`evaluate` gives, to compare value for value."""
+    deeming = result.get("deeming")
+    return {
+        "rule": result["rule"], **{k: _pair(result[k]) for k in ("eligible", "participating", "in_favour",
+                                                                  "against", "abstain")},
+        "ratios": {k: fraction(v) for k, v in result["ratios"].items()},
+        "conditions": [(c["id"], c["stage"], fraction(c["ratio"]), fraction(c["threshold"]["fraction"]),
+                        bool(c["threshold"]["inclusive"]), bool(c["met"])) for c in result["conditions"]],
+        "quorum_met": result["quorum_met"], "approved": result["approved"], "outcome": result["outcome"],
+        "deeming": None if deeming is None else {
+            "applied": deeming["applied"], "direction": deeming["direction"], "silent": _pair(deeming["silent"]),
+            "result": None if deeming.get("result") is None else from_recorded(deeming["result"])},
+        "effective_outcome": result["effective_outcome"],
+        "ignored": [(i["owner_id"], i.get("cast_by"), i["channel"], instant(i.get("cast_at")), i["reason"])
+                    for i in result.get("ignored", [])],
+    }
+
+
+def difference(mine: Any, theirs: Any, path: str = "") -> str | None:
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for key in [*mine, *(k for k in theirs if k not in mine)]:  # headline figures first
+            found = difference(mine.get(key), theirs.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    return None if mine == theirs else f"{path or '$'}: recount {_show(mine)}, recorded {_show(theirs)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Decimal):
+        return f"{value[0]} owners, {decimal_str(value[1])} m²"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def compare(recounted: dict, recorded: Any) -> str | None:
+    try:
+        theirs = {qid: from_recorded(r) for qid, r in (recorded or {}).items()}
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return f"the recorded result cannot be read: {exc!r}"
+    return difference(recounted, theirs)
+
+
+def check_recount(stream_id: str, rows: list[dict], rules: dict[str, dict], seals: list[Witness]) -> Check | None:
+    if not any(row.get("type") == "BoxOpened" for row in rows):
+        return None
+    try:
+        results, recorded, recorded_seq = recount(rows, rules)
+    except CountError as exc:
+        return Check("recount", False, str(exc), stream_id, exc.seq)
+    if recorded_seq is None:
+        return Check("recount", True, "box not sealed: running count only, no recorded result", stream_id)
+    diff = compare(results or {}, recorded)
+    if diff:
+        return Check("recount", False, f"ResultRecorded at seq {recorded_seq} differs — {diff}", stream_id,
+                     recorded_seq)
+    for seal in (w for w in seals if w.stream_id == stream_id):
+        diff = compare(results or {}, seal.results)
+        if diff:
+            return Check("recount", False, f"the result published by seal_box ({seal.where}) differs — {diff}",
+                         stream_id, seal.seq)
+    outcomes = ", ".join(f"{qid}: {r['outcome']}" for qid, r in (results or {}).items())
+    return Check("recount", True, f"recount equals the recorded and published result ({outcomes})", stream_id)
+
+
+# ---- putting it together ---------------------------------------------------------------------------------
+
+
+def verify(root: Path) -> tuple[str, list[Check]]:
+    manifest = _read_json(root / "manifest.json")
+    checks = [check_manifest(root, manifest)]
+    streams = read_streams(root)
+    witnesses = read_witnesses(root, manifest)
+    published = published_witnesses(_read_json(root / "result.json"))
+    rolls = {r["digest"]: r["entries"] for r in _read_json(root / "roll.json").get("rolls", [])}
+    rules = {r["id"]: r for r in _read_json(root / "rule.json").get("rules", [])}
+    deliberation_id = str(manifest.get("deliberation_id", ""))
+    names = set(streams) | {w.stream_id for w in witnesses + published}
+    for stream_id in sorted(names, key=lambda name: (name != deliberation_id, name)):
+        rows = streams.get(stream_id, [])
+        seals = [w for w in witnesses if w.activity == "seal_box"] + published
+        found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
+                 check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
+                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, rules, seals)]
+        checks += [check for check in found if check is not None]
+    return deliberation_id, checks
+
+
+def render(deliberation_id: str, checks: list[Check]) -> str:
+    lines = [f"Export of 审计导出 {deliberation_id}"]
+    for check in checks:
+        subject = f" [{check.subject}]" if check.subject else ""
+        lines.append(f"  {'OK  ' if check.ok else 'FAIL'} {check.name}{subject}: {check.detail}")
+    failures = [c for c in checks if not c.ok]
+    if not failures:
+        lines.append("Result 结论: every check holds 全部核验通过")
+    else:
+        where = f" at seq {failures[0].seq}" if failures[0].seq is not None else ""
+        lines.append(f"Result 结论: FAILED 核验未通过 — {len(failures)} checks fail; first: {failures[0].name}{where} "
+                     f"({failures[0].subject})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify a Yishi audit export (standard library only).")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        deliberation_id, checks = verify(args.directory)
+    except ExportError as exc:
+        print(f"error 错误: {exc}", file=sys.stderr)
+        return 2
+    ok = bool(checks) and all(check.ok for check in checks)
+    if args.json:
+        report = {"ok": ok, "deliberation_id": deliberation_id, "checks": [asdict(c) for c in checks],
+                  "verified_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}  # noqa: UP017
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render(deliberation_id, checks))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

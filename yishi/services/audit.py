@@ -1,0 +1,338 @@
+"""Auditor replay and verification of a deliberation (ARCHITECTURE.md, "Auditor replay"), its export,
+and the timeline an auditor's page renders.
+
+``verify`` trusts neither the database nor the operator: it replays every Temporal run against the current
+workflow code, recomputes the hash chain of every stream from its columns, holds the stream against every
+head the workflows witnessed in their histories and against the published final head, and recounts the
+result with the domain code. ``export`` writes what an outside auditor needs to do the same without Yishi
+(``tools/verify_export.py``, docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client
+
+from domain.chain import canonical_json, format_instant
+from domain.errors import DomainError
+from domain.rules import get_rule
+from workflows.registry import WORKFLOWS
+from yishi.services.audit_checks import Check, Row, Witness, check_stream_row, stream_checks
+from yishi.services.audit_temporal import (
+    AuditInputError,
+    Run,
+    list_runs,
+    replay_checks,
+    runs_check,
+    runs_query,
+    witnesses_of,
+)
+
+EXPORT_FORMAT = "yishi-audit-export/1"
+_EVENT_COLUMNS = "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash"
+
+__all__ = ["AuditInputError", "AuditReport", "TimelineEntry", "export", "timeline", "verify"]
+
+
+@dataclass
+class AuditReport:
+    deliberation_id: str
+    checks: list[Check]
+    streams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(check.ok for check in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "deliberation_id": self.deliberation_id,
+                "checks": [check.to_json() for check in self.checks], "streams": self.streams, "runs": self.runs}
+
+
+# ---- reading the database ------------------------------------------------------------------------------
+
+
+def _payload(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+async def read_rows(pool: asyncpg.Pool, stream_id: str) -> list[dict[str, Any]]:
+    """The stream as stored, each row as envelope fields (canonical timestamps) plus ``hash``."""
+    async with pool.acquire() as conn:
+        records = await conn.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY seq",
+                                   stream_id)
+    return [{"stream_id": r["stream_id"], "seq": r["seq"], "type": r["type"], "payload": _payload(r["payload"]),
+             "occurred_at": format_instant(r["occurred_at"]), "recorded_at": format_instant(r["recorded_at"]),
+             "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in records]
+
+
+async def related_streams(pool: asyncpg.Pool, deliberation_id: str, witnesses: Sequence[Witness]) -> list[str]:
+    """The deliberation's stream, its ``<id>/…`` streams, and every stream a history witnessed; main first."""
+    async with pool.acquire() as conn:
+        stored = await conn.fetch(
+            "SELECT stream_id FROM streams WHERE stream_id = $1 OR left(stream_id, length($1) + 1) = $1 || '/'",
+            deliberation_id)
+    names = {r["stream_id"] for r in stored} | {w.stream_id for w in witnesses}
+    return sorted(names, key=lambda name: (name != deliberation_id, name))
+
+
+async def stream_head(pool: asyncpg.Pool, stream_id: str) -> tuple[int, str] | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT head_seq, head_hash FROM streams WHERE stream_id = $1", stream_id)
+    return (row["head_seq"], row["head_hash"]) if row else None
+
+
+def roll_digests(rows: Sequence[Row]) -> list[str]:
+    return [row["payload"].get("roll_digest") for row in rows if row["type"] == "BoxOpened"]
+
+
+async def frozen_rolls(pool: asyncpg.Pool, digests: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The frozen rolls by digest, from the ``rolls`` table (counting fields only, no contacts)."""
+    async with pool.acquire() as conn:
+        found = await conn.fetch("SELECT digest, entries FROM rolls WHERE digest = ANY($1::text[])",
+                                 [d for d in digests if isinstance(d, str)])
+    return {r["digest"]: (json.loads(r["entries"]) if isinstance(r["entries"], str) else r["entries"])
+            for r in found}
+
+
+# ---- verify --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Gathered:
+    runs: list[Run]
+    witnesses: list[Witness]
+    rows: dict[str, list[dict[str, Any]]]
+
+
+async def registered_workflow(pool: asyncpg.Pool, deliberation_id: str) -> str | None:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT workflow_id FROM deliberations WHERE id = $1", deliberation_id)
+
+
+def box_streams_named(rows: Sequence[Row]) -> set[str]:
+    """Streams a procedure's stage events name as its ballot boxes (``box_stream``)."""
+    return {row["payload"]["box_stream"] for row in rows if isinstance(row["payload"].get("box_stream"), str)}
+
+
+async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client) -> _Gathered:
+    runs_query(deliberation_id)  # refuses an id that cannot be put in a visibility query
+    registered = await registered_workflow(pool, deliberation_id)
+    workflow_ids = [deliberation_id] + ([registered] if registered and registered != deliberation_id else [])
+    runs = await list_runs(client, workflow_ids)
+    witnesses = [w for run in runs for w in witnesses_of(run)]
+    streams = await related_streams(pool, deliberation_id, witnesses)
+    if not runs and not streams:
+        raise AuditInputError(f"no deliberation {deliberation_id}: no event stream and no Temporal workflow")
+    rows = {s: await read_rows(pool, s) for s in streams}
+    for named in sorted(box_streams_named(rows.get(deliberation_id, [])) - set(rows)):
+        if found := await read_rows(pool, named):  # a round announced but not opened yet has no stream
+            rows[named] = found
+    return _Gathered(runs, witnesses, rows)
+
+
+def _stream_summary(rows: Sequence[Row]) -> dict[str, Any]:
+    last = rows[-1] if rows else None
+    return {"events": len(rows), "head": {"seq": last["seq"], "hash": last["hash"]} if last else None}
+
+
+async def verify(
+    deliberation_id: str, *, pool: asyncpg.Pool, client: Client, workflows: Sequence[type] | None = None
+) -> AuditReport:
+    """Every check of the deliberation; ``report.ok`` only when all hold."""
+    workflows = WORKFLOWS if workflows is None else workflows
+    data = await _gather(deliberation_id, pool, client)
+    checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    digests = [d for rows in data.rows.values() for d in roll_digests(rows)]
+    rolls = await frozen_rolls(pool, digests)
+    for stream_id, rows in data.rows.items():
+        checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
+    runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
+             "status": r.status} for r in data.runs]
+    streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}
+    return AuditReport(deliberation_id, checks, streams, runs)
+
+
+# ---- export --------------------------------------------------------------------------------------------
+
+
+def history_filename(run: Run) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", run.workflow_id.replace("/", "__"))
+    return f"histories/{safe}--{run.run_id}.json"
+
+
+def events_jsonl(rows_by_stream: dict[str, list[dict[str, Any]]]) -> bytes:
+    """One canonical JSON line per event (the envelope plus ``hash``): the exact source of the hashed bytes."""
+    return b"".join(canonical_json(row) + b"\n" for rows in rows_by_stream.values() for row in rows)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def roll_document(rows_by_stream: dict[str, list[dict[str, Any]]],
+                  frozen: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each roll used by a ballot box: its digest and its entries (counting fields; no names or phones)."""
+    rolls: dict[str, list[dict[str, Any]]] = {}
+    for rows in rows_by_stream.values():
+        for row in rows:
+            if row["type"] == "BoxOpened":
+                digest = row["payload"].get("roll_digest")
+                rolls.setdefault(digest, frozen.get(digest) or list(row["payload"].get("roll", [])))
+    return {"format": "yishi-roll/1", "rolls": [{"digest": d, "entries": e} for d, e in rolls.items()]}
+
+
+def rule_document(rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each rule a ballot box states (domain.rules as data: conditions with exact thresholds)."""
+    rules: dict[str, dict[str, Any]] = {}
+    for rows in rows_by_stream.values():
+        for row in rows:
+            rule_id = row["payload"].get("rule_id") if row["type"] == "BoxOpened" else None
+            if rule_id and rule_id not in rules:
+                try:
+                    rules[rule_id] = get_rule(rule_id).model_dump(mode="json")
+                except DomainError:
+                    continue  # an unknown rule stays out; the verifier names it
+    return {"format": "yishi-rules/1", "rules": list(rules.values())}
+
+
+def result_document(deliberation_id: str, witnesses: Sequence[Witness]) -> dict[str, Any]:
+    """The published result of each sealed box: the final head and tallies ``seal_box`` returned."""
+    boxes: dict[str, dict[str, Any]] = {}
+    for w in witnesses:
+        if w.activity == "seal_box":
+            boxes[w.stream_id] = {"stream_id": w.stream_id, "head": {"seq": w.seq, "hash": w.hash},
+                                  "results": w.results, "outcome": w.outcome, "approved": w.approved,
+                                  "source": w.where}
+    return {"deliberation_id": deliberation_id, "boxes": list(boxes.values())}
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise AuditInputError(f"{out} exists and is not an empty directory; choose a new one")
+    (out / "histories").mkdir(parents=True, exist_ok=True)
+
+
+async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client) -> dict[str, Any]:
+    """Write the export to ``out`` (a new or empty directory); return the manifest."""
+    data = await _gather(deliberation_id, pool, client)
+    _prepare(out)
+    frozen = await frozen_rolls(pool, [d for rows in data.rows.values() for d in roll_digests(rows)])
+    files: dict[str, bytes] = {
+        "events.jsonl": events_jsonl(data.rows),
+        "roll.json": _json_bytes(roll_document(data.rows, frozen)),
+        "rule.json": _json_bytes(rule_document(data.rows)),
+        "result.json": _json_bytes(result_document(deliberation_id, data.witnesses)),
+    }
+    runs = []
+    for run in data.runs:
+        name = history_filename(run)
+        files[name] = run.history.to_json().encode("utf-8")
+        runs.append({"workflow_id": run.workflow_id, "run_id": run.run_id, "workflow_type": run.workflow_type,
+                     "status": run.status, "file": name})
+    for name, content in files.items():
+        (out / name).write_bytes(content)
+    manifest = {"format": EXPORT_FORMAT, "deliberation_id": deliberation_id,
+                "exported_at": format_instant(datetime.now(UTC)), "streams": list(data.rows), "runs": runs,
+                "files": [{"path": n, "sha256": hashlib.sha256(c).hexdigest(), "bytes": len(c)}
+                          for n, c in sorted(files.items())]}
+    (out / "manifest.json").write_bytes(_json_bytes(manifest))
+    return manifest
+
+
+# ---- timeline (for the read-only auditor pages) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event as an auditor's page shows it: when, which stage, who acted, what happened (no choices)."""
+
+    stream_id: str
+    seq: int
+    type: str
+    occurred_at: str
+    recorded_at: str
+    stage: str
+    actor: str
+    role: str
+    summary: str
+    deadline: str | None
+    hash: str
+
+
+def _actor(kind: str, p: dict[str, Any]) -> tuple[str, str]:
+    """Who acted and in what capacity; the ballot's choice is never shown (see services/receipts.py)."""
+    if kind == "BallotCast":
+        if p.get("channel") == "paper":
+            return p.get("owner_id", ""), "paper ballot entered by the committee"
+        by = p.get("cast_by")
+        return (by, f"proxy for {p.get('owner_id')}") if by and by != p.get("owner_id") else (p.get("owner_id", ""),
+                                                                                              "owner")
+    if kind in ("ProxyAuthorised", "ProxyRevoked"):
+        return p.get("owner_id", ""), "owner"
+    if kind == "TaskCompleted":
+        return p.get("actor", ""), p.get("role", "")
+    if kind == "ProcedureStarted":
+        return p.get("initiated_by", ""), p.get("initiator_role", "")
+    if kind in ("ObjectionFiled", "FeedbackRecorded", "ShareConfirmed"):
+        return p.get("owner_id", ""), "owner"
+    if kind in ("HandoverItemConfirmed", "MilestoneRecorded"):
+        return p.get("by", ""), ""
+    return "system", "workflow"
+
+
+_SUMMARY = {
+    "BoxOpened": lambda p: f"ballot box opened, rule {p.get('rule_id')}, closes {p.get('closes_at')}",
+    "BallotCast": lambda p: f"{p.get('channel', 'online')} ballot for owner {p.get('owner_id')} "
+                            f"on question {p.get('question_id', 'main')}",
+    "ProxyAuthorised": lambda p: f"owner {p.get('owner_id')} authorised {p.get('proxy_owner_id')}",
+    "ProxyRevoked": lambda p: f"owner {p.get('owner_id')} ended the authorisation of {p.get('proxy_owner_id')}",
+    "BoxSealed": lambda p: f"ballot box sealed ({p.get('reason')})",
+    "ResultRecorded": lambda p: "result recorded: " + ", ".join(
+        f"{q}: {r.get('outcome')}" for q, r in (p.get("results") or {}).items()),
+    "StageEntered": lambda p: f"stage {p.get('stage')} entered",
+    "TaskOpened": lambda p: f"task {p.get('task_id')}: {p.get('title_en') or p.get('kind')}",
+    "TaskCompleted": lambda p: f"task {p.get('task_id')} completed: {p.get('outcome')}",
+    "NoticePublished": lambda p: f"notice published: {p.get('title_en') or p.get('kind')}",
+    "ProcedureClosed": lambda p: f"procedure closed: {p.get('outcome')}",
+}
+_DEADLINES = {"BoxOpened": "closes_at", "StageEntered": "deadline", "TaskOpened": "due_at", "TaskOverdue": "due_at"}
+
+
+def timeline_of(rows: Sequence[Row]) -> list[TimelineEntry]:
+    """The timeline of one stream, with the stage each event happened in."""
+    stage, entries = "", []
+    for row in rows:
+        kind, payload = row["type"], row["payload"]
+        if kind == "StageEntered":
+            stage = payload.get("stage", stage)
+        elif kind == "BoxOpened" and not stage:
+            stage = "vote"
+        actor, role = _actor(kind, payload)
+        summary = _SUMMARY.get(kind, lambda p, k=kind: k)(payload)
+        entries.append(TimelineEntry(row["stream_id"], row["seq"], kind, row["occurred_at"], row["recorded_at"],
+                                     stage, actor, role, summary, payload.get(_DEADLINES.get(kind, "")), row["hash"]))
+    return entries
+
+
+async def timeline(pool: asyncpg.Pool, deliberation_id: str) -> list[TimelineEntry]:
+    """Every event of the deliberation and its ``<id>/…`` streams, in stored order per stream."""
+    entries: list[TimelineEntry] = []
+    for stream_id in await related_streams(pool, deliberation_id, ()):
+        entries.extend(timeline_of(await read_rows(pool, stream_id)))
+    return entries

@@ -1,0 +1,157 @@
+"""The Temporal side of an audit: find every run of a deliberation, replay it, read its witnesses.
+
+Runs: the workflow whose id is the deliberation id (every run of it, continue-as-new included), every
+workflow whose id starts with ``<id>/`` (escalations and other children), and every workflow whose root is
+the deliberation's workflow (children with other ids, on servers that index ``RootWorkflowId``).
+
+Each history is replayed with :class:`temporalio.worker.Replayer` against the workflow code of this
+checkout, with the one data converter, so a code change that is not replay-compatible is caught before it
+meets a live workflow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Replayer
+
+from yishi.services.audit_checks import Check, Witness
+from yishi.temporal_client import DATA_CONVERTER
+
+WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+
+
+class AuditInputError(ValueError):
+    """The deliberation id cannot be audited as given."""
+
+
+@dataclass(frozen=True)
+class Run:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    start_time: datetime | None
+    history: WorkflowHistory
+
+    @property
+    def label(self) -> str:
+        return f"{self.workflow_type} {self.workflow_id} run {self.run_id}"
+
+
+def runs_query(deliberation_id: str, *, with_root: bool = True) -> str:
+    """Visibility query for the deliberation's runs: its id, ``<id>/…`` ids, and (servers ≥ 1.27) every
+    workflow whose root is the deliberation's workflow, whatever its id."""
+    if not _SAFE_ID.match(deliberation_id):
+        raise AuditInputError(f"'{deliberation_id}' is not a deliberation id (letters, digits, . _ : / - only)")
+    query = f'WorkflowId = "{deliberation_id}" OR WorkflowId STARTS_WITH "{deliberation_id}/"'
+    return query + f' OR RootWorkflowId = "{deliberation_id}"' if with_root else query
+
+
+async def _listed(client: Client, workflow_id: str) -> list[WorkflowExecution]:
+    try:
+        return [e async for e in client.list_workflows(runs_query(workflow_id))]
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        # An older server without RootWorkflowId: children are found by the "<id>/" prefix only.
+        return [e async for e in client.list_workflows(runs_query(workflow_id, with_root=False))]
+
+
+async def list_runs(client: Client, workflow_ids: Sequence[str]) -> list[Run]:
+    """Every run of these workflows and their children, oldest first, each with its full history."""
+    seen: dict[tuple[str, str], Run] = {}
+    for workflow_id in workflow_ids:
+        for execution in await _listed(client, workflow_id):
+            history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+            status = execution.status.name if execution.status is not None else "UNKNOWN"
+            seen[(execution.id, execution.run_id)] = Run(execution.id, execution.run_id, execution.workflow_type,
+                                                         status, execution.start_time, history)
+        if not any(listed == workflow_id for listed, _ in seen):
+            run = await _describe(client, workflow_id)  # visibility may lag behind a run just started
+            if run is not None:
+                seen[(run.workflow_id, run.run_id)] = run
+    return sorted(seen.values(), key=lambda r: (r.start_time is None, r.start_time, r.workflow_id))
+
+
+async def _describe(client: Client, workflow_id: str) -> Run | None:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        info = await handle.describe()
+    except RPCError:
+        return None
+    history = await client.get_workflow_handle(workflow_id, run_id=info.run_id).fetch_history()
+    status = info.status.name if info.status is not None else "UNKNOWN"
+    return Run(workflow_id, info.run_id, info.workflow_type, status, info.start_time, history)
+
+
+async def replay_checks(runs: Sequence[Run], workflows: Sequence[type]) -> list[Check]:
+    """Replay every history against ``workflows``; one check per run."""
+    replayer = Replayer(workflows=list(workflows), data_converter=DATA_CONVERTER)
+    checks = []
+    for run in runs:
+        result = await replayer.replay_workflow(run.history, raise_on_replay_failure=False)
+        if result.replay_failure is None:
+            detail = f"{run.label}: {len(run.history.events)} history events replay on the current code"
+            checks.append(Check("replay", True, detail, run.workflow_id))
+        else:
+            failure = result.replay_failure
+            detail = f"{run.label} does not replay on the current code: {type(failure).__name__}: {failure}"
+            checks.append(Check("replay", False, detail, run.workflow_id))
+    return checks
+
+
+def _decode(payloads: Any) -> Any:
+    values = DATA_CONVERTER.payload_converter.from_payloads(list(payloads))
+    return values[0] if values else None
+
+
+def witnesses_of(run: Run) -> list[Witness]:
+    """The stream heads recorded by the witness activities in one history."""
+    scheduled: dict[int, HistoryEvent] = {}
+    found: list[Witness] = []
+    for event in run.history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled[event.event_id] = event
+        elif event.HasField("activity_task_completed_event_attributes"):
+            attrs = event.activity_task_completed_event_attributes
+            origin = scheduled.get(attrs.scheduled_event_id)
+            if origin is None:
+                continue
+            witness = _witness(run, origin, event)
+            if witness is not None:
+                found.append(witness)
+    return found
+
+
+def _witness(run: Run, origin: HistoryEvent, completed: HistoryEvent) -> Witness | None:
+    name = origin.activity_task_scheduled_event_attributes.activity_type.name
+    if name not in WITNESS_ACTIVITIES:
+        return None
+    params = _decode(origin.activity_task_scheduled_event_attributes.input.payloads)
+    result = _decode(completed.activity_task_completed_event_attributes.result.payloads)
+    if not isinstance(params, dict) or not isinstance(result, dict):
+        return None
+    head = result.get("head") if name == "seal_box" else result
+    if not isinstance(head, dict) or "seq" not in head or "hash" not in head:
+        return None
+    stream_id = params.get("deliberation_id") or params.get("open", {}).get("deliberation_id") or run.workflow_id
+    return Witness(stream_id=str(stream_id), seq=int(head["seq"]), hash=str(head["hash"]), activity=name,
+                   where=f"{run.label} event {completed.event_id}", results=result.get("results"),
+                   outcome=result.get("outcome"), approved=result.get("approved"))
+
+
+def runs_check(deliberation_id: str, runs: Sequence[Run]) -> Check:
+    if not runs:
+        return Check("temporal_runs", False, f"no Temporal workflow has id {deliberation_id} or starts with "
+                     f"{deliberation_id}/ (wrong id, or the histories are past retention)", deliberation_id)
+    listed = ", ".join(f"{r.workflow_type} {r.workflow_id} ({r.status.lower()})" for r in runs)
+    return Check("temporal_runs", True, f"{len(runs)} runs: {listed}", deliberation_id)
