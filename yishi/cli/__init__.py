@@ -24,6 +24,9 @@ COMMANDS = {
     "links": "yishi.cli.links:links",
     "user": "yishi.cli.users:user",
     "audit": "yishi.cli.audit:audit",
+    "start": "yishi.cli.deliberation:start",
+    "status": "yishi.cli.deliberation:status",
+    "task": "yishi.cli.deliberation:task",
 }
 
 

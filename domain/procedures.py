@@ -1,0 +1,294 @@
+"""Procedure definitions as data, periods, cost shares and candidate selection (pure: no clock, no I/O).
+
+Periods (every one settable per deliberation, down to seconds):
+
+- ``P15D`` / ``P2W``: a legal period in days (民法典 第201–203条): the first day is not counted, it ends at
+  24:00 Beijing time of the last day, moved to the next working day when that day is a rest day or holiday.
+- ``PT30S``, ``P1DT2H``: an exact duration (any time part makes it exact), for demos and tests.
+- ``10wd``: working days on the State Council holiday schedule (:mod:`domain.legal_calendar`).
+- ``P0D``/``PT0S``: no wait at all.
+
+Years and months (``P1Y``, ``P2M``) are refused: write the days, so the count is never ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.errors import DomainError
+from domain.legal_calendar import BEIJING, HolidayFile, deadline_days, deadline_working_days
+from domain.numbers import Area
+from domain.roll import RoomEntry
+from domain.tally_result import TallyResult
+
+ProcedureId = Literal["elevator", "property", "consultation"]
+
+
+class ProcedureError(DomainError):
+    """A procedure cannot be started as asked (unknown procedure, rule or period)."""
+
+
+class PeriodError(ProcedureError):
+    """A period is written in a form we cannot read, or names no period of the procedure."""
+
+
+class CostShareError(DomainError):
+    """A cost-sharing plan cannot be computed (no weight at all, a total with more than two decimals)."""
+
+
+_ISO = re.compile(
+    r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+_WD = re.compile(r"^(?P<n>\d+)\s*wd$")
+
+
+class Period(BaseModel):
+    """A parsed period; ``end(start)`` gives the instant it ends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    kind: Literal["exact", "days", "working_days"]
+    seconds: int = 0
+    count: int = 0
+
+    def end(self, start: datetime, holiday_file: HolidayFile | None = None) -> datetime:
+        if self.kind == "exact" or self.count == 0:
+            return start + timedelta(seconds=self.seconds)
+        day = start.astimezone(BEIJING).date()
+        if self.kind == "days":
+            return deadline_days(day, self.count, holiday_file).ends_at
+        return deadline_working_days(day, self.count, holiday_file).ends_at
+
+    def span(self) -> timedelta:
+        """The length as a plain duration (days count as 24 h); refused for working days."""
+        if self.kind == "working_days":
+            raise PeriodError(f"“{self.text}”按工作日计算，这里需要固定时长（如 P3D、PT1H）",
+                              f"'{self.text}' counts working days; a fixed duration is needed here (P3D, PT1H)")
+        return timedelta(seconds=self.seconds, days=self.count)
+
+
+def _bad_period(text: str) -> PeriodError:
+    return PeriodError(
+        f"无法识别期间“{text}”；请写成 P15D（日）、PT30S（精确时长）或 10wd（工作日）",
+        f"cannot read period '{text}'; write P15D (days), PT30S (exact duration) or 10wd (working days)",
+    )
+
+
+def parse_period(text: str) -> Period:
+    """Parse ``P15D``, ``P2W``, ``PT30S``, ``P1DT2H`` or ``10wd`` (see the module docstring)."""
+    raw = text.strip()
+    if match := _WD.match(raw):
+        return Period(text=raw, kind="working_days", count=int(match["n"]))
+    match = _ISO.match(raw.upper())
+    if match is None or raw.upper() in ("P", "PT"):
+        raise _bad_period(text)
+    if match["y"] or match["mo"]:
+        raise PeriodError(f"期间“{text}”含年或月，天数不确定；请改写为天数，如 P365D",
+                          f"period '{text}' uses years or months; write days instead, e.g. P365D")
+    days = int(match["w"] or 0) * 7 + int(match["d"] or 0)
+    clock = int(match["h"] or 0) * 3600 + int(match["mi"] or 0) * 60 + int(match["s"] or 0)
+    if clock:
+        return Period(text=raw, kind="exact", seconds=days * 86400 + clock)
+    return Period(text=raw, kind="days", count=days)
+
+
+class ProcedureDef(BaseModel):
+    """One procedure: its default rule, the rules it accepts, and its periods by name (RULES.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: ProcedureId
+    name_zh: str
+    name_en: str
+    default_rule: str
+    rules: tuple[str, ...]
+    periods: dict[str, str]
+    unconfirmed: tuple[str, ...] = ()
+    """Periods whose default is a figure not confirmed from the primary text (⚠ in RULES.md)."""
+
+
+_VOTE_PERIODS = {"voting": "P15D", "remind_before": "P3D", "checkpoint": "PT1H"}
+
+PROCEDURES: dict[str, ProcedureDef] = {
+    "elevator": ProcedureDef(
+        id="elevator", name_zh="加装电梯", name_en="Elevator installation",
+        default_rule="cc278-special", rules=("cc278-special", "consent-2of3"),
+        periods={"feasibility": "10wd", "notice": "P0D", **_VOTE_PERIODS, "share_confirmation": "P15D",
+                 "publicity": "P15D", "mediation": "10wd", "escalation": "10wd", "permit": "P90D",
+                 "construction": "P180D", "acceptance": "P30D"},
+        unconfirmed=("feasibility", "escalation", "permit", "construction", "acceptance"),
+    ),
+    "property": ProcedureDef(
+        id="property", name_zh="更换物业", name_en="Property company replacement",
+        default_rule="cc278-ordinary", rules=("cc278-ordinary",),
+        periods={"review": "10wd", "notice": "P15D", **_VOTE_PERIODS, "result_posting": "P3D",
+                 "objection": "P7D", "mediation": "10wd", "escalation": "10wd", "dismissal_notice": "P60D",
+                 "handover": "P30D", "interim_service": "P180D"},
+        unconfirmed=("review", "objection", "escalation"),
+    ),
+    "consultation": ProcedureDef(
+        id="consultation", name_zh="协商议事", name_en="Community consultation",
+        default_rule="headcount-majority", rules=("headcount-majority", "cc278-ordinary", "cc278-special"),
+        periods={"acceptance": "5wd", "notice": "P7D", "positions": "P7D", "voting": "P7D",
+                 "remind_before": "P1D", "checkpoint": "PT1H", "milestone": "P90D", "feedback": "P7D"},
+        unconfirmed=("acceptance", "notice", "positions", "voting", "milestone", "feedback"),
+    ),
+}
+
+
+def get_procedure(procedure: str) -> ProcedureDef:
+    try:
+        return PROCEDURES[procedure]
+    except KeyError:
+        valid = ", ".join(PROCEDURES)
+        raise ProcedureError(f"没有程序“{procedure}”；可用：{valid}",
+                             f"no procedure '{procedure}'; valid: {valid}") from None
+
+
+def check_rule(procedure: str, rule_id: str | None) -> str:
+    """The rule to use: ``rule_id`` if the procedure accepts it, else its default when none is given."""
+    definition = get_procedure(procedure)
+    if rule_id is None:
+        return definition.default_rule
+    if rule_id not in definition.rules:
+        valid = ", ".join(definition.rules)
+        raise ProcedureError(f"{definition.name_zh}不适用规则“{rule_id}”；可用：{valid}",
+                             f"{definition.name_en} does not take rule '{rule_id}'; valid: {valid}")
+    return rule_id
+
+
+INITIATORS: dict[str, tuple[str, ...]] = {
+    "elevator": ("owner", "committee"),
+    "property": ("owners_committee", "property_committee", "petition"),
+    "consultation": ("resident", "grid_worker", "committee"),
+}
+PETITION_SHARE = Fraction(1, 5)  # 物业管理条例 第13条: ≥20% of owners may call a meeting
+
+
+def check_initiation(procedure: str, role: str, initiated_by: str, owners: frozenset[str],
+                     signers: Iterable[str] = ()) -> None:
+    """Who may start the procedure: an owner of the entrance (or the committee for them) for an elevator;
+    the 业委会, the 物管会 or a petition of ≥20% of the scope's owners for a property company; residents, a
+    grid worker or the committee for a consultation."""
+    allowed = INITIATORS[get_procedure(procedure).id]
+    if role not in allowed:
+        raise ProcedureError(f"发起人角色“{role}”不能发起此事项；可为：{'、'.join(allowed)}",
+                             f"role '{role}' cannot start this procedure; allowed: {', '.join(allowed)}")
+    if role == "owner" and initiated_by not in owners:
+        raise ProcedureError(f"发起人 {initiated_by} 不是本范围内的业主；可由业委会代为发起",
+                             f"{initiated_by} owns no room in this scope; the committee may start it for them")
+    if role == "petition":
+        valid = set(signers) & owners
+        if not owners or Fraction(len(valid), len(owners)) < PETITION_SHARE:
+            raise ProcedureError(
+                f"联名业主 {len(valid)} 人，未达全体 {len(owners)} 人的 20%",
+                f"{len(valid)} of {len(owners)} owners signed the petition; at least 20% are needed")
+
+
+def resolve_periods(procedure: str, overrides: Mapping[str, str] | None = None) -> dict[str, Period]:
+    """The procedure's periods with ``overrides`` applied; unknown names are refused with the valid list."""
+    definition = get_procedure(procedure)
+    unknown = sorted(set(overrides or {}) - set(definition.periods))
+    if unknown:
+        valid = ", ".join(definition.periods)
+        raise PeriodError(f"{definition.name_zh}没有期间 {', '.join(unknown)}；可设置：{valid}",
+                          f"{definition.name_en} has no period {', '.join(unknown)}; settable: {valid}")
+    merged = {**definition.periods, **(overrides or {})}
+    return {name: parse_period(text) for name, text in merged.items()}
+
+
+# ---- cost shares (加装电梯) ------------------------------------------------------------------------------
+
+
+class Share(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    owner_id: str
+    rooms: tuple[str, ...]
+    weight: Area
+    amount: Area
+
+
+def floor_coefficient(floor: str, coefficients: Mapping[str, Decimal], ground_floor: str = "1",
+                      ground_coefficient: Decimal = Decimal(0)) -> Decimal:
+    """An explicit coefficient for the floor, else ``ground_coefficient`` on the ground floor and
+    ``floor - ground`` above it (one step per floor: who climbs more, pays more)."""
+    if floor in coefficients:
+        return Decimal(coefficients[floor])
+    if floor == ground_floor:
+        return ground_coefficient
+    try:
+        return Decimal(max(int(floor) - int(ground_floor), 0))
+    except ValueError:
+        raise CostShareError(f"楼层“{floor}”不是数字，请为它设置系数",
+                             f"floor '{floor}' is not a number; give it a coefficient") from None
+
+
+def cost_shares(total: Decimal, rooms: Iterable[RoomEntry], coefficients: Mapping[str, Decimal] | None = None,
+                *, ground_floor: str = "1", ground_coefficient: Decimal = Decimal(0),
+                by_area: bool = True) -> tuple[Share, ...]:
+    """Split ``total`` (yuan, at most two decimals) by floor coefficient (× area when ``by_area``).
+
+    Amounts are in fen and sum exactly to ``total``: each room gets the floor of its exact quota, and the
+    fen left over go one each to the largest remainders (ties by room id). An owner's share is the sum
+    over their rooms.
+    """
+    fen = total * 100
+    if fen != fen.to_integral_value() or total < 0:
+        raise CostShareError(f"总费用 {total} 须为非负且最多两位小数",
+                             f"total {total} must be ≥ 0 with at most 2 decimals")
+    listed = sorted(rooms, key=lambda r: r.room_id)
+    weights = {r.room_id: floor_coefficient(r.floor, coefficients or {}, ground_floor, ground_coefficient)
+               * (r.area_m2 if by_area else 1) for r in listed}
+    whole = sum(weights.values(), Decimal(0))
+    if whole <= 0:
+        raise CostShareError("所有房间的分摊系数均为 0，无法分摊", "every room has coefficient 0; nothing to split by")
+    quotas = {rid: Fraction(int(fen)) * Fraction(w) / Fraction(whole) for rid, w in weights.items()}
+    cents = {rid: int(q) for rid, q in quotas.items()}
+    left = int(fen) - sum(cents.values())
+    for rid in sorted(quotas, key=lambda rid: (-(quotas[rid] - cents[rid]), rid))[:left]:
+        cents[rid] += 1
+    by_owner: dict[str, list[RoomEntry]] = {}
+    for room in listed:
+        by_owner.setdefault(room.owner_id, []).append(room)
+    return tuple(
+        Share(owner_id=owner, rooms=tuple(r.room_id for r in owned),
+              weight=sum((weights[r.room_id] for r in owned), Decimal(0)),
+              amount=Decimal(sum(cents[r.room_id] for r in owned)) / 100)
+        for owner, owned in sorted(by_owner.items())
+    )
+
+
+# ---- candidate selection (更换物业) --------------------------------------------------------------------
+
+
+class Selection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    winner: str | None
+    reason: Literal["winner", "tie", "none"]
+    qualified: tuple[str, ...]
+    tied: tuple[str, ...] = ()
+
+
+def select_candidate(results: Mapping[str, TallyResult], prefix: str = "candidate:") -> Selection:
+    """A candidate needs the double majority; of those that have it, the most approvals (owners voting
+    for) wins. A tie at the top, or no candidate with the double majority, means a re-vote."""
+    qualified = {qid.removeprefix(prefix): r for qid, r in results.items() if qid.startswith(prefix) and r.approved}
+    if not qualified:
+        return Selection(winner=None, reason="none", qualified=())
+    best = max(r.in_favour.owners for r in qualified.values())
+    top = tuple(sorted(c for c, r in qualified.items() if r.in_favour.owners == best))
+    names = tuple(sorted(qualified))
+    if len(top) > 1:
+        return Selection(winner=None, reason="tie", qualified=names, tied=top)
+    return Selection(winner=top[0], reason="winner", qualified=names)

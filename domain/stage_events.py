@@ -1,0 +1,267 @@
+"""Stage events of a procedure, in the past tense, beside the ballot-box events in the same stream.
+
+Like :mod:`domain.events`: frozen pydantic models whose ``type`` literal is the class name, stored as
+``type`` + JSON payload, no floats (amounts are decimal strings). Every event carries ``at``, passed in by
+the workflow (``workflow.now()``), never defaulted from a clock.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.numbers import Area
+from domain.procedures import Share
+from domain.roll import Scope
+
+
+class _StageEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime
+
+
+class ProcedureStarted(_StageEvent):
+    type: Literal["ProcedureStarted"] = "ProcedureStarted"
+    deliberation_id: str
+    procedure: str
+    title: str
+    scope: Scope
+    rule_id: str
+    roll_digest: str
+    periods: dict[str, str]
+    initiated_by: str
+    initiator_role: str
+    previous_id: str | None = None
+    petition_signers: tuple[str, ...] = ()
+
+
+class StageEntered(_StageEvent):
+    type: Literal["StageEntered"] = "StageEntered"
+    stage: str
+    deadline: AwareDatetime | None = None
+
+
+class TaskOpened(_StageEvent):
+    type: Literal["TaskOpened"] = "TaskOpened"
+    task_id: str
+    kind: str
+    stage: str
+    roles: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    title_zh: str
+    title_en: str
+    due_at: AwareDatetime | None = None
+    subject: str | None = None
+
+
+class TaskCompleted(_StageEvent):
+    type: Literal["TaskCompleted"] = "TaskCompleted"
+    task_id: str
+    role: str
+    actor: str
+    outcome: str
+    note: str = ""
+    document_no: str | None = None
+
+
+class TaskOverdue(_StageEvent):
+    type: Literal["TaskOverdue"] = "TaskOverdue"
+    task_id: str
+    due_at: AwareDatetime
+    consequence: str
+
+
+class NoticePublished(_StageEvent):
+    type: Literal["NoticePublished"] = "NoticePublished"
+    notice_id: str
+    kind: str
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    recipients: tuple[str, ...] | None = None
+    """Owner ids; None = every owner of the scope (and the notice board)."""
+    head_seq: int | None = None
+    head_hash: str | None = None
+
+
+class NoticeDelivered(_StageEvent):
+    type: Literal["NoticeDelivered"] = "NoticeDelivered"
+    notice_id: str
+    channel: str
+    recipients: int
+    reference: str = ""
+
+
+class NoticeDeliveryFailed(_StageEvent):
+    type: Literal["NoticeDeliveryFailed"] = "NoticeDeliveryFailed"
+    notice_id: str
+    channel: str
+    attempt: int
+    error: str
+    final: bool
+
+
+class DoorKnockListIssued(_StageEvent):
+    type: Literal["DoorKnockListIssued"] = "DoorKnockListIssued"
+    list_id: str
+    box_stream: str
+    owners: tuple[str, ...]
+    rooms: tuple[str, ...]
+
+
+class VoteRoundOpened(_StageEvent):
+    type: Literal["VoteRoundOpened"] = "VoteRoundOpened"
+    round: int
+    box_stream: str
+    questions: tuple[str, ...]
+    closes_at: AwareDatetime
+
+
+class VoteCounted(_StageEvent):
+    type: Literal["VoteCounted"] = "VoteCounted"
+    round: int
+    box_stream: str
+    head_seq: int
+    head_hash: str
+    outcomes: dict[str, str]
+    approved: bool
+
+
+class CandidateSelected(_StageEvent):
+    type: Literal["CandidateSelected"] = "CandidateSelected"
+    round: int
+    candidate: str
+    qualified: tuple[str, ...]
+
+
+class ReVoteCalled(_StageEvent):
+    type: Literal["ReVoteCalled"] = "ReVoteCalled"
+    round: int
+    reason: Literal["tie", "none"]
+    tied: tuple[str, ...] = ()
+
+
+class CostPlanProposed(_StageEvent):
+    type: Literal["CostPlanProposed"] = "CostPlanProposed"
+    plan_id: str
+    total: Area
+    shares: tuple[Share, ...]
+    coefficients: dict[str, Area]
+    ground_floor: str
+    by_area: bool
+
+
+class ShareConfirmed(_StageEvent):
+    type: Literal["ShareConfirmed"] = "ShareConfirmed"
+    plan_id: str
+    owner_id: str
+    amount: Area
+
+
+class SharesUnconfirmed(_StageEvent):
+    type: Literal["SharesUnconfirmed"] = "SharesUnconfirmed"
+    plan_id: str
+    owners: tuple[str, ...]
+
+
+class ObjectionFiled(_StageEvent):
+    type: Literal["ObjectionFiled"] = "ObjectionFiled"
+    objection_id: str
+    owner_id: str
+    text: str
+
+
+class MediationRecorded(_StageEvent):
+    type: Literal["MediationRecorded"] = "MediationRecorded"
+    objection_id: str
+    task_id: str
+    resolved: bool
+    note: str = ""
+
+
+class EscalationPlaceholderOpened(_StageEvent):
+    type: Literal["EscalationPlaceholderOpened"] = "EscalationPlaceholderOpened"
+    task_id: str
+    subject: str
+    to: tuple[str, ...]
+    reason: str
+
+
+class EscalationResolved(_StageEvent):
+    type: Literal["EscalationResolved"] = "EscalationResolved"
+    task_id: str
+    subject: str
+    outcome: str
+    note: str = ""
+
+
+class PermitDecided(_StageEvent):
+    type: Literal["PermitDecided"] = "PermitDecided"
+    granted: bool
+    document_no: str
+
+
+class HandoverItemConfirmed(_StageEvent):
+    type: Literal["HandoverItemConfirmed"] = "HandoverItemConfirmed"
+    item: str
+    by: str
+    note: str = ""
+
+
+class InterimServiceRecorded(_StageEvent):
+    type: Literal["InterimServiceRecorded"] = "InterimServiceRecorded"
+    provider: str
+    until: AwareDatetime
+
+
+class PositionRecorded(_StageEvent):
+    type: Literal["PositionRecorded"] = "PositionRecorded"
+    party: str
+    option: str
+    statement: str
+
+
+class MilestoneRecorded(_StageEvent):
+    type: Literal["MilestoneRecorded"] = "MilestoneRecorded"
+    milestone: str
+    by: str
+    note: str = ""
+
+
+class FeedbackRecorded(_StageEvent):
+    type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
+    owner_id: str
+    score: int
+    comment: str = ""
+
+
+class ProcedureClosed(_StageEvent):
+    type: Literal["ProcedureClosed"] = "ProcedureClosed"
+    outcome: str
+    note: str = ""
+
+
+_ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, NoticePublished,
+        NoticeDelivered, NoticeDeliveryFailed, DoorKnockListIssued, VoteRoundOpened, VoteCounted,
+        CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
+        MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
+        InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed)
+
+StageEvent = Annotated[
+    ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
+    | NoticeDelivered | NoticeDeliveryFailed | DoorKnockListIssued | VoteRoundOpened | VoteCounted
+    | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
+    | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
+    | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed,
+    Field(discriminator="type"),
+]
+STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(StageEvent)
+
+
+def stage_event_from_dict(type_: str, payload: dict[str, Any]) -> StageEvent:
+    """Decode a stored stage event from its ``type`` and JSON ``payload``."""
+    return _ADAPTER.validate_python({**payload, "type": type_})

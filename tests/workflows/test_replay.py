@@ -1,0 +1,45 @@
+"""Every committed history replays against the current code (tests/histories/*.json).
+
+Regenerate with ``YISHI_REGEN_HISTORIES=1 pytest tests/workflows``; keep the old ones that prove a
+``workflow.patched`` change (``*_before_*.json``): they were recorded before the change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from tests.workflows.conftest import HISTORIES
+from workflows.registry import WORKFLOWS
+from yishi.temporal_client import DATA_CONVERTER
+
+FILES = sorted(HISTORIES.glob("*.json"))
+
+
+def test_a_history_per_workflow_type() -> None:
+    types = set()
+    for path in FILES:
+        first = json.loads(path.read_text(encoding="utf-8"))["events"][0]
+        types.add(first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"])
+    assert types >= {"BallotBox", "Elevator", "PropertyReplacement", "Consultation"}, types
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_history_replays(path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    result = await Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER).replay_workflow(history)
+    assert result.replay_failure is None
+
+
+async def test_patched_reminder_both_histories_replay() -> None:
+    old = (HISTORIES / "elevator_before_reminder_patch.json").read_text(encoding="utf-8")
+    new = (HISTORIES / "elevator.json").read_text(encoding="utf-8")
+    marker = '"eventType": "EVENT_TYPE_MARKER_RECORDED"'
+    assert marker not in old and marker in new, "the patch marker is only in the new history"
+    assert (old.count("issue_door_knock_list"), new.count("issue_door_knock_list")) == (1, 2), "one reminder, then two"
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    for name, text in (("old", old), ("new", new)):
+        await replayer.replay_workflow(WorkflowHistory.from_json(name, text))

@@ -1,0 +1,522 @@
+"""Shared stage machinery of the procedure workflows: one state model, human tasks as updates with
+validators, objections with mediation and an escalation placeholder, notices, and the vote as a child box.
+
+A procedure is a state machine: ``state.next`` names the stage method to run (``_stage_<name>``), each
+stage method sets the next one, and the workflow may continue as new only between two stages (with
+handlers drained), so the state model is all a new run needs. Every stage change, task and notice is
+appended to the deliberation's stream through an activity with an idempotency key per stage or task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.box import Checkpoint, OpenBoxInput, SealOutcome
+    from activities.notices import ChannelQuery, Delivery
+    from activities.stages import Appended, DoorKnockInput, StageAppend
+    from domain.events import Question
+    from domain.legal_calendar import BEIJING, HolidayFile
+    from domain.procedures import Period, parse_period
+    from domain.roll import Scope
+    from domain.stage_events import (
+        DoorKnockListIssued,
+        EscalationPlaceholderOpened,
+        EscalationResolved,
+        MediationRecorded,
+        NoticeDelivered,
+        NoticeDeliveryFailed,
+        NoticePublished,
+        ObjectionFiled,
+        ProcedureClosed,
+        ProcedureStarted,
+        StageEntered,
+        StageEvent,
+        TaskCompleted,
+        TaskOpened,
+        TaskOverdue,
+        VoteCounted,
+        VoteRoundOpened,
+    )
+
+from workflows.ballot_box import BoxParams, BoxResult
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+class ProcedureInput(BaseModel):
+    """What every procedure starts from; ``resume`` carries the state over continue-as-new."""
+
+    deliberation_id: str
+    procedure: str
+    title: str
+    scope: Scope
+    rule_id: str
+    roll_digest: str
+    periods: dict[str, str]
+    initiator_role: str
+    initiated_by: str
+    community: str = "default"
+    previous_id: str | None = None
+    petition_signers: tuple[str, ...] = ()
+    holiday_file: HolidayFile | None = None
+    ballots_changeable: bool = True
+    proxy_limit: int = 3
+    deem_silent: bool = False
+    notice_attempts: int = 5
+    stages_per_run: int | None = None
+    """Continue as new after this many stages (operators, tests); otherwise when the server suggests it."""
+    resume: ProcedureState | None = None
+
+
+class Task(BaseModel):
+    task_id: str
+    kind: str
+    stage: str
+    roles: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    title_zh: str
+    title_en: str
+    due_at: datetime | None = None
+    subject: str | None = None
+    needs_document: bool = False
+    needs_note: tuple[str, ...] = ()
+    status: Literal["open", "done", "expired"] = "open"
+    overdue: bool = False
+    outcome: str | None = None
+    role: str | None = None
+    actor: str | None = None
+    note: str = ""
+    document_no: str | None = None
+
+
+class Objection(BaseModel):
+    objection_id: str
+    owner_id: str
+    text: str
+    filed_at: datetime
+    status: Literal["mediation", "escalated", "resolved", "upheld"] = "mediation"
+    task_id: str
+    escalation_task: str | None = None
+
+
+class ProcedureState(BaseModel):
+    """All of a procedure's state: what a continued-as-new run resumes from."""
+
+    next: str = "start"
+    stage: str = "initiated"
+    deadline: datetime | None = None
+    step: int = 0
+    version: int = 0
+    notices: int = 0
+    tasks: dict[str, Task] = {}
+    objections: dict[str, Objection] = {}
+    round: int = 0
+    results: dict[str, dict] = {}
+    head: Checkpoint | None = None
+    approved: bool | None = None
+    extra: dict[str, str] = {}
+    confirmed: dict[str, datetime] = {}
+    feedback: dict[str, int] = {}
+    outcome: str | None = None
+
+
+ProcedureInput.model_rebuild()
+
+
+class TaskCompletion(BaseModel):
+    task_id: str
+    role: str
+    outcome: str
+    actor: str = ""
+    note: str = ""
+    document_no: str | None = None
+
+
+class TaskReceipt(BaseModel):
+    task_id: str
+    seq: int
+    hash: str
+
+
+class ObjectionInput(BaseModel):
+    owner_id: str
+    text: str
+
+
+class ObjectionReceipt(BaseModel):
+    objection_id: str
+    mediation_task: str
+    due_at: datetime | None
+    seq: int
+
+
+class ProcedureResult(BaseModel):
+    deliberation_id: str
+    outcome: str
+    head: Checkpoint | None = None
+
+
+def reject(zh: str, en: str, kind: str = "Rejected") -> ApplicationError:
+    """A refusal a person can act on, in Chinese and English."""
+    return ApplicationError(f"{zh} / {en}", type=kind, non_retryable=True)
+
+
+class ProcedureWorkflow:
+    """Base of the procedure workflows; subclasses define ``run`` and their ``_stage_*`` methods."""
+
+    objection_stage: str | None = None
+
+    def __init__(self, params: ProcedureInput) -> None:
+        self._in = params
+        self._s = params.resume or ProcedureState()
+        self._lock = asyncio.Lock()  # orders handlers' and stages' appends with their state changes
+
+    # ---- driving -----------------------------------------------------------------------------------
+
+    async def _drive(self) -> ProcedureResult:
+        if self._in.resume is None:
+            await self._append("started", ProcedureStarted(
+                at=workflow.now(), deliberation_id=self._in.deliberation_id, procedure=self._in.procedure,
+                title=self._in.title, scope=self._in.scope, rule_id=self._in.rule_id,
+                roll_digest=self._in.roll_digest, periods=self._in.periods, initiated_by=self._in.initiated_by,
+                initiator_role=self._in.initiator_role, previous_id=self._in.previous_id,
+                petition_signers=self._in.petition_signers))
+        stages = 0
+        while self._s.next != "done":
+            await getattr(self, f"_stage_{self._s.next}")()
+            stages += 1
+            limit = self._in.stages_per_run
+            if self._s.next != "done" and (workflow.info().is_continue_as_new_suggested()
+                                           or (limit is not None and stages >= limit)):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._in.model_copy(update={"resume": self._s}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ProcedureResult(deliberation_id=self._in.deliberation_id, outcome=self._s.outcome or "",
+                               head=self._s.head)
+
+    def _period(self, name: str) -> Period:
+        return parse_period(self._in.periods[name])
+
+    def _until(self, name: str) -> datetime:
+        return self._period(name).end(workflow.now(), self._in.holiday_file)
+
+    async def _sleep_until(self, instant: datetime) -> None:
+        if instant > workflow.now():
+            await workflow.sleep(instant - workflow.now())
+
+    async def _append(self, key: str, *events: StageEvent) -> Appended:
+        return await workflow.execute_activity(
+            "append_stage_events", StageAppend(deliberation_id=self._in.deliberation_id, key=key, events=events),
+            result_type=Appended, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+
+    async def _enter(self, stage: str, deadline: datetime | None = None) -> None:
+        async with self._lock:
+            self._s.step += 1
+            self._s.stage, self._s.deadline = stage, deadline
+            self._s.version += 1
+            await self._append(f"stage:{self._s.step}:{stage}",
+                               StageEntered(at=workflow.now(), stage=stage, deadline=deadline))
+
+    async def _close(self, outcome: str, note: str = "") -> None:
+        await self._enter("closed")
+        self._s.outcome = outcome
+        await self._append("closed", ProcedureClosed(at=workflow.now(), outcome=outcome, note=note))
+        self._s.next = "done"
+        workflow.logger.info("procedure.closed %s %s", self._in.deliberation_id, outcome)
+
+    # ---- human tasks -------------------------------------------------------------------------------
+
+    async def _open_task(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, ...], title_zh: str,
+                         title_en: str, *, due: datetime | None = None, subject: str | None = None,
+                         needs_document: bool = False, needs_note: tuple[str, ...] = ()) -> Task:
+        task_id = f"{kind}-{self._s.step}" + (f"-{subject}" if subject else "")
+        task = Task(task_id=task_id, kind=kind, stage=self._s.stage, roles=roles, outcomes=outcomes,
+                    title_zh=title_zh, title_en=title_en, due_at=due, subject=subject,
+                    needs_document=needs_document, needs_note=needs_note)
+        await self._append(f"task:{task_id}:opened", TaskOpened(
+            at=workflow.now(), task_id=task_id, kind=kind, stage=task.stage, roles=roles, outcomes=outcomes,
+            title_zh=title_zh, title_en=title_en, due_at=due, subject=subject))
+        self._s.tasks[task_id] = task  # completable only once TaskOpened is in the stream
+        self._s.version += 1
+        return task
+
+    async def _overdue(self, task: Task, consequence: str, *, expire: bool = False) -> None:
+        task.overdue = True
+        if expire:
+            task.status = "expired"
+        self._s.version += 1
+        assert task.due_at is not None
+        await self._append(f"task:{task.task_id}:overdue",
+                           TaskOverdue(at=workflow.now(), task_id=task.task_id, due_at=task.due_at,
+                                       consequence=consequence))
+
+    async def _await_task(self, task: Task) -> Task:
+        """Wait for the task; when its due time passes, record that once and keep waiting."""
+        tid = task.task_id
+        if task.due_at is not None and not task.overdue:
+            try:
+                await workflow.wait_condition(lambda: self._s.tasks[tid].status != "open",
+                                              timeout=max(task.due_at - workflow.now(), timedelta(0)))
+            except TimeoutError:
+                await self._overdue(task, "waiting; shown as overdue on the console")
+        await workflow.wait_condition(lambda: self._s.tasks[tid].status != "open")
+        return self._s.tasks[tid]
+
+    def _check_task(self, c: TaskCompletion) -> Task:
+        task = self._s.tasks.get(c.task_id)
+        open_ids = ", ".join(t for t, v in self._s.tasks.items() if v.status == "open") or "—"
+        if task is None or task.status != "open":
+            raise reject(f"没有待办任务“{c.task_id}”（待办：{open_ids}）",
+                         f"no open task '{c.task_id}' (open: {open_ids})", "TaskNotOpen")
+        if task.stage != self._s.stage:
+            raise reject(f"任务“{task.task_id}”属于“{task.stage}”阶段，当前为“{self._s.stage}”阶段",
+                         f"task '{task.task_id}' belongs to stage '{task.stage}', not '{self._s.stage}'", "WrongStage")
+        if c.role not in task.roles:
+            raise reject(f"角色“{c.role}”无权办理“{task.title_zh}”（可办理：{'、'.join(task.roles)}）",
+                         f"role '{c.role}' may not complete '{task.title_en}' (allowed: {', '.join(task.roles)})",
+                         "WrongRole")
+        if c.outcome not in task.outcomes:
+            raise reject(f"结果“{c.outcome}”无效，可选：{'、'.join(task.outcomes)}",
+                         f"outcome '{c.outcome}' is not one of: {', '.join(task.outcomes)}", "BadOutcome")
+        if task.needs_document and not (c.document_no or "").strip():
+            raise reject("请填写文件编号（如批复文号）", "give the document number (e.g. the permit's)",
+                         "NeedsDocument")
+        if c.outcome in task.needs_note and not c.note.strip():
+            raise reject("请填写理由", "give the reason in the note", "NeedsNote")
+        return task
+
+    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+        """Facts recorded with a completed task, beside ``TaskCompleted``; subclasses add their kinds."""
+        now = workflow.now()
+        if task.kind == "mediation" and task.subject:
+            return [MediationRecorded(at=now, objection_id=task.subject, task_id=task.task_id,
+                                      resolved=c.outcome == "resolved", note=c.note)]
+        if task.kind == "escalation" and task.subject:
+            return [EscalationResolved(at=now, task_id=task.task_id, subject=task.subject, outcome=c.outcome,
+                                       note=c.note)]
+        return []
+
+    async def _complete(self, c: TaskCompletion) -> TaskReceipt:
+        async with self._lock:
+            task = self._check_task(c)  # again: the state may have moved since the validator ran
+            ref = await self._append(f"task:{task.task_id}:done", TaskCompleted(
+                at=workflow.now(), task_id=task.task_id, role=c.role, actor=c.actor or c.role, outcome=c.outcome,
+                note=c.note, document_no=c.document_no), *self._facts(task, c))
+            task.status, task.outcome, task.role, task.actor = "done", c.outcome, c.role, c.actor or c.role
+            task.note, task.document_no = c.note, c.document_no
+            self._s.version += 1
+        return TaskReceipt(task_id=task.task_id, seq=ref.seq, hash=ref.hash)
+
+    def open_tasks(self) -> list[Task]:
+        return [t for t in self._s.tasks.values() if t.status == "open"]
+
+    # ---- notices -----------------------------------------------------------------------------------
+
+    async def _notify(self, kind: str, title: tuple[str, str], body: tuple[str, str],
+                      recipients: tuple[str, ...] | None = None, head: Checkpoint | None = None) -> None:
+        self._s.notices += 1
+        notice = NoticePublished(
+            at=workflow.now(), notice_id=f"{kind}-{self._s.notices}", kind=kind, title_zh=title[0],
+            title_en=title[1], body_zh=body[0], body_en=body[1], recipients=recipients,
+            head_seq=head.seq if head else None, head_hash=head.hash if head else None)
+        await self._append(f"notice:{notice.notice_id}", notice)
+        channels = await workflow.execute_activity(
+            "notice_channels", ChannelQuery(community=self._in.community), result_type=list[str],
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        await asyncio.gather(*(self._deliver(notice, channel) for channel in channels))
+
+    async def _deliver(self, notice: NoticePublished, channel: str) -> None:
+        retry = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10),
+                            maximum_attempts=self._in.notice_attempts)
+        delivery = Delivery(deliberation_id=self._in.deliberation_id, community=self._in.community,
+                            roll_digest=self._in.roll_digest, scope=self._in.scope, channel=channel, notice=notice)
+        try:
+            await workflow.execute_activity("deliver_notice", delivery, result_type=NoticeDelivered,
+                                            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=retry)
+        except ActivityError as exc:
+            # Retries are spent: report it on the console (the printed sheet is still posted).
+            error = str(exc.cause or exc)[:500]
+            workflow.logger.warning("notice.undelivered %s %s %s", notice.notice_id, channel, error)
+            await self._append(f"notice:{notice.notice_id}:{channel}:final", NoticeDeliveryFailed(
+                at=workflow.now(), notice_id=notice.notice_id, channel=channel,
+                attempt=self._in.notice_attempts, error=error, final=True))
+
+    # ---- objections --------------------------------------------------------------------------------
+
+    def _may_object(self, owner_id: str) -> bool:
+        return bool(owner_id.strip())
+
+    def _check_objection(self, o: ObjectionInput) -> None:
+        if self.objection_stage is None or self._s.stage != self.objection_stage:
+            raise reject(f"当前为“{self._s.stage}”阶段，不受理异议（异议期：{self.objection_stage}）",
+                         f"objections are taken during '{self.objection_stage}', not '{self._s.stage}'", "WrongStage")
+        if not self._may_object(o.owner_id):
+            raise reject(f"业主 {o.owner_id} 不在本次事项范围内", f"owner {o.owner_id} is not in this matter's scope",
+                         "NotInScope")
+        if not o.text.strip():
+            raise reject("请写明异议内容", "write what you object to", "EmptyObjection")
+
+    async def _object(self, o: ObjectionInput) -> ObjectionReceipt:
+        async with self._lock:
+            self._check_objection(o)
+            oid = f"objection-{len(self._s.objections) + 1}"
+            ref = await self._append(f"objection:{oid}", ObjectionFiled(
+                at=workflow.now(), objection_id=oid, owner_id=o.owner_id, text=o.text))
+            task = await self._open_task(
+                "mediation", ("committee",), ("resolved", "unresolved"), f"调解异议 {oid}（业主 {o.owner_id}）",
+                f"Mediate objection {oid} (owner {o.owner_id})", due=self._until("mediation"), subject=oid)
+            self._s.objections[oid] = Objection(objection_id=oid, owner_id=o.owner_id, text=o.text,
+                                                filed_at=workflow.now(), task_id=task.task_id)
+        return ObjectionReceipt(objection_id=oid, mediation_task=task.task_id, due_at=task.due_at, seq=ref.seq)
+
+    async def _objection_window(self, stage: str, period: str, notice: tuple[str, str, str, str, str]) -> bool:
+        """Post ``notice`` (kind, title zh/en, body zh/en), take objections until the period ends, then
+        settle them all; False when one is upheld."""
+        end = self._until(period)
+        await self._enter(stage, end)
+        await self._notify(notice[0], notice[1:3], notice[3:5])  # type: ignore[arg-type]
+        while True:
+            async with self._lock:
+                await self._settle_objections()
+            pending = [t for t in self.open_tasks() if t.kind in ("mediation", "escalation")]
+            if workflow.now() >= end and not pending:
+                break
+            wake = [end] if workflow.now() < end else []
+            wake += [t.due_at for t in pending if t.kind == "mediation" and t.due_at and not t.overdue]
+            seen = self._s.version
+            try:
+                await workflow.wait_condition(lambda seen=seen: self._s.version != seen,
+                                              timeout=(min(wake) - workflow.now()) if wake else None)
+            except TimeoutError:
+                pass
+        return not any(o.status == "upheld" for o in self._s.objections.values())
+
+    async def _settle_objections(self) -> None:
+        for o in self._s.objections.values():
+            task = self._s.tasks[o.task_id]
+            if o.status == "mediation":
+                overdue = task.status == "open" and task.due_at is not None and workflow.now() >= task.due_at
+                if overdue:
+                    await self._overdue(task, "mediation not finished in time: escalated", expire=True)
+                if overdue or (task.status == "done" and task.outcome != "resolved"):
+                    await self._escalate(o)
+                elif task.status == "done":
+                    o.status = "resolved"
+            elif o.status == "escalated" and o.escalation_task:
+                done = self._s.tasks[o.escalation_task]
+                if done.status == "done":
+                    o.status = "upheld" if done.outcome == "upheld" else "resolved"
+
+    async def _escalate(self, o: Objection) -> None:
+        to = ("street_office",)
+        task = await self._open_task(
+            "escalation", to, ("resolved", "upheld"),
+            f"【占位】街道办调处异议 {o.objection_id}（升级流程待 issue 6 接入）",
+            f"[Placeholder] Street office settles objection {o.objection_id} (escalation workflow: issue 6)",
+            due=self._until("escalation"), subject=o.objection_id)
+        await self._append(f"escalation:{o.objection_id}", EscalationPlaceholderOpened(
+            at=workflow.now(), task_id=task.task_id, subject=o.objection_id, to=to,
+            reason="mediation unresolved or overdue"))
+        o.status, o.escalation_task = "escalated", task.task_id
+        self._s.version += 1
+
+    # ---- the vote: a child ballot box with reminders before the close --------------------------------
+
+    async def _vote(self, questions: tuple[Question, ...]) -> SealOutcome:
+        """Open a ballot box as a child workflow, remind non-voters before the close, return the result.
+
+        Round 1 uses the deliberation's own stream; a re-vote has a stream of its own (``…~r2``), because
+        a stream holds one box. Either way the main stream records the round and its final head.
+        """
+        self._s.round += 1
+        rnd, did = self._s.round, self._in.deliberation_id
+        box = did if rnd == 1 else f"{did}~r{rnd}"
+        closes = self._until("voting")
+        await self._enter("voting", closes)
+        await self._append(f"round:{rnd}:opened", VoteRoundOpened(
+            at=workflow.now(), round=rnd, box_stream=box, questions=tuple(q.id for q in questions), closes_at=closes))
+        params = BoxParams(open=OpenBoxInput(
+            deliberation_id=box, roll_digest=self._in.roll_digest, scope=self._in.scope, rule_id=self._in.rule_id,
+            questions=questions, opens_at=workflow.now(), closes_at=closes,
+            ballots_changeable=self._in.ballots_changeable, proxy_limit=self._in.proxy_limit,
+            deem_silent=self._in.deem_silent), checkpoint_every=self._period("checkpoint").span())
+        child = await workflow.start_child_workflow(
+            "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)
+        await self._remind(box, workflow.now(), closes)
+        result: BoxResult = await child
+        outcome = result.outcome
+        self._s.results, self._s.head, self._s.approved = outcome.results, outcome.head, outcome.approved
+        await self._enter("tally")
+        await self._append(f"round:{rnd}:counted", VoteCounted(
+            at=workflow.now(), round=rnd, box_stream=box, head_seq=outcome.head.seq, head_hash=outcome.head.hash,
+            outcomes={q: r["outcome"] for q, r in outcome.results.items()}, approved=outcome.approved))
+        return outcome
+
+    def _reminder_times(self, opens: datetime, closes: datetime) -> list[datetime]:
+        before = self._period("remind_before").span()
+        first = closes - before if before < closes - opens else opens + (closes - opens) / 2
+        if not workflow.patched("reminder-twice"):
+            return [first]  # histories recorded before the change sent a single reminder
+        # Grid workers asked for a second round of door-knocking: again halfway from the first to the close.
+        return [first, first + (closes - first) / 2]
+
+    async def _remind(self, box: str, opens: datetime, closes: datetime) -> None:
+        for index, at in enumerate(self._reminder_times(opens, closes), start=1):
+            await self._sleep_until(at)
+            listed = await workflow.execute_activity(
+                "issue_door_knock_list", DoorKnockInput(
+                    deliberation_id=self._in.deliberation_id, box_stream=box, list_id=f"r{self._s.round}-{index}",
+                    at=workflow.now()),
+                result_type=DoorKnockListIssued, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+            if listed.owners:
+                await self._notify("reminder", ("投票提醒", "Voting reminder"), (
+                    f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
+                    f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet."),
+                    recipients=listed.owners)
+
+    async def _result_notice(self, title: str) -> None:
+        """The result notice carries the stream's final head, so anyone can check the stream against it."""
+        head = self._s.head
+        outcomes = ", ".join(f"{q}: {r['outcome']}" for q, r in self._s.results.items())
+        await self._notify("result", (f"{title}表决结果", f"Result: {title}"), (
+            f"表决结果：{outcomes}。记录链终点 seq={head.seq if head else '-'} hash={head.hash if head else '-'}",
+            f"Outcome: {outcomes}. Stream head seq={head.seq if head else '-'} hash={head.hash if head else '-'}"),
+            head=head)
+
+    # ---- handlers shared by every procedure --------------------------------------------------------
+
+    @workflow.update
+    async def complete_task(self, completion: TaskCompletion) -> TaskReceipt:
+        """A person with the right role completes an open task of the current stage."""
+        return await self._complete(completion)
+
+    @complete_task.validator
+    def _validate_complete_task(self, completion: TaskCompletion) -> None:
+        self._check_task(completion)
+
+    @workflow.update
+    async def file_objection(self, objection: ObjectionInput) -> ObjectionReceipt:
+        """An owner objects during the objection period; a mediation task opens for the committee."""
+        return await self._object(objection)
+
+    @file_objection.validator
+    def _validate_file_objection(self, objection: ObjectionInput) -> None:
+        self._check_objection(objection)
+
+    @workflow.query
+    def status(self) -> ProcedureState:
+        return self._s
+
+
+def beijing(instant: datetime) -> str:
+    """An instant as Beijing time for notices."""
+    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"

@@ -1,0 +1,169 @@
+"""议事会 / 周末议事厅 (community consultation), as a durable process (issue 5, C).
+
+an issue raised by residents or a grid worker → the committee accepts or declines with a reason within a
+deadline → meeting notice → positions recorded from the parties (party members, residents' committee,
+owner representatives, property company) → decision by vote (headcount majority of participants, or a
+278 rule when the matter is one) → implementation milestones → residents' satisfaction feedback → closed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.events import Question
+    from domain.procedures import select_candidate
+    from domain.stage_events import FeedbackRecorded, MilestoneRecorded, PositionRecorded, StageEvent
+    from domain.tally_result import TallyResult
+
+from workflows.common import (
+    ProcedureInput,
+    ProcedureResult,
+    ProcedureWorkflow,
+    Task,
+    TaskCompletion,
+    TaskReceipt,
+    reject,
+)
+
+PARTIES = ("party_member", "residents_committee", "owner_rep", "property_company")
+
+
+class Option(BaseModel):
+    id: str
+    text: str
+
+
+class ConsultationInput(ProcedureInput):
+    issue: str = ""
+    options: tuple[Option, ...] = (Option(id="main", text="同意该方案 / adopt the proposal"),)
+    parties: tuple[str, ...] = PARTIES
+    milestones: tuple[str, ...] = ()
+
+
+class FeedbackInput(BaseModel):
+    owner_id: str
+    score: int
+    comment: str = ""
+
+
+@workflow.defn(name="Consultation")
+class ConsultationWorkflow(ProcedureWorkflow):
+    @workflow.init
+    def __init__(self, params: ConsultationInput) -> None:
+        super().__init__(params)
+        self._in: ConsultationInput = params
+
+    @workflow.run
+    async def run(self, params: ConsultationInput) -> ProcedureResult:
+        return await self._drive()
+
+    async def _stage_start(self) -> None:
+        await self._enter("acceptance", self._until("acceptance"))
+        task = await self._open_task("acceptance", ("committee",), ("accepted", "declined"),
+                                     "受理议题（不受理须说明理由）", "Accept the issue (a refusal needs a reason)",
+                                     due=self._s.deadline,
+                                     needs_note=("declined",))
+        task = await self._await_task(task)
+        if task.outcome == "declined":
+            await self._close("declined", task.note)
+        else:
+            self._s.next = "notice"
+
+    async def _stage_notice(self) -> None:
+        end = self._until("notice")
+        await self._enter("meeting_notice", end)
+        options = "；".join(f"{o.id}：{o.text}" for o in self._in.options)
+        await self._notify("meeting", (f"议事会通知：{self._in.title}", f"Consultation meeting: {self._in.title}"), (
+            f"议题：{self._in.issue}。方案：{options}", f"Issue: {self._in.issue}. Options: {options}"))
+        await self._sleep_until(end)
+        self._s.next = "positions"
+
+    async def _stage_positions(self) -> None:
+        end = self._until("positions")
+        await self._enter("positions", end)
+        choices = (*(o.id for o in self._in.options), "no_position")
+        tasks = [await self._open_task("position", (party,), choices, f"记录{party}的意见", f"Position of {party}",
+                                       due=end, subject=party) for party in self._in.parties]
+        try:
+            await workflow.wait_condition(lambda: all(self._s.tasks[t.task_id].status != "open" for t in tasks),
+                                          timeout=max(end - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            for task in tasks:
+                if self._s.tasks[task.task_id].status == "open":
+                    await self._overdue(self._s.tasks[task.task_id], "no position recorded", expire=True)
+        self._s.next = "voting"
+
+    async def _stage_voting(self) -> None:
+        single = len(self._in.options) == 1
+        questions = tuple(Question(id="main" if single else f"option:{o.id}", text_zh=o.text, text_en=o.text)
+                          for o in self._in.options)
+        outcome = await self._vote(questions)
+        await self._result_notice(self._in.title)
+        if single:
+            decision = self._in.options[0].id if outcome.approved else None
+        else:
+            results = {q: TallyResult.model_validate(r) for q, r in outcome.results.items()}
+            decision = select_candidate(results, prefix="option:").winner
+        if decision is None:
+            await self._close("no_decision")
+        else:
+            self._s.extra["decision"] = decision
+            self._s.next = "implementation"
+
+    async def _stage_implementation(self) -> None:
+        await self._enter("implementation", self._until("milestone"))
+        tasks = [await self._open_task("milestone", ("committee",), ("done",), f"实施节点：{name}",
+                                       f"Milestone: {name}", due=self._s.deadline, subject=f"m{i}")
+                 for i, name in enumerate(self._in.milestones, start=1)]
+        for task in tasks:
+            await self._await_task(task)
+        self._s.next = "feedback"
+
+    async def _stage_feedback(self) -> None:
+        end = self._until("feedback")
+        await self._enter("feedback", end)
+        await self._notify("feedback", ("满意度评价", "Satisfaction feedback"), (
+            "请通过个人链接为本次议事的落实情况打分（1–5）。",
+            "Rate how the decision was carried out (1–5) through your link."))
+        await self._sleep_until(end)
+        scores = list(self._s.feedback.values())
+        mean = Fraction(sum(scores), len(scores)) if scores else None
+        await self._close("implemented", f"feedback: {len(scores)} responses, mean {mean if mean is not None else '—'}")
+
+    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+        now = workflow.now()
+        if task.kind == "position" and task.subject:
+            return [PositionRecorded(at=now, party=task.subject, option=c.outcome, statement=c.note)]
+        if task.kind == "milestone" and task.subject:
+            name = self._in.milestones[int(task.subject[1:]) - 1]
+            return [MilestoneRecorded(at=now, milestone=name, by=c.actor or c.role, note=c.note)]
+        return super()._facts(task, c)
+
+    @workflow.update
+    async def give_feedback(self, feedback: FeedbackInput) -> TaskReceipt:
+        """A resident rates the implementation (1–5) during the feedback period."""
+        async with self._lock:
+            self._check_feedback(feedback)
+            ref = await self._append(f"feedback:{feedback.owner_id}", FeedbackRecorded(
+                at=workflow.now(), owner_id=feedback.owner_id, score=feedback.score, comment=feedback.comment))
+            self._s.feedback[feedback.owner_id] = feedback.score
+            self._s.version += 1
+        return TaskReceipt(task_id=f"feedback:{feedback.owner_id}", seq=ref.seq, hash=ref.hash)
+
+    @give_feedback.validator
+    def _validate_give_feedback(self, feedback: FeedbackInput) -> None:
+        self._check_feedback(feedback)
+
+    def _check_feedback(self, f: FeedbackInput) -> None:
+        if self._s.stage != "feedback":
+            raise reject(f"当前为“{self._s.stage}”阶段，不在评价期", f"feedback is taken during 'feedback', "
+                         f"not '{self._s.stage}'", "WrongStage")
+        if not 1 <= f.score <= 5:
+            raise reject("评分应为 1 到 5", "the score must be 1 to 5", "BadScore")
+        if f.owner_id in self._s.feedback:
+            raise reject(f"{f.owner_id} 已评价过", f"{f.owner_id} has already given feedback", "AlreadyGiven")

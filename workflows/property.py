@@ -1,0 +1,190 @@
+"""更换物业 (property-company replacement) for the estate, as a durable process (issue 5, B).
+
+community review (human task) → meeting notice ≥15 days before voting → one box, two matters: dismiss the
+current company (``dismiss``) and choose a candidate (``candidate:<id>``, each for/against/abstain) → a
+candidate needs the double majority and the most approvals; a tie or none → re-vote (a new notice and a
+box of its own) → result posted within 3 days → objection period → dismissal notice (60 days) →
+hand-over checklist confirmed item by item; a missed hand-over deadline escalates (placeholder) and the
+interim emergency service is recorded → closed when every item is confirmed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.events import Question
+    from domain.procedures import select_candidate
+    from domain.stage_events import (
+        CandidateSelected,
+        EscalationPlaceholderOpened,
+        HandoverItemConfirmed,
+        InterimServiceRecorded,
+        ReVoteCalled,
+        StageEvent,
+    )
+    from domain.tally_result import TallyResult
+
+from workflows.common import ProcedureInput, ProcedureResult, ProcedureWorkflow, Task, TaskCompletion, beijing
+
+HANDOVER_ITEMS = {
+    "service_rooms": ("物业服务用房", "service rooms"),
+    "facilities_equipment": ("共用设施设备", "common facilities and equipment"),
+    "records_files": ("档案资料", "records and files"),
+    "funds": ("预收费用及维修资金账目", "prepaid fees and fund accounts"),
+}
+
+
+class Candidate(BaseModel):
+    id: str
+    name: str
+
+
+class PropertyInput(ProcedureInput):
+    candidates: tuple[Candidate, ...] = ()
+    current_company: str = ""
+    max_rounds: int = 3
+    handover_items: tuple[str, ...] = tuple(HANDOVER_ITEMS)
+
+
+@workflow.defn(name="PropertyReplacement")
+class PropertyWorkflow(ProcedureWorkflow):
+    objection_stage = "objection"
+
+    @workflow.init
+    def __init__(self, params: PropertyInput) -> None:
+        super().__init__(params)
+        self._in: PropertyInput = params
+
+    @workflow.run
+    async def run(self, params: PropertyInput) -> ProcedureResult:
+        return await self._drive()
+
+    def _name(self, candidate_id: str) -> str:
+        return next((c.name for c in self._in.candidates if c.id == candidate_id), candidate_id)
+
+    def _running(self) -> list[str]:
+        revote = self._s.extra.get("revote")
+        return revote.split(",") if revote else [c.id for c in self._in.candidates]
+
+    async def _stage_start(self) -> None:
+        await self._enter("review", self._until("review"))
+        task = await self._open_task("review", ("committee",), ("accepted", "declined"), "社区审核更换物业申请",
+                                     "Community review of the request", due=self._s.deadline,
+                                     needs_note=("declined",))
+        task = await self._await_task(task)
+        if task.outcome == "declined":
+            await self._close("declined", task.note)
+        else:
+            self._s.next = "notice"
+
+    async def _stage_notice(self) -> None:
+        end = self._until("notice")
+        await self._enter("meeting_notice", end)
+        names = "、".join(self._name(c) for c in self._running())
+        again = "（重新表决）" if self._s.round else ""
+        await self._notify("meeting", (f"业主大会会议通知{again}", "Owners' meeting notice"), (
+            f"表决事项：解聘{self._in.current_company or '现物业'}；选聘：{names}。",
+            f"Matters: dismiss {self._in.current_company or 'the current company'}; choose among: {names}."))
+        await self._sleep_until(end)
+        self._s.next = "voting"
+
+    async def _stage_voting(self) -> None:
+        questions = [Question(id=f"candidate:{c}", text_zh=f"是否同意选聘{self._name(c)}？",
+                              text_en=f"Appoint {self._name(c)}?") for c in self._running()]
+        if self._s.round == 0:
+            company = self._in.current_company or "现物业服务企业"
+            questions.insert(0, Question(id="dismiss", text_zh=f"是否同意解聘{company}？",
+                                         text_en=f"Dismiss {company}?"))
+        outcome = await self._vote(tuple(questions))
+        if "dismiss" in outcome.results and outcome.results["dismiss"]["outcome"] != "approved":
+            await self._result_notice(self._in.title)
+            await self._close("company_retained" if outcome.results["dismiss"]["outcome"] == "rejected"
+                              else "no_quorum")
+            return
+        results = {q: TallyResult.model_validate(r) for q, r in outcome.results.items()}
+        selection = select_candidate(results)
+        rnd = self._s.round
+        if selection.winner is not None:
+            self._s.extra["winner"] = selection.winner
+            await self._append(f"round:{rnd}:selected", CandidateSelected(
+                at=workflow.now(), round=rnd, candidate=selection.winner, qualified=selection.qualified))
+            self._s.next = "result"
+            return
+        await self._append(f"round:{rnd}:revote", ReVoteCalled(at=workflow.now(), round=rnd,
+                                                                 reason=selection.reason, tied=selection.tied))
+        await self._result_notice(self._in.title)
+        if rnd >= self._in.max_rounds:
+            await self._close("no_candidate", f"no candidate chosen in {rnd} rounds")
+            return
+        self._s.extra["revote"] = ",".join(selection.tied or [c.id for c in self._in.candidates])
+        self._s.next = "notice"
+
+    async def _stage_result(self) -> None:
+        await self._enter("result_posting", self._until("result_posting"))
+        await self._result_notice(f"{self._in.title}（选聘：{self._name(self._s.extra['winner'])}）")
+        self._s.next = "objection"
+
+    async def _stage_objection(self) -> None:
+        if await self._objection_window("objection", "objection", (
+                "objection", "表决结果异议期", "Objection period", "对表决结果有异议的业主可通过个人链接提出。",
+                "Owners who object to the result may do so through their link.")):
+            self._s.next = "dismissal"
+        else:
+            await self._close("objection_upheld")
+
+    async def _stage_dismissal(self) -> None:
+        end = self._until("dismissal_notice")
+        await self._enter("dismissal_notice", end)
+        company = self._in.current_company or "现物业服务企业"
+        await self._notify("dismissal", ("解聘通知", "Notice of dismissal"), (
+            f"{company}：业主大会已决定解聘，请于 {beijing(end)} 前做好交接准备（民法典第946条）。",
+            f"{company}: the owners' assembly dismissed you; prepare the hand-over by {beijing(end)} (CC art. 946)."))
+        await self._sleep_until(end)
+        self._s.next = "handover"
+
+    async def _stage_handover(self) -> None:
+        end = self._until("handover")
+        await self._enter("handover", end)
+        items = [await self._open_task("handover", ("committee",), ("confirmed",), f"交接确认：{HANDOVER_ITEMS[i][0]}",
+                                       f"Hand-over: {HANDOVER_ITEMS[i][1]}", due=end, subject=i)
+                 for i in self._in.handover_items if i in HANDOVER_ITEMS]
+        ids = [t.task_id for t in items]
+        done = lambda: all(self._s.tasks[t].status == "done" for t in ids)  # noqa: E731
+        try:
+            await workflow.wait_condition(done, timeout=max(end - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            await self._handover_missed(items)
+            await workflow.wait_condition(lambda: done() and not any(
+                t.kind == "interim_service" and t.status == "open" for t in self._s.tasks.values()))
+        await self._close("replaced", f"new company: {self._name(self._s.extra.get('winner', ''))}")
+
+    async def _handover_missed(self, items: list[Task]) -> None:
+        missing = [t.subject or "" for t in items if self._s.tasks[t.task_id].status == "open"]
+        for task in items:
+            if self._s.tasks[task.task_id].status == "open":
+                await self._overdue(self._s.tasks[task.task_id], "hand-over missed: escalated")
+        to = ("street_office", "district_housing")
+        placeholder = await self._open_task(
+            "escalation", to, ("acknowledged",),
+            "【占位】物业拒不交接：报街道办及区住建/房管部门（升级流程待 issue 6 接入）",
+            "[Placeholder] Hand-over refused: street office and district housing department (escalation: issue 6)",
+            subject="handover")
+        await self._append("escalation:handover", EscalationPlaceholderOpened(
+            at=workflow.now(), task_id=placeholder.task_id, subject="handover", to=to,
+            reason=f"hand-over deadline missed: {', '.join(missing)}"))
+        await self._open_task("interim_service", ("street_office",), ("arranged",), "记录应急物业服务（不超过6个月）",
+                              "Record the interim emergency service (at most 6 months)",
+                              needs_note=("arranged",))
+
+    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+        now = workflow.now()
+        if task.kind == "handover" and task.subject:
+            return [HandoverItemConfirmed(at=now, item=task.subject, by=c.actor or c.role, note=c.note)]
+        if task.kind == "interim_service":
+            until = self._period("interim_service").end(now, self._in.holiday_file)
+            return [InterimServiceRecorded(at=now, provider=c.note, until=until)]
+        return super()._facts(task, c)

@@ -1,0 +1,189 @@
+"""``yishi start|status|task``: start a procedure, show where it stands, complete a human task.
+
+They use YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL (``yishi up`` sets both). Exit 2 with a message on
+bad input or a refused task (wrong role, stage or task id), never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from domain.errors import DomainError, Lang
+from yishi.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    raise SystemExit(2)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    if not settings.temporal_address or not settings.database_url:
+        _fail("需要 YISHI_TEMPORAL_ADDRESS 和 YISHI_DATABASE_URL（运行 `yishi up` 会设置）/ "
+              "YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL are needed (`yishi up` sets them)")
+    return settings
+
+
+async def _with_pool(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from activities.db import create_pool
+
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        return await fn(pool)
+    finally:
+        await pool.close()
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            _fail(f"{what} 应写成 NAME=VALUE，收到“{item}” / {what} must be NAME=VALUE, got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _options(values: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, raw in _pairs(values, "--option").items():
+        try:
+            out[key] = json.loads(raw)
+        except ValueError:
+            out[key] = raw  # a plain string, e.g. current_company=旧物业
+    return out
+
+
+@click.command("start")
+@click.argument("procedure", type=click.Choice(["elevator", "property", "consultation"]))
+@click.option("--roll", "roll_path", required=True, help="Owners roll, .csv or .xlsx (frozen for this deliberation).")
+@click.option("--scope", "scope_text", default="", help="building=3,entrance=2 | building=3 | rooms=… | all")
+@click.option("--title", default=None, help="Title on notices (default: the procedure's name).")
+@click.option("--rule", "rule_id", default=None, help="Decision rule (default: the procedure's).")
+@click.option("--period", "periods", multiple=True, help="NAME=DURATION: P15D, PT30S or 10wd (repeatable).")
+@click.option("--option", "options", multiple=True,
+              help='Procedure option KEY=VALUE (JSON allowed), e.g. cost_total="600000", '
+                   'candidates=\'[{"id":"A","name":"安居物业"}]\', milestones=\'["选址"]\'.')
+@click.option("--previous", "previous_id", default=None, help="An earlier attempt this one follows.")
+@click.option("--initiator-role", default=None,
+              help="owner|committee (elevator); owners_committee|property_committee|petition (property); "
+                   "resident|grid_worker|committee (consultation). Default: the committee.")
+@click.option("--initiated-by", default="committee", show_default=True, help="Who: an owner id, a name.")
+@click.option("--signer", "signers", multiple=True, help="Owner id who signed the petition (repeatable).")
+@click.option("--community", default="default", show_default=True)
+def start(procedure: str, roll_path: str, scope_text: str, title: str | None, rule_id: str | None,
+          periods: tuple[str, ...], options: tuple[str, ...], previous_id: str | None, initiator_role: str | None,
+          initiated_by: str, signers: tuple[str, ...], community: str) -> None:
+    """Start a procedure (elevator, property, consultation) and print its deliberation id."""
+    from pydantic import ValidationError
+
+    from domain.legal_calendar import parse_holiday_file
+    from domain.procedures import get_procedure
+    from domain.roll import Scope, load_roll
+    from yishi.services.procedures import StartRequest, start_procedure
+    from yishi.temporal_client import connect
+
+    settings = _settings()
+    try:
+        roll = load_roll(Path(roll_path).read_bytes(), roll_path)
+        holiday = (parse_holiday_file(settings.holiday_file.read_bytes(), str(settings.holiday_file))
+                   if settings.holiday_file else None)
+        req = StartRequest(procedure=procedure, title=title or get_procedure(procedure).name_zh,
+                           scope=Scope.parse(scope_text), rule_id=rule_id, periods=_pairs(periods, "--period"),
+                           options=_options(options), previous_id=previous_id, initiator_role=initiator_role,
+                           initiated_by=initiated_by, petition_signers=signers, community=community)
+
+        async def go(pool: Any) -> str:
+            client = await connect(settings)
+            did, _ = await start_procedure(client, pool, roll, req, task_queue=settings.task_queue,
+                                           holiday_file=holiday)
+            return did
+
+        click.echo(asyncio.run(_with_pool(settings, go)))
+    except OSError as exc:
+        _fail(f"{roll_path}: {exc.strerror or exc}")
+    except DomainError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"选项无效 / invalid option: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+
+
+def _render(status: dict[str, Any], lang: Lang) -> str:
+    from domain.tally_result import TallyResult
+    from yishi.cli.tally import render
+
+    lines = [f"{status['deliberation_id']}  {status.get('title', '')}",
+             f"stage: {status['stage']}" + (f"  (until {status['deadline']})" if status["deadline"] else ""),
+             f"head: seq={status['head']['seq']} hash={status['head']['hash']}"]
+    if status["outcome"]:
+        lines.append(f"outcome: {status['outcome']}")
+    for task in status["open_tasks"]:
+        title = task["title_en"] if lang == "en" else task["title_zh"]
+        due = f" due {task['due_at']}" if task["due_at"] else ""
+        late = " OVERDUE" if task.get("overdue") else ""
+        lines.append(f"task {task['task_id']}: {title} [{'/'.join(task['roles'])} → {'|'.join(task['outcomes'])}]"
+                     f"{due}{late}")
+    for failed in status["notices_failed"]:
+        lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
+    for question, result in status["tallies"].items():
+        lines += [f"-- {question}", render(TallyResult.model_validate(result), question, lang)]
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.argument("deliberation_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON; the current tally is under `tally`.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
+    """Show a deliberation's stage, deadlines, open tasks and current tally (read from its stream)."""
+    from activities.eventstore import EventStore
+    from yishi.services.procedures import procedure_status
+
+    settings = get_settings()
+    if not settings.database_url:
+        _fail("需要 YISHI_DATABASE_URL / YISHI_DATABASE_URL is needed")
+    try:
+        result = asyncio.run(_with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
+    except DomainError as exc:
+        _fail(exc.message(lang))
+        return
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else _render(result, lang))
+
+
+@click.command("task")
+@click.argument("deliberation_id")
+@click.argument("task_id")
+@click.option("--role", required=True, help="committee, street_office, grid_worker, or a party's role.")
+@click.option("--outcome", required=True, help="One of the task's outcomes (shown by `yishi status`).")
+@click.option("--note", default="", help="Reason or remark (required for some outcomes).")
+@click.option("--document-no", default=None, help="Document number, e.g. of a permit.")
+@click.option("--actor", default="", help="Who acts (name or account).")
+def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str, document_no: str | None,
+         actor: str) -> None:
+    """Complete a human task; the workflow checks role, stage and outcome and refuses with a reason."""
+    from workflows.common import TaskCompletion
+    from yishi.services.procedures import RefusedError, complete_task
+    from yishi.temporal_client import connect
+
+    settings = _settings()
+    completion = TaskCompletion(task_id=task_id, role=role, outcome=outcome, note=note, document_no=document_no,
+                                actor=actor)
+
+    async def go() -> Any:
+        return await complete_task(await connect(settings), deliberation_id, completion)
+
+    try:
+        receipt = asyncio.run(go())
+    except RefusedError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")

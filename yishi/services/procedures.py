@@ -1,0 +1,170 @@
+"""Procedures: start one (freeze the roll, register, start its workflow), show its status, complete a task.
+
+Status is read from the deliberation's stream, not from the workflow: it works without a worker and shows
+exactly what an auditor sees. The current tally folds the current round's ballot box with the domain code
+and has the fields of ``yishi tally --json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from activities.box import load_box
+from activities.eventstore import EventStore
+from domain.errors import DomainError
+from domain.events import Question
+from domain.legal_calendar import HolidayFile
+from domain.procedures import check_initiation, check_rule, get_procedure, resolve_periods
+from domain.roll import Roll, Scope
+from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
+from workflows.common import ObjectionInput, ObjectionReceipt, ProcedureResult, TaskCompletion, TaskReceipt
+from yishi.services.deliberations import DeliberationSpec, new_deliberation_id, register, store_roll
+
+WORKFLOW_TYPES = {
+    "elevator": ("Elevator", "workflows.elevator:ElevatorInput"),
+    "property": ("PropertyReplacement", "workflows.property:PropertyInput"),
+    "consultation": ("Consultation", "workflows.consultation:ConsultationInput"),
+}
+
+
+class StartRequest(BaseModel):
+    """What the committee chooses; ``options`` are the procedure's own fields (cost, candidates, …)."""
+
+    model_config = ConfigDict(frozen=True)
+    procedure: str
+    title: str
+    scope: Scope
+    rule_id: str | None = None
+    periods: dict[str, str] = {}
+    initiator_role: str | None = None
+    """Default: the owners' committee (业委会) for a property replacement, the committee otherwise."""
+    initiated_by: str = "committee"
+    petition_signers: tuple[str, ...] = ()
+    community: str = "default"
+    previous_id: str | None = None
+    options: dict[str, Any] = {}
+
+
+class RefusedError(Exception):
+    """The workflow refused the request (wrong role, stage or task); the message says why, zh / en."""
+
+
+def _input_class(procedure: str) -> tuple[str, type[BaseModel]]:
+    name, target = WORKFLOW_TYPES[procedure]
+    module, attribute = target.split(":")
+    return name, getattr(importlib.import_module(module), attribute)
+
+
+async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: StartRequest, *, task_queue: str,
+                          deliberation_id: str | None = None, holiday_file: HolidayFile | None = None,
+                          **workflow_options: Any) -> tuple[str, WorkflowHandle]:
+    """Check the request, freeze the roll, register the deliberation and start its workflow.
+
+    Returns the deliberation id (also the workflow id) and the workflow's handle.
+    """
+    definition = get_procedure(req.procedure)
+    rule_id = check_rule(req.procedure, req.rule_id)
+    periods = resolve_periods(req.procedure, req.periods)
+    electorate = roll.select(req.scope)  # an empty or unknown scope fails before anything is stored
+    role = req.initiator_role or ("owners_committee" if req.procedure == "property" else "committee")
+    check_initiation(req.procedure, role, req.initiated_by, frozenset(electorate.owner_areas),
+                     req.petition_signers)
+    if req.previous_id is not None:
+        await _check_previous(pool, req.previous_id)
+    name, input_cls = _input_class(req.procedure)
+    deliberation_id = deliberation_id or new_deliberation_id(req.procedure)
+    params = input_cls(
+        deliberation_id=deliberation_id, procedure=req.procedure, title=req.title, scope=req.scope,
+        rule_id=rule_id, roll_digest=roll.digest(), periods={k: p.text for k, p in periods.items()},
+        initiator_role=role, initiated_by=req.initiated_by, community=req.community,
+        previous_id=req.previous_id, petition_signers=req.petition_signers, holiday_file=holiday_file,
+        **req.options, **workflow_options)
+    digest = await store_roll(pool, roll)
+    now = datetime.now(UTC)
+    spec = DeliberationSpec(
+        procedure=req.procedure, title=req.title, rule_id=rule_id, scope=req.scope,
+        question=Question(text_zh=req.title, text_en=definition.name_en), opens_at=now,
+        closes_at=periods["voting"].end(now, holiday_file), previous_id=req.previous_id)  # planned, for the listing
+    await register(pool, deliberation_id, spec, digest)
+    handle = await client.start_workflow(name, params, id=deliberation_id, task_queue=task_queue,
+                                         result_type=ProcedureResult)
+    return deliberation_id, handle
+
+
+async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:
+    async with pool.acquire() as conn:
+        if await conn.fetchval("SELECT 1 FROM deliberations WHERE id = $1", previous_id) is None:
+            raise DomainError(f"没有先前的议事 {previous_id}", f"no earlier deliberation {previous_id}")
+
+
+async def _call(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type) -> Any:
+    handle = client.get_workflow_handle(deliberation_id)
+    try:
+        return await handle.execute_update(update, arg, result_type=result_type)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+
+
+async def complete_task(client: Client, deliberation_id: str, completion: TaskCompletion) -> TaskReceipt:
+    """Complete a human task through the workflow's ``complete_task`` update (validated by role and stage)."""
+    return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
+
+
+async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput) -> ObjectionReceipt:
+    return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt)
+
+
+def _fold_stages(events: list[Any]) -> dict[str, Any]:
+    status: dict[str, Any] = {"stage": None, "deadline": None, "tasks": {}, "rounds": [], "outcome": None,
+                              "notices_failed": []}
+    for event in events:
+        payload = event.model_dump(mode="json")
+        match event.type:
+            case "ProcedureStarted":
+                status.update(procedure=event.procedure, title=event.title, rule_id=event.rule_id,
+                              previous_id=event.previous_id)
+            case "StageEntered":
+                status.update(stage=event.stage, deadline=payload["deadline"])
+            case "TaskOpened":
+                status["tasks"][event.task_id] = {k: payload[k] for k in ("task_id", "kind", "roles", "outcomes",
+                                                                          "title_zh", "title_en", "due_at")}
+            case "TaskCompleted":
+                status["tasks"].pop(event.task_id, None)
+            case "TaskOverdue":
+                if event.task_id in status["tasks"]:
+                    status["tasks"][event.task_id]["overdue"] = True
+            case "VoteRoundOpened":
+                status["rounds"].append({"round": event.round, "box_stream": event.box_stream,
+                                         "closes_at": payload["closes_at"]})
+            case "NoticeDeliveryFailed" if event.final:
+                status["notices_failed"].append({"notice_id": event.notice_id, "channel": event.channel,
+                                                 "error": event.error})
+            case "ProcedureClosed":
+                status["outcome"] = event.outcome
+    return status
+
+
+async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str, Any]:
+    """Stage, deadline, open tasks and the current tally, from the stream."""
+    stored = await store.read(deliberation_id)
+    if not stored:
+        raise DomainError(f"没有议事 {deliberation_id}", f"no deliberation {deliberation_id}")
+    events = [stage_event_from_dict(e.type, e.payload) for e in stored if e.type in STAGE_EVENT_TYPES]
+    status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
+    status["open_tasks"] = list(status.pop("tasks").values())
+    status["head"] = {"seq": stored[-1].seq, "hash": stored[-1].hash}
+    status["tally"], status["tallies"] = None, {}
+    if status["rounds"]:
+        box, _ = await load_box(store, status["rounds"][-1]["box_stream"])
+        if box.status != "new":
+            results = box.recorded.results if box.recorded is not None else box.results()
+            status["tallies"] = {q: r.to_json() for q, r in results.items()}
+            status["tally"] = next(iter(status["tallies"].values()), None)
+    return status
