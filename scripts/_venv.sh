@@ -12,7 +12,7 @@ if [ -z "$PYTHON" ]; then
 fi
 [ -n "$PYTHON" ] || { echo "Yishi needs Python 3.11 or newer (python3.11 not found)" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-EXTRAS="${1:-}"
+EXTRAS="${1:-}"  # callers pass it explicitly: a sourced script sees their arguments otherwise
 STAMP=".venv/.yishi-installed${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
