@@ -10,7 +10,7 @@ event that is not durable.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -259,6 +259,12 @@ class EventStore:
             args.append(limit)
         async with self._pool.acquire() as conn:
             return [_stored(r) for r in await conn.fetch(sql, *args)]
+
+    async def read_types(self, stream_id: str, types: Iterable[str]) -> list[StoredEvent]:
+        """Only the events of ``stream_id`` whose type is in ``types``, in order (e.g. stages without ballots)."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND type = ANY($2::text[]) ORDER BY seq"
+        async with self._pool.acquire() as conn:
+            return [_stored(r) for r in await conn.fetch(sql, stream_id, list(types))]
 
     async def head(self, stream_id: str) -> tuple[int, str]:
         """The stream's head ``(seq, hash)``; ``(0, 64 zeros)`` for a stream with no events."""

@@ -177,6 +177,49 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(CONSOLE_MESSAGES)
 
+MATTER_MESSAGES: dict[str, tuple[str, str]] = {
+    "matter_stage": ("当前阶段：{stage}", "Current stage: {stage}"),
+    "matter_until": ("本阶段截止：{when}", "This stage ends: {when}"),
+    "matter_result_approved": ("表决结果：通过", "Result of the vote: approved"),
+    "matter_result_rejected": ("表决结果：未通过", "Result of the vote: not approved"),
+    "matter_head": ("计票依据：事件流第 {seq} 条，哈希 {hash}",
+                    "Counted from the stream up to event {seq}, hash {hash}"),
+    "matter_closed": ("本事项已结束（{outcome}）。", "This matter is closed ({outcome})."),
+    "share_title": ("您的费用分摊", "Your share of the cost"),
+    "share_amount": ("房屋 {rooms}：应分摊 {amount} 元", "Homes {rooms}: your share is {amount} yuan"),
+    "share_done": ("您已确认分摊金额。", "You have confirmed your share."),
+    "share_confirm": ("确认我的分摊金额", "Confirm my share"),
+    "share_confirmed": ("已确认您的分摊金额，记录已写入事件流。",
+                        "Your share is confirmed and recorded in the stream."),
+    "objection_title": ("提出异议", "Object"),
+    "objection_explain": ("公示期内可提出异议，社区将组织调解；调解不成的，提交街道办处理。",
+                          "While the plan is posted you may object; the community mediates, and an unresolved "
+                          "objection goes to the street office."),
+    "objection_label": ("异议内容（最多 {n} 字）", "Your objection (at most {n} characters)"),
+    "objection_submit": ("提交异议", "Submit the objection"),
+    "objection_empty": ("请写明异议内容。", "Write what you object to."),
+    "objection_filed": ("异议已登记（编号 {id}），社区将在 {due} 前完成调解。",
+                        "Objection {id} is recorded; the community will mediate by {due}."),
+    "objections_yours": ("您已提出的异议", "Objections you filed"),
+    "matter_done_title": ("已办理", "Done"),
+    "back_to_matter": ("返回事项页", "Back to the matter"),
+    "matter_title": ("事项进展", "Progress of the matter"),
+    "tasks_open": ("待办任务", "Open tasks"),
+    "tasks_none": ("目前没有待办任务。", "No open tasks."),
+    "task_roles": ("办理角色", "Who may act"),
+    "task_due": ("期限", "Due"),
+    "task_overdue": ("已逾期", "overdue"),
+    "task_outcome": ("办理结果", "Outcome"),
+    "task_note": ("说明（部分结果必填）", "Note (required for some outcomes)"),
+    "task_document": ("文书编号（如有）", "Document number (if any)"),
+    "task_submit": ("提交", "Submit"),
+    "task_done": ("任务 {task} 已办理。", "Task {task} is done."),
+    "task_not_yours": ("您的角色（{role}）不能办理此任务。", "Your role ({role}) cannot act on this task."),
+    "notices_failed": ("未能送达的通知", "Notices not delivered"),
+    "progress_link": ("投票进度", "Voting progress"),
+}
+MESSAGES.update(MATTER_MESSAGES)
+
 
 def t(key: str, lang: str, **fields: object) -> str:
     zh, en = MESSAGES[key]
@@ -191,10 +234,12 @@ def pick_lang(query: str | None, cookie: str | None, default: str = "zh") -> Lan
     return "zh"
 
 
-def when(instant: datetime | None, lang: str) -> str:
-    """A time as residents read it: Beijing time, to the minute."""
+def when(instant: datetime | str | None, lang: str) -> str:
+    """A time as residents read it: Beijing time, to the minute (an ISO 8601 string is read first)."""
     if instant is None:
         return "—"
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
     local = instant.astimezone(BEIJING)
     if lang == "en":
         return local.strftime("%d %b %Y, %H:%M") + " (Beijing time)"

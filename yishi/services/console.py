@@ -155,7 +155,9 @@ def paper_ballots(box: Box) -> list[PaperEntry]:
 async def list_deliberations(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT d.id, d.title, d.closes_at, s.sealed_at FROM deliberations d"
+            "SELECT d.id, d.title, d.procedure, d.closes_at, s.sealed_at FROM deliberations d"
             " LEFT JOIN streams s ON s.stream_id = d.id ORDER BY d.created_at DESC LIMIT 200"
         )
-    return [dict(r) for r in rows]
+    from yishi.services.procedures import WORKFLOW_TYPES
+
+    return [{**r, "matter": r["procedure"] in WORKFLOW_TYPES} for r in rows]

@@ -103,10 +103,12 @@ async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:
             raise DomainError(f"没有先前的议事 {previous_id}", f"no earlier deliberation {previous_id}")
 
 
-async def _call(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type) -> Any:
+async def _call(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type,
+                update_id: str | None = None) -> Any:
+    """Run ``update``; the same ``update_id`` twice (a double tap) runs it once and answers both alike."""
     handle = client.get_workflow_handle(deliberation_id)
     try:
-        return await handle.execute_update(update, arg, result_type=result_type)
+        return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
@@ -117,8 +119,9 @@ async def complete_task(client: Client, deliberation_id: str, completion: TaskCo
     return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
 
 
-async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput) -> ObjectionReceipt:
-    return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt)
+async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput,
+                         update_id: str | None = None) -> ObjectionReceipt:
+    return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
 
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:

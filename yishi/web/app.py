@@ -68,12 +68,13 @@ def secret_key_for(settings: Settings) -> str:
 
 
 def _install_pages(app: FastAPI) -> None:
-    from yishi.web import console, public, resident
+    from yishi.web import console, matters, public, resident
     from yishi.web.render import message_page
 
     app.include_router(resident.router)
     app.include_router(public.router)
     app.include_router(console.router)
+    app.include_router(matters.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

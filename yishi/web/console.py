@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 
 from domain.ballots import CHOICES
 from domain.errors import DomainError
@@ -55,6 +56,9 @@ async def _box_and_info(request: Request, deliberation_id: str):  # type: ignore
     try:
         return await load_box(state.store, deliberation_id), await deliberation_info(state.pool, deliberation_id)
     except NoSuchBoxError:
+        info = await deliberation_info(state.pool, deliberation_id)
+        if info is not None:  # a procedure before its vote: its page shows the stage and the open tasks
+            return RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
         return message_page(request, 404, "not_found_title")
     except UNAVAILABLE:
         return unavailable(request)

@@ -26,7 +26,7 @@ from yishi.services.voting import (
 )
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.security import check_csrf
-from yishi.web.voter import UNAVAILABLE, Voter, ballot_page, load_voter, rooms_label, unavailable
+from yishi.web.voter import UNAVAILABLE, Voter, ballot_page, load_holder, load_voter, rooms_label, unavailable
 
 router = APIRouter()
 MAX_FORM_BYTES = 16 * 1024
@@ -84,12 +84,23 @@ async def _checked_form(request: Request, voter: Voter, purpose: str) -> dict[st
 
 @router.get("/v/{token}")
 async def show_ballot(request: Request, token: str) -> Response:
+    """The ballot while the box is open; before and after it, a procedure's matter page (the link stays the
+    owner's identity for the whole matter), or for a plain ballot a page saying when it opens or closed."""
+    from yishi.web.matters import show_matter_or
+
     voter = await load_voter(request, token)
     if isinstance(voter, Response):
-        return voter
+        if voter.status_code != 200:  # a bad link, a limit, an outage
+            return voter
+        holder = await load_holder(request, token)  # the box is not open yet
+        if isinstance(holder, Response):
+            return holder
+        return await show_matter_or(request, token, holder.token_hash, holder.deliberation_id, holder.owner_id,
+                                    voter)
     closed = voter.box.closed_at(voter.now)
     if closed:
-        return closed_page(request, closed)
+        return await show_matter_or(request, token, voter.holder.token_hash, voter.box.deliberation_id,
+                                    voter.owner_id, closed_page(request, closed))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
         lang = page_lang(request)

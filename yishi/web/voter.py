@@ -65,8 +65,8 @@ def unavailable(request: Request) -> Response:
     return response
 
 
-async def load_voter(request: Request, token: str) -> Voter | Response:
-    """The voter behind ``token``, or the page to answer with (403, 410, 429, 503)."""
+async def load_holder(request: Request, token: str) -> LinkHolder | Response:
+    """Who holds ``token`` (rate-limited per address and per token), or the page to answer with."""
     state = request.app.state
     address = client_address(request)
     if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
@@ -82,6 +82,15 @@ async def load_voter(request: Request, token: str) -> Voter | Response:
         return unavailable(request)
     if not state.limits.per_token.hit(holder.token_hash):
         return too_many(request)
+    return holder
+
+
+async def load_voter(request: Request, token: str) -> Voter | Response:
+    """The voter behind ``token``, or the page to answer with (403, 410, 429, 503)."""
+    holder = await load_holder(request, token)
+    if isinstance(holder, Response):
+        return holder
+    state = request.app.state
     try:
         info = await deliberation_info(state.pool, holder.deliberation_id)
         box = await load_box(state.store, holder.deliberation_id)

@@ -1,0 +1,136 @@
+"""A procedure as one owner sees it through their link, and the owner's own acts after the vote.
+
+The personal link stays the owner's identity for the whole matter: after the ballot box closes, an owner of an
+elevator entrance confirms their cost share and may object while the plan is posted (公示); an owner of an estate
+may object to a property-company result during its objection period. What the page shows is read from the
+deliberation's stream (it works without a worker, and shows exactly what an auditor sees); what the owner does
+goes to the workflow as an update, whose validator has the last word on stage, scope and share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from temporalio.client import Client
+
+from activities.eventstore import EventStore
+from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
+from workflows.common import ObjectionInput, ObjectionReceipt, TaskReceipt
+from workflows.elevator import ElevatorWorkflow, ShareConfirmation
+from workflows.property import PropertyWorkflow
+from yishi.services.procedures import _call, file_objection
+
+OBJECTION_STAGES = {"elevator": ElevatorWorkflow.objection_stage, "property": PropertyWorkflow.objection_stage}
+MAX_OBJECTION_CHARS = 2000
+
+STAGES: dict[str, tuple[str, str]] = {
+    "initiated": ("已发起", "Started"),
+    "feasibility": ("可行性审查", "Feasibility check"),
+    "review": ("社区审查", "Community review"),
+    "acceptance": ("受理 / 验收", "Acceptance"),
+    "consultation_notice": ("征询公告", "Consultation notice"),
+    "meeting_notice": ("会议公告", "Meeting notice"),
+    "positions": ("各方陈述意见", "Positions of the parties"),
+    "voting": ("投票中", "Voting"),
+    "tally": ("计票", "Counting"),
+    "cost_sharing": ("确认费用分摊", "Confirming cost shares"),
+    "publicity": ("方案公示（可提异议）", "Plan posted (objections open)"),
+    "result_posting": ("结果公示", "Result posted"),
+    "objection": ("异议期", "Objection period"),
+    "permit": ("办理审批", "Permit application"),
+    "construction": ("施工", "Construction"),
+    "dismissal_notice": ("解聘通知期", "Dismissal notice period"),
+    "handover": ("交接", "Hand-over"),
+    "implementation": ("落实", "Implementation"),
+    "feedback": ("满意度回访", "Satisfaction feedback"),
+    "closed": ("已结束", "Closed"),
+}
+
+
+def stage_label(stage: str | None, lang: str) -> str:
+    if stage is None:
+        return "—"
+    zh, en = STAGES.get(stage, (stage, stage))
+    return en if lang == "en" else zh
+
+
+@dataclass
+class OwnerShare:
+    plan_id: str
+    rooms: tuple[str, ...]
+    amount: Decimal
+    confirmed: bool
+
+
+@dataclass
+class Matter:
+    """A procedure from one owner's side."""
+
+    deliberation_id: str
+    procedure: str
+    title: str
+    stage: str | None
+    deadline: datetime | None
+    outcome: str | None
+    approved: bool | None
+    head: tuple[int, str] | None
+    share: OwnerShare | None
+    objections: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def objections_open(self) -> bool:
+        return self.stage is not None and self.stage == OBJECTION_STAGES.get(self.procedure)
+
+    @property
+    def can_confirm_share(self) -> bool:
+        return self.stage == "cost_sharing" and self.share is not None and not self.share.confirmed
+
+
+async def load_matter(store: EventStore, deliberation_id: str, owner_id: str) -> Matter | None:
+    """The procedure behind ``deliberation_id`` as ``owner_id`` sees it; None for a plain ballot."""
+    events = [stage_event_from_dict(e.type, e.payload)
+              for e in await store.read_types(deliberation_id, STAGE_EVENT_TYPES)]
+    if not events or events[0].type != "ProcedureStarted":
+        return None
+    first: Any = events[0]
+    matter = Matter(deliberation_id=deliberation_id, procedure=first.procedure, title=first.title, stage=None,
+                    deadline=None, outcome=None, approved=None, head=None, share=None)
+    confirmed: set[tuple[str, str]] = set()
+    for event in events:
+        e: Any = event
+        match e.type:
+            case "StageEntered":
+                matter.stage, matter.deadline = e.stage, e.deadline
+            case "VoteCounted":
+                matter.approved, matter.head = e.approved, (e.head_seq, e.head_hash)
+            case "CostPlanProposed":
+                mine = next((s for s in e.shares if s.owner_id == owner_id), None)
+                matter.share = None if mine is None else OwnerShare(e.plan_id, mine.rooms, mine.amount, False)
+            case "ShareConfirmed":
+                confirmed.add((e.plan_id, e.owner_id))
+            case "ObjectionFiled" if e.owner_id == owner_id:
+                matter.objections.append({"objection_id": e.objection_id, "text": e.text})
+            case "ProcedureClosed":
+                matter.outcome = e.outcome
+    if matter.share is not None:
+        matter.share.confirmed = (matter.share.plan_id, owner_id) in confirmed
+    return matter
+
+
+async def confirm_share(client: Client, deliberation_id: str, owner_id: str, update_id: str | None = None
+                        ) -> TaskReceipt:
+    """The owner agrees to their share of the elevator's cost (validated by the workflow)."""
+    return await _call(client, deliberation_id, "confirm_share", ShareConfirmation(owner_id=owner_id), TaskReceipt,
+                       update_id)
+
+
+async def object_to(client: Client, deliberation_id: str, owner_id: str, text: str, update_id: str | None = None
+                    ) -> ObjectionReceipt:
+    """File the owner's objection; the workflow opens a mediation task for the community.
+
+    ``update_id`` comes from the form's nonce: the same form sent twice files one objection."""
+    objection = ObjectionInput(owner_id=owner_id, text=text.strip()[:MAX_OBJECTION_CHARS])
+    return await file_objection(client, deliberation_id, objection, update_id)

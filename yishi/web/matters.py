@@ -1,0 +1,171 @@
+"""A procedure's pages after (and before) the vote: the owner's matter page behind the personal link, with
+share confirmation and objections, and the committee's procedure page with its open tasks.
+
+GET pages change nothing; every act is a POST with a CSRF field, and goes to the workflow as an update whose
+validator decides (stage, role, scope). The update id comes from the form's nonce, so a double tap acts once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from domain.errors import DomainError
+from workflows.common import TaskCompletion
+from yishi import i18n
+from yishi.services.matters import MAX_OBJECTION_CHARS, Matter, confirm_share, load_matter, object_to, stage_label
+from yishi.services.procedures import RefusedError, complete_task, procedure_status
+from yishi.services.voting import deliberation_info
+from yishi.web.render import message_page, page_lang, render
+from yishi.web.resident import read_form
+from yishi.web.security import check_csrf, form_csrf, new_nonce
+from yishi.web.staff import Staff, require
+from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.voter import UNAVAILABLE, load_holder, unavailable
+
+router = APIRouter()
+STAFF_ROLES = ("committee", "grid_worker", "street_office", "auditor")
+ACTING_ROLES = ("committee", "grid_worker", "street_office")  # an auditor reads, never acts
+
+
+def _keys(request: Request, binding: str, purpose: str) -> dict[str, str]:
+    nonce = new_nonce()
+    return {"nonce": nonce, "csrf": form_csrf(request.app.state.secret_key, purpose, binding, nonce)}
+
+
+def _update_id(binding: str, nonce: str, purpose: str) -> str:
+    return f"web-{purpose}-" + hashlib.sha256(f"{binding}:{nonce}".encode()).hexdigest()[:32]
+
+
+def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
+                message: str | None = None) -> Response:
+    lang = page_lang(request)
+    return render(request, "matter.html", status, no_store=True, matter=matter, token=token,
+                  stage=stage_label(matter.stage, lang), message=message, max_chars=MAX_OBJECTION_CHARS,
+                  forms={p: _keys(request, binding, p) for p in ("share", "objection")})
+
+
+async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
+                         otherwise: Response) -> Response:
+    """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page)."""
+    try:
+        matter = await load_matter(request.app.state.store, deliberation_id, owner_id)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return otherwise if matter is None else matter_page(request, token, binding, matter)
+
+
+@router.get("/v/{token}/matter")
+async def show_matter(request: Request, token: str) -> Response:
+    holder = await load_holder(request, token)
+    if isinstance(holder, Response):
+        return holder
+    not_found = message_page(request, 404, "not_found_title")
+    return await show_matter_or(request, token, holder.token_hash, holder.deliberation_id, holder.owner_id,
+                                not_found)
+
+
+async def _owner_act(request: Request, token: str, purpose: str) -> Response:
+    holder = await load_holder(request, token)
+    if isinstance(holder, Response):
+        return holder
+    back = f"/v/{token}/matter"
+    form = await read_form(request)
+    if form is None or not check_csrf(request.app.state.secret_key, purpose, holder.token_hash,
+                                      (form or {}).get("nonce", ""), (form or {}).get("csrf", "")):
+        return message_page(request, 403 if form else 422, "form_invalid_title", body_key="form_invalid_body",
+                            back_url=back, back_key="back_to_matter")
+    lang = page_lang(request)
+    update_id = _update_id(holder.token_hash, form["nonce"], purpose)
+    try:
+        client = await temporal_client(request)
+        if purpose == "share":
+            await confirm_share(client, holder.deliberation_id, holder.owner_id, update_id)
+            done = i18n.t("share_confirmed", lang)
+        else:
+            text = form.get("text", "").strip()
+            if not text:
+                matter = await load_matter(request.app.state.store, holder.deliberation_id, holder.owner_id)
+                if matter is None:
+                    return message_page(request, 404, "not_found_title")
+                return matter_page(request, token, holder.token_hash, matter, 422, i18n.t("objection_empty", lang))
+            receipt = await object_to(client, holder.deliberation_id, holder.owner_id, text, update_id)
+            done = i18n.t("objection_filed", lang, id=receipt.objection_id,
+                          due=i18n.when(receipt.due_at, lang) if receipt.due_at else "—")
+    except RefusedError as exc:
+        return message_page(request, 409, "refused_title", body=_pick(str(exc), lang), back_url=back,
+                            back_key="back_to_matter")
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    return message_page(request, 200, "matter_done_title", body=done, back_url=back, back_key="back_to_matter")
+
+
+def _pick(message: str, lang: str) -> str:
+    """Workflow refusals carry ``zh / en`` (or ``zh（en）``); show the page's language when it can be split."""
+    if " / " in message:
+        zh, _, en = message.partition(" / ")
+        return en if lang == "en" else zh
+    return message
+
+
+@router.post("/v/{token}/share")
+async def post_share(request: Request, token: str) -> Response:
+    return await _owner_act(request, token, "share")
+
+
+@router.post("/v/{token}/objection")
+async def post_objection(request: Request, token: str) -> Response:
+    return await _owner_act(request, token, "objection")
+
+
+# ---- the committee's procedure page ----------------------------------------------------------------------
+
+
+async def _procedure(request: Request, staff: Staff, deliberation_id: str, status: int = 200,
+                     message: str | None = None) -> Response:
+    state = request.app.state
+    try:
+        current = await procedure_status(state.store, deliberation_id)
+        info = await deliberation_info(state.pool, deliberation_id)
+    except DomainError:
+        return message_page(request, 404, "not_found_title")
+    except UNAVAILABLE:
+        return unavailable(request)
+    lang = page_lang(request)
+    acting = staff.account.can(*ACTING_ROLES)
+    return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
+                  matter=current, info=info, stage=stage_label(current["stage"], lang), message=message,
+                  role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
+                  if acting else {})
+
+
+@router.get("/console/d/{deliberation_id}/matter")
+async def console_matter(request: Request, deliberation_id: str) -> Response:
+    staff = await require(request, *STAFF_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    return await _procedure(request, staff, deliberation_id)
+
+
+@router.post("/console/d/{deliberation_id}/tasks/{task_id}")
+async def console_complete_task(request: Request, deliberation_id: str, task_id: str) -> Response:
+    staff = await require(request, *ACTING_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    form = await read_form(request)
+    if form is None or not staff.csrf_ok(form):
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    lang = page_lang(request)
+    completion = TaskCompletion(task_id=task_id, role=staff.account.role, actor=staff.account.name,
+                                outcome=form.get("outcome", ""), note=form.get("note", "").strip()[:2000],
+                                document_no=form.get("document_no", "").strip()[:100] or None)
+    try:
+        await complete_task(await temporal_client(request), deliberation_id, completion)
+    except RefusedError as exc:
+        return await _procedure(request, staff, deliberation_id, 409, _pick(str(exc), lang))
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    # Post/redirect/get: reloading the page does not send the form again.
+    return RedirectResponse(f"/console/d/{deliberation_id}/matter?done={task_id}", status_code=303)
