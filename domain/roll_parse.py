@@ -9,7 +9,7 @@ change on transfer, co-owners are listed differently): it is kept as a warning i
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from domain.errors import Issue, RollError
 from domain.numbers import canonical_decimal
@@ -92,7 +92,8 @@ def _parse_area(filename: str, number: int, text: str, issues: list[Issue]) -> D
         return None
     try:
         area = Decimal(text)
-    except InvalidOperation:
+        area.normalize()  # 1e999999999 is a Decimal, but overflows any arithmetic on it
+    except ArithmeticError:  # InvalidOperation, Overflow
         area = None
     if area is None or not area.is_finite():
         issue(

@@ -46,10 +46,48 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    text = decode_text(data)
-    for record in csv.reader(io.StringIO(text, newline="")):
-        yield [cell.strip() for cell in record]
+CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decoded(data: bytes, filename: str, error: type[FileIssuesError]) -> str:
+    """The CSV text, or ``error`` naming the first row that is neither UTF-8 nor GB18030."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise error([Issue(file=filename, row=1, code="encoding",
+                           zh="文件是 UTF-16（“Unicode 文本”）格式；请在 Excel 中另存为“CSV UTF-8”后重试",
+                           en="the file is UTF-16 ('Unicode text'); save it as 'CSV UTF-8' in Excel and try again")])
+    try:
+        return decode_text(data)
+    except UnicodeDecodeError as exc:
+        row = _line_of(data, exc.start)
+        raise error([Issue(file=filename, row=row, code="encoding",
+                           zh="有无法识别的字符（既不是 UTF-8 也不是 GBK）；"
+                           "请在 Excel 中另存为“CSV UTF-8”后重试",
+                           en="bytes that are neither UTF-8 nor GBK text; save the file as "
+                           "'CSV UTF-8' and try again")]) from None
+
+
+def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(_decoded(data, filename, error), newline=""))
+    try:
+        for record in reader:
+            yield [cell.strip() for cell in record]
+    except csv.Error as exc:  # a cell longer than the csv module's limit, an unclosed quote at the end
+        raise error([Issue(file=filename, row=reader.line_num, code="unreadable",
+                           zh=f"无法读取（{exc}）；请检查引号和超长的单元格",
+                           en=f"cannot be read ({exc}); check its quotes and very long cells")
+                     ]) from None
+
+
+def _control_characters(filename: str, rows: list[tuple[int, dict[str, str]]]) -> list[Issue]:
+    """Cells with invisible control characters (NUL and the like): they cannot be stored or shown faithfully."""
+    return [Issue(file=filename, row=number, column=name, code="control-character",
+                  zh=f"{name} 含有不可见的控制字符；请删除后重新导入",
+                  en=f"{name} contains invisible control characters; remove them and import again")
+            for number, cells in rows for name, cell in cells.items() if not CONTROL.isdisjoint(cell)]
 
 
 def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
@@ -90,7 +128,7 @@ def read_table(
     lower = filename.lower()
     if lower.endswith(".xls"):
         raise error([_unreadable(filename, "old .xls format")])
-    records = _xlsx_rows(data, filename, error) if lower.endswith(".xlsx") else _csv_rows(data)
+    records = _xlsx_rows(data, filename, error) if lower.endswith(".xlsx") else _csv_rows(data, filename, error)
     header = next(records, None)
     names = [name.strip().lstrip("\ufeff").lower() for name in header or []]
     missing = [column for column in required if column not in names]
@@ -104,6 +142,8 @@ def read_table(
             continue
         cells = {name: (record[i] if i < len(record) else "") for name, i in index.items()}
         rows.append((number, cells))
+    if bad := _control_characters(filename, rows):
+        raise error(bad)
     return Table(file=filename, rows=tuple(rows))
 
 

@@ -81,9 +81,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_many_title": ("操作太频繁", "Too many requests"),
     "too_many_body": ("请稍等一分钟再试。", "Please wait a minute and try again."),
     "unavailable_title": ("系统繁忙", "Service busy"),
-    "unavailable_body": ("系统暂时无法记录，您的投票尚未记录。请稍后再试。",
-                         "The system cannot record right now; your ballot was NOT recorded. "
-                         "Please try again shortly."),
+    # A commit whose answer was lost may have been recorded: say only what is known, and that trying again is safe.
+    "unavailable_body": ("系统暂时无法确认记录，未出具收据，您的投票可能尚未记录。请稍后再试：重新提交不会重复计票。",
+                         "The system could not confirm your ballot, so no receipt was given; it may not have been "
+                         "recorded. Please try again shortly: submitting again never counts twice."),
+    "too_large_title": ("提交内容过大", "Too much data"),
+    "too_large_body": ("提交的内容超过了允许的大小，未记录任何内容。请返回页面重新提交。",
+                       "What was sent is larger than allowed; nothing was recorded. Go back to the page and submit "
+                       "again."),
     "not_found_title": ("页面不存在", "Page not found"),
     "proxy_title": ("委托代投", "Proxy"),
     "proxy_explain": ("您可以委托本小区另一位业主替您投票，也可以随时撤销。无论本人还是代投人投票，都以最后一次为准。"

@@ -27,6 +27,7 @@ COMMANDS = {
     "start": "yishi.cli.deliberation:start",
     "status": "yishi.cli.deliberation:status",
     "task": "yishi.cli.deliberation:task",
+    "check": "yishi.cli.check:check",
 }
 
 

@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
 from yishi.settings import Settings, get_settings
+from yishi.web.api import include_api
+from yishi.web.bodylimit import install_body_limit
 from yishi.web.middleware import install_middleware
 from yishi.web.security import RateLimits
 
@@ -44,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = secret_key_for(settings)
     app.state.limits = RateLimits()
     install_middleware(app)
+    install_body_limit(app)
     _install_pages(app)
+    include_api(app)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -5,19 +5,16 @@ An owner with rooms behind several entrances appears on each entrance's sheet wi
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import segno
 
+from yishi.services.csvsafe import FORMULA_PREFIXES, safe_cell, write_csv  # noqa: F401 - re-exported
 from yishi.services.links import IssuedLink
 from yishi.services.voting import Box
 from yishi.web.render import TEMPLATES
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -76,11 +73,6 @@ def render_sheets_html(sheets: list[EntranceSheet], box: Box, info: dict[str, An
     )
 
 
-def safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) gets a leading '."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def render_csv(box: Box, links: Mapping[str, IssuedLink], base_url: str) -> str:
     """``owner_id, rooms, url`` for every owner with a link, rooms in scope joined by spaces."""
     scope = box.opened.scope
@@ -88,10 +80,6 @@ def render_csv(box: Box, links: Mapping[str, IssuedLink], base_url: str) -> str:
     for room in sorted(box.opened.roll, key=lambda r: r.room_id):
         if scope.contains(room):
             rooms.setdefault(room.owner_id, []).append(room.room_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["owner_id", "rooms", "url"])
-    for owner_id in sorted(links):
-        row = [owner_id, " ".join(rooms.get(owner_id, [])), links[owner_id].url(base_url)]
-        writer.writerow([safe_cell(cell) for cell in row])
-    return out.getvalue()
+    return write_csv(["owner_id", "rooms", "url"],
+                     ([owner_id, " ".join(rooms.get(owner_id, [])), links[owner_id].url(base_url)]
+                      for owner_id in sorted(links)))

@@ -1,0 +1,1 @@
+"""``yishi check``: the fault suite that proves a receipt is never lost or counted twice (docs/faults.md)."""

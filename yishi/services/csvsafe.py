@@ -1,0 +1,31 @@
+"""Cells written to CSV files that people open in a spreadsheet.
+
+Excel, WPS and LibreOffice treat a cell starting with ``=``, ``+``, ``-`` or ``@`` (and, in some versions,
+a tab or carriage return) as a formula: an owner's name like ``=HYPERLINK(…)`` in the roll would run in the
+committee's spreadsheet. Every CSV the system writes passes its cells through :func:`safe_cell`, which puts a
+``'`` in front of such a cell; spreadsheets show the text as written and do not evaluate it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """``value`` as text, with a leading ``'`` when a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def write_csv(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """A CSV document (``\\n`` line ends) with every cell, header included, neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([safe_cell(c) for c in header])
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+    return out.getvalue()

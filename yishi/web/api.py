@@ -1,0 +1,257 @@
+"""A small JSON API over the same services as the pages: check a receipt, see a deliberation's public status,
+cast a ballot with a personal link's token. Its OpenAPI document (only these routes) is at
+``/api/openapi.json``.
+
+Same rules as the forms: a ballot is acknowledged only after its commit; the same ``submission_id`` again
+returns the first receipt and records nothing; "please try again" is a 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from domain.errors import BallotNotChangeableError, DomainError, InvalidChoiceError, UnknownQuestionError
+from yishi.services.links import LinkError, RevokedLinkError, resolve_link
+from yishi.services.receipts import check_receipt
+from yishi.services.voting import (
+    FormAlreadyUsedError,
+    NoSuchBoxError,
+    VotingClosedError,
+    cast_ballot,
+    deliberation_info,
+    load_box,
+)
+from yishi.web.security import client_address
+from yishi.web.voter import UNAVAILABLE, clock
+
+PREFIX = "/api/v1"
+router = APIRouter(prefix=PREFIX, tags=["api"])
+DeliberationId = Annotated[str, Path(pattern=r"^[\w.~-]{1,100}$", description="the deliberation's id")]
+ReceiptCode = Annotated[str, Path(max_length=40, description="a receipt code such as 42-3FA9C-07B1E")]
+
+
+class ApiError(BaseModel):
+    """What went wrong, in Chinese and English, and a stable code for programs."""
+
+    error: str
+    message_zh: str
+    message_en: str
+
+
+class ReceiptBallot(BaseModel):
+    deliberation_id: str
+    seq: int
+    recorded_at: datetime
+    sealed: bool
+    final_seq: int | None = None
+    final_hash: str | None = None
+    under_final: bool | None = None
+
+
+class ReceiptStatus(BaseModel):
+    code: str
+    ballots: list[ReceiptBallot]
+
+
+class DeliberationStatus(BaseModel):
+    id: str
+    title: str
+    procedure: str
+    stage: str | None
+    box: Literal["not_open", "open", "closed"]
+    opens_at: datetime | None
+    closes_at: datetime | None
+    head_seq: int | None = Field(None, description="the stream head, once the box is sealed")
+    head_hash: str | None = None
+
+
+class BallotIn(BaseModel):
+    token: str = Field(max_length=64, description="the personal link's token (the part after /v/)")
+    choice: Literal["for", "against", "abstain"]
+    question_id: str = Field("main", max_length=64)
+    submission_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
+                               description="chosen by the client per ballot; sending it again never counts twice")
+
+
+class ReceiptOut(BaseModel):
+    code: str
+    deliberation_id: str
+    seq: int
+    choice: str
+    recorded_at: datetime
+    closes_at: datetime
+    changeable: bool
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ApiError} for status in (403, 404, 409, 410, 422, 429, 503)
+}
+
+MESSAGES = {
+    "bad_request": ("请求内容有误，未记录任何内容", "the request is not valid; nothing was recorded"),
+    "not_found": ("没有找到", "not found"),
+    "bad_code": ("这不是收据号（形如 42-3FA9C-07B1E）", "not a receipt code (like 42-3FA9C-07B1E)"),
+    "link_invalid": ("无法识别这个投票链接", "this voting link is not recognised"),
+    "link_revoked": ("这个链接已停用，请向业委会领取新链接",
+                     "this link was replaced; ask the committee for the new one"),
+    "too_many": ("操作太频繁，请稍等一分钟再试", "too many requests; wait a minute and try again"),
+    "unavailable": ("系统暂时无法确认记录，未出具收据。请稍后再试：同一 submission_id 不会重复计票",
+                    "the system could not confirm the ballot, so no receipt was given; try again shortly: "
+                    "the same submission_id never counts twice"),
+    "not_open": ("投票尚未开始", "voting has not started"),
+}
+
+
+def fail(status: int, code: str, zh: str | None = None, en: str | None = None,
+         headers: dict[str, str] | None = None) -> JSONResponse:
+    default = MESSAGES.get(code, ("", ""))
+    body = ApiError(error=code, message_zh=zh or default[0], message_en=en or default[1])
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _limited(request: Request) -> JSONResponse | None:
+    state, address = request.app.state, client_address(request)
+    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
+        return fail(429, "too_many", headers={"Retry-After": "60"})
+    return None
+
+
+def _unavailable() -> JSONResponse:
+    return fail(503, "unavailable", headers={"Retry-After": "5"})
+
+
+@router.get("/receipts/{code}", response_model=ReceiptStatus, responses=ERRORS)
+async def get_receipt(request: Request, code: ReceiptCode) -> Any:
+    """Whether the ballot with this receipt code is in a stream, and under the sealed box's final head."""
+    if (limited := _limited(request)) is not None:
+        return limited
+    state = request.app.state
+    try:
+        checks = await check_receipt(state.pool, state.store, code.strip())
+    except ValueError:
+        state.limits.failures.hit(client_address(request))
+        return fail(422, "bad_code")
+    except UNAVAILABLE:
+        return _unavailable()
+    if not checks:
+        state.limits.failures.hit(client_address(request))
+        return fail(404, "not_found")
+    return ReceiptStatus(code=code.strip(), ballots=[ReceiptBallot(
+        deliberation_id=c.deliberation_id, seq=c.seq, recorded_at=c.recorded_at, sealed=c.sealed,
+        final_seq=c.final_seq, final_hash=c.final_hash, under_final=c.under_final) for c in checks])
+
+
+@router.get("/deliberations/{deliberation_id}", response_model=DeliberationStatus, responses=ERRORS)
+async def get_deliberation(request: Request, deliberation_id: DeliberationId) -> Any:
+    """A deliberation's public status: title, stage, whether its ballot box is open, and its sealed head."""
+    if (limited := _limited(request)) is not None:
+        return limited
+    state = request.app.state
+    try:
+        info = await deliberation_info(state.pool, deliberation_id)
+        if info is None:
+            return fail(404, "not_found")
+        events = await state.store.read(deliberation_id)
+    except UNAVAILABLE:
+        return _unavailable()
+    stage = next((e.payload["stage"] for e in reversed(events) if e.type == "StageEntered"), None)
+    opened = any(e.type == "BoxOpened" for e in events)
+    sealed = next((e for e in events if e.type == "BoxSealed"), None)
+    now = clock(request)
+    box = "not_open" if not opened else "closed" if sealed or (info["closes_at"] and now >= info["closes_at"]) \
+        else "open"
+    head = events[-1] if sealed else None
+    return DeliberationStatus(id=deliberation_id, title=info["title"], procedure=info["procedure"], stage=stage,
+                              box=box, opens_at=info["opens_at"], closes_at=info["closes_at"],  # type: ignore[arg-type]
+                              head_seq=head.seq if head else None, head_hash=head.hash if head else None)
+
+
+@router.post("/ballots", response_model=ReceiptOut, responses=ERRORS)
+async def post_ballot(request: Request, ballot: BallotIn) -> Any:
+    """Cast a ballot with a personal link's token; the receipt comes back only after the commit."""
+    if (limited := _limited(request)) is not None:
+        return limited
+    state = request.app.state
+    try:
+        holder = await resolve_link(state.pool, ballot.token)
+    except LinkError as exc:
+        state.limits.failures.hit(client_address(request))
+        revoked = isinstance(exc, RevokedLinkError)
+        return fail(exc.status, "link_revoked" if revoked else "link_invalid")
+    except UNAVAILABLE:
+        return _unavailable()
+    if not state.limits.per_token.hit(holder.token_hash):
+        return fail(429, "too_many", headers={"Retry-After": "60"})
+    try:
+        box = await load_box(state.store, holder.deliberation_id)
+    except NoSuchBoxError:
+        return fail(409, "not_open")
+    except UNAVAILABLE:
+        return _unavailable()
+    if ballot.question_id != box.opened.questions[0].id:
+        return fail(422, "unknown_question", f"没有问题“{ballot.question_id}”",
+                    f"no question '{ballot.question_id}'")
+    now = clock(request)
+    key = "api-" + hashlib.sha256(f"{holder.token_hash}:{ballot.submission_id}".encode()).hexdigest()[:32]
+    try:
+        receipt = await cast_ballot(state.store, holder.deliberation_id, holder.owner_id, ballot.choice,
+                                    idempotency_key=key, now=now)
+    except VotingClosedError as exc:
+        closed = exc.closed_at.astimezone(UTC).isoformat()
+        return fail(410, "closed", f"投票已于 {closed} 截止，未记录任何内容",
+                    f"voting closed at {closed}; nothing recorded")
+    except FormAlreadyUsedError as exc:
+        return fail(409, "submission_used", f"该 submission_id 已用于另一张选票（收据号 {exc.receipt.code}）",
+                    f"this submission_id was used for another ballot (receipt {exc.receipt.code})")
+    except DomainError as exc:
+        status = 409 if isinstance(exc, BallotNotChangeableError) else 403
+        status = 422 if isinstance(exc, InvalidChoiceError | UnknownQuestionError) else status
+        return fail(status, "refused", exc.message("zh"), exc.message("en"))
+    except UNAVAILABLE:
+        return _unavailable()
+    return ReceiptOut(code=receipt.code, deliberation_id=receipt.deliberation_id, seq=receipt.seq,
+                      choice=receipt.choice, recorded_at=receipt.recorded_at, closes_at=box.opened.closes_at,
+                      changeable=box.opened.ballots_changeable)
+
+
+def api_schema(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of the JSON API routes only (the pages are not an API)."""
+    if not getattr(app.state, "api_schema", None):
+        routes = [r for api in app.state.api_routers for r in api.routes if getattr(r, "include_in_schema", False)]
+        app.state.api_schema = get_openapi(title="Yishi 议事 API", version="1", routes=routes,
+                                           description=__doc__)
+    return app.state.api_schema
+
+
+def include_api(app: FastAPI) -> None:
+    """Mount the API (and the escalation API when that module is present) with JSON errors under /api."""
+    app.state.api_routers = [router]
+    if importlib.util.find_spec("yishi.web.escalation_api") is not None:
+        from yishi.web import escalation_api
+
+        app.state.api_routers.append(escalation_api.router)
+    for api in app.state.api_routers:
+        app.include_router(api)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(api_schema(app))
+
+    pages = app.exception_handlers.get(RequestValidationError)
+
+    async def invalid(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith("/api/"):
+            return fail(422, "bad_request")
+        assert pages is not None
+        return await pages(request, exc)
+
+    app.add_exception_handler(RequestValidationError, invalid)
