@@ -179,6 +179,9 @@ class ProcedureWorkflow:
         self._in = params
         self._s = params.resume or ProcedureState()
         self._lock = asyncio.Lock()  # orders handlers' and stages' appends with their state changes
+        # Tasks whose TaskOpened is being appended: the stream (and so the console) may show one a moment
+        # before this state does; a completion arriving then waits for it instead of being refused.
+        self._opening: dict[str, Task] = {}
 
     # ---- driving -----------------------------------------------------------------------------------
 
@@ -242,10 +245,12 @@ class ProcedureWorkflow:
         task = Task(task_id=task_id, kind=kind, stage=self._s.stage, roles=roles, outcomes=outcomes,
                     title_zh=title_zh, title_en=title_en, due_at=due, subject=subject,
                     needs_document=needs_document, needs_note=needs_note)
+        self._opening[task_id] = task
         await self._append(f"task:{task_id}:opened", TaskOpened(
             at=workflow.now(), task_id=task_id, kind=kind, stage=task.stage, roles=roles, outcomes=outcomes,
             title_zh=title_zh, title_en=title_en, due_at=due, subject=subject))
-        self._s.tasks[task_id] = task  # completable only once TaskOpened is in the stream
+        self._s.tasks[task_id] = task  # completed only once TaskOpened is in the stream (see _complete)
+        del self._opening[task_id]
         self._s.version += 1
         return task
 
@@ -272,7 +277,7 @@ class ProcedureWorkflow:
         return self._s.tasks[tid]
 
     def _check_task(self, c: TaskCompletion) -> Task:
-        task = self._s.tasks.get(c.task_id)
+        task = self._s.tasks.get(c.task_id) or self._opening.get(c.task_id)
         open_ids = ", ".join(t for t, v in self._s.tasks.items() if v.status == "open") or "—"
         if task is None or task.status != "open":
             raise reject(f"没有待办任务“{c.task_id}”（待办：{open_ids}）",
@@ -306,6 +311,8 @@ class ProcedureWorkflow:
         return []
 
     async def _complete(self, c: TaskCompletion) -> TaskReceipt:
+        if c.task_id in self._opening:  # accepted while its TaskOpened was being appended
+            await workflow.wait_condition(lambda: c.task_id not in self._opening)
         async with self._lock:
             task = self._check_task(c)  # again: the state may have moved since the validator ran
             ref = await self._append(f"task:{task.task_id}:done", TaskCompleted(

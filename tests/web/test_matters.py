@@ -47,7 +47,7 @@ async def page_until(client: httpx.AsyncClient, path: str, marker: str, what: st
 
 async def test_console_task_share_and_objection_through_links(temporal_server, app, client, sign_in, store,
                                                               pool) -> None:
-    app.state.limits.per_token.limit = 10_000  # this test polls one link's page
+    app.state.limits.per_token.limit = app.state.limits.per_address.limit = 10_000  # this test polls pages
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
     queue = f"web-matter-{uuid.uuid4().hex[:8]}"
     request = StartRequest(procedure="elevator", title="3栋2单元加装电梯", scope=Scope(building="3", entrance="2"),
