@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     deem_silent: bool = Field(default=False, description="Silent-owner deeming (off by default)")
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
     default_lang: str = "zh"
+    bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
 
 
 @lru_cache(maxsize=1)

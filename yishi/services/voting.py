@@ -12,7 +12,10 @@ stream; 40 bits of hash make a forged or mistyped code practically never match a
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +28,7 @@ from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from domain.commands import AuthoriseProxy, CastBallot, Command, RevokeProxy
 from domain.decider import BoxState, decide, evolve
 from domain.errors import BoxClosedError, IdempotencyConflictError
-from domain.events import EVENT_TYPES, BallotCast, Event, event_from_dict
+from domain.events import EVENT_TYPES, BallotCast, BoxOpened, Event, event_from_dict
 from domain.roll import RoomEntry
 
 log = structlog.get_logger(__name__)
@@ -91,13 +94,73 @@ def parse_receipt_code(text: str) -> tuple[int, str] | None:
     return int(match.group(1)), (match.group(2) + match.group(3)).lower()
 
 
-@dataclass
+class _StreamLog:
+    """One deliberation's stream as this process has read it, and its fold.
+
+    Append-only like the stream: ``events`` only grows, so every :class:`Box` handed out shares it and
+    sees its first ``count`` events. The folded ``state`` handed out is never evolved again (a refresh
+    evolves a snapshot), so a request keeps a consistent view while others refresh.
+    """
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.arrivals = 0  # callers so far; a read covers every caller that arrived before it began
+        self.covered = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        # A new list: boxes already handed out keep the old one (and their consistent view).
+        self.events: list[StoredEvent] = []
+        self.ballots: dict[str, list[int]] = {}  # owner -> indexes of their BallotCast in ``events``
+        self.rooms: dict[str, list[RoomEntry]] = {}  # owner -> rooms in the box's scope, in roll order
+        self.state = BoxState()
+
+    @property
+    def seq(self) -> int:
+        return self.events[-1].seq if self.events else 0
+
+    async def refresh(self, store: EventStore, deliberation_id: str) -> None:
+        """Read what was appended since. If the first new event does not chain onto the last one read
+        before (a database restored from a backup behind this process's back), read the stream afresh."""
+        new = await store.read(deliberation_id, after_seq=self.seq)
+        if new and self.events and new[0].prev_hash != self.events[-1].hash:
+            log.warning("box.cache_reset", deliberation_id=deliberation_id, cached_seq=self.seq)
+            self._reset()
+            new = await store.read(deliberation_id)
+        self.extend(new)
+
+    def extend(self, new: list[StoredEvent]) -> None:
+        start = len(self.events)
+        folded = [(start + i, stored, event_from_dict(stored.type, stored.payload)) for i, stored in enumerate(new)
+                  if stored.type in EVENT_TYPES]  # other stages (objections, mediation) share the stream
+        state = self.state.snapshot() if folded else self.state
+        for index, _stored, event in folded:
+            state = evolve(state, event)
+            if isinstance(event, BallotCast):
+                self.ballots.setdefault(event.owner_id, []).append(index)
+            elif isinstance(event, BoxOpened):
+                self.rooms = {}
+                for room in event.roll:
+                    if event.scope.contains(room):
+                        self.rooms.setdefault(room.owner_id, []).append(room)
+        self.events.extend(new)
+        self.state = state
+
+
+@dataclass(eq=False)
 class Box:
     """The folded stream of one deliberation, with the stored events it came from."""
 
     deliberation_id: str
     state: BoxState
-    events: list[StoredEvent]
+    _log: list[StoredEvent]  # shared and append-only: this box sees its first ``_count`` events
+    _count: int
+    _ballots: dict[str, list[int]]
+    _rooms: dict[str, list[RoomEntry]]
+
+    @property
+    def events(self) -> list[StoredEvent]:
+        return self._log[: self._count]
 
     @property
     def opened(self) -> Any:
@@ -111,31 +174,52 @@ class Box:
         return self.opened.closes_at if now >= self.opened.closes_at else None
 
     def rooms_of(self, owner_id: str) -> list[RoomEntry]:
-        scope = self.opened.scope
-        return [r for r in self.opened.roll if r.owner_id == owner_id and scope.contains(r)]
+        return list(self._rooms.get(owner_id, ()))
 
     def area_of(self, owner_id: str) -> Decimal:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
     def last_ballot(self, owner_id: str, cast_by: str | None = None) -> StoredEvent | None:
         """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``."""
-        for stored in reversed(self.events):
-            if stored.type == "BallotCast" and stored.payload["owner_id"] == owner_id:
-                if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
-                    return stored
+        for index in reversed(self._ballots.get(owner_id, ())):
+            if index >= self._count:
+                continue  # cast after this box was read
+            stored = self._log[index]
+            if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
+                return stored
         return None
 
 
+_logs: weakref.WeakKeyDictionary[EventStore, OrderedDict[str, _StreamLog]] = weakref.WeakKeyDictionary()
+MAX_CACHED_STREAMS = 256
+
+
 async def load_box(store: EventStore, deliberation_id: str) -> Box:
-    """Read and fold the whole stream. The one place to swap for a projection when streams grow."""
-    events = await store.read(deliberation_id)
-    state = BoxState()
-    for stored in events:
-        if stored.type in EVENT_TYPES:  # other stages (objections, mediation) share the stream
-            state = evolve(state, event_from_dict(stored.type, stored.payload))
-    if state.opened is None:
+    """The deliberation's box as of now: every event committed before this call is folded in.
+
+    Streams are append-only, so this process keeps each stream it has read with its fold and reads only
+    the events after the last one it has (one indexed query), instead of reading and folding the whole
+    stream, roll included, on every request. Callers that arrive while a read is in flight wait for the
+    next read instead of each issuing their own.
+    """
+    logs = _logs.setdefault(store, OrderedDict())
+    log_ = logs.get(deliberation_id)
+    if log_ is None:
+        log_ = logs[deliberation_id] = _StreamLog()
+        while len(logs) > MAX_CACHED_STREAMS:
+            logs.popitem(last=False)
+    logs.move_to_end(deliberation_id)
+    log_.arrivals += 1
+    ticket = log_.arrivals
+    async with log_.lock:
+        if log_.covered < ticket:  # no read began after this caller arrived: read now
+            covering = log_.arrivals
+            await log_.refresh(store, deliberation_id)
+            log_.covered = covering
+        box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms)
+    if box.state.opened is None:
         raise NoSuchBoxError(deliberation_id)
-    return Box(deliberation_id, state, events)
+    return box
 
 
 def open_guard(now: datetime) -> Callable[[StreamState], None]:

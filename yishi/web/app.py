@@ -12,7 +12,7 @@ from importlib import resources
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,6 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_body_limit(app)
     _install_pages(app)
     include_api(app)
+
+    if settings.bench_noop:  # the HTTP ceiling `yishi bench ballots` compares ballots with
+
+        @app.get("/_bench/noop", include_in_schema=False)
+        async def bench_noop() -> PlainTextResponse:
+            return PlainTextResponse("ok")
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

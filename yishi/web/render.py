@@ -17,6 +17,7 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package; no stat() per render (docs/benchmarks.md)
 )
 
 
