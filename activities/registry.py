@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from activities.box import BoxActivities
+from activities.escalation import EscalationActivities
 from activities.eventstore import EventStore
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
@@ -18,6 +19,9 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     box = BoxActivities(store, pool)
     stages = StageActivities(store, pool)
     notices = NoticeActivities(store, pool)
+    escalations = EscalationActivities(store, pool)
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
-            notices.notice_channels, notices.deliver_notice]
+            notices.notice_channels, notices.deliver_notice,
+            escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
+            escalations.dispatch_escalation_webhook]

@@ -190,6 +190,18 @@ class EscalationPlaceholderOpened(_StageEvent):
     reason: str
 
 
+class EscalationStarted(_StageEvent):
+    """An escalation ticket (its own stream ``ticket_id``) was opened for ``subject`` (issue 6)."""
+
+    type: Literal["EscalationStarted"] = "EscalationStarted"
+    task_id: str
+    subject: str
+    ticket_id: str
+    category: str
+    start_level: str
+    reason: str
+
+
 class EscalationResolved(_StageEvent):
     type: Literal["EscalationResolved"] = "EscalationResolved"
     task_id: str
@@ -248,14 +260,16 @@ _ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, 
         NoticeDelivered, NoticeDeliveryFailed, DoorKnockListIssued, VoteRoundOpened, VoteCounted,
         CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
         MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
-        InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed)
+        InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed,
+        EscalationStarted)
 
 StageEvent = Annotated[
     ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
     | NoticeDelivered | NoticeDeliveryFailed | DoorKnockListIssued | VoteRoundOpened | VoteCounted
     | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
     | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
-    | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed,
+    | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed
+    | EscalationStarted,
     Field(discriminator="type"),
 ]
 STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}

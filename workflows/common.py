@@ -16,12 +16,14 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput, SealOutcome
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, DoorKnockInput, StageAppend
+    from domain.escalation import EvidenceRef
     from domain.events import Question
     from domain.legal_calendar import BEIJING, HolidayFile
     from domain.procedures import Period, parse_period
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DoorKnockListIssued,
         EscalationPlaceholderOpened,
         EscalationResolved,
+        EscalationStarted,
         MediationRecorded,
         NoticeDelivered,
         NoticeDeliveryFailed,
@@ -47,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.ballot_box import BoxParams, BoxResult
+from workflows.escalation import EscalationInput, EscalationResult
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -106,6 +110,7 @@ class Objection(BaseModel):
     status: Literal["mediation", "escalated", "resolved", "upheld"] = "mediation"
     task_id: str
     escalation_task: str | None = None
+    filed_seq: int | None = None
 
 
 class ProcedureState(BaseModel):
@@ -179,6 +184,8 @@ class ProcedureWorkflow:
         self._in = params
         self._s = params.resume or ProcedureState()
         self._lock = asyncio.Lock()  # orders handlers' and stages' appends with their state changes
+        self._followers: list[asyncio.Task[None]] = []  # one per escalation child, until it ends
+        self._cancelling = False
         # Tasks whose TaskOpened is being appended: the stream (and so the console) may show one a moment
         # before this state does; a completion arriving then waits for it instead of being refused.
         self._opening: dict[str, Task] = {}
@@ -195,7 +202,11 @@ class ProcedureWorkflow:
                 petition_signers=self._in.petition_signers))
         stages = 0
         while self._s.next != "done":
-            await getattr(self, f"_stage_{self._s.next}")()
+            try:
+                await getattr(self, f"_stage_{self._s.next}")()
+            except asyncio.CancelledError:
+                await self._cancel_tickets()
+                raise
             stages += 1
             limit = self._in.stages_per_run
             if self._s.next != "done" and (workflow.info().is_continue_as_new_suggested()
@@ -382,7 +393,7 @@ class ProcedureWorkflow:
                 "mediation", ("committee",), ("resolved", "unresolved"), f"调解异议 {oid}（业主 {o.owner_id}）",
                 f"Mediate objection {oid} (owner {o.owner_id})", due=self._until("mediation"), subject=oid)
             self._s.objections[oid] = Objection(objection_id=oid, owner_id=o.owner_id, text=o.text,
-                                                filed_at=workflow.now(), task_id=task.task_id)
+                                                filed_at=workflow.now(), task_id=task.task_id, filed_seq=ref.seq)
         return ObjectionReceipt(objection_id=oid, mediation_task=task.task_id, due_at=task.due_at, seq=ref.seq)
 
     async def _objection_window(self, stage: str, period: str, notice: tuple[str, str, str, str, str]) -> bool:
@@ -424,6 +435,17 @@ class ProcedureWorkflow:
                     o.status = "upheld" if done.outcome == "upheld" else "resolved"
 
     async def _escalate(self, o: Objection) -> None:
+        if workflow.patched("escalation-child-v1"):
+            detail = f"业主 {o.owner_id} 的异议：{o.text}（社区调解未解决或逾期）"
+            evidence = (EvidenceRef(kind="event", stream_id=self._in.deliberation_id, seq=o.filed_seq,
+                                    note=f"ObjectionFiled {o.objection_id}"),) if o.filed_seq else ()
+            task = await self._escalation_child(
+                o.objection_id, f"异议 {o.objection_id}：{self._in.title}", detail, evidence,
+                category="housing", outcomes=("resolved", "upheld"), reason="mediation unresolved or overdue")
+            o.status, o.escalation_task = "escalated", task.task_id
+            self._s.version += 1
+            return
+        # Histories recorded before the escalation workflow existed: the placeholder task.
         to = ("street_office",)
         task = await self._open_task(
             "escalation", to, ("resolved", "upheld"),
@@ -435,6 +457,61 @@ class ProcedureWorkflow:
             reason="mediation unresolved or overdue"))
         o.status, o.escalation_task = "escalated", task.task_id
         self._s.version += 1
+
+    # ---- escalation: a child ticket per subject (issue 6) ---------------------------------------------
+
+    async def _escalation_child(self, subject: str, title: str, detail: str, evidence: tuple[EvidenceRef, ...],
+                                *, category: str, outcomes: tuple[str, ...], reason: str,
+                                start_level: str = "street") -> Task:
+        """Start an Escalation child for ``subject``; a task with no role stands for it on the console and
+        is completed (with ``EscalationResolved``) when the child ends. Cancelling this workflow cancels it."""
+        did = self._in.deliberation_id
+        ticket_id = f"{did}/esc-{subject}"
+        task = await self._open_task(
+            "escalation", (), outcomes, f"街道及部门办理：{title}（工单 {ticket_id}）",
+            f"Street office / departments: {title} (ticket {ticket_id})", subject=subject)
+        await self._append(f"escalation:{subject}", EscalationStarted(
+            at=workflow.now(), task_id=task.task_id, subject=subject, ticket_id=ticket_id, category=category,
+            start_level=start_level, reason=reason))
+        child = await workflow.start_child_workflow(
+            "Escalation", EscalationInput(
+                ticket_id=ticket_id, parent_id=did, community=self._in.community, category=category,
+                subject=title, detail=detail, evidence=evidence, initiator=self._in.initiated_by,
+                initiator_kind="owner" if self._in.initiator_role == "owner" else "committee",
+                start_level=start_level, outcomes=outcomes, holiday_file=self._in.holiday_file),
+            id=ticket_id, result_type=EscalationResult, parent_close_policy=ParentClosePolicy.REQUEST_CANCEL)
+        # Followed beside the stage: the objection window (or the hand-over) waits on the task, not the child.
+        self._followers.append(asyncio.create_task(self._ticket_ended(child, task.task_id, subject)))
+        return task
+
+    async def _cancel_tickets(self) -> None:
+        """Cancel the open escalation tickets with the deliberation, and wait until each has recorded it
+        (the REQUEST_CANCEL close policy would also ask, but only once this run has closed)."""
+        self._cancelling = True
+        running = [f for f in self._followers if not f.done()]
+        for follower in running:
+            follower.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _ticket_ended(self, child: workflow.ChildWorkflowHandle, task_id: str, subject: str) -> None:
+        try:
+            result: EscalationResult = await child
+        except ChildWorkflowError as exc:
+            if self._cancelling:
+                raise
+            # Ended on its own (cancelled or terminated by an operator): recorded, so the stage is not held forever.
+            result = EscalationResult(ticket_id=child.id, status="ended", outcome="ticket_ended",
+                                      resolution=str(exc.cause or exc)[:500])
+        async with self._lock:
+            task = self._s.tasks[task_id]
+            outcome = result.outcome or result.status
+            await self._append(f"task:{task_id}:done", TaskCompleted(
+                at=workflow.now(), task_id=task_id, role="escalation", actor=result.ticket_id, outcome=outcome,
+                note=result.resolution or ""), EscalationResolved(
+                at=workflow.now(), task_id=task_id, subject=subject, outcome=outcome, note=result.resolution or ""))
+            task.status, task.outcome, task.role, task.actor = "done", outcome, "escalation", result.ticket_id
+            task.note = result.resolution or ""
+            self._s.version += 1
 
     # ---- the vote: a child ballot box with reminders before the close --------------------------------
 

@@ -4,8 +4,9 @@ community review (human task) → meeting notice ≥15 days before voting → on
 current company (``dismiss``) and choose a candidate (``candidate:<id>``, each for/against/abstain) → a
 candidate needs the double majority and the most approvals; a tie or none → re-vote (a new notice and a
 box of its own) → result posted within 3 days → objection period → dismissal notice (60 days) →
-hand-over checklist confirmed item by item; a missed hand-over deadline escalates (placeholder) and the
-interim emergency service is recorded → closed when every item is confirmed.
+hand-over checklist confirmed item by item; a missed hand-over deadline escalates (an Escalation child: street
+office, then the district housing department) and the interim emergency service is recorded → closed when every
+item is confirmed and the ticket is closed.
 """
 
 from __future__ import annotations
@@ -157,16 +158,28 @@ class PropertyWorkflow(ProcedureWorkflow):
         try:
             await workflow.wait_condition(done, timeout=max(end - workflow.now(), timedelta(0)))
         except TimeoutError:
-            await self._handover_missed(items)
+            # The ticket (a child since escalation-child-v1) is waited for too; the placeholder was not.
+            waited = ("interim_service", "escalation") if await self._handover_missed(items) else ("interim_service",)
             await workflow.wait_condition(lambda: done() and not any(
-                t.kind == "interim_service" and t.status == "open" for t in self._s.tasks.values()))
+                t.kind in waited and t.status == "open" for t in self._s.tasks.values()))
         await self._close("replaced", f"new company: {self._name(self._s.extra.get('winner', ''))}")
 
-    async def _handover_missed(self, items: list[Task]) -> None:
+    async def _handover_missed(self, items: list[Task]) -> bool:
+        """Record the missed items and escalate; True when the escalation is a child ticket."""
         missing = [t.subject or "" for t in items if self._s.tasks[t.task_id].status == "open"]
         for task in items:
             if self._s.tasks[task.task_id].status == "open":
                 await self._overdue(self._s.tasks[task.task_id], "hand-over missed: escalated")
+        if workflow.patched("escalation-child-v1"):
+            company = self._in.current_company or "原物业服务企业"
+            names = "、".join(HANDOVER_ITEMS[m][0] for m in missing if m in HANDOVER_ITEMS)
+            await self._escalation_child(
+                "handover", f"{company}拒不交接", f"交接期限已过，未交接：{names}（北京市物业管理条例第76条）", (),
+                category="housing", outcomes=("resolved",),
+                reason=f"hand-over deadline missed: {', '.join(missing)}")
+            await self._interim_task()
+            return True
+        # Histories recorded before the escalation workflow existed: the placeholder task.
         to = ("street_office", "district_housing")
         placeholder = await self._open_task(
             "escalation", to, ("acknowledged",),
@@ -176,6 +189,10 @@ class PropertyWorkflow(ProcedureWorkflow):
         await self._append("escalation:handover", EscalationPlaceholderOpened(
             at=workflow.now(), task_id=placeholder.task_id, subject="handover", to=to,
             reason=f"hand-over deadline missed: {', '.join(missing)}"))
+        await self._interim_task()
+        return False
+
+    async def _interim_task(self) -> None:
         await self._open_task("interim_service", ("street_office",), ("arranged",), "记录应急物业服务（不超过6个月）",
                               "Record the interim emergency service (at most 6 months)",
                               needs_note=("arranged",))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from workflows.ballot_box import BallotBoxWorkflow
 from workflows.consultation import ConsultationWorkflow
 from workflows.elevator import ElevatorWorkflow
+from workflows.escalation import EscalationWorkflow
 from workflows.property import PropertyWorkflow
 
-WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow]
+WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow,
+                          EscalationWorkflow]

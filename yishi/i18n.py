@@ -13,6 +13,7 @@ from typing import Literal
 
 from domain.legal_calendar import BEIJING
 from domain.numbers import decimal_str
+from yishi.i18n_escalation import ESCALATION_MESSAGES
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -181,6 +182,7 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "choice": ("选择", "Choice"),
 }
 MESSAGES.update(CONSOLE_MESSAGES)
+MESSAGES.update(ESCALATION_MESSAGES)
 
 MATTER_MESSAGES: dict[str, tuple[str, str]] = {
     "matter_stage": ("当前阶段：{stage}", "Current stage: {stage}"),

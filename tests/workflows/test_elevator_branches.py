@@ -1,4 +1,4 @@
-"""加装电梯 branches: objection → mediation → escalation placeholder; validators; a worker stopped mid-run."""
+"""加装电梯 branches: objection → mediation → escalation ticket; validators; a worker stopped mid-run."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.workflows.conftest import (
     complete,
     estate_roll,
     running_worker,
+    save_history,
     stage_is,
     stream_types,
     wait_box_open,
@@ -24,6 +25,8 @@ from tests.workflows.conftest import (
 )
 from workflows.common import ObjectionInput, ObjectionReceipt, TaskCompletion
 from workflows.elevator import ShareConfirmation
+from workflows.escalation import TicketAction
+from yishi.services.escalations import act
 from yishi.services.procedures import RefusedError, StartRequest, complete_task, start_procedure
 from yishi.temporal_client import DATA_CONVERTER
 
@@ -50,7 +53,7 @@ async def all_for(env, store: EventStore, box: str) -> None:
         await cast(store, box, owner, "for", at)
 
 
-async def test_objection_mediation_escalation_placeholder(ts_env, store, pool, task_queue) -> None:
+async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -> None:
     env = ts_env
     async with running_worker(env, store, pool, task_queue):
         did, handle = await start_procedure(env.client, pool, estate_roll(), request(), task_queue=task_queue)
@@ -76,19 +79,40 @@ async def test_objection_mediation_escalation_placeholder(ts_env, store, pool, t
         await handle.execute_update("complete_task", TaskCompletion(task_id=first.mediation_task, role="committee",
                                                                     outcome="resolved", note="调整窗位"))
         state = await advance_until(env, handle, lambda s: any(t.kind == "escalation" for t in s.tasks.values()),
-                                    "escalation placeholder")
+                                    "escalation ticket")
         assert state.tasks[second.mediation_task].status == "expired"
-        placeholder = next(t for t in state.tasks.values() if t.kind == "escalation")
-        assert "占位" in placeholder.title_zh and "Placeholder" in placeholder.title_en
-        assert placeholder.roles == ("street_office",)
-        await complete(handle, "escalation", "street_office", "upheld", note="方案须调整")
+        task = next(t for t in state.tasks.values() if t.kind == "escalation")
+        ticket_id = f"{did}/esc-{second.objection_id}"
+        assert task.roles == () and ticket_id in task.title_zh, "only the ticket's workflow completes it"
+        message = await refused(handle.execute_update("complete_task", TaskCompletion(
+            task_id=task.task_id, role="street_office", outcome="upheld")))
+        assert "无权办理" in message
+        street = TicketAction(role="street_office", actor="街道城建科", org="street")
+        await wait_ticket(env, ticket_id)
+        await act(env.client, ticket_id, "acknowledge", street)
+        await act(env.client, ticket_id, "resolve", street.model_copy(update={"outcome": "upheld",
+                                                                              "text": "方案须调整"}))
+        await act(env.client, ticket_id, "follow_up", TicketAction(role="committee", actor="业委会",
+                                                                   outcome="basically_satisfied"))
         result = await handle.result()
+        await save_history(handle, "elevator_escalation")
+        await save_history(env.client.get_workflow_handle(ticket_id), "escalation")
     assert result.outcome == "objection_upheld"
     types = await stream_types(store, did)
     for expected in ("SharesUnconfirmed", "ObjectionFiled", "MediationRecorded", "TaskOverdue",
-                     "EscalationPlaceholderOpened", "EscalationResolved", "ProcedureClosed"):
+                     "EscalationStarted", "EscalationResolved", "ProcedureClosed"):
         assert expected in types, expected
-    assert types.count("ObjectionFiled") == 2
+    assert types.count("ObjectionFiled") == 2 and "EscalationPlaceholderOpened" not in types
+    ticket_types = await stream_types(store, ticket_id)
+    assert ticket_types[0] == "EscalationOpened" and ticket_types.count("Closed") == 1
+    opened = (await store.read(ticket_id))[0].payload
+    assert opened["parent_id"] == did and opened["evidence"][0]["stream_id"] == did
+
+
+async def wait_ticket(env, ticket_id: str) -> None:  # noqa: ANN001
+    from tests.escalation.conftest import ticket_until
+
+    await ticket_until(env.client.get_workflow_handle(ticket_id), lambda t: t.current is not None, "the ticket")
 
 
 async def test_validators_reject_wrong_role_stage_task_and_outcome(ts_env, store, pool, task_queue) -> None:

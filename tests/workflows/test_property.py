@@ -1,4 +1,4 @@
-"""更换物业 end to end: a tie → re-vote, the winner, objections, dismissal, a missed hand-over escalated."""
+"""更换物业 end to end: a tie → re-vote, the winner, objections, dismissal, a missed hand-over escalated (a ticket)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 from activities.eventstore import EventStore
 from domain.roll import Scope
 from domain.stage_events import stage_event_from_dict
+from tests.escalation.conftest import ticket_until
 from tests.workflows.conftest import (
     advance_until,
     cast,
@@ -19,6 +20,8 @@ from tests.workflows.conftest import (
     wait_for,
 )
 from workflows.common import TaskCompletion
+from workflows.escalation import TicketAction
+from yishi.services.escalations import act
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
 OWNERS = [f"O{b}{f}{u}" for b in (3, 4) for f in range(1, 7) for u in (1, 2)]  # 24 owners
@@ -67,6 +70,14 @@ async def test_property_tie_revote_handover_missed(ts_env, store, pool, task_que
         await complete(handle, "interim_service", "street_office", "arranged", note="街道应急物业：平安物业")
         await handle.execute_update("complete_task", TaskCompletion(task_id=items["funds"], role="committee",
                                                                     outcome="confirmed"))
+        # The parent waits for the escalation ticket: the street office resolves it, the committee rates it.
+        ticket_id = f"{did}/esc-handover"
+        street = TicketAction(role="street_office", actor="街道物业科", org="street")
+        await ticket_until(env.client.get_workflow_handle(ticket_id), lambda t: t.current is not None, "ticket")
+        await act(env.client, ticket_id, "resolve", street.model_copy(update={
+            "outcome": "resolved", "text": "已责令旧物业限期撤出，区住建委立案查处"}))
+        await act(env.client, ticket_id, "follow_up",
+                  TicketAction(role="committee", actor="业委会", outcome="satisfied"))
         result = await handle.result()
         await save_history(handle, "property")
     assert result.outcome == "replaced"
@@ -76,8 +87,11 @@ async def test_property_tie_revote_handover_missed(ts_env, store, pool, task_que
     assert revote.reason == "tie" and revote.tied == ("A", "B")
     selected = next(e for e in events if e.type == "CandidateSelected")
     assert (selected.round, selected.candidate) == (2, "A")
-    escalation = next(e for e in events if e.type == "EscalationPlaceholderOpened")
-    assert escalation.to == ("street_office", "district_housing") and "funds" in escalation.reason
+    escalation = next(e for e in events if e.type == "EscalationStarted")
+    assert escalation.ticket_id == ticket_id and escalation.category == "housing" and "funds" in escalation.reason
+    resolved = next(e for e in events if e.type == "EscalationResolved")
+    assert resolved.outcome == "resolved" and "区住建委" in resolved.note
+    assert "EscalationPlaceholderOpened" not in {e.type for e in events}
     interim = next(e for e in events if e.type == "InterimServiceRecorded")
     assert interim.provider == "街道应急物业：平安物业"
     assert sorted(e.item for e in events if e.type == "HandoverItemConfirmed") == sorted(

@@ -28,6 +28,7 @@ COMMANDS = {
     "status": "yishi.cli.deliberation:status",
     "task": "yishi.cli.deliberation:task",
     "check": "yishi.cli.check:check",
+    "report": "yishi.cli.report:report",
     "bench": "yishi.cli.bench:bench",
 }
 

@@ -1,4 +1,5 @@
-"""``yishi user``: committee, grid-worker, street-office and auditor accounts for the web console."""
+"""``yishi user``: committee, grid-worker, street-office, department and auditor accounts for the web console,
+and API tokens for the organisations that receive escalation tickets."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the account may do.")
 @click.option("--community", default=None, help="The community (社区) the account works for.")
+@click.option("--org", "organisation", default=None,
+              help="The organisation a street-office or department account acts for (e.g. street, dept:housing).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
-def add(name: str, role: str, community: str | None, password_stdin: bool) -> None:
+def add(name: str, role: str, community: str | None, organisation: str | None, password_stdin: bool) -> None:
     """Create the account NAME; the password is prompted for (or read with --password-stdin)."""
     from yishi.settings import get_settings
 
@@ -37,19 +40,50 @@ def add(name: str, role: str, community: str | None, password_stdin: bool) -> No
     from yishi.services.accounts import AccountError
 
     try:
-        account = asyncio.run(_add(settings.database_url, name, role, password, community))
+        account = asyncio.run(_add(settings.database_url, name, role, password, community, organisation))
     except AccountError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"created {account.role} account {account.name!r} (id {account.id})")
 
 
-async def _add(database_url: str, name: str, role: str, password: str, community: str | None):  # type: ignore[no-untyped-def]
+async def _add(database_url: str, name: str, role: str, password: str, community: str | None,  # type: ignore[no-untyped-def]
+               organisation: str | None = None):
     from activities.db import create_pool
     from yishi.services.accounts import add_account
 
     pool = await create_pool(database_url, max_size=1)
     try:
-        return await add_account(pool, name, role, password, community)
+        return await add_account(pool, name, role, password, community, organisation)
+    finally:
+        await pool.close()
+
+
+@user.command("org-token")
+@click.argument("org")
+@click.option("--role", type=click.Choice(("street_office", "department", "committee", "grid_worker")),
+              default="department", show_default=True, help="The role the organisation's system acts with.")
+@click.option("--name-zh", default="", help="The organisation's name, e.g. 区住房和城乡建设委员会.")
+@click.option("--webhook-url", default=None,
+              help="POST each ticket assigned to it here ('' = YISHI_ESCALATION_WEBHOOK_URL); omit for none.")
+def org_token(org: str, role: str, name_zh: str, webhook_url: str | None) -> None:
+    """Register organisation ORG for escalations and print a new API bearer token (shown once)."""
+    from yishi.settings import get_settings
+
+    settings = get_settings()
+    if not settings.database_url:
+        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    token = asyncio.run(_org_token(settings.database_url, org, role, name_zh, webhook_url))
+    click.echo(token)
+
+
+async def _org_token(database_url: str, org: str, role: str, name_zh: str, webhook_url: str | None) -> str:
+    from activities.db import create_pool
+    from yishi.services.escalations import issue_org_token, register_org
+
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        await register_org(pool, org, role=role, name_zh=name_zh, webhook_url=webhook_url)
+        return await issue_org_token(pool, org)
     finally:
         await pool.close()

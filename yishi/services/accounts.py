@@ -18,7 +18,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-ROLES = ("committee", "grid_worker", "street_office", "auditor")
+ROLES = ("committee", "grid_worker", "street_office", "department", "auditor")
 MIN_PASSWORD = 10
 SESSION_TTL = timedelta(hours=12)
 
@@ -37,6 +37,8 @@ class Account:
     name: str
     role: str
     community: str | None
+    organisation: str | None = None
+    """The organisation a street-office or department account acts for (escalation inbox)."""
 
     def can(self, *roles: str) -> bool:
         return self.role in roles
@@ -47,7 +49,7 @@ def hash_password(password: str) -> str:
 
 
 async def add_account(pool: asyncpg.Pool, name: str, role: str, password: str,
-                      community: str | None = None) -> Account:
+                      community: str | None = None, organisation: str | None = None) -> Account:
     name = name.strip()
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -59,12 +61,12 @@ async def add_account(pool: asyncpg.Pool, name: str, role: str, password: str,
     try:
         async with pool.acquire() as conn:
             row = await conn.fetchrow(
-                "INSERT INTO accounts (name, role, community, password_hash) VALUES ($1, $2, $3, $4)"
-                " RETURNING id", name, role, community, digest,
+                "INSERT INTO accounts (name, role, community, password_hash, organisation)"
+                " VALUES ($1, $2, $3, $4, $5) RETURNING id", name, role, community, digest, organisation,
             )
     except asyncpg.UniqueViolationError:
         raise AccountError(f"an account named {name!r} already exists") from None
-    return Account(row["id"], name, role, community)
+    return Account(row["id"], name, role, community, organisation)
 
 
 def _verify(stored: str, password: str) -> bool:
@@ -78,7 +80,7 @@ async def authenticate(pool: asyncpg.Pool, name: str, password: str) -> Account 
     """The account if ``password`` is right and the account is enabled, else None."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT id, name, role, community, password_hash FROM accounts"
+            "SELECT id, name, role, community, organisation, password_hash FROM accounts"
             " WHERE name = $1 AND disabled_at IS NULL", name.strip(),
         )
     ok = await asyncio.to_thread(_verify, row["password_hash"] if row else _DUMMY_HASH, password)
@@ -88,7 +90,7 @@ async def authenticate(pool: asyncpg.Pool, name: str, password: str) -> Account 
         digest = await asyncio.to_thread(hash_password, password)
         async with pool.acquire() as conn:
             await conn.execute("UPDATE accounts SET password_hash = $2 WHERE id = $1", row["id"], digest)
-    return Account(row["id"], row["name"], row["role"], row["community"])
+    return Account(row["id"], row["name"], row["role"], row["community"], row["organisation"])
 
 
 def _session_hash(session_id: str) -> str:
@@ -108,11 +110,12 @@ async def start_session(pool: asyncpg.Pool, account: Account, now: datetime) -> 
 async def session_account(pool: asyncpg.Pool, session_id: str, now: datetime) -> Account | None:
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT a.id, a.name, a.role, a.community FROM web_sessions s JOIN accounts a ON a.id = s.account_id"
+            "SELECT a.id, a.name, a.role, a.community, a.organisation FROM web_sessions s"
+            " JOIN accounts a ON a.id = s.account_id"
             " WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.disabled_at IS NULL",
             _session_hash(session_id), now,
         )
-    return Account(row["id"], row["name"], row["role"], row["community"]) if row else None
+    return Account(row["id"], row["name"], row["role"], row["community"], row["organisation"]) if row else None
 
 
 async def end_session(pool: asyncpg.Pool, session_id: str, now: datetime) -> None:

@@ -50,12 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_pages(app)
     include_api(app)
 
-    if settings.bench_noop:  # the HTTP ceiling `yishi bench ballots` compares ballots with
-
-        @app.get("/_bench/noop", include_in_schema=False)
-        async def bench_noop() -> PlainTextResponse:
-            return PlainTextResponse("ok")
-
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         try:
@@ -64,6 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except UNAVAILABLE_ERRORS as exc:
             return JSONResponse({"ok": False, "database": str(exc)}, status_code=503)
         return JSONResponse({"ok": True})
+
+    if settings.bench_noop:  # the HTTP ceiling `yishi bench ballots` compares ballots with
+
+        @app.get("/_bench/noop", include_in_schema=False)
+        async def bench_noop() -> PlainTextResponse:
+            return PlainTextResponse("ok")
 
     return app
 
@@ -78,13 +78,14 @@ def secret_key_for(settings: Settings) -> str:
 
 
 def _install_pages(app: FastAPI) -> None:
-    from yishi.web import console, matters, public, resident
+    from yishi.web import console, inbox, matters, public, resident
     from yishi.web.render import message_page
 
     app.include_router(resident.router)
     app.include_router(public.router)
     app.include_router(console.router)
     app.include_router(matters.router)
+    app.include_router(inbox.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

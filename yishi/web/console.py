@@ -31,7 +31,7 @@ from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 router = APIRouter()
 router.include_router(staff_router)
-ALL_STAFF = ("committee", "grid_worker", "street_office", "auditor")
+ALL_STAFF = ("committee", "grid_worker", "street_office", "department", "auditor")
 FIELD_STAFF = ("committee", "grid_worker")
 
 

@@ -97,7 +97,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    staff = await require(request, "committee", "grid_worker", "street_office", "auditor")
+    staff = await require(request, "committee", "grid_worker", "street_office", "department", "auditor")
     if isinstance(staff, Response):
         return staff
     form = await read_form(request)

@@ -1,0 +1,563 @@
+"""Escalation (社区吹哨、部门报到): the ladder, a ticket's events, its fold and its commands (pure).
+
+A community that cannot settle a matter "blows the whistle": a ticket climbs a ladder of organisations —
+by default the grid / estate party branch, the community party committee, the street office, then the
+district department for the ticket's category. Each level owns the ticket under two deadlines counted
+from its assignment: acknowledge (``PT24H``) and resolve (``5wd``, working days on the legal calendar).
+A missed deadline moves the ticket to the next level; at the top level it is recorded and the ticket
+stays where it is. After a resolution the initiator answers a follow-up; "not satisfied" reopens the
+ticket once, at the same level.
+
+Commands (``acknowledge`` … ``answer_follow_up``) check the ticket and return the events to append;
+:func:`evolve` applies an event. Time is always passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.errors import DomainError
+from domain.legal_calendar import HolidayFile
+from domain.procedures import parse_period
+
+ACK_DEFAULT = "PT24H"
+RESOLVE_DEFAULT = "5wd"
+FOLLOW_UP_DEFAULT = "P7D"
+ANSWERS = ("satisfied", "basically_satisfied", "not_satisfied")
+OWNING_ROLES = ("grid_worker", "committee", "street_office", "department")
+
+
+class EscalationError(DomainError):
+    """A ticket action is refused (wrong organisation, role or state); the message says what to do."""
+
+
+class Level(BaseModel):
+    """One rung: who owns the ticket there, which roles act for it, and its two deadlines."""
+
+    model_config = ConfigDict(frozen=True)
+    key: str
+    org: str
+    name_zh: str
+    name_en: str
+    roles: tuple[str, ...]
+    ack: str = ACK_DEFAULT
+    resolve: str = RESOLVE_DEFAULT
+
+
+class Department(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    org: str
+    name_zh: str
+    name_en: str
+
+
+DEFAULT_DEPARTMENTS: dict[str, Department] = {
+    "housing": Department(org="dept:housing", name_zh="区住房和城乡建设委员会（房管）",
+                          name_en="District housing and construction (housing management)"),
+    "urban_management": Department(org="dept:urban", name_zh="区城市管理委员会（城管）",
+                                   name_en="District urban management"),
+    "market_regulation": Department(org="dept:market", name_zh="区市场监督管理局",
+                                    name_en="District market regulation"),
+    "planning": Department(org="dept:planning", name_zh="区规划和自然资源分局", name_en="District planning"),
+}
+
+
+class Ladder(BaseModel):
+    """The levels of a community (``org`` of the ``department`` level is filled from the category)."""
+
+    model_config = ConfigDict(frozen=True)
+    levels: tuple[Level, ...]
+    departments: dict[str, Department] = DEFAULT_DEPARTMENTS
+
+    def for_category(self, category: str) -> tuple[Level, ...]:
+        dept = self.departments.get(category)
+        if dept is None:
+            valid = ", ".join(sorted(self.departments))
+            raise EscalationError(f"没有事项类别“{category}”；可选：{valid}",
+                                  f"no category '{category}'; valid: {valid}")
+        return tuple(lv.model_copy(update={"org": dept.org, "name_zh": dept.name_zh, "name_en": dept.name_en})
+                     if lv.key == "department" else lv for lv in self.levels)
+
+
+def default_ladder(community: str) -> Ladder:
+    """小事不出网格、大事不出社区、难事不出街道: grid → community committee → street office → department."""
+    return Ladder(levels=(
+        Level(key="grid", org=f"grid:{community}", name_zh="网格 / 小区党支部", name_en="Grid / estate party branch",
+              roles=("grid_worker", "committee")),
+        Level(key="community", org=f"committee:{community}", name_zh="社区党委", name_en="Community party committee",
+              roles=("committee",)),
+        Level(key="street", org="street", name_zh="街道办事处", name_en="Street office", roles=("street_office",)),
+        Level(key="department", org="", name_zh="区职能部门", name_en="District department", roles=("department",)),
+    ))
+
+
+class EvidenceRef(BaseModel):
+    """An event of the parent deliberation's stream (``seq``, ``hash``) or an attachment (name, sha256)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["event", "attachment"]
+    stream_id: str | None = None
+    seq: int | None = None
+    hash: str | None = None
+    name: str | None = None
+    sha256: str | None = None
+    note: str = ""
+
+
+# ---- events -------------------------------------------------------------------------------------------------
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    at: AwareDatetime
+
+
+class EscalationOpened(_Event):
+    type: Literal["EscalationOpened"] = "EscalationOpened"
+    ticket_id: str
+    parent_id: str | None
+    community: str
+    category: str
+    subject: str
+    detail: str
+    evidence: tuple[EvidenceRef, ...] = ()
+    initiator: str
+    initiator_kind: Literal["owner", "committee"]
+    levels: tuple[Level, ...]
+    outcomes: tuple[str, ...]
+
+
+class LevelAssigned(_Event):
+    type: Literal["LevelAssigned"] = "LevelAssigned"
+    n: int
+    level: int
+    level_key: str
+    org: str
+    ack_due: AwareDatetime
+    resolve_due: AwareDatetime
+    reason: Literal["opened", "escalated", "transferred", "reopened"]
+
+
+class Acknowledged(_Event):
+    type: Literal["Acknowledged"] = "Acknowledged"
+    org: str
+    by: str
+
+
+class InfoRequested(_Event):
+    type: Literal["InfoRequested"] = "InfoRequested"
+    org: str
+    by: str
+    question: str
+
+
+class InfoProvided(_Event):
+    type: Literal["InfoProvided"] = "InfoProvided"
+    by: str
+    answer: str
+
+
+class TransferRequested(_Event):
+    type: Literal["TransferRequested"] = "TransferRequested"
+    from_org: str
+    to_org: str
+    by: str
+    reason: str
+
+
+class TransferAccepted(_Event):
+    type: Literal["TransferAccepted"] = "TransferAccepted"
+    org: str
+    by: str
+
+
+class TransferDeclined(_Event):
+    type: Literal["TransferDeclined"] = "TransferDeclined"
+    org: str
+    by: str
+    reason: str
+
+
+class Resolved(_Event):
+    type: Literal["Resolved"] = "Resolved"
+    org: str
+    by: str
+    outcome: str
+    resolution: str
+
+
+class DeadlineMissed(_Event):
+    type: Literal["DeadlineMissed"] = "DeadlineMissed"
+    n: int
+    org: str
+    deadline: Literal["acknowledge", "resolve"]
+    due_at: AwareDatetime
+
+
+class Escalated(_Event):
+    type: Literal["Escalated"] = "Escalated"
+    from_level: int
+    to_level: int
+    reason: str
+
+
+class FollowUpAnswered(_Event):
+    type: Literal["FollowUpAnswered"] = "FollowUpAnswered"
+    answer: Literal["satisfied", "basically_satisfied", "not_satisfied"]
+    by: str
+    comment: str = ""
+
+
+class Reopened(_Event):
+    type: Literal["Reopened"] = "Reopened"
+    level: int
+    reason: str
+
+
+class Closed(_Event):
+    type: Literal["Closed"] = "Closed"
+    outcome: str
+    note: str = ""
+
+
+class Cancelled(_Event):
+    type: Literal["Cancelled"] = "Cancelled"
+    reason: str
+
+
+EscalationEvent = Annotated[
+    EscalationOpened | LevelAssigned | Acknowledged | InfoRequested | InfoProvided | TransferRequested
+    | TransferAccepted | TransferDeclined | Resolved | DeadlineMissed | Escalated | FollowUpAnswered | Reopened
+    | Closed | Cancelled,
+    Field(discriminator="type"),
+]
+ESCALATION_EVENT_TYPES = frozenset(
+    ("EscalationOpened", "LevelAssigned", "Acknowledged", "InfoRequested", "InfoProvided", "TransferRequested",
+     "TransferAccepted", "TransferDeclined", "Resolved", "DeadlineMissed", "Escalated", "FollowUpAnswered",
+     "Reopened", "Closed", "Cancelled"))
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(EscalationEvent)
+
+
+def escalation_event_from_dict(type_: str, payload: dict[str, Any]) -> EscalationEvent:
+    return _ADAPTER.validate_python({**payload, "type": type_})
+
+
+# ---- state ----------------------------------------------------------------------------------------------------
+
+
+class Assignment(BaseModel):
+    """One organisation's turn with the ticket, from ``LevelAssigned`` until it ends."""
+
+    n: int
+    level: int
+    level_key: str
+    org: str
+    assigned_at: datetime
+    ack_due: datetime
+    resolve_due: datetime
+    reason: str
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    missed: tuple[str, ...] = ()
+    ended_at: datetime | None = None
+    ended_by: Literal["resolved", "escalated", "transferred", "cancelled"] | None = None
+    follow_up: str | None = None
+
+
+class PendingTransfer(BaseModel):
+    from_org: str
+    to_org: str
+    by: str
+    reason: str
+    at: datetime
+
+
+Status = Literal["new", "assigned", "acknowledged", "info_requested", "resolved", "closed", "cancelled"]
+
+
+class Ticket(BaseModel):
+    ticket_id: str = ""
+    parent_id: str | None = None
+    community: str = ""
+    category: str = ""
+    subject: str = ""
+    detail: str = ""
+    initiator: str = ""
+    initiator_kind: str = "committee"
+    levels: tuple[Level, ...] = ()
+    outcomes: tuple[str, ...] = ("resolved",)
+    evidence: tuple[EvidenceRef, ...] = ()
+    status: Status = "new"
+    assignments: list[Assignment] = []
+    transfer: PendingTransfer | None = None
+    question: str | None = None
+    outcome: str | None = None
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+    reopens: int = 0
+    closed_outcome: str | None = None
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def current(self) -> Assignment | None:
+        return self.assignments[-1] if self.assignments else None
+
+    @property
+    def owner(self) -> str | None:
+        a = self.current
+        return a.org if a and self.status in ("assigned", "acknowledged", "info_requested") else None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("closed", "cancelled")
+
+
+def _end(ticket: Ticket, at: datetime, how: str) -> None:
+    a = ticket.current
+    if a is not None and a.ended_at is None:
+        a.ended_at, a.ended_by = at, how  # type: ignore[assignment]
+
+
+def evolve(ticket: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one case per event type
+    """Apply one event (mutates and returns ``ticket``; the workflow keeps one, folds build one)."""
+    ticket.updated_at = e.at
+    a = ticket.current
+    match e:
+        case EscalationOpened():
+            ticket = Ticket(ticket_id=e.ticket_id, parent_id=e.parent_id, community=e.community,
+                            category=e.category, subject=e.subject, detail=e.detail, initiator=e.initiator,
+                            initiator_kind=e.initiator_kind, levels=e.levels, outcomes=e.outcomes,
+                            evidence=e.evidence, opened_at=e.at, updated_at=e.at)
+        case LevelAssigned():
+            _end(ticket, e.at, "escalated" if e.reason == "escalated" else "transferred")
+            ticket.assignments.append(Assignment(
+                n=e.n, level=e.level, level_key=e.level_key, org=e.org, assigned_at=e.at, ack_due=e.ack_due,
+                resolve_due=e.resolve_due, reason=e.reason,
+                acknowledged_at=e.at if e.reason == "transferred" else None))
+            ticket.status = "acknowledged" if e.reason == "transferred" else "assigned"
+            ticket.transfer, ticket.question = None, None
+        case Acknowledged() if a is not None:
+            a.acknowledged_at = a.acknowledged_at or e.at
+            ticket.status = "acknowledged"
+        case InfoRequested():
+            ticket.status, ticket.question = "info_requested", e.question
+        case InfoProvided():
+            ticket.status, ticket.question = "acknowledged", None
+        case TransferRequested():
+            ticket.transfer = PendingTransfer(from_org=e.from_org, to_org=e.to_org, by=e.by, reason=e.reason,
+                                              at=e.at)
+        case TransferAccepted() | TransferDeclined():
+            ticket.transfer = None
+        case Resolved() if a is not None:
+            a.resolved_at = e.at
+            _end(ticket, e.at, "resolved")
+            ticket.status, ticket.outcome, ticket.resolution, ticket.resolved_at = (
+                "resolved", e.outcome, e.resolution, e.at)
+            ticket.transfer = None
+        case DeadlineMissed() if a is not None:
+            a.missed = (*a.missed, e.deadline)
+        case FollowUpAnswered():
+            resolver = next((x for x in reversed(ticket.assignments) if x.ended_by == "resolved"), None)
+            if resolver is not None:
+                resolver.follow_up = e.answer
+        case Reopened():
+            ticket.reopens += 1
+            ticket.outcome = ticket.resolution = ticket.resolved_at = None
+        case Closed():
+            ticket.status, ticket.closed_outcome = "closed", e.outcome
+        case Cancelled():
+            _end(ticket, e.at, "cancelled")
+            ticket.status, ticket.transfer = "cancelled", None
+    return ticket
+
+
+def fold(events: list[EscalationEvent]) -> Ticket:
+    ticket = Ticket()
+    for event in events:
+        ticket = evolve(ticket, event)
+    return ticket
+
+
+# ---- commands -------------------------------------------------------------------------------------------------
+
+
+def assign(ticket: Ticket, level: int, at: datetime, reason: str,
+           holiday_file: HolidayFile | None = None) -> LevelAssigned:
+    lv = ticket.levels[level]
+    return LevelAssigned(at=at, n=len(ticket.assignments) + 1, level=level, level_key=lv.key, org=lv.org,
+                         ack_due=parse_period(lv.ack).end(at, holiday_file),
+                         resolve_due=parse_period(lv.resolve).end(at, holiday_file), reason=reason)  # type: ignore[arg-type]
+
+
+def open_ticket(opened: EscalationOpened, start_level: str | None,
+                holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
+    """The opening events: ``EscalationOpened`` and the first ``LevelAssigned`` (at ``start_level``)."""
+    keys = [lv.key for lv in opened.levels]
+    if not keys:
+        raise EscalationError("升级阶梯为空", "the escalation ladder has no level")
+    if start_level is not None and start_level not in keys:
+        raise EscalationError(f"阶梯中没有层级“{start_level}”（可选：{'、'.join(keys)}）",
+                              f"no level '{start_level}' in the ladder (valid: {', '.join(keys)})")
+    ticket = evolve(Ticket(), opened)
+    return [opened, assign(ticket, keys.index(start_level) if start_level else 0, opened.at, "opened",
+                           holiday_file)]
+
+
+def _owner_check(ticket: Ticket, org: str, role: str, verb_zh: str, verb_en: str) -> Assignment:
+    a = ticket.current
+    if ticket.owner is None or a is None:
+        raise EscalationError(f"工单 {ticket.ticket_id} 当前状态为“{ticket.status}”，不能{verb_zh}",
+                              f"ticket {ticket.ticket_id} is {ticket.status}; it cannot be {verb_en}")
+    if org != a.org:
+        raise EscalationError(f"工单 {ticket.ticket_id} 现由“{a.org}”办理，“{org}”不能{verb_zh}",
+                              f"ticket {ticket.ticket_id} is owned by '{a.org}'; '{org}' cannot have it {verb_en}")
+    roles = ticket.levels[a.level].roles if a.reason != "transferred" else OWNING_ROLES
+    if role not in roles:
+        raise EscalationError(f"角色“{role}”不能{verb_zh}（可办理：{'、'.join(roles)}）",
+                              f"role '{role}' cannot have it {verb_en} (allowed: {', '.join(roles)})")
+    return a
+
+
+def _text(value: str, zh: str, en: str) -> str:
+    if not value.strip():
+        raise EscalationError(zh, en)
+    return value.strip()
+
+
+def acknowledge(ticket: Ticket, org: str, role: str, by: str, at: datetime) -> list[EscalationEvent]:
+    a = _owner_check(ticket, org, role, "签收", "acknowledged")
+    if a.acknowledged_at is not None:
+        raise EscalationError(f"“{org}”已于 {a.acknowledged_at:%Y-%m-%d %H:%M} 签收",
+                              f"'{org}' acknowledged it at {a.acknowledged_at:%Y-%m-%d %H:%M}")
+    return [Acknowledged(at=at, org=org, by=by)]
+
+
+def request_info(ticket: Ticket, org: str, role: str, by: str, question: str, at: datetime) -> list[EscalationEvent]:
+    """Asking the initiator for information also counts as acknowledging (it is a response)."""
+    a = _owner_check(ticket, org, role, "要求补充材料", "asked for information")
+    q = _text(question, "请写明需要补充的内容", "write what information is needed")
+    ack: list[EscalationEvent] = [Acknowledged(at=at, org=org, by=by)] if a.acknowledged_at is None else []
+    return [*ack, InfoRequested(at=at, org=org, by=by, question=q)]
+
+
+def may_answer(ticket: Ticket, role: str, by: str) -> None:
+    """The initiator answers (an owner through their link; for a committee's ticket, the committee)."""
+    if ticket.initiator_kind == "owner":
+        if role != "owner" or by != ticket.initiator:
+            raise EscalationError(f"只有发起人（业主 {ticket.initiator}）可以通过个人链接答复",
+                                  f"only the initiator (owner {ticket.initiator}) may answer, through their link")
+    elif role != "committee":
+        raise EscalationError("只有社区（发起方）可以答复", "only the committee (the initiator) may answer")
+
+
+def provide_info(ticket: Ticket, role: str, by: str, answer: str, at: datetime) -> list[EscalationEvent]:
+    may_answer(ticket, role, by)
+    if ticket.status != "info_requested":
+        raise EscalationError("办理单位没有要求补充材料", "no information was asked for")
+    return [InfoProvided(at=at, by=by, answer=_text(answer, "请填写补充内容", "write the information"))]
+
+
+def resolve(ticket: Ticket, org: str, role: str, by: str, outcome: str, resolution: str,
+            at: datetime) -> list[EscalationEvent]:
+    a = _owner_check(ticket, org, role, "办结", "resolved")
+    if outcome not in ticket.outcomes:
+        raise EscalationError(f"办理结果“{outcome}”无效，可选：{'、'.join(ticket.outcomes)}",
+                              f"outcome '{outcome}' is not one of: {', '.join(ticket.outcomes)}")
+    text = _text(resolution, "请填写书面办理意见", "write the resolution")
+    ack: list[EscalationEvent] = [Acknowledged(at=at, org=org, by=by)] if a.acknowledged_at is None else []
+    return [*ack, Resolved(at=at, org=org, by=by, outcome=outcome, resolution=text)]
+
+
+def request_transfer(ticket: Ticket, org: str, role: str, by: str, to_org: str, reason: str,
+                     at: datetime) -> list[EscalationEvent]:
+    """Ask another organisation to take the ticket; the asker owns it (and its deadlines) until accepted."""
+    _owner_check(ticket, org, role, "转办", "transferred")
+    if ticket.transfer is not None:
+        raise EscalationError(f"已在等待“{ticket.transfer.to_org}”接收转办",
+                              f"a transfer to '{ticket.transfer.to_org}' is already waiting")
+    target = _text(to_org, "请填写接收单位", "name the organisation to transfer to")
+    if target == org:
+        raise EscalationError("不能转办给本单位", "cannot transfer to your own organisation")
+    return [TransferRequested(at=at, from_org=org, to_org=target, by=by,
+                              reason=_text(reason, "请写明转办理由", "give the reason for the transfer"))]
+
+
+def _transfer_check(ticket: Ticket, org: str, role: str) -> PendingTransfer:
+    pending = ticket.transfer
+    if pending is None or ticket.owner is None:
+        raise EscalationError(f"工单 {ticket.ticket_id} 没有待接收的转办", f"ticket {ticket.ticket_id} has no transfer "
+                              "waiting")
+    if org != pending.to_org or role not in OWNING_ROLES:
+        raise EscalationError(f"转办对象是“{pending.to_org}”，“{org}”不能处理",
+                              f"the transfer is addressed to '{pending.to_org}', not '{org}'")
+    return pending
+
+
+def accept_transfer(ticket: Ticket, org: str, role: str, by: str, at: datetime,
+                    holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
+    """The receiver takes ownership: a new assignment at the same level, acknowledged, fresh resolve deadline."""
+    _transfer_check(ticket, org, role)
+    a = ticket.current
+    assert a is not None
+    assigned = assign(ticket, a.level, at, "transferred", holiday_file)
+    return [TransferAccepted(at=at, org=org, by=by), assigned.model_copy(update={"org": org})]
+
+
+def decline_transfer(ticket: Ticket, org: str, role: str, by: str, reason: str, at: datetime) -> list[EscalationEvent]:
+    _transfer_check(ticket, org, role)
+    return [TransferDeclined(at=at, org=org, by=by, reason=_text(reason, "请写明不接收的理由",
+                                                                   "give the reason for declining"))]
+
+
+def answer_follow_up(ticket: Ticket, role: str, by: str, answer: str, comment: str, at: datetime,
+                     holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
+    """Satisfied / basically satisfied close the ticket; not satisfied reopens it once at the same level."""
+    may_answer(ticket, role, by)
+    if ticket.status != "resolved":
+        raise EscalationError("工单尚未办结，暂不能评价", "the ticket is not resolved yet; there is nothing to rate")
+    if answer not in ANSWERS:
+        raise EscalationError(f"评价“{answer}”无效，可选：满意、基本满意、不满意",
+                              f"answer '{answer}' is not one of: {', '.join(ANSWERS)}")
+    answered = FollowUpAnswered(at=at, answer=answer, by=by, comment=comment.strip())  # type: ignore[arg-type]
+    a = ticket.current
+    assert a is not None
+    if answer == "not_satisfied" and ticket.reopens == 0:
+        reopened = Reopened(at=at, level=a.level, reason="initiator not satisfied")
+        return [answered, reopened, assign(ticket, a.level, at, "reopened", holiday_file)]
+    return [answered, Closed(at=at, outcome=ticket.outcome or "resolved", note=answer)]
+
+
+def follow_up_lapsed(ticket: Ticket, at: datetime) -> list[EscalationEvent]:
+    """No answer within the follow-up period: closed with the resolution as it stands."""
+    return [Closed(at=at, outcome=ticket.outcome or "resolved", note="no follow-up answer")]
+
+
+def next_deadline(ticket: Ticket) -> tuple[str, datetime] | None:
+    """The current assignment's earliest deadline not yet met nor recorded as missed."""
+    a = ticket.current
+    if a is None or ticket.owner is None:
+        return None
+    due = []
+    if a.acknowledged_at is None and "acknowledge" not in a.missed:
+        due.append(("acknowledge", a.ack_due))
+    if a.resolved_at is None and "resolve" not in a.missed:
+        due.append(("resolve", a.resolve_due))
+    return min(due, key=lambda d: d[1]) if due else None
+
+
+def deadline_passed(ticket: Ticket, at: datetime, holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
+    """The deadline due at ``at`` passed: record it, and move to the next level when there is one."""
+    nxt, a = next_deadline(ticket), ticket.current
+    if nxt is None or a is None or nxt[1] > at:
+        return []
+    kind, due = nxt
+    missed = DeadlineMissed(at=at, n=a.n, org=a.org, deadline=kind, due_at=due)  # type: ignore[arg-type]
+    if a.level + 1 >= len(ticket.levels):
+        return [missed]  # the top level: recorded, shown overdue, the ticket stays
+    reason = f"{kind} deadline missed by {a.org}"
+    return [missed, Escalated(at=at, from_level=a.level, to_level=a.level + 1, reason=reason),
+            assign(ticket, a.level + 1, at, "escalated", holiday_file)]

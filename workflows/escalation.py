@@ -1,0 +1,337 @@
+"""社区吹哨、部门报到: one escalation ticket as a durable process (issue 6).
+
+Opened by a deliberation (a child workflow: an objection the committee could not mediate, a hand-over
+refused) or on its own for a resident's complaint. The ticket climbs the community's ladder: each level
+has an acknowledge and a resolve deadline, a missed one escalates to the next level and notifies the
+initiator and the committee. Organisations act through updates (validated by organisation and role);
+after a resolution the initiator answers a follow-up, and "not satisfied" reopens it once. Every step
+is an event in the ticket's own stream. Cancelling the workflow (or its parent) records ``Cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from activities.escalation import EscalationAppend, LadderQuery, TicketNotice, WebhookDispatch
+    from activities.stages import Appended
+    from domain import escalation as esc
+    from domain.escalation import (
+        FOLLOW_UP_DEFAULT,
+        Cancelled,
+        EscalationError,
+        EscalationEvent,
+        EscalationOpened,
+        EvidenceRef,
+        Level,
+        LevelAssigned,
+        Ticket,
+    )
+    from domain.legal_calendar import BEIJING, HolidayFile
+    from domain.procedures import parse_period
+    from domain.stage_events import NoticePublished
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+def reject(zh: str, en: str, kind: str = "Rejected") -> ApplicationError:
+    """A refusal a person can act on, in Chinese and English (as in workflows/common.py)."""
+    return ApplicationError(f"{zh} / {en}", type=kind, non_retryable=True)
+
+
+def beijing(instant: datetime) -> str:
+    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+
+
+class EscalationInput(BaseModel):
+    ticket_id: str
+    parent_id: str | None = None
+    community: str = "default"
+    category: str
+    subject: str
+    detail: str = ""
+    evidence: tuple[EvidenceRef, ...] = ()
+    initiator: str = "committee"
+    initiator_kind: Literal["owner", "committee"] = "committee"
+    start_level: str | None = None
+    outcomes: tuple[str, ...] = ("resolved",)
+    follow_up: str = FOLLOW_UP_DEFAULT
+    holiday_file: HolidayFile | None = None
+    webhook_attempts: int = 5
+
+
+class EscalationResult(BaseModel):
+    ticket_id: str
+    status: str
+    outcome: str | None = None
+    resolution: str | None = None
+
+
+class TicketAction(BaseModel):
+    """One organisation's (or the initiator's) action; ``text`` is the question, answer, resolution,
+    reason or comment, ``outcome`` the resolution outcome or the follow-up answer."""
+
+    role: str
+    actor: str
+    org: str = ""
+    text: str = ""
+    outcome: str = ""
+    to_org: str = ""
+
+
+class ActionReceipt(BaseModel):
+    ticket_id: str
+    seq: int
+    hash: str
+    status: str
+
+
+@workflow.defn(name="Escalation")
+class EscalationWorkflow:
+    @workflow.init
+    def __init__(self, params: EscalationInput) -> None:
+        self._in = params
+        self._t = Ticket()
+        self._step = 0
+        self._version = 0
+        self._lock = asyncio.Lock()  # orders appends with the state changes they record
+
+    @workflow.run
+    async def run(self, params: EscalationInput) -> EscalationResult:
+        try:
+            await self._open()
+            await self._until_closed()
+        except BaseException as exc:
+            if not is_cancelled_exception(exc) or not self._t.ticket_id or self._t.finished:
+                raise
+            # The parent was cancelled (or this ticket was): record it, then end as cancelled.
+            await self._record("cancelled", [Cancelled(at=workflow.now(), reason="cancelled with its deliberation"
+                                                       if self._in.parent_id else "cancelled")])
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        t = self._t
+        return EscalationResult(ticket_id=t.ticket_id, status=t.status, outcome=t.outcome,
+                                resolution=t.resolution)
+
+    # ---- recording ------------------------------------------------------------------------------------
+
+    async def _record(self, label: str, events: list[EscalationEvent]) -> Appended:
+        self._step += 1
+        ref = await workflow.execute_activity(
+            "append_escalation_events",
+            EscalationAppend(ticket_id=self._in.ticket_id, key=f"{self._step}:{label}", events=tuple(events)),
+            result_type=Appended, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        for event in events:
+            self._t = esc.evolve(self._t, event)
+        self._version += 1
+        return ref
+
+    async def _notify(self, kind: str, zh: tuple[str, str], en: tuple[str, str]) -> None:
+        t = self._t
+        notice = NoticePublished(at=workflow.now(), notice_id=f"{kind}-{self._step}", kind=f"escalation_{kind}",
+                                 title_zh=zh[0], title_en=en[0], body_zh=zh[1], body_en=en[1],
+                                 recipients=(t.initiator, f"committee:{t.community}"))
+        await workflow.execute_activity(
+            "notify_escalation", TicketNotice(ticket_id=t.ticket_id, community=t.community, notice=notice),
+            result_type=int, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+
+    async def _announce(self, assigned: LevelAssigned) -> None:
+        """Tell the initiator and the committee; post to the organisation's system if it has a webhook."""
+        t, level = self._t, self._t.levels[assigned.level]
+        words = {"opened": ("已受理", "opened"), "escalated": ("已升级", "escalated"),
+                 "reopened": ("已重新办理", "reopened"), "transferred": ("已转办", "transferred")}[assigned.reason]
+        await self._notify(assigned.reason, (
+            f"议题{words[0]}：{t.subject}", f"工单 {t.ticket_id} 现由{level.name_zh}（{assigned.org}）办理，"
+            f"签收期限 {beijing(assigned.ack_due)}，办结期限 {beijing(assigned.resolve_due)}。"), (
+            f"Ticket {words[1]}: {t.subject}", f"Ticket {t.ticket_id} is now with {level.name_en} ({assigned.org}); "
+            f"acknowledge by {beijing(assigned.ack_due)}, resolve by {beijing(assigned.resolve_due)}."))
+        retry = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5),
+                            maximum_attempts=self._in.webhook_attempts)
+        try:
+            await workflow.execute_activity(
+                "dispatch_escalation_webhook",
+                WebhookDispatch(ticket_id=t.ticket_id, n=assigned.n, org=assigned.org, at=workflow.now()),
+                result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=retry)
+        except ActivityError as exc:  # the inbox still shows it; the deadlines run regardless
+            if is_cancelled_exception(exc):
+                raise
+            workflow.logger.warning("escalation.webhook_failed %s %s %s", t.ticket_id, assigned.org, exc.cause)
+
+    async def _apply(self, label: str, events: list[EscalationEvent]) -> Appended:
+        ref = await self._record(label, events)
+        for event in events:
+            if isinstance(event, LevelAssigned):
+                await self._announce(event)
+        return ref
+
+    # ---- the ticket's life ---------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        p = self._in
+        levels: tuple[Level, ...] = await workflow.execute_activity(
+            "escalation_ladder", LadderQuery(community=p.community, category=p.category),
+            result_type=tuple[Level, ...], start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        opened = EscalationOpened(
+            at=workflow.now(), ticket_id=p.ticket_id, parent_id=p.parent_id, community=p.community,
+            category=p.category, subject=p.subject, detail=p.detail, evidence=p.evidence, initiator=p.initiator,
+            initiator_kind=p.initiator_kind, levels=levels, outcomes=p.outcomes)
+        async with self._lock:
+            await self._apply("opened", esc.open_ticket(opened, p.start_level, p.holiday_file))
+
+    async def _until_closed(self) -> None:
+        while not self._t.finished:
+            due = self._due()
+            seen = self._version
+            try:
+                await workflow.wait_condition(lambda seen=seen: self._version != seen,  # type: ignore[misc]
+                                              timeout=max(due - workflow.now(), timedelta(0)) if due else None)
+            except TimeoutError:
+                async with self._lock:
+                    await self._on_time()
+
+    def _due(self) -> datetime | None:
+        t = self._t
+        if t.status == "resolved" and t.resolved_at is not None:
+            return parse_period(self._in.follow_up).end(t.resolved_at, self._in.holiday_file)
+        nxt = esc.next_deadline(t)
+        return nxt[1] if nxt else None
+
+    async def _on_time(self) -> None:
+        now, t = workflow.now(), self._t
+        if t.status == "resolved":
+            due = self._due()
+            if due is not None and now >= due:
+                await self._apply("lapsed", esc.follow_up_lapsed(t, now))
+                await self._closed_notice()
+            return
+        events = esc.deadline_passed(t, now, self._in.holiday_file)
+        if not events:
+            return
+        await self._apply("deadline", events)
+        if len(events) == 1:  # the top level missed it: there is no one above; tell them all the same
+            await self._notify("overdue", ("工单逾期", f"工单 {t.ticket_id} 已超过期限，且已是最高层级。"),
+                               ("Ticket overdue", f"Ticket {t.ticket_id} is overdue at the top level."))
+
+    async def _closed_notice(self) -> None:
+        t = self._t
+        await self._notify("closed", ("工单已办结", f"工单 {t.ticket_id}：{t.resolution or ''}"),
+                           ("Ticket closed", f"Ticket {t.ticket_id}: {t.resolution or ''}"))
+
+    # ---- actions ---------------------------------------------------------------------------------------
+
+    def _decide(self, name: str, a: TicketAction) -> list[EscalationEvent]:
+        t, now, hf = self._t, workflow.now(), self._in.holiday_file
+        try:
+            match name:
+                case "acknowledge":
+                    return esc.acknowledge(t, a.org, a.role, a.actor, now)
+                case "request_info":
+                    return esc.request_info(t, a.org, a.role, a.actor, a.text, now)
+                case "provide_info":
+                    return esc.provide_info(t, a.role, a.actor, a.text, now)
+                case "resolve":
+                    return esc.resolve(t, a.org, a.role, a.actor, a.outcome, a.text, now)
+                case "request_transfer":
+                    return esc.request_transfer(t, a.org, a.role, a.actor, a.to_org, a.text, now)
+                case "accept_transfer":
+                    return esc.accept_transfer(t, a.org, a.role, a.actor, now, hf)
+                case "decline_transfer":
+                    return esc.decline_transfer(t, a.org, a.role, a.actor, a.text, now)
+                case "follow_up":
+                    return esc.answer_follow_up(t, a.role, a.actor, a.outcome, a.text, now, hf)
+        except EscalationError as exc:
+            raise reject(exc.zh, exc.en, type(exc).__name__) from None
+        raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
+
+    async def _act(self, name: str, action: TicketAction) -> ActionReceipt:
+        async with self._lock:
+            events = self._decide(name, action)  # again: the state may have moved since the validator ran
+            ref = await self._apply(name, events)
+            if name == "resolve":
+                text, within = self._t.resolution, self._in.follow_up
+                await self._notify("resolved", (
+                    "工单已答复，请评价", f"{text}（请在 {within} 内评价：满意/基本满意/不满意）"), (
+                    "Ticket resolved: please rate it", f"{text} (rate it within {within})"))
+            elif self._t.status == "closed":
+                await self._closed_notice()
+        return ActionReceipt(ticket_id=self._t.ticket_id, seq=ref.seq, hash=ref.hash, status=self._t.status)
+
+    @workflow.update
+    async def acknowledge(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("acknowledge", action)
+
+    @acknowledge.validator
+    def _v_acknowledge(self, action: TicketAction) -> None:
+        self._decide("acknowledge", action)
+
+    @workflow.update
+    async def request_info(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("request_info", action)
+
+    @request_info.validator
+    def _v_request_info(self, action: TicketAction) -> None:
+        self._decide("request_info", action)
+
+    @workflow.update
+    async def provide_info(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("provide_info", action)
+
+    @provide_info.validator
+    def _v_provide_info(self, action: TicketAction) -> None:
+        self._decide("provide_info", action)
+
+    @workflow.update
+    async def resolve(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("resolve", action)
+
+    @resolve.validator
+    def _v_resolve(self, action: TicketAction) -> None:
+        self._decide("resolve", action)
+
+    @workflow.update
+    async def request_transfer(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("request_transfer", action)
+
+    @request_transfer.validator
+    def _v_request_transfer(self, action: TicketAction) -> None:
+        self._decide("request_transfer", action)
+
+    @workflow.update
+    async def accept_transfer(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("accept_transfer", action)
+
+    @accept_transfer.validator
+    def _v_accept_transfer(self, action: TicketAction) -> None:
+        self._decide("accept_transfer", action)
+
+    @workflow.update
+    async def decline_transfer(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("decline_transfer", action)
+
+    @decline_transfer.validator
+    def _v_decline_transfer(self, action: TicketAction) -> None:
+        self._decide("decline_transfer", action)
+
+    @workflow.update
+    async def follow_up(self, action: TicketAction) -> ActionReceipt:
+        return await self._act("follow_up", action)
+
+    @follow_up.validator
+    def _v_follow_up(self, action: TicketAction) -> None:
+        self._decide("follow_up", action)
+
+    @workflow.query
+    def ticket(self) -> Ticket:
+        return self._t
+
+
+ACTIONS = ("acknowledge", "request_info", "provide_info", "resolve", "request_transfer", "accept_transfer",
+           "decline_transfer", "follow_up")

@@ -1,0 +1,231 @@
+"""Escalation tickets for the web, the JSON API and the CLI: open one, act on one, the inbox, the rates.
+
+Actions go to the ticket's workflow as updates (validated there by organisation and role); what the inbox
+and the rates read is the ``escalations`` projection, rebuilt from the ticket streams on every append
+(:func:`rebuild_projection` redoes it from scratch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.escalation import load_ticket, project_ticket
+from activities.eventstore import EventStore
+from domain.escalation import EvidenceRef, Ticket
+from domain.escalation_rates import RateCell, RatesReport, rates
+from domain.legal_calendar import BEIJING
+from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
+from yishi.services.accounts import Account
+from yishi.services.links import IssuedLink, issue_links
+
+
+class RefusedError(Exception):
+    """The ticket's workflow refused the action; the message says why, zh / en."""
+
+
+class TicketRequest(BaseModel):
+    """A ticket started on its own (a resident's complaint taken by the committee or a grid worker)."""
+
+    model_config = ConfigDict(frozen=True)
+    community: str = "default"
+    category: str
+    subject: str
+    detail: str = ""
+    initiator: str
+    initiator_kind: str = "committee"
+    start_level: str | None = None
+    evidence: tuple[EvidenceRef, ...] = ()
+
+
+def account_org(account: Account) -> str | None:
+    """The organisation an account acts for: its own, else the one its role and community imply."""
+    if account.organisation:
+        return account.organisation
+    community = account.community or "default"
+    return {"committee": f"committee:{community}", "grid_worker": f"grid:{community}",
+            "street_office": "street"}.get(account.role)
+
+
+async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
+                      ticket_id: str | None = None, **options: Any) -> tuple[str, WorkflowHandle]:
+    ticket_id = ticket_id or f"esc-{secrets.token_hex(6)}"
+    params = EscalationInput(ticket_id=ticket_id, community=req.community, category=req.category,
+                             subject=req.subject, detail=req.detail, initiator=req.initiator,
+                             initiator_kind=req.initiator_kind, start_level=req.start_level,  # type: ignore[arg-type]
+                             evidence=req.evidence, **options)
+    handle = await client.start_workflow("Escalation", params, id=ticket_id, task_queue=task_queue,
+                                         result_type=EscalationResult)
+    return ticket_id, handle
+
+
+async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) -> ActionReceipt:
+    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` (zh / en)."""
+    if action not in ACTIONS:
+        raise RefusedError(f"未知操作“{action}”（可用：{'、'.join(ACTIONS)}） / unknown action '{action}'")
+    handle = client.get_workflow_handle(ticket_id)
+    try:
+        return await handle.execute_update(action, arg, result_type=ActionReceipt)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise RefusedError(f"工单 {ticket_id} 不存在或已结束 / "
+                           f"ticket {ticket_id} does not exist or has ended") from None
+
+
+async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
+    """Tickets the organisation owns, and transfers waiting for it to accept, earliest deadline first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT ticket_id, parent_id, category, subject, status, level_key, org, transfer_to, ack_due,"
+            " resolve_due, opened_at, state FROM escalations WHERE org = $1 OR transfer_to = $1"
+            " ORDER BY LEAST(ack_due, resolve_due) NULLS LAST, opened_at", org)
+    out = []
+    for row in rows:
+        ticket = Ticket.model_validate(row["state"])
+        a = ticket.current
+        out.append({**{k: row[k] for k in row.keys() if k != "state"}, "transfer_pending": row["org"] != org,
+                    "acknowledged": bool(a and a.acknowledged_at)})
+    return out
+
+
+async def community_tickets(pool: asyncpg.Pool, community: str) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT ticket_id, subject, status, level_key, org, resolve_due, opened_at FROM escalations"
+            " WHERE community = $1 ORDER BY opened_at DESC LIMIT 200", community)
+    return [dict(r) for r in rows]
+
+
+@dataclass
+class TicketView:
+    ticket: Ticket
+    events: list[Any]
+    head_seq: int
+
+
+async def ticket_view(store: EventStore, ticket_id: str) -> TicketView | None:
+    ticket, seq = await load_ticket(store, ticket_id)
+    if not ticket.ticket_id:
+        return None
+    return TicketView(ticket, await store.read(ticket_id), seq)
+
+
+def may_see(account: Account, ticket: Ticket) -> bool:
+    """Owners now or before, a waiting transfer's receiver, the committee of its community, auditors."""
+    org = account_org(account)
+    if account.role == "auditor" or (account.role == "committee" and (account.community or "default")
+                                     in (ticket.community, None)):
+        return True
+    return org is not None and (org in {a.org for a in ticket.assignments}
+                                or (ticket.transfer is not None and ticket.transfer.to_org == org))
+
+
+async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
+    """Rebuild every ticket's row from its stream (after a restore, or a change to the projection)."""
+    async with pool.acquire() as conn:
+        ids = [r["stream_id"] for r in await conn.fetch(
+            "SELECT stream_id FROM events WHERE seq = 1 AND type = 'EscalationOpened' ORDER BY stream_id")]
+        await conn.execute("DELETE FROM escalations")
+    for ticket_id in ids:
+        await project_ticket(store, pool, ticket_id)
+    return len(ids)
+
+
+# ---- rates -----------------------------------------------------------------------------------------------
+
+
+def period(start: date, end: date) -> tuple[datetime, datetime]:
+    """Beijing days ``start`` to ``end`` inclusive, as ``[from, to)`` instants."""
+    return (datetime.combine(start, time(), BEIJING), datetime.combine(end + timedelta(days=1), time(), BEIJING))
+
+
+async def rates_report(pool: asyncpg.Pool, start: date, end: date, as_of: datetime,
+                       community: str | None = None) -> RatesReport:
+    """The rates (domain/escalation_rates.py) over assignments made from ``start`` to ``end`` (Beijing
+    days, inclusive), judged as of ``as_of``; one community's tickets, or all."""
+    lo, hi = period(start, end)
+    async with pool.acquire() as conn:
+        states = await conn.fetch(
+            "SELECT state FROM escalations WHERE opened_at < $1 AND updated_at >= $2"
+            " AND ($3::text IS NULL OR community = $3)", hi, lo, community)
+    return rates((Ticket.model_validate(r["state"]) for r in states), lo, hi, as_of)
+
+
+def fraction_json(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"fraction": f"{value.numerator}/{value.denominator}", "percent": f"{float(value * 100):.1f}"}
+
+
+def cell_json(cell: RateCell) -> dict[str, Any]:
+    return {"assigned": cell.assigned, "acknowledged_on_time": cell.ack_met, "acknowledge_missed": cell.ack_missed,
+            "resolved_on_time": cell.resolve_met, "resolve_missed": cell.resolve_missed,
+            "satisfied": cell.satisfied, "basically_satisfied": cell.basically_satisfied,
+            "not_satisfied": cell.not_satisfied, "response_rate": fraction_json(cell.response_rate),
+            "resolution_rate": fraction_json(cell.resolution_rate),
+            "satisfaction_rate": fraction_json(cell.satisfaction_rate)}
+
+
+def report_json(report: RatesReport) -> dict[str, Any]:
+    return {"from": report.start.isoformat(), "to": report.end.isoformat(), "as_of": report.as_of.isoformat(),
+            "total": cell_json(report.total),
+            "by_level": {k: cell_json(v) for k, v in sorted(report.by_level.items())},
+            "by_org": {k: cell_json(v) for k, v in sorted(report.by_org.items())}}
+
+
+# ---- organisations: bearer tokens for their systems, follow-up links for owners --------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+async def register_org(pool: asyncpg.Pool, org: str, *, role: str = "department", name_zh: str = "",
+                       name_en: str = "", webhook_url: str | None = None) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO escalation_orgs (org, role, name_zh, name_en, webhook_url) VALUES ($1,$2,$3,$4,$5)"
+            " ON CONFLICT (org) DO UPDATE SET role = EXCLUDED.role, name_zh = EXCLUDED.name_zh,"
+            " name_en = EXCLUDED.name_en, webhook_url = EXCLUDED.webhook_url", org, role, name_zh, name_en,
+            webhook_url)
+
+
+async def issue_org_token(pool: asyncpg.Pool, org: str) -> str:
+    """A new bearer token for the organisation's system (256 bits; only its sha256 is kept). Replaces
+    the previous token, which stops working at once."""
+    token = secrets.token_urlsafe(32)
+    async with pool.acquire() as conn:
+        status = await conn.execute("UPDATE escalation_orgs SET token_hash = $2 WHERE org = $1", org, _hash(token))
+    if not status.endswith(" 1"):
+        raise LookupError(f"no organisation {org!r}; register it first")
+    return token
+
+
+async def org_for_token(pool: asyncpg.Pool, token: str) -> tuple[str, str] | None:
+    """``(org, role)`` of the organisation holding ``token``."""
+    if not token or len(token) > 100:
+        return None
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT org, role FROM escalation_orgs WHERE token_hash = $1", _hash(token))
+    return (row["org"], row["role"]) if row else None
+
+
+async def follow_up_link(pool: asyncpg.Pool, ticket: Ticket, *, secret_key: str, now: datetime) -> IssuedLink:
+    """The initiator's personal follow-up link (the capability links of yishi/services/links.py, issued
+    for the ticket's stream id): idempotent, only the hash stored."""
+    if ticket.initiator_kind != "owner":
+        raise ValueError("only an owner's ticket has a follow-up link; the committee answers in the console")
+    links = await issue_links(pool, ticket.ticket_id, [ticket.initiator], secret_key=secret_key, now=now)
+    return links[0]

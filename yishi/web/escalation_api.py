@@ -1,0 +1,139 @@
+"""JSON endpoints for the systems of street offices and departments: read a ticket, act on it.
+
+Authenticated by the organisation's bearer token (``yishi user org-token ORG``; only its sha256 is kept):
+the token says which organisation acts and with which role, and the ticket's workflow checks that this
+organisation may do what it asks. Included by ``yishi.web.api.include_api`` (the routes carry their full
+``/api/v1/escalations`` prefix).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from workflows.escalation import TicketAction
+from yishi.services.escalations import RefusedError, act, org_for_token, ticket_view
+from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.voter import UNAVAILABLE
+
+router = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
+TicketId = Annotated[str, Path(pattern=r"^[\w.~/:-]{1,200}$", description="the ticket's id (its stream id)")]
+
+
+class EscalationError(BaseModel):
+    error: str
+    message_zh: str
+    message_en: str
+
+
+class ActionIn(BaseModel):
+    """One action on a ticket by the token's organisation."""
+
+    action: Literal["acknowledge", "request_info", "resolve", "request_transfer", "accept_transfer",
+                    "decline_transfer"]
+    actor: str = Field(min_length=1, max_length=100, description="who in the organisation acts (name or staff id)")
+    text: str = Field("", max_length=4000, description="the question, the written resolution or the reason")
+    outcome: str = Field("", max_length=40, description="for resolve: one of the ticket's outcomes")
+    to_org: str = Field("", max_length=100, description="for request_transfer: the receiving organisation")
+
+
+class ActionOut(BaseModel):
+    ticket_id: str
+    seq: int
+    hash: str
+    status: str
+
+
+class AssignmentOut(BaseModel):
+    n: int
+    level: str
+    org: str
+    assigned_at: datetime
+    ack_due: datetime
+    resolve_due: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+class TicketOut(BaseModel):
+    ticket_id: str
+    parent_id: str | None
+    category: str
+    subject: str
+    detail: str
+    status: str
+    owner: str | None
+    transfer_to: str | None
+    outcomes: list[str]
+    resolution: str | None
+    assignments: list[AssignmentOut]
+
+
+def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
+    return JSONResponse(EscalationError(error=code, message_zh=zh, message_en=en).model_dump(), status_code=status,
+                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+async def _org(request: Request, authorization: str | None) -> tuple[str, str] | JSONResponse:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _fail(401, "unauthorised", "需要单位的访问令牌（Authorization: Bearer …）",
+                     "an organisation's bearer token is needed (Authorization: Bearer …)")
+    try:
+        found = await org_for_token(request.app.state.pool, token.strip())
+    except UNAVAILABLE:
+        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+    if found is None:
+        return _fail(401, "unauthorised", "访问令牌无效或已更换", "the token is not valid (or was replaced)")
+    return found
+
+
+_ERRORS = {401: {"model": EscalationError}, 404: {"model": EscalationError}, 409: {"model": EscalationError},
+           503: {"model": EscalationError}}
+
+
+@router.get("/{ticket_id:path}/state", response_model=TicketOut, responses=_ERRORS)
+async def get_ticket(request: Request, ticket_id: TicketId,
+                     authorization: Annotated[str | None, Header()] = None) -> TicketOut | JSONResponse:
+    """The ticket as its current or former owner, or a transfer's receiver, sees it."""
+    found = await _org(request, authorization)
+    if isinstance(found, JSONResponse):
+        return found
+    try:
+        view = await ticket_view(request.app.state.store, ticket_id)
+    except UNAVAILABLE:
+        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+    t = view.ticket if view else None
+    if t is None or found[0] not in {a.org for a in t.assignments} | ({t.transfer.to_org} if t.transfer else set()):
+        return _fail(404, "not_found", f"没有工单 {ticket_id}", f"no ticket {ticket_id} for this organisation")
+    return TicketOut(
+        ticket_id=t.ticket_id, parent_id=t.parent_id, category=t.category, subject=t.subject, detail=t.detail,
+        status=t.status, owner=t.owner, transfer_to=t.transfer.to_org if t.transfer else None,
+        outcomes=list(t.outcomes), resolution=t.resolution,
+        assignments=[AssignmentOut(n=a.n, level=a.level_key, org=a.org, assigned_at=a.assigned_at, ack_due=a.ack_due,
+                                   resolve_due=a.resolve_due, acknowledged_at=a.acknowledged_at,
+                                   resolved_at=a.resolved_at) for a in t.assignments])
+
+
+@router.post("/{ticket_id:path}/actions", response_model=ActionOut, responses=_ERRORS)
+async def post_action(request: Request, ticket_id: TicketId, body: ActionIn,
+                      authorization: Annotated[str | None, Header()] = None) -> ActionOut | JSONResponse:
+    """Acknowledge, ask for information, resolve with a written resolution, or transfer the ticket."""
+    found = await _org(request, authorization)
+    if isinstance(found, JSONResponse):
+        return found
+    org, role = found
+    arg = TicketAction(role=role, actor=body.actor, org=org, text=body.text, outcome=body.outcome, to_org=body.to_org)
+    try:
+        receipt = await act(await temporal_client(request), ticket_id, body.action, arg)
+    except RefusedError as exc:
+        zh, _, en = str(exc).partition(" / ")
+        return _fail(409, "refused", zh, en or zh)
+    except TEMPORAL_UNAVAILABLE:
+        return _fail(503, "unavailable", "工作流服务暂时无法连接，未做任何更改",
+                     "the workflow service cannot be reached; nothing changed")
+    return ActionOut(ticket_id=receipt.ticket_id, seq=receipt.seq, hash=receipt.hash, status=receipt.status)
