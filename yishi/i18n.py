@@ -224,6 +224,8 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
     "task_not_yours": ("您的角色（{role}）不能办理此任务。", "Your role ({role}) cannot act on this task."),
     "notices_failed": ("未能送达的通知", "Notices not delivered"),
     "progress_link": ("投票进度", "Voting progress"),
+    "questions_each": ("本次共 {n} 项表决，请逐项选择并分别提交；每项都有收据。",
+                       "This vote has {n} questions: choose and submit each one; each gets its receipt."),
 }
 MESSAGES.update(MATTER_MESSAGES)
 

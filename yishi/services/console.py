@@ -64,11 +64,11 @@ def _bars(result: TallyResult) -> list[Bar]:
     return bars
 
 
-def _inputs(box: Box) -> tuple[list[Ballot], list[ProxyRecord]]:
+def _inputs(box: Box, question_id: str) -> tuple[list[Ballot], list[ProxyRecord]]:
     ballots, proxies = [], []
     for stored in box.events:
         payload = stored.payload
-        if stored.type == "BallotCast":
+        if stored.type == "BallotCast" and payload.get("question_id", "main") == question_id:
             ballots.append(Ballot(**{k: v for k, v in payload.items() if k not in ("type", "idempotency_key")}))
         elif stored.type in ("ProxyAuthorised", "ProxyRevoked"):
             kind = "authorise" if stored.type == "ProxyAuthorised" else "revoke"
@@ -82,11 +82,13 @@ def _key(text: str | None) -> tuple[int, int | str]:
     return (0, int(text)) if text.isdigit() else (1, text)
 
 
-def progress(box: Box) -> Progress:
+def progress(box: Box, question_id: str | None = None) -> Progress:
+    """Progress on one question of the box (its first by default), overall and per building and entrance."""
     opened = box.opened
+    question_id = question_id or opened.questions[0].id
     rule = get_rule(opened.rule_id)
     settings = TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent)
-    ballots, proxies = _inputs(box)
+    ballots, proxies = _inputs(box, question_id)
     in_scope = Roll.from_entries([r for r in opened.roll if opened.scope.contains(r)])
 
     def group(building: str, entrance: str | None) -> GroupProgress:
@@ -96,7 +98,7 @@ def progress(box: Box) -> Progress:
 
     buildings = sorted({r.building for r in in_scope.rooms}, key=_key)
     entrances = sorted({(r.building, r.entrance) for r in in_scope.rooms}, key=lambda p: (_key(p[0]), _key(p[1])))
-    overall = box.state.tally().result()
+    overall = box.state.tally(question_id).result()
     return Progress(
         rule.id, rule.name_zh, rule.name_en, GroupProgress(None, None, overall, _bars(overall)),
         [group(b, None) for b in buildings], [group(b, e) for b, e in entrances],
@@ -119,9 +121,10 @@ async def contacts(pool: asyncpg.Pool, digest: str) -> dict[str, Any]:
 
 
 def non_voters(box: Box, contact_book: dict[str, Any]) -> list[Household]:
-    """Owners in scope with no counted ballot, in building/entrance/room order, with name and phone."""
-    running = box.state.tally()
-    missing = [o for o in box.state.electorate.owner_areas if running.counted_choice(o) is None]
+    """Owners in scope with no counted ballot on some question of the box (they have a vote left to cast), in
+    building/entrance/room order, with name and phone."""
+    tallies = [box.state.tally(q.id) for q in box.opened.questions]
+    missing = [o for o in box.state.electorate.owner_areas if any(t.counted_choice(o) is None for t in tallies)]
     households = []
     for owner_id in missing:
         person = contact_book.get(owner_id) or {}
@@ -138,17 +141,17 @@ class PaperEntry:
     paper_ref: str | None
     seq: int
     counted: bool  # False when the owner also voted online: online prevails
+    question_id: str = "main"
 
 
 def paper_ballots(box: Box) -> list[PaperEntry]:
-    running = box.state.tally()
     entries = []
     for stored in box.events:
         if stored.type == "BallotCast" and stored.payload.get("channel") == "paper":
-            owner = stored.payload["owner_id"]
+            owner, question = stored.payload["owner_id"], stored.payload.get("question_id", "main")
             entries.append(PaperEntry(owner, box.rooms_of(owner), stored.payload["choice"],
                                       stored.payload.get("paper_ref"), stored.seq,
-                                      not running.has_online_ballot(owner)))
+                                      not box.state.tally(question).has_online_ballot(owner), question))
     return entries
 
 

@@ -69,6 +69,7 @@ class Receipt:
     cast_by: str | None
     cast_at: datetime
     recorded_at: datetime
+    question_id: str = "main"
 
     @property
     def code(self) -> str:
@@ -78,7 +79,7 @@ class Receipt:
     def of(cls, stored: StoredEvent) -> Receipt:
         ballot = BallotCast(**stored.payload)
         return cls(stored.stream_id, stored.seq, stored.hash, ballot.owner_id, ballot.choice, ballot.channel,
-                   ballot.cast_by, ballot.cast_at, stored.recorded_at)
+                   ballot.cast_by, ballot.cast_at, stored.recorded_at, ballot.question_id)
 
 
 def receipt_code(seq: int, digest: str) -> str:
@@ -113,6 +114,7 @@ class _StreamLog:
         self.events: list[StoredEvent] = []
         self.ballots: dict[str, list[int]] = {}  # owner -> indexes of their BallotCast in ``events``
         self.rooms: dict[str, list[RoomEntry]] = {}  # owner -> rooms in the box's scope, in roll order
+        self.round_box: str | None = None  # a procedure's latest vote round (its re-votes have streams of their own)
         self.state = BoxState()
 
     @property
@@ -131,6 +133,9 @@ class _StreamLog:
 
     def extend(self, new: list[StoredEvent]) -> None:
         start = len(self.events)
+        for stored in new:
+            if stored.type == "VoteRoundOpened":
+                self.round_box = stored.payload["box_stream"]
         folded = [(start + i, stored, event_from_dict(stored.type, stored.payload)) for i, stored in enumerate(new)
                   if stored.type in EVENT_TYPES]  # other stages (objections, mediation) share the stream
         state = self.state.snapshot() if folded else self.state
@@ -157,6 +162,7 @@ class Box:
     _count: int
     _ballots: dict[str, list[int]]
     _rooms: dict[str, list[RoomEntry]]
+    _round_box: str | None = None
 
     @property
     def events(self) -> list[StoredEvent]:
@@ -179,22 +185,38 @@ class Box:
     def area_of(self, owner_id: str) -> Decimal:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
-    def last_ballot(self, owner_id: str, cast_by: str | None = None) -> StoredEvent | None:
-        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``."""
+    def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None
+                    ) -> StoredEvent | None:
+        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by`` or on
+        ``question_id``."""
         for index in reversed(self._ballots.get(owner_id, ())):
             if index >= self._count:
                 continue  # cast after this box was read
             stored = self._log[index]
+            if question_id is not None and stored.payload.get("question_id", "main") != question_id:
+                continue
             if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
                 return stored
         return None
+
+    def question(self, question_id: str | None) -> Any:
+        """The box's question ``question_id`` (its first when None), or None if it has no such question."""
+        questions = self.opened.questions
+        if question_id is None:
+            return questions[0]
+        return next((q for q in questions if q.id == question_id), None)
+
+    @property
+    def round_box(self) -> str | None:
+        """The box stream of the procedure's latest vote round, as announced in this stream (VoteRoundOpened)."""
+        return self._round_box
 
 
 _logs: weakref.WeakKeyDictionary[EventStore, OrderedDict[str, _StreamLog]] = weakref.WeakKeyDictionary()
 MAX_CACHED_STREAMS = 256
 
 
-async def load_box(store: EventStore, deliberation_id: str) -> Box:
+async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bool = False) -> Box:
     """The deliberation's box as of now: every event committed before this call is folded in.
 
     Streams are append-only, so this process keeps each stream it has read with its fold and reads only
@@ -216,7 +238,11 @@ async def load_box(store: EventStore, deliberation_id: str) -> Box:
             covering = log_.arrivals
             await log_.refresh(store, deliberation_id)
             log_.covered = covering
-        box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms)
+        box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms,
+                  log_.round_box)
+    if follow_rounds and box.round_box not in (None, deliberation_id):
+        # A re-vote: the owner's link names the deliberation, the ballots go to the current round's box.
+        return await load_box(store, box.round_box)  # type: ignore[arg-type]
     if box.state.opened is None:
         raise NoSuchBoxError(deliberation_id)
     return box
@@ -250,6 +276,7 @@ def _decide(box: Box, command: Command, now: datetime) -> list[Event]:
 async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
+    question_id: str | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
@@ -258,8 +285,10 @@ async def cast_ballot(
     (``…Error`` of :mod:`domain.errors`) pass through; :class:`VotingClosedError` when closed.
     """
     box = await load_box(store, deliberation_id)
+    question_id = question_id or box.opened.questions[0].id  # a box of one question: that one
     command = CastBallot(owner_id=owner_id, choice=choice, cast_at=now, channel=channel,  # type: ignore[arg-type]
-                         cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key)
+                         cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
+                         question_id=question_id)
     try:
         events: list[Event] = _decide(box, command, now)
     except IdempotencyConflictError:
@@ -269,7 +298,8 @@ async def cast_ballot(
     stored = await store.append(deliberation_id, _new_events(events, now),
                                 idempotency_key=idempotency_key, guard=open_guard(now))
     receipt = Receipt.of(stored[0])
-    if (receipt.owner_id, receipt.choice, receipt.cast_by) != (owner_id, choice, cast_by):
+    if (receipt.owner_id, receipt.choice, receipt.cast_by, receipt.question_id) != (owner_id, choice, cast_by,
+                                                                                    question_id):
         raise FormAlreadyUsedError(receipt)
     log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel)
     return receipt

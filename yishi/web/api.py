@@ -77,7 +77,8 @@ class DeliberationStatus(BaseModel):
 class BallotIn(BaseModel):
     token: str = Field(max_length=64, description="the personal link's token (the part after /v/)")
     choice: Literal["for", "against", "abstain"]
-    question_id: str = Field("main", max_length=64)
+    question_id: str | None = Field(None, max_length=64,
+                                    description="the question voted on; omitted: the box's first question")
     submission_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$",
                                description="chosen by the client per ballot; sending it again never counts twice")
 
@@ -192,19 +193,20 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     if not state.limits.per_token.hit(holder.token_hash):
         return fail(429, "too_many", headers={"Retry-After": "60"})
     try:
-        box = await load_box(state.store, holder.deliberation_id)
+        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True)  # a re-vote: its round
     except NoSuchBoxError:
         return fail(409, "not_open")
     except UNAVAILABLE:
         return _unavailable()
-    if ballot.question_id != box.opened.questions[0].id:
+    question = box.question(ballot.question_id)
+    if question is None:
         return fail(422, "unknown_question", f"没有问题“{ballot.question_id}”",
                     f"no question '{ballot.question_id}'")
     now = clock(request)
     key = "api-" + hashlib.sha256(f"{holder.token_hash}:{ballot.submission_id}".encode()).hexdigest()[:32]
     try:
-        receipt = await cast_ballot(state.store, holder.deliberation_id, holder.owner_id, ballot.choice,
-                                    idempotency_key=key, now=now)
+        receipt = await cast_ballot(state.store, box.deliberation_id, holder.owner_id, ballot.choice,
+                                    idempotency_key=key, now=now, question_id=question.id)
     except VotingClosedError as exc:
         closed = exc.closed_at.astimezone(UTC).isoformat()
         return fail(410, "closed", f"投票已于 {closed} 截止，未记录任何内容",

@@ -73,8 +73,10 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
-    return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box),
-                 paper=paper_ballots(box), now=clock(request), field=staff.account.can(*FIELD_STAFF))
+    question = box.question(request.query_params.get("q") or None) or box.opened.questions[0]
+    return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
+                 question=question, paper=paper_ballots(box), now=clock(request),
+                 field=staff.account.can(*FIELD_STAFF))
 
 
 @router.get("/console/d/{deliberation_id}/non-voters")
@@ -117,18 +119,21 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     room = next((r for r in box.opened.roll if r.room_id.upper() == form.get("room", "").strip().upper()), None)
     ref = form.get("paper_ref", "").strip()[:200]
     choice = form.get("choice")
+    question = box.question(form.get("question") or None)
 
     def again(status: int, error: str, receipt: object = None) -> Response:
         return _page(request, "console_paper.html", staff, status, box=box, info=info, form=staff.form(),
                      error=error, receipt=receipt)
 
-    if room is None or not ref or choice not in CHOICES:
+    if room is None or not ref or choice not in CHOICES or question is None:
         return again(422, i18n.t("paper_missing", page_lang(request)))
-    # One scanned sheet is one ballot: entering the same sheet twice records it once.
-    key = "paper-" + hashlib.sha256(f"{room.owner_id}\x00{ref}".encode()).hexdigest()[:32]
+    # One scanned sheet is one ballot per question: entering the same sheet twice records it once.
+    sheet = f"{room.owner_id}\x00{ref}" + (f"\x00{question.id}" if len(box.opened.questions) > 1 else "")
+    key = "paper-" + hashlib.sha256(sheet.encode()).hexdigest()[:32]
     try:
         receipt = await cast_ballot(request.app.state.store, deliberation_id, room.owner_id, choice,
-                                    idempotency_key=key, now=clock(request), channel="paper", paper_ref=ref)
+                                    idempotency_key=key, now=clock(request), channel="paper", paper_ref=ref,
+                                    question_id=question.id)
     except FormAlreadyUsedError as exc:
         return again(409, i18n.t("paper_ref_used", page_lang(request), ref=ref, code=exc.receipt.code))
     except VotingClosedError as exc:
@@ -138,6 +143,6 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     box = await load_box(request.app.state.store, deliberation_id)
-    overridden = box.state.tally().has_online_ballot(room.owner_id)
+    overridden = box.state.tally(question.id).has_online_ballot(room.owner_id)
     return _page(request, "console_paper.html", staff, box=box, info=info, form=staff.form(), error=None,
                  receipt=receipt, overridden=overridden, room=room.room_id)

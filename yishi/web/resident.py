@@ -99,7 +99,7 @@ async def show_ballot(request: Request, token: str) -> Response:
                                     voter)
     closed = voter.box.closed_at(voter.now)
     if closed:
-        return await show_matter_or(request, token, voter.holder.token_hash, voter.box.deliberation_id,
+        return await show_matter_or(request, token, voter.holder.token_hash, voter.holder.deliberation_id,
                                     voter.owner_id, closed_page(request, closed))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
@@ -120,12 +120,16 @@ async def cast(request: Request, token: str) -> Response:
     if choice not in CHOICES:
         page = ballot_page(request, voter, error="missing_choice")
         return render(request, "ballot.html", 422, no_store=True, page=page, token=token)
+    question = voter.box.question(form.get("question") or None)
+    if question is None:
+        return refused_page(request, UnknownQuestionError(f"没有议题 {form.get('question', '')[:64]}",
+                                                          f"no question {form.get('question', '')[:64]} in this vote"))
     owner_id = form.get("for_owner") or voter.owner_id
     cast_by = voter.owner_id if owner_id != voter.owner_id else None
     key = "web-" + hashlib.sha256(f"{voter.holder.token_hash}:{form['nonce']}".encode()).hexdigest()[:32]
     try:
         receipt = await cast_ballot(request.app.state.store, voter.box.deliberation_id, owner_id, choice,
-                                    idempotency_key=key, now=voter.now, cast_by=cast_by)
+                                    idempotency_key=key, now=voter.now, cast_by=cast_by, question_id=question.id)
     except VotingClosedError as exc:
         return closed_page(request, exc.closed_at)
     except FormAlreadyUsedError as exc:
@@ -136,7 +140,10 @@ async def cast(request: Request, token: str) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     opened = voter.box.opened
-    return render(request, "receipt.html", no_store=True, receipt=receipt, token=token,
+    several = len(opened.questions) > 1
+    lang = page_lang(request)
+    question_text = ((question.text_en if lang == "en" else None) or question.text_zh) if several else None
+    return render(request, "receipt.html", no_store=True, receipt=receipt, token=token, question=question_text,
                   closes_at=opened.closes_at, changeable=opened.ballots_changeable,
                   for_rooms=rooms_label(voter.box, owner_id) if cast_by else None)
 

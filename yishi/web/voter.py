@@ -93,7 +93,7 @@ async def load_voter(request: Request, token: str) -> Voter | Response:
     state = request.app.state
     try:
         info = await deliberation_info(state.pool, holder.deliberation_id)
-        box = await load_box(state.store, holder.deliberation_id)
+        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True)
     except NoSuchBoxError:
         return _not_open_yet(request, info)
     except UNAVAILABLE:
@@ -122,6 +122,17 @@ def form_keys(request: Request, voter: Voter, purpose: str) -> FormKeys:
 
 
 @dataclass
+class QuestionForm:
+    """One question of the box with its own form (a box may ask several: dismiss, then each candidate)."""
+
+    id: str
+    text: str
+    status: str | None
+    final: bool  # voted on it, and ballots cannot be changed
+    form: FormKeys
+
+
+@dataclass
 class BallotPage:
     """What the ballot page shows."""
 
@@ -136,9 +147,10 @@ class BallotPage:
     forms: dict[str, FormKeys]
     proxy_limit: int
     proxy_rooms: str | None
-    represented: list[tuple[str, str, FormKeys]] = field(default_factory=list)
+    represented: list[tuple[str, str, list[QuestionForm]]] = field(default_factory=list)
     error: str | None = None
-    final: bool = False  # voted, and ballots cannot be changed: no form to show
+    final: bool = False  # voted on every question, and ballots cannot be changed: no form to show
+    questions: list[QuestionForm] = field(default_factory=list)
 
 
 def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) -> str:
@@ -147,15 +159,31 @@ def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) 
     return (info.get(f"{key}_en") if lang == "en" else None) or info.get(f"{key}_zh") or fallback
 
 
-def _status(voter: Voter, lang: str) -> str | None:
-    last = voter.box.last_ballot(voter.owner_id)
+def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None) -> str | None:
+    owner_id = owner_id or voter.owner_id
+    last = voter.box.last_ballot(owner_id, question_id=question_id)
     if last is None:
         return None
     choice = i18n.choice(last.payload["choice"], lang)
-    if last.payload.get("channel") == "paper" and not voter.box.state.tally().has_online_ballot(voter.owner_id):
+    if last.payload.get("channel") == "paper" and not voter.box.state.tally(question_id).has_online_ballot(owner_id):
         return i18n.t("voted_paper", lang, choice=choice)
-    key = "voted_by_proxy" if last.payload.get("cast_by") not in (None, voter.owner_id) else "voted_already"
+    key = "voted_by_proxy" if last.payload.get("cast_by") not in (None, owner_id) else "voted_already"
     return i18n.t(key, lang, choice=choice, when=i18n.when(last.occurred_at, lang))
+
+
+def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | None,
+                    owner_id: str | None = None) -> list[QuestionForm]:
+    questions = voter.box.opened.questions
+    forms = []
+    for question in questions:
+        text = (question.text_en if lang == "en" else None) or question.text_zh
+        if len(questions) == 1 and info_text:
+            text = info_text  # the registry's wording of the single question
+        voted = voter.box.last_ballot(owner_id or voter.owner_id, question_id=question.id) is not None
+        forms.append(QuestionForm(question.id, text, _status(voter, lang, question.id, owner_id),
+                                  voted and not voter.box.opened.ballots_changeable,
+                                  form_keys(request, voter, "ballot")))
+    return forms
 
 
 def ballot_page(request: Request, voter: Voter, error: str | None = None) -> BallotPage:
@@ -163,25 +191,28 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
     opened, info = voter.box.opened, voter.info
     question = opened.questions[0]
     question_text = (question.text_en if lang == "en" else None) or question.text_zh
+    info_text = _localised(info, "question", lang, "") or None
     proxies = voter.proxies()
     proxy = proxies.active_proxy(voter.owner_id, voter.now)
     represented = [
-        (owner, rooms_label(voter.box, owner), form_keys(request, voter, "ballot"))
+        (owner, rooms_label(voter.box, owner), _question_forms(request, voter, lang, info_text, owner))
         for owner in proxies.represented_by(voter.owner_id, voter.now)
     ]
+    questions = _question_forms(request, voter, lang, info_text)
     return BallotPage(
         title=(info or {}).get("title") or question_text,
         notice=_localised(info, "notice", lang, ""),
-        question=_localised(info, "question", lang, question_text),
+        question=questions[0].text,
         rooms=voter.box.rooms_of(voter.owner_id),
         area=voter.box.area_of(voter.owner_id),
         closes_at=opened.closes_at,
         changeable=opened.ballots_changeable,
-        status=_status(voter, lang),
+        status=questions[0].status,
         forms={p: form_keys(request, voter, p) for p in ("ballot", "proxy", "proxy-revoke")},
         proxy_limit=opened.proxy_limit,
         proxy_rooms=rooms_label(voter.box, proxy) if proxy else None,
         represented=represented,
         error=error,
-        final=not opened.ballots_changeable and voter.box.last_ballot(voter.owner_id) is not None,
+        final=all(q.final for q in questions),
+        questions=questions,
     )
