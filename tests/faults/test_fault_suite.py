@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -14,28 +16,39 @@ SUMMARY = re.compile(
 )
 
 
-def run_suite(*args: str, timeout: int) -> dict[str, int]:
-    done = subprocess.run([sys.executable, "-m", "yishi.cli", "check", "faults", *args], capture_output=True,
-                          text=True, timeout=timeout)
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]:
+    """The summary line's figures and the scenarios' own measurements (from ``--json``)."""
+    done = subprocess.run([sys.executable, "-m", "yishi.cli", "check", "faults", "--json", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
     match = SUMMARY.match(last)
     assert match, f"no summary line; stdout ends {done.stdout[-500:]!r}\nstderr:\n{done.stderr[-4000:]}"
     keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors")
     figures = dict(zip(keys, map(int, match.groups()), strict=True))
     assert done.returncode == 0, f"{last}\n{done.stderr[-4000:]}"
-    return figures
+    report = json.loads("\n".join(lines[:-1]))
+    assert report["summary"] == last
+    return figures, report["scenarios"]
 
 
-def check(figures: dict[str, int]) -> None:
+def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["server_errors"] == 0, figures
     assert figures["accepted"] == figures["found"] > 0, figures
     assert figures["faults"] >= 5 and figures["bad_inputs"] > 0, figures
+    # A real escalation was exercised: the ticket climbed a level across the kill (two assignments, each
+    # announced to its organisation once), and its own activities ran again in the reset.
+    killed, rerun = scenarios["worker_killed"], scenarios["activities_rerun"]
+    assert killed["outcome"] == "objection_upheld" and killed["org_webhooks"] == 2, killed
+    assert killed["ticket_notices"] >= 2 and killed["kill_before_deadline_s"] > 0, killed
+    assert rerun["ticket"] == killed["ticket"] and rerun["ticket_activities_rerun"] >= 5, rerun
+    assert rerun["activities_rerun"] >= 3 and rerun["direct_reruns"] == 4, rerun
 
 
 def test_fault_suite() -> None:
-    check(run_suite(timeout=280))
+    check(*run_suite(timeout=280))
 
 
 @pytest.mark.slow
 def test_fault_suite_long() -> None:
-    check(run_suite("--long", timeout=900))
+    check(*run_suite("--long", timeout=900))

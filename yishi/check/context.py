@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -15,6 +17,7 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 
+from activities.escalation import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_body
 from activities.eventstore import EventStore
 from domain.roll import Roll, Room
 from yishi.check.report import Report
@@ -24,11 +27,18 @@ T = TypeVar("T")
 
 
 class NoticeGateway:
-    """A stand-in SMS/WeChat gateway: the webhook the notices are posted to. Counts every notice it receives
-    by its ``Idempotency-Key`` (the notice id), so a notice sent twice shows up as a count of 2."""
+    """A stand-in SMS/WeChat gateway and a stand-in organisation system, served by the suite.
 
-    def __init__(self) -> None:
+    ``/notices`` is the community's notice webhook (deliberation notices carry ``deliberation_id``, escalation
+    notices ``ticket_id``); ``/org`` is the webhook of the organisations a ticket is assigned to (signed with
+    ``secret``, HMAC-SHA256). Every request is counted by stream and ``Idempotency-Key`` (the notice id, or
+    ``webhook:<n>:<org>``), so anything sent twice shows up as a count of 2."""
+
+    def __init__(self, secret: str = "") -> None:
         self.received: Counter[str] = Counter()
+        self.org_received: Counter[str] = Counter()
+        self.bad_signatures: list[str] = []
+        self.secret = secret
         self.port = 0
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -36,6 +46,10 @@ class NoticeGateway:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/notices"
+
+    @property
+    def org_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/org"
 
     async def start(self) -> None:
         import uvicorn
@@ -46,14 +60,26 @@ class NoticeGateway:
 
         async def receive(request: Request) -> JSONResponse:
             body = await request.json()
-            key = f"{body['deliberation_id']}:{request.headers.get('idempotency-key', '?')}"
-            self.received[key] += 1
+            stream = body.get("deliberation_id") or body.get("ticket_id")
+            self.received[f"{stream}:{request.headers.get('idempotency-key', '?')}"] += 1
+            return JSONResponse({"ok": True})
+
+        async def receive_org(request: Request) -> JSONResponse:
+            raw = await request.body()
+            body = json.loads(raw)
+            key = f"{body['ticket_id']}:{request.headers.get('idempotency-key', '?')}"
+            stamp = request.headers.get(TIMESTAMP_HEADER, "")
+            if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), sign_body(self.secret, stamp, raw)):
+                self.bad_signatures.append(key)
+                return JSONResponse({"error": "bad signature"}, status_code=401)
+            self.org_received[key] += 1
             return JSONResponse({"ok": True})
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        app = Starlette(routes=[Route("/notices", receive, methods=["POST"])])
+        app = Starlette(routes=[Route("/notices", receive, methods=["POST"]),
+                                Route("/org", receive_org, methods=["POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
                                                      access_log=False, lifespan="off"))
         self._task = asyncio.create_task(self._server.serve())
@@ -67,11 +93,17 @@ class NoticeGateway:
             self._server.should_exit = True
             await self._task
 
-    def sent_twice(self, deliberation_id: str) -> list[str]:
-        return [k for k, n in self.received.items() if k.startswith(deliberation_id + ":") and n > 1]
+    def sent_twice(self, stream: str) -> list[str]:
+        """Notices and organisation webhooks of ``stream`` (a deliberation or a ticket) received more than once."""
+        return [k for counter in (self.received, self.org_received)
+                for k, n in counter.items() if k.startswith(stream + ":") and n > 1]
 
-    def count(self, deliberation_id: str) -> int:
-        return sum(n for k, n in self.received.items() if k.startswith(deliberation_id + ":"))
+    def count(self, stream: str) -> int:
+        """Notices of ``stream`` received (organisation webhooks not included)."""
+        return sum(n for k, n in self.received.items() if k.startswith(stream + ":"))
+
+    def org_count(self, ticket_id: str) -> int:
+        return sum(n for k, n in self.org_received.items() if k.startswith(ticket_id + ":"))
 
 
 @dataclass

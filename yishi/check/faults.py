@@ -2,10 +2,12 @@
 
 Scenarios, in order (each is a function taking the shared :class:`~yishi.check.context.Run`):
 
-1. the worker is SIGKILLed in the middle of a deliberation and restarted (:func:`procs.worker_killed`);
+1. the worker is SIGKILLed in the middle of a deliberation's vote and again while its escalation ticket's
+   deadline is pending, and restarted each time (:func:`procs.worker_killed`);
 2. the Temporal dev server is stopped and restarted mid-vote (:func:`procs.temporal_restarted`);
 3. PostgreSQL is restarted during a flood of ballots (:func:`flood.postgres_flood`);
-4. activities are made to run again after they completed (:func:`procs.activities_rerun`);
+4. activities, the escalation's included, are made to run again after they completed
+   (:func:`procs.activities_rerun`);
 5. bad input at every surface (:func:`badinput.bad_inputs`).
 
 The run ends with one summary line (see :meth:`Report.line`) and succeeds only if nothing was lost,
@@ -77,7 +79,7 @@ async def _run_all(stack: FaultStack, report: Report, long: bool, only: set[int]
 
     pool = await create_pool(stack.database_url, max_size=5)
     client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
-    gateway = NoticeGateway()
+    gateway = NoticeGateway(secret=stack.webhook_secret)
     await gateway.start()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     async with httpx.AsyncClient(base_url=stack.web_url, timeout=20, limits=limits) as http:

@@ -1,4 +1,5 @@
-"""What the fault suite counts, and the facts in a stream that must never appear twice."""
+"""What the fault suite counts, and the facts in a stream (a deliberation's or an escalation ticket's) that must
+never appear twice."""
 
 from __future__ import annotations
 
@@ -25,8 +26,17 @@ FACT_IDENTITY: dict[str, tuple[str, ...]] = {
     "DoorKnockListIssued": ("list_id",),
     "CostPlanProposed": ("plan_id",),
     "ObjectionFiled": ("objection_id",),
-    "EscalationPlaceholderOpened": ("subject",),
+    "EscalationPlaceholderOpened": ("subject",),  # histories recorded before the escalation workflow
+    "EscalationStarted": ("subject",),
     "EscalationResolved": ("task_id",),
+    # The ticket's own stream (``<deliberation>/esc-<subject>``): one opening, one assignment per number,
+    # one missed deadline per assignment and kind, one move up per pair of levels, one close.
+    "EscalationOpened": (),
+    "LevelAssigned": ("n",),
+    "DeadlineMissed": ("n", "deadline"),
+    "Escalated": ("from_level", "to_level"),
+    "Closed": (),
+    "Cancelled": (),
 }
 
 

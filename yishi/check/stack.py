@@ -33,6 +33,7 @@ class FaultStack:
     data_dir: Path
     task_queue: str = "yishi"
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     postgres: EmbeddedPostgres | None = None
     temporal: EmbeddedTemporal | None = None
     worker: ChildServer | None = None
@@ -80,6 +81,7 @@ class FaultStack:
             "YISHI_WEB_PORT": str(self.web_port),
             "YISHI_PUBLIC_BASE_URL": self.web_url,
             "YISHI_SECRET_KEY": self.secret_key,
+            "YISHI_ESCALATION_WEBHOOK_SECRET": self.webhook_secret,
             "YISHI_LOG_JSON": "true",
             "YISHI_LOG_LEVEL": "WARNING",
         }
