@@ -1,5 +1,5 @@
 """Shared stage machinery of the procedure workflows: one state model, human tasks as updates with
-validators, objections with mediation and an escalation placeholder, notices, and the vote as a child box.
+validators, objections with mediation and escalation tickets (child workflows), notices, and the vote as a child box.
 
 A procedure is a state machine: ``state.next`` names the stage method to run (``_stage_<name>``), each
 stage method sets the next one, and the workflow may continue as new only between two stages (with

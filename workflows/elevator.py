@@ -2,7 +2,7 @@
 
 feasibility (human task) → consultation notice → vote (child ballot box, reminders to non-voters) →
 result notice with the final head → rejected: closed | approved: cost-sharing plan → each owner confirms
-their share → 公示 with objections (mediation, then the street-office placeholder) → permit (granted or
+their share → 公示 with objections (mediation, then an escalation ticket) → permit (granted or
 refused, with the document number) → construction → acceptance → closed.
 """
 
