@@ -10,7 +10,7 @@ event that is not durable.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -259,6 +259,32 @@ class EventStore:
             args.append(limit)
         async with self._pool.acquire() as conn:
             return [_stored(r) for r in await conn.fetch(sql, *args)]
+
+    async def batches(
+        self, stream_id: str, *, after_seq: int = 0, batch: int = 10_000
+    ) -> AsyncIterator[list[tuple[int, str, dict[str, Any]]]]:
+        """``(seq, type, payload)`` of the events after ``after_seq``, in order, ``batch`` rows at a time.
+
+        For folds of a whole stream: no :class:`StoredEvent` per row, and only one batch in memory at a
+        time (a stream of 100,000 ballots is read in ten keyset-paginated queries, each on the primary key).
+        """
+        sql = "SELECT seq, type, payload FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+
+        async def fetch(after: int) -> list[tuple[int, str, dict[str, Any]]]:
+            async with self._pool.acquire() as conn:
+                return [(r[0], r[1], r[2]) for r in await conn.fetch(sql, stream_id, after, batch)]
+
+        rows = await fetch(after_seq)
+        while rows:
+            # The database reads the next batch (keyset on the last seq) while the caller folds this one.
+            following = asyncio.ensure_future(fetch(rows[-1][0])) if len(rows) == batch else None
+            try:
+                yield rows
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            rows = await following if following is not None else []
 
     async def read_types(self, stream_id: str, types: Iterable[str]) -> list[StoredEvent]:
         """Only the events of ``stream_id`` whose type is in ``types``, in order (e.g. stages without ballots)."""

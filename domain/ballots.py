@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -25,6 +25,24 @@ Choice = Literal["for", "against", "abstain"]
 Channel = Literal["online", "paper"]
 CHOICES: tuple[Choice, ...] = ("for", "against", "abstain")
 DEFAULT_PROXY_LIMIT = 3  # ⚠ Weifang practice; a setting.
+
+
+class BallotLike(Protocol):
+    """What a tally reads of a ballot: a :class:`Ballot`, or the ``BallotCast`` event itself (a fold counts
+    the validated event as it is instead of copying it into a new model per ballot)."""
+
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def choice(self) -> Choice: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def cast_at(self) -> datetime | None: ...
+    @property
+    def cast_by(self) -> str | None: ...
+    @property
+    def proxy(self) -> str | None: ...
 
 
 class Ballot(BaseModel):
@@ -78,7 +96,7 @@ class IgnoredBallot(BaseModel):
     en: str
 
     @classmethod
-    def of(cls, ballot: Ballot, reason: IgnoreReason) -> IgnoredBallot:
+    def of(cls, ballot: BallotLike, reason: IgnoreReason) -> IgnoredBallot:
         zh, en = REASON_TEXT[reason]
         return cls(
             owner_id=ballot.owner_id,
@@ -154,7 +172,7 @@ class ProxyBook:
             if grant.in_force(at) and proxy_owner_id in (None, grant.proxy_owner_id):
                 grant.end = at
 
-    def check_ballot(self, ballot: Ballot) -> IgnoreReason | None:
+    def check_ballot(self, ballot: BallotLike) -> IgnoreReason | None:
         """None if the ballot may count as its owner's, else why not."""
         proxy = ballot.proxy
         if proxy is None:

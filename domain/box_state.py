@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.ballots import Ballot, ProxyBook
+from domain.ballots import ProxyBook
 from domain.errors import BoxNotOpenError, RollDigestMismatchError, StaleStateError
 from domain.events import (
     BallotCast,
@@ -25,7 +25,7 @@ from domain.events import (
     ProxyRevoked,
     ResultRecorded,
 )
-from domain.roll import Electorate, Roll
+from domain.roll import Electorate, check_unique_rooms, entries_digest, select_entries
 from domain.rules import get_rule
 from domain.tally import Tally, TallySettings
 from domain.tally_result import TallyResult
@@ -92,15 +92,17 @@ class BoxState(BaseModel):
 
 
 def _opened_ledger(event: BoxOpened) -> _Ledger:
-    roll = Roll.from_entries(event.roll)
-    if roll.digest() != event.roll_digest:
+    # The recorded entries are validated already; digest and select them as they are (no ``Roll`` rebuilt).
+    check_unique_rooms(event.roll)
+    digest = entries_digest(event.roll)
+    if digest != event.roll_digest:
         # The recorded rows no longer hash to the recorded digest: the stream was altered.
         raise RollDigestMismatchError(
             f"BoxOpened 中的名册与其摘要不符（{event.roll_digest[:12]}…）；该事件流可能被篡改，请停止计票并核查",
             f"the roll in BoxOpened does not match its digest ({event.roll_digest[:12]}…); "
             "the stream may have been altered: stop and investigate",
         )
-    electorate = roll.select(event.scope)
+    electorate = select_entries(event.roll, event.scope, digest)
     settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent)
     book = ProxyBook(event.proxy_limit)
     rule = get_rule(event.rule_id)
@@ -118,20 +120,9 @@ def evolve(state: BoxState, event: Event) -> BoxState:
     match event:
         case BoxOpened():
             return BoxState(status="open", opened=event, ledger=_opened_ledger(event))
-        case BallotCast():
+        case BallotCast() | ProxyAuthorised() | ProxyRevoked():
             ledger = state._live()
-            if event.idempotency_key is not None:
-                ledger.idempotency[event.idempotency_key] = event
-            ballot = Ballot(**event.model_dump(exclude={"type", "idempotency_key"}))
-            ledger.tallies[event.question_id].add(ballot)
-            return _advance(state, ledger)
-        case ProxyAuthorised():
-            ledger = state._live()
-            ledger.book.authorise(event.owner_id, event.proxy_owner_id, event.at)
-            return _advance(state, ledger)
-        case ProxyRevoked():
-            ledger = state._live()
-            ledger.book.revoke(event.owner_id, event.proxy_owner_id, event.at)
+            _apply(ledger, event)
             return _advance(state, ledger)
         case BoxSealed():
             return state.model_copy(update={"status": "sealed", "sealed": event})
@@ -140,9 +131,42 @@ def evolve(state: BoxState, event: Event) -> BoxState:
     raise TypeError(f"not a ballot-box event: {event!r}")
 
 
+def _apply(ledger: _Ledger, event: BallotCast | ProxyAuthorised | ProxyRevoked) -> None:
+    """Advance the ledger by one ballot or proxy event (the state's version is the caller's)."""
+    if type(event) is BallotCast:
+        if event.idempotency_key is not None:
+            ledger.idempotency[event.idempotency_key] = event
+        # The validated event carries every field of a ``Ballot`` (domain.ballots.BallotLike): counted as is.
+        ledger.tallies[event.question_id].add(event)
+    elif isinstance(event, ProxyAuthorised):
+        ledger.book.authorise(event.owner_id, event.proxy_owner_id, event.at)
+    elif isinstance(event, ProxyRevoked):
+        ledger.book.revoke(event.owner_id, event.proxy_owner_id, event.at)
+    else:
+        raise TypeError(f"not a ballot or proxy event: {event!r}")
+
+
+_LEDGER_EVENTS = (BallotCast, ProxyAuthorised, ProxyRevoked)
+
+
 def fold(events: Iterable[Event], state: BoxState | None = None) -> BoxState:
-    """The state after ``events`` (from the initial state unless ``state`` is given)."""
+    """The state after ``events`` (from the initial state unless ``state`` is given).
+
+    The same as ``evolve`` event by event, without a new state per ballot: a run of ballot and proxy
+    events advances the shared ledger, and one state is made when the run ends.
+    """
     state = state if state is not None else BoxState()
+    ledger: _Ledger | None = None  # set while a run of ledger events is not yet reflected in ``state``
     for event in events:
+        if isinstance(event, _LEDGER_EVENTS):
+            if ledger is None:
+                ledger = state._live()
+            _apply(ledger, event)
+            ledger.version += 1
+            continue
+        if ledger is not None:
+            state, ledger = state.model_copy(update={"version": ledger.version, "ledger": ledger}), None
         state = evolve(state, event)
+    if ledger is not None:
+        state = state.model_copy(update={"version": ledger.version, "ledger": ledger})
     return state

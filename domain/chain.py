@@ -20,7 +20,26 @@ class CanonicalJSONError(ValueError):
     """A value cannot be written as canonical JSON (floats and non-string keys are refused)."""
 
 
+_PLAIN = frozenset((str, int, bool, type(None)))
+"""Exact types that are always valid JSON scalars: skipped without building a path for them."""
+
+
 def _check(value: Any, path: str) -> None:
+    kind = type(value)
+    if kind in _PLAIN:
+        return
+    if kind is dict:  # the common containers first; a path is built only for nested containers
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise CanonicalJSONError(f"{path}: object keys must be strings, got {key!r}")
+            if type(item) not in _PLAIN:
+                _check(item, f"{path}.{key}")
+        return
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            if type(item) not in _PLAIN:
+                _check(item, f"{path}[{index}]")
+        return
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return
     if isinstance(value, int):
@@ -40,18 +59,24 @@ def _check(value: Any, path: str) -> None:
     raise CanonicalJSONError(f"{path}: {type(value).__name__} is not a JSON value")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""One encoder for every call (``json.dumps`` with options builds a new one each time)."""
+
+
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` canonically: sorted keys, no whitespace, UTF-8, integers only."""
     _check(value, "$")
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def format_instant(instant: datetime) -> str:
     """RFC 3339 in UTC with exactly six fractional digits and a ``Z``: ``2026-11-22T08:00:00.000000Z``."""
     if instant.tzinfo is None:
         raise CanonicalJSONError("timestamps must be timezone-aware")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+    if utc.year < 1000:  # isoformat pads the year to four digits, strftime's %Y does not
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_instant(text: str) -> datetime:

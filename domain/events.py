@@ -60,6 +60,11 @@ class BallotCast(_Event):
     paper_ref: str | None = None
     idempotency_key: str | None = None
 
+    @property
+    def proxy(self) -> str | None:
+        """The proxy who cast it, or None when the owner cast it themself (as :attr:`Ballot.proxy`)."""
+        return self.cast_by if self.cast_by and self.cast_by != self.owner_id else None
+
 
 class ProxyAuthorised(_Event):
     type: Literal["ProxyAuthorised"] = "ProxyAuthorised"

@@ -18,6 +18,7 @@ from domain.ballots import (
     CHOICES,
     DEFAULT_PROXY_LIMIT,
     Ballot,
+    BallotLike,
     Choice,
     IgnoredBallot,
     IgnoreReason,
@@ -41,7 +42,7 @@ class TallySettings(BaseModel):
     deem_silent: bool = False
 
 
-def _order_key(ballot: Ballot, index: int) -> _OrderKey:
+def _order_key(ballot: BallotLike, index: int) -> _OrderKey:
     # A ballot without a cast time sorts before every timed ballot, then by the order given.
     return (0, index) if ballot.cast_at is None else (1, ballot.cast_at, index)
 
@@ -68,7 +69,7 @@ class Tally:
         self._index = 0
         self.version = 0
 
-    def add(self, ballot: Ballot) -> IgnoredBallot | None:
+    def add(self, ballot: BallotLike) -> IgnoredBallot | None:
         """Count ``ballot``; returns the :class:`IgnoredBallot` record if it cannot count."""
         self._index += 1
         self.version += 1
@@ -87,7 +88,7 @@ class Tally:
         self._move(owner, self._counted.get(owner), chosen[1])
         return None
 
-    def rejection(self, ballot: Ballot) -> IgnoreReason | None:
+    def rejection(self, ballot: BallotLike) -> IgnoreReason | None:
         """Why ``ballot`` could not count, or None."""
         if ballot.owner_id not in self.electorate.owner_areas:
             on_roll = ballot.owner_id in self.electorate.roll_owner_ids

@@ -15,7 +15,11 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - after_seal:  no ballot-box event follows the sealed head (stage events may);
 - roll:        the roll recorded when the box opened hashes to its digest and is the roll in roll.json;
 - recount:     the ballots are counted again here, with exact fractions, under the rule in rule.json, and
-               the result must equal the ResultRecorded event, result.json and the seal_box results.
+               the result must equal the ResultRecorded event, result.json and the seal_box results;
+- tickets:     every escalation ticket of the deliberation (named by an EscalationStarted event, by an
+               Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
+               which is checked like any other (chain: seq and hashes); every stream the manifest lists is
+               there.
 
 Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
 """
@@ -682,6 +686,49 @@ def check_recount(stream_id: str, rows: list[dict], rules: dict[str, dict], seal
     return Check("recount", True, f"recount equals the recorded and published result ({outcomes})", stream_id)
 
 
+# ---- escalation tickets -----------------------------------------------------------------------------------
+
+
+def expected_tickets(streams: dict[str, list[dict]], manifest: dict) -> dict[str, list[str]]:
+    """Ticket id -> where it is named: EscalationStarted events, Escalation runs, the manifest."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            ticket = payload.get("ticket_id") if row.get("type") == "EscalationStarted" else None
+            if isinstance(ticket, str):
+                found.setdefault(ticket, []).append(f"EscalationStarted {stream_id} seq {row.get('seq')}")
+    for run in manifest.get("runs", []):
+        if run.get("workflow_type") == "Escalation":
+            found.setdefault(str(run.get("workflow_id")), []).append(f"Temporal run {run.get('workflow_id')}")
+    for ticket in manifest.get("tickets", {}) or {}:
+        found.setdefault(str(ticket), []).append("manifest.json")
+    return found
+
+
+def check_tickets(deliberation_id: str, streams: dict[str, list[dict]], manifest: dict) -> list[Check]:
+    checks = []
+    listed = [str(s) for s in manifest.get("streams", [])]
+    absent = [s for s in listed if not streams.get(s)]
+    if absent:
+        checks.append(Check("streams", False, f"manifest.json lists stream {absent[0]} but events.jsonl has no "
+                            f"event of it ({len(absent)} of {len(listed)} streams missing)", absent[0]))
+    tickets = expected_tickets(streams, manifest)
+    if not tickets:
+        checks.append(Check("tickets", True, "no escalation tickets", deliberation_id))
+        return checks
+    missing = [t for t in sorted(tickets) if not streams.get(t)]
+    if missing:
+        ticket = missing[0]
+        checks.append(Check("tickets", False, f"ticket {ticket} (named by {'; '.join(tickets[ticket])}) has no "
+                            f"events in events.jsonl; {len(missing)} of {len(tickets)} ticket streams missing",
+                            ticket))
+        return checks
+    described = ", ".join(f"{t} ({len(streams[t])} events)" for t in sorted(tickets))
+    checks.append(Check("tickets", True, f"{len(tickets)} ticket streams checked: {described}", deliberation_id))
+    return checks
+
+
 # ---- putting it together ---------------------------------------------------------------------------------
 
 
@@ -694,7 +741,8 @@ def verify(root: Path) -> tuple[str, list[Check]]:
     rolls = {r["digest"]: r["entries"] for r in _read_json(root / "roll.json").get("rolls", [])}
     rules = {r["id"]: r for r in _read_json(root / "rule.json").get("rules", [])}
     deliberation_id = str(manifest.get("deliberation_id", ""))
-    names = set(streams) | {w.stream_id for w in witnesses + published}
+    checks += check_tickets(deliberation_id, streams, manifest)
+    names = set(streams) | {w.stream_id for w in witnesses + published} | {str(s) for s in manifest.get("streams", [])}
     for stream_id in sorted(names, key=lambda name: (name != deliberation_id, name)):
         rows = streams.get(stream_id, [])
         seals = [w for w in witnesses if w.activity == "seal_box"] + published

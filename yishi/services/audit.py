@@ -10,6 +10,7 @@ result with the domain code. ``export`` writes what an outside auditor needs to 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -22,11 +23,20 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
+from activities.box import gc_paused
 from domain.chain import canonical_json, format_instant
 from domain.errors import DomainError
 from domain.rules import get_rule
 from workflows.registry import WORKFLOWS
-from yishi.services.audit_checks import Check, Row, Witness, check_stream_row, stream_checks
+from yishi.services.audit_checks import (
+    Check,
+    Row,
+    Witness,
+    check_stream_row,
+    check_tickets,
+    stream_checks,
+    tickets_named,
+)
 from yishi.services.audit_temporal import (
     AuditInputError,
     Run,
@@ -67,27 +77,70 @@ class AuditReport:
 
 
 def _payload(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str) else dict(value)
+    if isinstance(value, str):
+        return json.loads(value)
+    return value if type(value) is dict else dict(value)  # the pool's codec already made a new dict
+
+
+READ_BATCH = 10_000
 
 
 async def read_rows(pool: asyncpg.Pool, stream_id: str) -> list[dict[str, Any]]:
-    """The stream as stored, each row as envelope fields (canonical timestamps) plus ``hash``."""
-    async with pool.acquire() as conn:
-        records = await conn.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY seq",
-                                   stream_id)
-    return [{"stream_id": r["stream_id"], "seq": r["seq"], "type": r["type"], "payload": _payload(r["payload"]),
-             "occurred_at": format_instant(r["occurred_at"]), "recorded_at": format_instant(r["recorded_at"]),
-             "prev_hash": r["prev_hash"], "hash": r["hash"]} for r in records]
+    """The stream as stored, each row as envelope fields (canonical timestamps) plus ``hash``.
+
+    Read in keyset-paginated batches so that only one batch of database records is held beside the rows.
+    """
+    sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+
+    async def fetch(after: int) -> list[asyncpg.Record]:
+        async with pool.acquire() as conn:
+            return await conn.fetch(sql, stream_id, after, READ_BATCH)
+
+    rows: list[dict[str, Any]] = []
+    recorded_text: dict[datetime, str] = {}  # one commit writes one recorded_at for its group: format it once
+    following = asyncio.ensure_future(fetch(0))
+    try:
+        while True:
+            records = await following
+            if len(records) == READ_BATCH:  # the database reads the next batch while this one is converted
+                following = asyncio.ensure_future(fetch(records[-1]["seq"]))
+            with gc_paused():  # 10,000 new dicts at a time, none cyclic
+                for r in records:
+                    recorded = r["recorded_at"]
+                    text = recorded_text.get(recorded)
+                    if text is None:
+                        text = recorded_text[recorded] = format_instant(recorded)
+                    rows.append({"stream_id": r["stream_id"], "seq": r["seq"], "type": r["type"],
+                                 "payload": _payload(r["payload"]), "occurred_at": format_instant(r["occurred_at"]),
+                                 "recorded_at": text, "prev_hash": r["prev_hash"], "hash": r["hash"]})
+            if len(records) < READ_BATCH:
+                return rows
+    finally:
+        following.cancel()  # only still running when the conversion failed
 
 
 async def related_streams(pool: asyncpg.Pool, deliberation_id: str, witnesses: Sequence[Witness]) -> list[str]:
-    """The deliberation's stream, its ``<id>/…`` streams, and every stream a history witnessed; main first."""
+    """The deliberation's stream, its ``<id>/…`` streams (escalation tickets ``<id>/esc-…``, child boxes),
+    the ticket streams the ``escalations`` projection files under it, and every stream a history witnessed;
+    main first."""
     async with pool.acquire() as conn:
         stored = await conn.fetch(
             "SELECT stream_id FROM streams WHERE stream_id = $1 OR left(stream_id, length($1) + 1) = $1 || '/'",
             deliberation_id)
     names = {r["stream_id"] for r in stored} | {w.stream_id for w in witnesses}
+    names |= set(await projected_tickets(pool, deliberation_id))
     return sorted(names, key=lambda name: (name != deliberation_id, name))
+
+
+async def projected_tickets(pool: asyncpg.Pool, deliberation_id: str) -> list[str]:
+    """Ticket ids the ``escalations`` projection files under the deliberation (``parent_id``)."""
+    async with pool.acquire() as conn:
+        try:
+            found = await conn.fetch("SELECT ticket_id FROM escalations WHERE parent_id = $1 ORDER BY ticket_id",
+                                     deliberation_id)
+        except asyncpg.UndefinedTableError:  # a database from before the escalations migration
+            return []
+    return [r["ticket_id"] for r in found]
 
 
 async def stream_head(pool: asyncpg.Pool, stream_id: str) -> tuple[int, str] | None:
@@ -117,6 +170,8 @@ class _Gathered:
     runs: list[Run]
     witnesses: list[Witness]
     rows: dict[str, list[dict[str, Any]]]
+    tickets: dict[str, list[str]] = field(default_factory=dict)
+    """Escalation tickets of the deliberation: ticket id -> where each was found named."""
 
 
 async def registered_workflow(pool: asyncpg.Pool, deliberation_id: str) -> str | None:
@@ -129,20 +184,46 @@ def box_streams_named(rows: Sequence[Row]) -> set[str]:
     return {row["payload"]["box_stream"] for row in rows if isinstance(row["payload"].get("box_stream"), str)}
 
 
+ESCALATION_WORKFLOW = "Escalation"
+
+
+def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
+                     projected: Sequence[str]) -> dict[str, list[str]]:
+    """Every escalation ticket of the deliberation and where it is named: an ``EscalationStarted`` event of
+    one of its streams, an ``Escalation`` run among its Temporal runs, the ``escalations`` projection."""
+    found = tickets_named(rows)
+    for run in runs:
+        if run.workflow_type == ESCALATION_WORKFLOW:
+            found.setdefault(run.workflow_id, []).append(f"Temporal run {run.workflow_id}")
+    for ticket in projected:
+        found.setdefault(ticket, []).append("escalations table")
+    return found
+
+
 async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client) -> _Gathered:
     runs_query(deliberation_id)  # refuses an id that cannot be put in a visibility query
-    registered = await registered_workflow(pool, deliberation_id)
-    workflow_ids = [deliberation_id] + ([registered] if registered and registered != deliberation_id else [])
-    runs = await list_runs(client, workflow_ids)
-    witnesses = [w for run in runs for w in witnesses_of(run)]
-    streams = await related_streams(pool, deliberation_id, witnesses)
+    # The main stream (the largest: every ballot) is read while the histories are fetched from Temporal.
+    main = asyncio.ensure_future(read_rows(pool, deliberation_id))
+    try:
+        registered = await registered_workflow(pool, deliberation_id)
+        workflow_ids = [deliberation_id] + ([registered] if registered and registered != deliberation_id else [])
+        runs = await list_runs(client, workflow_ids)
+        witnesses = [w for run in runs for w in witnesses_of(run)]
+        streams = await related_streams(pool, deliberation_id, witnesses)
+        main_rows = await main
+    finally:
+        main.cancel()
     if not runs and not streams:
         raise AuditInputError(f"no deliberation {deliberation_id}: no event stream and no Temporal workflow")
-    rows = {s: await read_rows(pool, s) for s in streams}
+    rows = {s: main_rows if s == deliberation_id else await read_rows(pool, s) for s in streams}
     for named in sorted(box_streams_named(rows.get(deliberation_id, [])) - set(rows)):
         if found := await read_rows(pool, named):  # a round announced but not opened yet has no stream
             rows[named] = found
-    return _Gathered(runs, witnesses, rows)
+    tickets = expected_tickets(rows, runs, await projected_tickets(pool, deliberation_id))
+    for ticket in sorted(set(tickets) - set(rows)):
+        if found := await read_rows(pool, ticket):  # a ticket whose id does not start with "<id>/"
+            rows[ticket] = found
+    return _Gathered(runs, witnesses, rows, tickets)
 
 
 def _stream_summary(rows: Sequence[Row]) -> dict[str, Any]:
@@ -157,10 +238,12 @@ async def verify(
     workflows = WORKFLOWS if workflows is None else workflows
     data = await _gather(deliberation_id, pool, client)
     checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     digests = [d for rows in data.rows.values() for d in roll_digests(rows)]
     rolls = await frozen_rolls(pool, digests)
     for stream_id, rows in data.rows.items():
-        checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
+            checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status} for r in data.runs]
@@ -249,6 +332,7 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
         (out / name).write_bytes(content)
     manifest = {"format": EXPORT_FORMAT, "deliberation_id": deliberation_id,
                 "exported_at": format_instant(datetime.now(UTC)), "streams": list(data.rows), "runs": runs,
+                "tickets": {ticket: sources for ticket, sources in sorted(data.tickets.items())},
                 "files": [{"path": n, "sha256": hashlib.sha256(c).hexdigest(), "bytes": len(c)}
                           for n, c in sorted(files.items())]}
     (out / "manifest.json").write_bytes(_json_bytes(manifest))
