@@ -185,5 +185,6 @@ class BoxActivities:
         state, _ = await load_box(self._store, ref.deliberation_id)
         if state.status == "new":
             return []
-        running = state.tally()
-        return sorted(o for o in state.electorate.owner_areas if running.counted_choice(o) is None)
+        # Owners with a question left to vote on (a box may ask several: dismiss, then each candidate).
+        tallies = [state.tally(q.id) for q in state.opened.questions]
+        return sorted(o for o in state.electorate.owner_areas if any(t.counted_choice(o) is None for t in tallies))
