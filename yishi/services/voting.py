@@ -324,12 +324,33 @@ async def revoke_proxy(
     return await store.append(deliberation_id, _new_events(events, now), guard=open_guard(now))
 
 
+# Per pool (asyncpg pools take no weak references: the pool is kept beside its rows, so its id is not reused).
+_registry: OrderedDict[int, tuple[Any, OrderedDict[str, dict[str, Any]]]] = OrderedDict()
+
+
 async def deliberation_info(pool: Any, deliberation_id: str) -> dict[str, Any] | None:
-    """The registry row (title, notice and question texts), or None if the registry does not list it."""
+    """The registry row (title, notice and question texts), or None if the registry does not list it.
+
+    A registry row is written once and never updated, so each process keeps the rows it has read (a copy is
+    handed out); an id not found yet is asked again next time, as it may be registered meanwhile.
+    """
+    _, rows = _registry.setdefault(id(pool), (pool, OrderedDict()))
+    _registry.move_to_end(id(pool))
+    while len(_registry) > 8:
+        _registry.popitem(last=False)
+    found = rows.get(deliberation_id)
+    if found is not None:
+        rows.move_to_end(deliberation_id)
+        return dict(found)
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT id, title, procedure, rule_id, notice_zh, notice_en, question_zh, question_en,"
             " opens_at, closes_at, changeable, roll_digest FROM deliberations WHERE id = $1",
             deliberation_id,
         )
-    return dict(row) if row else None
+    if row is None:
+        return None
+    rows[deliberation_id] = dict(row)
+    while len(rows) > MAX_CACHED_STREAMS:
+        rows.popitem(last=False)
+    return dict(row)
