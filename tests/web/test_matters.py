@@ -123,3 +123,4 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
 
 def _hidden(form: dict[str, str]) -> dict[str, str]:
     return {"nonce": form["nonce"], "csrf": form["csrf"]}
+

@@ -15,13 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
 from yishi.embedded import ChildServer, EmbeddedError, EmbeddedPostgres, EmbeddedTemporal, _die_with_parent, free_port
+from yishi.up import wait_http
 
 log = structlog.get_logger(__name__)
 
@@ -158,16 +158,3 @@ class FaultStack:
                 parts.append(f"--- {server.name} ---\n{server.tail_log(15)}")
         return "\n".join(parts)
 
-
-def wait_http(url: str, server: ChildServer, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not server.running():
-            raise EmbeddedError(f"{server.name} exited while starting:\n{server.tail_log()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise EmbeddedError(f"{url} did not answer in {timeout:.0f}s:\n{server.tail_log()}")

@@ -14,7 +14,12 @@ from temporalio.service import RPCError
 
 from yishi.temporal_client import connect
 
-TEMPORAL_UNAVAILABLE = (RPCError, RuntimeError, OSError, asyncio.TimeoutError)
+
+class TemporalUnavailableError(Exception):
+    """Temporal cannot be reached (or is not configured) from the web tier."""
+
+
+TEMPORAL_UNAVAILABLE = (RPCError, TemporalUnavailableError, OSError, asyncio.TimeoutError)
 
 
 async def temporal_client(request: Request) -> Client:
@@ -24,5 +29,8 @@ async def temporal_client(request: Request) -> Client:
     lock = state.__dict__.setdefault("_temporal_lock", asyncio.Lock())
     async with lock:
         if getattr(state, "temporal", None) is None:
-            state.temporal = await asyncio.wait_for(connect(state.settings), timeout=10)
+            try:
+                state.temporal = await asyncio.wait_for(connect(state.settings), timeout=10)
+            except RuntimeError as exc:  # no YISHI_TEMPORAL_ADDRESS, or the connection failed
+                raise TemporalUnavailableError(str(exc)) from exc
     return state.temporal
