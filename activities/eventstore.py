@@ -5,6 +5,12 @@ processes). Within a process, appends that arrive while a transaction is in flig
 written together in the next transaction: N concurrent ballots cost a handful of commits, not N.
 A caller's future resolves only after its transaction committed, so a receipt is never shown for an
 event that is not durable.
+
+An append may carry a ``decide`` function instead of ready events: it runs under the stream lock, after
+every earlier append (from any process) and every earlier member of its group, and returns the events to
+write. A process that keeps a fold of a stream registers it with :meth:`EventStore.follow`; the group
+commit then brings the fold up to the locked head before deciding (reading only what other processes
+appended since) and hands it the committed events, so nothing this process writes is read back.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -78,7 +84,22 @@ class StreamState:
 
 
 Guard = Callable[[StreamState], None]
+Decide = Callable[[StreamState], Sequence[NewEvent]]
 STREAM_COLUMNS = ("accepting_until", "sealed_at")
+
+
+class StreamFollower(Protocol):
+    """A process's fold of one stream, kept current by the group commit (see :meth:`EventStore.follow`)."""
+
+    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState) -> None:
+        """Under the stream lock, before any ``decide`` of the group: fold in what is missing up to the
+        locked head (``stream.head_seq``/``head_hash``), reading it on ``conn``."""
+
+    def committed(self, events: list[StoredEvent]) -> None:
+        """After the commit: the events the group wrote, in order (none of them read back)."""
+
+    def abandoned(self) -> None:
+        """The group's transaction did not commit: forget what its ``decide`` calls assumed."""
 
 
 @dataclass
@@ -88,6 +109,7 @@ class _Pending:
     guard: Guard | None
     updates: Mapping[str, Any]
     future: asyncio.Future[list[StoredEvent]]
+    decide: Decide | None = None
     stored: list[StoredEvent] = field(default_factory=list)
 
 
@@ -105,32 +127,43 @@ class EventStore:
         self._max_batch = max_batch
         self._pending: dict[str, list[_Pending]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
+        self._followers: dict[str, StreamFollower] = {}
         self.stats = StoreStats()
+
+    def follow(self, stream_id: str, follower: StreamFollower | None) -> None:
+        """Keep ``follower`` current with every group this store commits to ``stream_id`` (None: stop)."""
+        if follower is None:
+            self._followers.pop(stream_id, None)
+        else:
+            self._followers[stream_id] = follower
 
     async def append(
         self,
         stream_id: str,
-        events: Sequence[NewEvent],
+        events: Sequence[NewEvent] = (),
         *,
         idempotency_key: str | None = None,
         guard: Guard | None = None,
         updates: Mapping[str, Any] | None = None,
+        decide: Decide | None = None,
     ) -> list[StoredEvent]:
         """Append ``events`` atomically at the head of ``stream_id``; return them as stored.
 
         ``idempotency_key``: a second append with the same key returns the first one's events and
         writes nothing. ``guard`` runs under the stream lock and may raise to refuse this append
-        (others in the same group are unaffected). ``updates`` sets stream columns in the same
-        transaction (``accepting_until``, ``sealed_at``).
+        (others in the same group are unaffected). ``decide``, instead of ``events``, runs under the
+        lock after ``guard`` and returns the events (none: nothing to write, an empty list is returned);
+        it may raise to refuse. ``updates`` sets stream columns in the same transaction
+        (``accepting_until``, ``sealed_at``).
         """
-        if not events:
-            raise ValueError("append needs at least one event")
+        if (not events) == (decide is None):
+            raise ValueError("append needs either events or a decide function")
         bad = set(updates or {}) - set(STREAM_COLUMNS)
         if bad:
             raise ValueError(f"cannot update stream columns {sorted(bad)}")
         future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(stream_id, []).append(
-            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future)
+            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future, decide)
         )
         if stream_id not in self._writers:
             self._writers[stream_id] = asyncio.create_task(self._drain(stream_id))
@@ -141,15 +174,32 @@ class EventStore:
             while queue := self._pending.get(stream_id):
                 batch = queue[: self._max_batch]
                 del queue[: self._max_batch]
-                await self._commit_batch(stream_id, batch)
+                await self._write_group(stream_id, batch)
         finally:
             self._writers.pop(stream_id, None)
             if not self._pending.get(stream_id):
                 self._pending.pop(stream_id, None)
 
     async def _commit_batch(self, stream_id: str, batch: list[_Pending]) -> None:
+        follower = self._followers.get(stream_id)
         try:
-            accepted = await self._write(stream_id, batch)
+            accepted, written = await self._write(stream_id, batch, follower)
+        except BaseException:
+            if follower is not None:
+                follower.abandoned()
+            raise
+        if follower is not None:
+            try:
+                follower.committed(written)
+            except Exception:  # the events are durable: the callers get their receipts regardless
+                log.exception("store.follower_failed", stream_id=stream_id)
+                follower.abandoned()
+        self._resolve(batch, accepted)
+
+    async def _write_group(self, stream_id: str, batch: list[_Pending]) -> None:
+        """Write ``batch`` in one transaction and resolve each caller's future (or fail each one)."""
+        try:
+            await self._commit_batch(stream_id, batch)
         except UNAVAILABLE_ERRORS as exc:
             log.warning("store.unavailable", stream_id=stream_id, error=str(exc), appends=len(batch))
             for pending in batch:
@@ -162,14 +212,17 @@ class EventStore:
                     pending.future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
-            return
+
+    def _resolve(self, batch: list[_Pending], accepted: list[_Pending]) -> None:
         self.stats.transactions += 1
         self.stats.appends += len(accepted)
-        for pending in batch:
+        for pending in batch:  # refused ones are done already; repeats get the first append's events
             if not pending.future.done():
                 pending.future.set_result(pending.stored)
 
-    async def _write(self, stream_id: str, batch: list[_Pending]) -> list[_Pending]:
+    async def _write(
+        self, stream_id: str, batch: list[_Pending], follower: StreamFollower | None
+    ) -> tuple[list[_Pending], list[StoredEvent]]:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id
@@ -182,8 +235,10 @@ class EventStore:
             now = datetime.now(UTC)
             state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
                                 row["sealed_at"], now)
+            if follower is not None:
+                await follower.catch_up(conn, state)
             existing = await self._existing(conn, stream_id, batch)
-            rows, accepted = self._chain_batch(state, batch, existing)
+            rows, accepted, written = self._chain_batch(state, batch, existing)
             if rows:
                 await conn.executemany(
                     "INSERT INTO events (stream_id, seq, type, payload, occurred_at, recorded_at,"
@@ -195,7 +250,7 @@ class EventStore:
                 " WHERE stream_id = $1",
                 stream_id, state.head_seq, state.head_hash, state.accepting_until, state.sealed_at,
             )
-        return accepted
+        return accepted, written
 
     async def _existing(
         self, conn: asyncpg.Connection, stream_id: str, batch: list[_Pending]
@@ -211,9 +266,10 @@ class EventStore:
 
     def _chain_batch(
         self, state: StreamState, batch: list[_Pending], existing: dict[str, StoredEvent]
-    ) -> tuple[list[tuple[Any, ...]], list[_Pending]]:
+    ) -> tuple[list[tuple[Any, ...]], list[_Pending], list[StoredEvent]]:
         rows: list[tuple[Any, ...]] = []
         accepted: list[_Pending] = []
+        written: list[StoredEvent] = []
         recorded_at = state.now  # one commit time for the whole group; timestamptz keeps µs
         for pending in batch:
             key = pending.idempotency_key
@@ -221,23 +277,25 @@ class EventStore:
                 # Same request again (a double tap, a retry after a lost answer): same events back.
                 pending.stored = [existing[key]]
                 continue
-            if pending.guard is not None:
-                try:
+            try:
+                if pending.guard is not None:
                     pending.guard(state)
-                except Exception as exc:  # refused by its guard; the rest of the group goes on
-                    if not pending.future.done():  # the caller may have gone away (cancelled)
-                        pending.future.set_exception(exc)
-                    continue
-            for index, event in enumerate(pending.events):
+                events = pending.decide(state) if pending.decide is not None else pending.events
+            except Exception as exc:  # refused by its guard or decision; the rest of the group goes on
+                if not pending.future.done():  # the caller may have gone away (cancelled)
+                    pending.future.set_exception(exc)
+                continue
+            for index, event in enumerate(events):
                 stored = self._link(state, event, recorded_at, key if index == 0 else None)
                 rows.append(_row(stored))
                 pending.stored.append(stored)
-            if key:
+                written.append(stored)
+            if key and pending.stored:
                 existing[key] = pending.stored[0]
             for column, value in pending.updates.items():
                 setattr(state, column, value)
             accepted.append(pending)
-        return rows, accepted
+        return rows, accepted, written
 
     @staticmethod
     def _link(state: StreamState, event: NewEvent, recorded_at: datetime, key: str | None) -> StoredEvent:
@@ -309,6 +367,12 @@ class EventStore:
 _COLUMNS = (
     "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash, position, idempotency_key"
 )
+
+
+async def read_after(conn: asyncpg.Connection, stream_id: str, after_seq: int) -> list[StoredEvent]:
+    """Events of ``stream_id`` after ``after_seq`` on ``conn`` (e.g. inside the group commit's transaction)."""
+    sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq"
+    return [_stored(r) for r in await conn.fetch(sql, stream_id, after_seq)]
 
 
 def _row(event: StoredEvent) -> tuple[Any, ...]:

@@ -36,6 +36,8 @@ class CastBallot(_Command):
     cast_by: str | None = None
     paper_ref: str | None = None
     idempotency_key: str | None = None
+    entered_by: int | None = None
+    """The clerk's console account id, for a paper ballot (see :class:`domain.events.BallotCast`)."""
 
 
 class AuthoriseProxy(_Command):

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+)
 
 from domain.ballots import CHOICES, DEFAULT_PROXY_LIMIT, Channel, Choice
 from domain.errors import UnknownEventError
@@ -59,11 +68,22 @@ class BallotCast(_Event):
     cast_by: str | None = None
     paper_ref: str | None = None
     idempotency_key: str | None = None
+    entered_by: int | None = None
+    """A paper ballot: the console account (``accounts.id``) of the committee clerk who typed it in. Absent from
+    online ballots and from paper ballots recorded before clerks were recorded; it never changes the count."""
 
     @property
     def proxy(self) -> str | None:
         """The proxy who cast it, or None when the owner cast it themself (as :attr:`Ballot.proxy`)."""
         return self.cast_by if self.cast_by and self.cast_by != self.owner_id else None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_clerk(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Online ballots keep the payload they had before the field existed (no "entered_by": null).
+        data = handler(self)
+        if data.get("entered_by", 0) is None:
+            del data["entered_by"]
+        return data
 
 
 class ProxyAuthorised(_Event):

@@ -1,14 +1,18 @@
 """Parsing and validating an owners roll from CSV or XLSX bytes.
 
-Every row is checked and every problem is reported at once in a :class:`RollError`. Errors: a missing
-column in the header, an empty required field (every column but ``phone``), an area that is not a
-number, is zero or negative, or has more than four decimals, and a ``room_id`` that appears twice (both
-rows are named). One ``owner_id`` with different ``owner_name`` on different rows is not an error (names
-change on transfer, co-owners are listed differently): it is kept as a warning in ``Roll.notes``.
+The header may use the English column names (``room_id`` …) or the Chinese names of :data:`HEADER_ALIASES`
+(房号, 业主姓名, 建筑面积(㎡) …), not both in one file. Every row is checked and every problem is reported at
+once in a :class:`RollError`, naming the header as the file wrote it. Errors: a missing column in the header,
+a column named twice (``房号`` and ``房间号``), a header mixing the two languages, an empty required field
+(every column but ``phone``), an area that is not a number, is zero or negative, or has more than four
+decimals, and a ``room_id`` that appears twice (both rows are named). One ``owner_id`` with different
+``owner_name`` on different rows is not an error (names change on transfer, co-owners are listed
+differently): it is kept as a warning in ``Roll.notes``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from domain.errors import Issue, RollError
@@ -20,27 +24,60 @@ REQUIRED = ROLL_COLUMNS[:-1]
 OPTIONAL = ("phone",)
 MAX_AREA_DECIMALS = 4
 
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "room_id": ("房号", "房间号", "房屋编号", "户号"),
+    "building": ("楼栋", "楼号", "楼栋号", "栋号", "幢号"),
+    "entrance": ("单元", "单元号"),
+    "floor": ("楼层", "所在楼层", "层"),
+    "area_m2": ("专有部分面积", "建筑面积", "面积"),
+    "owner_id": ("业主编号", "身份标识", "业主标识"),
+    "owner_name": ("业主姓名", "业主", "姓名", "业主名称"),
+    "phone": ("联系电话", "电话", "手机", "手机号", "手机号码"),
+}
+"""Chinese header names accepted for each column, the first being the one the template uses. Compared after
+:func:`domain.tabular.header_key`: full-width brackets, spaces, a trailing ``*`` and an area unit in
+brackets do not matter (``面积（㎡）`` is ``面积``). Two names of one column in one header are an error:
+建筑面积 and 套内面积 differ, but 建筑面积 and 专有部分面积 would be the same column twice."""
+
+TEMPLATE_ROWS = (
+    ("3-2-101", "3", "2", "1", "89.50", "O-001", "张三", "13800000000"),
+    ("3-2-102", "3", "2", "1", "100.1234", "O-002", "李四", ""),
+    ("3-2-201", "3", "2", "2", "60.25", "O-001", "张三", ""),
+    ("5-1-101", "5", "1", "1", "120", "DEV", "开发商（未售）", ""),
+)
+
+
+def roll_template(lang: str = "zh") -> str:
+    """A CSV roll to fill in: the header (Chinese names, or English with ``lang="en"``) and sample rows
+    (one owner of two rooms, the developer's unsold units under one ``owner_id``). Excel opens the UTF-8
+    with BOM that a caller writes; rows are CRLF-terminated like Excel's CSV."""
+    header = [HEADER_ALIASES[c][0] + ("(㎡)" if c == "area_m2" else "") for c in ROLL_COLUMNS]
+    if lang == "en":
+        header = list(ROLL_COLUMNS)
+    return "".join(",".join(row) + "\r\n" for row in (header, *TEMPLATE_ROWS))
+
 
 def parse_roll(data: bytes, filename: str) -> Roll:
     """Parse and validate a roll; raises :class:`RollError` listing every problem of the file."""
-    table = read_table(data, filename, REQUIRED, OPTIONAL, RollError)
+    table = read_table(data, filename, REQUIRED, OPTIONAL, RollError, HEADER_ALIASES)
+    head = table.header
     issues: list[Issue] = []
     notes: list[Issue] = []
     rooms: list[Room] = []
     first_row_of_room: dict[str, int] = {}
     first_name: dict[str, tuple[int, str]] = {}
     for number, cells in table.rows:
-        row_issues = _check_fields(filename, number, cells)
-        area = _parse_area(filename, number, cells["area_m2"], row_issues)
+        row_issues = _check_fields(filename, number, cells, head)
+        area = _parse_area(filename, number, cells["area_m2"], row_issues, head("area_m2"))
         room_id, owner_id = cells["room_id"], cells["owner_id"]
         if room_id and room_id in first_row_of_room:
-            row_issues.append(_duplicate(filename, number, room_id, first_row_of_room[room_id]))
+            row_issues.append(_duplicate(filename, number, room_id, first_row_of_room[room_id], head))
         elif room_id:
             first_row_of_room[room_id] = number
         if owner_id and cells["owner_name"]:
             seen = first_name.setdefault(owner_id, (number, cells["owner_name"]))
             if seen[1] != cells["owner_name"]:
-                notes.append(_name_differs(filename, number, owner_id, seen, cells["owner_name"]))
+                notes.append(_name_differs(filename, number, owner_id, seen, cells["owner_name"], head))
         issues.extend(row_issues)
         if not row_issues and area is not None:
             rooms.append(_room(cells, area))
@@ -64,30 +101,30 @@ def _room(cells: dict[str, str], area: Decimal) -> Room:
     )
 
 
-def _check_fields(filename: str, number: int, cells: dict[str, str]) -> list[Issue]:
+def _check_fields(filename: str, number: int, cells: dict[str, str], head: Callable[[str], str]) -> list[Issue]:
     return [
         Issue(
             file=filename,
             row=number,
-            column=column,
+            column=head(column),
             code="missing-field",
-            zh=f"{column} 为空；请填写后重新导入",
-            en=f"{column} is empty; fill it in and import again",
+            zh=f"{head(column)} 为空；请填写后重新导入",
+            en=f"{head(column)} is empty; fill it in and import again",
         )
         for column in REQUIRED
         if column != "area_m2" and not cells[column]
     ]
 
 
-def _parse_area(filename: str, number: int, text: str, issues: list[Issue]) -> Decimal | None:
+def _parse_area(filename: str, number: int, text: str, issues: list[Issue], column: str) -> Decimal | None:
     def issue(code: str, zh: str, en: str) -> None:
-        issues.append(Issue(file=filename, row=number, column="area_m2", code=code, zh=zh, en=en))
+        issues.append(Issue(file=filename, row=number, column=column, code=code, zh=zh, en=en))
 
     if not text:
         issue(
             "missing-field",
-            "area_m2 为空；请按不动产登记簿填写面积",
-            "area_m2 is empty; enter the registered area",
+            f"{column} 为空；请按不动产登记簿填写面积",
+            f"{column} is empty; enter the registered area",
         )
         return None
     try:
@@ -115,22 +152,24 @@ def _parse_area(filename: str, number: int, text: str, issues: list[Issue]) -> D
     return canonical_decimal(area)
 
 
-def _duplicate(filename: str, number: int, room_id: str, first: int) -> Issue:
+def _duplicate(filename: str, number: int, room_id: str, first: int, head: Callable[[str], str]) -> Issue:
+    owner = head("owner_id")
     return Issue(
         file=filename,
         row=number,
-        column="room_id",
+        column=head("room_id"),
         code="duplicate-room",
-        zh=f"房号 {room_id} 与第{first}行重复；一个房间只能出现一次，共有人请合并为一个 owner_id",
-        en=f"room {room_id} repeats row {first}; list each room once, co-owners under one owner_id",
+        zh=f"房号 {room_id} 与第{first}行重复；一个房间只能出现一次，共有人请合并为一个{owner}",
+        en=f"room {room_id} repeats row {first}; list each room once, co-owners under one {owner}",
     )
 
 
-def _name_differs(filename: str, number: int, owner_id: str, seen: tuple[int, str], name: str) -> Issue:
+def _name_differs(filename: str, number: int, owner_id: str, seen: tuple[int, str], name: str,
+                  head: Callable[[str], str]) -> Issue:
     return Issue(
         file=filename,
         row=number,
-        column="owner_name",
+        column=head("owner_name"),
         code="owner-name-differs",
         severity="warning",
         zh=f"业主 {owner_id} 的姓名“{name}”与第{seen[0]}行“{seen[1]}”不同；已按同一业主计，请核对",

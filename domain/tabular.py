@@ -2,16 +2,20 @@
 
 CSV text is decoded as UTF-8 (with or without BOM) when that succeeds strictly, else as GB18030 (a
 superset of GBK, which is what Excel on a Chinese Windows writes). The first row is the header; header
-names are matched after trimming spaces and lower-casing. Entirely empty rows are skipped. Every cell
-comes back as trimmed text ("" when empty).
+names are matched by :func:`header_key` (NFKC, no spaces, lower case, an area unit in brackets dropped),
+either as the column's own (English) name or as one of its aliases (Chinese names, see
+:data:`domain.roll_parse.HEADER_ALIASES`). A header that mixes the two languages, or names one column twice,
+is refused. Entirely empty rows are skipped. Every cell comes back as trimmed text ("" when empty).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.errors import FileIssuesError, Issue
@@ -22,6 +26,11 @@ class Table:
     file: str
     rows: tuple[tuple[int, dict[str, str]], ...]
     """(row number as Excel shows it, {column: text}) for each non-empty data row."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """column -> its header as the file wrote it (``房号``, ``area_m2``): what error messages name."""
+
+    def header(self, column: str) -> str:
+        return self.headers.get(column, column)
 
 
 def decode_text(data: bytes) -> str:
@@ -82,11 +91,12 @@ def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Itera
                      ]) from None
 
 
-def _control_characters(filename: str, rows: list[tuple[int, dict[str, str]]]) -> list[Issue]:
+def _control_characters(filename: str, rows: list[tuple[int, dict[str, str]]],
+                        written: Mapping[str, str]) -> list[Issue]:
     """Cells with invisible control characters (NUL and the like): they cannot be stored or shown faithfully."""
-    return [Issue(file=filename, row=number, column=name, code="control-character",
-                  zh=f"{name} 含有不可见的控制字符；请删除后重新导入",
-                  en=f"{name} contains invisible control characters; remove them and import again")
+    return [Issue(file=filename, row=number, column=written.get(name, name), code="control-character",
+                  zh=f"{written.get(name, name)} 含有不可见的控制字符；请删除后重新导入",
+                  en=f"{written.get(name, name)} contains invisible control characters; remove them and import again")
             for number, cells in rows for name, cell in cells.items() if not CONTROL.isdisjoint(cell)]
 
 
@@ -114,46 +124,153 @@ def _unreadable(filename: str, detail: str) -> Issue:
     )
 
 
+# An area unit written after a header name in brackets: 面积(㎡), 建筑面积（平方米）, area (m²).
+_UNIT_SUFFIX = re.compile(r"\((m2|平方米|平米|㎡)\)$")
+
+
+def header_key(text: str) -> str:
+    """How a header cell is compared: NFKC (full-width brackets and ㎡ become ASCII), no whitespace,
+    lower case, no trailing ``*`` (a required-column mark in templates), no area unit in brackets."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text.lstrip("\ufeff"))).lower().rstrip("*")
+    return _UNIT_SUFFIX.sub("", key)
+
+
+def column_letter(index: int) -> str:
+    """Excel's letter for the 0-based column ``index`` (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The recognised columns of a header row: column -> [(0-based position, text as written, is alias)]."""
+
+    found: dict[str, list[tuple[int, str, bool]]]
+    chinese: bool = False
+    """Some header cell has Chinese characters: messages then put the Chinese column names first."""
+
+    def positions(self) -> dict[str, int]:
+        return {column: places[0][0] for column, places in self.found.items()}
+
+    def written(self) -> dict[str, str]:
+        return {column: places[0][1] for column, places in self.found.items()}
+
+
+def _read_header(cells: Sequence[str], columns: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> _Header:
+    lookup: dict[str, tuple[str, bool]] = {}
+    for column in columns:
+        for alias in aliases.get(column, ()):
+            lookup[header_key(alias)] = (column, True)
+        lookup[header_key(column)] = (column, False)
+    found: dict[str, list[tuple[int, str, bool]]] = {}
+    for position, cell in enumerate(cells):
+        text = cell.strip().lstrip("\ufeff").strip()
+        match = lookup.get(header_key(text)) if text else None
+        if match is not None:
+            found.setdefault(match[0], []).append((position, text, match[1]))
+    return _Header(found, any(re.search(r"[\u4e00-\u9fff]", cell) for cell in cells))
+
+
+def _header_issues(filename: str, header: _Header, required: Sequence[str], optional: Sequence[str],
+                   aliases: Mapping[str, Sequence[str]]) -> list[Issue]:
+    issues = []
+    places = [place for column in [*required, *optional] for place in header.found.get(column, ())]
+    chinese = [text for _, text, alias in sorted(places) if alias]
+    english = [text for _, text, alias in sorted(places) if not alias]
+    if chinese and english:
+        issues.append(_mixed_languages(filename, chinese, english))
+    for column in [*required, *optional]:
+        if len(header.found.get(column, ())) > 1:
+            issues.append(_repeated_column(filename, column, header.found[column], aliases))
+    missing = [column for column in required if column not in header.found]
+    if missing:
+        issues.append(_missing_columns(filename, missing, required, optional, aliases, header.chinese))
+    return issues
+
+
 def read_table(
     data: bytes,
     filename: str,
     required: Sequence[str],
     optional: Sequence[str],
     error: type[FileIssuesError],
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> Table:
     """Read ``data`` (CSV, or XLSX when ``filename`` ends in ``.xlsx``) and check the header.
 
-    Raises ``error`` with one issue naming every missing required column.
+    ``aliases`` maps a column to other names the header may use for it (the Chinese headers of a roll).
+    Raises ``error`` naming every missing required column, a column named twice, and a header that
+    mixes alias names with column names.
     """
+    aliases = aliases or {}
     lower = filename.lower()
     if lower.endswith(".xls"):
         raise error([_unreadable(filename, "old .xls format")])
     records = _xlsx_rows(data, filename, error) if lower.endswith(".xlsx") else _csv_rows(data, filename, error)
-    header = next(records, None)
-    names = [name.strip().lstrip("\ufeff").lower() for name in header or []]
-    missing = [column for column in required if column not in names]
-    if missing:
-        raise error([_missing_columns(filename, missing, required, optional)])
-    wanted = set(required) | set(optional)
-    index = {name: i for i, name in reversed(list(enumerate(names))) if name in wanted}
+    header = _read_header(next(records, None) or [], [*required, *optional], aliases)
+    if issues := _header_issues(filename, header, required, optional, aliases):
+        raise error(issues)
+    index = header.positions()
     rows: list[tuple[int, dict[str, str]]] = []
     for number, record in enumerate(records, start=2):
         if not any(record):
             continue
         cells = {name: (record[i] if i < len(record) else "") for name, i in index.items()}
         rows.append((number, cells))
-    if bad := _control_characters(filename, rows):
+    written = header.written()
+    if bad := _control_characters(filename, rows, written):
         raise error(bad)
-    return Table(file=filename, rows=tuple(rows))
+    return Table(file=filename, rows=tuple(rows), headers=written)
 
 
-def _missing_columns(filename: str, missing: list[str], required: Sequence[str], optional: Sequence[str]) -> Issue:
-    expected = ", ".join([*required, *optional])
-    listed = ", ".join(missing)
+def _label(column: str, aliases: Mapping[str, Sequence[str]], chinese_first: bool) -> str:
+    """``entrance（单元）``, or ``单元（entrance）`` for a file written with Chinese headers."""
+    names = aliases.get(column, ())
+    if not names:
+        return column
+    return f"{names[0]}（{column}）" if chinese_first else f"{column}（{names[0]}）"
+
+
+def _missing_columns(filename: str, missing: list[str], required: Sequence[str], optional: Sequence[str],
+                     aliases: Mapping[str, Sequence[str]], chinese: bool) -> Issue:
+    expected = ", ".join(_label(c, aliases, chinese) for c in [*required, *optional])
+    listed = ", ".join(_label(c, aliases, chinese) for c in missing)
     return Issue(
         file=filename,
         row=1,
         code="missing-column",
         zh=f"表头缺少列：{listed}；第1行应为表头，列名为 {expected}",
         en=f"the header lacks column(s): {listed}; row 1 must be the header with columns {expected}",
+    )
+
+
+def _mixed_languages(filename: str, chinese: list[str], english: list[str]) -> Issue:
+    zh_names, en_names = "、".join(chinese), "、".join(english)
+    return Issue(
+        file=filename,
+        row=1,
+        code="mixed-header-language",
+        zh=f"表头混用了中文列名（{zh_names}）和英文列名（{en_names}）；请全部改用中文列名或全部改用英文列名后重新导入",
+        en=f"the header mixes Chinese column names ({', '.join(chinese)}) with English ones "
+        f"({', '.join(english)}); use one language for every column and import again",
+    )
+
+
+def _repeated_column(filename: str, column: str, places: list[tuple[int, str, bool]],
+                     aliases: Mapping[str, Sequence[str]]) -> Issue:
+    where_zh = "、".join(f"{column_letter(i)}列“{text}”" for i, text, _ in places)
+    where_en = ", ".join(f"column {column_letter(i)} '{text}'" for i, text, _ in places)
+    meaning = _label(column, aliases, True)
+    return Issue(
+        file=filename,
+        row=1,
+        column=places[0][1],
+        code="duplicate-column",
+        zh=f"{where_zh} 都表示 {meaning}；一列只能出现一次，请删除或改名多余的列后重新导入",
+        en=f"{where_en} all mean {_label(column, aliases, False)}; keep one of them "
+        "(delete or rename the others) and import again",
     )

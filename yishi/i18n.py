@@ -13,6 +13,7 @@ from typing import Literal
 
 from domain.legal_calendar import BEIJING
 from domain.numbers import decimal_str
+from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
 
 Lang = Literal["zh", "en"]
@@ -228,6 +229,7 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
                        "This vote has {n} questions: choose and submit each one; each gets its receipt."),
 }
 MESSAGES.update(MATTER_MESSAGES)
+MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:

@@ -157,6 +157,9 @@ class DownStore:
     async def append(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise StoreUnavailableError("connection refused")
 
+    def follow(self, *args) -> None:  # type: ignore[no-untyped-def]
+        pass  # appends never reach a transaction here
+
 
 async def test_store_unavailable_is_503_and_no_receipt(app, client, store, open_deliberation,
                                                        fields) -> None:

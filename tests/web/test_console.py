@@ -93,7 +93,7 @@ async def test_non_voters_with_rooms_and_phones(sign_in, client, open_deliberati
 async def test_paper_ballots_online_prevails_and_marks(sign_in, client, store, open_deliberation, fields) -> None:
     d = await open_deliberation(4)
     rooms = {r.owner_id: r.room_id for r in d.roll.rooms}
-    grid = await sign_in("grid_worker")
+    grid = await sign_in("committee")  # paper entry is the committee's (tests/web/test_console_paper.py)
     form = fields((await grid.get(f"/console/d/{d.id}/paper")).text, "/paper")
     entered = await grid.post(form["_action"], data={**form, "room": rooms["o002"], "choice": "against",
                                                      "paper_ref": "scan-0042.pdf"})

@@ -30,6 +30,8 @@ COMMANDS = {
     "check": "yishi.cli.check:check",
     "report": "yishi.cli.report:report",
     "bench": "yishi.cli.bench:bench",
+    "roll": "yishi.cli.roll:roll",
+    "escalate": "yishi.cli.escalate:escalate",
 }
 
 

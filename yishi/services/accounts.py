@@ -127,3 +127,12 @@ async def end_session(pool: asyncpg.Pool, session_id: str, now: datetime) -> Non
 def session_binding(session_id: str) -> str:
     """What console CSRF tokens are bound to (never the session id itself)."""
     return _session_hash(session_id)
+
+
+async def account_names(pool: asyncpg.Pool, ids: set[int]) -> dict[int, str]:
+    """Names of the accounts ``ids`` (disabled ones included: a clerk who left still typed in what they did)."""
+    if not ids:
+        return {}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, name FROM accounts WHERE id = ANY($1::bigint[])", sorted(ids))
+    return {row["id"]: row["name"] for row in rows}

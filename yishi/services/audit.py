@@ -363,6 +363,8 @@ def _actor(kind: str, p: dict[str, Any]) -> tuple[str, str]:
     """Who acted and in what capacity; the ballot's choice is never shown (see services/receipts.py)."""
     if kind == "BallotCast":
         if p.get("channel") == "paper":
+            if p.get("entered_by") is not None:  # the committee clerk's console account (accounts.id)
+                return f"account:{p['entered_by']}", f"committee clerk entering the paper ballot of {p.get('owner_id')}"
             return p.get("owner_id", ""), "paper ballot entered by the committee"
         by = p.get("cast_by")
         return (by, f"proxy for {p.get('owner_id')}") if by and by != p.get("owner_id") else (p.get("owner_id", ""),

@@ -9,17 +9,23 @@ per-group figures tell where to canvass; only the whole scope's result decides.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 import asyncpg
+import structlog
 
+from activities.eventstore import EventStore
 from domain.ballots import Ballot, ProxyRecord
 from domain.roll import Roll, RoomEntry, Scope
 from domain.rules import Threshold, get_rule
 from domain.tally import TallySettings, tally
 from domain.tally_result import TallyResult
-from yishi.services.voting import Box
+from yishi.services.accounts import Account
+from yishi.services.voting import Box, FormAlreadyUsedError, Receipt, cast_ballot
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,25 +148,97 @@ class PaperEntry:
     seq: int
     counted: bool  # False when the owner also voted online: online prevails
     question_id: str = "main"
+    entered_by: int | None = None  # the clerk's account id; None for sheets entered before clerks were recorded
+    clerk: str = ""  # that account's name, when known
 
 
-def paper_ballots(box: Box) -> list[PaperEntry]:
+def paper_ballots(box: Box, clerks: dict[int, str] | None = None) -> list[PaperEntry]:
+    """The paper ballots of the box in stream order; ``clerks`` names the accounts that entered them."""
     entries = []
     for stored in box.events:
         if stored.type == "BallotCast" and stored.payload.get("channel") == "paper":
             owner, question = stored.payload["owner_id"], stored.payload.get("question_id", "main")
+            clerk_id = stored.payload.get("entered_by")
             entries.append(PaperEntry(owner, box.rooms_of(owner), stored.payload["choice"],
                                       stored.payload.get("paper_ref"), stored.seq,
-                                      not box.state.tally(question).has_online_ballot(owner), question))
+                                      not box.state.tally(question).has_online_ballot(owner), question,
+                                      clerk_id, (clerks or {}).get(clerk_id, "") if clerk_id is not None else ""))
     return entries
 
 
-async def list_deliberations(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+def paper_clerk_ids(box: Box) -> set[int]:
+    return {e.payload["entered_by"] for e in box.events
+            if e.type == "BallotCast" and e.payload.get("entered_by") is not None}
+
+
+async def enter_paper_ballot(store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, paper_ref: str,
+                             clerk_id: int, idempotency_key: str, now: datetime, question_id: str) -> Receipt:
+    """Record a paper ballot typed in by the committee account ``clerk_id``; its receipt once committed.
+
+    :func:`yishi.services.voting.cast_ballot` with ``channel="paper"`` and the clerk in the event
+    (``entered_by``). The same sheet entered again (same ``idempotency_key``), by any clerk, returns the first
+    receipt and records nothing; :class:`FormAlreadyUsedError` if that sheet was entered with another choice.
+    """
+    receipt = await cast_ballot(store, deliberation_id, owner_id, choice, idempotency_key=idempotency_key, now=now,
+                                channel="paper", paper_ref=paper_ref, question_id=question_id, entered_by=clerk_id)
+    if receipt.channel != "paper":
+        raise FormAlreadyUsedError(receipt)
+    log.info("ballot.paper_entered", deliberation_id=deliberation_id, seq=receipt.seq, entered_by=clerk_id)
+    return receipt
+
+
+UNASSIGNED = "default"
+"""The community of deliberations started without one (a single-community installation): shown to everyone."""
+COMMUNITY_BOUND_ROLES = ("committee", "grid_worker")
+
+
+def home_community(account: Account) -> str | None:
+    """The one community a committee or grid-worker account works for (``yishi user add --community``), or
+    None when the account may see every community (street office, department, auditor, or no community set).
+    As for escalation tickets (services/escalations.py ``can_see``): a community's committee sees its own."""
+    if account.role in COMMUNITY_BOUND_ROLES and account.community:
+        return account.community
+    return None
+
+
+def may_see_community(account: Account, community: str) -> bool:
+    home = home_community(account)
+    return home is None or community in (home, UNASSIGNED)
+
+
+async def list_deliberations(pool: asyncpg.Pool, *, community: str | None = None,
+                             home: str | None = None) -> list[dict[str, Any]]:
+    """The latest 200 deliberations, each with its community; ``community`` keeps one community's only.
+
+    ``home`` (a community-bound account's community) keeps that community's and the unassigned ones, the
+    home community's first.
+    """
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT d.id, d.title, d.procedure, d.closes_at, s.sealed_at FROM deliberations d"
-            " LEFT JOIN streams s ON s.stream_id = d.id ORDER BY d.created_at DESC LIMIT 200"
+            "SELECT d.id, d.title, d.procedure, d.closes_at, d.community, s.sealed_at FROM deliberations d"
+            " LEFT JOIN streams s ON s.stream_id = d.id"
+            " WHERE ($1::text IS NULL OR d.community = $1) AND ($2::text IS NULL OR d.community IN ($2, $3))"
+            " ORDER BY ($2::text IS NOT NULL AND d.community = $2) DESC, d.created_at DESC LIMIT 200",
+            community, home, UNASSIGNED,
         )
     from yishi.services.procedures import WORKFLOW_TYPES
 
     return [{**r, "matter": r["procedure"] in WORKFLOW_TYPES} for r in rows]
+
+
+async def list_communities(pool: asyncpg.Pool, *, home: str | None = None) -> list[tuple[str, int]]:
+    """(community, number of deliberations) for the filter; for a community-bound account its own (first) and
+    the unassigned one only."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT community, count(*) AS n FROM deliberations"
+            " WHERE ($1::text IS NULL OR community IN ($1, $2)) GROUP BY community"
+            " ORDER BY (community = $1) DESC NULLS LAST, community", home, UNASSIGNED,
+        )
+    return [(row["community"], row["n"]) for row in rows]
+
+
+async def deliberation_community(pool: asyncpg.Pool, deliberation_id: str) -> str | None:
+    """The deliberation's community, or None when the registry does not list it (a bare stream)."""
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", deliberation_id)

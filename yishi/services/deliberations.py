@@ -37,6 +37,8 @@ class DeliberationSpec(BaseModel):
     proxy_limit: int = 3
     deem_silent: bool = False
     previous_id: str | None = None
+    community: str = "default"
+    """The community (社区) it belongs to: the console lists and filters by it."""
 
 
 def new_deliberation_id(procedure: str) -> str:
@@ -61,11 +63,11 @@ async def register(pool: asyncpg.Pool, deliberation_id: str, spec: DeliberationS
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO deliberations (id, procedure, title, rule_id, scope, roll_digest, opens_at, closes_at,"
-            " changeable, question_zh, question_en, notice_zh, notice_en, workflow_id, previous_id)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$1,$14) ON CONFLICT (id) DO NOTHING",
+            " changeable, question_zh, question_en, notice_zh, notice_en, workflow_id, previous_id, community)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$1,$14,$15) ON CONFLICT (id) DO NOTHING",
             deliberation_id, spec.procedure, spec.title, spec.rule_id, json.loads(spec.scope.model_dump_json()),
             digest, spec.opens_at, spec.closes_at, spec.ballots_changeable, spec.question.text_zh,
-            spec.question.text_en, spec.notice_zh, spec.notice_en, spec.previous_id,
+            spec.question.text_en, spec.notice_zh, spec.notice_en, spec.previous_id, spec.community,
         )
 
 

@@ -90,7 +90,8 @@ async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: S
     spec = DeliberationSpec(
         procedure=req.procedure, title=req.title, rule_id=rule_id, scope=req.scope,
         question=Question(text_zh=req.title, text_en=definition.name_en), opens_at=now,
-        closes_at=periods["voting"].end(now, holiday_file), previous_id=req.previous_id)  # planned, for the listing
+        closes_at=periods["voting"].end(now, holiday_file), previous_id=req.previous_id,  # planned, for the listing
+        community=req.community)
     await register(pool, deliberation_id, spec, digest)
     handle = await client.start_workflow(name, params, id=deliberation_id, task_queue=task_queue,
                                          result_type=ProcedureResult)

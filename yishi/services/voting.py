@@ -1,9 +1,11 @@
 """Casting ballots and proxies onto a deliberation's event stream.
 
-The domain decider decides whether a ballot is acceptable; this module folds the stream, asks the decider,
-and appends what it returns with the store's group commit. The box-closed check is made twice: by the
-decider on the folded state, and by a guard that runs under the stream's row lock at commit time (the
-lock that orders the stream), so a ballot racing the seal is refused and nothing is recorded.
+The domain decider decides whether a ballot is acceptable; this module keeps each stream's fold per process
+and asks the decider under the stream's row lock, inside the store's group commit (the lock that orders the
+stream, across processes): the fold is first brought up to the locked head, then each ballot of the group
+is decided on it in turn, so a ballot racing the seal, a second ballot of an owner whose ballot is final,
+or a proxy ballot racing a revocation is refused and nothing is recorded. The events this process commits
+are folded in as written, never read back.
 
 Receipt codes: ``{seq}-{HHHHH}-{HHHHH}`` where the ten ``H`` are the first ten hex digits of the stored
 event's chain hash, upper case (e.g. ``42-3FA9C-07B1E``). The seq says where the ballot stands in the
@@ -22,9 +24,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import structlog
 
-from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
+from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState, read_after
 from domain.commands import AuthoriseProxy, CastBallot, Command, RevokeProxy
 from domain.decider import BoxState, decide, evolve
 from domain.errors import BoxClosedError, IdempotencyConflictError
@@ -95,18 +98,30 @@ def parse_receipt_code(text: str) -> tuple[int, str] | None:
     return int(match.group(1)), (match.group(2) + match.group(3)).lower()
 
 
+class StaleFoldError(RuntimeError):
+    """The stream's fold was dropped from this process's cache while an append waited; ask again."""
+
+
 class _StreamLog:
     """One deliberation's stream as this process has read it, and its fold.
 
     Append-only like the stream: ``events`` only grows, so every :class:`Box` handed out shares it and
     sees its first ``count`` events. The folded ``state`` handed out is never evolved again (a refresh
     evolves a snapshot), so a request keeps a consistent view while others refresh.
+
+    It also follows the stream for the store's group commit (``activities.eventstore.StreamFollower``):
+    under the stream lock it catches up to the head and makes a ``working`` snapshot on which each
+    ballot of the group is decided and folded in turn; once committed, that snapshot becomes ``state``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
         self.lock = asyncio.Lock()
         self.arrivals = 0  # callers so far; a read covers every caller that arrived before it began
         self.covered = 0
+        self.working: BoxState | None = None  # the group being written: the fold with its decided events
+        self.working_seq = -1  # ``seq`` the working snapshot was made at
+        self.working_events = 0  # events the group's decisions added to it
         self._reset()
 
     def _reset(self) -> None:
@@ -121,35 +136,88 @@ class _StreamLog:
     def seq(self) -> int:
         return self.events[-1].seq if self.events else 0
 
+    def _continues(self, new: list[StoredEvent]) -> bool:
+        return not new or not self.events or new[0].prev_hash == self.events[-1].hash
+
     async def refresh(self, store: EventStore, deliberation_id: str) -> None:
         """Read what was appended since. If the first new event does not chain onto the last one read
         before (a database restored from a backup behind this process's back), read the stream afresh."""
         new = await store.read(deliberation_id, after_seq=self.seq)
-        if new and self.events and new[0].prev_hash != self.events[-1].hash:
+        if not self._continues(new):
             log.warning("box.cache_reset", deliberation_id=deliberation_id, cached_seq=self.seq)
             self._reset()
             new = await store.read(deliberation_id)
         self.extend(new)
 
     def extend(self, new: list[StoredEvent]) -> None:
-        start = len(self.events)
-        for stored in new:
-            if stored.type == "VoteRoundOpened":
-                self.round_box = stored.payload["box_stream"]
-        folded = [(start + i, stored, event_from_dict(stored.type, stored.payload)) for i, stored in enumerate(new)
+        """Fold in ``new`` (events this log already has are skipped)."""
+        if new and new[0].seq <= self.seq:
+            new = [e for e in new if e.seq > self.seq]
+        folded = [(stored, event_from_dict(stored.type, stored.payload)) for stored in new
                   if stored.type in EVENT_TYPES]  # other stages (objections, mediation) share the stream
         state = self.state.snapshot() if folded else self.state
-        for index, _stored, event in folded:
+        for _stored, event in folded:
             state = evolve(state, event)
-            if isinstance(event, BallotCast):
-                self.ballots.setdefault(event.owner_id, []).append(index)
-            elif isinstance(event, BoxOpened):
-                self.rooms = {}
-                for room in event.roll:
-                    if event.scope.contains(room):
-                        self.rooms.setdefault(room.owner_id, []).append(room)
-        self.events.extend(new)
+        self._index(new)
         self.state = state
+
+    def _index(self, new: list[StoredEvent]) -> None:
+        start = len(self.events)
+        for index, stored in enumerate(new, start):
+            if stored.type == "BallotCast":
+                self.ballots.setdefault(stored.payload["owner_id"], []).append(index)
+            elif stored.type == "BoxOpened":
+                opened = BoxOpened(**stored.payload)
+                self.rooms = {}
+                for room in opened.roll:
+                    if opened.scope.contains(room):
+                        self.rooms.setdefault(room.owner_id, []).append(room)
+            elif stored.type == "VoteRoundOpened":
+                self.round_box = stored.payload["box_stream"]
+        self.events.extend(new)
+
+    # ---- following the stream for the group commit (activities.eventstore.StreamFollower) ----
+
+    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState) -> None:
+        async with self.lock:  # not while a refresh is folding in
+            if (stream.head_seq, stream.head_hash) != (self.seq, self.events[-1].hash if self.events else None):
+                new = await read_after(conn, self.stream_id, self.seq)
+                if not self._continues(new) or self.seq > stream.head_seq:
+                    log.warning("box.cache_reset", deliberation_id=self.stream_id, cached_seq=self.seq)
+                    self._reset()
+                    new = await read_after(conn, self.stream_id, 0)
+                self.extend(new)
+            self.working = self.state.snapshot()
+            self.working_seq = self.seq
+            self.working_events = 0
+
+    def decide(self, command: Command, now: datetime) -> list[NewEvent]:
+        """Under the stream lock: the events ``command`` makes on the fold so far, folded in."""
+        if self.working is None:
+            raise StaleFoldError(self.stream_id)
+        events = _decide(self.working, command, now)
+        state = self.working
+        for event in events:
+            state = evolve(state, event)
+        self.working = state
+        self.working_events += len(events)
+        return _new_events(events, now)
+
+    def committed(self, events: list[StoredEvent]) -> None:
+        working, self.working = self.working, None
+        if not events:
+            return
+        if not self._continues([e for e in events if e.seq > self.seq]):
+            self._reset()  # out of step: the next read starts afresh
+            return
+        if working is not None and self.working_seq == self.seq and self.working_events == len(events):
+            self._index(events)  # decided here, in this order: the working fold is the fold
+            self.state = working
+        else:
+            self.extend(events)
+
+    def abandoned(self) -> None:
+        self.working = None
 
 
 @dataclass(eq=False)
@@ -216,33 +284,47 @@ _logs: weakref.WeakKeyDictionary[EventStore, OrderedDict[str, _StreamLog]] = wea
 MAX_CACHED_STREAMS = 256
 
 
-async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bool = False) -> Box:
+def _stream_log(store: EventStore, deliberation_id: str) -> _StreamLog:
+    """This process's log of the stream, created (and followed for the group commit) on first use."""
+    logs = _logs.setdefault(store, OrderedDict())
+    log_ = logs.get(deliberation_id)
+    if log_ is None:
+        log_ = logs[deliberation_id] = _StreamLog(deliberation_id)
+        store.follow(deliberation_id, log_)
+        while len(logs) > MAX_CACHED_STREAMS:
+            evicted, _ = logs.popitem(last=False)
+            store.follow(evicted, None)
+    logs.move_to_end(deliberation_id)
+    return log_
+
+
+async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bool = False,
+                   fresh: bool = True) -> Box:
     """The deliberation's box as of now: every event committed before this call is folded in.
 
     Streams are append-only, so this process keeps each stream it has read with its fold and reads only
     the events after the last one it has (one indexed query), instead of reading and folding the whole
     stream, roll included, on every request. Callers that arrive while a read is in flight wait for the
     next read instead of each issuing their own.
+
+    ``fresh=False``: the fold this process has, without asking the database what others appended since,
+    when it has one with an open box (the box's roll, questions and deadline never change; whatever
+    decides on it is decided again under the stream lock: :func:`cast_ballot`).
     """
-    logs = _logs.setdefault(store, OrderedDict())
-    log_ = logs.get(deliberation_id)
-    if log_ is None:
-        log_ = logs[deliberation_id] = _StreamLog()
-        while len(logs) > MAX_CACHED_STREAMS:
-            logs.popitem(last=False)
-    logs.move_to_end(deliberation_id)
-    log_.arrivals += 1
-    ticket = log_.arrivals
-    async with log_.lock:
-        if log_.covered < ticket:  # no read began after this caller arrived: read now
-            covering = log_.arrivals
-            await log_.refresh(store, deliberation_id)
-            log_.covered = covering
-        box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms,
-                  log_.round_box)
+    log_ = _stream_log(store, deliberation_id)
+    if fresh or log_.state.opened is None:
+        log_.arrivals += 1
+        ticket = log_.arrivals
+        async with log_.lock:
+            if log_.covered < ticket:  # no read began after this caller arrived: read now
+                covering = log_.arrivals
+                await log_.refresh(store, deliberation_id)
+                log_.covered = covering
+    box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms,
+              log_.round_box)
     if follow_rounds and box.round_box not in (None, deliberation_id):
         # A re-vote: the owner's link names the deliberation, the ballots go to the current round's box.
-        return await load_box(store, box.round_box)  # type: ignore[arg-type]
+        return await load_box(store, box.round_box, fresh=fresh)  # type: ignore[arg-type]
     if box.state.opened is None:
         raise NoSuchBoxError(deliberation_id)
     return box
@@ -264,39 +346,61 @@ def _new_events(events: list[Event], occurred_at: datetime) -> list[NewEvent]:
     return [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=occurred_at) for e in events]
 
 
-def _decide(box: Box, command: Command, now: datetime) -> list[Event]:
+def _closed_at(state: BoxState, now: datetime) -> datetime:
+    opened = state.opened
+    if opened is None:
+        return now
+    if state.sealed is not None:
+        return min(state.sealed.at, opened.closes_at)
+    return opened.closes_at if now >= opened.closes_at else now
+
+
+def _decide(state: BoxState, command: Command, now: datetime) -> list[Event]:
     try:
-        return decide(box.state, command)
+        return decide(state, command)
     except VotingClosedError:
         raise
     except BoxClosedError:
-        raise VotingClosedError(box.closed_at(now) or now) from None
+        raise VotingClosedError(_closed_at(state, now)) from None
+
+
+async def append_decided(store: EventStore, stream_id: str, command: Command, now: datetime, *,
+                          idempotency_key: str | None = None) -> list[StoredEvent]:
+    """Decide ``command`` under the stream lock on this process's fold and append what it makes."""
+    for attempt in (1, 2):
+        log_ = _stream_log(store, stream_id)
+        try:
+            return await store.append(stream_id, decide=lambda _stream, fold=log_: fold.decide(command, now),
+                                      idempotency_key=idempotency_key, guard=open_guard(now))
+        except StaleFoldError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
-    question_id: str | None = None,
+    question_id: str | None = None, box: Box | None = None, entered_by: int | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
-    The same ``idempotency_key`` again returns the first receipt and records nothing;
-    :class:`FormAlreadyUsedError` if that first ballot had another choice or owner. Domain errors
+    Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, only
+    names the default question; ``entered_by``, the committee account typing in a paper ballot. The same
+    ``idempotency_key`` again returns the first receipt and records
+    nothing; :class:`FormAlreadyUsedError` if that first ballot had another choice or owner. Domain errors
     (``…Error`` of :mod:`domain.errors`) pass through; :class:`VotingClosedError` when closed.
     """
-    box = await load_box(store, deliberation_id)
+    if box is None or box.deliberation_id != deliberation_id:
+        box = await load_box(store, deliberation_id, fresh=False)
     question_id = question_id or box.opened.questions[0].id  # a box of one question: that one
     command = CastBallot(owner_id=owner_id, choice=choice, cast_at=now, channel=channel,  # type: ignore[arg-type]
                          cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
-                         question_id=question_id)
-    try:
-        events: list[Event] = _decide(box, command, now)
-    except IdempotencyConflictError:
-        events = []  # the key is in the stream already: the store hands back that first ballot
-    if not events:
-        events = [BallotCast(**command.model_dump())]
-    stored = await store.append(deliberation_id, _new_events(events, now),
-                                idempotency_key=idempotency_key, guard=open_guard(now))
+                         question_id=question_id, entered_by=entered_by)
+    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key)
+    if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
+        raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
+                                       f"idempotency key {idempotency_key} is inconsistent; reload and vote again")
     receipt = Receipt.of(stored[0])
     if (receipt.owner_id, receipt.choice, receipt.cast_by, receipt.question_id) != (owner_id, choice, cast_by,
                                                                                     question_id):
@@ -309,19 +413,17 @@ async def authorise_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
     """Record that ``owner_id`` authorises ``proxy_owner_id`` (ending any earlier authorisation)."""
-    box = await load_box(store, deliberation_id)
-    events = _decide(box, AuthoriseProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now), now)
-    if not events:
-        return []
-    return await store.append(deliberation_id, _new_events(events, now), guard=open_guard(now))
+    await load_box(store, deliberation_id, fresh=False)  # NoSuchBoxError before anything is queued
+    command = AuthoriseProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
+    return await append_decided(store, deliberation_id, command, now)
 
 
 async def revoke_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
-    box = await load_box(store, deliberation_id)
-    events = _decide(box, RevokeProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now), now)
-    return await store.append(deliberation_id, _new_events(events, now), guard=open_guard(now))
+    await load_box(store, deliberation_id, fresh=False)
+    command = RevokeProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
+    return await append_decided(store, deliberation_id, command, now)
 
 
 # Per pool (asyncpg pools take no weak references: the pool is kept beside its rows, so its id is not reused).

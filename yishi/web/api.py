@@ -193,7 +193,8 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     if not state.limits.per_token.hit(holder.token_hash):
         return fail(429, "too_many", headers={"Retry-After": "60"})
     try:
-        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True)  # a re-vote: its round
+        # A re-vote: its round. The box as this process has it; the ballot is decided again under the stream lock.
+        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True, fresh=False)
     except NoSuchBoxError:
         return fail(409, "not_open")
     except UNAVAILABLE:
@@ -206,7 +207,7 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     key = "api-" + hashlib.sha256(f"{holder.token_hash}:{ballot.submission_id}".encode()).hexdigest()[:32]
     try:
         receipt = await cast_ballot(state.store, box.deliberation_id, holder.owner_id, ballot.choice,
-                                    idempotency_key=key, now=now, question_id=question.id)
+                                    idempotency_key=key, now=now, question_id=question.id, box=box)
     except VotingClosedError as exc:
         closed = exc.closed_at.astimezone(UTC).isoformat()
         return fail(410, "closed", f"投票已于 {closed} 截止，未记录任何内容",

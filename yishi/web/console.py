@@ -1,7 +1,7 @@
 """The committee console: progress per building and entrance, non-voters, paper ballots. Behind sign-in.
 
-Who sees what: every staff role sees progress; names and phones of non-voters, and paper-ballot entry,
-are for the committee and grid workers only.
+Who sees what: every staff role sees progress; names and phones of non-voters are for the committee and
+grid workers; paper-ballot entry is for committee accounts only, and each sheet records the clerk's account.
 """
 
 from __future__ import annotations
@@ -13,13 +13,27 @@ from fastapi.responses import RedirectResponse
 
 from domain.ballots import CHOICES
 from domain.errors import DomainError
+from domain.roll_parse import roll_template
 from yishi import i18n
-from yishi.services.console import contacts, list_deliberations, non_voters, paper_ballots, progress
+from yishi.services.accounts import account_names
+from yishi.services.console import (
+    UNASSIGNED,
+    contacts,
+    deliberation_community,
+    enter_paper_ballot,
+    home_community,
+    list_communities,
+    list_deliberations,
+    may_see_community,
+    non_voters,
+    paper_ballots,
+    paper_clerk_ids,
+    progress,
+)
 from yishi.services.voting import (
     FormAlreadyUsedError,
     NoSuchBoxError,
     VotingClosedError,
-    cast_ballot,
     deliberation_info,
     load_box,
 )
@@ -33,6 +47,7 @@ router = APIRouter()
 router.include_router(staff_router)
 ALL_STAFF = ("committee", "grid_worker", "street_office", "department", "auditor")
 FIELD_STAFF = ("committee", "grid_worker")
+PAPER_CLERKS = ("committee",)  # who may type in paper ballots (the owners' vote is the committee's to run)
 
 
 def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: object) -> Response:
@@ -41,19 +56,44 @@ def _page(request: Request, template: str, staff: Staff, status: int = 200, **co
 
 @router.get("/console")
 async def deliberations(request: Request) -> Response:
+    """The deliberations, newest first; ``?community=`` keeps one community's (a filter: GET changes nothing)."""
     staff = await require(request, *ALL_STAFF)
     if isinstance(staff, Response):
         return staff
+    home = home_community(staff.account)
+    chosen = request.query_params.get("community", "").strip()[:100] or None
+    outside = chosen is not None and not may_see_community(staff.account, chosen)
     try:
-        rows = await list_deliberations(request.app.state.pool)
+        pool = request.app.state.pool
+        rows = await list_deliberations(pool, community=None if outside else chosen, home=home)
+        communities = await list_communities(pool, home=home)
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_list.html", staff, rows=rows)
+    return _page(request, "console_list.html", staff, rows=rows, communities=communities,
+                 chosen=None if outside else chosen, outside=chosen if outside else None, home=home,
+                 unassigned=UNASSIGNED)
 
 
-async def _box_and_info(request: Request, deliberation_id: str):  # type: ignore[no-untyped-def]
+@router.get("/console/roll-template.csv")
+async def roll_template_csv(request: Request) -> Response:
+    """The roll to fill in (UTF-8 with BOM so that Excel shows the Chinese headers); ``?header=en`` for English."""
+    staff = await require(request, *ALL_STAFF)
+    if isinstance(staff, Response):
+        return staff
+    header = "en" if request.query_params.get("header") == "en" else "zh"
+    return Response(roll_template(header).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="yishi-roll-template-{header}.csv"'})
+
+
+async def _box_and_info(request: Request, deliberation_id: str, staff: Staff):  # type: ignore[no-untyped-def]
     state = request.app.state
     try:
+        if home_community(staff.account) is not None:
+            community = await deliberation_community(state.pool, deliberation_id)
+            if community is not None and not may_see_community(staff.account, community):
+                lang = page_lang(request)
+                return message_page(request, 403, "forbidden_title", i18n.t("community_other", lang,
+                                    community=community, home=staff.account.community))
         return await load_box(state.store, deliberation_id), await deliberation_info(state.pool, deliberation_id)
     except NoSuchBoxError:
         info = await deliberation_info(state.pool, deliberation_id)
@@ -69,14 +109,18 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
     staff = await require(request, *ALL_STAFF)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id)
+    loaded = await _box_and_info(request, deliberation_id, staff)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
     question = box.question(request.query_params.get("q") or None) or box.opened.questions[0]
+    try:
+        clerks = await account_names(request.app.state.pool, paper_clerk_ids(box))
+    except UNAVAILABLE:
+        return unavailable(request)
     return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
-                 question=question, paper=paper_ballots(box), now=clock(request),
-                 field=staff.account.can(*FIELD_STAFF))
+                 question=question, paper=paper_ballots(box, clerks), now=clock(request),
+                 field=staff.account.can(*FIELD_STAFF), paper_clerk=staff.account.can(*PAPER_CLERKS))
 
 
 @router.get("/console/d/{deliberation_id}/non-voters")
@@ -84,7 +128,7 @@ async def show_non_voters(request: Request, deliberation_id: str) -> Response:
     staff = await require(request, *FIELD_STAFF)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id)
+    loaded = await _box_and_info(request, deliberation_id, staff)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
@@ -94,10 +138,10 @@ async def show_non_voters(request: Request, deliberation_id: str) -> Response:
 
 @router.get("/console/d/{deliberation_id}/paper")
 async def paper_form(request: Request, deliberation_id: str) -> Response:
-    staff = await require(request, *FIELD_STAFF)
+    staff = await require(request, *PAPER_CLERKS)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id)
+    loaded = await _box_and_info(request, deliberation_id, staff)
     if isinstance(loaded, Response):
         return loaded
     return _page(request, "console_paper.html", staff, box=loaded[0], info=loaded[1], form=staff.form(),
@@ -106,10 +150,10 @@ async def paper_form(request: Request, deliberation_id: str) -> Response:
 
 @router.post("/console/d/{deliberation_id}/paper")
 async def enter_paper(request: Request, deliberation_id: str) -> Response:
-    staff = await require(request, *FIELD_STAFF)
+    staff = await require(request, *PAPER_CLERKS)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id)
+    loaded = await _box_and_info(request, deliberation_id, staff)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
@@ -131,9 +175,9 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     sheet = f"{room.owner_id}\x00{ref}" + (f"\x00{question.id}" if len(box.opened.questions) > 1 else "")
     key = "paper-" + hashlib.sha256(sheet.encode()).hexdigest()[:32]
     try:
-        receipt = await cast_ballot(request.app.state.store, deliberation_id, room.owner_id, choice,
-                                    idempotency_key=key, now=clock(request), channel="paper", paper_ref=ref,
-                                    question_id=question.id)
+        receipt = await enter_paper_ballot(request.app.state.store, deliberation_id, room.owner_id, choice,
+                                           paper_ref=ref, clerk_id=staff.account.id, idempotency_key=key,
+                                           now=clock(request), question_id=question.id)
     except FormAlreadyUsedError as exc:
         return again(409, i18n.t("paper_ref_used", page_lang(request), ref=ref, code=exc.receipt.code))
     except VotingClosedError as exc:

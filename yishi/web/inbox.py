@@ -17,7 +17,15 @@ from domain.escalation import ANSWERS, Ticket
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
 from yishi import i18n
-from yishi.services.accounts import Account
+from yishi.services.accounts import Account, session_binding
+from yishi.services.complaints import Complaint, ComplaintError, community_ladder, file_complaint, ticket_id_for
+from yishi.services.console import (
+    UNASSIGNED,
+    deliberation_community,
+    home_community,
+    list_deliberations,
+    may_see_community,
+)
 from yishi.services.escalations import (
     RefusedError,
     TicketView,
@@ -137,6 +145,68 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     except TEMPORAL_UNAVAILABLE:
         return message_page(request, 503, "unavailable_title", body_key="esc_busy")
     return RedirectResponse(f"/console/escalations/t/{ticket_id}", status_code=303)
+
+
+# ---- a resident's complaint, filed by a grid worker or committee member -------------------------------------
+
+FILE_ROLES = ("committee", "grid_worker")
+COMPLAINT_FIELDS = ("resident", "deliberation", "category", "start_level", "subject", "detail", "attachments")
+
+
+async def _complaint_page(request: Request, staff: Staff, status: int = 200, *, values: dict[str, str] | None = None,
+                          errors: list[str] | None = None, filed: str | None = None) -> Response:
+    community = staff.account.community or UNASSIGNED
+    try:
+        ladder = await community_ladder(request.app.state.pool, community)
+        deliberations = await list_deliberations(request.app.state.pool, home=home_community(staff.account))
+    except UNAVAILABLE:
+        return unavailable(request)
+    return _page(request, "console_complaint.html", staff, status, community=community, form=staff.form(),
+                 categories=list(ladder.departments.items()), levels=ladder.levels, deliberations=deliberations,
+                 values=values or {"deliberation": request.query_params.get("d", "")}, errors=errors or [],
+                 filed=filed)
+
+
+@router.get("/console/escalations/new")
+async def complaint_form(request: Request) -> Response:
+    staff = await require(request, *FILE_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    return await _complaint_page(request, staff)
+
+
+@router.post("/console/escalations/new")
+async def file_complaint_form(request: Request) -> Response:
+    staff = await require(request, *FILE_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    form = await read_form(request)
+    if form is None or not staff.csrf_ok(form):
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    lang = page_lang(request)
+    values = {name: form.get(name, "") for name in COMPLAINT_FIELDS}
+    account = staff.account
+    deliberation = values["deliberation"].strip() or None
+    if deliberation is not None:
+        known = await deliberation_community(request.app.state.pool, deliberation)
+        if known is None or not may_see_community(account, known):
+            return await _complaint_page(request, staff, 422, values=values,
+                                         errors=[i18n.t("complaint_bad_deliberation", lang)])
+    complaint = Complaint(community=account.community or UNASSIGNED, resident=values["resident"],
+                          category=values["category"], subject=values["subject"], detail=values["detail"],
+                          deliberation_id=deliberation, start_level=values["start_level"] or None,
+                          attachments=values["attachments"], filed_by=f"{account.role} {account.name}")
+    ticket_id = ticket_id_for(session_binding(staff.session_id), form.get("nonce", ""))
+    try:
+        await file_complaint(await temporal_client(request), request.app.state.pool, complaint,
+                             task_queue=request.app.state.settings.task_queue, ticket_id=ticket_id)
+    except ComplaintError as exc:
+        return await _complaint_page(request, staff, 422, values=values, errors=exc.message(lang).splitlines())
+    except TEMPORAL_UNAVAILABLE:
+        return message_page(request, 503, "unavailable_title", body_key="esc_busy")
+    except UNAVAILABLE:
+        return unavailable(request)
+    return await _complaint_page(request, staff, filed=ticket_id)
 
 
 # ---- rates -------------------------------------------------------------------------------------------------

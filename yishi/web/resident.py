@@ -110,7 +110,7 @@ async def show_ballot(request: Request, token: str) -> Response:
 
 @router.post("/v/{token}")
 async def cast(request: Request, token: str) -> Response:
-    voter = await load_voter(request, token)
+    voter = await load_voter(request, token, fresh=False)
     if isinstance(voter, Response):
         return voter
     form = await _checked_form(request, voter, "ballot")
@@ -129,7 +129,8 @@ async def cast(request: Request, token: str) -> Response:
     key = "web-" + hashlib.sha256(f"{voter.holder.token_hash}:{form['nonce']}".encode()).hexdigest()[:32]
     try:
         receipt = await cast_ballot(request.app.state.store, voter.box.deliberation_id, owner_id, choice,
-                                    idempotency_key=key, now=voter.now, cast_by=cast_by, question_id=question.id)
+                                    idempotency_key=key, now=voter.now, cast_by=cast_by, question_id=question.id,
+                                    box=voter.box)
     except VotingClosedError as exc:
         return closed_page(request, exc.closed_at)
     except FormAlreadyUsedError as exc:

@@ -85,15 +85,19 @@ async def load_holder(request: Request, token: str) -> LinkHolder | Response:
     return holder
 
 
-async def load_voter(request: Request, token: str) -> Voter | Response:
-    """The voter behind ``token``, or the page to answer with (403, 410, 429, 503)."""
+async def load_voter(request: Request, token: str, *, fresh: bool = True) -> Voter | Response:
+    """The voter behind ``token``, or the page to answer with (403, 410, 429, 503).
+
+    ``fresh=False`` (a form being posted): the box as this process has it, without reading what others
+    appended since; the posted act is decided again under the stream lock.
+    """
     holder = await load_holder(request, token)
     if isinstance(holder, Response):
         return holder
     state = request.app.state
     try:
         info = await deliberation_info(state.pool, holder.deliberation_id)
-        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True)
+        box = await load_box(state.store, holder.deliberation_id, follow_rounds=True, fresh=fresh)
     except NoSuchBoxError:
         return _not_open_yet(request, info)
     except UNAVAILABLE:

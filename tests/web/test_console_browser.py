@@ -1,0 +1,52 @@
+"""The console additions in real Chromium: the community filter, paper entry with the clerk in the list, and the
+complaint form are usable and pass an axe check (no serious or critical violation), in Chinese and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import PASSWORD
+from tests.web.test_browser import assert_accessible, shot
+from tests.web.test_console_community import _register
+from yishi.services.accounts import add_account
+
+pytestmark = pytest.mark.browser
+
+
+async def test_filter_paper_clerk_and_complaint_form(browser, live_server, pool, open_deliberation,
+                                                     artifacts_dir) -> None:
+    d = await open_deliberation(4)
+    room = d.roll.rooms[1].room_id
+    await _register(pool, "幸福社区", "小区充电桩议题")
+    await add_account(pool, "孙委员", "committee", PASSWORD, community="幸福社区")
+    context = await browser.new_context(viewport={"width": 1024, "height": 900}, locale="zh-CN")
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill("孙委员")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.get_by_role("heading", name="表决事项").wait_for()
+        await page.get_by_label("社区").select_option("default")
+        await page.get_by_role("button", name="筛选").click()
+        await page.wait_for_url("**/console?community=default")
+        await shot(page, artifacts_dir, "console-list-filter-zh")
+        await assert_accessible(page, "console list with the community filter")
+
+        await page.goto(f"{live_server}/console/d/{d.id}/paper")
+        await page.get_by_label("业主房号").fill(room)
+        await page.get_by_text("反对", exact=True).click()
+        await page.get_by_label("扫描件编号").fill("纸票-B-01")
+        await page.get_by_role("button", name="录入").click()
+        await page.get_by_text("纸质选票已录入").wait_for()
+        await page.goto(f"{live_server}/console/d/{d.id}")
+        row = page.locator("tr.paper-row")
+        assert "孙委员" in await row.inner_text()
+        await assert_accessible(page, "progress with the paper list")
+
+        await page.goto(f"{live_server}/console/escalations/new?d={d.id}&lang=en")
+        await page.get_by_label("Resident (owner id, or name and room)").fill("o001")
+        await shot(page, artifacts_dir, "console-complaint-en")
+        await assert_accessible(page, "complaint form (en)")
+    finally:
+        await context.close()

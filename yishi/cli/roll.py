@@ -1,0 +1,87 @@
+"""``yishi roll``: a roll template to fill in, and a check of a filled-in roll before a deliberation uses it.
+
+Exit 0 with a summary; exit 2 with every problem of the file, each naming the row and the header as the file
+wrote it (never a traceback).
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from domain.errors import DomainError, Lang
+from domain.numbers import decimal_str
+from domain.roll_parse import roll_template
+
+
+@click.group("roll")
+def roll() -> None:
+    """Owners roll (业主名册): a template, and a check before starting a deliberation."""
+
+
+def _xlsx(text: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "业主名册"
+    for line in text.splitlines():
+        # Every cell as text: Excel would otherwise turn 3-2-101 into a date and drop 89.50's trailing zero.
+        sheet.append(line.split(","))
+    for row in sheet.iter_rows():
+        for cell in row:
+            cell.number_format = "@"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@roll.command("template")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Header language: Chinese names (房号, 业主姓名 …) or the English column names.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this .csv (UTF-8 with BOM, opens in Excel) or .xlsx; default: print the CSV.")
+def template(lang: str, output: str | None) -> None:
+    """A roll to fill in: the header and four sample rows (delete them before importing)."""
+    text = roll_template(lang)
+    if output is None:
+        click.echo(text.replace("\r\n", "\n"), nl=False)
+        return
+    data = _xlsx(text) if output.lower().endswith(".xlsx") else text.encode("utf-8-sig")
+    Path(output).write_bytes(data)
+    click.echo(f"{output}：已写入名册模板" if lang == "zh" else f"{output}: roll template written", err=True)
+
+
+@roll.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def check(path: str, lang: Lang) -> None:
+    """Check the roll PATH (.csv or .xlsx) as `yishi start` would read it, and summarise it."""
+    from domain.roll import load_roll
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        click.echo(f"{path}：无法读取文件（{reason}）" if lang == "zh" else f"{path}: cannot read ({reason})",
+                   err=True)
+        raise SystemExit(2) from None
+    try:
+        parsed = load_roll(data, path)
+    except DomainError as exc:
+        click.echo(exc.message(lang), err=True)
+        raise SystemExit(2) from None
+    for note in parsed.notes:
+        click.echo(note.text(lang), err=True)
+    owners = len({room.owner_id for room in parsed.rooms})
+    area = decimal_str(sum((room.area_m2 for room in parsed.rooms), Decimal(0)))
+    buildings = len({room.building for room in parsed.rooms})
+    if lang == "zh":
+        click.echo(f"{path}：{len(parsed.rooms)} 个房间，{owners} 位业主（按人数计），{buildings} 栋楼，"
+                   f"专有部分面积合计 {area} ㎡；摘要 {parsed.digest()}")
+    else:
+        click.echo(f"{path}: {len(parsed.rooms)} rooms, {owners} owners (headcount), {buildings} buildings, "
+                   f"total area {area} m²; digest {parsed.digest()}")
