@@ -91,9 +91,10 @@ STREAM_COLUMNS = ("accepting_until", "sealed_at")
 class StreamFollower(Protocol):
     """A process's fold of one stream, kept current by the group commit (see :meth:`EventStore.follow`)."""
 
-    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState) -> None:
+    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState, checks: list[Any]) -> None:
         """Under the stream lock, before any ``decide`` of the group: fold in what is missing up to the
-        locked head (``stream.head_seq``/``head_hash``), reading it on ``conn``."""
+        locked head (``stream.head_seq``/``head_hash``), reading it on ``conn``; ``checks`` are the group's
+        appends' ``check`` values (opaque to the store), for the follower to look up on ``conn`` at once."""
 
     def committed(self, events: list[StoredEvent]) -> None:
         """After the commit: the events the group wrote, in order (none of them read back)."""
@@ -110,6 +111,7 @@ class _Pending:
     updates: Mapping[str, Any]
     future: asyncio.Future[list[StoredEvent]]
     decide: Decide | None = None
+    check: Any = None
     stored: list[StoredEvent] = field(default_factory=list)
 
 
@@ -146,6 +148,7 @@ class EventStore:
         guard: Guard | None = None,
         updates: Mapping[str, Any] | None = None,
         decide: Decide | None = None,
+        check: Any = None,
     ) -> list[StoredEvent]:
         """Append ``events`` atomically at the head of ``stream_id``; return them as stored.
 
@@ -153,8 +156,9 @@ class EventStore:
         writes nothing. ``guard`` runs under the stream lock and may raise to refuse this append
         (others in the same group are unaffected). ``decide``, instead of ``events``, runs under the
         lock after ``guard`` and returns the events (none: nothing to write, an empty list is returned);
-        it may raise to refuse. ``updates`` sets stream columns in the same transaction
-        (``accepting_until``, ``sealed_at``).
+        it may raise to refuse. ``check``: something the stream's follower verifies under the lock for
+        this append (see :class:`StreamFollower`); ignored without one. ``updates`` sets stream columns
+        in the same transaction (``accepting_until``, ``sealed_at``).
         """
         if (not events) == (decide is None):
             raise ValueError("append needs either events or a decide function")
@@ -163,7 +167,7 @@ class EventStore:
             raise ValueError(f"cannot update stream columns {sorted(bad)}")
         future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(stream_id, []).append(
-            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future, decide)
+            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future, decide, check)
         )
         if stream_id not in self._writers:
             self._writers[stream_id] = asyncio.create_task(self._drain(stream_id))
@@ -236,7 +240,7 @@ class EventStore:
             state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
                                 row["sealed_at"], now)
             if follower is not None:
-                await follower.catch_up(conn, state)
+                await follower.catch_up(conn, state, [p.check for p in batch if p.check is not None])
             existing = await self._existing(conn, stream_id, batch)
             rows, accepted, written = self._chain_batch(state, batch, existing)
             if rows:

@@ -13,6 +13,7 @@ import pytest
 
 from activities.eventstore import EventStore
 from domain.errors import BallotNotChangeableError, ProxyNotAuthorisedError
+from yishi.services.links import reissue_link
 from yishi.services.voting import (
     VotingClosedError,
     authorise_proxy,
@@ -108,3 +109,20 @@ async def test_a_proxy_ballot_racing_the_revocation_is_decided_in_stream_order(p
         await cast_ballot(proxy_side, d.id, "o000", "for", idempotency_key="by-proxy", now=datetime.now(UTC),
                           cast_by="o001")
     assert await _ballots(owner_side, d.id) == []
+
+
+async def test_a_link_revoked_after_the_page_was_shown_records_nothing(app, client, pool, store, open_deliberation,
+                                                                        fields) -> None:
+    """The POST names its holder from this process's live links; the revocation is checked under the lock."""
+    d = await open_deliberation(2)
+    form = fields((await client.get(d.path("o000"))).text)  # this process has now seen the link live
+    await reissue_link(pool, d.id, "o000", secret_key=app.state.secret_key, now=datetime.now(UTC),
+                       by="committee:test")
+    posted = await client.post(form["_action"], data={**form, "choice": "for"})
+    assert posted.status_code == 410 and "receipt-code" not in posted.text
+    api = await client.post("/api/v1/ballots", json={"token": d.tokens["o000"], "choice": "for",
+                                                     "submission_id": "after-revocation"})
+    assert api.status_code == 410 and api.json()["error"] == "link_revoked"
+    assert await _ballots(store, d.id) == []
+    other = fields((await client.get(d.path("o001"))).text)  # the other owner's ballot is unaffected
+    assert (await client.post(other["_action"], data={**other, "choice": "for"})).status_code == 200

@@ -27,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,18 +188,50 @@ async def revoke_link(
     return status.endswith(" 1")
 
 
-async def resolve_link(pool: asyncpg.Pool, token: str) -> LinkHolder:
-    """Who holds ``token``; raises :class:`UnknownLinkError` or :class:`RevokedLinkError`."""
+# Links this process has found live, by token hash: a link's row never changes but for its revocation, so a
+# posted ballot may name its holder from here; the revocation is then checked under the stream lock, in the
+# transaction that records the ballot (``yishi.services.voting``), never skipped.
+_live: OrderedDict[str, LinkHolder] = OrderedDict()
+MAX_CACHED_LINKS = 50_000
+
+
+async def resolve_link(pool: asyncpg.Pool, token: str, *, cached: bool = False) -> LinkHolder:
+    """Who holds ``token``; raises :class:`UnknownLinkError` or :class:`RevokedLinkError`.
+
+    ``cached=True``: a holder this process found live before is returned without asking the database; only
+    for acts that check the revocation again where they are recorded (:func:`revoked_among`).
+    """
     if not looks_like_token(token):
         raise UnknownLinkError("malformed token")
+    digest = token_hash(token)
+    if cached and (holder := _live.get(digest)) is not None:
+        return holder
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT deliberation_id, owner_id, generation, token_hash, revoked_at FROM links"
             " WHERE token_hash = $1",
-            token_hash(token),
+            digest,
         )
     if row is None:
         raise UnknownLinkError("no such link")
     if row["revoked_at"] is not None:
+        _live.pop(digest, None)
         raise RevokedLinkError("link revoked")
-    return LinkHolder(row["deliberation_id"], row["owner_id"], row["generation"], row["token_hash"])
+    holder = LinkHolder(row["deliberation_id"], row["owner_id"], row["generation"], row["token_hash"])
+    _live[digest] = holder
+    while len(_live) > MAX_CACHED_LINKS:
+        _live.popitem(last=False)
+    return holder
+
+
+async def revoked_among(conn: asyncpg.Connection, hashes: Iterable[str]) -> set[str]:
+    """Which of these token hashes are revoked (one query, on ``conn``: e.g. inside the ballot's transaction)."""
+    wanted = list(dict.fromkeys(hashes))
+    if not wanted:
+        return set()
+    rows = await conn.fetch(
+        "SELECT token_hash FROM links WHERE token_hash = ANY($1::text[]) AND revoked_at IS NOT NULL", wanted)
+    revoked = {r["token_hash"] for r in rows}
+    for digest in revoked:
+        _live.pop(digest, None)
+    return revoked

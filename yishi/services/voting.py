@@ -33,6 +33,7 @@ from domain.decider import BoxState, decide, evolve
 from domain.errors import BoxClosedError, IdempotencyConflictError
 from domain.events import EVENT_TYPES, BallotCast, BoxOpened, Event, event_from_dict
 from domain.roll import RoomEntry
+from yishi.services.links import RevokedLinkError, revoked_among
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +123,7 @@ class _StreamLog:
         self.working: BoxState | None = None  # the group being written: the fold with its decided events
         self.working_seq = -1  # ``seq`` the working snapshot was made at
         self.working_events = 0  # events the group's decisions added to it
+        self.revoked: set[str] = set()  # of the group's links, those revoked (checked under the lock)
         self._reset()
 
     def _reset(self) -> None:
@@ -178,7 +180,9 @@ class _StreamLog:
 
     # ---- following the stream for the group commit (activities.eventstore.StreamFollower) ----
 
-    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState) -> None:
+    async def catch_up(self, conn: asyncpg.Connection, stream: StreamState, checks: list[Any]) -> None:
+        # ``checks``: the token hashes of the links the group's ballots were posted through.
+        self.revoked = await revoked_among(conn, checks) if checks else set()
         async with self.lock:  # not while a refresh is folding in
             if (stream.head_seq, stream.head_hash) != (self.seq, self.events[-1].hash if self.events else None):
                 new = await read_after(conn, self.stream_id, self.seq)
@@ -191,10 +195,13 @@ class _StreamLog:
             self.working_seq = self.seq
             self.working_events = 0
 
-    def decide(self, command: Command, now: datetime) -> list[NewEvent]:
-        """Under the stream lock: the events ``command`` makes on the fold so far, folded in."""
+    def decide(self, command: Command, now: datetime, link: str | None = None) -> list[NewEvent]:
+        """Under the stream lock: the events ``command`` makes on the fold so far, folded in; refused if it
+        was posted through ``link`` (a token hash) and that link is revoked."""
         if self.working is None:
             raise StaleFoldError(self.stream_id)
+        if link is not None and link in self.revoked:
+            raise RevokedLinkError("link revoked")
         events = _decide(self.working, command, now)
         state = self.working
         for event in events:
@@ -365,13 +372,14 @@ def _decide(state: BoxState, command: Command, now: datetime) -> list[Event]:
 
 
 async def append_decided(store: EventStore, stream_id: str, command: Command, now: datetime, *,
-                          idempotency_key: str | None = None) -> list[StoredEvent]:
-    """Decide ``command`` under the stream lock on this process's fold and append what it makes."""
+                          idempotency_key: str | None = None, link: str | None = None) -> list[StoredEvent]:
+    """Decide ``command`` under the stream lock on this process's fold and append what it makes; ``link``,
+    the token hash it was posted through, must not be revoked by then (:class:`RevokedLinkError`)."""
     for attempt in (1, 2):
         log_ = _stream_log(store, stream_id)
         try:
-            return await store.append(stream_id, decide=lambda _stream, fold=log_: fold.decide(command, now),
-                                      idempotency_key=idempotency_key, guard=open_guard(now))
+            return await store.append(stream_id, decide=lambda _stream, fold=log_: fold.decide(command, now, link),
+                                      idempotency_key=idempotency_key, guard=open_guard(now), check=link)
         except StaleFoldError:
             if attempt == 2:
                 raise
@@ -382,11 +390,14 @@ async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
     question_id: str | None = None, box: Box | None = None, entered_by: int | None = None,
+    link: str | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
     Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, only
-    names the default question; ``entered_by``, the committee account typing in a paper ballot. The same
+    names the default question; ``entered_by``, the committee account typing in a paper ballot; ``link``, the
+    token hash of the personal link it was posted through (:class:`RevokedLinkError` if revoked by the time the
+    ballot is recorded: the revocation is checked in the ballot's own transaction). The same
     ``idempotency_key`` again returns the first receipt and records
     nothing; :class:`FormAlreadyUsedError` if that first ballot had another choice or owner. Domain errors
     (``…Error`` of :mod:`domain.errors`) pass through; :class:`VotingClosedError` when closed.
@@ -397,7 +408,7 @@ async def cast_ballot(
     command = CastBallot(owner_id=owner_id, choice=choice, cast_at=now, channel=channel,  # type: ignore[arg-type]
                          cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
                          question_id=question_id, entered_by=entered_by)
-    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key)
+    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link)
     if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
         raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
                                        f"idempotency key {idempotency_key} is inconsistent; reload and vote again")

@@ -183,7 +183,7 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
         return limited
     state = request.app.state
     try:
-        holder = await resolve_link(state.pool, ballot.token)
+        holder = await resolve_link(state.pool, ballot.token, cached=True)  # revocation: checked at the commit
     except LinkError as exc:
         state.limits.failures.hit(client_address(request))
         revoked = isinstance(exc, RevokedLinkError)
@@ -207,7 +207,10 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     key = "api-" + hashlib.sha256(f"{holder.token_hash}:{ballot.submission_id}".encode()).hexdigest()[:32]
     try:
         receipt = await cast_ballot(state.store, box.deliberation_id, holder.owner_id, ballot.choice,
-                                    idempotency_key=key, now=now, question_id=question.id, box=box)
+                                    idempotency_key=key, now=now, question_id=question.id, box=box,
+                                    link=holder.token_hash)
+    except RevokedLinkError:
+        return fail(410, "link_revoked")
     except VotingClosedError as exc:
         closed = exc.closed_at.astimezone(UTC).isoformat()
         return fail(410, "closed", f"投票已于 {closed} 截止，未记录任何内容",

@@ -17,6 +17,7 @@ from domain.errors import (
     UnknownQuestionError,
 )
 from yishi.i18n import t, when
+from yishi.services.links import RevokedLinkError
 from yishi.services.voting import (
     FormAlreadyUsedError,
     VotingClosedError,
@@ -130,9 +131,11 @@ async def cast(request: Request, token: str) -> Response:
     try:
         receipt = await cast_ballot(request.app.state.store, voter.box.deliberation_id, owner_id, choice,
                                     idempotency_key=key, now=voter.now, cast_by=cast_by, question_id=question.id,
-                                    box=voter.box)
+                                    box=voter.box, link=voter.holder.token_hash)
     except VotingClosedError as exc:
         return closed_page(request, exc.closed_at)
+    except RevokedLinkError:
+        return message_page(request, 410, "link_revoked_title", body_key="link_revoked_body")
     except FormAlreadyUsedError as exc:
         return message_page(request, 409, "form_used_title", body_key="form_used_body",
                             code=exc.receipt.code, back_url=f"/v/{token}")

@@ -65,14 +65,17 @@ def unavailable(request: Request) -> Response:
     return response
 
 
-async def load_holder(request: Request, token: str) -> LinkHolder | Response:
-    """Who holds ``token`` (rate-limited per address and per token), or the page to answer with."""
+async def load_holder(request: Request, token: str, *, cached: bool = False) -> LinkHolder | Response:
+    """Who holds ``token`` (rate-limited per address and per token), or the page to answer with.
+
+    ``cached=True`` only for acts whose recording checks the revocation again (a ballot: ``cast_ballot(link=)``).
+    """
     state = request.app.state
     address = client_address(request)
     if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
         return too_many(request)
     try:
-        holder = await resolve_link(state.pool, token)
+        holder = await resolve_link(state.pool, token, cached=cached)
     except LinkError as exc:
         state.limits.failures.hit(address)
         if isinstance(exc, RevokedLinkError):
@@ -88,10 +91,11 @@ async def load_holder(request: Request, token: str) -> LinkHolder | Response:
 async def load_voter(request: Request, token: str, *, fresh: bool = True) -> Voter | Response:
     """The voter behind ``token``, or the page to answer with (403, 410, 429, 503).
 
-    ``fresh=False`` (a form being posted): the box as this process has it, without reading what others
-    appended since; the posted act is decided again under the stream lock.
+    ``fresh=False`` (a ballot being posted): the box as this process has it, without reading what others
+    appended since, and the link as this process found it live; the ballot is decided again under the
+    stream lock, where the link's revocation is checked too.
     """
-    holder = await load_holder(request, token)
+    holder = await load_holder(request, token, cached=not fresh)
     if isinstance(holder, Response):
         return holder
     state = request.app.state
