@@ -26,8 +26,10 @@ from activities.notices import ChannelQuery, Delivery, NoticeActivities
 from activities.stages import Appended
 from domain.escalation import (
     ESCALATION_EVENT_TYPES,
+    Cancelled,
     EscalationError,
     EscalationEvent,
+    EscalationOpened,
     Ladder,
     Level,
     Ticket,
@@ -66,6 +68,34 @@ class EscalationAppend(BaseModel):
     ticket_id: str
     key: str
     events: tuple[EscalationEvent, ...]
+
+
+class EscalationCancel(BaseModel):
+    """A ticket cancelled before its first append was known to be done (see ``record_escalation_cancelled``)."""
+
+    model_config = ConfigDict(frozen=True)
+    ticket_id: str
+    first_key: str
+    opened: EscalationOpened
+    cancelled: Cancelled
+
+
+class TicketQuery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    ticket_id: str
+
+
+class EscalationOutcome(BaseModel):
+    """How a ticket ended (the fields of the workflow's ``EscalationResult``)."""
+
+    ticket_id: str
+    status: str
+    outcome: str | None = None
+    resolution: str | None = None
+
+
+class TicketOpenError(Exception):
+    """The ticket has not ended yet (``escalation_outcome`` is retried until it has)."""
 
 
 class TicketNotice(BaseModel):
@@ -154,6 +184,36 @@ class EscalationActivities:
         log.info("escalation.appended", ticket_id=params.ticket_id, key=params.key, seq=stored[0].seq,
                  types=[e.type for e in params.events])
         return Appended(seq=stored[0].seq, hash=stored[0].hash)
+
+    @activity.defn(name="record_escalation_cancelled")
+    async def record_escalation_cancelled(self, params: EscalationCancel) -> Appended:
+        """Record ``Cancelled`` for a ticket whose workflow was cancelled before it knew its first append done.
+
+        ``EscalationOpened`` and ``Cancelled`` are appended under the first append's own key: if the opening
+        append (``EscalationOpened`` and an assignment) landed first, that key returns it instead, and
+        ``Cancelled`` follows under a key of its own unless the ticket has already ended. Run twice, the same."""
+        events = [params.opened, params.cancelled]
+        stored = await self._store.append(params.ticket_id, _new(events), idempotency_key=params.first_key)
+        if len(stored) == 1:  # the key was taken: by the opening append, or by this activity's earlier attempt
+            ticket, _ = await load_ticket(self._store, params.ticket_id)
+            if not ticket.finished:
+                await self._store.append(params.ticket_id, _new([params.cancelled]), idempotency_key="cancelled")
+        await project_ticket(self._store, self._pool, params.ticket_id)
+        mark = next(e for e in reversed(await self._store.read(params.ticket_id)) if e.type == "Cancelled")
+        log.info("escalation.cancelled", ticket_id=params.ticket_id, seq=mark.seq)
+        return Appended(seq=mark.seq, hash=mark.hash)
+
+    @activity.defn(name="escalation_outcome")
+    async def escalation_outcome(self, query: TicketQuery) -> EscalationOutcome:
+        """How an existing ticket ended, from its stream; fails (and is retried) while it is still open.
+
+        For a deliberation that finds its ticket already started (a reset of the deliberation's workflow to a
+        point before the start): it follows that ticket rather than starting it a second time."""
+        ticket, _ = await load_ticket(self._store, query.ticket_id)
+        if not ticket.finished:
+            raise TicketOpenError(f"ticket {query.ticket_id} is {ticket.status or 'not opened'}; waiting for its end")
+        return EscalationOutcome(ticket_id=query.ticket_id, status=ticket.status, outcome=ticket.outcome,
+                                 resolution=ticket.resolution)
 
     @activity.defn(name="notify_escalation")
     async def notify_escalation(self, params: TicketNotice) -> int:

@@ -24,4 +24,5 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
-            escalations.dispatch_escalation_webhook]
+            escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
+            escalations.escalation_outcome]

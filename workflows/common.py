@@ -10,17 +10,26 @@ appended to the deliberation's stream through an activity with an idempotency ke
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+    is_cancelled_exception,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput, SealOutcome
+    from activities.escalation import EscalationOutcome, TicketQuery
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, DoorKnockInput, StageAppend
     from domain.escalation import EvidenceRef
@@ -54,6 +63,8 @@ from workflows.escalation import EscalationInput, EscalationResult
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+FOLLOW = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+"""How often a ticket this run did not start (see ``_ticket_adopted``) is looked at until it has ended."""
 
 
 class ProcedureInput(BaseModel):
@@ -287,6 +298,23 @@ class ProcedureWorkflow:
         await workflow.wait_condition(lambda: self._s.tasks[tid].status != "open")
         return self._s.tasks[tid]
 
+    async def _task(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, ...], zh: str, en: str,
+                    period: str, **extra: object) -> Task:
+        """A stage that is one human task: enter stage ``kind`` until ``period`` ends, open the task, wait."""
+        await self._enter(kind, self._until(period))
+        task = await self._open_task(kind, roles, outcomes, zh, en, due=self._s.deadline, **extra)  # type: ignore[arg-type]
+        return await self._await_task(task)
+
+    async def _gate(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, str], zh: str, en: str) -> None:
+        """The first stage of a procedure: ``outcomes[0]`` goes on to the notice; ``outcomes[1]`` (a refusal, which
+        needs a reason) closes the procedure with that outcome and the reason as its note."""
+        refused = outcomes[1]
+        task = await self._task(kind, roles, outcomes, zh, en, kind, needs_note=(refused,))
+        if task.outcome == refused:
+            await self._close(refused, task.note)
+        else:
+            self._s.next = "notice"
+
     def _check_task(self, c: TaskCompletion) -> Task:
         task = self._s.tasks.get(c.task_id) or self._opening.get(c.task_id)
         open_ids = ", ".join(t for t, v in self._s.tasks.items() if v.status == "open") or "—"
@@ -367,6 +395,15 @@ class ProcedureWorkflow:
             await self._append(f"notice:{notice.notice_id}:{channel}:final", NoticeDeliveryFailed(
                 at=workflow.now(), notice_id=notice.notice_id, channel=channel,
                 attempt=self._in.notice_attempts, error=error, final=True))
+
+    async def _notice_stage(self, stage: str, kind: str, title: tuple[str, str], body: tuple[str, str],
+                            then: str) -> None:
+        """Post the notice of the meeting (or consultation) and wait out the ``notice`` period, then ``then``."""
+        end = self._until("notice")
+        await self._enter(stage, end)
+        await self._notify(kind, title, body)
+        await self._sleep_until(end)
+        self._s.next = then
 
     # ---- objections --------------------------------------------------------------------------------
 
@@ -473,16 +510,36 @@ class ProcedureWorkflow:
         await self._append(f"escalation:{subject}", EscalationStarted(
             at=workflow.now(), task_id=task.task_id, subject=subject, ticket_id=ticket_id, category=category,
             start_level=start_level, reason=reason))
-        child = await workflow.start_child_workflow(
-            "Escalation", EscalationInput(
-                ticket_id=ticket_id, parent_id=did, community=self._in.community, category=category,
-                subject=title, detail=detail, evidence=evidence, initiator=self._in.initiated_by,
-                initiator_kind="owner" if self._in.initiator_role == "owner" else "committee",
-                start_level=start_level, outcomes=outcomes, holiday_file=self._in.holiday_file),
-            id=ticket_id, result_type=EscalationResult, parent_close_policy=ParentClosePolicy.REQUEST_CANCEL)
+        params = EscalationInput(
+            ticket_id=ticket_id, parent_id=did, community=self._in.community, category=category,
+            subject=title, detail=detail, evidence=evidence, initiator=self._in.initiated_by,
+            initiator_kind="owner" if self._in.initiator_role == "owner" else "committee",
+            start_level=start_level, outcomes=outcomes, holiday_file=self._in.holiday_file)
+        if workflow.patched("escalation-ticket-once"):
+            follower = await self._start_ticket(params, task.task_id, subject)
+        else:  # histories recorded before: the default id reuse policy, under which a reset could run it twice
+            child = await workflow.start_child_workflow(
+                "Escalation", params, id=ticket_id, result_type=EscalationResult,
+                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL)
+            follower = self._ticket_ended(child, task.task_id, subject)
         # Followed beside the stage: the objection window (or the hand-over) waits on the task, not the child.
-        self._followers.append(asyncio.create_task(self._ticket_ended(child, task.task_id, subject)))
+        self._followers.append(asyncio.create_task(follower))
         return task
+
+    async def _start_ticket(self, params: EscalationInput, task_id: str, subject: str
+                            ) -> Coroutine[Any, Any, None]:
+        """Start the ticket's workflow; its id is never reused. After a reset of this workflow to a point before
+        this start, the ticket exists already (running, or ended): the start is refused and that ticket is
+        followed, so a subject has one ticket and its facts and notices are not recorded or sent again."""
+        try:
+            child = await workflow.start_child_workflow(
+                "Escalation", params, id=params.ticket_id, result_type=EscalationResult,
+                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("escalation.adopted %s", params.ticket_id)
+            return self._ticket_adopted(params.ticket_id, task_id, subject)
+        return self._ticket_ended(child, task_id, subject)
 
     async def _cancel_tickets(self) -> None:
         """Cancel the open escalation tickets with the deliberation, and wait until each has recorded it
@@ -502,6 +559,30 @@ class ProcedureWorkflow:
             # Ended on its own (cancelled or terminated by an operator): recorded, so the stage is not held forever.
             result = EscalationResult(ticket_id=child.id, status="ended", outcome="ticket_ended",
                                       resolution=str(exc.cause or exc)[:500])
+        await self._record_ticket_end(task_id, subject, result)
+
+    async def _ticket_adopted(self, ticket_id: str, task_id: str, subject: str) -> None:
+        """Follow a ticket this run found already started: its end is read from its stream."""
+        try:
+            found: EscalationOutcome = await workflow.execute_activity(
+                "escalation_outcome", TicketQuery(ticket_id=ticket_id), result_type=EscalationOutcome,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=FOLLOW)
+        except BaseException as exc:
+            if self._cancelling and is_cancelled_exception(exc):
+                # Not this run's child, so no close policy covers it: ask it to end with the deliberation.
+                try:
+                    await workflow.get_external_workflow_handle(ticket_id).cancel()
+                except FailureError as failed:  # it has ended meanwhile
+                    workflow.logger.info("escalation.cancel_skipped %s %s", ticket_id, failed)
+            raise
+        if found.status == "cancelled":  # as a child that ended on its own is recorded (see _ticket_ended)
+            result = EscalationResult(ticket_id=ticket_id, status="ended", outcome="ticket_ended",
+                                      resolution="工单已取消 / the ticket was cancelled")
+        else:
+            result = EscalationResult(**found.model_dump())
+        await self._record_ticket_end(task_id, subject, result)
+
+    async def _record_ticket_end(self, task_id: str, subject: str, result: EscalationResult) -> None:
         async with self._lock:
             task = self._s.tasks[task_id]
             outcome = result.outcome or result.status

@@ -63,25 +63,14 @@ class ConsultationWorkflow(ProcedureWorkflow):
         return await self._drive()
 
     async def _stage_start(self) -> None:
-        await self._enter("acceptance", self._until("acceptance"))
-        task = await self._open_task("acceptance", ("committee",), ("accepted", "declined"),
-                                     "受理议题（不受理须说明理由）", "Accept the issue (a refusal needs a reason)",
-                                     due=self._s.deadline,
-                                     needs_note=("declined",))
-        task = await self._await_task(task)
-        if task.outcome == "declined":
-            await self._close("declined", task.note)
-        else:
-            self._s.next = "notice"
+        await self._gate("acceptance", ("committee",), ("accepted", "declined"), "受理议题（不受理须说明理由）",
+                         "Accept the issue (a refusal needs a reason)")
 
     async def _stage_notice(self) -> None:
-        end = self._until("notice")
-        await self._enter("meeting_notice", end)
         options = "；".join(f"{o.id}：{o.text}" for o in self._in.options)
-        await self._notify("meeting", (f"议事会通知：{self._in.title}", f"Consultation meeting: {self._in.title}"), (
-            f"议题：{self._in.issue}。方案：{options}", f"Issue: {self._in.issue}. Options: {options}"))
-        await self._sleep_until(end)
-        self._s.next = "positions"
+        await self._notice_stage("meeting_notice", "meeting", (
+            f"议事会通知：{self._in.title}", f"Consultation meeting: {self._in.title}"), (
+            f"议题：{self._in.issue}。方案：{options}", f"Issue: {self._in.issue}. Options: {options}"), "positions")
 
     async def _stage_positions(self) -> None:
         end = self._until("positions")

@@ -60,29 +60,15 @@ class ElevatorWorkflow(ProcedureWorkflow):
     async def run(self, params: ElevatorInput) -> ProcedureResult:
         return await self._drive()
 
-    async def _task(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, ...], zh: str, en: str,
-                    period: str, **extra: object) -> Task:
-        await self._enter(kind, self._until(period))
-        task = await self._open_task(kind, roles, outcomes, zh, en, due=self._s.deadline, **extra)  # type: ignore[arg-type]
-        return await self._await_task(task)
-
     async def _stage_start(self) -> None:
-        task = await self._task("feasibility", ("committee", "street_office"), ("feasible", "not_feasible"),
-                                "加装电梯可行性审查（社区/街道）", "Feasibility check (community / street office)",
-                                "feasibility", needs_note=("not_feasible",))
-        if task.outcome == "not_feasible":
-            await self._close("not_feasible", task.note)
-        else:
-            self._s.next = "notice"
+        await self._gate("feasibility", ("committee", "street_office"), ("feasible", "not_feasible"),
+                         "加装电梯可行性审查（社区/街道）", "Feasibility check (community / street office)")
 
     async def _stage_notice(self) -> None:
-        end = self._until("notice")
-        await self._enter("consultation_notice", end)
-        await self._notify("consultation", (f"{self._in.title}征询公告", f"Consultation: {self._in.title}"), (
+        await self._notice_stage("consultation_notice", "consultation", (
+            f"{self._in.title}征询公告", f"Consultation: {self._in.title}"), (
             f"{self._in.question_zh} 表决规则：{self._in.rule_id}。",
-            f"{self._in.question_en} Rule: {self._in.rule_id}."))
-        await self._sleep_until(end)
-        self._s.next = "voting"
+            f"{self._in.question_en} Rule: {self._in.rule_id}."), "voting")
 
     async def _stage_voting(self) -> None:
         outcome = await self._vote((Question(id="main", text_zh=self._in.question_zh, text_en=self._in.question_en),))

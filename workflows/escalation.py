@@ -20,7 +20,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.escalation import EscalationAppend, LadderQuery, TicketNotice, WebhookDispatch
+    from activities.escalation import (
+        EscalationAppend,
+        EscalationCancel,
+        EscalationOutcome,
+        LadderQuery,
+        TicketNotice,
+        WebhookDispatch,
+    )
     from activities.stages import Appended
     from domain import escalation as esc
     from domain.escalation import (
@@ -40,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+FIRST_KEY = "1:opened"
+"""The idempotency key of a ticket's first append (``EscalationOpened`` and the first assignment)."""
 
 
 def reject(zh: str, en: str, kind: str = "Rejected") -> ApplicationError:
@@ -68,11 +77,8 @@ class EscalationInput(BaseModel):
     webhook_attempts: int = 5
 
 
-class EscalationResult(BaseModel):
-    ticket_id: str
-    status: str
-    outcome: str | None = None
-    resolution: str | None = None
+class EscalationResult(EscalationOutcome):
+    """How the ticket ended: the workflow's result (the same fields as ``escalation_outcome`` reads)."""
 
 
 class TicketAction(BaseModel):
@@ -103,6 +109,7 @@ class EscalationWorkflow:
         self._step = 0
         self._version = 0
         self._lock = asyncio.Lock()  # orders appends with the state changes they record
+        self._levels: tuple[Level, ...] | None = None
 
     @workflow.run
     async def run(self, params: EscalationInput) -> EscalationResult:
@@ -110,11 +117,15 @@ class EscalationWorkflow:
             await self._open()
             await self._until_closed()
         except BaseException as exc:
-            if not is_cancelled_exception(exc) or not self._t.ticket_id or self._t.finished:
+            if not is_cancelled_exception(exc) or self._t.finished:
                 raise
             # The parent was cancelled (or this ticket was): record it, then end as cancelled.
-            await self._record("cancelled", [Cancelled(at=workflow.now(), reason="cancelled with its deliberation"
-                                                       if self._in.parent_id else "cancelled")])
+            cancelled = Cancelled(at=workflow.now(), reason="cancelled with its deliberation"
+                                  if self._in.parent_id else "cancelled")
+            if self._t.ticket_id:
+                await self._record("cancelled", [cancelled])
+            elif workflow.patched("escalation-cancel-before-open"):
+                await self._cancelled_before_open(cancelled)
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         t = self._t
@@ -174,17 +185,39 @@ class EscalationWorkflow:
 
     # ---- the ticket's life ---------------------------------------------------------------------------
 
-    async def _open(self) -> None:
+    async def _ladder(self) -> tuple[Level, ...]:
         p = self._in
         levels: tuple[Level, ...] = await workflow.execute_activity(
             "escalation_ladder", LadderQuery(community=p.community, category=p.category),
             result_type=tuple[Level, ...], start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
-        opened = EscalationOpened(
+        self._levels = levels
+        return levels
+
+    def _opened(self, levels: tuple[Level, ...]) -> EscalationOpened:
+        p = self._in
+        return EscalationOpened(
             at=workflow.now(), ticket_id=p.ticket_id, parent_id=p.parent_id, community=p.community,
             category=p.category, subject=p.subject, detail=p.detail, evidence=p.evidence, initiator=p.initiator,
             initiator_kind=p.initiator_kind, levels=levels, outcomes=p.outcomes)
+
+    async def _open(self) -> None:
+        opened = self._opened(await self._ladder())
         async with self._lock:
-            await self._apply("opened", esc.open_ticket(opened, p.start_level, p.holiday_file))
+            await self._apply("opened", esc.open_ticket(opened, self._in.start_level, self._in.holiday_file))
+
+    async def _cancelled_before_open(self, cancelled: Cancelled) -> None:
+        """Cancelled before the first append was known to be done: the stream still says the ticket was opened
+        and cancelled, with no one assigned. The activity shares the first append's key, so whichever of the
+        two lands first is the opening, and the cancellation is recorded once either way."""
+        levels = self._levels if self._levels is not None else await self._ladder()
+        opened = self._opened(levels)
+        await workflow.execute_activity(
+            "record_escalation_cancelled", EscalationCancel(
+                ticket_id=self._in.ticket_id, first_key=FIRST_KEY, opened=opened, cancelled=cancelled),
+            result_type=Appended, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        for event in (opened, cancelled):
+            self._t = esc.evolve(self._t, event)
+        self._version += 1
 
     async def _until_closed(self) -> None:
         while not self._t.finished:

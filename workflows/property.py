@@ -72,26 +72,15 @@ class PropertyWorkflow(ProcedureWorkflow):
         return revote.split(",") if revote else [c.id for c in self._in.candidates]
 
     async def _stage_start(self) -> None:
-        await self._enter("review", self._until("review"))
-        task = await self._open_task("review", ("committee",), ("accepted", "declined"), "社区审核更换物业申请",
-                                     "Community review of the request", due=self._s.deadline,
-                                     needs_note=("declined",))
-        task = await self._await_task(task)
-        if task.outcome == "declined":
-            await self._close("declined", task.note)
-        else:
-            self._s.next = "notice"
+        await self._gate("review", ("committee",), ("accepted", "declined"), "社区审核更换物业申请",
+                         "Community review of the request")
 
     async def _stage_notice(self) -> None:
-        end = self._until("notice")
-        await self._enter("meeting_notice", end)
         names = "、".join(self._name(c) for c in self._running())
         again = "（重新表决）" if self._s.round else ""
-        await self._notify("meeting", (f"业主大会会议通知{again}", "Owners' meeting notice"), (
+        await self._notice_stage("meeting_notice", "meeting", (f"业主大会会议通知{again}", "Owners' meeting notice"), (
             f"表决事项：解聘{self._in.current_company or '现物业'}；选聘：{names}。",
-            f"Matters: dismiss {self._in.current_company or 'the current company'}; choose among: {names}."))
-        await self._sleep_until(end)
-        self._s.next = "voting"
+            f"Matters: dismiss {self._in.current_company or 'the current company'}; choose among: {names}."), "voting")
 
     async def _stage_voting(self) -> None:
         questions = [Question(id=f"candidate:{c}", text_zh=f"是否同意选聘{self._name(c)}？",

@@ -210,6 +210,13 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
                         "Objection {id} is recorded; the community will mediate by {due}."),
     "objections_yours": ("您已提出的异议", "Objections you filed"),
     "matter_done_title": ("已办理", "Done"),
+    "matter_not_running_title": ("事项不在办理中", "This matter is not running"),
+    "matter_not_running_body": ("事项 {id} 目前没有在办理（尚未启动办理流程，或已经结束），本次操作未记录，"
+                                "重试也不会生效。请返回事项页查看当前阶段；如有疑问，请联系社区居委会或业委会。",
+                                "Matter {id} is not running (its procedure was never started, or has ended), so "
+                                "nothing was recorded and trying again will not help. Go back to the matter page "
+                                "to see where it stands; ask the residents' committee or the owners' committee if "
+                                "in doubt."),
     "back_to_matter": ("返回事项页", "Back to the matter"),
     "matter_title": ("事项进展", "Progress of the matter"),
     "tasks_open": ("待办任务", "Open tasks"),

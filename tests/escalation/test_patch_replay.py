@@ -49,3 +49,35 @@ async def test_escalation_history_replays() -> None:
     assert first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"] == "Escalation"
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(WorkflowHistory.from_json("escalation", text))
+
+
+def activities(events: list[dict]) -> list[str]:
+    return [e["activityTaskScheduledEventAttributes"]["activityType"]["name"] for e in events
+            if "activityTaskScheduledEventAttributes" in e]
+
+
+# (patch, workflow type, history recorded before it, history recorded after it)
+LATER = [("escalation-ticket-once", "Elevator", "elevator_escalation_before_ticket_once_patch", "elevator_escalation"),
+         ("escalation-cancel-before-open", "Escalation", "escalation_cancelled_early_before_patch",
+          "escalation_cancelled_early")]
+
+
+@pytest.mark.parametrize(("patch", "kind", "old", "new"), LATER, ids=[p[0] for p in LATER])
+async def test_later_patches_replay_before_and_after(patch: str, kind: str, old: str, new: str) -> None:
+    texts = {name: (HISTORIES / f"{name}.json").read_text(encoding="utf-8") for name in (old, new)}
+    before, after = (json.loads(texts[name])["events"] for name in (old, new))
+    for events in (before, after):
+        assert events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"] == kind
+    assert patch not in patches(before) and patch in patches(after)
+    if patch == "escalation-cancel-before-open":  # before: cancelled with nothing recorded; after: recorded
+        assert "record_escalation_cancelled" not in activities(before)
+        assert "record_escalation_cancelled" in activities(after)
+    else:  # the ticket's start: the default id reuse policy before, never reused after
+        starts = [e["startChildWorkflowExecutionInitiatedEventAttributes"] for events in (before, after)
+                  for e in events if "startChildWorkflowExecutionInitiatedEventAttributes" in e]
+        policies = [s.get("workflowIdReusePolicy") for s in starts if s["workflowType"]["name"] == "Escalation"]
+        assert policies == ["WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE", "WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE"]
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    for name, text in texts.items():
+        result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)
+        assert result.replay_failure is None, (name, result.replay_failure)

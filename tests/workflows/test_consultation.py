@@ -80,4 +80,5 @@ async def test_consultation_declined_needs_a_reason(ts_env, store, pool, task_qu
             await complete(handle, "acceptance", "committee", "declined")
         await complete(handle, "acceptance", "committee", "declined", note="属物业合同事项，转物业处理")
         result = await handle.result()
+        await save_history(handle, "consultation_declined")
     assert result.outcome == "declined"

@@ -113,5 +113,6 @@ async def test_feasibility_refused_closes(ts_env, store, pool, task_queue) -> No
         did, handle = await start_procedure(env.client, pool, estate_roll(), request(), task_queue=task_queue)
         await complete(handle, "feasibility", "street_office", "not_feasible", note="消防通道不足")
         result = await handle.result()
+        await save_history(handle, "elevator_not_feasible")
     assert result.outcome == "not_feasible"
     assert timedelta(0) == timedelta(0)

@@ -115,3 +115,21 @@ async def test_property_dismissal_rejected_keeps_company(ts_env, store, pool, ta
     assert result.outcome == "company_retained"
     started = (await store.read(did))[0]
     assert started.payload["initiator_role"] == "petition" and len(started.payload["petition_signers"]) == 5
+
+
+async def test_property_review_declined_closes_with_the_reason(ts_env, store, pool, task_queue) -> None:
+    env = ts_env
+    req = StartRequest(procedure="property", title="更换物业", scope=Scope(), initiator_role="owners_committee",
+                       options={"candidates": [{"id": "A", "name": "安居物业"}]})
+    async with running_worker(env, store, pool, task_queue):
+        did, handle = await start_procedure(env.client, pool, estate_roll(buildings=2), req, task_queue=task_queue)
+        await complete(handle, "review", "committee", "declined", note="合同尚未到期，先与现物业协商")
+        result = await handle.result()
+        await save_history(handle, "property_declined")
+    assert result.outcome == "declined"
+    events = [stage_event_from_dict(e.type, e.payload) for e in await store.read(did)]
+    assert [e.type for e in events if e.type == "StageEntered"] == ["StageEntered", "StageEntered"]
+    assert [e.stage for e in events if e.type == "StageEntered"] == ["review", "closed"]
+    closed = events[-1]
+    assert closed.type == "ProcedureClosed" and closed.note == "合同尚未到期，先与现物业协商"
+    assert "NoticePublished" not in {e.type for e in events}, "no meeting notice after a refusal"

@@ -9,20 +9,23 @@ goes to the workflow as an update, whose validator has the last word on stage, s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
 from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
-from workflows.common import ObjectionInput, ObjectionReceipt, TaskReceipt
+from workflows.common import ObjectionInput, ObjectionReceipt, TaskCompletion, TaskReceipt
 from workflows.elevator import ElevatorWorkflow, ShareConfirmation
 from workflows.property import PropertyWorkflow
-from yishi.services.procedures import _call, file_objection
+from yishi.services.procedures import _call, complete_task, file_objection
 
+T = TypeVar("T")
 OBJECTION_STAGES = {"elevator": ElevatorWorkflow.objection_stage, "property": PropertyWorkflow.objection_stage}
 MAX_OBJECTION_CHARS = 2000
 
@@ -120,11 +123,29 @@ async def load_matter(store: EventStore, deliberation_id: str, owner_id: str) ->
     return matter
 
 
+class MatterNotRunningError(Exception):
+    """The deliberation has no running workflow — never started (a plain ballot), or already ended — so an act on
+    it cannot be taken; Temporal answered "not found". Not a reason to try again, unlike Temporal being away."""
+
+    def __init__(self, deliberation_id: str) -> None:
+        super().__init__(f"事项 {deliberation_id} 不在办理中 / matter {deliberation_id} is not running")
+        self.deliberation_id = deliberation_id
+
+
+async def _running(deliberation_id: str, act: Awaitable[T]) -> T:
+    try:
+        return await act
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise MatterNotRunningError(deliberation_id) from None
+        raise
+
+
 async def confirm_share(client: Client, deliberation_id: str, owner_id: str, update_id: str | None = None
                         ) -> TaskReceipt:
     """The owner agrees to their share of the elevator's cost (validated by the workflow)."""
-    return await _call(client, deliberation_id, "confirm_share", ShareConfirmation(owner_id=owner_id), TaskReceipt,
-                       update_id)
+    return await _running(deliberation_id, _call(client, deliberation_id, "confirm_share",
+                                                 ShareConfirmation(owner_id=owner_id), TaskReceipt, update_id))
 
 
 async def object_to(client: Client, deliberation_id: str, owner_id: str, text: str, update_id: str | None = None
@@ -133,4 +154,10 @@ async def object_to(client: Client, deliberation_id: str, owner_id: str, text: s
 
     ``update_id`` comes from the form's nonce: the same form sent twice files one objection."""
     objection = ObjectionInput(owner_id=owner_id, text=text.strip()[:MAX_OBJECTION_CHARS])
-    return await file_objection(client, deliberation_id, objection, update_id)
+    return await _running(deliberation_id, file_objection(client, deliberation_id, objection, update_id))
+
+
+async def complete_matter_task(client: Client, deliberation_id: str, completion: TaskCompletion) -> TaskReceipt:
+    """A committee member completes a task (see ``procedures.complete_task``); :class:`MatterNotRunningError`
+    when the deliberation's workflow is not running."""
+    return await _running(deliberation_id, complete_task(client, deliberation_id, completion))

@@ -15,8 +15,17 @@ from fastapi.responses import RedirectResponse
 from domain.errors import DomainError
 from workflows.common import TaskCompletion
 from yishi import i18n
-from yishi.services.matters import MAX_OBJECTION_CHARS, Matter, confirm_share, load_matter, object_to, stage_label
-from yishi.services.procedures import RefusedError, complete_task, procedure_status
+from yishi.services.matters import (
+    MAX_OBJECTION_CHARS,
+    Matter,
+    MatterNotRunningError,
+    complete_matter_task,
+    confirm_share,
+    load_matter,
+    object_to,
+    stage_label,
+)
+from yishi.services.procedures import RefusedError, procedure_status
 from yishi.services.voting import deliberation_info
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
@@ -97,9 +106,16 @@ async def _owner_act(request: Request, token: str, purpose: str) -> Response:
     except RefusedError as exc:
         return message_page(request, 409, "refused_title", body=_pick(str(exc), lang), back_url=back,
                             back_key="back_to_matter")
+    except MatterNotRunningError:  # not "try again": nothing will take the act (only Temporal away is a 503)
+        return not_running(request, holder.deliberation_id, back)
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
     return message_page(request, 200, "matter_done_title", body=done, back_url=back, back_key="back_to_matter")
+
+
+def not_running(request: Request, deliberation_id: str, back: str) -> Response:
+    return message_page(request, 404, "matter_not_running_title", body_key="matter_not_running_body",
+                        id=deliberation_id, back_url=back, back_key="back_to_matter")
 
 
 def _pick(message: str, lang: str) -> str:
@@ -162,9 +178,11 @@ async def console_complete_task(request: Request, deliberation_id: str, task_id:
                                 outcome=form.get("outcome", ""), note=form.get("note", "").strip()[:2000],
                                 document_no=form.get("document_no", "").strip()[:100] or None)
     try:
-        await complete_task(await temporal_client(request), deliberation_id, completion)
+        await complete_matter_task(await temporal_client(request), deliberation_id, completion)
     except RefusedError as exc:
         return await _procedure(request, staff, deliberation_id, 409, _pick(str(exc), lang))
+    except MatterNotRunningError:
+        return not_running(request, deliberation_id, f"/console/d/{deliberation_id}/matter")
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
     # Post/redirect/get: reloading the page does not send the form again.
