@@ -7,6 +7,7 @@ The language of a page comes from ``?lang=en`` / ``?lang=zh`` (which also sets a
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -258,6 +259,12 @@ def when(instant: datetime | str | None, lang: str) -> str:
         return "—"
     if isinstance(instant, str):
         instant = datetime.fromisoformat(instant)
+    return _when(instant, lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _when(instant: datetime, lang: str) -> str:
+    # Pages show the same few instants again and again (a box's deadline, a group commit's time).
     local = instant.astimezone(BEIJING)
     if lang == "en":
         return local.strftime("%d %b %Y, %H:%M") + " (Beijing time)"
