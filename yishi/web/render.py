@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
@@ -9,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 
 from yishi import i18n
 
@@ -42,17 +45,51 @@ def render(request: Request, template: str, status: int = 200, *, no_store: bool
            **context: Any) -> HTMLResponse:
     """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie."""
     lang = page_lang(request)
+    return respond(request, render_html(request, template, lang, request.url.path, **context), status,
+                   no_store=no_store)
+
+
+def render_html(request: Request, template: str, lang: i18n.Lang, path: str, **context: Any) -> str:
+    """The page's HTML in ``lang``; ``path`` is the page's own path, for the language switch link."""
     other = "en" if lang == "zh" else "zh"
-    html = TEMPLATES.get_template(template).render(
+    return TEMPLATES.get_template(template).render(
         lang=lang,
         t=lambda key, **fields: i18n.t(key, lang, **fields),
-        switch_url=f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}",
+        switch_url=f"{path}?{urlencode({**request.query_params, 'lang': other})}",
         request=request,
         **context,
     )
+
+
+class Frames:
+    """Pages rendered once with markers in place of their per-request values, then filled in.
+
+    For a page served again and again with the same text around a few short values (the receipt: the same
+    box, language and choice around a new code, seq, time and link): ``fill`` renders the template only
+    for a new ``key`` (with the markers as the values) and otherwise replaces the markers in the stored
+    frame with the escaped values. The template stays the page's one source.
+    """
+
+    def __init__(self, holes: tuple[str, ...], size: int = 256) -> None:
+        self.markers = {name: f"\x00{name}\x00" for name in holes}
+        self._frames: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._size = size
+
+    def fill(self, key: tuple[Any, ...], make: Callable[[dict[str, str]], str], values: dict[str, object]) -> str:
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = self._frames[key] = make(self.markers)
+            while len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        for name, marker in self.markers.items():
+            frame = frame.replace(marker, str(escape(str(values[name]))))
+        return frame
+
+
+def respond(request: Request, html: str, status: int = 200, *, no_store: bool = False) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status)
-    if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+    if (chosen := request.query_params.get("lang")) in i18n.LANGS:
+        response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
                             httponly=True, secure=request.url.scheme == "https")
     if no_store:
         # Pages with a personal form: never cached, and the back button reloads a fresh nonce.

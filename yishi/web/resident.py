@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -20,12 +21,13 @@ from yishi.i18n import t, when
 from yishi.services.links import RevokedLinkError
 from yishi.services.voting import (
     FormAlreadyUsedError,
+    Receipt,
     VotingClosedError,
     authorise_proxy,
     cast_ballot,
     revoke_proxy,
 )
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import Frames, message_page, page_lang, render, render_html, respond
 from yishi.web.security import check_csrf
 from yishi.web.voter import UNAVAILABLE, Voter, ballot_page, load_holder, load_voter, rooms_label, unavailable
 
@@ -148,13 +150,30 @@ async def cast(request: Request) -> Response:
         return refused_page(request, exc)
     except UNAVAILABLE:
         return unavailable(request)
+    return receipt_page(request, voter, receipt, question, rooms_label(voter.box, owner_id) if cast_by else None)
+
+
+RECEIPTS = Frames(("code", "seq", "recorded", "token"))
+
+
+def receipt_page(request: Request, voter: Voter, receipt: Receipt, question: Any, for_rooms: str | None) -> Response:
+    """The receipt: the template rendered once per box, language, choice and question, then filled in."""
     opened = voter.box.opened
-    several = len(opened.questions) > 1
     lang = page_lang(request)
+    several = len(opened.questions) > 1
     question_text = ((question.text_en if lang == "en" else None) or question.text_zh) if several else None
-    return render(request, "receipt.html", no_store=True, receipt=receipt, token=token, question=question_text,
-                  closes_at=opened.closes_at, changeable=opened.ballots_changeable,
-                  for_rooms=rooms_label(voter.box, owner_id) if cast_by else None)
+    key = (voter.box.deliberation_id, lang, receipt.choice, question_text, for_rooms, opened.closes_at,
+           opened.ballots_changeable, str(request.query_params))
+
+    def make(holes: dict[str, str]) -> str:
+        stand_in = {"code": holes["code"], "seq": holes["seq"], "choice": receipt.choice}
+        return render_html(request, "receipt.html", lang, f"/v/{holes['token']}", receipt=stand_in,
+                           recorded=holes["recorded"], token=holes["token"], question=question_text,
+                           closes_at=opened.closes_at, changeable=opened.ballots_changeable, for_rooms=for_rooms)
+
+    values = {"code": receipt.code, "seq": receipt.seq, "recorded": when(receipt.recorded_at, lang),
+              "token": request.path_params["token"]}
+    return respond(request, RECEIPTS.fill(key, make, values), no_store=True)
 
 
 router.add_route("/v/{token}", cast, methods=["POST"])
