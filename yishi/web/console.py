@@ -38,8 +38,8 @@ from yishi.services.voting import (
     load_box,
 )
 from yishi.web.render import message_page, page_lang, render
-from yishi.web.resident import closed_page, read_form, refused_page
-from yishi.web.staff import Staff, require
+from yishi.web.resident import closed_page, refused_page
+from yishi.web.staff import Staff, require, staff_form
 from yishi.web.staff import router as staff_router
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -150,16 +150,14 @@ async def paper_form(request: Request, deliberation_id: str) -> Response:
 
 @router.post("/console/d/{deliberation_id}/paper")
 async def enter_paper(request: Request, deliberation_id: str) -> Response:
-    staff = await require(request, *PAPER_CLERKS)
-    if isinstance(staff, Response):
-        return staff
+    posted = await staff_form(request, *PAPER_CLERKS)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
     loaded = await _box_and_info(request, deliberation_id, staff)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
-    form = await read_form(request)
-    if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
     room = next((r for r in box.opened.roll if r.room_id.upper() == form.get("room", "").strip().upper()), None)
     ref = form.get("paper_ref", "").strip()[:200]
     choice = form.get("choice")

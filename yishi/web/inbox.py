@@ -42,7 +42,7 @@ from yishi.services.links import LinkError, resolve_link
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce
-from yishi.web.staff import Staff, require
+from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
 
@@ -128,12 +128,10 @@ async def show_ticket(request: Request, ticket_id: str) -> Response:
 
 @router.post("/console/escalations/t/{ticket_id:path}/act")
 async def act_on_ticket(request: Request, ticket_id: str) -> Response:
-    staff = await require(request, *INBOX_ROLES)
-    if isinstance(staff, Response):
-        return staff
-    form = await read_form(request)
-    if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    posted = await staff_form(request, *INBOX_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
     arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=account_org(staff.account) or "",
                        text=form.get("text", "")[:4000], outcome=form.get("outcome", "")[:40],
                        to_org=form.get("to_org", "").strip()[:100])
@@ -177,12 +175,10 @@ async def complaint_form(request: Request) -> Response:
 
 @router.post("/console/escalations/new")
 async def file_complaint_form(request: Request) -> Response:
-    staff = await require(request, *FILE_ROLES)
-    if isinstance(staff, Response):
-        return staff
-    form = await read_form(request)
-    if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    posted = await staff_form(request, *FILE_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
     lang = page_lang(request)
     values = {name: form.get(name, "") for name in COMPLAINT_FIELDS}
     account = staff.account

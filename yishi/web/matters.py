@@ -30,7 +30,7 @@ from yishi.services.voting import deliberation_info
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
-from yishi.web.staff import Staff, require
+from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, load_holder, unavailable
 
@@ -167,12 +167,10 @@ async def console_matter(request: Request, deliberation_id: str) -> Response:
 
 @router.post("/console/d/{deliberation_id}/tasks/{task_id}")
 async def console_complete_task(request: Request, deliberation_id: str, task_id: str) -> Response:
-    staff = await require(request, *ACTING_ROLES)
-    if isinstance(staff, Response):
-        return staff
-    form = await read_form(request)
-    if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    posted = await staff_form(request, *ACTING_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
     lang = page_lang(request)
     completion = TaskCompletion(task_id=task_id, role=staff.account.role, actor=staff.account.name,
                                 outcome=form.get("outcome", ""), note=form.get("note", "").strip()[:2000],

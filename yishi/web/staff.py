@@ -56,6 +56,18 @@ async def require(request: Request, *roles: str) -> Staff | Response:
     return Staff(account, session_id, secret)
 
 
+async def staff_form(request: Request, *roles: str) -> tuple[Staff, dict[str, str]] | Response:
+    """A staff form being posted: the signed-in member (one of ``roles``) and the fields, once the CSRF field
+    matches their session; else the page to answer with (login, 403)."""
+    staff = await require(request, *roles)
+    if isinstance(staff, Response):
+        return staff
+    form = await read_form(request)
+    if form is None or not staff.csrf_ok(form):
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    return staff, form
+
+
 def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
     secret = request.app.state.secret_key
     pre = unsign(secret, request.cookies.get(PRE_COOKIE)) or new_nonce()
@@ -97,12 +109,10 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    staff = await require(request, "committee", "grid_worker", "street_office", "department", "auditor")
-    if isinstance(staff, Response):
-        return staff
-    form = await read_form(request)
-    if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    posted = await staff_form(request, "committee", "grid_worker", "street_office", "department", "auditor")
+    if isinstance(posted, Response):
+        return posted
+    staff, _form = posted
     await end_session(request.app.state.pool, staff.session_id, clock(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
