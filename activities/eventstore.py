@@ -26,7 +26,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from activities.db import UNAVAILABLE_ERRORS
-from domain.chain import GENESIS_HASH, canonical_json, chain_hash, envelope, format_instant
+from domain.chain import GENESIS_HASH, canonical_json, chain_hash, envelope, format_instant, parse_json
 
 log = structlog.get_logger(__name__)
 
@@ -330,11 +330,14 @@ class EventStore:
         For folds of a whole stream: no :class:`StoredEvent` per row, and only one batch in memory at a
         time (a stream of 100,000 ballots is read in ten keyset-paginated queries, each on the primary key).
         """
-        sql = "SELECT seq, type, payload FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        # The payload as its JSON text, parsed by domain.chain.parse_json (the JSON codec's json.loads spends
+        # a third of its time outside the scanner on a ballot's small payload).
+        sql = "SELECT seq, type, payload::text FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 
         async def fetch(after: int) -> list[tuple[int, str, dict[str, Any]]]:
             async with self._pool.acquire() as conn:
-                return [(r[0], r[1], r[2]) for r in await conn.fetch(sql, stream_id, after, batch)]
+                return [(seq, kind, parse_json(text)) for seq, kind, text in await conn.fetch(sql, stream_id, after,
+                                                                                              batch)]
 
         rows = await fetch(after_seq)
         while rows:
