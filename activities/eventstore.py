@@ -96,6 +96,9 @@ class StreamFollower(Protocol):
         locked head (``stream.head_seq``/``head_hash``), reading it on ``conn``; ``checks`` are the group's
         appends' ``check`` values (opaque to the store), for the follower to look up on ``conn`` at once."""
 
+    def existing(self, keys: list[str]) -> dict[str, StoredEvent]:
+        """After ``catch_up``: the first stored event of each earlier append made with one of ``keys``."""
+
     def committed(self, events: list[StoredEvent]) -> None:
         """After the commit: the events the group wrote, in order (none of them read back)."""
 
@@ -228,32 +231,24 @@ class EventStore:
         self, stream_id: str, batch: list[_Pending], follower: StreamFollower | None
     ) -> tuple[list[_Pending], list[StoredEvent]]:
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id
-            )
-            row = await conn.fetchrow(
-                "SELECT head_seq, head_hash, accepting_until, sealed_at FROM streams"
-                " WHERE stream_id = $1 FOR UPDATE",
-                stream_id,
-            )
+            row = await conn.fetchrow(_LOCK_STREAM, stream_id)
+            if row is None:  # the stream's first append
+                await conn.execute("INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id)
+                row = await conn.fetchrow(_LOCK_STREAM, stream_id)
             now = datetime.now(UTC)
             state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
                                 row["sealed_at"], now)
             if follower is not None:
                 await follower.catch_up(conn, state, [p.check for p in batch if p.check is not None])
-            existing = await self._existing(conn, stream_id, batch)
+                # The follower is at the locked head now: it knows every idempotency key of the stream.
+                existing = follower.existing([p.idempotency_key for p in batch if p.idempotency_key])
+            else:
+                existing = await self._existing(conn, stream_id, batch)
             rows, accepted, written = self._chain_batch(state, batch, existing)
-            if rows:
-                await conn.executemany(
-                    "INSERT INTO events (stream_id, seq, type, payload, occurred_at, recorded_at,"
-                    " prev_hash, hash, idempotency_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-                    rows,
-                )
-            await conn.execute(
-                "UPDATE streams SET head_seq = $2, head_hash = $3, accepting_until = $4, sealed_at = $5"
-                " WHERE stream_id = $1",
-                stream_id, state.head_seq, state.head_hash, state.accepting_until, state.sealed_at,
-            )
+            # The group's events and the new head in one statement (one round trip, rows in seq order).
+            columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+            await conn.execute(_WRITE_GROUP, stream_id, *columns[1:], state.head_seq, state.head_hash,
+                               state.accepting_until, state.sealed_at)
         return accepted, written
 
     async def _existing(
@@ -371,6 +366,16 @@ class EventStore:
         return state
 
 
+_LOCK_STREAM = (
+    "SELECT head_seq, head_hash, accepting_until, sealed_at FROM streams WHERE stream_id = $1 FOR UPDATE"
+)
+_WRITE_GROUP = (
+    "WITH written AS (INSERT INTO events (stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash,"
+    " idempotency_key) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::jsonb[], $5::timestamptz[],"
+    " $6::timestamptz[], $7::text[], $8::text[], $9::text[]) ORDER BY 2 RETURNING 1)"
+    " UPDATE streams SET head_seq = $10, head_hash = $11, accepting_until = $12, sealed_at = $13"
+    " WHERE stream_id = $1"
+)
 _COLUMNS = (
     "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash, position, idempotency_key"
 )

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
+from yishi.services.voting import settle_heap
 from yishi.settings import Settings, get_settings
 from yishi.web.api import include_api
 from yishi.web.bodylimit import install_body_limit
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
         app.state.pool = pool
         app.state.store = EventStore(pool, max_batch=settings.group_commit_max)
+        settle_heap()  # modules, templates and settings live as long as the process (see settle_heap)
         log.info("web.started")
         try:
             yield
