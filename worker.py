@@ -34,13 +34,23 @@ async def build_worker(
     )
 
 
+def tuning(settings: Settings) -> dict[str, object]:
+    """The worker options set through ``YISHI_WORKER_*``; the SDK's defaults for the rest."""
+    options: dict[str, object] = {"max_cached_workflows": settings.worker_max_cached_workflows}
+    if settings.worker_max_concurrent_workflow_tasks is not None:
+        options["max_concurrent_workflow_tasks"] = settings.worker_max_concurrent_workflow_tasks
+    if settings.worker_max_concurrent_activities is not None:
+        options["max_concurrent_activities"] = settings.worker_max_concurrent_activities
+    return options
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then finish in-flight activity attempts and stop."""
     client = await connect(settings)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
         store = EventStore(pool, max_batch=settings.group_commit_max)
-        worker = await build_worker(client, settings, store, pool)
+        worker = await build_worker(client, settings, store, pool, **tuning(settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

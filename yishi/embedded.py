@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -240,14 +241,30 @@ class EmbeddedPostgres(ChildServer):
                 raise EmbeddedError(f"cannot create database {PG_DATABASE}: {created.stderr.strip()}")
 
 
+# SQLite settings of the dev server's store. A write-ahead log synced at every commit is as durable as the
+# dev server's default rollback journal (a committed transaction survives a killed process and a power
+# loss) and costs one fsync per commit instead of several; measured in docs/benchmarks.md
+# ("yishi bench deliberations"). The journal mode is recorded in the file, so it stays on across restarts.
+# The last commits may live in temporal.db-wal until a checkpoint: back up or move the three files together.
+DURABLE_SQLITE = {"journal_mode": "wal", "synchronous": "full"}
+# Always on: updates to workflows (the ballots/s baseline uses them).
+BASE_DYNAMIC_CONFIG: dict[str, object] = {"frontend.enableUpdateWorkflowExecution": True}
+
+
 @dataclass
 class EmbeddedTemporal(ChildServer):
-    """The Temporal CLI dev server with its SQLite file in ``<data_dir>/temporal.db`` and its Web UI."""
+    """The Temporal CLI dev server with its SQLite file in ``<data_dir>/temporal.db`` and its Web UI.
+
+    ``sqlite`` are the store's pragmas (``--sqlite-pragma``), ``dynamic_config`` extra server settings
+    (``--dynamic-config-value``, values as JSON).
+    """
 
     data_dir: Path = field(default_factory=Path)
     port: int = 0
     ui_port: int = 0
     name: str = "temporal"
+    sqlite: dict[str, str] = field(default_factory=lambda: dict(DURABLE_SQLITE))
+    dynamic_config: dict[str, object] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -263,8 +280,11 @@ class EmbeddedTemporal(ChildServer):
         self.ui_port = choose_port(preferred_ui_port, "Temporal UI") if not headless else 0
         self.log_path = self.data_dir / "temporal.log"
         args = [str(temporal_binary()), "server", "start-dev", "--db-filename", str(self.data_dir / "temporal.db"),
-                "--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "warn",
-                "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"]
+                "--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "warn"]
+        for key, value in self.sqlite.items():
+            args += ["--sqlite-pragma", f"{key}={value}"]
+        for key, value in {**BASE_DYNAMIC_CONFIG, **self.dynamic_config}.items():
+            args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
         args += ["--headless"] if headless else ["--ui-port", str(self.ui_port)]
         logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT,

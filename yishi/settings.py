@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
     default_lang: str = "zh"
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
+    worker_max_cached_workflows: int = Field(
+        default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
+    worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")
+    worker_max_concurrent_activities: int | None = Field(default=None, description="None = the SDK's default")
 
 
 @lru_cache(maxsize=1)

@@ -56,8 +56,11 @@ def test_scale_runs_every_step_and_verifies(stack: dict[str, str]) -> None:
 
 
 def test_deliberations_timers_all_fire(stack: dict[str, str]) -> None:
-    out = bench("deliberations", "--count", "10", "--timer", "3", "--wait", "60", **stack)
+    # A backlog of 3 boxes started but not open makes the starters wait on the boxes at least once.
+    out = bench("deliberations", "--count", "10", "--timer", "3", "--wait", "60", "--backlog", "3", **stack)
     assert out["start_per_s"] > 0 and out["worker_rss_mib"] > 0
     assert out["sealed_at_deadline"] == out["result_recorded"] == 10
     assert out["max_waiting"] >= 1
+    assert out["start_paused_s"] > 0
+    assert 0 < out["all_opened_s"]
     assert all(t["ok"] for t in out["targets"])

@@ -32,6 +32,9 @@ class BenchStack:
     servers: list[ChildServer] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
     temporal: EmbeddedTemporal | None = None
+    # The embedded dev server's SQLite pragmas and extra dynamic config (None: as `yishi up` runs it).
+    temporal_sqlite: dict[str, str] | None = None
+    temporal_config: dict[str, object] = field(default_factory=dict)
     _own_dir: bool = True
 
     def start(self) -> BenchStack:
@@ -41,7 +44,9 @@ class BenchStack:
             self.servers.append(self.postgres)
             self.database_url = self.postgres.url
         if self.need_temporal and not self.temporal_address:
-            self.temporal = EmbeddedTemporal(data_dir=self.data_dir)
+            self.temporal = EmbeddedTemporal(data_dir=self.data_dir, dynamic_config=dict(self.temporal_config))
+            if self.temporal_sqlite is not None:
+                self.temporal.sqlite = dict(self.temporal_sqlite)
             self.temporal.start(0, headless=True)
             self.servers.append(self.temporal)
             self.temporal_address = self.temporal.address
@@ -98,6 +103,9 @@ class BenchStack:
         self.stop()
 
 
-def bench_stack(database_url: str | None, temporal_address: str | None, *, need_temporal: bool = True) -> BenchStack:
+def bench_stack(database_url: str | None, temporal_address: str | None, *, need_temporal: bool = True,
+                temporal_sqlite: dict[str, str] | None = None,
+                temporal_config: dict[str, object] | None = None) -> BenchStack:
     return BenchStack(database_url=database_url or "", temporal_address=temporal_address or "",
-                      need_temporal=need_temporal)
+                      need_temporal=need_temporal, temporal_sqlite=temporal_sqlite,
+                      temporal_config=dict(temporal_config or {}))

@@ -73,13 +73,21 @@ def scale_cmd(owners: int, concurrency: int, database_url: str | None, temporal_
 @click.option("--count", default=10_000, show_default=True, help="Deliberations to start.")
 @click.option("--timer", default=60.0, show_default=True, help="Seconds from each start to its box's deadline.")
 @click.option("--concurrency", default=16, show_default=True, help="Starts in flight at a time.")
+@click.option("--backlog", default=200, show_default=True,
+              help="Most boxes started but not yet open; starts wait beyond it (backpressure).")
 @click.option("--wait", default=900.0, show_default=True, help="Seconds to wait for the timers after the last start.")
+@click.option("--worker-cache", default=0, show_default=True,
+              help="Workflows the worker keeps in memory (0: the runtime's default, 1000).")
+@click.option("--sqlite-sync", type=click.Choice(["full", "normal"]), default="full", show_default=True,
+              help="The embedded dev server's SQLite sync; 'normal' is bench only (not durable on power loss).")
 @_stack_options
-def deliberations_cmd(count: int, timer: float, concurrency: int, wait: float, database_url: str | None,
-                      temporal_address: str | None, as_json: bool) -> None:
+def deliberations_cmd(count: int, timer: float, concurrency: int, backlog: int, wait: float, worker_cache: int,
+                      sqlite_sync: str, database_url: str | None, temporal_address: str | None,
+                      as_json: bool) -> None:
     """Many open deliberations waiting on timers: start rate, worker memory, and that every timer fires."""
     from yishi.bench.deliberations import DeliberationsConfig, run
 
     _quiet()
-    _emit(run(DeliberationsConfig(count=count, timer=timer, concurrency=concurrency, wait=wait,
-                                  database_url=database_url, temporal_address=temporal_address)), as_json)
+    _emit(run(DeliberationsConfig(count=count, timer=timer, concurrency=concurrency, backlog=backlog, wait=wait,
+                                  worker_cache=worker_cache, sqlite_sync=sqlite_sync, database_url=database_url,
+                                  temporal_address=temporal_address)), as_json)
