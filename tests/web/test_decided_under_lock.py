@@ -16,6 +16,7 @@ from domain.errors import BallotNotChangeableError, ProxyNotAuthorisedError
 from yishi.services.links import reissue_link
 from yishi.services.voting import (
     VotingClosedError,
+    _stream_log,
     authorise_proxy,
     cast_ballot,
     load_box,
@@ -126,3 +127,42 @@ async def test_a_link_revoked_after_the_page_was_shown_records_nothing(app, clie
     assert await _ballots(store, d.id) == []
     other = fields((await client.get(d.path("o001"))).text)  # the other owner's ballot is unaffected
     assert (await client.post(other["_action"], data={**other, "choice": "for"})).status_code == 200
+
+
+class HeldReads(EventStore):
+    """The real store; a read can be held after the database answered, until the test lets it return."""
+
+    def __init__(self, pool) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(pool)
+        self.hold: asyncio.Event | None = None
+        self.answered = asyncio.Event()
+        self.reads = 0
+
+    async def read(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        rows = await super().read(*args, **kwargs)
+        if self.hold is not None:
+            self.answered.set()
+            await self.hold.wait()
+        return rows
+
+
+async def test_a_refresh_overtaken_by_a_group_commit_keeps_the_fold(pool, open_deliberation) -> None:
+    """A page's refresh has its answer from the database; before it folds it in, a group commit of this
+    process hands the fold the same event (``committed``, which takes no lock). The refresh must skip what
+    the fold has, not take it for a broken chain and read the whole stream again."""
+    d = await open_deliberation(3)
+    web = HeldReads(pool)
+    await load_box(web, d.id)
+    other = EventStore(pool)
+    await cast_ballot(other, d.id, "o001", "for", idempotency_key="elsewhere", now=datetime.now(UTC))
+    ballot = (await other.read(d.id))[-1]
+    web.hold, web.reads = asyncio.Event(), 0
+    page = asyncio.create_task(load_box(web, d.id))  # its read answers with the ballot, then waits
+    await asyncio.wait_for(web.answered.wait(), 10)
+    _stream_log(web, d.id).committed([ballot])  # as the group commit that wrote it would
+    web.hold.set()
+    box = await asyncio.wait_for(page, 10)
+    assert web.reads == 1  # no second, whole-stream read
+    assert [e.seq for e in box.events] == [e.seq for e in await other.read(d.id)]
+    assert box.last_ballot("o001") is not None

@@ -162,7 +162,8 @@ class _StreamLog:
     async def refresh(self, store: EventStore, deliberation_id: str) -> None:
         """Read what was appended since. If the first new event does not chain onto the last one read
         before (a database restored from a backup behind this process's back), read the stream afresh."""
-        new = await store.read(deliberation_id, after_seq=self.seq)
+        new = [e for e in await store.read(deliberation_id, after_seq=self.seq) if e.seq > self.seq]
+        # (a group commit may have folded in some of them while the read was in flight)
         if not self._continues(new):
             log.warning("box.cache_reset", deliberation_id=deliberation_id, cached_seq=self.seq)
             self._reset()
