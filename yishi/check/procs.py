@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 from temporalio.api.common.v1 import WorkflowExecution
@@ -307,9 +308,28 @@ async def _reset(run: Run, workflow_id: str, event_id: int, reason: str) -> str:
     return reply.run_id
 
 
+_CHILD_CLOSED = {
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED: "child_workflow_execution_completed_event_attributes",
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: "child_workflow_execution_failed_event_attributes",
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: "child_workflow_execution_canceled_event_attributes",
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: "child_workflow_execution_terminated_event_attributes",
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: "child_workflow_execution_timed_out_event_attributes",
+}
+
+
+def _escalation_child_closed(event: Any) -> bool:
+    """The parent learnt that its Escalation child ended: completed, or (a ticket still running when the
+    suite reset it) terminated by that reset."""
+    attributes = _CHILD_CLOSED.get(event.event_type)
+    return attributes is not None and getattr(event, attributes).workflow_type.name == "Escalation"
+
+
 def _task_after(events: list, event_id: int) -> int:
-    return next(e.event_id for e in events
-                if e.event_id > event_id and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    found = next((e.event_id for e in events
+                  if e.event_id > event_id and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED), None)
+    if found is None:
+        raise AssertionError(f"no workflow task completed after event {event_id}")
+    return found
 
 
 def _rerun(events: list, after: int) -> int:
@@ -320,7 +340,9 @@ async def _reset_ticket(run: Run, ticket_id: str) -> dict[str, object]:
     """Reset the (closed) ticket to the workflow task its acknowledge timer woke; the actions that followed
     are re-applied by the server or, if not, sent again as the organisations would."""
     history = await run.client.get_workflow_handle(ticket_id).fetch_history()
-    fired = next(e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED)
+    fired = next((e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED), None)
+    if fired is None:
+        raise AssertionError(f"scenario 4: no timer fired in {ticket_id}'s history")
     reset_to = _task_after(history.events, fired)
     run_id = await _reset(run, ticket_id, reset_to, "fault suite: run the escalation's activities again")
     rerun = run.client.get_workflow_handle(ticket_id, run_id=run_id)
@@ -347,9 +369,9 @@ async def _idle_or_done(handle: WorkflowHandle) -> bool:
 async def _reset_procedure(run: Run, did: str) -> dict[str, object]:
     """Reset the (closed) elevator to the workflow task right after its Escalation child ended."""
     history = await run.client.get_workflow_handle(did).fetch_history()
-    ended = next(e.event_id for e in reversed(history.events)
-                 if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED
-                 and e.child_workflow_execution_completed_event_attributes.workflow_type.name == "Escalation")
+    ended = next((e.event_id for e in reversed(history.events) if _escalation_child_closed(e)), None)
+    if ended is None:
+        raise AssertionError(f"scenario 4: no Escalation child ended in {did}'s history")
     reset_to = _task_after(history.events, ended)
     run_id = await _reset(run, did, reset_to, "fault suite: run the activities after the escalation again")
     rerun = run.client.get_workflow_handle(did, run_id=run_id, result_type=ProcedureResult)
