@@ -25,7 +25,7 @@ from domain.events import (
     ProxyRevoked,
     ResultRecorded,
 )
-from domain.roll import Electorate, check_unique_rooms, entries_digest, select_entries
+from domain.roll import Electorate, checked_digest, checked_select
 from domain.rules import get_rule
 from domain.tally import Tally, TallySettings
 from domain.tally_result import TallyResult
@@ -92,9 +92,9 @@ class BoxState(BaseModel):
 
 
 def _opened_ledger(event: BoxOpened) -> _Ledger:
-    # The recorded entries are validated already; digest and select them as they are (no ``Roll`` rebuilt).
-    check_unique_rooms(event.roll)
-    digest = entries_digest(event.roll)
+    # The recorded entries are validated already; digest and select them as they are (no ``Roll`` rebuilt),
+    # once per process for a roll decoded before (domain.roll, "recorded rolls").
+    digest = checked_digest(event.roll)
     if digest != event.roll_digest:
         # The recorded rows no longer hash to the recorded digest: the stream was altered.
         raise RollDigestMismatchError(
@@ -102,7 +102,7 @@ def _opened_ledger(event: BoxOpened) -> _Ledger:
             f"the roll in BoxOpened does not match its digest ({event.roll_digest[:12]}…); "
             "the stream may have been altered: stop and investigate",
         )
-    electorate = select_entries(event.roll, event.scope, digest)
+    electorate = checked_select(event.roll, event.scope, digest)
     settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent)
     book = ProxyBook(event.proxy_limit)
     rule = get_rule(event.rule_id)

@@ -138,21 +138,13 @@ class ChainBreak(ValueError):
 def verify_chain(
     rows: Iterable[Mapping[str, Any]],
     stream_id: str | None = None,
-    *,
-    start_seq: int = 1,
-    start_hash: str = GENESIS_HASH,
 ) -> tuple[int, str]:
     """Check seq continuity and every hash; return the head ``(seq, hash)``.
 
     Each row holds the envelope fields (timestamps as canonical strings) and ``hash``. Raises
     ``ChainBreak`` naming the first bad seq and what was expected.
-
-    ``start_seq``/``start_hash`` check a segment of a stream that continues one already checked (the seq
-    and the stored ``hash`` of that segment's last row): when that segment is valid its recomputed head is
-    its stored last hash, so segments can be checked apart and the first break in seq order is the same
-    as one pass would find.
     """
-    expected_seq, prev = start_seq, start_hash
+    expected_seq, prev = 1, GENESIS_HASH
     for row in rows:
         seq = row["seq"]
         if stream_id is not None and row["stream_id"] != stream_id:
@@ -233,22 +225,3 @@ def _payload_json(payload: dict[str, Any]) -> str:
             return plan[1] % tuple(values)
     _check(payload, "$.payload")
     return _ENCODER.encode(payload)
-
-
-StoredRecord = tuple[str, int, str, str, str, str, str, str]
-"""An event as read for checking: stream id, seq, type, payload as JSON text, occurred_at and recorded_at
-as canonical text, prev_hash, hash."""
-
-
-def verify_records(records: Iterable[StoredRecord], stream_id: str, start_seq: int = 1,
-                   start_hash: str = GENESIS_HASH) -> tuple[str, int, str]:
-    """:func:`verify_chain` of a segment given as :data:`StoredRecord` tuples, as plain data for another
-    process: ``("ok", last seq, head hash)`` or ``("break", seq, message)``."""
-    rows = ({"stream_id": stream, "seq": seq, "type": kind, "payload": parse_json(payload), "occurred_at": occurred,
-             "recorded_at": recorded, "prev_hash": prev, "hash": digest}
-            for stream, seq, kind, payload, occurred, recorded, prev, digest in records)
-    try:
-        seq, head = verify_chain(rows, stream_id, start_seq=start_seq, start_hash=start_hash)
-    except ChainBreak as exc:
-        return "break", exc.seq, str(exc)
-    return "ok", seq, head

@@ -42,11 +42,6 @@ class TallySettings(BaseModel):
     deem_silent: bool = False
 
 
-def _order_key(ballot: BallotLike, index: int) -> _OrderKey:
-    # A ballot without a cast time sorts before every timed ballot, then by the order given.
-    return (0, index) if ballot.cast_at is None else (1, ballot.cast_at, index)
-
-
 class Tally:
     """Running count of one question. Mutable: owned by whoever folds the stream (see ``decider``)."""
 
@@ -73,19 +68,27 @@ class Tally:
         """Count ``ballot``; returns the :class:`IgnoredBallot` record if it cannot count."""
         self._index += 1
         self.version += 1
-        reason = self.rejection(ballot)
-        if reason is not None:
-            ignored = IgnoredBallot.of(ballot, reason)
-            self._ignored.append(ignored)
-            return ignored
         owner = ballot.owner_id
-        best = self._best[ballot.channel]
-        key = _order_key(ballot, self._index)
+        area = self.electorate.owner_areas.get(owner)
+        if area is None or ballot.proxy is not None:  # out of scope, or cast by a proxy: the full check
+            reason = self.rejection(ballot)
+            if reason is not None:
+                ignored = IgnoredBallot.of(ballot, reason)
+                self._ignored.append(ignored)
+                return ignored
+        # (in scope and cast by the owner: ``rejection`` is None, as ProxyBook.check_ballot has no proxy to check)
+        channel, cast_at = ballot.channel, ballot.cast_at
+        # A ballot without a cast time sorts before every timed ballot, then by the order given.
+        key: _OrderKey = (0, self._index) if cast_at is None else (1, cast_at, self._index)
+        best = self._best[channel]
         current = best.get(owner)
         if current is None or key > current[0]:
-            best[owner] = (key, ballot.choice)
-        chosen = self._best["online"].get(owner) or self._best["paper"][owner]
-        self._move(owner, self._counted.get(owner), chosen[1])
+            best[owner] = current = (key, ballot.choice)
+        # An online ballot counts over any paper one; a paper one only while the owner has no online ballot.
+        chosen = current[1] if channel == "online" else (self._best["online"].get(owner) or current)[1]
+        old = self._counted.get(owner)
+        if old != chosen:
+            self._move(owner, old, chosen, area)  # type: ignore[arg-type]
         return None
 
     def rejection(self, ballot: BallotLike) -> IgnoreReason | None:
@@ -95,10 +98,7 @@ class Tally:
             return "not-in-scope" if on_roll else "not-on-roll"
         return self.proxies.check_ballot(ballot)
 
-    def _move(self, owner: str, old: Choice | None, new: Choice) -> None:
-        if old == new:
-            return
-        area = self.electorate.owner_areas[owner]
+    def _move(self, owner: str, old: Choice | None, new: Choice, area: Decimal) -> None:
         if old is not None:
             self._owners[old] -= 1
             self._area[old] -= area

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +24,10 @@ import asyncpg
 from temporalio.client import Client
 
 from activities.box import gc_paused
-from domain.chain import StoredRecord, canonical_json, format_instant, parse_json
+from domain.chain import canonical_json, format_instant, parse_json
 from domain.errors import DomainError
 from domain.rules import get_rule
 from workflows.registry import WORKFLOWS
-from yishi.services.audit_chain import ChainInWorker
 from yishi.services.audit_checks import (
     Check,
     Row,
@@ -96,12 +95,10 @@ def _instant(text: str | None, value: datetime | None) -> str:
     return text if text is not None else format_instant(value)  # type: ignore[arg-type]
 
 
-async def read_rows(pool: asyncpg.Pool, stream_id: str,
-                    on_batch: Callable[[list[StoredRecord]], None] | None = None) -> list[dict[str, Any]]:
+async def read_rows(pool: asyncpg.Pool, stream_id: str) -> list[dict[str, Any]]:
     """The stream as stored, each row as envelope fields (canonical timestamps) plus ``hash``.
 
     Read in keyset-paginated batches so that only one batch of database records is held beside the rows.
-    ``on_batch`` receives each batch as it is read, as :data:`domain.chain.StoredRecord` tuples.
     """
     sql = f"SELECT {_READ_COLUMNS} FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 
@@ -117,15 +114,10 @@ async def read_rows(pool: asyncpg.Pool, stream_id: str,
                 records = await following
                 if len(records) == READ_BATCH:  # the database reads the next batch while this one is converted
                     following = asyncio.ensure_future(fetch(records[-1][1]))
-                stored: list[StoredRecord] = []
                 for stream, seq, kind, payload, occurred, recorded, occurred_at, recorded_at, prev, digest in records:
                     occurred, recorded = _instant(occurred, occurred_at), _instant(recorded, recorded_at)
                     rows.append({"stream_id": stream, "seq": seq, "type": kind, "payload": parse_json(payload),
                                  "occurred_at": occurred, "recorded_at": recorded, "prev_hash": prev, "hash": digest})
-                    if on_batch is not None:
-                        stored.append((stream, seq, kind, payload, occurred, recorded, prev, digest))
-                if on_batch is not None:
-                    on_batch(stored)
                 if len(records) < READ_BATCH:
                     return rows
     finally:
@@ -175,6 +167,32 @@ async def frozen_rolls(pool: asyncpg.Pool, digests: Sequence[str]) -> dict[str, 
             for r in found}
 
 
+async def rolls_to_check(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict[str, Any]]]
+                         ) -> dict[str, list[dict[str, Any]]]:
+    """The frozen rolls :func:`yishi.services.audit_checks.check_roll` compares with each ``BoxOpened``.
+
+    A frozen roll the database finds equal (``jsonb =``) to the roll recorded in that very event is given
+    as the recorded rows themselves, instead of 100,000 entries read and decoded again; any other roll
+    (different, or named by an event it was not compared with) is read from the ``rolls`` table as before.
+    """
+    same: dict[str, list[dict[str, Any]]] = {}
+    unconfirmed: set[str] = set()
+    sql = ("SELECT r.entries = e.payload -> 'roll' FROM rolls r JOIN events e ON e.stream_id = $2 AND e.seq = $3 "
+           "WHERE r.digest = $1")
+    async with pool.acquire() as conn:
+        for stream_id, rows in rows_by_stream.items():
+            for row in rows:
+                digest = row["payload"].get("roll_digest") if row["type"] == "BoxOpened" else None
+                if not isinstance(digest, str):
+                    continue
+                recorded = row["payload"].get("roll")
+                if type(recorded) is list and await conn.fetchval(sql, digest, stream_id, row["seq"]) is True:
+                    same.setdefault(digest, recorded)
+                else:  # different, absent from the rolls table, or not a list: read it
+                    unconfirmed.add(digest)
+    return {**same, **await frozen_rolls(pool, sorted(unconfirmed))}
+
+
 # ---- verify --------------------------------------------------------------------------------------------
 
 
@@ -185,12 +203,6 @@ class _Gathered:
     rows: dict[str, list[dict[str, Any]]]
     tickets: dict[str, list[str]] = field(default_factory=dict)
     """Escalation tickets of the deliberation: ticket id -> where each was found named."""
-    chains: dict[str, ChainInWorker] = field(default_factory=dict)
-    """Streams whose chain a worker process is checking (see yishi.services.audit_chain)."""
-
-    def close(self) -> None:
-        for chain in self.chains.values():
-            chain.close()
 
 
 async def registered_workflow(pool: asyncpg.Pool, deliberation_id: str) -> str | None:
@@ -219,25 +231,10 @@ def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
     return found
 
 
-PARALLEL_CHAIN_FROM: int | None = None
-"""When set, a main stream whose first read batch has this many events (e.g. ``READ_BATCH``) has its chain
-checked in a worker process (yishi.services.audit_chain). Off: on the shared two-core machine the worker
-saved the main process ~0.5–1 s of CPU on 100,000 ballots but lost wall time (docs/benchmarks.md)."""
-
-
-async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client, *,
-                  chain_in_worker: bool = False) -> _Gathered:
+async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client) -> _Gathered:
     runs_query(deliberation_id)  # refuses an id that cannot be put in a visibility query
-    chain = ChainInWorker(deliberation_id)
-
-    def feed(records: list[StoredRecord]) -> None:
-        if chain.fed or (PARALLEL_CHAIN_FROM is not None and len(records) >= PARALLEL_CHAIN_FROM):
-            # all batches of a large stream, or none
-            chain.feed(records)
-
     # The main stream (the largest: every ballot) is read while the histories are fetched from Temporal.
-    use_worker = chain_in_worker and PARALLEL_CHAIN_FROM is not None
-    main = asyncio.ensure_future(read_rows(pool, deliberation_id, feed if use_worker else None))
+    main = asyncio.ensure_future(read_rows(pool, deliberation_id))
     try:
         registered = await registered_workflow(pool, deliberation_id)
         workflow_ids = [deliberation_id] + ([registered] if registered and registered != deliberation_id else [])
@@ -245,9 +242,6 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client, *,
         witnesses = [w for run in runs for w in witnesses_of(run)]
         streams = await related_streams(pool, deliberation_id, witnesses)
         main_rows = await main
-    except BaseException:
-        chain.close()
-        raise
     finally:
         main.cancel()
     if not runs and not streams:
@@ -260,7 +254,7 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client, *,
     for ticket in sorted(set(tickets) - set(rows)):
         if found := await read_rows(pool, ticket):  # a ticket whose id does not start with "<id>/"
             rows[ticket] = found
-    return _Gathered(runs, witnesses, rows, tickets, {deliberation_id: chain} if chain.fed else {})
+    return _Gathered(runs, witnesses, rows, tickets)
 
 
 def _stream_summary(rows: Sequence[Row]) -> dict[str, Any]:
@@ -273,22 +267,14 @@ async def verify(
 ) -> AuditReport:
     """Every check of the deliberation; ``report.ok`` only when all hold."""
     workflows = WORKFLOWS if workflows is None else workflows
-    data = await _gather(deliberation_id, pool, client, chain_in_worker=True)
-    try:
-        checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
-        checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
-        digests = [d for rows in data.rows.values() for d in roll_digests(rows)]
-        rolls = await frozen_rolls(pool, digests)
-        for stream_id, rows in data.rows.items():
-            worker = data.chains.get(stream_id)
-            with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
-                found = stream_checks(stream_id, rows, data.witnesses, rolls, with_chain=worker is None)
-            if worker is not None:  # checked meanwhile by the worker process
-                found.insert(0, await worker.check())
-            checks.extend(found)
-            checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
-    finally:
-        data.close()
+    data = await _gather(deliberation_id, pool, client)
+    checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
+    rolls = await rolls_to_check(pool, data.rows)
+    for stream_id, rows in data.rows.items():
+        with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
+            checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status} for r in data.runs]
     streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}

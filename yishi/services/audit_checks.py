@@ -351,18 +351,13 @@ def stream_checks(
     rows: Sequence[Row],
     witnesses: Sequence[Witness],
     frozen_rolls: Mapping[str, list[dict[str, Any]]],
-    *,
-    with_chain: bool = True,
 ) -> list[Check]:
-    """Every check of one stream, in the order a reader wants them.
-
-    ``with_chain=False`` leaves out the chain check (the first one), when it is made elsewhere.
-    """
+    """Every check of one stream, in the order a reader wants them."""
     # The recount validates and hashes each recorded roll on its way (the fold refuses a roll that does not
     # hash to its digest): the roll check reuses that instead of doing it again.
     counted = recount(rows) if opened_payloads(rows) else None
     checks = [
-        check_chain(stream_id, rows) if with_chain else None,
+        check_chain(stream_id, rows),
         check_witnesses(stream_id, rows, witnesses),
         check_sealed_head(stream_id, rows, witnesses),
         check_after_seal(stream_id, rows),
