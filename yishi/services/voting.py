@@ -207,17 +207,20 @@ class _StreamLog:
     async def catch_up(self, conn: asyncpg.Connection, stream: StreamState, checks: list[Any]) -> None:
         # ``checks``: the token hashes of the links the group's ballots were posted through.
         self.revoked = await revoked_among(conn, checks) if checks else set()
-        async with self.lock:  # not while a refresh is folding in
-            if (stream.head_seq, stream.head_hash) != (self.seq, self.events[-1].hash if self.events else None):
-                new = await read_after(conn, self.stream_id, self.seq)
-                if not self._continues(new) or self.seq > stream.head_seq:
-                    log.warning("box.cache_reset", deliberation_id=self.stream_id, cached_seq=self.seq)
-                    self._reset()
-                    new = await read_after(conn, self.stream_id, 0)
-                self.extend(new)
-            self.working = self.state.snapshot()
-            self.working_seq = self.seq
-            self.working_events = 0
+        # No asyncio lock here: this runs holding a pooled connection inside the stream's transaction, and a
+        # refresh holds the log's lock while it waits for a connection (waiting on each other could exhaust
+        # the pool). Folding in is synchronous and skips what the log already has, so the two may interleave.
+        if (stream.head_seq, stream.head_hash) != (self.seq, self.events[-1].hash if self.events else None):
+            ahead = self.seq > stream.head_seq  # a database restored behind this process's back
+            new = [e for e in await read_after(conn, self.stream_id, self.seq) if e.seq > self.seq]
+            if ahead or not self._continues(new):
+                log.warning("box.cache_reset", deliberation_id=self.stream_id, cached_seq=self.seq)
+                self._reset()
+                new = await read_after(conn, self.stream_id, 0)
+            self.extend(new)
+        self.working = self.state.snapshot()
+        self.working_seq = self.seq
+        self.working_events = 0
 
     def decide(self, command: Command, now: datetime, link: str | None = None) -> list[NewEvent]:
         """Under the stream lock: the events ``command`` makes on the fold so far, folded in; refused if it
