@@ -25,9 +25,6 @@ CONSOLE_EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
                           "如需查看，请联系管理员。",
                           "This account works for {home} and may not see {community}'s deliberations; yours are "
                           "listed instead. Ask the operator if you need access."),
-    "community_other": ("这是 {community} 的事项；您的账号属于 {home}，不能查看。请从工作台列表选择本社区的事项。",
-                        "This deliberation belongs to {community}; your account works for {home} and may not see "
-                        "it. Pick one of your community's deliberations from the console list."),
     "complaint_title": ("代居民反映问题", "File a resident's complaint"),
     "complaint_link": ("代居民反映问题（立案）", "File a resident's complaint"),
     "complaint_explain": ("为 {community} 的居民登记诉求，立案后按“网格 → 社区 → 街道 → 区职能部门”逐级办理，"

@@ -66,4 +66,10 @@ ESCALATION_MESSAGES: dict[str, tuple[str, str]] = {
                       "(satisfied + basically satisfied) / answers. Definitions: docs/escalation.md."),
     "esc_bad_date": ("日期应写成 YYYY-MM-DD，且结束不早于开始。",
                      "Dates are YYYY-MM-DD, the end not before the start."),
+    "esc_community_home": ("本账号属于 {home}：只统计 {home} 和未指定社区的工单。",
+                           "This account works for {home}: only tickets of {home} and of no community are counted."),
+    "esc_community_outside": ("本账号属于 {home}，不能查看 {community} 的工单；已统计本社区的工单。"
+                              "如需查看，请联系管理员。",
+                              "This account works for {home} and may not see {community}'s tickets; yours are "
+                              "counted instead. Ask the operator if you need access."),
 }

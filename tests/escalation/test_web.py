@@ -107,9 +107,10 @@ async def test_api_actions_with_an_organisation_token(ts_env, store, pool, task_
 
 
 async def test_rates_page_draws_the_chart(store, pool, app, sign_in) -> None:
-    await seed(store, pool, f"page-{uuid.uuid4().hex[:6]}")
+    community = f"page-{uuid.uuid4().hex[:6]}"
+    await seed(store, pool, community)
     app.state.clock = lambda: AS_OF
-    committee = await sign_in("committee")
+    committee = await sign_in("committee", community=community)  # a committee counts its own community's only
     page = await committee.get("/console/escalations/rates?from=2026-03-01&to=2026-03-31&lang=en")
     assert page.status_code == 200
     # Every seeded copy has the same ratios (see test_rates.py): street response 4/5, department 1/2.

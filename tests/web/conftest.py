@@ -87,7 +87,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
     """Open a ballot box the way the workflow does (the lead's ``open_box`` activity), issue links."""
 
     async def opener(owners: int = 8, *, changeable: bool = True, minutes: int = 60,
-                     rule_id: str = "cc278-ordinary", roll: Roll | None = None) -> Opened:
+                     rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default") -> Opened:
         roll = roll or make_roll(owners)
         now = datetime.now(UTC)
         spec = DeliberationSpec(
@@ -96,7 +96,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
             notice_zh="加装电梯方案已在一楼公告栏张贴。\n请在截止前投票。",
             notice_en="The elevator plan is posted in the lobby.\nPlease vote before the deadline.",
             opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(minutes=minutes),
-            ballots_changeable=changeable,
+            ballots_changeable=changeable, community=community,
         )
         deliberation_id = f"web-{uuid.uuid4().hex[:12]}"
         digest = await store_roll(pool, roll)
@@ -185,14 +185,15 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture
 async def sign_in(app, pool) -> AsyncIterator[Callable[..., Awaitable[httpx.AsyncClient]]]:  # type: ignore[no-untyped-def]
-    """Create an account with ``role`` and return an HTTP client signed in as it."""
+    """Create an account with ``role`` (of ``community``, 幸福社区 unless given) and return an HTTP client signed
+    in as it."""
     from yishi.services.accounts import add_account
 
     clients: list[httpx.AsyncClient] = []
 
-    async def signer(role: str, name: str | None = None) -> httpx.AsyncClient:
+    async def signer(role: str, name: str | None = None, community: str = "幸福社区") -> httpx.AsyncClient:
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
-        await add_account(pool, name, role, PASSWORD, community="幸福社区")
+        await add_account(pool, name, role, PASSWORD, community=community)
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
         clients.append(c)
         form = form_fields((await c.get("/login")).text, "/login")

@@ -242,3 +242,15 @@ async def deliberation_community(pool: asyncpg.Pool, deliberation_id: str) -> st
     """The deliberation's community, or None when the registry does not list it (a bare stream)."""
     async with pool.acquire() as conn:
         return await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", deliberation_id)
+
+
+async def may_see_deliberation(pool: asyncpg.Pool, account: Account, deliberation_id: str) -> bool:
+    """The community rule (:func:`may_see_community`) for one deliberation, by its registry row.
+
+    Asks the database only for a community-bound account. An id the registry does not list has no community:
+    it is not hidden (its page then answers "not found" itself, or shows a bare stream as before).
+    """
+    if home_community(account) is None:
+        return True
+    community = await deliberation_community(pool, deliberation_id)
+    return community is None or may_see_community(account, community)

@@ -25,6 +25,7 @@ from domain.escalation_rates import RateCell, RatesReport, rates
 from domain.legal_calendar import BEIJING
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
+from yishi.services.console import UNASSIGNED
 from yishi.services.links import IssuedLink, issue_links
 
 
@@ -152,15 +153,30 @@ def period(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 async def rates_report(pool: asyncpg.Pool, start: date, end: date, as_of: datetime,
-                       community: str | None = None) -> RatesReport:
+                       community: str | None = None, *, home: str | None = None) -> RatesReport:
     """The rates (domain/escalation_rates.py) over assignments made from ``start`` to ``end`` (Beijing
-    days, inclusive), judged as of ``as_of``; one community's tickets, or all."""
+    days, inclusive), judged as of ``as_of``; one community's tickets, or all.
+
+    ``home`` (a community-bound account's, services/console.py ``home_community``) keeps that community's
+    tickets and the unassigned ones only, as the console list keeps its deliberations.
+    """
     lo, hi = period(start, end)
     async with pool.acquire() as conn:
         states = await conn.fetch(
             "SELECT state FROM escalations WHERE opened_at < $1 AND updated_at >= $2"
-            " AND ($3::text IS NULL OR community = $3)", hi, lo, community)
+            " AND ($3::text IS NULL OR community = $3) AND ($4::text IS NULL OR community IN ($4, $5))",
+            hi, lo, community, home, UNASSIGNED)
     return rates((Ticket.model_validate(r["state"]) for r in states), lo, hi, as_of)
+
+
+async def ticket_communities(pool: asyncpg.Pool, *, home: str | None = None) -> list[tuple[str, int]]:
+    """(community, number of tickets) for the rates page's filter; for a community-bound account its own
+    (first) and the unassigned one only."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT community, count(*) AS n FROM escalations WHERE ($1::text IS NULL OR community IN ($1, $2))"
+            " GROUP BY community ORDER BY (community = $1) DESC NULLS LAST, community", home, UNASSIGNED)
+    return [(row["community"], row["n"]) for row in rows]
 
 
 def fraction_json(value: Any) -> dict[str, Any] | None:

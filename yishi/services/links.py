@@ -188,11 +188,27 @@ async def revoke_link(
     return status.endswith(" 1")
 
 
-# Links this process has found live, by token hash: a link's row never changes but for its revocation, so a
-# posted ballot may name its holder from here; the revocation is then checked under the stream lock, in the
-# transaction that records the ballot (``yishi.services.voting``), never skipped.
-_live: OrderedDict[str, LinkHolder] = OrderedDict()
-MAX_CACHED_LINKS = 50_000
+# Links this process has found live, by token hash, per pool (one database's links are not another's): a
+# link's row never changes but for its revocation, so a posted ballot may name its holder from here; the
+# revocation is then checked under the stream lock, in the transaction that records the ballot
+# (``yishi.services.voting``), never skipped. Keyed like the registry rows in yishi/services/voting.py: asyncpg
+# pools take no weak references, so the pool is kept beside its links and its id cannot be reused meanwhile.
+_live_by_pool: OrderedDict[int, tuple[asyncpg.Pool, OrderedDict[str, LinkHolder]]] = OrderedDict()
+MAX_CACHED_LINKS = 50_000  # per pool
+MAX_CACHED_POOLS = 8
+
+
+def _live(pool: asyncpg.Pool) -> OrderedDict[str, LinkHolder]:
+    """The live links this process found through ``pool``."""
+    key = id(pool)
+    entry = _live_by_pool.get(key)
+    if entry is None:  # a pool not seen yet (the ballot hot path skips the allocation below)
+        entry = _live_by_pool[key] = (pool, OrderedDict())
+        while len(_live_by_pool) > MAX_CACHED_POOLS:
+            _live_by_pool.popitem(last=False)
+    elif len(_live_by_pool) > 1:
+        _live_by_pool.move_to_end(key)
+    return entry[1]
 
 
 async def resolve_link(pool: asyncpg.Pool, token: str, *, cached: bool = False) -> LinkHolder:
@@ -204,7 +220,8 @@ async def resolve_link(pool: asyncpg.Pool, token: str, *, cached: bool = False) 
     if not looks_like_token(token):
         raise UnknownLinkError("malformed token")
     digest = token_hash(token)
-    if cached and (holder := _live.get(digest)) is not None:
+    live = _live(pool)
+    if cached and (holder := live.get(digest)) is not None:
         return holder
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
@@ -215,12 +232,12 @@ async def resolve_link(pool: asyncpg.Pool, token: str, *, cached: bool = False) 
     if row is None:
         raise UnknownLinkError("no such link")
     if row["revoked_at"] is not None:
-        _live.pop(digest, None)
+        live.pop(digest, None)
         raise RevokedLinkError("link revoked")
     holder = LinkHolder(row["deliberation_id"], row["owner_id"], row["generation"], row["token_hash"])
-    _live[digest] = holder
-    while len(_live) > MAX_CACHED_LINKS:
-        _live.popitem(last=False)
+    live[digest] = holder
+    while len(live) > MAX_CACHED_LINKS:
+        live.popitem(last=False)
     return holder
 
 
@@ -232,6 +249,9 @@ async def revoked_among(conn: asyncpg.Connection, hashes: Iterable[str]) -> set[
     rows = await conn.fetch(
         "SELECT token_hash FROM links WHERE token_hash = ANY($1::text[]) AND revoked_at IS NOT NULL", wanted)
     revoked = {r["token_hash"] for r in rows}
-    for digest in revoked:
-        _live.pop(digest, None)
+    # ``conn`` does not say which pool it came from: forget the revoked links in every pool's cache (forgetting
+    # only costs a lookup; a cache never vouches for a link the database has revoked).
+    for _, live in _live_by_pool.values():
+        for digest in revoked:
+            live.pop(digest, None)
     return revoked

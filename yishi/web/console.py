@@ -19,7 +19,6 @@ from yishi.services.accounts import account_names
 from yishi.services.console import (
     UNASSIGNED,
     contacts,
-    deliberation_community,
     enter_paper_ballot,
     home_community,
     list_communities,
@@ -54,6 +53,16 @@ def _page(request: Request, template: str, staff: Staff, status: int = 200, **co
     return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
 
 
+def community_choice(request: Request, staff: Staff) -> tuple[str | None, str | None]:
+    """The ``?community=`` filter of a list page: (the community to keep or None for all the account may see,
+    the community asked for that the account may not see or None). The community rule itself is
+    services/console.py's ``may_see_community``."""
+    chosen = request.query_params.get("community", "").strip()[:100] or None
+    if chosen is not None and not may_see_community(staff.account, chosen):
+        return None, chosen
+    return chosen, None
+
+
 @router.get("/console")
 async def deliberations(request: Request) -> Response:
     """The deliberations, newest first; ``?community=`` keeps one community's (a filter: GET changes nothing)."""
@@ -61,17 +70,15 @@ async def deliberations(request: Request) -> Response:
     if isinstance(staff, Response):
         return staff
     home = home_community(staff.account)
-    chosen = request.query_params.get("community", "").strip()[:100] or None
-    outside = chosen is not None and not may_see_community(staff.account, chosen)
+    chosen, outside = community_choice(request, staff)
     try:
         pool = request.app.state.pool
-        rows = await list_deliberations(pool, community=None if outside else chosen, home=home)
+        rows = await list_deliberations(pool, community=chosen, home=home)
         communities = await list_communities(pool, home=home)
     except UNAVAILABLE:
         return unavailable(request)
     return _page(request, "console_list.html", staff, rows=rows, communities=communities,
-                 chosen=None if outside else chosen, outside=chosen if outside else None, home=home,
-                 unassigned=UNASSIGNED)
+                 chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)
 
 
 @router.get("/console/roll-template.csv")
@@ -85,15 +92,10 @@ async def roll_template_csv(request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="yishi-roll-template-{header}.csv"'})
 
 
-async def _box_and_info(request: Request, deliberation_id: str, staff: Staff):  # type: ignore[no-untyped-def]
+async def _box_and_info(request: Request, deliberation_id: str):  # type: ignore[no-untyped-def]
+    # The community rule was applied by require/staff_form (yishi/web/staff.py): a hidden deliberation is a 404.
     state = request.app.state
     try:
-        if home_community(staff.account) is not None:
-            community = await deliberation_community(state.pool, deliberation_id)
-            if community is not None and not may_see_community(staff.account, community):
-                lang = page_lang(request)
-                return message_page(request, 403, "forbidden_title", i18n.t("community_other", lang,
-                                    community=community, home=staff.account.community))
         return await load_box(state.store, deliberation_id), await deliberation_info(state.pool, deliberation_id)
     except NoSuchBoxError:
         info = await deliberation_info(state.pool, deliberation_id)
@@ -109,7 +111,7 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
     staff = await require(request, *ALL_STAFF)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id, staff)
+    loaded = await _box_and_info(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
@@ -128,7 +130,7 @@ async def show_non_voters(request: Request, deliberation_id: str) -> Response:
     staff = await require(request, *FIELD_STAFF)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id, staff)
+    loaded = await _box_and_info(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
@@ -141,7 +143,7 @@ async def paper_form(request: Request, deliberation_id: str) -> Response:
     staff = await require(request, *PAPER_CLERKS)
     if isinstance(staff, Response):
         return staff
-    loaded = await _box_and_info(request, deliberation_id, staff)
+    loaded = await _box_and_info(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
     return _page(request, "console_paper.html", staff, box=loaded[0], info=loaded[1], form=staff.form(),
@@ -154,7 +156,7 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     if isinstance(posted, Response):
         return posted
     staff, form = posted
-    loaded = await _box_and_info(request, deliberation_id, staff)
+    loaded = await _box_and_info(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded

@@ -36,9 +36,11 @@ from yishi.services.escalations import (
     inbox,
     may_see,
     rates_report,
+    ticket_communities,
     ticket_view,
 )
 from yishi.services.links import LinkError, resolve_link
+from yishi.web.console import community_choice
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce
@@ -219,6 +221,8 @@ def _dates(request: Request, today: date) -> tuple[date, date] | None:
 
 @router.get("/console/escalations/rates")
 async def show_rates(request: Request) -> Response:
+    """The rates over a period; ``?community=`` keeps one community's tickets. A community-bound account counts
+    its own community's tickets and the unassigned ones only (the console list's community rule)."""
     staff = await require(request, *RATES_ROLES)
     if isinstance(staff, Response):
         return staff
@@ -226,13 +230,18 @@ async def show_rates(request: Request) -> Response:
     period = _dates(request, now.astimezone(BEIJING).date())
     if period is None:
         return message_page(request, 422, "form_invalid_title", body_key="esc_bad_date")
+    home = home_community(staff.account)
+    chosen, outside = community_choice(request, staff)
     try:
-        report = await rates_report(request.app.state.pool, period[0], period[1], now)
+        pool = request.app.state.pool
+        report = await rates_report(pool, period[0], period[1], now, chosen, home=home)
+        communities = await ticket_communities(pool, home=home)
     except UNAVAILABLE:
         return unavailable(request)
     groups = [("esc_total", [("", report.total)]), ("esc_by_level", sorted(report.by_level.items())),
               ("esc_by_org", sorted(report.by_org.items()))]
-    return _page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now)
+    return _page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now,
+                 communities=communities, chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)
 
 
 # ---- the initiator's follow-up link ------------------------------------------------------------------------

@@ -176,6 +176,9 @@ async def console_complete_task(request: Request, deliberation_id: str, task_id:
                                 outcome=form.get("outcome", ""), note=form.get("note", "").strip()[:2000],
                                 document_no=form.get("document_no", "").strip()[:100] or None)
     try:
+        if await deliberation_info(request.app.state.pool, deliberation_id) is None:
+            # No such deliberation: the page a hidden one gets too (staff_form's community rule), not "not running".
+            return message_page(request, 404, "not_found_title")
         await complete_matter_task(await temporal_client(request), deliberation_id, completion)
     except RefusedError as exc:
         return await _procedure(request, staff, deliberation_id, 409, _pick(str(exc), lang))

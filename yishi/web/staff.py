@@ -1,21 +1,26 @@
-"""Staff sign-in: the session cookie, role checks, and console CSRF tokens bound to the session."""
+"""Staff sign-in: the session cookie, role checks, console CSRF tokens bound to the session, and the community
+rule on every staff route with a ``{deliberation_id}`` in its path."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from yishi.services.accounts import Account, authenticate, end_session, session_account, session_binding, start_session
+from yishi.services.console import may_see_deliberation
 from yishi.web.render import message_page, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce, sign, unsign
 from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
 
+log = structlog.get_logger(__name__)
 router = APIRouter()
 SESSION_COOKIE = "yishi_session"
 PRE_COOKIE = "yishi_pre"  # binds the sign-in form's CSRF token before there is a session
+DELIBERATION_PARAM = "deliberation_id"  # the path parameter whose deliberation the community rule guards
 
 
 @dataclass
@@ -40,7 +45,38 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
 
 
 async def require(request: Request, *roles: str) -> Staff | Response:
-    """The signed-in staff member if their role is one of ``roles``; else the page to answer with."""
+    """The signed-in staff member if their role is one of ``roles``; else the page to answer with.
+
+    On a route with a ``{deliberation_id}`` path parameter, also the community rule (:func:`within_community`).
+    """
+    staff = await _signed_in(request, *roles)
+    if isinstance(staff, Response):
+        return staff
+    return await within_community(request, staff)
+
+
+async def within_community(request: Request, staff: Staff) -> Staff | Response:
+    """``staff`` unless the route's deliberation belongs to a community the account may not see
+    (services/console.py ``may_see_deliberation``, the rule the console list filters by).
+
+    A hidden deliberation answers the 404 page an unknown id gets, never a 403: a committee member of one
+    community cannot learn which deliberations another community has. Routes without the parameter pass.
+    """
+    deliberation_id = request.path_params.get(DELIBERATION_PARAM)
+    if deliberation_id is None:
+        return staff
+    try:
+        visible = await may_see_deliberation(request.app.state.pool, staff.account, deliberation_id)
+    except UNAVAILABLE:
+        return unavailable(request)
+    if visible:
+        return staff
+    log.info("console.deliberation_hidden", deliberation_id=deliberation_id, account_id=staff.account.id,
+             community=staff.account.community, path=request.url.path)
+    return message_page(request, 404, "not_found_title")
+
+
+async def _signed_in(request: Request, *roles: str) -> Staff | Response:
     secret = request.app.state.secret_key
     session_id = unsign(secret, request.cookies.get(SESSION_COOKIE))
     account = None
@@ -58,13 +94,17 @@ async def require(request: Request, *roles: str) -> Staff | Response:
 
 async def staff_form(request: Request, *roles: str) -> tuple[Staff, dict[str, str]] | Response:
     """A staff form being posted: the signed-in member (one of ``roles``) and the fields, once the CSRF field
-    matches their session; else the page to answer with (login, 403)."""
-    staff = await require(request, *roles)
+    matches their session; else the page to answer with (login, 403, and the 404 of :func:`within_community`,
+    checked after the CSRF field so that a forged post learns nothing of which deliberations exist)."""
+    staff = await _signed_in(request, *roles)
     if isinstance(staff, Response):
         return staff
     form = await read_form(request)
     if form is None or not staff.csrf_ok(form):
         return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    walled = await within_community(request, staff)
+    if isinstance(walled, Response):
+        return walled
     return staff, form
 
 
