@@ -1,5 +1,9 @@
-"""Helpers of the audit tests: short real votes with online, paper and proxy ballots, and the standalone
-verifier run in an isolated interpreter."""
+"""Helpers of the audit tests: real votes with online, paper and proxy ballots, and the standalone verifier run
+in an isolated interpreter.
+
+A vote's deadline is far away (``VOTE_WINDOW``) and the test seals it with the committee's ``withdraw`` signal
+once its ballots are in (as ``yishi bench scale`` does): on a loaded machine no ballot can arrive after the close,
+and on a quiet one no test waits out a deadline. Every wait polls until a deadline (``until``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.box import load_box
 from activities.eventstore import EventStore, NewEvent
@@ -27,6 +34,11 @@ from yishi.services.deliberations import DeliberationSpec, box_params, start_vot
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "tools" / "verify_export.py"
+VOTE_WINDOW = timedelta(minutes=30)
+"""Far beyond any test run, however slow the machine: the test withdraws the box when its ballots are in."""
+WAIT = 120.0
+"""Seconds a wait may take before the test fails (each returns as soon as its condition holds)."""
+WITHDRAWN = "audit test: all ballots in"
 TAMPER_CASES = ("clean", "payload", "deleted", "swapped", "truncated", "recomputed", "forged", "replay", "late", "cli")
 
 
@@ -57,23 +69,44 @@ async def apply(store: EventStore, deliberation_id: str, command: Command) -> No
                                                       occurred_at=at) for e in events])
 
 
+async def until(predicate: Callable[[], Awaitable[Any]], what: str, seconds: float = WAIT,
+                every: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something true (returned), failing after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if found := await predicate():
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+async def query(handle: Any, name: str, **kwargs: Any) -> Any:
+    """A workflow query, or None when it timed out (a busy worker answers late: ask again)."""
+    try:
+        return await handle.query(name, **kwargs)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            return None
+        raise
+
+
 async def _wait_open(store: EventStore, deliberation_id: str) -> None:
-    for _ in range(200):
+    async def opened() -> bool:
         state, _ = await load_box(store, deliberation_id)
-        if state.status == "open":
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{deliberation_id} never opened")
+        return state.status == "open"
+
+    await until(opened, f"{deliberation_id} to open")
 
 
 async def _wait_checkpoint(handle: Any, store: EventStore, deliberation_id: str) -> None:
     """Until the workflow has witnessed the current head (so later ballots come after a checkpoint)."""
     head, _ = await store.head(deliberation_id)
-    for _ in range(100):
-        if any(c["seq"] >= head for c in await handle.query("checkpoints")):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("no checkpoint recorded")
+
+    async def witnessed() -> bool:
+        return any(c["seq"] >= head for c in await query(handle, "checkpoints") or ())
+
+    await until(witnessed, f"a checkpoint of {deliberation_id} at seq {head} or later", every=0.1)
 
 
 def now() -> datetime:
@@ -86,7 +119,7 @@ def spec(deem_silent: bool = False) -> DeliberationSpec:
         procedure="elevator", title="3栋2单元加装电梯（审计测试）", rule_id="cc278-special",
         scope=Scope(building="3", entrance="2"), deem_silent=deem_silent,
         question=Question(text_zh="是否同意加装电梯？", text_en="Install an elevator?"),
-        opens_at=start, closes_at=start + timedelta(seconds=5),
+        opens_at=start, closes_at=start + VOTE_WINDOW,
     )
 
 
@@ -108,10 +141,12 @@ async def cast_ballots(store: EventStore, stream: str, box: Any) -> None:
 
 
 async def run_vote(client: Client, pool: Any, store: EventStore, task_queue: str, deem_silent: bool) -> Vote:
-    """A 5-second vote (checkpoint every second) started as the console does; its id is the stream's."""
+    """A vote (checkpoint every second) started as the console does, withdrawn once the ballots are in; its id is
+    the stream's."""
     deliberation_id, handle = await start_vote(client, pool, audit_roll(), spec(deem_silent), task_queue=task_queue,
                                                checkpoint_every=timedelta(seconds=1))
     await cast_ballots(store, deliberation_id, handle)
+    await handle.signal("withdraw", WITHDRAWN)
     return Vote(deliberation_id, await handle.result())
 
 
@@ -122,13 +157,15 @@ async def run_escalated_vote(client: Client, pool: Any, store: EventStore, task_
     params = box_params(f"{parent_id}/vote-1", spec(), digest, checkpoint_every=timedelta(seconds=1))
     handle = await client.start_workflow("AuditTestProcedure", params, id=parent_id, task_queue=task_queue,
                                          result_type=BoxResult)
-    await cast_ballots(store, f"{parent_id}/vote-1", client.get_workflow_handle(f"{parent_id}/vote-1"))
+    box = client.get_workflow_handle(f"{parent_id}/vote-1")
+    await cast_ballots(store, f"{parent_id}/vote-1", box)
+    await box.signal("withdraw", WITHDRAWN)
     return Vote(parent_id, await handle.result())
 
 
 def run_standalone(directory: Path) -> tuple[int, dict[str, Any]]:
     """tools/verify_export.py in an isolated interpreter without site-packages: the standard library only."""
     proc = subprocess.run([sys.executable, "-I", "-S", str(VERIFIER), str(directory), "--json"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=WAIT)
     assert proc.returncode in (0, 1), proc.stderr
     return proc.returncode, json.loads(proc.stdout)

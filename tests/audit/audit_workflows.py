@@ -5,7 +5,7 @@
 - ``EscalatingProcedure``: a parent whose vote runs as a child ``BallotBox`` with id and stream ``<id>/vote-1``,
   the shape of a procedure with escalations: the audit must find and check the child by its id prefix.
 - ``TicketingProcedure``: a parent that starts the real ``Escalation`` workflow as a child ticket with id and
-  stream ``<id>/esc-<subject>`` and ``parent_id`` = its own id, as ``workflows/common.py`` does (the ticket
+  stream ``<id>/esc-<subject>`` and ``parent_id`` = its own id, as ``workflows/escalating.py`` does (the ticket
   outlives this parent: it is cancelled by the test).
 """
 

@@ -1,5 +1,5 @@
-"""Audit fixtures: short real votes on the embedded Temporal dev server (histories listable and fetchable),
-one deliberation per tamper case, all run at once so the module costs one vote's time."""
+"""Audit fixtures: real votes on the embedded Temporal dev server (histories listable and fetchable), one
+deliberation per tamper case, all run at once and each withdrawn as soon as its ballots are in."""
 
 from __future__ import annotations
 

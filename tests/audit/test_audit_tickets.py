@@ -4,15 +4,13 @@ and a ticket event changed (or a ticket stream deleted) in the database is named
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from audit_helpers import run_standalone
+from audit_helpers import query, run_standalone, until
 from audit_workflows import TicketingProcedure
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
@@ -28,15 +26,6 @@ from yishi.services.audit_temporal import runs_query
 from yishi.settings import Settings
 
 WORKFLOWS_HERE = [*WORKFLOWS, TicketingProcedure]
-
-
-async def _until(predicate: Any, what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := await predicate():
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _ticketed(client: Client, pool: Any, store: EventStore) -> tuple[str, str]:
@@ -55,17 +44,21 @@ async def _ticketed(client: Client, pool: Any, store: EventStore) -> tuple[str, 
         ticket = client.get_workflow_handle(ticket_id)
 
         async def assigned() -> bool:  # the workflow itself has seen its first append (not only the store)
-            state = await ticket.query("ticket", result_type=Ticket, rpc_timeout=timedelta(seconds=4))
-            return state.current is not None
+            state = await query(ticket, "ticket", result_type=Ticket, rpc_timeout=timedelta(seconds=4))
+            if state is None or state.current is None:
+                return False
+            # ... and has announced it: no notice still being delivered (it would land after Cancelled).
+            raw = (await ticket.describe()).raw_description
+            return not raw.pending_activities and not raw.HasField("pending_workflow_task")
 
-        await _until(assigned, "the ticket's first level")
+        await until(assigned, "the ticket's first level, announced", every=0.1)
         await ticket.cancel()
 
         async def ended() -> bool:
             types = [r["type"] for r in await read_rows(pool, ticket_id)]
             return "Cancelled" in types and (await ticket.describe()).status == WorkflowExecutionStatus.CANCELED
 
-        await _until(ended, "the ticket to record its cancellation")
+        await until(ended, "the ticket to record its cancellation", every=0.1)
     return deliberation_id, ticket_id
 
 
