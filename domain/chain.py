@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 GENESIS_HASH = "0" * 64
 ENVELOPE_KEYS = ("occurred_at", "payload", "prev_hash", "recorded_at", "seq", "stream_id", "type")
 
@@ -60,13 +62,31 @@ def _check(value: Any, path: str) -> None:
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-"""One encoder for every call (``json.dumps`` with options builds a new one each time)."""
+"""The reference writer: the standard library's encoder with the canonical options (one for every call)."""
+
+_SORT_KEYS = orjson.OPT_SORT_KEYS
 
 
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` canonically: sorted keys, no whitespace, UTF-8, integers only."""
     _check(value, "$")
-    return _ENCODER.encode(value).encode("utf-8")
+    return _dump(value)
+
+
+def _dump(value: Any) -> bytes:
+    """The canonical bytes of a value :func:`_check` accepted.
+
+    orjson with sorted keys writes the same bytes as the reference encoder for such values: keys in code
+    point order (their UTF-8 bytes sort the same way), no whitespace, text as UTF-8 with the same escapes
+    (quotation mark, reverse solidus, the short forms of five control characters, the other control
+    characters as lower-case ``u00xx``), integers in decimal. tests/test_canonical_json.py compares the
+    two on every code point and on random documents. What orjson refuses (integers beyond 64 bits,
+    nesting deeper than it allows) the reference writes; text neither can encode (lone surrogates) fails.
+    """
+    try:
+        return orjson.dumps(value, option=_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _ENCODER.encode(value).encode("utf-8")
 
 
 _scan_json = json.JSONDecoder().scan_once  # the scanner ``json.loads`` runs (C), without its wrapper
@@ -161,67 +181,20 @@ def verify_chain(
 
 
 _sha256 = hashlib.sha256
-_json_string = json.encoder.encode_basestring  # the encoder's own string writer (ensure_ascii=False; C)
-_ENVELOPE_TEXT = (
-    '{"occurred_at":%s,"payload":%s,"prev_hash":%s,"recorded_at":%s,"seq":%d,"stream_id":%s,"type":%s}'
-)
 
 
 def envelope_bytes(row: Mapping[str, Any]) -> bytes:
     """``canonical_json`` of the envelope fields of ``row`` (every key of :data:`ENVELOPE_KEYS`).
 
-    The seven keys are fixed and already in sorted order, so when every field has its usual type the
-    document is written around the payload's own canonical JSON (no envelope dict, no walk over the
-    six scalar fields); the bytes are the same. Any other field type takes the general path.
+    When every field has its usual type only the payload needs the float and key check; any other field
+    type takes the general path. The bytes are the same either way.
     """
     payload, seq = row["payload"], row["seq"]
     occurred, prev, recorded = row["occurred_at"], row["prev_hash"], row["recorded_at"]
     stream, kind = row["stream_id"], row["type"]
     if (type(payload) is dict and type(seq) is int and type(occurred) is str and type(prev) is str
             and type(recorded) is str and type(stream) is str and type(kind) is str):
-        text = _ENVELOPE_TEXT % (_json_string(occurred), _payload_json(payload), _json_string(prev),
-                                 _json_string(recorded), seq, _json_string(stream), _json_string(kind))
-        return text.encode("utf-8")
+        _check(payload, "$.payload")
+        return _dump({"occurred_at": occurred, "payload": payload, "prev_hash": prev, "recorded_at": recorded,
+                      "seq": seq, "stream_id": stream, "type": kind})
     return canonical_json({key: row[key] for key in ENVELOPE_KEYS})
-
-
-_Plan = tuple[tuple[str, ...], str]
-_PLANS: dict[tuple[str, ...], _Plan | None] = {}
-"""Per key tuple (as the payload's dict orders them): the keys in sorted order and the object's text with
-a ``%s`` per value. Payloads of one event type come back from the database with their keys in one order
-(jsonb's), so a stream needs a handful of plans."""
-
-
-def _plan(keys: tuple[str, ...]) -> _Plan | None:
-    plan = _PLANS.get(keys)
-    if plan is None and keys not in _PLANS and len(_PLANS) < 256:
-        if all(type(key) is str for key in keys):
-            order = tuple(sorted(keys))  # the encoder's sort_keys order (code points)
-            members = ",".join(_json_string(key).replace("%", "%%") + ":%s" for key in order)
-            plan = (order, "{" + members + "}")
-        _PLANS[keys] = plan
-    return plan
-
-
-def _payload_json(payload: dict[str, Any]) -> str:
-    """The canonical JSON text of ``payload`` (``canonical_json`` without the UTF-8 step).
-
-    A flat object of strings and nulls (a ballot) is written from its plan, value by value, with the
-    encoder's own string writer; anything else (numbers, booleans, nested values, other keys) goes through
-    the float check and the encoder, so the text is the same either way.
-    """
-    plan = _plan(tuple(payload))
-    if plan is not None:
-        values = []
-        for key in plan[0]:
-            value = payload[key]
-            if type(value) is str:
-                values.append(_json_string(value))
-            elif value is None:
-                values.append("null")
-            else:
-                break
-        else:
-            return plan[1] % tuple(values)
-    _check(payload, "$.payload")
-    return _ENCODER.encode(payload)
