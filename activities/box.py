@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from domain.commands import OpenBox, SealBox
 from domain.decider import BoxState, decide, fold
-from domain.events import EVENT_TYPES, Event, Question, event_from_dict
+from domain.events import EVENT_TYPES, Event, Question, event_from_dict, event_from_json
 from domain.roll import Roll, RoomEntry, Scope
 
 log = structlog.get_logger(__name__)
@@ -88,7 +88,7 @@ async def load_box(store: EventStore, deliberation_id: str) -> tuple[BoxState, i
     state, seq = BoxState(), 0
     with gc_paused():
         async for rows in store.batches(deliberation_id):
-            state = fold((event_from_dict(k, payload) for _, k, payload in rows if k in EVENT_TYPES), state)
+            state = fold((event_from_json(k, text) for _, k, text in rows if k in EVENT_TYPES), state)
             seq = rows[-1][0]
     return state, seq
 
