@@ -47,7 +47,7 @@ def test_ballots_counts_every_ballot_it_sends(stack: dict[str, str]) -> None:
 
 def test_scale_runs_every_step_and_verifies(stack: dict[str, str]) -> None:
     out = bench("scale", "--owners", "500", "--concurrency", "32", **stack)
-    for step in ("roll_import", "open", "links", "ballots", "seal", "tally", "verify"):
+    for step in ("roll_import", "open", "links", "ballots", "vacuum", "seal", "tally", "verify"):
         assert out[f"{step}_s"] > 0, step
         assert out[f"{step}_rss_mib"] > 0, step
     assert out["links"] == out["receipts"] == 500

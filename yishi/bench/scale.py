@@ -9,6 +9,9 @@ Steps, all through the service layer and the real worker:
 * ``ballots`` — one ballot per owner through ``yishi.services.voting.cast_ballot`` (the web tier's call:
   fold, decide, group-commit append, receipt), ``--concurrency`` at a time, so appends are grouped the way
   concurrent web requests group them — not through HTTP (``bench ballots`` measures that);
+* ``vacuum`` — ``VACUUM (ANALYZE)`` of ``events`` and ``links``: what autovacuum does to those tables after
+  100,000 inserts, at a moment of its own choosing within a minute, made a step so that it does not land in
+  ``seal``, ``tally`` or ``verify`` by chance;
 * ``seal`` — the committee's withdraw signal; done when the workflow returned (the worker's ``seal_box``
   folded the stream, tallied it and appended ``BoxSealed`` + ``ResultRecorded``);
 * ``tally`` — a recount from the stream in this process (read, fold with the domain, results);
@@ -142,6 +145,7 @@ async def _scenario(config: ScaleConfig, database_url: str, temporal_address: st
         cast = await steps.run("ballots", _cast_all(web_store, deliberation_id, owners, config.concurrency))
         del web_store, owners
         gc.collect()
+        await steps.run("vacuum", _vacuum(pool))
         result = await steps.run("seal", _seal(handle))
         recount = await steps.run("tally", _recount(store, deliberation_id))
         report = await steps.run("verify", verify(deliberation_id, pool=pool, client=client, workflows=WORKFLOWS))
@@ -166,6 +170,13 @@ async def _open(client, pool, roll, the_spec, deliberation_id, task_queue):  # n
                                checkpoint_every=timedelta(hours=6))
     await _wait_open(pool, deliberation_id)
     return started
+
+
+async def _vacuum(pool: asyncpg.Pool) -> None:
+    # 100,000 inserts make autovacuum (and autoanalyze) visit ``events`` and ``links`` within its next nap
+    # (up to a minute later): done here, as a step of its own, it cannot land inside a timed step by chance.
+    async with pool.acquire() as conn:
+        await conn.execute("VACUUM (ANALYZE) events, links")
 
 
 async def _seal(handle):  # noqa: ANN001, ANN202
