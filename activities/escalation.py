@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -21,11 +23,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.eventstore import EventStore, NewEvent
+from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from activities.notices import ChannelQuery, Delivery, NoticeActivities
 from activities.stages import Appended
 from domain.escalation import (
+    CLOSING_NOTICE_KIND,
     ESCALATION_EVENT_TYPES,
+    TERMINAL_EVENT_TYPES,
     Cancelled,
     EscalationError,
     EscalationEvent,
@@ -36,6 +40,7 @@ from domain.escalation import (
     default_ladder,
     escalation_event_from_dict,
     fold,
+    may_append,
 )
 from domain.roll import Scope
 from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
@@ -133,6 +138,69 @@ async def load_ticket(store: EventStore, ticket_id: str) -> tuple[Ticket, int]:
     return fold(events), (stored[-1].seq if stored else 0)
 
 
+@dataclass(frozen=True)
+class TicketStream:
+    """A ticket folded from its stream at ``seq``, with what :func:`domain.escalation.may_append` needs:
+    the event that ended it (the first ``Closed`` / ``Cancelled``) and the closing notices published since."""
+
+    ticket: Ticket
+    seq: int
+    end: StoredEvent | None
+    announced: frozenset[str]
+
+
+async def read_ticket_stream(store: EventStore, ticket_id: str) -> TicketStream:
+    stored = await store.read(ticket_id)
+    events = [escalation_event_from_dict(e.type, e.payload) for e in stored if e.type in ESCALATION_EVENT_TYPES]
+    end = next((e for e in stored if e.type in TERMINAL_EVENT_TYPES), None)
+    announced = frozenset(e.payload["notice_id"] for e in stored if end is not None and e.seq > end.seq
+                          and e.type == "NoticePublished" and e.payload.get("kind") == CLOSING_NOTICE_KIND)
+    return TicketStream(fold(events), stored[-1].seq if stored else 0, end, announced)
+
+
+class TicketEndedError(Exception):
+    """The ticket's stream has ended (``Closed`` / ``Cancelled``): the append was not written."""
+
+    def __init__(self, ticket_id: str, end: StoredEvent, types: list[str]) -> None:
+        self.ticket_id, self.end, self.types = ticket_id, end, types
+        verb = "撤销" if end.type == "Cancelled" else "结案"
+        self.zh = f"工单 {ticket_id} 已{verb}（第 {end.seq} 条事件 {end.type}），不再记录 {'、'.join(types)}"
+        self.en = f"ticket {ticket_id} has ended ({end.type}, seq {end.seq}); {', '.join(types)} not recorded"
+        super().__init__(f"{self.zh} / {self.en}")
+
+
+class _HeadMoved(Exception):
+    """The stream grew between reading it and taking its lock: read it again."""
+
+
+HEAD_ATTEMPTS = 20
+
+
+async def append_while_open(store: EventStore, ticket_id: str, events: Sequence[BaseModel],
+                            key: str | None) -> list[StoredEvent]:
+    """Append ``events`` to the ticket's stream unless it has ended (:func:`domain.escalation.may_append`).
+
+    The rule is checked on the stream as read and holds under the stream's lock: the append goes through
+    only if the head is still the one that was read (else the stream is read again). An append whose key is
+    already in the stream returns the first one's events, ended or not (a retry after a lost answer).
+    Raises :class:`TicketEndedError` when the ended ticket does not take these events."""
+    for _ in range(HEAD_ATTEMPTS):
+        head = await read_ticket_stream(store, ticket_id)
+        refused = None if may_append(head.ticket, events, head.announced) else head.end
+
+        def guard(state: StreamState, seq: int = head.seq, refused: StoredEvent | None = refused) -> None:
+            if state.head_seq != seq:
+                raise _HeadMoved
+            if refused is not None:
+                raise TicketEndedError(ticket_id, refused, [e.type for e in events])  # type: ignore[attr-defined]
+
+        try:
+            return await store.append(ticket_id, _new(events), idempotency_key=key, guard=guard)
+        except _HeadMoved:
+            continue
+    raise RuntimeError(f"ticket {ticket_id}: the stream kept growing while appending; try again")
+
+
 async def project_ticket(store: EventStore, pool: asyncpg.Pool, ticket_id: str) -> Ticket | None:
     """Rebuild the ticket's projection row from its stream."""
     ticket, seq = await load_ticket(store, ticket_id)
@@ -179,7 +247,18 @@ class EscalationActivities:
 
     @activity.defn(name="append_escalation_events")
     async def append_escalation_events(self, params: EscalationAppend) -> Appended:
-        stored = await self._store.append(params.ticket_id, _new(params.events), idempotency_key=params.key)
+        """Append the workflow's events, unless the ticket has ended: a cancel after the end changes nothing
+        (the end is returned), anything else is refused (non-retryable ``TicketEnded``)."""
+        try:
+            stored = await append_while_open(self._store, params.ticket_id, params.events, params.key)
+        except TicketEndedError as ended:
+            if all(isinstance(e, Cancelled) for e in params.events):
+                log.warning("escalation.cancel_after_end", ticket_id=params.ticket_id, key=params.key,
+                            end=ended.end.type, end_seq=ended.end.seq)
+                return Appended(seq=ended.end.seq, hash=ended.end.hash)
+            log.warning("escalation.append_after_end", ticket_id=params.ticket_id, key=params.key,
+                        types=ended.types, end=ended.end.type, end_seq=ended.end.seq)
+            raise ApplicationError(str(ended), type="TicketEnded", non_retryable=True) from None
         await project_ticket(self._store, self._pool, params.ticket_id)
         log.info("escalation.appended", ticket_id=params.ticket_id, key=params.key, seq=stored[0].seq,
                  types=[e.type for e in params.events])
@@ -220,9 +299,19 @@ class EscalationActivities:
         """Record the notice and post it on every channel of the community (the printed sheet included).
 
         A failing channel is recorded as a final ``NoticeDeliveryFailed`` (shown on the console), not
-        retried here: the ticket's deadlines must not wait on an SMS gateway. Returns channels delivered."""
+        retried here: the ticket's deadlines must not wait on an SMS gateway. Returns channels delivered.
+
+        A ticket that has ended takes no notice but the closing one (``domain.escalation.may_append``): a
+        notice not yet recorded is not sent; a delivery that finished after the end (the ticket was cancelled
+        while it was on its way) is logged as ``escalation.delivered_after_end`` with the ticket, the notice,
+        the channel and the gateway's reference, and the channels after it are not tried."""
         notice = params.notice
-        await self._store.append(params.ticket_id, _new([notice]), idempotency_key=f"notice:{notice.notice_id}")
+        try:
+            await append_while_open(self._store, params.ticket_id, [notice], f"notice:{notice.notice_id}")
+        except TicketEndedError as ended:
+            log.warning("escalation.notice_after_end", ticket_id=params.ticket_id, notice_id=notice.notice_id,
+                        kind=notice.kind, end=ended.end.type, end_seq=ended.end.seq, sent=False)
+            return 0
         channels = await self._notices.notice_channels(ChannelQuery(community=params.community))
         keys = {f"notice:{notice.notice_id}:{channel}": channel for channel in channels}
         async with self._pool.acquire() as conn:
@@ -230,21 +319,28 @@ class EscalationActivities:
                 "SELECT idempotency_key FROM events WHERE stream_id = $1 AND idempotency_key = ANY($2::text[])",
                 params.ticket_id, list(keys))}
         delivered = len(done_before)
-        for key, channel in keys.items():
-            if key in done_before:  # sent (or given up on) before a retry: never twice
-                continue
+        pending = [(key, channel) for key, channel in keys.items() if key not in done_before]
+        for index, (key, channel) in enumerate(pending):  # sent (or given up on) before a retry: never twice
+            outcome: NoticeDelivered | NoticeDeliveryFailed
             try:
                 recipients, reference = await self._send(params, channel)
             except Exception as exc:  # recorded, never dropped silently
-                failed = NoticeDeliveryFailed(at=notice.at, notice_id=notice.notice_id, channel=channel, attempt=1,
-                                              error=str(exc)[:500], final=True)
-                await self._store.append(params.ticket_id, _new([failed]), idempotency_key=key)
+                outcome = NoticeDeliveryFailed(at=notice.at, notice_id=notice.notice_id, channel=channel, attempt=1,
+                                               error=str(exc)[:500], final=True)
                 log.warning("escalation.notice_failed", ticket_id=params.ticket_id, channel=channel, error=str(exc))
-                continue
-            done = NoticeDelivered(at=notice.at, notice_id=notice.notice_id, channel=channel, recipients=recipients,
-                                   reference=reference)
-            await self._store.append(params.ticket_id, _new([done]), idempotency_key=key)
-            delivered += 1
+            else:
+                outcome = NoticeDelivered(at=notice.at, notice_id=notice.notice_id, channel=channel,
+                                          recipients=recipients, reference=reference)
+                delivered += 1
+            try:
+                await append_while_open(self._store, params.ticket_id, [outcome], key)
+            except TicketEndedError as ended:
+                log.warning("escalation.delivered_after_end" if isinstance(outcome, NoticeDelivered)
+                            else "escalation.failed_after_end", ticket_id=params.ticket_id,
+                            notice_id=notice.notice_id, kind=notice.kind, channel=channel,
+                            outcome=outcome.model_dump(mode="json"), end=ended.end.type, end_seq=ended.end.seq,
+                            not_tried=[c for _, c in pending[index + 1:]])
+                break
         return delivered
 
     async def _send(self, params: TicketNotice, channel: str) -> tuple[int, str]:
@@ -284,11 +380,16 @@ class EscalationActivities:
             return False
         if sent:
             return True  # delivered before a crash: do not post twice
+        head = await read_ticket_stream(self._store, params.ticket_id)
+        if head.end is not None:  # the ticket ended while this waited: the organisation has nothing to do
+            log.warning("escalation.webhook_after_end", ticket_id=params.ticket_id, org=params.org, n=params.n,
+                        end=head.end.type, end_seq=head.end.seq, sent=False)
+            return False
         url = row["webhook_url"] or self._settings.webhook_url
         secret = self._settings.webhook_secret.get_secret_value()
         if not url or not secret:
             raise ApplicationError("webhook needs a URL and YISHI_ESCALATION_WEBHOOK_SECRET", non_retryable=True)
-        ticket, _ = await load_ticket(self._store, params.ticket_id)
+        ticket = head.ticket
         body = json.dumps(webhook_body(ticket, params.n, self._settings.public_base_url), ensure_ascii=False,
                           sort_keys=True).encode()
         stamp = str(int(time.time()))
@@ -299,7 +400,12 @@ class EscalationActivities:
         response.raise_for_status()
         done = NoticeDelivered(at=params.at, notice_id=f"assigned-{params.n}", channel="org-webhook", recipients=1,
                                reference=f"HTTP {response.status_code}")
-        await self._store.append(params.ticket_id, _new([done]), idempotency_key=key)
+        try:
+            await append_while_open(self._store, params.ticket_id, [done], key)
+        except TicketEndedError as ended:  # posted, but the ticket ended meanwhile: known from the log
+            log.warning("escalation.delivered_after_end", ticket_id=params.ticket_id, notice_id=done.notice_id,
+                        channel=done.channel, org=params.org, outcome=done.model_dump(mode="json"),
+                        end=ended.end.type, end_seq=ended.end.seq)
         return True
 
 

@@ -14,6 +14,7 @@ Commands (``acknowledge`` … ``answer_follow_up``) check the ticket and return 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from domain.errors import DomainError
 from domain.legal_calendar import HolidayFile
 from domain.procedures import parse_period
+from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
 
 ACK_DEFAULT = "PT24H"
 RESOLVE_DEFAULT = "5wd"
@@ -380,6 +382,32 @@ def fold(events: list[EscalationEvent]) -> Ticket:
     for event in events:
         ticket = evolve(ticket, event)
     return ticket
+
+
+# ---- the end of a ticket's stream -----------------------------------------------------------------------------
+
+TERMINAL_EVENT_TYPES = frozenset(("Closed", "Cancelled"))
+"""The events that end a ticket (``Ticket.finished``). ``Resolved`` is not one: a follow-up may reopen it."""
+CLOSING_NOTICE_KIND = "escalation_closed"
+"""The kind of the notice that announces a closing (the workflow publishes it right after ``Closed``)."""
+
+
+def may_append(ticket: Ticket, events: Iterable[object], announced: Collection[str] = ()) -> bool:
+    """Whether ``events`` may still be appended to the stream ``ticket`` was folded from.
+
+    An open ticket's stream takes anything. A cancelled ticket's stream takes nothing more: a notice whose
+    delivery finishes after the cancellation is not written after it as if the ticket were still running.
+    A closed ticket's stream takes only the announcement of the closing: the notice of kind
+    :data:`CLOSING_NOTICE_KIND` and the delivery records of such a notice (``announced``: the ids of the
+    closing notices the stream already holds after ``Closed``).
+    """
+    if not ticket.finished:
+        return True
+    if ticket.status == "cancelled":
+        return False
+    return all((isinstance(e, NoticePublished) and e.kind == CLOSING_NOTICE_KIND)
+               or (isinstance(e, NoticeDelivered | NoticeDeliveryFailed) and e.notice_id in announced)
+               for e in events)
 
 
 # ---- commands -------------------------------------------------------------------------------------------------

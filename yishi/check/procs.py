@@ -19,7 +19,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.escalation import EscalationActivities, EscalationSettings, TicketNotice, WebhookDispatch
 from activities.notices import Delivery, NoticeActivities
 from activities.stages import StageActivities, StageAppend
-from domain.escalation import Ticket
+from domain.escalation import CLOSING_NOTICE_KIND, Ticket
 from domain.events import Question
 from domain.roll import Scope
 from domain.stage_events import NoticePublished
@@ -396,7 +396,9 @@ async def _twice_directly(run: Run, did: str, ticket_id: str) -> int:
         digest = await conn.fetchval("SELECT roll_digest FROM deliberations WHERE id = $1", did)
     delivery = Delivery(deliberation_id=did, community=run.community, roll_digest=digest,
                         scope=Scope(building="3", entrance="2"), channel="webhook", notice=notice)
-    ticket_notice = TicketNotice(ticket_id=ticket_id, community=run.community, notice=notice)
+    # The ticket has closed by now, and a closed ticket's stream takes only a closing notice (docs/escalation.md).
+    ticket_notice = TicketNotice(ticket_id=ticket_id, community=run.community,
+                                 notice=notice.model_copy(update={"kind": CLOSING_NOTICE_KIND}))
     webhook = WebhookDispatch(ticket_id=ticket_id, n=2, org=DEPARTMENT, at=at)
     calls = [(stages.append_stage_events, append), (notices.deliver_notice, delivery),
              (escalations.notify_escalation, ticket_notice), (escalations.dispatch_escalation_webhook, webhook)]

@@ -195,7 +195,7 @@ COMMUNITY_BOUND_ROLES = ("committee", "grid_worker")
 def home_community(account: Account) -> str | None:
     """The one community a committee or grid-worker account works for (``yishi user add --community``), or
     None when the account may see every community (street office, department, auditor, or no community set).
-    As for escalation tickets (services/escalations.py ``can_see``): a community's committee sees its own."""
+    Escalation tickets follow the same rule (services/escalations.py ``may_see``)."""
     if account.role in COMMUNITY_BOUND_ROLES and account.community:
         return account.community
     return None

@@ -25,7 +25,7 @@ from domain.escalation_rates import RateCell, RatesReport, rates
 from domain.legal_calendar import BEIJING
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
-from yishi.services.console import UNASSIGNED
+from yishi.services.console import UNASSIGNED, may_see_community
 from yishi.services.links import IssuedLink, issue_links
 
 
@@ -124,10 +124,12 @@ async def ticket_view(store: EventStore, ticket_id: str) -> TicketView | None:
 
 
 def may_see(account: Account, ticket: Ticket) -> bool:
-    """Owners now or before, a waiting transfer's receiver, the committee of its community, auditors."""
+    """Owners now or before, a waiting transfer's receiver, auditors, and a committee account that may see
+    the ticket's community by the console's rule (services/console.py ``may_see_community``: a
+    community-bound committee its own community and the unassigned one, a committee without one every
+    community)."""
     org = account_org(account)
-    if account.role == "auditor" or (account.role == "committee" and (account.community or "default")
-                                     in (ticket.community, None)):
+    if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
     return org is not None and (org in {a.org for a in ticket.assignments}
                                 or (ticket.transfer is not None and ticket.transfer.to_org == org))
