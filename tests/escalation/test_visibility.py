@@ -56,3 +56,17 @@ async def test_ticket_pages_follow_the_console_rule(store, pool, app, sign_in) -
     assert {c: (await bound.get(p)).status_code for c, p in pages.items()} == dict(
         zip(pages, (200, 200, 404), strict=True))
     assert {(await anywhere.get(p)).status_code for p in pages.values()} == {200}
+
+
+async def test_committee_ticket_list_shows_what_it_may_open(store, pool, app, sign_in) -> None:
+    ids = {}
+    for community in (COMMUNITY, UNASSIGNED, f"c-{uuid.uuid4().hex[:6]}"):
+        events, ticket = ticket_of(community)
+        await store.append(ticket.ticket_id, _new(events), idempotency_key=FIRST_KEY)
+        await project_ticket(store, pool, ticket.ticket_id)
+        ids[community] = ticket.ticket_id
+    bound, anywhere = await sign_in("committee"), await sign_in("committee", community=None)
+    listed = (await bound.get("/console/escalations")).text
+    assert [ids[c] in listed for c in ids] == [True, True, False], "its own community and the unassigned one"
+    listed = (await anywhere.get("/console/escalations")).text
+    assert all(ticket_id in listed for ticket_id in ids.values()), "a committee without a community: every one"

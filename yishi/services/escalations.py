@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -101,11 +102,13 @@ async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
     return out
 
 
-async def community_tickets(pool: asyncpg.Pool, community: str) -> list[dict[str, Any]]:
+async def community_tickets(pool: asyncpg.Pool, communities: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The latest 200 tickets of ``communities`` (None: of every community), newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT ticket_id, subject, status, level_key, org, resolve_due, opened_at FROM escalations"
-            " WHERE community = $1 ORDER BY opened_at DESC LIMIT 200", community)
+            " WHERE $1::text[] IS NULL OR community = ANY($1::text[]) ORDER BY opened_at DESC LIMIT 200",
+            None if communities is None else list(communities))
     return [dict(r) for r in rows]
 
 

@@ -91,7 +91,9 @@ async def show_inbox(request: Request) -> Response:
     pool = request.app.state.pool
     try:
         rows = await inbox(pool, org) if org else []
-        mine = (await community_tickets(pool, staff.account.community or "default")
+        # The tickets may_see lets a committee open: the console's community rule (services/console.py).
+        home = home_community(staff.account)
+        mine = (await community_tickets(pool, None if home is None else [home, UNASSIGNED])
                 if staff.account.role == "committee" else [])
     except UNAVAILABLE:
         return unavailable(request)
