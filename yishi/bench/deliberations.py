@@ -3,9 +3,10 @@
 Each deliberation is the real thing at small size: ``start_vote`` (freeze a small roll, register, start the
 BallotBox workflow) with a box that closes ``--timer`` seconds after it was started. Yishi's own worker runs
 in a child process as ``yishi up`` runs it. The BallotBox opens its box (activity), waits on its deadline
-timer, records a checkpoint, seals and tallies (activities). Measured: the start rate, the worker's resident
-memory while they all wait, and whether and how late every timer fired — each deliberation's stream must
-end with ``BoxSealed`` with reason ``deadline`` (not a withdrawal) and ``ResultRecorded``.
+timer, seals and tallies (activities; before the patch ``box-seal-without-final-checkpoint`` it also recorded a
+checkpoint right before the seal). Measured: the start rate, the worker's resident memory while they all wait,
+whether and how late every timer fired — each deliberation's stream must end with ``BoxSealed`` with reason
+``deadline`` (not a withdrawal) and ``ResultRecorded`` — and the size of a sample of the histories.
 """
 
 from __future__ import annotations
@@ -163,13 +164,31 @@ async def _scenario(config: DeliberationsConfig, settings: Settings, worker_pid:
             server_cpu = cpu_seconds([server_pid]) - cpu_before[0]
             worker_cpu = cpu_seconds([worker_pid]) - cpu_before[1]
         lags, recorded = await _lags(pool, prefix)
+        history_events, history_activities = await _history_size(settings, prefix, config.count)
     finally:
         await pool.close()
     return {"start_s": start_s, "paused_s": paused_s, "all_opened_s": all_opened_s,
             "server_cpu": server_cpu if server_pid else 0.0, "worker_cpu": worker_cpu,
             "waiting": waiting, "rss_waiting": rss_waiting, "rss_peak": worker.peak,
             "sealed": sealed, "recorded": recorded, "all_fired_s": all_fired_s,
+            "history_events": history_events, "history_activities": history_activities,
             "lag_p50": percentile(lags, 50), "lag_p99": percentile(lags, 99), "lag_max": max(lags, default=0.0)}
+
+
+HISTORY_SAMPLE = 200
+
+
+async def _history_size(settings: Settings, prefix: str, count: int) -> tuple[float, float]:
+    """Mean history events and mean activities scheduled per deliberation, over an even sample of at most
+    ``HISTORY_SAMPLE`` workflows (each one's latest run), read after the CPU figures were taken."""
+    client = await connect(settings)
+    events = activities = read = 0
+    for n in range(0, count, max(1, count // HISTORY_SAMPLE)):
+        history = await client.get_workflow_handle(f"{prefix}{n:06d}").fetch_history()
+        events += len(history.events)
+        activities += sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events)
+        read += 1
+    return (events / read, activities / read) if read else (0.0, 0.0)
 
 
 def server_config(count: int) -> dict[str, object]:
@@ -220,6 +239,9 @@ def _report(config: DeliberationsConfig, f: dict[str, float]) -> Report:
     report.add("seal_lag_p50_s", f["lag_p50"], "s from deadline to the seal's commit")
     report.add("seal_lag_p99_s", f["lag_p99"], "s")
     report.add("seal_lag_max_s", f["lag_max"], "s")
+    report.add("history_events_per_deliberation", f["history_events"],
+               f"events in a BallotBox history (mean of up to {HISTORY_SAMPLE} sampled)")
+    report.add("activities_per_deliberation", f["history_activities"], "activities scheduled in that history")
     report.add("server_cpu_ms_per_deliberation", f["server_cpu"] * 1000 / config.count,
                "ms of the embedded dev server's CPU (0: not started by the bench)")
     report.add("worker_cpu_ms_per_deliberation", f["worker_cpu"] * 1000 / config.count, "ms of the worker's CPU")
