@@ -332,18 +332,36 @@ def _task_after(events: list, event_id: int) -> int:
     return found
 
 
+def _task_that_recorded(events: list, event_type: bytes, workflow_id: str) -> int:
+    """The workflow task (its completed event) that scheduled the append of an ``event_type`` event, found in the
+    activity's input: the last task completed before that activity was scheduled."""
+    completed = None
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            completed = e.event_id
+        elif (e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and completed is not None
+                and e.activity_task_scheduled_event_attributes.activity_type.name == "append_escalation_events"
+                and any(event_type in p.data for p in e.activity_task_scheduled_event_attributes.input.payloads)):
+            return completed
+    raise AssertionError(f"scenario 4: neither a fired timer nor a {event_type.decode()} append in {workflow_id}'s "
+                         "history")
+
+
 def _rerun(events: list, after: int) -> int:
     return sum(1 for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED and e.event_id > after)
 
 
 async def _reset_ticket(run: Run, ticket_id: str) -> dict[str, object]:
-    """Reset the (closed) ticket to the workflow task its acknowledge timer woke; the actions that followed
-    are re-applied by the server or, if not, sent again as the organisations would."""
+    """Reset the (closed) ticket to the workflow task that handled its missed acknowledge deadline; the actions
+    that followed are re-applied by the server or, if not, sent again as the organisations would."""
     history = await run.client.get_workflow_handle(ticket_id).fetch_history()
     fired = next((e.event_id for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED), None)
-    if fired is None:
-        raise AssertionError(f"scenario 4: no timer fired in {ticket_id}'s history")
-    reset_to = _task_after(history.events, fired)
+    if fired is not None:
+        reset_to = _task_after(history.events, fired)  # the task its acknowledge timer woke
+    else:
+        # The worker was killed before the task that would have started the timer completed, and the task that
+        # ran after the restart found the deadline already past: no timer, the miss recorded at once.
+        reset_to = _task_that_recorded(history.events, b"DeadlineMissed", ticket_id)
     run_id = await _reset(run, ticket_id, reset_to, "fault suite: run the escalation's activities again")
     rerun = run.client.get_workflow_handle(ticket_id, run_id=run_id)
     await poll(lambda: _idle_or_done(rerun), "the reset ticket to settle", 60)
