@@ -10,10 +10,9 @@ from typing import Any
 
 from audit_helpers import WITHDRAWN, Vote, _wait_open, apply, audit_roll, now, spec
 from temporalio.worker import Worker
-from test_audit_tamper import audit_both, ballot_seq, check, unguarded
+from test_audit_tamper import audit_both, ballot_seq, check, rehash_from
 
 from activities.registry import build_activities
-from domain.chain import ENVELOPE_KEYS, canonical_json, chain_hash
 from domain.commands import CastBallot
 from workflows.registry import WORKFLOWS
 from yishi.services.audit import read_rows
@@ -52,16 +51,7 @@ async def test_seal_is_the_only_witness_after_open(temporal_client, pool, store,
     # The forger flips a ballot and re-hashes everything after it (the recorded result too, recounted).
     seq = ballot_seq(rows, "O21")
     rows[seq - 1]["payload"] = dict(rows[seq - 1]["payload"], choice="for")
-    prev = rows[seq - 2]["hash"]
-    for row in rows[seq - 1:]:
-        row["prev_hash"] = prev
-        row["hash"] = prev = chain_hash(prev, canonical_json({k: row[k] for k in ENVELOPE_KEYS}))
-    async with unguarded(pool) as conn:
-        for row in rows[seq - 1:]:
-            await conn.execute("UPDATE events SET payload = $3, prev_hash = $4, hash = $5"
-                               " WHERE stream_id = $1 AND seq = $2",
-                               vote.id, row["seq"], row["payload"], row["prev_hash"], row["hash"])
-        await conn.execute("UPDATE streams SET head_hash = $2 WHERE stream_id = $1", vote.id, rows[-1]["hash"])
+    await rehash_from(pool, vote.id, rows, seq)
     report, standalone = await audit_both(vote, pool, temporal_client, tmp_path / "forged")
     assert check(report, "chain")["ok"] and check(report, "stream_head")["ok"], "a valid chain, re-hashed"
     witnessed, sealed = check(report, "checkpoints"), check(report, "sealed_head")

@@ -66,6 +66,21 @@ def ballot_seq(rows: list[dict[str, Any]], owner: str, choice: str | None = None
                 and (choice is None or r["payload"]["choice"] == choice))
 
 
+async def rehash_from(pool: Any, stream_id: str, rows: list[dict[str, Any]], seq: int) -> None:
+    """The forger's move: re-hash the rows from ``seq`` on (as changed in ``rows``) and write them and the new head
+    to the database, so that the chain is valid again."""
+    prev = rows[seq - 2]["hash"] if seq > 1 else GENESIS_HASH
+    for row in rows[seq - 1:]:
+        row["prev_hash"] = prev
+        row["hash"] = prev = chain_hash(prev, canonical_json({k: row[k] for k in ENVELOPE_KEYS}))
+    async with unguarded(pool) as conn:
+        for row in rows[seq - 1:]:
+            await conn.execute("UPDATE events SET payload = $3, prev_hash = $4, hash = $5"
+                               " WHERE stream_id = $1 AND seq = $2",
+                               stream_id, row["seq"], row["payload"], row["prev_hash"], row["hash"])
+        await conn.execute("UPDATE streams SET head_hash = $2 WHERE stream_id = $1", stream_id, rows[-1]["hash"])
+
+
 def checkpoint_seqs(vote: Vote) -> list[int]:
     return [c.seq for c in vote.result.checkpoints]
 
@@ -156,16 +171,7 @@ async def test_recomputed_chain_is_caught_by_checkpoints_and_published_head(
     rows[seq - 1]["payload"] = dict(rows[seq - 1]["payload"], choice="against")
     results = recount(rows).results
     rows[-1]["payload"] = dict(rows[-1]["payload"], results=results)
-    prev = rows[seq - 2]["hash"] if seq > 1 else GENESIS_HASH
-    for row in rows[seq - 1:]:
-        row["prev_hash"] = prev
-        row["hash"] = prev = chain_hash(prev, canonical_json({k: row[k] for k in ENVELOPE_KEYS}))
-    async with unguarded(pool) as conn:
-        for row in rows[seq - 1:]:
-            await conn.execute("UPDATE events SET payload = $3, prev_hash = $4, hash = $5"
-                               " WHERE stream_id = $1 AND seq = $2",
-                               vote.id, row["seq"], row["payload"], row["prev_hash"], row["hash"])
-        await conn.execute("UPDATE streams SET head_hash = $2 WHERE stream_id = $1", vote.id, rows[-1]["hash"])
+    await rehash_from(pool, vote.id, rows, seq)
     report, standalone = await audit_both(vote, pool, temporal_client, tmp_path)
     assert check(report, "chain")["ok"] and check(report, "stream_head")["ok"]
     witnessed = check(report, "checkpoints")

@@ -45,13 +45,19 @@ def test_ticket_rule(account: Account, sees: set[str]) -> None:
             assert may_see(account, ticket) == may_see_community(account, community), "the console's rule"
 
 
-async def test_ticket_pages_follow_the_console_rule(store, pool, app, sign_in) -> None:
-    pages = {}
+async def tickets_of_three_communities(store, pool) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A recorded and projected ticket of the sign-in's community, of the unassigned one and of another: their ids."""
+    ids = {}
     for community in (COMMUNITY, UNASSIGNED, f"c-{uuid.uuid4().hex[:6]}"):
         events, ticket = ticket_of(community)
         await store.append(ticket.ticket_id, _new(events), idempotency_key=FIRST_KEY)
         await project_ticket(store, pool, ticket.ticket_id)
-        pages[community] = f"/console/escalations/t/{ticket.ticket_id}"
+        ids[community] = ticket.ticket_id
+    return ids
+
+
+async def test_ticket_pages_follow_the_console_rule(store, pool, app, sign_in) -> None:
+    pages = {c: f"/console/escalations/t/{t}" for c, t in (await tickets_of_three_communities(store, pool)).items()}
     bound, anywhere = await sign_in("committee"), await sign_in("committee", community=None)
     assert {c: (await bound.get(p)).status_code for c, p in pages.items()} == dict(
         zip(pages, (200, 200, 404), strict=True))
@@ -59,12 +65,7 @@ async def test_ticket_pages_follow_the_console_rule(store, pool, app, sign_in) -
 
 
 async def test_committee_ticket_list_shows_what_it_may_open(store, pool, app, sign_in) -> None:
-    ids = {}
-    for community in (COMMUNITY, UNASSIGNED, f"c-{uuid.uuid4().hex[:6]}"):
-        events, ticket = ticket_of(community)
-        await store.append(ticket.ticket_id, _new(events), idempotency_key=FIRST_KEY)
-        await project_ticket(store, pool, ticket.ticket_id)
-        ids[community] = ticket.ticket_id
+    ids = await tickets_of_three_communities(store, pool)
     bound, anywhere = await sign_in("committee"), await sign_in("committee", community=None)
     listed = (await bound.get("/console/escalations")).text
     assert [ids[c] in listed for c in ids] == [True, True, False], "its own community and the unassigned one"

@@ -6,7 +6,6 @@ community's deliberations and the street office's view are unchanged."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
@@ -19,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.roll import Scope
 from tests.escalation.seed import AS_OF, seed
 from tests.web.conftest import BASE_URL, SECRET
+from tests.web.test_matters import page_until
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -109,18 +109,6 @@ async def test_ballot_pages_hidden_from_another_community_open_to_its_own_and_th
         assert (await street.get(f"/console/d/{deliberation_id}")).status_code == 200
 
 
-async def page_until(client: httpx.AsyncClient, path: str, marker: str, patience: float = 20) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    while True:
-        response = await client.get(path)
-        if marker in response.text:
-            return response.text
-        if loop.time() > deadline:
-            raise AssertionError(f"{marker!r} not on {path}: {response.status_code} {response.text[-600:]}")
-        await asyncio.sleep(0.1)
-
-
 async def test_procedure_page_and_its_task_form_keep_to_the_community(temporal_server, sign_in, store,
                                                                       pool) -> None:
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
@@ -131,7 +119,7 @@ async def test_procedure_page_and_its_task_form_keep_to_the_community(temporal_s
         did, handle = await start_procedure(temporal, pool, estate_roll(), request, task_queue=queue)
         try:
             committee = await sign_in("committee")
-            page = await page_until(committee, f"/console/d/{did}/matter", "/tasks/")
+            page = await page_until(committee, f"/console/d/{did}/matter", "/tasks/", "the feasibility task form")
             task_path = re.search(r'action="(/console/d/[^"?]+/tasks/[^"?]+)', page).group(1)  # type: ignore[union-attr]
 
             outsider = await sign_in("committee", community=other_community())
