@@ -41,6 +41,7 @@ from workflows.ballot_box import BoxParams, BoxResult
 from workflows.registry import WORKFLOWS
 from yishi.embedded import EmbeddedTemporal
 from yishi.services.audit import verify
+from yishi.services.audit_temporal import fetch_run, follow_runs
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.services.voting import Receipt, cast_ballot
 from yishi.settings import Settings
@@ -231,6 +232,11 @@ async def test_ballots_across_continue_as_new_are_counted_and_audited(can_client
     assert sorted(r["run_id"] for r in report.runs) == sorted(run_ids)
     replayed = [c.detail for c in report.checks if c.name == "replay"]
     assert len(replayed) == len(chain) and all(any(r in d for d in replayed) for r in run_ids)
+    assert [r["status"] for r in report.runs] == ["CONTINUED_AS_NEW"] * (len(chain) - 1) + ["COMPLETED"]
+    # Without visibility: the first run's history leads to all the others.
+    first = await fetch_run(can_client, did, run_ids[0])
+    assert first is not None
+    assert sorted(r.run_id for r in await follow_runs(can_client, [first])) == sorted(run_ids)
     await save(chain[1][1], CONTINUED)
     await save(chain[-1][1], LAST_RUN)
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
@@ -68,30 +69,78 @@ async def _listed(client: Client, workflow_id: str) -> list[WorkflowExecution]:
 
 
 async def list_runs(client: Client, workflow_ids: Sequence[str]) -> list[Run]:
-    """Every run of these workflows and their children, oldest first, each with its full history."""
+    """Every run of these workflows and their children, oldest first, each with its full history.
+
+    Visibility lists them; the histories then name the rest: the run each one continued as and the children
+    it started. So a run that visibility has not indexed yet (just started, or on a server whose visibility
+    lags) is still audited, and each status is the one its history ends with.
+    """
     seen: dict[tuple[str, str], Run] = {}
     for workflow_id in workflow_ids:
         for execution in await _listed(client, workflow_id):
             history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
-            status = execution.status.name if execution.status is not None else "UNKNOWN"
             seen[(execution.id, execution.run_id)] = Run(execution.id, execution.run_id, execution.workflow_type,
-                                                         status, execution.start_time, history)
+                                                         status_of(history), execution.start_time, history)
         if not any(listed == workflow_id for listed, _ in seen):
-            run = await _describe(client, workflow_id)  # visibility may lag behind a run just started
+            run = await fetch_run(client, workflow_id)  # visibility may lag behind a run just started
             if run is not None:
                 seen[(run.workflow_id, run.run_id)] = run
-    return sorted(seen.values(), key=lambda r: (r.start_time is None, r.start_time, r.workflow_id))
+    return sorted(await follow_runs(client, list(seen.values())),
+                  key=lambda r: (r.start_time is None, r.start_time, r.workflow_id))
 
 
-async def _describe(client: Client, workflow_id: str) -> Run | None:
-    handle = client.get_workflow_handle(workflow_id)
+_CLOSED_AS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
+}
+
+
+def status_of(history: WorkflowHistory) -> str:
+    """The run's status as its history ends (a visibility record can still say RUNNING for a closed run)."""
+    if not history.events:
+        return "UNKNOWN"
+    return _CLOSED_AS.get(history.events[-1].event_type, "RUNNING")
+
+
+def linked_runs(history: WorkflowHistory) -> list[tuple[str, str]]:
+    """``(workflow id, run id)`` of the runs a history names: the children it started and the run it continued
+    as."""
+    linked = []
+    for event in history.events:
+        if event.HasField("child_workflow_execution_started_event_attributes"):
+            child = event.child_workflow_execution_started_event_attributes.workflow_execution
+            linked.append((child.workflow_id, child.run_id))
+        elif event.HasField("workflow_execution_continued_as_new_event_attributes"):
+            linked.append((history.workflow_id,
+                           event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id))
+    return linked
+
+
+async def follow_runs(client: Client, runs: Sequence[Run]) -> list[Run]:
+    """``runs`` and every run their histories lead to (:func:`linked_runs`), transitively."""
+    seen = {(run.workflow_id, run.run_id): run for run in runs}
+    pending = list(runs)
+    while pending:
+        for workflow_id, run_id in linked_runs(pending.pop().history):
+            if (workflow_id, run_id) not in seen and (found := await fetch_run(client, workflow_id, run_id)):
+                seen[(workflow_id, run_id)] = found
+                pending.append(found)
+    return list(seen.values())
+
+
+async def fetch_run(client: Client, workflow_id: str, run_id: str | None = None) -> Run | None:
+    """One run (the latest without ``run_id``) with its history, or None when the server does not know it."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     try:
         info = await handle.describe()
     except RPCError:
         return None
     history = await client.get_workflow_handle(workflow_id, run_id=info.run_id).fetch_history()
-    status = info.status.name if info.status is not None else "UNKNOWN"
-    return Run(workflow_id, info.run_id, info.workflow_type, status, info.start_time, history)
+    return Run(workflow_id, info.run_id, info.workflow_type, status_of(history), info.start_time, history)
 
 
 def _classes_for(runs: Sequence[Run], workflows: Sequence[type]) -> list[type]:
