@@ -21,7 +21,7 @@ import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from activities.notices import ChannelQuery, Delivery, NoticeActivities
@@ -99,8 +99,13 @@ class EscalationOutcome(BaseModel):
     resolution: str | None = None
 
 
-class TicketOpenError(Exception):
-    """The ticket has not ended yet (``escalation_outcome`` is retried until it has)."""
+class TicketOpenError(ApplicationError):
+    """The ticket has not ended yet: ``escalation_outcome`` is retried until it has. A benign error: the SDK logs
+    each retry at DEBUG instead of a warning with a traceback (a followed ticket can stay open for days, retried
+    every few minutes)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="TicketOpen", category=ApplicationErrorCategory.BENIGN)
 
 
 class TicketNotice(BaseModel):

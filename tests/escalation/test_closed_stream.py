@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 import activities.escalation as escalation_activities
@@ -190,3 +190,20 @@ def test_the_rule() -> None:
     cancelled = esc.evolve(esc.fold(esc.open_ticket(opened, None)), Cancelled(at=at, reason="cancelled"))
     assert esc.may_append(live, [other]) and esc.may_append(live, [Acknowledged(at=at, org="x", by="y")])
     assert not esc.may_append(cancelled, [closing]) and not esc.may_append(cancelled, [other])
+
+
+async def test_a_followed_ticket_still_open_is_a_benign_retry(store, pool) -> None:
+    """``escalation_outcome`` fails while the ticket is open and is retried until it ends: not a warning each
+    time (the SDK logs a benign error at DEBUG), and never final."""
+    tid, at = f"esc-{uuid.uuid4().hex[:10]}", datetime(2026, 5, 6, 2, 0, tzinfo=UTC)
+    community = f"c-{uuid.uuid4().hex[:8]}"
+    opened = EscalationOpened(at=at, ticket_id=tid, parent_id=None, community=community, category="urban_management",
+                              subject="楼道堆物", detail="", initiator="committee", initiator_kind="committee",
+                              levels=default_ladder(community).for_category("urban_management"),
+                              outcomes=("resolved",))
+    await store.append(tid, _new(esc.open_ticket(opened, "street")), idempotency_key=FIRST_KEY)
+    acts = EscalationActivities(store, pool)
+    with pytest.raises(ApplicationError) as raised:
+        await acts.escalation_outcome(escalation_activities.TicketQuery(ticket_id=tid))
+    assert raised.value.category == ApplicationErrorCategory.BENIGN and not raised.value.non_retryable
+    assert raised.value.type == "TicketOpen" and tid in str(raised.value)
