@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -102,13 +101,13 @@ async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
     return out
 
 
-async def community_tickets(pool: asyncpg.Pool, communities: Sequence[str] | None) -> list[dict[str, Any]]:
-    """The latest 200 tickets of ``communities`` (None: of every community), newest first."""
+async def community_tickets(pool: asyncpg.Pool, *, home: str | None) -> list[dict[str, Any]]:
+    """The latest 200 tickets, newest first. ``home`` (a community-bound account's, services/console.py
+    ``home_community``) keeps that community's and the unassigned ones, as :func:`rates_report` does."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT ticket_id, subject, status, level_key, org, resolve_due, opened_at FROM escalations"
-            " WHERE $1::text[] IS NULL OR community = ANY($1::text[]) ORDER BY opened_at DESC LIMIT 200",
-            None if communities is None else list(communities))
+            " WHERE $1::text IS NULL OR community IN ($1, $2) ORDER BY opened_at DESC LIMIT 200", home, UNASSIGNED)
     return [dict(r) for r in rows]
 
 

@@ -92,8 +92,7 @@ async def show_inbox(request: Request) -> Response:
     try:
         rows = await inbox(pool, org) if org else []
         # The tickets may_see lets a committee open: the console's community rule (services/console.py).
-        home = home_community(staff.account)
-        mine = (await community_tickets(pool, None if home is None else [home, UNASSIGNED])
+        mine = (await community_tickets(pool, home=home_community(staff.account))
                 if staff.account.role == "committee" else [])
     except UNAVAILABLE:
         return unavailable(request)
