@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
 from test_audit_standalone import random_rows
 
 from domain.chain import (
@@ -18,7 +20,11 @@ from domain.chain import (
     envelope_bytes,
     parse_json,
 )
+from workflows.ballot_box import BallotBoxWorkflow
+from workflows.elevator import ElevatorWorkflow
+from workflows.registry import WORKFLOWS
 from yishi.services.audit_checks import check_roll, stream_checks
+from yishi.services.audit_temporal import Run, _classes_for
 
 STAMP = "2026-11-22T08:30:15.123456Z"
 
@@ -87,3 +93,18 @@ def test_roll_check_reuses_the_recount_and_still_names_a_changed_roll() -> None:
     stale = {opened["payload"]["roll_digest"]: entries}  # the rolls table changed, the stream did not
     checks = {c.name: c for c in stream_checks("d", chained(rows), [], stale)}
     assert not checks["roll"].ok and "no longer hashes" in checks["roll"].detail
+
+
+def _run_of(workflow_type: str) -> Run:
+    return Run("d-1", "r-1", workflow_type, "Completed", None, WorkflowHistory("d-1", []))
+
+
+def test_replay_is_given_only_the_classes_the_runs_use() -> None:
+    runs = [_run_of("Elevator"), _run_of("BallotBox")]
+    assert set(_classes_for(runs, WORKFLOWS)) == {ElevatorWorkflow, BallotBoxWorkflow}
+    assert _classes_for([_run_of("NoSuchType")], WORKFLOWS) == WORKFLOWS  # none matches: all, and it fails
+
+
+def test_replay_is_given_every_class_if_the_sdk_moves_its_definition(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(workflow, "_Definition")
+    assert _classes_for([_run_of("Elevator")], WORKFLOWS) == WORKFLOWS

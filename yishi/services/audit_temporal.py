@@ -150,10 +150,15 @@ def _classes_for(runs: Sequence[Run], workflows: Sequence[type]) -> list[type]:
     replays a history; a deliberation's runs use one to three of the registered types. A run whose type
     no class has still finds none, and fails to replay.
     """
+    # The name a class registers, as the SDK itself reads it. ``_Definition`` is not public API: should a
+    # later SDK move it, every class is given (slower, never wrong).
+    from_class = getattr(getattr(workflow, "_Definition", None), "from_class", None)
+    if from_class is None:
+        return list(workflows)
     types = {run.workflow_type for run in runs}
     needed = []
     for cls in workflows:
-        defn = workflow._Definition.from_class(cls)  # the name the class registers (the SDK's own reading)
+        defn = from_class(cls)
         if defn is None or defn.name is None or defn.name in types:
             needed.append(cls)
     return needed or list(workflows)
