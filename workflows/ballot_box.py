@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput, SealInput, SealOutcome, StreamRef
 
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+from workflows.policies import ACTIVITY_TIMEOUT, RETRY
+
 # Patch: once the last wait is over (deadline reached or withdrawn), seal without a record_checkpoint first.
 # Histories from before it still run that checkpoint (tests/histories/ballot_box_*_before_final_checkpoint_patch).
 SEAL_WITHOUT_FINAL_CHECKPOINT = "box-seal-without-final-checkpoint"

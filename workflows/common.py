@@ -50,9 +50,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.ballot_box import BoxParams, BoxResult
 from workflows.escalating import EscalationTickets
-
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
 
 class ProcedureInput(BaseModel):

@@ -36,13 +36,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.stage_events import EscalationResolved, EscalationStarted, TaskCompleted
 
 from workflows.escalation import EscalationInput, EscalationResult
+from workflows.policies import ACTIVITY_TIMEOUT
 
 if TYPE_CHECKING:
     from workflows.common import ProcedureInput, ProcedureState, Task
 
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-"""The same value as ``workflows.common.ACTIVITY_TIMEOUT`` (which this module cannot import: common imports it);
-``workflows/ballot_box.py`` and ``workflows/escalation.py`` keep their own too."""
 FOLLOW = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
 """How often a ticket this run did not start (see ``_ticket_adopted``) is looked at until it has ended."""
 

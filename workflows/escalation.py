@@ -45,8 +45,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.procedures import parse_period
     from domain.stage_events import NoticePublished
 
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+from workflows.policies import ACTIVITY_TIMEOUT, RETRY
+
 FIRST_KEY = "1:opened"
 """The idempotency key of a ticket's first append (``EscalationOpened`` and the first assignment)."""
 
