@@ -55,6 +55,7 @@ class OpenBoxInput(BaseModel):
     ballots_changeable: bool = True
     proxy_limit: int = 3
     deem_silent: bool = False
+    deem_over_half: bool = False
 
 
 class SealInput(BaseModel):

@@ -103,7 +103,8 @@ def _opened_ledger(event: BoxOpened) -> _Ledger:
             "the stream may have been altered: stop and investigate",
         )
     electorate = checked_select(event.roll, event.scope, digest)
-    settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent)
+    settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent,
+                             deem_over_half=event.deem_over_half)
     book = ProxyBook(event.proxy_limit)
     rule = get_rule(event.rule_id)
     tallies = {q.id: Tally(electorate, rule, settings, book) for q in event.questions}

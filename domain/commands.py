@@ -24,6 +24,7 @@ class OpenBox(_Command):
     ballots_changeable: bool = True
     proxy_limit: int = DEFAULT_PROXY_LIMIT
     deem_silent: bool = False
+    deem_over_half: bool = False
     roll_ref: str | None = None
 
 

@@ -37,6 +37,7 @@ from domain.events import BallotCast, BoxOpened, BoxSealed, Event, ProxyAuthoris
 from domain.legal_calendar import BEIJING
 from domain.roll import Electorate
 from domain.rules import get_rule
+from domain.tally import check_deeming
 
 __all__ = [
     "BoxState",
@@ -75,6 +76,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
     if state.status != "new":
         raise BoxAlreadyOpenError("投票箱已开启，不能重复开启", "the ballot box is already open; open it only once")
     get_rule(cmd.rule_id)
+    check_deeming(cmd.deem_silent, cmd.deem_over_half)
     cmd.roll.select(cmd.scope)
     if cmd.closes_at <= cmd.opens_at:
         raise BoxNotOpenError("截止时间必须晚于开始时间", "closes_at must be after opens_at")
@@ -95,6 +97,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
             ballots_changeable=cmd.ballots_changeable,
             proxy_limit=cmd.proxy_limit,
             deem_silent=cmd.deem_silent,
+            deem_over_half=cmd.deem_over_half,
         )
     ]
 

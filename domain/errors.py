@@ -148,5 +148,9 @@ class RollDigestMismatchError(BoxError):
     pass
 
 
+class DeemingSettingsError(BoxError):
+    """``deem_over_half`` was asked for without ``deem_silent`` (it only refines deeming)."""
+
+
 class UnknownEventError(DomainError):
     pass

@@ -57,6 +57,16 @@ class BoxOpened(_Event):
     ballots_changeable: bool = True
     proxy_limit: int = DEFAULT_PROXY_LIMIT
     deem_silent: bool = False
+    deem_over_half: bool = False
+    """Deeming needs the majority's own ballots to exceed half of all owners (domain.tally_result). Written
+    only when true: a box without it keeps the payload (and hash) it had before the field existed."""
+
+    @model_serializer(mode="wrap")
+    def _without_default_over_half(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("deem_over_half", True) is False:
+            del data["deem_over_half"]
+        return data
 
 
 class BallotCast(_Event):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.ballots import (
     CHOICES,
@@ -26,6 +26,7 @@ from domain.ballots import (
     ProxyRecord,
     book_from_records,
 )
+from domain.errors import DeemingSettingsError
 from domain.roll import Electorate
 from domain.rules import Rule
 from domain.tally_result import Count, TallyResult, evaluate
@@ -40,6 +41,24 @@ class TallySettings(BaseModel):
 
     proxy_limit: int = DEFAULT_PROXY_LIMIT
     deem_silent: bool = False
+    deem_over_half: bool = False
+    """Deem only when the majority's own ballots exceed half of all owners by headcount and by area."""
+
+    @model_validator(mode="after")
+    def _over_half_needs_deeming(self) -> TallySettings:
+        check_deeming(self.deem_silent, self.deem_over_half)
+        return self
+
+
+def check_deeming(deem_silent: bool, deem_over_half: bool) -> None:
+    """Refuse ``deem_over_half`` without ``deem_silent``: it only narrows when deeming applies."""
+    if deem_over_half and not deem_silent:
+        raise DeemingSettingsError(
+            "“多数票须过半”（deem_over_half）是沉默业主视为随多数（deem_silent）的附加条件：请先开启 deem_silent，"
+            "或关闭 deem_over_half",
+            "deem_over_half is a condition on silent-owner deeming (deem_silent): turn deem_silent on first, "
+            "or turn deem_over_half off",
+        )
 
 
 class Tally:
@@ -130,7 +149,8 @@ class Tally:
 
     def result(self) -> TallyResult:
         eligible = Count(owners=self.electorate.headcount, area=self.electorate.total_area)
-        return evaluate(self.rule, eligible, self.votes(), self.ignored, self.settings.deem_silent)
+        settings = self.settings
+        return evaluate(self.rule, eligible, self.votes(), self.ignored, settings.deem_silent, settings.deem_over_half)
 
     def copy(self) -> Tally:
         """An independent copy (O(owners)); use it to keep a tally that a fold would otherwise advance."""

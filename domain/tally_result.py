@@ -9,6 +9,11 @@ majority, i.e. to vote ``for`` when more participants vote for than against by h
 ``against`` in the opposite case. When the two majorities point different ways (or tie) deeming does
 not apply and the report says so. The main figures are always the votes actually cast; the deemed
 tally is reported beside them in ``deeming`` and decides ``effective_outcome`` when it applies.
+
+With ``deem_over_half`` (a refinement of deeming, after Zhejiang's rule of 2009, 第10条) deeming also needs
+the ballots actually cast for the majority side to be strictly more than half of all owners in scope by
+headcount *and* by area; otherwise it does not apply, ``direction`` still names the majority, and the report
+gives both figures.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.ballots import IgnoredBallot
-from domain.numbers import Area, Ratio
+from domain.numbers import Area, Ratio, decimal_str
 from domain.rules import Condition, Rule, Threshold
 
 Outcome = Literal["approved", "rejected", "no_quorum"]
@@ -154,6 +159,7 @@ def evaluate(
     votes: dict[str, Count],
     ignored: tuple[IgnoredBallot, ...] = (),
     deem_silent: bool = False,
+    deem_over_half: bool = False,
 ) -> TallyResult:
     """Apply ``rule`` to the counts; ``votes`` maps ``for``/``against``/``abstain`` to counts."""
     participating = votes["for"] + votes["against"] + votes["abstain"]
@@ -164,7 +170,7 @@ def evaluate(
     approved = quorum_met is not False and all(c.met for c in approval)
     outcome: Outcome = "no_quorum" if quorum_met is False else ("approved" if approved else "rejected")
     checked = quorum if quorum_met is False else quorum + approval
-    deeming = _deem(rule, eligible, votes, participating) if deem_silent else None
+    deeming = _deem(rule, eligible, votes, participating, deem_over_half) if deem_silent else None
     applied = deeming is not None and deeming.applied and deeming.result is not None
     return TallyResult(
         rule=rule.id,
@@ -188,7 +194,9 @@ def evaluate(
     )
 
 
-def _deem(rule: Rule, eligible: Count, votes: dict[str, Count], participating: Count) -> DeemingReport:
+def _deem(
+    rule: Rule, eligible: Count, votes: dict[str, Count], participating: Count, over_half: bool = False
+) -> DeemingReport:
     silent = eligible - participating
     yes, no = votes["for"], votes["against"]
     if yes.owners > no.owners and yes.area > no.area:
@@ -204,9 +212,12 @@ def _deem(rule: Rule, eligible: Count, votes: dict[str, Count], participating: C
             en="the majority by headcount and the majority by area differ (or tie), so silent owners "
             "are not deemed to follow the majority; only ballots cast count",
         )
+    label_zh = "同意" if direction == "for" else "反对"
+    side = votes[direction]
+    if over_half and not (2 * side.owners > eligible.owners and 2 * side.area > eligible.area):
+        return _short_of_half(direction, label_zh, side, eligible, silent)
     deemed_votes = dict(votes)
     deemed_votes[direction] = votes[direction] + silent
-    label_zh = "同意" if direction == "for" else "反对"
     return DeemingReport(
         applied=True,
         direction=direction,
@@ -214,6 +225,32 @@ def _deem(rule: Rule, eligible: Count, votes: dict[str, Count], participating: C
         zh=f"未参与表决的 {silent.owners} 户视为随多数意见（{label_zh}）",
         en=f"{silent.owners} silent owners deemed to follow the majority ({direction})",
         result=evaluate(rule, eligible, deemed_votes),
+    )
+
+
+def _short_of_half(
+    direction: Literal["for", "against"], label_zh: str, side: Count, eligible: Count, silent: Count
+) -> DeemingReport:
+    """The report when the majority's own ballots are not more than half of all owners (``deem_over_half``)."""
+    owners_short = not 2 * side.owners > eligible.owners
+    area_short = not 2 * side.area > eligible.area
+    if owners_short and area_short:
+        short_zh, short_en = "户数和面积均未超过总数的一半", "neither is"
+    elif owners_short:
+        short_zh, short_en = "户数未超过总户数的一半", "the headcount is not"
+    else:
+        short_zh, short_en = "面积未超过总面积的一半", "the area is not"
+    owners = f"{side.owners}/{eligible.owners}"
+    area = f"{decimal_str(side.area)}/{decimal_str(eligible.area)}"
+    return DeemingReport(
+        applied=False,
+        direction=direction,
+        silent=silent,
+        zh=f"多数意见（{label_zh}）实际票数为 {owners} 户、{area} ㎡，{short_zh}（须户数和面积都过半），"
+        "未参与表决的业主不视为随多数，仅计实际投票",
+        en=f"the majority ({direction}) cast ballots of {side.owners} of {eligible.owners} owners and "
+        f"{decimal_str(side.area)} of {decimal_str(eligible.area)} m²; {short_en} more than half of the total "
+        "(both must be), so silent owners are not deemed to follow the majority; only ballots cast count",
     )
 
 

@@ -443,6 +443,7 @@ class Box:
         self.rule = rules[payload["rule_id"]]
         self.areas, self.on_roll = electorate(payload["roll"], payload.get("scope") or {})
         self.deem_silent = bool(payload.get("deem_silent", False))
+        self.deem_over_half = bool(payload.get("deem_over_half", False))  # absent from boxes opened before it
         self.proxies = Proxies(int(payload.get("proxy_limit", 3)))
         self.counts = {q.get("id", "main"): Count(self) for q in payload["questions"]}
 
@@ -510,7 +511,7 @@ class Count:
 
     def result(self) -> dict:
         eligible = (len(self.box.areas), sum(self.box.areas.values(), Decimal(0)))
-        result = evaluate(self.box.rule, eligible, self.votes(), self.box.deem_silent)
+        result = evaluate(self.box.rule, eligible, self.votes(), self.box.deem_silent, self.box.deem_over_half)
         result["ignored"] = list(self.ignored)
         return result
 
@@ -539,7 +540,8 @@ def _condition(cond: dict, stage: str, counts: dict[str, tuple[int, Decimal]]) -
     return cond["id"], stage, value, threshold, inclusive, met
 
 
-def evaluate(rule: dict, eligible: tuple, votes: dict[str, tuple], deem_silent: bool) -> dict:
+def evaluate(rule: dict, eligible: tuple, votes: dict[str, tuple], deem_silent: bool,
+             deem_over_half: bool = False) -> dict:
     participating = _plus(_plus(votes["for"], votes["against"]), votes["abstain"])
     counts = {"eligible": eligible, "participating": participating, "in_favour": votes["for"]}
     quorum = [_condition(c, "quorum", counts) for c in rule.get("quorum", [])]
@@ -547,7 +549,7 @@ def evaluate(rule: dict, eligible: tuple, votes: dict[str, tuple], deem_silent: 
     quorum_met = all(c[5] for c in quorum) if quorum else None
     approved = quorum_met is not False and all(c[5] for c in approval)
     outcome = "no_quorum" if quorum_met is False else ("approved" if approved else "rejected")
-    deeming = _deem(rule, eligible, votes, participating) if deem_silent else None
+    deeming = _deem(rule, eligible, votes, participating, deem_over_half) if deem_silent else None
     applied = deeming is not None and deeming["applied"] and deeming["result"] is not None
     return {
         "rule": rule["id"], "eligible": eligible, "participating": participating, "in_favour": votes["for"],
@@ -561,7 +563,7 @@ def evaluate(rule: dict, eligible: tuple, votes: dict[str, tuple], deem_silent: 
     }
 
 
-def _deem(rule: dict, eligible: tuple, votes: dict[str, tuple], participating: tuple) -> dict:
+def _deem(rule: dict, eligible: tuple, votes: dict[str, tuple], participating: tuple, over_half: bool) -> dict:
     silent = (eligible[0] - participating[0], eligible[1] - participating[1])
     yes, no = votes["for"], votes["against"]
     if yes[0] > no[0] and yes[1] > no[1]:
@@ -570,6 +572,10 @@ def _deem(rule: dict, eligible: tuple, votes: dict[str, tuple], participating: t
         direction = "against"
     else:
         return {"applied": False, "direction": None, "silent": silent, "result": None}
+    side = votes[direction]
+    if over_half and not (side[0] * 2 > eligible[0] and side[1] * 2 > eligible[1]):
+        # Zhejiang's condition: the majority's own ballots must be more than half of all owners, by both measures.
+        return {"applied": False, "direction": direction, "silent": silent, "result": None}
     deemed = dict(votes)
     deemed[direction] = _plus(votes[direction], silent)
     result = evaluate(rule, eligible, deemed, False)

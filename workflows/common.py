@@ -72,6 +72,7 @@ class ProcedureInput(BaseModel):
     ballots_changeable: bool = True
     proxy_limit: int = 3
     deem_silent: bool = False
+    deem_over_half: bool = False
     notice_attempts: int = 5
     stages_per_run: int | None = None
     """Continue as new after this many stages (operators, tests); otherwise when the server suggests it."""
@@ -500,7 +501,8 @@ class ProcedureWorkflow(EscalationTickets):
             deliberation_id=box, roll_digest=self._in.roll_digest, scope=self._in.scope, rule_id=self._in.rule_id,
             questions=questions, opens_at=workflow.now(), closes_at=closes,
             ballots_changeable=self._in.ballots_changeable, proxy_limit=self._in.proxy_limit,
-            deem_silent=self._in.deem_silent), checkpoint_every=self._period("checkpoint").span())
+            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half),
+            checkpoint_every=self._period("checkpoint").span())
         child = await workflow.start_child_workflow(
             "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)
         await self._remind(box, workflow.now(), closes)

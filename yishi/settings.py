@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(default=500, description="Most appends grouped into one transaction")
     proxy_limit: int = Field(default=3, description="Owners one proxy may represent")
     deem_silent: bool = Field(default=False, description="Silent-owner deeming (off by default)")
+    deem_over_half: bool = Field(
+        default=False, description="Deem only if the majority's own ballots exceed half the total (needs deem_silent)")
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
     default_lang: str = "zh"
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
@@ -48,6 +50,15 @@ class Settings(BaseSettings):
         default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")
     worker_max_concurrent_activities: int | None = Field(default=None, description="None = the SDK's default")
+
+    @model_validator(mode="after")
+    def _over_half_needs_deeming(self) -> Settings:
+        if self.deem_over_half and not self.deem_silent:
+            raise ValueError(
+                "YISHI_DEEM_OVER_HALF 是沉默业主视为随多数的附加条件：请先设置 YISHI_DEEM_SILENT=true，或关闭它 / "
+                "YISHI_DEEM_OVER_HALF is a condition on silent-owner deeming: set YISHI_DEEM_SILENT=true first, "
+                "or turn it off")
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -51,6 +51,11 @@ def _fail(message: str) -> None:
 )
 @click.option("--proxy-limit", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--deem-silent", is_flag=True, help="Also report the tally with silent owners following the majority.")
+@click.option(
+    "--deem-over-half",
+    is_flag=True,
+    help="With --deem-silent: deem only when the majority's own ballots exceed half of all owners and of the area.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 def tally(
@@ -61,11 +66,16 @@ def tally(
     proxies_path: str | None,
     proxy_limit: int,
     deem_silent: bool,
+    deem_over_half: bool,
     as_json: bool,
     lang: Lang,
 ) -> None:
     """Count ballots against a roll under a decision rule (民法典 第278条)."""
+    if deem_over_half and not deem_silent:
+        _fail("--deem-over-half 是沉默业主规则的附加条件，须与 --deem-silent 一起使用" if lang == "zh"
+              else "--deem-over-half is a condition on silent-owner deeming: add --deem-silent")
     try:
+        settings = TallySettings(proxy_limit=proxy_limit, deem_silent=deem_silent, deem_over_half=deem_over_half)
         rule = get_rule(rule_id)
         roll = load_roll(_read(roll_path, lang), roll_path)
         electorate = roll.select(Scope.parse(scope_text))
@@ -79,7 +89,6 @@ def tally(
         return
     for note in roll.notes:
         click.echo(note.text(lang), err=True)
-    settings = TallySettings(proxy_limit=proxy_limit, deem_silent=deem_silent)
     result = run_tally(electorate, rule, ballots, proxies=proxies, settings=settings)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

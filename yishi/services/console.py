@@ -93,7 +93,8 @@ def progress(box: Box, question_id: str | None = None) -> Progress:
     opened = box.opened
     question_id = question_id or opened.questions[0].id
     rule = get_rule(opened.rule_id)
-    settings = TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent)
+    settings = TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent,
+                             deem_over_half=opened.deem_over_half)
     ballots, proxies = _inputs(box, question_id)
     in_scope = Roll.from_entries([r for r in opened.roll if opened.scope.contains(r)])
 

@@ -10,13 +10,14 @@ import secrets
 from datetime import datetime, timedelta
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from temporalio.client import Client, WorkflowHandle
 
 from activities.box import OpenBoxInput
 from domain.events import Question
 from domain.roll import Roll, Scope
 from domain.rules import get_rule
+from domain.tally import check_deeming
 from workflows.ballot_box import BoxParams, BoxResult
 
 
@@ -36,9 +37,16 @@ class DeliberationSpec(BaseModel):
     ballots_changeable: bool = True
     proxy_limit: int = 3
     deem_silent: bool = False
+    deem_over_half: bool = False
+    """Deem silent owners only when the majority's own ballots exceed half of all owners (needs deem_silent)."""
     previous_id: str | None = None
     community: str = "default"
     """The community (社区) it belongs to: the console lists and filters by it."""
+
+    @model_validator(mode="after")
+    def _over_half_needs_deeming(self) -> DeliberationSpec:
+        check_deeming(self.deem_silent, self.deem_over_half)  # refused before anything is stored or started
+        return self
 
 
 def new_deliberation_id(procedure: str) -> str:
@@ -78,7 +86,7 @@ def box_params(deliberation_id: str, spec: DeliberationSpec, digest: str,
             deliberation_id=deliberation_id, roll_digest=digest, scope=spec.scope, rule_id=spec.rule_id,
             questions=(spec.question,), opens_at=spec.opens_at, closes_at=spec.closes_at,
             ballots_changeable=spec.ballots_changeable, proxy_limit=spec.proxy_limit,
-            deem_silent=spec.deem_silent,
+            deem_silent=spec.deem_silent, deem_over_half=spec.deem_over_half,
         ),
         checkpoint_every=checkpoint_every,
     )
