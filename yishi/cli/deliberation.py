@@ -63,6 +63,12 @@ def _options(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _tally_defaults(settings: Settings) -> dict[str, Any]:
+    """The operator's counting settings (``YISHI_PROXY_LIMIT``, ``YISHI_DEEM_*``); ``--option`` overrides them."""
+    return {"proxy_limit": settings.proxy_limit, "deem_silent": settings.deem_silent,
+            "deem_over_half": settings.deem_over_half}
+
+
 @click.command("start")
 @click.argument("procedure", type=click.Choice(["elevator", "property", "consultation"]))
 @click.option("--roll", "roll_path", required=True, help="Owners roll, .csv or .xlsx (frozen for this deliberation).")
@@ -99,7 +105,8 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
                    if settings.holiday_file else None)
         req = StartRequest(procedure=procedure, title=title or get_procedure(procedure).name_zh,
                            scope=Scope.parse(scope_text), rule_id=rule_id, periods=_pairs(periods, "--period"),
-                           options=_options(options), previous_id=previous_id, initiator_role=initiator_role,
+                           options=_tally_defaults(settings) | _options(options), previous_id=previous_id,
+                           initiator_role=initiator_role,
                            initiated_by=initiated_by, petition_signers=signers, community=community)
 
         async def go(pool: Any) -> str:

@@ -23,6 +23,7 @@ from domain.legal_calendar import HolidayFile
 from domain.procedures import check_initiation, check_rule, get_procedure, resolve_periods
 from domain.roll import Roll, Scope
 from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
+from domain.tally import check_deeming
 from workflows.common import ObjectionInput, ObjectionReceipt, ProcedureResult, TaskCompletion, TaskReceipt
 from yishi.services.deliberations import DeliberationSpec, new_deliberation_id, register, store_roll
 
@@ -85,6 +86,7 @@ async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: S
         initiator_role=role, initiated_by=req.initiated_by, community=req.community,
         previous_id=req.previous_id, petition_signers=req.petition_signers, holiday_file=holiday_file,
         **req.options, **workflow_options)
+    check_deeming(params.deem_silent, params.deem_over_half)  # not first found when the box opens, weeks later
     digest = await store_roll(pool, roll)
     now = datetime.now(UTC)
     spec = DeliberationSpec(
