@@ -104,7 +104,8 @@ def decode_qr_codes(html: str) -> list[str]:
     found = []
     for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
         image = Image.open(io.BytesIO(base64.b64decode(data)))
-        found.extend(result.text for result in zxingcpp.read_barcodes(image))
+        # QR codes only: with every format on, a stripe of a QR code now and then reads as a 1-D barcode ("1790").
+        found.extend(result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
     return found
 
 
