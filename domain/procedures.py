@@ -145,6 +145,21 @@ PROCEDURES: dict[str, ProcedureDef] = {
 }
 
 
+ROUND_MARK = "~r"
+
+
+def round_stream(deliberation_id: str, rnd: int) -> str:
+    """The stream of a deliberation's ballot box in round ``rnd``: its own for round 1, ``…~r2`` after (a
+    stream holds one box)."""
+    return deliberation_id if rnd == 1 else f"{deliberation_id}{ROUND_MARK}{rnd}"
+
+
+def deliberation_of(stream_id: str) -> str:
+    """The deliberation a ballot box's stream belongs to (the inverse of :func:`round_stream`)."""
+    head, mark, rnd = stream_id.rpartition(ROUND_MARK)
+    return head if mark and head and rnd.isdigit() and int(rnd) > 1 else stream_id
+
+
 def get_procedure(procedure: str) -> ProcedureDef:
     try:
         return PROCEDURES[procedure]

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.escalation import EvidenceRef
     from domain.events import Question
     from domain.legal_calendar import BEIJING, HolidayFile
-    from domain.procedures import Period, parse_period
+    from domain.procedures import Period, parse_period, round_stream
     from domain.roll import Scope
     from domain.stage_events import (
         DoorKnockListIssued,
@@ -492,7 +492,7 @@ class ProcedureWorkflow(EscalationTickets):
         """
         self._s.round += 1
         rnd, did = self._s.round, self._in.deliberation_id
-        box = did if rnd == 1 else f"{did}~r{rnd}"
+        box = round_stream(did, rnd)
         closes = self._until("voting")
         await self._enter("voting", closes)
         await self._append(f"round:{rnd}:opened", VoteRoundOpened(

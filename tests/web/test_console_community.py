@@ -8,9 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from activities.box import BoxActivities
 from domain.events import Question
+from domain.procedures import round_stream
 from domain.roll import Roll, Room, Scope
-from yishi.services.deliberations import DeliberationSpec, register, store_roll
+from yishi.services.deliberations import DeliberationSpec, box_params, register, store_roll
 
 HOME = "幸福社区"  # the web conftest's sign_in binds accounts to it
 ROLL = Roll(rooms=(Room(room_id="1-1-101", building="1", entrance="1", floor="1", area_m2=Decimal("90"),
@@ -80,3 +82,20 @@ async def test_roll_template_download(sign_in) -> None:
     en = await committee.get("/console/roll-template.csv", params={"header": "en"})
     assert en.text.lstrip("\ufeff").startswith("room_id,building")
     assert "/console/roll-template.csv" in (await committee.get("/console")).text
+
+
+async def test_a_re_vote_box_has_its_deliberations_community(sign_in, pool, store) -> None:
+    other = f"和平社区-{uuid.uuid4().hex[:4]}"
+    theirs, mine = await _register(pool, other, "外社区重新表决"), await _register(pool, HOME, "本社区重新表决")
+    for deliberation_id in (theirs, mine):  # round 2 has a stream of its own and no registry row
+        now = datetime.now(UTC)
+        spec = DeliberationSpec(procedure="test", title="第二轮", rule_id="cc278-ordinary", scope=Scope(),
+                                question=Question(text_zh="第二轮", text_en="round 2"),
+                                opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(days=1))
+        params = box_params(round_stream(deliberation_id, 2), spec, await store_roll(pool, ROLL))
+        await BoxActivities(store, pool).open_box(params.open)
+    committee = await sign_in("committee")
+    for path in ("", "/non-voters", "/paper"):
+        hidden = await committee.get(f"/console/d/{theirs}~r2{path}")
+        assert hidden.status_code == 404 and other not in hidden.text, path
+        assert (await committee.get(f"/console/d/{mine}~r2{path}")).status_code == 200, path

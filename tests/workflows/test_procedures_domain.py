@@ -18,8 +18,10 @@ from domain.procedures import (
     check_initiation,
     check_rule,
     cost_shares,
+    deliberation_of,
     parse_period,
     resolve_periods,
+    round_stream,
     select_candidate,
 )
 from domain.roll import RoomEntry, Scope
@@ -112,3 +114,12 @@ def test_who_may_start() -> None:
     check_initiation("property", "petition", "o1", owners, ["o1", "o2"])  # 2 of 10 = 20%: enough
     with pytest.raises(ProcedureError, match="20%"):
         check_initiation("property", "petition", "o1", owners, ["o1", "x2"])
+
+
+@pytest.mark.parametrize("deliberation_id", ["elevator-0123456789ab", "a~r", "x~rr2", "web~r1x", "~r2"])
+def test_a_round_stream_leads_back_to_its_deliberation(deliberation_id: str) -> None:
+    assert round_stream(deliberation_id, 1) == deliberation_id
+    for rnd in (2, 3, 12):
+        assert deliberation_of(round_stream(deliberation_id, rnd)) == deliberation_id
+    assert deliberation_of(deliberation_id) == deliberation_id  # not a round's stream: itself
+    assert deliberation_of(f"{deliberation_id}~r1") == f"{deliberation_id}~r1"  # round 1 has no suffix

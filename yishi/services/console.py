@@ -18,6 +18,7 @@ import structlog
 
 from activities.eventstore import EventStore
 from domain.ballots import Ballot, ProxyRecord
+from domain.procedures import deliberation_of
 from domain.roll import Roll, RoomEntry, Scope
 from domain.rules import Threshold, get_rule
 from domain.tally import TallySettings, tally
@@ -248,10 +249,11 @@ async def deliberation_community(pool: asyncpg.Pool, deliberation_id: str) -> st
 async def may_see_deliberation(pool: asyncpg.Pool, account: Account, deliberation_id: str) -> bool:
     """The community rule (:func:`may_see_community`) for one deliberation, by its registry row.
 
-    Asks the database only for a community-bound account. An id the registry does not list has no community:
-    it is not hidden (its page then answers "not found" itself, or shows a bare stream as before).
+    Asks the database only for a community-bound account. A re-vote's box (``…~r2``) has the community of
+    its deliberation. An id the registry does not list has no community: it is not hidden (its page then
+    answers "not found" itself, or shows a bare stream as before).
     """
     if home_community(account) is None:
         return True
-    community = await deliberation_community(pool, deliberation_id)
+    community = await deliberation_community(pool, deliberation_of(deliberation_id))
     return community is None or may_see_community(account, community)
