@@ -49,4 +49,57 @@ CONSOLE_EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
                              "is not there yet, reload it shortly."),
     "complaint_bad_deliberation": ("所选表决事项不属于本社区，请重新选择。",
                                    "The chosen deliberation is not one of your community's; choose again."),
+    # Personal links and notice sheets (yishi/web/console_links.py)
+    "links_title": ("投票链接与通知单", "Voting links and notice sheets"),
+    "links_link": ("投票链接与通知单（二维码）", "Voting links and notice sheets (QR codes)"),
+    "links_not_open": ("该事项还没有开始投票：投票开始后才能生成每户的投票链接和通知单。请在事项页面查看当前阶段。",
+                       "Voting has not opened yet: each household's link and notice sheet can be issued once it "
+                       "opens. The matter page shows the current stage."),
+    "links_count": ("表决范围内业主 {owners} 户，已有有效投票链接 {live} 户。",
+                    "{owners} owners in scope; {live} of them have a live voting link."),
+    "links_closed": ("投票已于 {when} 截止，链接已不能投票，不能再生成或更换链接。",
+                     "Voting closed {when}: the links no longer vote, and none can be issued or reissued."),
+    "links_base": ("链接地址：{base}", "Links point to: {base}"),
+    "links_base_fallback": ("（未设置 YISHI_PUBLIC_BASE_URL，暂用本页面的地址。请确认居民的手机能打开这个地址，"
+                            "否则请管理员设置对外地址后再打印。）",
+                            "(YISHI_PUBLIC_BASE_URL is not set, so this page's own address is used. Check that "
+                            "residents' phones can open it; otherwise ask the operator to set the public address "
+                            "before printing.)"),
+    "links_missing": ("{count} 户还没有投票链接", "{count} owners have no link yet"),
+    "links_more": ("……另有 {count} 户", "… and {count} more"),
+    "links_issue": ("生成投票链接", "Issue links"),
+    "links_issue_hint": ("为上述业主各生成一个投票链接；已有的链接保持不变，已张贴的通知单继续有效。",
+                         "Issues a link to each owner above; existing links stay as they are, so sheets already "
+                         "posted keep working."),
+    "links_print_h": ("打印与导出", "Print and export"),
+    "links_sheets": ("打印通知单（A4，按单元，含二维码）", "Print notice sheets (A4, per entrance, QR codes)"),
+    "links_csv": ("下载链接表（CSV）", "Download the links (CSV)"),
+    "links_private": ("每个链接都可以代表该户投票：通知单和链接表只交给本户，不要转发或公开。",
+                      "Each link votes for its household: hand sheets and the list only to that household; do not "
+                      "forward or publish them."),
+    "links_reissue_h": ("更换某一户的链接", "Reissue one household's link"),
+    "links_reissue_owner": ("业主编号或房号", "Owner id or room"),
+    "links_reissue_hint": ("例如链接丢失或通知单被他人取走：旧链接立即失效，随后打印该户的新通知单。",
+                           "E.g. a lost link or a slip taken by someone else: the old link stops at once, then "
+                           "print the household's new sheet."),
+    "links_reissue": ("作废旧链接并重新生成", "Revoke and reissue"),
+    "links_unknown_owner": ("“{owner}”不是本事项表决范围内的业主编号或房号，未作任何更改。请核对名册后重新输入。",
+                            "\"{owner}\" is not an owner id or room in this deliberation's scope; nothing was "
+                            "changed. Check the roll and type it again."),
+    "links_key_changed": ("业主 {owner} 的链接是用另一个密钥生成的（YISHI_SECRET_KEY 已更换），无法再次显示。"
+                          "已张贴的链接仍然有效；如需重新打印，请逐户更换链接。",
+                          "Owner {owner}'s link was issued under another secret key (YISHI_SECRET_KEY changed), so "
+                          "it cannot be shown again. Posted links still work; reissue a household's link to "
+                          "print it again."),
+    "sheets_count": ("共 {count} 户的通知单。", "Notice sheets for {count} households."),
+    "sheets_print": ("用浏览器打印（A4）；本说明不会打印出来。",
+                     "Print with the browser (A4); this box is not printed."),
+    "sheets_missing": ("以下 {count} 户还没有投票链接，不在通知单上：",
+                       "{count} owners have no link yet and are not on these sheets:"),
+    "sheets_back": ("返回投票链接页面（生成或更换链接）", "Back to the links page (issue or reissue links)"),
+    "sheets_one": ("业主 {owner} 的投票链接（第 {generation} 版）",
+                   "Owner {owner}'s voting link (version {generation})"),
+    "sheets_one_replaced": ("此前的链接和通知单已失效，请把这张新通知单交给本户。",
+                            "Earlier links and slips of this household no longer work: hand it this new sheet."),
+    "sheets_one_missing": ("业主 {owner} 还没有投票链接。", "Owner {owner} has no link yet."),
 }

@@ -87,7 +87,8 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
     """Open a ballot box the way the workflow does (the lead's ``open_box`` activity), issue links."""
 
     async def opener(owners: int = 8, *, changeable: bool = True, minutes: int = 60,
-                     rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default") -> Opened:
+                     rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default",
+                     links: bool = True) -> Opened:
         roll = roll or make_roll(owners)
         now = datetime.now(UTC)
         spec = DeliberationSpec(
@@ -103,8 +104,9 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
         await register(pool, deliberation_id, spec, digest)
         await BoxActivities(store, pool).open_box(box_params(deliberation_id, spec, digest).open)
         opened = Opened(deliberation_id, roll, spec.closes_at)
-        links = await issue_links(pool, deliberation_id, opened.owners, secret_key=SECRET, now=now)
-        opened.tokens = {link.owner_id: link.token for link in links}
+        if links:  # links=False: a box whose links are still to be issued
+            issued = await issue_links(pool, deliberation_id, opened.owners, secret_key=SECRET, now=now)
+            opened.tokens = {link.owner_id: link.token for link in issued}
         return opened
 
     return opener

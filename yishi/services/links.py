@@ -61,6 +61,10 @@ class LinkKeyChangedError(RuntimeError):
 
     The printed links still work. To print new sheets, reissue the links (``yishi links ID --reissue``)."""
 
+    def __init__(self, owner_id: str) -> None:
+        super().__init__(f"link of owner {owner_id} was issued with another secret key; reissue it to print it again")
+        self.owner_id = owner_id
+
 
 @dataclass(frozen=True)
 class IssuedLink:
@@ -107,9 +111,7 @@ def looks_like_token(token: str) -> bool:
 def _issued(secret_key: str, row: asyncpg.Record) -> IssuedLink:
     token = derive_token(secret_key, row["deliberation_id"], row["owner_id"], row["generation"], row["nonce"])
     if not hmac.compare_digest(token_hash(token), row["token_hash"]):
-        raise LinkKeyChangedError(
-            f"link of owner {row['owner_id']} was issued with another secret key; reissue it to print it again"
-        )
+        raise LinkKeyChangedError(row["owner_id"])
     return IssuedLink(row["deliberation_id"], row["owner_id"], row["generation"], token)
 
 
@@ -144,8 +146,40 @@ async def issue_links(
             " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
             rows,
         )
-        live = {r["owner_id"]: r for r in await conn.fetch(_LIVE, deliberation_id)}
+        live = await _live_rows(conn, deliberation_id)
+    return _issued_for(live, wanted, secret_key)
+
+
+async def _live_rows(conn: asyncpg.Connection, deliberation_id: str) -> dict[str, asyncpg.Record]:
+    return {r["owner_id"]: r for r in await conn.fetch(_LIVE, deliberation_id)}
+
+
+def _issued_for(live: dict[str, asyncpg.Record], owner_ids: list[str] | None, secret_key: str) -> list[IssuedLink]:
+    """The links of ``owner_ids`` (of every owner with a live row if None), tokens derived from the stored rows."""
+    wanted = sorted(live) if owner_ids is None else owner_ids
     return [_issued(secret_key, live[owner_id]) for owner_id in wanted if owner_id in live]
+
+
+async def live_links(
+    pool: asyncpg.Pool, deliberation_id: str, owner_ids: Iterable[str] | None = None, *, secret_key: str
+) -> list[IssuedLink]:
+    """The links already issued and not revoked, of ``owner_ids`` (or of every owner who has one).
+
+    Read-only (for pages a GET shows): owners without a live link are left out, nothing is issued. Raises
+    :class:`LinkKeyChangedError` like :func:`issue_links` if the secret key changed since a link was issued.
+    """
+    wanted = None if owner_ids is None else list(dict.fromkeys(owner_ids))
+    async with pool.acquire() as conn:
+        live = await _live_rows(conn, deliberation_id)
+    return _issued_for(live, wanted, secret_key)
+
+
+async def live_owners(pool: asyncpg.Pool, deliberation_id: str) -> set[str]:
+    """The owners who have a live link (read-only; no token is derived, so a changed key does not matter)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT owner_id FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL", deliberation_id)
+    return {r["owner_id"] for r in rows}
 
 
 async def reissue_link(

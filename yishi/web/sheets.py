@@ -60,9 +60,12 @@ def build_sheets(box: Box, links: Mapping[str, IssuedLink], base_url: str) -> li
     return sheets
 
 
-def render_sheets_html(sheets: list[EntranceSheet], box: Box, info: dict[str, Any] | None) -> str:
+def render_sheets_html(sheets: list[EntranceSheet], box: Box, info: dict[str, Any] | None, *,
+                       template: str = "sheets.html", **extra: Any) -> str:
+    """The A4 sheets; ``template`` may extend sheets.html (the console's adds a preface that is not printed)."""
     question = box.opened.questions[0]
-    return TEMPLATES.get_template("sheets.html").render(
+    return TEMPLATES.get_template(template).render(
+        **extra,
         sheets=sheets,
         title=(info or {}).get("title") or question.text_zh,
         notice_zh=(info or {}).get("notice_zh") or "",
