@@ -22,7 +22,8 @@ def roll() -> None:
     """Owners roll (业主名册): a template, and a check before starting a deliberation."""
 
 
-def _xlsx(text: str) -> bytes:
+def template_xlsx(text: str) -> bytes:
+    """A roll template's CSV text as an XLSX workbook, every cell text."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -50,7 +51,7 @@ def template(lang: str, output: str | None) -> None:
     if output is None:
         click.echo(text.replace("\r\n", "\n"), nl=False)
         return
-    data = _xlsx(text) if output.lower().endswith(".xlsx") else text.encode("utf-8-sig")
+    data = template_xlsx(text) if output.lower().endswith(".xlsx") else text.encode("utf-8-sig")
     Path(output).write_bytes(data)
     click.echo(f"{output}：已写入名册模板" if lang == "zh" else f"{output}: roll template written", err=True)
 

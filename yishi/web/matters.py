@@ -146,6 +146,15 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
         current = await procedure_status(state.store, deliberation_id)
         info = await deliberation_info(state.pool, deliberation_id)
     except DomainError:
+        # Registered but no stream yet: just started (the console's start form lands here), the worker's first
+        # activity has not written it. Say so rather than "not found".
+        try:
+            registered = await deliberation_info(state.pool, deliberation_id) is not None
+        except UNAVAILABLE:
+            return unavailable(request)
+        if registered:
+            return message_page(request, 200, "start_pending_title", body_key="start_pending_body",
+                                back_url=request.url.path, back_key="start_pending_reload")
         return message_page(request, 404, "not_found_title")
     except UNAVAILABLE:
         return unavailable(request)

@@ -1,0 +1,293 @@
+"""The committee starts a deliberation from the console: ``GET /console/new`` shows the form, ``POST`` (multipart,
+with the owners roll as a CSV or XLSX file) checks it and starts the procedure as ``yishi start`` does.
+
+A thin adapter over ``yishi.services.procedures.start_procedure``. The deliberation id is derived from the form's
+one-time nonce, so the same form sent twice (a double tap, a reload of the answer) starts one deliberation and
+both answers lead to its page: the registry rows are written ``ON CONFLICT DO NOTHING`` and the second workflow
+start meets Temporal's workflow-id uniqueness (or finds the workflow already there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import DomainError, RollError
+from domain.legal_calendar import HolidayFile, parse_holiday_file
+from domain.procedures import PROCEDURES, parse_period
+from domain.roll import Roll, Scope, load_roll
+from domain.tally import check_deeming
+from workflows.elevator import ElevatorInput
+from yishi import i18n
+from yishi.services.console import home_community, list_communities
+from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
+from yishi.settings import Settings
+from yishi.web.bodylimit import PATH_LIMITS
+from yishi.web.render import message_page, page_lang, render
+from yishi.web.staff import Staff, require
+from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.voter import UNAVAILABLE, unavailable
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+START_PATH = "/console/new"
+assert START_PATH in PATH_LIMITS, "the roll upload needs its larger body cap (yishi/web/bodylimit.py)"
+STARTERS = ("committee",)  # who may start a deliberation (the CLI's `yishi start` is the operator's)
+PROCEDURE_IDS = tuple(WORKFLOW_TYPES)
+MAX_FIELDS = 60  # every field of the longest form (property: 11 periods) with room to spare
+MAX_FIELD_BYTES = 16 * 1024  # one text field; the roll file is not a field (the body cap bounds it)
+LIMITS = {"title": 200, "building": 40, "entrance": 40, "community": 100, "cost_total": 20, "proxy_limit": 4,
+          "current_company": 200, "candidates": 4000, "issue": 4000}
+MAX_PROXY_LIMIT = 100
+MAX_CANDIDATES = 20
+CANDIDATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+PLAIN_NAME = re.compile(r"^[^,=]+$")  # building and entrance go into the scope notation, which splits on , and =
+
+
+def deliberation_id_for(secret_key: str, procedure: str, account_id: int, nonce: str) -> str:
+    """The id a start form will give its deliberation: the same form (nonce) posted twice gives the same id."""
+    mac = hmac.new(secret_key.encode(), f"console-start/1\x00{account_id}\x00{nonce}".encode(), hashlib.sha256)
+    return f"{procedure}-{mac.hexdigest()[:12]}"
+
+
+def _periods(procedure: str, lang: str) -> list[dict[str, str]]:
+    """The procedure's periods, the voting period first: name, label and default (as ``yishi start`` reads)."""
+    defaults = PROCEDURES[procedure].periods
+    return [{"name": name, "label": i18n.t(f"start_period_{name}", lang), "default": defaults[name]}
+            for name in sorted(defaults, key=lambda name: name != "voting")]
+
+
+def _cost_default() -> str:
+    return str(ElevatorInput.model_fields["cost_total"].default)
+
+
+async def _page(request: Request, staff: Staff, procedure: str, status: int = 200, *,
+                values: dict[str, str] | None = None, errors: list[str] | None = None) -> Response:
+    settings: Settings = request.app.state.settings
+    lang = page_lang(request)
+    home = home_community(staff.account)
+    try:
+        communities = [] if home else [c for c, _n in await list_communities(request.app.state.pool)]
+    except UNAVAILABLE:
+        return unavailable(request)
+    values = values if values is not None else {
+        "proxy_limit": str(settings.proxy_limit), "deem_silent": "on" if settings.deem_silent else "",
+        "deem_over_half": "on" if settings.deem_over_half else ""}
+    periods = _periods(procedure, lang)
+    return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
+                  form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
+                  procedures=[PROCEDURES[p] for p in PROCEDURE_IDS], periods=periods,
+                  periods_open=any(values.get(f"period_{p['name']}") for p in periods[1:]),
+                  cost_default=_cost_default(), home=home, communities=communities, values=values,
+                  errors=errors or [], max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
+
+
+@router.get(START_PATH)
+async def start_form(request: Request) -> Response:
+    """The form; ``?procedure=`` picks the procedure whose fields and periods it shows (elevator by default)."""
+    staff = await require(request, *STARTERS)
+    if isinstance(staff, Response):
+        return staff
+    procedure = request.query_params.get("procedure", "")
+    return await _page(request, staff, procedure if procedure in PROCEDURE_IDS else PROCEDURE_IDS[0])
+
+
+class _Checked:
+    """The form's fields read into a start request, or the problems a committee member can fix."""
+
+    def __init__(self, fields: dict[str, str], staff: Staff, lang: i18n.Lang) -> None:
+        self.errors: list[str] = []
+        self.lang = lang
+        self.procedure = fields.get("procedure", "")
+        definition = PROCEDURES[self.procedure]
+        self.community = home_community(staff.account) or fields.get("community", "")
+        if not self.community:
+            self._fail("start_err_community")
+        self.title = fields.get("title", "") or definition.name_zh
+        self.scope = self._scope(fields.get("building", ""), fields.get("entrance", ""))
+        self.periods = self._overrides(fields)
+        options: dict[str, Any] = {"proxy_limit": self._proxy_limit(fields.get("proxy_limit", "")),
+                                   "deem_silent": fields.get("deem_silent") == "on",
+                                   "deem_over_half": fields.get("deem_over_half") == "on"}
+        try:
+            check_deeming(options["deem_silent"], options["deem_over_half"])
+        except DomainError as exc:
+            self.errors.append(exc.message(lang))
+        if self.procedure == "elevator":
+            options["cost_total"] = self._cost(fields.get("cost_total", ""))
+        elif self.procedure == "property":
+            options["current_company"] = fields.get("current_company", "")
+            options["candidates"] = self._candidates(fields.get("candidates", ""))
+        else:
+            options["issue"] = fields.get("issue", "")
+            if not options["issue"]:
+                self._fail("start_err_issue")
+        self.options = options
+        self.initiated_by = staff.account.name
+
+    def _fail(self, key: str, **fields: object) -> None:
+        self.errors.append(i18n.t(key, self.lang, **fields))
+
+    def _scope(self, building: str, entrance: str) -> Scope:
+        if entrance and not building:
+            self._fail("start_err_entrance")
+            return Scope()
+        if any(value and not PLAIN_NAME.match(value) for value in (building, entrance)):
+            self._fail("start_err_scope_chars")
+            return Scope()
+        text = ",".join(f"{key}={value}" for key, value in (("building", building), ("entrance", entrance)) if value)
+        try:
+            return Scope.parse(text)  # the notation of `yishi start --scope`; an empty text is the whole estate
+        except DomainError as exc:
+            self.errors.append(exc.message(self.lang))
+            return Scope()
+
+    def _overrides(self, fields: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, default in PROCEDURES[self.procedure].periods.items():
+            raw = fields.get(f"period_{name}", "")
+            if not raw or raw == default:
+                continue
+            try:
+                parse_period(raw)
+            except DomainError as exc:
+                self._fail("start_err_period", period=i18n.t(f"start_period_{name}", self.lang),
+                           reason=exc.message(self.lang))
+                continue
+            out[name] = raw
+        return out
+
+    def _proxy_limit(self, raw: str) -> int:
+        if raw.isdigit() and int(raw) <= MAX_PROXY_LIMIT:
+            return int(raw)
+        self._fail("start_err_proxy_limit", most=MAX_PROXY_LIMIT)
+        return 0
+
+    def _cost(self, raw: str) -> Decimal:
+        text = raw.replace(",", "").replace("，", "") or _cost_default()
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
+            self._fail("start_err_cost", value=raw)
+            return Decimal(0)
+        return value
+
+    def _candidates(self, raw: str) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            cid, _, name = line.strip().partition(" ")
+            if not CANDIDATE_ID.match(cid) or not name.strip():
+                self._fail("start_err_candidate_line", line=number, text=line.strip()[:60])
+            elif any(c["id"] == cid for c in out):
+                self._fail("start_err_candidate_twice", line=number, id=cid)
+            else:
+                out.append({"id": cid, "name": name.strip()[:100]})
+        if not out:
+            self._fail("start_err_candidates")
+        elif len(out) > MAX_CANDIDATES:
+            self._fail("start_err_candidates_many", most=MAX_CANDIDATES)
+        return out
+
+    def request(self) -> StartRequest:
+        return StartRequest(procedure=self.procedure, title=self.title, scope=self.scope, periods=self.periods,
+                            initiated_by=self.initiated_by, community=self.community, options=self.options)
+
+
+def _holiday_file(settings: Settings) -> HolidayFile | None:
+    if not settings.holiday_file:
+        return None
+    return parse_holiday_file(settings.holiday_file.read_bytes(), str(settings.holiday_file))
+
+
+async def _already_started(client: Any, deliberation_id: str) -> bool:
+    """Whether a workflow with this id exists (running or not): the form was used before."""
+    try:
+        await client.get_workflow_handle(deliberation_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+@router.post(START_PATH)
+async def start(request: Request) -> Response:
+    staff = await require(request, *STARTERS)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        async with request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES) as form:
+            fields = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str)}
+            # The CSRF field before anything else: a forged post learns nothing and starts nothing.
+            if not staff.csrf_ok(fields) or fields.get("procedure") not in PROCEDURE_IDS:
+                return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+            upload = form.get("roll")
+            data, filename = b"", ""
+            if isinstance(upload, UploadFile) and upload.filename:
+                data, filename = await upload.read(), PurePath(upload.filename.replace("\\", "/")).name[:200]
+    except HTTPException:  # not a form, bad multipart, too many fields or files, a field over its cap
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    return await _start(request, staff, fields, data, filename)
+
+
+async def _start(request: Request, staff: Staff, fields: dict[str, str], data: bytes, filename: str) -> Response:
+    state = request.app.state
+    settings: Settings = state.settings
+    lang = page_lang(request)
+    values = {k: v[:LIMITS[k]] if k in LIMITS else v for k, v in fields.items() if k not in ("nonce", "csrf")}
+    checked = _Checked(values, staff, lang)
+    roll: Roll | None = None
+    if not data:
+        checked.errors.append(i18n.t("start_err_roll_missing", lang))
+    else:
+        try:
+            roll = load_roll(data, filename)
+        except RollError as exc:
+            checked.errors.extend(issue.text(lang) for issue in exc.issues)
+    procedure = checked.procedure
+
+    def again(status: int, errors: list[str]) -> Any:
+        return _page(request, staff, procedure, status, values=values, errors=errors)
+
+    if checked.errors or roll is None:
+        return await again(422, checked.errors)
+    deliberation_id = deliberation_id_for(state.secret_key, procedure, staff.account.id, fields["nonce"])
+    done = RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
+    where = {"account_id": staff.account.id, "deliberation_id": deliberation_id, "procedure": procedure,
+             "community": checked.community}
+    try:
+        client = await temporal_client(request)
+        if await _already_started(client, deliberation_id):
+            log.info("console.deliberation_start_repeated", **where)
+            return done
+        await start_procedure(client, state.pool, roll, checked.request(), task_queue=settings.task_queue,
+                              deliberation_id=deliberation_id, holiday_file=_holiday_file(settings))
+    except WorkflowAlreadyStartedError:  # the same form, posted twice at once: the other post started it
+        log.info("console.deliberation_start_repeated", **where)
+        return done
+    except DomainError as exc:  # the scope is not on the roll, a holiday file the operator must fix, …
+        return await again(422, exc.message(lang).splitlines())
+    except ValidationError as exc:
+        log.warning("console.start_invalid", errors=exc.errors(include_url=False), **where)
+        return await again(422, [i18n.t("start_err_invalid", lang)])
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    log.info("console.deliberation_started", **where)
+    return done
