@@ -109,13 +109,14 @@ async def links_page(request: Request, deliberation_id: str) -> Response:
     return await _links_page(request, staff, deliberation_id, *loaded)
 
 
-@router.post("/console/d/{deliberation_id}/links")
-async def issue(request: Request, deliberation_id: str) -> Response:
-    """Issue a link to every owner in scope who has none (idempotent: existing links are kept as printed)."""
+async def _posted(request: Request, deliberation_id: str
+                  ) -> tuple[Staff, dict[str, str], Box, dict[str, Any] | None, i18n.Lang] | Response:
+    """A links form posted: the member, the fields, the open box, its registry row and the page language; else
+    the page to answer with (login, 403, 404, or the links page saying the vote has not opened)."""
     posted = await staff_form(request, *LINK_STAFF)
     if isinstance(posted, Response):
         return posted
-    staff, _form = posted
+    staff, form = posted
     loaded = await _load(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
@@ -123,6 +124,16 @@ async def issue(request: Request, deliberation_id: str) -> Response:
     lang = page_lang(request)
     if box is None:
         return await _links_page(request, staff, deliberation_id, box, info, 409, i18n.t("links_not_open", lang))
+    return staff, form, box, info, lang
+
+
+@router.post("/console/d/{deliberation_id}/links")
+async def issue(request: Request, deliberation_id: str) -> Response:
+    """Issue a link to every owner in scope who has none (idempotent: existing links are kept as printed)."""
+    posted = await _posted(request, deliberation_id)
+    if isinstance(posted, Response):
+        return posted
+    staff, _form, box, info, lang = posted
     now = clock(request)
     if (closed_at := box.closed_at(now)) is not None:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
@@ -147,17 +158,10 @@ async def reissue(request: Request, deliberation_id: str) -> Response:
 
     Answers with a redirect to the one-household sheet (which derives the new link from its row): reloading
     that page or going back to it shows the same link and never revokes the one just printed."""
-    posted = await staff_form(request, *LINK_STAFF)
+    posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
-    staff, form = posted
-    loaded = await _load(request, deliberation_id)
-    if isinstance(loaded, Response):
-        return loaded
-    box, info = loaded
-    lang = page_lang(request)
-    if box is None:
-        return await _links_page(request, staff, deliberation_id, box, info, 409, i18n.t("links_not_open", lang))
+    staff, form, box, info, lang = posted
     typed = form.get("owner_id", "").strip()[:100]
     owner_id = _owner_named(box, typed) if typed else None
     if owner_id is None:
