@@ -162,7 +162,11 @@ class Roll(BaseModel):
         return frozenset(room.owner_id for room in self.rooms)
 
     def digest(self) -> str:
-        """SHA-256 (hex) of :meth:`canonical_bytes`."""
+        """SHA-256 (hex) of :meth:`canonical_bytes` (computed once: the roll is frozen)."""
+        return self.sha256_hex
+
+    @cached_property
+    def sha256_hex(self) -> str:
         return hashlib.sha256(self.canonical_bytes()).hexdigest()
 
     def canonical_bytes(self) -> bytes:
