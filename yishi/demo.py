@@ -129,6 +129,8 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
     base = stack.env["YISHI_PUBLIC_BASE_URL"]
     lines = [f"Committee console: {base}/console/d/{current}  (sign in as {account} / {password})",
              f"Demo deliberation: {current} (3栋2单元加装电梯, {len(owners)} owners; closes 30 minutes after opening)",
+             f"Start another from an owners roll: {base}/console/new; print the notice sheets with QR codes: "
+             f"{base}/console/d/{current}/links",
              "Personal voting links (one per owner; open one on a phone or in a browser):"]
     rooms = {}
     for room in roll.rooms:
