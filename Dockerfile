@@ -24,6 +24,8 @@ COPY workflows/ workflows/
 COPY activities/ activities/
 COPY yishi/ yishi/
 COPY worker.py ./
+# The standalone verifier goes into every audit export the console hands out (yishi/web/console_audit.py).
+COPY tools/verify_export.py tools/verify_export.py
 RUN pip install . \
     && rm -rf build ./*.egg-info
 

@@ -203,3 +203,97 @@ CONSOLE_EXTRA_MESSAGES.update({
     "start_period_milestone": ("落实节点期限", "Milestone deadline"),
     "start_period_feedback": ("满意度回访期", "Satisfaction feedback"),
 })
+
+# The auditor's page: verify a deliberation, download its export (yishi/web/console_audit.py)
+CONSOLE_EXTRA_MESSAGES.update({
+    "audit_title": ("审计核验", "Audit"),
+    "audit_link": ("审计核验与导出", "Audit: verify and export"),
+    "audit_intro": ("核验会重放该事项在 Temporal 中的每一次运行，逐条验算事件哈希链，"
+                    "与工作流记录的检查点和公告的终点哈希比对，再用计票规则重新计票。全部一致才算通过；任何一项不一致都会写明检查项和事件序号。",
+                    "The check replays every Temporal run of the deliberation, recomputes the hash chain event by "
+                    "event, holds the stream against the checkpoints the workflows recorded and the published final "
+                    "head, and recounts under the stated rule. It passes only when all agree; a mismatch names the "
+                    "check and the event's seq."),
+    "audit_cost": ("核验在单独的低优先级进程中进行，居民投票优先；大型小区可能需要几分钟。"
+                   "同一时间只运行一项核验或导出。",
+                   "The check runs in a separate process at a lower priority, so residents' voting comes first; a "
+                   "large estate may take a few minutes. One check or export runs at a time."),
+    "audit_run": ("开始核验", "Run the check"),
+    "audit_run_again": ("重新核验", "Run the check again"),
+    "audit_back": ("返回审计页面", "Back to the audit page"),
+    "audit_verdict": ("核验结论：", "Verdict: "),
+    "audit_pass": ("通过", "passed"),
+    "audit_fail": ("未通过", "FAILED"),
+    "audit_seconds": ("用时 {seconds} 秒", "took {seconds} s"),
+    "audit_failing": ("{count} 项检查未通过，见下表", "{count} checks fail; see the table"),
+    "audit_checks": ("各项检查", "Checks"),
+    "audit_check": ("检查项", "Check"),
+    "audit_result": ("结果", "Result"),
+    "audit_subject": ("对象", "Subject"),
+    "audit_detail": ("说明", "Detail"),
+    "audit_detail_hint": ("“说明”一栏是核验工具的原文（英文），与 `yishi audit verify` 和 docs/audit.md 一致。",
+                          "The Detail column is the check tool's own text, as `yishi audit verify` prints it "
+                          "(docs/audit.md)."),
+    "audit_ok": ("通过", "holds"),
+    "audit_not_ok": ("未通过", "FAILS"),
+    "audit_runs": ("重放的工作流运行（{count}）", "Temporal runs replayed ({count})"),
+    "audit_workflow": ("工作流", "Workflow"),
+    "audit_type": ("类型", "Type"),
+    "audit_status": ("状态", "Status"),
+    "audit_streams": ("事件流及其终点（{count}）", "Event streams and their heads ({count})"),
+    "audit_stream": ("事件流", "Stream"),
+    "audit_events": ("事件数", "Events"),
+    "audit_head": ("终点（序号 · 哈希）", "Head (seq · hash)"),
+    "audit_check_temporal_runs": ("工作流运行记录", "Temporal runs"),
+    "audit_check_replay": ("重放", "Replay"),
+    "audit_check_chain": ("哈希链", "Hash chain"),
+    "audit_check_checkpoints": ("检查点", "Checkpoints"),
+    "audit_check_sealed_head": ("公告终点哈希", "Published head"),
+    "audit_check_after_seal": ("封箱之后", "After the seal"),
+    "audit_check_roll": ("名册", "Roll"),
+    "audit_check_recount": ("重新计票", "Recount"),
+    "audit_check_stream_head": ("流头记录", "Stream head"),
+    "audit_check_tickets": ("工单", "Escalation tickets"),
+    "audit_explain_temporal_runs": ("Temporal 中至少有一次该事项的运行", "at least one Temporal run exists"),
+    "audit_explain_replay": ("每次运行的历史都能用当前代码重放", "every run's history replays on the current code"),
+    "audit_explain_chain": ("事件序号连续，每条事件的哈希都能重新算出", "seq has no gaps and every hash recomputes"),
+    "audit_explain_checkpoints": ("工作流记录的每个检查点（序号、哈希）都与事件流一致",
+                                  "every head a workflow recorded is in the stream with that hash"),
+    "audit_explain_sealed_head": ("结果公告中的终点哈希就是事件流中的计票结果事件",
+                                  "the head in the result notice is the stream's recorded result"),
+    "audit_explain_after_seal": ("封箱之后没有新的投票类事件", "no ballot-box event after the seal"),
+    "audit_explain_roll": ("冻结的名册与其摘要一致", "the frozen roll matches its digest"),
+    "audit_explain_recount": ("重新计票得出与公布完全相同的结果", "counting again gives exactly the published result"),
+    "audit_explain_stream_head": ("数据库记录的流头就是最后一条事件", "the database's stream head is the last event"),
+    "audit_explain_tickets": ("相关工单都有自己的事件流，并逐项核验",
+                              "every escalation ticket's stream is there and checked"),
+    "audit_busy_title": ("另一项核验正在进行", "Another check is running"),
+    "audit_busy": ("本服务器同一时间只运行一项核验或导出，以免影响居民投票。请约半分钟后再试。",
+                   "This server runs one check or export at a time so residents' voting is not slowed. "
+                   "Try again in about half a minute."),
+    "audit_timeout_title": ("核验用时过长，已停止", "The check took too long and was stopped"),
+    "audit_timeout": ("核验超过 {minutes} 分钟仍未完成，已停止，未得出结论。"
+                      "请在投票较少的时段重试，或由运维人员在服务器上运行 `yishi audit verify`。",
+                      "The check ran for more than {minutes} minutes and was stopped without a verdict. Try again "
+                      "at a quieter time, or ask the operator to run `yishi audit verify` on the server."),
+    "audit_tool_failed_title": ("核验工具未能运行", "The check could not run"),
+    "audit_tool_failed": ("没有得出核验结论：{reason}。请联系运维人员。",
+                          "No verdict was reached: {reason}. Contact the operator."),
+    "audit_tool_crashed": ("核验工具异常退出（退出码 {code}），详情见服务器日志 console.audit_failed",
+                           "the check tool stopped with exit code {code}; the server log has the details "
+                           "(console.audit_failed)"),
+    "audit_export_h": ("导出供独立核验", "Export for independent verification"),
+    "audit_export_body": ("下载一个 zip 文件：其中 export/ 是 `yishi audit export` 的导出，"
+                          "另附只用 Python 标准库的核验程序 verify_export.py 和说明 README.txt。"
+                          "外部审计人员无需安装本系统，运行 `python3 verify_export.py export` 即可核验。",
+                          "Download a zip: export/ is what `yishi audit export` writes, beside the standard-library "
+                          "verifier verify_export.py and a README.txt. An outside auditor checks it without "
+                          "installing Yishi: `python3 verify_export.py export`."),
+    "audit_export_private": ("导出不含业主姓名和电话（名册只保留房号、楼栋、单元、楼层、面积和业主编号），"
+                             "但包含每一条事件，包括按业主编号记录的投票选择和工单中录入的文字。请妥善保管，不要公开张贴。",
+                             "The export has no owners' names or phone numbers (the roll keeps rooms, buildings, "
+                             "entrances, floors, areas and owner ids only), but it holds every event, including each "
+                             "ballot's choice by owner id and the text typed into tickets. Keep it safe; do not "
+                             "post it publicly."),
+    "audit_export": ("下载审计导出（zip）", "Download the audit export (zip)"),
+})
