@@ -117,6 +117,16 @@ async def _posted(request: Request, deliberation_id: str
     if isinstance(posted, Response):
         return posted
     staff, form = posted
+    opened = await _open_box(request, staff, deliberation_id)
+    if isinstance(opened, Response):
+        return opened
+    return staff, form, *opened
+
+
+async def _open_box(request: Request, staff: Staff, deliberation_id: str
+                    ) -> tuple[Box, dict[str, Any] | None, i18n.Lang] | Response:
+    """The open box, its registry row and the page language; else the page to answer with (404, or the links
+    page saying the vote has not opened)."""
     loaded = await _load(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
@@ -124,7 +134,7 @@ async def _posted(request: Request, deliberation_id: str
     lang = page_lang(request)
     if box is None:
         return await _links_page(request, staff, deliberation_id, box, info, 409, i18n.t("links_not_open", lang))
-    return staff, form, box, info, lang
+    return box, info, lang
 
 
 @router.post("/console/d/{deliberation_id}/links")
@@ -184,13 +194,10 @@ async def reissue(request: Request, deliberation_id: str) -> Response:
 async def _existing(request: Request, staff: Staff, deliberation_id: str,
                     owner: str | None) -> tuple[Box, dict[str, Any] | None, list[str], dict[str, Any]] | Response:
     """For the sheets and the CSV: the box, the owners asked for, and their live links (none issued here)."""
-    loaded = await _load(request, deliberation_id)
-    if isinstance(loaded, Response):
-        return loaded
-    box, info = loaded
-    lang = page_lang(request)
-    if box is None:
-        return await _links_page(request, staff, deliberation_id, box, info, 409, i18n.t("links_not_open", lang))
+    opened = await _open_box(request, staff, deliberation_id)
+    if isinstance(opened, Response):
+        return opened
+    box, info, lang = opened
     owners = _in_scope(box)
     if owner is not None:
         if owner not in box.state.electorate.owner_areas:
