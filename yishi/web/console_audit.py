@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -33,7 +32,7 @@ from domain.procedures import deliberation_of
 from yishi import i18n
 from yishi.services.voting import deliberation_info
 from yishi.settings import PROJECT_DIR, Settings
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import message_page, page_lang, render, safe_filename
 from yishi.web.staff import Staff, require
 from yishi.web.voter import UNAVAILABLE, unavailable
 
@@ -52,7 +51,6 @@ an installed wheel does not, and the image copies it to ``tools/`` of its workin
 def verifier() -> Path | None:
     return next((path for path in VERIFIERS if path.is_file()), None)
 STDERR_TAIL = 2000
-_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]")
 CHECK_LABELS = frozenset(key for key in i18n.MESSAGES if key.startswith("audit_check_"))
 """Checks with a label of their own; any other (a newer check) is shown by its name."""
 
@@ -230,7 +228,7 @@ def build_zip(export_dir: Path, target: Path, deliberation_id: str) -> bool:
     """``target``: ``yishi-audit-ID/`` with README.txt, verify_export.py and ``export/`` (the verifier fails its
     ``manifest`` check on any file the export did not list, so the extras sit beside it). True if the
     verifier was included."""
-    root = f"yishi-audit-{_FILENAME_UNSAFE.sub('_', deliberation_id)}"
+    root = f"yishi-audit-{safe_filename(deliberation_id)}"
     found = verifier()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{root}/README.txt", readme(deliberation_id, found is not None))
@@ -280,7 +278,7 @@ async def export_zip(request: Request, deliberation_id: str) -> Response:
              bytes=size, seconds=round(done.seconds, 3), verifier=with_verifier)
     if not with_verifier:
         log.warning("console.audit_verifier_missing", looked_in=[str(path) for path in VERIFIERS])
-    name = f"yishi-audit-{_FILENAME_UNSAFE.sub('_', deliberation_id)}.zip"
+    name = f"yishi-audit-{safe_filename(deliberation_id)}.zip"
     return StreamingResponse(_chunks(handle), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Content-Length": str(size),
         "Cache-Control": "no-store"})

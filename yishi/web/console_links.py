@@ -23,7 +23,7 @@ from yishi import i18n
 from yishi.services.links import LinkKeyChangedError, issue_links, live_links, live_owners, reissue_link
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.middleware import SECURITY_HEADERS
-from yishi.web.render import message_page, page_lang, render, respond
+from yishi.web.render import message_page, page_lang, render, respond, safe_filename
 from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -33,7 +33,6 @@ router = APIRouter()
 LINK_STAFF = ("committee",)  # links are capabilities to vote: the committee that runs the vote hands them out
 MISSING_SHOWN = 40  # owners without a link named on a page; the rest are counted
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
-_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
 
 def _base_url(request: Request) -> tuple[str, bool]:
@@ -265,7 +264,7 @@ async def links_csv(request: Request, deliberation_id: str) -> Response:
     base_url, _fallback = _base_url(request)
     log.info("console.links_exported", account_id=staff.account.id, deliberation_id=deliberation_id,
              links=len(by_owner))
-    filename = f"yishi-links-{_FILENAME_UNSAFE.sub('_', deliberation_id)[:80]}.csv"
+    filename = f"yishi-links-{safe_filename(deliberation_id)[:80]}.csv"
     return Response(render_csv(box, by_owner, base_url).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})

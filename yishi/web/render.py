@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from fractions import Fraction
@@ -22,6 +23,14 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
     auto_reload=False,  # templates ship with the package; no stat() per render (docs/benchmarks.md)
 )
+
+
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]")
+
+
+def safe_filename(text: str) -> str:
+    """``text`` for a download's file name: anything but ASCII letters, digits and ``._~-`` becomes ``_``."""
+    return _FILENAME_UNSAFE.sub("_", text)
 
 
 def percent(value: Fraction | None) -> str:
