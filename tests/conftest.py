@@ -12,6 +12,7 @@ import pytest
 
 from activities.db import create_pool, migrate
 from activities.eventstore import EventStore
+from tests.clock import CLOCK_ENV, start_clock
 from yishi.embedded import EmbeddedPostgres, EmbeddedTemporal
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -19,6 +20,24 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--long", action="store_true", help="also run long (slow) tests")
+    parser.addoption("--clock", default=None, metavar="DATE",
+                     help="start every time-skipping server's clock at DATE (Beijing time; see tests/clock.py)")
+    parser.addoption("--holiday-file", default=None, metavar="FILE",
+                     help="the holiday schedule for years chinese_calendar does not cover (YISHI_HOLIDAY_FILE)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Environment variables, so that subprocesses and Settings() see the same clock and calendar.
+    if config.getoption("--clock"):
+        os.environ[CLOCK_ENV] = config.getoption("--clock")
+    if config.getoption("--holiday-file"):
+        os.environ["YISHI_HOLIDAY_FILE"] = str(Path(config.getoption("--holiday-file")).resolve())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test marked ``weekdays`` runs seven times, its clock starting at 23:50 on each of the next seven days.
+    if metafunc.definition.get_closest_marker("weekdays") and "clock_sweep" in metafunc.fixturenames:
+        metafunc.parametrize("clock_sweep", range(1, 8), indirect=True, ids=[f"day+{d}" for d in range(1, 8)])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -96,5 +115,6 @@ async def time_skipping_env() -> AsyncIterator[object]:
     path = str(binary) if binary.exists() else shutil.which("temporal-test-server")
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path,
                                                         data_converter=DATA_CONVERTER)
+    await start_clock(env)
     yield env
     await env.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from activities.box import load_box
@@ -36,7 +36,7 @@ async def cast(store: EventStore, deliberation_id: str, owner: str, choice: str,
 async def test_box_opens_witnesses_seals_and_tallies(time_skipping_env, store: EventStore, pool) -> None:
     env = time_skipping_env
     settings = Settings(task_queue=f"tq-{uuid.uuid4().hex[:8]}")
-    now = datetime.now(UTC)
+    now = await env.get_current_time()  # the server's clock, which --clock may have moved
     spec = DeliberationSpec(
         procedure="elevator", title="3栋2单元加装电梯", rule_id="cc278-special",
         scope=Scope(building="3", entrance="2"),

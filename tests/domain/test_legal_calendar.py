@@ -109,3 +109,17 @@ def test_bad_period_lengths(length: int) -> None:
         deadline_days(date(2025, 1, 1), length)
     with pytest.raises(CalendarError):
         deadline_working_days(date(2025, 1, 1), length)
+
+
+def test_the_test_holiday_fixture_covers_2027_and_2028() -> None:
+    """tests/fixtures/holidays-2027-2028.json (a made-up schedule of the usual shape) is what `--holiday-file`
+    gives the time-dependent tests for years chinese_calendar does not cover."""
+    from pathlib import Path
+
+    from domain.legal_calendar import deadline_days, parse_holiday_file
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "holidays-2027-2028.json"
+    hf = parse_holiday_file(path.read_bytes(), path.name)
+    assert hf.years == {2027, 2028}
+    national_day = deadline_days(date(2027, 9, 30), 1, hf)  # 10-01 is a holiday: moved past the golden week
+    assert national_day.last_day == date(2027, 10, 8) and national_day.fallback_years == ()

@@ -21,6 +21,7 @@ def complaint(**extra: object) -> TicketRequest:
     return TicketRequest(**fields)  # type: ignore[arg-type]
 
 
+@pytest.mark.weekdays
 async def test_missed_acknowledgement_escalates(ts_env, store, pool, task_queue) -> None:
     env = ts_env
     async with running_worker(env, store, pool, task_queue):

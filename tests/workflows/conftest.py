@@ -28,6 +28,7 @@ from activities.registry import build_activities
 from domain.commands import CastBallot
 from domain.decider import decide
 from domain.roll import Roll, Room
+from tests.clock import start_clock
 from workflows.common import ProcedureState, TaskCompletion, TaskReceipt
 from workflows.registry import WORKFLOWS
 from yishi.settings import Settings
@@ -38,10 +39,17 @@ REGEN = os.environ.get("YISHI_REGEN_HISTORIES") == "1"
 
 
 @pytest.fixture
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+def clock_sweep(request: pytest.FixtureRequest) -> int | None:
+    """Days ahead for a test marked ``weekdays`` (parametrized in tests/conftest.py), else None."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+async def ts_env(clock_sweep: int | None) -> AsyncIterator[WorkflowEnvironment]:
     binary = Path(sys.executable).parent / "temporal-test-server"
     path = str(binary) if binary.exists() else shutil.which("temporal-test-server")
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path, data_converter=DATA_CONVERTER)
+    await start_clock(env, clock_sweep)
     yield env
     await env.shutdown()
 

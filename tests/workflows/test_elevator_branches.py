@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.eventstore import EventStore
 from domain.legal_calendar import BEIJING, deadline_working_days
 from domain.roll import Scope
+from tests.clock import advance_to
 from tests.workflows.conftest import (
     advance_until,
     cast,
@@ -53,6 +54,7 @@ async def all_for(env, store: EventStore, box: str) -> None:
         await cast(store, box, owner, "for", at)
 
 
+@pytest.mark.weekdays
 async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -> None:
     env = ts_env
     async with running_worker(env, store, pool, task_queue):
@@ -78,8 +80,10 @@ async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -
         assert "角色“owner”无权办理" in message and "role 'owner' may not complete" in message
         await handle.execute_update("complete_task", TaskCompletion(task_id=first.mediation_task, role="committee",
                                                                     outcome="resolved", note="调整窗位"))
-        state = await advance_until(env, handle, lambda s: any(t.kind == "escalation" for t in s.tasks.values()),
-                                    "escalation ticket")
+        # Just past the mediation deadline, not a step beyond: the ticket it opens has deadlines of its own.
+        await advance_to(env, second.due_at)
+        state = await wait_for(handle, lambda s: any(t.kind == "escalation" for t in s.tasks.values()),
+                               "escalation ticket")
         assert state.tasks[second.mediation_task].status == "expired"
         task = next(t for t in state.tasks.values() if t.kind == "escalation")
         ticket_id = f"{did}/esc-{second.objection_id}"
