@@ -51,8 +51,9 @@ SUGGEST_AFTER = 16
 """History events after which the server suggests continue-as-new: a run started by continue-as-new records
 two checkpoints, then continues as new (the first run, which also opens the box, records one)."""
 EVERY = timedelta(seconds=1)
-WINDOW = timedelta(seconds=7)
-"""How long the first box is open: enough for two continue-as-new with ballots around them on a loaded machine."""
+WINDOW = timedelta(seconds=20)
+"""How long the first box is open: enough for two continue-as-new with ballots around them on a machine loaded
+well beyond CI's (7 s failed under a load average of 11); the test waits out the rest of it."""
 WAIT = 20.0
 PATCH_ID = "box-seal-withdrawn-before-continue-as-new"
 WITHDRAWN = "业委会撤回表决（检查点进行中）"
