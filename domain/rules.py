@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import RuleNotFoundError
-from domain.numbers import Ratio
+from domain.numbers import Ratio, threshold_str
 
 Basis = Literal["area", "owners"]
 Measure = Literal["participating", "in_favour"]
@@ -35,7 +35,7 @@ class Threshold(BaseModel):
         return ratio >= self.fraction if self.inclusive else ratio > self.fraction
 
     def symbol(self) -> str:
-        return ("≥ " if self.inclusive else "> ") + f"{self.fraction.numerator}/{self.fraction.denominator}"
+        return threshold_str(self.fraction, self.inclusive)
 
 
 class Condition(BaseModel):
