@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import RuleNotFoundError
-from domain.numbers import Ratio
+from domain.numbers import Ratio, threshold_str
 
 Basis = Literal["area", "owners"]
 Measure = Literal["participating", "in_favour"]
@@ -35,7 +35,7 @@ class Threshold(BaseModel):
         return ratio >= self.fraction if self.inclusive else ratio > self.fraction
 
     def symbol(self) -> str:
-        return ("≥ " if self.inclusive else "> ") + f"{self.fraction.numerator}/{self.fraction.denominator}"
+        return threshold_str(self.fraction, self.inclusive)
 
 
 class Condition(BaseModel):
@@ -58,6 +58,10 @@ class Rule(BaseModel):
     name_en: str
     description_zh: str
     description_en: str
+    source_zh: str
+    """Where the rule comes from (a statute, a local regulation, or "no statute"); tools/verify_export.py
+    carries the same text beside its own copy of the thresholds."""
+    source_en: str
     quorum: tuple[Condition, ...] = ()
     approval: tuple[Condition, ...]
 
@@ -114,6 +118,8 @@ _ALL_RULES = (
         description_zh="参与表决：面积和人数均达三分之二以上；同意：参与表决面积和人数均达四分之三以上。",
         description_en="Quorum: participants hold ≥2/3 of area and are ≥2/3 of owners; "
         "approval: ≥3/4 of participating area and ≥3/4 of participating owners vote for.",
+        source_zh="民法典第278条第二款（第一款第六项至第八项）、第1259条",
+        source_en="Civil Code art. 278 para. 2 (matters 6-8 of para. 1); art. 1259 ('以上' includes the bound)",
         quorum=_QUORUM_278,
         approval=_approval(THREE_QUARTERS, True),
     ),
@@ -124,6 +130,8 @@ _ALL_RULES = (
         description_zh="参与表决：面积和人数均达三分之二以上；同意：参与表决面积和人数均过半数。",
         description_en="Quorum: participants hold ≥2/3 of area and are ≥2/3 of owners; "
         "approval: more than 1/2 of participating area and of participating owners vote for.",
+        source_zh="民法典第278条第二款（第一款其他事项）、第1259条",
+        source_en="Civil Code art. 278 para. 2 (the other matters of para. 1); art. 1259 ('过半数' is more than half)",
         quorum=_QUORUM_278,
         approval=_approval(HALF, False),
     ),
@@ -134,6 +142,9 @@ _ALL_RULES = (
         description_zh="同意业主的面积和人数均占范围内全体业主三分之二以上；不另设参与门槛。",
         description_en="Owners voting for hold ≥2/3 of the scope's area and are ≥2/3 of its owners; "
         "no separate quorum.",
+        source_zh="地方既有住宅加装电梯规定（如济南2019年：本单元面积和人数均三分之二以上书面同意）",
+        source_en="local elevator-installation rules (e.g. Jinan 2019: written consent of >=2/3 of the entrance's "
+        "area and owners)",
         approval=_approval(TWO_THIRDS, True, base="eligible"),
     ),
     Rule(
@@ -142,6 +153,8 @@ _ALL_RULES = (
         name_en="Unanimous",
         description_zh="范围内每一位业主都投同意票。",
         description_en="Every owner of the scope votes for.",
+        source_zh="无法定依据：全体业主一致同意",
+        source_en="no statute: agreement of every owner of the scope",
         approval=(_condition("approval-owners", "owners", "in_favour", "eligible", Fraction(1), True),),
     ),
     Rule(
@@ -150,6 +163,8 @@ _ALL_RULES = (
         name_en="Headcount majority of participants (consultation)",
         description_zh="同意人数超过参与表决人数的一半；不设参与门槛，不计面积。",
         description_en="More than half of the participating owners by headcount vote for; no quorum, area not counted.",
+        source_zh="无法定依据：协商议事的默认规则",
+        source_en="no statute: Yishi's default for consultations (议事会)",
         approval=(_condition("approval-owners", "owners", "in_favour", "participating", HALF, False),),
     ),
 )

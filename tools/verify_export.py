@@ -14,8 +14,12 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - sealed_head: the published final head (seal_box, result.json) is the stream's ResultRecorded event;
 - after_seal:  no ballot-box event follows the sealed head (stage events may);
 - roll:        the roll recorded when the box opened hashes to its digest and is the roll in roll.json;
-- recount:     the ballots are counted again here, with exact fractions, under the rule in rule.json, and
-               the result must equal the ResultRecorded event, result.json and the seal_box results;
+- rules:       rule.json states each rule exactly as this file carries it (RULES below: the thresholds of
+               民法典 第278条 and the other rules, by id, with their sources); a rule it does not know, or
+               a threshold, basis or condition that differs, fails; so does a box whose rule is not stated;
+- recount:     the ballots are counted again here, with exact fractions, under the box's rule as this file
+               carries it (never as rule.json or the recorded result states it), and the result must equal
+               the ResultRecorded event, result.json and the seal_box results;
 - tickets:     every escalation ticket of the deliberation (named by an EscalationStarted event, by an
                Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
                which is checked like any other (chain: seq and hashes); every stream the manifest lists is
@@ -370,6 +374,109 @@ def check_roll(stream_id: str, rows: list[dict], rolls: dict[str, list[dict]]) -
     return Check("roll", True, f"roll {short(opened[-1][1]['roll_digest'])} matches its digest", stream_id)
 
 
+# ---- the rules, carried here (docs/rules.md "Rules"): the recount never takes a threshold from the export -----
+
+
+def _cond(cid: str, basis: str, measure: str, base: str, fraction: str, inclusive: bool) -> dict:
+    return {"id": cid, "basis": basis, "measure": measure, "base": base,
+            "threshold": {"fraction": fraction, "inclusive": inclusive}}
+
+
+def _approval(fraction: str, inclusive: bool, base: str = "participating") -> list[dict]:
+    return [_cond("approval-area", "area", "in_favour", base, fraction, inclusive),
+            _cond("approval-owners", "owners", "in_favour", base, fraction, inclusive)]
+
+
+# 民法典 第278条: participants hold ≥ 2/3 of the area and are ≥ 2/3 of the owners; 第1259条: "以上" is ≥.
+_QUORUM_278 = [_cond("quorum-area", "area", "participating", "eligible", "2/3", True),
+               _cond("quorum-owners", "owners", "participating", "eligible", "2/3", True)]
+
+RULES: dict[str, dict] = {rule["id"]: rule for rule in (
+    {"id": "cc278-special", "source_zh": "民法典第278条第二款（第一款第六项至第八项）、第1259条",
+     "source_en": "Civil Code art. 278 para. 2 (matters 6-8 of para. 1); art. 1259 ('以上' includes the bound)",
+     "quorum": _QUORUM_278, "approval": _approval("3/4", True)},
+    {"id": "cc278-ordinary", "source_zh": "民法典第278条第二款（第一款其他事项）、第1259条",
+     "source_en": "Civil Code art. 278 para. 2 (the other matters of para. 1); art. 1259 ('过半数' is more than half)",
+     "quorum": _QUORUM_278, "approval": _approval("1/2", False)},
+    {"id": "consent-2of3",
+     "source_zh": "地方既有住宅加装电梯规定（如济南2019年：本单元面积和人数均三分之二以上书面同意）",
+     "source_en": "local elevator-installation rules (e.g. Jinan 2019: written consent of >=2/3 of the entrance's "
+                  "area and owners)",
+     "quorum": [], "approval": _approval("2/3", True, base="eligible")},
+    {"id": "unanimous", "source_zh": "无法定依据：全体业主一致同意",
+     "source_en": "no statute: agreement of every owner of the scope",
+     "quorum": [], "approval": [_cond("approval-owners", "owners", "in_favour", "eligible", "1/1", True)]},
+    {"id": "headcount-majority", "source_zh": "无法定依据：协商议事的默认规则",
+     "source_en": "no statute: Yishi's default for consultations (议事会)",
+     "quorum": [], "approval": [_cond("approval-owners", "owners", "in_favour", "participating", "1/2", False)]},
+)}
+"""The decision rules by id, as this file knows them: the recount uses these, and ``rules`` fails when rule.json
+states a rule otherwise. tests/audit/test_audit_standalone.py holds this table equal to domain/rules.py."""
+STAGES = ("quorum", "approval")
+
+
+def known_rule(rule_id: str) -> dict:
+    if rule_id not in RULES:
+        raise CountError(f"rule {rule_id!r} is not one this verifier knows ({', '.join(RULES)})")
+    return RULES[rule_id]
+
+
+def _threshold_text(cond: dict) -> str:
+    threshold = cond.get("threshold") or {}
+    return f"{'≥' if threshold.get('inclusive') else '>'} {threshold.get('fraction')}"
+
+
+def _condition_text(cond: dict) -> str:
+    return f"{cond.get('measure')}/{cond.get('base')} {cond.get('basis')} {_threshold_text(cond)}"
+
+
+def _same_condition(mine: dict, theirs: dict) -> bool:
+    try:
+        threshold = theirs["threshold"]
+        return (all(mine[k] == theirs.get(k) for k in ("basis", "measure", "base"))
+                and fraction(mine["threshold"]["fraction"]) == fraction(threshold["fraction"])
+                and threshold["inclusive"] is mine["threshold"]["inclusive"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return False
+
+
+def rule_differences(stated: dict) -> list[str]:
+    """How a rule in rule.json differs from the rule of the same id here (empty: it does not)."""
+    rule_id = stated.get("id")
+    if rule_id not in RULES:
+        return [f"rule.json states rule {rule_id!r}, which this verifier does not know ({', '.join(RULES)})"]
+    mine, found = RULES[rule_id], []
+    for stage in STAGES:
+        ours = {c["id"]: c for c in mine[stage]}
+        theirs = {c.get("id"): c for c in stated.get(stage) or [] if isinstance(c, dict)}
+        for cid in [*ours, *(k for k in theirs if k not in ours)]:
+            if cid not in theirs:
+                found.append(f"{stage} condition {cid} ({_condition_text(ours[cid])}) is missing from rule.json")
+            elif cid not in ours:
+                found.append(f"rule.json adds {stage} condition {cid} ({_condition_text(theirs[cid])})")
+            elif not _same_condition(ours[cid], theirs[cid]):
+                found.append(f"{cid}: rule.json has {_condition_text(theirs[cid])}, the rule has "
+                             f"{_condition_text(ours[cid])}")
+    return [f"{rule_id} {d} ({mine['source_zh']})" for d in found]
+
+
+def _box_rules(streams: dict[str, list[dict]]) -> list[tuple[str, Any, Any]]:
+    return [(stream_id, row.get("seq"), (row.get("payload") or {}).get("rule_id"))
+            for stream_id, rows in sorted(streams.items()) for row in rows if row.get("type") == "BoxOpened"]
+
+
+def check_rules(stated: list[dict], streams: dict[str, list[dict]]) -> Check:
+    """rule.json against the rules carried here; every rule a box opened under must be stated too."""
+    problems = [d for rule in stated for d in rule_differences(rule)]
+    names = {rule.get("id") for rule in stated}
+    problems += [f"{stream_id} seq {seq} opens a box under rule {rule_id!r}, which rule.json does not state"
+                 for stream_id, seq, rule_id in _box_rules(streams) if rule_id not in names]
+    if problems:
+        return Check("rules", False, "; ".join(problems), "rule.json")
+    stated_ids = ", ".join(str(rule.get("id")) for rule in stated) or "none"
+    return Check("rules", True, f"rule.json states each rule as this verifier knows it ({stated_ids})", "rule.json")
+
+
 # ---- the recount (mirrors domain/tally.py, domain/ballots.py, domain/tally_result.py) ---------------------
 
 
@@ -435,12 +542,10 @@ class Proxies:
 class Box:
     """The electorate, the rule, the proxy book and one running count per question."""
 
-    def __init__(self, payload: dict, rules: dict[str, dict]) -> None:
+    def __init__(self, payload: dict) -> None:
         if roll_digest(payload["roll"]) != payload["roll_digest"]:
             raise CountError("the roll in BoxOpened does not match its digest")
-        if payload["rule_id"] not in rules:
-            raise CountError(f"rule {payload['rule_id']} is not in rule.json")
-        self.rule = rules[payload["rule_id"]]
+        self.rule = known_rule(payload["rule_id"])
         self.areas, self.on_roll = electorate(payload["roll"], payload.get("scope") or {})
         self.deem_silent = bool(payload.get("deem_silent", False))
         self.deem_over_half = bool(payload.get("deem_over_half", False))  # absent from boxes opened before it
@@ -583,8 +688,9 @@ def _deem(rule: dict, eligible: tuple, votes: dict[str, tuple], participating: t
     return {"applied": True, "direction": direction, "silent": silent, "result": result}
 
 
-def recount(rows: list[dict], rules: dict[str, dict]) -> tuple[dict | None, dict | None, int | None]:
-    """(recounted results, recorded results, seq of ResultRecorded); raises CountError naming the seq."""
+def recount(rows: list[dict]) -> tuple[dict | None, dict | None, int | None]:
+    """(recounted results, recorded results, seq of ResultRecorded) under the rules carried here (``RULES``, never
+    rule.json); raises CountError naming the seq."""
     box: Box | None = None
     for row in rows:
         kind, payload = row.get("type"), row.get("payload") or {}
@@ -593,7 +699,7 @@ def recount(rows: list[dict], rules: dict[str, dict]) -> tuple[dict | None, dict
         if kind == "ResultRecorded":
             return _results(box), payload.get("results"), row["seq"]
         try:
-            box = _apply(box, kind, payload, rules)
+            box = _apply(box, kind, payload)
         except (CountError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
             error = CountError(f"seq {row['seq']}: {kind} cannot be counted: {exc!r}")
             error.seq = row["seq"]
@@ -601,9 +707,9 @@ def recount(rows: list[dict], rules: dict[str, dict]) -> tuple[dict | None, dict
     return _results(box), None, None
 
 
-def _apply(box: Box | None, kind: str, payload: dict, rules: dict[str, dict]) -> Box | None:
+def _apply(box: Box | None, kind: str, payload: dict) -> Box | None:
     if kind == "BoxOpened":
-        return Box(payload, rules)
+        return Box(payload)
     if kind == "BoxSealed":
         return box
     if box is None:
@@ -652,12 +758,23 @@ def difference(mine: Any, theirs: Any, path: str = "") -> str | None:
             if found:
                 return found
         return None
+    if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
+        for index, (one, other) in enumerate(zip(mine, theirs)):  # noqa: B905 (strict= needs 3.10; lengths equal)
+            found = difference(one, other, f"{path}[{index}]")
+            if found:
+                return found
+        return None
     return None if mine == theirs else f"{path or '$'}: recount {_show(mine)}, recorded {_show(theirs)}"
 
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Decimal):
         return f"{value[0]} owners, {decimal_str(value[1])} m²"
+    if isinstance(value, tuple) and len(value) == 6 and isinstance(value[3], Fraction):  # a condition
+        cid, _, share, threshold, inclusive, met = value
+        shown = "—" if share is None else f"{share.numerator}/{share.denominator}"
+        return (f"{cid} {shown} against {'≥' if inclusive else '>'} {threshold.numerator}/{threshold.denominator}"
+                f" ({'met' if met else 'not met'})")
     text = repr(value)
     return text if len(text) <= 80 else text[:79] + "…"
 
@@ -670,11 +787,11 @@ def compare(recounted: dict, recorded: Any) -> str | None:
     return difference(recounted, theirs)
 
 
-def check_recount(stream_id: str, rows: list[dict], rules: dict[str, dict], seals: list[Witness]) -> Check | None:
+def check_recount(stream_id: str, rows: list[dict], seals: list[Witness]) -> Check | None:
     if not any(row.get("type") == "BoxOpened" for row in rows):
         return None
     try:
-        results, recorded, recorded_seq = recount(rows, rules)
+        results, recorded, recorded_seq = recount(rows)
     except CountError as exc:
         return Check("recount", False, str(exc), stream_id, exc.seq)
     if recorded_seq is None:
@@ -745,8 +862,9 @@ def verify(root: Path) -> tuple[str, list[Check]]:
     witnesses = read_witnesses(root, manifest)
     published = published_witnesses(_read_json(root / "result.json"))
     rolls = {r["digest"]: r["entries"] for r in _read_json(root / "roll.json").get("rolls", [])}
-    rules = {r["id"]: r for r in _read_json(root / "rule.json").get("rules", [])}
+    stated = [r for r in _read_json(root / "rule.json").get("rules", []) if isinstance(r, dict)]
     deliberation_id = str(manifest.get("deliberation_id", ""))
+    checks.append(check_rules(stated, streams))
     checks += check_tickets(deliberation_id, streams, manifest)
     names = set(streams) | {w.stream_id for w in witnesses + published} | {str(s) for s in manifest.get("streams", [])}
     for stream_id in sorted(names, key=lambda name: (name != deliberation_id, name)):
@@ -754,7 +872,7 @@ def verify(root: Path) -> tuple[str, list[Check]]:
         seals = [w for w in witnesses if w.activity == "seal_box"] + published
         found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
-                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, rules, seals)]
+                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals)]
         checks += [check for check in found if check is not None]
     return deliberation_id, checks
 

@@ -21,14 +21,11 @@ from domain.chain import envelope_bytes, verify_chain
 from domain.commands import CastBallot
 from domain.events import BallotCast, BoxOpened, BoxSealed, Question, ResultRecorded, event_from_dict
 from domain.roll import Roll, Room, Scope
-from domain.rules import RULES
 from workflows.registry import WORKFLOWS
 from yishi.services.audit import read_rows
 from yishi.services.audit_checks import check_recount
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.settings import Settings
-
-RULE_DOCS = {rule_id: rule.model_dump(mode="json") for rule_id, rule in RULES.items()}
 
 
 def with_over_half(seed: int) -> list[dict[str, Any]]:
@@ -46,7 +43,7 @@ def test_standalone_recount_equals_the_domain_with_over_half_on() -> None:
     for seed in range(300):
         rows = with_over_half(seed)
         assert event_from_dict("BoxOpened", rows[0]["payload"]).deem_over_half
-        mine, recorded, _ = standalone.recount(rows, RULE_DOCS)
+        mine, recorded, _ = standalone.recount(rows)
         assert standalone.compare(mine, recorded) is None, (seed, standalone.compare(mine, recorded))
         domain_check = check_recount("d", rows, [])
         assert domain_check is not None and domain_check.ok, (seed, domain_check)
@@ -76,7 +73,7 @@ def test_both_verifiers_catch_a_result_recorded_without_the_condition() -> None:
         raise AssertionError("no random stream where the condition changes the result")
     rows[-1]["payload"]["results"] = {"main": plain.to_json()}  # what a verifier ignoring the setting would accept
     domain_check = check_recount("d", rows, [])
-    other = standalone.check_recount("d", rows, RULE_DOCS, [])
+    other = standalone.check_recount("d", rows, [])
     assert not domain_check.ok and not other.ok and domain_check.seq == other.seq == rows[-1]["seq"]
     assert "main.deeming" in domain_check.detail and "main.deeming" in other.detail
 
@@ -119,7 +116,7 @@ async def test_box_opened_stored_without_the_key_verifies_folds_and_recounts(sto
     assert {q: r.to_json() for q, r in state.results().items()} == rows[-1]["payload"]["results"]
     domain_check = check_recount(stream_id, rows, [])
     assert domain_check is not None and domain_check.ok, domain_check
-    assert standalone.check_recount(stream_id, rows, RULE_DOCS, []).ok
+    assert standalone.check_recount(stream_id, rows, []).ok
 
 
 async def test_a_vote_with_over_half_passes_both_verifiers(temporal_client, pool, store, tmp_path) -> None:

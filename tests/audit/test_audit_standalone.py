@@ -5,10 +5,12 @@ the domain (`yishi audit verify`) and tools/verify_export.py, which must agree t
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from audit_helpers import VERIFIER
@@ -16,7 +18,7 @@ from audit_helpers import VERIFIER
 from domain.box_state import fold
 from domain.events import BallotCast, BoxOpened, BoxSealed, ProxyAuthorised, ProxyRevoked, Question, ResultRecorded
 from domain.roll import Roll, Room, Scope
-from domain.rules import RULES
+from domain.rules import RULES, Rule, _approval
 from yishi.services.audit import timeline_of
 from yishi.services.audit_checks import check_recount
 
@@ -87,11 +89,10 @@ def random_rows(seed: int) -> list[dict[str, Any]]:
 
 
 def test_standalone_recount_equals_the_domain_on_random_streams() -> None:
-    rules = {rule_id: rule.model_dump(mode="json") for rule_id, rule in RULES.items()}
     seen = {"ignored": 0, "deemed": 0, "approved": 0, "paper": 0}
     for seed in range(300):
         rows = random_rows(seed)
-        mine, recorded, _ = standalone.recount(rows, rules)
+        mine, recorded, _ = standalone.recount(rows)
         assert standalone.compare(mine, recorded) is None, (seed, standalone.compare(mine, recorded))
         main = recorded["main"]
         seen["ignored"] += bool(main["ignored"])
@@ -102,26 +103,24 @@ def test_standalone_recount_equals_the_domain_on_random_streams() -> None:
 
 
 def test_both_verifiers_name_the_same_event_when_a_recorded_result_is_wrong() -> None:
-    rules = {rule_id: rule.model_dump(mode="json") for rule_id, rule in RULES.items()}
     for seed in range(40):
         rows = random_rows(seed)
         results = rows[-1]["payload"]["results"]["main"]
         results["in_favour"] = dict(results["in_favour"], owners=results["in_favour"]["owners"] + 1)
         domain_check = check_recount("d", rows, [])
-        other = standalone.check_recount("d", rows, rules, [])
+        other = standalone.check_recount("d", rows, [])
         assert not domain_check.ok and not other.ok
         assert domain_check.seq == other.seq == rows[-1]["seq"]
         assert "main.in_favour" in domain_check.detail and "main.in_favour" in other.detail
 
 
 def test_a_self_proxy_is_refused_by_both() -> None:
-    rules = {rule_id: rule.model_dump(mode="json") for rule_id, rule in RULES.items()}
     rows = random_rows(1)
     bad = ProxyAuthorised(owner_id="o1", proxy_owner_id="o1", at=T0)
     rows.insert(1, {"stream_id": "d", "seq": 2, "type": bad.type, "payload": bad.model_dump(mode="json")})
     for n, row in enumerate(rows, 1):
         row["seq"] = n
-    domain_check, other = check_recount("d", rows, []), standalone.check_recount("d", rows, rules, [])
+    domain_check, other = check_recount("d", rows, []), standalone.check_recount("d", rows, [])
     assert not domain_check.ok and not other.ok and domain_check.seq == other.seq == 2
 
 
@@ -139,3 +138,88 @@ def test_timeline_shows_stage_actor_and_deadline_but_never_the_choice() -> None:
     cast = next(e for e in entries if e.type == "BallotCast" and e.role == "proxy for o1")
     assert cast.actor == "o2" and "against" not in cast.summary and "o1" in cast.summary
     assert entries[-1].summary.startswith("result recorded")
+
+
+# ---- the rules the standalone verifier carries (issue 15, item 5) --------------------------------------------
+
+CONDITION_KEYS = ("id", "basis", "measure", "base", "threshold")
+
+
+def as_data(rule: Rule) -> dict[str, Any]:
+    """A domain rule as the verifier carries it: the counting fields of each condition, and the sources."""
+    dumped = rule.model_dump(mode="json")
+    return {"id": rule.id, "source_zh": rule.source_zh, "source_en": rule.source_en,
+            **{stage: [{k: c[k] for k in CONDITION_KEYS} for c in dumped[stage]] for stage in ("quorum", "approval")}}
+
+
+def wrong_special() -> Rule:
+    """cc278-special with approval ≥ 1/2 instead of ≥ 3/4: the kind of slip a code change could bring."""
+    return RULES["cc278-special"].model_copy(update={"approval": _approval(Fraction(1, 2), True)})
+
+
+def test_the_verifier_carries_the_domain_rules() -> None:
+    """The two tables cannot drift apart: same ids, same conditions and thresholds, same sources."""
+    assert list(standalone.RULES) == list(RULES)
+    for rule_id, rule in RULES.items():
+        assert standalone.RULES[rule_id] == as_data(rule), rule_id
+
+
+def stream_under(rule: Rule, monkeypatch: Any) -> list[dict[str, Any]]:
+    """Ten owners of equal area, six for and four against, counted and recorded by the domain under ``rule``."""
+    rooms = tuple(Room(room_id=f"1-1-{n}", building="1", entrance="1", floor="1", area_m2=Decimal("90"),
+                       owner_id=f"o{n}") for n in range(10))
+    roll = Roll(rooms=rooms)
+    opened = BoxOpened(deliberation_id="d", questions=(Question(id="main", text_zh="q", text_en="q"),),
+                       rule_id=rule.id, scope=Scope(), roll_digest=roll.digest(), roll=roll.entries(), opens_at=T0,
+                       closes_at=T0 + timedelta(hours=1))
+    ballots = [BallotCast(owner_id=f"o{n}", choice="for" if n < 6 else "against", cast_at=T0) for n in range(10)]
+    with monkeypatch.context() as patch:
+        patch.setitem(RULES, rule.id, rule)
+        results = fold([opened, *ballots]).results()
+    events = [opened, *ballots, BoxSealed(at=T0 + timedelta(hours=1), reason="deadline"),
+              ResultRecorded(at=T0 + timedelta(hours=1), results=results)]
+    return [{"stream_id": "d", "seq": n, "type": e.type, "payload": e.model_dump(mode="json")}
+            for n, e in enumerate(events, 1)]
+
+
+def test_a_result_counted_under_a_wrong_rule_fails_the_standalone_recount(monkeypatch: Any) -> None:
+    """6 of 10 for passes ≥ 1/2 but not the statute's ≥ 3/4: the recount here uses the verifier's own rule."""
+    wrong = stream_under(wrong_special(), monkeypatch)
+    assert wrong[-1]["payload"]["results"]["main"]["outcome"] == "approved"
+    check = standalone.check_recount("d", wrong, [])
+    assert not check.ok and check.seq == wrong[-1]["seq"]
+    assert "main.conditions" in check.detail and "3/4" in check.detail and "1/2" in check.detail
+    right = stream_under(RULES["cc278-special"], monkeypatch)
+    assert right[-1]["payload"]["results"]["main"]["outcome"] == "rejected"
+    assert standalone.check_recount("d", right, []).ok
+
+
+def test_rule_json_is_checked_against_the_rules_carried() -> None:
+    stated = [RULES[rule_id].model_dump(mode="json") for rule_id in RULES]
+    streams = {"d": random_rows(3)}
+    assert standalone.check_rules(stated, streams).ok
+    tampered = [wrong_special().model_dump(mode="json"), *stated[1:]]
+    check = standalone.check_rules(tampered, streams)
+    assert not check.ok and check.subject == "rule.json"
+    assert ("cc278-special approval-area: rule.json has in_favour/participating area ≥ 1/2, the rule has "
+            "in_favour/participating area ≥ 3/4 (民法典第278条第二款") in check.detail
+    assert "approval-owners" in check.detail
+    flipped = json.loads(json.dumps(stated))
+    flipped[1]["approval"][0]["threshold"]["inclusive"] = True  # "过半数" read as "半数以上"
+    del flipped[1]["quorum"][1]
+    detail = standalone.check_rules(flipped, streams).detail
+    assert "cc278-ordinary approval-area: rule.json has in_favour/participating area ≥ 1/2, the rule has " \
+           "in_favour/participating area > 1/2" in detail
+    assert "quorum condition quorum-owners (participating/eligible owners ≥ 2/3) is missing" in detail
+    unknown = standalone.check_rules([*stated, dict(stated[0], id="cc278-lenient")], streams)
+    assert not unknown.ok and "rule 'cc278-lenient', which this verifier does not know" in unknown.detail
+    rule_id = streams["d"][0]["payload"]["rule_id"]
+    missing = standalone.check_rules([r for r in stated if r["id"] != rule_id], streams)
+    assert not missing.ok and f"d seq 1 opens a box under rule '{rule_id}', which rule.json does not" in missing.detail
+
+
+def test_a_box_under_a_rule_the_verifier_does_not_know_cannot_be_recounted() -> None:
+    rows = random_rows(5)
+    rows[0]["payload"]["rule_id"] = "cc278-lenient"
+    check = standalone.check_recount("d", rows, [])
+    assert not check.ok and check.seq == 1 and "'cc278-lenient' is not one this verifier knows" in check.detail

@@ -72,6 +72,24 @@ def test_tally_table_in_chinese_and_english(files) -> None:
     assert "Outcome: approved" in en.stdout and "Silent owners" in en.stdout
 
 
+def test_tally_table_percentages_never_cross_their_threshold(tmp_path: Path) -> None:
+    """One decimal, as on the console; 333.33 of 500 m² (66.666 %) is short of 2/3 and must not read 66.67 %."""
+    roll = tmp_path / "roll.csv"
+    roll.write_text("\n".join([HEADER, "1-1-101,1,1,1,333.33,o1,甲,", "1-1-102,1,1,1,83.33,o2,乙,",
+                               "1-1-201,1,1,2,83.34,o3,丙,"]) + "\n", encoding="utf-8")
+    alone, two = tmp_path / "alone.csv", tmp_path / "two.csv"
+    alone.write_text("owner_id,choice\no1,for\n")
+    two.write_text("owner_id,choice\no1,for\no2,for\n")
+    short = invoke("tally", "--roll", str(roll), "--ballots", str(alone), "--rule", "cc278-special", "--lang", "en")
+    assert short.exit_code == 0, short.output
+    line = next(x for x in short.stdout.splitlines() if "participants' share of the scope's area" in x)
+    assert "[NOT met]" in line and line.endswith("33333/50000 ≈ 66.6%"), line
+    met = invoke("tally", "--roll", str(roll), "--ballots", str(two), "--rule", "cc278-special", "--lang", "en")
+    line = next(x for x in met.stdout.splitlines() if "participants' share of the scope's headcount" in x)
+    assert "[met]" in line and line.endswith("≥ 2/3: 2/3 ≈ 66.7%"), line
+    assert "1/1 = 100.0%" in met.stdout  # approval by headcount: both participants voted for
+
+
 def test_tally_reads_xlsx_roll(files, tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active

@@ -22,7 +22,7 @@ from datetime import date
 from fractions import Fraction
 
 from tests.escalation.seed import AS_OF, seed
-from yishi.services.escalations import rates_report, rebuild_projection
+from yishi.services.escalations import fraction_json, rates_report, rebuild_projection
 
 
 async def test_rates_match_hand_computed_values(store, pool) -> None:
@@ -58,3 +58,12 @@ async def test_projection_rebuilds_from_the_streams(store, pool) -> None:
     assert await rebuild_projection(store, pool) >= 7
     after = await rates_report(pool, date(2026, 3, 1), date(2026, 3, 31), AS_OF, community=community)
     assert after.total == before.total and after.by_org == before.by_org
+
+
+def test_rates_in_json_are_exact_fractions_with_a_percentage_that_never_says_all_or_none() -> None:
+    """The rates stay Fractions (domain/escalation_rates.py); JSON carries "n/d" and the one formatter's figure:
+    1999 of 2000 on time is not "100.0", 1 of 2000 is not "0.0" (a float with :.1f said both)."""
+    assert fraction_json(Fraction(5, 7)) == {"fraction": "5/7", "percent": "71.4"}
+    assert fraction_json(Fraction(1999, 2000)) == {"fraction": "1999/2000", "percent": "99.9"}
+    assert fraction_json(Fraction(1, 2000)) == {"fraction": "1/2000", "percent": "0.1"}
+    assert fraction_json(Fraction(1)) == {"fraction": "1/1", "percent": "100.0"} and fraction_json(None) is None

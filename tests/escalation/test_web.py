@@ -115,6 +115,6 @@ async def test_rates_page_draws_the_chart(store, pool, app, sign_in) -> None:
     assert page.status_code == 200
     # Every seeded copy has the same ratios (see test_rates.py): street response 4/5, department 1/2.
     assert "80.0% (4/5)" in page.text and "50.0% (1/2)" in page.text
-    assert page.text.count("<svg") >= 3 * 3 and '<rect class="bar-met" x="0" y="4" width="240.0"' in page.text
+    assert page.text.count("<svg") >= 3 * 3 and '<rect class="bar-met" x="0" y="4" width="240"' in page.text
     bad = await committee.get("/console/escalations/rates?from=2026-04-01&to=2026-03-01")
     assert bad.status_code == 422

@@ -9,6 +9,7 @@ import sys
 
 import httpx
 
+from domain.roll import Roll, Room
 from yishi.services.voting import load_box
 from yishi.web.security import SlidingWindow
 
@@ -75,6 +76,36 @@ async def test_progress_per_building_and_entrance(sign_in, client, open_delibera
     assert (await auditor.get(f"/console/d/{d.id}/paper")).status_code == 403
     english = await auditor.get(f"/console/d/{d.id}?lang=en")
     assert "4/8 owners voted" in english.text and "Building 1, entrance 2" in english.text
+
+
+AREA = "参与表决业主专有部分面积占全体业主专有部分面积 ≥ 2/3"
+
+
+def bar_row(html: str, name: str) -> tuple[str, str, str]:
+    """(bar width, threshold mark x, the text beside the bar) of the first bar named ``name``."""
+    match = re.search(rf'<th scope="row">{re.escape(name)}</th>.*?class="bar-(?:met|short)" x="0" y="4" '
+                      r'width="([^"]+)".*?x1="([^"]+)".*?<span>([^<]*)<strong', html, re.S)
+    assert match, name
+    return match.group(1), match.group(2), " ".join(match.group(3).split())
+
+
+async def test_progress_percentages_never_cross_their_threshold(sign_in, client, open_deliberation, fields) -> None:
+    """333.33 of 500 m² is 66.666 %, short of 2/3: it reads 66.6 % and its bar ends before the 2/3 mark; two of
+    three owners are exactly 2/3: 66.7 %, the bar reaches the mark."""
+    rooms = [Room(room_id=f"1-1-{n}", building="1", entrance="1", floor="1", area_m2=area, owner_id=f"o{n:03d}",
+                  owner_name=f"业主{n}") for n, area in enumerate(("333.33", "83.33", "83.34"))]
+    d = await open_deliberation(roll=Roll(rooms=tuple(rooms)), rule_id="cc278-special")
+    await vote(client, d, "o000", "for", fields)
+    auditor = await sign_in("auditor")
+    html = (await auditor.get(f"/console/d/{d.id}")).text
+    width, mark, text = bar_row(html, AREA)
+    assert text == "66.6% (≥ 2/3)" and float(width) < float(mark), (width, mark, text)
+    await vote(client, d, "o001", "for", fields)
+    html = (await auditor.get(f"/console/d/{d.id}")).text
+    width, mark, text = bar_row(html, "参与表决业主人数占全体业主人数 ≥ 2/3")
+    assert text == "66.7% (≥ 2/3)" and float(width) >= float(mark), (width, mark, text)
+    width, mark, text = bar_row(html, AREA)
+    assert text == "83.3% (≥ 2/3)" and float(width) > float(mark)
 
 
 async def test_non_voters_with_rooms_and_phones(sign_in, client, open_deliberation, fields) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import click
 
 from domain.ballot_files import parse_ballots, parse_proxies
 from domain.errors import DomainError, Lang
-from domain.numbers import decimal_str, fraction_str
+from domain.numbers import NO_VALUE, decimal_str, fraction_str, percent, shown_percent
 from domain.roll import Scope, load_roll
-from domain.rules import RULES, get_rule
+from domain.rules import RULES, Threshold, get_rule
 from domain.tally import TallySettings
 from domain.tally import tally as run_tally
 from domain.tally_result import TallyResult
@@ -114,11 +113,12 @@ _LABELS = {
 }  # fmt: skip
 
 
-def _percent(value: Fraction | None) -> str:
+def _share(value: Fraction | None, threshold: Threshold) -> str:
+    """``10/13 ≈ 76.9%``: the exact ratio, then the figure of domain/numbers.py (never across the threshold)."""
     if value is None:
-        return "—"
-    share = (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.01"))
-    return f"{fraction_str(value)} ≈ {share}%"
+        return NO_VALUE
+    sign = "=" if shown_percent(value, threshold) == value * 100 else "≈"
+    return f"{fraction_str(value)} {sign} {percent(value, threshold)}"
 
 
 def _width(text: str) -> int:
@@ -148,7 +148,7 @@ def render(result: TallyResult, scope: str, lang: Lang = "zh") -> str:
         lines.append(_cell(t[key], 16, right=False) + _cell(str(count.owners), 10) + _cell(decimal_str(count.area), 16))
     for cond in result.conditions:
         name = cond.name_en if lang == "en" else cond.name_zh
-        lines.append(f"  [{t['met'] if cond.met else t['unmet']}] {name}: {_percent(cond.ratio)}")
+        lines.append(f"  [{t['met'] if cond.met else t['unmet']}] {name}: {_share(cond.ratio, cond.threshold)}")
     lines.append(f"{t['outcome']}: {t[result.outcome]}")
     if result.deeming is not None:
         lines.append(f"{t['deeming']}: {result.deeming.en if lang == 'en' else result.deeming.zh}")

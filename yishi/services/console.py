@@ -39,10 +39,6 @@ class Bar:
     threshold: Threshold | None
     met: bool | None
 
-    @property
-    def percent(self) -> Fraction:
-        return Fraction(0) if self.ratio is None else min(self.ratio, Fraction(1)) * 100
-
 
 @dataclass
 class GroupProgress:

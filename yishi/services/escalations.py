@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from activities.eventstore import EventStore
 from domain.escalation import EvidenceRef, Ticket
 from domain.escalation_rates import RateCell, RatesReport, rates
 from domain.legal_calendar import BEIJING
+from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
@@ -183,10 +185,11 @@ async def ticket_communities(pool: asyncpg.Pool, *, home: str | None = None) -> 
     return [(row["community"], row["n"]) for row in rows]
 
 
-def fraction_json(value: Any) -> dict[str, Any] | None:
+def fraction_json(value: Fraction | None) -> dict[str, str] | None:
+    """A rate for JSON: the exact ``"n/d"`` and, for reading, the percentage of domain/numbers.py (no float)."""
     if value is None:
         return None
-    return {"fraction": f"{value.numerator}/{value.denominator}", "percent": f"{float(value * 100):.1f}"}
+    return {"fraction": fraction_str(value), "percent": percent_digits(value)}
 
 
 def cell_json(cell: RateCell) -> dict[str, Any]:

@@ -213,13 +213,16 @@ def readme(deliberation_id: str, with_verifier: bool) -> str:
             "用 Python 3.9 或更新版本（只需标准库）核验：\n\n"
             "    python3 verify_export.py export\n\n"
             "退出码 0：全部核验通过；1：有核验未通过（报告写明检查项和序号）；2：文件夹不是可读的导出。\n"
+            "verify_export.py 自带各表决规则的门槛（民法典第278条等），用它们重新计票；rule.json 与之不符即不通过。\n"
             "导出不含业主姓名和电话（roll.json 只有计票字段）；events.jsonl 含每一条事件，包括按业主编号记录的"
             "投票选择，以及工单中录入的文字。请妥善保管。\n\n"
             "export/ is the folder `yishi audit export` writes; manifest.json lists each file's sha256. "
             "Check it with Python 3.9 or newer (standard library only):\n\n"
             "    python3 verify_export.py export\n\n"
             "Exit 0: every check holds; 1: a check fails (the report names it and the seq); 2: not a readable "
-            "export.\nThe export has no owners' names or phone numbers (roll.json keeps the counting fields "
+            "export.\nverify_export.py carries the thresholds of each rule itself (Civil Code art. 278 and the "
+            "others) and recounts with them; a rule.json that states them otherwise fails.\n"
+            "The export has no owners' names or phone numbers (roll.json keeps the counting fields "
             "only); events.jsonl holds every event, including each ballot's choice by owner id and the text typed "
             "into escalation tickets. Keep it safe.\n")
 

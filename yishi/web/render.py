@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
 
+from domain.numbers import decimal_str, fraction_str, percent, shown_percent
+from domain.rules import Threshold
 from yishi import i18n
 
 TEMPLATES = Environment(
@@ -33,15 +36,17 @@ def safe_filename(text: str) -> str:
     return _FILENAME_UNSAFE.sub("_", text)
 
 
-def percent(value: Fraction | None) -> str:
-    """A ratio as a percentage with one decimal, for display only (counting stays exact)."""
+def bar_width(value: Fraction | None, threshold: Threshold | None = None, full: int = 300) -> str:
+    """The length of a bar of ``full`` units for ``value`` (capped at 1): the shown percentage scaled, so that a
+    bar ends past its threshold's mark exactly when the figure beside it says so."""
     if value is None:
-        return "—"
-    tenths = round(value * 1000)
-    return f"{tenths // 10}.{tenths % 10}"
+        return "0"
+    shown = shown_percent(min(value, Fraction(1)), threshold) * full / 100
+    return decimal_str(Decimal(shown.numerator) / Decimal(shown.denominator))
 
 
-TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent)
+TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent,
+                         bar_width=bar_width, fraction=fraction_str)
 
 
 def page_lang(request: Request) -> i18n.Lang:
