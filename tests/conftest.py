@@ -40,6 +40,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("clock_sweep", range(1, 8), indirect=True, ids=[f"day+{d}" for d in range(1, 8)])
 
 
+@pytest.fixture
+def clock_sweep(request: pytest.FixtureRequest) -> int | None:
+    """Days ahead for a test marked ``weekdays`` (see pytest_generate_tests), else None."""
+    return getattr(request, "param", None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--long"):
         return

@@ -39,12 +39,6 @@ REGEN = os.environ.get("YISHI_REGEN_HISTORIES") == "1"
 
 
 @pytest.fixture
-def clock_sweep(request: pytest.FixtureRequest) -> int | None:
-    """Days ahead for a test marked ``weekdays`` (parametrized in tests/conftest.py), else None."""
-    return getattr(request, "param", None)
-
-
-@pytest.fixture
 async def ts_env(clock_sweep: int | None) -> AsyncIterator[WorkflowEnvironment]:
     binary = Path(sys.executable).parent / "temporal-test-server"
     path = str(binary) if binary.exists() else shutil.which("temporal-test-server")
