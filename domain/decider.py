@@ -37,7 +37,7 @@ from domain.events import BallotCast, BoxOpened, BoxSealed, Event, ProxyAuthoris
 from domain.legal_calendar import BEIJING
 from domain.roll import Electorate
 from domain.rules import get_rule
-from domain.tally import check_deeming
+from domain.tally import Tally, check_deeming
 
 __all__ = [
     "BoxState",
@@ -150,15 +150,34 @@ def cast_ballot(state: BoxState, cmd: CastBallot) -> list[Event]:
         raise InvalidChoiceError(f"议题 {question.id} 不能选“{cmd.choice}”", f"'{cmd.choice}' is not an option here")
     _check_window(opened, cmd.cast_at)
     _require_voter(ledger.electorate, cmd.owner_id)
-    running = ledger.tallies[question.id]
-    if not opened.ballots_changeable and running.counted_choice(cmd.owner_id) is not None:
-        raise BallotNotChangeableError(
-            f"业主 {cmd.owner_id} 已投票，本次表决不允许改票",
-            f"owner {cmd.owner_id} has voted; ballots are final",
-        )
+    if not opened.ballots_changeable:
+        _check_final(ledger.tallies[question.id], cmd)
     event = BallotCast(**cmd.model_dump())
     _check_proxy(ledger.book, event)
     return [event]
+
+
+def _check_final(running: Tally, cmd: CastBallot) -> None:
+    """Ballots cannot be changed: refuse only a ballot that would replace one of the same channel that counts.
+
+    RULES.md: "A paper ballot counts only when the same owner has no online ballot; an owner's last online
+    ballot counts" (Shenzhen 深建规〔2020〕14号). So an online ballot after a paper one is accepted and counts
+    (online prevails, it changes no online ballot); a paper ballot after an online one is recorded and does not
+    count; a second online ballot, or a second paper sheet while no online ballot exists, would change the
+    counted ballot and is refused.
+    """
+    owner = cmd.owner_id
+    if cmd.channel == "online" and running.has_online_ballot(owner):
+        raise BallotNotChangeableError(
+            f"业主 {owner} 已在网上投票，本次表决不允许改票",
+            f"owner {owner} has voted online; ballots are final in this vote",
+        )
+    if cmd.channel == "paper" and running.has_paper_ballot(owner) and not running.has_online_ballot(owner):
+        raise BallotNotChangeableError(
+            f"业主 {owner} 的纸质选票已录入，本次表决不允许改票；如录入有误请由业委会核对原件",
+            f"a paper ballot of owner {owner} is already entered and ballots are final in this vote; "
+            "if it was entered wrongly, the committee must check the original sheet",
+        )
 
 
 def _replay(previous: BallotCast, cmd: CastBallot) -> list[Event]:

@@ -20,7 +20,7 @@ import re
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -76,6 +76,9 @@ class Receipt:
     cast_at: datetime
     recorded_at: datetime
     question_id: str = "main"
+    precedence: str | None = None
+    """The online/paper rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`):
+    ``online_over_paper`` or ``paper_not_counted``; None when the owner used one channel only."""
 
     @property
     def code(self) -> str:
@@ -290,15 +293,17 @@ class Box:
     def area_of(self, owner_id: str) -> Decimal:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
-    def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None
-                    ) -> StoredEvent | None:
-        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by`` or on
-        ``question_id``."""
+    def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None,
+                    channel: str | None = None) -> StoredEvent | None:
+        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``, on
+        ``question_id`` or through ``channel``."""
         for index in reversed(self._ballots.get(owner_id, ())):
             if index >= self._count:
                 continue  # cast after this box was read
             stored = self._log[index]
             if question_id is not None and stored.payload.get("question_id", "main") != question_id:
+                continue
+            if channel is not None and stored.payload.get("channel", "online") != channel:
                 continue
             if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
                 return stored
@@ -446,7 +451,12 @@ async def cast_ballot(
     if (receipt.owner_id, receipt.choice, receipt.cast_by, receipt.question_id) != (owner_id, choice, cast_by,
                                                                                     question_id):
         raise FormAlreadyUsedError(receipt)
-    log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel)
+    # The fold this process has now holds the ballot (committed under the lock, or read back): which channel
+    # rule applied to it, for the receipt to name.
+    after = await load_box(store, deliberation_id, fresh=False)
+    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel))
+    log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel,
+             precedence=receipt.precedence)
     return receipt
 
 
