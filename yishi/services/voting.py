@@ -372,14 +372,19 @@ async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bo
     return box
 
 
-def open_guard(now: datetime) -> Callable[[StreamState], None]:
-    """Refuse under the stream lock once the box is sealed or its deadline has passed."""
+def open_guard(now: datetime, closes_at: datetime | None = None) -> Callable[[StreamState], None]:
+    """Refuse under the stream lock once the box is sealed, or its stream takes nothing more (``accepting_until``:
+    the end of paper entry, else the close), or ``closes_at`` has passed (online ballots and proxies: paper
+    ballots alone are entered after the close). The later of this process's clock and the database's decides."""
 
     def guard(stream: StreamState) -> None:
         if stream.sealed_at is not None:
             raise VotingClosedError(stream.sealed_at)
-        if stream.accepting_until is not None and max(now, stream.now) >= stream.accepting_until:
+        at = max(now, stream.now)
+        if stream.accepting_until is not None and at >= stream.accepting_until:
             raise VotingClosedError(stream.accepting_until)
+        if closes_at is not None and at >= closes_at:
+            raise VotingClosedError(closes_at)
 
     return guard
 
@@ -407,14 +412,16 @@ def _decide(state: BoxState, command: Command, now: datetime) -> list[Event]:
 
 
 async def append_decided(store: EventStore, stream_id: str, command: Command, now: datetime, *,
-                          idempotency_key: str | None = None, link: str | None = None) -> list[StoredEvent]:
+                          idempotency_key: str | None = None, link: str | None = None,
+                          closes_at: datetime | None = None) -> list[StoredEvent]:
     """Decide ``command`` under the stream lock on this process's fold and append what it makes; ``link``,
-    the token hash it was posted through, must not be revoked by then (:class:`RevokedLinkError`)."""
+    the token hash it was posted through, must not be revoked by then (:class:`RevokedLinkError`); refused from
+    ``closes_at`` when given (everything but a paper ballot)."""
     for attempt in (1, 2):
         log_ = _stream_log(store, stream_id)
         try:
             return await store.append(stream_id, decide=lambda _stream, fold=log_: fold.decide(command, now, link),
-                                      idempotency_key=idempotency_key, guard=open_guard(now), check=link)
+                                      idempotency_key=idempotency_key, guard=open_guard(now, closes_at), check=link)
         except StaleFoldError:
             if attempt == 2:
                 raise
@@ -425,12 +432,14 @@ async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
     question_id: str | None = None, box: Box | None = None, entered_by: int | None = None,
-    link: str | None = None,
+    link: str | None = None, cast_at: datetime | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
-    Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, only
-    names the default question; ``entered_by``, the committee account typing in a paper ballot; ``link``, the
+    Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, names the
+    default question and the close; ``cast_at``, when a paper ballot was filled in (default ``now``); online
+    ballots and proxies are refused from the close, paper ballots until the box seals (the end of paper entry);
+    ``entered_by``, the committee account typing in a paper ballot; ``link``, the
     token hash of the personal link it was posted through (:class:`RevokedLinkError` if revoked by the time the
     ballot is recorded: the revocation is checked in the ballot's own transaction). The same
     ``idempotency_key`` again returns the first receipt and records
@@ -440,10 +449,12 @@ async def cast_ballot(
     if box is None or box.deliberation_id != deliberation_id:
         box = await load_box(store, deliberation_id, fresh=False)
     question_id = question_id or box.opened.questions[0].id  # a box of one question: that one
-    command = CastBallot(owner_id=owner_id, choice=choice, cast_at=now, channel=channel,  # type: ignore[arg-type]
-                         cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
+    command = CastBallot(owner_id=owner_id, choice=choice, cast_at=cast_at or now,  # type: ignore[arg-type]
+                         channel=channel, cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
                          question_id=question_id, entered_by=entered_by)
-    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link)
+    closes_at = None if channel == "paper" else box.opened.closes_at
+    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link,
+                                  closes_at=closes_at)
     if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
         raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
                                        f"idempotency key {idempotency_key} is inconsistent; reload and vote again")
@@ -464,17 +475,17 @@ async def authorise_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
     """Record that ``owner_id`` authorises ``proxy_owner_id`` (ending any earlier authorisation)."""
-    await load_box(store, deliberation_id, fresh=False)  # NoSuchBoxError before anything is queued
+    box = await load_box(store, deliberation_id, fresh=False)  # NoSuchBoxError before anything is queued
     command = AuthoriseProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
-    return await append_decided(store, deliberation_id, command, now)
+    return await append_decided(store, deliberation_id, command, now, closes_at=box.opened.closes_at)
 
 
 async def revoke_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
-    await load_box(store, deliberation_id, fresh=False)
+    box = await load_box(store, deliberation_id, fresh=False)
     command = RevokeProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
-    return await append_decided(store, deliberation_id, command, now)
+    return await append_decided(store, deliberation_id, command, now, closes_at=box.opened.closes_at)
 
 
 # Per pool (asyncpg pools take no weak references: the pool is kept beside its rows, so its id is not reused).
