@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
@@ -35,6 +35,13 @@ class Opened:
     roll: Roll
     closes_at: datetime
     tokens: dict[str, str] = field(default_factory=dict)
+    opens_at: datetime | None = None
+
+    @property
+    def sheet(self) -> dict[str, str]:
+        """The fill-in date of a paper sheet filled in on the day the box opened (Beijing time)."""
+        assert self.opens_at is not None
+        return {"filled_date": self.opens_at.astimezone(timezone(timedelta(hours=8))).date().isoformat()}
 
     @property
     def owners(self) -> list[str]:
@@ -103,7 +110,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
         digest = await store_roll(pool, roll)
         await register(pool, deliberation_id, spec, digest)
         await BoxActivities(store, pool).open_box(box_params(deliberation_id, spec, digest).open)
-        opened = Opened(deliberation_id, roll, spec.closes_at)
+        opened = Opened(deliberation_id, roll, spec.closes_at, opens_at=spec.opens_at)
         if links:  # links=False: a box whose links are still to be issued
             issued = await issue_links(pool, deliberation_id, opened.owners, secret_key=SECRET, now=now)
             opened.tokens = {link.owner_id: link.token for link in issued}
