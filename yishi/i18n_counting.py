@@ -57,4 +57,7 @@ COUNTING_MESSAGES: dict[str, tuple[str, str]] = {
     "paper_until": ("纸质选票录入至 {when}", "paper ballots entered until {when}"),
     "start_period_paper_entry": ("纸质选票录入期（截止后，eod 为截止当日 24:00）",
                                  "Paper-ballot entry after the close (eod: 24:00 of the closing day)"),
+    "matter_result_deemed": ("（未参与表决的业主视为随多数意见，以视为随多数后的计票为准；详见结果公告）",
+                             "(silent owners were deemed to follow the majority and the deemed tally decides; see the "
+                             "result notice)"),
 }

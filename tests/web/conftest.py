@@ -95,7 +95,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
 
     async def opener(owners: int = 8, *, changeable: bool = True, minutes: int = 60,
                      rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default",
-                     links: bool = True, paper_entry: str | None = None) -> Opened:
+                     links: bool = True, paper_entry: str | None = None, deem_silent: bool = False) -> Opened:
         roll = roll or make_roll(owners)
         now = datetime.now(UTC)
         spec = DeliberationSpec(
@@ -104,7 +104,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
             notice_zh="加装电梯方案已在一楼公告栏张贴。\n请在截止前投票。",
             notice_en="The elevator plan is posted in the lobby.\nPlease vote before the deadline.",
             opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(minutes=minutes),
-            ballots_changeable=changeable, community=community, paper_entry=paper_entry,
+            ballots_changeable=changeable, community=community, paper_entry=paper_entry, deem_silent=deem_silent,
         )
         deliberation_id = f"web-{uuid.uuid4().hex[:12]}"
         digest = await store_roll(pool, roll)

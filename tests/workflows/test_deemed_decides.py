@@ -37,6 +37,7 @@ from workflows.elevator import ShareConfirmation
 from workflows.registry import WORKFLOWS
 from yishi.cli.deliberation import _render
 from yishi.services.console import enter_paper_ballot
+from yishi.services.matters import load_matter
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 from yishi.services.voting import VotingClosedError, cast_ballot
 from yishi.temporal_client import DATA_CONVERTER
@@ -121,6 +122,8 @@ async def test_passes_only_by_deeming_through_the_whole_workflow(ts_env, store, 
 
     assert status["rounds"][0]["decided"] == {"main": "approved"} and status["rounds"][0]["outcomes"] == {
         "main": "no_quorum"}
+    matter = await load_matter(store, did, OWNERS[0])  # what a silent owner's page says
+    assert matter is not None and matter.approved and matter.deemed
     text = _render(status, "zh")
     assert "视为随多数后" in text and "决定结果的计票: 视为随多数后的计票" in text
     assert f"paper ballots entered until {status['rounds'][0]['paper_entry_until']}" in text
