@@ -24,6 +24,7 @@ from domain.commands import OpenBox, SealBox
 from domain.decider import BoxState, decide, fold
 from domain.events import EVENT_TYPES, Event, Question, event_from_dict, event_from_json
 from domain.roll import Roll, RoomEntry, Scope
+from domain.tally_result import TallyResult
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,9 @@ class OpenBoxInput(BaseModel):
     proxy_limit: int = 3
     deem_silent: bool = False
     deem_over_half: bool = False
+    paper_entry_until: AwareDatetime | None = None
+    """Paper ballots are entered until then and the box seals then; None (inputs recorded before the window
+    existed): at ``closes_at``."""
 
 
 class SealInput(BaseModel):
@@ -66,13 +70,28 @@ class SealInput(BaseModel):
 
 
 class SealOutcome(BaseModel):
-    """The final head (published in the result notice) and the tally of every question."""
+    """The final head (published in the result notice) and the tally of every question.
+
+    ``outcome``/``approved``: the main question by the ballots cast; ``effective_outcome``/``effective_approved``:
+    by the tally that decides under the rules (the deemed one when silent-owner deeming applied; None in outcomes
+    recorded before they existed). Each question's full result, both tallies included, is in ``results``."""
 
     model_config = ConfigDict(frozen=True)
     head: Checkpoint
     results: dict[str, dict[str, Any]]
     outcome: str
     approved: bool
+    effective_outcome: str | None = None
+    effective_approved: bool | None = None
+
+    def decided(self) -> dict[str, TallyResult]:
+        """Each question's deciding tally (:meth:`domain.tally_result.TallyResult.decided`)."""
+        return {q: TallyResult.model_validate(r).decided() for q, r in self.results.items()}
+
+    def main(self) -> TallyResult:
+        """The main question's deciding tally (the box's first question when it has no ``main``)."""
+        decided = self.decided()
+        return decided.get("main") or next(iter(decided.values()))
 
 
 def decode(events: list[StoredEvent]) -> list[Event]:
@@ -144,7 +163,7 @@ class BoxActivities:
         events = decide(state, command)
         stored = await self._store.append(
             params.deliberation_id, _to_new(events, params.opens_at), idempotency_key="box:open",
-            guard=_expect_head(seq), updates={"accepting_until": params.closes_at},
+            guard=_expect_head(seq), updates={"accepting_until": params.paper_entry_until or params.closes_at},
         )
         log.info("box.opened", deliberation_id=params.deliberation_id, seq=stored[-1].seq)
         return Checkpoint(seq=stored[-1].seq, hash=stored[-1].hash)
@@ -179,7 +198,8 @@ class BoxActivities:
         results = {qid: r.to_json() for qid, r in state.recorded.results.items()}
         main = state.recorded.results.get("main") or next(iter(state.recorded.results.values()))
         return SealOutcome(head=Checkpoint(seq=head.seq, hash=head.hash), results=results,
-                           outcome=main.outcome, approved=main.approved)
+                           outcome=main.outcome, approved=main.approved, effective_outcome=main.effective_outcome,
+                           effective_approved=main.decided().approved)
 
     @activity.defn(name="list_non_voters")
     async def list_non_voters(self, ref: StreamRef) -> list[str]:

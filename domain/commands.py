@@ -26,6 +26,8 @@ class OpenBox(_Command):
     deem_silent: bool = False
     deem_over_half: bool = False
     roll_ref: str | None = None
+    paper_entry_until: AwareDatetime | None = None
+    """Paper ballots filled in before ``closes_at`` are entered until then (``None``: only until ``closes_at``)."""
 
 
 class CastBallot(_Command):
@@ -56,7 +58,8 @@ class RevokeProxy(_Command):
 class SealBox(_Command):
     at: AwareDatetime
     reason: str = "deadline"
-    """``deadline`` (only at or after ``closes_at``), or another reason to seal early, e.g. ``withdrawn``."""
+    """``deadline`` (only at or after the box's ``seals_at``: the end of paper entry, else ``closes_at``), or
+    another reason to seal early, e.g. ``withdrawn``."""
 
 
 Command = OpenBox | CastBallot | AuthoriseProxy | RevokeProxy | SealBox

@@ -6,9 +6,12 @@ append (``[]`` when a retried command changes nothing); it raises a ``…Error``
 (both in :mod:`domain.box_state`, re-exported here). The workflow, the web tier and the auditor all fold
 the same stream with this code.
 
-Timing: an online or paper ballot must have been cast in ``[opens_at, closes_at)``; paper ballots may be
-entered after ``closes_at`` until the box is sealed. Sealing with reason ``deadline`` needs
-``at >= closes_at``; any other reason (e.g. ``withdrawn``) seals early.
+Timing: an online or paper ballot must have been cast in ``[opens_at, closes_at)`` (a paper ballot's
+``cast_at`` is when the owner filled it in); paper ballots may be entered after ``closes_at`` until the box is
+sealed, which at its deadline happens at ``paper_entry_until`` (when the box has one; else at ``closes_at``).
+Sealing with reason ``deadline`` needs ``at >= seals_at``; any other reason (e.g. ``withdrawn``) seals early.
+The clock is the caller's: the web tier refuses online ballots from ``closes_at`` and paper entry from
+``paper_entry_until`` under the stream lock.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from domain.errors import (
     InvalidChoiceError,
     NotInScopeError,
     NotOnRollError,
+    PaperBallotDateError,
     ProxyLimitError,
     ProxyNotAuthorisedError,
     UnknownQuestionError,
@@ -37,7 +41,7 @@ from domain.events import BallotCast, BoxOpened, BoxSealed, Event, ProxyAuthoris
 from domain.legal_calendar import BEIJING
 from domain.roll import Electorate
 from domain.rules import get_rule
-from domain.tally import check_deeming
+from domain.tally import Tally, check_deeming
 
 __all__ = [
     "BoxState",
@@ -80,6 +84,9 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
     cmd.roll.select(cmd.scope)
     if cmd.closes_at <= cmd.opens_at:
         raise BoxNotOpenError("截止时间必须晚于开始时间", "closes_at must be after opens_at")
+    if cmd.paper_entry_until is not None and cmd.paper_entry_until < cmd.closes_at:
+        raise BoxNotOpenError("纸质选票录入截止时间不能早于投票截止时间",
+                              "paper_entry_until must not be before closes_at")
     ids = [q.id for q in cmd.questions]
     if not ids or len(set(ids)) != len(ids):
         raise UnknownQuestionError("至少需要一个议题，且议题编号不能重复", "give at least one question, ids unique")
@@ -98,6 +105,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
             proxy_limit=cmd.proxy_limit,
             deem_silent=cmd.deem_silent,
             deem_over_half=cmd.deem_over_half,
+            paper_entry_until=cmd.paper_entry_until,
         )
     ]
 
@@ -126,7 +134,14 @@ def _require_voter(electorate: Electorate, owner_id: str) -> None:
         )
 
 
-def _check_window(opened: BoxOpened, cast_at: datetime) -> None:
+def _check_window(opened: BoxOpened, cast_at: datetime, channel: str) -> None:
+    if channel == "paper" and not opened.opens_at <= cast_at < opened.closes_at:
+        raise PaperBallotDateError(
+            f"纸质选票的填写时间 {_when(cast_at)} 不在投票期间（{_when(opened.opens_at)} 至 "
+            f"{_when(opened.closes_at)}，不含截止时刻）内，不能计入；请核对选票上的填写日期",
+            f"the paper ballot was filled in at {_when(cast_at)}, outside the voting period "
+            f"({_when(opened.opens_at)} until {_when(opened.closes_at)}): it cannot count; check the date on the sheet",
+        )
     if cast_at < opened.opens_at:
         raise VotingNotStartedError(
             f"投票将于 {_when(opened.opens_at)} 开始，请届时再投", f"voting opens at {_when(opened.opens_at)}"
@@ -148,17 +163,36 @@ def cast_ballot(state: BoxState, cmd: CastBallot) -> list[Event]:
         raise UnknownQuestionError(f"没有议题 {cmd.question_id}", f"no question {cmd.question_id} in this vote")
     if cmd.choice not in question.options:
         raise InvalidChoiceError(f"议题 {question.id} 不能选“{cmd.choice}”", f"'{cmd.choice}' is not an option here")
-    _check_window(opened, cmd.cast_at)
+    _check_window(opened, cmd.cast_at, cmd.channel)
     _require_voter(ledger.electorate, cmd.owner_id)
-    running = ledger.tallies[question.id]
-    if not opened.ballots_changeable and running.counted_choice(cmd.owner_id) is not None:
-        raise BallotNotChangeableError(
-            f"业主 {cmd.owner_id} 已投票，本次表决不允许改票",
-            f"owner {cmd.owner_id} has voted; ballots are final",
-        )
+    if not opened.ballots_changeable:
+        _check_final(ledger.tallies[question.id], cmd)
     event = BallotCast(**cmd.model_dump())
     _check_proxy(ledger.book, event)
     return [event]
+
+
+def _check_final(running: Tally, cmd: CastBallot) -> None:
+    """Ballots cannot be changed: refuse only a ballot that would replace one of the same channel that counts.
+
+    RULES.md: "A paper ballot counts only when the same owner has no online ballot; an owner's last online
+    ballot counts" (Shenzhen 深建规〔2020〕14号). So an online ballot after a paper one is accepted and counts
+    (online prevails, it changes no online ballot); a paper ballot after an online one is recorded and does not
+    count; a second online ballot, or a second paper sheet while no online ballot exists, would change the
+    counted ballot and is refused.
+    """
+    owner = cmd.owner_id
+    if cmd.channel == "online" and running.has_online_ballot(owner):
+        raise BallotNotChangeableError(
+            f"业主 {owner} 已在网上投票，本次表决不允许改票",
+            f"owner {owner} has voted online; ballots are final in this vote",
+        )
+    if cmd.channel == "paper" and running.has_paper_ballot(owner) and not running.has_online_ballot(owner):
+        raise BallotNotChangeableError(
+            f"业主 {owner} 的纸质选票已录入，本次表决不允许改票；如录入有误请由业委会核对原件",
+            f"a paper ballot of owner {owner} is already entered and ballots are final in this vote; "
+            "if it was entered wrongly, the committee must check the original sheet",
+        )
 
 
 def _replay(previous: BallotCast, cmd: CastBallot) -> list[Event]:
@@ -217,9 +251,14 @@ def revoke_proxy(state: BoxState, cmd: RevokeProxy) -> list[Event]:
 
 def seal_box(state: BoxState, cmd: SealBox) -> list[Event]:
     opened = _require_open(state)
-    if cmd.reason == "deadline" and cmd.at < opened.closes_at:
+    if cmd.reason == "deadline" and cmd.at < opened.seals_at:
+        if opened.seals_at == opened.closes_at:
+            raise BoxStillOpenError(
+                f"投票至 {_when(opened.closes_at)} 截止，届时再封箱",
+                f"voting runs until {_when(opened.closes_at)}",
+            )
         raise BoxStillOpenError(
-            f"投票至 {_when(opened.closes_at)} 截止，届时再封箱",
-            f"voting runs until {_when(opened.closes_at)}",
+            f"纸质选票录入至 {_when(opened.seals_at)} 结束，届时再封箱",
+            f"paper ballots are entered until {_when(opened.seals_at)}; seal then",
         )
     return [BoxSealed(at=cmd.at, reason=cmd.reason), ResultRecorded(at=cmd.at, results=state.results())]

@@ -128,6 +128,10 @@ class InvalidChoiceError(BoxError):
     pass
 
 
+class PaperBallotDateError(BoxError):
+    """A paper ballot's fill-in time lies outside the voting period; check the date on the sheet."""
+
+
 class BallotNotChangeableError(BoxError):
     pass
 

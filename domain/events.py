@@ -9,6 +9,7 @@ occurred_at, hash) belong to the store, not to these payloads.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -60,13 +61,23 @@ class BoxOpened(_Event):
     deem_over_half: bool = False
     """Deeming needs the majority's own ballots to exceed half of all owners (domain.tally_result). Written
     only when true: a box without it keeps the payload (and hash) it had before the field existed."""
+    paper_entry_until: AwareDatetime | None = None
+    """Paper ballots (filled in before ``closes_at``) are entered until then, and the box seals then. Written only
+    when set: boxes opened before the window existed sealed at ``closes_at`` and keep their payload."""
 
     @model_serializer(mode="wrap")
-    def _without_default_over_half(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         if data.get("deem_over_half", True) is False:
             del data["deem_over_half"]
+        if "paper_entry_until" in data and data["paper_entry_until"] is None:
+            del data["paper_entry_until"]
         return data
+
+    @property
+    def seals_at(self) -> datetime:
+        """When the box seals at its deadline: the end of paper entry, else the close."""
+        return self.paper_entry_until or self.closes_at
 
 
 class BallotCast(_Event):

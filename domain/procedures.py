@@ -7,6 +7,9 @@ Periods (every one settable per deliberation, down to seconds):
 - ``PT30S``, ``P1DT2H``: an exact duration (any time part makes it exact), for demos and tests.
 - ``10wd``: working days on the State Council holiday schedule (:mod:`domain.legal_calendar`).
 - ``P0D``/``PT0S``: no wait at all.
+- ``eod``: until the end of the day (24:00 Beijing time) of the instant the period starts at; a vote that
+  closes at 24:00 (00:00 of the next day) gives that next day. The default of ``paper_entry``, the window after
+  the close in which the committee still enters paper ballots (filled in before the close) until the box seals.
 
 Years and months (``P1Y``, ``P2M``) are refused: write the days, so the count is never ambiguous.
 """
@@ -23,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import DomainError
-from domain.legal_calendar import BEIJING, HolidayFile, deadline_days, deadline_working_days
+from domain.legal_calendar import BEIJING, HolidayFile, deadline_days, deadline_working_days, period_end_instant
 from domain.numbers import Area
 from domain.roll import RoomEntry
 from domain.tally_result import TallyResult
@@ -56,11 +59,13 @@ class Period(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     text: str
-    kind: Literal["exact", "days", "working_days"]
+    kind: Literal["exact", "days", "working_days", "end_of_day"]
     seconds: int = 0
     count: int = 0
 
     def end(self, start: datetime, holiday_file: HolidayFile | None = None) -> datetime:
+        if self.kind == "end_of_day":  # 24:00 Beijing time of the day ``start`` falls on
+            return period_end_instant(start.astimezone(BEIJING).date())
         if self.kind == "exact" or self.count == 0:
             return start + timedelta(seconds=self.seconds)
         day = start.astimezone(BEIJING).date()
@@ -70,22 +75,46 @@ class Period(BaseModel):
 
     def span(self) -> timedelta:
         """The length as a plain duration (days count as 24 h); refused for working days."""
-        if self.kind == "working_days":
+        if self.kind in ("working_days", "end_of_day"):
             raise PeriodError(f"“{self.text}”按工作日计算，这里需要固定时长（如 P3D、PT1H）",
                               f"'{self.text}' counts working days; a fixed duration is needed here (P3D, PT1H)")
         return timedelta(seconds=self.seconds, days=self.count)
 
 
+PAPER_ENTRY = "paper_entry"
+"""The period after the close in which paper ballots are still entered, until the box seals (see ``eod``)."""
+
+
+def check_paper_entry(period: Period) -> Period:
+    """The paper-entry window is a plain duration or ``eod``: it is computed inside the ballot box workflow,
+    where a calendar lookup would not be deterministic (a legal or working-day count is refused)."""
+    if period.kind in ("exact", "end_of_day") or period.count == 0:
+        return period
+    raise PeriodError(
+        f"纸质选票录入期“{period.text}”须写成精确时长（如 PT12H、PT0S 表示不留录入期）或 eod（截止当日 24:00）",
+        f"the paper-entry window '{period.text}' must be an exact duration (PT12H; PT0S for none) or eod "
+        "(24:00 of the closing day)",
+    )
+
+
+def paper_entry_until(closes_at: datetime, text: str | None) -> datetime:
+    """When paper entry ends (and the box seals) for a vote closing at ``closes_at``; ``eod`` by default."""
+    return check_paper_entry(parse_period(text or "eod")).end(closes_at)
+
+
 def _bad_period(text: str) -> PeriodError:
     return PeriodError(
-        f"无法识别期间“{text}”；请写成 P15D（日）、PT30S（精确时长）或 10wd（工作日）",
-        f"cannot read period '{text}'; write P15D (days), PT30S (exact duration) or 10wd (working days)",
+        f"无法识别期间“{text}”；请写成 P15D（日）、PT30S（精确时长）、10wd（工作日）或 eod（当日 24:00）",
+        f"cannot read period '{text}'; write P15D (days), PT30S (exact duration), 10wd (working days) or eod "
+        "(24:00 that day)",
     )
 
 
 def parse_period(text: str) -> Period:
     """Parse ``P15D``, ``P2W``, ``PT30S``, ``P1DT2H`` or ``10wd`` (see the module docstring)."""
     raw = text.strip()
+    if raw.lower() == "eod":
+        return Period(text="eod", kind="end_of_day")
     if match := _WD.match(raw):
         return Period(text=raw, kind="working_days", count=int(match["n"]))
     match = _ISO.match(raw.upper())
@@ -116,7 +145,7 @@ class ProcedureDef(BaseModel):
     """Periods whose default is a figure not confirmed from the primary text (⚠ in RULES.md)."""
 
 
-_VOTE_PERIODS = {"voting": "P15D", "remind_before": "P3D", "checkpoint": "PT1H"}
+_VOTE_PERIODS = {"voting": "P15D", "remind_before": "P3D", "checkpoint": "PT1H", PAPER_ENTRY: "eod"}
 
 PROCEDURES: dict[str, ProcedureDef] = {
     "elevator": ProcedureDef(
@@ -139,7 +168,8 @@ PROCEDURES: dict[str, ProcedureDef] = {
         id="consultation", name_zh="协商议事", name_en="Community consultation",
         default_rule="headcount-majority", rules=("headcount-majority", "cc278-ordinary", "cc278-special"),
         periods={"acceptance": "5wd", "notice": "P7D", "positions": "P7D", "voting": "P7D",
-                 "remind_before": "P1D", "checkpoint": "PT1H", "milestone": "P90D", "feedback": "P7D"},
+                 "remind_before": "P1D", "checkpoint": "PT1H", PAPER_ENTRY: "eod", "milestone": "P90D",
+                 "feedback": "P7D"},
         unconfirmed=("acceptance", "notice", "positions", "voting", "milestone", "feedback"),
     ),
 }
@@ -218,7 +248,9 @@ def resolve_periods(procedure: str, overrides: Mapping[str, str] | None = None) 
         raise PeriodError(f"{definition.name_zh}没有期间 {', '.join(unknown)}；可设置：{valid}",
                           f"{definition.name_en} has no period {', '.join(unknown)}; settable: {valid}")
     merged = {**definition.periods, **(overrides or {})}
-    return {name: parse_period(text) for name, text in merged.items()}
+    periods = {name: parse_period(text) for name, text in merged.items()}
+    check_paper_entry(periods[PAPER_ENTRY])
+    return periods
 
 
 # ---- cost shares (加装电梯) ------------------------------------------------------------------------------

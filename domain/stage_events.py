@@ -118,6 +118,8 @@ class VoteRoundOpened(_StageEvent):
     box_stream: str
     questions: tuple[str, ...]
     closes_at: AwareDatetime
+    paper_entry_until: AwareDatetime | None = None
+    """Paper ballots are entered until then, when the box seals (None: rounds opened before the window existed)."""
 
 
 class VoteCounted(_StageEvent):
@@ -127,7 +129,14 @@ class VoteCounted(_StageEvent):
     head_seq: int
     head_hash: str
     outcomes: dict[str, str]
+    """Each question's outcome by the ballots cast."""
     approved: bool
+    """The main question's decision: by the tally that decides when ``decided`` is given, else by the ballots cast
+    (rounds counted before the deemed tally decided)."""
+    decided: dict[str, str] | None = None
+    """Each question's outcome by the tally that decides under the rules (``effective_outcome``)."""
+    deemed: tuple[str, ...] = ()
+    """The questions on which silent-owner deeming applied, so that the deemed tally decided."""
 
 
 class CandidateSelected(_StageEvent):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -32,6 +33,8 @@ from domain.rules import Rule
 from domain.tally_result import Count, TallyResult, evaluate
 
 _OrderKey = tuple[int, datetime, int] | tuple[int, int]
+Precedence = Literal["online_over_paper", "paper_not_counted"]
+"""The online/paper rule that applied to a ballot (RULES.md, Shenzhen 深建规〔2020〕14号)."""
 
 
 class TallySettings(BaseModel):
@@ -139,6 +142,21 @@ class Tally:
 
     def has_online_ballot(self, owner_id: str) -> bool:
         return owner_id in self._best["online"]
+
+    def has_paper_ballot(self, owner_id: str) -> bool:
+        return owner_id in self._best["paper"]
+
+    def precedence(self, owner_id: str, channel: str) -> Precedence | None:
+        """Which channel rule applied to the owner's ballot of ``channel`` just counted, if one did.
+
+        ``online_over_paper``: an online ballot while the owner has a paper one (the paper one no longer
+        counts); ``paper_not_counted``: a paper ballot while the owner has an online one (recorded, not
+        counted). None when the owner used one channel only."""
+        if channel == "online" and self.has_paper_ballot(owner_id):
+            return "online_over_paper"
+        if channel == "paper" and self.has_online_ballot(owner_id):
+            return "paper_not_counted"
+        return None
 
     @property
     def ignored(self) -> tuple[IgnoredBallot, ...]:

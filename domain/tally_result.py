@@ -115,6 +115,16 @@ class TallyResult(BaseModel):
         """JSON-ready dict: areas as canonical decimal strings, ratios as ``"a/b"``, no floats."""
         return self.model_dump(mode="json")
 
+    @property
+    def deemed(self) -> bool:
+        """Whether silent-owner deeming applied, so that the deemed tally decides (``effective_outcome``)."""
+        return self.deeming is not None and self.deeming.applied and self.deeming.result is not None
+
+    def decided(self) -> TallyResult:
+        """The tally that decides under the rules: the deemed one when deeming applied, else this one (the
+        ballots cast). Its ``outcome`` is ``effective_outcome``; a procedure branches on it."""
+        return self.deeming.result if self.deemed else self  # type: ignore[union-attr,return-value]
+
 
 def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Fraction | None:
     return None if denominator == 0 else Fraction(numerator) / Fraction(denominator)

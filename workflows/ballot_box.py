@@ -25,6 +25,10 @@ SEAL_WITHOUT_FINAL_CHECKPOINT = "box-seal-without-final-checkpoint"
 # (BoxParams does not carry the withdrawal: the next run stayed open). Histories from before it continue as new
 # there (tests/histories/ballot_box_withdrawn_at_continue_as_new_before_withdrawn_can_patch.json).
 SEAL_WITHDRAWN_BEFORE_CONTINUE_AS_NEW = "box-seal-withdrawn-before-continue-as-new"
+# Patch: a box opened with a paper-entry window (OpenBoxInput.paper_entry_until) seals when it ends, not at the close.
+# Every history from before it had no window and sealed at closes_at (tests/histories/ballot_box_deadline.json and the
+# other ballot_box_*.json; elevator.json, property.json, consultation.json for the boxes of procedures).
+SEAL_AFTER_PAPER_ENTRY = "box-seal-after-paper-entry"
 
 
 class BoxParams(BaseModel):
@@ -55,7 +59,11 @@ class BallotBoxWorkflow:
             self._checkpoints.append(await workflow.execute_activity(
                 "open_box", params.open, result_type=Checkpoint,
                 start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY))
+        # The deadline the box waits for: the close, or the end of paper entry after it (online ballots are still
+        # refused from the close by the web tier; the witness checkpoints go on while paper ballots come in).
         closes_at: datetime = params.open.closes_at
+        if params.open.paper_entry_until is not None and workflow.patched(SEAL_AFTER_PAPER_ENTRY):
+            closes_at = max(closes_at, params.open.paper_entry_until)
         while workflow.now() < closes_at and self._seal_early is None:
             wait = min(params.checkpoint_every, closes_at - workflow.now())
             try:

@@ -20,13 +20,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.box import Checkpoint, OpenBoxInput, SealOutcome
+    from activities.box import Checkpoint, OpenBoxInput
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, DoorKnockInput, StageAppend
     from domain.escalation import EvidenceRef
     from domain.events import Question
     from domain.legal_calendar import BEIJING, HolidayFile
-    from domain.procedures import Period, parse_period, round_stream
+    from domain.procedures import PAPER_ENTRY, Period, paper_entry_until, parse_period, round_stream
     from domain.roll import Scope
     from domain.stage_events import (
         DoorKnockListIssued,
@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.ballot_box import BoxParams, BoxResult
+from workflows.decision import DEEMED_TALLY_DECIDES, PAPER_ENTRY_WINDOW, Decision, result_lines
 from workflows.escalating import EscalationTickets
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
@@ -130,6 +131,10 @@ class ProcedureState(BaseModel):
     confirmed: dict[str, datetime] = {}
     feedback: dict[str, int] = {}
     outcome: str | None = None
+    rule_decides: bool = False
+    """The last round was decided by the tally the rules name (the deemed one when deeming applied): set from the
+    ``deemed-tally-decides`` patch when the round was counted, so that a later stage (a result notice after
+    continue-as-new) words it as it was decided."""
 
 
 ProcedureInput.model_rebuild()
@@ -484,36 +489,44 @@ class ProcedureWorkflow(EscalationTickets):
 
     # ---- the vote: a child ballot box with reminders before the close --------------------------------
 
-    async def _vote(self, questions: tuple[Question, ...]) -> SealOutcome:
+    async def _vote(self, questions: tuple[Question, ...]) -> Decision:
         """Open a ballot box as a child workflow, remind non-voters before the close, return the result.
 
         Round 1 uses the deliberation's own stream; a re-vote has a stream of its own (``…~r2``), because
-        a stream holds one box. Either way the main stream records the round and its final head.
+        a stream holds one box. Either way the main stream records the round and its final head. The box
+        seals when paper entry ends (``paper_entry`` period, 24:00 of the closing day by default).
         """
         self._s.round += 1
         rnd, did = self._s.round, self._in.deliberation_id
         box = round_stream(did, rnd)
         closes = self._until("voting")
         await self._enter("voting", closes)
+        paper_until = None
+        if workflow.patched(PAPER_ENTRY_WINDOW):
+            paper_until = paper_entry_until(closes, self._in.periods.get(PAPER_ENTRY))
         await self._append(f"round:{rnd}:opened", VoteRoundOpened(
-            at=workflow.now(), round=rnd, box_stream=box, questions=tuple(q.id for q in questions), closes_at=closes))
+            at=workflow.now(), round=rnd, box_stream=box, questions=tuple(q.id for q in questions), closes_at=closes,
+            paper_entry_until=paper_until))
         params = BoxParams(open=OpenBoxInput(
             deliberation_id=box, roll_digest=self._in.roll_digest, scope=self._in.scope, rule_id=self._in.rule_id,
             questions=questions, opens_at=workflow.now(), closes_at=closes,
             ballots_changeable=self._in.ballots_changeable, proxy_limit=self._in.proxy_limit,
-            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half),
+            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half, paper_entry_until=paper_until),
             checkpoint_every=self._period("checkpoint").span())
         child = await workflow.start_child_workflow(
             "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)
         await self._remind(box, workflow.now(), closes)
         result: BoxResult = await child
-        outcome = result.outcome
-        self._s.results, self._s.head, self._s.approved = outcome.results, outcome.head, outcome.approved
+        decision = Decision.of(result.outcome, rule_decides=workflow.patched(DEEMED_TALLY_DECIDES))
+        outcome = decision.sealed
+        self._s.results, self._s.head, self._s.approved = outcome.results, outcome.head, decision.approved
+        self._s.rule_decides = decision.rule_decides
         await self._enter("tally")
         await self._append(f"round:{rnd}:counted", VoteCounted(
             at=workflow.now(), round=rnd, box_stream=box, head_seq=outcome.head.seq, head_hash=outcome.head.hash,
-            outcomes={q: r["outcome"] for q, r in outcome.results.items()}, approved=outcome.approved))
-        return outcome
+            outcomes={q: r["outcome"] for q, r in outcome.results.items()}, approved=decision.approved,
+            **decision.counted()))
+        return decision
 
     def _reminder_times(self, opens: datetime, closes: datetime) -> list[datetime]:
         before = self._period("remind_before").span()
@@ -538,13 +551,17 @@ class ProcedureWorkflow(EscalationTickets):
                     recipients=listed.owners)
 
     async def _result_notice(self, title: str) -> None:
-        """The result notice carries the stream's final head, so anyone can check the stream against it."""
+        """The result notice carries the stream's final head, so anyone can check the stream against it; since
+        the deemed tally decides, it gives the ballots cast, the deemed tally and the outcome that decides."""
         head = self._s.head
-        outcomes = ", ".join(f"{q}: {r['outcome']}" for q, r in self._s.results.items())
-        await self._notify("result", (f"{title}表决结果", f"Result: {title}"), (
-            f"表决结果：{outcomes}。记录链终点 seq={head.seq if head else '-'} hash={head.hash if head else '-'}",
-            f"Outcome: {outcomes}. Stream head seq={head.seq if head else '-'} hash={head.hash if head else '-'}"),
-            head=head)
+        where = f"seq={head.seq if head else '-'} hash={head.hash if head else '-'}"
+        if self._s.rule_decides:
+            zh, en = result_lines(self._s.results)
+            body = (f"表决结果：\n{zh}\n记录链终点 {where}", f"Result:\n{en}\nStream head {where}")
+        else:  # rounds counted before the deemed tally decided: the notice as it was then
+            outcomes = ", ".join(f"{q}: {r['outcome']}" for q, r in self._s.results.items())
+            body = (f"表决结果：{outcomes}。记录链终点 {where}", f"Outcome: {outcomes}. Stream head {where}")
+        await self._notify("result", (f"{title}表决结果", f"Result: {title}"), body, head=head)
 
     # ---- handlers shared by every procedure --------------------------------------------------------
 

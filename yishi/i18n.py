@@ -15,6 +15,7 @@ from typing import Literal
 from domain.legal_calendar import BEIJING
 from domain.numbers import decimal_str
 from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
+from yishi.i18n_counting import COUNTING_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
 
 Lang = Literal["zh", "en"]
@@ -171,9 +172,6 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "paper_ref": ("扫描件编号（纸质选票扫描文件名或编号）", "Scanned sheet reference (file name or number)"),
     "paper_submit": ("录入", "Record"),
     "paper_saved": ("纸质选票已录入", "Paper ballot recorded"),
-    "paper_online_prevails": ("该业主已在网上投票：网上投票优先，这张纸质选票记录在案但不计入。",
-                              "This owner voted online: the online ballot prevails; the paper ballot is "
-                              "recorded but not counted."),
     "paper_none": ("还没有纸质选票。", "No paper ballots yet."),
     "paper_counted": ("计入", "counted"),
     "paper_overridden": ("网上投票优先，不计入", "online prevails, not counted"),
@@ -238,6 +236,7 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(MATTER_MESSAGES)
 MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
+MESSAGES.update(COUNTING_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:

@@ -26,7 +26,7 @@ from workflows.common import ObjectionInput, ObjectionReceipt, TaskCompletion
 from yishi.services.procedures import StartRequest, start_procedure
 
 FAST = {"feasibility": "PT1H", "voting": "PT2H", "remind_before": "PT30M", "checkpoint": "PT30M",
-        "share_confirmation": "PT1H"}
+        "share_confirmation": "PT1H", "paper_entry": "PT0S"}
 
 
 async def idle(handle) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
@@ -35,6 +35,13 @@ class Opened:
     roll: Roll
     closes_at: datetime
     tokens: dict[str, str] = field(default_factory=dict)
+    opens_at: datetime | None = None
+
+    @property
+    def sheet(self) -> dict[str, str]:
+        """The fill-in date of a paper sheet filled in on the day the box opened (Beijing time)."""
+        assert self.opens_at is not None
+        return {"filled_date": self.opens_at.astimezone(timezone(timedelta(hours=8))).date().isoformat()}
 
     @property
     def owners(self) -> list[str]:
@@ -88,7 +95,7 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
 
     async def opener(owners: int = 8, *, changeable: bool = True, minutes: int = 60,
                      rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default",
-                     links: bool = True) -> Opened:
+                     links: bool = True, paper_entry: str | None = None, deem_silent: bool = False) -> Opened:
         roll = roll or make_roll(owners)
         now = datetime.now(UTC)
         spec = DeliberationSpec(
@@ -97,13 +104,13 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
             notice_zh="加装电梯方案已在一楼公告栏张贴。\n请在截止前投票。",
             notice_en="The elevator plan is posted in the lobby.\nPlease vote before the deadline.",
             opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(minutes=minutes),
-            ballots_changeable=changeable, community=community,
+            ballots_changeable=changeable, community=community, paper_entry=paper_entry, deem_silent=deem_silent,
         )
         deliberation_id = f"web-{uuid.uuid4().hex[:12]}"
         digest = await store_roll(pool, roll)
         await register(pool, deliberation_id, spec, digest)
         await BoxActivities(store, pool).open_box(box_params(deliberation_id, spec, digest).open)
-        opened = Opened(deliberation_id, roll, spec.closes_at)
+        opened = Opened(deliberation_id, roll, spec.closes_at, opens_at=spec.opens_at)
         if links:  # links=False: a box whose links are still to be issued
             issued = await issue_links(pool, deliberation_id, opened.owners, secret_key=SECRET, now=now)
             opened.tokens = {link.owner_id: link.token for link in issued}

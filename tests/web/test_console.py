@@ -126,6 +126,7 @@ async def test_paper_ballots_online_prevails_and_marks(sign_in, client, store, o
     rooms = {r.owner_id: r.room_id for r in d.roll.rooms}
     grid = await sign_in("committee")  # paper entry is the committee's (tests/web/test_console_paper.py)
     form = fields((await grid.get(f"/console/d/{d.id}/paper")).text, "/paper")
+    form = {**form, **d.sheet}  # the date the owners filled the sheets in
     entered = await grid.post(form["_action"], data={**form, "room": rooms["o002"], "choice": "against",
                                                      "paper_ref": "scan-0042.pdf"})
     assert entered.status_code == 200 and "纸质选票已录入" in entered.text

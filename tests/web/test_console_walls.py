@@ -99,7 +99,7 @@ async def test_ballot_pages_hidden_from_another_community_open_to_its_own_and_th
         assert page.status_code == 200 and opened.id in page.text, suffix
     form = console_form((await committee.get(f"/console/d/{opened.id}/paper")).text)
     entered = await committee.post(f"/console/d/{opened.id}/paper", data={
-        **form, "room": opened.roll.rooms[0].room_id, "paper_ref": "P-1", "choice": "for"})
+        **form, "room": opened.roll.rooms[0].room_id, "paper_ref": "P-1", "choice": "for", **opened.sheet})
     assert entered.status_code == 200 and 'id="receipt-code"' in entered.text, entered.text[-800:]
     assert "BallotCast" in await stream_types(store, opened.id)
     # The street office sees every community's progress (non-voters and paper entry are not its pages by role).

@@ -24,7 +24,7 @@ from yishi.temporal_client import DATA_CONVERTER
 
 OWNERS = [f"O3{f}{u}" for f in range(1, 7) for u in (1, 2)]
 PERIODS = {"voting": "PT6S", "remind_before": "PT2S", "checkpoint": "PT2S", "share_confirmation": "PT90S",
-           "publicity": "PT90S", "mediation": "PT90S"}
+           "publicity": "PT90S", "mediation": "PT90S", "paper_entry": "PT0S"}
 
 
 @pytest.fixture

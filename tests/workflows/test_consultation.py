@@ -28,7 +28,7 @@ OWNERS = [f"O3{f}{u}" for f in range(1, 7) for u in (1, 2)]
 def request(**periods: str) -> StartRequest:
     return StartRequest(
         procedure="consultation", title="小区充电桩", scope=Scope(building="3"), initiator_role="grid_worker",
-        initiated_by="网格员王", periods={"checkpoint": "P3D", **periods},
+        initiated_by="网格员王", periods={"checkpoint": "P3D", "paper_entry": "PT0S", **periods},
         options={"issue": "电动车充电难", "milestones": ["选址", "安装"],
                  "options": [{"id": "A", "text": "增设充电桩"}, {"id": "B", "text": "暂缓"}]})
 

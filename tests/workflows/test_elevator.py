@@ -29,7 +29,8 @@ OWNERS = [f"O3{f}{u}" for f in range(1, 7) for u in (1, 2)]
 
 def request(**periods: str) -> StartRequest:
     return StartRequest(procedure="elevator", title="3栋2单元加装电梯", scope=Scope(building="3", entrance="2"),
-                        periods={"checkpoint": "P5D", **periods}, initiator_role="owner", initiated_by="O361",
+                        periods={"checkpoint": "P5D", "paper_entry": "PT0S", **periods}, initiator_role="owner",
+                        initiated_by="O361",
                         options={"cost_total": Decimal("600000.00")})
 
 

@@ -107,7 +107,8 @@ async def test_workflow_reports_a_channel_that_keeps_failing(ts_env, store, pool
         await conn.execute("INSERT INTO notice_channels (community, channels, webhook_url) VALUES ($1, $2, $3)",
                            community, ["print", "webhook"], "http://127.0.0.1:9/sms")
     req = StartRequest(procedure="elevator", title="加装电梯", scope=Scope(building="3", entrance="2"),
-                       community=community, periods={"voting": "PT1H", "remind_before": "PT10M"})
+                       community=community, periods={"voting": "PT1H", "remind_before": "PT10M",
+                                                         "paper_entry": "PT0S"})
     async with running_worker(ts_env, store, pool, task_queue):
         did, handle = await start_procedure(ts_env.client, pool, estate_roll(), req, task_queue=task_queue,
                                             notice_attempts=2)

@@ -50,7 +50,7 @@ def split(n_for: int) -> dict[str, str]:
 async def test_property_tie_revote_handover_missed(ts_env, store, pool, task_queue) -> None:
     env = ts_env
     req = StartRequest(procedure="property", title="更换物业", scope=Scope(), initiator_role="owners_committee",
-                       periods={"checkpoint": "P5D"},
+                       periods={"checkpoint": "P5D", "paper_entry": "PT0S"},  # not the time of day
                        options={"candidates": [{"id": "A", "name": "安居物业"}, {"id": "B", "name": "百合物业"}],
                                 "current_company": "旧物业"})
     async with running_worker(env, store, pool, task_queue):
@@ -110,7 +110,8 @@ async def test_property_dismissal_rejected_keeps_company(ts_env, store, pool, ta
     env = ts_env
     req = StartRequest(procedure="property", title="更换物业", scope=Scope(), initiator_role="petition",
                        initiated_by="O311", petition_signers=tuple(OWNERS[:5]),
-                       periods={"notice": "PT1H", "voting": "PT2H", "remind_before": "PT30M", "checkpoint": "PT1H"},
+                       periods={"notice": "PT1H", "voting": "PT2H", "remind_before": "PT30M", "checkpoint": "PT1H",
+                                "paper_entry": "PT0S"},
                        options={"candidates": [{"id": "A", "name": "安居物业"}]})
     async with running_worker(env, store, pool, task_queue):
         did, handle = await start_procedure(env.client, pool, estate_roll(buildings=2), req, task_queue=task_queue)

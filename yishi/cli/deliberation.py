@@ -133,6 +133,10 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
              f"head: seq={status['head']['seq']} hash={status['head']['hash']}"]
     if status["outcome"]:
         lines.append(f"outcome: {status['outcome']}")
+    if status["rounds"]:
+        last = status["rounds"][-1]
+        paper = f", paper ballots entered until {last['paper_entry_until']}" if last.get("paper_entry_until") else ""
+        lines.append(f"vote round {last['round']}: closes {last['closes_at']}{paper}")
     for task in status["open_tasks"]:
         title = task["title_en"] if lang == "en" else task["title_zh"]
         due = f" due {task['due_at']}" if task["due_at"] else ""

@@ -101,14 +101,16 @@ _LABELS = {
         "participating": "参与表决", "for": "同意", "against": "反对", "abstain": "弃权",
         "approved": "通过", "rejected": "未通过", "no_quorum": "参与人数或面积未达门槛，表决无效",
         "outcome": "结果", "ignored": "未计入的选票", "deeming": "沉默业主", "met": "达到", "unmet": "未达到",
-        "effective": "按沉默业主规则的结果",
+        "effective": "按沉默业主规则的结果", "deemed": "视为随多数后", "decides": "决定结果的计票",
+        "decides_deemed": "视为随多数后的计票", "decides_cast": "实际投票",
     },
     "en": {
         "rule": "Rule", "scope": "Scope", "owners": "owners", "area": "area (m²)", "eligible": "All owners",
         "participating": "Participating", "for": "For", "against": "Against", "abstain": "Abstain",
         "approved": "approved", "rejected": "rejected", "no_quorum": "no quorum: the vote is void",
         "outcome": "Outcome", "ignored": "Ballots not counted", "deeming": "Silent owners", "met": "met",
-        "unmet": "NOT met", "effective": "Outcome with silent owners deemed",
+        "unmet": "NOT met", "effective": "Outcome with silent owners deemed", "deemed": "With silent owners deemed",
+        "decides": "Tally that decides", "decides_deemed": "the deemed tally", "decides_cast": "the ballots cast",
     },
 }  # fmt: skip
 
@@ -152,7 +154,15 @@ def render(result: TallyResult, scope: str, lang: Lang = "zh") -> str:
     lines.append(f"{t['outcome']}: {t[result.outcome]}")
     if result.deeming is not None:
         lines.append(f"{t['deeming']}: {result.deeming.en if lang == 'en' else result.deeming.zh}")
+        if result.deemed:
+            deemed = result.decided()
+            lines.append(f"{t['deemed']}:")
+            for key, count in (("participating", deemed.participating), ("for", deemed.in_favour),
+                               ("against", deemed.against), ("abstain", deemed.abstain)):
+                lines.append(_cell("  " + t[key], 16, right=False) + _cell(str(count.owners), 10)
+                             + _cell(decimal_str(count.area), 16))
         lines.append(f"{t['effective']}: {t[result.effective_outcome]}")
+        lines.append(f"{t['decides']}: {t['decides_deemed'] if result.deemed else t['decides_cast']}")
     if result.ignored:
         lines.append(f"{t['ignored']}: {len(result.ignored)}")
         for item in result.ignored:

@@ -170,15 +170,18 @@ def paper_clerk_ids(box: Box) -> set[int]:
 
 
 async def enter_paper_ballot(store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, paper_ref: str,
-                             clerk_id: int, idempotency_key: str, now: datetime, question_id: str) -> Receipt:
+                             clerk_id: int, idempotency_key: str, now: datetime, question_id: str,
+                             filled_at: datetime | None = None) -> Receipt:
     """Record a paper ballot typed in by the committee account ``clerk_id``; its receipt once committed.
 
-    :func:`yishi.services.voting.cast_ballot` with ``channel="paper"`` and the clerk in the event
-    (``entered_by``). The same sheet entered again (same ``idempotency_key``), by any clerk, returns the first
-    receipt and records nothing; :class:`FormAlreadyUsedError` if that sheet was entered with another choice.
+    :func:`yishi.services.voting.cast_ballot` with ``channel="paper"``, the clerk in the event (``entered_by``)
+    and, as ``cast_at``, ``filled_at``: when the owner filled it in (before the close; entered until the seal).
+    The same sheet entered again (same ``idempotency_key``), by any clerk, returns the first receipt and records
+    nothing; :class:`FormAlreadyUsedError` if that sheet was entered with another choice.
     """
     receipt = await cast_ballot(store, deliberation_id, owner_id, choice, idempotency_key=idempotency_key, now=now,
-                                channel="paper", paper_ref=paper_ref, question_id=question_id, entered_by=clerk_id)
+                                channel="paper", paper_ref=paper_ref, question_id=question_id, entered_by=clerk_id,
+                                cast_at=filled_at)
     if receipt.channel != "paper":
         raise FormAlreadyUsedError(receipt)
     log.info("ballot.paper_entered", deliberation_id=deliberation_id, seq=receipt.seq, entered_by=clerk_id)

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.box import OpenBoxInput
 from domain.events import Question
+from domain.procedures import paper_entry_until
 from domain.roll import Roll, Scope
 from domain.rules import get_rule
 from domain.tally import check_deeming
@@ -42,11 +43,18 @@ class DeliberationSpec(BaseModel):
     previous_id: str | None = None
     community: str = "default"
     """The community (社区) it belongs to: the console lists and filters by it."""
+    paper_entry: str | None = None
+    """The paper-entry window after the close (``eod``, ``PT12H``, ``PT0S``; domain.procedures.paper_entry_until).
+    None: a plain box (demos, drills, benchmarks) seals at the close. Procedures default to ``eod``."""
 
     @model_validator(mode="after")
     def _over_half_needs_deeming(self) -> DeliberationSpec:
         check_deeming(self.deem_silent, self.deem_over_half)  # refused before anything is stored or started
+        self.paper_entry_until()  # an unreadable window is refused here too
         return self
+
+    def paper_entry_until(self) -> datetime | None:
+        return None if self.paper_entry is None else paper_entry_until(self.closes_at, self.paper_entry)
 
 
 def new_deliberation_id(procedure: str) -> str:
@@ -87,6 +95,7 @@ def box_params(deliberation_id: str, spec: DeliberationSpec, digest: str,
             questions=(spec.question,), opens_at=spec.opens_at, closes_at=spec.closes_at,
             ballots_changeable=spec.ballots_changeable, proxy_limit=spec.proxy_limit,
             deem_silent=spec.deem_silent, deem_over_half=spec.deem_over_half,
+            paper_entry_until=spec.paper_entry_until(),
         ),
         checkpoint_every=checkpoint_every,
     )

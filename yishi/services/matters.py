@@ -82,6 +82,7 @@ class Matter:
     head: tuple[int, str] | None
     share: OwnerShare | None
     objections: list[dict[str, str]] = field(default_factory=list)
+    deemed: bool = False  # the result was decided by the deemed tally (silent-owner deeming; VoteCounted.deemed)
 
     @property
     def objections_open(self) -> bool:
@@ -109,6 +110,7 @@ async def load_matter(store: EventStore, deliberation_id: str, owner_id: str) ->
                 matter.stage, matter.deadline = e.stage, e.deadline
             case "VoteCounted":
                 matter.approved, matter.head = e.approved, (e.head_seq, e.head_hash)
+                matter.deemed = bool(e.deemed)
             case "CostPlanProposed":
                 mine = next((s for s in e.shares if s.owner_id == owner_id), None)
                 matter.share = None if mine is None else OwnerShare(e.plan_id, mine.rooms, mine.amount, False)

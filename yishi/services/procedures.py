@@ -148,7 +148,10 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
                     status["tasks"][event.task_id]["overdue"] = True
             case "VoteRoundOpened":
                 status["rounds"].append({"round": event.round, "box_stream": event.box_stream,
-                                         "closes_at": payload["closes_at"]})
+                                         "closes_at": payload["closes_at"],
+                                         "paper_entry_until": payload.get("paper_entry_until")})
+            case "VoteCounted":
+                status["rounds"][-1].update(outcomes=event.outcomes, decided=event.decided, deemed=event.deemed)
             case "NoticeDeliveryFailed" if event.final:
                 status["notices_failed"].append({"notice_id": event.notice_id, "channel": event.channel,
                                                  "error": event.error})

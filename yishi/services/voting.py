@@ -20,7 +20,7 @@ import re
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -76,6 +76,9 @@ class Receipt:
     cast_at: datetime
     recorded_at: datetime
     question_id: str = "main"
+    precedence: str | None = None
+    """The online/paper rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`):
+    ``online_over_paper`` or ``paper_not_counted``; None when the owner used one channel only."""
 
     @property
     def code(self) -> str:
@@ -290,15 +293,17 @@ class Box:
     def area_of(self, owner_id: str) -> Decimal:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
-    def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None
-                    ) -> StoredEvent | None:
-        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by`` or on
-        ``question_id``."""
+    def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None,
+                    channel: str | None = None) -> StoredEvent | None:
+        """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``, on
+        ``question_id`` or through ``channel``."""
         for index in reversed(self._ballots.get(owner_id, ())):
             if index >= self._count:
                 continue  # cast after this box was read
             stored = self._log[index]
             if question_id is not None and stored.payload.get("question_id", "main") != question_id:
+                continue
+            if channel is not None and stored.payload.get("channel", "online") != channel:
                 continue
             if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
                 return stored
@@ -367,14 +372,19 @@ async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bo
     return box
 
 
-def open_guard(now: datetime) -> Callable[[StreamState], None]:
-    """Refuse under the stream lock once the box is sealed or its deadline has passed."""
+def open_guard(now: datetime, closes_at: datetime | None = None) -> Callable[[StreamState], None]:
+    """Refuse under the stream lock once the box is sealed, or its stream takes nothing more (``accepting_until``:
+    the end of paper entry, else the close), or ``closes_at`` has passed (online ballots and proxies: paper
+    ballots alone are entered after the close). The later of this process's clock and the database's decides."""
 
     def guard(stream: StreamState) -> None:
         if stream.sealed_at is not None:
             raise VotingClosedError(stream.sealed_at)
-        if stream.accepting_until is not None and max(now, stream.now) >= stream.accepting_until:
+        at = max(now, stream.now)
+        if stream.accepting_until is not None and at >= stream.accepting_until:
             raise VotingClosedError(stream.accepting_until)
+        if closes_at is not None and at >= closes_at:
+            raise VotingClosedError(closes_at)
 
     return guard
 
@@ -402,14 +412,16 @@ def _decide(state: BoxState, command: Command, now: datetime) -> list[Event]:
 
 
 async def append_decided(store: EventStore, stream_id: str, command: Command, now: datetime, *,
-                          idempotency_key: str | None = None, link: str | None = None) -> list[StoredEvent]:
+                          idempotency_key: str | None = None, link: str | None = None,
+                          closes_at: datetime | None = None) -> list[StoredEvent]:
     """Decide ``command`` under the stream lock on this process's fold and append what it makes; ``link``,
-    the token hash it was posted through, must not be revoked by then (:class:`RevokedLinkError`)."""
+    the token hash it was posted through, must not be revoked by then (:class:`RevokedLinkError`); refused from
+    ``closes_at`` when given (everything but a paper ballot)."""
     for attempt in (1, 2):
         log_ = _stream_log(store, stream_id)
         try:
             return await store.append(stream_id, decide=lambda _stream, fold=log_: fold.decide(command, now, link),
-                                      idempotency_key=idempotency_key, guard=open_guard(now), check=link)
+                                      idempotency_key=idempotency_key, guard=open_guard(now, closes_at), check=link)
         except StaleFoldError:
             if attempt == 2:
                 raise
@@ -420,12 +432,14 @@ async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
     question_id: str | None = None, box: Box | None = None, entered_by: int | None = None,
-    link: str | None = None,
+    link: str | None = None, cast_at: datetime | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
-    Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, only
-    names the default question; ``entered_by``, the committee account typing in a paper ballot; ``link``, the
+    Decided under the stream lock (see the module docstring); ``box``, the caller's view of the box, names the
+    default question and the close; ``cast_at``, when a paper ballot was filled in (default ``now``); online
+    ballots and proxies are refused from the close, paper ballots until the box seals (the end of paper entry);
+    ``entered_by``, the committee account typing in a paper ballot; ``link``, the
     token hash of the personal link it was posted through (:class:`RevokedLinkError` if revoked by the time the
     ballot is recorded: the revocation is checked in the ballot's own transaction). The same
     ``idempotency_key`` again returns the first receipt and records
@@ -435,10 +449,12 @@ async def cast_ballot(
     if box is None or box.deliberation_id != deliberation_id:
         box = await load_box(store, deliberation_id, fresh=False)
     question_id = question_id or box.opened.questions[0].id  # a box of one question: that one
-    command = CastBallot(owner_id=owner_id, choice=choice, cast_at=now, channel=channel,  # type: ignore[arg-type]
-                         cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
+    command = CastBallot(owner_id=owner_id, choice=choice, cast_at=cast_at or now,  # type: ignore[arg-type]
+                         channel=channel, cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
                          question_id=question_id, entered_by=entered_by)
-    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link)
+    closes_at = None if channel == "paper" else box.opened.closes_at
+    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link,
+                                  closes_at=closes_at)
     if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
         raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
                                        f"idempotency key {idempotency_key} is inconsistent; reload and vote again")
@@ -446,7 +462,12 @@ async def cast_ballot(
     if (receipt.owner_id, receipt.choice, receipt.cast_by, receipt.question_id) != (owner_id, choice, cast_by,
                                                                                     question_id):
         raise FormAlreadyUsedError(receipt)
-    log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel)
+    # The fold this process has now holds the ballot (committed under the lock, or read back): which channel
+    # rule applied to it, for the receipt to name.
+    after = await load_box(store, deliberation_id, fresh=False)
+    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel))
+    log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel,
+             precedence=receipt.precedence)
     return receipt
 
 
@@ -454,17 +475,17 @@ async def authorise_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
     """Record that ``owner_id`` authorises ``proxy_owner_id`` (ending any earlier authorisation)."""
-    await load_box(store, deliberation_id, fresh=False)  # NoSuchBoxError before anything is queued
+    box = await load_box(store, deliberation_id, fresh=False)  # NoSuchBoxError before anything is queued
     command = AuthoriseProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
-    return await append_decided(store, deliberation_id, command, now)
+    return await append_decided(store, deliberation_id, command, now, closes_at=box.opened.closes_at)
 
 
 async def revoke_proxy(
     store: EventStore, deliberation_id: str, owner_id: str, proxy_owner_id: str, *, now: datetime
 ) -> list[StoredEvent]:
-    await load_box(store, deliberation_id, fresh=False)
+    box = await load_box(store, deliberation_id, fresh=False)
     command = RevokeProxy(owner_id=owner_id, proxy_owner_id=proxy_owner_id, at=now)
-    return await append_decided(store, deliberation_id, command, now)
+    return await append_decided(store, deliberation_id, command, now, closes_at=box.opened.closes_at)
 
 
 # Per pool (asyncpg pools take no weak references: the pool is kept beside its rows, so its id is not reused).

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from domain.errors import BallotNotChangeableError, DomainError, InvalidChoiceError, UnknownQuestionError
+from yishi.i18n import t
 from yishi.services.links import LinkError, RevokedLinkError, resolve_link
 from yishi.services.receipts import check_receipt
 from yishi.services.voting import (
@@ -91,6 +92,11 @@ class ReceiptOut(BaseModel):
     recorded_at: datetime
     closes_at: datetime
     changeable: bool
+    precedence: Literal["online_over_paper", "paper_not_counted"] | None = Field(
+        None, description="the online/paper rule that applied: online_over_paper when the owner had a paper ballot "
+                          "(it no longer counts); None when the owner used one channel only")
+    precedence_zh: str | None = None
+    precedence_en: str | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -224,9 +230,12 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
         return fail(status, "refused", exc.message("zh"), exc.message("en"))
     except UNAVAILABLE:
         return _unavailable()
+    rule = receipt.precedence
     return ReceiptOut(code=receipt.code, deliberation_id=receipt.deliberation_id, seq=receipt.seq,
                       choice=receipt.choice, recorded_at=receipt.recorded_at, closes_at=box.opened.closes_at,
-                      changeable=box.opened.ballots_changeable)
+                      changeable=box.opened.ballots_changeable, precedence=rule,  # type: ignore[arg-type]
+                      precedence_zh=t(f"precedence_{rule}", "zh") if rule else None,
+                      precedence_en=t(f"precedence_{rule}", "en") if rule else None)
 
 
 def api_schema(app: FastAPI) -> dict[str, Any]:

@@ -7,12 +7,13 @@ grid workers; paper-ballot entry is for committee accounts only, and each sheet 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from domain.ballots import CHOICES
-from domain.errors import DomainError
+from domain.errors import DomainError, PaperBallotDateError
 from domain.roll_parse import roll_template
 from yishi import i18n
 from yishi.services.accounts import account_names
@@ -29,7 +30,9 @@ from yishi.services.console import (
     paper_clerk_ids,
     progress,
 )
+from yishi.services.paper import entry_ended, fill_in_days, filled_in_at
 from yishi.services.voting import (
+    Box,
     FormAlreadyUsedError,
     NoSuchBoxError,
     VotingClosedError,
@@ -37,7 +40,7 @@ from yishi.services.voting import (
     load_box,
 )
 from yishi.web.render import message_page, page_lang, render
-from yishi.web.resident import closed_page, refused_page
+from yishi.web.resident import refused_page
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.staff import router as staff_router
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -146,8 +149,22 @@ async def paper_form(request: Request, deliberation_id: str) -> Response:
     loaded = await _box_and_info(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
-    return _page(request, "console_paper.html", staff, box=loaded[0], info=loaded[1], form=staff.form(),
-                 error=None, receipt=None)
+    return _paper_page(request, staff, loaded[0], loaded[1])
+
+
+def _paper_page(request: Request, staff: Staff, box: Box, info: object, status: int = 200, **context: object
+                ) -> Response:
+    """The entry form with the window it is open in: filled in during the vote, entered until the seal."""
+    sealed = box.state.sealed.at if box.state.sealed is not None else None
+    return _page(request, "console_paper.html", staff, status, box=box, info=info, form=staff.form(),
+                 ended=entry_ended(box.opened, sealed, clock(request)), days=fill_in_days(box.opened),
+                 **{"error": None, "receipt": None, **context})
+
+
+def _paper_closed(request: Request, ended: datetime) -> Response:
+    lang = page_lang(request)
+    return message_page(request, 410, "paper_closed_title", body=i18n.t("paper_closed_body", lang,
+                                                                         when=i18n.when(ended, lang)))
 
 
 @router.post("/console/d/{deliberation_id}/paper")
@@ -160,33 +177,40 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
+    lang, now = page_lang(request), clock(request)
     room = next((r for r in box.opened.roll if r.room_id.upper() == form.get("room", "").strip().upper()), None)
     ref = form.get("paper_ref", "").strip()[:200]
     choice = form.get("choice")
     question = box.question(form.get("question") or None)
+    filled_at = filled_in_at(box.opened, form.get("filled_date", "")[:40], form.get("filled_time", "")[:20])
 
-    def again(status: int, error: str, receipt: object = None) -> Response:
-        return _page(request, "console_paper.html", staff, status, box=box, info=info, form=staff.form(),
-                     error=error, receipt=receipt)
+    def again(status: int, error: str) -> Response:
+        return _paper_page(request, staff, box, info, status, error=error)
 
+    ended = entry_ended(box.opened, box.state.sealed.at if box.state.sealed else None, now)
+    if ended is not None:  # checked again under the stream lock (VotingClosedError below)
+        return _paper_closed(request, ended)
     if room is None or not ref or choice not in CHOICES or question is None:
-        return again(422, i18n.t("paper_missing", page_lang(request)))
+        return again(422, i18n.t("paper_missing", lang))
+    if filled_at is None:
+        return again(422, i18n.t("paper_date_missing", lang))
     # One scanned sheet is one ballot per question: entering the same sheet twice records it once.
     sheet = f"{room.owner_id}\x00{ref}" + (f"\x00{question.id}" if len(box.opened.questions) > 1 else "")
     key = "paper-" + hashlib.sha256(sheet.encode()).hexdigest()[:32]
     try:
         receipt = await enter_paper_ballot(request.app.state.store, deliberation_id, room.owner_id, choice,
                                            paper_ref=ref, clerk_id=staff.account.id, idempotency_key=key,
-                                           now=clock(request), question_id=question.id)
+                                           now=now, question_id=question.id, filled_at=filled_at)
     except FormAlreadyUsedError as exc:
-        return again(409, i18n.t("paper_ref_used", page_lang(request), ref=ref, code=exc.receipt.code))
+        return again(409, i18n.t("paper_ref_used", lang, ref=ref, code=exc.receipt.code))
     except VotingClosedError as exc:
-        return closed_page(request, exc.closed_at)
+        return _paper_closed(request, exc.closed_at)
+    except PaperBallotDateError as exc:
+        return again(422, exc.message(lang))
     except DomainError as exc:
         return refused_page(request, exc)
     except UNAVAILABLE:
         return unavailable(request)
     box = await load_box(request.app.state.store, deliberation_id)
-    overridden = box.state.tally(question.id).has_online_ballot(room.owner_id)
-    return _page(request, "console_paper.html", staff, box=box, info=info, form=staff.form(), error=None,
-                 receipt=receipt, overridden=overridden, room=room.room_id)
+    return _paper_page(request, staff, box, info, receipt=receipt, room=room.room_id,
+                       overridden=receipt.precedence == "paper_not_counted")

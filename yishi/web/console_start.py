@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import DomainError, RollError
 from domain.legal_calendar import HolidayFile, parse_holiday_file
-from domain.procedures import PROCEDURES, parse_period
+from domain.procedures import PAPER_ENTRY, PROCEDURES, check_paper_entry, parse_period
 from domain.roll import Roll, Scope, load_roll
 from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
@@ -163,7 +163,9 @@ class _Checked:
             if not raw or raw == default:
                 continue
             try:
-                parse_period(raw)
+                period = parse_period(raw)
+                if name == PAPER_ENTRY:
+                    check_paper_entry(period)
             except DomainError as exc:
                 self._fail("start_err_period", period=i18n.t(f"start_period_{name}", self.lang),
                            reason=exc.message(self.lang))

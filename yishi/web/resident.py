@@ -163,13 +163,14 @@ def receipt_page(request: Request, voter: Voter, receipt: Receipt, question: Any
     several = len(opened.questions) > 1
     question_text = ((question.text_en if lang == "en" else None) or question.text_zh) if several else None
     key = (voter.box.deliberation_id, lang, receipt.choice, question_text, for_rooms, opened.closes_at,
-           opened.ballots_changeable, str(request.query_params))
+           opened.ballots_changeable, receipt.precedence, str(request.query_params))
 
     def make(holes: dict[str, str]) -> str:
         stand_in = {"code": holes["code"], "seq": holes["seq"], "choice": receipt.choice}
         return render_html(request, "receipt.html", lang, f"/v/{holes['token']}", receipt=stand_in,
                            recorded=holes["recorded"], token=holes["token"], question=question_text,
-                           closes_at=opened.closes_at, changeable=opened.ballots_changeable, for_rooms=for_rooms)
+                           closes_at=opened.closes_at, changeable=opened.ballots_changeable, for_rooms=for_rooms,
+                           precedence=receipt.precedence)
 
     values = {"code": receipt.code, "seq": receipt.seq, "recorded": when(receipt.recorded_at, lang),
               "token": request.path_params["token"]}

@@ -136,7 +136,7 @@ class QuestionForm:
     id: str
     text: str
     status: str | None
-    final: bool  # voted on it, and ballots cannot be changed
+    final: bool  # voted on it online, and ballots cannot be changed
     form: FormKeys
 
 
@@ -168,15 +168,19 @@ def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) 
 
 
 def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None) -> str | None:
+    """The ballot that counts for the owner on this question; an online ballot prevails over a paper one."""
     owner_id = owner_id or voter.owner_id
-    last = voter.box.last_ballot(owner_id, question_id=question_id)
+    last = voter.box.last_ballot(owner_id, question_id=question_id, channel="online")
+    paper = voter.box.last_ballot(owner_id, question_id=question_id, channel="paper")
     if last is None:
-        return None
+        if paper is None:
+            return None
+        counted = voter.box.state.tally(question_id).counted_choice(owner_id) or paper.payload["choice"]
+        return i18n.t("voted_paper", lang, choice=i18n.choice(counted, lang))
     choice = i18n.choice(last.payload["choice"], lang)
-    if last.payload.get("channel") == "paper" and not voter.box.state.tally(question_id).has_online_ballot(owner_id):
-        return i18n.t("voted_paper", lang, choice=choice)
     key = "voted_by_proxy" if last.payload.get("cast_by") not in (None, owner_id) else "voted_already"
-    return i18n.t(key, lang, choice=choice, when=i18n.when(last.occurred_at, lang))
+    text = i18n.t(key, lang, choice=choice, when=i18n.when(last.occurred_at, lang))
+    return text + i18n.t("voted_paper_and_online", lang) if paper is not None else text
 
 
 def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | None,
@@ -187,7 +191,9 @@ def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | 
         text = (question.text_en if lang == "en" else None) or question.text_zh
         if len(questions) == 1 and info_text:
             text = info_text  # the registry's wording of the single question
-        voted = voter.box.last_ballot(owner_id or voter.owner_id, question_id=question.id) is not None
+        # Final ballots: an owner who voted on paper may still vote online (the online ballot counts, RULES.md).
+        voted = voter.box.last_ballot(owner_id or voter.owner_id, question_id=question.id,
+                                      channel="online") is not None
         forms.append(QuestionForm(question.id, text, _status(voter, lang, question.id, owner_id),
                                   voted and not voter.box.opened.ballots_changeable,
                                   form_keys(request, voter, "ballot")))
