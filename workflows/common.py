@@ -554,10 +554,10 @@ class ProcedureWorkflow(EscalationTickets):
                     at=workflow.now()),
                 result_type=DoorKnockListIssued, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
             if listed.owners:
-                await self._notify("reminder", ("投票提醒", "Voting reminder"), with_fallback((
-                    f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
-                    f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet."), end),
-                    recipients=listed.owners)
+                body = (f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
+                        f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet.")
+                await self._notify("reminder", ("投票提醒", "Voting reminder"), with_fallback(body, end.fallback_years),
+                                   recipients=listed.owners)
 
     async def _result_notice(self, title: str) -> None:
         """The result notice carries the stream's final head, so anyone can check the stream against it."""

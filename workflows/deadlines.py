@@ -10,6 +10,7 @@ here, as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from temporalio import workflow
@@ -49,11 +50,11 @@ async def period_end(start: datetime, text: str, holiday_file: HolidayFile | Non
     return (await period_ends(start, (text,), holiday_file, subject))[0]
 
 
-def with_fallback(body: tuple[str, str], *ends: PeriodEnd | None) -> tuple[str, str]:
+def with_fallback(body: tuple[str, str], years: Iterable[int]) -> tuple[str, str]:
     """A notice's body (zh, en) with the fallback warning added when a deadline it states was counted on weekends
-    only."""
-    years = sorted({y for end in ends if end is not None for y in end.fallback_years})
-    if not years:
+    only in ``years`` (a ``PeriodEnd``'s or an event's ``fallback_years``)."""
+    listed = sorted(set(years))
+    if not listed:
         return body
-    zh, en = fallback_note(years)
+    zh, en = fallback_note(listed)
     return f"{body[0]}（注：{zh}）", f"{body[1]} (Note: {en})"

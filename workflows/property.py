@@ -135,7 +135,7 @@ class PropertyWorkflow(ProcedureWorkflow):
         await self._notify("dismissal", ("解聘通知", "Notice of dismissal"), with_fallback((
             f"{company}：业主大会已决定解聘，请于 {beijing(end)} 前做好交接准备（民法典第946条）。",
             f"{company}: the owners' assembly dismissed you; prepare the hand-over by {beijing(end)} (CC art. 946)."),
-            until))
+            until.fallback_years))
         await self._sleep_until(end)
         self._s.next = "handover"
 

@@ -8,15 +8,16 @@ import pytest
 
 from domain import escalation as esc
 from domain.escalation import EscalationError, EscalationOpened, default_ladder, fold
+from tests.escalation.dues import first_dues
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
 def opened(start: str | None = None) -> esc.Ticket:
     levels = default_ladder("c").for_category("housing")
-    return fold(esc.open_ticket(EscalationOpened(
-        at=T0, ticket_id="t", parent_id=None, community="c", category="housing", subject="s", detail="",
-        initiator="O1", initiator_kind="owner", levels=levels, outcomes=("resolved",)), start))
+    event = EscalationOpened(at=T0, ticket_id="t", parent_id=None, community="c", category="housing", subject="s",
+                             detail="", initiator="O1", initiator_kind="owner", levels=levels, outcomes=("resolved",))
+    return fold(esc.open_ticket(event, start, first_dues(event, start)))
 
 
 def test_unknown_category_and_level_say_what_is_valid() -> None:
