@@ -41,7 +41,8 @@ def percent(value: Fraction | None) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
-TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent)
+TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent,
+                         calendar_fallback=i18n.calendar_fallback)
 
 
 def page_lang(request: Request) -> i18n.Lang:
