@@ -56,6 +56,8 @@ class OpenBoxInput(BaseModel):
     proxy_limit: int = 3
     deem_silent: bool = False
     deem_over_half: bool = False
+    closes_fallback_years: tuple[int, ...] = ()
+    """The years ``closes_at`` was counted on weekends only (recorded on ``BoxOpened``, shown on the ballot)."""
 
 
 class SealInput(BaseModel):

@@ -26,6 +26,7 @@ class OpenBox(_Command):
     deem_silent: bool = False
     deem_over_half: bool = False
     roll_ref: str | None = None
+    closes_fallback_years: tuple[int, ...] = ()
 
 
 class CastBallot(_Command):

@@ -98,6 +98,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
             proxy_limit=cmd.proxy_limit,
             deem_silent=cmd.deem_silent,
             deem_over_half=cmd.deem_over_half,
+            closes_fallback_years=cmd.closes_fallback_years,
         )
     ]
 

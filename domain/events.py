@@ -60,12 +60,17 @@ class BoxOpened(_Event):
     deem_over_half: bool = False
     """Deeming needs the majority's own ballots to exceed half of all owners (domain.tally_result). Written
     only when true: a box without it keeps the payload (and hash) it had before the field existed."""
+    closes_fallback_years: tuple[int, ...] = ()
+    """The years ``closes_at`` was counted with Saturdays and Sundays as the only rest days (no State Council
+    schedule loaded for them when the procedure computed it). Written only when not empty, as ``deem_over_half``."""
 
     @model_serializer(mode="wrap")
     def _without_default_over_half(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         if data.get("deem_over_half", True) is False:
             del data["deem_over_half"]
+        if not data.get("closes_fallback_years", True):
+            del data["closes_fallback_years"]
         return data
 
 

@@ -522,7 +522,8 @@ class ProcedureWorkflow(EscalationTickets):
             deliberation_id=box, roll_digest=self._in.roll_digest, scope=self._in.scope, rule_id=self._in.rule_id,
             questions=questions, opens_at=workflow.now(), closes_at=closes,
             ballots_changeable=self._in.ballots_changeable, proxy_limit=self._in.proxy_limit,
-            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half),
+            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half,
+            closes_fallback_years=end.fallback_years),
             checkpoint_every=self._period("checkpoint").span())
         child = await workflow.start_child_workflow(
             "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)

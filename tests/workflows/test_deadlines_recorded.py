@@ -24,10 +24,12 @@ from tests.workflows.conftest import (
     running_worker,
     save_history,
     stage_is,
+    wait_box_open,
     wait_for,
 )
 from tests.workflows.uncovered import server_day, uncovered_year
 from yishi.cli.deliberation import _render
+from yishi.services.audit import timeline
 from yishi.services.links import issue_links
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
@@ -98,8 +100,17 @@ async def test_a_deadline_in_an_uncovered_year_is_flagged_everywhere(ts_env, sto
         assert "可行性审查" in text and zh in text
 
         # The notice that states the deadline: the voting reminder.
+        # The audit timeline says it beside the deadline.
+        entries = [e for e in await timeline(pool, did) if e.type == "StageEntered"]
+        assert f"weekends only in {year}" in entries[-1].summary
+
+        # The ballot behind the same link, once the vote is open.
         await complete(handle, "feasibility", "street_office", "feasible", note="结构安全")
         await wait_for(handle, stage_is("voting"), "voting")
+        await wait_box_open(store, did)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as owner:
+            ballot = (await owner.get(f"/v/{link.token}")).text
+        assert "投票截止" in ballot and zh in ballot
         reminder = await notice_of_kind(env, store, did, "reminder", timedelta(hours=12))
         assert zh in reminder["body_zh"] and en in reminder["body_en"]
         voting = next(e for e in await store.read(did) if e.type == "VoteRoundOpened")
