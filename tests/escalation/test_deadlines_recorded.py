@@ -6,6 +6,7 @@ them in workflow code: the same change of the table breaks their replay (the con
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,17 +15,19 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.eventstore import EventStore
+from activities.eventstore import EventStore, StoredEvent
 from domain.escalation import Ticket
 from domain.legal_calendar import BEIJING, fallback_note
 from domain.procedures import parse_period
 from tests.escalation.conftest import ticket_until
+from tests.web.conftest import BASE_URL
 from tests.workflows.conftest import running_worker, save_history
 from tests.workflows.test_replay import payloads
 from tests.workflows.uncovered import schedule_loaded, server_day, uncovered_year
 from workflows.deadlines import DEADLINES_RECORDED
+from workflows.escalation import TicketAction
 from workflows.registry import WORKFLOWS
-from yishi.services.escalations import TicketRequest, open_ticket
+from yishi.services.escalations import TicketRequest, act, open_ticket
 from yishi.temporal_client import DATA_CONVERTER
 
 COMMUNITY = "幸福社区"  # the community tests/web's sign_in gives its accounts
@@ -59,6 +62,17 @@ async def both_deadlines_missed(env: WorkflowEnvironment, handle: WorkflowHandle
     raise AssertionError("the deadlines were not missed")
 
 
+async def first_in_stream(store: EventStore, stream: str, kind: str, patience: float = 20) -> StoredEvent:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while loop.time() < deadline:
+        found = [e for e in await store.read(stream) if e.type == kind]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} in {stream}")
+
+
 async def replay(history: WorkflowHistory) -> Exception | None:
     result = await Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER).replay_workflow(
         history, raise_on_replay_failure=False)
@@ -84,7 +98,7 @@ async def test_ticket_deadlines_with_the_fallback_replay_after_the_schedule_is_l
         stored = await store.read(tid)
         assigned = next(e for e in stored if e.type == "LevelAssigned")
         assert assigned.payload["fallback_years"] == [year], "auditors see it in the stream"
-        notice = next(e for e in stored if e.type == "NoticePublished")
+        notice = await first_in_stream(store, tid, "NoticePublished")
         assert zh in notice.payload["body_zh"] and en in notice.payload["body_en"], "the notice states the deadlines"
         committee = await sign_in("committee", community=COMMUNITY)
         assert zh in (await committee.get(f"/console/escalations/t/{tid}")).text
@@ -118,3 +132,36 @@ async def test_before_the_patch_the_same_change_breaks_the_replay(ts_env, store:
     with loaded_schedule(year, missed):
         failure = await replay(history)
     assert failure is not None and "ondeterminism" in f"{type(failure).__name__} {failure}", failure
+
+
+async def test_the_follow_up_deadline_and_a_reopening_carry_the_fallback(ts_env, store: EventStore, pool,
+                                                                          task_queue: str, app, sign_in) -> None:
+    """Resolved at the end of a covered year: the owner's follow-up period ends in the uncovered one (recorded on
+    ``Resolved``, shown on the resolution notice, the ticket page and the owner's follow-up page); "not satisfied"
+    reopens the ticket with fresh deadlines, computed by the activity too."""
+    env = ts_env
+    app.state.temporal = env.client
+    year = await to_year_end(env)
+    zh, en = fallback_note([year])
+    street = {"role": "street_office", "actor": "王科长", "org": "street"}
+    async with running_worker(env, store, pool, task_queue):
+        tid, handle = await open_ticket(env.client, TicketRequest(
+            community=COMMUNITY, category="housing", subject="旧物业拒不撤场", initiator="O311",
+            initiator_kind="owner", start_level="street"), task_queue=task_queue)
+        await ticket_until(handle, lambda t: t.current is not None, "assigned")
+        await act(env.client, tid, "resolve", TicketAction(**street, outcome="resolved", text="限期撤场"))
+        resolved = next(e for e in await store.read(tid) if e.type == "Resolved")
+        assert resolved.payload["follow_up_fallback_years"] == [year] and resolved.payload["follow_up_due"]
+        notice = [e for e in await store.read(tid) if e.type == "NoticePublished"][-1]
+        assert notice.payload["kind"] == "escalation_resolved" and zh in notice.payload["body_zh"]
+        committee = await sign_in("committee", community=COMMUNITY)
+        page = (await committee.get(f"/console/escalations/t/{tid}")).text
+        assert "评价期限" in page and zh in page
+        link = re.search(r"<code>(http[^<]+/f/[\w-]+)</code>", page).group(1)  # type: ignore[union-attr]
+        owner_page = (await committee.get(link.removeprefix(BASE_URL) + "?lang=en")).text
+        assert "Rate it by" in owner_page and en in owner_page
+        await act(env.client, tid, "follow_up", TicketAction(role="owner", actor="O311", outcome="not_satisfied"))
+        state = await ticket_until(handle, lambda t: t.status == "assigned" and t.reopens == 1, "reopened")
+        assert state.current.reason == "reopened" and state.current.fallback_years == (year,)  # type: ignore[union-attr]
+        await save_history(handle, "escalation_follow_up_deadlines_recorded")
+        await handle.terminate("test done")
