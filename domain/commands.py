@@ -28,6 +28,7 @@ class OpenBox(_Command):
     roll_ref: str | None = None
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots filled in before ``closes_at`` are entered until then (``None``: only until ``closes_at``)."""
+    closes_fallback_years: tuple[int, ...] = ()
 
 
 class CastBallot(_Command):

@@ -64,6 +64,9 @@ class BoxOpened(_Event):
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots (filled in before ``closes_at``) are entered until then, and the box seals then. Written only
     when set: boxes opened before the window existed sealed at ``closes_at`` and keep their payload."""
+    closes_fallback_years: tuple[int, ...] = ()
+    """The years ``closes_at`` was counted with Saturdays and Sundays as the only rest days (no State Council
+    schedule loaded for them when the procedure computed it). Written only when not empty, as ``deem_over_half``."""
 
     @model_serializer(mode="wrap")
     def _without_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -72,6 +75,8 @@ class BoxOpened(_Event):
             del data["deem_over_half"]
         if "paper_entry_until" in data and data["paper_entry_until"] is None:
             del data["paper_entry_until"]
+        if not data.get("closes_fallback_years", True):
+            del data["closes_fallback_years"]
         return data
 
     @property

@@ -127,10 +127,13 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
 def _render(status: dict[str, Any], lang: Lang) -> str:
     from domain.tally_result import TallyResult
     from yishi.cli.tally import render
+    from yishi.i18n import calendar_fallback
 
     lines = [f"{status['deliberation_id']}  {status.get('title', '')}",
-             f"stage: {status['stage']}" + (f"  (until {status['deadline']})" if status["deadline"] else ""),
-             f"head: seq={status['head']['seq']} hash={status['head']['hash']}"]
+             f"stage: {status['stage']}" + (f"  (until {status['deadline']})" if status["deadline"] else "")]
+    if status.get("deadline_fallback_years"):
+        lines.append(f"  ⚠ {calendar_fallback(status['deadline_fallback_years'], lang)}")
+    lines.append(f"head: seq={status['head']['seq']} hash={status['head']['hash']}")
     if status["outcome"]:
         lines.append(f"outcome: {status['outcome']}")
     if status["rounds"]:
@@ -143,6 +146,8 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
         late = " OVERDUE" if task.get("overdue") else ""
         lines.append(f"task {task['task_id']}: {title} [{'/'.join(task['roles'])} → {'|'.join(task['outcomes'])}]"
                      f"{due}{late}")
+        if task.get("due_fallback_years") and task["due_fallback_years"] != status.get("deadline_fallback_years"):
+            lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
     for question, result in status["tallies"].items():

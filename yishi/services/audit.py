@@ -441,6 +441,10 @@ def timeline_of(rows: Sequence[Row]) -> list[TimelineEntry]:
             stage = "vote"
         actor, role = _actor(kind, payload)
         summary = _SUMMARY.get(kind, lambda p, k=kind: k)(payload)
+        fallback = payload.get("fallback_years") or payload.get("closes_fallback_years")
+        if fallback:
+            summary += (f" (deadline counted on weekends only in {', '.join(map(str, fallback))}: "
+                        "no State Council schedule loaded)")
         entries.append(TimelineEntry(row["stream_id"], row["seq"], kind, row["occurred_at"], row["recorded_at"],
                                      stage, actor, role, summary, payload.get(_DEADLINES.get(kind, "")), row["hash"]))
     return entries

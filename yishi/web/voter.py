@@ -159,6 +159,7 @@ class BallotPage:
     error: str | None = None
     final: bool = False  # voted on every question, and ballots cannot be changed: no form to show
     questions: list[QuestionForm] = field(default_factory=list)
+    closes_fallback_years: tuple[int, ...] = ()
 
 
 def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) -> str:
@@ -229,4 +230,5 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         error=error,
         final=all(q.final for q in questions),
         questions=questions,
+        closes_fallback_years=opened.closes_fallback_years,
     )
