@@ -23,7 +23,7 @@ COMMANDS = {
     "worker": "yishi.cli.runtime:worker",
     "web": "yishi.cli.runtime:web",
     "migrate": "yishi.cli.runtime:migrate_cmd",
-    "health": "yishi.cli.runtime:health",
+    "health": "yishi.cli.health:health",
     "tally": "yishi.cli.tally:tally",
     "calendar": "yishi.cli.calendar:calendar",
     "links": "yishi.cli.links:links",
