@@ -196,6 +196,29 @@ async def test_before_the_vote_and_after_a_key_change(sign_in, open_deliberation
     assert decode_qr_codes(printed.text) == [f"{BASE_URL}/v/{fresh.tokens['o000']}"]
 
 
+async def test_sheets_are_chinese_unless_english_is_asked_and_warn_without_a_public_address(
+        sign_in, open_deliberation, app) -> None:  # type: ignore[no-untyped-def]
+    d = await open_deliberation(4)
+    committee = await sign_in("committee")
+    chinese = await committee.get(f"/console/d/{d.id}/sheets")
+    assert "投票截止" in chinese.text and "Voting closes" not in chinese.text and "notice to owners" not in chinese.text
+    assert "data-warning" not in chinese.text, "YISHI_PUBLIC_BASE_URL is set: no warning"
+    toggle = re.search(r'id="sheets-english" href="([^"]+)">加印英文', chinese.text)
+    assert toggle and toggle.group(1) == f"/console/d/{d.id}/sheets?english=1"
+    both = await committee.get(toggle.group(1))
+    assert "Voting closes" in both.text and "notice to owners" in both.text and "投票截止" in both.text
+    assert f'href="/console/d/{d.id}/sheets">只印中文' in both.text
+    one = await committee.get(f"/console/d/{d.id}/sheets?owner=o001")
+    assert f'href="/console/d/{d.id}/sheets?owner=o001&amp;english=1">' in one.text
+
+    for base, warning in (("", "unset"), ("http://127.0.0.1:8000", "local")):
+        app.state.settings = app.state.settings.model_copy(update={"public_base_url": base})
+        printed = await committee.get(f"/console/d/{d.id}/sheets")
+        sheets = printed.text.split("<section")[1:]
+        assert sheets and all(f'data-warning="{warning}"' in sheet for sheet in sheets), warning
+    assert "请勿张贴" in printed.text and "http://127.0.0.1:8000/v/" in printed.text
+
+
 @pytest.mark.browser
 async def test_in_chromium_issue_print_and_reissue(browser, live_server, pool, open_deliberation,
                                                    artifacts_dir) -> None:  # type: ignore[no-untyped-def]

@@ -67,9 +67,9 @@ async def test_a_changed_secret_key_refuses_to_print_dead_links(pool, open_delib
     assert (await resolve_link(pool, d.tokens["o000"])).owner_id == "o000"  # printed links still work
 
 
-async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
+async def run_cli(database_url: str, *args: str, base_url: str = BASE_URL) -> tuple[int, str, str]:
     env = {**os.environ, "YISHI_DATABASE_URL": database_url, "YISHI_SECRET_KEY": SECRET,
-           "YISHI_PUBLIC_BASE_URL": BASE_URL, "YISHI_LOG_JSON": "false"}
+           "YISHI_PUBLIC_BASE_URL": base_url, "YISHI_LOG_JSON": "false"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from yishi.cli.links import links; links()", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -122,6 +122,31 @@ async def test_cli_html_sheets_qr_codes_decode_to_the_links(database_url, open_d
     assert "加装电梯方案已在一楼公告栏张贴" in html and "投票截止" in html and "@page { size: A4" in html
     for url in expected:
         assert url in html  # the short URL printed under each code
+
+
+def sheets_of(html: str) -> list[str]:
+    return html.split("<section")[1:]
+
+
+async def test_cli_sheets_are_chinese_unless_english_is_asked(database_url, open_deliberation) -> None:
+    d = await open_deliberation(12)
+    code, chinese, err = await run_cli(database_url, d.id, "--format", "html")
+    assert code == 0, err
+    assert "投票截止" in chinese and "仅限本户业主使用" in chinese
+    english_only = ("Voting closes", "notice to owners", "personal to this household", "Scan your household")
+    assert not any(text in chinese for text in english_only)
+    assert "address-warning" not in chinese.split("</style>")[1], "a public address is set: no warning"
+    _, both, _ = await run_cli(database_url, d.id, "--format", "html", "--english")
+    assert all(text in both for text in english_only) and "投票截止" in both
+
+
+async def test_cli_sheets_for_a_local_address_carry_a_red_warning(database_url, open_deliberation) -> None:
+    d = await open_deliberation(12)
+    code, html, err = await run_cli(database_url, d.id, "--format", "html", base_url="http://127.0.0.1:8000")
+    assert code == 0 and "是本机地址" in err and "owners' phones cannot open these links" in err
+    sheets = sheets_of(html)
+    assert len(sheets) == 4 and all('data-warning="local"' in sheet and "请勿张贴" in sheet for sheet in sheets)
+    assert ".address-warning { color: #c00" in html and "@media print" not in html, "printed, in red"
 
 
 async def test_cli_reissue_prints_only_the_new_link(database_url, pool, open_deliberation) -> None:

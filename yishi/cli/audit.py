@@ -1,8 +1,8 @@
 """``yishi audit``: verify a deliberation against its Temporal witnesses, or export it for outside auditors.
 
-Connection settings come from ``YISHI_DATABASE_URL`` and ``YISHI_TEMPORAL_ADDRESS``. Exit codes: 0 every
-check holds (or the export is written), 1 a check failed or a server cannot be reached, 2 bad input
-(unknown deliberation, unusable output directory). Never a traceback.
+Connection settings come from ``YISHI_DATABASE_URL`` and ``YISHI_TEMPORAL_ADDRESS``, else from the running
+``yishi up`` of ``--data-dir``. Exit codes: 0 every check holds (or the export is written), 1 a check failed or a
+server cannot be reached, 2 bad input (unknown deliberation, unusable output directory). Never a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
+
+from yishi.cli.stack import data_dir_option
 
 T = TypeVar("T")
 
@@ -50,12 +52,12 @@ async def _clients() -> tuple[Any, Any]:
     from activities.db import create_pool
     from yishi.settings import get_settings
     from yishi.temporal_client import connect
+    from yishi.uprecord import NotRunningError, with_running_stack
 
-    settings = get_settings()
-    if not settings.temporal_address:
-        raise Unreachable("YISHI_TEMPORAL_ADDRESS is not set; set it to host:port (or run `yishi up`)")
-    if not settings.database_url:
-        raise Unreachable("YISHI_DATABASE_URL is not set; set it to the PostgreSQL URL (or run `yishi up`)")
+    try:
+        settings = with_running_stack(get_settings(), ("temporal", "database"))
+    except NotRunningError as exc:
+        raise Unreachable(str(exc)) from None
     try:
         client = await asyncio.wait_for(connect(settings), timeout=15)
     except (RuntimeError, OSError, TimeoutError) as exc:
@@ -125,6 +127,7 @@ def render(report: Any) -> str:
 @audit.command("verify")
 @click.argument("deliberation_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@data_dir_option
 def verify_cmd(deliberation_id: str, as_json: bool) -> None:
     """Replay, check the hash chain and the checkpoints, recount; exit 0 only when all hold."""
     from yishi.services.audit import verify
@@ -141,6 +144,7 @@ def verify_cmd(deliberation_id: str, as_json: bool) -> None:
 @click.argument("deliberation_id")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="A new or empty directory.")
+@data_dir_option
 def export_cmd(deliberation_id: str, out_dir: Path) -> None:
     """Write events.jsonl, roll.json, rule.json, result.json, histories/ and manifest.json."""
     from yishi.services.audit import export

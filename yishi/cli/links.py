@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from yishi.settings import get_settings
+from yishi.cli.stack import data_dir_option, stack_settings
 
 
 @click.command("links")
@@ -21,22 +21,25 @@ from yishi.settings import get_settings
 @click.option("--reissue", "reissue", metavar="OWNER_ID", default=None,
               help="Revoke this owner's link (it stops at once) and print only the new one.")
 @click.option("--by", default="cli", show_default=True, help="Who reissues (kept with the revocation).")
-def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | None, by: str) -> None:
+@click.option("--english", is_flag=True, help="Sheets in Chinese and English (default: Chinese only).")
+@data_dir_option
+def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | None, by: str, english: bool) -> None:
     """Issue (idempotently) and print every owner's link for DELIBERATION_ID.
 
     Running it again prints the same links: sheets already posted stay valid.
     """
-    settings = get_settings()
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    settings = stack_settings("database")
     if not settings.public_base_url:
         raise click.UsageError("YISHI_PUBLIC_BASE_URL is not set: printed links need the public address, "
                                "e.g. https://yishi.example.cn")
-    from yishi.services.links import LinkKeyChangedError
+    from yishi.services.links import LinkKeyChangedError, local_base
+    if local_base(settings.public_base_url):
+        click.echo(f"warning 警告: YISHI_PUBLIC_BASE_URL={settings.public_base_url} 是本机地址，业主的手机打不开"
+                   "这些链接 / is a local address: owners' phones cannot open these links", err=True)
     from yishi.services.voting import NoSuchBoxError
 
     try:
-        text = asyncio.run(render_links(settings, deliberation_id, fmt, reissue, by))
+        text = asyncio.run(render_links(settings, deliberation_id, fmt, reissue, by, english=english))
     except NoSuchBoxError:
         click.echo(f"error: deliberation {deliberation_id} has no open ballot box; open it first", err=True)
         sys.exit(2)
@@ -50,7 +53,8 @@ def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | No
         click.echo(f"wrote {output}", err=True)
 
 
-async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str) -> str:  # type: ignore[no-untyped-def]
+async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str,  # type: ignore[no-untyped-def]
+                       english: bool = False) -> str:
     """Issue or reissue links and render them; shared by the CLI and its tests."""
     from activities.db import create_pool
     from activities.eventstore import EventStore
@@ -75,6 +79,7 @@ async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | 
         if fmt == "csv":
             return render_csv(box, by_owner, settings.public_base_url)
         info = await deliberation_info(pool, deliberation_id)
-        return render_sheets_html(build_sheets(box, by_owner, settings.public_base_url), box, info)
+        return render_sheets_html(build_sheets(box, by_owner, settings.public_base_url), box, info,
+                                  base_url=settings.public_base_url, english=english)
     finally:
         await pool.close()

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from yishi.cli.stack import data_dir_option, stack_settings
 from yishi.services.accounts import MIN_PASSWORD, ROLES
 
 
@@ -23,13 +24,10 @@ def user() -> None:
 @click.option("--org", "organisation", default=None,
               help="The organisation a street-office or department account acts for (e.g. street, dept:housing).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@data_dir_option
 def add(name: str, role: str, community: str | None, organisation: str | None, password_stdin: bool) -> None:
     """Create the account NAME; the password is prompted for (or read with --password-stdin)."""
-    from yishi.settings import get_settings
-
-    settings = get_settings()
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    settings = stack_settings("database")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -66,13 +64,10 @@ async def _add(database_url: str, name: str, role: str, password: str, community
 @click.option("--name-zh", default="", help="The organisation's name, e.g. 区住房和城乡建设委员会.")
 @click.option("--webhook-url", default=None,
               help="POST each ticket assigned to it here ('' = YISHI_ESCALATION_WEBHOOK_URL); omit for none.")
+@data_dir_option
 def org_token(org: str, role: str, name_zh: str, webhook_url: str | None) -> None:
     """Register organisation ORG for escalations and print a new API bearer token (shown once)."""
-    from yishi.settings import get_settings
-
-    settings = get_settings()
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    settings = stack_settings("database")
     token = asyncio.run(_org_token(settings.database_url, org, role, name_zh, webhook_url))
     click.echo(token)
 

@@ -26,18 +26,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import asyncpg
 
 TOKEN_FORMAT = b"yishi-link/1"
 TOKEN_CHARS = 43  # 32 bytes, base64url without padding
 _TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_CHARS}}}", re.ASCII)
+
+
+def local_base(base_url: str) -> bool:
+    """Whether links under ``base_url`` open only on the server itself (127.0.0.1, localhost, 0.0.0.0, ::1):
+    a QR code pointing there does nothing on an owner's phone."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class LinkError(Exception):

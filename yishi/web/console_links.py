@@ -13,7 +13,7 @@ import base64
 import hashlib
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -214,6 +214,11 @@ async def _existing(request: Request, staff: Staff, deliberation_id: str,
     return box, info, owners, {link.owner_id: link for link in links}
 
 
+def _sheets_query(owner: str | None, english: bool) -> str:
+    """The sheets page's query string with or without the English text (the same household, if one)."""
+    return urlencode({**({"owner": owner} if owner else {}), **({"english": "1"} if english else {})})
+
+
 def _style_hashes(html: str) -> str:
     return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
                     for style in _STYLE.findall(html))
@@ -233,10 +238,13 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
     base_url, fallback = _base_url(request)
     lang = page_lang(request)
     missing = [owner_id for owner_id in owners if owner_id not in by_owner]
+    english = request.query_params.get("english") == "1"
     html = render_sheets_html(
-        build_sheets(box, by_owner, base_url), box, info, template="console_sheets.html",
+        build_sheets(box, by_owner, base_url), box, info, base_url=base_url, configured=not fallback,
+        english=english, template="console_sheets.html",
         t=lambda key, **fields: i18n.t(key, lang, **fields), lang=lang, deliberation_id=deliberation_id,
-        base_url=base_url, base_fallback=fallback, households=len(by_owner), missing=len(missing),
+        toggle_english=_sheets_query(owner, not english), base_fallback=fallback, households=len(by_owner),
+        missing=len(missing),
         missing_shown=_rooms(box, missing[:MISSING_SHOWN]), one_owner=owner,
         one_link=by_owner.get(owner) if owner else None,
     )
