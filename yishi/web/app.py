@@ -86,6 +86,7 @@ def secret_key_for(settings: Settings) -> str:
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
         console,
+        console_account,
         console_audit,
         console_links,
         console_start,
@@ -104,6 +105,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_links.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
+    app.include_router(console_account.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
