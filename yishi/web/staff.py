@@ -160,13 +160,14 @@ async def login(request: Request) -> Response:
         # Slowed down by what is guessed (this account from this address) and by who guesses (this address),
         # never locked: the real user's own address has its own count (yishi/web/throttle.py).
         wait = state.limits.logins.wait(candidate.key, address)
+        logged = candidate.key if candidate.row else "unknown"  # never the typed name: it may be a password
         if wait > 0:
-            log.info("login.throttled", account=candidate.key, address=address, wait_s=round(wait, 1))
+            log.info("login.throttled", account=logged, address=address, wait_s=round(wait, 1))
             return _login_wait(request, wait)
         account = await check_password(state.pool, candidate, form.get("password", ""))
         if account is None:
             state.limits.logins.failed(candidate.key, address)
-            log.info("login.failed", account=candidate.key, address=address)
+            log.info("login.failed", account=logged, address=address)
             return _login_page(request, 401, "login_failed")
         state.limits.logins.succeeded(candidate.key, address)
         ttl = timedelta(hours=state.settings.session_hours)
