@@ -381,6 +381,30 @@ _COLUMNS = (
 )
 
 
+async def append_on(conn: asyncpg.Connection, stream_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    """Append ``events`` to ``stream_id`` inside the caller's transaction on ``conn``, without group commit.
+
+    For a change to another table that must commit together with the event recording it (an account disabled
+    and the event saying who did it, yishi/services/account_admin.py). The stream's row lock is held until the
+    caller's transaction ends, so appends by :class:`EventStore` to the same stream wait for it.
+    """
+    if not conn.is_in_transaction():
+        raise ValueError("append_on needs an open transaction on the connection")
+    if not events:
+        return []
+    row = await conn.fetchrow(_LOCK_STREAM, stream_id)
+    if row is None:
+        await conn.execute("INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id)
+        row = await conn.fetchrow(_LOCK_STREAM, stream_id)
+    state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"], row["sealed_at"],
+                        datetime.now(UTC))
+    stored = [EventStore._link(state, event, state.now, None) for event in events]
+    columns = list(zip(*[_row(event) for event in stored], strict=True))
+    await conn.execute(_WRITE_GROUP, stream_id, *columns[1:], state.head_seq, state.head_hash,
+                       state.accepting_until, state.sealed_at)
+    return stored
+
+
 async def read_after(conn: asyncpg.Connection, stream_id: str, after_seq: int) -> list[StoredEvent]:
     """Events of ``stream_id`` after ``after_seq`` on ``conn`` (e.g. inside the group commit's transaction)."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND seq > $2 ORDER BY seq"

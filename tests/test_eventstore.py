@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from activities.eventstore import EventStore, NewEvent, StoreUnavailableError, StreamState
+from activities.eventstore import EventStore, NewEvent, StoreUnavailableError, StreamState, append_on
 from domain.chain import GENESIS_HASH, ChainBreak, verify_chain
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -49,6 +49,28 @@ async def test_two_stores_on_one_stream_keep_one_chain(pool, stream_id: str) -> 
     await asyncio.gather(*(s.append(stream_id, [ev(i)]) for i in range(20) for s in (a, b)))
     events = await a.read(stream_id)
     assert verify_chain([e.envelope() | {"hash": e.hash} for e in events])[0] == 40
+
+
+async def test_append_on_commits_with_the_callers_transaction(store: EventStore, pool, stream_id: str) -> None:
+    # An account change and its event: both or neither (yishi/services/account_admin.py).
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await append_on(conn, stream_id, [ev(1)])
+                raise RuntimeError("the change it records failed")
+        assert await store.read(stream_id) == []
+        with pytest.raises(ValueError, match="transaction"):
+            await append_on(conn, stream_id, [ev(1)])
+
+    async def beside() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await append_on(conn, stream_id, [ev(100), ev(101)])
+
+    # Interleaved with the group commit on the same stream: the row lock keeps one chain.
+    await asyncio.gather(*(store.append(stream_id, [ev(i)]) for i in range(10)), beside(), beside())
+    events = await store.read(stream_id)
+    assert verify_chain([e.envelope() | {"hash": e.hash} for e in events], stream_id)[0] == 14
+    assert await store.head(stream_id) == (14, events[-1].hash)
 
 
 @pytest.mark.parametrize("sql", [

@@ -14,6 +14,7 @@ from typing import Literal
 
 from domain.legal_calendar import BEIJING, fallback_note
 from domain.numbers import decimal_str
+from yishi.i18n_accounts import ACCOUNT_MESSAGES
 from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
 from yishi.i18n_counting import COUNTING_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
@@ -237,6 +238,7 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES.update(MATTER_MESSAGES)
 MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
 MESSAGES.update(COUNTING_MESSAGES)
+MESSAGES.update(ACCOUNT_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:

@@ -164,7 +164,8 @@ async def live_server(app) -> AsyncIterator[str]:  # type: ignore[no-untyped-def
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
+                                           proxy_headers=False))  # the app reads them (yishi/web/proxy.py)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

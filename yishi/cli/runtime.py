@@ -77,7 +77,7 @@ def web() -> None:
     settings = get_settings()
     _setup(settings, "yishi-web")
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None, access_log=False,
-                proxy_headers=True, timeout_graceful_shutdown=10)
+                proxy_headers=False, timeout_graceful_shutdown=10)  # the app reads them: yishi/web/proxy.py
 
 
 @click.command("migrate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,9 +54,9 @@ def rooms_label(box: Box, owner_id: str) -> str:
     return "、".join(r.room_id for r in box.rooms_of(owner_id)) or owner_id
 
 
-def too_many(request: Request) -> Response:
+def too_many(request: Request, retry_after: float = 60) -> Response:
     response = message_page(request, 429, "too_many_title", body_key="too_many_body")
-    response.headers["Retry-After"] = "60"
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
@@ -66,18 +67,19 @@ def unavailable(request: Request) -> Response:
 
 
 async def load_holder(request: Request, token: str, *, cached: bool = False) -> LinkHolder | Response:
-    """Who holds ``token`` (rate-limited per address and per token), or the page to answer with.
+    """Who holds ``token`` (rate-limited per token), or the page to answer with.
 
-    ``cached=True`` only for acts whose recording checks the revocation again (a ballot: ``cast_ballot(link=)``).
+    The link is looked up before any limit of the address: a valid link is served however many unknown ones
+    the same address (a carrier NAT, the reverse proxy) sent before; only the misses count against it
+    (:meth:`RateLimits.missed`). ``cached=True`` only for acts whose recording checks the revocation again (a
+    ballot: ``cast_ballot(link=)``).
     """
     state = request.app.state
-    address = client_address(request)
-    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
-        return too_many(request)
     try:
         holder = await resolve_link(state.pool, token, cached=cached)
     except LinkError as exc:
-        state.limits.failures.hit(address)
+        if state.limits.missed(client_address(request)):
+            return too_many(request)
         if isinstance(exc, RevokedLinkError):
             return message_page(request, exc.status, "link_revoked_title", body_key="link_revoked_body")
         return message_page(request, exc.status, "link_invalid_title", body_key="link_invalid_body")
