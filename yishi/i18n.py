@@ -16,6 +16,7 @@ from domain.legal_calendar import BEIJING
 from domain.numbers import decimal_str
 from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
+from yishi.i18n_links import LINK_MESSAGES
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -238,6 +239,7 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(MATTER_MESSAGES)
 MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
+MESSAGES.update(LINK_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:
