@@ -9,19 +9,23 @@ or printed their link.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
 
 from activities.eventstore import StoreUnavailableError
 from domain import link_events
-from tests.web.conftest import BASE_URL, form_fields
+from tests.web.conftest import BASE_URL, SECRET, form_fields
 from tests.web.test_console_walls import console_form
 from tests.web.test_proxy import authorise, represented_form, room_of
-from yishi.services.links import token_hash
+from yishi.services.link_issuing import Actor, reissue_link
+from yishi.services.links import RevokedLinkError, resolve_link, token_hash
+from yishi.services.voting import cast_ballot, load_box
 
 
 async def stream(pool, deliberation_id: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -144,3 +148,35 @@ async def test_get_never_shows_live_links(sign_in, open_deliberation, pool, path
         got = await committee.get(url)
         assert got.status_code == 405 and not [t for t in d.tokens.values() if t in got.text]
     assert await stream(pool, d.id) == before
+
+
+async def test_no_ballot_through_a_link_follows_the_event_that_revoked_it(pool, store, open_deliberation) -> None:  # type: ignore[no-untyped-def]
+    """A reissue racing ballots through the old link: the revocation and its event commit together, under the
+    stream lock, before the group's ballots are checked, so the chain never shows a ballot through a link after
+    the event that revoked it."""
+    d = await open_deliberation(2)
+    holder = await resolve_link(pool, d.tokens["o000"])
+    box = await load_box(store, d.id)
+
+    async def ballot(n: int) -> str:
+        try:
+            await cast_ballot(store, d.id, "o000", ("for", "against")[n % 2], idempotency_key=f"race-{n}",
+                              now=datetime.now(UTC), box=box, link=holder)
+        except RevokedLinkError:
+            return "refused"
+        return "cast"
+
+    async def reissue() -> str:
+        await reissue_link(store, d.id, "o000", secret_key=SECRET, now=datetime.now(UTC),
+                           actor=Actor("race", "console"))
+        return "reissued"
+
+    work = [ballot(n) for n in range(40)]
+    work.insert(20, reissue())
+    outcomes = await asyncio.gather(*work)
+    events = await stream(pool, d.id)
+    at = next(n for n, (type_, _) in enumerate(events) if type_ == "LinkReissued")
+    after = [json.loads(text) for type_, text in events[at:] if type_ == "BallotCast"]
+    assert after == [], "a ballot through the revoked link after its revocation"
+    before = [json.loads(text) for type_, text in events[:at] if type_ == "BallotCast"]
+    assert len(before) == outcomes.count("cast") and all(b["link_generation"] == 1 for b in before)
