@@ -12,7 +12,7 @@ import pytest
 
 SUMMARY = re.compile(
     r"^faults injected: (\d+), ballots accepted: (\d+), ballots found: (\d+), lost: (\d+), duplicated: (\d+), "
-    r"bad inputs: (\d+), server errors: (\d+)$"
+    r"bad inputs: (\d+), server errors: (\d+), attacks: (\d+)$"
 )
 
 
@@ -24,7 +24,7 @@ def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]
     last = lines[-1] if lines else ""
     match = SUMMARY.match(last)
     assert match, f"no summary line; stdout ends {done.stdout[-500:]!r}\nstderr:\n{done.stderr[-4000:]}"
-    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors")
+    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors", "attacks")
     figures = dict(zip(keys, map(int, match.groups()), strict=True))
     assert done.returncode == 0, f"{last}\n{done.stderr[-4000:]}"
     report = json.loads("\n".join(lines[:-1]))
@@ -43,6 +43,9 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert killed["ticket_notices"] >= 2 and killed["kill_before_deadline_s"] > 0, killed
     assert rerun["ticket"] == killed["ticket"] and rerun["ticket_activities_rerun"] >= 5, rerun
     assert rerun["activities_rerun"] >= 3 and rerun["direct_reruns"] == 4, rerun
+    # Issue 17, item 6: a committee member's ways to a live link were tried, and the one behind the chain caught.
+    links = scenarios["staff_links"]
+    assert figures["attacks"] >= 8 and links["detected_behind_the_chain"] and links["link_events"] >= 3, links
 
 
 def test_fault_suite() -> None:
