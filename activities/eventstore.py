@@ -254,7 +254,8 @@ class EventStore:
             state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
                                 row["sealed_at"], now)
             # Before the follower's checks: a ballot of this group then sees a link revoked in this group.
-            await self._prepare(conn, state, batch)
+            if any(pending.prepare is not None for pending in batch):
+                await self._prepare(conn, state, batch)
             if follower is not None:
                 await follower.catch_up(conn, state, [p.check for p in batch if p.check is not None])
                 # The follower is at the locked head now: it knows every idempotency key of the stream.
