@@ -42,6 +42,8 @@ class CastBallot(_Command):
     idempotency_key: str | None = None
     entered_by: int | None = None
     """The clerk's console account id, for a paper ballot (see :class:`domain.events.BallotCast`)."""
+    link_generation: int | None = None
+    """The generation of the personal link an online ballot was posted through (see :class:`BallotCast`)."""
 
 
 class AuthoriseProxy(_Command):

@@ -98,6 +98,11 @@ class BallotCast(_Event):
     entered_by: int | None = None
     """A paper ballot: the console account (``accounts.id``) of the committee clerk who typed it in. Absent from
     online ballots and from paper ballots recorded before clerks were recorded; it never changes the count."""
+    link_generation: int | None = None
+    """An online ballot: the generation of the personal link it was posted through (the link of ``cast_by`` for
+    a proxy's ballot, else the owner's). 1 is the link first issued; above 1, a link the committee reissued
+    (``LinkReissued`` in the deliberation's stream says who and when). Absent from paper ballots and from
+    ballots recorded before it was recorded; it never changes the count."""
 
     @property
     def proxy(self) -> str | None:
@@ -105,11 +110,14 @@ class BallotCast(_Event):
         return self.cast_by if self.cast_by and self.cast_by != self.owner_id else None
 
     @model_serializer(mode="wrap")
-    def _without_absent_clerk(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Online ballots keep the payload they had before the field existed (no "entered_by": null).
+    def _without_absent_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Ballots keep the payload (and so the hash) they had before these fields existed: no "entered_by": null
+        # on an online ballot, no "link_generation": null on a paper one or an old one.
         data = handler(self)
         if data.get("entered_by", 0) is None:
             del data["entered_by"]
+        if data.get("link_generation", 0) is None:
+            del data["link_generation"]
         return data
 
 

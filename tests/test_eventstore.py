@@ -181,3 +181,32 @@ async def test_a_cancelled_caller_does_not_break_its_group(store: EventStore, st
     gone.cancel()
     stored = await asyncio.gather(*others)
     assert sorted(s[0].payload["n"] for s in stored) == [2, 3, 4, 5]
+
+
+async def test_prepare_writes_with_its_events_and_a_refused_one_leaves_nothing(store: EventStore, pool,
+                                                                                stream_id: str) -> None:
+    """``prepare`` writes other tables in the group's transaction, under the stream lock: its rows commit with its
+    events; one that raises is rolled back alone (a savepoint) and the rest of its group is written."""
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS store_prepare_test (stream_id text, n int)")
+
+    def writing(n: int, fail: bool = False, events: bool = True):  # type: ignore[no-untyped-def]
+        async def prepare(conn: asyncpg.Connection, state: StreamState) -> list[NewEvent]:
+            await conn.execute("INSERT INTO store_prepare_test VALUES ($1, $2)", stream_id, n)
+            if fail:
+                raise RuntimeError(f"prepare {n} refused")
+            return [ev(n)] if events else []
+        return prepare
+
+    results = await asyncio.gather(
+        store.append(stream_id, [ev(1)]), store.append(stream_id, prepare=writing(2)),
+        store.append(stream_id, prepare=writing(3, fail=True)),
+        store.append(stream_id, prepare=writing(4, events=False)),
+        store.append(stream_id, [ev(5)]), return_exceptions=True)
+    assert isinstance(results[2], RuntimeError) and results[3] == []
+    assert sorted(e.payload["n"] for e in await store.read(stream_id)) == [1, 2, 5]
+    async with pool.acquire() as conn:
+        written = await conn.fetch("SELECT n FROM store_prepare_test WHERE stream_id = $1 ORDER BY n", stream_id)
+    assert [r["n"] for r in written] == [2, 4], "the refused prepare's row went with it"
+    with pytest.raises(ValueError):
+        await store.append(stream_id, [ev(6)], prepare=writing(6))

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import asyncpg
 
+from activities.eventstore import EventStore
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
 from yishi.datadir import write_private
 from yishi.services.accounts import AccountError, add_account
 from yishi.services.deliberations import DeliberationSpec, start_vote
-from yishi.services.links import issue_links
+from yishi.services.link_issuing import Actor, issue_and_disclose
 from yishi.temporal_client import connect
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟"
@@ -121,7 +122,8 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
                                           checkpoint_every=timedelta(minutes=1))
         await _wait_until_open(pool, current)
         owners = sorted(roll.select(DEMO_SCOPE).owner_areas)
-        links = await issue_links(pool, current, owners, secret_key=stack.env["YISHI_SECRET_KEY"], now=now)
+        links = await issue_and_disclose(EventStore(pool), current, owners, secret_key=stack.env["YISHI_SECRET_KEY"],
+                                         now=now, actor=Actor("demo", "system"), fmt="csv")
         account, password = await _demo_account(pool, stack.data_dir)
     finally:
         await pool.close()

@@ -18,6 +18,7 @@ from yishi.i18n_accounts import ACCOUNT_MESSAGES
 from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
 from yishi.i18n_counting import COUNTING_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
+from yishi.i18n_links import LINK_MESSAGES
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -239,6 +240,7 @@ MESSAGES.update(MATTER_MESSAGES)
 MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
 MESSAGES.update(COUNTING_MESSAGES)
 MESSAGES.update(ACCOUNT_MESSAGES)
+MESSAGES.update(LINK_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:

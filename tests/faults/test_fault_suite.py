@@ -43,6 +43,9 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert killed["ticket_notices"] >= 2 and killed["kill_before_deadline_s"] > 0, killed
     assert rerun["ticket"] == killed["ticket"] and rerun["ticket_activities_rerun"] >= 5, rerun
     assert rerun["activities_rerun"] >= 3 and rerun["direct_reruns"] == 4, rerun
+    # Issue 17, item 6: a committee member's ways to a live link were tried, and the one behind the chain caught.
+    links = scenarios["staff_links"]
+    assert figures["attacks"] >= 8 and links["detected_behind_the_chain"] and links["link_events"] >= 3, links
 
 
 @pytest.mark.timeout(480)  # ~3 minutes alone on 2 cores (docs/faults.md), more when the cores are shared

@@ -9,7 +9,7 @@ import pytest
 
 from activities.eventstore import StoreUnavailableError
 from domain.errors import BoxClosedError
-from yishi.services.links import reissue_link
+from tests.web.conftest import give_links, reissue_and_show
 from yishi.services.voting import cast_ballot
 from yishi.web.security import SlidingWindow
 
@@ -37,8 +37,7 @@ async def test_revoked_link_is_410_and_the_new_one_works(app, client, pool, stor
                                                         fields) -> None:
     d = await open_deliberation(2)
     old_form = fields((await client.get(d.path("o000"))).text)
-    new = await reissue_link(pool, d.id, "o000", secret_key=app.state.secret_key,
-                             now=datetime.now(UTC), by="committee:test")
+    new = await reissue_and_show(store, d.id, "o000", secret_key=app.state.secret_key, by="committee:test")
     assert new.token != d.tokens["o000"] and new.generation == 2
     gone = await client.get(d.path("o000"))
     assert gone.status_code == 410 and "换发新链接" in gone.text
@@ -180,13 +179,12 @@ async def test_unknown_page_and_wrong_method(client) -> None:
     assert (await client.put("/receipt")).status_code == 405
 
 
-async def test_link_before_the_workflow_opened_the_box(client, pool) -> None:
+async def test_link_before_the_workflow_opened_the_box(client, pool, store) -> None:
     from decimal import Decimal
 
     from domain.events import Question
     from domain.roll import Roll, Room, Scope
     from yishi.services.deliberations import DeliberationSpec, register, store_roll
-    from yishi.services.links import issue_links
 
     roll = Roll(rooms=(Room(room_id="9-1-101", building="9", entrance="1", floor="1", area_m2=Decimal("70"),
                             owner_id="o000"),))
@@ -196,6 +194,6 @@ async def test_link_before_the_workflow_opened_the_box(client, pool) -> None:
                             closes_at=now + timedelta(hours=1))
     deliberation_id = f"web-early-{secrets.token_hex(4)}"
     await register(pool, deliberation_id, spec, await store_roll(pool, roll))
-    (link,) = await issue_links(pool, deliberation_id, ["o000"], secret_key="k" * 32, now=now)
+    (link,) = await give_links(store, deliberation_id, ["o000"], secret_key="k" * 32, now=now)
     page = await client.get(f"/v/{link.token}")
     assert page.status_code == 200 and "投票尚未开始" in page.text and "口袋公园选址" in page.text

@@ -17,12 +17,11 @@ import zxingcpp
 from PIL import Image
 
 from domain.roll import Roll, Room
+from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
 from yishi.services.links import (
     LinkKeyChangedError,
     RevokedLinkError,
     UnknownLinkError,
-    issue_links,
-    reissue_link,
     resolve_link,
     token_hash,
 )
@@ -44,26 +43,40 @@ async def test_tokens_are_long_random_and_stored_only_hashed(pool, open_delibera
     assert {r["token_hash"] for r in rows} == {token_hash(t) for t in tokens}
 
 
-async def test_issue_is_idempotent_and_reissue_stops_the_old_link(pool, open_deliberation) -> None:
+ACTOR = Actor("committee:王", "console")
+
+
+async def shown(store, deliberation_id: str, owners: list[str], secret_key: str = SECRET) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    links = await disclose_links(store, deliberation_id, owners, secret_key=secret_key, now=NOW, actor=ACTOR,
+                                 fmt="csv")
+    return {link.owner_id: link.token for link in links}
+
+
+async def test_issue_is_idempotent_and_reissue_stops_the_old_link(pool, store, open_deliberation) -> None:
     d = await open_deliberation(3)
-    again = await issue_links(pool, d.id, d.owners, secret_key=SECRET, now=NOW)
-    assert {link.owner_id: link.token for link in again} == d.tokens, "re-running must not change printed links"
-    new = await reissue_link(pool, d.id, "o001", secret_key=SECRET, now=NOW, by="committee:王")
+    again = await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR)
+    assert (again.issued, again.live) == (0, 3)
+    assert await shown(store, d.id, d.owners) == d.tokens, "re-running must not change printed links"
+    generation = await reissue_link(store, d.id, "o001", secret_key=SECRET, now=NOW, actor=ACTOR)
+    assert generation == 2
     with pytest.raises(RevokedLinkError):
         await resolve_link(pool, d.tokens["o001"])
-    holder = await resolve_link(pool, new.token)
+    new_token = (await shown(store, d.id, ["o001"]))["o001"]
+    holder = await resolve_link(pool, new_token)
     assert (holder.owner_id, holder.generation) == ("o001", 2)
-    after = {link.owner_id: link.token for link in await issue_links(pool, d.id, d.owners, secret_key=SECRET,
-                                                                      now=NOW)}
-    assert after["o001"] == new.token and after["o000"] == d.tokens["o000"]
+    assert (await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR)).issued == 0
+    after = await shown(store, d.id, d.owners)
+    assert after["o001"] == new_token and after["o000"] == d.tokens["o000"]
     with pytest.raises(UnknownLinkError):
         await resolve_link(pool, "x" * 43)
 
 
-async def test_a_changed_secret_key_refuses_to_print_dead_links(pool, open_deliberation) -> None:
+async def test_a_changed_secret_key_refuses_to_print_dead_links(pool, store, open_deliberation) -> None:
     d = await open_deliberation(2)
+    head = await store.head(d.id)
     with pytest.raises(LinkKeyChangedError):
-        await issue_links(pool, d.id, d.owners, secret_key="another-key", now=NOW)
+        await shown(store, d.id, d.owners, secret_key="another-key")
+    assert await store.head(d.id) == head, "nothing shown, nothing recorded"
     assert (await resolve_link(pool, d.tokens["o000"])).owner_id == "o000"  # printed links still work
 
 

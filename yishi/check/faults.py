@@ -10,6 +10,7 @@ Scenarios, in order (each is a function taking the shared :class:`~yishi.check.c
    (:func:`procs.activities_rerun`);
 5. bad input at every surface (:func:`badinput.bad_inputs`);
 6. guesses and sign-in attacks from one shared address (:func:`guessing.shared_address`).
+7. a committee member after live links, and an operator writing one behind the chain (:func:`links.staff_and_links`).
 
 The run ends with one summary line (see :meth:`Report.line`) and succeeds only if nothing was lost,
 nothing duplicated, no server error was seen and every scenario's own checks held.
@@ -37,7 +38,7 @@ Scenario = Callable[[Run], Awaitable[None]]
 
 
 def scenarios() -> list[tuple[str, Scenario]]:
-    from yishi.check import badinput, flood, guessing, procs
+    from yishi.check import badinput, flood, guessing, links, procs
 
     return [
         ("1. worker SIGKILL mid-deliberation", procs.worker_killed),
@@ -46,6 +47,7 @@ def scenarios() -> list[tuple[str, Scenario]]:
         ("4. activities run again after completing", procs.activities_rerun),
         ("5. bad input at every surface", badinput.bad_inputs),
         ("6. guesses and sign-in attacks from one shared address", guessing.shared_address),
+        ("7. staff after live links: refused or in the chain", links.staff_and_links),
     ]
 
 

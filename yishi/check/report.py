@@ -62,7 +62,8 @@ class Report:
     duplicated: int = 0
     bad_inputs: int = 0
     server_errors: int = 0
-    attacks: int = 0  # guesses and sign-in attacks from a shared address (scenario 6)
+    attacks: int = 0
+    """Attacks by hostile staff, residents or outsiders tried against the stack (issue 17); each must do no harm."""
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)

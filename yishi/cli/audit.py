@@ -30,6 +30,7 @@ _LABELS = {
     "roll": "roll 名册",
     "recount": "recount 重新计票",
     "stream_head": "stream head 流头记录",
+    "links": "personal links 投票链接",
 }
 
 
@@ -114,6 +115,7 @@ def render(report: Any) -> str:
         mark = "OK  " if check.ok else "FAIL"
         subject = f" [{check.subject}]" if check.subject else ""
         lines.append(f"  {mark} {_LABELS.get(check.name, check.name)}{subject}: {check.detail}")
+    lines += render_links(report.links)
     if report.ok:
         lines.append("Result 结论: every check holds 全部核验通过")
     else:
@@ -122,6 +124,30 @@ def render(report: Any) -> str:
         lines.append(f"Result 结论: FAILED 核验未通过 — {len(report.failures)} checks fail; first: "
                      f"{first.name}{where} ({first.subject})")
     return "\n".join(lines)
+
+
+def render_links(links: dict[str, Any]) -> list[str]:
+    """What staff did to the personal links: each reissue and the ballots cast through it, each disclosure."""
+    if not links:
+        return []
+    lines = ["Links 投票链接 (what staff did to them 工作人员的操作):"]
+    for r in links.get("reissues", []):
+        lines.append(f"  reissued 重新发放: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for r in links.get("revocations", []):
+        lines.append(f"  revoked 作废: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for b in links.get("reissued_ballots", []):
+        lines.append(f"  ballot on a reissued link 经重新发放的链接投票: {b['stream_id']} seq {b['seq']} owner "
+                     f"{b['owner_id']}{' by ' + b['cast_by'] if b.get('cast_by') else ''}, link generation "
+                     f"{b['link_generation']} reissued by {b['reissued_by']} at {b['reissued_at']}")
+    for d in links.get("disclosures", []):
+        lines.append(f"  live links shown 显示/打印/下载: seq {d['seq']} {d['format']} by {d['by']} ({d['via']}) "
+                     f"at {d['at']}, {d['households']} households 户")
+    for b in links.get("untraced_ballots", []):
+        lines.append(f"  UNRECORDED link 链接未记录: {b['stream_id']} seq {b['seq']} owner {b['owner_id']} "
+                     f"generation {b['link_generation']}")
+    return lines
 
 
 @audit.command("verify")

@@ -221,7 +221,7 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     try:
         receipt = await cast_ballot(state.store, box.deliberation_id, holder.owner_id, ballot.choice,
                                     idempotency_key=key, now=now, question_id=question.id, box=box,
-                                    link=holder.token_hash)
+                                    link=holder)
     except RevokedLinkError:
         return fail(410, "link_revoked")
     except VotingClosedError as exc:

@@ -12,6 +12,7 @@ from fastapi import Request, Response
 
 from activities.db import UNAVAILABLE_ERRORS
 from activities.eventstore import StoreUnavailableError
+from domain.link_events import LinkAct
 from domain.roll import RoomEntry
 from yishi import i18n
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
@@ -162,6 +163,38 @@ class BallotPage:
     final: bool = False  # voted on every question, and ballots cannot be changed: no form to show
     questions: list[QuestionForm] = field(default_factory=list)
     closes_fallback_years: tuple[int, ...] = ()
+    link_trace: tuple[str, ...] = ()
+
+
+TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
+
+
+def _who(act: LinkAct, lang: str) -> str:
+    return i18n.t(f"link_who_{act.via}" if act.via in ("console", "cli") else "link_who_system", lang, by=act.by)
+
+
+def _what(act: LinkAct, lang: str) -> str:
+    if act.format in ("csv", "sheets", "sheet"):
+        return i18n.t(f"link_what_{act.format}", lang)
+    return i18n.t("link_what_other", lang, format=act.format)
+
+
+def link_trace(voter: Voter, lang: str) -> tuple[str, ...]:
+    """What staff did to the holder's link, for their own pages (domain/link_events.py): the reissue that made the
+    link they hold, then the prints and downloads that included their household, newest first."""
+    holder, ledger = voter.holder, voter.box.links
+    lines = []
+    made = ledger.issue_of(holder.owner_id, holder.generation)
+    if made is not None and made.kind == "reissued":
+        lines.append(i18n.t("link_reissued_note", lang, when=i18n.when(made.at, lang), who=_who(made, lang),
+                            generation=holder.generation))
+    shown = [a for a in ledger.acts_of.get(holder.owner_id, ()) if a.kind == "disclosed"]
+    for act in reversed(shown[-TRACE_SHOWN:]):
+        lines.append(i18n.t("link_disclosed_note", lang, when=i18n.when(act.at, lang), who=_who(act, lang),
+                            what=_what(act, lang)))
+    if len(shown) > TRACE_SHOWN:
+        lines.append(i18n.t("link_trace_more", lang, count=len(shown) - TRACE_SHOWN))
+    return tuple(lines)
 
 
 def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) -> str:
@@ -233,4 +266,5 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         final=all(q.final for q in questions),
         questions=questions,
         closes_fallback_years=opened.closes_fallback_years,
+        link_trace=link_trace(voter, lang),
     )
