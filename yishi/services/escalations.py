@@ -26,7 +26,6 @@ from domain.legal_calendar import BEIJING
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
-from yishi.services.links import IssuedLink, issue_links
 
 
 class RefusedError(Exception):
@@ -133,8 +132,15 @@ def may_see(account: Account, ticket: Ticket) -> bool:
     org = account_org(account)
     if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
-    return org is not None and (org in {a.org for a in ticket.assignments}
-                                or (ticket.transfer is not None and ticket.transfer.to_org == org))
+    return org is not None and org_may_see(org, ticket)
+
+
+def org_may_see(org: str, ticket: Ticket) -> bool:
+    """The organisation API's rule (an organisation's system with its bearer token): the organisations that own
+    or owned the ticket, and a waiting transfer's receiver. The ticket's read route and its action route both
+    answer "not found" to any other organisation, so neither tells it that the ticket exists."""
+    return bool(org) and (org in {a.org for a in ticket.assignments}
+                          or (ticket.transfer is not None and ticket.transfer.to_org == org))
 
 
 async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
@@ -205,7 +211,7 @@ def report_json(report: RatesReport) -> dict[str, Any]:
             "by_org": {k: cell_json(v) for k, v in sorted(report.by_org.items())}}
 
 
-# ---- organisations: bearer tokens for their systems, follow-up links for owners --------------------------
+# ---- organisations: bearer tokens for their systems ------------------------------------------------------
 
 
 def _hash(token: str) -> str:
@@ -240,12 +246,3 @@ async def org_for_token(pool: asyncpg.Pool, token: str) -> tuple[str, str] | Non
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT org, role FROM escalation_orgs WHERE token_hash = $1", _hash(token))
     return (row["org"], row["role"]) if row else None
-
-
-async def follow_up_link(pool: asyncpg.Pool, ticket: Ticket, *, secret_key: str, now: datetime) -> IssuedLink:
-    """The initiator's personal follow-up link (the capability links of yishi/services/links.py, issued
-    for the ticket's stream id): idempotent, only the hash stored."""
-    if ticket.initiator_kind != "owner":
-        raise ValueError("only an owner's ticket has a follow-up link; the committee answers in the console")
-    links = await issue_links(pool, ticket.ticket_id, [ticket.initiator], secret_key=secret_key, now=now)
-    return links[0]

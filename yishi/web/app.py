@@ -82,7 +82,17 @@ def secret_key_for(settings: Settings) -> str:
 
 
 def _install_pages(app: FastAPI) -> None:
-    from yishi.web import console, console_audit, console_links, console_start, inbox, matters, public, resident
+    from yishi.web import (
+        console,
+        console_audit,
+        console_links,
+        console_start,
+        follow_up,
+        inbox,
+        matters,
+        public,
+        resident,
+    )
     from yishi.web.render import message_page
 
     app.include_router(resident.router)
@@ -90,6 +100,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
+    app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
