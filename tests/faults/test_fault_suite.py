@@ -12,7 +12,7 @@ import pytest
 
 SUMMARY = re.compile(
     r"^faults injected: (\d+), ballots accepted: (\d+), ballots found: (\d+), lost: (\d+), duplicated: (\d+), "
-    r"bad inputs: (\d+), server errors: (\d+)$"
+    r"bad inputs: (\d+), server errors: (\d+), attacks refused: (\d+)/(\d+)$"
 )
 
 
@@ -24,7 +24,8 @@ def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]
     last = lines[-1] if lines else ""
     match = SUMMARY.match(last)
     assert match, f"no summary line; stdout ends {done.stdout[-500:]!r}\nstderr:\n{done.stderr[-4000:]}"
-    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors")
+    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors", "attacks_refused",
+            "attacks")
     figures = dict(zip(keys, map(int, match.groups()), strict=True))
     assert done.returncode == 0, f"{last}\n{done.stderr[-4000:]}"
     report = json.loads("\n".join(lines[:-1]))
@@ -36,6 +37,7 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["server_errors"] == 0, figures
     assert figures["accepted"] == figures["found"] > 0, figures
     assert figures["faults"] >= 5 and figures["bad_inputs"] > 0, figures
+    assert figures["attacks"] >= 12 and figures["attacks_refused"] == figures["attacks"], figures  # scenario 6
     # A real escalation was exercised: the ticket climbed a level across the kill (two assignments, each
     # announced to its organisation once), and its own activities ran again in the reset.
     killed, rerun = scenarios["worker_killed"], scenarios["activities_rerun"]

@@ -62,6 +62,8 @@ class Report:
     duplicated: int = 0
     bad_inputs: int = 0
     server_errors: int = 0
+    attacks: int = 0  # hostile staff across a community or organisation wall (scenario 6)
+    attacks_refused: int = 0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -75,14 +77,16 @@ class Report:
     def line(self) -> str:
         return (f"faults injected: {self.faults}, ballots accepted: {self.accepted}, ballots found: {self.found}, "
                 f"lost: {self.lost}, duplicated: {self.duplicated}, bad inputs: {self.bad_inputs}, "
-                f"server errors: {self.server_errors}")
+                f"server errors: {self.server_errors}, attacks refused: {self.attacks_refused}/{self.attacks}")
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.lost == 0 and self.duplicated == 0 and self.server_errors == 0
+        return (not self.failures and self.lost == 0 and self.duplicated == 0 and self.server_errors == 0
+                and self.attacks_refused == self.attacks)
 
     def as_json(self) -> dict[str, Any]:
         return {"faults_injected": self.faults, "ballots_accepted": self.accepted, "ballots_found": self.found,
                 "lost": self.lost, "duplicated": self.duplicated, "bad_inputs": self.bad_inputs,
-                "server_errors": self.server_errors, "ok": self.ok, "failures": self.failures,
+                "server_errors": self.server_errors, "attacks": self.attacks,
+                "attacks_refused": self.attacks_refused, "ok": self.ok, "failures": self.failures,
                 "scenarios": self.scenarios, "summary": self.line()}
