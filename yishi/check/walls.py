@@ -75,14 +75,16 @@ async def _facts(run: Run, stream: str) -> tuple[Any, ...]:
     return tuple(facts), tuple(tuple(r) for r in links)
 
 
-def _attack(run: Run, what: str, status: int, allowed: tuple[int, ...], unchanged: bool) -> None:
+def _attack(run: Run, what: str, status: int, allowed: tuple[int, ...], harmless: bool) -> None:
+    """Count one attack: refused when it got one of the ``allowed`` answers and did no harm (nothing written,
+    nothing shown that it should not see)."""
     run.report.attacks += 1
     if status >= 500:
         run.report.server_errors += 1
-    refused = status in allowed and unchanged
+    refused = status in allowed and harmless
     run.report.attacks_refused += refused
-    run.report.check(refused, f"scenario 6: {what} -> {status} (expected {allowed}), "
-                              f"{'nothing' if unchanged else 'something'} written")
+    run.report.check(refused, f"scenario 6: {what}: answered {status} (expected {'/'.join(map(str, allowed))})"
+                              f"{'' if harmless else ', and it did harm'}")
 
 
 async def _post(run: Run, client: httpx.AsyncClient, path: str, data: dict[str, str], stream: str, what: str,
