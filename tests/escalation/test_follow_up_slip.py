@@ -80,6 +80,7 @@ async def test_the_printed_slip_is_recorded_and_shows_the_link_on_paper_only(sto
     assert not TOKEN.search(screen), "the screen part of the print view shows no link"
     url = re.search(r'<p class="slip-url">([^<]+)</p>', paper).group(1)  # type: ignore[union-attr]
     assert url.startswith(f"{BASE_URL}/f/") and "/static/print.js" in printed.text
+    assert f'<a class="lang" href="/console/escalations/t/{tid}?lang=en"' in printed.text, "the switch GETs the ticket"
     holder = await resolve_link(pool, url.rsplit("/", 1)[1])
     assert (holder.deliberation_id, holder.owner_id) == (tid, "O311")
     slips = [e for e in await store.read(tid) if e.type == "FollowUpSlipPrinted"]

@@ -20,7 +20,7 @@ from yishi.services.accounts import session_binding
 from yishi.services.escalations import RefusedError, act, ticket_view
 from yishi.services.follow_up import SLIP_ROLES, follow_up_url, print_slip, slip_key, slip_offered
 from yishi.services.links import LinkError, resolve_link
-from yishi.web.inbox import visible_ticket
+from yishi.web.inbox import ticket_path, visible_ticket
 from yishi.web.render import message_page, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce
@@ -46,7 +46,7 @@ async def print_follow_up_slip(request: Request, ticket_id: str) -> Response:
     ticket = view.ticket
     if not slip_offered(ticket, staff.account):
         return message_page(request, 409, "slip_not_now_title", body_key="slip_not_now_body", state=ticket.status,
-                            back_url=f"/console/escalations/t/{ticket_id}", back_key="slip_back")
+                            back_url=ticket_path(ticket_id), back_key="slip_back")
     state = request.app.state
     try:
         issued, seq = await print_slip(state.store, state.pool, ticket, staff.account,
@@ -54,15 +54,15 @@ async def print_follow_up_slip(request: Request, ticket_id: str) -> Response:
                                        secret_key=state.secret_key, now=clock(request))
     except TicketEndedError:
         return message_page(request, 409, "slip_not_now_title", body_key="slip_not_now_body", state="closed",
-                            back_url=f"/console/escalations/t/{ticket_id}", back_key="slip_back")
+                            back_url=ticket_path(ticket_id), back_key="slip_back")
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.follow_up_slip_printed", ticket_id=ticket_id, account_id=staff.account.id, seq=seq,
              generation=issued.generation)
     base = state.settings.public_base_url or str(request.base_url)
     url = follow_up_url(base, issued.token)
-    return render(request, "follow_up_slip.html", no_store=True, staff=staff, logout=staff.form(), ticket=ticket,
-                  url=url, qr=qr_data_uri(url), seq=seq)
+    return render(request, "follow_up_slip.html", no_store=True, switch_path=ticket_path(ticket_id), staff=staff,
+                  logout=staff.form(), ticket=ticket, url=url, qr=qr_data_uri(url), seq=seq)
 
 
 async def _holder_ticket(request: Request, token: str) -> tuple[Any, Ticket] | Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -58,8 +59,12 @@ SHOWN_FIELDS = ("org", "by", "to_org", "from_org", "reason", "question", "answer
                 "deadline", "level_key", "ack_due", "resolve_due", "comment", "title_zh", "channel")
 
 
-def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: object) -> Response:
+def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
     return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
+
+
+def ticket_path(ticket_id: str) -> str:
+    return f"/console/escalations/t/{quote(ticket_id, safe='/')}"
 
 
 def available_actions(ticket: Ticket, account: Account, org: str | None) -> list[str]:
@@ -139,7 +144,8 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
     t = view.ticket
     return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
-                 answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request))
+                 answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
+                 switch_path=ticket_path(ticket_id))
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")

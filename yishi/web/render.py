@@ -78,11 +78,14 @@ def local_path(path: str) -> bool:
 
 
 def render(request: Request, template: str, status: int = 200, *, no_store: bool = False,
-           **context: Any) -> HTMLResponse:
-    """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie."""
+           switch_path: str | None = None, **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie.
+
+    ``switch_path``: the page the language switch shows again, when it is not this route's (a page answering a
+    POST names the page to GET)."""
     lang = page_lang(request)
-    return respond(request, render_html(request, template, lang, route_path(request), **context), status,
-                   no_store=no_store)
+    path = switch_path if switch_path is not None else route_path(request)
+    return respond(request, render_html(request, template, lang, path, **context), status, no_store=no_store)
 
 
 def render_html(request: Request, template: str, lang: i18n.Lang, path: str | None, **context: Any) -> str:
