@@ -81,7 +81,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.lost == 0 and self.duplicated == 0 and self.server_errors == 0
+        return (not self.failures and self.lost == 0 and self.duplicated == 0 and self.server_errors == 0
+                and self.attacks_refused == self.attacks)
 
     def as_json(self) -> dict[str, Any]:
         return {"faults_injected": self.faults, "ballots_accepted": self.accepted, "ballots_found": self.found,

@@ -90,6 +90,7 @@ def _install_pages(app: FastAPI) -> None:
         console_audit,
         console_links,
         console_start,
+        follow_up,
         inbox,
         matters,
         public,
@@ -102,6 +103,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
+    app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
