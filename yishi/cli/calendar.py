@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import click
 
 from domain.errors import DomainError
 from domain.legal_calendar import deadline_days, deadline_working_days, parse_holiday_file
+from yishi.services.files import read_bounded
 
 
 def _fail(message: str) -> None:
@@ -42,7 +42,7 @@ def deadline(
     try:
         holidays = None
         if holiday_file is not None:
-            holidays = parse_holiday_file(Path(holiday_file).read_bytes(), holiday_file)
+            holidays = parse_holiday_file(read_bounded(holiday_file), holiday_file)
         if days is not None:
             result = deadline_days(start, days, holidays)
         else:
