@@ -117,38 +117,36 @@ def loopback(url: str) -> tuple[str, int]:
     return host, parts.port or 80
 
 
-async def stalled_post(url: str, path: str, *, body: bytes, headers: dict[str, str] | None = None,
+async def stalled_post(url: str, path: str, *, body: bytes, then: bytes = b"", headers: dict[str, str] | None = None,
                        chunked: bool = True, content_length: int | None = None, wait: float = 10.0) -> RawAnswer:
-    """POST ``path`` with ``body`` as the first part of the body, then send nothing more: wait up to ``wait``
-    seconds for the status line, then for the server to close the connection."""
+    """POST ``path`` with ``body`` as the first part of the body and wait up to ``wait`` seconds for the status line;
+    if none came (and the connection is open), send ``then`` (what a server that reads bodies before it answers
+    would hold) and wait as long again; then send nothing more, and see whether the server closes."""
     host, port = loopback(url)
     loop = asyncio.get_running_loop()
     reader, writer = await asyncio.open_connection(host, port)
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}",
              "Content-Type: multipart/form-data; boundary=yishi-hostile"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {content_length or len(body) + 1}")
-    sent = 0
+    total = content_length or len(body) + len(then) + 1
+    lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}")
+
+    def part(data: bytes) -> None:
+        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
+
     try:
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        writer.write(f"{len(body):x}\r\n".encode() + body + b"\r\n" if chunked else body)
-        started = loop.time()
-        try:
-            await asyncio.wait_for(writer.drain(), wait)
-            sent = len(body)
-        except (TimeoutError, ConnectionError):
-            sent = len(body) - writer.transport.get_write_buffer_size()
-        closed = False
-        try:
-            status_line = await asyncio.wait_for(reader.readline(), max(0.1, wait - (loop.time() - started)))
-            closed = not status_line  # the end of the stream before any answer
-        except TimeoutError:
-            status_line = b""
-        except ConnectionError:
-            status_line, closed = b"", True
+        part(body)
+        started, written = loop.time(), len(body)
+        status_line, closed = await _status_line(reader, writer, wait)
+        if not status_line and not closed and then:
+            part(then)
+            written += len(then)
+            status_line, closed = await _status_line(reader, writer, wait)
         seconds = loop.time() - started
-        parts = status_line.split()
-        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        sent = written - (0 if writer.transport.is_closing() else writer.transport.get_write_buffer_size())
+        fields = status_line.split()
+        status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
         if status is not None:
             try:
                 while await asyncio.wait_for(reader.read(65536), 5):
@@ -161,3 +159,20 @@ async def stalled_post(url: str, path: str, *, body: bytes, headers: dict[str, s
         return RawAnswer(status, seconds, sent, closed)
     finally:
         writer.close()
+
+
+async def _status_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wait: float) -> tuple[bytes, bool]:
+    """The status line within ``wait`` seconds (b"" if none), and whether the server closed the connection."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait
+    try:
+        await asyncio.wait_for(writer.drain(), wait)
+    except (TimeoutError, ConnectionError):
+        pass
+    try:
+        line = await asyncio.wait_for(reader.readline(), max(0.1, until - loop.time()))
+    except TimeoutError:
+        return b"", False
+    except ConnectionError:
+        return b"", True
+    return line, not line  # the end of the stream before any answer: closed
