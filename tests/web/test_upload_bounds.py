@@ -22,7 +22,14 @@ import pytest
 from pydantic import SecretStr
 
 from tests.web.conftest import BASE_URL, PASSWORD, SECRET, form_fields
-from yishi.check.hostile_files import bad_rows_csv, distinct_rooms_xlsx, multipart, stalled_post, zip_bomb_xlsx
+from yishi.check.hostile_files import (
+    bad_rows_csv,
+    distinct_rooms_xlsx,
+    first_answer_to_expect_continue,
+    multipart,
+    stalled_post,
+    zip_bomb_xlsx,
+)
 from yishi.settings import Settings
 from yishi.web.security import SlidingWindow
 
@@ -230,8 +237,10 @@ async def test_40_stalled_outsider_uploads_are_answered_unread(live_server) -> N
     async with PeakRss() as rss:
         answers = await asyncio.gather(*(stalled_post(live_server, "/console/new", body=first, then=then, wait=5)
                                          for _ in range(40)))
-    assert all(a.status == 303 for a in answers), [a.status for a in answers]
+    # 303; or, the server closing on a client still sending, a reset that lost it (the fault suite sees both)
+    assert {a.status for a in answers} <= {303, None}, [a.status for a in answers]
     assert all(a.closed for a in answers), "the server must close each connection after answering"
+    assert await first_answer_to_expect_continue(live_server, "/console/new") == 303  # not "100 Continue"
     assert max(a.seconds for a in answers) < 5, [round(a.seconds, 2) for a in answers]
     assert rss.growth_mb < 40, f"the web process grew by {rss.growth_mb:.0f} MB"
 

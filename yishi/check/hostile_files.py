@@ -161,6 +161,27 @@ async def stalled_post(url: str, path: str, *, body: bytes, then: bytes = b"", h
         writer.close()
 
 
+async def first_answer_to_expect_continue(url: str, path: str, headers: dict[str, str] | None = None,
+                                          length: int = 8 * 1024 * 1024) -> int | None:
+    """POST ``path`` announcing a body of ``length`` bytes with ``Expect: 100-continue`` and send none of it: the
+    status the server answers first. 100 means it asked for the body (uvicorn says so when the app first reads
+    it); a final status means it decided without reading a byte."""
+    host, port = loopback(url)
+    reader, writer = await asyncio.open_connection(host, port)
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {length}", "Expect: 100-continue",
+             "Content-Type: multipart/form-data; boundary=yishi-hostile",
+             *(f"{name}: {value}" for name, value in (headers or {}).items())]
+    try:
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        line = await asyncio.wait_for(reader.readline(), 10)
+    except (TimeoutError, ConnectionError):
+        return None
+    finally:
+        writer.close()
+    fields = line.split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
 async def _status_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wait: float) -> tuple[bytes, bool]:
     """The status line within ``wait`` seconds (b"" if none), and whether the server closed the connection."""
     loop = asyncio.get_running_loop()
