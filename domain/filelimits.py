@@ -14,7 +14,7 @@ A hostile or broken file must be refused quickly and in bounded memory, with a m
   :attr:`~FileLimits.max_cell_chars` is an error of its row;
 - problems are listed up to ``domain.errors.MAX_LISTED_ISSUES``, then counted.
 
-Why these numbers (docs/security/sec-input.md): a roll has one row per room. The project is built and benchmarked
+Why these numbers (docs/security/hostile-files.md): a roll has one row per room. The project is built and benchmarked
 for estates of 100,000 owners (docs/benchmarks.md), beyond any single property-management area; 200,000 rows is
 twice that. Such a roll is about 12 MB as CSV and 95 MB of sheet XML in an XLSX written with inline strings
 (compressed about 11 to 1), hence 16 MB of file, 160 MB unpacked and a ratio of 100 to 1 for parts over 1 MB.

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
     roll_max_rooms: int = Field(
         default=200_000, description="Rows a roll (or ballots file) may have: twice the 100,000 owners the project is "
-        "built for (docs/security/sec-input.md)")
+        "built for (docs/security/hostile-files.md)")
     roll_parse_memory_mib: int = Field(default=1024, description="Address space of the child that parses an upload")
     roll_parse_timeout_s: float = Field(default=300.0, description="Wall-clock limit of one roll parse")
     body_idle_timeout_s: float = Field(default=15.0, description="A request body that sends nothing this long: 408")
