@@ -118,7 +118,7 @@ def test_notes_are_capped_too() -> None:
     rows = "".join(f"9-1-{n},9,1,1,80,SAME,业主{n},\n" for n in range(80))  # one owner, 80 names
     roll = parse_roll((HEADER + rows).encode(), "r.csv")
     assert len(roll.rooms) == 80 and len(roll.notes) == MAX_LISTED_ISSUES + 1
-    assert roll.notes[-1].code == "more-warnings" and "另有 29 条提示未列出" in roll.notes[-1].zh
+    assert roll.notes[-1].code == "more-warnings" and "另有 29 条提示未列出" in zh(roll.notes[-1])
 
 
 def test_ballot_files_have_the_same_bounds() -> None:
