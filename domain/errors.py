@@ -9,9 +9,9 @@ the file and the row as Excel shows it (the header is row 1).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 Lang = Literal["zh", "en"]
 
@@ -129,6 +129,14 @@ def _unwire(value: Any) -> Any:
     return value
 
 
+def _text_in(value: Any) -> Any:
+    return Text.from_wire(value) if isinstance(value, dict) else value
+
+
+WiredText = Annotated[Text, BeforeValidator(_text_in), PlainSerializer(lambda text: text.wire())]
+"""A :class:`Text` field of a model: dumped as its wire form (JSON-safe), read back from it."""
+
+
 class Issue(BaseModel):
     """One problem found in an imported file: where, and the :class:`Text` of what to do."""
 
@@ -139,7 +147,7 @@ class Issue(BaseModel):
     column: str | None = None
     code: str
     severity: Literal["error", "warning"] = "error"
-    text: Text
+    text: WiredText
 
     def __str__(self) -> str:
         return str(issue_text(self))
