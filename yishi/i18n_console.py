@@ -256,6 +256,16 @@ CONSOLE_EXTRA_MESSAGES.update({
     "audit_check_recount": ("重新计票", "Recount"),
     "audit_check_stream_head": ("流头记录", "Stream head"),
     "audit_check_tickets": ("工单", "Escalation tickets"),
+    "audit_check_kept_histories": ("工作流历史存档", "Kept histories"),
+    "audit_explain_kept_histories": (
+        "每次运行结束时在 PostgreSQL 之外保存的历史副本完好、与 Temporal 的一致，哈希与结果公告和存档记录公布的一致；"
+        "Temporal 到保留期删除历史后，改用存档副本重放和核对检查点",
+        "each run's history, kept outside PostgreSQL when it closed, is intact, equals Temporal's and hashes to what "
+        "the result notice and the HistoryKept events publish; once Temporal's retention deletes a history, the kept "
+        "copy is replayed and its checkpoints checked instead"),
+    "audit_source": ("来源", "Source"),
+    "audit_source_temporal": ("Temporal", "Temporal"),
+    "audit_source_kept": ("存档副本", "Kept copy"),
     "audit_explain_temporal_runs": ("Temporal 中至少有一次该事项的运行", "at least one Temporal run exists"),
     "audit_explain_replay": ("每次运行的历史都能用当前代码重放", "every run's history replays on the current code"),
     "audit_explain_chain": ("事件序号连续，每条事件的哈希都能重新算出", "seq has no gaps and every hash recomputes"),

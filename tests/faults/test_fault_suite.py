@@ -47,6 +47,10 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     # Issue 17, item 6: a committee member's ways to a live link were tried, and the one behind the chain caught.
     links = scenarios["staff_links"]
     assert figures["attacks"] >= 8 and links["detected_behind_the_chain"] and links["link_events"] >= 3, links
+    # Issue 17, item 12: Temporal's copy deleted, the kept copy witnesses, and is itself checked.
+    kept = scenarios["retention"]
+    assert kept["verified_from_kept_copy"] and kept["changed_copy_named"] and kept["rewrite_caught_by_kept_copy"], kept
+    assert figures["attacks"] >= 11, figures
 
 
 @pytest.mark.timeout(480)  # ~3 minutes alone on 2 cores (docs/faults.md), more when the cores are shared
