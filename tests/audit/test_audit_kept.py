@@ -28,7 +28,7 @@ from activities.registry import build_activities
 from domain.roll import Scope
 from tests.workflows.conftest import complete, save_history
 from workflows.registry import WORKFLOWS
-from yishi.services.audit import AuditReport, export, read_rows, verify
+from yishi.services.audit import AuditReport, export, read_rows, timeline, verify
 from yishi.services.deliberations import start_vote
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -90,6 +90,8 @@ async def test_an_elevator_vote_is_verified_from_its_kept_histories(temporal_cli
     assert sorted((e.payload["workflow_id"], e.payload["sha256"]) for e in kept_events) == sorted(
         [(box_id, published["sha256"]), (did, histories.files(did, procedure_run)[0].sha256)])
 
+    kept_lines = [e.summary for e in await timeline(pool, did) if e.type == "HistoryKept"]
+    assert len(kept_lines) == 2 and all("Temporal history kept" in line for line in kept_lines), kept_lines
     report, standalone = await audit(did, pool, temporal_client, histories, tmp_path / "before")
     assert report.ok and standalone["ok"], report.failures
     assert "2 of 2 closed runs kept" in check(report, "kept_histories")["detail"]

@@ -457,6 +457,8 @@ _SUMMARY = {
     "TaskCompleted": lambda p: f"task {p.get('task_id')} completed: {p.get('outcome')}",
     "NoticePublished": lambda p: f"notice published: {p.get('title_en') or p.get('kind')}",
     "ProcedureClosed": lambda p: f"procedure closed: {p.get('outcome')}",
+    "HistoryKept": lambda p: f"Temporal history kept: {p.get('workflow_type')} {p.get('workflow_id')} run "
+                             f"{p.get('run_id')} ({p.get('status')}), sha256 {p.get('sha256')}",
 }
 _DEADLINES = {"BoxOpened": "closes_at", "StageEntered": "deadline", "TaskOpened": "due_at", "TaskOverdue": "due_at"}
 
