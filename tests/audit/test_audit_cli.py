@@ -88,3 +88,23 @@ async def test_unreachable_servers_are_named_without_traceback(env, monkeypatch:
     result = await run("verify", "elevator-1")
     assert result.exit_code == 1 and f"cannot reach PostgreSQL at 127.0.0.1:{port}/yishi" in result.output
     assert "not-this-password" not in result.output and "Traceback" not in result.output
+
+
+async def test_keep_keeps_closed_runs_once_and_verify_reads_the_store(votes, env, temporal_client, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`yishi audit keep`: one sweep of the task queue's closed runs into YISHI_HISTORIES_DIR; a second keeps none."""
+    vote = votes["clean"]
+    queue = (await temporal_client.get_workflow_handle(vote.id).describe()).task_queue
+    monkeypatch.setenv("YISHI_TASK_QUEUE", queue)
+    monkeypatch.setenv("YISHI_HISTORIES_DIR", str(tmp_path / "kept"))
+    get_settings.cache_clear()
+    first = await run("keep")
+    assert first.exit_code == 0, first.output
+    assert f" {vote.id} " in first.output and f"{vote.id}/histories" not in first.output
+    again = await run("keep")
+    assert again.exit_code == 0 and again.output.strip().endswith("kept 已保存 0 histories 份历史"), again.output
+    report = json.loads((await run("verify", vote.id, "--json")).output)
+    [run_] = [r for r in report["runs"] if r["workflow_id"] == vote.id]
+    assert run_["source"] == "temporal" and run_["kept"] and str(tmp_path / "kept") in run_["kept"]
+    kept = next(c for c in report["checks"] if c["name"] == "kept_histories")
+    assert kept["ok"] and "1 of 1 closed runs kept" in kept["detail"], kept

@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from activities.history_store import HistoryStore, status_of
+from activities.history_store import HistoryStore, status_of, workflow_type_of
 from yishi.services.audit_checks import Check, Witness
 from yishi.temporal_client import DATA_CONVERTER
 
@@ -171,8 +171,6 @@ async def _archived_run(client: Client, workflow_id: str, run_id: str) -> Run | 
         return None
     if not history.events:
         return None
-    from activities.history_store import workflow_type_of
-
     started = history.events[0].event_time.ToDatetime().replace(tzinfo=UTC)
     return Run(workflow_id, run_id, workflow_type_of(history), status_of(history), started, history)
 
@@ -279,5 +277,6 @@ def runs_check(deliberation_id: str, runs: Sequence[Run]) -> Check:
     if not runs:
         return Check("temporal_runs", False, f"no Temporal workflow has id {deliberation_id} or starts with "
                      f"{deliberation_id}/ (wrong id, or the histories are past retention)", deliberation_id)
-    listed = ", ".join(f"{r.workflow_type} {r.workflow_id} ({r.status.lower()})" for r in runs)
+    listed = ", ".join(f"{r.workflow_type} {r.workflow_id} ({r.status.lower()}"
+                       f"{', kept copy' if r.source == 'kept' else ''})" for r in runs)
     return Check("temporal_runs", True, f"{len(runs)} runs: {listed}", deliberation_id)
