@@ -177,7 +177,7 @@ def take(t: Topic, c: Take) -> list[TopicEvent]:
     _in(t, ("raised",), "领题", "taken up")
     roles = set(t.take_up.roles if t.take_up else ()) | {"committee"}
     _by(t, c.by, roles, "领题", "taken up")
-    late = t.take_up is not None and c.at >= t.take_up.due_at
+    late = bool(t.take_up_missed) or (t.take_up is not None and c.at >= t.take_up.due_at)
     return [TopicTaken(at=c.at, by=c.by, note=c.note.strip()[:MAX_REASON], late=late)]
 
 
