@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from domain.topic_events import Actor
 from domain.topic_state import Topic
 from tests.workflows.conftest import running_worker, task_queue, ts_env  # noqa: F401 - fixtures used here
+from workflows.topic import TopicResult
 from yishi.services.topic_intake import Proposer, TopicForm, raise_topic
 from yishi.settings import Settings
 
@@ -41,7 +42,7 @@ async def raised(env: Any, pool: Any, settings: Settings, **extra: Any) -> tuple
     now = await env.get_current_time()
     result = await raise_topic(env.client, pool, form(**extra), RESIDENT, settings=settings,
                                now=now.astimezone(UTC), topic_id=f"topic-{uuid.uuid4().hex[:12]}")
-    handle = env.client.get_workflow_handle(result.topic_id)
+    handle = env.client.get_workflow_handle(result.topic_id, result_type=TopicResult)
     await topic_until(handle, lambda t: t.take_up is not None, "the take-up deadline")
     return result.topic_id, handle, result
 
