@@ -101,6 +101,21 @@ def check_form(form: TopicForm) -> list[Problem]:
     return problems
 
 
+def checked(form: TopicForm, photos: Sequence[tuple[str, bytes]], settings: Settings) -> tuple[PhotoRef, ...]:
+    """The photos' references, or :class:`TopicFormError` with every problem of the form (no I/O: run it before
+    anything is counted or stored)."""
+    problems = check_form(form)
+    refs: tuple[PhotoRef, ...] = ()
+    try:
+        refs = check_photos(photos, max_bytes=settings.topic_photo_max_bytes,
+                            max_count=settings.topic_photo_max_count)
+    except PhotoError as exc:
+        problems.append(Problem("photos", exc.zh, exc.en))
+    if problems:
+        raise TopicFormError(problems)
+    return refs
+
+
 def contact_hash(secret_key: str, phone: str) -> str:
     """The keyed hash of a phone number: the same number gives the same id, the id does not give the number."""
     mac = hmac.new(secret_key.encode(), b"yishi-phone/1\x00" + normalise_phone(phone).encode(), hashlib.sha256)
@@ -138,15 +153,7 @@ async def raise_topic(client: Client, pool: asyncpg.Pool, form: TopicForm, propo
     """Check, record and start the topic; returns its id and the proposer's tracking link.
 
     The same ``topic_id`` again (a form sent twice) raises nothing new and returns the same link."""
-    problems = check_form(form)
-    refs: tuple[PhotoRef, ...] = ()
-    try:
-        refs = check_photos(photos, max_bytes=settings.topic_photo_max_bytes,
-                            max_count=settings.topic_photo_max_count)
-    except PhotoError as exc:
-        problems.append(Problem("photos", exc.zh, exc.en))
-    if problems:
-        raise TopicFormError(problems)
+    refs = checked(form, photos, settings)
     secret = settings.secret_key.get_secret_value()
     topic_id = topic_id or new_topic_id()
     contact = contact_hash(secret, form.phone) if form.phone and form.phone.strip() else None
