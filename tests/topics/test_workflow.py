@@ -13,7 +13,7 @@ from domain.legal_calendar import BEIJING
 from domain.topic_events import Actor, Milestone, TopicDecision
 from tests.clock import advance_to
 from tests.topics.conftest import CLERK, raised, topic_until
-from tests.workflows.conftest import running_worker, stream_types
+from tests.workflows.conftest import running_worker, save_history, stream_types
 from workflows.escalation import TicketAction
 from yishi.services import escalations
 from yishi.services.capabilities import resolve_capability
@@ -148,7 +148,10 @@ async def test_route_to_the_ladder_opens_a_ticket_whose_closing_resolves_the_top
         assert state.resolution == "已责令餐馆加装净化器" and state.feedback_round == 1
         assert [t for t in await stream_types(store, topic_id) if t.startswith("Topic") or t == "FeedbackRequested"
                 ][-3:] == ["TopicRouted", "TopicResolved", "FeedbackRequested"]
-        await handle.terminate("test done")
+        await give_feedback(env.client, pool, topic_id, respondent=state.proposer.id, answer="satisfied",
+                            now=await now_utc(env))
+        assert (await handle.result()).status == "closed", "the only respondent answered: closed"
+        await save_history(handle, "topic_routed")
 
 
 async def test_consensus_milestone_missed_is_flagged_then_done_resolves(
