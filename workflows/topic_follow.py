@@ -85,5 +85,5 @@ class RouteFollowers:
             "deliberation_outcome", OutcomeQuery(deliberation_id=deliberation_id, until=until),  # type: ignore[arg-type]
             result_type=DeliberationOutcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=FOLLOW)
-        await self._route_outcome(deliberation_id, found.status, found.outcome, found.note or found.outcome,
-                                  found.approved)
+        text = f"{found.outcome}: {found.note}" if found.note and found.note != found.outcome else found.outcome
+        await self._route_outcome(deliberation_id, found.status, found.outcome, text, found.approved)

@@ -10,15 +10,17 @@ from datetime import UTC, timedelta
 import pytest
 
 from domain.legal_calendar import BEIJING
+from domain.roll import Scope
 from domain.topic_events import Actor, Milestone, TopicDecision
 from tests.clock import advance_to
 from tests.topics.conftest import CLERK, raised, topic_until
-from tests.workflows.conftest import running_worker, save_history, stream_types
+from tests.workflows.conftest import complete, estate_roll, running_worker, save_history, stream_types
 from workflows.escalation import TicketAction
 from yishi.services import escalations
 from yishi.services.capabilities import resolve_capability
+from yishi.services.procedures import StartRequest
 from yishi.services.topic_intake import give_feedback, support_topic
-from yishi.services.topic_routes import route_to_ladder
+from yishi.services.topic_routes import route_to_ladder, route_to_procedure
 from yishi.services.topics import (
     TopicRefusedError,
     complete_milestone,
@@ -30,6 +32,7 @@ from yishi.services.topics import (
     schedule_topic,
     take,
     topic_state,
+    waiting_for,
 )
 
 STREET = Actor(kind="street_office", name="街道王科长", account="wang", community="")
@@ -70,6 +73,8 @@ async def test_missed_take_up_deadline_escalates_to_the_street(ts_env, store, po
         assert state.take_up_missed == ("community",) and state.take_up.reason == "escalated"
         (row,) = [r for r in await list_topics(pool, "xfl") if r["topic_id"] == topic_id]
         assert (row["overdue"], row["take_up_org"]) == (True, "street"), "visible as overdue, and with whom"
+        assert topic_id in [r["topic_id"] for r in await waiting_for(pool, "street")], "in the street's list"
+        assert topic_id not in [r["topic_id"] for r in await waiting_for(pool, "committee:xfl")]
         with pytest.raises(TopicRefusedError):
             await take(env.client, topic_id, by=Actor(kind="grid_worker", name="网格员小张", community="xfl"))
         await advance_to(env, state.take_up.due_at)
@@ -215,3 +220,25 @@ async def test_not_satisfied_reopens_once_then_closes(ts_env, store, pool, task_
     closed = next(e for e in await store.read(topic_id) if e.type == "TopicClosed")
     assert closed.payload["note"] == "satisfied=0; basically_satisfied=0; not_satisfied=1; asked=2"
     assert (await stream_types(store, topic_id)).count("TopicReopened") == 1
+
+
+async def test_route_to_a_procedure_follows_it_to_its_close(ts_env, store, pool, task_queue, settings) -> None:
+    env = ts_env
+    async with running_worker(env, store, pool, task_queue):
+        topic_id, handle, _ = await raised(env, pool, settings, title="小区议事规则修订")
+        await take(env.client, topic_id, by=CLERK)
+        request = StartRequest(procedure="consultation", title="议事规则修订", scope=Scope(), community="other",
+                               options={"issue": "修订议事规则"})
+        deliberation_id, receipt = await route_to_procedure(env.client, pool, topic_id, estate_roll(floors=2),
+                                                            request, by=CLERK, task_queue=task_queue)
+        assert receipt.status == "routed"
+        async with pool.acquire() as conn:
+            community = await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", deliberation_id)
+        assert community == "xfl", "the procedure belongs to the topic's community"
+        procedure = env.client.get_workflow_handle(deliberation_id)
+        await complete(procedure, "acceptance", "committee", "declined", note="须先召开业主大会")
+        state = await topic_until(handle, lambda t: t.status == "resolved", "resolved by the procedure's close")
+        assert state.resolution == "declined: 须先召开业主大会"
+        routed = next(e.payload for e in await store.read(topic_id) if e.type == "TopicRouted")
+        assert (routed["target"], routed["deliberation_id"]) == ("procedure", deliberation_id)
+        await handle.terminate("test done")

@@ -131,12 +131,14 @@ def similar_cmd(community: str, title: str, description: str, building: str | No
 @topic.command("list")
 @click.option("--community", default=None)
 @click.option("--status", default=None)
+@click.option("--waiting-for", "org", default=None,
+              help="Only the topics this organisation must take up, e.g. committee:xfl or street.")
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(community: str | None, status: str | None, as_json: bool) -> None:
+def list_cmd(community: str | None, status: str | None, org: str | None, as_json: bool) -> None:
     """Topics from the read model, newest first (overdue ones marked)."""
-    from yishi.services.topics import list_topics
+    from yishi.services.topics import list_topics, waiting_for
 
-    rows = _run(lambda _c, pool: list_topics(pool, community, status))
+    rows = _run(lambda _c, pool: waiting_for(pool, org) if org else list_topics(pool, community, status))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return

@@ -34,7 +34,7 @@ from workflows.topic import (
 
 __all__ = ["Actor", "TopicDecision", "TopicSummary", "TopicRefusedError", "schedule_topic", "record_decision",
            "topic_summary", "take", "decline", "merge", "resolve", "complete_milestone", "topic_state",
-           "list_topics", "rebuild_topics"]
+           "list_topics", "waiting_for", "rebuild_topics"]
 
 
 class TopicRefusedError(Exception):
@@ -159,6 +159,16 @@ async def list_topics(pool: asyncpg.Pool, community: str | None = None, status: 
             " take_up_org, take_up_due, overdue, merged_into, raised_at, updated_at FROM topics"
             " WHERE ($1::text IS NULL OR community = $1) AND ($2::text IS NULL OR status = $2)"
             " ORDER BY raised_at DESC LIMIT $3", community, status, limit)
+    return [dict(r) for r in rows]
+
+
+async def waiting_for(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
+    """Topics an organisation must take up (the committee's, or the street office's after a missed deadline),
+    earliest deadline first, the overdue ones marked."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT topic_id, community, building, title, status, supporters, take_up_org, take_up_due, overdue,"
+            " raised_at FROM topics WHERE take_up_org = $1 ORDER BY take_up_due, raised_at", org)
     return [dict(r) for r in rows]
 
 
