@@ -60,6 +60,8 @@ class OpenBoxInput(BaseModel):
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots are entered until then and the box seals then; None (inputs recorded before the window
     existed): at ``closes_at``."""
+    closes_fallback_years: tuple[int, ...] = ()
+    """The years ``closes_at`` was counted on weekends only (recorded on ``BoxOpened``, shown on the ballot)."""
 
 
 class SealInput(BaseModel):

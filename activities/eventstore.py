@@ -8,15 +8,19 @@ event that is not durable.
 
 An append may carry a ``decide`` function instead of ready events: it runs under the stream lock, after
 every earlier append (from any process) and every earlier member of its group, and returns the events to
-write. A process that keeps a fold of a stream registers it with :meth:`EventStore.follow`; the group
-commit then brings the fold up to the locked head before deciding (reading only what other processes
-appended since) and hands it the committed events, so nothing this process writes is read back.
+write. Or a ``prepare`` coroutine: it runs under the stream lock on the group's connection, before anything
+else of the group, writes what it must to other tables (the ``links`` table: yishi/services/link_issuing.py) and
+returns the events that record it, so the rows and their events commit together or not at all.
+
+A process that keeps a fold of a stream registers it with :meth:`EventStore.follow`; the group commit then
+brings the fold up to the locked head before deciding (reading only what other processes appended since) and
+hands it the committed events, so nothing this process writes is read back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -85,6 +89,7 @@ class StreamState:
 
 Guard = Callable[[StreamState], None]
 Decide = Callable[[StreamState], Sequence[NewEvent]]
+Prepare = Callable[[asyncpg.Connection, StreamState], Awaitable[Sequence[NewEvent]]]
 STREAM_COLUMNS = ("accepting_until", "sealed_at")
 
 
@@ -115,6 +120,8 @@ class _Pending:
     future: asyncio.Future[list[StoredEvent]]
     decide: Decide | None = None
     check: Any = None
+    prepare: Prepare | None = None
+    refused: bool = False  # its ``prepare`` raised: nothing of it is written
     stored: list[StoredEvent] = field(default_factory=list)
 
 
@@ -135,6 +142,10 @@ class EventStore:
         self._followers: dict[str, StreamFollower] = {}
         self.stats = StoreStats()
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     def follow(self, stream_id: str, follower: StreamFollower | None) -> None:
         """Keep ``follower`` current with every group this store commits to ``stream_id`` (None: stop)."""
         if follower is None:
@@ -152,6 +163,7 @@ class EventStore:
         updates: Mapping[str, Any] | None = None,
         decide: Decide | None = None,
         check: Any = None,
+        prepare: Prepare | None = None,
     ) -> list[StoredEvent]:
         """Append ``events`` atomically at the head of ``stream_id``; return them as stored.
 
@@ -161,16 +173,19 @@ class EventStore:
         lock after ``guard`` and returns the events (none: nothing to write, an empty list is returned);
         it may raise to refuse. ``check``: something the stream's follower verifies under the lock for
         this append (see :class:`StreamFollower`); ignored without one. ``updates`` sets stream columns
-        in the same transaction (``accepting_until``, ``sealed_at``).
+        in the same transaction (``accepting_until``, ``sealed_at``). ``prepare``, instead of either, runs under
+        the lock before the group's follower catches up and anything is decided, inside a savepoint on the
+        group's connection (``prepare(conn, stream)``): it may write other tables and returns the events to
+        append; if it raises, its writes are rolled back and only this append is refused.
         """
-        if (not events) == (decide is None):
-            raise ValueError("append needs either events or a decide function")
+        if sum((bool(events), decide is not None, prepare is not None)) != 1:
+            raise ValueError("append needs one of events, a decide function or a prepare coroutine")
         bad = set(updates or {}) - set(STREAM_COLUMNS)
         if bad:
             raise ValueError(f"cannot update stream columns {sorted(bad)}")
         future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(stream_id, []).append(
-            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future, decide, check)
+            _Pending(list(events), idempotency_key, guard, dict(updates or {}), future, decide, check, prepare)
         )
         if stream_id not in self._writers:
             self._writers[stream_id] = asyncio.create_task(self._drain(stream_id))
@@ -238,6 +253,9 @@ class EventStore:
             now = datetime.now(UTC)
             state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"],
                                 row["sealed_at"], now)
+            # Before the follower's checks: a ballot of this group then sees a link revoked in this group.
+            if any(pending.prepare is not None for pending in batch):
+                await self._prepare(conn, state, batch)
             if follower is not None:
                 await follower.catch_up(conn, state, [p.check for p in batch if p.check is not None])
                 # The follower is at the locked head now: it knows every idempotency key of the stream.
@@ -250,6 +268,22 @@ class EventStore:
             await conn.execute(_WRITE_GROUP, stream_id, *columns[1:], state.head_seq, state.head_hash,
                                state.accepting_until, state.sealed_at)
         return accepted, written
+
+    @staticmethod
+    async def _prepare(conn: asyncpg.Connection, state: StreamState, batch: list[_Pending]) -> None:
+        """Run each ``prepare`` of the group in its own savepoint; a refused one is failed and left out."""
+        for pending in batch:
+            if pending.prepare is None:
+                continue
+            try:
+                async with conn.transaction():  # a savepoint: its writes go if it raises, the group's stay
+                    pending.events = list(await pending.prepare(conn, state))
+            except UNAVAILABLE_ERRORS:
+                raise  # the connection is gone: the whole group fails and is retried by its callers
+            except Exception as exc:
+                pending.refused = True
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
 
     async def _existing(
         self, conn: asyncpg.Connection, stream_id: str, batch: list[_Pending]
@@ -271,6 +305,8 @@ class EventStore:
         written: list[StoredEvent] = []
         recorded_at = state.now  # one commit time for the whole group; timestamptz keeps µs
         for pending in batch:
+            if pending.refused:
+                continue
             key = pending.idempotency_key
             if key and key in existing:
                 # Same request again (a double tap, a retry after a lost answer): same events back.
@@ -379,6 +415,30 @@ _WRITE_GROUP = (
 _COLUMNS = (
     "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash, position, idempotency_key"
 )
+
+
+async def append_on(conn: asyncpg.Connection, stream_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    """Append ``events`` to ``stream_id`` inside the caller's transaction on ``conn``, without group commit.
+
+    For a change to another table that must commit together with the event recording it (an account disabled
+    and the event saying who did it, yishi/services/account_admin.py). The stream's row lock is held until the
+    caller's transaction ends, so appends by :class:`EventStore` to the same stream wait for it.
+    """
+    if not conn.is_in_transaction():
+        raise ValueError("append_on needs an open transaction on the connection")
+    if not events:
+        return []
+    row = await conn.fetchrow(_LOCK_STREAM, stream_id)
+    if row is None:
+        await conn.execute("INSERT INTO streams (stream_id) VALUES ($1) ON CONFLICT DO NOTHING", stream_id)
+        row = await conn.fetchrow(_LOCK_STREAM, stream_id)
+    state = StreamState(stream_id, row["head_seq"], row["head_hash"], row["accepting_until"], row["sealed_at"],
+                        datetime.now(UTC))
+    stored = [EventStore._link(state, event, state.now, None) for event in events]
+    columns = list(zip(*[_row(event) for event in stored], strict=True))
+    await conn.execute(_WRITE_GROUP, stream_id, *columns[1:], state.head_seq, state.head_hash,
+                       state.accepting_until, state.sealed_at)
+    return stored
 
 
 async def read_after(conn: asyncpg.Connection, stream_id: str, after_seq: int) -> list[StoredEvent]:

@@ -28,6 +28,7 @@ class OpenBox(_Command):
     roll_ref: str | None = None
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots filled in before ``closes_at`` are entered until then (``None``: only until ``closes_at``)."""
+    closes_fallback_years: tuple[int, ...] = ()
 
 
 class CastBallot(_Command):
@@ -41,6 +42,8 @@ class CastBallot(_Command):
     idempotency_key: str | None = None
     entered_by: int | None = None
     """The clerk's console account id, for a paper ballot (see :class:`domain.events.BallotCast`)."""
+    link_generation: int | None = None
+    """The generation of the personal link an online ballot was posted through (see :class:`BallotCast`)."""
 
 
 class AuthoriseProxy(_Command):

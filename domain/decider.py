@@ -106,6 +106,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
             deem_silent=cmd.deem_silent,
             deem_over_half=cmd.deem_over_half,
             paper_entry_until=cmd.paper_entry_until,
+            closes_fallback_years=cmd.closes_fallback_years,
         )
     ]
 

@@ -9,20 +9,29 @@ stays where it is. After a resolution the initiator answers a follow-up; "not sa
 ticket once, at the same level.
 
 Commands (``acknowledge`` … ``answer_follow_up``) check the ticket and return the events to append;
-:func:`evolve` applies an event. Time is always passed in.
+:func:`evolve` applies an event and returns the new ticket. Time is always passed in, and so are deadlines: the
+workflow has them computed on the legal calendar by an activity (:class:`Dues`, ``PeriodEnd``) and the commands
+record them, with the years counted on weekends only (``fallback_years``) when the holiday schedule was not loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from domain.errors import DomainError
-from domain.legal_calendar import HolidayFile
-from domain.procedures import parse_period
+from domain.legal_calendar import PeriodEnd
 from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
 
 ACK_DEFAULT = "PT24H"
@@ -114,7 +123,17 @@ class EvidenceRef(BaseModel):
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "follow_up_due", "follow_up_fallback_years")
     at: AwareDatetime
+
+    @model_serializer(mode="wrap")
+    def _without_empty_optional(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields added later are written only when set: older events keep their payload (and hash)."""
+        data = handler(self)
+        for key in self._omitted_when_empty:
+            if key in data and not data[key]:
+                del data[key]
+        return data
 
 
 class EscalationOpened(_Event):
@@ -141,6 +160,9 @@ class LevelAssigned(_Event):
     ack_due: AwareDatetime
     resolve_due: AwareDatetime
     reason: Literal["opened", "escalated", "transferred", "reopened"]
+    fallback_years: tuple[int, ...] = ()
+    """Years the deadlines were counted with Saturdays and Sundays as the only rest days (no State Council schedule
+    loaded for them when they were computed). Written only when not empty."""
 
 
 class Acknowledged(_Event):
@@ -189,6 +211,10 @@ class Resolved(_Event):
     by: str
     outcome: str
     resolution: str
+    follow_up_due: AwareDatetime | None = None
+    """When the initiator's follow-up period ends (absent from tickets resolved before it was recorded)."""
+    follow_up_fallback_years: tuple[int, ...] = ()
+    """Of ``follow_up_due``: as ``LevelAssigned.fallback_years``."""
 
 
 class DeadlineMissed(_Event):
@@ -261,6 +287,7 @@ class Assignment(BaseModel):
     ack_due: datetime
     resolve_due: datetime
     reason: str
+    fallback_years: tuple[int, ...] = ()
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     missed: tuple[str, ...] = ()
@@ -299,6 +326,8 @@ class Ticket(BaseModel):
     outcome: str | None = None
     resolution: str | None = None
     resolved_at: datetime | None = None
+    follow_up_due: datetime | None = None
+    follow_up_fallback: tuple[int, ...] = ()
     reopens: int = 0
     closed_outcome: str | None = None
     opened_at: datetime | None = None
@@ -324,8 +353,9 @@ def _end(ticket: Ticket, at: datetime, how: str) -> None:
         a.ended_at, a.ended_by = at, how  # type: ignore[assignment]
 
 
-def evolve(ticket: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one case per event type
-    """Apply one event (mutates and returns ``ticket``; the workflow keeps one, folds build one)."""
+def evolve(state: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one case per event type
+    """The ticket after one event (``state`` is left as it was: the changes are made to a copy)."""
+    ticket = state.model_copy(deep=True)  # a ticket is a few assignments: copying is cheap beside an append
     ticket.updated_at = e.at
     a = ticket.current
     match e:
@@ -338,7 +368,7 @@ def evolve(ticket: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one ca
             _end(ticket, e.at, "escalated" if e.reason == "escalated" else "transferred")
             ticket.assignments.append(Assignment(
                 n=e.n, level=e.level, level_key=e.level_key, org=e.org, assigned_at=e.at, ack_due=e.ack_due,
-                resolve_due=e.resolve_due, reason=e.reason,
+                resolve_due=e.resolve_due, reason=e.reason, fallback_years=e.fallback_years,
                 acknowledged_at=e.at if e.reason == "transferred" else None))
             ticket.status = "acknowledged" if e.reason == "transferred" else "assigned"
             ticket.transfer, ticket.question = None, None
@@ -359,6 +389,7 @@ def evolve(ticket: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one ca
             _end(ticket, e.at, "resolved")
             ticket.status, ticket.outcome, ticket.resolution, ticket.resolved_at = (
                 "resolved", e.outcome, e.resolution, e.at)
+            ticket.follow_up_due, ticket.follow_up_fallback = e.follow_up_due, e.follow_up_fallback_years
             ticket.transfer = None
         case DeadlineMissed() if a is not None:
             a.missed = (*a.missed, e.deadline)
@@ -368,7 +399,8 @@ def evolve(ticket: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one ca
                 resolver.follow_up = e.answer
         case Reopened():
             ticket.reopens += 1
-            ticket.outcome = ticket.resolution = ticket.resolved_at = None
+            ticket.outcome = ticket.resolution = ticket.resolved_at = ticket.follow_up_due = None
+            ticket.follow_up_fallback = ()
         case Closed():
             ticket.status, ticket.closed_outcome = "closed", e.outcome
         case Cancelled():
@@ -413,26 +445,61 @@ def may_append(ticket: Ticket, events: Iterable[object], announced: Collection[s
 # ---- commands -------------------------------------------------------------------------------------------------
 
 
-def assign(ticket: Ticket, level: int, at: datetime, reason: str,
-           holiday_file: HolidayFile | None = None) -> LevelAssigned:
+class Dues(BaseModel):
+    """An assignment's deadlines, counted from its time with its level's ``ack`` and ``resolve`` periods. Computed
+    outside the domain (the workflow's ``compute_deadlines`` activity, on the calendar installed then) and recorded
+    on ``LevelAssigned``, so a ticket's deadlines never change with the calendar afterwards."""
+
+    model_config = ConfigDict(frozen=True)
+    ack_due: AwareDatetime
+    resolve_due: AwareDatetime
+    fallback_years: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, ack: PeriodEnd, resolve: PeriodEnd) -> Dues:
+        return cls(ack_due=ack.ends_at, resolve_due=resolve.ends_at,
+                   fallback_years=tuple(sorted(set(ack.fallback_years) | set(resolve.fallback_years))))
+
+
+def assign(ticket: Ticket, level: int, at: datetime, reason: str, dues: Dues) -> LevelAssigned:
     lv = ticket.levels[level]
     return LevelAssigned(at=at, n=len(ticket.assignments) + 1, level=level, level_key=lv.key, org=lv.org,
-                         ack_due=parse_period(lv.ack).end(at, holiday_file),
-                         resolve_due=parse_period(lv.resolve).end(at, holiday_file), reason=reason)  # type: ignore[arg-type]
+                         ack_due=dues.ack_due, resolve_due=dues.resolve_due, reason=reason,  # type: ignore[arg-type]
+                         fallback_years=dues.fallback_years)
 
 
-def open_ticket(opened: EscalationOpened, start_level: str | None,
-                holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
-    """The opening events: ``EscalationOpened`` and the first ``LevelAssigned`` (at ``start_level``)."""
-    keys = [lv.key for lv in opened.levels]
+def start_index(levels: tuple[Level, ...], start_level: str | None) -> int:
+    """The index of the level a ticket starts at (the first when none is named)."""
+    keys = [lv.key for lv in levels]
     if not keys:
         raise EscalationError("升级阶梯为空", "the escalation ladder has no level")
     if start_level is not None and start_level not in keys:
         raise EscalationError(f"阶梯中没有层级“{start_level}”（可选：{'、'.join(keys)}）",
                               f"no level '{start_level}' in the ladder (valid: {', '.join(keys)})")
-    ticket = evolve(Ticket(), opened)
-    return [opened, assign(ticket, keys.index(start_level) if start_level else 0, opened.at, "opened",
-                           holiday_file)]
+    return keys.index(start_level) if start_level else 0
+
+
+def open_ticket(opened: EscalationOpened, start_level: str | None, dues: Dues) -> list[EscalationEvent]:
+    """The opening events: ``EscalationOpened`` and the first ``LevelAssigned`` (at ``start_level``, with ``dues``
+    counted from ``opened.at`` on that level's periods)."""
+    level = start_index(opened.levels, start_level)
+    return [opened, assign(evolve(Ticket(), opened), level, opened.at, "opened", dues)]
+
+
+def level_to_assign(ticket: Ticket, command: str, at: datetime, answer: str = "") -> int | None:
+    """The level whose deadlines ``command`` (``accept_transfer``, ``follow_up`` with ``answer``, or ``deadline``
+    at ``at``) would assign if it is accepted, so that they are computed first; None when it assigns none."""
+    a = ticket.current
+    if a is None:
+        return None
+    if command == "accept_transfer" and ticket.transfer is not None:
+        return a.level
+    if command == "follow_up" and answer == "not_satisfied" and ticket.reopens == 0 and ticket.status == "resolved":
+        return a.level
+    nxt = next_deadline(ticket)
+    if command == "deadline" and nxt is not None and nxt[1] <= at and a.level + 1 < len(ticket.levels):
+        return a.level + 1
+    return None
 
 
 def _owner_check(ticket: Ticket, org: str, role: str, verb_zh: str, verb_en: str) -> Assignment:
@@ -490,14 +557,17 @@ def provide_info(ticket: Ticket, role: str, by: str, answer: str, at: datetime) 
 
 
 def resolve(ticket: Ticket, org: str, role: str, by: str, outcome: str, resolution: str,
-            at: datetime) -> list[EscalationEvent]:
+            at: datetime, follow_up: PeriodEnd | None = None) -> list[EscalationEvent]:
+    """``follow_up``: when the initiator's follow-up period ends (recorded on ``Resolved``)."""
     a = _owner_check(ticket, org, role, "办结", "resolved")
     if outcome not in ticket.outcomes:
         raise EscalationError(f"办理结果“{outcome}”无效，可选：{'、'.join(ticket.outcomes)}",
                               f"outcome '{outcome}' is not one of: {', '.join(ticket.outcomes)}")
     text = _text(resolution, "请填写书面办理意见", "write the resolution")
     ack: list[EscalationEvent] = [Acknowledged(at=at, org=org, by=by)] if a.acknowledged_at is None else []
-    return [*ack, Resolved(at=at, org=org, by=by, outcome=outcome, resolution=text)]
+    due = {} if follow_up is None else {"follow_up_due": follow_up.ends_at,
+                                        "follow_up_fallback_years": follow_up.fallback_years}
+    return [*ack, Resolved(at=at, org=org, by=by, outcome=outcome, resolution=text, **due)]
 
 
 def request_transfer(ticket: Ticket, org: str, role: str, by: str, to_org: str, reason: str,
@@ -526,13 +596,17 @@ def _transfer_check(ticket: Ticket, org: str, role: str) -> PendingTransfer:
 
 
 def accept_transfer(ticket: Ticket, org: str, role: str, by: str, at: datetime,
-                    holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
-    """The receiver takes ownership: a new assignment at the same level, acknowledged, fresh resolve deadline."""
+                    dues: Dues | None) -> list[EscalationEvent]:
+    """The receiver takes ownership: a new assignment at the same level, acknowledged, fresh resolve deadline
+    (``dues``, see :func:`level_to_assign`). With ``dues`` None the command is only checked (an update's
+    validator): the events then lack the new assignment and are not to be appended."""
     _transfer_check(ticket, org, role)
     a = ticket.current
     assert a is not None
-    assigned = assign(ticket, a.level, at, "transferred", holiday_file)
-    return [TransferAccepted(at=at, org=org, by=by), assigned.model_copy(update={"org": org})]
+    accepted = TransferAccepted(at=at, org=org, by=by)
+    if dues is None:
+        return [accepted]
+    return [accepted, assign(ticket, a.level, at, "transferred", dues).model_copy(update={"org": org})]
 
 
 def decline_transfer(ticket: Ticket, org: str, role: str, by: str, reason: str, at: datetime) -> list[EscalationEvent]:
@@ -542,8 +616,9 @@ def decline_transfer(ticket: Ticket, org: str, role: str, by: str, reason: str, 
 
 
 def answer_follow_up(ticket: Ticket, role: str, by: str, answer: str, comment: str, at: datetime,
-                     holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
-    """Satisfied / basically satisfied close the ticket; not satisfied reopens it once at the same level."""
+                     dues: Dues | None) -> list[EscalationEvent]:
+    """Satisfied / basically satisfied close the ticket; not satisfied reopens it once at the same level, with
+    ``dues`` (None: only checked, as for :func:`accept_transfer`)."""
     may_answer(ticket, role, by)
     if ticket.status != "resolved":
         raise EscalationError("工单尚未办结，暂不能评价", "the ticket is not resolved yet; there is nothing to rate")
@@ -555,7 +630,7 @@ def answer_follow_up(ticket: Ticket, role: str, by: str, answer: str, comment: s
     assert a is not None
     if answer == "not_satisfied" and ticket.reopens == 0:
         reopened = Reopened(at=at, level=a.level, reason="initiator not satisfied")
-        return [answered, reopened, assign(ticket, a.level, at, "reopened", holiday_file)]
+        return [answered, reopened] + ([] if dues is None else [assign(ticket, a.level, at, "reopened", dues)])
     return [answered, Closed(at=at, outcome=ticket.outcome or "resolved", note=answer)]
 
 
@@ -577,8 +652,9 @@ def next_deadline(ticket: Ticket) -> tuple[str, datetime] | None:
     return min(due, key=lambda d: d[1]) if due else None
 
 
-def deadline_passed(ticket: Ticket, at: datetime, holiday_file: HolidayFile | None = None) -> list[EscalationEvent]:
-    """The deadline due at ``at`` passed: record it, and move to the next level when there is one."""
+def deadline_passed(ticket: Ticket, at: datetime, dues: Dues | None = None) -> list[EscalationEvent]:
+    """The deadline due at ``at`` passed: record it, and move to the next level when there is one (with ``dues``,
+    see :func:`level_to_assign`; needed then)."""
     nxt, a = next_deadline(ticket), ticket.current
     if nxt is None or a is None or nxt[1] > at:
         return []
@@ -586,6 +662,8 @@ def deadline_passed(ticket: Ticket, at: datetime, holiday_file: HolidayFile | No
     missed = DeadlineMissed(at=at, n=a.n, org=a.org, deadline=kind, due_at=due)  # type: ignore[arg-type]
     if a.level + 1 >= len(ticket.levels):
         return [missed]  # the top level: recorded, shown overdue, the ticket stays
+    if dues is None:
+        raise EscalationError("升级需先计算下一层级的期限", "the next level's deadlines must be computed first")
     reason = f"{kind} deadline missed by {a.org}"
     return [missed, Escalated(at=at, from_level=a.level, to_level=a.level + 1, reason=reason),
-            assign(ticket, a.level + 1, at, "escalated", holiday_file)]
+            assign(ticket, a.level + 1, at, "escalated", dues)]

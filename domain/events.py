@@ -64,6 +64,9 @@ class BoxOpened(_Event):
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots (filled in before ``closes_at``) are entered until then, and the box seals then. Written only
     when set: boxes opened before the window existed sealed at ``closes_at`` and keep their payload."""
+    closes_fallback_years: tuple[int, ...] = ()
+    """The years ``closes_at`` was counted with Saturdays and Sundays as the only rest days (no State Council
+    schedule loaded for them when the procedure computed it). Written only when not empty, as ``deem_over_half``."""
 
     @model_serializer(mode="wrap")
     def _without_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -72,6 +75,8 @@ class BoxOpened(_Event):
             del data["deem_over_half"]
         if "paper_entry_until" in data and data["paper_entry_until"] is None:
             del data["paper_entry_until"]
+        if not data.get("closes_fallback_years", True):
+            del data["closes_fallback_years"]
         return data
 
     @property
@@ -93,6 +98,11 @@ class BallotCast(_Event):
     entered_by: int | None = None
     """A paper ballot: the console account (``accounts.id``) of the committee clerk who typed it in. Absent from
     online ballots and from paper ballots recorded before clerks were recorded; it never changes the count."""
+    link_generation: int | None = None
+    """An online ballot: the generation of the personal link it was posted through (the link of ``cast_by`` for
+    a proxy's ballot, else the owner's). 1 is the link first issued; above 1, a link the committee reissued
+    (``LinkReissued`` in the deliberation's stream says who and when). Absent from paper ballots and from
+    ballots recorded before it was recorded; it never changes the count."""
 
     @property
     def proxy(self) -> str | None:
@@ -100,11 +110,14 @@ class BallotCast(_Event):
         return self.cast_by if self.cast_by and self.cast_by != self.owner_id else None
 
     @model_serializer(mode="wrap")
-    def _without_absent_clerk(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Online ballots keep the payload they had before the field existed (no "entered_by": null).
+    def _without_absent_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Ballots keep the payload (and so the hash) they had before these fields existed: no "entered_by": null
+        # on an online ballot, no "link_generation": null on a paper one or an old one.
         data = handler(self)
         if data.get("entered_by", 0) is None:
             del data["entered_by"]
+        if data.get("link_generation", 0) is None:
+            del data["link_generation"]
         return data
 
 

@@ -17,6 +17,10 @@ Holiday file (JSON, UTF-8)::
 
 ``years`` is optional (default: the years of the listed dates). In a covered year a listed holiday is a
 rest day, a listed workday is a working day, and any other day is a working day from Monday to Friday.
+
+A workflow never computes a deadline on the calendar itself: the ``compute_deadlines`` activity does (with the
+package and the operator's file as they are at that moment) and its :class:`PeriodEnd` is recorded in the
+workflow's history, so a later package or file changes deadlines computed later, never ones already computed.
 """
 
 from __future__ import annotations
@@ -123,6 +127,40 @@ class Deadline(BaseModel):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json")
+
+
+class PeriodEnd(BaseModel):
+    """When a period ends, as computed once (by an activity) and then used and recorded as a fact.
+
+    ``last_day`` is the period's last day (None for an exact duration such as ``PT30S``); ``fallback_years`` are the
+    years whose State Council schedule was not loaded when it was computed, counted with Saturdays and Sundays as the
+    only rest days (``calendar_fallback``): notices, status and pages say so (:func:`fallback_note`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    ends_at: AwareDatetime
+    last_day: date | None = None
+    calendar_fallback: bool = False
+    fallback_years: tuple[int, ...] = ()
+
+
+def fallback_note(years: tuple[int, ...] | list[int]) -> tuple[str, str]:
+    """The plain-words warning (zh, en) shown beside a deadline computed on weekends only in ``years``."""
+    zh_years, en_years = "、".join(str(y) for y in years), ", ".join(str(y) for y in years)
+    return (f"本期限所在年份（{zh_years}年）的国务院节假日安排尚未载入，按周六、周日休息计算，公布后可能调整。",
+            f"The State Council holiday schedule for {en_years} is not loaded yet: this deadline counts only "
+            "Saturdays and Sundays as rest days and may change once the schedule is published.")
+
+
+def merge_holiday_files(first: HolidayFile | None, second: HolidayFile | None) -> HolidayFile | None:
+    """One table from two holiday files: ``first`` for the years it covers, ``second`` for the others."""
+    if first is None or second is None:
+        return first or second
+    kept = second.years - first.years
+    return HolidayFile(years=first.years | kept,
+                       holidays=first.holidays | {d for d in second.holidays if d.year in kept},
+                       workdays=first.workdays | {d for d in second.workdays if d.year in kept})
 
 
 def period_end_instant(day: date) -> datetime:

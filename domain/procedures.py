@@ -26,7 +26,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import DomainError
-from domain.legal_calendar import BEIJING, HolidayFile, deadline_days, deadline_working_days, period_end_instant
+from domain.legal_calendar import (
+    BEIJING,
+    HolidayFile,
+    PeriodEnd,
+    deadline_days,
+    deadline_working_days,
+    period_end_instant,
+)
 from domain.numbers import Area
 from domain.roll import RoomEntry
 from domain.tally_result import TallyResult
@@ -63,15 +70,31 @@ class Period(BaseModel):
     seconds: int = 0
     count: int = 0
 
-    def end(self, start: datetime, holiday_file: HolidayFile | None = None) -> datetime:
+    @property
+    def on_calendar(self) -> bool:
+        """Whether its end depends on the holiday schedule (days and working days, not exact durations or
+        the end of a day)."""
+        return self.kind in ("days", "working_days") and self.count != 0
+
+    def deadline(self, start: datetime, holiday_file: HolidayFile | None = None) -> PeriodEnd:
+        """Its end from ``start`` with the calendar as installed now (``chinese_calendar`` + ``holiday_file``),
+        and the years it had to count on weekends only. Workflows get this from the ``compute_deadlines``
+        activity, never by calling it themselves: the installed calendar changes with upgrades."""
         if self.kind == "end_of_day":  # 24:00 Beijing time of the day ``start`` falls on
-            return period_end_instant(start.astimezone(BEIJING).date())
-        if self.kind == "exact" or self.count == 0:
-            return start + timedelta(seconds=self.seconds)
+            return PeriodEnd(ends_at=period_end_instant(start.astimezone(BEIJING).date()))
+        if not self.on_calendar:
+            return PeriodEnd(ends_at=start + timedelta(seconds=self.seconds))
         day = start.astimezone(BEIJING).date()
         if self.kind == "days":
-            return deadline_days(day, self.count, holiday_file).ends_at
-        return deadline_working_days(day, self.count, holiday_file).ends_at
+            found = deadline_days(day, self.count, holiday_file)
+        else:
+            found = deadline_working_days(day, self.count, holiday_file)
+        return PeriodEnd(ends_at=found.ends_at, last_day=found.last_day, calendar_fallback=found.calendar_fallback,
+                         fallback_years=found.fallback_years)
+
+    def end(self, start: datetime, holiday_file: HolidayFile | None = None) -> datetime:
+        """The instant it ends (see :meth:`deadline`)."""
+        return self.deadline(start, holiday_file).ends_at
 
     def span(self) -> timedelta:
         """The length as a plain duration (days count as 24 h); refused for working days."""

@@ -7,9 +7,17 @@ the workflow (``workflow.now()``), never defaulted from a clock.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from domain.numbers import Area
 from domain.procedures import Share
@@ -18,8 +26,17 @@ from domain.roll import Scope
 
 class _StageEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years",)
 
     at: AwareDatetime
+
+    @model_serializer(mode="wrap")
+    def _without_empty_optional(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in self._omitted_when_empty:
+            if key in data and not data[key]:
+                del data[key]
+        return data
 
 
 class ProcedureStarted(_StageEvent):
@@ -41,6 +58,10 @@ class StageEntered(_StageEvent):
     type: Literal["StageEntered"] = "StageEntered"
     stage: str
     deadline: AwareDatetime | None = None
+    fallback_years: tuple[int, ...] = ()
+    """Of ``deadline``: the years counted with Saturdays and Sundays as the only rest days (their State Council
+    schedule was not loaded when it was computed). Written only when not empty (as every ``fallback_years`` of these
+    events): an event without it keeps the payload, and hash, it had before the field existed."""
 
 
 class TaskOpened(_StageEvent):
@@ -54,6 +75,8 @@ class TaskOpened(_StageEvent):
     title_en: str
     due_at: AwareDatetime | None = None
     subject: str | None = None
+    fallback_years: tuple[int, ...] = ()
+    """Of ``due_at``: see :class:`StageEntered`."""
 
 
 class TaskCompleted(_StageEvent):
@@ -120,6 +143,8 @@ class VoteRoundOpened(_StageEvent):
     closes_at: AwareDatetime
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots are entered until then, when the box seals (None: rounds opened before the window existed)."""
+    fallback_years: tuple[int, ...] = ()
+    """Of ``closes_at``: see :class:`StageEntered`."""
 
 
 class VoteCounted(_StageEvent):
@@ -236,6 +261,8 @@ class InterimServiceRecorded(_StageEvent):
     type: Literal["InterimServiceRecorded"] = "InterimServiceRecorded"
     provider: str
     until: AwareDatetime
+    fallback_years: tuple[int, ...] = ()
+    """Of ``until``: see :class:`StageEntered`."""
 
 
 class PositionRecorded(_StageEvent):

@@ -2,7 +2,9 @@
 
 Parses docker-compose.yml, Dockerfile and .dockerignore and checks them against the code: service set,
 pinned images, health checks and start-up order, and that every ``YISHI_*`` variable handed to a
-container is a real field of ``yishi.settings.Settings``.
+container is a real field of ``yishi.settings.Settings``. And the exposure: only the TLS proxy is published
+beyond this machine, the app trusts exactly the proxy's forwarded headers, and Temporal is the production
+server image at the version the tests run against.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 import json
 import re
 import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -24,7 +27,10 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-EXPECTED_SERVICES = {"postgres", "temporal", "temporal-ui", "yishi-migrate", "yishi-worker", "yishi-web"}
+EXPECTED_SERVICES = {"postgres", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "yishi-migrate",
+                     "yishi-worker", "yishi-web", "proxy"}
+PROXY = "proxy"  # the one service reachable from other machines
+CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 NEEDS_HEALTHCHECK = ("postgres", "temporal", "yishi-web")
 LONG_RUNNING_YISHI = ("yishi-worker", "yishi-web")
 REQUIRED_YISHI_FIELDS = ("database_url", "temporal_address", "secret_key", "public_base_url")
@@ -160,11 +166,16 @@ def test_web_healthcheck_hits_healthz(services: dict[str, Any]) -> None:
     )
 
 
-def test_temporal_waits_for_postgres(services: dict[str, Any]) -> None:
+def test_temporal_waits_for_postgres_and_its_schema(services: dict[str, Any]) -> None:
+    assert _depends_on(services["temporal-schema"]).get("postgres") == "service_healthy"
     deps = _depends_on(services["temporal"])
     assert deps.get("postgres") == "service_healthy", (
         f"temporal must depend on postgres with condition service_healthy, got {deps!r}"
     )
+    assert deps.get("temporal-schema") == "service_completed_successfully", (
+        f"temporal must start after its schema step completed, got {deps!r}"
+    )
+    assert _depends_on(services["temporal-namespace"]).get("temporal") == "service_healthy"
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING_YISHI)
@@ -173,6 +184,7 @@ def test_yishi_start_order(services: dict[str, Any], name: str) -> None:
     expected = {
         "postgres": "service_healthy",
         "temporal": "service_healthy",
+        "temporal-namespace": "service_completed_successfully",
         "yishi-migrate": "service_completed_successfully",
     }
     wrong = {dep: deps.get(dep) for dep, cond in expected.items() if deps.get(dep) != cond}
@@ -184,10 +196,12 @@ def test_migrate_is_one_shot(services: dict[str, Any]) -> None:
     command = migrate.get("command")
     command = shlex.split(command) if isinstance(command, str) else command
     assert command and command[0] == "migrate", f"yishi-migrate should run `yishi migrate`, got {command!r}"
-    assert str(migrate.get("restart", "no")) in {"no", "False", "false", "on-failure"}, (
-        f"yishi-migrate must not restart after completing (restart: {migrate.get('restart')!r}); "
-        "otherwise service_completed_successfully never holds"
-    )
+    for name in ("yishi-migrate", "temporal-schema", "temporal-namespace"):
+        restart = services[name].get("restart", "no")
+        assert str(restart) in {"no", "False", "false", "on-failure"}, (
+            f"{name} must not restart after completing (restart: {restart!r}); "
+            "otherwise service_completed_successfully never holds"
+        )
 
 
 def test_yishi_env_vars_are_settings_fields(services: dict[str, Any], settings_env_names: set[str]) -> None:
@@ -221,17 +235,101 @@ def test_secret_key_must_be_provided(services: dict[str, Any]) -> None:
         )
 
 
-def test_web_is_reachable_from_outside_its_container(services: dict[str, Any]) -> None:
+def test_web_listens_in_its_container_and_publishes_on_loopback_only(services: dict[str, Any]) -> None:
     web = services["yishi-web"]
     env = _environment(web)
     assert env.get("YISHI_WEB_HOST") == "0.0.0.0", (
-        f"yishi-web must listen on 0.0.0.0 inside its container, YISHI_WEB_HOST={env.get('YISHI_WEB_HOST')!r}"
+        f"yishi-web must listen on 0.0.0.0 inside its container (the proxy reaches it over the edge network), "
+        f"YISHI_WEB_HOST={env.get('YISHI_WEB_HOST')!r}"
     )
     port = env.get("YISHI_WEB_PORT") or "8000"
-    published = [str(p) for p in web.get("ports") or []]
-    assert any(p.rsplit(":", 1)[-1].split("/")[0] == port for p in published), (
-        f"yishi-web listens on {port} but publishes {published!r}"
+    assert [str(p) for p in web.get("ports") or []] == [f"127.0.0.1:{port}:{port}"], (
+        "yishi-web speaks plain HTTP: publish it on 127.0.0.1 only (residents come through the proxy)"
     )
+
+
+def _published(service: dict[str, Any]) -> list[str]:
+    return [str(p) if not isinstance(p, dict) else f"{p.get('host_ip', '')}:{p.get('published')}:{p.get('target')}"
+            for p in service.get("ports") or []]
+
+
+def test_only_the_proxy_is_published_beyond_this_machine(services: dict[str, Any]) -> None:
+    exposed = [f"{name}: {port}" for name, service in services.items() if name != PROXY
+               for port in _published(service) if not port.startswith("127.0.0.1:")]
+    assert not exposed, "ports published on every interface (bind them to 127.0.0.1):\n  " + "\n  ".join(exposed)
+    assert {p.split("/")[0] for p in _published(services[PROXY])} == {"80:80", "443:443"}
+
+
+def _proxy_address(services: dict[str, Any]) -> tuple[str, str]:
+    networks = services[PROXY].get("networks") or {}
+    assert isinstance(networks, dict) and len(networks) == 1, f"the proxy should be on one network: {networks!r}"
+    ((network, spec),) = networks.items()
+    address = (spec or {}).get("ipv4_address")
+    assert address, "the proxy needs a fixed address for the app to trust its forwarded headers"
+    return network, address
+
+
+def test_the_app_trusts_exactly_the_proxy(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    import ipaddress
+
+    from yishi.web.proxy import TrustedProxies, parse_networks
+
+    network, address = _proxy_address(services)
+    subnets = [c["subnet"] for c in compose["networks"][network]["ipam"]["config"]]
+    assert any(ipaddress.ip_address(address) in ipaddress.ip_network(n) for n in subnets), (address, subnets)
+    web = services["yishi-web"]
+    assert network in (web.get("networks") or []), f"yishi-web is not on the proxy's network {network!r}"
+    trusted = _environment(web).get("YISHI_TRUSTED_PROXIES") or ""
+    proxies = TrustedProxies(parse_networks(trusted))
+    assert proxies.trusts(ipaddress.ip_address(address)), f"YISHI_TRUSTED_PROXIES={trusted!r} misses {address}"
+    assert not proxies.trusts(ipaddress.ip_address(subnets[0].split("/")[0])), "trust the proxy, not its network"
+    assert not proxies.trusts(ipaddress.ip_address("127.0.0.1")), "in a container, loopback is not the proxy"
+
+
+def test_the_proxy_terminates_tls_for_the_public_host(services: dict[str, Any]) -> None:
+    proxy = services[PROXY]
+    assert str(proxy["image"]).startswith("caddy:"), proxy["image"]
+    mounts = [str(v) for v in proxy.get("volumes") or []]
+    assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in mounts, mounts
+    text = "\n".join(line.split("#", 1)[0] for line in CADDYFILE.read_text(encoding="utf-8").splitlines())
+    assert "{$YISHI_PUBLIC_BASE_URL}" in text and _environment(proxy).get("YISHI_PUBLIC_BASE_URL"), (
+        "Caddy serves (and gets the certificate for) the host of the public links"
+    )
+    port = _environment(services["yishi-web"]).get("YISHI_WEB_PORT") or "8000"
+    assert re.search(rf"^\s*reverse_proxy yishi-web:{port}\s*$", text, re.M), "the proxy must pass to yishi-web"
+    assert "trusted_proxies" not in text, "Caddy must not believe X-Forwarded-For sent by clients"
+
+
+def _tested_temporal_server() -> str:
+    from yishi.embedded import temporal_binary
+
+    out = subprocess.run([str(temporal_binary()), "--version"], capture_output=True, text=True, timeout=30).stdout
+    match = re.search(r"Server (\d+\.\d+\.\d+)", out)
+    assert match, f"cannot read the server version from `temporal --version`: {out!r}"
+    return match.group(1)
+
+
+def test_temporal_is_the_server_image_at_the_tested_version(services: dict[str, Any]) -> None:
+    version = _tested_temporal_server()
+    images = {name: str(s.get("image", "")) for name, s in services.items()}
+    assert not [n for n, i in images.items() if "auto-setup" in i], "temporalio/auto-setup is a development image"
+    assert images["temporal"] == f"temporalio/server:{version}", (
+        f"the tests run against Temporal {version}; compose runs {images['temporal']}"
+    )
+    for name in ("temporal-schema", "temporal-namespace"):
+        assert images[name] == f"temporalio/admin-tools:{version}", f"{name}: {images[name]}"
+
+
+def test_the_schema_step_sets_up_both_databases(services: dict[str, Any]) -> None:
+    step = services["temporal-schema"]
+    mounts = [str(v) for v in step.get("volumes") or []]
+    assert "./deploy/temporal/setup-schema.sh:/setup-schema.sh:ro" in mounts, mounts
+    script = (ROOT / "deploy" / "temporal" / "setup-schema.sh").read_text(encoding="utf-8")
+    for word in ("temporal-sql-tool", "setup-schema -v 0.0", "update-schema -d", '"temporal:temporal"',
+                 '"temporal_visibility:visibility"', "set -eu"):
+        assert word in script, f"setup-schema.sh lacks {word!r}"
+    assert _environment(services["temporal"]).get("SKIP_SCHEMA_SETUP") == "true"
+    assert _environment(step).get("POSTGRES_PWD") == _environment(services["temporal"]).get("POSTGRES_PWD")
 
 
 def test_yishi_services_use_the_project_image(services: dict[str, Any]) -> None:

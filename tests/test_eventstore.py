@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from activities.eventstore import EventStore, NewEvent, StoreUnavailableError, StreamState
+from activities.eventstore import EventStore, NewEvent, StoreUnavailableError, StreamState, append_on
 from domain.chain import GENESIS_HASH, ChainBreak, verify_chain
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -49,6 +49,28 @@ async def test_two_stores_on_one_stream_keep_one_chain(pool, stream_id: str) -> 
     await asyncio.gather(*(s.append(stream_id, [ev(i)]) for i in range(20) for s in (a, b)))
     events = await a.read(stream_id)
     assert verify_chain([e.envelope() | {"hash": e.hash} for e in events])[0] == 40
+
+
+async def test_append_on_commits_with_the_callers_transaction(store: EventStore, pool, stream_id: str) -> None:
+    # An account change and its event: both or neither (yishi/services/account_admin.py).
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await append_on(conn, stream_id, [ev(1)])
+                raise RuntimeError("the change it records failed")
+        assert await store.read(stream_id) == []
+        with pytest.raises(ValueError, match="transaction"):
+            await append_on(conn, stream_id, [ev(1)])
+
+    async def beside() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await append_on(conn, stream_id, [ev(100), ev(101)])
+
+    # Interleaved with the group commit on the same stream: the row lock keeps one chain.
+    await asyncio.gather(*(store.append(stream_id, [ev(i)]) for i in range(10)), beside(), beside())
+    events = await store.read(stream_id)
+    assert verify_chain([e.envelope() | {"hash": e.hash} for e in events], stream_id)[0] == 14
+    assert await store.head(stream_id) == (14, events[-1].hash)
 
 
 @pytest.mark.parametrize("sql", [
@@ -159,3 +181,32 @@ async def test_a_cancelled_caller_does_not_break_its_group(store: EventStore, st
     gone.cancel()
     stored = await asyncio.gather(*others)
     assert sorted(s[0].payload["n"] for s in stored) == [2, 3, 4, 5]
+
+
+async def test_prepare_writes_with_its_events_and_a_refused_one_leaves_nothing(store: EventStore, pool,
+                                                                                stream_id: str) -> None:
+    """``prepare`` writes other tables in the group's transaction, under the stream lock: its rows commit with its
+    events; one that raises is rolled back alone (a savepoint) and the rest of its group is written."""
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS store_prepare_test (stream_id text, n int)")
+
+    def writing(n: int, fail: bool = False, events: bool = True):  # type: ignore[no-untyped-def]
+        async def prepare(conn: asyncpg.Connection, state: StreamState) -> list[NewEvent]:
+            await conn.execute("INSERT INTO store_prepare_test VALUES ($1, $2)", stream_id, n)
+            if fail:
+                raise RuntimeError(f"prepare {n} refused")
+            return [ev(n)] if events else []
+        return prepare
+
+    results = await asyncio.gather(
+        store.append(stream_id, [ev(1)]), store.append(stream_id, prepare=writing(2)),
+        store.append(stream_id, prepare=writing(3, fail=True)),
+        store.append(stream_id, prepare=writing(4, events=False)),
+        store.append(stream_id, [ev(5)]), return_exceptions=True)
+    assert isinstance(results[2], RuntimeError) and results[3] == []
+    assert sorted(e.payload["n"] for e in await store.read(stream_id)) == [1, 2, 5]
+    async with pool.acquire() as conn:
+        written = await conn.fetch("SELECT n FROM store_prepare_test WHERE stream_id = $1 ORDER BY n", stream_id)
+    assert [r["n"] for r in written] == [2, 4], "the refused prepare's row went with it"
+    with pytest.raises(ValueError):
+        await store.append(stream_id, [ev(6)], prepare=writing(6))

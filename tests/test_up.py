@@ -22,9 +22,16 @@ from yishi.embedded import free_port
 URL_LINE = re.compile(r"^(Web|Temporal UI|PostgreSQL):\s+(\S+)")
 
 
-def start_up(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without its YISHI_* settings, plus ``settings`` (YISHI_<NAME>)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
-    env |= {"YISHI_WEB_PORT": str(free_port()), "YISHI_LOG_JSON": "true"}
+    return env | {"YISHI_LOG_JSON": "true"} | {f"YISHI_{k.upper()}": v for k, v in settings.items()}
+
+
+def start_up(data_dir: Path, *extra: str, **settings: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    """``yishi up`` on a free web port (``web_port=""`` leaves YISHI_WEB_PORT unset), until it reports running."""
+    settings.setdefault("web_port", str(free_port()))
+    env = clean_env(**{k: v for k, v in settings.items() if v})
     proc = subprocess.Popen([sys.executable, "-m", "yishi.cli", "up", "--data-dir", str(data_dir), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     urls: dict[str, str] = {}
@@ -58,6 +65,12 @@ def http_ok(url: str) -> bool:
         return response.status == 200
 
 
+def pg_url(data_dir: Path, printed: str) -> str:
+    """The printed PostgreSQL URL (no password outside the demo) with the password from the data dir."""
+    password = (data_dir / "pg-password").read_text().strip()
+    return printed if f":{password}@" in printed else printed.replace("yishi@", f"yishi:{password}@", 1)
+
+
 async def _marker(database_url: str, write: bool) -> int:
     conn = await asyncpg.connect(database_url)
     try:
@@ -75,14 +88,15 @@ def test_up_prints_working_urls_stops_cleanly_and_resumes(tmp_path: Path) -> Non
         assert set(urls) == {"Web", "Temporal UI", "PostgreSQL"}, urls
         assert http_ok(urls["Web"] + "/healthz")
         assert http_ok(urls["Temporal UI"])
-        assert asyncio.run(_marker(urls["PostgreSQL"], write=True)) == 1
+        assert asyncio.run(_marker(pg_url(tmp_path, urls["PostgreSQL"]), write=True)) == 1
     finally:
         alive = stop_up(proc)
     assert not alive, f"children left behind after SIGTERM: {[p.pid for p in alive]}"
 
     proc, urls, lines = start_up(tmp_path, "--demo")
     try:
-        assert asyncio.run(_marker(urls["PostgreSQL"], write=False)) == 1, "state of the first run is gone"
+        assert asyncio.run(_marker(pg_url(tmp_path, urls["PostgreSQL"]), write=False)) == 1, \
+            "state of the first run is gone"
         assert (tmp_path / "temporal.db").exists()
         links = [line.split()[-1] for line in lines if "/v/" in line]
         assert len(links) >= 10, "the demo printed no voting links:\n" + "\n".join(lines)

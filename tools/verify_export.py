@@ -26,7 +26,11 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                every stream the manifest lists is there;
 - topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
                hides only comments it posted (their text stays), reopens at most once, and has no topic
-               event after its end (declined, merged, closed).
+               event after its end (declined, merged, closed);
+- links:       every online ballot that records the generation of the personal link it came through names a
+               link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
+               recorded at all). The report then lists what staff did to the links: each reissue with the
+               ballots cast through it, each revocation, each disclosure of live links (a print, a download).
 
 Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
 """
@@ -48,6 +52,8 @@ from typing import Any
 GENESIS = "0" * 64
 ENVELOPE_KEYS = ("occurred_at", "payload", "prev_hash", "recorded_at", "seq", "stream_id", "type")
 BOX_TYPES = ("BoxOpened", "BallotCast", "ProxyAuthorised", "ProxyRevoked", "BoxSealed", "ResultRecorded")
+LINK_TYPES = ("LinksIssued", "LinkReissued", "LinkRevoked", "LiveLinksDisclosed")  # no count: recount skips them
+ROUND_MARK = "~r"
 WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
 CHOICES = ("for", "against", "abstain")
 CHANNELS = ("online", "paper")
@@ -920,11 +926,124 @@ def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
     counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
     return Check("topic", True, f"{counted} topic events hold together", stream_id)
 
+# ---- personal links (domain/link_events.py, yishi/services/audit_links.py) --------------------------------
+
+
+def utc_text(text: Any) -> str:
+    """An instant as docs/log-format.md writes it (UTC, six fractional digits, Z)."""
+    value = instant(str(text)).astimezone(timezone.utc)  # noqa: UP017 - Python 3.9
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def link_ledger(stream_id: str, rows: list[dict]) -> tuple[dict[tuple, dict], list[dict]]:
+    """((owner, generation) -> the act that made that link, the acts after the first issue) of one stream."""
+    made: dict[tuple, dict] = {}
+    acts: list[dict] = []
+    last_issue: dict | None = None
+    for row in rows:
+        kind, p = row.get("type"), row.get("payload") or {}
+        if kind not in LINK_TYPES:
+            continue
+        act = {"stream_id": stream_id, "seq": row.get("seq"), "at": utc_text(p.get("at")), "by": p.get("by"),
+               "via": p.get("via")}
+        if kind == "LinksIssued":
+            if p.get("part", 1) > 1 and last_issue is not None and last_issue["by"] == act["by"]:
+                act = last_issue
+            else:
+                act["kind"], last_issue = "issued", act
+            for entry in p.get("links") or []:
+                made[(entry.get("owner_id"), entry.get("generation"))] = act
+        elif kind == "LiveLinksDisclosed":
+            previous = acts[-1] if acts else None
+            if (p.get("part", 1) > 1 and previous is not None and previous["kind"] == "disclosed"
+                    and previous["by"] == act["by"]):
+                previous["households"] += len(p.get("owners") or [])
+            else:
+                acts.append(act | {"kind": "disclosed", "format": p.get("format"),
+                                   "households": len(p.get("owners") or [])})
+        else:
+            act |= {"kind": "reissued" if kind == "LinkReissued" else "revoked", "owner_id": p.get("owner_id"),
+                    "generation": p.get("generation"), "reason": p.get("reason", "")}
+            acts.append(act)
+            if kind == "LinkReissued":
+                made[(p.get("owner_id"), p.get("generation"))] = act
+    return made, acts
+
+
+def deliberation_of(stream_id: str) -> str:
+    head, mark, rnd = stream_id.rpartition(ROUND_MARK)
+    return head if mark and head and rnd.isdigit() and int(rnd) > 1 else stream_id
+
+
+def _public(act: dict) -> dict:
+    return {k: v for k, v in act.items() if k != "kind"}
+
+
+def check_links(deliberation_id: str, streams: dict[str, list[dict]]) -> tuple[Check, dict]:
+    ledgers = {s: link_ledger(s, rows) for s, rows in streams.items()}
+    reissued, untraced = [], []
+    for stream_id, rows in streams.items():
+        places = [s for s in dict.fromkeys((stream_id, deliberation_of(stream_id))) if s in ledgers]
+        for row in rows:
+            p = row.get("payload") or {}
+            generation = p.get("link_generation") if row.get("type") == "BallotCast" else None
+            if not isinstance(generation, int) or isinstance(generation, bool):
+                continue
+            holder = str(p.get("cast_by") or p.get("owner_id"))
+            act = next((ledgers[s][0][(holder, generation)] for s in places if (holder, generation) in ledgers[s][0]),
+                       None)
+            ballot = {"stream_id": stream_id, "seq": row.get("seq"), "owner_id": p.get("owner_id"),
+                      "cast_by": p.get("cast_by"), "link_generation": generation}
+            if act is None:
+                if any(ledgers[s][0] for s in places):
+                    untraced.append(ballot)
+            elif act["kind"] == "reissued":
+                reissued.append(ballot | {"reissued_at": act["at"], "reissued_by": act["by"],
+                                          "reissued_via": act["via"], "reissue_seq": act["seq"]})
+    acts = [a for _, (_, found) in ledgers.items() for a in found]
+    section = {
+        "issued": sum(1 for made, _ in ledgers.values() for a in made.values() if a["kind"] == "issued"),
+        "reissues": [_public(a) for a in acts if a["kind"] == "reissued"],
+        "revocations": [_public(a) for a in acts if a["kind"] == "revoked"],
+        "disclosures": [_public(a) for a in acts if a["kind"] == "disclosed"],
+        "reissued_ballots": reissued, "untraced_ballots": untraced,
+    }
+    if untraced:
+        first = untraced[0]
+        detail = (f"seq {first['seq']}: a ballot of owner {first['owner_id']} came through generation "
+                  f"{first['link_generation']} of {first['cast_by'] or first['owner_id']}'s link, which no "
+                  f"LinksIssued or LinkReissued records (a link written behind the chain's back); {len(untraced)} "
+                  "such ballots")
+        return Check("links", False, detail, first["stream_id"], first["seq"]), section
+    detail = (f"{section['issued']} links issued, {len(section['reissues'])} reissued and "
+              f"{len(section['revocations'])} revoked by staff; {len(reissued)} ballots cast through a reissued "
+              f"link; {len(section['disclosures'])} disclosures of live links (prints, downloads)")
+    return Check("links", True, detail, deliberation_id), section
+
+
+def render_links(links: dict) -> list[str]:
+    lines = ["Links 投票链接 (what staff did to them 工作人员的操作):"] if links else []
+    for r in links.get("reissues", []):
+        lines.append(f"  reissued 重新发放: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for r in links.get("revocations", []):
+        lines.append(f"  revoked 作废: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for b in links.get("reissued_ballots", []):
+        lines.append(f"  ballot on a reissued link 经重新发放的链接投票: {b['stream_id']} seq {b['seq']} owner "
+                     f"{b['owner_id']}, link generation {b['link_generation']} reissued by {b['reissued_by']} at "
+                     f"{b['reissued_at']}")
+    for d in links.get("disclosures", []):
+        lines.append(f"  live links shown 显示/打印/下载: seq {d['seq']} {d['format']} by {d['by']} ({d['via']}) "
+                     f"at {d['at']}, {d['households']} households 户")
+    return lines
+
 
 # ---- putting it together ---------------------------------------------------------------------------------
 
 
-def verify(root: Path) -> tuple[str, list[Check]]:
+def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
+    """Every check of the export; ``report``, if given, receives the ``links`` section."""
     manifest = _read_json(root / "manifest.json")
     checks = [check_manifest(root, manifest)]
     streams = read_streams(root)
@@ -944,14 +1063,22 @@ def verify(root: Path) -> tuple[str, list[Check]]:
                  check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
                  check_topic(stream_id, rows)]
         checks += [check for check in found if check is not None]
+    try:
+        links_check, links = check_links(deliberation_id, streams)
+    except (KeyError, TypeError, ValueError, CountError) as exc:  # a link event that cannot be read
+        links_check, links = Check("links", False, f"the link events cannot be read: {exc!r}", deliberation_id), {}
+    checks.append(links_check)
+    if report is not None:
+        report["links"] = links
     return deliberation_id, checks
 
 
-def render(deliberation_id: str, checks: list[Check]) -> str:
+def render(deliberation_id: str, checks: list[Check], links: dict | None = None) -> str:
     lines = [f"Export of 审计导出 {deliberation_id}"]
     for check in checks:
         subject = f" [{check.subject}]" if check.subject else ""
         lines.append(f"  {'OK  ' if check.ok else 'FAIL'} {check.name}{subject}: {check.detail}")
+    lines += render_links(links or {})
     failures = [c for c in checks if not c.ok]
     if not failures:
         lines.append("Result 结论: every check holds 全部核验通过")
@@ -967,18 +1094,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    extra: dict = {}
     try:
-        deliberation_id, checks = verify(args.directory)
+        deliberation_id, checks = verify(args.directory, extra)
     except ExportError as exc:
         print(f"error 错误: {exc}", file=sys.stderr)
         return 2
     ok = bool(checks) and all(check.ok for check in checks)
     if args.json:
         report = {"ok": ok, "deliberation_id": deliberation_id, "checks": [asdict(c) for c in checks],
+                  "links": extra.get("links", {}),
                   "verified_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}  # noqa: UP017
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print(render(deliberation_id, checks))
+        print(render(deliberation_id, checks, extra.get("links")))
     return 0 if ok else 1
 
 

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.stages import Appended, DoorKnockInput, StageAppend
     from domain.escalation import EvidenceRef
     from domain.events import Question
-    from domain.legal_calendar import BEIJING, HolidayFile
+    from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
     from domain.procedures import PAPER_ENTRY, Period, paper_entry_until, parse_period, round_stream
     from domain.roll import Scope
     from domain.stage_events import (
@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.ballot_box import BoxParams, BoxResult
+from workflows.deadlines import period_end, with_fallback
 from workflows.decision import DEEMED_TALLY_DECIDES, PAPER_ENTRY_WINDOW, Decision, result_lines
 from workflows.escalating import EscalationTickets
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
@@ -89,6 +90,8 @@ class Task(BaseModel):
     title_zh: str
     title_en: str
     due_at: datetime | None = None
+    due_fallback: tuple[int, ...] = ()
+    """The years ``due_at`` was counted on weekends only (no State Council schedule loaded for them)."""
     subject: str | None = None
     needs_document: bool = False
     needs_note: tuple[str, ...] = ()
@@ -118,6 +121,8 @@ class ProcedureState(BaseModel):
     next: str = "start"
     stage: str = "initiated"
     deadline: datetime | None = None
+    deadline_fallback: tuple[int, ...] = ()
+    """The years ``deadline`` was counted on weekends only (no State Council schedule loaded for them)."""
     step: int = 0
     version: int = 0
     notices: int = 0
@@ -223,8 +228,18 @@ class ProcedureWorkflow(EscalationTickets):
     def _period(self, name: str) -> Period:
         return parse_period(self._in.periods[name])
 
-    def _until(self, name: str) -> datetime:
-        return self._period(name).end(workflow.now(), self._in.holiday_file)
+    async def _until(self, name: str) -> PeriodEnd:
+        """When period ``name`` from now ends: a recorded fact since the ``deadlines-recorded`` patch."""
+        return await period_end(workflow.now(), self._in.periods[name], self._in.holiday_file,
+                                f"{self._in.deliberation_id}:{name}")
+
+    def _stage_end(self) -> PeriodEnd | None:
+        """The current stage's deadline (as ``_until`` gave it)."""
+        s = self._s
+        if s.deadline is None:
+            return None
+        return PeriodEnd(ends_at=s.deadline, calendar_fallback=bool(s.deadline_fallback),
+                         fallback_years=s.deadline_fallback)
 
     async def _sleep_until(self, instant: datetime) -> None:
         if instant > workflow.now():
@@ -235,13 +250,14 @@ class ProcedureWorkflow(EscalationTickets):
             "append_stage_events", StageAppend(deliberation_id=self._in.deliberation_id, key=key, events=events),
             result_type=Appended, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
 
-    async def _enter(self, stage: str, deadline: datetime | None = None) -> None:
+    async def _enter(self, stage: str, end: PeriodEnd | None = None) -> None:
         async with self._lock:
             self._s.step += 1
-            self._s.stage, self._s.deadline = stage, deadline
+            self._s.stage, self._s.deadline = stage, end.ends_at if end else None
+            self._s.deadline_fallback = end.fallback_years if end else ()
             self._s.version += 1
-            await self._append(f"stage:{self._s.step}:{stage}",
-                               StageEntered(at=workflow.now(), stage=stage, deadline=deadline))
+            await self._append(f"stage:{self._s.step}:{stage}", StageEntered(
+                at=workflow.now(), stage=stage, deadline=self._s.deadline, fallback_years=self._s.deadline_fallback))
 
     async def _close(self, outcome: str, note: str = "") -> None:
         await self._enter("closed")
@@ -253,16 +269,18 @@ class ProcedureWorkflow(EscalationTickets):
     # ---- human tasks -------------------------------------------------------------------------------
 
     async def _open_task(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, ...], title_zh: str,
-                         title_en: str, *, due: datetime | None = None, subject: str | None = None,
+                         title_en: str, *, due: PeriodEnd | None = None, subject: str | None = None,
                          needs_document: bool = False, needs_note: tuple[str, ...] = ()) -> Task:
         task_id = f"{kind}-{self._s.step}" + (f"-{subject}" if subject else "")
         task = Task(task_id=task_id, kind=kind, stage=self._s.stage, roles=roles, outcomes=outcomes,
-                    title_zh=title_zh, title_en=title_en, due_at=due, subject=subject,
+                    title_zh=title_zh, title_en=title_en, due_at=due.ends_at if due else None,
+                    due_fallback=due.fallback_years if due else (), subject=subject,
                     needs_document=needs_document, needs_note=needs_note)
         self._opening[task_id] = task
         await self._append(f"task:{task_id}:opened", TaskOpened(
             at=workflow.now(), task_id=task_id, kind=kind, stage=task.stage, roles=roles, outcomes=outcomes,
-            title_zh=title_zh, title_en=title_en, due_at=due, subject=subject))
+            title_zh=title_zh, title_en=title_en, due_at=task.due_at, subject=subject,
+            fallback_years=task.due_fallback))
         self._s.tasks[task_id] = task  # completed only once TaskOpened is in the stream (see _complete)
         del self._opening[task_id]
         self._s.version += 1
@@ -293,8 +311,8 @@ class ProcedureWorkflow(EscalationTickets):
     async def _task(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, ...], zh: str, en: str,
                     period: str, **extra: object) -> Task:
         """A stage that is one human task: enter stage ``kind`` until ``period`` ends, open the task, wait."""
-        await self._enter(kind, self._until(period))
-        task = await self._open_task(kind, roles, outcomes, zh, en, due=self._s.deadline, **extra)  # type: ignore[arg-type]
+        await self._enter(kind, await self._until(period))
+        task = await self._open_task(kind, roles, outcomes, zh, en, due=self._stage_end(), **extra)  # type: ignore[arg-type]
         return await self._await_task(task)
 
     async def _gate(self, kind: str, roles: tuple[str, ...], outcomes: tuple[str, str], zh: str, en: str) -> None:
@@ -330,7 +348,7 @@ class ProcedureWorkflow(EscalationTickets):
             raise reject("请填写理由", "give the reason in the note", "NeedsNote")
         return task
 
-    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+    async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
         """Facts recorded with a completed task, beside ``TaskCompleted``; subclasses add their kinds."""
         now = workflow.now()
         if task.kind == "mediation" and task.subject:
@@ -348,7 +366,7 @@ class ProcedureWorkflow(EscalationTickets):
             task = self._check_task(c)  # again: the state may have moved since the validator ran
             ref = await self._append(f"task:{task.task_id}:done", TaskCompleted(
                 at=workflow.now(), task_id=task.task_id, role=c.role, actor=c.actor or c.role, outcome=c.outcome,
-                note=c.note, document_no=c.document_no), *self._facts(task, c))
+                note=c.note, document_no=c.document_no), *(await self._facts(task, c)))
             task.status, task.outcome, task.role, task.actor = "done", c.outcome, c.role, c.actor or c.role
             task.note, task.document_no = c.note, c.document_no
             self._s.version += 1
@@ -391,10 +409,10 @@ class ProcedureWorkflow(EscalationTickets):
     async def _notice_stage(self, stage: str, kind: str, title: tuple[str, str], body: tuple[str, str],
                             then: str) -> None:
         """Post the notice of the meeting (or consultation) and wait out the ``notice`` period, then ``then``."""
-        end = self._until("notice")
+        end = await self._until("notice")
         await self._enter(stage, end)
         await self._notify(kind, title, body)
-        await self._sleep_until(end)
+        await self._sleep_until(end.ends_at)
         self._s.next = then
 
     # ---- objections --------------------------------------------------------------------------------
@@ -420,7 +438,7 @@ class ProcedureWorkflow(EscalationTickets):
                 at=workflow.now(), objection_id=oid, owner_id=o.owner_id, text=o.text))
             task = await self._open_task(
                 "mediation", ("committee",), ("resolved", "unresolved"), f"调解异议 {oid}（业主 {o.owner_id}）",
-                f"Mediate objection {oid} (owner {o.owner_id})", due=self._until("mediation"), subject=oid)
+                f"Mediate objection {oid} (owner {o.owner_id})", due=await self._until("mediation"), subject=oid)
             self._s.objections[oid] = Objection(objection_id=oid, owner_id=o.owner_id, text=o.text,
                                                 filed_at=workflow.now(), task_id=task.task_id, filed_seq=ref.seq)
         return ObjectionReceipt(objection_id=oid, mediation_task=task.task_id, due_at=task.due_at, seq=ref.seq)
@@ -428,8 +446,9 @@ class ProcedureWorkflow(EscalationTickets):
     async def _objection_window(self, stage: str, period: str, notice: tuple[str, str, str, str, str]) -> bool:
         """Post ``notice`` (kind, title zh/en, body zh/en), take objections until the period ends, then
         settle them all; False when one is upheld."""
-        end = self._until(period)
-        await self._enter(stage, end)
+        until = await self._until(period)
+        end = until.ends_at
+        await self._enter(stage, until)
         await self._notify(notice[0], notice[1:3], notice[3:5])  # type: ignore[arg-type]
         while True:
             async with self._lock:
@@ -480,7 +499,7 @@ class ProcedureWorkflow(EscalationTickets):
             "escalation", to, ("resolved", "upheld"),
             f"【占位】街道办调处异议 {o.objection_id}（升级流程待 issue 6 接入）",
             f"[Placeholder] Street office settles objection {o.objection_id} (escalation workflow: issue 6)",
-            due=self._until("escalation"), subject=o.objection_id)
+            due=await self._until("escalation"), subject=o.objection_id)
         await self._append(f"escalation:{o.objection_id}", EscalationPlaceholderOpened(
             at=workflow.now(), task_id=task.task_id, subject=o.objection_id, to=to,
             reason="mediation unresolved or overdue"))
@@ -499,23 +518,25 @@ class ProcedureWorkflow(EscalationTickets):
         self._s.round += 1
         rnd, did = self._s.round, self._in.deliberation_id
         box = round_stream(did, rnd)
-        closes = self._until("voting")
-        await self._enter("voting", closes)
+        end = await self._until("voting")
+        closes = end.ends_at
+        await self._enter("voting", end)
         paper_until = None
         if workflow.patched(PAPER_ENTRY_WINDOW):
             paper_until = paper_entry_until(closes, self._in.periods.get(PAPER_ENTRY))
         await self._append(f"round:{rnd}:opened", VoteRoundOpened(
             at=workflow.now(), round=rnd, box_stream=box, questions=tuple(q.id for q in questions), closes_at=closes,
-            paper_entry_until=paper_until))
+            paper_entry_until=paper_until, fallback_years=end.fallback_years))
         params = BoxParams(open=OpenBoxInput(
             deliberation_id=box, roll_digest=self._in.roll_digest, scope=self._in.scope, rule_id=self._in.rule_id,
             questions=questions, opens_at=workflow.now(), closes_at=closes,
             ballots_changeable=self._in.ballots_changeable, proxy_limit=self._in.proxy_limit,
-            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half, paper_entry_until=paper_until),
+            deem_silent=self._in.deem_silent, deem_over_half=self._in.deem_over_half, paper_entry_until=paper_until,
+            closes_fallback_years=end.fallback_years),
             checkpoint_every=self._period("checkpoint").span())
         child = await workflow.start_child_workflow(
             "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)
-        await self._remind(box, workflow.now(), closes)
+        await self._remind(box, workflow.now(), end)
         result: BoxResult = await child
         decision = Decision.of(result.outcome, rule_decides=workflow.patched(DEEMED_TALLY_DECIDES))
         outcome = decision.sealed
@@ -536,7 +557,8 @@ class ProcedureWorkflow(EscalationTickets):
         # Grid workers asked for a second round of door-knocking: again halfway from the first to the close.
         return [first, first + (closes - first) / 2]
 
-    async def _remind(self, box: str, opens: datetime, closes: datetime) -> None:
+    async def _remind(self, box: str, opens: datetime, end: PeriodEnd) -> None:
+        closes = end.ends_at
         for index, at in enumerate(self._reminder_times(opens, closes), start=1):
             await self._sleep_until(at)
             listed = await workflow.execute_activity(
@@ -545,10 +567,10 @@ class ProcedureWorkflow(EscalationTickets):
                     at=workflow.now()),
                 result_type=DoorKnockListIssued, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
             if listed.owners:
-                await self._notify("reminder", ("投票提醒", "Voting reminder"), (
-                    f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
-                    f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet."),
-                    recipients=listed.owners)
+                body = (f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
+                        f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet.")
+                await self._notify("reminder", ("投票提醒", "Voting reminder"), with_fallback(body, end.fallback_years),
+                                   recipients=listed.owners)
 
     async def _result_notice(self, title: str) -> None:
         """The result notice carries the stream's final head, so anyone can check the stream against it; since

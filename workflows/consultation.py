@@ -73,11 +73,12 @@ class ConsultationWorkflow(ProcedureWorkflow):
             f"议题：{self._in.issue}。方案：{options}", f"Issue: {self._in.issue}. Options: {options}"), "positions")
 
     async def _stage_positions(self) -> None:
-        end = self._until("positions")
-        await self._enter("positions", end)
+        until = await self._until("positions")
+        end = until.ends_at
+        await self._enter("positions", until)
         choices = (*(o.id for o in self._in.options), "no_position")
         tasks = [await self._open_task("position", (party,), choices, f"记录{party}的意见", f"Position of {party}",
-                                       due=end, subject=party) for party in self._in.parties]
+                                       due=until, subject=party) for party in self._in.parties]
         try:
             await workflow.wait_condition(lambda: all(self._s.tasks[t.task_id].status != "open" for t in tasks),
                                           timeout=max(end - workflow.now(), timedelta(0)))
@@ -105,17 +106,18 @@ class ConsultationWorkflow(ProcedureWorkflow):
             self._s.next = "implementation"
 
     async def _stage_implementation(self) -> None:
-        await self._enter("implementation", self._until("milestone"))
+        await self._enter("implementation", await self._until("milestone"))
         tasks = [await self._open_task("milestone", ("committee",), ("done",), f"实施节点：{name}",
-                                       f"Milestone: {name}", due=self._s.deadline, subject=f"m{i}")
+                                       f"Milestone: {name}", due=self._stage_end(), subject=f"m{i}")
                  for i, name in enumerate(self._in.milestones, start=1)]
         for task in tasks:
             await self._await_task(task)
         self._s.next = "feedback"
 
     async def _stage_feedback(self) -> None:
-        end = self._until("feedback")
-        await self._enter("feedback", end)
+        until = await self._until("feedback")
+        end = until.ends_at
+        await self._enter("feedback", until)
         await self._notify("feedback", ("满意度评价", "Satisfaction feedback"), (
             "请通过个人链接为本次议事的落实情况打分（1–5）。",
             "Rate how the decision was carried out (1–5) through your link."))
@@ -124,14 +126,14 @@ class ConsultationWorkflow(ProcedureWorkflow):
         mean = Fraction(sum(scores), len(scores)) if scores else None
         await self._close("implemented", f"feedback: {len(scores)} responses, mean {mean if mean is not None else '—'}")
 
-    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+    async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
         now = workflow.now()
         if task.kind == "position" and task.subject:
             return [PositionRecorded(at=now, party=task.subject, option=c.outcome, statement=c.note)]
         if task.kind == "milestone" and task.subject:
             name = self._in.milestones[int(task.subject[1:]) - 1]
             return [MilestoneRecorded(at=now, milestone=name, by=c.actor or c.role, note=c.note)]
-        return super()._facts(task, c)
+        return await super()._facts(task, c)
 
     @workflow.update
     async def give_feedback(self, feedback: FeedbackInput) -> TaskReceipt:

@@ -79,8 +79,9 @@ class ElevatorWorkflow(ProcedureWorkflow):
             await self._close(outcome.outcome, "a new attempt may be started with previous_id")
 
     async def _stage_cost_sharing(self) -> None:
-        end = self._until("share_confirmation")
-        await self._enter("cost_sharing", end)
+        until = await self._until("share_confirmation")
+        end = until.ends_at
+        await self._enter("cost_sharing", until)
         p = self._in
         plan = await workflow.execute_activity(
             "propose_cost_plan", CostPlanInput(
@@ -133,10 +134,10 @@ class ElevatorWorkflow(ProcedureWorkflow):
         else:
             self._s.next = "construction"
 
-    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+    async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
         if task.kind == "permit":
             return [PermitDecided(at=workflow.now(), granted=c.outcome == "granted", document_no=c.document_no or "")]
-        return super()._facts(task, c)
+        return await super()._facts(task, c)
 
     def _plan_shares(self) -> dict[str, Decimal]:
         raw = self._s.extra.get("plan")

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.escalation import (
         FOLLOW_UP_DEFAULT,
         Cancelled,
+        Dues,
         EscalationError,
         EscalationEvent,
         EscalationOpened,
@@ -41,10 +42,11 @@ with workflow.unsafe.imports_passed_through():
         LevelAssigned,
         Ticket,
     )
-    from domain.legal_calendar import BEIJING, HolidayFile
+    from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
     from domain.procedures import parse_period
     from domain.stage_events import NoticePublished
 
+from workflows.deadlines import DEADLINES_RECORDED, period_end, period_ends, with_fallback
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
 FIRST_KEY = "1:opened"
@@ -159,11 +161,14 @@ class EscalationWorkflow:
         t, level = self._t, self._t.levels[assigned.level]
         words = {"opened": ("已受理", "opened"), "escalated": ("已升级", "escalated"),
                  "reopened": ("已重新办理", "reopened"), "transferred": ("已转办", "transferred")}[assigned.reason]
-        await self._notify(assigned.reason, (
-            f"议题{words[0]}：{t.subject}", f"工单 {t.ticket_id} 现由{level.name_zh}（{assigned.org}）办理，"
-            f"签收期限 {beijing(assigned.ack_due)}，办结期限 {beijing(assigned.resolve_due)}。"), (
-            f"Ticket {words[1]}: {t.subject}", f"Ticket {t.ticket_id} is now with {level.name_en} ({assigned.org}); "
-            f"acknowledge by {beijing(assigned.ack_due)}, resolve by {beijing(assigned.resolve_due)}."))
+        zh, en = with_fallback((
+            f"工单 {t.ticket_id} 现由{level.name_zh}（{assigned.org}）办理，"
+            f"签收期限 {beijing(assigned.ack_due)}，办结期限 {beijing(assigned.resolve_due)}。",
+            f"Ticket {t.ticket_id} is now with {level.name_en} ({assigned.org}); "
+            f"acknowledge by {beijing(assigned.ack_due)}, resolve by {beijing(assigned.resolve_due)}."),
+            assigned.fallback_years)
+        await self._notify(assigned.reason, (f"议题{words[0]}：{t.subject}", zh),
+                           (f"Ticket {words[1]}: {t.subject}", en))
         retry = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5),
                             maximum_attempts=self._in.webhook_attempts)
         try:
@@ -202,8 +207,28 @@ class EscalationWorkflow:
 
     async def _open(self) -> None:
         opened = self._opened(await self._ladder())
+        level = opened.levels[esc.start_index(opened.levels, self._in.start_level)]
+        dues = await self._dues(level, opened.at)
         async with self._lock:
-            await self._apply("opened", esc.open_ticket(opened, self._in.start_level, self._in.holiday_file))
+            await self._apply("opened", esc.open_ticket(opened, self._in.start_level, dues))
+
+    async def _dues(self, level: Level, at: datetime) -> Dues:
+        """A level's deadlines counted from ``at``: a recorded fact since the ``deadlines-recorded`` patch."""
+        ack, resolve = await period_ends(at, (level.ack, level.resolve), self._in.holiday_file,
+                                         f"{self._in.ticket_id}:{level.key}")
+        return Dues.of(ack, resolve)
+
+    async def _dues_for(self, command: str, at: datetime, answer: str = "") -> Dues | None:
+        """The deadlines of the level ``command`` would assign (None when it assigns none)."""
+        index = esc.level_to_assign(self._t, command, at, answer)
+        return None if index is None else await self._dues(self._t.levels[index], at)
+
+    async def _follow_up_end(self, at: datetime) -> PeriodEnd | None:
+        """When the follow-up period of a ticket resolved at ``at`` ends; recorded on ``Resolved`` since the
+        ``deadlines-recorded`` patch (histories before it compute it in ``_due``, as they did)."""
+        if not workflow.patched(DEADLINES_RECORDED):
+            return None
+        return await period_end(at, self._in.follow_up, self._in.holiday_file, f"{self._in.ticket_id}:follow_up")
 
     async def _cancelled_before_open(self, cancelled: Cancelled) -> None:
         """Cancelled before the first append was known to be done: the stream still says the ticket was opened
@@ -233,7 +258,9 @@ class EscalationWorkflow:
     def _due(self) -> datetime | None:
         t = self._t
         if t.status == "resolved" and t.resolved_at is not None:
-            return parse_period(self._in.follow_up).end(t.resolved_at, self._in.holiday_file)
+            if t.follow_up_due is not None:
+                return t.follow_up_due
+            return parse_period(self._in.follow_up).end(t.resolved_at, self._in.holiday_file)  # before the patch
         nxt = esc.next_deadline(t)
         return nxt[1] if nxt else None
 
@@ -245,13 +272,23 @@ class EscalationWorkflow:
                 await self._apply("lapsed", esc.follow_up_lapsed(t, now))
                 await self._closed_notice()
             return
-        events = esc.deadline_passed(t, now, self._in.holiday_file)
+        events = esc.deadline_passed(t, now, await self._dues_for("deadline", now))
         if not events:
             return
         await self._apply("deadline", events)
         if len(events) == 1:  # the top level missed it: there is no one above; tell them all the same
             await self._notify("overdue", ("工单逾期", f"工单 {t.ticket_id} 已超过期限，且已是最高层级。"),
                                ("Ticket overdue", f"Ticket {t.ticket_id} is overdue at the top level."))
+
+    async def _resolved_notice(self) -> None:
+        t, within = self._t, self._in.follow_up
+        if t.follow_up_due is None:  # resolved before the deadlines-recorded patch
+            zh = f"{t.resolution}（请在 {within} 内评价：满意/基本满意/不满意）"
+            en = f"{t.resolution} (rate it within {within})"
+        else:
+            zh, en = with_fallback((f"{t.resolution}（请于 {beijing(t.follow_up_due)} 前评价：满意/基本满意/不满意）",
+                                    f"{t.resolution} (rate it by {beijing(t.follow_up_due)})"), t.follow_up_fallback)
+        await self._notify("resolved", ("工单已答复，请评价", zh), ("Ticket resolved: please rate it", en))
 
     async def _closed_notice(self) -> None:
         t = self._t
@@ -260,8 +297,11 @@ class EscalationWorkflow:
 
     # ---- actions ---------------------------------------------------------------------------------------
 
-    def _decide(self, name: str, a: TicketAction) -> list[EscalationEvent]:
-        t, now, hf = self._t, workflow.now(), self._in.holiday_file
+    def _decide(self, name: str, a: TicketAction, now: datetime | None = None, dues: Dues | None = None,
+                follow_up: PeriodEnd | None = None) -> list[EscalationEvent]:
+        """The events of action ``name``, or a refusal. Without ``dues`` (an update's validator) an action that
+        assigns a level is only checked; ``_act`` computes them first (``_dues_for``)."""
+        t, now = self._t, now or workflow.now()
         try:
             match name:
                 case "acknowledge":
@@ -271,28 +311,28 @@ class EscalationWorkflow:
                 case "provide_info":
                     return esc.provide_info(t, a.role, a.actor, a.text, now)
                 case "resolve":
-                    return esc.resolve(t, a.org, a.role, a.actor, a.outcome, a.text, now)
+                    return esc.resolve(t, a.org, a.role, a.actor, a.outcome, a.text, now, follow_up)
                 case "request_transfer":
                     return esc.request_transfer(t, a.org, a.role, a.actor, a.to_org, a.text, now)
                 case "accept_transfer":
-                    return esc.accept_transfer(t, a.org, a.role, a.actor, now, hf)
+                    return esc.accept_transfer(t, a.org, a.role, a.actor, now, dues)
                 case "decline_transfer":
                     return esc.decline_transfer(t, a.org, a.role, a.actor, a.text, now)
                 case "follow_up":
-                    return esc.answer_follow_up(t, a.role, a.actor, a.outcome, a.text, now, hf)
+                    return esc.answer_follow_up(t, a.role, a.actor, a.outcome, a.text, now, dues)
         except EscalationError as exc:
             raise reject(exc.zh, exc.en, type(exc).__name__) from None
         raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
 
     async def _act(self, name: str, action: TicketAction) -> ActionReceipt:
         async with self._lock:
-            events = self._decide(name, action)  # again: the state may have moved since the validator ran
-            ref = await self._apply(name, events)
+            now = workflow.now()
+            self._decide(name, action, now)  # again: the state may have moved since the validator ran
+            dues = await self._dues_for(name, now, action.outcome)
+            follow_up = await self._follow_up_end(now) if name == "resolve" else None
+            ref = await self._apply(name, self._decide(name, action, now, dues, follow_up))
             if name == "resolve":
-                text, within = self._t.resolution, self._in.follow_up
-                await self._notify("resolved", (
-                    "工单已答复，请评价", f"{text}（请在 {within} 内评价：满意/基本满意/不满意）"), (
-                    "Ticket resolved: please rate it", f"{text} (rate it within {within})"))
+                await self._resolved_notice()
             elif self._t.status == "closed":
                 await self._closed_notice()
         return ActionReceipt(ticket_id=self._t.ticket_id, seq=ref.seq, hash=ref.hash, status=self._t.status)

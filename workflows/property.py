@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.tally_result import TallyResult
 
 from workflows.common import ProcedureInput, ProcedureResult, ProcedureWorkflow, Task, TaskCompletion, beijing
+from workflows.deadlines import period_end, with_fallback
 
 HANDOVER_ITEMS = {
     "service_rooms": ("物业服务用房", "service rooms"),
@@ -114,7 +115,7 @@ class PropertyWorkflow(ProcedureWorkflow):
         self._s.next = "notice"
 
     async def _stage_result(self) -> None:
-        await self._enter("result_posting", self._until("result_posting"))
+        await self._enter("result_posting", await self._until("result_posting"))
         await self._result_notice(f"{self._in.title}（选聘：{self._name(self._s.extra['winner'])}）")
         self._s.next = "objection"
 
@@ -127,20 +128,23 @@ class PropertyWorkflow(ProcedureWorkflow):
             await self._close("objection_upheld")
 
     async def _stage_dismissal(self) -> None:
-        end = self._until("dismissal_notice")
-        await self._enter("dismissal_notice", end)
+        until = await self._until("dismissal_notice")
+        end = until.ends_at
+        await self._enter("dismissal_notice", until)
         company = self._in.current_company or "现物业服务企业"
-        await self._notify("dismissal", ("解聘通知", "Notice of dismissal"), (
+        await self._notify("dismissal", ("解聘通知", "Notice of dismissal"), with_fallback((
             f"{company}：业主大会已决定解聘，请于 {beijing(end)} 前做好交接准备（民法典第946条）。",
-            f"{company}: the owners' assembly dismissed you; prepare the hand-over by {beijing(end)} (CC art. 946)."))
+            f"{company}: the owners' assembly dismissed you; prepare the hand-over by {beijing(end)} (CC art. 946)."),
+            until.fallback_years))
         await self._sleep_until(end)
         self._s.next = "handover"
 
     async def _stage_handover(self) -> None:
-        end = self._until("handover")
-        await self._enter("handover", end)
+        until = await self._until("handover")
+        end = until.ends_at
+        await self._enter("handover", until)
         items = [await self._open_task("handover", ("committee",), ("confirmed",), f"交接确认：{HANDOVER_ITEMS[i][0]}",
-                                       f"Hand-over: {HANDOVER_ITEMS[i][1]}", due=end, subject=i)
+                                       f"Hand-over: {HANDOVER_ITEMS[i][1]}", due=until, subject=i)
                  for i in self._in.handover_items if i in HANDOVER_ITEMS]
         ids = [t.task_id for t in items]
         done = lambda: all(self._s.tasks[t].status == "done" for t in ids)  # noqa: E731
@@ -186,11 +190,13 @@ class PropertyWorkflow(ProcedureWorkflow):
                               "Record the interim emergency service (at most 6 months)",
                               needs_note=("arranged",))
 
-    def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
+    async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
         now = workflow.now()
         if task.kind == "handover" and task.subject:
             return [HandoverItemConfirmed(at=now, item=task.subject, by=c.actor or c.role, note=c.note)]
         if task.kind == "interim_service":
-            until = self._period("interim_service").end(now, self._in.holiday_file)
-            return [InterimServiceRecorded(at=now, provider=c.note, until=until)]
-        return super()._facts(task, c)
+            until = await period_end(now, self._in.periods["interim_service"], self._in.holiday_file,
+                                     f"{self._in.deliberation_id}:interim_service")
+            return [InterimServiceRecorded(at=now, provider=c.note, until=until.ends_at,
+                                           fallback_years=until.fallback_years)]
+        return await super()._facts(task, c)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import asyncpg
 
+from activities.eventstore import EventStore
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
+from yishi.datadir import write_private
 from yishi.services.accounts import AccountError, add_account
 from yishi.services.deliberations import DeliberationSpec, start_vote
-from yishi.services.links import issue_links
+from yishi.services.link_issuing import Actor, issue_and_disclose
 from yishi.temporal_client import connect
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟"
@@ -93,9 +95,7 @@ async def _wait_until_open(pool: asyncpg.Pool, deliberation_id: str, seconds: fl
 async def _demo_account(pool: asyncpg.Pool, data_dir: Path) -> tuple[str, str]:
     """A committee account for the console; its password is kept in the data dir across restarts."""
     path = data_dir / "demo-committee-password"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(12))
-        path.chmod(0o600)
+    write_private(path, secrets.token_urlsafe(12))
     password = path.read_text().strip()
     try:
         await add_account(pool, "demo", "committee", password, community="幸福里小区")
@@ -122,11 +122,12 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
                                           checkpoint_every=timedelta(minutes=1))
         await _wait_until_open(pool, current)
         owners = sorted(roll.select(DEMO_SCOPE).owner_areas)
-        links = await issue_links(pool, current, owners, secret_key=stack.env["YISHI_SECRET_KEY"], now=now)
+        links = await issue_and_disclose(EventStore(pool), current, owners, secret_key=stack.env["YISHI_SECRET_KEY"],
+                                         now=now, actor=Actor("demo", "system"), fmt="csv")
         account, password = await _demo_account(pool, stack.data_dir)
     finally:
         await pool.close()
-    base = stack.env["YISHI_PUBLIC_BASE_URL"]
+    base = stack.public_base_url
     lines = [f"Committee console: {base}/console/d/{current}  (sign in as {account} / {password})",
              f"Demo deliberation: {current} (3栋2单元加装电梯, {len(owners)} owners; closes 30 minutes after opening)",
              f"Start another from an owners roll: {base}/console/new; print the notice sheets with QR codes: "

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import structlog
 
+from yishi.datadir import PRIVATE_UMASK, let_pass, make_private_dir, open_private_log, tighten, write_private
+
 log = structlog.get_logger(__name__)
 
 PG_USER = "yishi"
@@ -135,12 +137,9 @@ def _as_os_user() -> tuple[int | None, int | None]:
     return entry.pw_uid, entry.pw_gid
 
 
-def _open_path_for(path: Path) -> None:
-    """Let the PostgreSQL account traverse every folder above ``path`` (root-owned checkouts)."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def data_dir_group() -> int | None:
+    """The group that may pass through the data dir: the PostgreSQL account's when we are root, else none."""
+    return _as_os_user()[1]
 
 
 @dataclass
@@ -165,28 +164,24 @@ class EmbeddedPostgres(ChildServer):
         return f"postgresql://{PG_USER}:{self.password}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
     def _run(self, args: list[str], uid: int | None, gid: int | None) -> None:
-        result = subprocess.run(args, capture_output=True, text=True, user=uid, group=gid)
+        result = subprocess.run(args, capture_output=True, text=True, user=uid, group=gid,
+                                extra_groups=[] if uid is not None else None)
         if result.returncode != 0:
             raise EmbeddedError(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout}")
 
     def init(self) -> None:
         uid, gid = _as_os_user()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        password_file = self.data_dir / "pg-password"
-        if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(24) + "\n")
-            password_file.chmod(0o600)
+        make_private_dir(self.data_dir, gid)
+        write_private(self.data_dir / "pg-password", secrets.token_urlsafe(24) + "\n")
         if (self.pgdata / "PG_VERSION").exists():
             return
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        if uid is not None:
-            _open_path_for(pg_bin_dir())
-            _open_path_for(self.data_dir)
-            os.chown(self.pgdata, uid, gid)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
         pwfile = self.data_dir / ".pg-initpw"
-        pwfile.write_text(self.password + "\n")
-        pwfile.chmod(0o600)
-        if uid is not None:
+        pwfile.unlink(missing_ok=True)
+        write_private(pwfile, self.password + "\n")
+        if uid is not None and gid is not None:
+            self._let_in(uid, gid)
+            os.chown(self.pgdata, uid, gid)
             os.chown(pwfile, uid, gid)
         try:
             self._run([str(pg_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", PG_USER,
@@ -196,17 +191,27 @@ class EmbeddedPostgres(ChildServer):
             pwfile.unlink(missing_ok=True)
         log.info("embedded.postgres.initialised", pgdata=str(self.pgdata))
 
+    def _let_in(self, uid: int, gid: int) -> None:
+        """Let the PostgreSQL account reach its binaries and ``pg/`` (again at every start: a folder above may
+        have been tightened since, as pytest does to its base temp folder)."""
+        let_pass(pg_bin_dir() / "postgres", uid, gid)
+        let_pass(self.pgdata, uid, gid)
+
     def start(self, preferred_port: int = 0) -> None:
         self.init()
         uid, gid = _as_os_user()
+        if uid is not None and gid is not None:
+            make_private_dir(self.data_dir, gid)
+            self._let_in(uid, gid)
         self.port = choose_port(preferred_port, "PostgreSQL")
         self.log_path = self.data_dir / "postgres.log"
         socket_dir = self.pgdata  # Unix socket beside the data; we connect over TCP anyway
-        logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        logfile = open_private_log(self.log_path)  # owned by the child for its lifetime
         self.process = subprocess.Popen(
             [str(pg_bin_dir() / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
              "-h", "127.0.0.1", "-k", str(socket_dir)],
-            stdout=logfile, stderr=subprocess.STDOUT, user=uid, group=gid,
+            stdout=logfile, stderr=subprocess.STDOUT, user=uid, group=gid, umask=PRIVATE_UMASK,
+            extra_groups=[] if uid is not None else None,
             preexec_fn=lambda: _die_with_parent(signal.SIGINT), start_new_session=True,
         )
         logfile.close()
@@ -275,19 +280,21 @@ class EmbeddedTemporal(ChildServer):
         return f"http://127.0.0.1:{self.ui_port}"
 
     def start(self, preferred_port: int = 0, preferred_ui_port: int = 0, *, headless: bool = False) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        db = self.data_dir / "temporal.db"
+        tighten(db, db.with_name("temporal.db-wal"), db.with_name("temporal.db-shm"))
         self.port = choose_port(preferred_port, "Temporal")
         self.ui_port = choose_port(preferred_ui_port, "Temporal UI") if not headless else 0
         self.log_path = self.data_dir / "temporal.log"
-        args = [str(temporal_binary()), "server", "start-dev", "--db-filename", str(self.data_dir / "temporal.db"),
+        args = [str(temporal_binary()), "server", "start-dev", "--db-filename", str(db),
                 "--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "warn"]
         for key, value in self.sqlite.items():
             args += ["--sqlite-pragma", f"{key}={value}"]
         for key, value in {**BASE_DYNAMIC_CONFIG, **self.dynamic_config}.items():
             args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
         args += ["--headless"] if headless else ["--ui-port", str(self.ui_port)]
-        logfile = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT,
+        logfile = open_private_log(self.log_path)  # owned by the child
+        self.process = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK,
                                         preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
                                         start_new_session=True)
         logfile.close()

@@ -12,11 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from domain.legal_calendar import BEIJING
+from domain.legal_calendar import BEIJING, fallback_note
 from domain.numbers import decimal_str
+from yishi.i18n_accounts import ACCOUNT_MESSAGES
 from yishi.i18n_console import CONSOLE_EXTRA_MESSAGES
 from yishi.i18n_counting import COUNTING_MESSAGES
 from yishi.i18n_escalation import ESCALATION_MESSAGES
+from yishi.i18n_links import LINK_MESSAGES
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -237,6 +239,8 @@ MATTER_MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES.update(MATTER_MESSAGES)
 MESSAGES.update(CONSOLE_EXTRA_MESSAGES)
 MESSAGES.update(COUNTING_MESSAGES)
+MESSAGES.update(ACCOUNT_MESSAGES)
+MESSAGES.update(LINK_MESSAGES)
 
 
 def t(key: str, lang: str, **fields: object) -> str:
@@ -250,6 +254,14 @@ def pick_lang(query: str | None, cookie: str | None, default: str = "zh") -> Lan
         if candidate in LANGS:
             return candidate  # type: ignore[return-value]
     return "zh"
+
+
+def calendar_fallback(years: list[int] | tuple[int, ...] | None, lang: Lang) -> str:
+    """The warning beside a deadline counted on weekends only in ``years`` (empty when there are none)."""
+    if not years:
+        return ""
+    zh, en = fallback_note(tuple(years))
+    return en if lang == "en" else zh
 
 
 def when(instant: datetime | str | None, lang: str) -> str:

@@ -96,6 +96,8 @@ CONSOLE_EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
                      "Print with the browser (A4); this box is not printed."),
     "sheets_missing": ("以下 {count} 户还没有投票链接，不在通知单上：",
                        "{count} owners have no link yet and are not on these sheets:"),
+    "sheets_english_add": ("加印英文（中英双语通知单）", "Add English to the sheets (Chinese and English)"),
+    "sheets_english_drop": ("只印中文", "Chinese only"),
     "sheets_back": ("返回投票链接页面（生成或更换链接）", "Back to the links page (issue or reissue links)"),
     "sheets_one": ("业主 {owner} 的投票链接（第 {generation} 版）",
                    "Owner {owner}'s voting link (version {generation})"),

@@ -18,6 +18,7 @@ ESCALATION_MESSAGES: dict[str, tuple[str, str]] = {
     "esc_owner": ("办理单位", "Owner"),
     "esc_ack_due": ("签收期限", "Acknowledge by"),
     "esc_resolve_due": ("办结期限", "Resolve by"),
+    "esc_follow_up_due": ("评价期限", "Rate it by"),
     "esc_overdue": ("已逾期", "overdue"),
     "esc_transfer_waiting": ("待您接收的转办", "transfer waiting for you"),
     "esc_detail": ("情况", "Details"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_base_url: str = Field(default="", description="Base of personal links, e.g. https://yishi.example.cn")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Peers (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto are believed: "
+        "the reverse proxy's address; '' trusts none (yishi/web/proxy.py)")
+    session_hours: float = Field(default=12, gt=0, le=24 * 30, description="How long a console sign-in lasts")
     secret_key: SecretStr = Field(
         default=SecretStr(""), description="Signs sessions and CSRF tokens; generated into data_dir if empty"
     )
@@ -62,6 +67,14 @@ class Settings(BaseSettings):
         default=(300, 12), description="Topics one intake link takes: burst, then one per N seconds")
     intake_effort_bits: tuple[int, int] = Field(
         default=(18, 22), description="Proof-of-effort difficulty (leading zero bits): base and cap")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from yishi.web.proxy import parse_networks
+
+        parse_networks(value)  # refuse a typo at start-up rather than trusting nobody (or everybody) silently
+        return value
 
     @model_validator(mode="after")
     def _over_half_needs_deeming(self) -> Settings:

@@ -40,5 +40,12 @@ def configure_tracing(settings: Settings, service_name: str) -> None:
     log.info("tracing.enabled", exporter=settings.otel_exporter, service=service_name)
 
 
+def shutdown_tracing() -> None:
+    """Export the spans still buffered (a process about to exit without finalizing)."""
+    provider = trace.get_tracer_provider()
+    if _configured and hasattr(provider, "shutdown"):
+        provider.shutdown()
+
+
 def tracer() -> trace.Tracer:
     return trace.get_tracer("yishi")

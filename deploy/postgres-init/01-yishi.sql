@@ -1,8 +1,8 @@
 -- Run once by the postgres image's entrypoint, when the data volume is first initialised
 -- (files in /docker-entrypoint-initdb.d). Later changes need a manual ALTER ROLE / CREATE DATABASE.
 --
--- Yishi gets its own role and database. Temporal (auto-setup) creates its own databases,
--- `temporal` and `temporal_visibility`, as the superuser.
+-- Yishi gets its own role and database. Temporal's schema step (the `temporal-schema` service) creates its own
+-- databases, `temporal` and `temporal_visibility`, as the superuser.
 --
 -- The password comes from POSTGRES_YISHI_PASSWORD in the postgres container's environment
 -- (docker-compose.yml refuses to start without it).

@@ -179,6 +179,32 @@ def test_calendar_deadline_with_holiday_file(tmp_path: Path) -> None:
     assert (data["last_day"], data["calendar_fallback"]) == ("2027-01-05", False)
 
 
+def test_calendar_deadline_honours_the_operator_holiday_file(tmp_path: Path, monkeypatch) -> None:
+    """YISHI_HOLIDAY_FILE (the schedule the worker computes deadlines with) applies without --holiday-file; a
+    --holiday-file wins for a year both cover."""
+    from yishi.settings import get_settings
+
+    operator, other = tmp_path / "2027.json", tmp_path / "other.json"
+    operator.write_text('{"holidays": ["2027-01-01", "2027-01-04"]}')
+    other.write_text('{"years": [2027]}')
+    monkeypatch.setenv("YISHI_HOLIDAY_FILE", str(operator))
+    get_settings.cache_clear()
+    try:
+        result = invoke("calendar", "deadline", "--from", "2026-12-30", "--working-days", "2", "--json")
+        assert result.exit_code == 0, result.output
+        assert (json.loads(result.stdout)["last_day"], json.loads(result.stdout)["calendar_fallback"]) == (
+            "2027-01-05", False)
+        result = invoke("calendar", "deadline", "--from", "2026-12-30", "--working-days", "2",
+                        "--holiday-file", str(other), "--json")  # fmt: skip
+        assert json.loads(result.stdout)["last_day"] == "2027-01-01", "--holiday-file covers 2027: no holidays"
+        monkeypatch.setenv("YISHI_HOLIDAY_FILE", str(tmp_path / "missing.json"))
+        get_settings.cache_clear()
+        result = invoke("calendar", "deadline", "--from", "2026-12-30", "--working-days", "2")
+        assert result.exit_code == 2 and "missing.json" in result.stderr
+    finally:
+        get_settings.cache_clear()
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

@@ -123,3 +123,37 @@ def test_the_test_holiday_fixture_covers_2027_and_2028() -> None:
     assert hf.years == {2027, 2028}
     national_day = deadline_days(date(2027, 9, 30), 1, hf)  # 10-01 is a holiday: moved past the golden week
     assert national_day.last_day == date(2027, 10, 8) and national_day.fallback_years == ()
+def test_period_deadline_carries_the_fallback_and_exact_periods_none() -> None:
+    from datetime import datetime
+
+    from domain.legal_calendar import BEIJING
+    from domain.procedures import parse_period
+
+    start = datetime(2026, 12, 20, 10, 0, tzinfo=BEIJING)
+    end = parse_period("P12D").deadline(start)
+    assert (end.last_day, end.calendar_fallback, end.fallback_years) == (date(2027, 1, 1), True, (2027,))
+    assert end.ends_at == datetime(2027, 1, 2, tzinfo=BEIJING) == parse_period("P12D").end(start)
+    exact = parse_period("PT30S").deadline(start)
+    assert (exact.last_day, exact.calendar_fallback, exact.fallback_years) == (None, False, ())
+    assert not parse_period("PT30S").on_calendar and not parse_period("P0D").on_calendar
+    assert parse_period("P3D").on_calendar and parse_period("5wd").on_calendar
+
+
+def test_merged_holiday_files_prefer_the_first_for_a_year_both_cover() -> None:
+    from domain.legal_calendar import merge_holiday_files
+
+    newer = parse_holiday_file('{"years": [2027], "holidays": ["2027-01-01"]}')
+    older = parse_holiday_file('{"holidays": ["2027-01-04", "2028-01-03"], "workdays": ["2028-01-08"]}')
+    merged = merge_holiday_files(newer, older)
+    assert merged is not None and merged.years == {2027, 2028}
+    assert merged.holidays == {date(2027, 1, 1), date(2028, 1, 3)} and merged.workdays == {date(2028, 1, 8)}
+    assert merge_holiday_files(None, older) is older and merge_holiday_files(newer, None) is newer
+
+
+def test_fallback_note_names_the_years_in_plain_words() -> None:
+    from domain.legal_calendar import fallback_note
+
+    zh, en = fallback_note((2027,))
+    assert zh == "本期限所在年份（2027年）的国务院节假日安排尚未载入，按周六、周日休息计算，公布后可能调整。"
+    assert "2027" in en and "Saturdays and Sundays" in en
+    assert "2027、2028年" in fallback_note([2027, 2028])[0]

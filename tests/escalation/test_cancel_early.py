@@ -17,6 +17,7 @@ from activities.escalation import EscalationActivities, EscalationCancel, _new
 from activities.registry import build_activities
 from domain import escalation as esc
 from domain.escalation import Cancelled, EscalationOpened, default_ladder
+from tests.escalation.dues import first_dues
 from tests.workflows.conftest import running_worker, save_history, stream_types
 from workflows.escalation import FIRST_KEY
 from workflows.registry import WORKFLOWS
@@ -88,7 +89,7 @@ async def test_the_cancel_activity_records_once(store, pool, opening_first: bool
                               subject="楼道堆物", detail="", initiator="O311", initiator_kind="owner",
                               levels=default_ladder("xfl").for_category("urban_management"), outcomes=("resolved",))
     if opening_first:
-        await store.append(tid, _new(esc.open_ticket(opened, None)), idempotency_key=FIRST_KEY)
+        await store.append(tid, _new(esc.open_ticket(opened, None, first_dues(opened))), idempotency_key=FIRST_KEY)
     params = EscalationCancel(ticket_id=tid, first_key=FIRST_KEY, opened=opened,
                               cancelled=Cancelled(at=at, reason="cancelled"))
     activities = EscalationActivities(store, pool)

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 import activities.escalation as escalation_activities
+from activities.calendar import CalendarActivities
 from activities.escalation import (
     EscalationActivities,
     EscalationAppend,
@@ -34,9 +35,11 @@ from activities.escalation import (
 from domain import escalation as esc
 from domain.escalation import Acknowledged, Cancelled, EscalationOpened, default_ladder
 from domain.stage_events import NoticePublished
+from tests.escalation.dues import first_dues
 from tests.workflows.conftest import stream_types
 from workflows.escalation import FIRST_KEY, EscalationWorkflow
 from yishi.services.escalations import TicketRequest, open_ticket, register_org
+from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
 GATEWAY = "http://gateway.test/sms"
@@ -97,7 +100,8 @@ async def test_a_delivery_finishing_after_the_cancel_is_logged_not_appended(temp
     queue = f"closed-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow], interceptors=[finished],
                       activities=[acts.escalation_ladder, acts.append_escalation_events, acts.notify_escalation,
-                                  acts.dispatch_escalation_webhook, acts.record_escalation_cancelled]):
+                                  acts.dispatch_escalation_webhook, acts.record_escalation_cancelled,
+                                  CalendarActivities(Settings()).compute_deadlines]):
         tid, handle = await open_ticket(client, TicketRequest(
             community=community, category="urban_management", subject="楼道堆物", initiator="O311",
             initiator_kind="owner"), task_queue=queue)
@@ -135,7 +139,8 @@ async def test_a_closed_ticket_takes_its_closing_notice_only(store, pool, logs) 
                               subject="楼道堆物", detail="", initiator="committee", initiator_kind="committee",
                               levels=default_ladder(community).for_category("urban_management"),
                               outcomes=("resolved",))
-    await store.append(tid, _new(esc.open_ticket(opened, "street")), idempotency_key=FIRST_KEY)
+    first = esc.open_ticket(opened, "street", first_dues(opened, "street"))
+    await store.append(tid, _new(first), idempotency_key=FIRST_KEY)
     org = f"street-{uuid.uuid4().hex[:6]}"
     await register_org(pool, org, role="street_office", webhook_url=GATEWAY)
     posted: list[httpx.Request] = []
@@ -147,7 +152,7 @@ async def test_a_closed_ticket_takes_its_closing_notice_only(store, pool, logs) 
     resolved = esc.resolve(ticket, "street", "street_office", "街道城管科", "resolved", "已清理", later)
     for event in resolved:
         ticket = esc.evolve(ticket, event)
-    closing = esc.answer_follow_up(ticket, "committee", "业委会", "satisfied", "", later)
+    closing = esc.answer_follow_up(ticket, "committee", "业委会", "satisfied", "", later, None)
     await acts.append_escalation_events(EscalationAppend(ticket_id=tid, key="2:resolve", events=tuple(resolved)))
     close = EscalationAppend(ticket_id=tid, key="3:follow_up", events=tuple(closing))
     first = await acts.append_escalation_events(close)
@@ -183,11 +188,11 @@ def test_the_rule() -> None:
     opened = EscalationOpened(at=at, ticket_id="t", parent_id=None, community="c", category="housing",
                               subject="s", detail="", initiator="committee", initiator_kind="committee",
                               levels=default_ladder("c").for_category("housing"), outcomes=("resolved",))
-    live = esc.fold(esc.open_ticket(opened, None))
+    live = esc.fold(esc.open_ticket(opened, None, first_dues(opened)))
     closing = NoticePublished(at=at, notice_id="closed-3", kind=esc.CLOSING_NOTICE_KIND, title_zh="", title_en="",
                               body_zh="", body_en="")
     other = closing.model_copy(update={"notice_id": "overdue-2", "kind": "escalation_overdue"})
-    cancelled = esc.evolve(esc.fold(esc.open_ticket(opened, None)), Cancelled(at=at, reason="cancelled"))
+    cancelled = esc.evolve(live, Cancelled(at=at, reason="cancelled"))
     assert esc.may_append(live, [other]) and esc.may_append(live, [Acknowledged(at=at, org="x", by="y")])
     assert not esc.may_append(cancelled, [closing]) and not esc.may_append(cancelled, [other])
 
@@ -201,7 +206,8 @@ async def test_a_followed_ticket_still_open_is_a_benign_retry(store, pool) -> No
                               subject="楼道堆物", detail="", initiator="committee", initiator_kind="committee",
                               levels=default_ladder(community).for_category("urban_management"),
                               outcomes=("resolved",))
-    await store.append(tid, _new(esc.open_ticket(opened, "street")), idempotency_key=FIRST_KEY)
+    first = esc.open_ticket(opened, "street", first_dues(opened, "street"))
+    await store.append(tid, _new(first), idempotency_key=FIRST_KEY)
     acts = EscalationActivities(store, pool)
     with pytest.raises(ApplicationError) as raised:
         await acts.escalation_outcome(escalation_activities.TicketQuery(ticket_id=tid))

@@ -11,6 +11,7 @@ import pytest
 from activities.escalation import _new, project_ticket
 from domain import escalation as esc
 from domain.escalation import EscalationOpened, default_ladder
+from tests.escalation.dues import first_dues
 from workflows.escalation import FIRST_KEY
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
@@ -25,7 +26,7 @@ def ticket_of(community: str, start_level: str = "street") -> tuple[list[esc.Esc
                               category="housing", subject="楼道堆物", detail="", initiator="committee",
                               initiator_kind="committee", levels=default_ladder(community).for_category("housing"),
                               outcomes=("resolved",))
-    events = esc.open_ticket(opened, start_level)
+    events = esc.open_ticket(opened, start_level, first_dues(opened, start_level))
     return events, esc.fold(events)
 
 

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from activities.escalation import EscalationActivities, EscalationSettings, WebhookDispatch, project_ticket
 from activities.eventstore import NewEvent
 from domain.escalation import EscalationOpened, default_ladder, open_ticket
+from tests.escalation.dues import first_dues
 from yishi.services.escalations import register_org
 
 SECRET = "webhook-secret-for-tests"
@@ -27,10 +28,10 @@ async def test_webhook_is_signed_and_sent_once(store, pool) -> None:
     levels = tuple(lv.model_copy(update={"org": org}) if lv.key == "department" else lv
                    for lv in default_ladder("c").for_category("market_regulation"))
     now = datetime(2026, 5, 6, 1, 0, tzinfo=UTC)
-    events = open_ticket(EscalationOpened(at=now, ticket_id=tid, parent_id=None, community="c",
-                                          category="market_regulation", subject="餐馆油烟", detail="",
-                                          initiator="committee", initiator_kind="committee", levels=levels,
-                                          outcomes=("resolved",)), "department")
+    opened = EscalationOpened(at=now, ticket_id=tid, parent_id=None, community="c", category="market_regulation",
+                              subject="餐馆油烟", detail="", initiator="committee", initiator_kind="committee",
+                              levels=levels, outcomes=("resolved",))
+    events = open_ticket(opened, "department", first_dues(opened, "department"))
     await store.append(tid, [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=e.at)
                              for e in events])
     await project_ticket(store, pool, tid)

@@ -12,7 +12,7 @@ import pytest
 
 SUMMARY = re.compile(
     r"^faults injected: (\d+), ballots accepted: (\d+), ballots found: (\d+), lost: (\d+), duplicated: (\d+), "
-    r"bad inputs: (\d+), server errors: (\d+)$"
+    r"bad inputs: (\d+), server errors: (\d+), attacks: (\d+)$"
 )
 
 
@@ -24,7 +24,7 @@ def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]
     last = lines[-1] if lines else ""
     match = SUMMARY.match(last)
     assert match, f"no summary line; stdout ends {done.stdout[-500:]!r}\nstderr:\n{done.stderr[-4000:]}"
-    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors")
+    keys = ("faults", "accepted", "found", "lost", "duplicated", "bad_inputs", "server_errors", "attacks")
     figures = dict(zip(keys, map(int, match.groups()), strict=True))
     assert done.returncode == 0, f"{last}\n{done.stderr[-4000:]}"
     report = json.loads("\n".join(lines[:-1]))
@@ -35,7 +35,7 @@ def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]
 def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["server_errors"] == 0, figures
     assert figures["accepted"] == figures["found"] > 0, figures
-    assert figures["faults"] >= 5 and figures["bad_inputs"] > 0, figures
+    assert figures["faults"] >= 5 and figures["bad_inputs"] > 0 and figures["attacks"] > 0, figures
     # A real escalation was exercised: the ticket climbed a level across the kill (two assignments, each
     # announced to its organisation once), and its own activities ran again in the reset.
     killed, rerun = scenarios["worker_killed"], scenarios["activities_rerun"]
@@ -43,12 +43,20 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert killed["ticket_notices"] >= 2 and killed["kill_before_deadline_s"] > 0, killed
     assert rerun["ticket"] == killed["ticket"] and rerun["ticket_activities_rerun"] >= 5, rerun
     assert rerun["activities_rerun"] >= 3 and rerun["direct_reruns"] == 4, rerun
+    # Issue 17, item 6: a committee member's ways to a live link were tried, and the one behind the chain caught.
+    links = scenarios["staff_links"]
+    assert figures["attacks"] >= 8 and links["detected_behind_the_chain"] and links["link_events"] >= 3, links
 
 
+@pytest.mark.timeout(480)  # ~3 minutes alone on 2 cores (docs/faults.md), more when the cores are shared
 def test_fault_suite() -> None:
-    check(*run_suite(timeout=280))
+    check(*run_suite(timeout=450))
+
+
+LONG_BUDGET = 900  # seconds the long run may take
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(LONG_BUDGET + 60)  # above pytest's global 300 s: the run's own budget, then its report
 def test_fault_suite_long() -> None:
-    check(*run_suite("--long", timeout=900))
+    check(*run_suite("--long", timeout=LONG_BUDGET))

@@ -18,7 +18,8 @@ from activities.eventstore import EventStore
 from domain.events import Question
 from domain.roll import Roll, Room, Scope
 from yishi.services.deliberations import DeliberationSpec, box_params, register, store_roll
-from yishi.services.links import issue_links
+from yishi.services.link_issuing import Actor, disclose_links, issue_and_disclose, reissue_link
+from yishi.services.links import IssuedLink
 from yishi.settings import Settings
 from yishi.web.app import create_app
 
@@ -112,11 +113,32 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
         await BoxActivities(store, pool).open_box(box_params(deliberation_id, spec, digest).open)
         opened = Opened(deliberation_id, roll, spec.closes_at, opens_at=spec.opens_at)
         if links:  # links=False: a box whose links are still to be issued
-            issued = await issue_links(pool, deliberation_id, opened.owners, secret_key=SECRET, now=now)
+            issued = await give_links(store, deliberation_id, opened.owners, now=now)
             opened.tokens = {link.owner_id: link.token for link in issued}
         return opened
 
     return opener
+
+
+TEST_ACTOR = Actor("test", "system")
+
+
+async def give_links(store: EventStore, deliberation_id: str, owners: list[str], *, secret_key: str = SECRET,
+                     now: datetime | None = None) -> list[IssuedLink]:
+    """Issue the owners' links and show them to the test (both recorded, as ``yishi links`` does)."""
+    return await issue_and_disclose(store, deliberation_id, owners, secret_key=secret_key,
+                                    now=now or datetime.now(UTC), actor=TEST_ACTOR, fmt="csv")
+
+
+async def reissue_and_show(store: EventStore, deliberation_id: str, owner_id: str, *, secret_key: str = SECRET,
+                           by: str = "test") -> IssuedLink:
+    """Reissue one owner's link and show the new one (a committee member reissuing and printing the sheet)."""
+    actor = Actor(by, "console")
+    now = datetime.now(UTC)
+    await reissue_link(store, deliberation_id, owner_id, secret_key=secret_key, now=now, actor=actor)
+    (link,) = await disclose_links(store, deliberation_id, [owner_id], secret_key=secret_key, now=now, actor=actor,
+                                   fmt="sheet")
+    return link
 
 
 @pytest.fixture
@@ -164,7 +186,8 @@ async def live_server(app) -> AsyncIterator[str]:  # type: ignore[no-untyped-def
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
+                                           proxy_headers=False))  # the app reads them (yishi/web/proxy.py)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -17,12 +17,11 @@ import zxingcpp
 from PIL import Image
 
 from domain.roll import Roll, Room
+from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
 from yishi.services.links import (
     LinkKeyChangedError,
     RevokedLinkError,
     UnknownLinkError,
-    issue_links,
-    reissue_link,
     resolve_link,
     token_hash,
 )
@@ -44,32 +43,46 @@ async def test_tokens_are_long_random_and_stored_only_hashed(pool, open_delibera
     assert {r["token_hash"] for r in rows} == {token_hash(t) for t in tokens}
 
 
-async def test_issue_is_idempotent_and_reissue_stops_the_old_link(pool, open_deliberation) -> None:
+ACTOR = Actor("committee:王", "console")
+
+
+async def shown(store, deliberation_id: str, owners: list[str], secret_key: str = SECRET) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    links = await disclose_links(store, deliberation_id, owners, secret_key=secret_key, now=NOW, actor=ACTOR,
+                                 fmt="csv")
+    return {link.owner_id: link.token for link in links}
+
+
+async def test_issue_is_idempotent_and_reissue_stops_the_old_link(pool, store, open_deliberation) -> None:
     d = await open_deliberation(3)
-    again = await issue_links(pool, d.id, d.owners, secret_key=SECRET, now=NOW)
-    assert {link.owner_id: link.token for link in again} == d.tokens, "re-running must not change printed links"
-    new = await reissue_link(pool, d.id, "o001", secret_key=SECRET, now=NOW, by="committee:王")
+    again = await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR)
+    assert (again.issued, again.live) == (0, 3)
+    assert await shown(store, d.id, d.owners) == d.tokens, "re-running must not change printed links"
+    generation = await reissue_link(store, d.id, "o001", secret_key=SECRET, now=NOW, actor=ACTOR)
+    assert generation == 2
     with pytest.raises(RevokedLinkError):
         await resolve_link(pool, d.tokens["o001"])
-    holder = await resolve_link(pool, new.token)
+    new_token = (await shown(store, d.id, ["o001"]))["o001"]
+    holder = await resolve_link(pool, new_token)
     assert (holder.owner_id, holder.generation) == ("o001", 2)
-    after = {link.owner_id: link.token for link in await issue_links(pool, d.id, d.owners, secret_key=SECRET,
-                                                                      now=NOW)}
-    assert after["o001"] == new.token and after["o000"] == d.tokens["o000"]
+    assert (await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR)).issued == 0
+    after = await shown(store, d.id, d.owners)
+    assert after["o001"] == new_token and after["o000"] == d.tokens["o000"]
     with pytest.raises(UnknownLinkError):
         await resolve_link(pool, "x" * 43)
 
 
-async def test_a_changed_secret_key_refuses_to_print_dead_links(pool, open_deliberation) -> None:
+async def test_a_changed_secret_key_refuses_to_print_dead_links(pool, store, open_deliberation) -> None:
     d = await open_deliberation(2)
+    head = await store.head(d.id)
     with pytest.raises(LinkKeyChangedError):
-        await issue_links(pool, d.id, d.owners, secret_key="another-key", now=NOW)
+        await shown(store, d.id, d.owners, secret_key="another-key")
+    assert await store.head(d.id) == head, "nothing shown, nothing recorded"
     assert (await resolve_link(pool, d.tokens["o000"])).owner_id == "o000"  # printed links still work
 
 
-async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
+async def run_cli(database_url: str, *args: str, base_url: str = BASE_URL) -> tuple[int, str, str]:
     env = {**os.environ, "YISHI_DATABASE_URL": database_url, "YISHI_SECRET_KEY": SECRET,
-           "YISHI_PUBLIC_BASE_URL": BASE_URL, "YISHI_LOG_JSON": "false"}
+           "YISHI_PUBLIC_BASE_URL": base_url, "YISHI_LOG_JSON": "false"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from yishi.cli.links import links; links()", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -122,6 +135,31 @@ async def test_cli_html_sheets_qr_codes_decode_to_the_links(database_url, open_d
     assert "加装电梯方案已在一楼公告栏张贴" in html and "投票截止" in html and "@page { size: A4" in html
     for url in expected:
         assert url in html  # the short URL printed under each code
+
+
+def sheets_of(html: str) -> list[str]:
+    return html.split("<section")[1:]
+
+
+async def test_cli_sheets_are_chinese_unless_english_is_asked(database_url, open_deliberation) -> None:
+    d = await open_deliberation(12)
+    code, chinese, err = await run_cli(database_url, d.id, "--format", "html")
+    assert code == 0, err
+    assert "投票截止" in chinese and "仅限本户业主使用" in chinese
+    english_only = ("Voting closes", "notice to owners", "personal to this household", "Scan your household")
+    assert not any(text in chinese for text in english_only)
+    assert "address-warning" not in chinese.split("</style>")[1], "a public address is set: no warning"
+    _, both, _ = await run_cli(database_url, d.id, "--format", "html", "--english")
+    assert all(text in both for text in english_only) and "投票截止" in both
+
+
+async def test_cli_sheets_for_a_local_address_carry_a_red_warning(database_url, open_deliberation) -> None:
+    d = await open_deliberation(12)
+    code, html, err = await run_cli(database_url, d.id, "--format", "html", base_url="http://127.0.0.1:8000")
+    assert code == 0 and "是本机地址" in err and "owners' phones cannot open these links" in err
+    sheets = sheets_of(html)
+    assert len(sheets) == 4 and all('data-warning="local"' in sheet and "请勿张贴" in sheet for sheet in sheets)
+    assert ".address-warning { color: #c00" in html and "@media print" not in html, "printed, in red"
 
 
 async def test_cli_reissue_prints_only_the_new_link(database_url, pool, open_deliberation) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from activities.db import create_pool, migrate
-from yishi.services.links import UnknownLinkError, issue_links, resolve_link
+from activities.eventstore import EventStore
+from tests.web.conftest import give_links
+from yishi.services.links import UnknownLinkError, resolve_link
 
 SECRET = "test-secret-key-for-web-tests-0123456789"
 
@@ -37,7 +38,7 @@ async def other_pool(postgres) -> AsyncIterator[asyncpg.Pool]:  # type: ignore[n
 
 async def test_a_token_live_in_one_database_is_not_trusted_from_the_cache_for_another(pool, other_pool) -> None:
     deliberation_id = f"pools-{uuid.uuid4().hex[:8]}"
-    link = (await issue_links(pool, deliberation_id, ["o1"], secret_key=SECRET, now=datetime.now(UTC)))[0]
+    link = (await give_links(EventStore(pool), deliberation_id, ["o1"], secret_key=SECRET))[0]
     holder = await resolve_link(pool, link.token)  # found live in A: this process caches it
     assert (holder.deliberation_id, holder.owner_id) == (deliberation_id, "o1")
     with pytest.raises(UnknownLinkError):  # B has no such link: asked, not answered from A's cache
@@ -45,7 +46,7 @@ async def test_a_token_live_in_one_database_is_not_trusted_from_the_cache_for_an
     assert await resolve_link(pool, link.token, cached=True) == holder  # A's cache still serves A
 
     # The same deliberation and owner issued in B get B's own token; neither database's token opens the other.
-    other = (await issue_links(other_pool, deliberation_id, ["o1"], secret_key=SECRET, now=datetime.now(UTC)))[0]
+    other = (await give_links(EventStore(other_pool), deliberation_id, ["o1"], secret_key=SECRET))[0]
     assert other.token != link.token
     assert (await resolve_link(other_pool, other.token, cached=True)).token_hash != holder.token_hash
     with pytest.raises(UnknownLinkError):

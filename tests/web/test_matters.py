@@ -15,9 +15,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.roll import Scope
-from tests.web.conftest import BASE_URL, SECRET, form_fields
+from tests.web.conftest import BASE_URL, SECRET, form_fields, give_links
 from tests.workflows.conftest import cast, estate_roll, running_worker, stream_types, wait_box_open
-from yishi.services.links import issue_links
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -54,7 +53,7 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
                            periods=PERIODS)
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, queue):
         did, handle = await start_procedure(temporal, pool, estate_roll(), request, task_queue=queue)
-        links = await issue_links(pool, did, OWNERS, secret_key=SECRET, now=datetime.now(UTC))
+        links = await give_links(store, did, OWNERS)
         path = {link.owner_id: f"/v/{link.token}" for link in links}
 
         # Before the vote the link shows the matter (feasibility), the console shows the task to do.

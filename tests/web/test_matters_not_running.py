@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
 from domain.roll import Scope
-from tests.web.conftest import BASE_URL, SECRET
+from tests.web.conftest import BASE_URL, SECRET, give_links
 from tests.workflows.conftest import estate_roll
-from yishi.services.links import issue_links, token_hash
+from yishi.services.links import token_hash
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -50,12 +49,12 @@ async def test_owner_acts_on_a_ballot_without_a_workflow(open_deliberation, clie
     says_not_running(english, opened.id, "This matter is not running")
 
 
-async def test_acts_on_an_ended_procedure(temporal_server, client, sign_in, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_acts_on_an_ended_procedure(temporal_server, client, sign_in, pool, store) -> None:  # type: ignore[no-untyped-def]
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
     request = StartRequest(procedure="elevator", title="3栋2单元加装电梯", scope=Scope(building="3", entrance="2"))
     did, handle = await start_procedure(temporal, pool, estate_roll(), request, task_queue=f"none-{uuid.uuid4().hex}")
     await handle.terminate("test: the procedure has ended")
-    link = (await issue_links(pool, did, ["O361"], secret_key=SECRET, now=datetime.now(UTC)))[0]
+    link = (await give_links(store, did, ["O361"], secret_key=SECRET))[0]
     response = await client.post(f"/v/{link.token}/share", data=signed(link.token, "share"))
     says_not_running(response, did, "事项不在办理中")
     committee = await sign_in("committee")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,9 +15,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.roll import Scope
-from tests.web.conftest import BASE_URL, SECRET, form_fields
+from tests.web.conftest import BASE_URL, SECRET, form_fields, give_links
 from tests.workflows.conftest import complete, estate_roll, running_worker, stream_types, wait_for
-from yishi.services.links import issue_links
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -74,7 +72,7 @@ async def test_property_vote_several_questions_and_revote_through_links(temporal
                                     "current_company": "旧物业"})
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, queue):
         did, handle = await start_procedure(temporal, pool, estate_roll(floors=2), request, task_queue=queue)
-        links = await issue_links(pool, did, OWNERS, secret_key=SECRET, now=datetime.now(UTC))
+        links = await give_links(store, did, OWNERS)
         path = {link.owner_id: f"/v/{link.token}" for link in links}
         await complete(handle, "review", "committee", "accepted")
 

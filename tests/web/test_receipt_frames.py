@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from yishi.i18n import when
+from yishi.services.links import resolve_link
 from yishi.services.voting import load_box
 from yishi.web.render import render_html
+from yishi.web.voter import Voter, link_trace
 
 
-async def test_each_receipt_shows_its_own_values_and_equals_the_template(app, client, store, open_deliberation,
+async def test_each_receipt_shows_its_own_values_and_equals_the_template(app, client, pool, store, open_deliberation,
                                                                          fields) -> None:
     d = await open_deliberation(3)
     pages = []
@@ -33,11 +36,14 @@ async def test_each_receipt_shows_its_own_values_and_equals_the_template(app, cl
             query_params: dict[str, str] = {}
             url = None
 
+        voter = Voter(await resolve_link(pool, d.tokens[owner]), box, None, datetime.now(UTC))
+        trace = link_trace(voter, "zh")
+        assert len(trace) == 1 and "其中包括您家的链接" in trace[0], "the links shown to the test: recorded"
         expected = render_html(Req(), "receipt.html", "zh", f"/v/{d.tokens[owner]}",  # type: ignore[arg-type]
                                receipt={"code": code, "seq": stored.seq, "choice": "for"},
                                recorded=when(stored.recorded_at, "zh"), token=d.tokens[owner], question=None,
                                closes_at=box.opened.closes_at, changeable=box.opened.ballots_changeable,
-                               for_rooms=None)
+                               for_rooms=None, trace=trace)
         assert html == expected
     assert len(codes) == 3
     english = fields((await client.get(d.path("o000") + "?lang=en")).text)

@@ -6,7 +6,9 @@ Regenerate with ``YISHI_REGEN_HISTORIES=1 pytest tests/workflows``; keep the old
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -43,3 +45,26 @@ async def test_patched_reminder_both_histories_replay() -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     for name, text in (("old", old), ("new", new)):
         await replayer.replay_workflow(WorkflowHistory.from_json(name, text))
+
+
+# ``deadlines-recorded`` (workflows/deadlines.py): the histories recorded before it compute deadlines in workflow
+# code; those recorded after it read them back from the compute_deadlines activity, fallback years included.
+def payloads(text: str) -> str:
+    """Every payload of a history, decoded (they are base64 in the JSON)."""
+    return "\n".join(base64.b64decode(data).decode("utf-8", "replace")
+                     for data in re.findall(r'"data": "([A-Za-z0-9+/=]+)"', text))
+
+
+DEADLINES = [("elevator", "elevator_deadlines_recorded"), ("escalation", "escalation_deadlines_recorded")]
+
+
+@pytest.mark.parametrize(("old", "new"), DEADLINES, ids=[p[1] for p in DEADLINES])
+async def test_deadlines_recorded_before_and_after_the_patch_replay(old: str, new: str) -> None:
+    texts = {name: (HISTORIES / f"{name}.json").read_text(encoding="utf-8") for name in (old, new)}
+    assert "deadlines-recorded" not in payloads(texts[old]) and "compute_deadlines" not in texts[old]
+    assert "deadlines-recorded" in payloads(texts[new]) and "compute_deadlines" in texts[new]
+    assert '"fallback_years":[20' in payloads(texts[new]), "recorded while the deadline's year was not covered"
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    for name, text in texts.items():
+        result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)
+        assert result.replay_failure is None, (name, result.replay_failure)

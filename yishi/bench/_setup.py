@@ -15,7 +15,8 @@ from activities.eventstore import EventStore
 from domain.events import Question
 from domain.roll import ROLL_COLUMNS, Roll, Scope
 from yishi.services.deliberations import DeliberationSpec, box_params, register, store_roll
-from yishi.services.links import IssuedLink, issue_links
+from yishi.services.link_issuing import Actor, issue_and_disclose
+from yishi.services.links import IssuedLink
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡"
 GIVEN = ("建国", "秀英", "桂兰", "志强", "海燕", "文华", "玉珍", "德明", "丽娟", "国庆", "淑芬", "永红")
@@ -58,6 +59,8 @@ async def open_deliberation(pool: asyncpg.Pool, store: EventStore, roll: Roll, d
     await BoxActivities(store, pool).open_box(box_params(deliberation_id, the_spec, digest).open)
 
 
-async def links_for(pool: asyncpg.Pool, deliberation_id: str, roll: Roll, secret_key: str) -> list[IssuedLink]:
+async def links_for(store: EventStore, deliberation_id: str, roll: Roll, secret_key: str) -> list[IssuedLink]:
+    """Every owner's link, issued and shown to the bench (both recorded in the stream, as in production)."""
     owners = list(dict.fromkeys(r.owner_id for r in roll.rooms))
-    return await issue_links(pool, deliberation_id, owners, secret_key=secret_key, now=datetime.now(UTC))
+    return await issue_and_disclose(store, deliberation_id, owners, secret_key=secret_key, now=datetime.now(UTC),
+                                    actor=Actor("bench", "system"), fmt="csv")

@@ -88,8 +88,9 @@ async def _setup(database_url: str, secret_key: str, owners: int) -> tuple[str, 
     try:
         roll = load_roll(roll_csv(owners), "bench-roll.csv")
         deliberation_id = f"bench-{uuid.uuid4().hex[:10]}"
-        await open_deliberation(pool, EventStore(pool), roll, deliberation_id, spec("基准：投票吞吐"))
-        links = await links_for(pool, deliberation_id, roll, secret_key)
+        store = EventStore(pool)
+        await open_deliberation(pool, store, roll, deliberation_id, spec("基准：投票吞吐"))
+        links = await links_for(store, deliberation_id, roll, secret_key)
     finally:
         await pool.close()
     return deliberation_id, [link.token for link in links]

@@ -5,7 +5,7 @@ Steps, all through the service layer and the real worker:
   decimals) and freeze it in the database (``store_roll``);
 * ``open`` — register the deliberation and start its BallotBox workflow; done when the worker's
   ``open_box`` activity has written ``BoxOpened`` (the whole roll is in that event);
-* ``links`` — issue every owner's personal link (``issue_links``);
+* ``links`` — issue every owner's personal link (``issue_links``, recorded in the stream as ``LinksIssued``);
 * ``ballots`` — one ballot per owner through ``yishi.services.voting.cast_ballot`` (the web tier's call:
   fold, decide, group-commit append, receipt), ``--concurrency`` at a time, so appends are grouped the way
   concurrent web requests group them — not through HTTP (``bench ballots`` measures that);
@@ -44,7 +44,7 @@ from yishi.bench._setup import roll_csv, spec
 from yishi.bench._stack import bench_stack
 from yishi.services.audit import verify
 from yishi.services.deliberations import start_vote
-from yishi.services.links import issue_links
+from yishi.services.link_issuing import Actor, issue_links
 from yishi.services.voting import cast_ballot
 from yishi.settings import Settings
 from yishi.temporal_client import connect
@@ -136,8 +136,8 @@ async def _scenario(config: ScaleConfig, database_url: str, temporal_address: st
         _, handle = await steps.run("open", _open(client, pool, roll, the_spec, deliberation_id, task_queue))
         owners = sorted(roll.owner_ids)
         del roll  # the bench keeps owner ids only; the roll lives in the database and in BoxOpened
-        links = len(await steps.run("links", issue_links(pool, deliberation_id, owners, secret_key=secret_key,
-                                                         now=datetime.now(UTC))))
+        links = (await steps.run("links", issue_links(EventStore(pool), deliberation_id, owners, secret_key=secret_key,
+                                                      now=datetime.now(UTC), actor=Actor("bench", "system")))).live
         # The web tier's side: its own store, whose per-process stream cache (yishi.services.voting) goes
         # with it once the ballots are in. Tally and verify are the auditor's side, a separate process in
         # production (`yishi audit verify`): they must not be measured on top of the web tier's cache.

@@ -23,7 +23,7 @@ from yishi.check.flood import HIDDEN_RE as HIDDEN
 from yishi.check.flood import Voters, ballot_form, cast_one
 from yishi.services.csvsafe import FORMULA_PREFIXES
 from yishi.services.deliberations import DeliberationSpec, start_vote
-from yishi.services.links import reissue_link
+from yishi.services.link_issuing import Actor, reissue_link
 
 HEADER = "room_id,building,entrance,floor,area_m2,owner_id,owner_name,phone\n"
 SCRIPT = '<script>alert("yishi")</script>'
@@ -153,8 +153,8 @@ async def _tokens(run: Run, voters: Voters) -> None:
         await _send(run, f"POST {what}", allowed, "POST", f"/v/{token}", data={"nonce": "n", "csrf": "c"})
     owner = voters.owners[-1]
     old = voters.tokens[owner]
-    await reissue_link(run.pool, voters.deliberation_id, owner, secret_key=run.stack.secret_key, now=run.now(),
-                       by="fault-suite")
+    await reissue_link(run.store, voters.deliberation_id, owner, secret_key=run.stack.secret_key, now=run.now(),
+                       actor=Actor("fault-suite", "system"))
     await _send(run, "GET revoked token", (410,), "GET", f"/v/{old}")
     await _send(run, "POST revoked token", (410,), "POST", f"/v/{old}", data={"nonce": "n", "csrf": "c"})
     sealed: Voters | None = run.shared.get("sealed_voters")

@@ -8,7 +8,9 @@ Scenarios, in order (each is a function taking the shared :class:`~yishi.check.c
 3. PostgreSQL is restarted during a flood of ballots (:func:`flood.postgres_flood`);
 4. activities, the escalation's included, are made to run again after they completed
    (:func:`procs.activities_rerun`);
-5. bad input at every surface (:func:`badinput.bad_inputs`).
+5. bad input at every surface (:func:`badinput.bad_inputs`);
+6. guesses and sign-in attacks from one shared address (:func:`guessing.shared_address`).
+7. a committee member after live links, and an operator writing one behind the chain (:func:`links.staff_and_links`).
 
 The run ends with one summary line (see :meth:`Report.line`) and succeeds only if nothing was lost,
 nothing duplicated, no server error was seen and every scenario's own checks held.
@@ -36,7 +38,7 @@ Scenario = Callable[[Run], Awaitable[None]]
 
 
 def scenarios() -> list[tuple[str, Scenario]]:
-    from yishi.check import badinput, flood, procs
+    from yishi.check import badinput, flood, guessing, links, procs
 
     return [
         ("1. worker SIGKILL mid-deliberation", procs.worker_killed),
@@ -44,6 +46,8 @@ def scenarios() -> list[tuple[str, Scenario]]:
         ("3. PostgreSQL restarted during a ballot flood", flood.postgres_flood),
         ("4. activities run again after completing", procs.activities_rerun),
         ("5. bad input at every surface", badinput.bad_inputs),
+        ("6. guesses and sign-in attacks from one shared address", guessing.shared_address),
+        ("7. staff after live links: refused or in the chain", links.staff_and_links),
     ]
 
 

@@ -24,7 +24,7 @@ from domain.events import Question
 from domain.roll import Scope
 from yishi.check.context import Run, estate, poll
 from yishi.services.deliberations import DeliberationSpec, start_vote
-from yishi.services.links import issue_links
+from yishi.services.link_issuing import Actor, issue_and_disclose
 from yishi.services.voting import receipt_code
 
 FORM_RE = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re.S)
@@ -49,7 +49,8 @@ class Voters:
 
     @classmethod
     async def issue(cls, run: Run, deliberation_id: str, owners: list[str]) -> Voters:
-        links = await issue_links(run.pool, deliberation_id, owners, secret_key=run.stack.secret_key, now=run.now())
+        links = await issue_and_disclose(run.store, deliberation_id, owners, secret_key=run.stack.secret_key,
+                                         now=run.now(), actor=Actor("fault-suite", "system"), fmt="csv")
         return cls(deliberation_id, {link.owner_id: link.token for link in links})
 
     def headers(self, owner: str) -> dict[str, str]:

@@ -62,6 +62,8 @@ class Report:
     duplicated: int = 0
     bad_inputs: int = 0
     server_errors: int = 0
+    attacks: int = 0
+    """Attacks by hostile staff, residents or outsiders tried against the stack (issue 17); each must do no harm."""
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -75,7 +77,7 @@ class Report:
     def line(self) -> str:
         return (f"faults injected: {self.faults}, ballots accepted: {self.accepted}, ballots found: {self.found}, "
                 f"lost: {self.lost}, duplicated: {self.duplicated}, bad inputs: {self.bad_inputs}, "
-                f"server errors: {self.server_errors}")
+                f"server errors: {self.server_errors}, attacks: {self.attacks}")
 
     @property
     def ok(self) -> bool:
@@ -84,5 +86,5 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         return {"faults_injected": self.faults, "ballots_accepted": self.accepted, "ballots_found": self.found,
                 "lost": self.lost, "duplicated": self.duplicated, "bad_inputs": self.bad_inputs,
-                "server_errors": self.server_errors, "ok": self.ok, "failures": self.failures,
+                "server_errors": self.server_errors, "attacks": self.attacks, "ok": self.ok, "failures": self.failures,
                 "scenarios": self.scenarios, "summary": self.line()}

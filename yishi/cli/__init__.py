@@ -8,6 +8,11 @@ owner or deadline), 1 anything else.
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import sys
+import traceback
+from typing import NoReturn
 
 import click
 
@@ -18,7 +23,7 @@ COMMANDS = {
     "worker": "yishi.cli.runtime:worker",
     "web": "yishi.cli.runtime:web",
     "migrate": "yishi.cli.runtime:migrate_cmd",
-    "health": "yishi.cli.runtime:health",
+    "health": "yishi.cli.health:health",
     "tally": "yishi.cli.tally:tally",
     "calendar": "yishi.cli.calendar:calendar",
     "links": "yishi.cli.links:links",
@@ -54,5 +59,39 @@ def cli() -> None:
     """Yishi (议事): deliberation workflows for residential communities."""
 
 
-def main() -> None:
-    cli()
+def main() -> NoReturn:
+    try:
+        cli()
+    except SystemExit as done:  # click always ends with one
+        code = done.code
+    except BaseException:  # as the interpreter would report it
+        traceback.print_exc()
+        code = 1
+    exit_process(code)
+
+
+def exit_process(code: object) -> NoReturn:
+    """Exit with ``code``, skipping interpreter teardown once the Temporal SDK is loaded.
+
+    The SDK's Rust runtime keeps native threads that call into Python; when the interpreter finalizes under them
+    the process dies with SIGABRT ("PyGILState_Release: thread state … must be current") or SIGSEGV after the
+    command has done its work (temporalio/sdk-python#300), and a completed action looks failed. So the output,
+    the logs and the traces are flushed here and the process ends without finalizing.
+    """
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    if "temporalio.bridge.temporal_sdk_bridge" not in sys.modules:
+        raise SystemExit(code)
+    from yishi.tracing import shutdown_tracing
+
+    shutdown_tracing()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more to say
+            pass
+    os._exit(code)

@@ -1,8 +1,8 @@
 """``yishi audit``: verify a deliberation against its Temporal witnesses, or export it for outside auditors.
 
-Connection settings come from ``YISHI_DATABASE_URL`` and ``YISHI_TEMPORAL_ADDRESS``. Exit codes: 0 every
-check holds (or the export is written), 1 a check failed or a server cannot be reached, 2 bad input
-(unknown deliberation, unusable output directory). Never a traceback.
+Connection settings come from ``YISHI_DATABASE_URL`` and ``YISHI_TEMPORAL_ADDRESS``, else from the running
+``yishi up`` of ``--data-dir``. Exit codes: 0 every check holds (or the export is written), 1 a check failed or a
+server cannot be reached, 2 bad input (unknown deliberation, unusable output directory). Never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from yishi.cli.stack import data_dir_option
+
 T = TypeVar("T")
 
 _LABELS = {
@@ -28,6 +30,7 @@ _LABELS = {
     "roll": "roll 名册",
     "recount": "recount 重新计票",
     "stream_head": "stream head 流头记录",
+    "links": "personal links 投票链接",
 }
 
 
@@ -50,12 +53,12 @@ async def _clients() -> tuple[Any, Any]:
     from activities.db import create_pool
     from yishi.settings import get_settings
     from yishi.temporal_client import connect
+    from yishi.uprecord import NotRunningError, with_running_stack
 
-    settings = get_settings()
-    if not settings.temporal_address:
-        raise Unreachable("YISHI_TEMPORAL_ADDRESS is not set; set it to host:port (or run `yishi up`)")
-    if not settings.database_url:
-        raise Unreachable("YISHI_DATABASE_URL is not set; set it to the PostgreSQL URL (or run `yishi up`)")
+    try:
+        settings = with_running_stack(get_settings(), ("temporal", "database"))
+    except NotRunningError as exc:
+        raise Unreachable(str(exc)) from None
     try:
         client = await asyncio.wait_for(connect(settings), timeout=15)
     except (RuntimeError, OSError, TimeoutError) as exc:
@@ -112,6 +115,7 @@ def render(report: Any) -> str:
         mark = "OK  " if check.ok else "FAIL"
         subject = f" [{check.subject}]" if check.subject else ""
         lines.append(f"  {mark} {_LABELS.get(check.name, check.name)}{subject}: {check.detail}")
+    lines += render_links(report.links)
     if report.ok:
         lines.append("Result 结论: every check holds 全部核验通过")
     else:
@@ -122,9 +126,34 @@ def render(report: Any) -> str:
     return "\n".join(lines)
 
 
+def render_links(links: dict[str, Any]) -> list[str]:
+    """What staff did to the personal links: each reissue and the ballots cast through it, each disclosure."""
+    if not links:
+        return []
+    lines = ["Links 投票链接 (what staff did to them 工作人员的操作):"]
+    for r in links.get("reissues", []):
+        lines.append(f"  reissued 重新发放: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for r in links.get("revocations", []):
+        lines.append(f"  revoked 作废: seq {r['seq']} owner {r['owner_id']} generation {r['generation']} "
+                     f"by {r['by']} ({r['via']}) at {r['at']}, {r['reason']}")
+    for b in links.get("reissued_ballots", []):
+        lines.append(f"  ballot on a reissued link 经重新发放的链接投票: {b['stream_id']} seq {b['seq']} owner "
+                     f"{b['owner_id']}{' by ' + b['cast_by'] if b.get('cast_by') else ''}, link generation "
+                     f"{b['link_generation']} reissued by {b['reissued_by']} at {b['reissued_at']}")
+    for d in links.get("disclosures", []):
+        lines.append(f"  live links shown 显示/打印/下载: seq {d['seq']} {d['format']} by {d['by']} ({d['via']}) "
+                     f"at {d['at']}, {d['households']} households 户")
+    for b in links.get("untraced_ballots", []):
+        lines.append(f"  UNRECORDED link 链接未记录: {b['stream_id']} seq {b['seq']} owner {b['owner_id']} "
+                     f"generation {b['link_generation']}")
+    return lines
+
+
 @audit.command("verify")
 @click.argument("deliberation_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@data_dir_option
 def verify_cmd(deliberation_id: str, as_json: bool) -> None:
     """Replay, check the hash chain and the checkpoints, recount; exit 0 only when all hold."""
     from yishi.services.audit import verify
@@ -141,6 +170,7 @@ def verify_cmd(deliberation_id: str, as_json: bool) -> None:
 @click.argument("deliberation_id")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="A new or empty directory.")
+@data_dir_option
 def export_cmd(deliberation_id: str, out_dir: Path) -> None:
     """Write events.jsonl, roll.json, rule.json, result.json, histories/ and manifest.json."""
     from yishi.services.audit import export

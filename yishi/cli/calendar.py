@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from domain.errors import DomainError
-from domain.legal_calendar import deadline_days, deadline_working_days, parse_holiday_file
+from domain.legal_calendar import (
+    deadline_days,
+    deadline_working_days,
+    fallback_note,
+    merge_holiday_files,
+    parse_holiday_file,
+)
 
 
 def _fail(message: str) -> None:
@@ -26,12 +32,17 @@ def calendar() -> None:
 @click.option("--from", "start_text", required=True, help="Start date, YYYY-MM-DD (not counted).")
 @click.option("--days", type=int, default=None, help="Period in calendar days.")
 @click.option("--working-days", type=int, default=None, help="Period in working days.")
-@click.option("--holiday-file", default=None, help='JSON {"holidays": [...], "workdays": [...]} for uncovered years.')
+@click.option("--holiday-file", default=None,
+              help='JSON {"holidays": [...], "workdays": [...]} for uncovered years (besides YISHI_HOLIDAY_FILE, '
+                   'which applies too; this one wins for a year both cover).')
 @click.option("--json", "as_json", is_flag=True, help="Print last_day, ends_at and calendar_fallback as JSON.")
 def deadline(
     start_text: str, days: int | None, working_days: int | None, holiday_file: str | None, as_json: bool
 ) -> None:
-    """Print the last day of the period as an ISO date (it ends at 24:00 Beijing time)."""
+    """Print the last day of the period as an ISO date (it ends at 24:00 Beijing time), on the calendar the worker
+    uses: ``chinese_calendar``, then the operator's YISHI_HOLIDAY_FILE (and ``--holiday-file``)."""
+    from yishi.settings import get_settings
+
     if (days is None) == (working_days is None):
         _fail("请给出 --days 或 --working-days 其中之一 / give exactly one of --days or --working-days")
     try:
@@ -39,27 +50,25 @@ def deadline(
     except ValueError:
         _fail(f"--from：“{start_text}”不是 YYYY-MM-DD 日期 / --from: '{start_text}' is not a YYYY-MM-DD date")
         return
+    configured = get_settings().holiday_file
     try:
         holidays = None
-        if holiday_file is not None:
-            holidays = parse_holiday_file(Path(holiday_file).read_bytes(), holiday_file)
+        for path in (str(configured) if configured else None, holiday_file):
+            if path is not None:
+                holidays = merge_holiday_files(parse_holiday_file(Path(path).read_bytes(), path), holidays)
         if days is not None:
             result = deadline_days(start, days, holidays)
         else:
             result = deadline_working_days(start, working_days or 0, holidays)
     except OSError as exc:
-        _fail(f"{holiday_file}：无法读取文件 / cannot read the file ({exc.strerror or type(exc).__name__})")
+        _fail(f"{exc.filename}：无法读取文件 / cannot read the file ({exc.strerror or type(exc).__name__})")
         return
     except DomainError as exc:
         _fail(str(exc))
         return
     if result.calendar_fallback:
-        years = ", ".join(str(y) for y in result.fallback_years)
-        click.echo(
-            f"注意：{years} 年没有法定节假日安排，仅按周六周日计算 / "
-            f"note: no holiday schedule for {years}; only Saturdays and Sundays were treated as rest days",
-            err=True,
-        )
+        zh, en = fallback_note(result.fallback_years)
+        click.echo(f"注意：{zh} / note: {en} (load it with YISHI_HOLIDAY_FILE)", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

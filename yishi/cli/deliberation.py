@@ -1,7 +1,7 @@
 """``yishi start|status|task``: start a procedure, show where it stands, complete a human task.
 
-They use YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL (``yishi up`` sets both). Exit 2 with a message on
-bad input or a refused task (wrong role, stage or task id), never a traceback.
+They use YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL, else the running ``yishi up`` of ``--data-dir``. Exit 2
+with a message on bad input or a refused task (wrong role, stage or task id), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from domain.errors import DomainError, Lang
-from yishi.settings import Settings, get_settings
+from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.settings import Settings
 
 T = TypeVar("T")
 
@@ -26,11 +27,7 @@ def _fail(message: str) -> None:
 
 
 def _settings() -> Settings:
-    settings = get_settings()
-    if not settings.temporal_address or not settings.database_url:
-        _fail("需要 YISHI_TEMPORAL_ADDRESS 和 YISHI_DATABASE_URL（运行 `yishi up` 会设置）/ "
-              "YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL are needed (`yishi up` sets them)")
-    return settings
+    return stack_settings("temporal", "database")
 
 
 async def _with_pool(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -86,6 +83,7 @@ def _tally_defaults(settings: Settings) -> dict[str, Any]:
 @click.option("--initiated-by", default="committee", show_default=True, help="Who: an owner id, a name.")
 @click.option("--signer", "signers", multiple=True, help="Owner id who signed the petition (repeatable).")
 @click.option("--community", default="default", show_default=True)
+@data_dir_option
 def start(procedure: str, roll_path: str, scope_text: str, title: str | None, rule_id: str | None,
           periods: tuple[str, ...], options: tuple[str, ...], previous_id: str | None, initiator_role: str | None,
           initiated_by: str, signers: tuple[str, ...], community: str) -> None:
@@ -127,10 +125,13 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
 def _render(status: dict[str, Any], lang: Lang) -> str:
     from domain.tally_result import TallyResult
     from yishi.cli.tally import render
+    from yishi.i18n import calendar_fallback
 
     lines = [f"{status['deliberation_id']}  {status.get('title', '')}",
-             f"stage: {status['stage']}" + (f"  (until {status['deadline']})" if status["deadline"] else ""),
-             f"head: seq={status['head']['seq']} hash={status['head']['hash']}"]
+             f"stage: {status['stage']}" + (f"  (until {status['deadline']})" if status["deadline"] else "")]
+    if status.get("deadline_fallback_years"):
+        lines.append(f"  ⚠ {calendar_fallback(status['deadline_fallback_years'], lang)}")
+    lines.append(f"head: seq={status['head']['seq']} hash={status['head']['hash']}")
     if status["outcome"]:
         lines.append(f"outcome: {status['outcome']}")
     if status["rounds"]:
@@ -143,6 +144,8 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
         late = " OVERDUE" if task.get("overdue") else ""
         lines.append(f"task {task['task_id']}: {title} [{'/'.join(task['roles'])} → {'|'.join(task['outcomes'])}]"
                      f"{due}{late}")
+        if task.get("due_fallback_years") and task["due_fallback_years"] != status.get("deadline_fallback_years"):
+            lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
     for question, result in status["tallies"].items():
@@ -154,14 +157,13 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
 @click.argument("deliberation_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON; the current tally is under `tally`.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@data_dir_option
 def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
     """Show a deliberation's stage, deadlines, open tasks and current tally (read from its stream)."""
     from activities.eventstore import EventStore
     from yishi.services.procedures import procedure_status
 
-    settings = get_settings()
-    if not settings.database_url:
-        _fail("需要 YISHI_DATABASE_URL / YISHI_DATABASE_URL is needed")
+    settings = stack_settings("database")
     try:
         result = asyncio.run(_with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
     except DomainError as exc:
@@ -178,6 +180,7 @@ def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
 @click.option("--note", default="", help="Reason or remark (required for some outcomes).")
 @click.option("--document-no", default=None, help="Document number, e.g. of a permit.")
 @click.option("--actor", default="", help="Who acts (name or account).")
+@data_dir_option
 def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str, document_no: str | None,
          actor: str) -> None:
     """Complete a human task; the workflow checks role, stage and outcome and refuses with a reason."""

@@ -1,7 +1,7 @@
 """``yishi escalate open``: file a resident's complaint as an escalation ticket (as the console's form does).
 
-Uses YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL (``yishi up`` sets both). Prints the ticket id. Exit 2 with
-every problem of the complaint (field, attachment line, what to do), never a traceback.
+Uses YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL, else the running ``yishi up`` of ``--data-dir``. Prints the
+ticket id. Exit 2 with every problem of the complaint (field, attachment line, what to do), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import click
 
 from domain.errors import Lang
 from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.cli.stack import data_dir_option
 
 
 @click.group("escalate")
@@ -36,6 +37,7 @@ def escalate() -> None:
 @click.option("--filed-by", default=None, help="Who typed it in (default: the login name).")
 @click.option("--ticket-id", default=None, help="Reuse to retry safely: the same id opens one ticket.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@data_dir_option
 def open_cmd(community: str, resident: str, category: str, subject: str, detail: str, deliberation_id: str | None,
              start_level: str | None, attachments: tuple[str, ...], filed_by: str | None, ticket_id: str | None,
              lang: Lang) -> None:

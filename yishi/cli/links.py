@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from yishi.settings import get_settings
+from yishi.cli.stack import data_dir_option, stack_settings
 
 
 @click.command("links")
@@ -20,23 +20,31 @@ from yishi.settings import get_settings
               help="Write to this file instead of standard output.")
 @click.option("--reissue", "reissue", metavar="OWNER_ID", default=None,
               help="Revoke this owner's link (it stops at once) and print only the new one.")
-@click.option("--by", default="cli", show_default=True, help="Who reissues (kept with the revocation).")
-def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | None, by: str) -> None:
+@click.option("--by", default="cli", show_default=True,
+              help="Who issues, reissues and prints (recorded in the deliberation's stream with each act).")
+@click.option("--english", is_flag=True, help="Sheets in Chinese and English (default: Chinese only).")
+@data_dir_option
+def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | None, by: str, english: bool) -> None:
     """Issue (idempotently) and print every owner's link for DELIBERATION_ID.
 
-    Running it again prints the same links: sheets already posted stay valid.
+    Running it again prints the same links: sheets already posted stay valid. Issuing, reissuing and every
+    printing are recorded in the deliberation's stream (who: --by), visible to auditors and to the owners.
     """
-    settings = get_settings()
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    from yishi.logs import configure_logging
+
+    configure_logging("WARNING", False)  # to standard error: standard output is the CSV or the sheets
+    settings = stack_settings("database")
     if not settings.public_base_url:
         raise click.UsageError("YISHI_PUBLIC_BASE_URL is not set: printed links need the public address, "
                                "e.g. https://yishi.example.cn")
-    from yishi.services.links import LinkKeyChangedError
+    from yishi.services.links import LinkKeyChangedError, local_base
+    if local_base(settings.public_base_url):
+        click.echo(f"warning 警告: YISHI_PUBLIC_BASE_URL={settings.public_base_url} 是本机地址，业主的手机打不开"
+                   "这些链接 / is a local address: owners' phones cannot open these links", err=True)
     from yishi.services.voting import NoSuchBoxError
 
     try:
-        text = asyncio.run(render_links(settings, deliberation_id, fmt, reissue, by))
+        text = asyncio.run(render_links(settings, deliberation_id, fmt, reissue, by, english=english))
     except NoSuchBoxError:
         click.echo(f"error: deliberation {deliberation_id} has no open ballot box; open it first", err=True)
         sys.exit(2)
@@ -50,31 +58,43 @@ def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | No
         click.echo(f"wrote {output}", err=True)
 
 
-async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str) -> str:  # type: ignore[no-untyped-def]
-    """Issue or reissue links and render them; shared by the CLI and its tests."""
+async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str,  # type: ignore[no-untyped-def]
+                       english: bool = False) -> str:
+    """Issue or reissue links and render them; shared by the CLI and its tests.
+
+    Each act is recorded in the deliberation's stream (yishi/services/link_issuing.py) with ``by`` and
+    ``via="cli"``: issuing what is missing, reissuing, and printing the live links (a disclosure, recorded before
+    the tokens are rendered)."""
     from activities.db import create_pool
     from activities.eventstore import EventStore
-    from yishi.services.links import issue_links, reissue_link
+    from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
     from yishi.services.voting import deliberation_info, load_box
     from yishi.web.app import secret_key_for
     from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
 
     secret = secret_key_for(settings)
+    actor = Actor(by, "cli")
     pool = await create_pool(settings.database_url, max_size=2)
     try:
-        box = await load_box(EventStore(pool), deliberation_id)
+        store = EventStore(pool)
+        box = await load_box(store, deliberation_id)
         now = datetime.now(UTC)
+        shown = "csv" if fmt == "csv" else ("sheet" if reissue is not None else "sheets")
         if reissue is not None:
             if reissue not in box.state.electorate.owner_areas:
                 raise click.BadParameter(f"owner {reissue} holds no room in this deliberation", param_hint="--reissue")
-            issued = [await reissue_link(pool, deliberation_id, reissue, secret_key=secret, now=now, by=by)]
+            await reissue_link(store, deliberation_id, reissue, secret_key=secret, now=now, actor=actor)
+            owners = [reissue]
         else:
             owners = sorted(box.state.electorate.owner_areas)
-            issued = await issue_links(pool, deliberation_id, owners, secret_key=secret, now=now)
+            await issue_links(store, deliberation_id, owners, secret_key=secret, now=now, actor=actor)
+        issued = await disclose_links(store, deliberation_id, owners, secret_key=secret, now=now, actor=actor,
+                                      fmt=shown)
         by_owner = {link.owner_id: link for link in issued}
         if fmt == "csv":
             return render_csv(box, by_owner, settings.public_base_url)
         info = await deliberation_info(pool, deliberation_id)
-        return render_sheets_html(build_sheets(box, by_owner, settings.public_base_url), box, info)
+        return render_sheets_html(build_sheets(box, by_owner, settings.public_base_url), box, info,
+                                  base_url=settings.public_base_url, english=english)
     finally:
         await pool.close()

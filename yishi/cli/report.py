@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from domain.legal_calendar import BEIJING
+from yishi.cli.stack import data_dir_option, stack_settings
 
 
 @click.group("report")
@@ -48,17 +49,14 @@ def _table(doc: dict[str, Any]) -> str:
 @click.option("--community", default=None, help="Only this community's tickets.")
 @click.option("--as-of", "as_of", default=None, help="Judge deadlines as of this ISO instant (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@data_dir_option
 def escalations(start: date, end: date, community: str | None, as_of: str | None, as_json: bool) -> None:
     """Response, resolution and satisfaction rates of escalation tickets assigned from --from to --to.
 
     Definitions: docs/escalation.md. Rates are exact fractions; the percentages are for reading."""
-    from yishi.settings import get_settings
-
     if end < start:
         raise click.UsageError("--to 早于 --from / --to is before --from")
-    settings = get_settings()
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set (`yishi up` prints the database URL)")
+    settings = stack_settings("database")
     try:
         instant = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
     except ValueError:

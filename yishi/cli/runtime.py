@@ -1,14 +1,14 @@
-"""Runtime commands: up, demo, worker, web, migrate, health."""
+"""Runtime commands: up, demo, worker, web, migrate (health: yishi/cli/health.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import urllib.request
 from pathlib import Path
 
 import click
 
+from yishi.cli.stack import data_dir_option, stack_settings
 from yishi.settings import Settings, get_settings
 
 
@@ -77,44 +77,16 @@ def web() -> None:
     settings = get_settings()
     _setup(settings, "yishi-web")
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None, access_log=False,
-                proxy_headers=True, timeout_graceful_shutdown=10)
+                proxy_headers=False, timeout_graceful_shutdown=10)  # the app reads them: yishi/web/proxy.py
 
 
 @click.command("migrate")
+@data_dir_option
 def migrate_cmd() -> None:
-    """Apply database migrations to YISHI_DATABASE_URL."""
+    """Apply database migrations to YISHI_DATABASE_URL (else the database of the running `yishi up`)."""
     from activities.db import migrate
 
-    settings = get_settings()
+    settings = stack_settings("database")
     _setup(settings, "yishi-migrate")
-    if not settings.database_url:
-        raise click.UsageError("YISHI_DATABASE_URL is not set")
     applied = asyncio.run(migrate(settings.database_url))
     click.echo(f"applied: {', '.join(applied) or 'nothing (up to date)'}")
-
-
-@click.command()
-@click.argument("component", type=click.Choice(["web", "worker"]))
-def health(component: str) -> None:
-    """Exit 0 when the web app answers /healthz, or when the worker's Temporal is reachable."""
-    settings = get_settings()
-    if component == "web":
-        url = f"http://127.0.0.1:{settings.web_port}/healthz"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                sys.exit(0 if response.status == 200 else 1)
-        except OSError as exc:
-            click.echo(f"web unhealthy: {exc}", err=True)
-            sys.exit(1)
-
-    async def check() -> None:
-        from yishi.temporal_client import connect
-
-        client = await connect(settings)
-        await client.service_client.check_health()
-
-    try:
-        asyncio.run(check())
-    except Exception as exc:
-        click.echo(f"worker unhealthy: cannot reach Temporal: {exc}", err=True)
-        sys.exit(1)

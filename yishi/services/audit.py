@@ -26,6 +26,7 @@ from temporalio.client import Client
 from activities.box import gc_paused
 from domain.chain import canonical_json, format_instant, parse_json
 from domain.errors import DomainError
+from domain.link_events import LINK_EVENT_TYPES
 from domain.rules import get_rule
 from workflows.registry import WORKFLOWS
 from yishi.services.audit_checks import (
@@ -37,6 +38,7 @@ from yishi.services.audit_checks import (
     stream_checks,
     tickets_named,
 )
+from yishi.services.audit_links import link_audit
 from yishi.services.audit_temporal import (
     AuditInputError,
     Run,
@@ -60,6 +62,8 @@ class AuditReport:
     checks: list[Check]
     streams: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: list[dict[str, str]] = field(default_factory=list)
+    links: dict[str, Any] = field(default_factory=dict)
+    """What staff did to the personal links (yishi/services/audit_links.py)."""
 
     @property
     def ok(self) -> bool:
@@ -71,7 +75,8 @@ class AuditReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "deliberation_id": self.deliberation_id,
-                "checks": [check.to_json() for check in self.checks], "streams": self.streams, "runs": self.runs}
+                "checks": [check.to_json() for check in self.checks], "streams": self.streams, "runs": self.runs,
+                "links": self.links}
 
 
 # ---- reading the database ------------------------------------------------------------------------------
@@ -280,10 +285,12 @@ async def verify(
         if (topic := check_topic(stream_id, rows)) is not None:
             checks.append(topic)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
+    links_check, links = link_audit(deliberation_id, data.rows)
+    checks.append(links_check)
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status} for r in data.runs]
     streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}
-    return AuditReport(deliberation_id, checks, streams, runs)
+    return AuditReport(deliberation_id, checks, streams, runs, links)
 
 
 # ---- export --------------------------------------------------------------------------------------------
@@ -406,6 +413,8 @@ def _actor(kind: str, p: dict[str, Any]) -> tuple[str, str]:
                                                                                               "owner")
     if kind in ("ProxyAuthorised", "ProxyRevoked"):
         return p.get("owner_id", ""), "owner"
+    if kind in LINK_EVENT_TYPES:  # a committee member (console), whoever ran `yishi links` (cli), or the system
+        return p.get("by", ""), p.get("via", "")
     if kind == "TaskCompleted":
         return p.get("actor", ""), p.get("role", "")
     if kind == "ProcedureStarted":
@@ -420,7 +429,17 @@ def _actor(kind: str, p: dict[str, Any]) -> tuple[str, str]:
 _SUMMARY = {
     "BoxOpened": lambda p: f"ballot box opened, rule {p.get('rule_id')}, closes {p.get('closes_at')}",
     "BallotCast": lambda p: f"{p.get('channel', 'online')} ballot for owner {p.get('owner_id')} "
-                            f"on question {p.get('question_id', 'main')}",
+                            f"on question {p.get('question_id', 'main')}"
+                            + (f", through a reissued link (generation {p['link_generation']})"
+                               if (p.get("link_generation") or 0) > 1 else ""),
+    "LinksIssued": lambda p: f"{len(p.get('links') or ())} personal links issued"
+                             + (f" (part {p.get('part')} of {p.get('parts')})" if p.get("parts", 1) > 1 else ""),
+    "LinkReissued": lambda p: f"link of owner {p.get('owner_id')} reissued as generation {p.get('generation')}"
+                              f" ({p.get('reason')})",
+    "LinkRevoked": lambda p: f"link of owner {p.get('owner_id')} revoked ({p.get('reason')})",
+    "LiveLinksDisclosed": lambda p: f"live links shown ({p.get('format')}): {len(p.get('owners') or ())} households"
+                                    + (f" (part {p.get('part')} of {p.get('parts')})" if p.get("parts", 1) > 1
+                                       else ""),
     "ProxyAuthorised": lambda p: f"owner {p.get('owner_id')} authorised {p.get('proxy_owner_id')}",
     "ProxyRevoked": lambda p: f"owner {p.get('owner_id')} ended the authorisation of {p.get('proxy_owner_id')}",
     "BoxSealed": lambda p: f"ballot box sealed ({p.get('reason')})",
@@ -446,6 +465,10 @@ def timeline_of(rows: Sequence[Row]) -> list[TimelineEntry]:
             stage = "vote"
         actor, role = _actor(kind, payload)
         summary = _SUMMARY.get(kind, lambda p, k=kind: k)(payload)
+        fallback = payload.get("fallback_years") or payload.get("closes_fallback_years")
+        if fallback:
+            summary += (f" (deadline counted on weekends only in {', '.join(map(str, fallback))}: "
+                        "no State Council schedule loaded)")
         entries.append(TimelineEntry(row["stream_id"], row["seq"], kind, row["occurred_at"], row["recorded_at"],
                                      stage, actor, role, summary, payload.get(_DEADLINES.get(kind, "")), row["hash"]))
     return entries

@@ -28,7 +28,7 @@ from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
-from yishi.services.links import IssuedLink, issue_links
+from yishi.services.links import IssuedLink, issued_from_row, new_row
 
 
 class RefusedError(Exception):
@@ -250,5 +250,17 @@ async def follow_up_link(pool: asyncpg.Pool, ticket: Ticket, *, secret_key: str,
     for the ticket's stream id): idempotent, only the hash stored."""
     if ticket.initiator_kind != "owner":
         raise ValueError("only an owner's ticket has a follow-up link; the committee answers in the console")
-    links = await issue_links(pool, ticket.ticket_id, [ticket.initiator], secret_key=secret_key, now=now)
-    return links[0]
+    # Not recorded in a stream like a voting link (yishi/services/link_issuing.py): it rates a ticket and casts
+    # no vote. So that this path can never mint a voting link, the id must be a ticket's.
+    async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM escalations WHERE ticket_id = $1", ticket.ticket_id) is None:
+            raise ValueError(f"{ticket.ticket_id} is not an escalation ticket")
+        nonce, digest = new_row(secret_key, ticket.ticket_id, ticket.initiator, 1)
+        await conn.execute(
+            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
+            " VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT DO NOTHING",
+            ticket.ticket_id, ticket.initiator, nonce, digest, now)
+        row = await conn.fetchrow(
+            "SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM links"
+            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL", ticket.ticket_id, ticket.initiator)
+    return issued_from_row(secret_key, row)

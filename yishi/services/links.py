@@ -19,6 +19,9 @@ links keep working, since only their hash is checked).
 Reissue (a lost phone, a sheet taken by someone else) revokes the live row and inserts generation + 1
 with a fresh nonce in one transaction: the old token stops at once. A link is valid until the box closes;
 that check belongs to the ballot box (the stream), not to this table.
+
+Issuing, reissuing, revoking and showing links are in :mod:`yishi.services.link_issuing`: each is recorded in
+the deliberation's stream in the transaction that does it, and only showing them hands out a token.
 """
 
 from __future__ import annotations
@@ -26,18 +29,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 TOKEN_FORMAT = b"yishi-link/1"
 TOKEN_CHARS = 43  # 32 bytes, base64url without padding
 _TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_CHARS}}}", re.ASCII)
+
+
+def local_base(base_url: str) -> bool:
+    """Whether links under ``base_url`` open only on the server itself (127.0.0.1, localhost, 0.0.0.0, ::1):
+    a QR code pointing there does nothing on an owner's phone."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class LinkError(Exception):
@@ -108,70 +126,19 @@ def looks_like_token(token: str) -> bool:
     return _TOKEN_SHAPE.fullmatch(token) is not None
 
 
-def _issued(secret_key: str, row: asyncpg.Record) -> IssuedLink:
+def issued_from_row(secret_key: str, row: Mapping[str, Any]) -> IssuedLink:
+    """The link of a stored row, its token derived again (:class:`LinkKeyChangedError` if the key changed)."""
     token = derive_token(secret_key, row["deliberation_id"], row["owner_id"], row["generation"], row["nonce"])
     if not hmac.compare_digest(token_hash(token), row["token_hash"]):
         raise LinkKeyChangedError(row["owner_id"])
     return IssuedLink(row["deliberation_id"], row["owner_id"], row["generation"], token)
 
 
-def _new_row(secret_key: str, deliberation_id: str, owner_id: str, generation: int) -> tuple[str, str]:
+def new_row(secret_key: str, deliberation_id: str, owner_id: str, generation: int) -> tuple[str, str]:
+    """``(nonce, token hash)`` of a new link: the nonce from the CSPRNG, the token derived and hashed at once."""
     nonce = secrets.token_bytes(32).hex()
     token = derive_token(secret_key, deliberation_id, owner_id, generation, nonce)
     return nonce, token_hash(token)
-
-
-_LIVE = (
-    "SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM links"
-    " WHERE deliberation_id = $1 AND revoked_at IS NULL"
-)
-
-
-async def issue_links(
-    pool: asyncpg.Pool, deliberation_id: str, owner_ids: Iterable[str], *, secret_key: str, now: datetime
-) -> list[IssuedLink]:
-    """The live link of every owner in ``owner_ids``, issuing generation 1 for owners without one.
-
-    Idempotent: a second call returns the same tokens and changes nothing.
-    """
-    wanted = list(dict.fromkeys(owner_ids))
-    rows = []
-    for owner_id in wanted:
-        nonce, digest = _new_row(secret_key, deliberation_id, owner_id, 1)
-        rows.append((deliberation_id, owner_id, 1, nonce, digest, now))
-    async with pool.acquire() as conn, conn.transaction():
-        # A revoked generation 1 means the owner already has a later one: ON CONFLICT covers both.
-        await conn.executemany(
-            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
-            " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
-            rows,
-        )
-        live = await _live_rows(conn, deliberation_id)
-    return _issued_for(live, wanted, secret_key)
-
-
-async def _live_rows(conn: asyncpg.Connection, deliberation_id: str) -> dict[str, asyncpg.Record]:
-    return {r["owner_id"]: r for r in await conn.fetch(_LIVE, deliberation_id)}
-
-
-def _issued_for(live: dict[str, asyncpg.Record], owner_ids: list[str] | None, secret_key: str) -> list[IssuedLink]:
-    """The links of ``owner_ids`` (of every owner with a live row if None), tokens derived from the stored rows."""
-    wanted = sorted(live) if owner_ids is None else owner_ids
-    return [_issued(secret_key, live[owner_id]) for owner_id in wanted if owner_id in live]
-
-
-async def live_links(
-    pool: asyncpg.Pool, deliberation_id: str, owner_ids: Iterable[str] | None = None, *, secret_key: str
-) -> list[IssuedLink]:
-    """The links already issued and not revoked, of ``owner_ids`` (or of every owner who has one).
-
-    Read-only (for pages a GET shows): owners without a live link are left out, nothing is issued. Raises
-    :class:`LinkKeyChangedError` like :func:`issue_links` if the secret key changed since a link was issued.
-    """
-    wanted = None if owner_ids is None else list(dict.fromkeys(owner_ids))
-    async with pool.acquire() as conn:
-        live = await _live_rows(conn, deliberation_id)
-    return _issued_for(live, wanted, secret_key)
 
 
 async def live_owners(pool: asyncpg.Pool, deliberation_id: str) -> set[str]:
@@ -180,46 +147,6 @@ async def live_owners(pool: asyncpg.Pool, deliberation_id: str) -> set[str]:
         rows = await conn.fetch(
             "SELECT owner_id FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL", deliberation_id)
     return {r["owner_id"] for r in rows}
-
-
-async def reissue_link(
-    pool: asyncpg.Pool, deliberation_id: str, owner_id: str, *, secret_key: str, now: datetime,
-    by: str, reason: str = "reissued",
-) -> IssuedLink:
-    """Revoke the owner's live link (it stops at once) and issue the next generation."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"link:{deliberation_id}:{owner_id}")
-        last = await conn.fetchval(
-            "SELECT max(generation) FROM links WHERE deliberation_id = $1 AND owner_id = $2",
-            deliberation_id, owner_id,
-        )
-        await conn.execute(
-            "UPDATE links SET revoked_at = $3, revoked_by = $4, revoke_reason = $5"
-            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL",
-            deliberation_id, owner_id, now, by, reason,
-        )
-        generation = (last or 0) + 1
-        nonce, digest = _new_row(secret_key, deliberation_id, owner_id, generation)
-        await conn.execute(
-            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
-            " VALUES ($1,$2,$3,$4,$5,$6)",
-            deliberation_id, owner_id, generation, nonce, digest, now,
-        )
-    return IssuedLink(deliberation_id, owner_id, generation,
-                      derive_token(secret_key, deliberation_id, owner_id, generation, nonce))
-
-
-async def revoke_link(
-    pool: asyncpg.Pool, deliberation_id: str, owner_id: str, *, now: datetime, by: str, reason: str
-) -> bool:
-    """Revoke the owner's live link without a replacement; False if there was none."""
-    async with pool.acquire() as conn:
-        status = await conn.execute(
-            "UPDATE links SET revoked_at = $3, revoked_by = $4, revoke_reason = $5"
-            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL",
-            deliberation_id, owner_id, now, by, reason,
-        )
-    return status.endswith(" 1")
 
 
 # Links this process has found live, by token hash, per pool (one database's links are not another's): a

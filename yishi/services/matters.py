@@ -83,6 +83,8 @@ class Matter:
     share: OwnerShare | None
     objections: list[dict[str, str]] = field(default_factory=list)
     deemed: bool = False  # the result was decided by the deemed tally (silent-owner deeming; VoteCounted.deemed)
+    deadline_fallback_years: tuple[int, ...] = ()
+    """The years ``deadline`` was counted on weekends only (no State Council schedule loaded for them)."""
 
     @property
     def objections_open(self) -> bool:
@@ -107,7 +109,7 @@ async def load_matter(store: EventStore, deliberation_id: str, owner_id: str) ->
         e: Any = event
         match e.type:
             case "StageEntered":
-                matter.stage, matter.deadline = e.stage, e.deadline
+                matter.stage, matter.deadline, matter.deadline_fallback_years = e.stage, e.deadline, e.fallback_years
             case "VoteCounted":
                 matter.approved, matter.head = e.approved, (e.head_seq, e.head_hash)
                 matter.deemed = bool(e.deemed)

@@ -128,8 +128,8 @@ async def file_objection(client: Client, deliberation_id: str, objection: Object
 
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:
-    status: dict[str, Any] = {"stage": None, "deadline": None, "tasks": {}, "rounds": [], "outcome": None,
-                              "notices_failed": []}
+    status: dict[str, Any] = {"stage": None, "deadline": None, "deadline_fallback_years": [], "tasks": {},
+                              "rounds": [], "outcome": None, "notices_failed": []}
     for event in events:
         payload = event.model_dump(mode="json")
         match event.type:
@@ -137,10 +137,12 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
                 status.update(procedure=event.procedure, title=event.title, rule_id=event.rule_id,
                               previous_id=event.previous_id)
             case "StageEntered":
-                status.update(stage=event.stage, deadline=payload["deadline"])
+                status.update(stage=event.stage, deadline=payload["deadline"],
+                              deadline_fallback_years=list(event.fallback_years))
             case "TaskOpened":
                 status["tasks"][event.task_id] = {k: payload[k] for k in ("task_id", "kind", "roles", "outcomes",
                                                                           "title_zh", "title_en", "due_at")}
+                status["tasks"][event.task_id]["due_fallback_years"] = list(event.fallback_years)
             case "TaskCompleted":
                 status["tasks"].pop(event.task_id, None)
             case "TaskOverdue":
@@ -149,7 +151,8 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
             case "VoteRoundOpened":
                 status["rounds"].append({"round": event.round, "box_stream": event.box_stream,
                                          "closes_at": payload["closes_at"],
-                                         "paper_entry_until": payload.get("paper_entry_until")})
+                                         "paper_entry_until": payload.get("paper_entry_until"),
+                                         "closes_fallback_years": list(event.fallback_years)})
             case "VoteCounted":
                 status["rounds"][-1].update(outcomes=event.outcomes, decided=event.decided, deemed=event.deemed)
             case "NoticeDeliveryFailed" if event.final:
@@ -161,7 +164,9 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
 
 
 async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str, Any]:
-    """Stage, deadline, open tasks and the current tally, from the stream."""
+    """Stage, deadline, open tasks and the current tally, from the stream. A deadline counted on weekends only
+    (no State Council schedule loaded for its year) has its years in ``deadline_fallback_years`` (a task's in
+    ``due_fallback_years``, a round's close in ``closes_fallback_years``)."""
     stored = await store.read(deliberation_id)
     if not stored:
         raise DomainError(f"没有议事 {deliberation_id}", f"no deliberation {deliberation_id}")

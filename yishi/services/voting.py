@@ -20,7 +20,7 @@ import re
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,8 +34,9 @@ from domain.commands import AuthoriseProxy, CastBallot, Command, RevokeProxy
 from domain.decider import BoxState, decide, evolve
 from domain.errors import BoxClosedError, IdempotencyConflictError
 from domain.events import EVENT_TYPES, BallotCast, BoxOpened, Event, event_from_dict
+from domain.link_events import LINK_EVENT_TYPES, LinkLedger, link_event_from_dict
 from domain.roll import RoomEntry
-from yishi.services.links import RevokedLinkError, revoked_among
+from yishi.services.links import LinkHolder, RevokedLinkError, revoked_among
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +154,7 @@ class _StreamLog:
         self.keys: dict[str, int] = {}  # idempotency key -> index of the first event appended with it
         self.rooms: dict[str, list[RoomEntry]] = {}  # owner -> rooms in the box's scope, in roll order
         self.round_box: str | None = None  # a procedure's latest vote round (its re-votes have streams of their own)
+        self.links = LinkLedger()  # what staff did to the deliberation's links (domain/link_events.py)
         self.state = BoxState()
 
     @property
@@ -203,6 +205,8 @@ class _StreamLog:
                         self.rooms.setdefault(room.owner_id, []).append(room)
             elif stored.type == "VoteRoundOpened":
                 self.round_box = stored.payload["box_stream"]
+            elif stored.type in LINK_EVENT_TYPES:
+                self.links.apply(link_event_from_dict(stored.type, stored.payload), stored.seq)
         self.events.extend(new)
 
     # ---- following the stream for the group commit (activities.eventstore.StreamFollower) ----
@@ -271,6 +275,10 @@ class Box:
     _ballots: dict[str, list[int]]
     _rooms: dict[str, list[RoomEntry]]
     _round_box: str | None = None
+    links: LinkLedger = field(default_factory=LinkLedger)
+    """What staff did to the deliberation's personal links (its own stream's link events; for a re-vote's box,
+    those of the deliberation's stream, where the links are issued). Shared with this process's log of the
+    stream: it may already show acts recorded after this box was read."""
 
     @property
     def events(self) -> list[StoredEvent]:
@@ -363,10 +371,12 @@ async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bo
                 await log_.refresh(store, deliberation_id)
                 log_.covered = covering
     box = Box(deliberation_id, log_.state, log_.events, len(log_.events), log_.ballots, log_.rooms,
-              log_.round_box)
+              log_.round_box, log_.links)
     if follow_rounds and box.round_box not in (None, deliberation_id):
         # A re-vote: the owner's link names the deliberation, the ballots go to the current round's box.
-        return await load_box(store, box.round_box, fresh=fresh)  # type: ignore[arg-type]
+        round_box = await load_box(store, box.round_box, fresh=fresh)  # type: ignore[arg-type]
+        round_box.links = log_.links  # the links are the deliberation's, their events in its stream
+        return round_box
     if box.state.opened is None:
         raise NoSuchBoxError(deliberation_id)
     return box
@@ -432,7 +442,7 @@ async def cast_ballot(
     store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, idempotency_key: str,
     now: datetime, channel: str = "online", cast_by: str | None = None, paper_ref: str | None = None,
     question_id: str | None = None, box: Box | None = None, entered_by: int | None = None,
-    link: str | None = None, cast_at: datetime | None = None,
+    link: LinkHolder | None = None, cast_at: datetime | None = None,
 ) -> Receipt:
     """Cast a ballot and return its receipt once committed.
 
@@ -440,8 +450,9 @@ async def cast_ballot(
     default question and the close; ``cast_at``, when a paper ballot was filled in (default ``now``); online
     ballots and proxies are refused from the close, paper ballots until the box seals (the end of paper entry);
     ``entered_by``, the committee account typing in a paper ballot; ``link``, the
-    token hash of the personal link it was posted through (:class:`RevokedLinkError` if revoked by the time the
-    ballot is recorded: the revocation is checked in the ballot's own transaction). The same
+    holder of the personal link it was posted through (:class:`RevokedLinkError` if revoked by the time the
+    ballot is recorded: the revocation is checked in the ballot's own transaction; the ballot records the link's
+    generation, so an auditor sees which ballots came through a link the committee reissued). The same
     ``idempotency_key`` again returns the first receipt and records
     nothing; :class:`FormAlreadyUsedError` if that first ballot had another choice or owner. Domain errors
     (``…Error`` of :mod:`domain.errors`) pass through; :class:`VotingClosedError` when closed.
@@ -451,10 +462,11 @@ async def cast_ballot(
     question_id = question_id or box.opened.questions[0].id  # a box of one question: that one
     command = CastBallot(owner_id=owner_id, choice=choice, cast_at=cast_at or now,  # type: ignore[arg-type]
                          channel=channel, cast_by=cast_by, paper_ref=paper_ref, idempotency_key=idempotency_key,
-                         question_id=question_id, entered_by=entered_by)
+                         question_id=question_id, entered_by=entered_by,
+                         link_generation=link.generation if link is not None else None)
     closes_at = None if channel == "paper" else box.opened.closes_at
-    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key, link=link,
-                                  closes_at=closes_at)
+    stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key,
+                                  link=link.token_hash if link is not None else None, closes_at=closes_at)
     if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
         raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
                                        f"idempotency key {idempotency_key} is inconsistent; reload and vote again")

@@ -30,8 +30,9 @@ from yishi.services.voting import (
     cast_ballot,
     deliberation_info,
     load_box,
+    parse_receipt_code,
 )
-from yishi.web.security import client_address
+from yishi.web.security import client_address, receipt_key
 from yishi.web.voter import UNAVAILABLE, clock
 
 PREFIX = "/api/v1"
@@ -125,11 +126,22 @@ def fail(status: int, code: str, zh: str | None = None, en: str | None = None,
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def _too_many() -> JSONResponse:
+    return fail(429, "too_many", headers={"Retry-After": "60"})
+
+
 def _limited(request: Request) -> JSONResponse | None:
-    state, address = request.app.state, client_address(request)
-    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
-        return fail(429, "too_many", headers={"Retry-After": "60"})
+    """The per-address limit of public reads that guess nothing (a deliberation's status)."""
+    if not request.app.state.limits.per_address.hit(client_address(request)):
+        return _too_many()
     return None
+
+
+def _missed(request: Request, status: int, code: str) -> JSONResponse:
+    """A miss (unknown link, a code naming no ballot): counted against the address, 429 once over budget."""
+    if request.app.state.limits.missed(client_address(request)):
+        return _too_many()
+    return fail(status, code)
 
 
 def _unavailable() -> JSONResponse:
@@ -139,19 +151,18 @@ def _unavailable() -> JSONResponse:
 @router.get("/receipts/{code}", response_model=ReceiptStatus, responses=ERRORS)
 async def get_receipt(request: Request, code: ReceiptCode) -> Any:
     """Whether the ballot with this receipt code is in a stream, and under the sealed box's final head."""
-    if (limited := _limited(request)) is not None:
-        return limited
     state = request.app.state
+    parsed = parse_receipt_code(code.strip())
+    if parsed is None:
+        return fail(422, "bad_code")
+    if not state.limits.per_token.hit(receipt_key(parsed)):  # by what is asked, looked up before the address
+        return _too_many()
     try:
         checks = await check_receipt(state.pool, state.store, code.strip())
-    except ValueError:
-        state.limits.failures.hit(client_address(request))
-        return fail(422, "bad_code")
     except UNAVAILABLE:
         return _unavailable()
     if not checks:
-        state.limits.failures.hit(client_address(request))
-        return fail(404, "not_found")
+        return _missed(request, 404, "not_found")
     return ReceiptStatus(code=code.strip(), ballots=[ReceiptBallot(
         deliberation_id=c.deliberation_id, seq=c.seq, recorded_at=c.recorded_at, sealed=c.sealed,
         final_seq=c.final_seq, final_hash=c.final_hash, under_final=c.under_final) for c in checks])
@@ -185,19 +196,15 @@ async def get_deliberation(request: Request, deliberation_id: DeliberationId) ->
 @router.post("/ballots", response_model=ReceiptOut, responses=ERRORS)
 async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     """Cast a ballot with a personal link's token; the receipt comes back only after the commit."""
-    if (limited := _limited(request)) is not None:
-        return limited
     state = request.app.state
-    try:
+    try:  # the link first: a valid one is served however many unknown ones its address sent before
         holder = await resolve_link(state.pool, ballot.token, cached=True)  # revocation: checked at the commit
     except LinkError as exc:
-        state.limits.failures.hit(client_address(request))
-        revoked = isinstance(exc, RevokedLinkError)
-        return fail(exc.status, "link_revoked" if revoked else "link_invalid")
+        return _missed(request, exc.status, "link_revoked" if isinstance(exc, RevokedLinkError) else "link_invalid")
     except UNAVAILABLE:
         return _unavailable()
     if not state.limits.per_token.hit(holder.token_hash):
-        return fail(429, "too_many", headers={"Retry-After": "60"})
+        return _too_many()
     try:
         # A re-vote: its round. The box as this process has it; the ballot is decided again under the stream lock.
         box = await load_box(state.store, holder.deliberation_id, follow_rounds=True, fresh=False)
@@ -214,7 +221,7 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
     try:
         receipt = await cast_ballot(state.store, box.deliberation_id, holder.owner_id, ballot.choice,
                                     idempotency_key=key, now=now, question_id=question.id, box=box,
-                                    link=holder.token_hash)
+                                    link=holder)
     except RevokedLinkError:
         return fail(410, "link_revoked")
     except VotingClosedError as exc:

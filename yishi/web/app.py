@@ -23,6 +23,7 @@ from yishi.settings import Settings, get_settings
 from yishi.web.api import include_api
 from yishi.web.bodylimit import install_body_limit
 from yishi.web.middleware import install_middleware
+from yishi.web.proxy import install_forwarded
 from yishi.web.security import RateLimits
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limits = RateLimits()
     install_middleware(app)
     install_body_limit(app)
+    install_forwarded(app, settings.trusted_proxies)  # outermost: everything inside sees the real client
     _install_pages(app)
     include_api(app)
 
@@ -82,7 +84,17 @@ def secret_key_for(settings: Settings) -> str:
 
 
 def _install_pages(app: FastAPI) -> None:
-    from yishi.web import console, console_audit, console_links, console_start, inbox, matters, public, resident
+    from yishi.web import (
+        console,
+        console_account,
+        console_audit,
+        console_links,
+        console_start,
+        inbox,
+        matters,
+        public,
+        resident,
+    )
     from yishi.web.render import message_page
 
     app.include_router(resident.router)
@@ -93,6 +105,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_links.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
+    app.include_router(console_account.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -1,10 +1,11 @@
 """Personal voting links and the A4 notice sheets from the committee console (what ``yishi links`` does).
 
-Committee accounts only, each route under the community rule of yishi/web/staff.py. Pages a GET shows never
-issue a link (scanners and previews open pages): the sheets and the CSV show the links that exist, their tokens
-derived again from the stored rows (:func:`yishi.services.links.live_links`); issuing and reissuing are POST
-forms with the session's CSRF field. The sheets, the CSV and the reissue answer carry capabilities: never cached,
-and the logs name the account and the deliberation, never a token.
+Committee accounts only, each route under the community rule of yishi/web/staff.py. Every act on links is a
+POST form with the session's CSRF field, recorded in the deliberation's stream before the answer is sent
+(yishi/services/link_issuing.py): issuing, reissuing, and showing live links, i.e. printing the sheets (all, or
+one household's after a reissue) and downloading the CSV. The one GET page counts links and shows the forms; it
+never shows a token and writes nothing (scanners and previews open pages). The sheets, the CSV and the reissue
+answer are never cached, and the logs name the account and the deliberation, never a token.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from yishi import i18n
-from yishi.services.links import LinkKeyChangedError, issue_links, live_links, live_owners, reissue_link
+from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
+from yishi.services.links import LinkKeyChangedError, live_owners
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.middleware import SECURITY_HEADERS
 from yishi.web.render import message_page, page_lang, render, respond, safe_filename
@@ -70,8 +72,10 @@ def _rooms(box: Box, owner_ids: list[str]) -> list[tuple[str, str]]:
 
 
 async def _links_page(request: Request, staff: Staff, deliberation_id: str, box: Box | None,
-                      info: dict[str, Any] | None, status: int = 200, error: str | None = None) -> Response:
-    """The links page: owners in scope, how many have a live link, and the forms (read-only itself)."""
+                      info: dict[str, Any] | None, status: int = 200, error: str | None = None,
+                      reissued: str | None = None) -> Response:
+    """The links page: owners in scope, how many have a live link, and the forms (read-only itself);
+    ``reissued``: the owner whose link was just reissued, with the form that prints their new sheet."""
     context: dict[str, Any] = {}
     if box is not None:
         owners = _in_scope(box)
@@ -85,7 +89,7 @@ async def _links_page(request: Request, staff: Staff, deliberation_id: str, box:
     base_url, fallback = _base_url(request)
     return render(request, "console_links.html", status, no_store=True, staff=staff, logout=staff.form(),
                   deliberation_id=deliberation_id, box=box, info=info, form=staff.form(), error=error,
-                  base_url=base_url, base_fallback=fallback, **context)
+                  base_url=base_url, base_fallback=fallback, reissued=reissued, **context)
 
 
 def _owner_named(box: Box, typed: str) -> str | None:
@@ -105,7 +109,10 @@ async def links_page(request: Request, deliberation_id: str) -> Response:
     loaded = await _load(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
-    return await _links_page(request, staff, deliberation_id, *loaded)
+    box, info = loaded
+    reissued = request.query_params.get("reissued", "").strip()[:100]
+    known = box is not None and reissued in box.state.electorate.owner_areas
+    return await _links_page(request, staff, deliberation_id, box, info, reissued=reissued if known else None)
 
 
 async def _posted(request: Request, deliberation_id: str
@@ -149,24 +156,21 @@ async def issue(request: Request, deliberation_id: str) -> Response:
                                  i18n.t("links_closed", lang, when=i18n.when(closed_at, lang)))
     owners = _in_scope(box)
     try:
-        issued = await issue_links(request.app.state.pool, deliberation_id, owners,
-                                   secret_key=request.app.state.secret_key, now=now)
-    except LinkKeyChangedError as exc:  # the new owners' links were issued; the old ones cannot be shown again
-        return await _links_page(request, staff, deliberation_id, box, info, 409,
-                                 i18n.t("links_key_changed", lang, owner=exc.owner_id))
+        summary = await issue_links(request.app.state.store, deliberation_id, owners,
+                                    secret_key=request.app.state.secret_key, now=now, actor=_actor(staff))
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.links_issued", account_id=staff.account.id, deliberation_id=deliberation_id,
-             owners=len(owners), live=len(issued))
+             owners=len(owners), issued=summary.issued, live=summary.live)
     return RedirectResponse(f"/console/d/{deliberation_id}/links", status_code=303)
 
 
 @router.post("/console/d/{deliberation_id}/links/reissue")
 async def reissue(request: Request, deliberation_id: str) -> Response:
-    """Revoke one owner's link (it stops at once) and issue the next; then show that household's sheet.
+    """Revoke one owner's link (it stops at once) and issue the next, recorded as ``LinkReissued``.
 
-    Answers with a redirect to the one-household sheet (which derives the new link from its row): reloading
-    that page or going back to it shows the same link and never revokes the one just printed."""
+    Answers with a redirect to the links page, which offers the form that prints that household's new sheet (a
+    disclosure of its own): reloading either page never revokes the link just issued."""
     posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
@@ -181,22 +185,30 @@ async def reissue(request: Request, deliberation_id: str) -> Response:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
                                  i18n.t("links_closed", lang, when=i18n.when(closed_at, lang)))
     try:
-        link = await reissue_link(request.app.state.pool, deliberation_id, owner_id,
-                                  secret_key=request.app.state.secret_key, now=now, by=staff.account.name)
+        generation = await reissue_link(request.app.state.store, deliberation_id, owner_id,
+                                        secret_key=request.app.state.secret_key, now=now, actor=_actor(staff))
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.link_reissued", account_id=staff.account.id, deliberation_id=deliberation_id,
-             owner_id=owner_id, generation=link.generation)
-    return RedirectResponse(f"/console/d/{deliberation_id}/sheets?owner={quote(owner_id, safe='')}", status_code=303)
+             owner_id=owner_id, generation=generation)
+    return RedirectResponse(f"/console/d/{deliberation_id}/links?reissued={quote(owner_id, safe='')}",
+                            status_code=303)
 
 
-async def _existing(request: Request, staff: Staff, deliberation_id: str,
-                    owner: str | None) -> tuple[Box, dict[str, Any] | None, list[str], dict[str, Any]] | Response:
-    """For the sheets and the CSV: the box, the owners asked for, and their live links (none issued here)."""
-    opened = await _open_box(request, staff, deliberation_id)
-    if isinstance(opened, Response):
-        return opened
-    box, info, lang = opened
+def _actor(staff: Staff) -> Actor:
+    return Actor(staff.account.name, "console")
+
+
+async def _disclosed(request: Request, deliberation_id: str, fmt: str
+                     ) -> tuple[Staff, dict[str, str], Box, dict[str, Any] | None, str | None, list[str],
+                                dict[str, Any]] | Response:
+    """For the sheets and the CSV (POST forms): the box, the one owner asked for (field ``owner``) if any, the
+    owners shown and their live links, recorded as ``LiveLinksDisclosed`` before they are returned (none issued)."""
+    posted = await _posted(request, deliberation_id)
+    if isinstance(posted, Response):
+        return posted
+    staff, form, box, info, lang = posted
+    owner = form.get("owner", "").strip()[:100] or None
     owners = _in_scope(box)
     if owner is not None:
         if owner not in box.state.electorate.owner_areas:
@@ -204,14 +216,17 @@ async def _existing(request: Request, staff: Staff, deliberation_id: str,
                                      i18n.t("links_unknown_owner", lang, owner=owner))
         owners = [owner]
     try:
-        links = await live_links(request.app.state.pool, deliberation_id, owners,
-                                 secret_key=request.app.state.secret_key)
+        links = await disclose_links(request.app.state.store, deliberation_id, owners,
+                                     secret_key=request.app.state.secret_key, now=clock(request),
+                                     actor=_actor(staff), fmt="sheet" if owner and fmt == "sheets" else fmt)
     except LinkKeyChangedError as exc:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
                                  i18n.t("links_key_changed", lang, owner=exc.owner_id))
     except UNAVAILABLE:
         return unavailable(request)
-    return box, info, owners, {link.owner_id: link for link in links}
+    log.info("console.links_disclosed", account_id=staff.account.id, deliberation_id=deliberation_id, format=fmt,
+             households=len(links), owner_id=owner)
+    return staff, form, box, info, owner, owners, {link.owner_id: link for link in links}
 
 
 def _style_hashes(html: str) -> str:
@@ -219,29 +234,28 @@ def _style_hashes(html: str) -> str:
                     for style in _STYLE.findall(html))
 
 
-@router.get("/console/d/{deliberation_id}/sheets")
+@router.post("/console/d/{deliberation_id}/sheets")
 async def sheets(request: Request, deliberation_id: str) -> Response:
-    """The A4 notice sheets of the links that exist (``?owner=`` one household's); print with the browser."""
-    staff = await require(request, *LINK_STAFF)
-    if isinstance(staff, Response):
-        return staff
-    owner = request.query_params.get("owner", "").strip()[:100] or None
-    found = await _existing(request, staff, deliberation_id, owner)
+    """The A4 notice sheets of the links that exist (field ``owner``: one household's); print with the browser.
+
+    A POST: showing the live links is recorded (``LiveLinksDisclosed``) before this page is sent."""
+    found = await _disclosed(request, deliberation_id, "sheets")
     if isinstance(found, Response):
         return found
-    box, info, owners, by_owner = found
+    staff, form, box, info, owner, owners, by_owner = found
     base_url, fallback = _base_url(request)
     lang = page_lang(request)
     missing = [owner_id for owner_id in owners if owner_id not in by_owner]
+    english = form.get("english") == "1"
     html = render_sheets_html(
-        build_sheets(box, by_owner, base_url), box, info, template="console_sheets.html",
+        build_sheets(box, by_owner, base_url), box, info, base_url=base_url, configured=not fallback,
+        english=english, template="console_sheets.html",
         t=lambda key, **fields: i18n.t(key, lang, **fields), lang=lang, deliberation_id=deliberation_id,
-        base_url=base_url, base_fallback=fallback, households=len(by_owner), missing=len(missing),
+        form=staff.form(), base_fallback=fallback, households=len(by_owner),
+        missing=len(missing),
         missing_shown=_rooms(box, missing[:MISSING_SHOWN]), one_owner=owner,
         one_link=by_owner.get(owner) if owner else None,
     )
-    log.info("console.sheets_printed", account_id=staff.account.id, deliberation_id=deliberation_id,
-             households=len(by_owner), missing=len(missing), owner_id=owner)
     response = respond(request, html, no_store=True)
     # The sheets are one self-contained document (the CLI writes the same to a file): allow its own inline
     # styles by their hashes, nothing else beyond the app-wide policy.
@@ -251,19 +265,16 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
     return response
 
 
-@router.get("/console/d/{deliberation_id}/links.csv")
+@router.post("/console/d/{deliberation_id}/links.csv")
 async def links_csv(request: Request, deliberation_id: str) -> Response:
-    """``owner_id, rooms, url`` of the links that exist, UTF-8 with BOM (Excel shows the Chinese)."""
-    staff = await require(request, *LINK_STAFF)
-    if isinstance(staff, Response):
-        return staff
-    found = await _existing(request, staff, deliberation_id, None)
+    """``owner_id, rooms, url`` of the links that exist, UTF-8 with BOM (Excel shows the Chinese).
+
+    A POST: the download is recorded (``LiveLinksDisclosed``) before the file is sent."""
+    found = await _disclosed(request, deliberation_id, "csv")
     if isinstance(found, Response):
         return found
-    box, _info, _owners, by_owner = found
+    _staff, _form, box, _info, _owner, _owners, by_owner = found
     base_url, _fallback = _base_url(request)
-    log.info("console.links_exported", account_id=staff.account.id, deliberation_id=deliberation_id,
-             links=len(by_owner))
     filename = f"yishi-links-{safe_filename(deliberation_id)[:80]}.csv"
     return Response(render_csv(box, by_owner, base_url).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',

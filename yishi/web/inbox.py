@@ -39,14 +39,13 @@ from yishi.services.escalations import (
     ticket_communities,
     ticket_view,
 )
-from yishi.services.links import LinkError, resolve_link
 from yishi.web.console import community_choice
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
-from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce
+from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
 
 router = APIRouter()
 INBOX_ROLES = ("street_office", "department", "committee", "grid_worker", "auditor")
@@ -249,15 +248,11 @@ async def show_rates(request: Request) -> Response:
 
 
 async def _holder_ticket(request: Request, token: str) -> tuple[Any, Ticket] | Response:
-    state = request.app.state
-    if not state.limits.per_address.hit(client_address(request)):
-        return too_many(request)
+    holder = await load_holder(request, token)  # looked up before any limit of the address, misses counted
+    if isinstance(holder, Response):
+        return holder
     try:
-        holder = await resolve_link(state.pool, token)
-        view = await ticket_view(state.store, holder.deliberation_id)
-    except LinkError as exc:
-        state.limits.failures.hit(client_address(request))
-        return message_page(request, exc.status, "link_invalid_title", body_key="link_invalid_body")
+        view = await ticket_view(request.app.state.store, holder.deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
     if view is None or view.ticket.initiator != holder.owner_id:

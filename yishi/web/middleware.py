@@ -25,10 +25,14 @@ SECURITY_HEADERS = {
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 _SECURITY_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
+# Only on HTTPS (directly, or as the trusted proxy reports it: yishi/web/proxy.py): a browser that saw it never
+# again follows a plain-HTTP link to this host, where a network in between could read a personal link.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class TraceAndHarden:
-    """Bind a request id, wrap the request in a server span named by its route, add the security headers."""
+    """Bind a request id, wrap the request in a server span named by its route, add the security headers
+    (and HSTS when the request came over HTTPS)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -45,6 +49,8 @@ class TraceAndHarden:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in _SECURITY_RAW if name not in present]
+                if scope.get("scheme") == "https" and HSTS[0] not in present:
+                    headers.append(HSTS)
                 message = {**message, "headers": headers}
             await send(message)
 

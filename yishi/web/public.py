@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from yishi.services.receipts import check_receipt
+from yishi.services.voting import parse_receipt_code
 from yishi.web.render import render
-from yishi.web.security import client_address
+from yishi.web.security import client_address, receipt_key
 from yishi.web.voter import UNAVAILABLE, too_many, unavailable
 
 router = APIRouter()
@@ -18,17 +19,19 @@ async def receipt_check(request: Request, code: str = "") -> Response:
     if not code:
         return render(request, "receipt_check.html", code="", checks=None, error=None)
     state = request.app.state
-    address = client_address(request)
-    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
+    parsed = parse_receipt_code(code)
+    if parsed is None:  # not shaped like a code: nothing was guessed, nothing looked up
+        return render(request, "receipt_check.html", 422, code=code, checks=None, error="rc_bad")
+    # Limited by what is asked (one code), and looked up before any limit of the address: a valid code answers
+    # however many mistyped ones its address (a carrier NAT, the reverse proxy) sent before.
+    if not state.limits.per_token.hit(receipt_key(parsed)):
         return too_many(request)
     try:
         checks = await check_receipt(state.pool, state.store, code)
-    except ValueError:
-        state.limits.failures.hit(address)
-        return render(request, "receipt_check.html", 422, code=code, checks=None, error="rc_bad")
     except UNAVAILABLE:
         return unavailable(request)
     if not checks:
-        state.limits.failures.hit(address)
+        if state.limits.missed(client_address(request)):
+            return too_many(request)
         return render(request, "receipt_check.html", 404, code=code, checks=None, error="rc_none")
     return render(request, "receipt_check.html", code=code, checks=checks, error=None)

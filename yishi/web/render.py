@@ -46,7 +46,7 @@ def bar_width(value: Fraction | None, threshold: Threshold | None = None, full: 
 
 
 TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent,
-                         bar_width=bar_width, fraction=fraction_str)
+                         bar_width=bar_width, fraction=fraction_str, calendar_fallback=i18n.calendar_fallback)
 
 
 def page_lang(request: Request) -> i18n.Lang:

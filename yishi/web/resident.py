@@ -29,7 +29,16 @@ from yishi.services.voting import (
 )
 from yishi.web.render import Frames, message_page, page_lang, render, render_html, respond
 from yishi.web.security import check_csrf
-from yishi.web.voter import UNAVAILABLE, Voter, ballot_page, load_holder, load_voter, rooms_label, unavailable
+from yishi.web.voter import (
+    UNAVAILABLE,
+    Voter,
+    ballot_page,
+    link_trace,
+    load_holder,
+    load_voter,
+    rooms_label,
+    unavailable,
+)
 
 router = APIRouter()
 MAX_FORM_BYTES = 16 * 1024
@@ -138,7 +147,7 @@ async def cast(request: Request) -> Response:
     try:
         receipt = await cast_ballot(request.app.state.store, voter.box.deliberation_id, owner_id, choice,
                                     idempotency_key=key, now=voter.now, cast_by=cast_by, question_id=question.id,
-                                    box=voter.box, link=voter.holder.token_hash)
+                                    box=voter.box, link=voter.holder)
     except VotingClosedError as exc:
         return closed_page(request, exc.closed_at)
     except RevokedLinkError:
@@ -162,15 +171,17 @@ def receipt_page(request: Request, voter: Voter, receipt: Receipt, question: Any
     lang = page_lang(request)
     several = len(opened.questions) > 1
     question_text = ((question.text_en if lang == "en" else None) or question.text_zh) if several else None
+    # What staff did to the holder's link: the same for most households (the sheets printed once), so part of the key.
+    trace = link_trace(voter, lang)
     key = (voter.box.deliberation_id, lang, receipt.choice, question_text, for_rooms, opened.closes_at,
-           opened.ballots_changeable, receipt.precedence, str(request.query_params))
+           opened.ballots_changeable, receipt.precedence, str(request.query_params), trace)
 
     def make(holes: dict[str, str]) -> str:
         stand_in = {"code": holes["code"], "seq": holes["seq"], "choice": receipt.choice}
         return render_html(request, "receipt.html", lang, f"/v/{holes['token']}", receipt=stand_in,
                            recorded=holes["recorded"], token=holes["token"], question=question_text,
                            closes_at=opened.closes_at, changeable=opened.ballots_changeable, for_rooms=for_rooms,
-                           precedence=receipt.precedence)
+                           precedence=receipt.precedence, trace=trace)
 
     values = {"code": receipt.code, "seq": receipt.seq, "recorded": when(receipt.recorded_at, lang),
               "token": request.path_params["token"]}

@@ -4,8 +4,9 @@ CSRF: every form carries a hidden ``csrf`` field, an HMAC under the secret key o
 to — for a resident form, the link's token hash and the form's nonce; for the console, the session. A
 page from another site can neither read nor compute it.
 
-Rate limits are sliding windows kept in this process's memory (a restart forgets them; with several web
-processes each limits on its own, which is acceptable for abuse control, not for accounting).
+Rate limits are sliding windows (and the login throttle's back-off, yishi/web/throttle.py) kept in this
+process's memory (a restart forgets them; with several web processes each limits on its own, which is
+acceptable for abuse control, not for accounting).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+import structlog
 from fastapi import Request
+
+from yishi.web.throttle import LoginThrottle
+
+log = structlog.get_logger(__name__)
 
 
 def _mac(secret_key: str, *parts: str) -> str:
@@ -88,20 +94,43 @@ class SlidingWindow:
 
 @dataclass
 class RateLimits:
-    """The limits of this process. Tests and operators may replace the numbers."""
+    """The limits of this process. Tests and operators may replace the numbers.
 
-    # Many residents share one address (carrier NAT, a family's Wi-Fi): per address is generous.
+    What is limited is what is guessed, not only who guesses: a valid link or receipt code is looked up first
+    and always answered (its own link is limited per token), so the misses of an attacker behind the same
+    carrier NAT or reverse proxy never lock a resident out. Only misses count against an address and against
+    everyone together; over either budget a miss answers 429 instead of 403/404. docs/security/sec-http.md
+    explains why that is enough: a link is 256 bits, a receipt code 40 bits per sequence number, and a hit
+    shows no choice.
+    """
+
+    # Public reads that guess nothing (a deliberation's status): generous, many residents share an address.
     per_address: SlidingWindow = field(default_factory=lambda: SlidingWindow(300, 60))
     per_token: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 60))
-    # Requests with an unknown token or a bad receipt code: guessing is hopeless, but keep it slow.
+    # Misses (unknown links, receipt codes naming no ballot) per address, and from all addresses together.
     failures: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
-    logins: SlidingWindow = field(default_factory=lambda: SlidingWindow(10, 600))
+    failures_global: SlidingWindow = field(default_factory=lambda: SlidingWindow(3000, 600))
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
     def clear(self) -> None:
-        for window in (self.per_address, self.per_token, self.failures, self.logins):
+        for window in (self.per_address, self.per_token, self.failures, self.failures_global):
             window.clear()
+        self.logins.clear()
+
+    def missed(self, address: str) -> bool:
+        """Count a miss from ``address``; True when it is over its own or the global budget (answer 429)."""
+        over_address = not self.failures.hit(address)
+        over_all = not self.failures_global.hit("*")
+        if over_address or over_all:
+            log.info("limits.guessing", address=address, over_all=over_all)
+        return over_address or over_all
+
+
+def receipt_key(parsed: tuple[int, str]) -> str:
+    """What one receipt code's own rate limit is kept under (``RateLimits.per_token``)."""
+    return f"receipt:{parsed[0]}-{parsed[1]}"
 
 
 def client_address(request: Request) -> str:
-    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the resident's address.
+    """The client's address; behind a trusted reverse proxy the resident's own (yishi/web/proxy.py)."""
     return request.client.host if request.client else "unknown"

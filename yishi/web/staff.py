@@ -3,23 +3,35 @@ rule on every staff route with a ``{deliberation_id}`` in its path."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from yishi.services.accounts import Account, authenticate, end_session, session_account, session_binding, start_session
+from yishi import i18n
+from yishi.services.accounts import (
+    Account,
+    check_password,
+    end_session,
+    find_login,
+    session_account,
+    session_binding,
+    start_session,
+)
 from yishi.services.console import may_see_deliberation
-from yishi.web.render import message_page, render
+from yishi.web.render import message_page, page_lang, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce, sign, unsign
-from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 SESSION_COOKIE = "yishi_session"
 PRE_COOKIE = "yishi_pre"  # binds the sign-in form's CSRF token before there is a session
+MUST_CHANGE_PATHS = ("/console/account", "/console/account/password", "/logout")
 DELIBERATION_PARAM = "deliberation_id"  # the path parameter whose deliberation the community rule guards
 
 
@@ -87,6 +99,8 @@ async def _signed_in(request: Request, *roles: str) -> Staff | Response:
             return unavailable(request)
     if account is None or session_id is None:
         return RedirectResponse("/login", status_code=303)
+    if account.must_change and request.url.path not in MUST_CHANGE_PATHS:
+        return RedirectResponse("/console/account", status_code=303)  # an operator's password: choose one first
     if not account.can(*roles):
         return message_page(request, 403, "forbidden_title", body_key="forbidden_body")
     return Staff(account, session_id, secret)
@@ -118,6 +132,14 @@ def _login_page(request: Request, status: int = 200, error: str | None = None) -
     return response
 
 
+def _login_wait(request: Request, wait: float) -> Response:
+    seconds = max(1, math.ceil(wait))
+    response = message_page(request, 429, "too_many_title",
+                            body=i18n.t("login_wait", page_lang(request), seconds=seconds))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     return _login_page(request)
@@ -132,17 +154,30 @@ async def login(request: Request) -> Response:
                                                      form.get("csrf", "")):
         return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
     name = form.get("name", "")[:100]
-    if not state.limits.logins.hit(client_address(request)) or not state.limits.logins.hit(f"name:{name}"):
-        return too_many(request)
+    address = client_address(request)
     try:
-        account = await authenticate(state.pool, name, form.get("password", ""))
+        candidate = await find_login(state.pool, name)
+        # Slowed down by what is guessed (this account from this address) and by who guesses (this address),
+        # never locked: the real user's own address has its own count (yishi/web/throttle.py).
+        wait = state.limits.logins.wait(candidate.key, address)
+        logged = candidate.key if candidate.row else "unknown"  # never the typed name: it may be a password
+        if wait > 0:
+            log.info("login.throttled", account=logged, address=address, wait_s=round(wait, 1))
+            return _login_wait(request, wait)
+        account = await check_password(state.pool, candidate, form.get("password", ""))
         if account is None:
+            state.limits.logins.failed(candidate.key, address)
+            log.info("login.failed", account=logged, address=address)
             return _login_page(request, 401, "login_failed")
-        session_id = await start_session(state.pool, account, clock(request))
+        state.limits.logins.succeeded(candidate.key, address)
+        ttl = timedelta(hours=state.settings.session_hours)
+        session_id = await start_session(state.pool, account, clock(request), ttl=ttl, address=address,
+                                         user_agent=request.headers.get("user-agent"))
     except UNAVAILABLE:
         return unavailable(request)
-    response = RedirectResponse("/console", status_code=303)
-    _cookie(response, request, SESSION_COOKIE, sign(state.secret_key, session_id), 12 * 3600)
+    log.info("login.ok", account_id=account.id, address=address)
+    response = RedirectResponse("/console/account" if account.must_change else "/console", status_code=303)
+    _cookie(response, request, SESSION_COOKIE, sign(state.secret_key, session_id), int(ttl.total_seconds()))
     response.delete_cookie(PRE_COOKIE, path="/")
     return response
 

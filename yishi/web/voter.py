@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from fastapi import Request, Response
 
 from activities.db import UNAVAILABLE_ERRORS
 from activities.eventstore import StoreUnavailableError
+from domain.link_events import LinkAct
 from domain.roll import RoomEntry
 from yishi import i18n
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
@@ -53,9 +55,9 @@ def rooms_label(box: Box, owner_id: str) -> str:
     return "、".join(r.room_id for r in box.rooms_of(owner_id)) or owner_id
 
 
-def too_many(request: Request) -> Response:
+def too_many(request: Request, retry_after: float = 60) -> Response:
     response = message_page(request, 429, "too_many_title", body_key="too_many_body")
-    response.headers["Retry-After"] = "60"
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
@@ -66,18 +68,19 @@ def unavailable(request: Request) -> Response:
 
 
 async def load_holder(request: Request, token: str, *, cached: bool = False) -> LinkHolder | Response:
-    """Who holds ``token`` (rate-limited per address and per token), or the page to answer with.
+    """Who holds ``token`` (rate-limited per token), or the page to answer with.
 
-    ``cached=True`` only for acts whose recording checks the revocation again (a ballot: ``cast_ballot(link=)``).
+    The link is looked up before any limit of the address: a valid link is served however many unknown ones
+    the same address (a carrier NAT, the reverse proxy) sent before; only the misses count against it
+    (:meth:`RateLimits.missed`). ``cached=True`` only for acts whose recording checks the revocation again (a
+    ballot: ``cast_ballot(link=)``).
     """
     state = request.app.state
-    address = client_address(request)
-    if not state.limits.per_address.hit(address) or state.limits.failures.blocked(address):
-        return too_many(request)
     try:
         holder = await resolve_link(state.pool, token, cached=cached)
     except LinkError as exc:
-        state.limits.failures.hit(address)
+        if state.limits.missed(client_address(request)):
+            return too_many(request)
         if isinstance(exc, RevokedLinkError):
             return message_page(request, exc.status, "link_revoked_title", body_key="link_revoked_body")
         return message_page(request, exc.status, "link_invalid_title", body_key="link_invalid_body")
@@ -159,6 +162,39 @@ class BallotPage:
     error: str | None = None
     final: bool = False  # voted on every question, and ballots cannot be changed: no form to show
     questions: list[QuestionForm] = field(default_factory=list)
+    closes_fallback_years: tuple[int, ...] = ()
+    link_trace: tuple[str, ...] = ()
+
+
+TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
+
+
+def _who(act: LinkAct, lang: str) -> str:
+    return i18n.t(f"link_who_{act.via}" if act.via in ("console", "cli") else "link_who_system", lang, by=act.by)
+
+
+def _what(act: LinkAct, lang: str) -> str:
+    if act.format in ("csv", "sheets", "sheet"):
+        return i18n.t(f"link_what_{act.format}", lang)
+    return i18n.t("link_what_other", lang, format=act.format)
+
+
+def link_trace(voter: Voter, lang: str) -> tuple[str, ...]:
+    """What staff did to the holder's link, for their own pages (domain/link_events.py): the reissue that made the
+    link they hold, then the prints and downloads that included their household, newest first."""
+    holder, ledger = voter.holder, voter.box.links
+    lines = []
+    made = ledger.issue_of(holder.owner_id, holder.generation)
+    if made is not None and made.kind == "reissued":
+        lines.append(i18n.t("link_reissued_note", lang, when=i18n.when(made.at, lang), who=_who(made, lang),
+                            generation=holder.generation))
+    shown = [a for a in ledger.acts_of.get(holder.owner_id, ()) if a.kind == "disclosed"]
+    for act in reversed(shown[-TRACE_SHOWN:]):
+        lines.append(i18n.t("link_disclosed_note", lang, when=i18n.when(act.at, lang), who=_who(act, lang),
+                            what=_what(act, lang)))
+    if len(shown) > TRACE_SHOWN:
+        lines.append(i18n.t("link_trace_more", lang, count=len(shown) - TRACE_SHOWN))
+    return tuple(lines)
 
 
 def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) -> str:
@@ -229,4 +265,6 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         error=error,
         final=all(q.final for q in questions),
         questions=questions,
+        closes_fallback_years=opened.closes_fallback_years,
+        link_trace=link_trace(voter, lang),
     )
