@@ -127,7 +127,7 @@ def assign_take_up(t: Topic, c: AssignTakeUp) -> list[TopicEvent]:
     _in(t, ("raised",), "安排领题", "assigned")
     lv = c.target
     return [TakeUpAssigned(at=c.at, level=c.level, level_key=lv.key, org=lv.org, roles=lv.roles, due_at=c.due_at,
-                           reason="raised")]
+                           reason="raised", fallback_years=c.fallback_years)]
 
 
 def lapse_take_up(t: Topic, c: LapseTakeUp) -> list[TopicEvent]:
@@ -141,7 +141,7 @@ def lapse_take_up(t: Topic, c: LapseTakeUp) -> list[TopicEvent]:
     if nxt is None or c.next_due is None:
         return [missed]  # the top level: recorded and shown overdue; the topic stays there
     return [missed, TakeUpAssigned(at=c.at, level=a.level + 1, level_key=nxt.key, org=nxt.org, roles=nxt.roles,
-                                   due_at=c.next_due, reason="escalated")]
+                                   due_at=c.next_due, reason="escalated", fallback_years=c.next_fallback_years)]
 
 
 def support(t: Topic, c: Support) -> list[TopicEvent]:
@@ -286,7 +286,8 @@ def complete_milestone(t: Topic, c: CompleteMilestone) -> list[TopicEvent]:
     if left:
         return [done]
     names = "、".join(f.names)
-    return [done, *_resolved(t, c.at, "follow_up", f"已落实：{names} / done: {names}", c.by, c.feedback_due)]
+    return [done, *_resolved(t, c.at, "follow_up", f"已落实：{names} / done: {names}", c.by, c.feedback_due,
+                             c.feedback_fallback_years)]
 
 
 def lapse_milestones(t: Topic, c: LapseMilestones) -> list[TopicEvent]:
@@ -297,10 +298,12 @@ def lapse_milestones(t: Topic, c: LapseMilestones) -> list[TopicEvent]:
             if not f.done[i] and not f.missed[i] and f.due_at[i] <= c.at]
 
 
-def _resolved(t: Topic, at: object, source: str, resolution: str, by: Actor, due: object) -> list[TopicEvent]:
+def _resolved(t: Topic, at: object, source: str, resolution: str, by: Actor, due: object,
+              years: tuple[int, ...]) -> list[TopicEvent]:
     respondents = tuple(dict.fromkeys(x for x in (t.proposer_id, *t.supporters) if x))
     return [TopicResolved(at=at, source=source, resolution=resolution, by=by),  # type: ignore[arg-type]
-            FeedbackRequested(at=at, round=t.feedback_round + 1, respondents=respondents, due_at=due)]  # type: ignore[arg-type]
+            FeedbackRequested(at=at, round=t.feedback_round + 1, respondents=respondents, due_at=due,  # type: ignore[arg-type]
+                              fallback_years=years)]
 
 
 def resolve(t: Topic, c: Resolve) -> list[TopicEvent]:
@@ -309,7 +312,7 @@ def resolve(t: Topic, c: Resolve) -> list[TopicEvent]:
     _in(t, ("taken", "decided", "following_up"), "办结", "resolved")
     _by(t, c.by, STAFF, "办结", "resolved")
     text = _text(c.resolution, MAX_DESCRIPTION, "办理结果", "resolution")
-    return _resolved(t, c.at, c.source, text, c.by, c.feedback_due)
+    return _resolved(t, c.at, c.source, text, c.by, c.feedback_due, c.feedback_fallback_years)
 
 
 def route_outcome(t: Topic, c: RouteOutcome) -> list[TopicEvent]:
@@ -322,7 +325,7 @@ def route_outcome(t: Topic, c: RouteOutcome) -> list[TopicEvent]:
         return [RouteEnded(at=c.at, stream=c.stream, outcome=c.outcome, note=c.resolution[:MAX_DESCRIPTION])]
     source = "ticket" if waiting.kind == "ticket" else "procedure"
     text = c.resolution.strip() or c.outcome
-    return _resolved(t, c.at, source, text[:MAX_DESCRIPTION], SYSTEM, c.feedback_due)
+    return _resolved(t, c.at, source, text[:MAX_DESCRIPTION], SYSTEM, c.feedback_due, c.feedback_fallback_years)
 
 
 def give_feedback(t: Topic, c: GiveFeedback) -> list[TopicEvent]:

@@ -59,4 +59,4 @@ async def test_vote_decides_then_not_satisfied_reopens_and_the_window_closes(
         assert outcome.status == "closed"
         types = await stream_types(store, topic_id)
         assert types.count("TopicReopened") == 1 and types.count("FeedbackRequested") == 2
-        await save_history(handle, "topic_voted")
+        await save_history(handle, "topic_voted_deadlines_recorded")

@@ -156,7 +156,7 @@ async def test_route_to_the_ladder_opens_a_ticket_whose_closing_resolves_the_top
         await give_feedback(env.client, pool, topic_id, respondent=state.proposer.id, answer="satisfied",
                             now=await now_utc(env))
         assert (await handle.result()).status == "closed", "the only respondent answered: closed"
-        await save_history(handle, "topic_routed")
+        await save_history(handle, "topic_routed_deadlines_recorded")
 
 
 async def test_consensus_milestone_missed_is_flagged_then_done_resolves(
