@@ -59,7 +59,7 @@ class RouteFollowers:
                 "Escalation", params, id=params.ticket_id, result_type=EscalationResult,
                 parent_close_policy=ParentClosePolicy.ABANDON, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError:
-            workflow.logger.info("topic.ticket_adopted %s", params.ticket_id)
+            workflow.logger.info("topic.ticket_adopted", extra={"ticket_id": params.ticket_id})
         finally:
             self._starting.discard(params.ticket_id)
             self._version += 1  # wake the main loop: it follows the ticket now

@@ -20,6 +20,7 @@ from yishi.services import escalations
 from yishi.services.capabilities import resolve_capability
 from yishi.services.procedures import StartRequest
 from yishi.services.topic_intake import give_feedback, support_topic
+from yishi.services.topic_links import feedback_with_link
 from yishi.services.topic_routes import route_to_ladder, route_to_procedure
 from yishi.services.topics import (
     TopicRefusedError,
@@ -205,8 +206,8 @@ async def test_not_satisfied_reopens_once_then_closes(ts_env, store, pool, task_
             await give_feedback(env.client, pool, topic_id, respondent="owner:O999", answer="satisfied",
                                 now=await now_utc(env))
         assert "评价名单" in refused.value.zh and "not asked" in refused.value.en
-        await give_feedback(env.client, pool, topic_id, respondent=proposer, answer="not_satisfied",
-                            comment="第二天又停了", now=await now_utc(env))
+        await feedback_with_link(env.client, pool, result.tracking.token, answer="not_satisfied",
+                                 comment="第二天又停了", now=await now_utc(env))
         state = await topic_until(handle, lambda t: t.status == "taken", "reopened")
         assert state.reopens == 1 and state.take_up is not None
         await resolve(env.client, topic_id, by=CLERK, resolution="更换了控制柜")

@@ -22,7 +22,7 @@ from activities.topics import load_topic, project_topic
 from domain.topic_events import Actor, TopicDecision, TopicSummary
 from domain.topic_state import Topic
 from domain.topics import TopicError, summary
-from workflows.topic import (
+from workflows.topic_inputs import (
     AbsorbInput,
     ActorNote,
     DecisionInput,
