@@ -10,6 +10,7 @@ The contract with meetings (yishi/services/meetings.py calls these and never app
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import asyncpg
@@ -83,8 +84,11 @@ async def record_decision(client: Client, topic_id: str, decision: TopicDecision
     """A meeting's decision on the topic (``TopicDecided``): consensus with an owner and a deadline opens a
     follow-up with milestone timers; ``vote`` waits for that deliberation's result; ``escalated`` follows the ticket;
     ``deferred`` puts it back to "taken" for the next agenda. Idempotent for the same decision."""
+    # The update id names the decision's content: the same decision sent twice runs once; a corrected one is
+    # decided on its own (and refused by the domain if the topic has moved on).
+    content = hashlib.sha256(decision.model_dump_json().encode()).hexdigest()[:16]
     await update(client, topic_id, "decide", DecisionInput(by=by, decision=decision),
-                 update_id=f"decide:{decision.meeting_id}:{decision.item_id}:{decision.kind}")
+                 update_id=f"decide:{decision.meeting_id}:{decision.item_id}:{content}")
 
 
 async def topic_summary(pool: asyncpg.Pool, topic_id: str) -> TopicSummary:
