@@ -13,6 +13,7 @@ from domain.legal_calendar import BEIJING
 from domain.roll import Scope
 from domain.topic_events import Actor, Milestone, TopicDecision
 from tests.clock import advance_to
+from tests.escalation.conftest import ticket_until
 from tests.topics.conftest import CLERK, raised, topic_until
 from tests.workflows.conftest import complete, estate_roll, running_worker, save_history, stream_types
 from workflows.escalation import TicketAction
@@ -140,10 +141,8 @@ async def test_route_to_the_ladder_opens_a_ticket_whose_closing_resolves_the_top
                                                    start_level="street", by=CLERK, note="社区协调无果")
         assert ticket_id == f"{topic_id}/esc-1" and receipt.status == "routed"
         street = {"role": "street_office", "actor": "王科长", "org": "street"}
-        for _ in range(100):  # the child's first append may still be on its way
-            if "LevelAssigned" in await stream_types(store, ticket_id):
-                break
-            await env.sleep(timedelta(seconds=1))
+        await ticket_until(env.client.get_workflow_handle(ticket_id), lambda t: t.current is not None,
+                           "the ticket's first level")
         opened = next(e for e in await store.read(ticket_id) if e.type == "EscalationOpened")
         assert (opened.payload["parent_id"], opened.payload["subject"]) == (topic_id, "餐馆油烟渗入楼道")
         await escalations.act(env.client, ticket_id, "resolve", TicketAction(**street, outcome="resolved",
