@@ -23,9 +23,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from activities.notices import ChannelQuery, Delivery, NoticeActivities
 from activities.stages import Appended
+from domain.errors import N_, Items, Text
 from domain.escalation import (
     CLOSING_NOTICE_KIND,
     ESCALATION_EVENT_TYPES,
@@ -168,10 +170,10 @@ class TicketEndedError(Exception):
 
     def __init__(self, ticket_id: str, end: StoredEvent, types: list[str]) -> None:
         self.ticket_id, self.end, self.types = ticket_id, end, types
-        verb = "撤销" if end.type == "Cancelled" else "结案"
-        self.zh = f"工单 {ticket_id} 已{verb}（第 {end.seq} 条事件 {end.type}），不再记录 {'、'.join(types)}"
-        self.en = f"ticket {ticket_id} has ended ({end.type}, seq {end.seq}); {', '.join(types)} not recorded"
-        super().__init__(f"{self.zh} / {self.en}")
+        how = N_("cancelled") if end.type == "Cancelled" else N_("closed")
+        self.text = Text(N_("ticket %(ticket)s has been %(how)s (event %(seq)s, %(type)s); %(types)s not recorded"),
+                         ticket=ticket_id, how=Text(how), seq=end.seq, type=end.type, types=Items(types))
+        super().__init__(str(self.text))
 
 
 class _HeadMoved(Exception):
@@ -232,12 +234,13 @@ async def project_ticket(store: EventStore, pool: asyncpg.Pool, ticket_id: str) 
 
 class EscalationActivities:
     def __init__(self, store: EventStore, pool: asyncpg.Pool, settings: EscalationSettings | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, links: FollowUpLinks | None = None) -> None:
         self._store = store
         self._pool = pool
         self._settings = settings or EscalationSettings()
         self._transport = transport
         self._notices = NoticeActivities(store, pool, transport=transport)
+        self._links = links or FollowUpLinks(pool)
 
     @activity.defn(name="escalation_ladder")
     async def escalation_ladder(self, query: LadderQuery) -> tuple[Level, ...]:
@@ -248,7 +251,7 @@ class EscalationActivities:
         try:
             return ladder.for_category(query.category)
         except EscalationError as exc:
-            raise ApplicationError(str(exc), type="EscalationError", non_retryable=True) from None
+            raise ApplicationError(str(exc), exc.text.wire(), type="EscalationError", non_retryable=True) from None
 
     @activity.defn(name="append_escalation_events")
     async def append_escalation_events(self, params: EscalationAppend) -> Appended:
@@ -263,7 +266,7 @@ class EscalationActivities:
                 return Appended(seq=ended.end.seq, hash=ended.end.hash)
             log.warning("escalation.append_after_end", ticket_id=params.ticket_id, key=params.key,
                         types=ended.types, end=ended.end.type, end_seq=ended.end.seq)
-            raise ApplicationError(str(ended), type="TicketEnded", non_retryable=True) from None
+            raise ApplicationError(str(ended), ended.text.wire(), type="TicketEnded", non_retryable=True) from None
         await project_ticket(self._store, self._pool, params.ticket_id)
         log.info("escalation.appended", ticket_id=params.ticket_id, key=params.key, seq=stored[0].seq,
                  types=[e.type for e in params.events])
@@ -365,8 +368,9 @@ class EscalationActivities:
             url = (await self._notices._config(params.community)).webhook_url  # noqa: SLF001
             if not url:
                 raise RuntimeError("no webhook URL configured for the community's notices")
+            ticket, _ = await load_ticket(self._store, params.ticket_id)
             body = {"ticket_id": params.ticket_id, "notice": notice.model_dump(mode="json"),
-                    "recipients": [{"id": r} for r in recipients]}
+                    "recipients": await self._links.recipients(ticket, notice)}
             async with httpx.AsyncClient(transport=self._transport, timeout=10) as client:
                 response = await client.post(url, json=body, headers={"Idempotency-Key": notice.notice_id})
             response.raise_for_status()

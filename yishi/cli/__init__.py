@@ -38,6 +38,7 @@ COMMANDS = {
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
     "topic": "yishi.cli.topic:topic",
+    "i18n": "yishi.cli.i18n:i18n",
 }
 
 

@@ -7,6 +7,7 @@ and the rates read is the ``escalations`` projection, rebuilt from the ticket st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,23 +17,24 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import load_ticket, project_ticket
 from activities.eventstore import EventStore
+from domain.errors import N_, DomainError, Items
 from domain.escalation import EvidenceRef, Ticket
 from domain.escalation_rates import RateCell, RatesReport, rates
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
+from yishi.i18n.errors import refusal
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
-from yishi.services.links import IssuedLink, issued_from_row, new_row
 
 
-class RefusedError(Exception):
-    """The ticket's workflow refused the action; the message says why, zh / en."""
+class RefusedError(DomainError):
+    """The ticket's workflow refused the action; the message says why (its text: :func:`yishi.i18n.errors.refusal`)."""
 
 
 class TicketRequest(BaseModel):
@@ -70,21 +72,41 @@ async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
     return ticket_id, handle
 
 
+OPENING_PATIENCE = 15.0
+"""Seconds an action waits for a ticket's workflow to apply its first level (see :func:`_opened`)."""
+
+
+async def _opened(handle: WorkflowHandle, patience: float = OPENING_PATIENCE) -> None:
+    """Wait until the ticket's workflow has applied its first level. The stream (and so the inbox) shows the
+    ticket a moment before the workflow's own state does, the opening being appended by an activity; an action
+    arriving in between would be refused as "the ticket is new" by the workflow's validator."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while True:
+        try:
+            state = await handle.query("ticket", result_type=Ticket, rpc_timeout=timedelta(seconds=4))
+        except (RPCError, WorkflowQueryFailedError):
+            return  # no such ticket, or no worker: the update itself answers
+        if state.status != "new" or loop.time() > deadline:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) -> ActionReceipt:
-    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` (zh / en)."""
+    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` ."""
     if action not in ACTIONS:
-        raise RefusedError(f"未知操作“{action}”（可用：{'、'.join(ACTIONS)}） / unknown action '{action}'")
+        raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action, valid=Items(ACTIONS))
     handle = client.get_workflow_handle(ticket_id)
+    await _opened(handle)
     try:
         return await handle.execute_update(action, arg, result_type=ActionReceipt)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise RefusedError(refusal(cause or exc)) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise RefusedError(f"工单 {ticket_id} 不存在或已结束 / "
-                           f"ticket {ticket_id} does not exist or has ended") from None
+        raise RefusedError(N_("ticket %(ticket)s does not exist or has ended"), ticket=ticket_id) from None
 
 
 async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
@@ -135,8 +157,15 @@ def may_see(account: Account, ticket: Ticket) -> bool:
     org = account_org(account)
     if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
-    return org is not None and (org in {a.org for a in ticket.assignments}
-                                or (ticket.transfer is not None and ticket.transfer.to_org == org))
+    return org is not None and org_may_see(org, ticket)
+
+
+def org_may_see(org: str, ticket: Ticket) -> bool:
+    """The organisation API's rule (an organisation's system with its bearer token): the organisations that own
+    or owned the ticket, and a waiting transfer's receiver. The ticket's read route and its action route both
+    answer "not found" to any other organisation, so neither tells it that the ticket exists."""
+    return bool(org) and (org in {a.org for a in ticket.assignments}
+                          or (ticket.transfer is not None and ticket.transfer.to_org == org))
 
 
 async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
@@ -208,7 +237,7 @@ def report_json(report: RatesReport) -> dict[str, Any]:
             "by_org": {k: cell_json(v) for k, v in sorted(report.by_org.items())}}
 
 
-# ---- organisations: bearer tokens for their systems, follow-up links for owners --------------------------
+# ---- organisations: bearer tokens for their systems ------------------------------------------------------
 
 
 def _hash(token: str) -> str:
@@ -243,24 +272,3 @@ async def org_for_token(pool: asyncpg.Pool, token: str) -> tuple[str, str] | Non
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT org, role FROM escalation_orgs WHERE token_hash = $1", _hash(token))
     return (row["org"], row["role"]) if row else None
-
-
-async def follow_up_link(pool: asyncpg.Pool, ticket: Ticket, *, secret_key: str, now: datetime) -> IssuedLink:
-    """The initiator's personal follow-up link (the capability links of yishi/services/links.py, issued
-    for the ticket's stream id): idempotent, only the hash stored."""
-    if ticket.initiator_kind != "owner":
-        raise ValueError("only an owner's ticket has a follow-up link; the committee answers in the console")
-    # Not recorded in a stream like a voting link (yishi/services/link_issuing.py): it rates a ticket and casts
-    # no vote. So that this path can never mint a voting link, the id must be a ticket's.
-    async with pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval("SELECT 1 FROM escalations WHERE ticket_id = $1", ticket.ticket_id) is None:
-            raise ValueError(f"{ticket.ticket_id} is not an escalation ticket")
-        nonce, digest = new_row(secret_key, ticket.ticket_id, ticket.initiator, 1)
-        await conn.execute(
-            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
-            " VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT DO NOTHING",
-            ticket.ticket_id, ticket.initiator, nonce, digest, now)
-        row = await conn.fetchrow(
-            "SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM links"
-            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL", ticket.ticket_id, ticket.initiator)
-    return issued_from_row(secret_key, row)
