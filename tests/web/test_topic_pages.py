@@ -1,0 +1,181 @@
+"""The topic pages over HTTP, on the real app, PostgreSQL and Temporal: a resident raises a topic with a photo through
+the community's intake link and follows it; a neighbour finds it before raising a duplicate and joins it; the
+committee takes one up and declines another with a reason the proposer reads; a comment hidden with a reason; hostile
+input (a non-image, an oversized body, markup, a bad link) refused with a page, nothing stored."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from tests.web.conftest import BASE_URL, SECRET, form_fields
+from tests.workflows.conftest import running_worker, stream_types
+from yishi.services.topic_links import intake_link
+from yishi.settings import Settings
+from yishi.temporal_client import DATA_CONVERTER
+
+QUEUE = f"topic-pages-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def settings(database_url: str, temporal_server) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(database_url=database_url, secret_key=SecretStr(SECRET), public_base_url=BASE_URL,
+                    temporal_address=temporal_server.address, task_queue=QUEUE, topic_photo_max_bytes=200_000,
+                    topic_photo_max_count=2, intake_effort_bits=(4, 8))
+
+
+@pytest.fixture
+async def worker(app, store, pool, temporal_server) -> AsyncIterator[Client]:  # type: ignore[no-untyped-def]
+    temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
+    app.state.temporal = temporal
+    async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
+        yield temporal
+
+
+def jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+async def poster(pool: Any, store: Any, community: str) -> str:
+    link = await intake_link(pool, store, community, None, by="test", secret_key=SECRET, now=datetime.now(UTC))
+    return link.token
+
+
+def raise_fields(html: str) -> dict[str, str]:
+    form = re.search(r'<form method="post" action="/t/[^"]+" enctype="multipart/form-data"[^>]*>(.*?)</form>', html,
+                     re.S)
+    assert form, html[-800:]
+    return dict(re.findall(r'<input type="hidden" name="(nonce|csrf)" value="([^"]*)"', form.group(1)))
+
+
+async def raise_topic(c: httpx.AsyncClient, token: str, title: str, description: str,
+                      photos: list[tuple[str, bytes, str]] = (), **extra: str) -> httpx.Response:  # type: ignore[assignment]
+    page = await c.get(f"/t/{token}", params={"title": title, "description": description})
+    assert page.status_code == 200, page.text[-600:]
+    data = {**raise_fields(page.text), "title": title, "description": description, **extra}
+    files = [("photos", p) for p in photos] or [("photos", ("", b"", "application/octet-stream"))]
+    return await c.post(f"/t/{token}", data=data, files=files)
+
+
+async def tracked(c: httpx.AsyncClient, path: str, words: str, tries: int = 100) -> str:
+    """The tracking page once it shows ``words`` (the workflow records the take-up deadline on its own)."""
+    import asyncio
+
+    for _ in range(tries):
+        html = (await c.get(path)).text
+        if words in html:
+            return html
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{words!r} never shown: {html[-800:]}")
+
+
+async def test_raise_with_a_photo_join_instead_of_a_duplicate_take_and_follow(app, pool, store, worker,
+                                                                            sign_in) -> None:
+    community = f"幸福社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident, \
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL) as neighbour:
+        first = await resident.get(f"/t/{token}")
+        assert first.status_code == 200 and "yishi_intake" in first.headers.get("set-cookie", "")
+        sent = await raise_topic(resident, token, "3号楼电梯经常停运", "这周停了三次，老人上下楼困难",
+                                 [("电梯.jpg", jpeg(), "image/jpeg")], phone="13812345678", room="3-1-502")
+        assert sent.status_code == 303 and sent.headers["location"].startswith("/tt/"), sent.text[-600:]
+        track = sent.headers["location"].split("?")[0]
+        html = await tracked(resident, track, "须在")
+        assert "3号楼电梯经常停运" in html and "议题已提出" in html and "1张照片" in html
+        assert "13812345678" not in html and "3-1-502" not in html, "no phone or room on the resident's page"
+
+        similar = await neighbour.get(f"/t/{token}", params={"title": "三号楼电梯老是停运", "description": "又停了"})
+        assert "3号楼电梯经常停运" in similar.text and "支持这个议题" in similar.text
+        join = form_fields(similar.text, "/join")
+        joined = await neighbour.post(join.pop("_action"), data=join)
+        assert joined.status_code == 303 and joined.headers["location"].startswith("/tt/"), joined.text[-600:]
+        assert "已记下您的支持" in (await neighbour.get(joined.headers["location"])).text
+
+    committee = await sign_in("committee", community=community)
+    listed = await committee.get("/console/topics")
+    topic_id = re.search(r'href="/console/topics/(topic-[0-9a-f]{12})"', listed.text).group(1)
+    page = await committee.get(f"/console/topics/{topic_id}")
+    assert "13812345678" in page.text and "3-1-502" in page.text, "the committee may call back"
+    assert track.removeprefix("/tt/") not in page.text, "staff never see a resident's link"
+    take = form_fields(page.text, "/act")
+    done = await committee.post(take.pop("_action"), data={**take, "text": "本周五议事会讨论"})
+    assert done.status_code == 303, done.text[-600:]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        html = await tracked(resident, track, "社区已领题")
+        assert "本周五议事会讨论" in html and "2" in html
+    types = await stream_types(store, topic_id)
+    assert types.count("SupportAdded") == 1 and "TopicTaken" in types
+
+
+async def test_decline_with_a_reason_the_proposer_reads_and_a_hidden_comment(app, pool, store, worker,
+                                                                            sign_in) -> None:
+    community = f"和谐社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        sent = await raise_topic(resident, token, "<script>alert(1)</script>小区门口摆摊", "每天早上占道")
+        track = sent.headers["location"].split("?")[0]
+        html = await tracked(resident, track, "须在")
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+        comment = form_fields(html, "/comment")
+        posted = await resident.post(comment.pop("_action"), data={**comment, "text": "某某家的摊子最吵"})
+        assert posted.status_code == 303
+    committee = await sign_in("committee", community=community)
+    topic_id = re.search(r'href="/console/topics/(topic-[0-9a-f]{12})"',
+                         (await committee.get("/console/topics")).text).group(1)
+    page = (await committee.get(f"/console/topics/{topic_id}")).text
+    hide = form_fields(page, "/act")  # the first form is "take"; the hide form is found by its field
+    hide_form = re.search(r'<form method="post" action="[^"]+" class="hide-form">(.*?)</form>', page, re.S).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', hide_form))
+    hidden = await committee.post(hide["_action"], data={**fields, "text": "点名道姓"})
+    assert hidden.status_code == 303, hidden.text[-600:]
+    page = (await committee.get(f"/console/topics/{topic_id}")).text
+    decline = form_fields(page, "/act")  # the session's CSRF pair; the action is the posted field
+    refused = await committee.post(decline.pop("_action"), data={**decline, "action": "decline", "text": ""})
+    assert refused.status_code == 409 and "请写下拒绝的理由" in refused.text
+    page = (await committee.get(f"/console/topics/{topic_id}")).text
+    decline = form_fields(page, "/act")
+    declined = await committee.post(decline.pop("_action"), data={**decline, "action": "decline",
+                                                                  "text": "属于城管职责，请拨打12345"})
+    assert declined.status_code == 303, declined.text[-600:]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        html = await tracked(resident, track, "不予受理")
+        assert "属于城管职责，请拨打12345" in html and "这条留言已被社区隐藏。理由：点名道姓" in html
+        assert "某某家的摊子最吵" not in html
+    types = await stream_types(store, topic_id)
+    assert "CommentHidden" in types and "TopicDeclined" in types
+
+
+async def test_hostile_input_is_refused_with_a_page_and_nothing_stored(app, pool, store, worker) -> None:
+    community = f"平安社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        svg = ("photo.jpg", b"<svg onload=alert(1)>", "image/jpeg")
+        fake = await raise_topic(c, token, "楼道堆物", "堆了很多纸箱", [svg])
+        assert fake.status_code == 422 and "JPEG" in fake.text and "发送前请重新选择照片" in fake.text, fake.text[-800:]
+        page = await c.get(f"/t/{token}", params={"title": "x", "description": "y"})
+        big = await c.post(f"/t/{token}", data={**raise_fields(page.text), "title": "x", "description": "y"},
+                           files=[("photos", ("a.jpg", b"\xff" * 700_000, "image/jpeg"))])
+        assert big.status_code == 413, big.text[-400:]
+        wrong = await c.post(f"/t/{'A' * 43}", data={"title": "x"}, files=[("photos", ("a.jpg", b"1", "image/jpeg"))])
+        assert wrong.status_code == 403 and "链接无法识别" in wrong.text
+        forged = await c.post(f"/t/{token}", data={"nonce": "n", "csrf": "forged", "title": "x", "description": "y"},
+                              files=[("photos", ("", b"", "application/octet-stream"))])
+        assert forged.status_code == 403
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 0

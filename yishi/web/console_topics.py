@@ -1,0 +1,196 @@
+"""The committee's topics: the list (missed take-up deadlines marked), a topic's page with its steps and the actions
+(take it up, decline with a reason, route to the escalation ladder, merge a duplicate, hide a comment with a
+reason), and the community's A4 intake poster with its QR code.
+
+Every page and action keeps one wall, the topic's community (:func:`visible_topic`, the rule of the console's
+lists: services/console.py ``may_see_community``): a topic of another community answers the 404 an unknown id
+gets. Actions are POST forms with the session's CSRF field, sent to the topic's workflow as updates, whose domain
+checks the actor again (domain/topic_checks.py ``by_staff``). Staff never see a resident's tracking link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from activities.eventstore import EventStore
+from domain.topic_commands import TopicError
+from domain.topic_events import Actor
+from domain.topic_state import Topic
+from yishi.i18n import N_
+from yishi.services.complaints import ComplaintError
+from yishi.services.console import home_community, may_see_community
+from yishi.services.links import local_base
+from yishi.services.topic_intake import hide_comment
+from yishi.services.topic_links import intake_link
+from yishi.services.topic_routes import route_to_ladder
+from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, take, topic_state
+from yishi.web.render import message_page, not_found_page, page_translator, render, workflow_busy
+from yishi.web.sheets import address_warning, qr_data_uri
+from yishi.web.staff import Staff, require, staff_form
+from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.topic_steps import topic_steps
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+READ_ROLES = ("committee", "grid_worker", "street_office", "auditor")
+ACT_ROLES = ("committee", "street_office")
+POSTER_ROLES = ("committee",)
+ACTIONS = ("take", "decline", "route", "merge", "hide")
+CATEGORIES = ("housing", "urban_management", "market_regulation", "planning")
+
+
+def topic_path(topic_id: str) -> str:
+    return f"/console/topics/{topic_id}"
+
+
+def actor(staff: Staff, community: str) -> Actor:
+    kind = staff.account.role if staff.account.role in ("committee", "grid_worker", "street_office") else "committee"
+    return Actor(kind=kind, name=staff.account.name, account=staff.account.name, community=community)
+
+
+async def visible_topic(request: Request, staff: Staff, topic_id: str) -> Topic | Response:
+    """The topic if the account may see its community; else the 404 an unknown id gets (never a 403)."""
+    try:
+        topic = await topic_state(request.app.state.pool, topic_id[:64])
+    except (TopicRefusedError, TopicError):  # an unknown id
+        return not_found_page(request)
+    except UNAVAILABLE:
+        return unavailable(request)
+    if not may_see_community(staff.account, topic.community):
+        log.info("console.topic_hidden", topic_id=topic_id, account_id=staff.account.id)
+        return not_found_page(request)
+    return topic
+
+
+def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
+    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
+
+
+@router.get("/console/topics")
+async def topics_list(request: Request) -> Response:
+    staff = await require(request, *READ_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    home = home_community(staff.account)
+    try:
+        rows = await list_topics(request.app.state.pool, community=home)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return _page(request, "console_topics.html", staff, rows=rows, now=clock(request), home=home,
+                 poster_form=staff.form() if staff.account.can(*POSTER_ROLES) else None)
+
+
+async def _contact(request: Request, topic_id: str) -> str | None:
+    async with request.app.state.pool.acquire() as conn:
+        return await conn.fetchval("SELECT phone FROM topic_contacts WHERE topic_id = $1 ORDER BY given_at LIMIT 1",
+                                   topic_id)
+
+
+async def _topic_page(request: Request, staff: Staff, topic: Topic, status: int = 200,
+                      error: str | None = None) -> Response:
+    pool = request.app.state.pool
+    try:
+        events = await EventStore(pool).read(topic.topic_id)
+        others = [r for r in await list_topics(pool, community=topic.community)
+                  if r["topic_id"] != topic.topic_id and r["status"] not in ("declined", "merged", "closed")]
+        phone = await _contact(request, topic.topic_id) if staff.account.can(*ACT_ROLES) else None
+    except UNAVAILABLE:
+        return unavailable(request)
+    return _page(request, "console_topic.html", staff, status, topic=topic, error=error, phone=phone,
+                 steps=topic_steps(page_translator(request), events, staff=True), others=others[:50],
+                 categories=CATEGORIES, can_act=staff.account.can(*ACT_ROLES),
+                 forms={name: staff.form() for name in ACTIONS}, hide_forms={c.comment_id: staff.form()
+                                                                             for c in topic.comments})
+
+
+@router.get("/console/topics/{topic_id}")
+async def topic_page(request: Request, topic_id: str) -> Response:
+    staff = await require(request, *READ_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    topic = await visible_topic(request, staff, topic_id)
+    if isinstance(topic, Response):
+        return topic
+    return await _topic_page(request, staff, topic)
+
+
+async def _act(request: Request, staff: Staff, topic: Topic, form: dict[str, str]) -> None:
+    """Run the posted action; a refusal raises TopicRefusedError (or ComplaintError for the ladder's request)."""
+    client, pool, by = await temporal_client(request), request.app.state.pool, actor(staff, topic.community)
+    action, text = form.get("action", ""), form.get("text", "").strip()[:2000]
+    if action == "take":
+        await take(client, topic.topic_id, by=by, note=text)
+    elif action == "decline":
+        if not text:
+            raise TopicRefusedError(N_("write the reason the proposer will read, then decline"))
+        await decline(client, topic.topic_id, by=by, reason=text)
+    elif action == "route":
+        await route_to_ladder(client, pool, topic.topic_id, category=form.get("category", "")[:40], by=by, note=text)
+    elif action == "merge":
+        into = form.get("into", "")[:64]
+        target = await topic_state(pool, into) if into.startswith("topic-") else None
+        if target is None or target.community != topic.community:
+            raise TopicRefusedError(N_("no topic %(topic)s; check the topic id"), topic=into or "—")
+        await merge(client, pool, topic.topic_id, into, by=by, note=text)
+    elif action == "hide":
+        if not text:
+            raise TopicRefusedError(N_("write the reason for hiding the comment, then hide it"))
+        await hide_comment(pool, topic.topic_id, form.get("comment_id", "")[:64], reason=text, by=by,
+                           now=clock(request))
+    else:
+        raise TopicRefusedError(N_("unknown action %(action)s"), action=action[:40])
+
+
+@router.post("/console/topics/{topic_id}/act")
+async def topic_act(request: Request, topic_id: str) -> Response:
+    posted = await staff_form(request, *ACT_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    topic = await visible_topic(request, staff, topic_id)
+    if isinstance(topic, Response):
+        return topic
+    tr = page_translator(request)
+    try:
+        await _act(request, staff, topic, form)
+    except (TopicRefusedError, TopicError, ComplaintError) as exc:
+        return await _topic_page(request, staff, topic, 409, error=tr.error(exc))
+    except TEMPORAL_UNAVAILABLE:
+        return workflow_busy(request)
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("console.topic_action", topic_id=topic.topic_id, action=form.get("action"), account_id=staff.account.id)
+    return RedirectResponse(topic_path(topic.topic_id), status_code=303)
+
+
+@router.post("/console/topics/poster")
+async def poster(request: Request) -> Response:
+    """The community's A4 intake poster (the link is issued on first print, recorded in the intake stream)."""
+    posted = await staff_form(request, *POSTER_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    community = home_community(staff.account) or form.get("community", "").strip()[:80]
+    if not community:
+        return message_page(request, 422, N_("Which community?"), N_(
+            "Your account has no community: write the community's name on the form."), back_url="/console/topics")
+    building = form.get("building", "").strip()[:40] or None
+    state = request.app.state
+    try:
+        link = await intake_link(state.pool, state.store, community, building, by=staff.account.name,
+                                 secret_key=state.secret_key, now=clock(request))
+    except UNAVAILABLE:
+        return unavailable(request)
+    configured = bool(state.settings.public_base_url)
+    base = state.settings.public_base_url or str(request.base_url)
+    url = link.url(base)
+    log.info("console.topic_poster", community=community, building=building, account_id=staff.account.id,
+             local=local_base(base))
+    return render(request, "topic_poster.html", no_store=True, switch_path="/console/topics", community=community,
+                  building=building, url=url, qr=qr_data_uri(url), base_url=base,
+                  warning=address_warning(base, configured=configured))
