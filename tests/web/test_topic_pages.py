@@ -179,3 +179,20 @@ async def test_hostile_input_is_refused_with_a_page_and_nothing_stored(app, pool
         assert forged.status_code == 403
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 0
+
+
+async def test_the_poster_warns_in_red_when_its_address_is_the_servers_own(app, store, sign_in) -> None:
+    committee = await sign_in("committee")
+    form = form_fields((await committee.get("/console/topics")).text, "/console/topics/poster")
+    action = form.pop("_action")
+    good = await committee.post(action, data={**form, "building": "5"})
+    assert good.status_code == 200 and "data-warning" not in good.text and "5栋" in good.text, good.text[-600:]
+    assert "style-src 'self' 'sha256-" in good.headers["content-security-policy"]
+    url = re.search(r'id="poster-url">([^<]+)<', good.text).group(1)
+    assert url.startswith(f"{BASE_URL}/t/")
+    app.state.settings = app.state.settings.model_copy(update={"public_base_url": "http://127.0.0.1:8000"})
+    form = form_fields((await committee.get("/console/topics")).text, "/console/topics/poster")
+    local = await committee.post(form.pop("_action"), data=form)
+    assert local.status_code == 200 and 'data-warning="local"' in local.text and "请勿张贴" in local.text, local.text
+    types = await stream_types(store, "intake-幸福社区")
+    assert types.count("CapabilityIssued") >= 2, "the community's link and building 5's, each recorded"

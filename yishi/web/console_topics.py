@@ -28,6 +28,8 @@ from yishi.services.topic_intake import hide_comment
 from yishi.services.topic_links import intake_link
 from yishi.services.topic_routes import route_to_ladder
 from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, take, topic_state
+from yishi.web.console_links import _style_hashes
+from yishi.web.middleware import SECURITY_HEADERS
 from yishi.web.render import message_page, not_found_page, page_translator, render, workflow_busy
 from yishi.web.sheets import address_warning, qr_data_uri
 from yishi.web.staff import Staff, require, staff_form
@@ -191,6 +193,11 @@ async def poster(request: Request) -> Response:
     url = link.url(base)
     log.info("console.topic_poster", community=community, building=building, account_id=staff.account.id,
              local=local_base(base))
-    return render(request, "topic_poster.html", no_store=True, switch_path="/console/topics", community=community,
-                  building=building, url=url, qr=qr_data_uri(url), base_url=base,
-                  warning=address_warning(base, configured=configured))
+    response = render(request, "topic_poster.html", no_store=True, switch_path="/console/topics",
+                      community=community, building=building, url=url, qr=qr_data_uri(url), base_url=base,
+                      warning=address_warning(base, configured=configured))
+    # One self-contained printable page, as the notice sheets: its own inline style allowed by its hash only.
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", f"style-src 'self' {_style_hashes(response.body.decode())}")
+    response.headers["Content-Security-Policy"] = policy
+    return response

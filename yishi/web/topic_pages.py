@@ -100,13 +100,17 @@ def _csrf_ok(request: Request, purpose: str, link: CapabilityHolder, form: Any) 
                       str(form.get("csrf", "")))
 
 
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+
+
 def _intake_page(request: Request, link: CapabilityHolder, token: str, status: int = 200, **context: Any) -> Response:
     values = context.pop("values", None) or {}
     response = render(request, "topic_intake.html", status, no_store=True, token=token, link=link,
                       fixed_building=None if link.holder == "*" else link.holder, values=values, kinds=KINDS,
                       raise_form=_keys(request, "topic-raise", link), max_title=MAX_TITLE,
                       max_description=MAX_DESCRIPTION, max_photos=request.app.state.settings.topic_photo_max_count,
-                      max_mb=request.app.state.settings.topic_photo_max_bytes // (1024 * 1024), **context)
+                      max_size=_size(request.app.state.settings.topic_photo_max_bytes), **context)
     if _device(request) is None:
         response.set_cookie(DEVICE_COOKIE, sign(request.app.state.secret_key, new_nonce()), max_age=365 * 86400,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
