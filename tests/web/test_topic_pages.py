@@ -196,3 +196,31 @@ async def test_the_poster_warns_in_red_when_its_address_is_the_servers_own(app, 
     assert local.status_code == 200 and 'data-warning="local"' in local.text and "请勿张贴" in local.text, local.text
     types = await stream_types(store, "intake-幸福社区")
     assert types.count("CapabilityIssued") >= 2, "the community's link and building 5's, each recorded"
+
+
+async def test_public_page_shows_no_personal_data_and_the_csv_keeps_the_wall(app, pool, store, worker, client,
+                                                                           sign_in) -> None:
+    from urllib.parse import quote
+
+    community, elsewhere = f"阳光社区-{uuid.uuid4().hex[:6]}", f"月亮社区-{uuid.uuid4().hex[:6]}"
+    for where in (community, elsewhere):
+        token = await poster(pool, store, where)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as resident:
+            sent = await raise_topic(resident, token, f"{where}垃圾站太臭", "夏天尤其严重，住在12楼的王大爷说",
+                                     phone="13700001111", room="8-2-1201", building="8")
+            assert sent.status_code == 303, sent.text[-600:]
+    page = await client.get(f"/p/{quote(community)}/topics")
+    assert page.status_code == 200 and f"{community}垃圾站太臭" in page.text and "8栋" in page.text
+    for private in ("13700001111", "8-2-1201", "王大爷", elsewhere):
+        assert private not in page.text, private
+    assert (await client.get(f"/p/{quote('没有这个社区')}/topics")).status_code == 404
+
+    committee = await sign_in("committee", community=community)
+    mine = await committee.get("/console/topics/figures.csv")
+    assert mine.status_code == 200 and mine.headers["content-type"].startswith("text/csv")
+    lines = mine.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("community,month,raised") and len(lines) == 2 and lines[1].startswith(community)
+    street = await sign_in("street_office", community=None)
+    both = (await street.get("/console/topics/figures.csv")).content.decode("utf-8-sig")
+    assert community in both and elsewhere in both
+    assert (await client.get("/console/topics/figures.csv")).status_code == 303, "signed-in staff only"

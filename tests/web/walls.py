@@ -88,6 +88,8 @@ READ_ROUTES: dict[str, str] = {
     "/tt/{token}": "capability",
     "/console/topics": "own community",
     "/console/topics/{topic_id}": "topic",
+    "/console/topics/figures.csv": "own community",
+    "/p/{community}/topics": "public",
     "/login": "public",
     "/receipt": "public",
     "/api/v1/receipts/{code}": "public",

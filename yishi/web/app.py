@@ -99,6 +99,7 @@ def _install_pages(app: FastAPI) -> None:
         public,
         resident,
         topic_pages,
+        topic_public,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
@@ -113,6 +114,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
     app.include_router(topic_pages.router)
+    app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
     app.include_router(console_topics.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
