@@ -112,6 +112,12 @@ async def test_raise_with_a_photo_join_instead_of_a_duplicate_take_and_follow(ap
     page = await committee.get(f"/console/topics/{topic_id}")
     assert "13812345678" in page.text and "3-1-502" in page.text, "the committee may call back"
     assert track.removeprefix("/tt/") not in page.text, "staff never see a resident's link"
+    shown = await committee.get(f"/console/topics/{topic_id}/photos/0")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg" and shown.content == jpeg()
+    assert (await committee.get(f"/console/topics/{topic_id}/photos/1")).status_code == 404
+    outsider = await sign_in("committee", community="别的社区")
+    assert (await outsider.get(f"/console/topics/{topic_id}/photos/0")).status_code == 404
+    assert (await outsider.get(f"/console/topics/{topic_id}")).status_code == 404
     take = form_fields(page.text, "/act")
     done = await committee.post(take.pop("_action"), data={**take, "text": "本周五议事会讨论"})
     assert done.status_code == 303, done.text[-600:]

@@ -88,6 +88,7 @@ READ_ROUTES: dict[str, str] = {
     "/tt/{token}": "capability",
     "/console/topics": "own community",
     "/console/topics/{topic_id}": "topic",
+    "/console/topics/{topic_id}/photos/{index}": "topic",
     "/console/topics/figures.csv": "own community",
     "/p/{community}/topics": "public",
     "/login": "public",

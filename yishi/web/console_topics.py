@@ -121,6 +121,29 @@ async def topic_page(request: Request, topic_id: str) -> Response:
     return await _topic_page(request, staff, topic)
 
 
+@router.get("/console/topics/{topic_id}/photos/{index}")
+async def topic_photo(request: Request, topic_id: str, index: int) -> Response:
+    """One of the topic's photos, as kept (judged by its bytes when it was raised: JPEG, PNG or WebP only)."""
+    staff = await require(request, *READ_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    topic = await visible_topic(request, staff, topic_id)
+    if isinstance(topic, Response):
+        return topic
+    if not 0 <= index < len(topic.photos):
+        return not_found_page(request)
+    photo = topic.photos[index]
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            data = await conn.fetchval("SELECT data FROM blobs WHERE sha256 = $1", photo.sha256)
+    except UNAVAILABLE:
+        return unavailable(request)
+    if data is None:
+        return not_found_page(request)
+    return Response(bytes(data), media_type=photo.media_type,
+                    headers={"Cache-Control": "private, no-store", "Content-Disposition": "inline"})
+
+
 async def _act(request: Request, staff: Staff, topic: Topic, form: dict[str, str]) -> None:
     """Run the posted action; a refusal raises TopicRefusedError (or ComplaintError for the ladder's request)."""
     client, pool, by = await temporal_client(request), request.app.state.pool, actor(staff, topic.community)
