@@ -325,6 +325,26 @@ async def topic_poster(w: World) -> None:
     assert "CapabilityIssued" in await stream_types(w.store, intake_subject(HOME))
 
 
+async def topic_new(w: World) -> None:
+    title = f"楼下快递柜占道-{uuid.uuid4().hex[:4]}"
+    fields = {"community": HOME, "title": title, "description": "挡住了消防通道", "kind": "party_member",
+              "name": "党员老李"}
+    intruder = await w.sign_in("grid_worker", community=other_community())
+    response = await intruder.post("/console/topics/new", data={**await w.form(intruder), **fields})
+    assert response.status_code == 303, response.text[-600:]
+    async with w.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT community FROM topics WHERE title = $1", title)
+    assert [r["community"] for r in rows] != [HOME] and len(rows) == 1, "raised in the account's own community"
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/topics/new", data={**await w.form(grid), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    topic_id = done.headers["location"].rsplit("/", 1)[-1]
+    raised = (await w.store.read(topic_id))[0].payload
+    assert raised["community"] == HOME and raised["source"] == "console"
+    assert raised["raised_by"]["kind"] == "party_member" and raised["raised_by"]["id"] == "party_member:党员老李"
+    assert raised["raised_by"]["account"].startswith("grid_worker-"), "the account that typed it is recorded"
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
@@ -339,6 +359,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/new"): start,
     ("POST", "/console/topics/{topic_id}/act"): topic_act,
     ("POST", "/console/topics/poster"): topic_poster,
+    ("POST", "/console/topics/new"): topic_new,
 }
 
 

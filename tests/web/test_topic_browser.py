@@ -65,6 +65,8 @@ async def test_resident_raises_committee_takes_resident_sees_it(browser, live_se
         await console.get_by_role("button", name="领题").click()
         await console.get_by_text("社区已领题").wait_for()
         assert tracking.rsplit("/", 1)[-1] not in await console.content(), "staff never see the resident's link"
+        await console.goto(f"{live_server}/console/topics/new")
+        await assert_accessible(console, "console: raise a topic")
 
         await resident.goto(tracking)
         await resident.get_by_text("社区已领题").wait_for()
@@ -75,6 +77,11 @@ async def test_resident_raises_committee_takes_resident_sees_it(browser, live_se
         await resident.goto(tracking + "?lang=en")
         await resident.get_by_text("The committee took it up").wait_for()
         await assert_accessible(resident, "tracking page, English")
+        await resident.goto(f"{live_server}/p/幸福社区/topics")
+        await resident.get_by_text("5号楼楼道灯坏了一个月").wait_for()
+        assert "13912345678" not in await resident.content()
+        await shot(resident, artifacts_dir, "topic-public-zh")
+        await assert_accessible(resident, "public topic page")
     finally:
         await staff.close()
         await phone.close()

@@ -10,6 +10,7 @@ checks the actor again (domain/topic_checks.py ``by_staff``). Staff never see a 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from yishi.i18n import N_
 from yishi.services.complaints import ComplaintError
 from yishi.services.console import home_community, may_see_community
 from yishi.services.links import local_base
-from yishi.services.topic_intake import hide_comment
+from yishi.services.topic_intake import Proposer, TopicForm, TopicFormError, hide_comment, raise_topic
 from yishi.services.topic_links import intake_link
 from yishi.services.topic_routes import route_to_ladder
 from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, take, topic_state
@@ -85,6 +86,62 @@ async def topics_list(request: Request) -> Response:
         return unavailable(request)
     return _page(request, "console_topics.html", staff, rows=rows, now=clock(request), home=home,
                  poster_form=staff.form() if staff.account.can(*POSTER_ROLES) else None)
+
+
+RAISE_ROLES = ("committee", "grid_worker")
+RAISE_AS = ("grid_worker", "party_member")
+
+
+def _new_page(request: Request, staff: Staff, status: int = 200, **context: Any) -> Response:
+    return _page(request, "console_topic_new.html", staff, status, form=staff.form(),
+                 home=home_community(staff.account), kinds=RAISE_AS, values=context.pop("values", {}), **context)
+
+
+@router.get("/console/topics/new")
+async def new_topic_form(request: Request) -> Response:
+    staff = await require(request, *RAISE_ROLES)
+    if isinstance(staff, Response):
+        return staff
+    return _new_page(request, staff, values={"kind": staff.account.role if staff.account.role in RAISE_AS
+                                             else "party_member", "name": staff.account.name})
+
+
+@router.post("/console/topics/new")
+async def new_topic(request: Request) -> Response:
+    """A grid worker or a party member raises a topic from the console (typed in by a committee or grid-worker
+    account), recorded as such with the account that typed it; in the account's own community only."""
+    posted = await staff_form(request, *RAISE_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    values = {k: form.get(k, "")[:4000] for k in ("community", "title", "description", "building", "room", "phone",
+                                                  "kind", "name")}
+    community = home_community(staff.account) or values["community"].strip()[:80]
+    kind = values["kind"] if values["kind"] in RAISE_AS else "grid_worker"
+    name = values["name"].strip()[:40] or staff.account.name
+    account = staff.account.name
+    person = f"account:{account}" if kind == staff.account.role else f"{kind}:{name}"
+    tr = page_translator(request)
+    try:
+        raised = await raise_topic(
+            await temporal_client(request), request.app.state.pool,
+            TopicForm(community=community, title=values["title"], description=values["description"],
+                      building=values["building"] or None, room=values["room"] or None, phone=values["phone"] or None),
+            Proposer(source="console", kind=kind, person=person, account=account), settings=request.app.state.settings,
+            now=clock(request), topic_id=_console_topic_id(staff, form.get("nonce", "")))
+    except TopicFormError as exc:
+        return _new_page(request, staff, 422, values=values, problems=[tr.error(p.text) for p in exc.problems])
+    except TEMPORAL_UNAVAILABLE:
+        return workflow_busy(request)
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("console.topic_raised", topic_id=raised.topic_id, kind=kind, account_id=staff.account.id)
+    return RedirectResponse(topic_path(raised.topic_id), status_code=303)
+
+
+def _console_topic_id(staff: Staff, nonce: str) -> str:
+    """The same form sent twice raises one topic."""
+    return "topic-" + hashlib.sha256(f"console:{staff.session_id}:{nonce}".encode()).hexdigest()[:12]
 
 
 async def _contact(request: Request, topic_id: str) -> str | None:
