@@ -230,3 +230,38 @@ async def test_public_page_shows_no_personal_data_and_the_csv_keeps_the_wall(app
     both = (await street.get("/console/topics/figures.csv")).content.decode("utf-8-sig")
     assert community in both and elsewhere in both
     assert (await client.get("/console/topics/figures.csv")).status_code == 303, "signed-in staff only"
+
+
+async def test_merge_a_duplicate_then_route_to_the_ladder_from_the_console(app, pool, store, worker,
+                                                                         sign_in) -> None:
+    community = f"春风社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app)
+    tracks = []
+    for title in ("小区东门积水严重", "下雨东门那里积水"):
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+            sent = await raise_topic(resident, token, title, "一下雨就淹到脚踝")
+            assert sent.status_code == 303, sent.text[-600:]
+            tracks.append(sent.headers["location"].split("?")[0])
+    committee = await sign_in("committee", community=community)
+    listed = (await committee.get("/console/topics")).text
+    ids = dict((title, tid) for tid, title in re.findall(r'href="/console/topics/(topic-[0-9a-f]{12})">([^<]+)<',
+                                                         listed))
+    first, duplicate = ids["小区东门积水严重"], ids["下雨东门那里积水"]
+    page = (await committee.get(f"/console/topics/{duplicate}")).text
+    assert f'<option value="{first}">' in page, "the other open topics of the community to merge into"
+    act = form_fields(page, "/act")
+    merged = await committee.post(act.pop("_action"), data={**act, "action": "merge", "into": first})
+    assert merged.status_code == 303, merged.text[-600:]
+    page = (await committee.get(f"/console/topics/{first}")).text
+    act = form_fields(page, "/act")
+    routed = await committee.post(act.pop("_action"), data={**act, "action": "route", "category": "urban_management",
+                                                            "text": "市政排水"})
+    assert routed.status_code == 303, routed.text[-600:]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        html = await tracked(resident, tracks[1], "已并入另一个内容相同的议题")
+        assert "现在并入：小区东门积水严重" in html
+        html = await tracked(resident, tracks[0], "已“吹哨”交给相关部门办理（城市管理）")
+        assert "市政排水" in html and "新增1位支持者" in html
+    assert "TopicRouted" in await stream_types(store, first)
+    assert "TopicMerged" in await stream_types(store, duplicate)
