@@ -265,3 +265,34 @@ async def test_merge_a_duplicate_then_route_to_the_ladder_from_the_console(app, 
         assert "市政排水" in html and "新增1位支持者" in html
     assert "TopicRouted" in await stream_types(store, first)
     assert "TopicMerged" in await stream_types(store, duplicate)
+
+
+async def test_done_then_the_proposer_not_satisfied_reopens_it_once(app, pool, store, worker, sign_in) -> None:
+    community = f"秋实社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        sent = await raise_topic(resident, token, "健身器材坏了", "单杠松动，有危险")
+        track = sent.headers["location"].split("?")[0]
+        await tracked(resident, track, "须在")
+    committee = await sign_in("committee", community=community)
+    topic_id = re.search(r'href="/console/topics/(topic-[0-9a-f]{12})"',
+                         (await committee.get("/console/topics")).text).group(1)
+
+    async def act(action: str, **fields: str) -> httpx.Response:
+        form = form_fields((await committee.get(f"/console/topics/{topic_id}")).text, "/act")
+        return await committee.post(form.pop("_action"), data={**form, "action": action, **fields})
+
+    assert (await act("take")).status_code == 303
+    assert (await act("resolve", text="")).status_code == 409
+    assert (await act("resolve", text="已联系物业更换单杠")).status_code == 303
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as resident:
+        html = await tracked(resident, track, 'id="feedback"')
+        assert "已联系物业更换单杠" in html and "会重新办理一次" in html
+        form = form_fields(html, "/feedback")
+        answered = await resident.post(form.pop("_action"), data={**form, "answer": "not_satisfied",
+                                                                   "text": "还是松的"})
+        assert answered.status_code == 200, answered.text[-600:]
+        html = await tracked(resident, track, "重新办理：提出人不满意")
+        assert 'id="feedback"' not in html
+    assert "TopicReopened" in await stream_types(store, topic_id)

@@ -28,7 +28,7 @@ from yishi.services.links import local_base
 from yishi.services.topic_intake import Proposer, TopicForm, TopicFormError, hide_comment, raise_topic
 from yishi.services.topic_links import intake_link
 from yishi.services.topic_routes import route_to_ladder
-from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, take, topic_state
+from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, resolve, take, topic_state
 from yishi.web.console_links import _style_hashes
 from yishi.web.middleware import SECURITY_HEADERS
 from yishi.web.render import message_page, not_found_page, page_translator, render, workflow_busy
@@ -43,7 +43,7 @@ router = APIRouter()
 READ_ROLES = ("committee", "grid_worker", "street_office", "auditor")
 ACT_ROLES = ("committee", "street_office")
 POSTER_ROLES = ("committee",)
-ACTIONS = ("take", "decline", "route", "merge", "hide")
+ACTIONS = ("take", "decline", "route", "merge", "hide", "resolve")
 CATEGORIES = ("housing", "urban_management", "market_regulation", "planning")
 
 
@@ -219,6 +219,11 @@ async def _act(request: Request, staff: Staff, topic: Topic, form: dict[str, str
         if target is None or target.community != topic.community:
             raise TopicRefusedError(N_("no topic %(topic)s; check the topic id"), topic=into or "—")
         await merge(client, pool, topic.topic_id, into, by=by, note=text)
+    elif action == "resolve":
+        if not text:
+            raise TopicRefusedError(N_("write what was done (the proposer and the supporters read it), then mark it "
+                                       "done"))
+        await resolve(client, topic.topic_id, by=by, resolution=text)
     elif action == "hide":
         if not text:
             raise TopicRefusedError(N_("write the reason for hiding the comment, then hide it"))
