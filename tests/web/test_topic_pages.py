@@ -296,3 +296,26 @@ async def test_done_then_the_proposer_not_satisfied_reopens_it_once(app, pool, s
         html = await tracked(resident, track, "重新办理：提出人不满意")
         assert 'id="feedback"' not in html
     assert "TopicReopened" in await stream_types(store, topic_id)
+
+
+async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store, worker, client,
+                                                                   open_deliberation) -> None:
+    community = f"金桂社区-{uuid.uuid4().hex[:6]}"
+    d = await open_deliberation(2, community=community)
+    ballot = (await client.get(d.path("o001"))).text
+    assert f'href="{d.path("o001")}/topic"' in ballot
+    page = await client.get(f"{d.path('o001')}/topic")
+    form = form_fields(page.text, "/topic")
+    empty = await client.post(form.pop("_action"), data={**form, "title": "", "description": "x"})
+    assert empty.status_code == 422 and "标题" in empty.text
+    form = form_fields(empty.text, "/topic")
+    sent = await client.post(form.pop("_action"), data={**form, "title": "地下车库漏水", "description": "B2层一直滴水",
+                                                        "room": "1-1-101"})
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/tt/"), sent.text[-600:]
+    html = await tracked(client, sent.headers["location"].split("?")[0], "须在")
+    assert "地下车库漏水" in html and "议题已提出（业主个人链接）" in html and "1-1-101" not in html
+    async with app.state.pool.acquire() as conn:
+        topic_id = await conn.fetchval("SELECT topic_id FROM topics WHERE community = $1", community)
+    raised = (await store.read(topic_id))[0].payload
+    assert raised["source"] == "owner_link" and raised["raised_by"]["id"] == "owner:o001"
+    assert (await client.post(f"{d.path('o001')}/topic", data={"nonce": "n", "csrf": "x"})).status_code == 403

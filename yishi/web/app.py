@@ -98,6 +98,7 @@ def _install_pages(app: FastAPI) -> None:
         matters,
         public,
         resident,
+        topic_owner,
         topic_pages,
         topic_public,
     )
@@ -114,6 +115,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
     app.include_router(topic_pages.router)
+    app.include_router(topic_owner.router)
     app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
     app.include_router(console_topics.router)
     static = resources.files("yishi.web") / "static"

@@ -301,3 +301,4 @@ async def tracking_feedback(request: Request, token: str) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     return message_page(request, 200, N_("Recorded. Thank you."), back_url=f"/tt/{token}")
+
