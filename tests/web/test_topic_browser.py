@@ -89,3 +89,27 @@ async def test_resident_raises_committee_takes_resident_sees_it(browser, live_se
         topic_id = await conn.fetchval("SELECT topic_id FROM topics WHERE title = '5号楼楼道灯坏了一个月'")
     types = await stream_types(store, topic_id)
     assert types[0] == "TopicRaised" and "TopicTaken" in types
+
+
+async def test_the_phone_does_the_proof_of_effort_when_the_address_is_busy(browser, live_server, app, pool, store,
+                                                                            worker, artifacts_dir) -> None:  # noqa: F811
+    from tests.web.test_topic_pages import poster
+
+    app.state.settings = app.state.settings.model_copy(update={"intake_per_address": (1, 3600)})
+    token = await poster(pool, store, "繁星社区")
+    phone = await browser.new_context(**PHONE)
+    page = await phone.new_page()
+    try:
+        for title in ("北门路灯不亮", "南门垃圾没人收"):
+            await page.goto(f"{live_server}/t/{token}?title={title}&description=好几天了")
+            await page.get_by_role("button", name="提交议题").click()
+            await page.wait_for_load_state()
+        assert "/t/" in page.url and await page.locator('input[name="challenge"]').count() == 1, page.url
+        await shot(page, artifacts_dir, "topic-intake-effort-zh")
+        await assert_accessible(page, "intake with the proof of effort")
+        send = page.get_by_role("button", name="提交议题")
+        await send.click(timeout=20_000)  # enabled once the script found the nonce
+        await page.locator("#raised").wait_for()
+        assert "南门垃圾没人收" in await page.content()
+    finally:
+        await phone.close()

@@ -319,3 +319,34 @@ async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store,
     raised = (await store.read(topic_id))[0].payload
     assert raised["source"] == "owner_link" and raised["raised_by"]["id"] == "owner:o001"
     assert (await client.post(f"{d.path('o001')}/topic", data={"nonce": "n", "csrf": "x"})).status_code == 403
+
+
+async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(app, pool, store, worker) -> None:
+    from domain import throttle
+
+    community = f"星河社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app)
+    answers = []
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as script:
+        await script.get(f"/t/{token}")
+        for n in range(4):  # one device: its burst of 3, then a wait
+            answers.append(await raise_topic(script, token, f"刷屏{n}号", "同一台手机"))
+    assert [a.status_code for a in answers] == [303, 303, 303, 429], [a.text[-300:] for a in answers]
+    assert "分钟后再试" in answers[-1].text and int(answers[-1].headers["retry-after"]) > 0
+    for n in range(7):  # other phones behind the same address use up the address's burst of 10
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as phone:
+            await phone.get(f"/t/{token}")
+            assert (await raise_topic(phone, token, f"邻居{n}的事", "同一个小区Wi-Fi")).status_code == 303
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as neighbour:
+        await neighbour.get(f"/t/{token}")
+        asked = await raise_topic(neighbour, token, "单元门禁坏了", "刷卡没反应")
+        assert asked.status_code == 200 and 'name="challenge"' in asked.text and "/static/effort.js" in asked.text
+        challenge = re.search(r'name="challenge" value="([^"]+)" data-bits="(\d+)"', asked.text)
+        nonce = throttle.solve(throttle.Challenge(challenge.group(1), int(challenge.group(2)), datetime.now(UTC)))
+        form = {**raise_fields(asked.text), "title": "单元门禁坏了", "description": "刷卡没反应",
+                "challenge": challenge.group(1), "proof": nonce}
+        sent = await neighbour.post(f"/t/{token}", data=form, files=[("photos", ("", b"", "application/octet-stream"))])
+        assert sent.status_code == 303, sent.text[-600:]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 11
