@@ -350,3 +350,34 @@ async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(ap
         assert sent.status_code == 303, sent.text[-600:]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 11
+
+
+async def test_start_a_procedure_for_a_topic_from_its_page(app, pool, store, worker, sign_in) -> None:
+    from tests.web.test_console_start import TEMPLATE_CSV, form_keys, post, started_id
+
+    token = await poster(pool, store, "幸福社区")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as resident:
+        title = f"3栋2单元想装电梯-{uuid.uuid4().hex[:4]}"
+        sent = await raise_topic(resident, token, title, "老人多，爬楼难")
+        track = sent.headers["location"].split("?")[0]
+    committee = await sign_in("committee")
+    topic_id = re.search(rf'href="/console/topics/(topic-[0-9a-f]{{12}})">{title}<',
+                         (await committee.get("/console/topics")).text).group(1)
+    page = (await committee.get(f"/console/topics/{topic_id}")).text
+    assert f'href="/console/new?topic={topic_id}"' in page
+    form = await committee.get(f"/console/new?procedure=elevator&topic={topic_id}")
+    keys = form_keys(form.text)
+    assert keys["topic"] == topic_id and 'id="for-topic"' in form.text
+    fields = {**keys, "title": f"{title}（表决）", "building": "3", "entrance": "2", "proxy_limit": "2"}
+    response = await post(committee, fields, TEMPLATE_CSV)
+    assert response.status_code == 303, re.search(r'id="start-errors">(.*?)</div>', response.text, re.S).group(1)
+    started = started_id(response)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as resident:
+        await tracked(resident, track, "已为此启动表决或协商程序")
+    routed = next(e for e in await store.read(topic_id) if e.type == "TopicRouted")
+    assert routed.payload["deliberation_id"] == started and routed.payload["target"] == "procedure"
+    outsider = await sign_in("committee", community="别的社区")
+    refused = await post(outsider, {**form_keys((await outsider.get(f"/console/new?topic={topic_id}")).text),
+                                    "title": "x", "building": "3", "entrance": "2", "proxy_limit": "2"}, TEMPLATE_CSV)
+    assert refused.status_code == 422 and f"没有议题 {topic_id}" in refused.text, refused.text[-800:]
+    await worker.get_workflow_handle(started).terminate("test done")

@@ -63,8 +63,22 @@ async def route_to_procedure(client: Client, pool: asyncpg.Pool, topic_id: str, 
         request = request.model_copy(update={"community": topic.community})
     deliberation_id, _ = await start_procedure(client, pool, roll, request, task_queue=task_queue,
                                                **workflow_options)
-    receipt = await update(client, topic_id, "route", RouteInput(by=by, target="procedure", stream=deliberation_id,
-                                                                 note=note), update_id=f"route:{deliberation_id}")
-    return deliberation_id, receipt
+    return deliberation_id, await record_procedure(client, topic_id, deliberation_id, by=by, note=note)
+
+
+async def routable(pool: asyncpg.Pool, topic_id: str, community: str) -> Any:
+    """The topic, if a procedure of ``community`` may be started for it now (else :class:`TopicRefusedError`)."""
+    topic = await _routable(pool, topic_id)
+    if topic.community != community:
+        raise TopicRefusedError(N_("the topic belongs to community '%(community)s': start the procedure there"),
+                                community=topic.community)
+    return topic
+
+
+async def record_procedure(client: Client, topic_id: str, deliberation_id: str, *, by: Actor,
+                           note: str = "") -> TopicReceipt:
+    """Record that the procedure ``deliberation_id`` (started already) is what the topic was sent to; idempotent."""
+    return await update(client, topic_id, "route", RouteInput(by=by, target="procedure", stream=deliberation_id,
+                                                              note=note), update_id=f"route:{deliberation_id}")
 
 

@@ -27,7 +27,7 @@ from yishi.services.console import home_community, may_see_community
 from yishi.services.links import local_base
 from yishi.services.topic_intake import Proposer, TopicForm, TopicFormError, hide_comment, raise_topic
 from yishi.services.topic_links import intake_link
-from yishi.services.topic_routes import route_to_ladder
+from yishi.services.topic_routes import record_procedure, routable, route_to_ladder
 from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, resolve, take, topic_state
 from yishi.web.console_links import _style_hashes
 from yishi.web.middleware import SECURITY_HEADERS
@@ -142,6 +142,28 @@ async def new_topic(request: Request) -> Response:
 def _console_topic_id(staff: Staff, nonce: str) -> str:
     """The same form sent twice raises one topic."""
     return "topic-" + hashlib.sha256(f"console:{staff.session_id}:{nonce}".encode()).hexdigest()[:12]
+
+
+async def procedure_topic(request: Request, staff: Staff, topic_id: str, community: str) -> Topic | str:
+    """For the start form (yishi/web/console_start.py): the topic a procedure is started for, or why it cannot be."""
+    tr = page_translator(request)
+    topic = await visible_topic(request, staff, topic_id)
+    if isinstance(topic, Response):
+        return tr.error(TopicRefusedError(N_("no topic %(topic)s; check the topic id"), topic=topic_id[:64]))
+    try:
+        return await routable(request.app.state.pool, topic.topic_id, community)
+    except TopicRefusedError as exc:
+        return tr.error(exc)
+
+
+async def record_procedure_route(request: Request, staff: Staff, topic: Topic, deliberation_id: str) -> None:
+    """After the start: the topic follows the procedure (a refusal is logged: the procedure runs all the same)."""
+    try:
+        await record_procedure(await temporal_client(request), topic.topic_id, deliberation_id,
+                               by=actor(staff, topic.community))
+    except TopicRefusedError as exc:
+        log.warning("console.topic_route_refused", topic_id=topic.topic_id, deliberation_id=deliberation_id,
+                    reason=str(exc))
 
 
 async def _contact(request: Request, topic_id: str) -> str | None:
