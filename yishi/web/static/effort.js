@@ -1,6 +1,11 @@
 // The intake throttle's proof of effort (yishi/services/intake_limit.py): find a nonce whose SHA-256 with the
 // challenge ("challenge:nonce") starts with the asked number of zero bits, then let the resident send the form.
 (async function () {
+  if (!(window.crypto && crypto.subtle)) {  // WebCrypto needs HTTPS (or localhost)
+    document.getElementById("effort").hidden = true;
+    document.getElementById("effort-failed").hidden = false;
+    return;
+  }
   const form = document.getElementById("raise");
   const challenge = form.querySelector('input[name="challenge"]');
   const proof = form.querySelector('input[name="proof"]');
