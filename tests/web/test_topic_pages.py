@@ -381,3 +381,21 @@ async def test_start_a_procedure_for_a_topic_from_its_page(app, pool, store, wor
                                     "title": "x", "building": "3", "entrance": "2", "proxy_limit": "2"}, TEMPLATE_CSV)
     assert refused.status_code == 422 and f"没有议题 {topic_id}" in refused.text, refused.text[-800:]
     await worker.get_workflow_handle(started).terminate("test done")
+
+
+async def test_a_photo_larger_than_a_form_goes_through_a_live_intake_link_only(app, pool, store, worker) -> None:
+    import os
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (200, 200), os.urandom(200 * 200 * 3)).save(out, format="PNG")
+    photo = out.getvalue()
+    assert 100_000 < len(photo) < 200_000, len(photo)  # over the 64 KiB of any other form, under a photo's limit
+    token = await poster(pool, store, f"绿地社区-{uuid.uuid4().hex[:6]}")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        await c.get(f"/t/{token}")
+        sent = await raise_topic(c, token, "绿化带被占", "有人种菜", [("菜地.png", photo, "image/png")])
+        assert sent.status_code == 303, sent.text[-600:]
+        page = await c.get(f"/t/{token}", params={"title": "x", "description": "y"})
+        unknown = await c.post(f"/t/{'B' * 43}", data={**raise_fields(page.text), "title": "x", "description": "y"},
+                               files=[("photos", ("a.png", photo, "image/png"))])
+        assert unknown.status_code == 403 and unknown.headers.get("connection") == "close", "refused before reading"
