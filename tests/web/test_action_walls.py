@@ -281,6 +281,70 @@ async def start(w: World) -> None:
         await w.temporal.get_workflow_handle(did).terminate("test done")
 
 
+# ---- topics -------------------------------------------------------------------------------------------------
+
+
+async def topic_act(w: World) -> None:
+    from datetime import UTC, datetime
+
+    from tests.topics.conftest import topic_until
+    from workflows.topic_inputs import TopicResult
+    from yishi.services.topic_intake import Proposer, TopicForm, raise_topic
+
+    raised = await raise_topic(w.temporal, w.pool, TopicForm(community=HOME, title="楼道灯坏了", description="三单元"),
+                               Proposer(source="intake", kind="resident"), settings=w.app.state.settings,
+                               now=datetime.now(UTC))
+    tid = raised.topic_id
+    handle = w.temporal.get_workflow_handle(tid, result_type=TopicResult)
+    await topic_until(handle, lambda t: t.take_up is not None, "the take-up deadline")
+    path = f"/console/topics/{tid}/act"
+    for intruder in (await w.sign_in("committee", community=other_community()),
+                     await w.sign_in("grid_worker")):  # a grid worker reads topics but does not take them up
+        response = await intruder.post(path, data={**await w.form(intruder), "action": "take"})
+        assert response.status_code in (403, 404), response.text[-600:]
+        assert "TopicTaken" not in await stream_types(w.store, tid)
+    await w.refused(await w.sign_in("committee", community=other_community()), path,
+                    {"action": "decline", "text": "不归我们管"}, tid, "decline a topic")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), "action": "take"})
+    assert done.status_code == 303, done.text[-600:]
+    assert "TopicTaken" in await stream_types(w.store, tid)
+
+
+async def topic_poster(w: World) -> None:
+    from yishi.services.capabilities import intake_subject
+
+    intruder = await w.sign_in("committee", community=other_community())
+    before = await stream_types(w.store, intake_subject(HOME))
+    response = await intruder.post("/console/topics/poster", data={**await w.form(intruder), "community": HOME})
+    assert response.status_code == 200 and HOME not in response.text, "the poster is the account's own community's"
+    assert await stream_types(w.store, intake_subject(HOME)) == before, "nothing issued for another community"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/topics/poster", data=await w.form(committee))
+    assert done.status_code == 200 and 'id="poster-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, intake_subject(HOME))
+
+
+async def topic_new(w: World) -> None:
+    title = f"楼下快递柜占道-{uuid.uuid4().hex[:4]}"
+    fields = {"community": HOME, "title": title, "description": "挡住了消防通道", "kind": "party_member",
+              "name": "党员老李"}
+    intruder = await w.sign_in("grid_worker", community=other_community())
+    response = await intruder.post("/console/topics/new", data={**await w.form(intruder), **fields})
+    assert response.status_code == 303, response.text[-600:]
+    async with w.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT community FROM topics WHERE title = $1", title)
+    assert [r["community"] for r in rows] != [HOME] and len(rows) == 1, "raised in the account's own community"
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/topics/new", data={**await w.form(grid), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    topic_id = done.headers["location"].rsplit("/", 1)[-1]
+    raised = (await w.store.read(topic_id))[0].payload
+    assert raised["community"] == HOME and raised["source"] == "console"
+    assert raised["raised_by"]["kind"] == "party_member" and raised["raised_by"]["id"] == "party_member:党员老李"
+    assert raised["raised_by"]["account"].startswith("grid_worker-"), "the account that typed it is recorded"
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
@@ -293,6 +357,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
+    ("POST", "/console/topics/{topic_id}/act"): topic_act,
+    ("POST", "/console/topics/poster"): topic_poster,
+    ("POST", "/console/topics/new"): topic_new,
 }
 
 

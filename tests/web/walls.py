@@ -26,6 +26,10 @@ WALLS = {
     "session": "the signed-in account's own session",
     "role": "an account of the roles named in the route (no community: the log of every account, for auditors)",
     "public": "no account; nothing of a community is changed or shown beyond what is public",
+    "topic": "the topic's community: yishi/web/console_topics.py visible_topic (services/console.py "
+             "may_see_community), then the topic workflow's check of the actor (domain/topic_checks.py by_staff)",
+    "intake": "a community's intake link (the poster's QR code): the token is the credential, for that community "
+              "only; raising is throttled (services/intake_limit.py), the body bounded before it is read",
 }
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
@@ -47,6 +51,14 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v/{token}/objection"): "capability",
     ("POST", "/f/{token}"): "capability",
     ("POST", "/api/v1/ballots"): "capability",
+    ("POST", "/v/{token}/topic"): "capability",
+    ("POST", "/t/{token}"): "intake",
+    ("POST", "/t/{token}/join"): "intake",
+    ("POST", "/tt/{token}/comment"): "capability",
+    ("POST", "/tt/{token}/feedback"): "capability",
+    ("POST", "/console/topics/{topic_id}/act"): "topic",
+    ("POST", "/console/topics/poster"): "own community",
+    ("POST", "/console/topics/new"): "own community",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "session",
     ("POST", "/console/account/password"): "session",
@@ -74,6 +86,15 @@ READ_ROUTES: dict[str, str] = {
     "/v/{token}": "capability",
     "/v/{token}/matter": "capability",
     "/f/{token}": "capability",
+    "/v/{token}/topic": "capability",
+    "/t/{token}": "intake",
+    "/tt/{token}": "capability",
+    "/console/topics": "own community",
+    "/console/topics/{topic_id}": "topic",
+    "/console/topics/{topic_id}/photos/{index}": "topic",
+    "/console/topics/figures.csv": "own community",
+    "/console/topics/new": "own community",
+    "/p/{community}/topics": "public",
     "/login": "public",
     "/receipt": "public",
     "/api/v1/receipts/{code}": "public",
@@ -82,7 +103,7 @@ READ_ROUTES: dict[str, str] = {
     "/healthz": "public",
     "/": "public",
 }
-WALLED = ("deliberation", "ticket", "organisation", "own community")
+WALLED = ("deliberation", "ticket", "organisation", "own community", "topic")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

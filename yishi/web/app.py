@@ -92,11 +92,15 @@ def _install_pages(app: FastAPI) -> None:
         console_audit,
         console_links,
         console_start,
+        console_topics,
         follow_up,
         inbox,
         matters,
         public,
         resident,
+        topic_owner,
+        topic_pages,
+        topic_public,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
@@ -110,6 +114,10 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
+    app.include_router(topic_pages.router)
+    app.include_router(topic_owner.router)
+    app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
+    app.include_router(console_topics.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

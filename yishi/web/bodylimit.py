@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,15 @@ UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
+INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")
+"""A resident's topic with photos through a community's intake link (yishi/web/topic_pages.py): no account, so the
+link itself is checked (a live intake link, one indexed lookup) before a byte of the body is read."""
+
+
+def intake_limit(scope: dict[str, Any]) -> int:
+    """The photos a topic may carry (``YISHI_TOPIC_PHOTO_MAX_COUNT`` × ``..._MAX_BYTES``) and the form's fields."""
+    settings = scope["app"].state.settings
+    return settings.topic_photo_max_count * settings.topic_photo_max_bytes + MAX_BODY_BYTES * 4
 
 
 class BodyTimeout(Exception):
@@ -90,6 +100,8 @@ class BodyLimit:
 
     def limit_for(self, scope: dict[str, Any]) -> int:
         upload = self.uploads.get(scope.get("path", ""))
+        if upload is None and INTAKE_PATH.match(scope.get("path", "")) and "app" in scope:
+            return intake_limit(scope)
         return self.limit if upload is None else upload.limit
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -102,6 +114,13 @@ class BodyLimit:
             refusal = await upload_refusal(Request(scope), upload.roles)
             if refusal is not None:  # not a byte of the body read
                 log.info("web.upload_refused", path=scope.get("path"), status=refusal.status_code)
+                return await _closing(refusal, scope, receive, send)
+        if upload is None and INTAKE_PATH.match(scope.get("path", "")):
+            from yishi.web.topic_pages import intake_upload_refusal
+
+            refusal = await intake_upload_refusal(Request(scope))
+            if refusal is not None:
+                log.info("web.upload_refused", path="/t/…", status=refusal.status_code)
                 return await _closing(refusal, scope, receive, send)
         started: list[int] = []
 

@@ -45,6 +45,7 @@ from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_proced
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
 from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
+from yishi.web.console_topics import procedure_topic, record_procedure_route
 from yishi.web.render import form_invalid_page, page_translator, render
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
@@ -95,6 +96,7 @@ async def _page(request: Request, staff: Staff, procedure: str, status: int = 20
     values = values if values is not None else {
         "proxy_limit": str(settings.proxy_limit), "deem_silent": "on" if settings.deem_silent else "",
         "deem_over_half": "on" if settings.deem_over_half else ""}
+    values.setdefault("topic", request.query_params.get("topic", "")[:64])  # started for a topic (console_topics)
     periods = _periods(procedure, page_translator(request))
     return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
@@ -292,6 +294,9 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
 
     if checked.errors or roll is None:
         return await again(422, checked.errors)
+    topic = await procedure_topic(request, staff, values["topic"], checked.community) if values.get("topic") else None
+    if isinstance(topic, str):
+        return await again(422, [topic])
     deliberation_id = deliberation_id_for(state.secret_key, procedure, staff.account.id, fields["nonce"])
     done = RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
     where = {"account_id": staff.account.id, "deliberation_id": deliberation_id, "procedure": procedure,
@@ -313,5 +318,7 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
         return await again(422, [tr.gettext("The form could not be used; check it and send again.")])
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
+    if topic is not None:
+        await record_procedure_route(request, staff, topic, deliberation_id)
     log.info("console.deliberation_started", **where)
     return done
