@@ -280,9 +280,11 @@ def _check_vote(m: Meeting, item: Item, d: MeetingDecision) -> None:
     if item.options:
         unknown = [o for o in d.options if o not in item.option_ids()]
         if not d.options or unknown or len(set(d.options)) != len(d.options):
-            raise MeetingError(f"请从第 {item.item_id} 项的方案（{'、'.join(item.option_ids())}）中选出付诸表决的方案",
+            bad = f"（“{'、'.join(unknown)}”不是其中之一）" if unknown else ""
+            listed = "、".join(item.option_ids())
+            raise MeetingError(f"请从第 {item.item_id} 项的方案（{listed}）中选出付诸表决的方案{bad}",
                                f"choose the options put to the vote among item {item.item_id}'s "
-                               f"({', '.join(item.option_ids())})")
+                               f"({', '.join(item.option_ids())})" + (f"; not {', '.join(unknown)}" if unknown else ""))
     elif d.options:
         raise MeetingError("该议项没有备选方案，表决就一个问题进行",
                            "the item has no options: the vote is on one question")

@@ -201,7 +201,8 @@ async def decide_item(client: Client, pool: asyncpg.Pool, meeting_id: str, item_
     if decision.kind == "vote":
         decision = decision.model_copy(update={
             "deliberation_id": meeting.deliberation_id or vote_id(meeting_id, item_id),
-            "question": decision.question or (vote.question if vote else None)})
+            "question": decision.question or (vote.question if vote else None),
+            "options": decision.options or (vote.options if vote else ())})
     if decision.kind == "escalated":
         decision = decision.model_copy(update={"ticket_id": meeting_ticket_id(meeting_id, item_id)})
     receipt = await update(client, meeting_id, "decide", DecideInput(by=by, item_id=item_id, decision=decision,
