@@ -188,9 +188,10 @@ async def decide_item(client: Client, pool: asyncpg.Pool, meeting_id: str, item_
     about a topic then has the decision recorded on the topic (``record_decision``)."""
     meeting = await meeting_state(pool, meeting_id)
     box = None
-    if decision.kind == "vote" and vote is not None and not meeting.deliberation_id:
-        if roll is None:
-            raise MeetingRefusedError("付诸表决须提供业主名册", "a vote needs the owners roll")
+    if decision.kind == "vote" and (roll is not None or not meeting.deliberation_id):
+        if roll is None or vote is None:
+            raise MeetingRefusedError("付诸表决须提供业主名册、范围与表决规则",
+                                      "a vote needs the owners roll, its scope and the rule")
         get_rule(vote.rule_id)  # an unknown rule is refused with the list of valid ones
         roll.select(vote.scope)  # an empty or unknown scope fails before anything is stored
         digest = await store_roll(pool, roll)

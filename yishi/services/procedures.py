@@ -122,6 +122,12 @@ async def complete_task(client: Client, deliberation_id: str, completion: TaskCo
     return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
 
 
+async def give_feedback(client: Client, deliberation_id: str, feedback: BaseModel,
+                        update_id: str | None = None) -> TaskReceipt:
+    """A resident's satisfaction (1–5) with a consultation's implementation (``FeedbackInput``), during ``feedback``."""
+    return await _call(client, deliberation_id, "give_feedback", feedback, TaskReceipt, update_id)
+
+
 async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput,
                          update_id: str | None = None) -> ObjectionReceipt:
     return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
