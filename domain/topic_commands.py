@@ -53,6 +53,7 @@ class AssignTakeUp(_Command):
     level: int
     target: TakeUpLevel
     due_at: AwareDatetime
+    fallback_years: tuple[int, ...] = ()
 
 
 class LapseTakeUp(_Command):
@@ -61,6 +62,7 @@ class LapseTakeUp(_Command):
     kind: Literal["lapse_take_up"] = "lapse_take_up"
     next: TakeUpLevel | None = None
     next_due: AwareDatetime | None = None
+    next_fallback_years: tuple[int, ...] = ()
 
 
 class Support(_Command):
@@ -142,6 +144,7 @@ class CompleteMilestone(_Command):
     by: Actor
     note: str = ""
     feedback_due: AwareDatetime
+    feedback_fallback_years: tuple[int, ...] = ()
 
 
 class LapseMilestones(_Command):
@@ -156,6 +159,7 @@ class Resolve(_Command):
     resolution: str
     by: Actor
     feedback_due: AwareDatetime
+    feedback_fallback_years: tuple[int, ...] = ()
 
 
 class RouteOutcome(_Command):
@@ -168,6 +172,7 @@ class RouteOutcome(_Command):
     resolution: str = ""
     approved: bool | None = None
     feedback_due: AwareDatetime
+    feedback_fallback_years: tuple[int, ...] = ()
 
 
 class GiveFeedback(_Command):

@@ -117,6 +117,9 @@ class TakeUpAssigned(_Event):
     roles: tuple[str, ...]
     due_at: AwareDatetime
     reason: Literal["raised", "escalated"]
+    fallback_years: tuple[int, ...] = ()
+    """Years ``due_at`` was counted with Saturdays and Sundays as the only rest days (no State Council schedule
+    loaded for them when it was computed by the ``compute_deadlines`` activity): pages and notices say so."""
 
 
 class TakeUpDeadlineMissed(_Event):
@@ -265,6 +268,8 @@ class FeedbackRequested(_Event):
     round: int
     respondents: tuple[str, ...]
     due_at: AwareDatetime
+    fallback_years: tuple[int, ...] = ()
+    """As ``TakeUpAssigned.fallback_years``, of ``due_at``."""
 
 
 class FeedbackGiven(_Event):

@@ -117,6 +117,7 @@ class Topic(BaseModel):
     feedback_round: int = 0
     respondents: tuple[str, ...] = ()
     feedback_due: datetime | None = None
+    feedback_fallback_years: tuple[int, ...] = ()
     answers: tuple[tuple[int, str, str], ...] = ()
     """Every answer: (round, respondent, answer)."""
     reopens: int = 0
@@ -224,7 +225,8 @@ def _change(t: Topic, e: TopicEvent) -> dict[str, object]:  # noqa: C901 - one c
         case TopicResolved():
             return {"status": "resolved", "resolution": e.resolution, "resolved_at": e.at, "awaiting": None}
         case FeedbackRequested():
-            return {"feedback_round": e.round, "respondents": e.respondents, "feedback_due": e.due_at}
+            return {"feedback_round": e.round, "respondents": e.respondents, "feedback_due": e.due_at,
+                    "feedback_fallback_years": e.fallback_years}
         case FeedbackGiven():
             return {"answers": (*t.answers, (e.round, e.respondent, e.answer))}
         case TopicReopened():

@@ -24,6 +24,9 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                TopicRouted or TopicDecided event, an Escalation run among the histories, or the manifest)
                has its own stream in events.jsonl, which is checked like any other (chain: seq and hashes);
                every stream the manifest lists is there;
+- topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
+               hides only comments it posted (their text stays), reopens at most once, and has no topic
+               event after its end (declined, merged, closed);
 - links:       every online ballot that records the generation of the personal link it came through names a
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the
@@ -33,10 +36,7 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                had not confirmed, and is early only when nobody was missing; nothing but a vote's count
                follows it, nothing follows a cancellation; every act through a link names an invitation link
                issued to that holder (in the meeting's stream or its series') and not revoked before. A
-               meeting's events are never counted as ballots (its vote has a ballot box of its own);
-- topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
-               hides only comments it posted (their text stays), reopens at most once, and has no topic
-               event after its end (declined, merged, closed).
+               meeting's events are never counted as ballots (its vote has a ballot box of its own).
 
 Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
 """
@@ -871,6 +871,69 @@ def check_tickets(deliberation_id: str, streams: dict[str, list[dict]], manifest
     return checks
 
 
+# ---- topics (issue 16) ------------------------------------------------------------------------------------
+
+TOPIC_TYPES = ("TopicRaised", "TakeUpAssigned", "TakeUpDeadlineMissed", "SupportAdded", "SupportersMerged",
+               "CommentPosted", "CommentHidden", "TopicTaken", "TopicDeclined", "TopicMerged", "TopicRouted",
+               "RouteEnded", "TopicScheduled", "TopicDecided", "TopicVoteCounted", "FollowUpOpened", "MilestoneDone",
+               "MilestoneMissed", "TopicResolved", "FeedbackRequested", "FeedbackGiven", "TopicReopened",
+               "TopicClosed")
+TOPIC_ENDS = ("TopicDeclined", "TopicMerged", "TopicClosed")
+
+
+def topic_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Tickets a topic names: routed to the ladder (TopicRouted) or escalated by a meeting (TopicDecided)."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            ticket = None
+            if row.get("type") == "TopicRouted" and payload.get("target") == "ladder":
+                ticket = payload.get("ticket_id")
+            elif row.get("type") == "TopicDecided" and isinstance(payload.get("decision"), dict):
+                ticket = payload["decision"].get("ticket_id")
+            if isinstance(ticket, str):
+                found.setdefault(ticket, []).append(f"{row.get('type')} {stream_id} seq {row.get('seq')}")
+    return found
+
+
+def topic_problem(stream_id: str, rows: list[dict]) -> tuple:
+    """The first way a topic stream does not hold together, (seq, what), or (None, None): it starts with its own
+    TopicRaised, a hidden comment was posted first, it reopens at most once, no topic event follows its end."""
+    first = rows[0].get("payload") or {}
+    if first.get("topic_id") != stream_id:
+        return rows[0].get("seq"), f"TopicRaised names topic {first.get('topic_id')!r}, not {stream_id!r}"
+    posted, reopened, ended = set(), 0, None
+    for row in rows[1:]:
+        kind, payload, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in TOPIC_TYPES:
+            continue
+        if ended is not None:
+            return seq, f"{kind} after the topic ended ({ended})"
+        if kind == "TopicRaised":
+            return seq, "a second TopicRaised"
+        if kind == "CommentPosted":
+            posted.add(payload.get("comment_id"))
+        elif kind == "CommentHidden" and payload.get("comment_id") not in posted:
+            return seq, f"hides comment {payload.get('comment_id')!r}, which was never posted"
+        elif kind == "TopicReopened":
+            reopened += 1
+            if reopened > 1:
+                return seq, "reopened a second time (a topic reopens once)"
+        if kind in TOPIC_ENDS:
+            ended = f"{kind} at seq {seq}"
+    return None, None
+
+
+def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
+    if not rows or rows[0].get("type") != "TopicRaised":
+        return None
+    seq, problem = topic_problem(stream_id, rows)
+    if problem is not None:
+        return Check("topic", False, f"seq {seq}: {problem}", stream_id, seq)
+    counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
+    return Check("topic", True, f"{counted} topic events hold together", stream_id)
+
 # ---- personal links (domain/link_events.py, yishi/services/audit_links.py) --------------------------------
 
 
@@ -982,70 +1045,6 @@ def render_links(links: dict) -> list[str]:
         lines.append(f"  live links shown 显示/打印/下载: seq {d['seq']} {d['format']} by {d['by']} ({d['via']}) "
                      f"at {d['at']}, {d['households']} households 户")
     return lines
-
-
-# ---- topics (issue 16) ------------------------------------------------------------------------------------
-
-TOPIC_TYPES = ("TopicRaised", "TakeUpAssigned", "TakeUpDeadlineMissed", "SupportAdded", "SupportersMerged",
-               "CommentPosted", "CommentHidden", "TopicTaken", "TopicDeclined", "TopicMerged", "TopicRouted",
-               "RouteEnded", "TopicScheduled", "TopicDecided", "TopicVoteCounted", "FollowUpOpened", "MilestoneDone",
-               "MilestoneMissed", "TopicResolved", "FeedbackRequested", "FeedbackGiven", "TopicReopened",
-               "TopicClosed")
-TOPIC_ENDS = ("TopicDeclined", "TopicMerged", "TopicClosed")
-
-
-def topic_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
-    """Tickets a topic names: routed to the ladder (TopicRouted) or escalated by a meeting (TopicDecided)."""
-    found: dict[str, list[str]] = {}
-    for stream_id, rows in streams.items():
-        for row in rows:
-            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
-            ticket = None
-            if row.get("type") == "TopicRouted" and payload.get("target") == "ladder":
-                ticket = payload.get("ticket_id")
-            elif row.get("type") == "TopicDecided" and isinstance(payload.get("decision"), dict):
-                ticket = payload["decision"].get("ticket_id")
-            if isinstance(ticket, str):
-                found.setdefault(ticket, []).append(f"{row.get('type')} {stream_id} seq {row.get('seq')}")
-    return found
-
-
-def topic_problem(stream_id: str, rows: list[dict]) -> tuple:
-    """The first way a topic stream does not hold together, (seq, what), or (None, None): it starts with its own
-    TopicRaised, a hidden comment was posted first, it reopens at most once, no topic event follows its end."""
-    first = rows[0].get("payload") or {}
-    if first.get("topic_id") != stream_id:
-        return rows[0].get("seq"), f"TopicRaised names topic {first.get('topic_id')!r}, not {stream_id!r}"
-    posted, reopened, ended = set(), 0, None
-    for row in rows[1:]:
-        kind, payload, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
-        if kind not in TOPIC_TYPES:
-            continue
-        if ended is not None:
-            return seq, f"{kind} after the topic ended ({ended})"
-        if kind == "TopicRaised":
-            return seq, "a second TopicRaised"
-        if kind == "CommentPosted":
-            posted.add(payload.get("comment_id"))
-        elif kind == "CommentHidden" and payload.get("comment_id") not in posted:
-            return seq, f"hides comment {payload.get('comment_id')!r}, which was never posted"
-        elif kind == "TopicReopened":
-            reopened += 1
-            if reopened > 1:
-                return seq, "reopened a second time (a topic reopens once)"
-        if kind in TOPIC_ENDS:
-            ended = f"{kind} at seq {seq}"
-    return None, None
-
-
-def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
-    if not rows or rows[0].get("type") != "TopicRaised":
-        return None
-    seq, problem = topic_problem(stream_id, rows)
-    if problem is not None:
-        return Check("topic", False, f"seq {seq}: {problem}", stream_id, seq)
-    counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
-    return Check("topic", True, f"{counted} topic events hold together", stream_id)
 
 
 # ---- meetings (issue 16; the same rules as yishi/services/audit_meetings.py) -------------------------------

@@ -9,10 +9,9 @@ comments and feedback are appended to the stream by the web tier (thousands of r
 workflow); feedback then signals ``refresh``, since the proposer's 不满意 reopens the topic once and the last
 answer closes it.
 
-Deadlines: computed here with ``domain.procedures.parse_period`` on the calendar installed, as the other
-workflows on main do today. When the ``deadlines`` branch (the ``compute_deadlines`` activity) lands, ``_period_end``
-moves to ``workflows.deadlines.period_end`` behind a ``workflow.patched`` and a replay test of
-tests/histories/topic_*.json.
+Deadlines are recorded facts, as for tickets and procedures (workflows/deadlines.py): a period on the legal calendar
+(the take-up's working days, the feedback window) is computed by the ``compute_deadlines`` activity, and the years it
+had to count on weekends only are recorded with it (``fallback_years``). A milestone is due at 24:00 of its date.
 """
 
 from __future__ import annotations
@@ -27,89 +26,29 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.topics import CommunityQuery, TopicAppend, TopicApplied, TopicQuery
     from domain import topic_commands as cmd
-    from domain.legal_calendar import HolidayFile
-    from domain.procedures import parse_period
-    from domain.topic_events import Actor, TopicDecision, TopicRaised
+    from domain.legal_calendar import PeriodEnd
     from domain.topics import Topic, TopicCommand, TopicError
     from domain.topics import decide as decide_topic
 
-from workflows.escalation import EscalationInput, reject
+from workflows.deadlines import period_end
+from workflows.escalation import reject
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 from workflows.topic_follow import RouteFollowers
+from workflows.topic_inputs import (
+    AbsorbInput,
+    ActorNote,
+    DecisionInput,
+    MergeInput,
+    MilestoneInput,
+    RouteInput,
+    ScheduleInput,
+    TopicInput,
+    TopicReceipt,
+    TopicResult,
+)
 
 FIRST_KEY = "1:raised"
 """The idempotency key of a topic's first append (the service appends the same ``TopicRaised`` under it)."""
-TAKE_UP_DEFAULT = "5wd"
-FEEDBACK_DEFAULT = "P7D"
-
-
-class TopicInput(BaseModel):
-    topic_id: str
-    raised: TopicRaised
-    take_up: str = TAKE_UP_DEFAULT
-    feedback: str = FEEDBACK_DEFAULT
-    holiday_file: HolidayFile | None = None
-
-
-class TopicResult(BaseModel):
-    topic_id: str
-    status: str
-    outcome: str | None = None
-
-
-class ActorNote(BaseModel):
-    """Take (``text``: a note), decline (the reason the proposer sees) or resolve (the resolution)."""
-
-    by: Actor
-    text: str = ""
-
-
-class MergeInput(BaseModel):
-    by: Actor
-    into: str
-    note: str = ""
-
-
-class AbsorbInput(BaseModel):
-    by: Actor
-    from_topic: str
-    supporters: tuple[str, ...]
-
-
-class RouteInput(BaseModel):
-    """To the ladder (``ticket``: the escalation to start, its id the stream) or to a started procedure."""
-
-    by: Actor
-    target: str
-    stream: str
-    category: str | None = None
-    note: str = ""
-    ticket: EscalationInput | None = None
-
-
-class ScheduleInput(BaseModel):
-    by: Actor
-    meeting_id: str
-    item_id: str
-
-
-class DecisionInput(BaseModel):
-    by: Actor
-    decision: TopicDecision
-
-
-class MilestoneInput(BaseModel):
-    by: Actor
-    follow_up_id: str
-    index: int
-    note: str = ""
-
-
-class TopicReceipt(BaseModel):
-    topic_id: str
-    seq: int
-    hash: str
-    status: str
 
 
 @workflow.defn(name="Topic")
@@ -133,9 +72,9 @@ class TopicWorkflow(RouteFollowers):
                 "topic_take_up_levels", CommunityQuery(community=params.raised.community),
                 result_type=tuple[cmd.TakeUpLevel, ...], start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
             if self._levels:
-                due = self._period_end(params.raised.at, params.take_up)
+                due = await self._period_end(params.raised.at, params.take_up, "take_up")
                 await self._apply("take_up", cmd.AssignTakeUp(at=workflow.now(), level=0, target=self._levels[0],
-                                                               due_at=due))
+                                                               due_at=due.ends_at, fallback_years=due.fallback_years))
         while not self._t.finished:
             self._follow(self._t)
             due, seen = self._due(), self._version
@@ -155,9 +94,9 @@ class TopicWorkflow(RouteFollowers):
 
     # ---- recording ------------------------------------------------------------------------------------
 
-    def _period_end(self, start: datetime, period: str) -> datetime:
-        """Where ``period`` counted from ``start`` ends (see the module docstring on the deadlines branch)."""
-        return parse_period(period).end(start, self._in.holiday_file)
+    async def _period_end(self, start: datetime, period: str, what: str) -> PeriodEnd:
+        """Where ``period`` counted from ``start`` ends, computed by the ``compute_deadlines`` activity."""
+        return await period_end(start, period, self._in.holiday_file, f"{self._in.topic_id}:{what}")
 
     def _set(self, applied: TopicApplied) -> None:
         self._t = applied.topic
@@ -202,8 +141,10 @@ class TopicWorkflow(RouteFollowers):
         if t.status == "raised" and t.take_up is not None and now >= t.take_up.due_at:
             following = t.take_up.level + 1
             nxt = self._levels[following] if following < len(self._levels) else None
+            due = await self._period_end(now, self._in.take_up, "take_up") if nxt else None
             await self._apply("take_up_missed", cmd.LapseTakeUp(
-                at=now, next=nxt, next_due=self._period_end(now, self._in.take_up) if nxt else None))
+                at=now, next=nxt, next_due=due.ends_at if due else None,
+                next_fallback_years=due.fallback_years if due else ()))
         elif t.status == "following_up":
             await self._apply("milestones_missed", cmd.LapseMilestones(at=now))
         elif t.status == "resolved" and t.feedback_due is not None and now >= t.feedback_due:
@@ -213,22 +154,26 @@ class TopicWorkflow(RouteFollowers):
                              approved: bool | None) -> None:
         async with self._lock:
             now = workflow.now()
+            due = await self._period_end(now, self._in.feedback, "feedback")
             await self._apply("route_outcome", cmd.RouteOutcome(
                 at=now, stream=stream, status=status, outcome=outcome, resolution=resolution, approved=approved,
-                feedback_due=self._period_end(now, self._in.feedback)))
+                feedback_due=due.ends_at, feedback_fallback_years=due.fallback_years))
 
     # ---- staff actions --------------------------------------------------------------------------------
 
-    def _command(self, name: str, arg: BaseModel) -> TopicCommand:
+    def _command(self, name: str, arg: BaseModel, due: PeriodEnd | None = None) -> TopicCommand:
+        """The domain command of an update; ``due``: the feedback window's end (a placeholder in the validator,
+        which cannot run activities: no rule checks it)."""
         now = workflow.now()
+        due = due or PeriodEnd(ends_at=now)
+        feedback = {"feedback_due": due.ends_at, "feedback_fallback_years": due.fallback_years}
         match name, arg:
             case "take", ActorNote():
                 return cmd.Take(at=now, by=arg.by, note=arg.text)
             case "decline", ActorNote():
                 return cmd.Decline(at=now, by=arg.by, reason=arg.text)
             case "resolve", ActorNote():
-                return cmd.Resolve(at=now, source="committee", resolution=arg.text, by=arg.by,
-                                   feedback_due=self._period_end(now, self._in.feedback))
+                return cmd.Resolve(at=now, source="committee", resolution=arg.text, by=arg.by, **feedback)
             case "merge", MergeInput():
                 return cmd.Merge(at=now, into=arg.into, by=arg.by, note=arg.note)
             case "absorb", AbsorbInput():
@@ -242,7 +187,7 @@ class TopicWorkflow(RouteFollowers):
                 return cmd.Decide(at=now, decision=arg.decision, by=arg.by)
             case "complete_milestone", MilestoneInput():
                 return cmd.CompleteMilestone(at=now, follow_up_id=arg.follow_up_id, index=arg.index, by=arg.by,
-                                             note=arg.note, feedback_due=self._period_end(now, self._in.feedback))
+                                             note=arg.note, **feedback)
         raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
 
     def _validate(self, name: str, arg: BaseModel) -> None:
@@ -257,7 +202,10 @@ class TopicWorkflow(RouteFollowers):
             if ticket is not None:
                 self._starting.add(ticket.ticket_id)  # followed once its child is started, not adopted meanwhile
             try:
-                applied = await self._apply(name, self._command(name, arg))  # decided again on the stream as it is
+                due = None
+                if name in ("resolve", "complete_milestone"):  # they may resolve: the feedback window starts now
+                    due = await self._period_end(workflow.now(), self._in.feedback, "feedback")
+                applied = await self._apply(name, self._command(name, arg, due))  # decided again on the stream
             except BaseException:
                 self._starting.discard(ticket.ticket_id if ticket else "")
                 raise

@@ -59,7 +59,7 @@ class RouteFollowers:
                 "Escalation", params, id=params.ticket_id, result_type=EscalationResult,
                 parent_close_policy=ParentClosePolicy.ABANDON, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError:
-            workflow.logger.info("topic.ticket_adopted %s", params.ticket_id)
+            workflow.logger.info("topic.ticket_adopted", extra={"ticket_id": params.ticket_id})
         finally:
             self._starting.discard(params.ticket_id)
             self._version += 1  # wake the main loop: it follows the ticket now
@@ -85,5 +85,5 @@ class RouteFollowers:
             "deliberation_outcome", OutcomeQuery(deliberation_id=deliberation_id, until=until),  # type: ignore[arg-type]
             result_type=DeliberationOutcome,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=FOLLOW)
-        await self._route_outcome(deliberation_id, found.status, found.outcome, found.note or found.outcome,
-                                  found.approved)
+        text = f"{found.outcome}: {found.note}" if found.note and found.note != found.outcome else found.outcome
+        await self._route_outcome(deliberation_id, found.status, found.outcome, text, found.approved)

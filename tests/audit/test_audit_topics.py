@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from audit_helpers import run_standalone, until
+from audit_helpers import query, run_standalone, until
 from click.testing import CliRunner
 from pydantic import SecretStr
 from temporalio.client import Client
@@ -20,6 +20,7 @@ from test_audit_tamper import unguarded
 
 from activities.eventstore import EventStore
 from activities.registry import build_activities
+from domain.escalation import Ticket
 from domain.topic_events import Actor
 from workflows.escalation import TicketAction
 from workflows.registry import WORKFLOWS
@@ -75,8 +76,10 @@ async def _closed_topic(client: Client, pool: Any, store: EventStore) -> tuple[s
         ticket_id, _ = await route_to_ladder(client, pool, topic_id, category="urban_management",
                                              start_level="street", by=CLERK)
 
-        async def level() -> bool:
-            return "LevelAssigned" in [e.type for e in await store.read(ticket_id)]
+        async def level() -> bool:  # the ticket's workflow itself has seen its first assignment (not only the store)
+            state = await query(client.get_workflow_handle(ticket_id), "ticket", result_type=Ticket,
+                                rpc_timeout=timedelta(seconds=4))
+            return state is not None and state.current is not None
 
         await until(level, "the ticket's first level")
         street = {"role": "street_office", "actor": "王科长", "org": "street"}

@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 from domain.topic_events import Actor
 from domain.topic_state import Topic
 from tests.workflows.conftest import running_worker, task_queue, ts_env  # noqa: F401 - fixtures used here
-from workflows.topic import TopicResult
+from workflows.topic_inputs import TopicResult
 from yishi.services.topic_intake import Proposer, TopicForm, raise_topic
 from yishi.settings import Settings
 

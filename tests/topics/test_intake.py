@@ -20,13 +20,14 @@ from domain.events import Question
 from domain.roll import Scope
 from tests.topics.conftest import topic_until
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
-from workflows.topic import TopicResult
+from workflows.topic_inputs import TopicResult
 from yishi.services.capabilities import intake_subject, resolve_capability
 from yishi.services.deliberations import DeliberationSpec, register, store_roll
 from yishi.services.intake_limit import address_key, admit
 from yishi.services.links import LinkHolder, RevokedLinkError
 from yishi.services.topic_intake import TopicFormError
-from yishi.services.topic_links import intake_link, raise_from_owner_link, raise_through_intake
+from yishi.services.topic_links import intake_link, raise_from_owner_link, raise_through_intake, support_with_intake
+from yishi.services.topics import TopicRefusedError, topic_state
 from yishi.settings import Settings
 
 NOW = datetime(2030, 5, 6, 10, 0, tzinfo=UTC)
@@ -130,6 +131,20 @@ async def test_raise_through_the_intake_link(ts_env, store, pool, task_queue) ->
         assert (await stream_types(store, topic_id))[:2] == ["TopicRaised", "CapabilityIssued"]
         holder = await resolve_capability(pool, answer.raised.tracking.token)
         assert (holder.kind, holder.subject, holder.holder) == ("tracking", topic_id, state.proposer.id)
+
+        join = {"device": "phone-b", "phone": None, "secret_key": key, "now": now}
+        joined, link = await support_with_intake(pool, poster.token, topic_id, **join)
+        again, same_link = await support_with_intake(pool, poster.token, topic_id, **join)
+        assert joined == again == topic_id and same_link.token == link.token, "joining twice is one support"
+        await support_with_intake(pool, poster.token, topic_id, **{**join, "device": "phone-c",
+                                                                    "phone": "13812345678"})
+        state = await topic_state(pool, topic_id)
+        assert state.supporters == ("client:phone-b",) and state.supporter_count == 1, \
+            "the proposer's own number joins nothing: they support their topic already"
+        assert (await resolve_capability(pool, link.token)).kind == "supporter"
+        other = await intake_link(pool, store, f"x{community}", None, by="王主任", secret_key=key, now=NOW)
+        with pytest.raises(TopicRefusedError):
+            await support_with_intake(pool, other.token, topic_id, **join)
 
         replaced = await intake_link(pool, store, community, "7号楼", by="李书记", secret_key=key, now=NOW,
                                      reissue=True)

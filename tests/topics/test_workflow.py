@@ -10,15 +10,19 @@ from datetime import UTC, timedelta
 import pytest
 
 from domain.legal_calendar import BEIJING
+from domain.roll import Scope
 from domain.topic_events import Actor, Milestone, TopicDecision
 from tests.clock import advance_to
+from tests.escalation.conftest import ticket_until
 from tests.topics.conftest import CLERK, raised, topic_until
-from tests.workflows.conftest import running_worker, stream_types
+from tests.workflows.conftest import complete, estate_roll, running_worker, save_history, stream_types
 from workflows.escalation import TicketAction
 from yishi.services import escalations
 from yishi.services.capabilities import resolve_capability
+from yishi.services.procedures import StartRequest
 from yishi.services.topic_intake import give_feedback, support_topic
-from yishi.services.topic_routes import route_to_ladder
+from yishi.services.topic_links import feedback_with_link
+from yishi.services.topic_routes import route_to_ladder, route_to_procedure
 from yishi.services.topics import (
     TopicRefusedError,
     complete_milestone,
@@ -30,6 +34,7 @@ from yishi.services.topics import (
     schedule_topic,
     take,
     topic_state,
+    waiting_for,
 )
 
 STREET = Actor(kind="street_office", name="街道王科长", account="wang", community="")
@@ -70,6 +75,8 @@ async def test_missed_take_up_deadline_escalates_to_the_street(ts_env, store, po
         assert state.take_up_missed == ("community",) and state.take_up.reason == "escalated"
         (row,) = [r for r in await list_topics(pool, "xfl") if r["topic_id"] == topic_id]
         assert (row["overdue"], row["take_up_org"]) == (True, "street"), "visible as overdue, and with whom"
+        assert topic_id in [r["topic_id"] for r in await waiting_for(pool, "street")], "in the street's list"
+        assert topic_id not in [r["topic_id"] for r in await waiting_for(pool, "committee:xfl")]
         with pytest.raises(TopicRefusedError):
             await take(env.client, topic_id, by=Actor(kind="grid_worker", name="网格员小张", community="xfl"))
         await advance_to(env, state.take_up.due_at)
@@ -134,10 +141,8 @@ async def test_route_to_the_ladder_opens_a_ticket_whose_closing_resolves_the_top
                                                    start_level="street", by=CLERK, note="社区协调无果")
         assert ticket_id == f"{topic_id}/esc-1" and receipt.status == "routed"
         street = {"role": "street_office", "actor": "王科长", "org": "street"}
-        for _ in range(100):  # the child's first append may still be on its way
-            if "LevelAssigned" in await stream_types(store, ticket_id):
-                break
-            await env.sleep(timedelta(seconds=1))
+        await ticket_until(env.client.get_workflow_handle(ticket_id), lambda t: t.current is not None,
+                           "the ticket's first level")
         opened = next(e for e in await store.read(ticket_id) if e.type == "EscalationOpened")
         assert (opened.payload["parent_id"], opened.payload["subject"]) == (topic_id, "餐馆油烟渗入楼道")
         await escalations.act(env.client, ticket_id, "resolve", TicketAction(**street, outcome="resolved",
@@ -148,7 +153,10 @@ async def test_route_to_the_ladder_opens_a_ticket_whose_closing_resolves_the_top
         assert state.resolution == "已责令餐馆加装净化器" and state.feedback_round == 1
         assert [t for t in await stream_types(store, topic_id) if t.startswith("Topic") or t == "FeedbackRequested"
                 ][-3:] == ["TopicRouted", "TopicResolved", "FeedbackRequested"]
-        await handle.terminate("test done")
+        await give_feedback(env.client, pool, topic_id, respondent=state.proposer.id, answer="satisfied",
+                            now=await now_utc(env))
+        assert (await handle.result()).status == "closed", "the only respondent answered: closed"
+        await save_history(handle, "topic_routed_deadlines_recorded")
 
 
 async def test_consensus_milestone_missed_is_flagged_then_done_resolves(
@@ -197,8 +205,8 @@ async def test_not_satisfied_reopens_once_then_closes(ts_env, store, pool, task_
             await give_feedback(env.client, pool, topic_id, respondent="owner:O999", answer="satisfied",
                                 now=await now_utc(env))
         assert "评价名单" in refused.value.zh and "not asked" in refused.value.en
-        await give_feedback(env.client, pool, topic_id, respondent=proposer, answer="not_satisfied",
-                            comment="第二天又停了", now=await now_utc(env))
+        await feedback_with_link(env.client, pool, result.tracking.token, answer="not_satisfied",
+                                 comment="第二天又停了", now=await now_utc(env))
         state = await topic_until(handle, lambda t: t.status == "taken", "reopened")
         assert state.reopens == 1 and state.take_up is not None
         await resolve(env.client, topic_id, by=CLERK, resolution="更换了控制柜")
@@ -212,3 +220,25 @@ async def test_not_satisfied_reopens_once_then_closes(ts_env, store, pool, task_
     closed = next(e for e in await store.read(topic_id) if e.type == "TopicClosed")
     assert closed.payload["note"] == "satisfied=0; basically_satisfied=0; not_satisfied=1; asked=2"
     assert (await stream_types(store, topic_id)).count("TopicReopened") == 1
+
+
+async def test_route_to_a_procedure_follows_it_to_its_close(ts_env, store, pool, task_queue, settings) -> None:
+    env = ts_env
+    async with running_worker(env, store, pool, task_queue):
+        topic_id, handle, _ = await raised(env, pool, settings, title="小区议事规则修订")
+        await take(env.client, topic_id, by=CLERK)
+        request = StartRequest(procedure="consultation", title="议事规则修订", scope=Scope(), community="other",
+                               options={"issue": "修订议事规则"})
+        deliberation_id, receipt = await route_to_procedure(env.client, pool, topic_id, estate_roll(floors=2),
+                                                            request, by=CLERK, task_queue=task_queue)
+        assert receipt.status == "routed"
+        async with pool.acquire() as conn:
+            community = await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", deliberation_id)
+        assert community == "xfl", "the procedure belongs to the topic's community"
+        procedure = env.client.get_workflow_handle(deliberation_id)
+        await complete(procedure, "acceptance", "committee", "declined", note="须先召开业主大会")
+        state = await topic_until(handle, lambda t: t.status == "resolved", "resolved by the procedure's close")
+        assert state.resolution == "declined: 须先召开业主大会"
+        routed = next(e.payload for e in await store.read(topic_id) if e.type == "TopicRouted")
+        assert (routed["target"], routed["deliberation_id"]) == ("procedure", deliberation_id)
+        await handle.terminate("test done")

@@ -33,7 +33,8 @@ from domain.similarity import Candidate, similar_topics
 from domain.topic_commands import MAX_DESCRIPTION, MAX_TITLE, TopicError
 from domain.topic_events import Actor, PhotoRef, Raiser, RaiserKind, Source, TopicRaised
 from domain.topic_state import OPEN, Topic
-from workflows.topic import FIRST_KEY, TopicInput, TopicResult
+from workflows.topic import FIRST_KEY
+from workflows.topic_inputs import TopicInput, TopicResult
 from yishi.services.capabilities import Capability, issue_capability
 from yishi.services.complaints import ComplaintError, Problem
 from yishi.services.topics import TopicRefusedError

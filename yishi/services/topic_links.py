@@ -17,7 +17,9 @@ import asyncpg
 from temporalio.client import Client
 
 from activities.eventstore import EventStore
+from activities.topics import load_topic
 from domain.topic_events import RaiserKind
+from domain.topic_state import Topic
 from yishi.services.capabilities import (
     Capability,
     CapabilityHolder,
@@ -28,7 +30,18 @@ from yishi.services.capabilities import (
 )
 from yishi.services.intake_limit import Admission, admit
 from yishi.services.links import LinkHolder
-from yishi.services.topic_intake import Proposer, RaisedTopic, TopicForm, checked, raise_topic
+from yishi.services.topic_intake import (
+    Proposer,
+    RaisedTopic,
+    TopicForm,
+    checked,
+    contact_hash,
+    give_feedback,
+    person_of_phone,
+    raise_topic,
+    support_topic,
+)
+from yishi.services.topics import TopicRefusedError
 from yishi.settings import Settings
 
 ALL_BUILDINGS = "*"
@@ -75,6 +88,40 @@ async def raise_through_intake(client: Client, pool: asyncpg.Pool, token: str, *
                    person=f"client:{device}" if device and not phone else None)
     raised = await raise_topic(client, pool, form, who, photos, settings=settings, now=now, topic_id=topic_id)
     return IntakeAnswer(raised, admission)
+
+
+FOLLOWERS = frozenset(("tracking", "supporter"))
+
+
+async def follower(pool: asyncpg.Pool, token: str) -> CapabilityHolder:
+    """Whose tracking or supporter link ``token`` is (the topic is its ``subject``, the person its ``holder``)."""
+    return await resolve_capability(pool, token, FOLLOWERS)
+
+
+async def feedback_with_link(client: Client, pool: asyncpg.Pool, token: str, *, answer: str, comment: str = "",
+                             now: datetime) -> Topic:
+    """满意 / 基本满意 / 不满意 through the proposer's tracking link or a supporter's link."""
+    holder = await follower(pool, token)
+    return await give_feedback(client, pool, holder.subject, respondent=holder.holder, answer=answer,
+                               comment=comment, now=now)
+
+
+async def support_with_intake(pool: asyncpg.Pool, token: str, topic_id: str, *, device: str | None,
+                              phone: str | None, secret_key: str, now: datetime) -> tuple[str, Capability]:
+    """"Already raised: join it" from the intake page: support ``topic_id`` of the link's community; the supporter is
+    the phone's keyed hash when one is given, else the page's device id. Returns the topic and the supporter's link."""
+    link = await resolve_capability(pool, token, frozenset(("intake",)))
+    topic, _, _ = await load_topic(EventStore(pool), topic_id)
+    if topic.community != link.community:
+        raise TopicRefusedError("该议题不属于本小区", "this topic belongs to another community")
+    if phone and phone.strip():
+        supporter = person_of_phone(contact_hash(secret_key, phone))
+    elif device:
+        supporter = f"client:{device[:64]}"
+    else:
+        raise TopicRefusedError("请留下手机号，或在同一部手机上操作，以免重复支持",
+                                "leave a phone number, or use the same phone, so that a support counts once")
+    return await support_topic(pool, topic_id, supporter=supporter, kind="resident", secret_key=secret_key, now=now)
 
 
 async def deliberation_community(pool: asyncpg.Pool, deliberation_id: str) -> str:

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from domain.roll import Roll
 from domain.topic_events import Actor
 from workflows.escalation import EscalationInput
-from workflows.topic import RouteInput, TopicReceipt
+from workflows.topic_inputs import RouteInput, TopicReceipt
 from yishi.services.complaints import Complaint, ComplaintError, check_complaint, community_ladder
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.services.topics import TopicRefusedError, topic_state, update

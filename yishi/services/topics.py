@@ -10,6 +10,7 @@ The contract with meetings (yishi/services/meetings.py calls these and never app
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import asyncpg
@@ -20,9 +21,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.eventstore import EventStore
 from activities.topics import load_topic, project_topic
 from domain.topic_events import Actor, TopicDecision, TopicSummary
+from domain.topic_figures import FIGURE_TYPES, MonthFigures, monthly
 from domain.topic_state import Topic
 from domain.topics import TopicError, summary
-from workflows.topic import (
+from workflows.topic_inputs import (
     AbsorbInput,
     ActorNote,
     DecisionInput,
@@ -34,7 +36,7 @@ from workflows.topic import (
 
 __all__ = ["Actor", "TopicDecision", "TopicSummary", "TopicRefusedError", "schedule_topic", "record_decision",
            "topic_summary", "take", "decline", "merge", "resolve", "complete_milestone", "topic_state",
-           "list_topics", "rebuild_topics"]
+           "list_topics", "waiting_for", "topic_figures", "rebuild_topics"]
 
 
 class TopicRefusedError(Exception):
@@ -82,8 +84,11 @@ async def record_decision(client: Client, topic_id: str, decision: TopicDecision
     """A meeting's decision on the topic (``TopicDecided``): consensus with an owner and a deadline opens a
     follow-up with milestone timers; ``vote`` waits for that deliberation's result; ``escalated`` follows the ticket;
     ``deferred`` puts it back to "taken" for the next agenda. Idempotent for the same decision."""
+    # The update id names the decision's content: the same decision sent twice runs once; a corrected one is
+    # decided on its own (and refused by the domain if the topic has moved on).
+    content = hashlib.sha256(decision.model_dump_json().encode()).hexdigest()[:16]
     await update(client, topic_id, "decide", DecisionInput(by=by, decision=decision),
-                 update_id=f"decide:{decision.meeting_id}:{decision.item_id}:{decision.kind}")
+                 update_id=f"decide:{decision.meeting_id}:{decision.item_id}:{content}")
 
 
 async def topic_summary(pool: asyncpg.Pool, topic_id: str) -> TopicSummary:
@@ -160,6 +165,28 @@ async def list_topics(pool: asyncpg.Pool, community: str | None = None, status: 
             " WHERE ($1::text IS NULL OR community = $1) AND ($2::text IS NULL OR status = $2)"
             " ORDER BY raised_at DESC LIMIT $3", community, status, limit)
     return [dict(r) for r in rows]
+
+
+async def waiting_for(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
+    """Topics an organisation must take up (the committee's, or the street office's after a missed deadline),
+    earliest deadline first, the overdue ones marked."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT topic_id, community, building, title, status, supporters, take_up_org, take_up_due, overdue,"
+            " raised_at FROM topics WHERE take_up_org = $1 ORDER BY take_up_due, raised_at", org)
+    return [dict(r) for r in rows]
+
+
+async def topic_figures(pool: asyncpg.Pool, communities: list[str] | None = None) -> list[MonthFigures]:
+    """Raised, taken, decided, resolved, closed, declined and satisfaction per Beijing month, from the topic streams
+    (one community's for its public page, the street office's communities for its view; ``None``: all)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT e.type, e.occurred_at, e.payload->>'answer' AS answer FROM events e JOIN topics t"
+            " ON t.topic_id = e.stream_id WHERE e.type = ANY($1::text[])"
+            " AND ($2::text[] IS NULL OR t.community = ANY($2::text[])) ORDER BY e.occurred_at",
+            list(FIGURE_TYPES), communities)
+    return monthly((r["type"], r["occurred_at"], r["answer"]) for r in rows)
 
 
 async def rebuild_topics(pool: asyncpg.Pool) -> int:
