@@ -52,8 +52,10 @@ class ConsultationInput(ProcedureInput):
     """When the meeting starts (default: when the ``notice`` period ends); positions are stated until then."""
     place: str = "社区议事厅"
     meeting_kind: MeetingKind = "council"
-    remind_before: str = REMIND_BEFORE
-    confirm: str = CONFIRM
+    meeting_remind_before: str = REMIND_BEFORE
+    """The meeting's reminder to the parties before it starts (the ``remind_before`` period is the vote's)."""
+    meeting_confirm: str = CONFIRM
+    """The window in which the parties confirm the meeting's minutes."""
 
 
 class FeedbackInput(BaseModel):

@@ -86,8 +86,9 @@ class MeetingLoop:
         item = ItemSpec(title=p.issue or p.title, options=p.options)
         parties = tuple(PartySpec(party_id=party, kind=party, name=self._party_name(party))  # type: ignore[arg-type]
                         for party in p.parties)
-        params = MeetingInput(scheduled=scheduled, items=(item,), parties=parties, remind_before=p.remind_before,
-                              confirm=p.confirm, holiday_file=p.holiday_file, notice_attempts=p.notice_attempts)
+        params = MeetingInput(scheduled=scheduled, items=(item,), parties=parties,
+                              remind_before=p.meeting_remind_before, confirm=p.meeting_confirm,
+                              holiday_file=p.holiday_file, notice_attempts=p.notice_attempts)
         try:
             await workflow.start_child_workflow(
                 "Meeting", params, id=meeting_id, result_type=MeetingResult,
