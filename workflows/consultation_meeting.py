@@ -7,7 +7,7 @@ who has spoken) and are completed by the meeting: each position a party states t
 clerk records) is told to the procedure (signal ``meeting_note``). The meeting's decision on the issue drives the
 procedure: consensus on an option → implementation (with the milestones agreed, else the procedure's own); a vote on
 the options agreed → the procedure's own ballot box (round 1 in its own stream, as before); escalated → closed
-(``escalated``, the ticket is the meeting's child); deferred → a next meeting is convened.
+(``escalated``, the ticket is the meeting's child); deferred, or the meeting cancelled → a next meeting is convened.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.legal_calendar import PeriodEnd
-    from domain.meeting_events import PARTY_ZH, MeetingScheduled, PartySpec
+    from domain.meeting_events import PARTY_ZH, MeetingDecision, MeetingScheduled, PartySpec
     from domain.stage_events import MeetingConvened
     from domain.topic_events import Actor
 
@@ -120,6 +120,10 @@ class MeetingLoop:
             return  # an earlier (deferred) meeting: nothing waits for it any more
         if note.kind == "decision":
             self._s.meeting_decision = note.decision
+            self._s.version += 1
+            return
+        if note.kind == "cancelled":  # called off (a typhoon): as if deferred, a next meeting is convened
+            self._s.meeting_decision = MeetingDecision(kind="deferred", summary=f"议事会取消：{note.text}")
             self._s.version += 1
             return
         task = next((t for t in self._s.tasks.values()

@@ -151,7 +151,7 @@ class MeetingNote(BaseModel):
     """What a meeting tells the consultation procedure it serves."""
 
     meeting_id: str
-    kind: Literal["position", "decision"]
+    kind: Literal["position", "decision", "cancelled"]
     item_id: str
     party_kind: str = ""
     party_name: str = ""
@@ -456,7 +456,9 @@ class MeetingWorkflow(MeetingParts):
 
     @workflow.update
     async def cancel(self, a: ActorInput) -> MeetingReceipt:
-        return await self._act("cancelled", Cancel(at=workflow.now(), by=a.by, reason=a.reason))
+        receipt = await self._act("cancelled", Cancel(at=workflow.now(), by=a.by, reason=a.reason))
+        await self._tell_procedure(MeetingNote(meeting_id=self._id(), kind="cancelled", item_id="", text=a.reason))
+        return receipt
 
     @cancel.validator
     def _v_cancel(self, a: ActorInput) -> None:

@@ -17,7 +17,7 @@ from tests.topics.conftest import raised, topic_until
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.meeting_parts import TicketSpec
 from yishi.services.meeting_links import confirm_by_link
-from yishi.services.meetings import MeetingRefusedError, add_topic, decide_item, hold, publish
+from yishi.services.meetings import MeetingRefusedError, add_topic, decide_item, hold, publish, record_minutes
 from yishi.services.topics import take, topic_summary
 
 
@@ -67,7 +67,14 @@ async def test_decisions_reach_the_topics(ts_env, store, pool, task_queue, setti
         version = (await meeting_until(handle, lambda m: m.status == "held", "held")).minutes_version
         tokens = await links(pool, store, meeting_id, now)
         await confirm_by_link(env.client, pool, tokens["p1"], meeting_id, minutes_version=version)
-        await confirm_by_link(env.client, pool, tokens["p2"], meeting_id, minutes_version=version)
+        # a correction after the session: a new version, p1's confirmation no longer counts, the window restarts
+        corrected = await record_minutes(env.client, meeting_id, "1", "更正：物业负责更换，社区监督", by=CLERK)
+        assert corrected.minutes_version == version + 1
+        with pytest.raises(MeetingRefusedError) as refused:
+            await confirm_by_link(env.client, pool, tokens["p2"], meeting_id, minutes_version=version)
+        assert f"第 {version + 1} 版" in refused.value.zh
+        for party in ("p1", "p2"):
+            await confirm_by_link(env.client, pool, tokens[party], meeting_id, minutes_version=version + 1)
         await advance(env, handle, lambda m: m.status == "published", "published", step=timedelta(minutes=1))
         with pytest.raises(MeetingRefusedError):
             await publish(env.client, meeting_id, by=CLERK)
@@ -78,5 +85,14 @@ async def test_decisions_reach_the_topics(ts_env, store, pool, task_queue, setti
     assert (result.status, result.unconfirmed) == ("published", ())
     published = next(e for e in await store.read(meeting_id) if e.type == "MinutesPublished")
     assert published.payload["reason"] == "all_confirmed"
+    events = await store.read(meeting_id)
+    reopened = next(e for e in events if e.type == "ConfirmationReopened")
+    held = next(e for e in events if e.type == "MeetingHeld")
+    assert reopened.payload["minutes_version"] == version + 1
+    # counted again from the correction (P3D ends at 24:00 of the third day: the same day's correction ends alike)
+    assert reopened.payload["confirm_until"] >= held.payload["confirm_until"]
+    assert [e.payload["minutes_version"] for e in events if e.type == "MinutesConfirmed"] == [version, version + 1,
+                                                                                               version + 1]
+    assert [e.payload["kind"] for e in events if e.type == "NoticePublished"].count("minutes") == 2
     decided = [e for e in await store.read(topics[0][0]) if e.type == "TopicDecided"]
     assert decided[0].payload["decision"]["meeting_id"] == meeting_id

@@ -27,7 +27,7 @@ from tests.workflows.conftest import (
 from workflows.consultation import FeedbackInput
 from workflows.meeting import MeetingResult
 from yishi.services.meeting_links import position_by_link
-from yishi.services.meetings import MeetingRefusedError, VoteRequest, decide_item, hold, record_minutes
+from yishi.services.meetings import MeetingRefusedError, VoteRequest, cancel, decide_item, hold, record_minutes
 from yishi.services.procedures import StartRequest, give_feedback, start_procedure
 from yishi.settings import Settings
 
@@ -110,6 +110,34 @@ async def test_consultation_through_the_meeting_loop(ts_env, store, pool, task_q
     assert closed.type == "ProcedureClosed" and "3 responses, mean 13/3" in closed.note
     notices = [e.payload["kind"] for e in await store.read(state.meeting_id) if e.type == "NoticePublished"]
     assert notices[:3] == ["meeting", "reminder", "minutes"]
+
+
+async def test_a_cancelled_meeting_is_convened_again(ts_env, store, pool, task_queue) -> None:
+    """The meeting is called off (a typhoon): when its start has passed the procedure convenes a next one, whose
+    parties' links complete the new position tasks."""
+    env = ts_env
+    async with running_worker(env, store, pool, task_queue):
+        did, handle = await start_procedure(env.client, pool, estate_roll(), request(notice="PT48H"),
+                                            task_queue=task_queue)
+        await complete(handle, "acceptance", "committee", "accepted")
+        first = (await wait_for(handle, stage_is("positions", "position"), "positions")).meeting_id
+        assert first is not None
+        await meeting_until(env.client.get_workflow_handle(first), lambda m: len(m.parties) == 4, "invited")
+        clerk = Actor(kind="committee", name="李书记", account="li", community="xfl")
+        await cancel(env.client, first, reason="台风预警", by=clerk)
+        state = await advance_until(env, handle, lambda s: s.meetings == 2 and s.stage == "positions",
+                                    "a second meeting", step=timedelta(hours=12))
+        second = state.meeting_id
+        assert second is not None and second != first
+        await meeting_until(env.client.get_workflow_handle(second), lambda m: len(m.parties) == 4, "invited again")
+        tokens = await links(pool, store, second, (await env.get_current_time()).astimezone(UTC))
+        await position_by_link(env.client, pool, tokens["owner_rep"], second, item_id="1", option="B", text="暂缓")
+        await wait_for(handle, lambda s: any(t.kind == "position" and t.subject == "owner_rep" and t.status == "done"
+                                             and t.stage == "positions" and t.task_id.startswith(f"position-{s.step}")
+                                             for t in s.tasks.values()), "the second meeting's position recorded")
+        await handle.terminate("test done")
+    convened = [e.payload["meeting_id"] for e in await store.read(did) if e.type == "MeetingConvened"]
+    assert convened == [first, second]
 
 
 async def test_consultation_declined_needs_a_reason(ts_env, store, pool, task_queue) -> None:

@@ -164,6 +164,8 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
             case "NoticeDeliveryFailed" if event.final:
                 status["notices_failed"].append({"notice_id": event.notice_id, "channel": event.channel,
                                                  "error": event.error})
+            case "MeetingConvened":
+                status["meeting_id"] = event.meeting_id
             case "ProcedureClosed":
                 status["outcome"] = event.outcome
     return status
