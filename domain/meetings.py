@@ -15,23 +15,19 @@ listed as such. A correction after the session is a new version that needs confi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from domain.legal_calendar import BEIJING
+from domain import meeting_checks as checks
 from domain.meeting_commands import (
-    DOORS_OPEN,
     MAX_ITEMS,
     MAX_MINUTES,
     MAX_NAME,
-    MAX_OPTIONS,
     MAX_PARTIES,
     MAX_PLACE,
     MAX_REASON,
     MAX_TEXT,
     MAX_TITLE,
-    STAFF,
     AddItem,
     Cancel,
     Confirm,
@@ -55,79 +51,17 @@ from domain.meeting_events import (
     DecisionRecorded,
     ItemVoteCounted,
     MeetingCancelled,
-    MeetingDecision,
     MeetingEvent,
     MeetingHeld,
     MinutesConfirmed,
     MinutesPublished,
     MinutesRecorded,
-    Option,
     PartyInvited,
     PositionStated,
     ticket_id,
-    vote_id,
 )
-from domain.meeting_state import STATUS_ZH, Item, Meeting
+from domain.meeting_state import Meeting
 from domain.topic_commands import when
-from domain.topic_events import Actor
-
-ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-__all__ = ["MeetingError", "decide"]
-
-
-def _text(value: str, limit: int, zh: str, en: str, *, required: bool = True) -> None:
-    if required and not value.strip():
-        raise MeetingError(f"请填写{zh}", f"the {en} is empty; fill it in")
-    if len(value) > limit:
-        raise MeetingError(f"{zh}最多 {limit} 字（现有 {len(value)} 字）",
-                           f"the {en} has {len(value)} characters; at most {limit}")
-
-
-def _status(m: Meeting, allowed: tuple[str, ...], zh: str, en: str) -> None:
-    if m.status not in allowed:
-        raise MeetingError(f"议事会 {m.meeting_id} {STATUS_ZH[m.status]}，不能{zh}",
-                           f"meeting {m.meeting_id} is {m.status or 'not scheduled'}; it cannot be {en}")
-
-
-def _staff(m: Meeting, by: Actor, zh: str, en: str) -> None:
-    if by.kind not in STAFF:
-        raise MeetingError(f"“{by.kind}”不能{zh}（可办理：{'、'.join(sorted(STAFF))}）",
-                           f"'{by.kind}' cannot have the meeting {en} (allowed: {', '.join(sorted(STAFF))})")
-    if by.kind not in ("street_office", "system") and by.community != m.community:
-        raise MeetingError(f"议事会属于社区“{m.community}”，{by.name}（{by.community}）不能{zh}",
-                           f"the meeting belongs to community '{m.community}'; {by.name} ({by.community}) cannot "
-                           f"have it {en}")
-
-
-def _opened(m: Meeting, at: Any, zh: str, en: str) -> None:
-    assert m.starts_at is not None
-    if at < m.starts_at - DOORS_OPEN:
-        raise MeetingError(f"议事会 {when(m.starts_at)} 开始，开始前两小时起才能{zh}",
-                           f"the meeting starts {when(m.starts_at)}; it can be {en} from two hours before")
-
-
-def _item(m: Meeting, item_id: str) -> Item:
-    if item_id not in m.items:
-        listed = "、".join(m.items) or "—"
-        raise MeetingError(f"议程中没有第 {item_id} 项（议程：{listed}）",
-                           f"no agenda item {item_id} (items: {', '.join(m.items) or '—'})")
-    return m.items[item_id]
-
-
-def _actor_via(m: Meeting, by: Actor, via: str, link: str | None, zh: str, en: str) -> None:
-    """A link act is the party's own (or the door's); a clerk's act is staff's."""
-    if via == "clerk":
-        _staff(m, by, zh, en)
-    elif by.kind not in ("party", "resident") or not link:
-        raise MeetingError(f"通过链接{zh}须由持链接者本人办理", f"{en} through a link is done by the link's holder")
-
-
-def _party(m: Meeting, party_id: str) -> None:
-    if party_id not in m.parties:
-        listed = "、".join(f"{p.party_id}（{p.name}）" for p in m.parties.values()) or "—"
-        raise MeetingError(f"“{party_id}”不是本次议事会邀请的参会方（已邀请：{listed}）",
-                           f"'{party_id}' is not a party invited to this meeting (invited: "
-                           f"{', '.join(m.parties) or '—'})")
 
 
 def schedule(m: Meeting, c: Schedule) -> list[MeetingEvent]:
@@ -138,35 +72,22 @@ def schedule(m: Meeting, c: Schedule) -> list[MeetingEvent]:
         raise MeetingError(f"议事会 {m.meeting_id} 已安排", f"meeting {m.meeting_id} is scheduled already")
     if not e.meeting_id.startswith("meeting-"):
         raise MeetingError("议事会编号应以 meeting- 开头", "a meeting id starts with 'meeting-'")
-    _text(e.title, MAX_TITLE, "会议名称", "title")
-    _text(e.place, MAX_PLACE, "地点", "place")
+    checks.text(e.title, MAX_TITLE, "会议名称", "title")
+    checks.text(e.place, MAX_PLACE, "地点", "place")
     if e.starts_at < c.at:
         raise MeetingError(f"开始时间 {when(e.starts_at)} 已过，请选择以后的时间",
                            f"the start {when(e.starts_at)} has passed; choose a later time")
-    _staff(Meeting(meeting_id=e.meeting_id, community=e.community), e.by, "安排议事会", "scheduled")
+    checks.staff(Meeting(meeting_id=e.meeting_id, community=e.community), e.by, "安排议事会", "scheduled")
     return [e]
 
 
-def _check_options(options: tuple[Option, ...]) -> None:
-    if len(options) > MAX_OPTIONS:
-        raise MeetingError(f"一个议项最多 {MAX_OPTIONS} 个方案", f"an item has at most {MAX_OPTIONS} options")
-    ids = [o.id for o in options]
-    for o in options:
-        if not ID.match(o.id):
-            raise MeetingError(f"方案编号“{o.id[:40]}”只能用字母、数字、- 和 _（最多 32 个）",
-                               f"option id '{o.id[:40]}' may use letters, digits, - and _ only (at most 32)")
-        _text(o.text, MAX_TITLE, f"方案 {o.id} 的内容", f"text of option {o.id}")
-    if len(set(ids)) != len(ids):
-        raise MeetingError("方案编号重复，请逐一区分", "option ids repeat; give each its own")
-
-
 def add_item(m: Meeting, c: AddItem) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "增加议程", "given an agenda item")
-    _staff(m, c.by, "增加议程", "given an agenda item")
+    checks.status(m, ("scheduled",), "增加议程", "given an agenda item")
+    checks.staff(m, c.by, "增加议程", "given an agenda item")
     if c.topic_id is not None and any(i.topic_id == c.topic_id for i in m.items.values()):
         return []  # the topic is on the agenda already (a retried step)
-    _text(c.title, MAX_TITLE, "议项名称", "item title")
-    _check_options(c.options)
+    checks.text(c.title, MAX_TITLE, "议项名称", "item title")
+    checks.check_options(c.options)
     if len(m.items) >= MAX_ITEMS:
         raise MeetingError(f"一次议事会最多 {MAX_ITEMS} 个议项", f"a meeting has at most {MAX_ITEMS} items")
     return [AgendaItemAdded(at=c.at, item_id=str(len(m.items) + 1), title=c.title.strip(), topic_id=c.topic_id,
@@ -174,8 +95,8 @@ def add_item(m: Meeting, c: AddItem) -> list[MeetingEvent]:
 
 
 def invite(m: Meeting, c: Invite) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "邀请参会方", "given an invitation")
-    _staff(m, c.by, "邀请参会方", "given an invitation")
+    checks.status(m, ("scheduled",), "邀请参会方", "given an invitation")
+    checks.staff(m, c.by, "邀请参会方", "given an invitation")
     p = c.party
     known = m.parties.get(p.party_id)
     if known is not None:
@@ -183,10 +104,10 @@ def invite(m: Meeting, c: Invite) -> list[MeetingEvent]:
             return []
         raise MeetingError(f"参会方编号 {p.party_id} 已用于“{known.name}”，请换一个",
                            f"party id {p.party_id} is taken by '{known.name}'; choose another")
-    if not ID.match(p.party_id) or p.party_id == DOOR:
+    if not checks.ID.match(p.party_id) or p.party_id == DOOR:
         raise MeetingError("参会方编号只能用字母、数字、- 和 _（不能是 door）",
                            "a party id may use letters, digits, - and _ only (and is not 'door')")
-    _text(p.name, MAX_NAME, "参会方名称", "party's name")
+    checks.text(p.name, MAX_NAME, "参会方名称", "party's name")
     if len(m.parties) >= MAX_PARTIES:
         raise MeetingError(f"一次议事会最多邀请 {MAX_PARTIES} 方", f"a meeting invites at most {MAX_PARTIES} parties")
     return [PartyInvited(at=c.at, party=p.model_copy(update={"name": p.name.strip()}), link_subject=c.link_subject,
@@ -194,10 +115,10 @@ def invite(m: Meeting, c: Invite) -> list[MeetingEvent]:
 
 
 def state_position(m: Meeting, c: StatePosition) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "陈述意见", "given positions")
-    _actor_via(m, c.by, c.via, c.link_sha256, "陈述意见", "stating a position")
-    _party(m, c.party_id)
-    item = _item(m, c.item_id)
+    checks.status(m, ("scheduled",), "陈述意见", "given positions")
+    checks.actor_via(m, c.by, c.via, c.link_sha256, "陈述意见", "stating a position")
+    checks.party(m, c.party_id)
+    item = checks.item(m, c.item_id)
     if item.decision is not None:
         raise MeetingError(f"第 {c.item_id} 项已作出决定，不再收集意见",
                            f"item {c.item_id} has been decided; positions are closed")
@@ -205,7 +126,7 @@ def state_position(m: Meeting, c: StatePosition) -> list[MeetingEvent]:
         raise MeetingError(f"第 {c.item_id} 项的方案为：{'、'.join(item.option_ids()) or '无'}；“{c.option}”不在其中",
                            f"item {c.item_id}'s options are {', '.join(item.option_ids()) or 'none'}; "
                            f"'{c.option}' is not one of them")
-    _text(c.text, MAX_TEXT, "意见", "position", required=c.option is None)
+    checks.text(c.text, MAX_TEXT, "意见", "position", required=c.option is None)
     current = item.positions.get(c.party_id)
     if current is not None and (current.option, current.text) == (c.option, c.text.strip()):
         return []
@@ -214,11 +135,11 @@ def state_position(m: Meeting, c: StatePosition) -> list[MeetingEvent]:
 
 
 def sign_attendance(m: Meeting, c: SignAttendance) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "签到", "signed in to")
-    _opened(m, c.at, "签到", "signed in to")
-    _actor_via(m, c.by, c.via, c.link_sha256, "签到", "signing in")
+    checks.status(m, ("scheduled",), "签到", "signed in to")
+    checks.opened(m, c.at, "签到", "signed in to")
+    checks.actor_via(m, c.by, c.via, c.link_sha256, "签到", "signing in")
     if c.party_id is not None:
-        _party(m, c.party_id)
+        checks.party(m, c.party_id)
         if c.party_id in m.attendees:
             return []
         name = c.name.strip() or m.parties[c.party_id].name
@@ -226,22 +147,22 @@ def sign_attendance(m: Meeting, c: SignAttendance) -> list[MeetingEvent]:
     else:
         if c.via == "link":
             raise MeetingError("请用本方的邀请链接签到", "sign in through your own party's invitation link")
-        _text(c.name, MAX_NAME, "签到人姓名", "attendee's name")
+        checks.text(c.name, MAX_NAME, "签到人姓名", "attendee's name")
         name = c.name.strip()
         if any(a.party_id is None and a.name == name for a in m.attendees.values()):
             return []
         attendee = f"guest-{sum(1 for a in m.attendees.values() if a.party_id is None) + 1}"
-    _text(name, MAX_NAME, "签到人姓名", "attendee's name")
+    checks.text(name, MAX_NAME, "签到人姓名", "attendee's name")
     return [AttendanceSigned(at=c.at, attendee_id=attendee, party_id=c.party_id, name=name, via=c.via,
                              link_sha256=c.link_sha256, by=c.by)]
 
 
 def record_minutes(m: Meeting, c: RecordMinutes) -> list[MeetingEvent]:
-    _status(m, ("scheduled", "held"), "记录纪要", "given minutes")
-    _opened(m, c.at, "记录纪要", "given minutes")
-    _staff(m, c.by, "记录纪要", "given minutes")
-    item = _item(m, c.item_id)
-    _text(c.text, MAX_MINUTES, "纪要", "minutes")
+    checks.status(m, ("scheduled", "held"), "记录纪要", "given minutes")
+    checks.opened(m, c.at, "记录纪要", "given minutes")
+    checks.staff(m, c.by, "记录纪要", "given minutes")
+    item = checks.item(m, c.item_id)
+    checks.text(c.text, MAX_MINUTES, "纪要", "minutes")
     text = c.text.strip()
     if item.minutes and item.minutes[-1] == text:
         return []
@@ -257,58 +178,22 @@ def record_minutes(m: Meeting, c: RecordMinutes) -> list[MeetingEvent]:
     return events
 
 
-def _check_consensus(item: Item, d: MeetingDecision, c: Decide) -> None:
-    if item.options and d.option not in item.option_ids():
-        raise MeetingError(f"请注明协商一致选定的方案（{'、'.join(item.option_ids())}）",
-                           f"name the option agreed ({', '.join(item.option_ids())})")
-    if (d.milestones or d.due) and not (d.owner or "").strip():
-        raise MeetingError("有完成期限的决定须写明负责人（谁来做）",
-                           "a decision with a deadline needs an owner (who does it)")
-    today = c.at.astimezone(BEIJING).date()
-    for name, due in ((ms.name, ms.due) for ms in d.milestones):
-        _text(name, MAX_TITLE, "节点名称", "milestone's name")
-        if due < today:
-            raise MeetingError(f"节点“{name}”的期限 {due} 早于会议日期 {today}，请更正",
-                               f"milestone '{name}' is due {due}, before the meeting ({today}); correct it")
-    if d.due is not None and d.due < today:
-        raise MeetingError(f"完成期限 {d.due} 早于会议日期 {today}，请更正",
-                           f"the deadline {d.due} is before the meeting ({today}); correct it")
-
-
-def _check_vote(m: Meeting, item: Item, d: MeetingDecision) -> None:
-    _text(d.question or "", MAX_TITLE, "表决事项", "question put to the vote")
-    if item.options:
-        unknown = [o for o in d.options if o not in item.option_ids()]
-        if not d.options or unknown or len(set(d.options)) != len(d.options):
-            bad = f"（“{'、'.join(unknown)}”不是其中之一）" if unknown else ""
-            listed = "、".join(item.option_ids())
-            raise MeetingError(f"请从第 {item.item_id} 项的方案（{listed}）中选出付诸表决的方案{bad}",
-                               f"choose the options put to the vote among item {item.item_id}'s "
-                               f"({', '.join(item.option_ids())})" + (f"; not {', '.join(unknown)}" if unknown else ""))
-    elif d.options:
-        raise MeetingError("该议项没有备选方案，表决就一个问题进行",
-                           "the item has no options: the vote is on one question")
-    expected = m.deliberation_id or vote_id(m.meeting_id, item.item_id)
-    if d.deliberation_id != expected:
-        raise MeetingError(f"表决编号应为 {expected}", f"the vote's deliberation id is {expected}")
-
-
 def decide_item(m: Meeting, c: Decide) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "记录决定", "given decisions")
-    _opened(m, c.at, "记录决定", "given decisions")
-    _staff(m, c.by, "记录决定", "given decisions")
-    item, d = _item(m, c.item_id), c.decision
+    checks.status(m, ("scheduled",), "记录决定", "given decisions")
+    checks.opened(m, c.at, "记录决定", "given decisions")
+    checks.staff(m, c.by, "记录决定", "given decisions")
+    item, d = checks.item(m, c.item_id), c.decision
     if item.decision is not None:
         if item.decision == d:
             return []
         raise MeetingError(f"第 {c.item_id} 项已决定（{item.decision.kind}）；决定不能改写，请在纪要中说明或下次再议",
                            f"item {c.item_id} is decided ({item.decision.kind}); a decision is not rewritten: say so "
                            "in the minutes or take it to a next meeting")
-    _text(d.summary, MAX_TEXT if d.kind != "deferred" else MAX_REASON, "决定内容", "decision's summary")
+    checks.text(d.summary, MAX_TEXT if d.kind != "deferred" else MAX_REASON, "决定内容", "decision's summary")
     if d.kind == "consensus":
-        _check_consensus(item, d, c)
+        checks.check_consensus(item, d, c)
     elif d.kind == "vote":
-        _check_vote(m, item, d)
+        checks.check_vote(m, item, d)
     elif d.kind == "escalated" and d.ticket_id != ticket_id(m.meeting_id, item.item_id):
         raise MeetingError(f"工单编号应为 {ticket_id(m.meeting_id, item.item_id)}",
                            f"the ticket id is {ticket_id(m.meeting_id, item.item_id)}")
@@ -316,7 +201,7 @@ def decide_item(m: Meeting, c: Decide) -> list[MeetingEvent]:
 
 
 def note_vote(m: Meeting, c: NoteVote) -> list[MeetingEvent]:
-    item = _item(m, c.item_id)
+    item = checks.item(m, c.item_id)
     if item.decision is None or item.decision.kind != "vote" or item.decision.deliberation_id != c.deliberation_id:
         raise MeetingError(f"第 {c.item_id} 项没有付诸表决 {c.deliberation_id}",
                            f"item {c.item_id} was not put to the vote {c.deliberation_id}")
@@ -328,9 +213,9 @@ def note_vote(m: Meeting, c: NoteVote) -> list[MeetingEvent]:
 
 
 def hold(m: Meeting, c: Hold) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "结束会议", "closed")
-    _opened(m, c.at, "结束会议", "closed")
-    _staff(m, c.by, "结束会议", "closed")
+    checks.status(m, ("scheduled",), "结束会议", "closed")
+    checks.opened(m, c.at, "结束会议", "closed")
+    checks.staff(m, c.by, "结束会议", "closed")
     if not m.items:
         raise MeetingError("议程为空：请先登记讨论的议项", "the agenda is empty: add the items discussed first")
     if undecided := m.undecided():
@@ -343,9 +228,9 @@ def hold(m: Meeting, c: Hold) -> list[MeetingEvent]:
 
 
 def confirm(m: Meeting, c: Confirm) -> list[MeetingEvent]:
-    _status(m, ("held",), "确认纪要", "given confirmations")
-    _actor_via(m, c.by, c.via, c.link_sha256, "确认纪要", "confirming the minutes")
-    _party(m, c.party_id)
+    checks.status(m, ("held",), "确认纪要", "given confirmations")
+    checks.actor_via(m, c.by, c.via, c.link_sha256, "确认纪要", "confirming the minutes")
+    checks.party(m, c.party_id)
     if c.minutes_version != m.minutes_version:
         raise MeetingError(f"纪要已更新为第 {m.minutes_version} 版，请重新阅读后确认",
                            f"the minutes are now version {m.minutes_version}; read them again, then confirm")
@@ -356,7 +241,7 @@ def confirm(m: Meeting, c: Confirm) -> list[MeetingEvent]:
 
 
 def publish(m: Meeting, c: Publish) -> list[MeetingEvent]:
-    _status(m, ("held",), "公布纪要", "published")
+    checks.status(m, ("held",), "公布纪要", "published")
     missing = m.unconfirmed()
     assert m.confirm_until is not None
     if missing and c.at < m.confirm_until:
@@ -369,9 +254,9 @@ def publish(m: Meeting, c: Publish) -> list[MeetingEvent]:
 
 
 def cancel(m: Meeting, c: Cancel) -> list[MeetingEvent]:
-    _status(m, ("scheduled",), "取消", "cancelled")
-    _staff(m, c.by, "取消议事会", "cancelled")
-    _text(c.reason, MAX_REASON, "取消理由", "reason")
+    checks.status(m, ("scheduled",), "取消", "cancelled")
+    checks.staff(m, c.by, "取消议事会", "cancelled")
+    checks.text(c.reason, MAX_REASON, "取消理由", "reason")
     if any(i.decision is not None for i in m.items.values()):
         raise MeetingError("已记录决定的议事会不能取消：请结束会议",
                            "decisions are recorded: close the meeting instead")
@@ -382,6 +267,9 @@ RULES: dict[str, Callable[[Meeting, Any], list[MeetingEvent]]] = {
     "schedule": schedule, "add_item": add_item, "invite": invite, "state_position": state_position,
     "sign_attendance": sign_attendance, "record_minutes": record_minutes, "decide": decide_item,
     "note_vote": note_vote, "hold": hold, "confirm": confirm, "publish": publish, "cancel": cancel}
+
+
+__all__ = ["MeetingError", "decide"]
 
 
 def decide(m: Meeting, command: MeetingCommand) -> list[MeetingEvent]:
