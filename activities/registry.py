@@ -10,6 +10,7 @@ import asyncpg
 from activities.box import BoxActivities
 from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
+from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
 from activities.meetings import MeetingActivities
 from activities.notices import NoticeActivities
@@ -22,7 +23,9 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     box = BoxActivities(store, pool)
     stages = StageActivities(store, pool)
     notices = NoticeActivities(store, pool)
-    escalations = EscalationActivities(store, pool)
+    # The owner's follow-up link goes out with the resolution's notice (activities/escalation_links.py).
+    links = FollowUpLinks(pool, settings.secret_key.get_secret_value(), settings.public_base_url)
+    escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
     meetings = MeetingActivities(store, pool)
