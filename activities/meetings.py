@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from domain.capability_events import CAPABILITY_EVENT_TYPES, capability_event_from_dict
+from domain.errors import N_
 from domain.meeting_commands import MeetingCommand, MeetingError
 from domain.meeting_events import MEETING_EVENT_TYPES, MeetingEvent, meeting_event_from_dict
 from domain.meeting_series import SERIES_EVENT_TYPES, Series, SeriesEvent, series_event_from_dict
@@ -28,6 +29,7 @@ from domain.meeting_state import Meeting, evolve, fold
 from domain.meetings import decide
 from domain.roll import Scope
 from domain.stage_events import NoticePublished
+from yishi.i18n import bilingual
 
 log = structlog.get_logger(__name__)
 HEAD_ATTEMPTS = 20
@@ -183,7 +185,7 @@ class MeetingActivities:
         try:
             meeting, written = await apply_command(self._store, params.meeting_id, params.command, params.key)
         except MeetingError as exc:
-            raise ApplicationError(str(exc), type="MeetingError", non_retryable=True) from None
+            raise ApplicationError(str(exc), exc.text.wire(), type="MeetingError", non_retryable=True) from None
         seq, digest = await self._store.head(params.meeting_id)
         if written:
             await project_meeting(self._pool, meeting, seq)
@@ -211,13 +213,14 @@ class MeetingActivities:
     @activity.defn(name="register_meeting_vote")
     async def register_meeting_vote(self, r: VoteRegistration) -> None:
         """List the box a meeting opens among the deliberations (links, console, audit find it there)."""
+        notice = bilingual(N_("Put to the vote by meeting %(meeting)s"), meeting=r.meeting_id)
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO deliberations (id, procedure, title, rule_id, scope, roll_digest, opens_at, closes_at,"
                 " changeable, question_zh, question_en, notice_zh, notice_en, workflow_id, previous_id, community)"
-                " VALUES ($1,'meeting_vote',$2,$3,$4,$5,$6,$7,$8,$9,$9,$10,$10,$1,NULL,$11)"
+                " VALUES ($1,'meeting_vote',$2,$3,$4,$5,$6,$7,$8,$9,$9,$10,$11,$1,NULL,$12)"
                 " ON CONFLICT (id) DO NOTHING",
                 r.deliberation_id, r.title, r.rule_id, json.loads(r.scope.model_dump_json()), r.roll_digest,
-                r.opens_at, r.closes_at, r.changeable, r.question, f"议事会 {r.meeting_id} 决定付诸表决", r.community)
+                r.opens_at, r.closes_at, r.changeable, r.question, *notice, r.community)
         log.info("meeting.vote_registered", meeting_id=r.meeting_id, deliberation_id=r.deliberation_id)
 

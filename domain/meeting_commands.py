@@ -5,12 +5,13 @@ See :mod:`domain.meetings` for the life of a meeting and what each command check
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.errors import DomainError
+from domain.legal_calendar import BEIJING
 from domain.meeting_events import MeetingDecision, MeetingScheduled, Option, PartySpec, Via
 from domain.topic_events import Actor
 
@@ -23,6 +24,11 @@ STAFF = frozenset(("committee", "grid_worker", "street_office", "system"))
 
 class MeetingError(DomainError):
     """A meeting action is refused (wrong state, role or input); the message says what to do."""
+
+
+def when(instant: datetime) -> str:
+    """An instant inside a message: Beijing time to the minute, the same in every language."""
+    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
 class _Command(BaseModel):

@@ -23,12 +23,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from domain.topic_events import Actor, Milestone
 
 MeetingKind = Literal["council", "weekend_hall", "seven_pm"]
-KIND_ZH = {"council": "议事会", "weekend_hall": "周末议事厅", "seven_pm": "民声七点办"}
 PartyKind = Literal["party_member", "residents_committee", "owner_rep", "property_company", "department"]
-PARTY_ZH = {"party_member": "党员", "residents_committee": "社居委", "owner_rep": "业主代表",
-            "property_company": "物业公司", "department": "职能部门"}
+DEFAULT_PARTY_NAMES = {"party_member": "党员", "residents_committee": "社居委", "owner_rep": "业主代表",
+                       "property_company": "物业公司", "department": "职能部门"}
+"""The name a consultation's party is invited under when none is given: data recorded in ``PartyInvited`` (a name,
+like 安居物业), not a label; pages show the kind beside it as its label (context ``party_kind``)."""
 DecisionKind = Literal["consensus", "vote", "escalated", "deferred"]
-DECISION_ZH = {"consensus": "协商一致", "vote": "付诸表决", "escalated": "吹哨上报", "deferred": "下次再议"}
 Via = Literal["link", "door", "clerk"]
 DOOR = "door"
 """The holder of a meeting's door link (the QR code at the door): whoever signs asks which party they are."""

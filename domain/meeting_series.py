@@ -16,13 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from domain.errors import N_, Label
 from domain.legal_calendar import BEIJING
 from domain.meeting_commands import MAX_PARTIES, MAX_PLACE, MAX_REASON, MAX_TITLE, STAFF, MeetingError
 from domain.meeting_events import MeetingKind, PartySpec
 from domain.topic_events import Actor
 
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 MAX_AHEAD_WEEKS = 8
 
 
@@ -125,32 +125,34 @@ def due_occurrences(plan: SeriesPlanned, now: datetime) -> list[date]:
 def check_plan(plan: SeriesPlanned) -> None:
     """Refuse a plan that cannot be run, saying what to correct."""
     if not plan.series_id.startswith("series-"):
-        raise MeetingError("系列编号应以 series- 开头", "a series id starts with 'series-'")
+        raise MeetingError(N_("a series id starts with 'series-'"))
     if not plan.title.strip() or len(plan.title) > MAX_TITLE:
-        raise MeetingError(f"请填写系列名称（最多 {MAX_TITLE} 字）", f"give the series a title (at most {MAX_TITLE})")
+        raise MeetingError(N_("give the series a title (at most %(limit)s characters)"), limit=MAX_TITLE)
     if not plan.place.strip() or len(plan.place) > MAX_PLACE:
-        raise MeetingError(f"请填写地点（最多 {MAX_PLACE} 字）", f"give the place (at most {MAX_PLACE} characters)")
+        raise MeetingError(N_("give the place (at most %(limit)s characters)"), limit=MAX_PLACE)
     if not 0 <= plan.weekday <= 6:
-        raise MeetingError("星期应为 0（周一）到 6（周日）", "the weekday is 0 (Monday) to 6 (Sunday)")
+        raise MeetingError(N_("the weekday is 0 (Monday) to 6 (Sunday)"))
     if not TIME.match(plan.time_of_day):
-        raise MeetingError(f"时间“{plan.time_of_day}”应写成 HH:MM（北京时间），如 19:00",
-                           f"the time '{plan.time_of_day}' must be HH:MM (Beijing time), e.g. 19:00")
+        raise MeetingError(N_("the time %(time)s must be HH:MM (Beijing time), e.g. 19:00"),
+                           time=plan.time_of_day[:20])
     if not 1 <= plan.ahead_weeks <= MAX_AHEAD_WEEKS:
-        raise MeetingError(f"提前安排的周数应为 1 到 {MAX_AHEAD_WEEKS}", f"weeks ahead is 1 to {MAX_AHEAD_WEEKS}")
+        raise MeetingError(N_("weeks ahead is 1 to %(limit)s"), limit=MAX_AHEAD_WEEKS)
     if plan.until is not None and plan.until < plan.first:
-        raise MeetingError(f"结束日期 {plan.until} 早于开始日期 {plan.first}",
-                           f"the last date {plan.until} is before the first {plan.first}")
+        raise MeetingError(N_("the last date %(until)s is before the first %(first)s"),
+                           until=plan.until.isoformat(), first=plan.first.isoformat())
     if len(plan.parties) > MAX_PARTIES or len({p.party_id for p in plan.parties}) != len(plan.parties):
-        raise MeetingError("参会方编号重复或过多", "party ids repeat, or there are too many parties")
+        raise MeetingError(N_("party ids repeat, or there are too many parties (at most %(limit)s)"),
+                           limit=MAX_PARTIES)
     if plan.by.kind not in STAFF:
-        raise MeetingError(f"“{plan.by.kind}”不能安排系列议事会", f"'{plan.by.kind}' cannot plan a series")
+        raise MeetingError(N_("%(kind)s cannot plan a series of meetings"), kind=Label("actor", plan.by.kind))
 
 
 def check_end(s: Series, reason: str, by: Actor) -> None:
     if s.plan is None:
-        raise MeetingError("没有这个系列", "no such series")
+        raise MeetingError(N_("no such series; check the series id"))
+    if s.ended:
+        raise MeetingError(N_("the series has ended already"))
     if by.kind not in STAFF:
-        raise MeetingError(f"“{by.kind}”不能结束系列议事会", f"'{by.kind}' cannot end a series")
+        raise MeetingError(N_("%(kind)s cannot end a series of meetings"), kind=Label("actor", by.kind))
     if not reason.strip() or len(reason) > MAX_REASON:
-        raise MeetingError(f"请写明结束理由（最多 {MAX_REASON} 字）",
-                           f"give a reason (at most {MAX_REASON} characters)")
+        raise MeetingError(N_("give a reason (at most %(limit)s characters)"), limit=MAX_REASON)

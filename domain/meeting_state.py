@@ -37,8 +37,6 @@ from domain.meeting_events import (
 from domain.stage_events import NoticePublished
 
 Status = Literal["", "scheduled", "held", "published", "cancelled"]
-STATUS_ZH = {"": "不存在", "scheduled": "已安排", "held": "已召开（待确认纪要）", "published": "纪要已公布",
-             "cancelled": "已取消"}
 
 
 class Position(BaseModel):

@@ -22,10 +22,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.errors import N_
     from domain.legal_calendar import PeriodEnd
-    from domain.meeting_events import PARTY_ZH, MeetingDecision, MeetingScheduled, PartySpec
+    from domain.meeting_events import DEFAULT_PARTY_NAMES, MeetingDecision, MeetingScheduled, PartySpec
     from domain.stage_events import MeetingConvened
     from domain.topic_events import Actor
+    from yishi.i18n import bilingual
 
 from workflows.common import TaskCompletion
 from workflows.meeting import ItemSpec, MeetingInput, MeetingNote, MeetingResult
@@ -59,8 +61,9 @@ class MeetingLoop:
         await self._enter("positions", until)
         s.meeting_id, s.meeting_decision = meeting_id, None
         choices = (*(o.id for o in p.options), "no_position")
-        tasks = [await self._open_task("position", (party,), choices, f"{self._party_name(party)}的意见（邀请链接）",
-                                       f"Position of {party} (invitation link)", due=until, subject=party)
+        tasks = [await self._open_task("position", (party,), choices,
+                                       *bilingual(N_("Position of %(party)s (through its invitation link)"),
+                                                  party=self._party_name(party)), due=until, subject=party)
                  for party in p.parties]
         await self._append(f"meeting:{s.meetings}", MeetingConvened(at=now, meeting_id=meeting_id, starts_at=starts,
                                                                      place=p.place))
@@ -75,7 +78,7 @@ class MeetingLoop:
         s.next = "meeting"
 
     def _party_name(self: ConsultationWorkflow, party: str) -> str:  # type: ignore[misc]
-        return self._in.party_names.get(party) or PARTY_ZH.get(party, party)
+        return self._in.party_names.get(party) or DEFAULT_PARTY_NAMES.get(party, party)
 
     async def _start_meeting(self: ConsultationWorkflow, meeting_id: str, starts: datetime) -> None:  # type: ignore[misc]
         p = self._in
@@ -110,7 +113,7 @@ class MeetingLoop:
             self._s.agreed = d.options
             self._s.next = "voting"
         elif d.kind == "escalated":
-            await self._close("escalated", f"{d.summary}（工单 {d.ticket_id}）")
+            await self._close("escalated", f"{d.summary} ({d.ticket_id})")
         else:  # deferred: a next meeting, with the positions asked again
             self._s.meeting_decision = None
             self._s.next = "notice"
@@ -123,7 +126,8 @@ class MeetingLoop:
             self._s.version += 1
             return
         if note.kind == "cancelled":  # called off (a typhoon): as if deferred, a next meeting is convened
-            self._s.meeting_decision = MeetingDecision(kind="deferred", summary=f"议事会取消：{note.text}")
+            self._s.meeting_decision = MeetingDecision(kind="deferred", summary=bilingual(
+                N_("Meeting cancelled: %(reason)s"), reason=note.text)[0])
             self._s.version += 1
             return
         task = next((t for t in self._s.tasks.values()

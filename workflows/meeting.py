@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.errors import N_
     from domain.meeting_commands import (
         AddItem,
         Cancel,
@@ -36,10 +37,11 @@ with workflow.unsafe.imports_passed_through():
         Schedule,
         SignAttendance,
         StatePosition,
+        when,
     )
     from domain.meeting_state import Meeting
     from domain.meetings import decide as decide_meeting
-    from domain.topic_commands import when
+    from yishi.i18n import bilingual
 
 from workflows.deadlines import period_end
 from workflows.escalation import reject
@@ -100,9 +102,9 @@ class MeetingWorkflow(MeetingPhases):
         await self._announce()
         await self._until_held()
         if self._m.status == "cancelled":
-            await self._notify("meeting_cancelled", (f"议事会取消：{s.title}", f"Meeting cancelled: {s.title}"),
-                               (f"原定 {when(s.starts_at)} 的议事会取消。理由：{self._m.cancelled_reason}",
-                                f"The meeting of {when(s.starts_at)} is cancelled. Reason: {self._m.cancelled_reason}"))
+            await self._notify("meeting_cancelled", bilingual(N_("Meeting cancelled: %(title)s"), title=s.title),
+                               bilingual(N_("The meeting of %(when)s is cancelled. Reason: %(reason)s"),
+                                         when=when(s.starts_at), reason=self._m.cancelled_reason))
         else:
             await self._confirmation()
             await asyncio.gather(*self._followers.values())
@@ -117,7 +119,7 @@ class MeetingWorkflow(MeetingPhases):
         try:
             decide_meeting(self._m, command)
         except MeetingError as exc:
-            raise reject(exc.zh, exc.en, "MeetingError") from None
+            raise reject(exc.text, "MeetingError") from None
 
     def _receipt(self, applied, item_id: str | None = None) -> MeetingReceipt:  # type: ignore[no-untyped-def]
         return MeetingReceipt(meeting_id=self._id(), seq=applied.seq, hash=applied.hash, status=self._m.status,
@@ -233,13 +235,11 @@ class MeetingWorkflow(MeetingPhases):
         self._validate(self._decide_command(a))
         d, serving = a.decision, bool(self._m.deliberation_id)
         if d.kind == "vote" and not serving and a.vote is None:
-            raise reject("付诸表决须给出业主名册、范围与表决规则",
-                         "a vote needs the owners roll, the scope and the rule", "MeetingError")
+            raise reject(N_("a vote needs the owners roll, its scope and the rule"), "MeetingError")
         if d.kind == "vote" and serving and a.vote is not None:
-            raise reject("本议事会服务于协商程序，表决由该程序进行",
-                         "this meeting serves a consultation: the procedure holds the vote", "MeetingError")
+            raise reject(N_("this meeting serves a consultation: the procedure holds the vote"), "MeetingError")
         if d.kind == "escalated" and a.ticket is None:
-            raise reject("吹哨上报须选择事项类别", "an escalation needs the category of the matter", "MeetingError")
+            raise reject(N_("an escalation needs the category of the matter"), "MeetingError")
 
     @workflow.update
     async def hold(self, a: ActorInput) -> MeetingReceipt:

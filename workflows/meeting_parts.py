@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, StageAppend
     from activities.topics import DeliberationOutcome, OutcomeQuery
+    from domain.errors import N_, Items, Text
     from domain.events import Question
     from domain.legal_calendar import HolidayFile
     from domain.meeting_commands import MeetingCommand, NoteVote
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.roll import Scope
     from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
     from domain.tally_result import TallyResult
+    from yishi.i18n import bilingual
 
 from workflows.ballot_box import BoxParams, BoxResult
 from workflows.deadlines import period_end
@@ -94,7 +96,7 @@ class MeetingParts:
         except ActivityError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == "MeetingError":
-                raise ApplicationError(cause.message, type="MeetingError", non_retryable=True) from None
+                raise ApplicationError(cause.message, *cause.details, type="MeetingError", non_retryable=True) from None
             raise
         self._set(applied)
         if command.kind == "publish" and applied.types:
@@ -223,7 +225,8 @@ class MeetingParts:
         params = EscalationInput(
             ticket_id=decision.ticket_id, parent_id=self._id(), community=self._m.community, category=spec.category,
             subject=f"{self._m.title}：{item.title}",
-            detail=f"{detail}\n\n（议事会 {self._id()} 第 {item_id} 项决定吹哨上报）",
+            detail="\n\n".join((detail, bilingual(N_("Escalated by meeting %(meeting)s, item %(item)s"),
+                                                  meeting=self._id(), item=item_id)[0])),
             initiator=by, initiator_kind="committee", start_level=spec.start_level, holiday_file=self._holiday)
         try:
             await workflow.start_child_workflow(
@@ -233,14 +236,14 @@ class MeetingParts:
             workflow.logger.info("meeting.ticket_adopted", extra={"ticket_id": decision.ticket_id})
 
 
-def options_text(options: tuple[Option, ...]) -> str:
-    return "；".join(f"{o.id}：{o.text}" for o in options)
+def options_text(options: tuple[Option, ...]) -> Items:
+    return Items(Text(N_("%(id)s: %(text)s"), id=o.id, text=o.text) for o in options)
 
 
 def agenda_lines(m: Meeting) -> tuple[str, str]:
-    zh = "\n".join(f"{i}. {item.title}" + (f"（方案：{options_text(item.options)}）" if item.options else "")
-                   for i, item in m.items.items())
-    en = "\n".join(f"{i}. {item.title}" + (f" (options: {options_text(item.options)})" if item.options else "")
-                   for i, item in m.items.items())
-    return zh, en
+    """The agenda, one line per item (with its options), in Chinese and in English."""
+    lines = [bilingual(N_("%(n)s. %(title)s (options: %(options)s)"), n=i, title=item.title,
+                       options=options_text(item.options)) if item.options
+             else bilingual(N_("%(n)s. %(title)s"), n=i, title=item.title) for i, item in m.items.items()]
+    return "\n".join(zh for zh, _ in lines), "\n".join(en for _, en in lines)
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.meeting_commands import Publish
-    from domain.meeting_events import DECISION_ZH, KIND_ZH
+    from domain.errors import N_, Bilingual, Items, Label, Text
+    from domain.meeting_commands import Publish, when
     from domain.procedures import parse_period
-    from domain.topic_commands import when
+    from yishi.i18n import bilingual
 
 from workflows.deadlines import with_fallback
 from workflows.meeting_inputs import MeetingInput
@@ -25,10 +25,12 @@ class MeetingPhases(MeetingParts):
     async def _announce(self) -> None:
         m = self._m
         zh, en = agenda_lines(m)
-        names = "、".join(p.name for p in m.parties.values()) or "—"
-        await self._notify("meeting", (f"{KIND_ZH[m.kind]}通知：{m.title}", f"Meeting notice: {m.title}"), (
-            f"时间：{when(m.starts_at)}\n地点：{m.place}\n议程：\n{zh or '（待定）'}\n邀请：{names}",
-            f"When: {when(m.starts_at)}\nWhere: {m.place}\nAgenda:\n{en or '(to be set)'}\nInvited: {names}"))
+        agenda = Bilingual(zh, en) if m.items else Text(N_("(to be set)"))
+        names = Items(p.name for p in m.parties.values()) if m.parties else "—"
+        await self._notify("meeting", bilingual(N_("%(kind)s notice: %(title)s"), kind=Label("meeting_kind", m.kind),
+                                                title=m.title),
+                           bilingual(N_("When: %(when)s\nWhere: %(place)s\nAgenda:\n%(agenda)s\nInvited: %(names)s"),
+                                     when=when(m.starts_at), place=m.place, agenda=agenda, names=names))
 
     async def _until_held(self) -> None:
         """Wait for the clerk to close the session (or cancel it); remind the parties once before it starts."""
@@ -44,10 +46,10 @@ class MeetingPhases(MeetingParts):
             except TimeoutError:
                 reminded = True
                 m = self._m
-                await self._notify("reminder", (f"议事会提醒：{m.title}", f"Meeting reminder: {m.title}"), (
-                    f"议事会将于 {when(m.starts_at)} 在{m.place}召开。请通过邀请链接就各议项陈述意见。",
-                    f"The meeting starts {when(m.starts_at)} at {m.place}. State your position on each item through "
-                    "your invitation link."), recipients=tuple(m.parties))
+                await self._notify("reminder", bilingual(N_("Meeting reminder: %(title)s"), title=m.title),
+                                   bilingual(N_("The meeting starts %(when)s at %(place)s. State your position on "
+                                                "each item through your invitation link."),
+                                             when=when(m.starts_at), place=m.place), recipients=tuple(m.parties))
 
     async def _confirmation(self) -> None:
         """The minutes go to the parties; published when all confirmed the current version or at the window's end."""
@@ -83,23 +85,22 @@ class MeetingPhases(MeetingParts):
     async def _ask_confirmation(self, reminder: bool = False) -> None:
         m = self._m
         assert m.confirm_until is not None
-        body = with_fallback((
-            f"请通过邀请链接阅读并确认第 {m.minutes_version} 版议事会纪要，截止 {when(m.confirm_until)}。",
-            f"Read and confirm version {m.minutes_version} of the minutes through your invitation link by "
-            f"{when(m.confirm_until)}."), m.confirm_fallback)
-        kind, title = ("reminder", ("纪要确认提醒", "Minutes confirmation reminder")) if reminder else (
-            "minutes", (f"请确认纪要：{m.title}", f"Confirm the minutes: {m.title}"))
+        body = with_fallback(bilingual(
+            N_("Read and confirm version %(version)s of the minutes through your invitation link by %(until)s."),
+            version=m.minutes_version, until=when(m.confirm_until)), m.confirm_fallback)
+        kind, title = ("reminder", bilingual(N_("Minutes confirmation reminder: %(title)s"), title=m.title)) \
+            if reminder else ("minutes", bilingual(N_("Confirm the minutes: %(title)s"), title=m.title))
         await self._notify(kind, title, body, recipients=m.unconfirmed())
 
     async def _announce_minutes(self) -> None:
         m = self._m
-        zh = "\n".join(f"{i}. {it.title}：{DECISION_ZH[it.decision.kind]}。{it.decision.summary}"
-                       for i, it in m.items.items() if it.decision)
-        en = "\n".join(f"{i}. {it.title}: {it.decision.kind}. {it.decision.summary}"
-                       for i, it in m.items.items() if it.decision)
-        missing = "、".join(m.parties[p].name for p in m.unconfirmed_at_publication)
+        lines = [bilingual(N_("%(n)s. %(title)s: %(decision)s. %(summary)s"), n=i, title=it.title,
+                           decision=Label("decision", it.decision.kind), summary=it.decision.summary)
+                 for i, it in m.items.items() if it.decision]
+        missing = Items(m.parties[p].name for p in m.unconfirmed_at_publication)
+        tail = bilingual(N_("Parties that did not confirm: %(parties)s"), parties=missing) if missing \
+            else bilingual(N_("Every party confirmed the minutes"))
         head = self._published or await self._read()
-        await self._notify("minutes_published", (f"议事会纪要公布：{m.title}", f"Minutes published: {m.title}"), (
-            f"{zh}\n" + (f"未确认纪要的参会方：{missing}" if missing else "各参会方均已确认纪要"),
-            f"{en}\n" + (f"Parties that did not confirm: {missing}" if missing else "Every party confirmed")),
-            head=head)
+        await self._notify("minutes_published", bilingual(N_("Minutes published: %(title)s"), title=m.title),
+                           tuple("\n".join([*(line[lang] for line in lines), tail[lang]])  # type: ignore[misc]
+                                 for lang in (0, 1)), head=head)

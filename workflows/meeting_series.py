@@ -20,6 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.meetings import SeriesAppend
+    from domain.errors import N_
     from domain.legal_calendar import BEIJING, HolidayFile
     from domain.meeting_commands import MeetingError
     from domain.meeting_events import MeetingScheduled
@@ -149,11 +150,11 @@ class MeetingSeriesWorkflow:
 
     def _check_end(self, a: EndInput) -> None:
         if self._ended:
-            raise reject("系列议事会已结束", "the series has ended already", "MeetingError")
+            raise reject(N_("the series has ended already"), "MeetingError")
         try:
             check_end(Series(plan=self._in.plan), a.reason, a.by)
         except MeetingError as exc:
-            raise reject(exc.zh, exc.en, "MeetingError") from None
+            raise reject(exc.text, "MeetingError") from None
 
     @workflow.query
     def occurrences(self) -> list[date]:

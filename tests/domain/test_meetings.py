@@ -27,6 +27,7 @@ from domain.meeting_series import SeriesPlanned, check_plan, due_occurrences, oc
 from domain.meeting_state import Meeting, fold
 from domain.meetings import decide
 from domain.topic_events import Actor, Milestone
+from tests.texts import en, zh
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)  # a Monday
 START = datetime(2026, 5, 8, 19, 0, tzinfo=BEIJING)  # the Friday after, 19:00 Beijing time
@@ -64,7 +65,7 @@ def refused(m: Meeting, command: object, *words: str) -> None:
     with pytest.raises(MeetingError) as caught:
         decide(m, command)  # type: ignore[arg-type]
     for word in words:
-        assert word in caught.value.zh + caught.value.en, caught.value
+        assert word in zh(caught.value) + en(caught.value), caught.value
 
 
 AT_MEETING = START + timedelta(minutes=5)

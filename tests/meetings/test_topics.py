@@ -14,6 +14,7 @@ from domain.legal_calendar import BEIJING
 from domain.meeting_events import MeetingDecision, ticket_id
 from domain.topic_events import Milestone
 from tests.meetings.conftest import CLERK, PARTIES, advance, links, meeting_until, scheduled
+from tests.texts import zh
 from tests.topics.conftest import raised, topic_until
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.meeting_parts import TicketSpec
@@ -32,7 +33,7 @@ async def test_decisions_reach_the_topics(ts_env, store, pool, task_queue, setti
         meeting_id, handle, starts = await scheduled(env, pool, settings, items=(), parties=PARTIES[:2])
         with pytest.raises(MeetingRefusedError) as refused:
             await add_topic(env.client, pool, meeting_id, topics[0][0], by=CLERK)
-        assert "须先领题" in refused.value.zh, "a topic not yet taken is not put on an agenda"
+        assert "须先领题" in zh(refused.value), "a topic not yet taken is not put on an agenda"
         for topic_id, _ in topics:
             await take(env.client, topic_id, by=CLERK)
             receipt = await add_topic(env.client, pool, meeting_id, topic_id, by=CLERK)
@@ -77,7 +78,7 @@ async def test_decisions_reach_the_topics(ts_env, store, pool, task_queue, setti
         assert corrected.minutes_version == version + 1
         with pytest.raises(MeetingRefusedError) as refused:
             await confirm_by_link(env.client, pool, tokens["p2"], meeting_id, minutes_version=version)
-        assert f"第 {version + 1} 版" in refused.value.zh
+        assert f"第 {version + 1} 版" in zh(refused.value)
         for party in ("p1", "p2"):
             await confirm_by_link(env.client, pool, tokens[party], meeting_id, minutes_version=version + 1)
         await advance(env, handle, lambda m: m.status == "published", "published", step=timedelta(minutes=1))

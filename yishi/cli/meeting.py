@@ -3,7 +3,8 @@ take them.
 
 Every step that acts records the operator's name and role (``--name``, default the login name; ``--role``), as
 ``yishi task`` does. Times are Beijing time unless an offset is given. Uses YISHI_TEMPORAL_ADDRESS and
-YISHI_DATABASE_URL (``yishi up`` sets both). Exit 2 with the reason (zh / en) on bad input or a refused step.
+YISHI_DATABASE_URL (``yishi up`` sets both). Exit 2 with the reason (in ``--lang``, Chinese by default) on bad
+input or a refused step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import click
 
 from domain.errors import DomainError, Lang
 from yishi.cli.deliberation import _fail, _pairs, _settings, _with_pool
+from yishi.i18n import Items, both, translator
 
 T = TypeVar("T")
 ROLES = ("committee", "grid_worker", "street_office")
@@ -51,9 +53,9 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
     try:
         return asyncio.run(_with_pool(settings, go))
     except (MeetingRefusedError, TopicRefusedError, DomainError) as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
     except LinkError as exc:
-        _fail(f"链接无效 / the link is not valid: {exc}")
+        _fail(translator(lang).gettext("the link is not valid: %(error)s", error=str(exc)))
     raise AssertionError("unreachable")
 
 
@@ -83,7 +85,7 @@ def _when(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
-        _fail(f"时间“{text}”应写成 2026-05-08 19:00 / the time '{text}' must be like 2026-05-08 19:00")
+        _fail(both("the time %(text)s must be written like 2026-05-08 19:00", text=text))
         raise
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
@@ -95,8 +97,8 @@ def _parties(values: tuple[str, ...], start: int = 1) -> tuple[Any, ...]:
     for n, text in enumerate(values, start=start):
         kind, sep, name = text.partition(":")
         if not sep or kind not in PARTY_KINDS or not name.strip():
-            _fail(f"--party 应写成 类别:名称（类别：{'、'.join(PARTY_KINDS)}），收到“{text}” / --party must be "
-                  f"KIND:NAME (kinds: {', '.join(PARTY_KINDS)}), got '{text}'")
+            _fail(both("--party must be KIND:NAME (kinds: %(kinds)s), got %(text)s", kinds=Items(PARTY_KINDS),
+                       text=text))
         out.append(PartySpec(party_id=f"p{n}", kind=kind, name=name.strip()))  # type: ignore[arg-type]
     return tuple(out)
 
@@ -232,7 +234,7 @@ def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, opt
     from yishi.services.meetings import add_item, add_topic
 
     if (topic_id is None) == (title is None):
-        _fail("请给出 --topic 或 --title 之一 / give either --topic or --title")
+        _fail(both("give either %(one)s or %(other)s", one="--topic", other="--title"))
 
     async def go(client: Any, pool: Any) -> Any:
         by = await _actor(pool, meeting_id, role, name)
@@ -278,7 +280,7 @@ def links_cmd(meeting_id: str, reissue: str | None, name: str | None, role: str,
     settings = _keyed()
 
     async def go(_client: Any, pool: Any) -> list[Any]:
-        return await invitation_links(pool, EventStore(pool), meeting_id, by=f"{_who(name)}（{role}）",
+        return await invitation_links(pool, EventStore(pool), meeting_id, by=f"{_who(name)} ({role})",
                                       secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC),
                                       reissue=reissue)
 

@@ -3,51 +3,51 @@
 from __future__ import annotations
 
 from domain.errors import Lang
-from domain.legal_calendar import BEIJING
-from domain.meeting_events import DECISION_ZH, KIND_ZH, PARTY_ZH
-from domain.meeting_state import STATUS_ZH, Meeting
-
-
-def _t(instant: object) -> str:
-    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if instant else "—"  # type: ignore[attr-defined]
+from domain.meeting_state import Meeting
+from yishi.i18n import translator
 
 
 def render(m: Meeting, lang: Lang = "zh") -> str:
-    zh = lang == "zh"
-    lines = [f"{m.meeting_id}  {m.title}  ({KIND_ZH[m.kind] if zh else m.kind})",
-             f"{'时间' if zh else 'when'}: {_t(m.starts_at)} (UTC+8)  {'地点' if zh else 'where'}: {m.place}",
-             f"{'状态' if zh else 'status'}: {STATUS_ZH[m.status] if zh else m.status}"
-             + (f"  ({'确认截止' if zh else 'confirm by'} {_t(m.confirm_until)})" if m.confirm_until else "")]
+    tr = translator(lang)
+    sep = tr.pgettext("list separator", ", ")
+    lines = [f"{m.meeting_id}  {m.title}  ({tr.label(m.kind, 'meeting_kind')})",
+             tr.gettext("When: %(when)s  Where: %(place)s", when=tr.when(m.starts_at), place=m.place),
+             tr.gettext("Status: %(status)s", status=tr.label(m.status or "none", "meeting_status"))
+             + ("  " + tr.gettext("(confirm by %(until)s)", until=tr.when(m.confirm_until)) if m.confirm_until else "")]
     if m.series_id or m.deliberation_id:
-        lines.append(f"{'系列' if zh else 'series'}: {m.series_id or '—'}  "
-                     f"{'协商程序' if zh else 'consultation'}: {m.deliberation_id or '—'}")
-    lines.append(f"{'参会方' if zh else 'parties'}:")
+        lines.append(tr.gettext("Series: %(series)s  Consultation: %(consultation)s", series=m.series_id or "—",
+                                consultation=m.deliberation_id or "—"))
+    lines.append(tr.gettext("Parties:"))
     for p in m.parties.values():
         confirmed = m.confirmed.get(p.party_id)
-        state = (f"{'已确认第' if zh else 'confirmed v'}{confirmed}{'版' if zh else ''}" if confirmed
-                 else ("未确认" if zh else "not confirmed")) if m.status in ("held", "published") else ""
-        present = ("，已签到" if zh else ", present") if p.party_id in m.attendees else ""
-        lines.append(f"  {p.party_id} {p.name} [{PARTY_ZH.get(p.kind, p.kind) if zh else p.kind}]{present} {state}")
+        state = ((tr.gettext("confirmed version %(version)s", version=confirmed) if confirmed
+                  else tr.gettext("not confirmed")) if m.status in ("held", "published") else "")
+        present = tr.gettext("signed in at the meeting") if p.party_id in m.attendees else ""
+        lines.append(f"  {p.party_id} {p.name} [{tr.label(p.kind, 'party_kind')}] {present} {state}".rstrip())
     guests = [a.name for a in m.attendees.values() if a.party_id is None]
     if guests:
-        lines.append(f"{'列席' if zh else 'guests'}: {'、'.join(guests)}")
+        lines.append(tr.gettext("Guests: %(names)s", names=sep.join(guests)))
     for i, item in m.items.items():
         topic = f" ({item.topic_id})" if item.topic_id else ""
         lines.append(f"-- {i}. {item.title}{topic}")
         for o in item.options:
-            lines.append(f"   {'方案' if zh else 'option'} {o.id}: {o.text}")
+            lines.append("   " + tr.gettext("Option %(id)s: %(text)s", id=o.id, text=o.text))
         for party, pos in item.positions.items():
-            lines.append(f"   {'意见' if zh else 'position'} {party}: {pos.option or '—'} {pos.text} ({pos.via})")
+            lines.append("   " + tr.gettext("Position of %(party)s: %(option)s %(text)s (%(via)s)", party=party,
+                                            option=pos.option or "—", text=pos.text, via=tr.label(pos.via, "via")))
         if item.minutes:
-            lines.append(f"   {'纪要' if zh else 'minutes'} (v{len(item.minutes)}): {item.minutes[-1]}")
+            lines.append("   " + tr.gettext("Minutes (version %(version)s): %(text)s", version=len(item.minutes),
+                                            text=item.minutes[-1]))
         d = item.decision
         if d is not None:
-            lines.append(f"   {'决定' if zh else 'decision'}: {DECISION_ZH[d.kind] if zh else d.kind} — {d.summary}"
+            lines.append("   " + tr.gettext("Decision: %(kind)s — %(summary)s", kind=tr.label(d.kind, "decision"),
+                                            summary=d.summary)
                          + (f" [{d.option}]" if d.option else "") + (f" {d.owner} {d.due or ''}" if d.owner else "")
                          + (f" → {d.deliberation_id}" if d.deliberation_id else "")
                          + (f" → {d.ticket_id}" if d.ticket_id else ""))
             for ms in d.milestones:
-                lines.append(f"     {'节点' if zh else 'milestone'} {ms.name} {ms.due}")
+                lines.append("     " + tr.gettext("Milestone %(name)s: %(due)s", name=ms.name, due=tr.date(ms.due)))
         if item.vote is not None:
-            lines.append(f"   {'表决结果' if zh else 'vote'}: {item.vote.winner or '—'} ({item.vote.reason})")
+            lines.append("   " + tr.gettext("Vote: %(winner)s (%(reason)s)", winner=item.vote.winner or "—",
+                                            reason=tr.label(item.vote.reason, "vote_reason")))
     return "\n".join(lines)

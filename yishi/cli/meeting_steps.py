@@ -14,6 +14,7 @@ from domain.errors import Lang
 from yishi.cli.deliberation import _fail, _pairs, _settings, _with_pool
 from yishi.cli.meeting import _actor, _receipt, _run, meeting, operator
 from yishi.cli.meeting_show import render
+from yishi.i18n import both
 
 
 @meeting.command("position")
@@ -46,7 +47,7 @@ def attendance_cmd(meeting_id: str, party_id: str | None, guest: str | None, nam
     from yishi.services.meetings import sign_attendance
 
     if (party_id is None) == (guest is None):
-        _fail("请给出 --party 或 --guest 之一 / give either --party or --guest")
+        _fail(both("give either %(one)s or %(other)s", one="--party", other="--guest"))
 
     async def go(client: Any, pool: Any) -> Any:
         return await sign_attendance(client, meeting_id, party_id=party_id, name=guest or "",
@@ -68,7 +69,7 @@ def minutes_cmd(meeting_id: str, item_id: str, text: str | None, path: Path | No
     from yishi.services.meetings import record_minutes
 
     if (text is None) == (path is None):
-        _fail("请给出 --text 或 --file 之一 / give either --text or --file")
+        _fail(both("give either %(one)s or %(other)s", one="--text", other="--file"))
     body = text if text is not None else path.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
     async def go(client: Any, pool: Any) -> Any:
@@ -87,8 +88,8 @@ def _decision(kind: str, summary: str, option: str | None, owner: str | None, du
         try:
             steps.append(Milestone(name=label, due=date.fromisoformat(when)))
         except ValueError:
-            _fail(f"节点“{label}”的期限“{when}”应写成 2026-06-30 / "
-                  f"milestone '{label}': '{when}' must be like 2026-06-30")
+            _fail(both("milestone %(name)s: the date %(when)s must be written like 2026-06-30", name=label,
+                       when=when))
     return MeetingDecision(kind=kind, summary=summary, option=option, owner=owner, due=due,  # type: ignore[arg-type]
                            milestones=tuple(steps), question=question, options=vote_options)
 

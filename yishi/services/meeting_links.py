@@ -16,6 +16,7 @@ import asyncpg
 from temporalio.client import Client
 
 from activities.eventstore import EventStore
+from domain.errors import N_
 from domain.meeting_events import DOOR
 from domain.meeting_state import Meeting
 from domain.topic_events import Actor
@@ -33,7 +34,7 @@ async def invitation_links(pool: asyncpg.Pool, store: EventStore, meeting_id: st
     meeting = await meeting_state(pool, meeting_id)
     holders = [(p.party_id, p.link_subject) for p in meeting.parties.values()] + [(DOOR, meeting_id)]
     if reissue is not None and reissue not in dict(holders):
-        raise MeetingRefusedError(f"没有参会方 {reissue}", f"no party {reissue}")
+        raise MeetingRefusedError(N_("no party %(party)s at this meeting"), party=reissue)
     links = []
     for holder, subject in holders:
         if holder == reissue:
@@ -64,22 +65,20 @@ async def through_link(pool: asyncpg.Pool, token: str, meeting_id: str) -> LinkA
     holder = await resolve_capability(pool, token, INVITATION)
     meeting = await meeting_state(pool, meeting_id)
     if holder.subject not in (meeting.meeting_id, meeting.series_id):
-        raise MeetingRefusedError("这个链接不是本次议事会的邀请链接", "this link is not an invitation to this meeting")
+        raise MeetingRefusedError(N_("this link is not an invitation to this meeting"))
     if holder.holder == DOOR:
         door = Actor(kind="resident", name="door", community=meeting.community)
         return LinkAct(meeting, None, holder.token_hash, door)
     party = meeting.parties.get(holder.holder)
     if party is None:
-        raise MeetingRefusedError("本次议事会没有邀请这个链接的持有方",
-                                  "the link's holder is not invited to this meeting")
+        raise MeetingRefusedError(N_("the link's holder is not invited to this meeting"))
     return LinkAct(meeting, party.party_id, holder.token_hash,
                    Actor(kind="party", name=party.name, community=meeting.community))
 
 
 def _party_only(act: LinkAct) -> str:
     if act.party_id is None:
-        raise MeetingRefusedError("门口签到码只能签到；请用本方的邀请链接",
-                                  "the door's code only signs in; use your own link")
+        raise MeetingRefusedError(N_("the door's code only signs in; use your own invitation link"))
     return act.party_id
 
 

@@ -15,11 +15,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 
 from activities.eventstore import EventStore
 from activities.meetings import load_series, project_series, to_new
+from domain.errors import N_
 from domain.legal_calendar import HolidayFile
 from domain.meeting_commands import MeetingError
 from domain.meeting_series import Series, SeriesPlanned, check_plan
 from domain.topic_events import Actor
 from workflows.meeting_series import FIRST_KEY, EndInput, SeriesInput, SeriesResult
+from yishi.i18n.errors import refusal
 from yishi.services.capabilities import Capability, issue_capability, reissue_capability
 from yishi.services.meetings import MeetingRefusedError
 from yishi.settings import Settings
@@ -35,7 +37,7 @@ async def plan_series(client: Client, pool: asyncpg.Pool, plan: SeriesPlanned, *
     try:
         check_plan(plan)
     except MeetingError as exc:
-        raise MeetingRefusedError(exc.zh, exc.en) from None
+        raise MeetingRefusedError(exc.text) from None
     store = EventStore(pool)
     await store.append(plan.series_id, to_new([plan]), idempotency_key=FIRST_KEY)
     await project_series(pool, plan.series_id, Series(plan=plan), 1)
@@ -49,7 +51,7 @@ async def plan_series(client: Client, pool: asyncpg.Pool, plan: SeriesPlanned, *
 async def series_state(pool: asyncpg.Pool, series_id: str) -> Series:
     series = await load_series(EventStore(pool), series_id)
     if series.plan is None:
-        raise MeetingError(f"没有系列议事会 {series_id}", f"no series {series_id}")
+        raise MeetingError(N_("no series %(series)s; check the series id"), series=series_id)
     return series
 
 
@@ -58,8 +60,7 @@ async def end_series(client: Client, series_id: str, *, reason: str, by: Actor) 
     try:
         return await handle.execute_update("end_series", EndInput(by=by, reason=reason), result_type=SeriesResult)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise MeetingRefusedError.from_text(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise MeetingRefusedError(refusal(exc.cause or exc)) from None
 
 
 async def series_links(pool: asyncpg.Pool, series_id: str, *, by: str, secret_key: str, now: datetime,

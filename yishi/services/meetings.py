@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
 from activities.meetings import load_meeting, project_meeting, to_new
+from domain.errors import N_, DomainError, Label
 from domain.legal_calendar import HolidayFile
 from domain.meeting_commands import AddItem, Invite, MeetingError, Schedule
 from domain.meeting_events import MeetingDecision, MeetingKind, MeetingScheduled, Option, PartySpec, vote_id
@@ -43,6 +44,7 @@ from workflows.meeting import (
     PositionInput,
 )
 from workflows.meeting_parts import TicketSpec, VoteBox
+from yishi.i18n.errors import refusal
 from yishi.services.deliberations import store_roll
 from yishi.services.topics import record_decision, schedule_topic, topic_summary
 from yishi.settings import Settings
@@ -51,20 +53,9 @@ FIRST_KEY = "1:scheduled"
 """The idempotency key of a meeting's first append (the workflow appends the same ``MeetingScheduled`` under it)."""
 
 
-class MeetingRefusedError(Exception):
-    """The meeting's workflow (or the domain) refused the step; ``zh`` and ``en`` say why and what to do."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
-
-    def message(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
-
-    @classmethod
-    def from_text(cls, text: str) -> MeetingRefusedError:
-        zh, sep, en = text.partition(" / ")
-        return cls(zh, en if sep else zh)
+class MeetingRefusedError(DomainError):
+    """The meeting's workflow (or the domain) refused the step; the text says why and what to do (shown in the
+    reader's language: ``translator(lang).error(exc)``)."""
 
 
 async def update(client: Client, meeting_id: str, name: str, arg: BaseModel,
@@ -74,13 +65,11 @@ async def update(client: Client, meeting_id: str, name: str, arg: BaseModel,
     try:
         return await handle.execute_update(name, arg, id=update_id, result_type=MeetingReceipt)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise MeetingRefusedError.from_text(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise MeetingRefusedError(refusal(exc.cause or exc)) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise MeetingRefusedError(f"议事会 {meeting_id} 不存在或已结束",
-                                  f"meeting {meeting_id} does not exist or has ended") from None
+        raise MeetingRefusedError(N_("meeting %(meeting)s does not exist or has ended"), meeting=meeting_id) from None
 
 
 def new_meeting_id() -> str:
@@ -104,7 +93,7 @@ async def schedule_meeting(client: Client, pool: asyncpg.Pool, event: MeetingSch
     try:
         _check_plan(event, parties, items)
     except MeetingError as exc:
-        raise MeetingRefusedError(exc.zh, exc.en) from None
+        raise MeetingRefusedError(exc.text) from None
     store = EventStore(pool)
     await store.append(event.meeting_id, to_new([event]), idempotency_key=FIRST_KEY)
     await project_meeting(pool, fold([event]), 1)
@@ -119,7 +108,7 @@ async def meeting_state(pool: asyncpg.Pool, meeting_id: str) -> Meeting:
     """The whole meeting folded from its stream."""
     meeting, _, _ = await load_meeting(EventStore(pool), meeting_id)
     if not meeting.meeting_id:
-        raise MeetingError(f"没有议事会 {meeting_id}；请核对编号", f"no meeting {meeting_id}; check the meeting id")
+        raise MeetingError(N_("no meeting %(meeting)s; check the meeting id"), meeting=meeting_id)
     return meeting
 
 
@@ -135,13 +124,12 @@ async def add_topic(client: Client, pool: asyncpg.Pool, meeting_id: str, topic_i
     summary = await topic_summary(pool, topic_id)
     meeting = await meeting_state(pool, meeting_id)
     if summary.community != meeting.community:
-        raise MeetingRefusedError(f"议题 {topic_id} 属于社区“{summary.community}”，议事会属于“{meeting.community}”",
-                                  f"topic {topic_id} belongs to '{summary.community}', the meeting to "
-                                  f"'{meeting.community}'")
+        raise MeetingRefusedError(N_("topic %(topic)s belongs to community %(theirs)s, the meeting to %(ours)s"),
+                                  topic=topic_id, theirs=summary.community, ours=meeting.community)
     on_agenda = any(i.topic_id == topic_id for i in meeting.items.values())
     if summary.status != "taken" and not on_agenda:
-        raise MeetingRefusedError(f"议题 {topic_id} 当前为“{summary.status}”，须先领题（taken）才能列入议程",
-                                  f"topic {topic_id} is {summary.status}; it is put on an agenda once taken")
+        raise MeetingRefusedError(N_("topic %(topic)s is %(status)s; a topic is put on an agenda once it is taken "
+                                     "up"), topic=topic_id, status=Label("topic_status", summary.status))
     receipt = await update(client, meeting_id, "add_item", ItemInput(by=by, title=summary.title, topic_id=topic_id))
     assert receipt.item_id is not None
     await schedule_topic(client, topic_id, meeting_id=meeting_id, item_id=receipt.item_id, by=by)
@@ -190,8 +178,7 @@ async def decide_item(client: Client, pool: asyncpg.Pool, meeting_id: str, item_
     box = None
     if decision.kind == "vote" and (roll is not None or not meeting.deliberation_id):
         if roll is None or vote is None:
-            raise MeetingRefusedError("付诸表决须提供业主名册、范围与表决规则",
-                                      "a vote needs the owners roll, its scope and the rule")
+            raise MeetingRefusedError(N_("a vote needs the owners roll, its scope and the rule"))
         get_rule(vote.rule_id)  # an unknown rule is refused with the list of valid ones
         roll.select(vote.scope)  # an empty or unknown scope fails before anything is stored
         digest = await store_roll(pool, roll)
