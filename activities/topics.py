@@ -197,7 +197,7 @@ class TopicActivities:
         try:
             topic, written = await apply_command(self._store, params.topic_id, params.command, params.key)
         except TopicError as exc:
-            raise ApplicationError(str(exc), type="TopicError", non_retryable=True) from None
+            raise ApplicationError(str(exc), exc.text.wire(), type="TopicError", non_retryable=True) from None
         if written:
             await project_topic(self._store, self._pool, params.topic_id)
             log.info("topic.appended", topic_id=params.topic_id, key=params.key, seq=written[0].seq,

@@ -3,8 +3,8 @@
 The name and the declared type of an upload are the sender's say; the bytes are not. A photo is accepted only
 when its first bytes are those of a JPEG, PNG or WebP image and its header gives a plausible width and height
 (read here from the format's own header, without decoding the pixels: Pillow is not a runtime dependency). Size
-and count limits are the operator's settings, passed in. Each refusal names the file and what to do, in Chinese
-and English.
+and count limits are the operator's settings, passed in. Each refusal names the file and what to do (a msgid and
+its fields, translated where it is shown).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 from domain.topic_events import PhotoRef
 
 MAX_SIDE = 20_000
@@ -93,19 +93,18 @@ def sniff(data: bytes) -> tuple[str, tuple[int, int] | None] | None:
 
 def check_photo(name: str, data: bytes, *, max_bytes: int) -> PhotoRef:
     """The photo's reference (SHA-256, type, size, dimensions), or :class:`PhotoError`."""
-    label = name.strip()[:80] or "photo"
+    label = name.strip()[:80] or "—"
     if len(data) > max_bytes:
-        raise PhotoError(f"照片“{label}”有 {_mb(len(data))}，超过上限 {_mb(max_bytes)}；请压缩或换一张较小的照片",
-                         f"photo '{label}' is {_mb(len(data))}, over the limit of {_mb(max_bytes)}; send a smaller one")
+        raise PhotoError(N_("photo '%(name)s' is %(size)s, over the limit of %(limit)s; send a smaller one"),
+                         name=label, size=_mb(len(data)), limit=_mb(max_bytes))
     found = sniff(data)
     if found is None:
-        raise PhotoError(f"“{label}”不是 JPEG、PNG 或 WebP 图片（按文件内容判断，与文件名无关）；请上传照片",
-                         f"'{label}' is not a JPEG, PNG or WebP image (judged by its content, not its name); "
-                         "upload a photo")
+        raise PhotoError(N_("'%(name)s' is not a JPEG, PNG or WebP image (judged by its content, not its name); "
+                            "upload a photo"), name=label)
     media_type, size = found
     if size is None or not (0 < size[0] <= MAX_SIDE and 0 < size[1] <= MAX_SIDE) or size[0] * size[1] > MAX_PIXELS:
-        raise PhotoError(f"照片“{label}”已损坏或尺寸异常，无法读取；请重新拍摄或另存后再上传",
-                         f"photo '{label}' is damaged or claims an implausible size; take or save it again")
+        raise PhotoError(N_("photo '%(name)s' is damaged or claims an implausible size; take or save it again"),
+                         name=label)
     return PhotoRef(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, bytes=len(data),  # type: ignore[arg-type]
                     width=size[0], height=size[1])
 
@@ -113,7 +112,7 @@ def check_photo(name: str, data: bytes, *, max_bytes: int) -> PhotoRef:
 def check_photos(files: Sequence[tuple[str, bytes]], *, max_bytes: int, max_count: int) -> tuple[PhotoRef, ...]:
     """Every photo checked; too many is refused before any is read. The same photo twice counts once."""
     if len(files) > max_count:
-        raise PhotoError(f"每个议题最多 {max_count} 张照片，您选了 {len(files)} 张；请删去一些",
-                         f"at most {max_count} photos per topic, {len(files)} given; remove some")
+        raise PhotoError(N_("at most %(limit)s photos per topic, %(count)s given; remove some"), limit=max_count,
+                         count=len(files))
     refs = [check_photo(name, data, max_bytes=max_bytes) for name, data in files]
     return tuple({r.sha256: r for r in refs}.values())

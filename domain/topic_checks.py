@@ -1,49 +1,58 @@
-"""Checks shared by the topic rules (pure): non-empty bounded text, the topic's status, who may act."""
+"""Checks shared by the topic rules (pure): non-empty bounded text, the topic's status, who may act.
+
+Refusals are :class:`~domain.errors.Text` messages (English msgids with fields, translated where they are shown);
+``what`` and ``action`` arguments are msgids themselves (marked ``N_`` by the caller), nested as fields.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
+from domain.errors import N_, Items, Label, Text
 from domain.topic_commands import TopicError
 from domain.topic_events import Actor
 from domain.topic_state import Topic
 
-STATUS_ZH = {"raised": "待领题", "taken": "已领题", "scheduled": "已列入议程", "decided": "已作出决定",
-             "voting": "表决中", "following_up": "落实中", "routed": "已转办", "resolved": "已办结、征求评价",
-             "declined": "未受理", "merged": "已合并", "closed": "已关闭", "new": "未提出"}
 SYSTEM = Actor(kind="system", name="workflow", community="")
 
 
-def bounded(value: str, limit: int, zh: str, en: str) -> str:
+def status_label(status: str) -> Label:
+    """A topic's status as its label (yishi/i18n/labels.py, context ``topic_status``)."""
+    return Label("topic_status", status)
+
+
+def bounded(value: str, limit: int, what: str) -> str:
+    """``value`` stripped, or :class:`TopicError` when it is empty or longer than ``limit`` (``what``: its name)."""
     text = value.strip()
     if not text:
-        raise TopicError(f"请填写{zh}", f"the {en} is empty; fill it in")
+        raise TopicError(N_("%(what)s is empty; fill it in"), what=Text(what))
     if len(text) > limit:
-        raise TopicError(f"{zh}最多 {limit} 字（现有 {len(text)} 字）", f"the {en} has {len(text)} characters; "
-                         f"at most {limit}")
+        raise TopicError(N_("%(what)s has %(length)s characters, at most %(limit)s; shorten it"), what=Text(what),
+                         length=len(text), limit=limit)
     return text
 
 
-def in_status(t: Topic, statuses: Collection[str], zh: str, en: str) -> None:
+def in_status(t: Topic, statuses: Collection[str], action: str) -> None:
     if t.status not in statuses:
-        now = STATUS_ZH.get(t.status, t.status)
-        raise TopicError(f"议题 {t.topic_id} 当前为“{now}”，不能{zh}", f"topic {t.topic_id} is {t.status}; it cannot "
-                         f"be {en} now")
+        raise TopicError(N_("topic %(topic)s is now '%(status)s': you cannot %(action)s"), topic=t.topic_id,
+                         status=status_label(t.status), action=Text(action))
 
 
-def by_staff(t: Topic, by: Actor, kinds: Collection[str], zh: str, en: str) -> None:
+def by_staff(t: Topic, by: Actor, kinds: Collection[str], action: str) -> None:
     if by.kind not in kinds:
-        raise TopicError(f"“{by.kind}”不能{zh}（可办理：{'、'.join(sorted(kinds))}）",
-                         f"'{by.kind}' cannot have a topic {en} (allowed: {', '.join(sorted(kinds))})")
+        raise TopicError(N_("a %(kind)s cannot %(action)s (who can: %(allowed)s)"), kind=Label("actor", by.kind),
+                         action=Text(action), allowed=Items(Label("actor", k) for k in sorted(kinds)))
     if by.kind not in ("street_office", "system") and by.community != t.community:
-        raise TopicError(f"议题属于社区“{t.community}”，{by.name}（{by.community}）不能{zh}",
-                         f"the topic belongs to community '{t.community}'; {by.name} ({by.community}) cannot have it "
-                         f"{en}")
+        raise TopicError(N_("the topic belongs to community '%(community)s'; %(name)s (of '%(theirs)s') cannot "
+                            "%(action)s"), community=t.community, name=by.name, theirs=by.community,
+                         action=Text(action))
 
 
-def not_finished(t: Topic, zh: str, en: str) -> None:
-    if t.finished:
-        where = f"，已并入议题 {t.merged_into}，请到该议题{zh}" if t.merged_into else ""
-        there = f"; it was merged into {t.merged_into}: {en} that one" if t.merged_into else ""
-        raise TopicError(f"议题 {t.topic_id} 已{STATUS_ZH[t.status]}{where}", f"topic {t.topic_id} is "
-                         f"{t.status}{there}")
+def not_finished(t: Topic, action: str) -> None:
+    if not t.finished:
+        return
+    if t.merged_into:
+        raise TopicError(N_("topic %(topic)s was merged into topic %(into)s: %(action)s there"), topic=t.topic_id,
+                         into=t.merged_into, action=Text(action))
+    raise TopicError(N_("topic %(topic)s is now '%(status)s': you cannot %(action)s"), topic=t.topic_id,
+                     status=status_label(t.status), action=Text(action))

@@ -7,7 +7,8 @@ not reopen it. A round closes when everyone asked has answered, or when its wind
 
 from __future__ import annotations
 
-from domain.topic_checks import STATUS_ZH, SYSTEM, bounded, by_staff, in_status
+from domain.errors import N_, Items, Label
+from domain.topic_checks import SYSTEM, bounded, by_staff, in_status, status_label
 from domain.topic_commands import (
     MAX_COMMENT,
     MAX_DESCRIPTION,
@@ -23,7 +24,6 @@ from domain.topic_commands import (
     when,
 )
 from domain.topic_events import (
-    ANSWER_ZH,
     ANSWERS,
     Actor,
     FeedbackGiven,
@@ -43,12 +43,12 @@ from domain.topic_state import Topic
 def complete_milestone(t: Topic, c: CompleteMilestone) -> list[TopicEvent]:
     f = next((x for x in t.follow_ups if x.follow_up_id == c.follow_up_id), None)
     if f is None or not 0 <= c.index < len(f.done):
-        raise TopicError(f"议题 {t.topic_id} 没有落实事项 {c.follow_up_id} 第 {c.index + 1} 个节点",
-                         f"topic {t.topic_id} has no milestone {c.index + 1} in follow-up {c.follow_up_id}")
+        raise TopicError(N_("topic %(topic)s has no milestone %(number)s in follow-up %(follow_up)s"),
+                         topic=t.topic_id, number=c.index + 1, follow_up=c.follow_up_id)
     if f.done[c.index]:
         return []
-    in_status(t, ("following_up",), "登记节点完成", "given a milestone")
-    by_staff(t, c.by, STAFF, "登记节点完成", "given a milestone")
+    in_status(t, ("following_up",), N_("record a milestone as done"))
+    by_staff(t, c.by, STAFF, N_("record a milestone as done"))
     done = MilestoneDone(at=c.at, follow_up_id=c.follow_up_id, index=c.index, by=c.by,
                          note=c.note.strip()[:MAX_REASON], late=c.at >= f.due_at[c.index])
     left = sum(len(x.pending()) for x in t.follow_ups) - 1
@@ -78,9 +78,9 @@ def _resolved(t: Topic, at: object, source: str, resolution: str, by: Actor, due
 def resolve(t: Topic, c: Resolve) -> list[TopicEvent]:
     if t.status == "resolved":
         return []
-    in_status(t, ("taken", "decided", "following_up"), "办结", "resolved")
-    by_staff(t, c.by, STAFF, "办结", "resolved")
-    text = bounded(c.resolution, MAX_DESCRIPTION, "办理结果", "resolution")
+    in_status(t, ("taken", "decided", "following_up"), N_("resolve it"))
+    by_staff(t, c.by, STAFF, N_("resolve it"))
+    text = bounded(c.resolution, MAX_DESCRIPTION, N_("the resolution"))
     return _resolved(t, c.at, c.source, text, c.by, c.feedback_due, c.feedback_fallback_years)
 
 
@@ -99,22 +99,21 @@ def route_outcome(t: Topic, c: RouteOutcome) -> list[TopicEvent]:
 
 def give_feedback(t: Topic, c: GiveFeedback) -> list[TopicEvent]:
     if c.answer not in ANSWERS:
-        raise TopicError(f"评价“{c.answer}”无效，可选：满意、基本满意、不满意",
-                         f"answer '{c.answer}' is not one of: {', '.join(ANSWERS)}")
+        raise TopicError(N_("'%(answer)s' is not an answer; choose one of: %(answers)s"), answer=c.answer[:40],
+                         answers=Items(Label("answer", a) for a in ANSWERS))
     given = t.answered()
     if c.respondent in given and t.feedback_round:
         if given[c.respondent] == c.answer:
             return []
-        raise TopicError(f"您已评价过（{ANSWER_ZH[given[c.respondent]]}），每轮只能评价一次",
-                         f"you have answered ({given[c.respondent]}); one answer per round")
+        raise TopicError(N_("you have answered already (%(answer)s); one answer per round"),
+                         answer=Label("answer", given[c.respondent]))
     if t.status != "resolved" or t.feedback_due is None:
-        raise TopicError(f"议题 {t.topic_id} 当前为“{STATUS_ZH.get(t.status, t.status)}”，不在评价期",
-                         f"topic {t.topic_id} is {t.status}; feedback is not being asked for")
+        raise TopicError(N_("topic %(topic)s is now '%(status)s': feedback is not being asked for"), topic=t.topic_id,
+                         status=status_label(t.status))
     if c.at >= t.feedback_due:
-        raise TopicError(f"评价已于 {when(t.feedback_due)} 截止", f"feedback closed at {when(t.feedback_due)}")
+        raise TopicError(N_("feedback closed at %(when)s"), when=when(t.feedback_due))
     if c.respondent not in t.respondents:
-        raise TopicError("您不在本议题的评价名单中（提出人和支持者可以评价）",
-                         "you are not asked for feedback on this topic (the proposer and the supporters are)")
+        raise TopicError(N_("you are not asked for feedback on this topic (the proposer and the supporters are)"))
     answered = FeedbackGiven(at=c.at, round=t.feedback_round, respondent=c.respondent, answer=c.answer,  # type: ignore[arg-type]
                              comment=c.comment.strip()[:MAX_COMMENT])
     if c.respondent == t.proposer_id and c.answer == "not_satisfied" and t.reopens == 0:

@@ -20,7 +20,6 @@ Source = Literal["intake", "owner_link", "console"]
 Answer = Literal["satisfied", "basically_satisfied", "not_satisfied"]
 DecisionKind = Literal["consensus", "vote", "escalated", "deferred"]
 ANSWERS: tuple[str, ...] = ("satisfied", "basically_satisfied", "not_satisfied")
-ANSWER_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "not_satisfied": "不满意"}
 
 
 class Actor(BaseModel):

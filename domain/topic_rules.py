@@ -1,11 +1,12 @@
 """What each topic command checks and the events it returns; one function per command kind (pure).
 
-Refusals say what to do next in Chinese and English (:class:`domain.topic_commands.TopicError`). A command
+Refusals say what to do next (:class:`domain.topic_commands.TopicError`: a msgid and its fields). A command
 retried after it took effect returns ``[]`` (a double tap, an activity re-run), never a second event.
 """
 
 from __future__ import annotations
 
+from domain.errors import N_
 from domain.legal_calendar import BEIJING
 from domain.topic_checks import bounded, by_staff, in_status, not_finished
 from domain.topic_closing import (
@@ -62,17 +63,17 @@ def raise_(t: Topic, c: Raise) -> list[TopicEvent]:
     if t.topic_id:
         if t.topic_id == c.event.topic_id:
             return []  # the same form sent twice
-        raise TopicError("该议题编号已被使用", "this topic id is taken")
+        raise TopicError(N_("this topic id is taken"))
     e = c.event
-    title = bounded(e.title, MAX_TITLE, "议题标题", "title")
-    description = bounded(e.description, MAX_DESCRIPTION, "情况描述", "description")
+    title = bounded(e.title, MAX_TITLE, N_("the title"))
+    description = bounded(e.description, MAX_DESCRIPTION, N_("the description"))
     return [e.model_copy(update={"title": title, "description": description})]
 
 
 def assign_take_up(t: Topic, c: AssignTakeUp) -> list[TopicEvent]:
     if t.take_up is not None:
         return []
-    in_status(t, ("raised",), "安排领题", "assigned")
+    in_status(t, ("raised",), N_("assign who takes it up"))
     lv = c.target
     return [TakeUpAssigned(at=c.at, level=c.level, level_key=lv.key, org=lv.org, roles=lv.roles, due_at=c.due_at,
                            reason="raised", fallback_years=c.fallback_years)]
@@ -93,38 +94,37 @@ def lapse_take_up(t: Topic, c: LapseTakeUp) -> list[TopicEvent]:
 
 
 def support(t: Topic, c: Support) -> list[TopicEvent]:
-    not_finished(t, "支持", "support")
+    not_finished(t, N_("support it"))
     if c.supporter == t.proposer_id or c.supporter in t.supporters:
         return []  # one support per person: joining twice changes nothing
     return [SupportAdded(at=c.at, supporter=c.supporter, kind=c.supporter_kind)]
 
 
 def comment(t: Topic, c: Comment) -> list[TopicEvent]:
-    not_finished(t, "留言", "commented on")
+    not_finished(t, N_("comment on it"))
     if any(x.comment_id == c.comment_id for x in t.comments):
         return []
-    text = bounded(c.text, MAX_COMMENT, "留言内容", "comment")
+    text = bounded(c.text, MAX_COMMENT, N_("the comment"))
     return [CommentPosted(at=c.at, comment_id=c.comment_id, author=c.author, author_kind=c.author_kind, text=text)]
 
 
 def hide_comment(t: Topic, c: HideComment) -> list[TopicEvent]:
-    by_staff(t, c.by, ROUTERS | {"grid_worker"}, "隐藏留言", "a comment hidden")
+    by_staff(t, c.by, ROUTERS | {"grid_worker"}, N_("hide a comment"))
     found = next((x for x in t.comments if x.comment_id == c.comment_id), None)
     if found is None:
-        raise TopicError(f"议题 {t.topic_id} 没有编号为 {c.comment_id} 的留言", f"topic {t.topic_id} has no comment "
-                         f"{c.comment_id}")
+        raise TopicError(N_("topic %(topic)s has no comment %(comment)s"), topic=t.topic_id, comment=c.comment_id)
     if found.hidden_reason is not None:
         return []
-    reason = bounded(c.reason, MAX_REASON, "隐藏理由", "reason for hiding")
+    reason = bounded(c.reason, MAX_REASON, N_("the reason for hiding it"))
     return [CommentHidden(at=c.at, comment_id=c.comment_id, reason=reason, by=c.by)]
 
 
 def take(t: Topic, c: Take) -> list[TopicEvent]:
     if t.status == "taken" and t.taken_by == c.by.name:
         return []
-    in_status(t, ("raised",), "领题", "taken up")
+    in_status(t, ("raised",), N_("take it up"))
     roles = set(t.take_up.roles if t.take_up else ()) | {"committee"}
-    by_staff(t, c.by, roles, "领题", "taken up")
+    by_staff(t, c.by, roles, N_("take it up"))
     late = bool(t.take_up_missed) or (t.take_up is not None and c.at >= t.take_up.due_at)
     return [TopicTaken(at=c.at, by=c.by, note=c.note.strip()[:MAX_REASON], late=late)]
 
@@ -132,9 +132,9 @@ def take(t: Topic, c: Take) -> list[TopicEvent]:
 def decline(t: Topic, c: Decline) -> list[TopicEvent]:
     if t.status == "declined":
         return []
-    in_status(t, ("raised",), "不予受理", "declined")
-    by_staff(t, c.by, set(t.take_up.roles if t.take_up else ()) | {"committee"}, "不予受理", "declined")
-    reason = bounded(c.reason, MAX_REASON, "不受理的理由（提出人会看到）", "reason (the proposer sees it)")
+    in_status(t, ("raised",), N_("decline it"))
+    by_staff(t, c.by, set(t.take_up.roles if t.take_up else ()) | {"committee"}, N_("decline it"))
+    reason = bounded(c.reason, MAX_REASON, N_("the reason for declining (the proposer sees it)"))
     return [TopicDeclined(at=c.at, by=c.by, reason=reason)]
 
 
@@ -142,9 +142,9 @@ def merge(t: Topic, c: Merge) -> list[TopicEvent]:
     if t.status == "merged" and t.merged_into == c.into:
         return []
     if c.into == t.topic_id:
-        raise TopicError("不能把议题并入它自己", "a topic cannot be merged into itself")
-    in_status(t, ("raised", "taken"), "合并", "merged")
-    by_staff(t, c.by, ROUTERS, "合并议题", "merged")
+        raise TopicError(N_("a topic cannot be merged into itself"))
+    in_status(t, ("raised", "taken"), N_("merge it"))
+    by_staff(t, c.by, ROUTERS, N_("merge topics"))
     carried = (t.proposer_id, *t.supporters) if t.proposer_id else t.supporters
     return [TopicMerged(at=c.at, into=c.into, by=c.by, supporters=tuple(carried), note=c.note.strip()[:MAX_REASON])]
 
@@ -152,18 +152,18 @@ def merge(t: Topic, c: Merge) -> list[TopicEvent]:
 def absorb(t: Topic, c: Absorb) -> list[TopicEvent]:
     if c.from_topic in t.merged_from:
         return []
-    not_finished(t, "并入重复议题", "merged into")
-    by_staff(t, c.by, ROUTERS, "合并议题", "merged")
+    not_finished(t, N_("merge a duplicate into it"))
+    by_staff(t, c.by, ROUTERS, N_("merge topics"))
     return [SupportersMerged(at=c.at, from_topic=c.from_topic, supporters=c.supporters, by=c.by)]
 
 
 def route(t: Topic, c: Route) -> list[TopicEvent]:
     if t.awaiting is not None and t.awaiting.stream == c.stream:
         return []
-    in_status(t, ("raised", "taken", "decided", "following_up"), "转办", "routed")
-    by_staff(t, c.by, ROUTERS, "转办（吹哨或启动程序）", "routed")
+    in_status(t, ("raised", "taken", "decided", "following_up"), N_("route it"))
+    by_staff(t, c.by, ROUTERS, N_("route it (to the ladder or a procedure)"))
     if not c.stream.strip():
-        raise TopicError("缺少工单或议事编号", "the ticket or deliberation id is missing")
+        raise TopicError(N_("the ticket or deliberation id is missing"))
     ticket, deliberation = (c.stream, None) if c.target == "ladder" else (None, c.stream)
     return [TopicRouted(at=c.at, target=c.target, ticket_id=ticket, deliberation_id=deliberation,
                         category=c.category, by=c.by, note=c.note.strip()[:MAX_REASON])]
@@ -174,41 +174,40 @@ def schedule(t: Topic, c: Schedule) -> list[TopicEvent]:
     if t.scheduled == slot:
         return []
     if t.status == "scheduled" and t.scheduled is not None:
-        raise TopicError(f"议题 {t.topic_id} 已列入议事会 {t.scheduled[0]} 的议程；请先在该次会议上决定或暂缓",
-                         f"topic {t.topic_id} is on the agenda of meeting {t.scheduled[0]}; decide or defer it there "
-                         "first")
-    in_status(t, ("taken", "decided"), "列入议程（须先领题）", "put on an agenda (take it up first)")
-    by_staff(t, c.by, STAFF, "安排议程", "scheduled")
+        raise TopicError(N_("topic %(topic)s is on the agenda of meeting %(meeting)s; decide or defer it there first"),
+                         topic=t.topic_id, meeting=t.scheduled[0])
+    in_status(t, ("taken", "decided"), N_("put it on an agenda (take it up first)"))
+    by_staff(t, c.by, STAFF, N_("put it on an agenda"))
     return [TopicScheduled(at=c.at, meeting_id=c.meeting_id, item_id=c.item_id, by=c.by)]
 
 
 def _decision_problems(c: Decide) -> None:
     d = c.decision
-    bounded(d.summary, MAX_DESCRIPTION, "决定内容", "decision summary")
+    bounded(d.summary, MAX_DESCRIPTION, N_("the decision"))
     if d.kind == "vote" and not d.vote_deliberation_id:
-        raise TopicError("付诸表决须注明表决编号", "a decision put to a vote needs the vote's deliberation id")
+        raise TopicError(N_("a decision put to a vote needs the vote's deliberation id"))
     if d.kind == "escalated" and not d.ticket_id:
-        raise TopicError("吹哨上报须注明工单编号", "an escalated decision needs the ticket id")
+        raise TopicError(N_("an escalated decision needs the ticket id"))
     if d.kind == "consensus" and (d.milestones or d.due) and not (d.owner or "").strip():
-        raise TopicError("有完成期限的决定须写明负责人（谁来做）",
-                         "a decision with a deadline needs an owner (who does it)")
+        raise TopicError(N_("a decision with a deadline needs an owner (who does it)"))
     today = c.at.astimezone(BEIJING).date()
     for m in (*d.milestones, *((Milestone(name=d.summary, due=d.due),) if d.due else ())):
         if m.due < today:
-            raise TopicError(f"节点“{m.name}”的期限 {m.due} 早于会议日期 {today}，请更正",
-                             f"milestone '{m.name}' is due {m.due}, before the meeting ({today}); correct it")
+            raise TopicError(N_("milestone '%(name)s' is due %(due)s, before the meeting (%(today)s); correct it"),
+                             name=m.name, due=m.due.isoformat(), today=today.isoformat())
 
 
 def decide_(t: Topic, c: Decide) -> list[TopicEvent]:
     d = c.decision
     if d in t.decisions and t.decisions[-1] == d:
         return []
-    in_status(t, ("scheduled",), "记录决定（须先列入议程）", "decided (put it on an agenda first)")
+    in_status(t, ("scheduled",), N_("record a decision (put it on an agenda first)"))
     if t.scheduled != (d.meeting_id, d.item_id):
         meeting, item = t.scheduled or ("", "")
-        raise TopicError(f"议题列在议事会 {meeting} 第 {item} 项，不是 {d.meeting_id} 第 {d.item_id} 项",
-                         f"the topic is item {item} of meeting {meeting}, not item {d.item_id} of {d.meeting_id}")
-    by_staff(t, c.by, STAFF, "记录决定", "decided")
+        raise TopicError(N_("the topic is item %(item)s of meeting %(meeting)s, not item %(other_item)s of "
+                            "%(other_meeting)s"), item=item, meeting=meeting, other_item=d.item_id,
+                         other_meeting=d.meeting_id)
+    by_staff(t, c.by, STAFF, N_("record a decision"))
     _decision_problems(c)
     events: list[TopicEvent] = [TopicDecided(at=c.at, decision=d, by=c.by)]
     if d.kind == "consensus" and d.owner and (d.milestones or d.due):

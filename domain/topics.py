@@ -17,6 +17,7 @@ are computed outside the domain and passed in (``due_at``).
 from __future__ import annotations
 
 from domain import topic_rules
+from domain.errors import N_
 from domain.topic_commands import TopicCommand, TopicError
 from domain.topic_events import Actor, Milestone, TopicDecision, TopicEvent, TopicSummary
 from domain.topic_state import Topic, evolve, fold
@@ -28,7 +29,7 @@ __all__ = ["Actor", "Milestone", "TopicDecision", "TopicSummary", "Topic", "Topi
 def decide(topic: Topic, command: TopicCommand) -> list[TopicEvent]:
     """The events ``command`` produces on ``topic``; raises :class:`TopicError` when it is refused."""
     if command.kind != "raise" and not topic.topic_id:
-        raise TopicError("没有这个议题；请核对议题编号", "no such topic; check the topic id")
+        raise TopicError(N_("no such topic; check the topic id"))
     return topic_rules.RULES[command.kind](topic, command)  # type: ignore[operator]
 
 

@@ -26,6 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.topics import CommunityQuery, TopicAppend, TopicApplied, TopicQuery
     from domain import topic_commands as cmd
+    from domain.errors import N_
     from domain.legal_calendar import PeriodEnd
     from domain.topics import Topic, TopicCommand, TopicError
     from domain.topics import decide as decide_topic
@@ -112,7 +113,7 @@ class TopicWorkflow(RouteFollowers):
         except ActivityError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == "TopicError":
-                raise ApplicationError(cause.message, type="TopicError", non_retryable=True) from None
+                raise ApplicationError(cause.message, *cause.details, type="TopicError", non_retryable=True) from None
             raise
         self._set(applied)
         return applied
@@ -188,13 +189,13 @@ class TopicWorkflow(RouteFollowers):
             case "complete_milestone", MilestoneInput():
                 return cmd.CompleteMilestone(at=now, follow_up_id=arg.follow_up_id, index=arg.index, by=arg.by,
                                              note=arg.note, **feedback)
-        raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
+        raise reject(N_("unknown action '%(action)s'"), "Rejected", action=name)
 
     def _validate(self, name: str, arg: BaseModel) -> None:
         try:
             decide_topic(self._t, self._command(name, arg))
         except TopicError as exc:
-            raise reject(exc.zh, exc.en, "TopicError") from None
+            raise reject(exc.text, "TopicError") from None
 
     async def _act(self, name: str, arg: BaseModel) -> TopicReceipt:
         ticket = arg.ticket if isinstance(arg, RouteInput) else None

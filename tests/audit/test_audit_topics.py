@@ -84,8 +84,8 @@ async def _closed_topic(client: Client, pool: Any, store: EventStore) -> tuple[s
         await until(level, "the ticket's first level")
         street = {"role": "street_office", "actor": "王科长", "org": "street"}
         await escalations.act(client, ticket_id, "resolve", TicketAction(**street, outcome="resolved", text="已整改"))
-        await escalations.act(client, ticket_id, "follow_up", TicketAction(role="committee", actor="李书记",
-                                                                           outcome="satisfied"))
+        await escalations.act(client, ticket_id, "follow_up", TicketAction(
+            role="committee", actor="李书记", org="committee:audit", outcome="satisfied"))
 
         async def resolved() -> bool:
             return (await topic_state(pool, topic_id)).status == "resolved"

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from domain.photos import PhotoError, check_photo, check_photos, sniff
+from tests.texts import en, zh
 
 MB = 1024 * 1024
 
@@ -40,8 +41,8 @@ def test_webp_with_alpha_uses_the_extended_header() -> None:
 def test_oversized_photo_is_refused_by_size_before_anything_else() -> None:
     with pytest.raises(PhotoError) as refused:
         check_photo("大图.jpg", b"\xff\xd8\xff" + b"\0" * (2 * MB), max_bytes=2 * MB)
-    assert "大图.jpg" in refused.value.zh and "超过上限 2 MB" in refused.value.zh
-    assert "over the limit of 2 MB" in refused.value.en
+    assert "大图.jpg" in zh(refused.value) and "超过上限 2 MB" in zh(refused.value)
+    assert "over the limit of 2 MB" in en(refused.value)
 
 
 @pytest.mark.parametrize("data", [
@@ -50,7 +51,7 @@ def test_oversized_photo_is_refused_by_size_before_anything_else() -> None:
 def test_non_images_named_jpg_are_refused(data: bytes) -> None:
     with pytest.raises(PhotoError) as refused:
         check_photo("photo.jpg", data, max_bytes=5 * MB)
-    assert "不是 JPEG、PNG 或 WebP 图片" in refused.value.zh and "not a JPEG, PNG or WebP image" in refused.value.en
+    assert "不是 JPEG、PNG 或 WebP 图片" in zh(refused.value) and "not a JPEG, PNG or WebP image" in en(refused.value)
 
 
 @pytest.mark.parametrize("data", [
@@ -61,12 +62,12 @@ def test_non_images_named_jpg_are_refused(data: bytes) -> None:
 def test_damaged_or_implausible_headers_are_refused(data: bytes) -> None:
     with pytest.raises(PhotoError) as refused:
         check_photo("x.png", data, max_bytes=5 * MB)
-    assert "已损坏或尺寸异常" in refused.value.zh and "damaged" in refused.value.en
+    assert "已损坏或尺寸异常" in zh(refused.value) and "damaged" in en(refused.value)
 
 
 def test_too_many_photos_are_refused_and_duplicates_count_once() -> None:
     one = image("JPEG", (10, 10))
     with pytest.raises(PhotoError) as refused:
         check_photos([(f"{i}.jpg", one) for i in range(7)], max_bytes=MB, max_count=6)
-    assert "最多 6 张" in refused.value.zh and "at most 6 photos" in refused.value.en
+    assert "最多 6 张" in zh(refused.value) and "at most 6 photos" in en(refused.value)
     assert len(check_photos([("a.jpg", one), ("b.jpg", one)], max_bytes=MB, max_count=6)) == 1

@@ -76,11 +76,11 @@ async def test_topic_cli(env: dict[str, str], temporal_server: Any, pool: Any, s
                            "--building", "2号楼", "--phone", "13700001111", "--name", "网格员小王")
         assert raised.exit_code == 0, raised.output
         topic_id = out(raised).splitlines()[0]
-        assert topic_id.startswith("topic-") and "tracking: http" in out(raised)
+        assert topic_id.startswith("topic-") and "跟踪链接：http" in out(raised)
         await until_taken_up(pool, topic_id)
         dup = await run("raise", "--community", community, "--title", "南门路灯不亮", "--description", "很黑",
                         "--as", "party_member")
-        assert dup.exit_code == 0 and f"similar 相似: {topic_id}" in dup.output, dup.output
+        assert dup.exit_code == 0 and f"相似议题：{topic_id}" in dup.output, dup.output
         dup_id = out(dup).splitlines()[0]
         state = await topic_state(pool, topic_id)
         assert (state.source, state.proposer.kind, state.proposer.account) == ("console", "grid_worker", "网格员小王")
@@ -96,14 +96,14 @@ async def test_topic_cli(env: dict[str, str], temporal_server: Any, pool: Any, s
         refused = await run("decline", topic_id, "--reason", "不属于社区事务")
         assert refused.exit_code == 2 and "已领题" in refused.output and "Traceback" not in refused.output
         english = await run("decline", topic_id, "--reason", "x", "--lang", "en")
-        assert english.exit_code == 2 and "cannot be declined now" in english.output
+        assert english.exit_code == 2 and "you cannot decline it" in english.output
 
         comment = await post_comment(pool, topic_id, author="owner:O1", author_kind="owner", text="隔壁电话1390000",
                                      now=datetime.now(UTC))
         hidden = await run("hide-comment", topic_id, comment, "--reason", "含个人电话")
         assert hidden.exit_code == 0, hidden.output
         shown = await run("show", topic_id)
-        assert "[hidden 已隐藏: 含个人电话]" in shown.output and "13700001111" not in shown.output
+        assert "［已隐藏：含个人电话］" in shown.output and "13700001111" not in shown.output
 
         merged = await run("merge", dup_id, topic_id)
         assert merged.exit_code == 0, merged.output

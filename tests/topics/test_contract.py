@@ -9,6 +9,7 @@ import pytest
 
 from domain.legal_calendar import BEIJING
 from domain.topic_events import Milestone, TopicDecision, TopicSummary
+from tests.texts import en, zh
 from tests.topics.conftest import CLERK, raised, topic_until
 from tests.workflows.conftest import running_worker, stream_types
 from yishi.services.topics import TopicRefusedError, record_decision, schedule_topic, take, topic_summary
@@ -22,7 +23,7 @@ async def test_schedule_and_decide_open_a_follow_up(ts_env, store, pool, task_qu
             topic_id=topic_id, community="xfl", title="3号楼电梯经常停运", status="raised", building="3号楼")
         with pytest.raises(TopicRefusedError) as refused:
             await schedule_topic(env.client, topic_id, meeting_id="meeting-aaaaaaaaaaaa", item_id="1", by=CLERK)
-        assert "须先领题" in refused.value.zh and "take it up first" in refused.value.en
+        assert "须先领题" in zh(refused.value) and "take it up first" in en(refused.value)
         await take(env.client, topic_id, by=CLERK, note="周五议事会讨论")
         await schedule_topic(env.client, topic_id, meeting_id="meeting-aaaaaaaaaaaa", item_id="1", by=CLERK)
         await schedule_topic(env.client, topic_id, meeting_id="meeting-aaaaaaaaaaaa", item_id="1", by=CLERK)
@@ -35,7 +36,7 @@ async def test_schedule_and_decide_open_a_follow_up(ts_env, store, pool, task_qu
         wrong = decision.model_copy(update={"item_id": "2"})
         with pytest.raises(TopicRefusedError) as refused:
             await record_decision(env.client, topic_id, wrong, by=CLERK)
-        assert "not item 2" in refused.value.en
+        assert "not item 2" in en(refused.value)
         await record_decision(env.client, topic_id, decision, by=CLERK)
         await record_decision(env.client, topic_id, decision, by=CLERK)  # a retry changes nothing
         state = await topic_until(handle, lambda t: t.status == "following_up", "the follow-up")

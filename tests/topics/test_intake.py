@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from domain import throttle
 from domain.events import Question
 from domain.roll import Scope
+from tests.texts import en, zh
 from tests.topics.conftest import topic_until
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.topic_inputs import TopicResult
@@ -52,14 +53,14 @@ async def test_a_burst_of_ten_thousand_from_one_address_is_throttled_not_refused
     assert kinds["ok"] <= 10 + 3 and kinds["ok"] >= 3, kinds  # the address's burst and the device's, no more
     assert kinds["ok"] + kinds["challenge"] + kinds["wait"] == 10_000
     waits = [a for a in answers if not a.ok and a.challenge is None]
-    assert waits and all(a.retry_after > 0 and "分钟后再试" in a.zh and "try again" in a.en for a in waits)
+    assert waits and all(a.retry_after > 0 and "分钟后再试" in zh(a.text) and "try again" in en(a.text) for a in waits)
     hardest = max(a.challenge.difficulty for a in answers if a.challenge)
     assert hardest == 8, "the cookieless flood pushed the work up to the cap, and no further"
 
     neighbour = await admit(pool, link=link, address=flood, device="neighbour-phone", settings=settings,
                             now=NOW + timedelta(seconds=11))
     assert not neighbour.ok and neighbour.challenge is not None, "behind the same address: asked to work, not refused"
-    assert "几秒钟" in neighbour.zh and "a few seconds" in neighbour.en
+    assert "几秒钟" in zh(neighbour.text) and "a few seconds" in en(neighbour.text)
     proof = (neighbour.challenge.text, throttle.solve(neighbour.challenge))
     let_in = await admit(pool, link=link, address=flood, device="neighbour-phone", settings=settings,
                          now=NOW + timedelta(seconds=12), proof=proof)
@@ -107,11 +108,11 @@ async def test_raise_through_the_intake_link(ts_env, store, pool, task_queue) ->
                    [("a.jpg", jpeg()), ("b.jpg", jpeg((65, 48))), ("c.jpg", jpeg((66, 48)))]]
         expected = [("超过上限", "over the limit"), ("不是 JPEG、PNG 或 WebP", "not a JPEG, PNG or WebP"),
                     ("最多 2 张", "at most 2 photos")]
-        for files, (zh, en) in zip(hostile, expected, strict=True):
+        for files, (chinese, english) in zip(hostile, expected, strict=True):
             topic_id = f"topic-{uuid.uuid4().hex[:12]}"
             with pytest.raises(TopicFormError) as refused:
                 await raise_through_intake(env.client, pool, poster.token, **fields, photos=files, topic_id=topic_id)
-            assert zh in refused.value.message("zh") and en in refused.value.message("en")
+            assert chinese in zh(refused.value) and english in en(refused.value)
             assert await store.read(topic_id) == [], "nothing recorded for a refused form"
 
         answer = await raise_through_intake(env.client, pool, poster.token, **fields, phone="138 1234 5678",

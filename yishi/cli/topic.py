@@ -2,7 +2,7 @@
 
 Every step that acts records the operator's name and role (``--name``, default the login name; ``--role``), as
 ``yishi task`` does. Uses YISHI_TEMPORAL_ADDRESS and YISHI_DATABASE_URL (``yishi up`` sets both). Exit 2 with the
-reason (zh / en) on bad input or a refused step, never a traceback.
+reason (in ``--lang``'s language, Chinese by default) on bad input or a refused step, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import click
 
 from domain.errors import DomainError, Lang
 from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.i18n import translator
 
 T = TypeVar("T")
 ROLES = ("committee", "grid_worker", "street_office", "party_member")
@@ -36,8 +37,6 @@ def _keyed() -> Any:
 
 def _run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
     """Connect to both servers, run ``work(client, pool)``; refusals become exit 2 with their message."""
-    from yishi.services.complaints import ComplaintError
-    from yishi.services.topics import TopicRefusedError
     from yishi.temporal_client import connect
 
     settings = _settings()
@@ -47,12 +46,8 @@ def _run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
 
     try:
         return asyncio.run(_with_pool(settings, go))
-    except TopicRefusedError as exc:
-        _fail(exc.message(lang))
-    except ComplaintError as exc:
-        _fail(exc.message(lang))
-    except DomainError as exc:
-        _fail(exc.message(lang))
+    except DomainError as exc:  # a topic's refusal, a complaint's problems (routing to the ladder), a photo
+        _fail(translator(lang).error(exc))
     raise AssertionError("unreachable")
 
 
@@ -109,10 +104,14 @@ def raise_cmd(community: str, title: str, description: str, building: str | None
         return raised, similar
 
     raised, similar = _run(go, lang)
+    tr = translator(lang)
     click.echo(raised.topic_id)
-    click.echo(f"tracking: {raised.tracking.url(settings.public_base_url or 'http://localhost:8000')}")
+    click.echo(tr.gettext("tracking link: %(url)s",
+                          url=raised.tracking.url(settings.public_base_url or "http://localhost:8000")))
     for candidate, score in similar:
-        click.echo(f"similar 相似: {candidate.topic_id} {candidate.title} ({score.numerator}/{score.denominator})")
+        ratio = f"{score.numerator}/{score.denominator}"
+        click.echo(tr.gettext("similar: %(topic)s %(title)s (%(score)s)", topic=candidate.topic_id,
+                              title=candidate.title, score=ratio))
 
 
 @topic.command("similar")
@@ -134,7 +133,8 @@ def similar_cmd(community: str, title: str, description: str, building: str | No
 @click.option("--waiting-for", "org", default=None,
               help="Only the topics this organisation must take up, e.g. committee:xfl or street.")
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(community: str | None, status: str | None, org: str | None, as_json: bool) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def list_cmd(community: str | None, status: str | None, org: str | None, as_json: bool, lang: Lang) -> None:
     """Topics from the read model, newest first (overdue ones marked)."""
     from yishi.services.topics import list_topics, waiting_for
 
@@ -142,39 +142,54 @@ def list_cmd(community: str | None, status: str | None, org: str | None, as_json
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
+    tr = translator(lang)
     for r in rows:
-        late = " OVERDUE 逾期" if r["overdue"] else ""
-        due = f" take up by {r['take_up_due']:%Y-%m-%d %H:%M} ({r['take_up_org']})" if r["take_up_due"] else ""
-        click.echo(f"{r['topic_id']}  {r['status']:<13} {r['supporters']:>4} supporters  {r['title']}{due}{late}")
+        late = "  " + tr.gettext("OVERDUE") if r["overdue"] else ""
+        due = "  " + tr.gettext("take up by %(when)s (%(org)s)", when=tr.when(r["take_up_due"]),
+                                org=r["take_up_org"]) if r["take_up_due"] else ""
+        supporters = tr.ngettext("%(num)s supporter", "%(num)s supporters", r["supporters"])
+        click.echo(f"{r['topic_id']}  {tr.label(r['status'], 'topic_status')}  {supporters}  {r['title']}{due}{late}")
 
 
 @topic.command("show")
 @click.argument("topic_id")
 @click.option("--json", "as_json", is_flag=True)
-def show_cmd(topic_id: str, as_json: bool) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def show_cmd(topic_id: str, as_json: bool, lang: Lang) -> None:
     """Everything about one topic, folded from its stream (staff view: comments with hidden ones marked)."""
     from yishi.services.topics import topic_state
 
-    state = _run(lambda _c, pool: topic_state(pool, topic_id))
+    state = _run(lambda _c, pool: topic_state(pool, topic_id), lang)
     if as_json:
         click.echo(state.model_dump_json(indent=2))
         return
-    click.echo(f"{state.topic_id}  [{state.status}]  {state.title}  ({state.community} {state.building or ''})")
+    tr = translator(lang)
+    click.echo(f"{state.topic_id}  [{tr.label(state.status, 'topic_status')}]  {state.title}  "
+               f"({state.community} {state.building or ''})")
     click.echo(state.description)
     if state.take_up:
-        missed = f"; missed by {', '.join(state.take_up_missed)}" if state.take_up_missed else ""
-        click.echo(f"take up: {state.take_up.org} by {state.take_up.due_at.isoformat()}{missed}")
-    click.echo(f"supporters: {state.supporter_count}; proposer: {state.proposer.kind if state.proposer else ''}")
+        click.echo(tr.gettext("take up by %(when)s (%(org)s)", when=tr.when(state.take_up.due_at),
+                              org=state.take_up.org))
+        if state.take_up_missed:
+            click.echo(tr.gettext("deadline missed by: %(levels)s", levels=", ".join(state.take_up_missed)))
+    click.echo(tr.ngettext("%(num)s supporter", "%(num)s supporters", state.supporter_count) + "; "
+               + tr.gettext("raised by: %(kind)s", kind=tr.label(state.proposer.kind if state.proposer else "",
+                                                                  "raiser")))
     for c in state.comments:
-        hidden = f"  [hidden 已隐藏: {c.hidden_reason}]" if c.hidden_reason else ""
-        click.echo(f"  {c.comment_id} {c.author_kind}: {c.text}{hidden}")
+        hidden = "  " + tr.gettext("[hidden: %(reason)s]", reason=c.hidden_reason) if c.hidden_reason else ""
+        click.echo(f"  {c.comment_id} {tr.label(c.author_kind, 'raiser')}: {c.text}{hidden}")
     for f in state.follow_ups:
         for i, name in enumerate(f.names):
-            mark = "done" if f.done[i] else ("MISSED" if f.missed[i] else "open")
-            click.echo(f"  follow-up {f.follow_up_id} #{i} {name} due {f.due_at[i].isoformat()} [{mark}]")
-    for text in (state.declined_reason, state.resolution, state.merged_into and f"merged into {state.merged_into}"):
-        if text:
-            click.echo(text)
+            mark = tr.gettext("done") if f.done[i] else (tr.gettext("OVERDUE") if f.missed[i] else "…")
+            click.echo("  " + tr.gettext("follow-up %(follow_up)s #%(index)s %(name)s due %(when)s [%(mark)s]",
+                                         follow_up=f.follow_up_id, index=i, name=name, when=tr.when(f.due_at[i]),
+                                         mark=mark))
+    if state.declined_reason:
+        click.echo(tr.gettext("declined: %(reason)s", reason=state.declined_reason))
+    if state.resolution:
+        click.echo(tr.gettext("resolved: %(resolution)s", resolution=state.resolution))
+    if state.merged_into:
+        click.echo(tr.gettext("merged into %(topic)s", topic=state.merged_into))
 
 
 def _receipt(receipt: Any) -> None:

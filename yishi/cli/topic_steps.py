@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
-from domain.errors import Lang
+from domain.errors import DomainError, Lang
 from yishi.cli.deliberation import _fail, _options, _pairs, _settings, _tally_defaults
 from yishi.cli.topic import _actor, _receipt, _run, operator, topic
+from yishi.i18n import translator
 
 
 @topic.command("take")
@@ -75,15 +76,18 @@ def route_cmd(topic_id: str, category: str | None, start_level: str | None, proc
     from yishi.services.topic_routes import route_to_ladder, route_to_procedure
 
     if (category is None) == (procedure is None):
-        _fail("请二选一：--ladder 类别 或 --procedure 程序 / give either --ladder CATEGORY or --procedure NAME")
+        _fail(translator(lang).gettext("give either --ladder CATEGORY or --procedure NAME"))
     settings = _settings()
     if procedure is not None:
         from domain.roll import Scope, load_roll
         from yishi.services.procedures import StartRequest
 
         if not roll_path:
-            _fail("--procedure 需要 --roll 名册文件 / --procedure needs --roll FILE")
-        roll = load_roll(Path(roll_path).read_bytes(), roll_path)  # type: ignore[arg-type]
+            _fail(translator(lang).gettext("--procedure needs --roll FILE"))
+        try:
+            roll = load_roll(Path(roll_path).read_bytes(), roll_path)  # type: ignore[arg-type]
+        except DomainError as exc:
+            _fail(translator(lang).error(exc))
 
     async def go(client: Any, pool: Any) -> tuple[str, Any]:
         by = await _actor(pool, topic_id, role, name)
@@ -120,7 +124,7 @@ def hide_cmd(topic_id: str, comment_id: str, reason: str, name: str | None, role
                            now=datetime.now(UTC))
 
     _run(go, lang)
-    click.echo(f"{comment_id} hidden 已隐藏")
+    click.echo(translator(lang).gettext("comment %(comment)s hidden", comment=comment_id))
 
 
 @topic.command("resolve")

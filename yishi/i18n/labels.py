@@ -232,6 +232,48 @@ LABELS: dict[str, dict[str, str]] = {
         "meeting": C_("audit_explain", "every meeting event reads and folds, and the record holds together (positions, "
                                        "attendance and confirmations through links that were issued)"),
     },
+    "topic_status": {  # a topic's status (domain/topic_state.py)
+        "new": C_("topic_status", "not raised"),
+        "raised": C_("topic_status", "waiting to be taken up"),
+        "taken": C_("topic_status", "taken up"),
+        "scheduled": C_("topic_status", "on a meeting's agenda"),
+        "decided": C_("topic_status", "decided"),
+        "voting": C_("topic_status", "being voted on"),
+        "following_up": C_("topic_status", "being carried out"),
+        "routed": C_("topic_status", "handed on"),
+        "resolved": C_("topic_status", "done, feedback asked"),
+        "declined": C_("topic_status", "declined"),
+        "merged": C_("topic_status", "merged into another topic"),
+        "closed": C_("topic_status", "closed"),
+    },
+    "actor": {  # who acts on a topic (domain/topic_events.py Actor.kind)
+        "committee": C_("actor", "community committee"),
+        "grid_worker": C_("actor", "grid worker"),
+        "party_member": C_("actor", "party member"),
+        "street_office": C_("actor", "street office"),
+        "resident": C_("actor", "resident"),
+        "party": C_("actor", "invited party"),
+        "system": C_("actor", "the system"),
+    },
+    "raiser": {  # who raised a topic, who supports or comments (domain/topic_events.py RaiserKind)
+        "resident": C_("raiser", "resident"),
+        "owner": C_("raiser", "owner"),
+        "tenant": C_("raiser", "tenant"),
+        "grid_worker": C_("raiser", "grid worker"),
+        "party_member": C_("raiser", "party member"),
+        "committee": C_("raiser", "community committee"),
+    },
+    "source": {  # how a topic was raised
+        "intake": C_("source", "community QR code"),
+        "owner_link": C_("source", "owner's personal link"),
+        "console": C_("source", "console"),
+    },
+    "decision": {  # a meeting's decision on a topic
+        "consensus": C_("decision", "agreed by consensus"),
+        "vote": C_("decision", "put to a vote"),
+        "escalated": C_("decision", "escalated (吹哨)"),
+        "deferred": C_("decision", "deferred to the next meeting"),
+    },
     "account_event": {  # the accounts log (console_accounts_log.html)
         "AccountCreated": C_("account_event", "account created"),
         "AccountDisabled": C_("account_event", "account disabled"),
@@ -260,12 +302,6 @@ LABELS: dict[str, dict[str, str]] = {
         "property_company": C_("party_kind", "property company"),
         "department": C_("party_kind", "government department"),
     },
-    "decision": {
-        "consensus": C_("decision", "agreed by consensus"),
-        "vote": C_("decision", "put to the owners' vote"),
-        "escalated": C_("decision", "escalated to the departments (吹哨)"),
-        "deferred": C_("decision", "deferred to the next meeting"),
-    },
     "via": {
         "link": C_("via", "own invitation link"),
         "door": C_("via", "QR code at the door"),
@@ -277,15 +313,6 @@ LABELS: dict[str, dict[str, str]] = {
         "none": C_("vote_reason", "no option reached the majority"),
         "approved": C_("vote_reason", "approved"),
         "rejected": C_("vote_reason", "not approved"),
-    },
-    "actor": {
-        "committee": C_("actor", "committee"),
-        "grid_worker": C_("actor", "grid worker"),
-        "party_member": C_("actor", "party member"),
-        "street_office": C_("actor", "street office"),
-        "resident": C_("actor", "resident"),
-        "party": C_("actor", "invited party"),
-        "system": C_("actor", "the system"),
     },
 }
 

@@ -30,6 +30,7 @@ import asyncpg
 import structlog
 
 from domain import throttle
+from domain.errors import N_, Text
 from domain.throttle import Challenge
 from yishi.settings import Settings
 
@@ -38,13 +39,13 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Admission:
-    """``ok``; else wait ``retry_after`` seconds, or (``challenge``) send the proof of effort with the form."""
+    """``ok``; else wait ``retry_after`` seconds, or (``challenge``) send the proof of effort with the form;
+    ``text`` says which, for the page."""
 
     ok: bool
     retry_after: int = 0
     challenge: Challenge | None = None
-    zh: str = ""
-    en: str = ""
+    text: Text | None = None
 
 
 def address_key(address: str) -> str:
@@ -99,8 +100,8 @@ async def _pressure(conn: asyncpg.Connection, key: str, now: datetime, every: in
 
 def _wait(seconds: int) -> Admission:
     minutes = max(1, math.ceil(seconds / 60))
-    return Admission(False, seconds, None, f"提交太频繁，请 {minutes} 分钟后再试；已提交的议题不受影响",
-                     f"too many topics at once; try again in {minutes} minute(s) — what you raised is kept")
+    return Admission(False, seconds, None, Text(N_("too many topics at once; try again in %(minutes)s minute(s) — "
+                                                   "what you raised is kept"), minutes=minutes))
 
 
 async def admit(pool: asyncpg.Pool, *, link: str, address: str, device: str | None, settings: Settings,
@@ -131,8 +132,8 @@ async def admit(pool: asyncpg.Pool, *, link: str, address: str, device: str | No
             pressure = await _pressure(conn, f"p:{link}:{addr}", now, settings.intake_per_address[1])
             bits = min(cap, base + (pressure // max(1, settings.intake_per_address[0])).bit_length())
             challenge = throttle.issue(key, addr, dev, bits, now, secrets.token_urlsafe(9))
-            return Admission(False, 0, challenge, "提交的人较多，请稍候，手机正在自动验证（几秒钟）",
-                             "many submissions from your network: your phone is doing a short check (a few seconds)")
+            return Admission(False, 0, challenge, Text(N_("many submissions from your network: your phone is doing a "
+                                                          "short check (a few seconds)")))
         if wait := await _take(conn, f"l:{link}", now, settings.intake_per_link):
             if dev:
                 await _refund(conn, device_key, settings.intake_per_client)

@@ -1,12 +1,12 @@
 """What residents do with topics: raise one (through the community's intake link, their personal link, or a grid
 worker / party member at the console), find similar ones first, support one, comment, give feedback.
 
-Raising: the form is checked (every problem at once, zh / en), photos by their bytes (domain/photos.py) and kept
-in ``blobs``, the phone number in ``topic_contacts`` (the stream gets its keyed hash only), ``TopicRaised`` is
-appended under the workflow's first key (so the tracking link can be recorded right after it), the workflow is
-started, and the proposer gets a tracking link. Supports, comments and feedback are appended to the topic's stream
-here, decided by the domain on the stream as it is (many residents at once must not queue on one workflow);
-feedback that reopens or closes the topic signals its workflow to read the stream again.
+Raising: the form is checked (every problem at once, each naming its field), photos by their bytes
+(domain/photos.py) and kept in ``blobs``, the phone number in ``topic_contacts`` (the stream gets its keyed hash
+only), ``TopicRaised`` is appended under the workflow's first key (so the tracking link can be recorded right after
+it), the workflow is started, and the proposer gets a tracking link. Supports, comments and feedback are appended to
+the topic's stream here, decided by the domain on the stream as it is (many residents at once must not queue on one
+workflow); feedback that reopens or closes the topic signals its workflow to read the stream again.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.eventstore import EventStore, NewEvent, StoredEvent
 from activities.topics import apply_command, load_topic, project_topic
 from domain import topic_commands as cmd
+from domain.errors import N_, Text
 from domain.photos import PhotoError, check_photos
 from domain.similarity import Candidate, similar_topics
 from domain.topic_commands import MAX_DESCRIPTION, MAX_TITLE, TopicError
@@ -46,7 +47,7 @@ SIMILAR_STATUSES = tuple(sorted(OPEN - {"resolved"}))
 
 
 class TopicFormError(ComplaintError):
-    """The topic cannot be raised as written; ``problems`` names every field to correct (zh / en)."""
+    """The topic cannot be raised as written; ``problems`` names every field to correct and what to do."""
 
 
 class TopicForm(BaseModel):
@@ -85,20 +86,20 @@ def normalise_phone(raw: str) -> str:
 
 def check_form(form: TopicForm) -> list[Problem]:
     problems = []
-    for name, value, limit, zh in (("title", form.title, MAX_TITLE, "议题标题"),
-                                   ("description", form.description, MAX_DESCRIPTION, "情况描述")):
+    for name, value, limit, what in (("title", form.title, MAX_TITLE, N_("the title")),
+                                     ("description", form.description, MAX_DESCRIPTION, N_("the description"))):
         if not value.strip():
-            problems.append(Problem(name, f"请填写{zh}", f"the {name} is empty; fill it in"))
+            problems.append(Problem(name, Text(N_("%(what)s is empty; fill it in"), what=Text(what))))
         elif len(value.strip()) > limit:
-            problems.append(Problem(name, f"{zh}最多 {limit} 字", f"the {name} has more than {limit} characters"))
-    for name, value, zh in (("building", form.building, "楼栋"), ("room", form.room, "房号")):
+            problems.append(Problem(name, Text(N_("%(what)s has %(length)s characters, at most %(limit)s; shorten it"),
+                                               what=Text(what), length=len(value.strip()), limit=limit)))
+    for name, value, what in (("building", form.building, N_("the building")), ("room", form.room, N_("the room"))):
         if value and len(value.strip()) > MAX_PLACE:
-            problems.append(Problem(name, f"{zh}最多 {MAX_PLACE} 字",
-                                    f"the {name} has more than {MAX_PLACE} characters"))
+            problems.append(Problem(name, Text(N_("%(what)s has %(length)s characters, at most %(limit)s; shorten it"),
+                                               what=Text(what), length=len(value.strip()), limit=MAX_PLACE)))
     if form.phone and form.phone.strip() and not _PHONE.match(normalise_phone(form.phone)):
-        problems.append(Problem("phone", "手机号应为 11 位（如 13812345678），座机请带区号；也可以不填",
-                                "a mobile number has 11 digits (e.g. 13812345678), a landline its area code; "
-                                "or leave it empty"))
+        problems.append(Problem("phone", Text(N_("a mobile number has 11 digits (e.g. 13812345678), a landline its "
+                                                 "area code; or leave it empty"))))
     return problems
 
 
@@ -111,7 +112,7 @@ def checked(form: TopicForm, photos: Sequence[tuple[str, bytes]], settings: Sett
         refs = check_photos(photos, max_bytes=settings.topic_photo_max_bytes,
                             max_count=settings.topic_photo_max_count)
     except PhotoError as exc:
-        problems.append(Problem("photos", exc.zh, exc.en))
+        problems.append(Problem("photos", exc.text))
     if problems:
         raise TopicFormError(problems)
     return refs
@@ -201,7 +202,7 @@ async def _append(pool: asyncpg.Pool, topic_id: str, command: cmd.TopicCommand,
     try:
         topic, written = await apply_command(store, topic_id, command, key)
     except TopicError as exc:
-        raise TopicRefusedError(exc.zh, exc.en) from None
+        raise TopicRefusedError(exc.text) from None
     if written:
         await project_topic(store, pool, topic_id)
     return topic, written
@@ -213,7 +214,7 @@ async def _open_target(pool: asyncpg.Pool, topic_id: str) -> str:
     for _ in range(5):
         topic, _, _ = await load_topic(store, topic_id)
         if not topic.topic_id:
-            raise TopicRefusedError(f"没有议题 {topic_id}", f"no topic {topic_id}")
+            raise TopicRefusedError(N_("no topic %(topic)s; check the topic id"), topic=topic_id)
         if topic.merged_into is None:
             return topic_id
         topic_id = topic.merged_into

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from activities.eventstore import EventStore
 from activities.topics import load_topic
+from domain.errors import N_
 from domain.topic_events import RaiserKind
 from domain.topic_state import Topic
 from yishi.services.capabilities import (
@@ -113,14 +114,13 @@ async def support_with_intake(pool: asyncpg.Pool, token: str, topic_id: str, *, 
     link = await resolve_capability(pool, token, frozenset(("intake",)))
     topic, _, _ = await load_topic(EventStore(pool), topic_id)
     if topic.community != link.community:
-        raise TopicRefusedError("该议题不属于本小区", "this topic belongs to another community")
+        raise TopicRefusedError(N_("this topic belongs to another community"))
     if phone and phone.strip():
         supporter = person_of_phone(contact_hash(secret_key, phone))
     elif device:
         supporter = f"client:{device[:64]}"
     else:
-        raise TopicRefusedError("请留下手机号，或在同一部手机上操作，以免重复支持",
-                                "leave a phone number, or use the same phone, so that a support counts once")
+        raise TopicRefusedError(N_("leave a phone number, or use the same phone, so that a support counts once"))
     return await support_topic(pool, topic_id, supporter=supporter, kind="resident", secret_key=secret_key, now=now)
 
 

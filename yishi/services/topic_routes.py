@@ -14,11 +14,13 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
+from domain.errors import N_, Text
 from domain.roll import Roll
+from domain.topic_checks import status_label
 from domain.topic_events import Actor
 from workflows.escalation import EscalationInput
 from workflows.topic_inputs import RouteInput, TopicReceipt
-from yishi.services.complaints import Complaint, ComplaintError, check_complaint, community_ladder
+from yishi.services.complaints import Complaint, check_complaint, community_ladder
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.services.topics import TopicRefusedError, topic_state, update
 
@@ -28,8 +30,8 @@ ROUTABLE = ("raised", "taken", "decided", "following_up")
 async def _routable(pool: asyncpg.Pool, topic_id: str) -> Any:
     topic = await topic_state(pool, topic_id)
     if topic.status not in ROUTABLE:
-        raise TopicRefusedError(f"议题 {topic_id} 当前为“{topic.status}”，不能转办",
-                                f"topic {topic_id} is {topic.status}; it cannot be routed now")
+        raise TopicRefusedError(N_("topic %(topic)s is now '%(status)s': you cannot %(action)s"), topic=topic_id,
+                                status=status_label(topic.status), action=Text(N_("route it")))
     return topic
 
 
@@ -40,10 +42,7 @@ async def route_to_ladder(client: Client, pool: asyncpg.Pool, topic_id: str, *, 
     complaint = Complaint(community=topic.community, resident=f"committee:{topic.community}", category=category,
                           subject=topic.title, detail=topic.description, start_level=start_level,
                           filed_by=f"{by.name}（{by.kind}）")
-    try:
-        request = check_complaint(complaint, await community_ladder(pool, topic.community))
-    except ComplaintError as exc:
-        raise TopicRefusedError(exc.message("zh"), exc.message("en")) from None
+    request = check_complaint(complaint, await community_ladder(pool, topic.community))  # ComplaintError: each problem
     ticket_id = f"{topic_id}/esc-{topic.routes + 1}"
     detail = f"{request.detail}\n\n议题 / topic {topic_id}" + (f"：{note.strip()}" if note.strip() else "")
     params = EscalationInput(ticket_id=ticket_id, parent_id=topic_id, community=topic.community, category=category,

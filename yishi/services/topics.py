@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
 from activities.topics import load_topic, project_topic
+from domain.errors import N_, DomainError
 from domain.topic_events import Actor, TopicDecision, TopicSummary
 from domain.topic_figures import FIGURE_TYPES, MonthFigures, monthly
 from domain.topic_state import Topic
@@ -33,42 +34,30 @@ from workflows.topic_inputs import (
     ScheduleInput,
     TopicReceipt,
 )
+from yishi.i18n.errors import refusal
 
 __all__ = ["Actor", "TopicDecision", "TopicSummary", "TopicRefusedError", "schedule_topic", "record_decision",
            "topic_summary", "take", "decline", "merge", "resolve", "complete_milestone", "topic_state",
            "list_topics", "waiting_for", "topic_figures", "rebuild_topics"]
 
 
-class TopicRefusedError(Exception):
-    """The topic's workflow (or the domain) refused the action; ``zh`` and ``en`` say why and what to do."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh} / {en}")
-
-    def message(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
-
-    @classmethod
-    def from_text(cls, text: str) -> TopicRefusedError:
-        zh, sep, en = text.partition(" / ")
-        return cls(zh, en if sep else zh)
+class TopicRefusedError(DomainError):
+    """The topic's workflow (or the domain) refused the action; its text says why and what to do (shown in the
+    reader's language: ``translator(lang).error(exc)``)."""
 
 
 async def update(client: Client, topic_id: str, name: str, arg: BaseModel,
                  update_id: str | None = None) -> TopicReceipt:
-    """Run one update on the topic's workflow; a refusal raises :class:`TopicRefusedError` (zh / en)."""
+    """Run one update on the topic's workflow; a refusal raises :class:`TopicRefusedError` with its text."""
     handle = client.get_workflow_handle(topic_id)
     try:
         return await handle.execute_update(name, arg, id=update_id, result_type=TopicReceipt)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise TopicRefusedError.from_text(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise TopicRefusedError(refusal(exc.cause or exc)) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise TopicRefusedError(f"议题 {topic_id} 不存在或已结束",
-                                f"topic {topic_id} does not exist or has ended") from None
+        raise TopicRefusedError(N_("topic %(topic)s does not exist or has ended"), topic=topic_id) from None
 
 
 # ---- the contract with meetings --------------------------------------------------------------------------
@@ -95,7 +84,7 @@ async def topic_summary(pool: asyncpg.Pool, topic_id: str) -> TopicSummary:
     """An agenda's view of the topic (no proposer name, phone or room), from its stream."""
     topic, _, _ = await load_topic(EventStore(pool), topic_id)
     if not topic.topic_id:
-        raise TopicError(f"没有议题 {topic_id}；请核对议题编号", f"no topic {topic_id}; check the topic id")
+        raise TopicError(N_("no topic %(topic)s; check the topic id"), topic=topic_id)
     return summary(topic)
 
 
@@ -130,13 +119,12 @@ async def merge(client: Client, pool: asyncpg.Pool, source: str, into: str, *, b
     dup, _, _ = await load_topic(store, source)
     if not target.topic_id or not dup.topic_id:
         missing = into if not target.topic_id else source
-        raise TopicRefusedError(f"没有议题 {missing}", f"no topic {missing}")
+        raise TopicRefusedError(N_("no topic %(topic)s; check the topic id"), topic=missing)
     if target.community != dup.community:
-        raise TopicRefusedError(f"两个议题不在同一社区（{dup.community}、{target.community}），不能合并",
-                                f"the topics belong to different communities ({dup.community}, {target.community})")
+        raise TopicRefusedError(N_("the topics belong to different communities (%(one)s, %(other)s): they cannot be "
+                                   "merged"), one=dup.community, other=target.community)
     if target.finished or target.status == "resolved":
-        raise TopicRefusedError(f"议题 {into} 已结束，不能并入；请选择仍在办理的议题",
-                                f"topic {into} has ended; merge into a topic still open")
+        raise TopicRefusedError(N_("topic %(topic)s has ended; merge into a topic still open"), topic=into)
     await update(client, source, "merge", MergeInput(by=by, into=into, note=note), update_id=f"merge:{into}")
     carried, _, _ = await load_topic(store, source)
     supporters = tuple(dict.fromkeys(x for x in (dup.proposer_id, *carried.supporters) if x))
@@ -151,7 +139,7 @@ async def topic_state(pool: asyncpg.Pool, topic_id: str) -> Topic:
     """The whole topic folded from its stream (supporters and comments included: for staff, not public)."""
     topic, _, _ = await load_topic(EventStore(pool), topic_id)
     if not topic.topic_id:
-        raise TopicError(f"没有议题 {topic_id}；请核对议题编号", f"no topic {topic_id}; check the topic id")
+        raise TopicError(N_("no topic %(topic)s; check the topic id"), topic=topic_id)
     return topic
 
 
