@@ -26,6 +26,8 @@ WALLS = {
     "session": "the signed-in account's own session",
     "role": "an account of the roles named in the route (no community: the log of every account, for auditors)",
     "public": "no account; nothing of a community is changed or shown beyond what is public",
+    "meeting": "the meeting's community: yishi/web/console_meetings.py visible_meeting (services/console.py "
+               "may_see_community), then the meeting workflow's check of the actor (domain/meeting_checks.py staff)",
 }
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
@@ -47,6 +49,10 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v/{token}/objection"): "capability",
     ("POST", "/f/{token}"): "capability",
     ("POST", "/api/v1/ballots"): "capability",
+    ("POST", "/console/meetings/new"): "own community",
+    ("POST", "/console/meetings/{meeting_id}/act"): "meeting",
+    ("POST", "/console/meetings/{meeting_id}/links"): "meeting",
+    ("POST", "/m/{token}"): "capability",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "session",
     ("POST", "/console/account/password"): "session",
@@ -74,6 +80,10 @@ READ_ROUTES: dict[str, str] = {
     "/v/{token}": "capability",
     "/v/{token}/matter": "capability",
     "/f/{token}": "capability",
+    "/console/meetings": "own community",
+    "/console/meetings/{meeting_id}": "meeting",
+    "/m/{token}": "capability",
+    "/meetings/{meeting_id}": "public",
     "/login": "public",
     "/receipt": "public",
     "/api/v1/receipts/{code}": "public",
@@ -82,7 +92,7 @@ READ_ROUTES: dict[str, str] = {
     "/healthz": "public",
     "/": "public",
 }
-WALLED = ("deliberation", "ticket", "organisation", "own community")
+WALLED = ("deliberation", "ticket", "organisation", "own community", "meeting")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

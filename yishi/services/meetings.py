@@ -265,3 +265,11 @@ def scheduled_event(*, community: str, title: str, kind: MeetingKind, starts_at:
     return MeetingScheduled(at=now, meeting_id=meeting_id or new_meeting_id(), community=community, title=title,
                             kind=kind, starts_at=starts_at, place=place, series_id=series_id,
                             deliberation_id=deliberation_id, by=by)
+
+
+async def community_rolls(pool: asyncpg.Pool, community: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The deliberations of ``community`` whose frozen owners roll a meeting's vote can use (latest first)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, title, roll_digest FROM deliberations WHERE community = $1"
+                                " AND roll_digest IS NOT NULL ORDER BY created_at DESC LIMIT $2", community, limit)
+    return [dict(r) for r in rows]

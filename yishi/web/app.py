@@ -91,10 +91,13 @@ def _install_pages(app: FastAPI) -> None:
         console_account,
         console_audit,
         console_links,
+        console_meeting_acts,
+        console_meetings,
         console_start,
         follow_up,
         inbox,
         matters,
+        meeting_pages,
         public,
         resident,
     )
@@ -110,6 +113,9 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
+    assert console_meeting_acts.router is console_meetings.router  # the acts are routes of the meetings' router
+    app.include_router(console_meetings.router)
+    app.include_router(meeting_pages.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
