@@ -166,6 +166,27 @@ async def task(w: World) -> None:
         await handle.terminate("test done")
 
 
+async def feedback(w: World) -> None:
+    """A resident's paper feedback typed in: across the wall the 404 and nothing written; the right committee passes
+    the wall and reaches the workflow, which refuses it before the feedback stage (and writes nothing either)."""
+    request = StartRequest(procedure="consultation", title="充电桩选址", scope=Scope(), community=HOME,
+                           options={"issue": "充电桩建在哪里"})
+    did, handle = await start_procedure(w.temporal, w.pool, estate_roll(), request, task_queue=QUEUE)
+    try:
+        committee = await w.sign_in("committee")
+        await page_until(committee, f"/console/d/{did}/matter", "/tasks/", "the acceptance task")
+        path, fields = f"/console/d/{did}/feedback", {"owner_id": "O311", "score": "4"}
+        for role in ("committee", "grid_worker"):
+            outsider = await w.sign_in(role, community=other_community())
+            await w.refused(outsider, path, fields, did, f"feedback by a {role} of elsewhere")
+        before = await written(w.store, w.pool, did)
+        answered = await committee.post(path, data={**await w.form(committee), **fields})
+        assert answered.status_code == 409 and "feedback" in answered.text, answered.text[-600:]
+        assert await written(w.store, w.pool, did) == before
+    finally:
+        await handle.terminate("test done")
+
+
 # ---- the ticket's wall ---------------------------------------------------------------------------------------
 
 
@@ -348,6 +369,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/sheets"): sheets,
     ("POST", "/console/d/{deliberation_id}/links.csv"): links_csv,
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): task,
+    ("POST", "/console/d/{deliberation_id}/feedback"): feedback,
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,

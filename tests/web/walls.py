@@ -37,6 +37,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links.csv"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/feedback"): "deliberation",
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): "ticket",
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): "ticket",
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): "organisation",
