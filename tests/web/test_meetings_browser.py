@@ -96,6 +96,9 @@ async def test_a_meeting_from_schedule_to_published_minutes(browser, live_server
         await page.get_by_label("备选方案，每行一个").fill("A=东门车棚\nB=3号楼北侧\nC=地下车库入口")
         await page.get_by_role("button", name="增加议项").click()
         await page.locator("article.item[data-item='1']").wait_for()
+        await page.get_by_label("增加议项：名称").fill("楼道堆物清理")
+        await page.get_by_role("button", name="增加议项").click()
+        await page.locator("article.item[data-item='2']").wait_for()
         await assert_accessible(page, "the meeting's page")
         await shot(page, artifacts_dir, "meeting-console-zh")
 
@@ -110,9 +113,10 @@ async def test_a_meeting_from_schedule_to_published_minutes(browser, live_server
         for phone, (party, option) in zip(phones, (("p1", "B"), ("p2", "A")), strict=True):
             mobile = await phone.new_page()
             await mobile.goto(urls[party].replace(BASE_URL, live_server))
-            await mobile.locator(f"input[type=radio][value={option}]").check()
-            await mobile.get_by_label("您的意见").fill(f"{party} 支持 {option}")
-            await mobile.get_by_role("button", name="提交我的意见").click()
+            item = mobile.locator("article.item[data-item='1']")
+            await item.locator(f"input[type=radio][value={option}]").check()
+            await item.get_by_label("您的意见").fill(f"{party} 支持 {option}")
+            await item.get_by_role("button", name="提交我的意见").click()
             await mobile.locator("#party-done").wait_for()
             if party == "p1":
                 await mobile.get_by_role("button", name="签到").click()
@@ -127,10 +131,23 @@ async def test_a_meeting_from_schedule_to_published_minutes(browser, live_server
         await page.locator("#att-party").select_option("p2")
         await page.locator("#attendance-form").get_by_role("button", name="签到").click()
         await page.locator("tr.party[data-party='p2']").get_by_text("✓").wait_for()
-        await page.get_by_label("本议项的会议纪要").fill("各方意见：党员代表支持B，物业支持A；同意交业主表决。")
-        await page.get_by_role("button", name="保存纪要").click()
-        await page.locator("p.minutes").wait_for()
-        form = page.locator("form.decide-form")
+        first = page.locator("article.item[data-item='1']")
+        await first.get_by_label("本议项的会议纪要").fill("各方意见：党员代表支持B，物业支持A；同意交业主表决。")
+        await first.get_by_role("button", name="保存纪要").click()
+        await first.locator("p.minutes").wait_for()
+        second = page.locator("article.item[data-item='2']")
+        form = second.locator("form.decide-form")
+        await form.locator("input[name=kind][value=consensus]").check()
+        await form.get_by_label("决定内容").fill("物业两周内清理楼道堆物")
+        await form.get_by_label("负责人").fill("安居物业")
+        due = (datetime.now(UTC) + timedelta(days=14)).astimezone(BEIJING).date()
+        await form.get_by_label("完成期限").fill(due.isoformat())
+        await form.get_by_label("实施节点").fill(f"张贴通知={(due - timedelta(days=7)).isoformat()}\n清理完毕={due}")
+        await form.get_by_role("button", name="记录决定").click()
+        await page.locator("article.item[data-item='2'] p.decision[data-kind='consensus'], #meeting-error").first \
+            .wait_for()
+        assert not await page.locator("#meeting-error").count(), await page.locator("#meeting-error").inner_text()
+        form = page.locator("article.item[data-item='1'] form.decide-form")
         await form.locator("input[name=kind][value=vote]").check()
         await form.get_by_label("决定内容").fill("三个选址交业主表决")
         await form.get_by_label("表决事项").fill("充电桩建在哪里？")
@@ -143,6 +160,10 @@ async def test_a_meeting_from_schedule_to_published_minutes(browser, live_server
         await page.locator("#meeting-status[data-status='held']").wait_for()
         m = await until(pool, meeting_id, lambda m: m.status == "held", "the session closed")
         assert m.items["1"].decision.options == ("A", "B", "C") and m.items["1"].decision.deliberation_id
+        agreed = m.items["2"].decision
+        assert (agreed.kind, agreed.owner, agreed.due) == ("consensus", "安居物业", due)
+        assert [(ms.name, ms.due) for ms in agreed.milestones] == [("张贴通知", due - timedelta(days=7)),
+                                                                   ("清理完毕", due)]
 
         for phone, party in zip(phones, ("p1", "p2"), strict=True):
             mobile = phone.pages[0]
@@ -154,7 +175,8 @@ async def test_a_meeting_from_schedule_to_published_minutes(browser, live_server
         await public.goto(f"{live_server}/meetings/{meeting_id}")
         await public.locator("#published").wait_for()
         text = await public.inner_text("main")
-        assert "同意交业主表决" in text and "党员代表王" not in text and "安居物业" not in text
+        assert "同意交业主表决" in text and "物业两周内清理楼道堆物" in text
+        assert "党员代表王" not in text and "安居物业" not in text, "no party's name on the residents' page"
         await assert_accessible(public, "the residents' meeting page")
         await shot(public, artifacts_dir, "meeting-public-phone-zh")
     finally:
