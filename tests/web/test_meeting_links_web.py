@@ -4,14 +4,17 @@ party is shown as text, never as markup; the residents' page names no party."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
 from pydantic import SecretStr
 
+from domain.legal_calendar import BEIJING
 from tests.meetings.conftest import PARTIES, SECRET, links, meeting_until, scheduled
 from tests.workflows.conftest import running_worker, stream_types, task_queue, ts_env  # noqa: F401 - fixtures
+from yishi.services.meetings import list_meetings
 from yishi.settings import Settings
 
 
@@ -50,3 +53,31 @@ async def test_party_page_throttles_guesses_not_the_party(app, client, ts_env, s
         assert "充电桩选址" in public and not any(p.name in public for p in PARTIES)
         assert (await client.get("/meetings/meeting-000000000000")).status_code == 404
         await handle.terminate("test done")
+
+
+async def test_a_weekly_series_from_the_console(app, sign_in, ts_env, store, pool, task_queue) -> None:  # noqa: F811
+    """每周五晚七点: the schedule form with "every week" plans a series in the account's own community; its workflow
+    schedules the Fridays ahead, each with the parties of the form."""
+    env = ts_env
+    app.state.temporal = env.client
+    async with running_worker(env, store, pool, task_queue):
+        committee = await sign_in("committee", community="幸福社区")
+        page = (await committee.get("/console/meetings")).text
+        keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page[page.index('id="schedule-form"'):]))
+        now = (await env.get_current_time()).astimezone(BEIJING)
+        friday = (now + timedelta(days=(4 - now.weekday()) % 7 or 7)).date()
+        done = await committee.post("/console/meetings/new", data={
+            **keys, "title": "民声七点办", "kind": "seven_pm", "starts_at": f"{friday} 19:00", "place": "社区议事厅",
+            "weekly": "1", "party_kind_1": "residents_committee", "party_name_1": "社居委", "community": "别的社区"})
+        assert done.status_code == 303 and "series=series-" in done.headers["location"], done.text[-600:]
+        series_id = done.headers["location"].split("series=")[1]
+        for _ in range(100):
+            rows = await list_meetings(pool, series_id=series_id)
+            if len(rows) >= 2 and all(r["parties"] for r in rows):
+                break
+            await asyncio.sleep(0.1)
+        starts = sorted(r["starts_at"].astimezone(BEIJING) for r in rows)
+        assert len(starts) >= 2 and all(s.weekday() == 4 and s.strftime("%H:%M") == "19:00" for s in starts), starts
+        assert {r["community"] for r in rows} == {"幸福社区"}, "the account's own community, not the one named"
+        assert starts[0].date() == friday
+        await env.client.get_workflow_handle(series_id).terminate("test done")

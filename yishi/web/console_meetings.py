@@ -10,7 +10,7 @@ cached): the committee prints them and hands each party its own.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -20,10 +20,12 @@ from fastapi.responses import RedirectResponse
 from domain.errors import DomainError
 from domain.legal_calendar import BEIJING
 from domain.meeting_events import PartySpec
+from domain.meeting_series import SeriesPlanned
 from domain.meeting_state import Meeting
 from domain.topic_events import Actor
 from yishi.services.console import home_community, may_see_community
 from yishi.services.meeting_links import invitation_links
+from yishi.services.meeting_series import new_series_id, plan_series
 from yishi.services.meetings import list_meetings, meeting_state, schedule_meeting, scheduled_event
 from yishi.web.render import not_found_page, page_translator, render
 from yishi.web.sheets import qr_data_uri
@@ -117,14 +119,27 @@ async def schedule(request: Request) -> Response:
     if not community or starts is None or kind not in KINDS:
         return await _list_page(request, staff, 422, tr.gettext(
             "Fill in the community, the kind and the start (e.g. 2026-05-08 19:00)."), form)
-    event = scheduled_event(community=community, title=form.get("title", "")[:200], kind=kind,  # type: ignore[arg-type]
-                            starts_at=starts, place=form.get("place", "")[:200], by=actor_of(staff, community),
-                            now=clock(request))
+    by, now, settings = actor_of(staff, community), clock(request), request.app.state.settings
     try:
         client = await temporal_client(request)
-        settings = request.app.state.settings
+        if form.get("weekly"):
+            until = form.get("until", "").strip()
+            local = starts.astimezone(BEIJING)
+            plan = SeriesPlanned(at=now, series_id=new_series_id(), community=community, by=by,
+                                 title=form.get("title", "")[:200], kind=kind,  # type: ignore[arg-type]
+                                 weekday=local.weekday(), time_of_day=local.strftime("%H:%M"),
+                                 place=form.get("place", "")[:200], parties=_parties(form), first=local.date(),
+                                 until=date.fromisoformat(until) if until else None,
+                                 ahead_weeks=settings.series_ahead_weeks)
+            series_id = await plan_series(client, request.app.state.pool, plan, settings=settings)
+            log.info("console.series_planned", series_id=series_id, account_id=staff.account.id, community=community)
+            return RedirectResponse(f"/console/meetings?series={series_id}", status_code=303)
+        event = scheduled_event(community=community, title=form.get("title", "")[:200], kind=kind,  # type: ignore[arg-type]
+                                starts_at=starts, place=form.get("place", "")[:200], by=by, now=now)
         meeting_id = await schedule_meeting(client, request.app.state.pool, event, settings=settings,
                                             parties=_parties(form))
+    except ValueError:
+        return await _list_page(request, staff, 422, tr.gettext("Write the last date like 2026-12-31."), form)
     except DomainError as exc:
         return await _list_page(request, staff, 422, tr.error(exc), form)
     except TEMPORAL_UNAVAILABLE:
