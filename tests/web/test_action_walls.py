@@ -339,6 +339,7 @@ async def meeting_act(w: World) -> None:
     path, item = f"/console/meetings/{meeting_id}/act", {"action": "item", "title": "楼道堆物"}
     for role in ("committee", "grid_worker"):
         outsider = await w.sign_in(role, community=other_community())
+        hidden(await outsider.get(f"/console/meetings/{meeting_id}"), f"the meeting's page for a {role} of elsewhere")
         await w.refused(outsider, path, item, meeting_id, f"agenda item by a {role} of elsewhere")
     done = await committee.post(path, data={**await w.form(committee), **item})
     assert done.status_code == 303, done.text[-600:]
