@@ -49,6 +49,8 @@ async def test_party_page_throttles_guesses_not_the_party(app, client, ts_env, s
         shown = (await client.get(f"/m/{tokens['p1']}")).text
         assert "<script>alert(1)</script>" not in shown and "&lt;script&gt;" in shown
 
+        english = await client.get(f"/m/{tokens['p1']}?lang=en")
+        assert english.status_code == 200 and "Send my position" in english.text  # codes shown as labels (raw_codes)
         public = (await client.get(f"/meetings/{meeting_id}")).text
         assert "充电桩选址" in public and not any(p.name in public for p in PARTIES)
         assert (await client.get("/meetings/meeting-000000000000")).status_code == 404
@@ -80,4 +82,8 @@ async def test_a_weekly_series_from_the_console(app, sign_in, ts_env, store, poo
         assert len(starts) >= 2 and all(s.weekday() == 4 and s.strftime("%H:%M") == "19:00" for s in starts), starts
         assert {r["community"] for r in rows} == {"幸福社区"}, "the account's own community, not the one named"
         assert starts[0].date() == friday
+        listed = await committee.get("/console/meetings?lang=en")
+        assert listed.status_code == 200 and "Seven O'Clock" in listed.text.replace("&#39;", "'")
+        occurrence = await committee.get(f"/console/meetings/{rows[0]['meeting_id']}?lang=en")
+        assert occurrence.status_code == 200 and "Print the invitation links" in occurrence.text
         await env.client.get_workflow_handle(series_id).terminate("test done")
