@@ -12,6 +12,8 @@ from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
+from activities.history_store import HistoryStore
+from activities.keeper import HistoryKeeper
 from activities.meetings import MeetingActivities
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
@@ -29,6 +31,7 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
     meetings = MeetingActivities(store, pool)
+    keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
@@ -37,4 +40,5 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
             escalations.escalation_outcome, calendar.compute_deadlines, topics.apply_topic_command,
             topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
             meetings.apply_meeting_command, meetings.read_meeting, meetings.append_series_events,
-            meetings.register_meeting_vote]
+            meetings.register_meeting_vote,
+            keeper.keep_histories]

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     series_ahead_weeks: int = Field(default=4, ge=1, le=8, description="How far ahead a series schedules meetings")
     intake_effort_bits: tuple[int, int] = Field(
         default=(18, 22), description="Proof-of-effort difficulty (leading zero bits): base and cap")
+    histories_dir: Path | None = Field(
+        default=None, description="Where closed runs' Temporal histories are kept (outside PostgreSQL); "
+        "None = <data dir>/histories (activities/history_store.py)")
+    history_sweep_seconds: float = Field(
+        default=300, gt=0, description="How often the worker keeps the histories of runs closed since its last look")
+
+    @property
+    def histories_path(self) -> Path:
+        """The kept histories' folder: ``histories_dir``, else ``<data dir>/histories``."""
+        return self.histories_dir if self.histories_dir is not None else self.data_dir / "histories"
 
     @field_validator("trusted_proxies")
     @classmethod
