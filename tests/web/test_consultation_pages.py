@@ -50,7 +50,7 @@ async def test_positions_lead_to_the_meeting_and_feedback_is_typed_in(app, sign_
     async with running_worker(env, store, pool, task_queue):
         did, handle = await start_procedure(env.client, pool, estate_roll(), request(notice="PT48H"),
                                             task_queue=task_queue)
-        committee = await sign_in("committee", name="周主任", community="xfl")
+        committee = await sign_in("committee", name="吴主任", community="xfl")
         await complete(handle, "acceptance", "committee", "accepted")
         state = await wait_for(handle, stage_is("positions", "position"), "positions")
         await wait_for(handle, lambda s: sum(t.kind == "position" for t in s.tasks.values()) == 4, "four tasks")
@@ -95,4 +95,4 @@ async def test_positions_lead_to_the_meeting_and_feedback_is_typed_in(app, sign_
         await handle.terminate("test done")
     events = [stage_event_from_dict(e.type, e.payload) for e in await store.read(did) if e.type == "FeedbackRecorded"]
     assert [(e.owner_id, e.score, e.comment) for e in events] == [("O321", 4, "纸质评价表")], events
-    assert events[0].recorded_by.startswith("周主任（") and events[0].recorded_by.endswith("）"), "who typed it in"
+    assert events[0].recorded_by.startswith("吴主任（") and events[0].recorded_by.endswith("）"), "who typed it in"
