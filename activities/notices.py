@@ -57,7 +57,9 @@ class ChannelQuery(BaseModel):
 
 
 class Delivery(BaseModel):
-    """One notice through one channel; ``notice`` is the published notice as recorded in the stream."""
+    """One notice through one channel; ``notice`` is the published notice as recorded in the stream.
+
+    ``roll_digest`` empty: a meeting's notice (the recipients are the invited parties, the notice board when None)."""
 
     model_config = ConfigDict(frozen=True)
     deliberation_id: str
@@ -138,8 +140,10 @@ class NoticeActivities:
                     notice_id=params.notice.notice_id, channel=params.channel, attempt=attempt, error=str(exc))
 
     async def _recipients(self, params: Delivery) -> list[dict[str, str]]:
-        roll, contacts = await load_roll_entries(self._pool, params.roll_digest)
         wanted = params.notice.recipients
+        if not params.roll_digest:  # a meeting's notice: its recipients are the invited parties (no roll, no phones)
+            return [{"owner_id": r, "phone": ""} for r in wanted or ()]
+        roll, contacts = await load_roll_entries(self._pool, params.roll_digest)
         owners = sorted({r.owner_id for r in roll.entries() if params.scope.contains(r)}
                         if wanted is None else set(wanted))
         return [{"owner_id": o, "phone": (contacts.get(o) or {}).get("phone") or ""} for o in owners]
@@ -147,6 +151,8 @@ class NoticeActivities:
     async def _send(self, params: Delivery) -> tuple[int, str]:
         channel = params.channel
         if channel == "print":
+            if not params.roll_digest and params.notice.recipients is None:
+                return 1, "to-print"  # a meeting's notice for the community: one sheet on the notice board
             return len(await self._recipients(params)), "to-print"
         if channel == "log":
             n = params.notice

@@ -14,6 +14,7 @@ from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
 from activities.history_store import HistoryStore
 from activities.keeper import HistoryKeeper
+from activities.meetings import MeetingActivities
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
 from activities.topics import TopicActivities
@@ -29,11 +30,15 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
+    meetings = MeetingActivities(store, pool)
     keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
-            escalations.escalation_outcome, calendar.compute_deadlines, keeper.keep_histories,
-            topics.apply_topic_command, topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome]
+            escalations.escalation_outcome, calendar.compute_deadlines, topics.apply_topic_command,
+            topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
+            meetings.apply_meeting_command, meetings.read_meeting, meetings.append_series_events,
+            meetings.register_meeting_vote,
+            keeper.keep_histories]

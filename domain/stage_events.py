@@ -279,6 +279,16 @@ class PositionRecorded(_StageEvent):
     statement: str
 
 
+class MeetingConvened(_StageEvent):
+    """A consultation convened a meeting (its own stream ``meeting_id``) with the issue as the agenda item: the
+    parties state their positions through their invitation links, and the meeting's decision drives the procedure."""
+
+    type: Literal["MeetingConvened"] = "MeetingConvened"
+    meeting_id: str
+    starts_at: AwareDatetime
+    place: str
+
+
 class MilestoneRecorded(_StageEvent):
     type: Literal["MilestoneRecorded"] = "MilestoneRecorded"
     milestone: str
@@ -287,10 +297,14 @@ class MilestoneRecorded(_StageEvent):
 
 
 class FeedbackRecorded(_StageEvent):
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recorded_by")
+
     type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
     owner_id: str
     score: int
     comment: str = ""
+    recorded_by: str | None = None
+    """Who typed it in for the owner (a paper form: name and role); absent when the owner gave it through the link."""
 
 
 class ProcedureClosed(_StageEvent):
@@ -304,7 +318,7 @@ _ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, 
         CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
         MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
         InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed,
-        EscalationStarted)
+        EscalationStarted, MeetingConvened)
 
 StageEvent = Annotated[
     ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
@@ -312,7 +326,7 @@ StageEvent = Annotated[
     | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
     | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
     | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed
-    | EscalationStarted,
+    | EscalationStarted | MeetingConvened,
     Field(discriminator="type"),
 ]
 STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}

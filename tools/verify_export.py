@@ -33,6 +33,12 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the
                ballots cast through it, each revocation, each disclosure of live links (a print, a download).
+- meeting:     a meeting stream starts with its own MeetingScheduled; its minutes versions advance one at a
+               time; a confirmation names the version current then; the publication lists exactly who had and
+               had not confirmed, and is early only when nobody was missing; nothing but a vote's count
+               follows it, nothing follows a cancellation; every act through a link names an invitation link
+               issued to that holder (in the meeting's stream or its series') and not revoked before. A
+               meeting's events are never counted as ballots (its vote has a ballot box of its own).
 
 Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
 """
@@ -834,6 +840,8 @@ def expected_tickets(streams: dict[str, list[dict]], manifest: dict) -> dict[str
                 found.setdefault(ticket, []).append(f"EscalationStarted {stream_id} seq {row.get('seq')}")
     for ticket, sources in topic_tickets(streams).items():
         found.setdefault(ticket, []).extend(sources)
+    for ticket, sources in meeting_tickets(streams).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in manifest.get("runs", []):
         if run.get("workflow_type") == "Escalation":
             found.setdefault(str(run.get("workflow_id")), []).append(f"Temporal run {run.get('workflow_id')}")
@@ -1086,6 +1094,130 @@ def render_links(links: dict) -> list[str]:
     return lines
 
 
+# ---- meetings (issue 16; the same rules as yishi/services/audit_meetings.py) -------------------------------
+
+MEETING_TYPES = ("MeetingScheduled", "AgendaItemAdded", "PartyInvited", "PositionStated", "AttendanceSigned",
+                 "MinutesRecorded", "DecisionRecorded", "ItemVoteCounted", "MeetingHeld", "ConfirmationReopened",
+                 "MinutesConfirmed", "MinutesPublished", "MeetingCancelled")
+
+
+def meeting_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Tickets a meeting's decisions opened (escalated)."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            decision = payload.get("decision") if row.get("type") == "DecisionRecorded" else None
+            if isinstance(decision, dict) and decision.get("kind") == "escalated":
+                if isinstance(decision.get("ticket_id"), str):
+                    found.setdefault(decision["ticket_id"], []).append(f"DecisionRecorded {stream_id} seq "
+                                                                       f"{row.get('seq')}")
+    return found
+
+
+def invitation_links(rows: list[dict]) -> dict:
+    """Invitation link hash -> (holder, when revoked or None)."""
+    links: dict = {}
+    for row in rows:
+        p = row.get("payload") or {}
+        if row.get("type") == "CapabilityIssued" and p.get("kind") == "invitation":
+            links[p.get("token_sha256")] = (p.get("holder"), None)
+        elif (row.get("type") == "CapabilityRevoked" and p.get("kind") == "invitation"
+              and p.get("token_sha256") in links):
+            links[p["token_sha256"]] = (links[p["token_sha256"]][0], row.get("occurred_at"))
+    return links
+
+
+def link_problem(p: dict, at: str, links: dict) -> Any:
+    via = p.get("via")
+    if via not in ("link", "door"):
+        return None
+    holder = "door" if via == "door" else p.get("party_id")
+    known = links.get(p.get("link_sha256"))
+    if known is None or known[0] != holder:
+        return f"acts through a link ({via}) that no CapabilityIssued gave to {holder!r}"
+    if known[1] is not None and known[1] <= at:
+        return f"acts through a link of {holder!r} revoked at {known[1]}"
+    return None
+
+
+def meeting_problem(stream_id: str, rows: list[dict], series_rows: list[dict]) -> tuple:  # noqa: C901
+    """The first way a meeting stream does not hold together, (seq, what), or (None, None)."""
+    first = rows[0].get("payload") or {}
+    if first.get("meeting_id") != stream_id:
+        return rows[0].get("seq"), f"MeetingScheduled names meeting {first.get('meeting_id')!r}, not {stream_id!r}"
+    links = {**invitation_links(series_rows), **invitation_links(rows)}
+    parties, versions, confirmed = set(), {}, {}
+    mv, status, until = 0, "scheduled", None
+    for row in rows[1:]:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in MEETING_TYPES:
+            continue
+        if status == "cancelled" or (status == "published" and kind != "ItemVoteCounted"):
+            return seq, f"{kind} after the meeting was {status}"
+        if kind == "MeetingScheduled":
+            return seq, "a second MeetingScheduled"
+        if kind in ("PositionStated", "AttendanceSigned", "MinutesConfirmed"):
+            if p.get("party_id") is not None and p.get("party_id") not in parties:
+                return seq, f"{kind} of {p.get('party_id')!r}, a party never invited"
+            problem = link_problem(p, str(row.get("occurred_at")), links)
+            if problem is not None:
+                return seq, f"{kind} {problem}"
+        if kind == "PartyInvited":
+            parties.add((p.get("party") or {}).get("party_id"))
+        elif kind == "AgendaItemAdded":
+            versions[p.get("item_id")] = 0
+        elif kind in ("MinutesRecorded", "DecisionRecorded"):
+            item = p.get("item_id")
+            if item not in versions:
+                return seq, f"{kind} for item {item!r}, not on the agenda"
+            if kind == "MinutesRecorded":
+                if p.get("version") != versions[item] + 1:
+                    return seq, f"minutes of item {item} as version {p.get('version')}, after {versions[item]}"
+                versions[item] += 1
+            if p.get("minutes_version") != mv + 1:
+                return seq, f"minutes version {p.get('minutes_version')} after {mv} (one step at a time)"
+            mv += 1
+        elif kind in ("MeetingHeld", "ConfirmationReopened"):
+            if p.get("minutes_version") != mv:
+                return seq, f"{kind} for minutes version {p.get('minutes_version')}, the current is {mv}"
+            status, until = "held", p.get("confirm_until")
+        elif kind == "MinutesConfirmed":
+            if status != "held" or p.get("minutes_version") != mv:
+                return seq, f"confirms minutes version {p.get('minutes_version')} while {mv} is current ({status})"
+            confirmed[p.get("party_id")] = mv
+        elif kind == "MinutesPublished":
+            done = {x for x in parties if confirmed.get(x) == mv}
+            if status != "held" or p.get("minutes_version") != mv:
+                return seq, f"publishes minutes version {p.get('minutes_version')} while {mv} is current ({status})"
+            if set(p.get("confirmed") or ()) != done or set(p.get("unconfirmed") or ()) != parties - done:
+                return seq, (f"lists as confirmed {sorted(p.get('confirmed') or ())}, but "
+                             f"{sorted(done)} confirmed version {mv} and {sorted(parties - done)} did not")
+            early = until is None or instant(str(row.get("occurred_at"))) < instant(str(until))
+            if (parties - done) and early:
+                return seq, f"published before the window's end ({until}) with {sorted(parties - done)} unconfirmed"
+            status = "published"
+        elif kind == "MeetingCancelled":
+            status = "cancelled"
+    return None, None
+
+
+def check_meeting(stream_id: str, rows: list[dict], streams: dict[str, list[dict]]) -> Check | None:
+    if not rows or rows[0].get("type") not in ("MeetingScheduled", "SeriesPlanned"):
+        return None
+    if rows[0].get("type") == "SeriesPlanned":
+        if (rows[0].get("payload") or {}).get("series_id") != stream_id:
+            return Check("meeting", False, "seq 1: SeriesPlanned names another series", stream_id, 1)
+        held = sum(1 for row in rows if row.get("type") == "OccurrenceScheduled")
+        return Check("meeting", True, f"series: {held} meetings scheduled", stream_id)
+    series = streams.get(str((rows[0].get("payload") or {}).get("series_id") or ""), [])
+    seq, problem = meeting_problem(stream_id, rows, series)
+    if problem is not None:
+        return Check("meeting", False, f"seq {seq}: {problem}", stream_id, seq)
+    counted = sum(1 for row in rows if row.get("type") in MEETING_TYPES)
+    return Check("meeting", True, f"{counted} meeting events hold together (none counted as a ballot)", stream_id)
+
+
 # ---- putting it together ---------------------------------------------------------------------------------
 
 
@@ -1109,7 +1241,7 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
         found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
                  check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
-                 check_topic(stream_id, rows)]
+                 check_topic(stream_id, rows), check_meeting(stream_id, rows, streams)]
         checks += [check for check in found if check is not None]
     try:
         links_check, links = check_links(deliberation_id, streams)

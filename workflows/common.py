@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import Question
     from domain.kept import KeptHistory
     from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
+    from domain.meeting_events import MeetingDecision
     from domain.procedures import PAPER_ENTRY, Period, paper_entry_until, parse_period, round_stream
     from domain.roll import Scope
     from domain.stage_events import (
@@ -140,6 +141,15 @@ class ProcedureState(BaseModel):
     confirmed: dict[str, datetime] = {}
     feedback: dict[str, int] = {}
     outcome: str | None = None
+    meetings: int = 0
+    """Meetings a consultation has convened (workflows/consultation.py, patch ``consultation-meeting``)."""
+    meeting_id: str | None = None
+    meeting_decision: MeetingDecision | None = None
+    """What the current meeting decided on the issue (told by the meeting, signal ``meeting_note``)."""
+    agreed: tuple[str, ...] = ()
+    """The options the meeting put to the vote (all of them when empty)."""
+    agreed_milestones: tuple[str, ...] = ()
+    """The milestones the meeting agreed on (the procedure's own when empty)."""
     rule_decides: bool = False
     """The last round was decided by the tally the rules name (the deemed one when deeming applied): set from the
     ``deemed-tally-decides`` patch when the round was counted, so that a later stage (a result notice after

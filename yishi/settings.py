@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         default=(10, 360), description="Topics from one address before proof of effort: burst, one per N seconds")
     intake_per_link: tuple[int, int] = Field(
         default=(300, 12), description="Topics one intake link takes: burst, then one per N seconds")
+    meeting_remind_before: str = Field(default="PT24H", description="Meeting reminder to the parties before the start")
+    meeting_confirm: str = Field(default="P3D", description="Window in which the parties confirm the minutes")
+    meeting_vote_period: str = Field(default="P7D", description="How long a vote a meeting decides on stays open")
+    series_ahead_weeks: int = Field(default=4, ge=1, le=8, description="How far ahead a series schedules meetings")
     intake_effort_bits: tuple[int, int] = Field(
         default=(18, 22), description="Proof-of-effort difficulty (leading zero bits): base and cap")
     histories_dir: Path | None = Field(

@@ -9,10 +9,12 @@ action is attacked by a staff account of another community (and of a wrong organ
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from domain.legal_calendar import BEIJING
 from domain.roll import Scope
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
@@ -39,6 +42,7 @@ from tests.web.walls import (
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
+from yishi.services.meetings import meeting_state
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -158,6 +162,27 @@ async def task(w: World) -> None:
         done = await committee.post(path, data={**await w.form(committee), "outcome": "feasible"})
         assert done.status_code == 303, done.text[-600:]
         assert "TaskCompleted" in await stream_types(w.store, did)
+    finally:
+        await handle.terminate("test done")
+
+
+async def feedback(w: World) -> None:
+    """A resident's paper feedback typed in: across the wall the 404 and nothing written; the right committee passes
+    the wall and reaches the workflow, which refuses it before the feedback stage (and writes nothing either)."""
+    request = StartRequest(procedure="consultation", title="充电桩选址", scope=Scope(), community=HOME,
+                           options={"issue": "充电桩建在哪里"})
+    did, handle = await start_procedure(w.temporal, w.pool, estate_roll(), request, task_queue=QUEUE)
+    try:
+        committee = await w.sign_in("committee")
+        await page_until(committee, f"/console/d/{did}/matter", "/tasks/", "the acceptance task")
+        path, fields = f"/console/d/{did}/feedback", {"owner_id": "O311", "score": "4"}
+        for role in ("committee", "grid_worker"):
+            outsider = await w.sign_in(role, community=other_community())
+            await w.refused(outsider, path, fields, did, f"feedback by a {role} of elsewhere")
+        before = await written(w.store, w.pool, did)
+        answered = await committee.post(path, data={**await w.form(committee), **fields})
+        assert answered.status_code == 409 and "feedback" in answered.text, answered.text[-600:]
+        assert await written(w.store, w.pool, did) == before
     finally:
         await handle.terminate("test done")
 
@@ -343,15 +368,71 @@ async def topic_new(w: World) -> None:
     assert raised["community"] == HOME and raised["source"] == "console"
     assert raised["raised_by"]["kind"] == "party_member" and raised["raised_by"]["id"] == "party_member:党员老李"
     assert raised["raised_by"]["account"].startswith("grid_worker-"), "the account that typed it is recorded"
+# ---- the meeting's wall -----------------------------------------------------------------------------------------
+
+
+async def scheduled_meeting(w: World, client: httpx.AsyncClient, community: str = HOME) -> str:
+    """A meeting scheduled from the console by ``client`` (with one invited party), its invitation recorded."""
+    starts = (datetime.now(UTC) + timedelta(days=2)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    done = await client.post("/console/meetings/new", data={
+        **await w.form(client), "title": "周末议事厅", "kind": "weekend_hall", "starts_at": starts, "place": "议事厅",
+        "party_kind_1": "property_company", "party_name_1": "安居物业", "community": community})
+    assert done.status_code == 303, done.text[-600:]
+    meeting_id = done.headers["location"].rsplit("/", 1)[1]
+    for _ in range(100):
+        if "PartyInvited" in await stream_types(w.store, meeting_id):
+            return meeting_id
+        await asyncio.sleep(0.1)
+    raise AssertionError("the meeting's workflow did not invite the party")
+
+
+async def meeting_new(w: World) -> None:
+    """A community-bound account naming another community schedules in its own."""
+    for community in (other_community(), HOME):
+        committee = await w.sign_in("committee", community=community)
+        meeting_id = await scheduled_meeting(w, committee, community=HOME)
+        assert (await meeting_state(w.pool, meeting_id)).community == community
+        await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+
+
+async def meeting_act(w: World) -> None:
+    committee = await w.sign_in("committee")
+    meeting_id = await scheduled_meeting(w, committee)
+    path, item = f"/console/meetings/{meeting_id}/act", {"action": "item", "title": "楼道堆物"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        hidden(await outsider.get(f"/console/meetings/{meeting_id}"), f"the meeting's page for a {role} of elsewhere")
+        await w.refused(outsider, path, item, meeting_id, f"agenda item by a {role} of elsewhere")
+    done = await committee.post(path, data={**await w.form(committee), **item})
+    assert done.status_code == 303, done.text[-600:]
+    assert "AgendaItemAdded" in await stream_types(w.store, meeting_id)
+    await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+
+
+async def meeting_links(w: World) -> None:
+    committee = await w.sign_in("committee")
+    meeting_id = await scheduled_meeting(w, committee)
+    path = f"/console/meetings/{meeting_id}/links"
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        await w.refused(outsider, path, {}, meeting_id, f"invitation links by a {role} of elsewhere")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 200 and "/m/" in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, meeting_id)
+    await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
 
 
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
+    ("POST", "/console/meetings/new"): meeting_new,
+    ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
+    ("POST", "/console/meetings/{meeting_id}/links"): meeting_links,
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
     ("POST", "/console/d/{deliberation_id}/links/reissue"): reissue,
     ("POST", "/console/d/{deliberation_id}/sheets"): sheets,
     ("POST", "/console/d/{deliberation_id}/links.csv"): links_csv,
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): task,
+    ("POST", "/console/d/{deliberation_id}/feedback"): feedback,
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,

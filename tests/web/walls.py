@@ -30,6 +30,8 @@ WALLS = {
              "may_see_community), then the topic workflow's check of the actor (domain/topic_checks.py by_staff)",
     "intake": "a community's intake link (the poster's QR code): the token is the credential, for that community "
               "only; raising is throttled (services/intake_limit.py), the body bounded before it is read",
+    "meeting": "the meeting's community: yishi/web/console_meetings.py visible_meeting (services/console.py "
+               "may_see_community), then the meeting workflow's check of the actor (domain/meeting_checks.py staff)",
 }
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
@@ -39,6 +41,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links.csv"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/feedback"): "deliberation",
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): "ticket",
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): "ticket",
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): "organisation",
@@ -59,6 +62,10 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/topics/{topic_id}/act"): "topic",
     ("POST", "/console/topics/poster"): "own community",
     ("POST", "/console/topics/new"): "own community",
+    ("POST", "/console/meetings/new"): "own community",
+    ("POST", "/console/meetings/{meeting_id}/act"): "meeting",
+    ("POST", "/console/meetings/{meeting_id}/links"): "meeting",
+    ("POST", "/m/{token}"): "capability",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "session",
     ("POST", "/console/account/password"): "session",
@@ -95,6 +102,10 @@ READ_ROUTES: dict[str, str] = {
     "/console/topics/figures.csv": "own community",
     "/console/topics/new": "own community",
     "/p/{community}/topics": "public",
+    "/console/meetings": "own community",
+    "/console/meetings/{meeting_id}": "meeting",
+    "/m/{token}": "capability",
+    "/meetings/{meeting_id}": "public",
     "/login": "public",
     "/receipt": "public",
     "/api/v1/receipts/{code}": "public",
@@ -103,7 +114,7 @@ READ_ROUTES: dict[str, str] = {
     "/healthz": "public",
     "/": "public",
 }
-WALLED = ("deliberation", "ticket", "organisation", "own community", "topic")
+WALLED = ("deliberation", "ticket", "organisation", "own community", "topic", "meeting")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

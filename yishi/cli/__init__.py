@@ -38,6 +38,8 @@ COMMANDS = {
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
     "topic": "yishi.cli.topic:topic",
+    "meeting": "yishi.cli.meeting:meeting",
+    "feedback": "yishi.cli.deliberation:feedback",
     "i18n": "yishi.cli.i18n:i18n",
 }
 

@@ -203,3 +203,34 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
         _fail(both(exc))
         return
     click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")
+
+
+@click.command("feedback")
+@click.argument("deliberation_id")
+@click.option("--owner", "owner_id", required=True, help="The owner whose paper form this is.")
+@click.option("--score", type=int, required=True, help="1 (very unsatisfied) to 5 (very satisfied).")
+@click.option("--comment", default="")
+@click.option("--name", default=None, help="Who types it in (default: the login name).")
+@click.option("--role", default="committee", show_default=True, help="In what capacity (committee, grid_worker).")
+@data_dir_option
+def feedback(deliberation_id: str, owner_id: str, score: int, comment: str, name: str | None, role: str) -> None:
+    """Record a resident's satisfaction with a consultation (a paper form), with who typed it in."""
+    import os
+
+    from workflows.consultation import FeedbackInput
+    from yishi.services.procedures import RefusedError, give_feedback
+    from yishi.temporal_client import connect
+
+    settings = _settings()
+    who = f"{name or os.environ.get('USER') or 'operator'}（{role}）"
+    arg = FeedbackInput(owner_id=owner_id, score=score, comment=comment, recorded_by=who)
+
+    async def go() -> Any:
+        return await give_feedback(await connect(settings), deliberation_id, arg, update_id=f"feedback:{owner_id}")
+
+    try:
+        receipt = asyncio.run(go())
+    except RefusedError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{receipt.task_id} recorded: seq={receipt.seq} hash={receipt.hash}")

@@ -215,6 +215,7 @@ LABELS: dict[str, dict[str, str]] = {
         "stream_head": C_("audit_check", "Stream head"),
         "tickets": C_("audit_check", "Escalation tickets"),
         "links": C_("audit_check", "Personal links"),
+        "meeting": C_("audit_check", "Meeting record"),
     },
     "audit_explain": {
         "temporal_runs": C_("audit_explain", "at least one Temporal run exists"),
@@ -233,6 +234,8 @@ LABELS: dict[str, dict[str, str]] = {
         "tickets": C_("audit_explain", "every escalation ticket's stream is there and checked"),
         "links": C_("audit_explain", "every online ballot's link was recorded when issued; lists reissued links, the "
                                      "ballots cast through them and every print or download"),
+        "meeting": C_("audit_explain", "every meeting event reads and folds, and the record holds together (positions, "
+                                       "attendance and confirmations through links that were issued)"),
     },
     "topic_status": {  # a topic's status (domain/topic_state.py)
         "new": C_("topic_status", "not raised"),
@@ -287,6 +290,38 @@ LABELS: dict[str, dict[str, str]] = {
         "PasswordReset": C_("account_event", "password reset by the operator"),
         "PasswordChanged": C_("account_event", "password changed by the account"),
         "SessionsEnded": C_("account_event", "sign-ins ended by the account"),
+    },
+    # ---- meetings (议事会; docs/meetings.md) ----
+    "meeting_kind": {
+        "council": C_("meeting_kind", "Council meeting"),
+        "weekend_hall": C_("meeting_kind", "Weekend Hall"),
+        "seven_pm": C_("meeting_kind", "Seven O'Clock Residents' Hour"),
+    },
+    "meeting_status": {
+        "none": C_("meeting_status", "not scheduled"),
+        "scheduled": C_("meeting_status", "scheduled"),
+        "held": C_("meeting_status", "held, minutes awaiting confirmation"),
+        "published": C_("meeting_status", "minutes published"),
+        "cancelled": C_("meeting_status", "cancelled"),
+    },
+    "party_kind": {
+        "party_member": C_("party_kind", "party member"),
+        "residents_committee": C_("party_kind", "residents' committee"),
+        "owner_rep": C_("party_kind", "owners' representative"),
+        "property_company": C_("party_kind", "property company"),
+        "department": C_("party_kind", "government department"),
+    },
+    "via": {
+        "link": C_("via", "own invitation link"),
+        "door": C_("via", "QR code at the door"),
+        "clerk": C_("via", "recorded by the clerk"),
+    },
+    "vote_reason": {
+        "winner": C_("vote_reason", "an option was chosen"),
+        "tie": C_("vote_reason", "tie: no option chosen"),
+        "none": C_("vote_reason", "no option reached the majority"),
+        "approved": C_("vote_reason", "approved"),
+        "rejected": C_("vote_reason", "not approved"),
     },
 }
 

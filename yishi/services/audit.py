@@ -42,6 +42,7 @@ from yishi.services.audit_checks import (
 )
 from yishi.services.audit_kept import audited_hash, check_kept
 from yishi.services.audit_links import link_audit
+from yishi.services.audit_meetings import check_meeting, meeting_streams_named, meeting_tickets_named
 from yishi.services.audit_temporal import (
     AuditInputError,
     Run,
@@ -234,6 +235,8 @@ def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
     found = tickets_named(rows)
     for ticket, sources in topic_tickets_named(rows).items():
         found.setdefault(ticket, []).extend(sources)
+    for ticket, sources in meeting_tickets_named(rows).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in runs:
         if run.workflow_type == ESCALATION_WORKFLOW:
             found.setdefault(run.workflow_id, []).append(f"Temporal run {run.workflow_id}")
@@ -261,6 +264,9 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client,
     rows = {s: main_rows if s == deliberation_id else await read_rows(pool, s) for s in streams}
     for named in sorted(box_streams_named(rows.get(deliberation_id, [])) - set(rows)):
         if found := await read_rows(pool, named):  # a round announced but not opened yet has no stream
+            rows[named] = found
+    for named in sorted(set(meeting_streams_named(rows)) - set(rows)):
+        if found := await read_rows(pool, named):  # a meeting's series, a consultation's meeting, a meeting's vote
             rows[named] = found
     tickets = expected_tickets(rows, runs, await projected_tickets(pool, deliberation_id))
     for ticket in sorted(set(tickets) - set(rows)):
@@ -292,6 +298,8 @@ async def verify(
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
         if (topic := check_topic(stream_id, rows)) is not None:
             checks.append(topic)
+        if (meeting := check_meeting(stream_id, rows, data.rows)) is not None:
+            checks.append(meeting)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)

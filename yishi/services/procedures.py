@@ -123,6 +123,12 @@ async def complete_task(client: Client, deliberation_id: str, completion: TaskCo
     return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
 
 
+async def give_feedback(client: Client, deliberation_id: str, feedback: BaseModel,
+                        update_id: str | None = None) -> TaskReceipt:
+    """A resident's satisfaction (1–5) with a consultation's implementation (``FeedbackInput``), during ``feedback``."""
+    return await _call(client, deliberation_id, "give_feedback", feedback, TaskReceipt, update_id)
+
+
 async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput,
                          update_id: str | None = None) -> ObjectionReceipt:
     return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
@@ -161,6 +167,8 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
             case "NoticeDeliveryFailed" if event.final:
                 status["notices_failed"].append({"notice_id": event.notice_id, "channel": event.channel,
                                                  "error": event.error})
+            case "MeetingConvened":
+                status["meeting_id"] = event.meeting_id
             case "ProcedureClosed":
                 status["outcome"] = event.outcome
     return status

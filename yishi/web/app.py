@@ -91,11 +91,14 @@ def _install_pages(app: FastAPI) -> None:
         console_account,
         console_audit,
         console_links,
+        console_meeting_acts,
+        console_meetings,
         console_start,
         console_topics,
         follow_up,
         inbox,
         matters,
+        meeting_pages,
         public,
         resident,
         topic_owner,
@@ -118,6 +121,9 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(topic_owner.router)
     app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
     app.include_router(console_topics.router)
+    assert console_meeting_acts.router is console_meetings.router  # the acts are routes of the meetings' router
+    app.include_router(console_meetings.router)
+    app.include_router(meeting_pages.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -25,7 +25,7 @@ from yishi.services.matters import (
     load_matter,
     object_to,
 )
-from yishi.services.procedures import RefusedError, procedure_status
+from yishi.services.procedures import RefusedError, give_feedback, procedure_status
 from yishi.services.voting import deliberation_info
 from yishi.web.render import message_page, not_found_page, page_translator, render
 from yishi.web.resident import read_form
@@ -160,7 +160,7 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
                   matter=current, info=info, message=message,
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
-                  if acting else {})
+                  if acting else {}, feedback_form=staff.form())
 
 
 @router.get("/console/d/{deliberation_id}/matter")
@@ -193,3 +193,34 @@ async def console_complete_task(request: Request, deliberation_id: str, task_id:
         return unavailable(request)
     # Post/redirect/get: reloading the page does not send the form again.
     return RedirectResponse(f"/console/d/{deliberation_id}/matter?done={task_id}", status_code=303)
+
+
+@router.post("/console/d/{deliberation_id}/feedback")
+async def console_feedback(request: Request, deliberation_id: str) -> Response:
+    """A resident's satisfaction with a consultation (1–5 and a comment) from a paper form, typed in by staff during
+    the feedback stage; recorded with who typed it in (the workflow's ``give_feedback``, as ``yishi feedback``)."""
+    posted = await staff_form(request, *ACTING_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    tr = page_translator(request)
+    from workflows.consultation import FeedbackInput
+
+    owner_id, score = form.get("owner_id", "").strip()[:100], form.get("score", "")
+    who = f"{staff.account.name}（{tr.label(staff.account.role, 'role')}）"
+    try:
+        if await deliberation_info(request.app.state.pool, deliberation_id) is None:
+            return not_found_page(request)
+        if not owner_id or score not in ("1", "2", "3", "4", "5"):
+            return await _procedure(request, staff, deliberation_id, 422, tr.gettext(
+                "Give the owner (owner id) and a score from 1 to 5."))
+        arg = FeedbackInput(owner_id=owner_id, score=int(score), comment=form.get("comment", "").strip()[:2000],
+                            recorded_by=who)
+        await give_feedback(await temporal_client(request), deliberation_id, arg,
+                            update_id=_update_id(deliberation_id, form.get("nonce", ""), "feedback"))
+    except RefusedError as exc:
+        return await _procedure(request, staff, deliberation_id, 409, tr.error(exc))
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    return RedirectResponse(f"/console/d/{deliberation_id}/matter?feedback={quote(owner_id, safe='')}",
+                            status_code=303)
