@@ -30,6 +30,7 @@ WALLS = {
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/d/{deliberation_id}/paper"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/paper/settings"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links/reissue"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",

@@ -91,6 +91,7 @@ def _install_pages(app: FastAPI) -> None:
         console_account,
         console_audit,
         console_links,
+        console_paper,
         console_start,
         follow_up,
         inbox,
@@ -103,6 +104,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(public.router)
     app.include_router(console.router)
+    app.include_router(console_paper.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
