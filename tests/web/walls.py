@@ -69,6 +69,7 @@ READ_ROUTES: dict[str, str] = {
     "/console/escalations/rates": "own community",
     "/console/escalations/new": "own community",
     "/console/new": "own community",
+    "/console/new/periods": "role",
     "/console/account": "session",
     "/console/accounts/log": "role",
     "/console/roll-template.csv": "public",

@@ -200,7 +200,14 @@ LABELS: dict[str, dict[str, str]] = {
         "positions": C_("period", "Positions of the parties"),
         "milestone": C_("period", "Milestone deadline"),
         "feedback": C_("period", "Satisfaction feedback"),
-        "paper_entry": C_("period", "Paper-ballot entry after the close (eod: 24:00 of the closing day)"),
+        "paper_entry": C_("period", "Paper-ballot entry after the close"),
+    },
+    "period_unit": {  # how the start form counts a period (domain/period_input.py)
+        "days": C_("period_unit", "days"),
+        "wd": C_("period_unit", "working days"),
+        "date": C_("period_unit", "until a date"),
+        "hours": C_("period_unit", "hours"),
+        "eod": C_("period_unit", "until 24:00 of the closing day"),
     },
     "audit_check": {
         "temporal_runs": C_("audit_check", "Temporal runs"),

@@ -92,6 +92,7 @@ def _install_pages(app: FastAPI) -> None:
         console_audit,
         console_links,
         console_paper,
+        console_periods,
         console_start,
         follow_up,
         inbox,
@@ -109,6 +110,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
+    app.include_router(console_periods.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
