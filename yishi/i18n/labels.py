@@ -131,6 +131,16 @@ LABELS: dict[str, dict[str, str]] = {
     "org": {  # organisations by id where the id is a code; "grid:…", "committee:…", "dept:…" name themselves
         "street": C_("org", "street office"),
     },
+    "assign_reason": {  # why a level got a ticket (LevelAssigned.reason), in the ticket's history
+        "opened": C_("assign_reason", "Opened"),
+        "escalated": C_("assign_reason", "Passed up"),
+        "transferred": C_("assign_reason", "Transferred"),
+        "reopened": C_("assign_reason", "Reopened"),
+    },
+    "deadline_kind": {  # which deadline a level missed (DeadlineMissed.deadline)
+        "acknowledge": C_("deadline_kind", "acknowledge"),
+        "resolve": C_("deadline_kind", "resolve"),
+    },
     "category": {
         "housing": C_("category", "housing management"),
         "urban_management": C_("category", "urban management"),

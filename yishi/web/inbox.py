@@ -53,6 +53,7 @@ from yishi.web.render import (
 )
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.ticket_history import history, org_names
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
@@ -60,8 +61,6 @@ router = APIRouter()
 INBOX_ROLES = ("street_office", "department", "committee", "grid_worker", "auditor")
 ACT_ROLES = ("street_office", "department", "committee", "grid_worker")  # an auditor reads, never acts
 RATES_ROLES = ("street_office", "department", "committee", "auditor")
-SHOWN_FIELDS = ("org", "by", "to_org", "from_org", "reason", "question", "answer", "resolution", "outcome",
-                "deadline", "level_key", "ack_due", "resolve_due", "comment", "title_zh", "channel")
 
 
 def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
@@ -114,10 +113,10 @@ async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> Tick
     return view
 
 
-def _history(view: TicketView) -> list[dict[str, Any]]:
-    return [{"seq": e.seq, "type": e.type, "at": e.occurred_at,
-             "fields": {k: v for k, v in e.payload.items() if k in SHOWN_FIELDS and v not in (None, "", [])}}
-            for e in view.events]
+def transfer_choices(ticket: Ticket, names: dict[str, str]) -> list[tuple[str, str]]:
+    """The organisations a ticket may be transferred to, by name: its community's levels and departments but the
+    owner itself."""
+    return [(org, name) for org, name in names.items() if org != ticket.owner]
 
 
 @router.get("/console/escalations")
@@ -147,7 +146,14 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
         return view
     org = account_org(staff.account)
     t = view.ticket
-    return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
+    tr = page_translator(request)
+    try:
+        names = org_names(t, await community_ladder(request.app.state.pool, t.community), tr.code)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return _page(request, "console_ticket.html", staff, status, ticket=t, org_name=names,
+                 history=history(tr, t, view.events, names), transfer_to=transfer_choices(t, names),
+                 auditor=staff.account.role == "auditor",
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
                  switch_path=ticket_path(ticket_id))

@@ -64,7 +64,7 @@ def environment(lang: str) -> Environment:
         env = _environment()
         env.install_gettext_callables(  # type: ignore[attr-defined]
             tr.gettext_raw, tr.ngettext_raw, newstyle=True, pgettext=tr.pgettext_raw, npgettext=tr.npgettext_raw)
-        env.globals.update(when=_when(tr), area=tr.number, number=tr.number, lang_tag=tr.language.tag,
+        env.globals.update(when=_when(tr), date=tr.date, area=tr.number, number=tr.number, lang_tag=tr.language.tag,
                            percent=percent, bilingual=i18n.bilingual,
                            bar_width=bar_width, fraction=fraction_str, calendar_fallback=tr.calendar_fallback)
         env.filters["label"] = tr.label
