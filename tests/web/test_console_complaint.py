@@ -4,6 +4,7 @@ problem of the form named) or with `yishi escalate open`; the ticket runs on the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
 
@@ -12,13 +13,16 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.workflows.conftest import running_worker
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
 QUEUE = f"web-complaint-{uuid.uuid4().hex[:8]}"
-PHOTO = "楼道照片.jpg, " + "ab" * 32
+PHOTO = "楼道照片.jpg, " + "ab" * 32  # the CLI's attachment line
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 @pytest.fixture
@@ -65,8 +69,8 @@ async def test_console_form_files_a_ticket_once(temporal_server, app, sign_in, s
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
     app.state.temporal = temporal
     d = await open_deliberation(2)
-    street = await sign_in("street_office")
-    assert (await street.get("/console/escalations/new")).status_code == 403
+    auditor = await sign_in("auditor", community=None)
+    assert (await auditor.get("/console/escalations/new")).status_code == 403
     grid = await sign_in("grid_worker", f"网格员-{uuid.uuid4().hex[:4]}")
     assert 'id="file-complaint"' in (await grid.get("/console/escalations")).text
     page = await grid.get("/console/escalations/new", params={"d": d.id})
@@ -75,35 +79,52 @@ async def test_console_form_files_a_ticket_once(temporal_server, app, sign_in, s
     form = _form(page.text)
     filled = {"resident": "o001（1-1-101 张阿姨）", "deliberation": d.id, "category": "urban_management",
               "start_level": "community", "subject": "楼道堆物堵塞消防通道", "detail": "三楼楼道堆放杂物。",
-              "attachments": PHOTO}
+              "room": "1-1-101", "phone": "13800000000"}
+    photo = {"files": ("楼道照片.png", PNG, "image/png")}
 
     forged = await grid.post("/console/escalations/new", data={**form, **filled, "csrf": "0" * 32})
     assert forged.status_code == 403
-    wrong = await grid.post("/console/escalations/new", data={
-        **form, **filled, "subject": " ", "category": "weather", "attachments": f"{PHOTO}\n照片2.jpg"})
+    wrong = await grid.post("/console/escalations/new", data={**form, **filled, "subject": " ", "category": "weather"})
     assert wrong.status_code == 422
-    for expected in ("请填写事项", "请选择事项类别", "附件第2行“照片2.jpg”"):
+    for expected in ("请填写事项", "请选择事项类别"):
         assert expected in wrong.text, expected
+    not_a_photo = await grid.post("/console/escalations/new", data={**form, **filled},
+                                  files={"files": ("照片2.jpg", b"MZ\x90\x00 not a photo", "image/jpeg")})
+    assert not_a_photo.status_code == 422 and "文件 照片2.jpg 不是照片（JPEG、PNG、WebP）或 PDF" in not_a_photo.text
     assert 'value="o001（1-1-101 张阿姨）"' in wrong.text, "what was typed is kept"
     stranger = await grid.post("/console/escalations/new", data={**form, **filled, "deliberation": "nope"})
     assert stranger.status_code == 422 and "不属于本社区" in stranger.text
 
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
-        filed = await grid.post("/console/escalations/new", data={**form, **filled})
+        filed = await grid.post("/console/escalations/new", data={**form, **filled}, files=photo)
         assert filed.status_code == 200, filed.text
         ticket_id = re.search(r'id="filed-ticket">工单 (esc-[0-9a-f]{12})<', filed.text).group(1)
-        again = await grid.post("/console/escalations/new", data={**form, **filled})  # a double tap
+        again = await grid.post("/console/escalations/new", data={**form, **filled}, files=photo)  # a double tap
         assert ticket_id in again.text
         opened = await _opened(store, ticket_id)
         assert (opened["community"], opened["parent_id"], opened["initiator"], opened["initiator_kind"]) == (
             "幸福社区", d.id, "o001（1-1-101 张阿姨）", "owner")
         assert opened["category"] == "urban_management" and opened["subject"] == "楼道堆物堵塞消防通道"
+        sha = hashlib.sha256(PNG).hexdigest()
         assert opened["evidence"] == [{"kind": "attachment", "stream_id": None, "seq": None, "hash": None,
-                                       "name": "楼道照片.jpg", "sha256": "ab" * 32, "note": ""}]
+                                       "name": "楼道照片.png", "sha256": sha, "note": ""}]
+        assert "13800000000" not in str([e.payload for e in await store.read(ticket_id)]), "no phone in the stream"
         assert "三楼楼道堆放杂物。" in opened["detail"] and "（网格员 网格员-" in opened["detail"]
         committee = await sign_in("committee")
+        await ticket_until(temporal.get_workflow_handle(ticket_id), lambda t: t.current is not None, "assigned")
         ticket_page = await committee.get(f"/console/escalations/t/{ticket_id}")
         assert ticket_page.status_code == 200 and "楼道堆物堵塞消防通道" in ticket_page.text
+        # The owning office (the community committee here) sees who complained and the photo; no one else does.
+        assert re.search(r'id="complainant">o001（1-1-101 张阿姨） · 房号 1-1-101 · 电话 13800000000', ticket_page.text)
+        link = f"/console/escalations/file/{sha}?ticket={ticket_id}"
+        assert link in ticket_page.text
+        shown = await committee.get(link)
+        assert shown.status_code == 200 and shown.content == PNG and shown.headers["content-type"] == "image/png"
+        auditor_page = (await auditor.get(f"/console/escalations/t/{ticket_id}")).text
+        assert "13800000000" not in auditor_page and 'id="complainant"' not in auditor_page
+        street = await sign_in("street_office")
+        assert (await street.get(link)).status_code == 404, "an office that may not see the ticket"
+        assert (await committee.get(f"/console/escalations/file/{'cd' * 32}?ticket={ticket_id}")).status_code == 404
 
         env = {"YISHI_DATABASE_URL": app.state.settings.database_url, "YISHI_TASK_QUEUE": QUEUE,
                "YISHI_TEMPORAL_ADDRESS": temporal_server.address}

@@ -63,6 +63,7 @@ READ_ROUTES: dict[str, str] = {
     "/console/d/{deliberation_id}/audit": "deliberation",
     "/console/d/{deliberation_id}/audit/export.zip": "deliberation",
     "/console/escalations/t/{ticket_id:path}": "ticket",
+    "/console/escalations/file/{sha256}": "ticket",
     "/api/v1/escalations/{ticket_id:path}/state": "organisation",
     "/console": "own community",
     "/console/escalations": "own community",

@@ -141,6 +141,13 @@ LABELS: dict[str, dict[str, str]] = {
         "acknowledge": C_("deadline_kind", "acknowledge"),
         "resolve": C_("deadline_kind", "resolve"),
     },
+    "channel": {  # how a notice went out (NoticeDelivered.channel), in a ticket's history
+        "print": C_("channel", "printed sheet"),
+        "webhook": C_("channel", "SMS / WeChat gateway"),
+        "email": C_("channel", "e-mail"),
+        "log": C_("channel", "system log"),
+        "org-webhook": C_("channel", "the organisation's system"),
+    },
     "category": {
         "housing": C_("category", "housing management"),
         "urban_management": C_("category", "urban management"),

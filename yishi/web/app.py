@@ -90,6 +90,7 @@ def _install_pages(app: FastAPI) -> None:
         console,
         console_account,
         console_audit,
+        console_complaint,
         console_links,
         console_paper,
         console_periods,
@@ -107,6 +108,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(console_paper.router)
     app.include_router(matters.router)
+    app.include_router(console_complaint.router)
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)

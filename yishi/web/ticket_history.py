@@ -83,6 +83,13 @@ def _line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str: 
         role = str(p.get("role", ""))
         name = str(p.get("by", "")).removeprefix(f"{role} ")
         return g(N_("%(role)s %(name)s printed the owner's follow-up slip."), role=tr.label(role, "role"), name=name)
+    if kind == "NoticePublished":
+        return g(N_("Notice published: %(title)s."), title=p.get("title_en" if tr.code == "en" else "title_zh", ""))
+    if kind == "NoticeDelivered":
+        return g(N_("The notice was sent (%(channel)s)."), channel=tr.label(p.get("channel"), "channel"))
+    if kind == "NoticeDeliveryFailed":
+        return g(N_("The notice could not be sent (%(channel)s, attempt %(attempt)s)."),
+                 channel=tr.label(p.get("channel"), "channel"), attempt=p.get("attempt", ""))
     return g(N_("Recorded: %(kind)s."), kind=kind)
 
 
