@@ -139,3 +139,72 @@ async def test_console_form_files_a_ticket_once(temporal_server, app, sign_in, s
         assert from_cli["initiator"] == "o002" and "cli 值班员" in from_cli["detail"]
         for tid in (ticket_id, cli_ticket):
             await temporal.get_workflow_handle(tid).terminate("test done")
+
+
+@pytest.mark.browser
+async def test_street_office_takes_a_call_and_handles_it_in_chromium(temporal_server, app, browser, live_server,
+                                                                     store, pool, artifacts_dir, tmp_path) -> None:
+    """A street-office clerk on a laptop: signs in to the inbox, files a phone call with a photo, sees who called
+    on the ticket, the history in plain words, acknowledges, finds the transfer targets by name, and reads the
+    rates with no rating yet. No code, no ISO time, no sha256 typed."""
+    from tests.web.conftest import PASSWORD
+    from tests.web.test_browser import assert_accessible, shot
+    from tests.web.test_console_community import _register
+    from yishi.services.accounts import add_account
+
+    temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
+    app.state.temporal = temporal
+    community = f"和平社区-{uuid.uuid4().hex[:4]}"
+    await _register(pool, community, "和平社区的议题")
+    name = f"街道值班员-{uuid.uuid4().hex[:4]}"
+    await add_account(pool, name, "street_office", PASSWORD)
+    photo = tmp_path / "路灯.png"
+    photo.write_bytes(PNG)
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await context.new_page()
+    try:
+        async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
+            await page.goto(f"{live_server}/login")
+            await page.get_by_label("账号").fill(name)
+            await page.get_by_label("密码").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await page.wait_for_url("**/console/escalations")
+            await page.goto(f"{live_server}/console/escalations/new")
+            await page.get_by_label("社区", exact=True).select_option(community)
+            await page.get_by_label("反映人（业主编号，或姓名和房号）").fill("王大爷")
+            await page.get_by_label("房号（可不填）").fill("5-1-302")
+            await page.get_by_label("电话（可不填）").fill("13900001111")
+            category = page.get_by_label("事项类别（决定最终承办的区职能部门）")
+            await category.select_option(label="区城市管理委员会（城管）")
+            await page.get_by_label("事项", exact=True).fill("小区门口路灯不亮")
+            await page.get_by_label("情况说明").fill("东门路灯已坏两周，夜间老人出行不便。")
+            await page.get_by_label("照片或扫描件（可不传）").set_input_files(str(photo))
+            width = await page.locator("#detail").evaluate("e => e.getBoundingClientRect().width")
+            assert width > 500, f"the text area is {width}px wide"
+            await shot(page, artifacts_dir, "street-complaint-zh")
+            await assert_accessible(page, "complaint form (street office)")
+            await page.get_by_role("button", name="立案").click()
+            await page.locator("#filed-ticket").click()
+            while "已签收" not in await page.content() and not await page.get_by_role("button", name="签收").count():
+                await asyncio.sleep(0.3)
+                await page.reload()
+            assert "王大爷 · 房号 5-1-302 · 电话 13900001111" in await page.locator("#complainant").inner_text()
+            assert await page.get_by_role("link", name="路灯.png").count() == 1
+            await page.get_by_role("button", name="签收").click()
+            await page.locator('#ticket-status[data-status="acknowledged"]').wait_for()
+            history = await page.locator("ol.history").inner_text()
+            assert "立案：小区门口路灯不亮" in history and "街道办事处已签收" in history and "北京时间" in history
+            assert "LevelAssigned" not in history and "T0" not in history
+            options = await page.locator('select[name="to_org"] option').all_inner_texts()
+            assert "区城市管理委员会（城管）" in options and "dept:urban" not in options
+            await shot(page, artifacts_dir, "street-ticket-zh")
+            await assert_accessible(page, "ticket page (street office)")
+            tid = page.url.rsplit("/", 1)[-1]
+            await page.goto(f"{live_server}/console/escalations/rates")
+            rates = await page.content()
+            assert "暂无评价" in rates and "—%" not in rates
+            await page.get_by_label("开始日期").wait_for()
+            await shot(page, artifacts_dir, "street-rates-zh")
+            await temporal.get_workflow_handle(tid).terminate("test done")
+    finally:
+        await context.close()
