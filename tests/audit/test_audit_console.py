@@ -24,6 +24,7 @@ import httpx
 import psutil
 import pytest
 from audit_helpers import WAIT, WITHDRAWN, audit_roll, cast_ballots, spec
+from audit_helpers import _wait_open as wait_open
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 from temporalio.client import Client
@@ -156,6 +157,36 @@ async def test_clean_vote_passes_and_a_second_check_meanwhile_is_told_to_retry(v
     verified = [e for e in logs if e["event"] == "console.audit_verified"]
     assert len(verified) == 1 and verified[0]["ok"] is True and verified[0]["deliberation_id"] == did
     assert not console_audit.SLOT.lock.locked()
+    # Chinese first, the result in words; the tool's English text folded under each check.
+    result = re.search(r'<section class="card" aria-labelledby="result-h" id="audit-result">(.*?)</section>',
+                       done.text, re.S)
+    assert result and "重新计票的结果" in result.group(1), done.text[-3000:]
+    assert re.search(r"<strong>(通过|未通过|[^<]*无效[^<]*)</strong>", result.group(1)), result.group(1)
+    assert re.search(r"同意 \d+ 户（[\d.]+ 平方米），反对 \d+ 户", result.group(1))
+    assert "<summary>检查工具原文</summary>" in done.text and "暂时通过" not in done.text
+    recount_row = re.search(r'data-check="recount" data-ok="true">(.*?)</tr>', done.text, re.S)
+    shown = re.sub(r"<[^>]+>", "", recount_row.group(1).split("<details")[0]).replace(did, "") if recount_row else ""
+    assert recount_row and not re.search(r"[A-Za-z]{3,}", shown), shown  # Chinese first: no English before the fold
+    assert recount_row and "重新计票得出与公布完全相同的结果" in recount_row.group(1)
+
+
+async def test_a_check_before_the_seal_says_it_is_interim(temporal_client: Client, pool, store, sign_in) -> None:
+    queue = f"console-audit-open-{uuid.uuid4().hex[:8]}"
+    worker = Worker(temporal_client, task_queue=queue, workflows=WORKFLOWS,
+                    activities=build_activities(store, pool, Settings(task_queue=queue)))
+    async with worker:
+        deliberation = spec().model_copy(update={"community": HOME})
+        did, handle = await start_vote(temporal_client, pool, audit_roll(), deliberation, task_queue=queue,
+                                       checkpoint_every=timedelta(seconds=1))
+        await wait_open(store, did)
+        auditor = await sign_in("auditor")
+        done = await auditor.get(f"/console/d/{did}/audit", params={"run": "1"})
+        await handle.terminate("test done")
+    assert done.status_code == 200, done.text[-1500:]
+    assert verdict(done.text) == "暂时通过" and 'id="audit-interim"' in done.text, re.findall(
+        r'id="audit-verdict".*?</p>|data-ok="false">.*?</tr>', done.text, re.S)
+    assert "封箱后请再核查一次" in done.text and "目前无误（尚未封箱）" in done.text
+    assert 'id="audit-result"' not in done.text
 
 
 async def test_tampered_stream_fails_naming_the_check(voted, sign_in, pool) -> None:
