@@ -195,7 +195,7 @@ def message_page(request: Request, status: int, title: str, body: str | None = N
     (``back_url``) go to the template.
     """
     tr = page_translator(request)
-    context = {key: fields.pop(key) for key in ("back_url", "subtitle") if key in fields}
+    context = {key: fields.pop(key) for key in ("back_url", "subtitle", "refresh") if key in fields}
     shown = text if text is not None else (tr.gettext(body, **fields) if body else "")
     return render(request, "message.html", status, no_store=True, title=tr.gettext(title), body=shown,
                   back_label=tr.gettext(back_label) if back_label else None, **context)
