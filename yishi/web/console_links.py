@@ -25,7 +25,7 @@ from domain.errors import DomainError
 from domain.procedures import deliberation_of
 from yishi import i18n
 from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
-from yishi.services.links import LinkKeyChangedError, live_owners
+from yishi.services.links import LinkKeyChangedError, live_owners, local_base
 from yishi.services.procedures import procedure_status
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.middleware import SECURITY_HEADERS
@@ -103,7 +103,8 @@ async def _links_page(request: Request, staff: Staff, deliberation_id: str, box:
     base_url, fallback = _base_url(request)
     return render(request, "console_links.html", status, no_store=True, staff=staff, logout=staff.form(),
                   deliberation_id=deliberation_id, box=box, info=info, form=staff.form(), error=error,
-                  base_url=base_url, base_fallback=fallback, reissued=reissued, **context)
+                  base_url=base_url, base_fallback=fallback, base_local=local_base(base_url), reissued=reissued,
+                  **context)
 
 
 def _owner_named(box: Box, typed: str) -> str | None:
@@ -282,7 +283,7 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
         build_sheets(box, by_owner, base_url), box, info, base_url=base_url, configured=not fallback,
         english=english, template="console_sheets.html",
         lang=page_lang(request), deliberation_id=deliberation_id,
-        form=staff.form(), base_fallback=fallback, households=len(by_owner),
+        form=staff.form(), base_fallback=fallback, base_local=local_base(base_url), households=len(by_owner),
         missing=len(missing),
         missing_shown=_rooms(box, missing[:MISSING_SHOWN]), one_owner=owner,
         one_link=by_owner.get(owner) if owner else None,
