@@ -33,7 +33,7 @@ from test_audit_tamper import ballot_seq, rehash_from
 
 from activities.eventstore import EventStore
 from activities.registry import build_activities
-from tests.web.conftest import BASE_URL, PASSWORD, SECRET, form_fields
+from tests.web.conftest import BASE_URL, PASSWORD, SECRET, browser, form_fields, live_server  # noqa: F401
 from workflows.registry import WORKFLOWS
 from yishi.services.accounts import add_account
 from yishi.services.audit import read_rows
@@ -286,3 +286,39 @@ async def test_the_tool_failing_is_not_a_verdict(voted, pool, store, database_ur
     # Exit 1, or now and then -6: the CLI's interpreter sometimes aborts while exiting after a failed Temporal
     # connect (the SDK's core thread at finalisation), after printing its message. Either way: not a report.
     assert len(failed) == 1 and failed[0]["code"] != 0 and "cannot reach Temporal" in failed[0]["stderr_tail"]
+
+
+@pytest.mark.browser
+async def test_the_auditor_reads_the_verdict_in_chromium(voted, pool, browser, live_server,  # noqa: F811
+                                                         artifacts_dir) -> None:
+    """An auditor on a laptop in Chinese: runs the check, reads the verdict and the result in words first; the check
+    tool's English stays folded until asked for."""
+    from tests.web.test_browser import assert_accessible, shot
+
+    did = voted["clean"]
+    name = f"审计员-{uuid.uuid4().hex[:4]}"
+    await add_account(pool, name, "auditor", PASSWORD, community=HOME)
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(WAIT * 1000)
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill(name)
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.wait_for_url("**/console")
+        await page.goto(f"{live_server}/console/d/{did}/audit")
+        await page.locator("#audit-run").click()
+        verdict_line = page.locator("#audit-verdict")
+        await verdict_line.wait_for()
+        assert "通过" in await verdict_line.inner_text() and "暂时" not in await verdict_line.inner_text()
+        result = await page.locator("#audit-result").inner_text()
+        assert "重新计票的结果" in result and "户" in result and "平方米" in result
+        english = page.locator('tr[data-check="recount"] span[lang="en"]').first
+        assert not await english.is_visible(), "the tool's English text is folded"
+        await page.locator('tr[data-check="recount"] summary').first.click()
+        assert await english.is_visible()
+        await shot(page, artifacts_dir, "auditor-verdict-zh")
+        await assert_accessible(page, "audit page with the verdict")
+    finally:
+        await context.close()
