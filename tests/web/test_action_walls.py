@@ -109,6 +109,22 @@ async def paper(w: World) -> None:
     assert "BallotCast" in await stream_types(w.store, d.id)
 
 
+async def paper_settings(w: World) -> None:
+    """The scan-reference setting of the deliberation's community: another community's committee cannot change it."""
+    from yishi.services.community_settings import community_settings
+
+    community = other_community()  # a community of its own: the setting is per community
+    d = await w.open(2, community=community)
+    path = f"/console/d/{d.id}/paper/settings"
+    outsider = await w.sign_in("committee", community=other_community())
+    hidden(await outsider.post(path, data={**await w.form(outsider), "paper_ref": "optional"}), "paper settings")
+    assert (await community_settings(w.pool, community)).paper_ref_required, "unchanged"
+    committee = await w.sign_in("committee", community=community)
+    done = await committee.post(path, data={**await w.form(committee), "paper_ref": "optional"})
+    assert done.status_code == 303, done.text[-600:]
+    assert not (await community_settings(w.pool, community)).paper_ref_required
+
+
 async def links(w: World) -> None:
     d = await w.open(4, community=HOME, links=False)
     path = f"/console/d/{d.id}/links"
@@ -427,6 +443,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
     ("POST", "/console/meetings/{meeting_id}/links"): meeting_links,
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
+    ("POST", "/console/d/{deliberation_id}/paper/settings"): paper_settings,
     ("POST", "/console/d/{deliberation_id}/links"): links,
     ("POST", "/console/d/{deliberation_id}/links/reissue"): reissue,
     ("POST", "/console/d/{deliberation_id}/sheets"): sheets,

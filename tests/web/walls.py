@@ -36,6 +36,7 @@ WALLS = {
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/d/{deliberation_id}/paper"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/paper/settings"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links/reissue"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",
@@ -81,12 +82,14 @@ READ_ROUTES: dict[str, str] = {
     "/console/d/{deliberation_id}/audit": "deliberation",
     "/console/d/{deliberation_id}/audit/export.zip": "deliberation",
     "/console/escalations/t/{ticket_id:path}": "ticket",
+    "/console/escalations/file/{sha256}": "ticket",
     "/api/v1/escalations/{ticket_id:path}/state": "organisation",
     "/console": "own community",
     "/console/escalations": "own community",
     "/console/escalations/rates": "own community",
     "/console/escalations/new": "own community",
     "/console/new": "own community",
+    "/console/new/periods": "role",
     "/console/account": "session",
     "/console/accounts/log": "role",
     "/console/roll-template.csv": "public",

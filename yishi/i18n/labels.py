@@ -131,6 +131,23 @@ LABELS: dict[str, dict[str, str]] = {
     "org": {  # organisations by id where the id is a code; "grid:…", "committee:…", "dept:…" name themselves
         "street": C_("org", "street office"),
     },
+    "assign_reason": {  # why a level got a ticket (LevelAssigned.reason), in the ticket's history
+        "opened": C_("assign_reason", "Opened"),
+        "escalated": C_("assign_reason", "Passed up"),
+        "transferred": C_("assign_reason", "Transferred"),
+        "reopened": C_("assign_reason", "Reopened"),
+    },
+    "deadline_kind": {  # which deadline a level missed (DeadlineMissed.deadline)
+        "acknowledge": C_("deadline_kind", "acknowledge"),
+        "resolve": C_("deadline_kind", "resolve"),
+    },
+    "channel": {  # how a notice went out (NoticeDelivered.channel), in a ticket's history
+        "print": C_("channel", "printed sheet"),
+        "webhook": C_("channel", "SMS / WeChat gateway"),
+        "email": C_("channel", "e-mail"),
+        "log": C_("channel", "system log"),
+        "org-webhook": C_("channel", "the organisation's system"),
+    },
     "category": {
         "housing": C_("category", "housing management"),
         "urban_management": C_("category", "urban management"),
@@ -200,7 +217,14 @@ LABELS: dict[str, dict[str, str]] = {
         "positions": C_("period", "Positions of the parties"),
         "milestone": C_("period", "Milestone deadline"),
         "feedback": C_("period", "Satisfaction feedback"),
-        "paper_entry": C_("period", "Paper-ballot entry after the close (eod: 24:00 of the closing day)"),
+        "paper_entry": C_("period", "Paper-ballot entry after the close"),
+    },
+    "period_unit": {  # how the start form counts a period (domain/period_input.py)
+        "days": C_("period_unit", "days"),
+        "wd": C_("period_unit", "working days"),
+        "date": C_("period_unit", "until a date"),
+        "hours": C_("period_unit", "hours"),
+        "eod": C_("period_unit", "until 24:00 of the closing day"),
     },
     "audit_check": {
         "temporal_runs": C_("audit_check", "Temporal runs"),

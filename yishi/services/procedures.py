@@ -136,15 +136,17 @@ async def file_objection(client: Client, deliberation_id: str, objection: Object
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:
     status: dict[str, Any] = {"stage": None, "deadline": None, "deadline_fallback_years": [], "tasks": {},
-                              "rounds": [], "outcome": None, "notices_failed": [], "done_tasks": {}}
+                              "rounds": [], "outcome": None, "notices_failed": [], "done_tasks": {}, "stage_at": None,
+                              "last_event": None}
     for event in events:
         payload = event.model_dump(mode="json")
+        status["last_event"] = event.type
         match event.type:
             case "ProcedureStarted":
                 status.update(procedure=event.procedure, title=event.title, rule_id=event.rule_id,
                               previous_id=event.previous_id)
             case "StageEntered":
-                status.update(stage=event.stage, deadline=payload["deadline"],
+                status.update(stage=event.stage, deadline=payload["deadline"], stage_at=payload["at"],
                               deadline_fallback_years=list(event.fallback_years))
             case "TaskOpened":
                 status["tasks"][event.task_id] = {k: payload[k] for k in ("task_id", "kind", "roles", "outcomes",
@@ -177,7 +179,9 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
 async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str, Any]:
     """Stage, deadline, open tasks and the current tally, from the stream. A deadline counted on weekends only
     (no State Council schedule loaded for its year) has its years in ``deadline_fallback_years`` (a task's in
-    ``due_fallback_years``, a round's close in ``closes_fallback_years``)."""
+    ``due_fallback_years``, a round's close in ``closes_fallback_years``). ``stage_at``: when the stage was
+    entered; ``last_event``: the type of the last stage event; ``box_open``: whether the last round's box has
+    opened (the console's "preparing" state, yishi/web/matters.py)."""
     stored = await store.read(deliberation_id)
     if not stored:
         raise DomainError(N_("no deliberation %(id)s"), id=deliberation_id)
@@ -185,9 +189,10 @@ async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str,
     status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
     status["open_tasks"] = list(status.pop("tasks").values())
     status["head"] = {"seq": stored[-1].seq, "hash": stored[-1].hash}
-    status["tally"], status["tallies"] = None, {}
+    status["tally"], status["tallies"], status["box_open"] = None, {}, False
     if status["rounds"]:
         box, _ = await load_box(store, status["rounds"][-1]["box_stream"])
+        status["box_open"] = box.status != "new"
         if box.status != "new":
             results = box.recorded.results if box.recorded is not None else box.results()
             status["tallies"] = {q: r.to_json() for q, r in results.items()}

@@ -90,9 +90,12 @@ def _install_pages(app: FastAPI) -> None:
         console,
         console_account,
         console_audit,
+        console_complaint,
         console_links,
         console_meeting_acts,
         console_meetings,
+        console_paper,
+        console_periods,
         console_start,
         console_topics,
         follow_up,
@@ -110,10 +113,13 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(public.router)
     app.include_router(console.router)
+    app.include_router(console_paper.router)
     app.include_router(matters.router)
+    app.include_router(console_complaint.router)
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
+    app.include_router(console_periods.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)

@@ -30,6 +30,7 @@ MAX_BODY_BYTES = 64 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
 WITH_BODY = {"POST", "PUT", "PATCH"}
 ROLL_UPLOAD_BYTES = 16 * 1024 * 1024  # a roll of 200,000 rooms (the row cap) is about 15 MB as CSV
+ATTACHMENTS_UPLOAD_BYTES = 21 * 1024 * 1024
 IDLE_SECONDS = 15.0
 TOTAL_SECONDS = 120.0  # 16 MiB in two minutes: a slow mobile uplink of about 1 Mbit/s
 
@@ -43,6 +44,8 @@ class Upload:
 
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
+    # a complaint with up to 4 photos or scans of 5 MB (yishi/web/console_complaint.py, services/attachments.py)
+    "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
 INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")

@@ -8,6 +8,8 @@ validator decides (stage, role, scope). The update id comes from the form's nonc
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -32,7 +34,7 @@ from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, load_holder, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
 
 router = APIRouter()
 STAFF_ROLES = ("committee", "grid_worker", "street_office", "auditor")
@@ -134,6 +136,26 @@ async def post_objection(request: Request, token: str) -> Response:
 
 # ---- the committee's procedure page ----------------------------------------------------------------------
 
+SETTLING = timedelta(seconds=30)
+"""How long after a stage is entered its page still waits for the stage's first tasks (the workflow opens them
+in the activities that follow the stage's entry)."""
+
+
+def preparing(current: dict[str, Any], now: datetime) -> bool:
+    """Whether the procedure is between steps, so the page says "preparing" and reloads itself (issue 21 item 10):
+    no stage yet; a voting stage whose ballot box has not opened (the links page would say voting has not
+    started); or a stage entered moments ago with nothing after it and no task yet."""
+    if current.get("outcome"):
+        return False
+    if current.get("stage") is None:
+        return True
+    if current["stage"] == "voting" and not current.get("box_open"):
+        return True
+    entered = current.get("stage_at")
+    return (current.get("last_event") == "StageEntered" and not current["open_tasks"] and entered is not None
+            and now - datetime.fromisoformat(entered) < SETTLING)
+
+
 
 async def _procedure(request: Request, staff: Staff, deliberation_id: str, status: int = 200,
                      message: str | None = None) -> Response:
@@ -150,15 +172,15 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
             return unavailable(request)
         if registered:
             return message_page(request, 200, N_("The deliberation is starting"), N_(
-                "The deliberation is registered and its procedure is starting; reload this page in a few seconds to "
-                "see the first task."), back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter",
-                back_label=N_("Reload"))
+                "The deliberation is registered and its procedure is starting; this page reloads by itself in a few "
+                "seconds and then shows the first task."),
+                back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter", back_label=N_("Reload"), refresh=3)
         return not_found_page(request)
     except UNAVAILABLE:
         return unavailable(request)
     acting = staff.account.can(*ACTING_ROLES)
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
-                  matter=current, info=info, message=message,
+                  matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
                   if acting else {}, feedback_form=staff.form())
 
