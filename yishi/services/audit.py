@@ -342,6 +342,16 @@ def result_document(deliberation_id: str, witnesses: Sequence[Witness]) -> dict[
     return {"deliberation_id": deliberation_id, "boxes": list(boxes.values())}
 
 
+def summary_document(deliberation_id: str, rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The published figures (公示) of each sealed box, as the public page and the printed sheet show them
+    (yishi/services/results.py): an auditor holds them against the recount."""
+    from yishi.services.results import summaries_of_rows
+
+    boxes = [{"stream_id": stream, "summaries": [s.to_json() for s in summaries_of_rows(rows)]}
+             for stream, rows in rows_by_stream.items() if any(r["type"] == "ResultRecorded" for r in rows)]
+    return {"deliberation_id": deliberation_id, "boxes": boxes}
+
+
 def _prepare(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AuditInputError(f"{out} exists and is not an empty directory; choose a new one")
@@ -358,6 +368,7 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
         "roll.json": _json_bytes(roll_document(data.rows, frozen)),
         "rule.json": _json_bytes(rule_document(data.rows)),
         "result.json": _json_bytes(result_document(deliberation_id, data.witnesses)),
+        "summary.json": _json_bytes(summary_document(deliberation_id, data.rows)),
     }
     runs = []
     for run in data.runs:
