@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.db import create_pool
+from activities.dispatcher import NoticeDispatcher
 from activities.eventstore import EventStore
 from activities.logging_interceptor import LoggingInterceptor
 from activities.registry import build_activities
@@ -34,6 +35,14 @@ async def build_worker(
     )
 
 
+def notice_dispatcher(store: EventStore, pool: asyncpg.Pool, settings: Settings) -> NoticeDispatcher:
+    """The dispatcher that sends queued notices from this worker process (activities/dispatcher.py)."""
+    from yishi.web.app import secret_key_for  # personal links in SMS reminders are derived with the web's key
+
+    return NoticeDispatcher(store, pool, secret_key=secret_key_for(settings),
+                            public_base_url=settings.public_base_url)
+
+
 def tuning(settings: Settings) -> dict[str, object]:
     """The worker options set through ``YISHI_WORKER_*``; the SDK's defaults for the rest."""
     options: dict[str, object] = {"max_cached_workflows": settings.worker_max_cached_workflows}
@@ -55,9 +64,16 @@ async def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            log.info("worker.started", task_queue=settings.task_queue)
-            await stop.wait()
+        dispatcher = notice_dispatcher(store, pool, settings)
+        sending = asyncio.create_task(dispatcher.run(stop))
+        try:
+            async with worker:
+                log.info("worker.started", task_queue=settings.task_queue)
+                await stop.wait()
+        finally:
+            stop.set()
+            await sending
+            await dispatcher.aclose()
         log.info("worker.stopped")
     finally:
         await pool.close()

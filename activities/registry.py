@@ -19,7 +19,7 @@ from yishi.settings import Settings
 def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) -> list[Callable[..., Any]]:
     box = BoxActivities(store, pool)
     stages = StageActivities(store, pool)
-    notices = NoticeActivities(store, pool)
+    notices = NoticeActivities(store, pool, public_base_url=settings.public_base_url)
     escalations = EscalationActivities(store, pool)
     calendar = CalendarActivities(settings)
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,

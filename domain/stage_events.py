@@ -112,19 +112,71 @@ class NoticePublished(_StageEvent):
 
 class NoticeDelivered(_StageEvent):
     type: Literal["NoticeDelivered"] = "NoticeDelivered"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "group")
     notice_id: str
     channel: str
     recipients: int
     reference: str = ""
+    group: str | None = None
+    """The recipient group (an entrance ``3-2``, a robot's groups, ``*``) since notices are queued per group;
+    absent from deliveries recorded before (one per channel), whose payload and hash stay as they were."""
 
 
 class NoticeDeliveryFailed(_StageEvent):
     type: Literal["NoticeDeliveryFailed"] = "NoticeDeliveryFailed"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "group", "retry_at")
     notice_id: str
     channel: str
     attempt: int
     error: str
     final: bool
+    """True: no further attempt by itself (the committee may retry it from the delivery board)."""
+    group: str | None = None
+    retry_at: AwareDatetime | None = None
+    """When the next attempt is due (a failure that is not final)."""
+
+
+class NoticeQueued(_StageEvent):
+    """A notice queued on a channel, one delivery per recipient group; the worker's dispatcher sends them (the
+    procedure never waits for a gateway) and records each outcome."""
+
+    type: Literal["NoticeQueued"] = "NoticeQueued"
+    notice_id: str
+    channel: str
+    groups: dict[str, int]
+    """Recipient group → households (or addresses) in it."""
+
+
+class NoticeHeld(_StageEvent):
+    """A text message held for the quiet hours (no SMS 22:00-08:00 unless the notice kind is urgent)."""
+
+    type: Literal["NoticeHeld"] = "NoticeHeld"
+    notice_id: str
+    channel: str
+    group: str
+    until: AwareDatetime
+
+
+class NoticeRetryRequested(_StageEvent):
+    type: Literal["NoticeRetryRequested"] = "NoticeRetryRequested"
+    notice_id: str
+    channel: str
+    group: str
+    by: str
+
+
+class NoticePosted(_StageEvent):
+    """A printed notice posted at an entrance: who posted it, when, and the photo of the posted sheet by its
+    SHA-256 (the photo itself is in the blob store; an auditor checks it against this hash)."""
+
+    type: Literal["NoticePosted"] = "NoticePosted"
+    notice_id: str
+    group: str
+    by: str
+    posted_at: AwareDatetime
+    photo_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    photo_bytes: int
+    media_type: str
 
 
 class DoorKnockListIssued(_StageEvent):
@@ -297,7 +349,7 @@ _ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, 
         CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
         MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
         InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed,
-        EscalationStarted)
+        EscalationStarted, NoticeQueued, NoticeHeld, NoticeRetryRequested, NoticePosted)
 
 StageEvent = Annotated[
     ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
@@ -305,7 +357,7 @@ StageEvent = Annotated[
     | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
     | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
     | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed
-    | EscalationStarted,
+    | EscalationStarted | NoticeQueued | NoticeHeld | NoticeRetryRequested | NoticePosted,
     Field(discriminator="type"),
 ]
 STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}
