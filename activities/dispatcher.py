@@ -52,8 +52,9 @@ SMS_PER_REQUEST = 1000  # SendSms takes up to 1,000 numbers with the same templa
 class NoticeDispatcher:
     def __init__(self, store: EventStore, pool: asyncpg.Pool, settings: NoticeSettings | None = None,
                  secrets: ChannelSecrets | None = None, *, secret_key: str = "", public_base_url: str = "",
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, only: str | None = None) -> None:
         self._store, self._pool = store, pool
+        self._only = only  # one deliberation's deliveries only (tests; an operator draining one deliberation)
         self._s = settings or NoticeSettings()
         self._secrets = secrets or ChannelSecrets()
         self._secret_key = secret_key
@@ -80,8 +81,8 @@ class NoticeDispatcher:
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Handle every delivery due at ``now``; the number handled."""
-        now = now or datetime.now(UTC)
-        rows = await claim_due(self._pool, now)
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        rows = await claim_due(self._pool, now, deliberation_id=self._only)
         books: dict[str, ChannelBook] = {}
         for row in rows:
             community = row["community"]
@@ -104,6 +105,7 @@ class NoticeDispatcher:
         if channel.kind == "sms" and row["notice_kind"] not in channel.urgent_kinds:
             until = quiet_until(now, book.quiet)
             if until is not None:
+                until = until.astimezone(UTC)
                 await settle(self._pool, row, state="held", next_at=until)
                 await self._record(row, NoticeHeld(at=now, notice_id=row["notice_id"], channel=row["channel"],
                                                    group=row["grp"], until=until), f"held:{until.isoformat()}")

@@ -133,13 +133,16 @@ UPDATE notice_deliveries d SET state = 'sending', lease_until = $1::timestamptz 
  WHERE (d.deliberation_id, d.notice_id, d.channel, d.grp) IN (
    SELECT deliberation_id, notice_id, channel, grp FROM notice_deliveries
     WHERE ((state IN ('queued', 'held') AND next_at <= $1) OR (state = 'sending' AND lease_until < $1))
+      AND ($4::text IS NULL OR deliberation_id = $4)
     ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED)
  RETURNING d.*"""
 
 
-async def claim_due(pool: asyncpg.Pool, now: datetime, limit: int = 20) -> list[asyncpg.Record]:
+async def claim_due(pool: asyncpg.Pool, now: datetime, limit: int = 20,
+                    deliberation_id: str | None = None) -> list[asyncpg.Record]:
+    """Claim up to ``limit`` deliveries due at ``now`` (of one deliberation only, if given)."""
     async with pool.acquire() as conn:
-        return list(await conn.fetch(_DUE, now, limit, LEASE))
+        return list(await conn.fetch(_DUE, now, limit, LEASE, deliberation_id))
 
 
 async def settle(pool: asyncpg.Pool, row: asyncpg.Record, *, state: str, next_at: datetime | None = None,
