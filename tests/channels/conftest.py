@@ -1,5 +1,6 @@
-"""A deliberation stream with a frozen roll (buildings 3 and 4, entrance 2, twelve owners each, phones 1380000BFU0), a community of
-its own, and helpers to queue a notice on a channel the way the workflow does (the real activity)."""
+"""A deliberation stream with a frozen roll (buildings 3 and 4, entrance 2, twelve owners each, phones
+1380000BFU0), a community of its own, and a helper that queues a notice on a channel the way the workflow does
+(the real activity)."""
 
 from __future__ import annotations
 

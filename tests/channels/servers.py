@@ -135,7 +135,7 @@ def _dingtalk(b: Behaviour, got: Received) -> dict[str, Any]:
     secret = b.keys[token]
     if secret:
         stamp = got.query.get("timestamp", "")
-        mac = hmac.new(secret.encode("utf-8"), f"{stamp}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+        mac = hmac.new(secret.encode("utf-8"), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         if got.query.get("sign") != base64.b64encode(mac).decode():
             return {"errcode": 310000, "errmsg": "sign not match"}
     msg = got.json()
