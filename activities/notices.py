@@ -14,6 +14,8 @@ Which channels: the community's channel stream (domain/channel_config.py); for a
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventStore
 from activities.outbox import enqueue
+from activities.senders import Smtp, smtp_send
 from activities.stages import to_new
 from domain.channel_config import CONFIG_EVENT_TYPES, Channel, ChannelBook, config_event_from_dict, fold_book
 from domain.channel_config import stream_id as channels_stream
@@ -113,13 +116,44 @@ async def _legacy_book(pool: asyncpg.Pool, community: str, s: NoticeSettings) ->
     return ChannelBook(channels=channels)
 
 
+@dataclass(frozen=True)
+class DirectConfig:
+    """What an escalation ticket's notices use (they are sent at once, to staff, not queued by group)."""
+
+    webhook_url: str
+    email_to: tuple[str, ...]
+
+
 class NoticeActivities:
     def __init__(self, store: EventStore, pool: asyncpg.Pool, settings: NoticeSettings | None = None,
-                 public_base_url: str = "") -> None:
+                 public_base_url: str = "", transport: object = None) -> None:
         self._store = store
         self._pool = pool
         self._settings = settings or NoticeSettings()
         self._public = self._settings.public_base_url or public_base_url
+
+    async def _config(self, community: str) -> DirectConfig:
+        """The community's webhook address and staff e-mail addresses (escalation tickets' notices)."""
+        book = await load_book(self._store, self._pool, community, self._settings)
+        hooks = [c.url for c in book.channels.values() if c.kind == "webhook" and c.url]
+        mails = [a for c in book.channels.values() if c.kind == "email" for a in c.to]
+        return DirectConfig(hooks[0] if hooks else self._settings.webhook_url,
+                            tuple(dict.fromkeys(mails)) or self._settings.email_to)
+
+    async def _email(self, params: Delivery) -> tuple[int, str]:
+        """Send one notice by e-mail now (escalation tickets); raises when it cannot be sent."""
+        to = (await self._config(params.community)).email_to
+        s = self._settings
+        if not s.smtp_host or not to:
+            raise RuntimeError("e-mail channel needs YISHI_NOTICE_SMTP_HOST and recipients (email_to)")
+        n = params.notice
+        smtp = Smtp(s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password.get_secret_value(), s.smtp_starttls,
+                    s.smtp_from, s.smtp_ca_file)
+        sent = await asyncio.to_thread(smtp_send, smtp, list(to), f"{n.title_zh} / {n.title_en}",
+                                       f"{n.body_zh}\n\n{n.body_en}\n")
+        if not sent.ok:
+            raise RuntimeError(sent.error)
+        return len(to), "smtp"
 
     @activity.defn(name="notice_channels")
     async def notice_channels(self, query: ChannelQuery) -> tuple[str, ...]:
