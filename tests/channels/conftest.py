@@ -14,9 +14,9 @@ from temporalio.testing import ActivityEnvironment
 from activities.eventstore import EventStore
 from activities.notices import Delivery, NoticeActivities, NoticeSettings
 from activities.stages import to_new
-from domain.roll import Scope
+from domain.roll import Roll, Scope
 from domain.stage_events import NoticePublished, StageEntered
-from tests.workflows.conftest import estate_roll
+from tests.workflows.conftest import estate_roll, task_queue, ts_env  # noqa: F401 - fixtures for the end-to-end test
 from yishi.services.deliberations import store_roll
 
 BASE = "https://yishi.example.cn"
@@ -49,10 +49,13 @@ class Stage:
         return [e for e in await self.store.read(self.deliberation_id) if not types or e.type in types]
 
 
+def stage_roll() -> Roll:
+    roll = estate_roll(buildings=2)  # phones of eleven digits, as a gateway checks them: 1380000311 → 13800003110
+    return roll.model_copy(update={"rooms": tuple(r.model_copy(update={"phone": r.phone + "0"}) for r in roll.rooms)})
+
+
 @pytest.fixture
 async def stage(store: EventStore, pool, stream_id: str) -> Stage:  # type: ignore[no-untyped-def]
-    roll = estate_roll(buildings=2)  # phones of eleven digits, as a gateway checks them: 1380000311 → 13800003110
-    roll = roll.model_copy(update={"rooms": tuple(r.model_copy(update={"phone": r.phone + "0"}) for r in roll.rooms)})
-    digest = await store_roll(pool, roll)
+    digest = await store_roll(pool, stage_roll())
     await store.append(stream_id, to_new([StageEntered(at=datetime.now(UTC), stage="voting", deadline=DEADLINE)]))
     return Stage(store, pool, stream_id, f"c-{uuid.uuid4().hex[:8]}", digest)
