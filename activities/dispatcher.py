@@ -201,8 +201,10 @@ class NoticeDispatcher:
         recipients = [{"owner_id": o, "phone": (contacts.get(o) or {}).get("phone") or ""} for o in owners]
         secret = self._secrets.get("webhook", channel.secret_ref).get_secret_value() if channel.secret_ref else ""
         body = {"deliberation_id": row["deliberation_id"], "notice": row["fields"], "recipients": recipients}
+        # The receiver's deduplication key: the notice (and the group, when a channel has several).
+        key = row["notice_id"] if row["grp"] == "*" else f"{row['notice_id']}:{row['grp']}"
         sent = await senders.webhook(self._client, url, secret, self._s.webhook_token.get_secret_value(), body,
-                                     f"{row['notice_id']}:{row['channel']}:{row['grp']}", now)
+                                     key, now)
         if sent.ok:
             await self._mark(row, owners, "sent", "", sent.reference)
         return sent, len(recipients)
