@@ -100,13 +100,20 @@ async def enqueue(store: EventStore, pool: asyncpg.Pool, params: Delivery, chann
     notice = params.notice
     roll, contacts = await load_roll_entries(pool, params.roll_digest)
     rooms = [r for r in roll.entries() if params.scope.contains(r)]
-    wanted = set(notice.recipients) if notice.recipients is not None else {r.owner_id for r in rooms}
+    if notice.recipients_list is not None:  # a reminder names its door-knock list (patch reminder-by-list)
+        lists = await store.read_types(params.deliberation_id, ["DoorKnockListIssued"])
+        found = [e.payload["owners"] for e in lists if e.payload["list_id"] == notice.recipients_list]
+        wanted = set(found[-1]) if found else set()
+    elif notice.recipients is not None:
+        wanted = set(notice.recipients)
+    else:
+        wanted = {r.owner_id for r in rooms}
     by_owner = owner_entrances(rooms, wanted)
     groups, members = plan(channel, notice.kind, by_owner, contacts, opted_out)
     fields = {"title": notice.title_zh, "body": notice.body_zh, "kind": notice.kind, "notice_id": notice.notice_id,
               "deadline": await _deadline(store, params.deliberation_id), "community": params.community,
               "link": public_link(public_base, params.deliberation_id),
-              **({"count": str(len(wanted))} if notice.recipients is not None else {})}
+              **({"count": str(len(wanted))} if notice.kind == "reminder" else {})}
     kind = channel.kind if channel else "print"
     state = "to_post" if channel is None else "queued"
     now = datetime.now(UTC)

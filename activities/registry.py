@@ -23,7 +23,8 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     escalations = EscalationActivities(store, pool)
     calendar = CalendarActivities(settings)
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
-            stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
+            stages.append_stage_events, stages.issue_door_knock_list, stages.record_door_knock_list,
+            stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,

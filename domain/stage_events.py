@@ -98,6 +98,7 @@ class TaskOverdue(_StageEvent):
 
 class NoticePublished(_StageEvent):
     type: Literal["NoticePublished"] = "NoticePublished"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recipients_list")
     notice_id: str
     kind: str
     title_zh: str
@@ -105,9 +106,13 @@ class NoticePublished(_StageEvent):
     body_zh: str
     body_en: str
     recipients: tuple[str, ...] | None = None
-    """Owner ids; None = every owner of the scope (and the notice board)."""
+    """Owner ids; None = every owner of the scope (and the notice board), unless ``recipients_list`` is given."""
     head_seq: int | None = None
     head_hash: str | None = None
+    recipients_list: str | None = None
+    """The owners are those of the ``DoorKnockListIssued`` with this ``list_id`` in the same stream: a reminder to
+    the non-voters of a large estate names its list, never its (possibly a million) owners, so that no workflow
+    payload grows with the roll (patch ``reminder-by-list``). Absent from notices published before."""
 
 
 class NoticeDelivered(_StageEvent):
