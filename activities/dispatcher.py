@@ -28,9 +28,9 @@ import structlog
 from activities import senders
 from activities.eventstore import EventStore
 from activities.notices import NoticeSettings, load_book
-from activities.outbox import claim_due, settle
+from activities.outbox import claim_due, roll_of, settle
 from activities.secrets import ChannelSecrets, MissingSecretError
-from activities.stages import load_roll_entries, to_new
+from activities.stages import to_new
 from domain.channel_config import Channel, ChannelBook
 from domain.notice_messages import (
     DINGTALK_BYTES,
@@ -86,9 +86,14 @@ class NoticeDispatcher:
         books: dict[str, ChannelBook] = {}
         for row in rows:
             community = row["community"]
-            if community not in books:
-                books[community] = await load_book(self._store, self._pool, community, self._s)
-            await self._handle(row, now, books[community])
+            try:
+                if community not in books:
+                    books[community] = await load_book(self._store, self._pool, community, self._s)
+                await self._handle(row, now, books[community])
+            except Exception as exc:  # noqa: BLE001 - one delivery's trouble must not hold the others
+                # Left "sending": another round takes it up again when its lease runs out.
+                log.warning("notice.dispatch_failed", deliberation_id=row["deliberation_id"],
+                            notice_id=row["notice_id"], channel=row["channel"], group=row["grp"], error=str(exc))
         return len(rows)
 
     def bucket(self, channel_id: str) -> TokenBucket:
@@ -196,7 +201,7 @@ class NoticeDispatcher:
         url = channel.url or self._s.webhook_url
         if not url:
             return senders.Sent(False, error="no webhook URL configured"), 0
-        _, contacts = await load_roll_entries(self._pool, row["roll_digest"])
+        _, contacts = await roll_of(self._pool, row["roll_digest"])
         owners = await self._owners(row)
         recipients = [{"owner_id": o, "phone": (contacts.get(o) or {}).get("phone") or ""} for o in owners]
         secret = self._secrets.get("webhook", channel.secret_ref).get_secret_value() if channel.secret_ref else ""
@@ -222,7 +227,7 @@ class NoticeDispatcher:
             return senders.Sent(False, error=f"no approved template (or signature) for notices of kind "
                                              f"'{row['notice_kind']}' on {channel.id}"), 0
         access = self._secrets.get("sms", channel.secret_ref).get_secret_value()
-        _, contacts = await load_roll_entries(self._pool, row["roll_digest"])
+        _, contacts = await roll_of(self._pool, row["roll_digest"])
         owners = await self._owners(row)
         personal = row["notice_kind"] == "reminder" and "link" in template.params.values()
         links = await self._personal_links(row, owners, now) if personal else {}

@@ -8,7 +8,7 @@ mid-send leaves a row that another claims when the lease runs out.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from activities.eventstore import EventStore
 from activities.stages import load_roll_entries
 from domain.channel_config import Channel
 from domain.legal_calendar import BEIJING
-from domain.roll import RoomEntry
+from domain.roll import Roll, RoomEntry
 from domain.stage_events import NoticeQueued
 
 if TYPE_CHECKING:
@@ -95,10 +95,24 @@ def plan(channel: Channel | None, kind: str, by_owner: dict[str, str], contacts:
     return ({e: groups[e] for e in sorted(keep, key=_order)}, {e: members[e] for e in keep})
 
 
+_ROLLS: OrderedDict[str, tuple[Roll, dict[str, dict[str, str]]]] = OrderedDict()
+
+
+async def roll_of(pool: asyncpg.Pool, digest: str) -> tuple[Roll, dict[str, dict[str, str]]]:
+    """The frozen roll and its contacts, kept for the last two digests: a notice is queued on every channel and
+    sent per group, and a roll (frozen under its digest) never changes."""
+    if digest not in _ROLLS:
+        _ROLLS[digest] = await load_roll_entries(pool, digest)
+        while len(_ROLLS) > 2:
+            _ROLLS.popitem(last=False)
+    _ROLLS.move_to_end(digest)
+    return _ROLLS[digest]
+
+
 async def enqueue(store: EventStore, pool: asyncpg.Pool, params: Delivery, channel: Channel | None,
                   opted_out: frozenset[str], public_base: str) -> Queued:
     notice = params.notice
-    roll, contacts = await load_roll_entries(pool, params.roll_digest)
+    roll, contacts = await roll_of(pool, params.roll_digest)
     rooms = [r for r in roll.entries() if params.scope.contains(r)]
     if notice.recipients_list is not None:  # a reminder names its door-knock list (patch reminder-by-list)
         lists = await store.read_types(params.deliberation_id, ["DoorKnockListIssued"])
