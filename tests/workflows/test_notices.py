@@ -78,6 +78,7 @@ async def test_workflow_reports_a_channel_that_keeps_failing(ts_env, store, pool
         status = await procedure_status(store, did)
         await handle.terminate("test done")  # its ballot box child goes with it (parent close policy)
     assert status["notices_failed"] and status["notices_failed"][0]["channel"] == "webhook"
+    assert status["deliveries"] == {"to_post": 1, "failed": 1}, status["deliveries"]
     failures = [e for e in await stage_events_of(store, did) if e.type == "NoticeDeliveryFailed"]
     assert [(e.attempt, e.final) for e in failures] == [(1, False), (2, True)]
     queued = {e.channel: e.groups for e in await stage_events_of(store, did) if e.type == "NoticeQueued"}

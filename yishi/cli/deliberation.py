@@ -147,6 +147,9 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
                      f"{due}{late}")
         if task.get("due_fallback_years") and task["due_fallback_years"] != status.get("deadline_fallback_years"):
             lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
+    if status.get("deliveries"):
+        counts = ", ".join(f"{state} {n}" for state, n in sorted(status["deliveries"].items()))
+        lines.append(f"notice deliveries: {counts} (yishi channels board {status['deliberation_id']})")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
     for question, result in status["tallies"].items():

@@ -176,6 +176,10 @@ async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str,
     status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
     status["open_tasks"] = list(status.pop("tasks").values())
     status["head"] = {"seq": stored[-1].seq, "hash": stored[-1].hash}
+    async with store.pool.acquire() as conn:  # where the notices stand (the delivery board, in counts)
+        status["deliveries"] = {r["state"]: r["n"] for r in await conn.fetch(
+            "SELECT state, count(*) AS n FROM notice_deliveries WHERE deliberation_id = $1 GROUP BY state",
+            deliberation_id)}
     status["tally"], status["tallies"], status["result"] = None, {}, []
     # A procedure's current round, else a ballot box in the deliberation's own stream (a plain vote).
     stream = status["rounds"][-1]["box_stream"] if status["rounds"] else (
