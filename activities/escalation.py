@@ -23,8 +23,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
-from activities.notices import ChannelQuery, Delivery, NoticeActivities
+from activities.notices import Delivery, NoticeActivities
 from activities.stages import Appended
 from domain.escalation import (
     CLOSING_NOTICE_KIND,
@@ -232,12 +233,13 @@ async def project_ticket(store: EventStore, pool: asyncpg.Pool, ticket_id: str) 
 
 class EscalationActivities:
     def __init__(self, store: EventStore, pool: asyncpg.Pool, settings: EscalationSettings | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, links: FollowUpLinks | None = None) -> None:
         self._store = store
         self._pool = pool
         self._settings = settings or EscalationSettings()
         self._transport = transport
         self._notices = NoticeActivities(store, pool, transport=transport)
+        self._links = links or FollowUpLinks(pool)
 
     @activity.defn(name="escalation_ladder")
     async def escalation_ladder(self, query: LadderQuery) -> tuple[Level, ...]:
@@ -317,7 +319,7 @@ class EscalationActivities:
             log.warning("escalation.notice_after_end", ticket_id=params.ticket_id, notice_id=notice.notice_id,
                         kind=notice.kind, end=ended.end.type, end_seq=ended.end.seq, sent=False)
             return 0
-        channels = await self._notices.notice_channels(ChannelQuery(community=params.community))
+        channels = await self._notices.ticket_channels(params.community)
         keys = {f"notice:{notice.notice_id}:{channel}": channel for channel in channels}
         async with self._pool.acquire() as conn:
             done_before = {r["idempotency_key"] for r in await conn.fetch(
@@ -365,8 +367,9 @@ class EscalationActivities:
             url = (await self._notices._config(params.community)).webhook_url  # noqa: SLF001
             if not url:
                 raise RuntimeError("no webhook URL configured for the community's notices")
+            ticket, _ = await load_ticket(self._store, params.ticket_id)
             body = {"ticket_id": params.ticket_id, "notice": notice.model_dump(mode="json"),
-                    "recipients": [{"id": r} for r in recipients]}
+                    "recipients": await self._links.recipients(ticket, notice)}
             async with httpx.AsyncClient(transport=self._transport, timeout=10) as client:
                 response = await client.post(url, json=body, headers={"Idempotency-Key": notice.notice_id})
             response.raise_for_status()

@@ -132,6 +132,14 @@ class NoticeActivities:
         self._settings = settings or NoticeSettings()
         self._public = self._settings.public_base_url or public_base_url
 
+    async def ticket_channels(self, community: str) -> tuple[str, ...]:
+        """The channels an escalation ticket's notices go through: the printed sheet, and of the community's
+        channels only those that reach staff (``webhook``, ``email``, ``log``), never a building's group chat or
+        the owners' phones (a ticket names a complainant)."""
+        book = await load_book(self._store, self._pool, community, self._settings)
+        kinds = {c.kind for c in book.channels.values()}
+        return ("print", *(k for k in LEGACY if k in kinds))
+
     async def _config(self, community: str) -> DirectConfig:
         """The community's webhook address and staff e-mail addresses (escalation tickets' notices)."""
         book = await load_book(self._store, self._pool, community, self._settings)

@@ -10,6 +10,7 @@ import asyncpg
 from activities.box import BoxActivities
 from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
+from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
@@ -20,7 +21,9 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     box = BoxActivities(store, pool)
     stages = StageActivities(store, pool)
     notices = NoticeActivities(store, pool, public_base_url=settings.public_base_url)
-    escalations = EscalationActivities(store, pool)
+    # The owner's follow-up link goes out with the resolution's notice (activities/escalation_links.py).
+    links = FollowUpLinks(pool, settings.secret_key.get_secret_value(), settings.public_base_url)
+    escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.record_door_knock_list,

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         LevelAssigned,
         Ticket,
     )
+    from domain.escalation_auth import authorise
     from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
     from domain.procedures import parse_period
     from domain.stage_events import NoticePublished
@@ -324,6 +325,17 @@ class EscalationWorkflow:
             raise reject(exc.zh, exc.en, type(exc).__name__) from None
         raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
 
+    def _validate(self, name: str, a: TicketAction) -> None:
+        """The update validators: who may act (domain/escalation_auth.py: the acting organisation owns the
+        level, receives the transfer, or is the initiator), then what the state allows. Validators do not run
+        on replay, so histories recorded before the organisation check replay unchanged; the handler decides
+        again on the state only (``_decide``)."""
+        try:
+            authorise(self._t, name, role=a.role, org=a.org, by=a.actor)
+        except EscalationError as exc:
+            raise reject(exc.zh, exc.en, "NotAuthorised") from None
+        self._decide(name, a)
+
     async def _act(self, name: str, action: TicketAction) -> ActionReceipt:
         async with self._lock:
             now = workflow.now()
@@ -343,7 +355,7 @@ class EscalationWorkflow:
 
     @acknowledge.validator
     def _v_acknowledge(self, action: TicketAction) -> None:
-        self._decide("acknowledge", action)
+        self._validate("acknowledge", action)
 
     @workflow.update
     async def request_info(self, action: TicketAction) -> ActionReceipt:
@@ -351,7 +363,7 @@ class EscalationWorkflow:
 
     @request_info.validator
     def _v_request_info(self, action: TicketAction) -> None:
-        self._decide("request_info", action)
+        self._validate("request_info", action)
 
     @workflow.update
     async def provide_info(self, action: TicketAction) -> ActionReceipt:
@@ -359,7 +371,7 @@ class EscalationWorkflow:
 
     @provide_info.validator
     def _v_provide_info(self, action: TicketAction) -> None:
-        self._decide("provide_info", action)
+        self._validate("provide_info", action)
 
     @workflow.update
     async def resolve(self, action: TicketAction) -> ActionReceipt:
@@ -367,7 +379,7 @@ class EscalationWorkflow:
 
     @resolve.validator
     def _v_resolve(self, action: TicketAction) -> None:
-        self._decide("resolve", action)
+        self._validate("resolve", action)
 
     @workflow.update
     async def request_transfer(self, action: TicketAction) -> ActionReceipt:
@@ -375,7 +387,7 @@ class EscalationWorkflow:
 
     @request_transfer.validator
     def _v_request_transfer(self, action: TicketAction) -> None:
-        self._decide("request_transfer", action)
+        self._validate("request_transfer", action)
 
     @workflow.update
     async def accept_transfer(self, action: TicketAction) -> ActionReceipt:
@@ -383,7 +395,7 @@ class EscalationWorkflow:
 
     @accept_transfer.validator
     def _v_accept_transfer(self, action: TicketAction) -> None:
-        self._decide("accept_transfer", action)
+        self._validate("accept_transfer", action)
 
     @workflow.update
     async def decline_transfer(self, action: TicketAction) -> ActionReceipt:
@@ -391,7 +403,7 @@ class EscalationWorkflow:
 
     @decline_transfer.validator
     def _v_decline_transfer(self, action: TicketAction) -> None:
-        self._decide("decline_transfer", action)
+        self._validate("decline_transfer", action)
 
     @workflow.update
     async def follow_up(self, action: TicketAction) -> ActionReceipt:
@@ -399,7 +411,7 @@ class EscalationWorkflow:
 
     @follow_up.validator
     def _v_follow_up(self, action: TicketAction) -> None:
-        self._decide("follow_up", action)
+        self._validate("follow_up", action)
 
     @workflow.query
     def ticket(self) -> Ticket:

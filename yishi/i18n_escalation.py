@@ -1,4 +1,4 @@
-"""Texts of the escalation pages (inbox, ticket, rates, follow-up link), Chinese first, English second.
+"""Texts of the escalation pages (inbox, ticket, rates, follow-up link and slip), Chinese first, English second.
 Merged into :data:`yishi.i18n.MESSAGES`."""
 
 from __future__ import annotations
@@ -46,7 +46,27 @@ ESCALATION_MESSAGES: dict[str, tuple[str, str]] = {
     "not_satisfied": ("不满意", "Not satisfied"),
     "esc_follow_up_note": ("选择“不满意”时工单将在同一层级重新办理一次。",
                            "Choosing 'not satisfied' reopens the ticket once at the same level."),
-    "esc_follow_up_link": ("发起人评价链接（请转交业主）", "The initiator's rating link (give it to the owner)"),
+    "slip_offer": ("业主 {owner} 通过个人链接答复或评价。工作人员看不到该链接：请打印回执单交给业主本人。",
+                   "Owner {owner} answers or rates through a personal link. Staff do not see the link: print the "
+                   "slip and hand it to the owner in person."),
+    "slip_recorded": ("每次打印都记入工单记录（打印人、时间），审计可见。",
+                      "Every printing is recorded in the ticket's history (who, when), for the auditors."),
+    "slip_print": ("打印业主回执单", "Print the owner's slip"),
+    "slip_title": ("业主回执单", "The owner's slip"),
+    "slip_screen": ("回执单只在打印时显示，屏幕上不显示链接。打印已记入工单记录（第 {seq} 条）。"
+                    "请用浏览器打印（Ctrl+P），把回执单交给业主本人，不要拍照或转发。",
+                    "The slip shows only when printed; the link is not shown on screen. The printing is recorded "
+                    "in the ticket's history (event {seq}). Print with the browser (Ctrl+P) and hand the slip to "
+                    "the owner in person; do not photograph or forward it."),
+    "slip_heading": ("工单办理情况 · 业主回执", "Your ticket · owner's slip"),
+    "slip_how": ("请用手机扫描二维码（或输入下方网址）答复或评价。本链接仅供业主本人使用，工作人员不能代为评价。",
+                 "Scan the code (or type the address below) to answer or rate. The link is yours alone; staff may "
+                 "not rate for you."),
+    "slip_not_now_title": ("现在不能打印回执单", "No slip to print now"),
+    "slip_not_now_body": ("工单状态为“{state}”：只有业主发起、等待补充材料或评价的工单才有回执单。",
+                          "The ticket is '{state}': only an owner's ticket waiting for information or a rating "
+                          "has a slip."),
+    "slip_back": ("返回工单", "Back to the ticket"),
     "esc_thanks": ("已记录，谢谢。", "Recorded. Thank you."),
     "esc_not_yet": ("工单尚未办结，暂无需评价。", "The ticket is not resolved yet; there is nothing to rate."),
     "esc_rates": ("响应率、解决率、满意率", "Response, resolution and satisfaction rates"),

@@ -29,7 +29,7 @@ from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
 RESOLVE = TicketAction(role="street_office", actor="街道城管科", org="street", outcome="resolved", text="已清理楼道")
-SATISFIED = TicketAction(role="committee", actor="业委会", outcome="satisfied")
+SATISFIED = TicketAction(role="committee", actor="业委会", org="committee:xfl", outcome="satisfied")
 
 
 @pytest.fixture

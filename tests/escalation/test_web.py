@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
+
 from tests.escalation.conftest import ticket_until
 from tests.escalation.seed import AS_OF, seed
 from tests.web.conftest import BASE_URL, form_fields
@@ -55,15 +57,20 @@ async def test_inbox_acknowledge_resolve_and_follow_up(ts_env, store, pool, task
         assert (await other.get(f"/console/escalations/t/{tid}")).status_code == 404
         committee = await sign_in("committee")
         page = await committee.get(f"/console/escalations/t/{tid}")
-        link = re.search(r"<code>(http[^<]+/f/[\w-]+)</code>", page.text).group(1)
+        assert "/f/" not in page.text, "staff never see the owner's link: they print it on a slip"
+        slip = form_fields(page.text, "/slip")
+        printed = await committee.post(slip.pop("_action"), data=slip)
+        link = re.search(r'<p class="slip-url">(http[^<]+/f/[\w-]+)</p>', printed.text).group(1)
         path = link.removeprefix(BASE_URL)
-        answer_page = await committee.get(path)
-        assert answer_page.status_code == 200 and "限期撤场" in answer_page.text
-        assert "FollowUpAnswered" not in await stream_types(store, tid), "GET changes nothing"
-        fields = form_fields(answer_page.text, path)
-        fields.pop("_action")
-        thanks = await committee.post(path, data={**fields, "answer": "satisfied"})
-        assert thanks.status_code == 200
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as owner:  # the owner, no session
+            answer_page = await owner.get(path)
+            assert answer_page.status_code == 200 and "限期撤场" in answer_page.text
+            assert "FollowUpAnswered" not in await stream_types(store, tid), "GET changes nothing"
+            fields = form_fields(answer_page.text, path)
+            fields.pop("_action")
+            thanks = await owner.post(path, data={**fields, "answer": "satisfied"})
+            assert thanks.status_code == 200
         result = await handle.result()
     assert result.status == "closed"
     answered = next(e for e in await store.read(tid) if e.type == "FollowUpAnswered")
@@ -71,8 +78,6 @@ async def test_inbox_acknowledge_resolve_and_follow_up(ts_env, store, pool, task
 
 
 async def test_api_actions_with_an_organisation_token(ts_env, store, pool, task_queue, app) -> None:
-    import httpx
-
     env = ts_env
     app.state.temporal = env.client
     org = f"dept:housing-{uuid.uuid4().hex[:4]}"

@@ -35,7 +35,8 @@ def run_suite(*args: str, timeout: int) -> tuple[dict[str, int], dict[str, Any]]
 def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["server_errors"] == 0, figures
     assert figures["accepted"] == figures["found"] > 0, figures
-    assert figures["faults"] >= 5 and figures["bad_inputs"] > 0 and figures["attacks"] > 0, figures
+    assert figures["faults"] >= 5 and figures["bad_inputs"] > 0, figures
+    assert figures["attacks"] >= 12 + 8 + 16, figures  # scenarios 6, 7 and 8; the run is ok only if each did no harm
     # A real escalation was exercised: the ticket climbed a level across the kill (two assignments, each
     # announced to its organisation once), and its own activities ran again in the reset.
     killed, rerun = scenarios["worker_killed"], scenarios["activities_rerun"]

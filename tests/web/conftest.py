@@ -217,15 +217,16 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture
 async def sign_in(app, pool) -> AsyncIterator[Callable[..., Awaitable[httpx.AsyncClient]]]:  # type: ignore[no-untyped-def]
-    """Create an account with ``role`` (of ``community``, 幸福社区 unless given) and return an HTTP client signed
-    in as it."""
+    """Create an account with ``role`` (of ``community``, 幸福社区 unless given, acting for ``organisation`` if
+    given) and return an HTTP client signed in as it."""
     from yishi.services.accounts import add_account
 
     clients: list[httpx.AsyncClient] = []
 
-    async def signer(role: str, name: str | None = None, community: str = "幸福社区") -> httpx.AsyncClient:
+    async def signer(role: str, name: str | None = None, community: str | None = "幸福社区",
+                     organisation: str | None = None) -> httpx.AsyncClient:
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
-        await add_account(pool, name, role, PASSWORD, community=community)
+        await add_account(pool, name, role, PASSWORD, community=community, organisation=organisation)
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
         clients.append(c)
         form = form_fields((await c.get("/login")).text, "/login")

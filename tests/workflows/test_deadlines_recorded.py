@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ import httpx
 from activities.eventstore import EventStore
 from domain.legal_calendar import BEIJING, fallback_note
 from domain.roll import Scope
-from tests.web.conftest import BASE_URL, SECRET, app, settings, sign_in  # noqa: F401 - fixtures used here
+from tests.web.conftest import BASE_URL, SECRET, app, give_links, settings, sign_in  # noqa: F401 - fixtures used here
 from tests.workflows.conftest import (
     complete,
     estate_roll,
@@ -30,7 +30,6 @@ from tests.workflows.conftest import (
 from tests.workflows.uncovered import server_day, uncovered_year
 from yishi.cli.deliberation import _render
 from yishi.services.audit import timeline
-from yishi.services.links import issue_links
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
 COMMUNITY = "幸福社区"  # the community tests/web's sign_in gives its accounts
@@ -94,7 +93,7 @@ async def test_a_deadline_in_an_uncovered_year_is_flagged_everywhere(ts_env, sto
         page = await committee.get(f"/console/d/{did}/matter")
         assert page.status_code == 200 and zh in page.text
         assert en in (await committee.get(f"/console/d/{did}/matter?lang=en")).text
-        link = (await issue_links(pool, did, ["O361"], secret_key=SECRET, now=datetime.now(UTC)))[0]
+        link = (await give_links(store, did, ["O361"], secret_key=SECRET))[0]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as owner:
             text = (await owner.get(f"/v/{link.token}")).text
         assert "可行性审查" in text and zh in text

@@ -98,6 +98,7 @@ async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -
         await act(env.client, ticket_id, "resolve", street.model_copy(update={"outcome": "upheld",
                                                                               "text": "方案须调整"}))
         await act(env.client, ticket_id, "follow_up", TicketAction(role="committee", actor="业委会",
+                                                                   org="committee:default",
                                                                    outcome="basically_satisfied"))
         result = await handle.result()
         await save_history(handle, "elevator_escalation")

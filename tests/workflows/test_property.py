@@ -83,7 +83,7 @@ async def test_property_tie_revote_handover_missed(ts_env, store, pool, task_que
         await act(env.client, ticket_id, "resolve", street.model_copy(update={
             "outcome": "resolved", "text": "已责令旧物业限期撤出，区住建委立案查处"}))
         await act(env.client, ticket_id, "follow_up",
-                  TicketAction(role="committee", actor="业委会", outcome="satisfied"))
+                  TicketAction(role="committee", actor="业委会", org="committee:default", outcome="satisfied"))
         result = await handle.result()
         await save_history(handle, "property")
     assert result.outcome == "replaced"

@@ -225,7 +225,8 @@ async def _settle_ticket(run: Run, ticket_id: str, outcome: str) -> int:
     steps = [("acknowledge", TicketAction(**department), lambda t: t.current.acknowledged_at is not None),
              ("resolve", TicketAction(**department, outcome=outcome, text="异议成立：须调整井道位置后重新公示"),
               lambda t: t.status in ("resolved", "closed")),
-             ("follow_up", TicketAction(role="committee", actor="居委会", outcome="satisfied"),
+             ("follow_up", TicketAction(role="committee", actor="居委会", org=f"committee:{run.community}",
+                                       outcome="satisfied"),
               lambda t: t.status == "closed")]
     sent = 0
     for name, action, done in steps:

@@ -28,7 +28,6 @@ from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
-from yishi.services.links import IssuedLink, issued_from_row, new_row
 
 
 class RefusedError(Exception):
@@ -135,8 +134,15 @@ def may_see(account: Account, ticket: Ticket) -> bool:
     org = account_org(account)
     if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
-    return org is not None and (org in {a.org for a in ticket.assignments}
-                                or (ticket.transfer is not None and ticket.transfer.to_org == org))
+    return org is not None and org_may_see(org, ticket)
+
+
+def org_may_see(org: str, ticket: Ticket) -> bool:
+    """The organisation API's rule (an organisation's system with its bearer token): the organisations that own
+    or owned the ticket, and a waiting transfer's receiver. The ticket's read route and its action route both
+    answer "not found" to any other organisation, so neither tells it that the ticket exists."""
+    return bool(org) and (org in {a.org for a in ticket.assignments}
+                          or (ticket.transfer is not None and ticket.transfer.to_org == org))
 
 
 async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
@@ -208,7 +214,7 @@ def report_json(report: RatesReport) -> dict[str, Any]:
             "by_org": {k: cell_json(v) for k, v in sorted(report.by_org.items())}}
 
 
-# ---- organisations: bearer tokens for their systems, follow-up links for owners --------------------------
+# ---- organisations: bearer tokens for their systems ------------------------------------------------------
 
 
 def _hash(token: str) -> str:
@@ -243,24 +249,3 @@ async def org_for_token(pool: asyncpg.Pool, token: str) -> tuple[str, str] | Non
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT org, role FROM escalation_orgs WHERE token_hash = $1", _hash(token))
     return (row["org"], row["role"]) if row else None
-
-
-async def follow_up_link(pool: asyncpg.Pool, ticket: Ticket, *, secret_key: str, now: datetime) -> IssuedLink:
-    """The initiator's personal follow-up link (the capability links of yishi/services/links.py, issued
-    for the ticket's stream id): idempotent, only the hash stored."""
-    if ticket.initiator_kind != "owner":
-        raise ValueError("only an owner's ticket has a follow-up link; the committee answers in the console")
-    # Not recorded in a stream like a voting link (yishi/services/link_issuing.py): it rates a ticket and casts
-    # no vote. So that this path can never mint a voting link, the id must be a ticket's.
-    async with pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval("SELECT 1 FROM escalations WHERE ticket_id = $1", ticket.ticket_id) is None:
-            raise ValueError(f"{ticket.ticket_id} is not an escalation ticket")
-        nonce, digest = new_row(secret_key, ticket.ticket_id, ticket.initiator, 1)
-        await conn.execute(
-            "INSERT INTO links (deliberation_id, owner_id, generation, nonce, token_hash, issued_at)"
-            " VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT DO NOTHING",
-            ticket.ticket_id, ticket.initiator, nonce, digest, now)
-        row = await conn.fetchrow(
-            "SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM links"
-            " WHERE deliberation_id = $1 AND owner_id = $2 AND revoked_at IS NULL", ticket.ticket_id, ticket.initiator)
-    return issued_from_row(secret_key, row)

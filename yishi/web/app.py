@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = secret_key_for(settings)
     app.state.limits = RateLimits()
     install_middleware(app)
-    install_body_limit(app)
+    install_body_limit(app, idle=settings.body_idle_timeout_s, total=settings.body_total_timeout_s)
     install_forwarded(app, settings.trusted_proxies)  # outermost: everything inside sees the real client
     _install_pages(app)
     include_api(app)
@@ -90,6 +90,7 @@ def _install_pages(app: FastAPI) -> None:
         console_audit,
         console_links,
         console_start,
+        follow_up,
         inbox,
         matters,
         public,
@@ -102,6 +103,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
+    app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)

@@ -1,9 +1,10 @@
 """JSON endpoints for the systems of street offices and departments: read a ticket, act on it.
 
 Authenticated by the organisation's bearer token (``yishi user org-token ORG``; only its sha256 is kept):
-the token says which organisation acts and with which role, and the ticket's workflow checks that this
-organisation may do what it asks. Included by ``yishi.web.api.include_api`` (the routes carry their full
-``/api/v1/escalations`` prefix).
+the token says which organisation acts and with which role. Both routes apply one rule first (``_visible``:
+an organisation that owns or owned the ticket, or a transfer's receiver; anyone else gets the 404 of an unknown
+id), then the ticket's workflow checks that this organisation may do what it asks. Included by
+``yishi.web.api.include_api`` (the routes carry their full ``/api/v1/escalations`` prefix).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from domain.escalation import Ticket
 from workflows.escalation import TicketAction
-from yishi.services.escalations import RefusedError, act, org_for_token, ticket_view
+from yishi.services.escalations import RefusedError, act, org_for_token, org_may_see, ticket_view
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE
 
@@ -96,6 +98,19 @@ _ERRORS = {401: {"model": EscalationError}, 404: {"model": EscalationError}, 409
            503: {"model": EscalationError}}
 
 
+async def _visible(request: Request, org: str, ticket_id: str) -> Ticket | JSONResponse:
+    """The ticket if the organisation may see it (services/escalations.py ``org_may_see``), else the answer: the
+    one rule of the read route and the action route, so an action on a ticket the organisation may not read
+    is refused before it reaches the workflow, with the same 404 an unknown id gets."""
+    try:
+        view = await ticket_view(request.app.state.store, ticket_id)
+    except UNAVAILABLE:
+        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+    if view is None or not org_may_see(org, view.ticket):
+        return _fail(404, "not_found", f"没有工单 {ticket_id}", f"no ticket {ticket_id} for this organisation")
+    return view.ticket
+
+
 @router.get("/{ticket_id:path}/state", response_model=TicketOut, responses=_ERRORS)
 async def get_ticket(request: Request, ticket_id: TicketId,
                      authorization: Annotated[str | None, Header()] = None) -> TicketOut | JSONResponse:
@@ -103,13 +118,9 @@ async def get_ticket(request: Request, ticket_id: TicketId,
     found = await _org(request, authorization)
     if isinstance(found, JSONResponse):
         return found
-    try:
-        view = await ticket_view(request.app.state.store, ticket_id)
-    except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
-    t = view.ticket if view else None
-    if t is None or found[0] not in {a.org for a in t.assignments} | ({t.transfer.to_org} if t.transfer else set()):
-        return _fail(404, "not_found", f"没有工单 {ticket_id}", f"no ticket {ticket_id} for this organisation")
+    t = await _visible(request, found[0], ticket_id)
+    if isinstance(t, JSONResponse):
+        return t
     return TicketOut(
         ticket_id=t.ticket_id, parent_id=t.parent_id, category=t.category, subject=t.subject, detail=t.detail,
         status=t.status, owner=t.owner, transfer_to=t.transfer.to_org if t.transfer else None,
@@ -127,6 +138,9 @@ async def post_action(request: Request, ticket_id: TicketId, body: ActionIn,
     if isinstance(found, JSONResponse):
         return found
     org, role = found
+    visible = await _visible(request, org, ticket_id)
+    if isinstance(visible, JSONResponse):
+        return visible
     arg = TicketAction(role=role, actor=body.actor, org=org, text=body.text, outcome=body.outcome, to_org=body.to_org)
     try:
         receipt = await act(await temporal_client(request), ticket_id, body.action, arg)

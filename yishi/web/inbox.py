@@ -1,19 +1,24 @@
-"""The escalation inbox of street offices and departments, the ticket page with its actions, the rates page,
-and the initiator's follow-up link. Behind the staff sign-in (sessions, CSRF) except the personal link.
+"""The escalation inbox of street offices and departments, the ticket page with its actions, the complaint form
+and the rates page. Behind the staff sign-in (sessions, CSRF); the owner's follow-up link and its printed slip
+are in yishi/web/follow_up.py.
 
-Every action is a POST form with a CSRF token; it goes to the ticket's workflow as an update, which
-checks the organisation and the role and answers with a refusal a person can act on.
+Every action is a POST form with a CSRF token, under the ticket page's own wall (:func:`visible_ticket`); it
+goes to the ticket's workflow as an update, whose validator checks the acting organisation and the role and
+answers with a refusal a person can act on.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from domain.escalation import ANSWERS, Ticket
+from domain.escalation import ANSWERS, EscalationError, Ticket
+from domain.escalation_auth import authorise
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
 from yishi import i18n
@@ -32,47 +37,76 @@ from yishi.services.escalations import (
     account_org,
     act,
     community_tickets,
-    follow_up_link,
     inbox,
     may_see,
     rates_report,
     ticket_communities,
     ticket_view,
 )
+from yishi.services.follow_up import slip_offered
 from yishi.web.console import community_choice
 from yishi.web.render import message_page, page_lang, render
-from yishi.web.resident import read_form
-from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
+log = structlog.get_logger(__name__)
 router = APIRouter()
 INBOX_ROLES = ("street_office", "department", "committee", "grid_worker", "auditor")
+ACT_ROLES = ("street_office", "department", "committee", "grid_worker")  # an auditor reads, never acts
 RATES_ROLES = ("street_office", "department", "committee", "auditor")
 SHOWN_FIELDS = ("org", "by", "to_org", "from_org", "reason", "question", "answer", "resolution", "outcome",
                 "deadline", "level_key", "ack_due", "resolve_due", "comment", "title_zh", "channel")
 
 
-def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: object) -> Response:
+def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
     return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
 
 
+def ticket_path(ticket_id: str) -> str:
+    return f"/console/escalations/t/{quote(ticket_id, safe='/')}"
+
+
 def available_actions(ticket: Ticket, account: Account, org: str | None) -> list[str]:
-    """What the page offers this account (the workflow decides; this only hides what would be refused)."""
-    actions: list[str] = []
+    """What the page offers this account: the actions the ticket's state allows that the workflow's validator
+    would let this account do (domain/escalation_auth.py, the same rule); the workflow still decides."""
+    if not account.can(*ACT_ROLES):
+        return []
+    candidates: list[str] = []
     current = ticket.current
-    if org is not None and ticket.owner == org and current is not None:
-        if current.acknowledged_at is None:
-            actions.append("acknowledge")
-        actions += ["request_info", "resolve"]
-        if ticket.transfer is None:
-            actions.append("request_transfer")
-    if org is not None and ticket.transfer is not None and ticket.transfer.to_org == org:
-        actions += ["accept_transfer", "decline_transfer"]
-    if account.role == "committee" and ticket.initiator_kind == "committee":
-        actions += {"info_requested": ["provide_info"], "resolved": ["follow_up"]}.get(ticket.status, [])
-    return actions
+    if ticket.owner is not None and current is not None:
+        candidates += ["acknowledge"] if current.acknowledged_at is None else []
+        candidates += ["request_info", "resolve"] + (["request_transfer"] if ticket.transfer is None else [])
+    if ticket.transfer is not None:
+        candidates += ["accept_transfer", "decline_transfer"]
+    if ticket.initiator_kind == "committee":
+        candidates += {"info_requested": ["provide_info"], "resolved": ["follow_up"]}.get(ticket.status, [])
+    return [action for action in candidates if _authorised(ticket, action, account, org)]
+
+
+def _authorised(ticket: Ticket, action: str, account: Account, org: str | None) -> bool:
+    try:
+        authorise(ticket, action, role=account.role, org=org or "", by=account.name)
+    except EscalationError:
+        return False
+    return True
+
+
+async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> TicketView | Response:
+    """The ticket if this account may see it (services/escalations.py ``may_see``), else the page to answer with.
+
+    The one wall of the ticket page and of every form posted from it (actions, the printed slip): a ticket the
+    account may not see answers the very page an unknown id gets (404), before anything is sent or written."""
+    try:
+        view = await ticket_view(request.app.state.store, ticket_id)
+    except UNAVAILABLE:
+        return unavailable(request)
+    if view is None or not may_see(staff.account, view.ticket):
+        if view is not None:
+            log.info("console.ticket_hidden", ticket_id=ticket_id, account_id=staff.account.id,
+                     role=staff.account.role, community=staff.account.community, method=request.method)
+        return message_page(request, 404, "not_found_title")
+    return view
 
 
 def _history(view: TicketView) -> list[dict[str, Any]]:
@@ -101,23 +135,17 @@ async def show_inbox(request: Request) -> Response:
 
 async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: int = 200,
                        error: str | None = None) -> Response:
-    try:
-        view = await ticket_view(request.app.state.store, ticket_id)
-    except UNAVAILABLE:
-        return unavailable(request)
-    if view is None or not may_see(staff.account, view.ticket):
-        return message_page(request, 404, "not_found_title")
+    """The ticket page. It never shows the initiator's follow-up link (a capability: whoever holds it answers as
+    the owner); a committee or grid worker prints it on a slip for the owner (yishi/web/follow_up.py)."""
+    view = await visible_ticket(request, staff, ticket_id)
+    if isinstance(view, Response):
+        return view
     org = account_org(staff.account)
-    link = None
     t = view.ticket
-    if staff.account.role == "committee" and t.initiator_kind == "owner" and t.status == "resolved":
-        issued = await follow_up_link(request.app.state.pool, t, secret_key=request.app.state.secret_key,
-                                      now=clock(request))
-        base = request.app.state.settings.public_base_url or str(request.base_url)
-        link = f"{base.rstrip('/')}/f/{issued.token}"
     return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
-                 answers=ANSWERS, link=link, now=clock(request))
+                 answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
+                 switch_path=ticket_path(ticket_id))
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")
@@ -130,10 +158,15 @@ async def show_ticket(request: Request, ticket_id: str) -> Response:
 
 @router.post("/console/escalations/t/{ticket_id:path}/act")
 async def act_on_ticket(request: Request, ticket_id: str) -> Response:
-    posted = await staff_form(request, *INBOX_ROLES)
+    """An action posted from the ticket page: the same wall as the page (:func:`visible_ticket`), then the
+    ticket's workflow, whose validator checks the acting organisation (domain/escalation_auth.py)."""
+    posted = await staff_form(request, *ACT_ROLES)
     if isinstance(posted, Response):
         return posted
     staff, form = posted
+    view = await visible_ticket(request, staff, ticket_id)
+    if isinstance(view, Response):
+        return view
     arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=account_org(staff.account) or "",
                        text=form.get("text", "")[:4000], outcome=form.get("outcome", "")[:40],
                        to_org=form.get("to_org", "").strip()[:100])
@@ -242,53 +275,3 @@ async def show_rates(request: Request) -> Response:
               ("esc_by_org", sorted(report.by_org.items()))]
     return _page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now,
                  communities=communities, chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)
-
-
-# ---- the initiator's follow-up link ------------------------------------------------------------------------
-
-
-async def _holder_ticket(request: Request, token: str) -> tuple[Any, Ticket] | Response:
-    holder = await load_holder(request, token)  # looked up before any limit of the address, misses counted
-    if isinstance(holder, Response):
-        return holder
-    try:
-        view = await ticket_view(request.app.state.store, holder.deliberation_id)
-    except UNAVAILABLE:
-        return unavailable(request)
-    if view is None or view.ticket.initiator != holder.owner_id:
-        return message_page(request, 403, "link_invalid_title", body_key="link_invalid_body")
-    return holder, view.ticket
-
-
-@router.get("/f/{token}")
-async def follow_up_form(request: Request, token: str) -> Response:
-    found = await _holder_ticket(request, token)
-    if isinstance(found, Response):
-        return found
-    holder, ticket = found
-    nonce = new_nonce()
-    csrf = form_csrf(request.app.state.secret_key, "follow-up", holder.token_hash, nonce)
-    return render(request, "follow_up.html", no_store=True, ticket=ticket, nonce=nonce, csrf=csrf, answers=ANSWERS,
-                  token=token, done=None)
-
-
-@router.post("/f/{token}")
-async def follow_up_answer(request: Request, token: str) -> Response:
-    found = await _holder_ticket(request, token)
-    if isinstance(found, Response):
-        return found
-    holder, ticket = found
-    form = await read_form(request)
-    if form is None or not check_csrf(request.app.state.secret_key, "follow-up", holder.token_hash,
-                                      form.get("nonce", ""), form.get("csrf", "")):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
-    action = "provide_info" if ticket.status == "info_requested" else "follow_up"
-    arg = TicketAction(role="owner", actor=holder.owner_id, outcome=form.get("answer", "")[:40],
-                       text=form.get("text", "")[:4000])
-    try:
-        await act(await temporal_client(request), ticket.ticket_id, action, arg)
-    except RefusedError as exc:
-        return message_page(request, 409, "refused_title", body=str(exc))
-    except TEMPORAL_UNAVAILABLE:
-        return message_page(request, 503, "unavailable_title", body_key="esc_busy")
-    return message_page(request, 200, "esc_thanks")

@@ -8,6 +8,7 @@ validator decides (stage, role, scope). The update id comes from the form's nonc
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -154,7 +155,8 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
             return unavailable(request)
         if registered:
             return message_page(request, 200, "start_pending_title", body_key="start_pending_body",
-                                back_url=request.url.path, back_key="start_pending_reload")
+                                back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter",
+                                back_key="start_pending_reload")
         return message_page(request, 404, "not_found_title")
     except UNAVAILABLE:
         return unavailable(request)

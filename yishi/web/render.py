@@ -8,12 +8,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
+from starlette.convertors import PathConvertor
 
 from domain.numbers import decimal_str, fraction_str, percent, shown_percent
 from domain.rules import Threshold
@@ -55,21 +56,53 @@ def page_lang(request: Request) -> i18n.Lang:
                           settings.default_lang)
 
 
+def route_path(request: Request) -> str | None:
+    """The page's own path rebuilt from the route that matched it: the route's template with each path
+    parameter percent-encoded (``/`` kept only inside a ``:path`` parameter). None when no route matched (a
+    404) or the result would not be a plain local path.
+
+    Never the raw request path: ``//evil.example/x`` (or ``/%2F%2Fevil.example``, ``/\\evil.example``) is a
+    path the server answers 404 to, and as an ``href`` it is another site (issue 17)."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return None
+    path = template
+    convertors = getattr(route, "param_convertors", {}) or {}
+    for name, value in request.path_params.items():
+        keep = "/" if isinstance(convertors.get(name), PathConvertor) else ""
+        path = path.replace("{" + name + "}", quote(str(value), safe=keep))
+    if "{" in path or not local_path(path):
+        return None
+    return path
+
+
+def local_path(path: str) -> bool:
+    """Whether ``path`` as an ``href`` stays on this site: one leading ``/``, not ``//`` or ``/\\``."""
+    return path.startswith("/") and not path.startswith(("//", "/\\")) and not any(c in path for c in "\r\n\t")
+
+
 def render(request: Request, template: str, status: int = 200, *, no_store: bool = False,
-           **context: Any) -> HTMLResponse:
-    """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie."""
+           switch_path: str | None = None, **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie.
+
+    ``switch_path``: the page the language switch shows again, when it is not this route's (a page answering a
+    POST names the page to GET)."""
     lang = page_lang(request)
-    return respond(request, render_html(request, template, lang, request.url.path, **context), status,
-                   no_store=no_store)
+    path = switch_path if switch_path is not None else route_path(request)
+    return respond(request, render_html(request, template, lang, path, **context), status, no_store=no_store)
 
 
-def render_html(request: Request, template: str, lang: i18n.Lang, path: str, **context: Any) -> str:
-    """The page's HTML in ``lang``; ``path`` is the page's own path, for the language switch link."""
+def render_html(request: Request, template: str, lang: i18n.Lang, path: str | None, **context: Any) -> str:
+    """The page's HTML in ``lang``; ``path`` is the page's own path (:func:`route_path`), for the language
+    switch link. Without one (no route matched) the link is the query alone, ``?lang=…``: a reference that
+    keeps this page's scheme, host and path (RFC 3986 5.2.2), so it cannot lead to another site."""
     other = "en" if lang == "zh" else "zh"
+    query = urlencode({**request.query_params, "lang": other})
     return TEMPLATES.get_template(template).render(
         lang=lang,
         t=lambda key, **fields: i18n.t(key, lang, **fields),
-        switch_url=f"{path}?{urlencode({**request.query_params, 'lang': other})}",
+        switch_url=f"{path}?{query}" if path is not None and local_path(path) else f"?{query}",
         request=request,
         **context,
     )

@@ -1,0 +1,84 @@
+"""Who may act on an escalation ticket (pure): the rule the ticket workflow's update validators apply before
+anything is decided (issue 17).
+
+The commands of :mod:`domain.escalation` check the state (is there anything to acknowledge, is the
+outcome one of the ticket's); this module checks the actor, by the organisation the caller acts for:
+
+* an owner's action (acknowledge, ask for information, resolve, ask for a transfer) comes from the
+  organisation that owns the ticket now, with a role of its level;
+* a transfer's answer (accept, decline) comes from the organisation the transfer is addressed to;
+* the initiator's answers (provide information, the satisfaction follow-up) come from the initiator only:
+  an owner through their personal link (role ``owner``, the link's owner id), or, for a ticket a
+  committee opened, the committee **of the ticket's community** (``committee:<community>``). Before this
+  rule any committee account could answer any committee ticket, close it and skew its satisfaction rate.
+
+Every refusal says who may act instead (zh / en).
+"""
+
+from __future__ import annotations
+
+from domain.escalation import OWNING_ROLES, EscalationError, Ticket
+
+LEVEL_ACTIONS = ("acknowledge", "request_info", "resolve", "request_transfer")
+TRANSFER_ACTIONS = ("accept_transfer", "decline_transfer")
+INITIATOR_ACTIONS = ("provide_info", "follow_up")
+
+
+def committee_org(community: str) -> str:
+    """The organisation a community's committee acts for (the ladder's ``community`` level)."""
+    return f"committee:{community}"
+
+
+def authorise(ticket: Ticket, action: str, *, role: str, org: str, by: str) -> None:
+    """Raise :class:`EscalationError` unless ``by`` (role ``role``, acting for ``org``) may do ``action``."""
+    if action in LEVEL_ACTIONS:
+        _owning(ticket, role, org)
+    elif action in TRANSFER_ACTIONS:
+        _receiving(ticket, role, org)
+    elif action in INITIATOR_ACTIONS:
+        _initiator(ticket, role, org, by)
+    else:
+        raise EscalationError(f"未知操作“{action}”", f"unknown action '{action}'")
+
+
+def _named(org: str) -> None:
+    if not org.strip():
+        raise EscalationError("账号未关联任何单位，不能办理工单（请管理员用 yishi user add --org 设置）",
+                              "the account acts for no organisation; an administrator sets one "
+                              "(yishi user add --org)")
+
+
+def _owning(ticket: Ticket, role: str, org: str) -> None:
+    _named(org)
+    current = ticket.current
+    if current is None or ticket.owner is None:
+        return  # nothing to own: the command says why (the ticket's state)
+    if org != current.org:
+        raise EscalationError(f"工单 {ticket.ticket_id} 现由“{current.org}”办理，“{org}”不能办理",
+                              f"ticket {ticket.ticket_id} is owned by '{current.org}', not by '{org}'")
+    if role not in OWNING_ROLES:
+        raise EscalationError(f"角色“{role}”不能办理工单（可办理：{'、'.join(OWNING_ROLES)}）",
+                              f"role '{role}' cannot act on a ticket (allowed: {', '.join(OWNING_ROLES)})")
+
+
+def _receiving(ticket: Ticket, role: str, org: str) -> None:
+    _named(org)
+    pending = ticket.transfer
+    if pending is None:
+        return  # the command says there is no transfer waiting
+    if org != pending.to_org or role not in OWNING_ROLES:
+        raise EscalationError(f"转办对象是“{pending.to_org}”，“{org}”不能处理",
+                              f"the transfer is addressed to '{pending.to_org}', not '{org}'")
+
+
+def _initiator(ticket: Ticket, role: str, org: str, by: str) -> None:
+    if ticket.initiator_kind == "owner":
+        if role != "owner" or by != ticket.initiator:
+            raise EscalationError(f"只有发起人（业主 {ticket.initiator}）可以通过个人链接答复；工作人员不能代答",
+                                  f"only the initiator (owner {ticket.initiator}) may answer, through their "
+                                  "personal link; staff cannot answer for them")
+        return
+    own = committee_org(ticket.community)
+    if role != "committee" or org != own:
+        raise EscalationError(f"只有发起方（“{own}”）可以答复，“{org or role}”不能",
+                              f"only the initiator ('{own}') may answer, not '{org or role}'")

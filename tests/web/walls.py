@@ -1,0 +1,124 @@
+"""The wall every route of the web app keeps (issue 17 item 1), and helpers to attack them.
+
+:data:`ACTION_ROUTES` lists every route that is not a GET with the rule it keeps, :data:`READ_ROUTES` every GET
+route (pages change nothing; the follow-up link is no longer issued by a GET). ``tests/web/test_action_walls.py``
+fails when the app has a route that is not listed here, and attacks every walled action."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from starlette.routing import Mount
+
+WALLS = {
+    "deliberation": "the deliberation's community: yishi/web/staff.py within_community on {deliberation_id}, "
+                    "the rule of the deliberation's console pages",
+    "ticket": "the ticket page's rule: yishi/web/inbox.py visible_ticket (services/escalations.py may_see), then "
+              "the workflow's validator (domain/escalation_auth.py)",
+    "organisation": "the organisation API's rule: services/escalations.py org_may_see, as the read route, then "
+                    "the workflow's validator",
+    "own community": "acts in the account's own community only: a community-bound account cannot name another "
+                     "community or another community's deliberation",
+    "capability": "the personal link: the token is the credential (a resident's, never shown to staff)",
+    "session": "the signed-in account's own session",
+    "role": "an account of the roles named in the route (no community: the log of every account, for auditors)",
+    "public": "no account; nothing of a community is changed or shown beyond what is public",
+}
+
+ACTION_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/console/d/{deliberation_id}/paper"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/links"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/links/reissue"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/links.csv"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): "deliberation",
+    ("POST", "/console/escalations/t/{ticket_id:path}/act"): "ticket",
+    ("POST", "/console/escalations/t/{ticket_id:path}/slip"): "ticket",
+    ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): "organisation",
+    ("POST", "/console/escalations/new"): "own community",
+    ("POST", "/console/new"): "own community",
+    ("POST", "/v/{token}"): "capability",
+    ("POST", "/v/{token}/proxy"): "capability",
+    ("POST", "/v/{token}/proxy/revoke"): "capability",
+    ("POST", "/v/{token}/share"): "capability",
+    ("POST", "/v/{token}/objection"): "capability",
+    ("POST", "/f/{token}"): "capability",
+    ("POST", "/api/v1/ballots"): "capability",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "session",
+    ("POST", "/console/account/password"): "session",
+    ("POST", "/console/account/sessions/end"): "session",
+}
+
+READ_ROUTES: dict[str, str] = {
+    "/console/d/{deliberation_id}": "deliberation",
+    "/console/d/{deliberation_id}/non-voters": "deliberation",
+    "/console/d/{deliberation_id}/paper": "deliberation",
+    "/console/d/{deliberation_id}/matter": "deliberation",
+    "/console/d/{deliberation_id}/links": "deliberation",
+    "/console/d/{deliberation_id}/audit": "deliberation",
+    "/console/d/{deliberation_id}/audit/export.zip": "deliberation",
+    "/console/escalations/t/{ticket_id:path}": "ticket",
+    "/api/v1/escalations/{ticket_id:path}/state": "organisation",
+    "/console": "own community",
+    "/console/escalations": "own community",
+    "/console/escalations/rates": "own community",
+    "/console/escalations/new": "own community",
+    "/console/new": "own community",
+    "/console/account": "session",
+    "/console/accounts/log": "role",
+    "/console/roll-template.csv": "public",
+    "/v/{token}": "capability",
+    "/v/{token}/matter": "capability",
+    "/f/{token}": "capability",
+    "/login": "public",
+    "/receipt": "public",
+    "/api/v1/receipts/{code}": "public",
+    "/api/v1/deliberations/{deliberation_id}": "public",
+    "/api/openapi.json": "public",
+    "/healthz": "public",
+    "/": "public",
+}
+WALLED = ("deliberation", "ticket", "organisation", "own community")
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route the app answers, HEAD aside, walking included routers (FastAPI keeps them
+    as branches since 0.165; older versions flatten them into ``app.routes``). Static files are left out."""
+
+    def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                yield from walk(inner.routes, prefix + (getattr(route.include_context, "prefix", "") or ""))
+            elif isinstance(route, Mount):
+                continue
+            else:
+                for method in getattr(route, "methods", None) or {"ANY"}:
+                    if method != "HEAD":
+                        yield method, prefix + route.path
+
+    return set(walk(list(app.routes), ""))
+
+
+def other_community() -> str:
+    return f"和平社区-{uuid.uuid4().hex[:6]}"
+
+
+async def written(store: Any, pool: Any, stream_id: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What a refused action must not change: the stream's facts (every event but the notices, which the
+    workflows deliver on their own after each step) and the links issued for it."""
+    facts = [(e.seq, e.type, e.hash) for e in await store.read(stream_id) if not e.type.startswith("Notice")]
+    async with pool.acquire() as conn:
+        links = await conn.fetch("SELECT owner_id, generation, revoked_at FROM links WHERE deliberation_id = $1"
+                                 " ORDER BY owner_id, generation", stream_id)
+    return facts, [tuple(r) for r in links]
+
+
+def hidden(response: httpx.Response, what: str) -> None:
+    """The page an unknown id gets: 404, zh-CN first."""
+    assert response.status_code == 404 and "页面不存在" in response.text, (what, response.status_code,
+                                                                         response.text[-600:])
