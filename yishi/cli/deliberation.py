@@ -158,7 +158,8 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
     for summary in status.get("result", []):
         lines += [f"-- {'result' if lang == 'en' else '公示'} {summary['question_id']}",
                   *summary_lines(ResultSummary.model_validate(summary), lang)]
-    lines.append(f"{'public page' if lang == 'en' else '公示页面'}: {status['public_url']}")
+    if status.get("public_url"):
+        lines.append(f"{'public page' if lang == 'en' else '公示页面'}: {status['public_url']}")
     return "\n".join(lines)
 
 
