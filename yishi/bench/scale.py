@@ -173,8 +173,10 @@ async def _scenario(config: ScaleConfig, database_url: str, temporal_address: st
 
 async def _import(pool: asyncpg.Pool, data: bytes):  # noqa: ANN202
     from yishi.services.deliberations import store_roll
+    from yishi.services.files import limits_for_rows
 
-    roll = load_roll(data, "bench-roll-100k.csv")
+    # An operator with such an estate sets YISHI_ROLL_MAX_ROOMS; the bench sizes the limits to its own roll.
+    roll = load_roll(data, f"bench-roll-{len(data)}.csv", limits_for_rows(max(200_000, data.count(b"\n"))))
     await store_roll(pool, roll)
     return roll
 
