@@ -38,6 +38,7 @@ COMMANDS = {
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
     "channels": "yishi.cli.channels:channels",
+    "i18n": "yishi.cli.i18n:i18n",
 }
 
 
