@@ -18,6 +18,7 @@ import click
 
 from domain.errors import DomainError
 from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.i18n import both
 
 T = TypeVar("T")
 _BY = click.option("--by", required=True, help="Who makes the change (recorded with it).")
@@ -39,7 +40,10 @@ def _run(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except (DomainError, ValueError) as exc:
+    except DomainError as exc:
+        click.echo(both(exc), err=True)
+        raise SystemExit(2) from None
+    except ValueError as exc:
         click.echo(f"error 错误: {exc}", err=True)
         raise SystemExit(2) from None
 

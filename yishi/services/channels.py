@@ -35,7 +35,7 @@ from domain.channel_config import (
     QuietHoursSet,
     stream_id,
 )
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 from domain.stage_events import NoticePosted, NoticeRetryRequested
 
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
@@ -75,8 +75,8 @@ async def remove_channel(store: EventStore, pool: asyncpg.Pool, community: str, 
     current = await book(store, pool, community)
     if channel_id not in current.channels:
         known = ", ".join(sorted(current.channels)) or "—"
-        raise ChannelError(f"社区 {community} 没有渠道 {channel_id}（现有：{known}）",
-                           f"community {community} has no channel {channel_id} (has: {known})")
+        raise ChannelError(N_("community %(community)s has no channel %(channel)s (it has: %(known)s)"),
+                           community=community, channel=channel_id, known=known)
     await _append(store, community, ChannelRemoved(at=now, by=by, channel_id=channel_id))
 
 
@@ -134,8 +134,8 @@ async def retry(store: EventStore, pool: asyncpg.Pool, deliberation_id: str, not
             " WHERE deliberation_id = $1 AND notice_id = $2 AND channel = $3 AND grp = $4 AND state = 'failed'"
             " RETURNING state", deliberation_id, notice_id, channel, group, now)
         if state is None:
-            raise ChannelError(f"通知 {notice_id} 经 {channel} 发往 {group} 的投递不是失败状态，无需重试",
-                               f"the delivery of {notice_id} via {channel} to {group} has not failed: nothing to retry")
+            raise ChannelError(N_("the delivery of %(notice)s via %(channel)s to %(group)s has not failed: nothing "
+                                  "to retry"), notice=notice_id, channel=channel, group=group)
     event = NoticeRetryRequested(at=now, notice_id=notice_id, channel=channel, group=group, by=by)
     await store.append(deliberation_id, to_new([event]))
 
@@ -167,16 +167,15 @@ async def record_posting(store: EventStore, pool: asyncpg.Pool, deliberation_id:
     """The clerk posted the printed notice at the entrance: who, when, and the photo of the posted sheet (kept by
     its SHA-256; the event in the deliberation's stream carries the hash, an auditor checks the photo against it)."""
     if media_type not in PHOTO_TYPES or not photo or len(photo) > MAX_PHOTO:
-        raise ChannelError(f"请上传张贴后的照片（JPEG/PNG/WebP/HEIC，不超过 {MAX_PHOTO // 2**20} MB）",
-                           f"upload a photo of the posted sheet (JPEG, PNG, WebP or HEIC, at most "
-                           f"{MAX_PHOTO // 2**20} MB)")
+        raise ChannelError(N_("upload a photo of the posted sheet (JPEG, PNG, WebP or HEIC, at most %(mb)s MB)"),
+                           mb=MAX_PHOTO // 2**20)
     async with pool.acquire() as conn:
         state = await conn.fetchval(
             "SELECT state FROM notice_deliveries WHERE deliberation_id = $1 AND notice_id = $2 AND channel = 'print'"
             " AND grp = $3", deliberation_id, notice_id, group)
     if state is None:
-        raise ChannelError(f"通知 {notice_id} 无需在 {group} 单元张贴",
-                           f"notice {notice_id} is not to be posted at {group}")
+        raise ChannelError(N_("notice %(notice)s is not to be posted at entrance %(group)s"), notice=notice_id,
+                           group=group)
     digest = await put_blob(pool, photo, media_type)
     event = NoticePosted(at=now, notice_id=notice_id, group=group, by=by, posted_at=posted_at, photo_sha256=digest,
                          photo_bytes=len(photo), media_type=media_type)
