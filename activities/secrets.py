@@ -70,6 +70,27 @@ class ChannelSecrets:
         return True
 
 
+class NoSecretsFileError(RuntimeError):
+    """The console was asked to keep a secret but the operator has not named a secrets file."""
+
+
+def store_secret(kind: str, ref: str, value: str, file: Path | None = None) -> Path:
+    """Keep ``value`` as the secret of (``kind``, ``ref``) in the secrets file (``YISHI_SECRETS_FILE``), written
+    whole to a new file of mode 0600 and moved into place, so a reader never sees half a file. The value is
+    written once and never read back for display; the file is the operator's (back it up with ``.env``)."""
+    path = file or SecretsFile().secrets_file
+    if path is None:
+        raise NoSecretsFileError("YISHI_SECRETS_FILE is not set")
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data.setdefault(kind, {})[ref] = value
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
 def _dotenv() -> dict[str, str]:
     path = Path(".env")
     if not path.exists():

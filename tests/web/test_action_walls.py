@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +22,10 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.secrets import env_name
+from domain.channel_config import Channel
 from domain.roll import Scope
+from tests.channels.servers import Behaviour, http_server
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_console_start import new_form, post, started_id
@@ -38,6 +42,8 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
+from yishi.services.channels import book as channel_book
+from yishi.services.channels import remove_channel, set_channel
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -281,6 +287,103 @@ async def start(w: World) -> None:
         await w.temporal.get_workflow_handle(did).terminate("test done")
 
 
+# ---- notice channels (the community's own) and the delivery board (the deliberation's) -------------------------
+
+
+async def channel_set(w: World) -> None:
+    """A committee of another community naming this one sets the channel in its own community, never here."""
+    other, name = other_community(), f"b{uuid.uuid4().hex[:6]}"
+    fields = {"community": HOME, "kind": "webhook", "name": name, "url": "http://127.0.0.1:9/hook"}
+    for community in (other, HOME):
+        committee = await w.sign_in("committee", community=community)
+        done = await committee.post("/console/channels", data={**await w.form(committee), **fields})
+        assert done.status_code == 303, done.text[-600:]
+        assert f"webhook:{name}" in (await channel_book(w.store, w.pool, community)).channels, community
+        if community == other:
+            assert f"webhook:{name}" not in (await channel_book(w.store, w.pool, HOME)).channels
+    await remove_channel(w.store, w.pool, HOME, f"webhook:{name}", by="test", now=datetime.now(UTC))
+
+
+async def channel_remove(w: World) -> None:
+    name = f"webhook:r{uuid.uuid4().hex[:6]}"
+    await set_channel(w.store, HOME, Channel(id=name, kind="webhook", url="http://127.0.0.1:9/hook"), by="test",
+                      now=datetime.now(UTC))
+    stream = f"channels:{HOME}"
+    outsider = await w.sign_in("committee", community=other_community())
+    before = await written(w.store, w.pool, stream)
+    refused = await outsider.post("/console/channels/remove",
+                                  data={**await w.form(outsider), "community": HOME, "channel": name})
+    assert refused.status_code == 404, refused.text[-600:]
+    assert await written(w.store, w.pool, stream) == before, "nothing removed here"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/channels/remove", data={**await w.form(committee), "channel": name})
+    assert done.status_code == 303, done.text[-600:]
+    assert name not in (await channel_book(w.store, w.pool, HOME)).channels
+
+
+async def channel_test(w: World) -> None:
+    """"Send a test" by another community's committee sends nothing through this community's channel."""
+    ref = f"t{uuid.uuid4().hex[:6]}"
+    with http_server(Behaviour(keys={ref: "s3cret"})) as server:
+        await set_channel(w.store, HOME, Channel(id=f"webhook:{ref}", kind="webhook", secret_ref=ref,
+                                                 url=f"{server.url}/hook"), by="test", now=datetime.now(UTC))
+        w.app.state.secret_values = {env_name("webhook", ref): "s3cret"}
+        try:
+            fields = {"community": HOME, "channel": f"webhook:{ref}"}
+            outsider = await w.sign_in("committee", community=other_community())
+            refused = await outsider.post("/console/channels/test", data={**await w.form(outsider), **fields})
+            assert refused.status_code == 404 and not server.received, refused.text[-600:]
+            committee = await w.sign_in("committee")
+            done = await committee.post("/console/channels/test", data={**await w.form(committee), **fields})
+            assert done.status_code == 200 and 'id="channel-tested"' in done.text, done.text[-600:]
+            assert [r.json()["test"] for r in server.received] == [True]
+        finally:
+            del w.app.state.secret_values
+            await remove_channel(w.store, w.pool, HOME, f"webhook:{ref}", by="test", now=datetime.now(UTC))
+
+
+async def delivery_retry(w: World) -> None:
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " attempts, next_at, last_error, fields, community, roll_digest) VALUES ($1, 'announcement-1',"
+            " 'webhook:gw', '*', 'webhook', 'announcement', 'failed', 6, now(), 'HTTP 503', '{}'::jsonb, $2, '-')",
+            d.id, HOME)
+    path, fields = f"/console/d/{d.id}/deliveries/retry", {"notice": "announcement-1", "channel": "webhook:gw",
+                                                           "group": "*"}
+    await w.refused(await w.sign_in("committee", community=other_community()), path, fields, d.id, "retry")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    async with w.pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM notice_deliveries WHERE deliberation_id = $1", d.id)
+    assert state == "queued" and "NoticeRetryRequested" in await stream_types(w.store, d.id)
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+async def posting(w: World) -> None:
+    """A posting names its deliberation in the form (an upload path has no parameters): the same wall."""
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " next_at, fields, community, roll_digest) VALUES ($1, 'announcement-1', 'print', '1-1', 'print',"
+            " 'announcement', 'to_post', now(), '{}'::jsonb, $2, '-')", d.id, HOME)
+    fields = {"deliberation": d.id, "notice": "announcement-1", "group": "1-1"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        await w.refused(outsider, "/console/postings", fields, d.id, f"posting by a {role} of elsewhere")
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/postings", data={**await w.form(grid), **fields},
+                           files={"photo": ("sheet.png", PNG, "image/png")})
+    assert done.status_code == 303, done.text[-600:]
+    assert "NoticePosted" in await stream_types(w.store, d.id)
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
@@ -293,6 +396,11 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
+    ("POST", "/console/channels"): channel_set,
+    ("POST", "/console/channels/remove"): channel_remove,
+    ("POST", "/console/channels/test"): channel_test,
+    ("POST", "/console/postings"): posting,
+    ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
 }
 
 

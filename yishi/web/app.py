@@ -90,18 +90,23 @@ def _install_pages(app: FastAPI) -> None:
         console,
         console_account,
         console_audit,
+        console_channels,
+        console_deliveries,
         console_links,
+        console_postings,
         console_start,
         follow_up,
         inbox,
         matters,
         public,
+        public_result,
         resident,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
     app.include_router(resident.router)
     app.include_router(public.router)
+    app.include_router(public_result.router)
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
@@ -110,6 +115,9 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
+    app.include_router(console_channels.router)
+    app.include_router(console_deliveries.router)
+    app.include_router(console_postings.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

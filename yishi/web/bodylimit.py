@@ -29,6 +29,7 @@ MAX_BODY_BYTES = 64 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
 WITH_BODY = {"POST", "PUT", "PATCH"}
 ROLL_UPLOAD_BYTES = 16 * 1024 * 1024  # a roll of 200,000 rooms (the row cap) is about 15 MB as CSV
+PHOTO_UPLOAD_BYTES = 10 * 1024 * 1024 + 64 * 1024  # a phone's photo of the posted sheet, and the form's fields
 IDLE_SECONDS = 15.0
 TOTAL_SECONDS = 120.0  # 16 MiB in two minutes: a slow mobile uplink of about 1 Mbit/s
 
@@ -42,6 +43,8 @@ class Upload:
 
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
+    # the photo of a posted notice (yishi/web/console_postings.py; services/channels.py MAX_PHOTO, and the form)
+    "/console/postings": Upload(PHOTO_UPLOAD_BYTES, ("committee", "grid_worker")),
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
 
