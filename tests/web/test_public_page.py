@@ -72,3 +72,16 @@ async def test_the_public_page_on_a_phone(browser, live_server, store, open_deli
         await assert_accessible(page, "public page")
     finally:
         await context.close()
+
+
+async def test_the_console_shows_the_same_lines(sign_in, store, open_deliberation, seal) -> None:
+    d = await sealed_vote(store, open_deliberation, seal)
+    (summary,) = await summaries(store, d.id)
+    auditor = await sign_in("auditor", community=None)
+    for lang in ("zh", "en"):
+        page = await auditor.get(f"/console/d/{d.id}?lang={lang}")
+        assert page.status_code == 200 and 'id="published-figures"' in page.text, page.text[-800:]
+        text = html.unescape(page.text)
+        for line in summary_lines(summary, lang):
+            assert line in text, (lang, line)
+        assert f'href="/p/{d.id}"' in page.text

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from domain.ballots import CHOICES
 from domain.errors import N_, DomainError, PaperBallotDateError
+from domain.result_summary import summary_lines
 from domain.roll_parse import roll_template
 from yishi.services.accounts import account_names
 from yishi.services.console import (
@@ -30,6 +31,7 @@ from yishi.services.console import (
     progress,
 )
 from yishi.services.paper import entry_ended, fill_in_days, filled_in_at
+from yishi.services.results import summaries
 from yishi.services.voting import (
     Box,
     FormAlreadyUsedError,
@@ -38,7 +40,7 @@ from yishi.services.voting import (
     deliberation_info,
     load_box,
 )
-from yishi.web.render import message_page, not_found_page, page_translator, render
+from yishi.web.render import message_page, not_found_page, page_lang, page_translator, render
 from yishi.web.resident import refused_page
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.staff import router as staff_router
@@ -120,9 +122,13 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
     question = box.question(request.query_params.get("q") or None) or box.opened.questions[0]
     try:
         clerks = await account_names(request.app.state.pool, paper_clerk_ids(box))
+        published = await summaries(request.app.state.store, deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
+    lang = "en" if page_lang(request) == "en" else "zh"
+    figures = [summary_lines(s, lang) for s in published if s.question_id == question.id]
     return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
+                 figures=figures,
                  question=question, paper=paper_ballots(box, clerks), now=clock(request),
                  field=staff.account.can(*FIELD_STAFF), paper_clerk=staff.account.can(*PAPER_CLERKS))
 
