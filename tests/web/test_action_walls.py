@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.secrets import env_name
-from domain.channel_config import Channel
+from domain.channel_config import Channel, QuietHours
 from domain.roll import Scope
 from tests.channels.servers import Behaviour, http_server
 from tests.escalation.conftest import ticket_until
@@ -43,7 +43,7 @@ from tests.web.walls import (
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.channels import book as channel_book
-from yishi.services.channels import remove_channel, set_channel
+from yishi.services.channels import remove_channel, set_channel, set_quiet_hours
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -342,6 +342,31 @@ async def channel_test(w: World) -> None:
             await remove_channel(w.store, w.pool, HOME, f"webhook:{ref}", by="test", now=datetime.now(UTC))
 
 
+async def own_community_only(w: World, path: str, fields: dict[str, str], changed) -> None:  # type: ignore[no-untyped-def]
+    """Posted by another community's committee naming this one: its own community changes, this one does not."""
+    other = other_community()
+    before = await written(w.store, w.pool, f"channels:{HOME}")
+    outsider = await w.sign_in("committee", community=other)
+    done = await outsider.post(path, data={**await w.form(outsider), "community": HOME, **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, other)), done.text[-600:]
+    assert await written(w.store, w.pool, f"channels:{HOME}") == before, "nothing written here"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, HOME)), done.text[-600:]
+
+
+async def quiet_hours(w: World) -> None:
+    await own_community_only(w, "/console/channels/quiet", {"start": "21:30", "end": "07:30"},
+                             lambda book: (book.quiet.start, book.quiet.end) == ("21:30", "07:30"))
+    await set_quiet_hours(w.store, HOME, QuietHours(), by="test", now=datetime.now(UTC))
+
+
+async def sms_opt_out(w: World) -> None:
+    owner = f"O{uuid.uuid4().hex[:6]}"
+    await own_community_only(w, "/console/channels/opt-out", {"owner_id": owner},
+                             lambda book: owner in book.opted_out)
+
+
 async def delivery_retry(w: World) -> None:
     d = await w.open(2, community=HOME)
     async with w.pool.acquire() as conn:
@@ -399,6 +424,8 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/channels"): channel_set,
     ("POST", "/console/channels/remove"): channel_remove,
     ("POST", "/console/channels/test"): channel_test,
+    ("POST", "/console/channels/quiet"): quiet_hours,
+    ("POST", "/console/channels/opt-out"): sms_opt_out,
     ("POST", "/console/postings"): posting,
     ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
 }

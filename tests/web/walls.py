@@ -45,6 +45,8 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/postings"): "deliberation",
     ("POST", "/console/channels/remove"): "own community",
     ("POST", "/console/channels/test"): "own community",
+    ("POST", "/console/channels/quiet"): "own community",
+    ("POST", "/console/channels/opt-out"): "own community",
     ("POST", "/v/{token}"): "capability",
     ("POST", "/v/{token}/proxy"): "capability",
     ("POST", "/v/{token}/proxy/revoke"): "capability",

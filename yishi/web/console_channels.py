@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from activities.channel_check import send_test
 from activities.notices import NoticeSettings
 from activities.secrets import ChannelSecrets, NoSecretsFileError, SecretsFile, store_secret
-from domain.channel_config import Channel, SmsTemplate
+from domain.channel_config import Channel, QuietHours, SmsTemplate
 from domain.errors import DomainError
 from yishi.services import channels as service
 from yishi.services.console import home_community, may_see_community
@@ -77,6 +77,7 @@ async def _page(request: Request, staff: Staff, community: str | None, status: i
     return render(request, "console_channels.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), community=community, bound=home_community(staff.account) is not None,
                   rows=rows, quiet=book.quiet if book else None, error=error, tested=tested,
+                  opted_out=sorted(book.opted_out) if book else [],
                   kinds=KINDS, secrets_file=secrets_file(request) is not None)
 
 
@@ -221,3 +222,46 @@ async def test_channel(request: Request) -> Response:
     tested = {"channel": channel.id, "ok": "1" if sent.ok else "",
               "words": "" if sent.ok else plain_failure(tr, sent.error), "error": sent.error}
     return await _page(request, staff, community, 200 if sent.ok else 502, tested=tested)
+
+
+@router.post("/console/channels/quiet")
+async def set_quiet(request: Request) -> Response:
+    """The hours (Beijing time) when no text message goes out unless its kind is urgent for the channel."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    staff, form, community = posted
+    try:
+        quiet = QuietHours(start=_field(form, "start")[:5], end=_field(form, "end")[:5])
+    except ValidationError:
+        return await _page(request, staff, community, 422, error=page_translator(request).gettext(
+            "Type the quiet hours as HH:MM, e.g. 22:00 and 08:00; nothing was changed."))
+    try:
+        await service.set_quiet_hours(request.app.state.store, community, quiet, by=staff.account.name,
+                                      now=datetime.now(UTC))
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("console.quiet_hours_set", account_id=staff.account.id, community=community, start=quiet.start,
+             end=quiet.end)
+    return _back(community)
+
+
+@router.post("/console/channels/opt-out")
+async def opt_out(request: Request) -> Response:
+    """An owner asked the committee for no text messages (``again``: asks for them again); an event either way."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    staff, form, community = posted
+    owner_id = _field(form, "owner_id")[:100]
+    if not owner_id:
+        return await _page(request, staff, community, 422, error=page_translator(request).gettext(
+            "Type the owner id as on the roll; nothing was changed."))
+    try:
+        await service.opt_out(request.app.state.store, community, owner_id, by=staff.account.name, via="committee",
+                              now=datetime.now(UTC), out=form.get("again") != "1")
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("console.sms_opt_out", account_id=staff.account.id, community=community, owner_id=owner_id,
+             out=form.get("again") != "1")
+    return _back(community)
