@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notices import load_book
 from domain.result_summary import summary_lines
 from domain.roll import Scope
 from tests.web.conftest import BASE_URL, SECRET, form_fields, give_links
@@ -93,6 +94,12 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
         for line in summary_lines(summary, "zh"):
             assert line in html.unescape(text), line
         assert f'href="/p/{did}"' in text
+        # The owner asks for no text messages through the link (and for them again): the community's channel stream.
+        for again, expected in (False, True), (True, False):
+            sms = form_fields((await client.get(f"{path['O361']}/matter")).text, "/sms")
+            asked = await client.post(f"{path['O361']}/sms", data={k: v for k, v in sms.items() if k != "_action"})
+            assert asked.status_code == 200 and ("again" in sms) is again, asked.text[-600:]
+            assert ("O361" in (await load_book(store, pool, "default")).opted_out) is expected
         share = form_fields(text, "/share")
         fields = {"nonce": share["nonce"], "csrf": share["csrf"]}
         first = await client.post(f"{path['O361']}/share", data=fields)

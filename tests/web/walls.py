@@ -52,6 +52,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v/{token}/proxy/revoke"): "capability",
     ("POST", "/v/{token}/share"): "capability",
     ("POST", "/v/{token}/objection"): "capability",
+    ("POST", "/v/{token}/sms"): "capability",
     ("POST", "/f/{token}"): "capability",
     ("POST", "/api/v1/ballots"): "capability",
     ("POST", "/login"): "public",

@@ -98,6 +98,7 @@ def _install_pages(app: FastAPI) -> None:
         follow_up,
         inbox,
         matters,
+        owner_sms,
         public,
         public_result,
         resident,
@@ -109,6 +110,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(public_result.router)
     app.include_router(console.router)
     app.include_router(matters.router)
+    app.include_router(owner_sms.router)
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)

@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from yishi.services import channels as service
 from yishi.services.voting import deliberation_info
 from yishi.web.channel_words import plain_failure
-from yishi.web.render import page_translator, render
+from yishi.web.render import not_found_page, page_translator, render
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, unavailable
 
@@ -37,6 +37,8 @@ async def _page(request: Request, staff: Staff, deliberation_id: str, status: in
         info = await deliberation_info(request.app.state.pool, deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
+    if info is None and not rows:  # an unknown id: the 404 a hidden one gets (yishi/web/staff.py)
+        return not_found_page(request)
     notices: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         words = plain_failure(tr, row.error) if row.error and row.state in ("failed", "queued", "held") else ""
@@ -64,6 +66,8 @@ async def retry(request: Request, deliberation_id: str) -> Response:
     staff, form = posted
     notice, channel, group = (form.get(name, "").strip()[:FIELD] for name in ("notice", "channel", "group"))
     try:
+        if await deliberation_info(request.app.state.pool, deliberation_id) is None:
+            return not_found_page(request)
         await service.retry(request.app.state.store, request.app.state.pool, deliberation_id, notice, channel,
                             group, by=staff.account.name, now=datetime.now(UTC))
     except DomainError as exc:

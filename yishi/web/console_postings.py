@@ -74,6 +74,8 @@ async def _page(request: Request, staff: Staff, deliberation_id: str, status: in
         info = await deliberation_info(request.app.state.pool, deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
+    if info is None and not rows:  # an unknown id: the 404 a hidden one gets (yishi/web/staff.py)
+        return not_found_page(request)
     notices: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         notices.setdefault(row["notice_id"], []).append({**row, "posting": posted.get((row["notice_id"], row["grp"]))})

@@ -29,6 +29,7 @@ from yishi.services.matters import (
 from yishi.services.procedures import RefusedError, procedure_status
 from yishi.services.results import summaries
 from yishi.services.voting import deliberation_info
+from yishi.web.owner_sms import sms_opted_out
 from yishi.web.render import message_page, not_found_page, page_lang, page_translator, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
@@ -52,11 +53,12 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
-                message: str | None = None, figures: list[ResultSummary] | None = None) -> Response:
+                message: str | None = None, figures: list[ResultSummary] | None = None,
+                sms_out: bool | None = None) -> Response:
     lang = "en" if page_lang(request) == "en" else "zh"
     return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
                   max_chars=MAX_OBJECTION_CHARS, figures=[summary_lines(f, lang) for f in figures or []],
-                  forms={p: _keys(request, binding, p) for p in ("share", "objection")})
+                  sms_out=sms_out, forms={p: _keys(request, binding, p) for p in ("share", "objection", "sms")})
 
 
 async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
@@ -67,9 +69,11 @@ async def show_matter_or(request: Request, token: str, binding: str, deliberatio
         # The published figures once the vote is counted: the same lines as the public page and the sheet.
         figures = (await summaries(request.app.state.store, deliberation_id)
                    if matter is not None and matter.approved is not None else [])
+        sms_out = await sms_opted_out(request, deliberation_id, owner_id) if matter is not None else None
     except UNAVAILABLE:
         return unavailable(request)
-    return otherwise if matter is None else matter_page(request, token, binding, matter, figures=figures)
+    return otherwise if matter is None else matter_page(request, token, binding, matter, figures=figures,
+                                                        sms_out=sms_out)
 
 
 @router.get("/v/{token}/matter")
