@@ -107,7 +107,7 @@ async def test_a_clerk_prints_and_records_on_a_phone(app, browser, live_server, 
         await page.goto(f"{live_server}/console/d/{d.id}/postings")
         await page.locator("input[type=file]").first.set_input_files(str(photo))
         await page.get_by_role("button", name="登记张贴").first.click()
-        await page.locator("tr.posting-posted").first.wait_for()
+        await page.locator("li.posting-posted").first.wait_for()
         await shot(page, artifacts_dir, "console-postings-phone-zh")
         await assert_accessible(page, "postings list after a posting")
     finally:
