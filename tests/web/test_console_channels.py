@@ -98,6 +98,7 @@ async def test_the_board_says_a_failure_plainly_and_sends_it_again(app, sign_in,
     board = await committee.get(f"/console/d/{d.id}/deliveries")
     assert board.status_code == 200 and "1 条投递失败" in board.text, board.text[-800:]
     assert "服务拒绝了密钥" in board.text and "待张贴" in board.text and "重新发送" in board.text
+    assert f'href="/console/d/{d.id}/postings"' in board.text
     form = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', board.text))
     again = await committee.post(f"/console/d/{d.id}/deliveries/retry",
                                  data={**form, "notice": "announcement-1", "channel": "wecom:bldg-3", "group": "3"})
