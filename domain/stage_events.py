@@ -19,6 +19,7 @@ from pydantic import (
     model_serializer,
 )
 
+from domain.kept import KeptHistory
 from domain.numbers import Area
 from domain.procedures import Share
 from domain.roll import Scope
@@ -98,7 +99,7 @@ class TaskOverdue(_StageEvent):
 
 class NoticePublished(_StageEvent):
     type: Literal["NoticePublished"] = "NoticePublished"
-    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recipients_list")
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recipients_list", "histories")
     notice_id: str
     kind: str
     title_zh: str
@@ -113,6 +114,10 @@ class NoticePublished(_StageEvent):
     """The owners are those of the ``DoorKnockListIssued`` with this ``list_id`` in the same stream: a reminder to
     the non-voters of a large estate names its list, never its (possibly a million) owners, so that no workflow
     payload grows with the roll (patch ``reminder-by-list``). Absent from notices published before."""
+    histories: tuple[KeptHistory, ...] = ()
+    """Of a result notice: the kept histories of the ballot box it results from (its runs, continue-as-new
+    included), each by the SHA-256 of its kept bytes (domain/kept.py). Written only when not empty: a notice
+    without it keeps the payload, and hash, it had before the field existed."""
 
 
 class NoticeDelivered(_StageEvent):
