@@ -24,7 +24,7 @@ from yishi.settings import Settings
 def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) -> list[Callable[..., Any]]:
     box = BoxActivities(store, pool)
     stages = StageActivities(store, pool)
-    notices = NoticeActivities(store, pool)
+    notices = NoticeActivities(store, pool, public_base_url=settings.public_base_url)
     # The owner's follow-up link goes out with the resolution's notice (activities/escalation_links.py).
     links = FollowUpLinks(pool, settings.secret_key.get_secret_value(), settings.public_base_url)
     escalations = EscalationActivities(store, pool, links=links)
@@ -33,7 +33,8 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     meetings = MeetingActivities(store, pool)
     keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
-            stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
+            stages.append_stage_events, stages.issue_door_knock_list, stages.record_door_knock_list,
+            stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,

@@ -27,6 +27,12 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
                hides only comments it posted (their text stays), reopens at most once, and has no topic
                event after its end (declined, merged, closed);
+- tickets:     every escalation ticket of the deliberation (named by an EscalationStarted event, by an
+               Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
+               which is checked like any other (chain: seq and hashes); every stream the manifest lists is
+               there;
+- postings:    every printed notice recorded as posted (NoticePosted) has its photo in photos/, and the photo
+               hashes to the SHA-256 the chain recorded (who posted it, where and when are in the event);
 - kept_histories: every hash of a kept Temporal history that the streams publish (a result notice's
                "histories", each HistoryKept event) is the sha256 of that run's history file in the export;
 - links:       every online ballot that records the generation of the personal link it came through names a
@@ -49,6 +55,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -1221,6 +1228,26 @@ def check_meeting(stream_id: str, rows: list[dict], streams: dict[str, list[dict
 # ---- putting it together ---------------------------------------------------------------------------------
 
 
+def check_postings(deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
+    found = 0
+    for stream_id, rows in streams.items():
+        for row in rows:
+            if row.get("type") != "NoticePosted":
+                continue
+            found += 1
+            payload = row.get("payload") or {}
+            digest = str(payload.get("photo_sha256", ""))
+            photo = root / "photos" / digest
+            where = f"the photo of notice {payload.get('notice_id')} posted at {payload.get('group')}"
+            if not re.fullmatch(r"[0-9a-f]{64}", digest) or not photo.is_file():
+                return Check("postings", False, f"{where} is not in the export", stream_id, row.get("seq"))
+            if hashlib.sha256(photo.read_bytes()).hexdigest() != digest:
+                return Check("postings", False, f"{where} does not hash to the recorded sha256", stream_id,
+                             row.get("seq"))
+    return Check("postings", True, f"{found} printed notices recorded as posted, each photo matching its hash",
+                 deliberation_id)
+
+
 def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
     """Every check of the export; ``report``, if given, receives the ``links`` section."""
     manifest = _read_json(root / "manifest.json")
@@ -1248,6 +1275,7 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
     except (KeyError, TypeError, ValueError, CountError) as exc:  # a link event that cannot be read
         links_check, links = Check("links", False, f"the link events cannot be read: {exc!r}", deliberation_id), {}
     checks.append(links_check)
+    checks.append(check_postings(deliberation_id, root, streams))
     if report is not None:
         report["links"] = links
     return deliberation_id, checks

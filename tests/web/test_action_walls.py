@@ -23,8 +23,11 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.secrets import env_name
+from domain.channel_config import Channel, QuietHours
 from domain.legal_calendar import BEIJING
 from domain.roll import Scope
+from tests.channels.servers import Behaviour, http_server
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_console_start import new_form, post, started_id
@@ -41,6 +44,8 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
+from yishi.services.channels import book as channel_book
+from yishi.services.channels import remove_channel, set_channel, set_quiet_hours
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
 from yishi.services.meetings import meeting_state
 from yishi.services.procedures import StartRequest, start_procedure
@@ -436,6 +441,126 @@ async def meeting_links(w: World) -> None:
     assert done.status_code == 200 and "/m/" in done.text, done.text[-600:]
     assert "CapabilityIssued" in await stream_types(w.store, meeting_id)
     await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+# ---- notice channels (the community's own) and the delivery board (the deliberation's) -------------------------
+
+
+async def channel_set(w: World) -> None:
+    """A committee of another community naming this one sets the channel in its own community, never here."""
+    other, name = other_community(), f"b{uuid.uuid4().hex[:6]}"
+    fields = {"community": HOME, "kind": "webhook", "name": name, "url": "http://127.0.0.1:9/hook"}
+    for community in (other, HOME):
+        committee = await w.sign_in("committee", community=community)
+        done = await committee.post("/console/channels", data={**await w.form(committee), **fields})
+        assert done.status_code == 303, done.text[-600:]
+        assert f"webhook:{name}" in (await channel_book(w.store, w.pool, community)).channels, community
+        if community == other:
+            assert f"webhook:{name}" not in (await channel_book(w.store, w.pool, HOME)).channels
+    await remove_channel(w.store, w.pool, HOME, f"webhook:{name}", by="test", now=datetime.now(UTC))
+
+
+async def channel_remove(w: World) -> None:
+    name = f"webhook:r{uuid.uuid4().hex[:6]}"
+    await set_channel(w.store, HOME, Channel(id=name, kind="webhook", url="http://127.0.0.1:9/hook"), by="test",
+                      now=datetime.now(UTC))
+    stream = f"channels:{HOME}"
+    outsider = await w.sign_in("committee", community=other_community())
+    before = await written(w.store, w.pool, stream)
+    refused = await outsider.post("/console/channels/remove",
+                                  data={**await w.form(outsider), "community": HOME, "channel": name})
+    assert refused.status_code == 404, refused.text[-600:]
+    assert await written(w.store, w.pool, stream) == before, "nothing removed here"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/channels/remove", data={**await w.form(committee), "channel": name})
+    assert done.status_code == 303, done.text[-600:]
+    assert name not in (await channel_book(w.store, w.pool, HOME)).channels
+
+
+async def channel_test(w: World) -> None:
+    """"Send a test" by another community's committee sends nothing through this community's channel."""
+    ref = f"t{uuid.uuid4().hex[:6]}"
+    with http_server(Behaviour(keys={ref: "s3cret"})) as server:
+        await set_channel(w.store, HOME, Channel(id=f"webhook:{ref}", kind="webhook", secret_ref=ref,
+                                                 url=f"{server.url}/hook"), by="test", now=datetime.now(UTC))
+        w.app.state.secret_values = {env_name("webhook", ref): "s3cret"}
+        try:
+            fields = {"community": HOME, "channel": f"webhook:{ref}"}
+            outsider = await w.sign_in("committee", community=other_community())
+            refused = await outsider.post("/console/channels/test", data={**await w.form(outsider), **fields})
+            assert refused.status_code == 404 and not server.received, refused.text[-600:]
+            committee = await w.sign_in("committee")
+            done = await committee.post("/console/channels/test", data={**await w.form(committee), **fields})
+            assert done.status_code == 200 and 'id="channel-tested"' in done.text, done.text[-600:]
+            assert [r.json()["test"] for r in server.received] == [True]
+        finally:
+            del w.app.state.secret_values
+            await remove_channel(w.store, w.pool, HOME, f"webhook:{ref}", by="test", now=datetime.now(UTC))
+
+
+async def own_community_only(w: World, path: str, fields: dict[str, str], changed) -> None:  # type: ignore[no-untyped-def]
+    """Posted by another community's committee naming this one: its own community changes, this one does not."""
+    other = other_community()
+    before = await written(w.store, w.pool, f"channels:{HOME}")
+    outsider = await w.sign_in("committee", community=other)
+    done = await outsider.post(path, data={**await w.form(outsider), "community": HOME, **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, other)), done.text[-600:]
+    assert await written(w.store, w.pool, f"channels:{HOME}") == before, "nothing written here"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, HOME)), done.text[-600:]
+
+
+async def quiet_hours(w: World) -> None:
+    await own_community_only(w, "/console/channels/quiet", {"start": "21:30", "end": "07:30"},
+                             lambda book: (book.quiet.start, book.quiet.end) == ("21:30", "07:30"))
+    await set_quiet_hours(w.store, HOME, QuietHours(), by="test", now=datetime.now(UTC))
+
+
+async def sms_opt_out(w: World) -> None:
+    owner = f"O{uuid.uuid4().hex[:6]}"
+    await own_community_only(w, "/console/channels/opt-out", {"owner_id": owner},
+                             lambda book: owner in book.opted_out)
+
+
+async def delivery_retry(w: World) -> None:
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " attempts, next_at, last_error, fields, community, roll_digest) VALUES ($1, 'announcement-1',"
+            " 'webhook:gw', '*', 'webhook', 'announcement', 'failed', 6, now(), 'HTTP 503', '{}'::jsonb, $2, '-')",
+            d.id, HOME)
+    path, fields = f"/console/d/{d.id}/deliveries/retry", {"notice": "announcement-1", "channel": "webhook:gw",
+                                                           "group": "*"}
+    await w.refused(await w.sign_in("committee", community=other_community()), path, fields, d.id, "retry")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    async with w.pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM notice_deliveries WHERE deliberation_id = $1", d.id)
+    assert state == "queued" and "NoticeRetryRequested" in await stream_types(w.store, d.id)
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+async def posting(w: World) -> None:
+    """A posting names its deliberation in the form (an upload path has no parameters): the same wall."""
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " next_at, fields, community, roll_digest) VALUES ($1, 'announcement-1', 'print', '1-1', 'print',"
+            " 'announcement', 'to_post', now(), '{}'::jsonb, $2, '-')", d.id, HOME)
+    fields = {"deliberation": d.id, "notice": "announcement-1", "group": "1-1"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        await w.refused(outsider, "/console/postings", fields, d.id, f"posting by a {role} of elsewhere")
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/postings", data={**await w.form(grid), **fields},
+                           files={"photo": ("sheet.png", PNG, "image/png")})
+    assert done.status_code == 303, done.text[-600:]
+    assert "NoticePosted" in await stream_types(w.store, d.id)
 
 
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
@@ -458,6 +583,13 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/topics/{topic_id}/act"): topic_act,
     ("POST", "/console/topics/poster"): topic_poster,
     ("POST", "/console/topics/new"): topic_new,
+    ("POST", "/console/channels"): channel_set,
+    ("POST", "/console/channels/remove"): channel_remove,
+    ("POST", "/console/channels/test"): channel_test,
+    ("POST", "/console/channels/quiet"): quiet_hours,
+    ("POST", "/console/channels/opt-out"): sms_opt_out,
+    ("POST", "/console/postings"): posting,
+    ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
 }
 
 

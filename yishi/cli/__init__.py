@@ -40,6 +40,7 @@ COMMANDS = {
     "topic": "yishi.cli.topic:topic",
     "meeting": "yishi.cli.meeting:meeting",
     "feedback": "yishi.cli.deliberation:feedback",
+    "channels": "yishi.cli.channels:channels",
     "i18n": "yishi.cli.i18n:i18n",
 }
 

@@ -347,6 +347,37 @@ LABELS: dict[str, dict[str, str]] = {
         "approved": C_("vote_reason", "approved"),
         "rejected": C_("vote_reason", "not approved"),
     },
+    "delivery": {  # a notice delivery's state (notice_deliveries.state; the delivery board)
+        "queued": C_("delivery", "waiting to be sent"),
+        "sending": C_("delivery", "sending"),
+        "sent": C_("delivery", "sent"),
+        "failed": C_("delivery", "failed"),
+        "held": C_("delivery", "held for the quiet hours"),
+        "to_post": C_("delivery", "to be posted"),
+        "posted": C_("delivery", "posted"),
+    },
+    "channel_kind": {  # domain/channel_config.py Kind, and print
+        "wecom": C_("channel_kind", "WeCom group robot"),
+        "dingtalk": C_("channel_kind", "DingTalk group robot"),
+        "sms": C_("channel_kind", "text message (SMS)"),
+        "webhook": C_("channel_kind", "webhook"),
+        "email": C_("channel_kind", "e-mail"),
+        "log": C_("channel_kind", "server log"),
+        "print": C_("channel_kind", "printed sheet"),
+    },
+    "notice_kind": {  # NoticePublished.kind
+        "announcement": C_("notice_kind", "announcement"),
+        "meeting": C_("notice_kind", "meeting notice"),
+        "consultation": C_("notice_kind", "consultation notice"),
+        "objection": C_("notice_kind", "public notice"),
+        "publicity": C_("notice_kind", "public notice"),
+        "reminder": C_("notice_kind", "voting reminder"),
+        "result": C_("notice_kind", "result"),
+        "minutes": C_("notice_kind", "minutes"),
+        "cost_plan": C_("notice_kind", "cost-sharing plan"),
+        "feedback": C_("notice_kind", "satisfaction feedback"),
+        "dismissal": C_("notice_kind", "notice of dismissal"),
+    },
 }
 
 

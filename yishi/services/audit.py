@@ -303,6 +303,7 @@ async def verify(
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
+    checks.append(postings_check(deliberation_id, data.rows, await posting_photos(pool, data.rows)))
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status, "source": r.source, "sha256": audited_hash(r),
              "kept": str(r.kept.path) if r.kept else None} for r in data.runs]
@@ -364,10 +365,51 @@ def result_document(deliberation_id: str, witnesses: Sequence[Witness]) -> dict[
     return {"deliberation_id": deliberation_id, "boxes": list(boxes.values())}
 
 
+def postings(rows_by_stream: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every ``NoticePosted`` of the streams (a printed notice posted at an entrance, with its photo's hash)."""
+    return [{"stream_id": stream, "seq": row["seq"], **row["payload"]}
+            for stream, rows in rows_by_stream.items() for row in rows if row["type"] == "NoticePosted"]
+
+
+async def posting_photos(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
+    """The photos the postings name, from the blob store, by the hash the events carry."""
+    wanted = sorted({p["photo_sha256"] for p in postings(rows_by_stream)})
+    if not wanted:
+        return {}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT sha256, content FROM blobs WHERE sha256 = ANY($1::text[])", wanted)
+    return {r["sha256"]: bytes(r["content"]) for r in rows}
+
+
+def postings_check(deliberation_id: str, rows_by_stream: dict[str, list[dict[str, Any]]],
+                   photos: dict[str, bytes]) -> Check:
+    """Each posting's photo is there and hashes to what the chain recorded (tools/verify_export.py: the same)."""
+    found = postings(rows_by_stream)
+    for posting in found:
+        photo = photos.get(posting["photo_sha256"])
+        if photo is None or hashlib.sha256(photo).hexdigest() != posting["photo_sha256"]:
+            why = "is missing" if photo is None else "does not hash to the recorded sha256"
+            return Check("postings", False, f"the photo of notice {posting['notice_id']} posted at "
+                         f"{posting['group']} by {posting['by']} {why}", posting["stream_id"], posting["seq"])
+    return Check("postings", True, f"{len(found)} printed notices recorded as posted, each photo matching its hash",
+                 deliberation_id)
+
+
+def summary_document(deliberation_id: str, rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The published figures (公示) of each sealed box, as the public page and the printed sheet show them
+    (yishi/services/results.py): an auditor holds them against the recount."""
+    from yishi.services.results import summaries_of_rows
+
+    boxes = [{"stream_id": stream, "summaries": [s.to_json() for s in summaries_of_rows(rows)]}
+             for stream, rows in rows_by_stream.items() if any(r["type"] == "ResultRecorded" for r in rows)]
+    return {"deliberation_id": deliberation_id, "boxes": boxes}
+
+
 def _prepare(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AuditInputError(f"{out} exists and is not an empty directory; choose a new one")
     (out / "histories").mkdir(parents=True, exist_ok=True)
+    (out / "photos").mkdir(exist_ok=True)
 
 
 async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client,
@@ -383,6 +425,8 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
         "roll.json": _json_bytes(roll_document(data.rows, frozen)),
         "rule.json": _json_bytes(rule_document(data.rows)),
         "result.json": _json_bytes(result_document(deliberation_id, data.witnesses)),
+        "summary.json": _json_bytes(summary_document(deliberation_id, data.rows)),
+        **{f"photos/{digest}": photo for digest, photo in (await posting_photos(pool, data.rows)).items()},
     }
     runs = []
     for run in data.runs:

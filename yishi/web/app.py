@@ -90,19 +90,24 @@ def _install_pages(app: FastAPI) -> None:
         console,
         console_account,
         console_audit,
+        console_channels,
         console_complaint,
+        console_deliveries,
         console_links,
         console_meeting_acts,
         console_meetings,
         console_paper,
         console_periods,
+        console_postings,
         console_start,
         console_topics,
         follow_up,
         inbox,
         matters,
         meeting_pages,
+        owner_sms,
         public,
+        public_result,
         resident,
         topic_owner,
         topic_pages,
@@ -112,10 +117,12 @@ def _install_pages(app: FastAPI) -> None:
 
     app.include_router(resident.router)
     app.include_router(public.router)
+    app.include_router(public_result.router)
     app.include_router(console.router)
     app.include_router(console_paper.router)
     app.include_router(matters.router)
     app.include_router(console_complaint.router)
+    app.include_router(owner_sms.router)
     app.include_router(inbox.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
@@ -130,6 +137,9 @@ def _install_pages(app: FastAPI) -> None:
     assert console_meeting_acts.router is console_meetings.router  # the acts are routes of the meetings' router
     app.include_router(console_meetings.router)
     app.include_router(meeting_pages.router)
+    app.include_router(console_channels.router)
+    app.include_router(console_deliveries.router)
+    app.include_router(console_postings.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

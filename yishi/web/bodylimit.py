@@ -31,6 +31,7 @@ DRAIN_BYTES = 8 * 1024 * 1024
 WITH_BODY = {"POST", "PUT", "PATCH"}
 ROLL_UPLOAD_BYTES = 16 * 1024 * 1024  # a roll of 200,000 rooms (the row cap) is about 15 MB as CSV
 ATTACHMENTS_UPLOAD_BYTES = 21 * 1024 * 1024
+PHOTO_UPLOAD_BYTES = 10 * 1024 * 1024 + 64 * 1024  # a phone's photo of the posted sheet, and the form's fields
 IDLE_SECONDS = 15.0
 TOTAL_SECONDS = 120.0  # 16 MiB in two minutes: a slow mobile uplink of about 1 Mbit/s
 
@@ -46,6 +47,8 @@ UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
     # a complaint with up to 4 photos or scans of 5 MB (yishi/web/console_complaint.py, services/attachments.py)
     "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),
+    # the photo of a posted notice (yishi/web/console_postings.py; services/channels.py MAX_PHOTO, and the form)
+    "/console/postings": Upload(PHOTO_UPLOAD_BYTES, ("committee", "grid_worker")),
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
 INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")

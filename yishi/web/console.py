@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from domain.result_summary import summary_lines
 from domain.roll_parse import roll_template
 from yishi.services.accounts import account_names
 from yishi.services.console import (
@@ -23,8 +24,13 @@ from yishi.services.console import (
     paper_clerk_ids,
     progress,
 )
-from yishi.services.voting import NoSuchBoxError, deliberation_info, load_box
-from yishi.web.render import not_found_page, render
+from yishi.services.results import summaries
+from yishi.services.voting import (
+    NoSuchBoxError,
+    deliberation_info,
+    load_box,
+)
+from yishi.web.render import not_found_page, page_lang, render
 from yishi.web.staff import Staff, require
 from yishi.web.staff import router as staff_router
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -105,9 +111,13 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
     question = box.question(request.query_params.get("q") or None) or box.opened.questions[0]
     try:
         clerks = await account_names(request.app.state.pool, paper_clerk_ids(box))
+        published = await summaries(request.app.state.store, deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
+    lang = "en" if page_lang(request) == "en" else "zh"
+    figures = [summary_lines(s, lang) for s in published if s.question_id == question.id]
     return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
+                 figures=figures,
                  question=question, paper=paper_ballots(box, clerks), now=clock(request),
                  field=staff.account.can(*FIELD_STAFF), paper_clerk=staff.account.can(*PAPER_CLERKS))
 

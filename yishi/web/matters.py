@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from domain.errors import DomainError
+from domain.result_summary import ResultSummary, summary_lines
 from workflows.common import TaskCompletion
 from yishi.i18n import N_
 from yishi.services.matters import (
@@ -28,8 +29,10 @@ from yishi.services.matters import (
     object_to,
 )
 from yishi.services.procedures import RefusedError, give_feedback, procedure_status
+from yishi.services.results import summaries
 from yishi.services.voting import deliberation_info
-from yishi.web.render import message_page, not_found_page, page_translator, render
+from yishi.web.owner_sms import sms_opted_out
+from yishi.web.render import message_page, not_found_page, page_lang, page_translator, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
@@ -52,10 +55,12 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
-                message: str | None = None) -> Response:
+                message: str | None = None, figures: list[ResultSummary] | None = None,
+                sms_out: bool | None = None) -> Response:
+    lang = "en" if page_lang(request) == "en" else "zh"
     return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
-                  max_chars=MAX_OBJECTION_CHARS,
-                  forms={p: _keys(request, binding, p) for p in ("share", "objection")})
+                  max_chars=MAX_OBJECTION_CHARS, figures=[summary_lines(f, lang) for f in figures or []],
+                  sms_out=sms_out, forms={p: _keys(request, binding, p) for p in ("share", "objection", "sms")})
 
 
 async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
@@ -63,9 +68,14 @@ async def show_matter_or(request: Request, token: str, binding: str, deliberatio
     """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page)."""
     try:
         matter = await load_matter(request.app.state.store, deliberation_id, owner_id)
+        # The published figures once the vote is counted: the same lines as the public page and the sheet.
+        figures = (await summaries(request.app.state.store, deliberation_id)
+                   if matter is not None and matter.approved is not None else [])
+        sms_out = await sms_opted_out(request, deliberation_id, owner_id) if matter is not None else None
     except UNAVAILABLE:
         return unavailable(request)
-    return otherwise if matter is None else matter_page(request, token, binding, matter)
+    return otherwise if matter is None else matter_page(request, token, binding, matter, figures=figures,
+                                                        sms_out=sms_out)
 
 
 @router.get("/v/{token}/matter")
