@@ -70,3 +70,19 @@ async def test_revoked_proxy_cannot_vote(client, store, open_deliberation, field
     assert refused.status_code == 403 and "委托" in refused.text
     box = await load_box(store, d.id)
     assert [e.type for e in box.events].count("BallotCast") == 0
+
+
+async def test_the_owners_own_ballot_prevails_over_her_proxys_later_one(client, store, open_deliberation,
+                                                                        fields) -> None:
+    """RULES.md (proxies): "The owner's own ballot prevails over the proxy's whatever their order; ... both see which
+    ballot counts." The proxy votes after her: his ballot is recorded, does not count, and his receipt says so."""
+    d = await open_deliberation(4)
+    await authorise(client, d, "o000", room_of(d, "o001"), fields)
+    own = fields((await client.get(d.path("o000"))).text)
+    assert (await client.post(own["_action"], data={**own, "choice": "for"})).status_code == 200
+    form = represented_form((await client.get(d.path("o001"))).text, "o000")
+    receipt = await client.post(form["_action"], data={**form, "choice": "against"})
+    assert receipt.status_code == 200 and "业主本人已投票" in receipt.text and "不计入" in receipt.text
+    box = await load_box(store, d.id)
+    assert [e.payload.get("cast_by") for e in box.events if e.type == "BallotCast"] == [None, "o001"]
+    assert box.state.tally().counted_choice("o000") == "for", "her own ballot counts, not the proxy's later one"

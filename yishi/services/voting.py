@@ -78,8 +78,9 @@ class Receipt:
     recorded_at: datetime
     question_id: str = "main"
     precedence: str | None = None
-    """The online/paper rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`):
-    ``online_over_paper`` or ``paper_not_counted``; None when the owner used one channel only."""
+    """The rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`): online over paper
+    (``online_over_paper``, ``paper_not_counted``) or the owner's own ballot over her proxy's (``owner_over_proxy``,
+    ``proxy_not_counted``); None when nothing else was cast for the owner."""
 
     @property
     def code(self) -> str:
@@ -477,7 +478,9 @@ async def cast_ballot(
     # The fold this process has now holds the ballot (committed under the lock, or read back): which channel
     # rule applied to it, for the receipt to name.
     after = await load_box(store, deliberation_id, fresh=False)
-    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel))
+    by_proxy = cast_by is not None and cast_by != owner_id
+    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel,
+                                                                                     by_proxy=by_proxy))
     log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel,
              precedence=receipt.precedence)
     return receipt
