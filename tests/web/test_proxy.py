@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from yishi.services.voting import load_box
 
 
@@ -74,15 +76,39 @@ async def test_revoked_proxy_cannot_vote(client, store, open_deliberation, field
 
 async def test_the_owners_own_ballot_prevails_over_her_proxys_later_one(client, store, open_deliberation,
                                                                         fields) -> None:
-    """RULES.md (proxies): "The owner's own ballot prevails over the proxy's whatever their order; ... both see which
-    ballot counts." The proxy votes after her: his ballot is recorded, does not count, and his receipt says so."""
+    """RULES.md (proxies): "The owner's own ballot prevails over the proxy's whatever their order; the proxy sees
+    that the owner has voted, and both see which ballot counts." The proxy votes after her (with a form he opened
+    before she voted): his ballot is recorded, does not count, and both pages say so."""
     d = await open_deliberation(4)
     await authorise(client, d, "o000", room_of(d, "o001"), fields)
+    stale = represented_form((await client.get(d.path("o001"))).text, "o000")
     own = fields((await client.get(d.path("o000"))).text)
     assert (await client.post(own["_action"], data={**own, "choice": "for"})).status_code == 200
-    form = represented_form((await client.get(d.path("o001"))).text, "o000")
-    receipt = await client.post(form["_action"], data={**form, "choice": "against"})
+    proxy_page = (await client.get(d.path("o001"))).text
+    assert "业主本人已投票，以其本人的选票为准" in proxy_page
+    with pytest.raises(AssertionError):
+        represented_form(proxy_page, "o000")  # no form: a ballot of his could not count
+    receipt = await client.post(stale["_action"], data={**stale, "choice": "against"})
     assert receipt.status_code == 200 and "业主本人已投票" in receipt.text and "不计入" in receipt.text
     box = await load_box(store, d.id)
     assert [e.payload.get("cast_by") for e in box.events if e.type == "BallotCast"] == [None, "o001"]
     assert box.state.tally().counted_choice("o000") == "for", "her own ballot counts, not the proxy's later one"
+    page = (await client.get(d.path("o000"))).text
+    assert "您已投票：同意" in page and "代投人替您投的票已登记，但不计入" in page
+    assert "无论在代投人之前还是之后，都以您本人的选票为准" in page
+
+
+async def test_with_ballots_final_the_owner_still_votes_after_her_proxy(client, store, open_deliberation,
+                                                                        fields) -> None:
+    d = await open_deliberation(4, changeable=False)
+    await authorise(client, d, "o002", room_of(d, "o003"), fields)
+    form = represented_form((await client.get(d.path("o003"))).text, "o002")
+    assert (await client.post(form["_action"], data={**form, "choice": "against"})).status_code == 200
+    assert "为该业主计入的选票：反对" in (await client.get(d.path("o003"))).text
+    page = (await client.get(d.path("o002"))).text
+    assert "代投人已替您投票：反对" in page and "如您本人投票，则以您本人的选票为准" in page
+    own = fields(page)
+    receipt = await client.post(own["_action"], data={**own, "choice": "for"})
+    assert receipt.status_code == 200 and "以您本人的选票为准：代投人替您投的票不再计入" in receipt.text
+    assert (await load_box(store, d.id)).state.tally().counted_choice("o002") == "for"
+    assert "业主本人已投票" in (await client.get(d.path("o003"))).text

@@ -303,9 +303,9 @@ class Box:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
     def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None,
-                    channel: str | None = None) -> StoredEvent | None:
+                    channel: str | None = None, proxied: bool | None = None) -> StoredEvent | None:
         """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``, on
-        ``question_id`` or through ``channel``."""
+        ``question_id``, through ``channel``, or cast by a proxy (``proxied=True``) or by herself (False)."""
         for index in reversed(self._ballots.get(owner_id, ())):
             if index >= self._count:
                 continue  # cast after this box was read
@@ -314,7 +314,10 @@ class Box:
                 continue
             if channel is not None and stored.payload.get("channel", "online") != channel:
                 continue
-            if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
+            by = stored.payload.get("cast_by") or owner_id
+            if proxied is not None and (by != owner_id) != proxied:
+                continue
+            if cast_by is None or by == cast_by:
                 return stored
         return None
 

@@ -168,6 +168,7 @@ class BallotPage:
     questions: list[QuestionForm] = field(default_factory=list)
     closes_fallback_years: tuple[int, ...] = ()
     link_trace: tuple[str, ...] = ()
+    owner_prevails: bool = False
 
 
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
@@ -219,43 +220,76 @@ def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) 
 
 
 def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None) -> str | None:
-    """The ballot that counts for the owner on this question; an online ballot prevails over a paper one."""
+    """The ballot that counts for the owner on this question, in the owner's words: an online ballot prevails over
+    a paper one, and (boxes with ``owner_prevails``, RULES.md) her own ballot over her proxy's."""
     owner_id = owner_id or voter.owner_id
-    last = voter.box.last_ballot(owner_id, question_id=question_id, channel="online")
-    paper = voter.box.last_ballot(owner_id, question_id=question_id, channel="paper")
     tr = i18n.translator(lang)
-    if last is None:
-        if paper is None:
-            return None
-        counted = voter.box.state.tally(question_id).counted_choice(owner_id) or paper.payload["choice"]
-        return tr.gettext("Your paper ballot is recorded: %(choice)s. An online ballot takes precedence over paper.",
-                          choice=tr.label(counted, "choice"))
-    choice = tr.label(last.payload["choice"], "choice")
-    when = tr.when(last.occurred_at)
-    if last.payload.get("cast_by") not in (None, owner_id):
-        text = tr.gettext("Your proxy voted for you: %(choice)s (%(when)s).", choice=choice, when=when)
+    counted = voter.box.state.tally(question_id).counted_ballot(owner_id)
+    if counted is None:
+        return None
+    channel, by_proxy = counted
+    prevails = voter.box.opened.owner_prevails
+    if channel == "paper":
+        choice = voter.box.state.tally(question_id).counted_choice(owner_id)
+        text = tr.gettext("Your paper ballot is recorded: %(choice)s. An online ballot takes precedence over paper.",
+                          choice=tr.label(choice, "choice"))
     else:
-        text = tr.gettext("You have voted: %(choice)s (%(when)s).", choice=choice, when=when)
-    if paper is not None:
-        text += tr.gettext("The online ballot prevails: your paper ballot is recorded but does not count; your online "
-                           "ballot does.")
+        last = voter.box.last_ballot(owner_id, question_id=question_id, channel="online",
+                                     proxied=by_proxy if prevails else None)
+        assert last is not None  # the ballot that counts is in the stream
+        choice, when = tr.label(last.payload["choice"], "choice"), tr.when(last.occurred_at)
+        if by_proxy:
+            text = tr.gettext("Your proxy voted for you: %(choice)s (%(when)s).", choice=choice, when=when)
+        else:
+            text = tr.gettext("You have voted: %(choice)s (%(when)s).", choice=choice, when=when)
+        if voter.box.state.tally(question_id).has_paper_ballot(owner_id) and not by_proxy:
+            text += tr.gettext("The online ballot prevails: your paper ballot is recorded but does not count; your "
+                               "online ballot does.")
+    if prevails and by_proxy:
+        text += tr.gettext(" If you vote yourself, your own ballot counts instead.")
+    elif prevails and voter.box.last_ballot(owner_id, question_id=question_id, proxied=True) is not None:
+        text += tr.gettext(" Your proxy's ballot for you is recorded but does not count: your own ballot prevails.")
     return text
+
+
+def proxy_status(voter: Voter, lang: str, question_id: str, owner_id: str) -> str | None:
+    """What the proxy sees of the owner he represents (RULES.md: "the proxy sees that the owner has voted, and both
+    see which ballot counts")."""
+    counted = voter.box.state.tally(question_id).counted_ballot(owner_id)
+    if counted is None:
+        return None
+    tr = i18n.translator(lang)
+    if counted[1] or not voter.box.opened.owner_prevails:
+        choice = tr.label(voter.box.state.tally(question_id).counted_choice(owner_id), "choice")
+        return tr.gettext("A ballot for this owner counts: %(choice)s.", choice=choice)
+    return tr.gettext("The owner has voted herself; her own ballot counts, and a ballot you cast for her would not "
+                      "count.")
 
 
 def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | None,
                     owner_id: str | None = None) -> list[QuestionForm]:
     questions = voter.box.opened.questions
+    prevails = voter.box.opened.owner_prevails
     forms = []
     for question in questions:
         text = (question.text_en if lang == "en" else None) or question.text_zh
         if len(questions) == 1 and info_text:
             text = info_text  # the registry's wording of the single question
-        # Final ballots: an owner who voted on paper may still vote online (the online ballot counts, RULES.md).
-        voted = voter.box.last_ballot(owner_id or voter.owner_id, question_id=question.id,
-                                      channel="online") is not None
-        forms.append(QuestionForm(question.id, text, _status(voter, lang, question.id, owner_id),
-                                  voted and not voter.box.opened.ballots_changeable,
-                                  form_keys(request, voter, "ballot")))
+        tally = voter.box.state.tally(question.id)
+        if owner_id is None:  # the owner's own form
+            # Final ballots: an owner who voted on paper, or whose proxy voted (owner_prevails), may still vote
+            # online: her own online ballot counts (RULES.md).
+            voted = voter.box.last_ballot(voter.owner_id, question_id=question.id, channel="online",
+                                          proxied=False if prevails else None) is not None
+            final = voted and not voter.box.opened.ballots_changeable
+            status = _status(voter, lang, question.id)
+        else:  # the proxy's form for the owner he represents
+            counted = tally.counted_ballot(owner_id)
+            own_counts = prevails and counted is not None and not counted[1]
+            voted = counted is not None and counted[0] == "online"
+            final = own_counts or (voted and not voter.box.opened.ballots_changeable)
+            status = proxy_status(voter, lang, question.id, owner_id)
+        forms.append(QuestionForm(question.id, text, status, final, form_keys(request, voter, "ballot")))
     return forms
 
 
@@ -290,4 +324,5 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         questions=questions,
         closes_fallback_years=opened.closes_fallback_years,
         link_trace=link_trace(voter, lang),
+        owner_prevails=opened.owner_prevails,
     )
