@@ -527,7 +527,7 @@ async def deliberation_info(pool: Any, deliberation_id: str) -> dict[str, Any] |
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT id, title, procedure, rule_id, notice_zh, notice_en, question_zh, question_en,"
-            " opens_at, closes_at, changeable, roll_digest FROM deliberations WHERE id = $1",
+            " opens_at, closes_at, changeable, roll_digest, details FROM deliberations WHERE id = $1",
             deliberation_id,
         )
     if row is None:

@@ -18,6 +18,7 @@ from yishi import i18n
 from yishi.i18n import N_
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
+from yishi.web.ballot_facts import Facts, ballot_facts
 from yishi.web.render import link_invalid_page, link_revoked_page, message_page, page_lang, page_translator
 from yishi.web.security import client_address, form_csrf, new_nonce
 
@@ -169,6 +170,7 @@ class BallotPage:
     closes_fallback_years: tuple[int, ...] = ()
     link_trace: tuple[str, ...] = ()
     owner_prevails: bool = False
+    facts: Facts | None = None
 
 
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
@@ -325,4 +327,5 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         closes_fallback_years=opened.closes_fallback_years,
         link_trace=link_trace(voter, lang),
         owner_prevails=opened.owner_prevails,
+        facts=ballot_facts(voter.box, info, voter.owner_id, lang, _localised(info, "notice", lang, "")),
     )
