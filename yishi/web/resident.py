@@ -121,8 +121,10 @@ async def show_ballot(request: Request, token: str) -> Response:
                                     voter)
     closed = voter.box.closed_at(voter.now)
     if closed:
+        from yishi.web.after_close import closed_ballot_page
+
         return await show_matter_or(request, token, voter.holder.token_hash, voter.holder.deliberation_id,
-                                    voter.owner_id, closed_page(request, closed))
+                                    voter.owner_id, closed_ballot_page(request, voter, closed, token))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
         return message_page(request, 200, N_("Voting has not started"),

@@ -221,7 +221,8 @@ def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) 
     return (info.get(f"{key}_en") if lang == "en" else None) or info.get(f"{key}_zh") or fallback
 
 
-def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None) -> str | None:
+def ballot_status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None,
+                  closed: bool = False) -> str | None:
     """The ballot that counts for the owner on this question, in the owner's words: an online ballot prevails over
     a paper one, and (boxes with ``owner_prevails``, RULES.md) her own ballot over her proxy's."""
     owner_id = owner_id or voter.owner_id
@@ -247,7 +248,7 @@ def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = No
         if voter.box.state.tally(question_id).has_paper_ballot(owner_id) and not by_proxy:
             text += tr.gettext("The online ballot prevails: your paper ballot is recorded but does not count; your "
                                "online ballot does.")
-    if prevails and by_proxy:
+    if prevails and by_proxy and not closed:
         text += tr.gettext(" If you vote yourself, your own ballot counts instead.")
     elif prevails and voter.box.last_ballot(owner_id, question_id=question_id, proxied=True) is not None:
         text += tr.gettext(" Your proxy's ballot for you is recorded but does not count: your own ballot prevails.")
@@ -284,7 +285,7 @@ def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | 
             voted = voter.box.last_ballot(voter.owner_id, question_id=question.id, channel="online",
                                           proxied=False if prevails else None) is not None
             final = voted and not voter.box.opened.ballots_changeable
-            status = _status(voter, lang, question.id)
+            status = ballot_status(voter, lang, question.id)
         else:  # the proxy's form for the owner he represents
             counted = tally.counted_ballot(owner_id)
             own_counts = prevails and counted is not None and not counted[1]
