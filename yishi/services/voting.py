@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,7 +41,8 @@ from yishi.services.links import LinkHolder, RevokedLinkError, revoked_among
 
 log = structlog.get_logger(__name__)
 
-CODE_RE = re.compile(r"^\s*(\d{1,9})\s*-\s*([0-9A-F]{5})\s*-?\s*([0-9A-F]{5})\s*$", re.IGNORECASE)
+CODE_RE = re.compile(r"^(\d{1,9})([0-9a-f]{10})$")
+_CODE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―－_·.。,，]+")
 
 
 class VotingClosedError(BoxClosedError):
@@ -99,11 +101,19 @@ def receipt_code(seq: int, digest: str) -> str:
 
 
 def parse_receipt_code(text: str) -> tuple[int, str] | None:
-    """``(seq, ten lower-case hex digits)`` or None if ``text`` is not a receipt code."""
-    match = CODE_RE.match(text or "")
+    """``(seq, ten lower-case hex digits)`` or None if ``text`` is not a receipt code.
+
+    Written as people copy it: with or without the dashes, with spaces, in any case, in full-width characters
+    (``42-3FA9C-07B1E``, ``42 3fa9c 07b1e``, ``423FA9C07B1E``). The hex part is always ten characters, so the
+    digits before it are the entry number even without a dash."""
+    groups = _CODE_SEPARATORS.split(unicodedata.normalize("NFKC", text or "")[:60].lower().strip(" -"))
+    if len(groups) > 3 or (len(groups) == 3 and not len(groups[1]) == len(groups[2]) == 5) or (
+            len(groups) == 2 and len(groups[1]) != 10):
+        return None  # where she put the dashes or spaces tells where the parts end: a missing digit is not guessed
+    match = CODE_RE.match("".join(groups))
     if match is None:
         return None
-    return int(match.group(1)), (match.group(2) + match.group(3)).lower()
+    return int(match.group(1)), match.group(2)
 
 
 SETTLE_AFTER = 1_000  # events folded at once (a box's roll and its ballots, read on first use)

@@ -12,6 +12,7 @@ from fastapi import Request, Response
 from domain.tally_result import TallyResult
 from yishi import i18n
 from yishi.web.ballot_facts import RULE_SENTENCES
+from yishi.web.my_ballots import my_ballots
 from yishi.web.render import page_lang, render
 from yishi.web.voter import Voter, ballot_status
 
@@ -48,5 +49,6 @@ def closed_ballot_page(request: Request, voter: Voter, closed: datetime, token: 
         "title": info.get("title") or questions[0].text, "closed": closed, "questions": questions,
         "posted_by": None if recorded is not None else box.opened.seals_at,
         "rule_sentence": i18n.translator(lang).gettext(sentence) if sentence else "",
+        "mine": my_ballots(box, voter.owner_id, lang),
     }
     return render(request, "ballot_closed.html", no_store=True, page=page, token=token)

@@ -19,6 +19,7 @@ from yishi.i18n import N_
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.ballot_facts import Facts, ballot_facts
+from yishi.web.my_ballots import MyBallot, my_ballots
 from yishi.web.render import link_invalid_page, link_revoked_page, message_page, page_lang, page_translator
 from yishi.web.security import client_address, form_csrf, new_nonce
 
@@ -171,6 +172,7 @@ class BallotPage:
     link_trace: tuple[str, ...] = ()
     owner_prevails: bool = False
     facts: Facts | None = None
+    mine: list[MyBallot] = field(default_factory=list)
 
 
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
@@ -329,4 +331,5 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         link_trace=link_trace(voter, lang),
         owner_prevails=opened.owner_prevails,
         facts=ballot_facts(voter.box, info, voter.owner_id, lang, _localised(info, "notice", lang, "")),
+        mine=my_ballots(voter.box, voter.owner_id, lang),
     )
