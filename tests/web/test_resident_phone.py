@@ -3,6 +3,7 @@ responses compressed, the stylesheet cacheable."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tests.web.test_browser import PHONE
@@ -85,3 +86,52 @@ async def test_pages_are_compressed_and_the_stylesheet_cached(client, open_delib
     assert plain.headers["cache-control"] == "public, max-age=3600", "unversioned: an hour"
     again = await client.get(css_url, headers={"If-None-Match": css.headers["etag"]})
     assert again.status_code == 304
+
+
+async def test_a_ballot_lost_to_the_network_keeps_her_choice_and_never_counts_twice(browser, live_server, store,
+                                                                                   open_deliberation,
+                                                                                   artifacts_dir) -> None:
+    """The ballot reaches the server but the answer is lost: she opens her link again, finds her choice kept and the
+    note, presses again and gets the first ballot's receipt; one ballot is in the stream. (With ballots final the page
+    she opens again says she has voted, and shows no form.)"""
+    from tests.web.test_browser import shot
+
+    d = await open_deliberation(3)
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    lost = []
+
+    async def lose_the_answer(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "POST" and not lost:
+            lost.append(await route.fetch())  # the server records the ballot; the phone never hears back
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    try:
+        url = live_server + d.path("o001")
+        await page.goto(url)
+        assert not await page.locator(".retry-note").is_visible()
+        assert await page.get_by_text("同一张选票不会重复计入").is_visible()
+        await page.route("**/v/**", lose_the_answer)
+        await page.get_by_text("反对", exact=True).click()
+        await page.get_by_role("button", name="提交投票").click()
+        for _ in range(200):  # the aborted navigation ends on the browser's error page, as the phone would show
+            if page.url.startswith("chrome-error:"):
+                break
+            await asyncio.sleep(0.05)
+        assert lost and lost[0].status == 200 and page.url.startswith("chrome-error:")
+        first_code = re.search(r'id="receipt-code">([^<]+)<', await lost[0].text()).group(1)  # type: ignore[union-attr]
+        await page.goto(url)
+        assert await page.locator(".retry-note").is_visible()
+        assert await page.get_by_label("反对", exact=True).is_checked(), "her choice is kept"
+        await shot(page, artifacts_dir, "ballot-retry-phone-zh")
+        await page.get_by_role("button", name="提交投票").click()
+        await page.locator("#receipt-code").wait_for()
+        assert (await page.locator("#receipt-code").inner_text()).strip() == first_code
+        await page.goto(url)
+        assert not await page.locator(".retry-note").is_visible(), "the receipt cleared what was kept"
+    finally:
+        await context.close()
+    ballots = [e for e in await store.read(d.id) if e.type == "BallotCast"]
+    assert [e.payload["choice"] for e in ballots] == ["against"], "pressing again never counted twice"
