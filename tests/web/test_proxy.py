@@ -112,3 +112,22 @@ async def test_with_ballots_final_the_owner_still_votes_after_her_proxy(client, 
     assert receipt.status_code == 200 and "以您本人的选票为准：代投人替您投的票不再计入" in receipt.text
     assert (await load_box(store, d.id)).state.tally().counted_choice("o002") == "for"
     assert "业主本人已投票" in (await client.get(d.path("o003"))).text
+
+
+async def test_the_room_as_people_write_it_the_holder_confirmed_and_errors_inline(client, open_deliberation,
+                                                                                 fields) -> None:
+    """Issue 21 item 4: "501" in her own entrance, "1栋1单元…", a mistyped room said beside the field with what she
+    typed kept, and the holder's masked name to confirm whom she chose."""
+    d = await open_deliberation(8)  # o000 and o004 share building 1, entrance 1
+    neighbour = next(r for r in d.roll.rooms if r.owner_id == "o004")
+    number = neighbour.room_id.split("-")[-1]
+    saved = await authorise(client, d, "o000", number, fields)
+    assert saved.status_code == 200 and "您已委托" in saved.text and "业*4" in saved.text, "业主4, masked"
+    assert "当前代投人" in (page := (await client.get(d.path("o000"))).text) and "业*4" in page
+    other = next(r for r in d.roll.rooms if r.owner_id == "o003")
+    written = f"{other.building}栋{other.entrance}单元{other.room_id.split('-')[-1]}室"
+    assert (await authorise(client, d, "o001", written, fields)).status_code == 200
+    assert "业*3" in (await client.get(d.path("o001"))).text
+    wrong = await authorise(client, d, "o002", "9栋9单元999", fields)
+    assert wrong.status_code == 422 and 'id="proxy-error"' in wrong.text
+    assert 'value="9栋9单元999"' in wrong.text and 'name="choice"' in wrong.text, "on her ballot page, input kept"

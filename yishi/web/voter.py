@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_b
 from yishi.web.ballot_facts import Facts, ballot_facts
 from yishi.web.my_ballots import MyBallot, my_ballots
 from yishi.web.render import link_invalid_page, link_revoked_page, message_page, page_lang, page_translator
+from yishi.web.room_forms import find_room
 from yishi.web.security import client_address, form_csrf, new_nonce
 
 UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailableError)
@@ -49,9 +49,10 @@ class Voter:
         return self.box.opened.questions[0].id
 
     def room_of(self, text: str) -> RoomEntry | None:
-        """The roll's room written as ``text`` (full-width digits and case forgiven)."""
-        wanted = unicodedata.normalize("NFKC", text).strip().upper()
-        return next((r for r in self.box.opened.roll if r.room_id.upper() == wanted), None)
+        """The roll's room written as ``text``: ``3-2-501``, ``501`` (her own entrance first), ``3栋2单元501``
+        (yishi/web/room_forms.py; full-width digits and case forgiven)."""
+        own = next(iter(self.box.rooms_of(self.owner_id)), None)
+        return find_room(text, self.box.opened.roll, near=own)
 
 
 def rooms_label(box: Box, owner_id: str) -> str:
@@ -173,6 +174,10 @@ class BallotPage:
     owner_prevails: bool = False
     facts: Facts | None = None
     mine: list[MyBallot] = field(default_factory=list)
+    proxy_name: str = ""
+    """The current proxy's name, masked (王*明), to confirm whom she chose."""
+    proxy_error: str | None = None
+    proxy_value: str = ""
 
 
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
