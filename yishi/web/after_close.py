@@ -33,6 +33,11 @@ def _mine(voter: Voter, lang: str, question_id: str) -> str:
     return status + tr.gettext(" This ballot is counted.")
 
 
+def my_vote(voter: Voter, lang: str) -> str:
+    """What she voted on the box's first question and whether it counted (the matter page after the vote)."""
+    return _mine(voter, lang, voter.box.opened.questions[0].id)
+
+
 def closed_ballot_page(request: Request, voter: Voter, closed: datetime, token: str) -> Response:
     lang = page_lang(request)
     box, info = voter.box, voter.info or {}

@@ -8,6 +8,7 @@ validator decides (stage, role, scope). The update id comes from the form's nonc
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -50,20 +51,21 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
-                message: str | None = None) -> Response:
+                message: str | None = None, mine: list[Any] | None = None, my_vote: str | None = None) -> Response:
     return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
-                  max_chars=MAX_OBJECTION_CHARS,
+                  max_chars=MAX_OBJECTION_CHARS, mine=mine or [], my_vote=my_vote,
                   forms={p: _keys(request, binding, p) for p in ("share", "objection")})
 
 
 async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
-                         otherwise: Response) -> Response:
-    """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page)."""
+                         otherwise: Response, mine: list[Any] | None = None, my_vote: str | None = None) -> Response:
+    """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page); after the
+    vote, ``my_vote`` (what she voted and that it counted) and ``mine`` (her receipts) are shown on it."""
     try:
         matter = await load_matter(request.app.state.store, deliberation_id, owner_id)
     except UNAVAILABLE:
         return unavailable(request)
-    return otherwise if matter is None else matter_page(request, token, binding, matter)
+    return otherwise if matter is None else matter_page(request, token, binding, matter, mine=mine, my_vote=my_vote)
 
 
 @router.get("/v/{token}/matter")

@@ -122,10 +122,13 @@ async def show_ballot(request: Request, token: str) -> Response:
                                     voter)
     closed = voter.box.closed_at(voter.now)
     if closed:
-        from yishi.web.after_close import closed_ballot_page
+        from yishi.web.after_close import closed_ballot_page, my_vote
+        from yishi.web.my_ballots import my_ballots
 
+        lang = page_lang(request)
         return await show_matter_or(request, token, voter.holder.token_hash, voter.holder.deliberation_id,
-                                    voter.owner_id, closed_ballot_page(request, voter, closed, token))
+                                    voter.owner_id, closed_ballot_page(request, voter, closed, token),
+                                    mine=my_ballots(voter.box, voter.owner_id, lang), my_vote=my_vote(voter, lang))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
         return message_page(request, 200, N_("Voting has not started"),
