@@ -12,9 +12,10 @@ from fastapi import Request, Response
 from domain.tally_result import TallyResult
 from yishi import i18n
 from yishi.web.ballot_facts import RULE_SENTENCES
+from yishi.web.ballot_status import ballot_status
 from yishi.web.my_ballots import my_ballots
 from yishi.web.render import page_lang, render
-from yishi.web.voter import Voter, ballot_status
+from yishi.web.voter import Voter
 
 
 @dataclass
