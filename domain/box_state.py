@@ -101,12 +101,17 @@ def _opened_ledger(event: BoxOpened) -> _Ledger:
                     "stop and investigate"), roll_digest=event.roll_digest[:12],
         )
     electorate = checked_select(event.roll, event.scope, digest)
-    settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent,
-                             deem_over_half=event.deem_over_half)
+    settings = settings_of(event)
     book = ProxyBook(event.proxy_limit)
     rule = get_rule(event.rule_id)
     tallies = {q.id: Tally(electorate, rule, settings, book) for q in event.questions}
     return _Ledger(electorate, tallies, book)
+
+
+def settings_of(opened: BoxOpened) -> TallySettings:
+    """The count's settings as the box recorded them when it opened."""
+    return TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent,
+                         deem_over_half=opened.deem_over_half, owner_prevails=opened.owner_prevails)
 
 
 def _advance(state: BoxState, ledger: _Ledger, **update: object) -> BoxState:

@@ -29,6 +29,9 @@ class OpenBox(_Command):
     paper_entry_until: AwareDatetime | None = None
     """Paper ballots filled in before ``closes_at`` are entered until then (``None``: only until ``closes_at``)."""
     closes_fallback_years: tuple[int, ...] = ()
+    owner_prevails: bool = True
+    """The owner's own ballot counts over her proxy's whatever their order (RULES.md); recorded on ``BoxOpened``.
+    False only to reproduce a box opened before the rule was recorded."""
 
 
 class CastBallot(_Command):

@@ -107,6 +107,7 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
             deem_over_half=cmd.deem_over_half,
             paper_entry_until=cmd.paper_entry_until,
             closes_fallback_years=cmd.closes_fallback_years,
+            owner_prevails=cmd.owner_prevails,
         )
     ]
 
@@ -172,24 +173,28 @@ def cast_ballot(state: BoxState, cmd: CastBallot) -> list[Event]:
 
 
 def _check_final(running: Tally, cmd: CastBallot) -> None:
-    """Ballots cannot be changed: refuse only a ballot that would replace one of the same channel that counts.
+    """Ballots cannot be changed: refuse only a ballot that would replace the ballot that counts.
 
     RULES.md: "A paper ballot counts only when the same owner has no online ballot; an owner's last online
-    ballot counts" (Shenzhen 深建规〔2020〕14号). So an online ballot after a paper one is accepted and counts
-    (online prevails, it changes no online ballot); a paper ballot after an online one is recorded and does not
-    count; a second online ballot, or a second paper sheet while no online ballot exists, would change the
-    counted ballot and is refused.
+    ballot counts" (Shenzhen 深建规〔2020〕14号), and "the owner's own ballot prevails over the proxy's whatever
+    their order". So an online ballot after a paper one is accepted and counts (online prevails, it changes no
+    online ballot); a paper ballot after an online one is recorded and does not count; the owner's own ballot after
+    her proxy's is accepted and counts, a proxy's after hers is recorded and does not count; a second ballot of the
+    same standing as the one that counts (a second online ballot, a second paper sheet while no online ballot
+    exists) would change the counted ballot and is refused.
     """
     owner = cmd.owner_id
-    if cmd.channel == "online" and running.has_online_ballot(owner):
+    by_proxy = bool(cmd.cast_by) and cmd.cast_by != owner
+    if not running.would_replace_counted(cmd.channel, by_proxy, owner):
+        return
+    if cmd.channel == "online":
         raise BallotNotChangeableError(
             N_("owner %(owner)s has voted online; ballots are final in this vote"), owner=owner,
         )
-    if cmd.channel == "paper" and running.has_paper_ballot(owner) and not running.has_online_ballot(owner):
-        raise BallotNotChangeableError(
-            N_("a paper ballot of owner %(owner)s is already entered and ballots are final in this vote; if it was "
-                    "entered wrongly, the committee must check the original sheet"), owner=owner,
-        )
+    raise BallotNotChangeableError(
+        N_("a paper ballot of owner %(owner)s is already entered and ballots are final in this vote; if it was "
+                "entered wrongly, the committee must check the original sheet"), owner=owner,
+    )
 
 
 def _replay(previous: BallotCast, cmd: CastBallot) -> list[Event]:

@@ -67,6 +67,11 @@ class BoxOpened(_Event):
     closes_fallback_years: tuple[int, ...] = ()
     """The years ``closes_at`` was counted with Saturdays and Sundays as the only rest days (no State Council
     schedule loaded for them when the procedure computed it). Written only when not empty, as ``deem_over_half``."""
+    owner_prevails: bool = False
+    """The owner's own ballot counts over her proxy's whatever their order (RULES.md; domain.tally). Every box opened
+    since the rule was recorded has it (``OpenBox`` sets it); a box without it was opened before and is counted as
+    it was then, the last ballot counting whoever cast it, so its recorded result stays verifiable. Written only
+    when true, as ``deem_over_half``."""
 
     @model_serializer(mode="wrap")
     def _without_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -77,6 +82,8 @@ class BoxOpened(_Event):
             del data["paper_entry_until"]
         if not data.get("closes_fallback_years", True):
             del data["closes_fallback_years"]
+        if data.get("owner_prevails", True) is False:
+            del data["owner_prevails"]
         return data
 
     @property

@@ -1,9 +1,18 @@
 """Exact, incremental tally of a ballot box (法释〔2009〕7号 第8–9条; 民法典 第278条).
 
-:class:`Tally` keeps, per owner, the best online and the best paper ballot and the choice currently
+:class:`Tally` keeps, per owner, the best ballot of each standing (its *slot*) and the choice currently
 counted, plus running sums by choice; :meth:`Tally.add` swaps the superseded contribution for the new one
 in O(1). :func:`tally` is the batch form: it folds the ballots, in the order given, through the same
 :class:`Tally`, so both always agree.
+
+Which ballot of an owner counts (RULES.md): within a slot, the last by ``cast_at`` (ties: the order given); the
+first slot that holds a ballot, in this order:
+
+- ``owner_prevails`` (the rule: "the owner's own ballot prevails over the proxy's whatever their order"): the
+  owner's own online ballot, her own paper ballot, her proxy's online ballot, her proxy's paper ballot;
+- without it (boxes opened before the rule was recorded, whose ``BoxOpened`` has no ``owner_prevails``): the
+  online ballot, then the paper ballot, whoever cast them, so a proxy's later ballot replaced the owner's. Those
+  boxes keep the count they were recorded with.
 """
 
 from __future__ import annotations
@@ -33,8 +42,13 @@ from domain.rules import Rule
 from domain.tally_result import Count, TallyResult, evaluate
 
 _OrderKey = tuple[int, datetime, int] | tuple[int, int]
-Precedence = Literal["online_over_paper", "paper_not_counted"]
-"""The online/paper rule that applied to a ballot (RULES.md, Shenzhen 深建规〔2020〕14号)."""
+Slot = Literal["online", "paper", "online-proxy", "paper-proxy"]
+_PROXY_SLOT: dict[str, Slot] = {"online": "online-proxy", "paper": "paper-proxy"}
+RANK_OWNER_PREVAILS: tuple[Slot, ...] = ("online", "paper", "online-proxy", "paper-proxy")
+RANK_LAST_WINS: tuple[Slot, ...] = ("online", "paper")
+Precedence = Literal["online_over_paper", "paper_not_counted", "owner_over_proxy", "proxy_not_counted"]
+"""The rule that applied to a ballot: online over paper (RULES.md, Shenzhen 深建规〔2020〕14号), or the owner's own
+ballot over her proxy's (RULES.md, proxies)."""
 
 
 class TallySettings(BaseModel):
@@ -46,6 +60,9 @@ class TallySettings(BaseModel):
     deem_silent: bool = False
     deem_over_half: bool = False
     """Deem only when the majority's own ballots exceed half of all owners by headcount and by area."""
+    owner_prevails: bool = True
+    """The owner's own ballot counts over her proxy's whatever their order (RULES.md). False only to recount a box
+    opened before the rule was recorded (``BoxOpened.owner_prevails`` absent): there the last ballot counted."""
 
     @model_validator(mode="after")
     def _over_half_needs_deeming(self) -> TallySettings:
@@ -76,7 +93,9 @@ class Tally:
         self.rule = rule
         self.settings = settings or TallySettings()
         self.proxies = proxies if proxies is not None else ProxyBook(self.settings.proxy_limit)
-        self._best: dict[str, dict[str, tuple[_OrderKey, Choice]]] = {"online": {}, "paper": {}}
+        self._rank = RANK_OWNER_PREVAILS if self.settings.owner_prevails else RANK_LAST_WINS
+        # slot -> owner -> (order key, choice, cast by a proxy)
+        self._best: dict[str, dict[str, tuple[_OrderKey, Choice, bool]]] = {slot: {} for slot in self._rank}
         self._counted: dict[str, Choice] = {}
         self._owners: dict[str, int] = dict.fromkeys(CHOICES, 0)
         self._area: dict[str, Decimal] = {c: Decimal(0) for c in CHOICES}
@@ -97,19 +116,34 @@ class Tally:
                 self._ignored.append(ignored)
                 return ignored
         # (in scope and cast by the owner: ``rejection`` is None, as ProxyBook.check_ballot has no proxy to check)
-        channel, cast_at = ballot.channel, ballot.cast_at
+        cast_at, by_proxy = ballot.cast_at, ballot.proxy is not None
         # A ballot without a cast time sorts before every timed ballot, then by the order given.
         key: _OrderKey = (0, self._index) if cast_at is None else (1, cast_at, self._index)
-        best = self._best[channel]
+        slot = self._slot(ballot.channel, by_proxy)
+        best = self._best[slot]
         current = best.get(owner)
         if current is None or key > current[0]:
-            best[owner] = current = (key, ballot.choice)
-        # An online ballot counts over any paper one; a paper one only while the owner has no online ballot.
-        chosen = current[1] if channel == "online" else (self._best["online"].get(owner) or current)[1]
+            best[owner] = current = (key, ballot.choice, by_proxy)
+        # The owner's own online ballot outranks every other slot; otherwise the first filled slot counts.
+        chosen = current[1] if slot == "online" else self._top(owner)[1]  # type: ignore[index]
         old = self._counted.get(owner)
         if old != chosen:
             self._move(owner, old, chosen, area)  # type: ignore[arg-type]
         return None
+
+    def _slot(self, channel: str, by_proxy: bool) -> Slot:
+        return _PROXY_SLOT[channel] if by_proxy and self.settings.owner_prevails else channel  # type: ignore[return-value]
+
+    def _top(self, owner_id: str) -> tuple[_OrderKey, Choice, bool] | None:
+        """The owner's ballot that counts: the best of the first slot holding one."""
+        for slot in self._rank:
+            found = self._best[slot].get(owner_id)
+            if found is not None:
+                return found
+        return None
+
+    def _top_slot(self, owner_id: str) -> Slot | None:
+        return next((slot for slot in self._rank if owner_id in self._best[slot]), None)
 
     def rejection(self, ballot: BallotLike) -> IgnoreReason | None:
         """Why ``ballot`` could not count, or None."""
@@ -139,17 +173,43 @@ class Tally:
         return self._counted.get(owner_id)
 
     def has_online_ballot(self, owner_id: str) -> bool:
-        return owner_id in self._best["online"]
+        """Whether the owner has an online ballot, her own or her proxy's."""
+        return owner_id in self._best["online"] or owner_id in self._best.get("online-proxy", ())
 
     def has_paper_ballot(self, owner_id: str) -> bool:
-        return owner_id in self._best["paper"]
+        return owner_id in self._best["paper"] or owner_id in self._best.get("paper-proxy", ())
 
-    def precedence(self, owner_id: str, channel: str) -> Precedence | None:
-        """Which channel rule applied to the owner's ballot of ``channel`` just counted, if one did.
+    def counted_ballot(self, owner_id: str) -> tuple[str, bool] | None:
+        """How the ballot that counts for the owner came in: ``(channel, cast by a proxy)``, or None."""
+        slot = self._top_slot(owner_id)
+        if slot is None:
+            return None
+        return slot.split("-")[0], self._best[slot][owner_id][2]
 
-        ``online_over_paper``: an online ballot while the owner has a paper one (the paper one no longer
-        counts); ``paper_not_counted``: a paper ballot while the owner has an online one (recorded, not
-        counted). None when the owner used one channel only."""
+    def would_replace_counted(self, channel: str, by_proxy: bool, owner_id: str) -> bool:
+        """Whether a new ballot of this standing would replace the ballot that counts (ballots final: refused)."""
+        slot = self._slot(channel, by_proxy)
+        return owner_id in self._best[slot] and self._top_slot(owner_id) == slot
+
+    def precedence(self, owner_id: str, channel: str, by_proxy: bool = False) -> Precedence | None:
+        """Which rule applied to the owner's ballot of ``channel`` (cast by a proxy or not) just counted, if one did.
+
+        ``owner_over_proxy``: the owner's own ballot while her proxy has cast one (the proxy's no longer counts);
+        ``proxy_not_counted``: a proxy's ballot while the owner has her own (recorded, not counted);
+        ``online_over_paper``: an online ballot while there is a paper one of the same standing (the paper one no
+        longer counts); ``paper_not_counted``: a paper ballot while there is an online one (recorded, not counted).
+        None when nothing else was cast for the owner. Without ``owner_prevails`` only the channel rules apply."""
+        if self.settings.owner_prevails:
+            own = owner_id in self._best["online"] or owner_id in self._best["paper"]
+            proxied = owner_id in self._best["online-proxy"] or owner_id in self._best["paper-proxy"]
+            if by_proxy and own:
+                return "proxy_not_counted"
+            if not by_proxy and proxied:
+                return "owner_over_proxy"
+            other = self._slot("paper" if channel == "online" else "online", by_proxy)
+            if owner_id not in self._best[other]:
+                return None
+            return "online_over_paper" if channel == "online" else "paper_not_counted"
         if channel == "online" and self.has_paper_ballot(owner_id):
             return "online_over_paper"
         if channel == "paper" and self.has_online_ballot(owner_id):
@@ -182,7 +242,7 @@ class Tally:
     def copy(self) -> Tally:
         """An independent copy (O(owners)); use it to keep a tally that a fold would otherwise advance."""
         other = Tally(self.electorate, self.rule, self.settings, self.proxies.copy())
-        other._best = {channel: dict(best) for channel, best in self._best.items()}
+        other._best = {slot: dict(best) for slot, best in self._best.items()}
         other._counted = dict(self._counted)
         other._owners = dict(self._owners)
         other._area = dict(self._area)

@@ -19,7 +19,8 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                a threshold, basis or condition that differs, fails; so does a box whose rule is not stated;
 - recount:     the ballots are counted again here, with exact fractions, under the box's rule as this file
                carries it (never as rule.json or the recorded result states it), and the result must equal
-               the ResultRecorded event, result.json and the seal_box results;
+               the ResultRecorded event, result.json and the seal_box results (an owner's own ballot prevails
+               over her proxy's when the box recorded that rule, ``owner_prevails``; see Count);
 - tickets:     every escalation ticket of the deliberation or topic (named by an EscalationStarted event, a
                TopicRouted or TopicDecided event, an Escalation run among the histories, or the manifest)
                has its own stream in events.jsonl, which is checked like any other (chain: seq and hashes);
@@ -573,6 +574,9 @@ class Box:
         self.areas, self.on_roll = electorate(payload["roll"], payload.get("scope") or {})
         self.deem_silent = bool(payload.get("deem_silent", False))
         self.deem_over_half = bool(payload.get("deem_over_half", False))  # absent from boxes opened before it
+        # The owner's own ballot prevails over her proxy's (RULES.md); absent from boxes opened before the rule was
+        # recorded, where the last ballot counted whoever cast it.
+        self.owner_prevails = bool(payload.get("owner_prevails", False))
         self.proxies = Proxies(int(payload.get("proxy_limit", 3)))
         self.counts = {q.get("id", "main"): Count(self) for q in payload["questions"]}
 
@@ -601,11 +605,17 @@ def _in_scope(room: dict, scope: dict) -> bool:
 
 
 class Count:
-    """Per owner the latest online and the latest paper ballot; online wins; sums by choice."""
+    """Per owner the latest ballot of each standing; the first standing that holds one counts; sums by choice.
+
+    Standings, in order: with ``owner_prevails``, the owner's own online ballot, her own paper ballot, her proxy's
+    online ballot, her proxy's paper ballot; without it (boxes opened before the rule), online then paper,
+    whoever cast them."""
 
     def __init__(self, box: Box) -> None:
         self.box = box
-        self.best: dict[str, dict[str, tuple]] = {"online": {}, "paper": {}}
+        self.rank = (("online", "paper", "online-proxy", "paper-proxy") if box.owner_prevails
+                     else ("online", "paper"))
+        self.best: dict[str, dict[str, tuple]] = {slot: {} for slot in self.rank}
         self.counted: dict[str, str] = {}
         self.ignored: list[tuple] = []
         self.index = 0
@@ -621,10 +631,12 @@ class Count:
             self.ignored.append((owner, cast_by, channel, cast_at, reason))
             return
         key = (0, self.index) if cast_at is None else (1, cast_at, self.index)
-        current = self.best[channel].get(owner)
+        by_proxy = bool(cast_by) and cast_by != owner
+        slot = channel + "-proxy" if by_proxy and self.box.owner_prevails else channel
+        current = self.best[slot].get(owner)
         if current is None or key > current[0]:
-            self.best[channel][owner] = (key, choice)
-        self.counted[owner] = (self.best["online"].get(owner) or self.best["paper"][owner])[1]
+            self.best[slot][owner] = (key, choice)
+        self.counted[owner] = next(self.best[s][owner] for s in self.rank if owner in self.best[s])[1]
 
     def _rejection(self, owner: str, cast_by: str | None, cast_at: datetime | None) -> str | None:
         if owner not in self.box.areas:

@@ -234,11 +234,12 @@ PRE_CHANGE_KEYS = {"type", "deliberation_id", "questions", "rule_id", "scope", "
 
 def test_box_opened_payload_keeps_its_old_keys_unless_the_setting_is_on(roll_of, t0) -> None:
     roll = roll_of([("o1", "10"), ("o2", "20")])
-    plain = decide(BoxState(), _open(roll, t0, deem_silent=True))[0]
+    # owner_prevails=False: a box as opened before that rule was recorded (tests/domain/test_owner_prevails.py)
+    plain = decide(BoxState(), _open(roll, t0, deem_silent=True, owner_prevails=False))[0]
     payload = plain.model_dump(mode="json")
     assert set(payload) == PRE_CHANGE_KEYS  # same bytes, same hash as before the setting existed
     assert event_from_json("BoxOpened", plain.model_dump_json()) == plain
-    refined = decide(BoxState(), _open(roll, t0, deem_silent=True, deem_over_half=True))[0]
+    refined = decide(BoxState(), _open(roll, t0, deem_silent=True, deem_over_half=True, owner_prevails=False))[0]
     data = refined.model_dump(mode="json")
     assert set(data) == PRE_CHANGE_KEYS | {"deem_over_half"} and data["deem_over_half"] is True
     decoded = event_from_json("BoxOpened", refined.model_dump_json())

@@ -96,11 +96,13 @@ def open_deliberation(pool, store: EventStore) -> OpenFn:  # type: ignore[no-unt
 
     async def opener(owners: int = 8, *, changeable: bool = True, minutes: int = 60,
                      rule_id: str = "cc278-ordinary", roll: Roll | None = None, community: str = "default",
-                     links: bool = True, paper_entry: str | None = None, deem_silent: bool = False) -> Opened:
+                     links: bool = True, paper_entry: str | None = None, deem_silent: bool = False,
+                     procedure: str = "test", details: dict | None = None, scope: Scope | None = None) -> Opened:
         roll = roll or make_roll(owners)
         now = datetime.now(UTC)
         spec = DeliberationSpec(
-            procedure="test", title="加装电梯意见征询", rule_id=rule_id, scope=Scope(),
+            procedure=procedure, title="加装电梯意见征询", rule_id=rule_id, scope=scope or Scope(),
+            details=details or {},
             question=Question(text_zh="是否同意在本楼加装电梯？", text_en="Install an elevator in this building?"),
             notice_zh="加装电梯方案已在一楼公告栏张贴。\n请在截止前投票。",
             notice_en="The elevator plan is posted in the lobby.\nPlease vote before the deadline.",

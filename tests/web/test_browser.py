@@ -79,7 +79,7 @@ async def test_vote_change_and_check_receipt(browser, live_server, store, open_d
         await page.get_by_role("textbox").fill(second_code)
         await page.get_by_role("button", name=words["check"]).click()
         await page.get_by_text(words["found"]).wait_for()
-        assert (await page.locator("#rc-seq").inner_text()).strip() == second_code.split("-")[0]
+        assert (await page.locator("#rc-seq").text_content() or "").strip() == second_code.split("-")[0]  # folded
         await shot(page, artifacts_dir, f"receipt-check-{lang}")
         await assert_accessible(page, f"receipt check ({lang})")
     finally:
@@ -96,7 +96,7 @@ async def test_closed_and_invalid_link_pages_are_accessible(browser, live_server
     page = await context.new_page()
     try:
         response = await page.goto(f"{live_server}{d.path('o000')}")
-        assert response is not None and response.status == 410
+        assert response is not None and response.status == 200  # her page after the close (test_after_close.py)
         await shot(page, artifacts_dir, "closed-zh")
         await assert_accessible(page, "closed page")
         response = await page.goto(f"{live_server}/v/{'x' * 43}?lang=en")

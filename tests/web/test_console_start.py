@@ -120,8 +120,9 @@ async def test_committee_starts_an_elevator_once_and_lands_on_its_page(app, sign
         page = await page_until(committee, f"/console/d/{did}/matter", "可行性", "the matter page of the new one")
         assert title in page
     async with pool.acquire() as conn:
-        community = await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", did)
+        community, details = await conn.fetchrow("SELECT community, details FROM deliberations WHERE id = $1", did)
     assert community == "幸福社区"
+    assert Decimal(details["cost_total"]) == Decimal("480000.50") and details["by_area"] is True  # for the ballot
     await temporal.get_workflow_handle(did).terminate("test done")
 
 

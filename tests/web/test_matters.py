@@ -84,6 +84,9 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
 
         # The vote: every owner for (straight into the stream, as the web tier does).
         await wait_box_open(store, did, patience=30)
+        ballot = (await client.get(path["O361"])).text  # what is decided (issue 21 item 1), from the real start
+        assert "工程总费用估算为 600,000 元" in ballot and "您家估算分摊：约" in ballot
+        assert "可行性论证结果：可行" in ballot
         for owner in OWNERS:
             await cast(store, did, owner, "for", datetime.now(UTC))
 
@@ -100,6 +103,7 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
             asked = await client.post(f"{path['O361']}/sms", data={k: v for k, v in sms.items() if k != "_action"})
             assert asked.status_code == 200 and ("again" in sms) is again, asked.text[-600:]
             assert ("O361" in (await load_book(store, pool, "default")).opted_out) is expected
+        assert "您已投票：同意" in text and "这张选票已计入" in text and "您的选票收据" in text  # issue 21 item 2
         share = form_fields(text, "/share")
         fields = {"nonce": share["nonce"], "csrf": share["csrf"]}
         first = await client.post(f"{path['O361']}/share", data=fields)

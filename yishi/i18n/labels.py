@@ -81,11 +81,15 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": C_("result", "rejected"),
         "no_quorum": C_("result", "no quorum (the vote is void)"),
     },
-    "precedence": {  # the online/paper rule of RULES.md that applied to a ballot (domain.tally.Tally.precedence)
+    "precedence": {  # the rule of RULES.md that applied to a ballot (domain.tally.Tally.precedence)
         "online_over_paper": C_("precedence", "The online ballot prevails: your earlier paper ballot no longer "
                                               "counts (深圳市 深建规〔2020〕14号)."),
         "paper_not_counted": C_("precedence", "You have voted online: the paper ballot is recorded but does not "
                                               "count (the online ballot prevails, 深圳市 深建规〔2020〕14号)."),
+        "owner_over_proxy": C_("precedence", "Your own ballot counts: the ballot your proxy cast for you no longer "
+                                             "counts (the owner's own ballot prevails)."),
+        "proxy_not_counted": C_("precedence", "The owner has already voted herself: this ballot is recorded but does "
+                                              "not count (the owner's own ballot prevails)."),
     },
     "stage": {
         "initiated": C_("stage", "Started"),

@@ -18,10 +18,11 @@ import structlog
 
 from activities.eventstore import EventStore
 from domain.ballots import Ballot, ProxyRecord
+from domain.box_state import settings_of
 from domain.procedures import deliberation_of
 from domain.roll import Roll, RoomEntry, Scope
 from domain.rules import Threshold, get_rule
-from domain.tally import TallySettings, tally
+from domain.tally import tally
 from domain.tally_result import TallyResult
 from yishi.services.accounts import Account
 from yishi.services.voting import Box, FormAlreadyUsedError, Receipt, cast_ballot
@@ -90,8 +91,7 @@ def progress(box: Box, question_id: str | None = None) -> Progress:
     opened = box.opened
     question_id = question_id or opened.questions[0].id
     rule = get_rule(opened.rule_id)
-    settings = TallySettings(proxy_limit=opened.proxy_limit, deem_silent=opened.deem_silent,
-                             deem_over_half=opened.deem_over_half)
+    settings = settings_of(opened)
     ballots, proxies = _inputs(box, question_id)
     in_scope = Roll.from_entries([r for r in opened.roll if opened.scope.contains(r)])
 
@@ -159,9 +159,15 @@ def paper_ballots(box: Box, clerks: dict[int, str] | None = None) -> list[PaperE
             clerk_id = stored.payload.get("entered_by")
             entries.append(PaperEntry(owner, box.rooms_of(owner), stored.payload["choice"],
                                       stored.payload.get("paper_ref"), stored.seq,
-                                      not box.state.tally(question).has_online_ballot(owner), question,
+                                      _paper_counts(box, question, owner), question,
                                       clerk_id, (clerks or {}).get(clerk_id, "") if clerk_id is not None else ""))
     return entries
+
+
+def _paper_counts(box: Box, question: str, owner: str) -> bool:
+    """Whether the ballot that counts for ``owner`` is a paper one (no online ballot prevails over it)."""
+    counted = box.state.tally(question).counted_ballot(owner)
+    return counted is not None and counted[0] == "paper"
 
 
 def paper_clerk_ids(box: Box) -> set[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -46,6 +47,9 @@ class DeliberationSpec(BaseModel):
     paper_entry: str | None = None
     """The paper-entry window after the close (``eod``, ``PT12H``, ``PT0S``; domain.procedures.paper_entry_until).
     None: a plain box (demos, drills, benchmarks) seals at the close. Procedures default to ``eod``."""
+    details: dict[str, Any] = {}
+    """What the ballot page shows of the matter (JSON): the elevator's ``cost_total``, ``coefficients``,
+    ``ground_floor``, ``ground_coefficient``, ``by_area``; a consultation's ``issue`` (yishi/web/ballot_facts.py)."""
 
     @model_validator(mode="after")
     def _over_half_needs_deeming(self) -> DeliberationSpec:
@@ -82,11 +86,12 @@ async def register(pool: asyncpg.Pool, deliberation_id: str, spec: DeliberationS
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO deliberations (id, procedure, title, rule_id, scope, roll_digest, opens_at, closes_at,"
-            " changeable, question_zh, question_en, notice_zh, notice_en, workflow_id, previous_id, community)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$1,$14,$15) ON CONFLICT (id) DO NOTHING",
+            " changeable, question_zh, question_en, notice_zh, notice_en, workflow_id, previous_id, community, details)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$1,$14,$15,$16) ON CONFLICT (id) DO NOTHING",
             deliberation_id, spec.procedure, spec.title, spec.rule_id, json.loads(spec.scope.model_dump_json()),
             digest, spec.opens_at, spec.closes_at, spec.ballots_changeable, spec.question.text_zh,
             spec.question.text_en, spec.notice_zh, spec.notice_en, spec.previous_id, spec.community,
+            json.loads(json.dumps(spec.details, default=str)),
         )
 
 

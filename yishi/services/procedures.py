@@ -95,11 +95,20 @@ async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: S
         procedure=req.procedure, title=req.title, rule_id=rule_id, scope=req.scope,
         question=Question(text_zh=req.title, text_en=definition.name_en), opens_at=now,
         closes_at=periods["voting"].end(now, holiday_file), previous_id=req.previous_id,  # planned, for the listing
-        community=req.community)
+        community=req.community, details=_details(params))
     await register(pool, deliberation_id, spec, digest)
     handle = await client.start_workflow(name, params, id=deliberation_id, task_queue=task_queue,
                                          result_type=ProcedureResult)
     return deliberation_id, handle
+
+
+DETAILS = ("cost_total", "coefficients", "ground_floor", "ground_coefficient", "by_area", "issue")
+
+
+def _details(params: BaseModel) -> dict[str, Any]:
+    """The procedure's figures the ballot page shows (DeliberationSpec.details), as JSON."""
+    data = params.model_dump(mode="json")
+    return {key: data[key] for key in DETAILS if key in data}
 
 
 async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:

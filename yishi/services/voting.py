@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,7 +41,8 @@ from yishi.services.links import LinkHolder, RevokedLinkError, revoked_among
 
 log = structlog.get_logger(__name__)
 
-CODE_RE = re.compile(r"^\s*(\d{1,9})\s*-\s*([0-9A-F]{5})\s*-?\s*([0-9A-F]{5})\s*$", re.IGNORECASE)
+CODE_RE = re.compile(r"^(\d{1,9})([0-9a-f]{10})$")
+_CODE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―－_·.。,，]+")
 
 
 class VotingClosedError(BoxClosedError):
@@ -78,8 +80,9 @@ class Receipt:
     recorded_at: datetime
     question_id: str = "main"
     precedence: str | None = None
-    """The online/paper rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`):
-    ``online_over_paper`` or ``paper_not_counted``; None when the owner used one channel only."""
+    """The rule that applied when it was recorded (:meth:`domain.tally.Tally.precedence`): online over paper
+    (``online_over_paper``, ``paper_not_counted``) or the owner's own ballot over her proxy's (``owner_over_proxy``,
+    ``proxy_not_counted``); None when nothing else was cast for the owner."""
 
     @property
     def code(self) -> str:
@@ -98,11 +101,19 @@ def receipt_code(seq: int, digest: str) -> str:
 
 
 def parse_receipt_code(text: str) -> tuple[int, str] | None:
-    """``(seq, ten lower-case hex digits)`` or None if ``text`` is not a receipt code."""
-    match = CODE_RE.match(text or "")
+    """``(seq, ten lower-case hex digits)`` or None if ``text`` is not a receipt code.
+
+    Written as people copy it: with or without the dashes, with spaces, in any case, in full-width characters
+    (``42-3FA9C-07B1E``, ``42 3fa9c 07b1e``, ``423FA9C07B1E``). The hex part is always ten characters, so the
+    digits before it are the entry number even without a dash."""
+    groups = _CODE_SEPARATORS.split(unicodedata.normalize("NFKC", text or "")[:60].lower().strip(" -"))
+    if len(groups) > 3 or (len(groups) == 3 and not len(groups[1]) == len(groups[2]) == 5) or (
+            len(groups) == 2 and len(groups[1]) != 10):
+        return None  # where she put the dashes or spaces tells where the parts end: a missing digit is not guessed
+    match = CODE_RE.match("".join(groups))
     if match is None:
         return None
-    return int(match.group(1)), (match.group(2) + match.group(3)).lower()
+    return int(match.group(1)), match.group(2)
 
 
 SETTLE_AFTER = 1_000  # events folded at once (a box's roll and its ballots, read on first use)
@@ -302,9 +313,9 @@ class Box:
         return self.state.electorate.owner_areas.get(owner_id, Decimal(0))
 
     def last_ballot(self, owner_id: str, cast_by: str | None = None, question_id: str | None = None,
-                    channel: str | None = None) -> StoredEvent | None:
+                    channel: str | None = None, proxied: bool | None = None) -> StoredEvent | None:
         """The owner's latest ballot in the stream (by seq), optionally only those cast by ``cast_by``, on
-        ``question_id`` or through ``channel``."""
+        ``question_id``, through ``channel``, or cast by a proxy (``proxied=True``) or by herself (False)."""
         for index in reversed(self._ballots.get(owner_id, ())):
             if index >= self._count:
                 continue  # cast after this box was read
@@ -313,7 +324,10 @@ class Box:
                 continue
             if channel is not None and stored.payload.get("channel", "online") != channel:
                 continue
-            if cast_by is None or (stored.payload.get("cast_by") or owner_id) == cast_by:
+            by = stored.payload.get("cast_by") or owner_id
+            if proxied is not None and (by != owner_id) != proxied:
+                continue
+            if cast_by is None or by == cast_by:
                 return stored
         return None
 
@@ -477,7 +491,9 @@ async def cast_ballot(
     # The fold this process has now holds the ballot (committed under the lock, or read back): which channel
     # rule applied to it, for the receipt to name.
     after = await load_box(store, deliberation_id, fresh=False)
-    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel))
+    by_proxy = cast_by is not None and cast_by != owner_id
+    receipt = replace(receipt, precedence=after.state.tally(question_id).precedence(owner_id, receipt.channel,
+                                                                                     by_proxy=by_proxy))
     log.info("ballot.cast", deliberation_id=deliberation_id, seq=receipt.seq, channel=channel,
              precedence=receipt.precedence)
     return receipt
@@ -521,7 +537,7 @@ async def deliberation_info(pool: Any, deliberation_id: str) -> dict[str, Any] |
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT id, title, procedure, rule_id, notice_zh, notice_en, question_zh, question_en,"
-            " opens_at, closes_at, changeable, roll_digest FROM deliberations WHERE id = $1",
+            " opens_at, closes_at, changeable, roll_digest, details FROM deliberations WHERE id = $1",
             deliberation_id,
         )
     if row is None:

@@ -101,9 +101,11 @@ class ReceiptOut(BaseModel):
     recorded_at: datetime
     closes_at: datetime
     changeable: bool
-    precedence: Literal["online_over_paper", "paper_not_counted"] | None = Field(
-        None, description="the online/paper rule that applied: online_over_paper when the owner had a paper ballot "
-                          "(it no longer counts); None when the owner used one channel only")
+    precedence: Literal["online_over_paper", "paper_not_counted", "owner_over_proxy", "proxy_not_counted"] | None = (
+        Field(None, description="the rule that applied: online_over_paper when the owner had a paper ballot (it no "
+                                "longer counts), owner_over_proxy when her proxy had voted for her (his no longer "
+                                "counts), proxy_not_counted for a proxy's ballot when the owner had voted herself; "
+                                "None when nothing else was cast for the owner"))
     precedence_zh: str | None = None
     precedence_en: str | None = None
 

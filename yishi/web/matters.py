@@ -56,16 +56,18 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
                 message: str | None = None, figures: list[ResultSummary] | None = None,
-                sms_out: bool | None = None) -> Response:
+                sms_out: bool | None = None, mine: list[Any] | None = None, my_vote: str | None = None) -> Response:
     lang = "en" if page_lang(request) == "en" else "zh"
     return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
                   max_chars=MAX_OBJECTION_CHARS, figures=[summary_lines(f, lang) for f in figures or []],
-                  sms_out=sms_out, forms={p: _keys(request, binding, p) for p in ("share", "objection", "sms")})
+                  sms_out=sms_out, mine=mine or [], my_vote=my_vote,
+                  forms={p: _keys(request, binding, p) for p in ("share", "objection", "sms")})
 
 
 async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
-                         otherwise: Response) -> Response:
-    """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page)."""
+                         otherwise: Response, mine: list[Any] | None = None, my_vote: str | None = None) -> Response:
+    """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page); after the
+    vote, ``my_vote`` (what she voted and that it counted) and ``mine`` (her receipts) are shown on it."""
     try:
         matter = await load_matter(request.app.state.store, deliberation_id, owner_id)
         # The published figures once the vote is counted: the same lines as the public page and the sheet.
@@ -75,7 +77,7 @@ async def show_matter_or(request: Request, token: str, binding: str, deliberatio
     except UNAVAILABLE:
         return unavailable(request)
     return otherwise if matter is None else matter_page(request, token, binding, matter, figures=figures,
-                                                        sms_out=sms_out)
+                                                        sms_out=sms_out, mine=mine, my_vote=my_vote)
 
 
 @router.get("/v/{token}/matter")

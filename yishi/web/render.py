@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,6 +56,14 @@ def bar_width(value: Fraction | None, threshold: Threshold | None = None, full: 
 _environments: dict[str, Environment] = {}
 
 
+@functools.cache
+def css_url() -> str:
+    """The stylesheet's address with its content's digest: a browser keeps it a year (``static_files``) and asks
+    again only when a release changes it."""
+    css = (resources.files("yishi.web") / "static" / "yishi.css").read_bytes()
+    return "/static/yishi.css?v=" + hashlib.sha256(css).hexdigest()[:12]
+
+
 def environment(lang: str) -> Environment:
     """The templates in one language: Jinja's i18n extension with that language's newstyle gettext callables
     (``_``, ``gettext``, ``ngettext``, ``pgettext``, ``npgettext``: fields escaped by autoescape), the ``label``
@@ -64,8 +75,8 @@ def environment(lang: str) -> Environment:
         env = _environment()
         env.install_gettext_callables(  # type: ignore[attr-defined]
             tr.gettext_raw, tr.ngettext_raw, newstyle=True, pgettext=tr.pgettext_raw, npgettext=tr.npgettext_raw)
-        env.globals.update(when=_when(tr), date=tr.date, area=tr.number, number=tr.number, lang_tag=tr.language.tag,
-                           percent=percent, bilingual=i18n.bilingual,
+        env.globals.update(css_url=css_url(), when=_when(tr), date=tr.date, area=tr.number, number=tr.number,
+                           lang_tag=tr.language.tag, percent=percent, bilingual=i18n.bilingual,
                            bar_width=bar_width, fraction=fraction_str, calendar_fallback=tr.calendar_fallback)
         env.filters["label"] = tr.label
         env.filters["error"] = tr.error

@@ -39,6 +39,7 @@ from yishi.web.render import (
     render_html,
     respond,
 )
+from yishi.web.room_forms import masked
 from yishi.web.security import check_csrf
 from yishi.web.voter import (
     UNAVAILABLE,
@@ -121,14 +122,40 @@ async def show_ballot(request: Request, token: str) -> Response:
                                     voter)
     closed = voter.box.closed_at(voter.now)
     if closed:
+        from yishi.web.after_close import closed_ballot_page, my_vote
+        from yishi.web.my_ballots import my_ballots
+
+        lang = page_lang(request)
         return await show_matter_or(request, token, voter.holder.token_hash, voter.holder.deliberation_id,
-                                    voter.owner_id, closed_page(request, closed))
+                                    voter.owner_id, closed_ballot_page(request, voter, closed, token),
+                                    mine=my_ballots(voter.box, voter.owner_id, lang), my_vote=my_vote(voter, lang))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
         return message_page(request, 200, N_("Voting has not started"),
                             N_("Voting opens at %(when)s; open this link again then."),
                             when=page_translator(request).when(opens_at))
-    return render(request, "ballot.html", no_store=True, page=ballot_page(request, voter), token=token)
+    return await _ballot(request, voter, token)
+
+
+async def _ballot(request: Request, voter: Voter, token: str, status: int = 200, proxy_error: str | None = None,
+                  proxy_value: str = "") -> Response:
+    page = ballot_page(request, voter)
+    proxy = voter.proxies().active_proxy(voter.owner_id, voter.now)
+    if proxy is not None:
+        page.proxy_name = await owner_name(request, voter, proxy)
+    page.proxy_error, page.proxy_value = proxy_error, proxy_value
+    return render(request, "ballot.html", status, no_store=True, page=page, token=token)
+
+
+async def owner_name(request: Request, voter: Voter, owner_id: str) -> str:
+    """The owner's name from the frozen roll's contacts, masked (王*明); empty if the database does not answer."""
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            name = await conn.fetchval("SELECT contacts -> $2 ->> 'name' FROM rolls WHERE digest = $1",
+                                       voter.box.opened.roll_digest, owner_id)
+    except UNAVAILABLE:
+        return ""
+    return masked(name)
 
 
 async def cast(request: Request) -> Response:
@@ -211,12 +238,18 @@ async def authorise(request: Request, token: str) -> Response:
     form = await _checked_form(request, voter, "proxy")
     if isinstance(form, Response):
         return form
-    room = voter.room_of(form.get("room", ""))
-    if room is None:
-        return message_page(request, 422, N_("Proxy"), N_(
-            "There is no room '%(room)s' in this vote. Write it as on the notice sheet."),
-            room=form.get("room", "")[:40], back_url=f"/v/{token}")
-    return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, N_("Proxy recorded"))
+    typed = form.get("room", "")[:40]
+    room = voter.room_of(typed)
+    if room is None:  # said beside the field, with what she typed kept
+        error = page_translator(request).gettext(
+            "There is no room '%(room)s' in this vote. Write it as on the notice sheet.", room=typed)
+        return await _ballot(request, voter, token, 422, proxy_error=error, proxy_value=typed)
+    if room.owner_id == voter.owner_id:
+        return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, N_("Proxy recorded"))
+    name = await owner_name(request, voter, room.owner_id)
+    return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, N_("Proxy recorded"), N_(
+        "You have authorised the owner of %(rooms)s (%(name)s) to vote for you. If you vote yourself, your own "
+        "ballot counts."), rooms=rooms_label(voter.box, room.owner_id), name=name or "—")
 
 
 @router.post("/v/{token}/proxy/revoke")
@@ -237,7 +270,7 @@ ProxyAction = Callable[..., Awaitable[object]]
 
 
 async def _proxy_change(request: Request, voter: Voter, token: str, action: ProxyAction, proxy_owner_id: str,
-                        title: str) -> Response:
+                        title: str, body: str | None = None, **fields: str) -> Response:
     try:
         await action(request.app.state.store, voter.box.deliberation_id, voter.owner_id, proxy_owner_id,
                      now=voter.now)
@@ -247,4 +280,4 @@ async def _proxy_change(request: Request, voter: Voter, token: str, action: Prox
         return refused_page(request, exc)
     except UNAVAILABLE:
         return unavailable(request)
-    return message_page(request, 200, title, back_url=f"/v/{token}")
+    return message_page(request, 200, title, body, back_url=f"/v/{token}", **fields)

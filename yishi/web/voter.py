@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,11 @@ from yishi import i18n
 from yishi.i18n import N_
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
+from yishi.web.ballot_facts import Facts, ballot_facts
+from yishi.web.ballot_status import ballot_status, proxy_status
+from yishi.web.my_ballots import MyBallot, my_ballots
 from yishi.web.render import link_invalid_page, link_revoked_page, message_page, page_lang, page_translator
+from yishi.web.room_forms import find_room
 from yishi.web.security import client_address, form_csrf, new_nonce
 
 UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailableError)
@@ -47,9 +50,10 @@ class Voter:
         return self.box.opened.questions[0].id
 
     def room_of(self, text: str) -> RoomEntry | None:
-        """The roll's room written as ``text`` (full-width digits and case forgiven)."""
-        wanted = unicodedata.normalize("NFKC", text).strip().upper()
-        return next((r for r in self.box.opened.roll if r.room_id.upper() == wanted), None)
+        """The roll's room written as ``text``: ``3-2-501``, ``501`` (her own entrance first), ``3栋2单元501``
+        (yishi/web/room_forms.py; full-width digits and case forgiven)."""
+        own = next(iter(self.box.rooms_of(self.owner_id)), None)
+        return find_room(text, self.box.opened.roll, near=own)
 
 
 def rooms_label(box: Box, owner_id: str) -> str:
@@ -168,6 +172,13 @@ class BallotPage:
     questions: list[QuestionForm] = field(default_factory=list)
     closes_fallback_years: tuple[int, ...] = ()
     link_trace: tuple[str, ...] = ()
+    owner_prevails: bool = False
+    facts: Facts | None = None
+    mine: list[MyBallot] = field(default_factory=list)
+    proxy_name: str = ""
+    """The current proxy's name, masked (王*明), to confirm whom she chose."""
+    proxy_error: str | None = None
+    proxy_value: str = ""
 
 
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
@@ -218,44 +229,30 @@ def _localised(info: dict[str, Any] | None, key: str, lang: str, fallback: str) 
     return (info.get(f"{key}_en") if lang == "en" else None) or info.get(f"{key}_zh") or fallback
 
 
-def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = None) -> str | None:
-    """The ballot that counts for the owner on this question; an online ballot prevails over a paper one."""
-    owner_id = owner_id or voter.owner_id
-    last = voter.box.last_ballot(owner_id, question_id=question_id, channel="online")
-    paper = voter.box.last_ballot(owner_id, question_id=question_id, channel="paper")
-    tr = i18n.translator(lang)
-    if last is None:
-        if paper is None:
-            return None
-        counted = voter.box.state.tally(question_id).counted_choice(owner_id) or paper.payload["choice"]
-        return tr.gettext("Your paper ballot is recorded: %(choice)s. An online ballot takes precedence over paper.",
-                          choice=tr.label(counted, "choice"))
-    choice = tr.label(last.payload["choice"], "choice")
-    when = tr.when(last.occurred_at)
-    if last.payload.get("cast_by") not in (None, owner_id):
-        text = tr.gettext("Your proxy voted for you: %(choice)s (%(when)s).", choice=choice, when=when)
-    else:
-        text = tr.gettext("You have voted: %(choice)s (%(when)s).", choice=choice, when=when)
-    if paper is not None:
-        text += tr.gettext("The online ballot prevails: your paper ballot is recorded but does not count; your online "
-                           "ballot does.")
-    return text
-
-
 def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | None,
                     owner_id: str | None = None) -> list[QuestionForm]:
     questions = voter.box.opened.questions
+    prevails = voter.box.opened.owner_prevails
     forms = []
     for question in questions:
         text = (question.text_en if lang == "en" else None) or question.text_zh
         if len(questions) == 1 and info_text:
             text = info_text  # the registry's wording of the single question
-        # Final ballots: an owner who voted on paper may still vote online (the online ballot counts, RULES.md).
-        voted = voter.box.last_ballot(owner_id or voter.owner_id, question_id=question.id,
-                                      channel="online") is not None
-        forms.append(QuestionForm(question.id, text, _status(voter, lang, question.id, owner_id),
-                                  voted and not voter.box.opened.ballots_changeable,
-                                  form_keys(request, voter, "ballot")))
+        tally = voter.box.state.tally(question.id)
+        if owner_id is None:  # the owner's own form
+            # Final ballots: an owner who voted on paper, or whose proxy voted (owner_prevails), may still vote
+            # online: her own online ballot counts (RULES.md).
+            voted = voter.box.last_ballot(voter.owner_id, question_id=question.id, channel="online",
+                                          proxied=False if prevails else None) is not None
+            final = voted and not voter.box.opened.ballots_changeable
+            status = ballot_status(voter, lang, question.id)
+        else:  # the proxy's form for the owner he represents
+            counted = tally.counted_ballot(owner_id)
+            own_counts = prevails and counted is not None and not counted[1]
+            voted = counted is not None and counted[0] == "online"
+            final = own_counts or (voted and not voter.box.opened.ballots_changeable)
+            status = proxy_status(voter, lang, question.id, owner_id)
+        forms.append(QuestionForm(question.id, text, status, final, form_keys(request, voter, "ballot")))
     return forms
 
 
@@ -290,4 +287,7 @@ def ballot_page(request: Request, voter: Voter, error: str | None = None) -> Bal
         questions=questions,
         closes_fallback_years=opened.closes_fallback_years,
         link_trace=link_trace(voter, lang),
+        owner_prevails=opened.owner_prevails,
+        facts=ballot_facts(voter.box, info, voter.owner_id, lang, _localised(info, "notice", lang, "")),
+        mine=my_ballots(voter.box, voter.owner_id, lang),
     )
