@@ -44,7 +44,7 @@ CREATE TABLE notice_recipients (
 );
 
 -- Photos of posted notices (and other evidence), by their SHA-256: the events carry the hash, this the bytes.
-CREATE TABLE blobs (
+CREATE TABLE posting_photos (
     sha256      text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     media_type  text NOT NULL,
     size        integer NOT NULL,

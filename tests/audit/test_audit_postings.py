@@ -64,6 +64,6 @@ async def test_a_posting_photo_is_checked_by_both_verifiers(temporal_client, poo
     code, outside = await asyncio.to_thread(run_standalone, out)
     assert code == 1 and [c["name"] for c in outside["checks"] if not c["ok"]] == ["postings"]
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE blobs SET content = $2 WHERE sha256 = $1", sha, b"another photo")
+        await conn.execute("UPDATE posting_photos SET content = $2 WHERE sha256 = $1", sha, b"another photo")
     tampered = await verify(vote.id, pool=pool, client=temporal_client)
     assert [c.name for c in tampered.checks if not c.ok] == ["postings"]

@@ -377,7 +377,7 @@ async def posting_photos(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict
     if not wanted:
         return {}
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT sha256, content FROM blobs WHERE sha256 = ANY($1::text[])", wanted)
+        rows = await conn.fetch("SELECT sha256, content FROM posting_photos WHERE sha256 = ANY($1::text[])", wanted)
     return {r["sha256"]: bytes(r["content"]) for r in rows}
 
 

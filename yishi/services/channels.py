@@ -4,7 +4,7 @@ The console (and ``yishi channels``) call these; each change is an event with wh
 
 * channel set-up, quiet hours and opt-outs in the community's channel stream (domain/channel_config.py);
 * a retry (``NoticeRetryRequested``) and a posting of a printed notice (``NoticePosted``, with the SHA-256 of the
-  photo of the posted sheet, whose bytes go to the ``blobs`` table) in the deliberation's stream.
+  photo of the posted sheet, whose bytes go to the ``posting_photos`` table) in the deliberation's stream.
 
 The delivery board and the "to post" list read ``notice_deliveries``, the dispatcher's queue
 (activities/outbox.py), which says where each notice × channel × recipient group stands.
@@ -151,14 +151,14 @@ async def to_post(pool: asyncpg.Pool, deliberation_id: str) -> list[DeliveryRow]
 async def put_blob(pool: asyncpg.Pool, content: bytes, media_type: str) -> str:
     digest = hashlib.sha256(content).hexdigest()
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO blobs (sha256, media_type, size, content) VALUES ($1, $2, $3, $4)"
+        await conn.execute("INSERT INTO posting_photos (sha256, media_type, size, content) VALUES ($1, $2, $3, $4)"
                            " ON CONFLICT (sha256) DO NOTHING", digest, media_type, len(content), content)
     return digest
 
 
 async def get_blob(pool: asyncpg.Pool, digest: str) -> tuple[str, bytes] | None:
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT media_type, content FROM blobs WHERE sha256 = $1", digest)
+        row = await conn.fetchrow("SELECT media_type, content FROM posting_photos WHERE sha256 = $1", digest)
     return (row["media_type"], bytes(row["content"])) if row else None
 
 
