@@ -20,10 +20,13 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - recount:     the ballots are counted again here, with exact fractions, under the box's rule as this file
                carries it (never as rule.json or the recorded result states it), and the result must equal
                the ResultRecorded event, result.json and the seal_box results;
-- tickets:     every escalation ticket of the deliberation (named by an EscalationStarted event, by an
-               Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
-               which is checked like any other (chain: seq and hashes); every stream the manifest lists is
-               there;
+- tickets:     every escalation ticket of the deliberation or topic (named by an EscalationStarted event, a
+               TopicRouted or TopicDecided event, an Escalation run among the histories, or the manifest)
+               has its own stream in events.jsonl, which is checked like any other (chain: seq and hashes);
+               every stream the manifest lists is there;
+- topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
+               hides only comments it posted (their text stays), reopens at most once, and has no topic
+               event after its end (declined, merged, closed);
 - links:       every online ballot that records the generation of the personal link it came through names a
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the
@@ -827,6 +830,8 @@ def expected_tickets(streams: dict[str, list[dict]], manifest: dict) -> dict[str
             ticket = payload.get("ticket_id") if row.get("type") == "EscalationStarted" else None
             if isinstance(ticket, str):
                 found.setdefault(ticket, []).append(f"EscalationStarted {stream_id} seq {row.get('seq')}")
+    for ticket, sources in topic_tickets(streams).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in manifest.get("runs", []):
         if run.get("workflow_type") == "Escalation":
             found.setdefault(str(run.get("workflow_id")), []).append(f"Temporal run {run.get('workflow_id')}")
@@ -857,6 +862,69 @@ def check_tickets(deliberation_id: str, streams: dict[str, list[dict]], manifest
     checks.append(Check("tickets", True, f"{len(tickets)} ticket streams checked: {described}", deliberation_id))
     return checks
 
+
+# ---- topics (issue 16) ------------------------------------------------------------------------------------
+
+TOPIC_TYPES = ("TopicRaised", "TakeUpAssigned", "TakeUpDeadlineMissed", "SupportAdded", "SupportersMerged",
+               "CommentPosted", "CommentHidden", "TopicTaken", "TopicDeclined", "TopicMerged", "TopicRouted",
+               "RouteEnded", "TopicScheduled", "TopicDecided", "TopicVoteCounted", "FollowUpOpened", "MilestoneDone",
+               "MilestoneMissed", "TopicResolved", "FeedbackRequested", "FeedbackGiven", "TopicReopened",
+               "TopicClosed")
+TOPIC_ENDS = ("TopicDeclined", "TopicMerged", "TopicClosed")
+
+
+def topic_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Tickets a topic names: routed to the ladder (TopicRouted) or escalated by a meeting (TopicDecided)."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            ticket = None
+            if row.get("type") == "TopicRouted" and payload.get("target") == "ladder":
+                ticket = payload.get("ticket_id")
+            elif row.get("type") == "TopicDecided" and isinstance(payload.get("decision"), dict):
+                ticket = payload["decision"].get("ticket_id")
+            if isinstance(ticket, str):
+                found.setdefault(ticket, []).append(f"{row.get('type')} {stream_id} seq {row.get('seq')}")
+    return found
+
+
+def topic_problem(stream_id: str, rows: list[dict]) -> tuple:
+    """The first way a topic stream does not hold together, (seq, what), or (None, None): it starts with its own
+    TopicRaised, a hidden comment was posted first, it reopens at most once, no topic event follows its end."""
+    first = rows[0].get("payload") or {}
+    if first.get("topic_id") != stream_id:
+        return rows[0].get("seq"), f"TopicRaised names topic {first.get('topic_id')!r}, not {stream_id!r}"
+    posted, reopened, ended = set(), 0, None
+    for row in rows[1:]:
+        kind, payload, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in TOPIC_TYPES:
+            continue
+        if ended is not None:
+            return seq, f"{kind} after the topic ended ({ended})"
+        if kind == "TopicRaised":
+            return seq, "a second TopicRaised"
+        if kind == "CommentPosted":
+            posted.add(payload.get("comment_id"))
+        elif kind == "CommentHidden" and payload.get("comment_id") not in posted:
+            return seq, f"hides comment {payload.get('comment_id')!r}, which was never posted"
+        elif kind == "TopicReopened":
+            reopened += 1
+            if reopened > 1:
+                return seq, "reopened a second time (a topic reopens once)"
+        if kind in TOPIC_ENDS:
+            ended = f"{kind} at seq {seq}"
+    return None, None
+
+
+def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
+    if not rows or rows[0].get("type") != "TopicRaised":
+        return None
+    seq, problem = topic_problem(stream_id, rows)
+    if problem is not None:
+        return Check("topic", False, f"seq {seq}: {problem}", stream_id, seq)
+    counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
+    return Check("topic", True, f"{counted} topic events hold together", stream_id)
 
 # ---- personal links (domain/link_events.py, yishi/services/audit_links.py) --------------------------------
 
@@ -992,7 +1060,8 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
         seals = [w for w in witnesses if w.activity == "seal_box"] + published
         found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
-                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals)]
+                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
+                 check_topic(stream_id, rows)]
         checks += [check for check in found if check is not None]
     try:
         links_check, links = check_links(deliberation_id, streams)

@@ -7,6 +7,7 @@ from workflows.consultation import ConsultationWorkflow
 from workflows.elevator import ElevatorWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.property import PropertyWorkflow
+from workflows.topic import TopicWorkflow
 
 WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow,
-                          EscalationWorkflow]
+                          EscalationWorkflow, TopicWorkflow]

@@ -37,6 +37,7 @@ COMMANDS = {
     "bench": "yishi.cli.bench:bench",
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
+    "topic": "yishi.cli.topic:topic",
 }
 
 

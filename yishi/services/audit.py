@@ -48,6 +48,7 @@ from yishi.services.audit_temporal import (
     runs_query,
     witnesses_of,
 )
+from yishi.services.audit_topics import check_topic, topic_tickets_named
 
 EXPORT_FORMAT = "yishi-audit-export/1"
 _EVENT_COLUMNS = "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash"
@@ -228,6 +229,8 @@ def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
     """Every escalation ticket of the deliberation and where it is named: an ``EscalationStarted`` event of
     one of its streams, an ``Escalation`` run among its Temporal runs, the ``escalations`` projection."""
     found = tickets_named(rows)
+    for ticket, sources in topic_tickets_named(rows).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in runs:
         if run.workflow_type == ESCALATION_WORKFLOW:
             found.setdefault(run.workflow_id, []).append(f"Temporal run {run.workflow_id}")
@@ -279,6 +282,8 @@ async def verify(
     for stream_id, rows in data.rows.items():
         with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        if (topic := check_topic(stream_id, rows)) is not None:
+            checks.append(topic)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
