@@ -97,7 +97,7 @@ def _award_problem(ledger: Ledger, versions: dict[tuple[str, int], RuleSet], eve
     if held is None:
         return f"award {event.award_id} under rule {event.rule_id} version {event.rule_version}, never set"
     rule = held.rule
-    if event.award_id in ledger.awards:
+    if event.award_id in ledger.awards or event.award_id in ledger.deductions:
         return f"award {event.award_id} a second time"
     try:
         check_facts(rule, event.facts)
@@ -140,6 +140,8 @@ def _deduction_problem(ledger: Ledger, versions: dict[tuple[str, int], RuleSet],
                        event: PointsDeducted) -> str | None:
     if event.person_id not in ledger.people:
         return f"deduction {event.deduction_id} from {event.person_id}, never registered"
+    if event.deduction_id in ledger.deductions or event.deduction_id in ledger.awards:
+        return f"deduction {event.deduction_id} a second time"
     if event.reverses is not None:
         award = ledger.awards.get(event.reverses)
         if award is None or award.person_id != event.person_id or award.reversed or award.points != event.points:

@@ -283,6 +283,8 @@ def _award(state: Ledger, c: Award) -> list[PointsEvent]:
 
 def _credit_hours(state: Ledger, c: CreditHours) -> list[PointsEvent]:
     _person(state, c.person_id)
+    if c.entry_id in state.awards or c.entry_id in state.deductions:
+        raise PointsError(f"积分记录 {c.entry_id} 已存在", f"entry {c.entry_id} exists already")
     credit = state.hours.get((c.person_id, c.source.key()))
     if credit is None:
         found = state.active_rule("volunteer_hours")

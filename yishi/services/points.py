@@ -201,8 +201,8 @@ async def hand_over(store: EventStore, community: str, code: str, *, by: Operato
     redemption_id = state.codes.get(code_hash(code))
     if redemption_id is None:
         raise PointsError("没有这张兑换码（或不属于本社区）", "no such redemption code in this community")
-    await act(store, community, HandOver(at=now, by=by, redemption_id=redemption_id),
-              key=f"hand-over:{redemption_id}")
+    # No idempotency key: a second scan of a code handed over is refused, so the clerk never hands out twice.
+    await act(store, community, HandOver(at=now, by=by, redemption_id=redemption_id))
     found = state.redemptions[redemption_id]
     item = state.items[found.item_id].item
     return {"redemption_id": redemption_id, "person_id": found.person_id, "item_id": found.item_id,
