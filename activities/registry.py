@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from activities.appraisal import AppraisalActivities
 from activities.box import BoxActivities
 from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
@@ -27,10 +28,12 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
+    appraisals = AppraisalActivities(store, pool)
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
             escalations.escalation_outcome, calendar.compute_deadlines, topics.apply_topic_command,
-            topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome]
+            topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
+            appraisals.witness_appraisal_open, appraisals.remind_appraisal, appraisals.close_appraisal]

@@ -57,6 +57,10 @@ class Appraisal:
     def status(self) -> str:
         return "new" if self.opened is None else "closed" if self.closed is not None else "open"
 
+    def copy(self) -> Appraisal:
+        return Appraisal(self.opened, self.areas, {k: dict(v) for k, v in self.ratings.items()},
+                         dict(self.rated_at), self.reminders, self.closed, self.recorded)
+
     def apply(self, event: AppraisalEvent) -> None:
         match event:
             case AppraisalOpened():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.appraisal import AppraisalWorkflow
 from workflows.ballot_box import BallotBoxWorkflow
 from workflows.consultation import ConsultationWorkflow
 from workflows.elevator import ElevatorWorkflow
@@ -10,4 +11,4 @@ from workflows.property import PropertyWorkflow
 from workflows.topic import TopicWorkflow
 
 WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow,
-                          EscalationWorkflow, TopicWorkflow]
+                          EscalationWorkflow, TopicWorkflow, AppraisalWorkflow]

@@ -107,19 +107,39 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
                            initiator_role=initiator_role,
                            initiated_by=initiated_by, petition_signers=signers, community=community)
 
-        async def go(pool: Any) -> str:
+        async def go(pool: Any) -> tuple[str, dict[str, Any]]:
+            from activities.eventstore import EventStore
+            from yishi.services.companies import deliberation_flags
+
             client = await connect(settings)
             did, _ = await start_procedure(client, pool, roll, req, task_queue=settings.task_queue,
                                            holiday_file=holiday)
-            return did
+            flags = await deliberation_flags(pool, EventStore(pool), did) if procedure == "property" else {}
+            return did, flags
 
-        click.echo(asyncio.run(_with_pool(settings, go)))
+        did, flags = asyncio.run(_with_pool(settings, go))
+        click.echo(did)
+        for line in black_list_lines(flags):
+            click.echo(line, err=True)
     except OSError as exc:
         _fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
         _fail(str(exc))
     except ValidationError as exc:
         _fail(f"选项无效 / invalid option: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+
+
+def black_list_lines(candidates: dict[str, Any]) -> list[str]:
+    """A warning per property-replacement candidate on a street's latest black list (shown, never refused)."""
+    lines = []
+    for cid, candidate in candidates.items():
+        for flag in candidate.get("black_list", ()):
+            score = f"，评分 {flag['score']}" if flag["score"] is not None else ""
+            lines.append(f"⚠ 候选 {cid}（{candidate['name']}，{candidate['credit_code']}）列入街道 {flag['street']} "
+                         f"{flag['period']} 物业黑榜{score}，相关工单 {flag['tickets']} 件 / "
+                         f"candidate {cid} is on street {flag['street']}'s black list for {flag['period']}: "
+                         f"{'; '.join(flag['reasons'])}")
+    return lines
 
 
 def _render(status: dict[str, Any], lang: Lang) -> str:
@@ -148,6 +168,7 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
             lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
+    lines += black_list_lines(status.get("candidates") or {})
     for question, result in status["tallies"].items():
         lines += [f"-- {question}", render(TallyResult.model_validate(result), question, lang)]
     return "\n".join(lines)

@@ -27,7 +27,8 @@ from temporalio.worker import Replayer
 from yishi.services.audit_checks import Check, Witness
 from yishi.temporal_client import DATA_CONVERTER
 
-WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
+WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box", "witness_appraisal_open", "remind_appraisal",
+                      "close_appraisal")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 
 
