@@ -34,3 +34,6 @@ async def other_store(database_url: str) -> AsyncIterator[EventStore]:
     pool: Any = await create_pool(database_url, max_size=5)
     yield EventStore(pool)
     await pool.close()
+
+
+from tests.workflows.conftest import running_worker, task_queue, ts_env  # noqa: E402, F401 - fixtures used here
