@@ -38,6 +38,7 @@ from yishi.services.audit_checks import (
     stream_checks,
     tickets_named,
 )
+from yishi.services.audit_ledgers import check_ledger, named_streams, runs_not_expected
 from yishi.services.audit_links import link_audit
 from yishi.services.audit_temporal import (
     AuditInputError,
@@ -258,6 +259,9 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client) -> _
     for named in sorted(box_streams_named(rows.get(deliberation_id, [])) - set(rows)):
         if found := await read_rows(pool, named):  # a round announced but not opened yet has no stream
             rows[named] = found
+    for named in named_streams(rows.get(deliberation_id, [])):  # a register's appraisals and attributed tickets
+        if named not in rows and (found := await read_rows(pool, named)):
+            rows[named] = found
     tickets = expected_tickets(rows, runs, await projected_tickets(pool, deliberation_id))
     for ticket in sorted(set(tickets) - set(rows)):
         if found := await read_rows(pool, ticket):  # a ticket whose id does not start with "<id>/"
@@ -276,7 +280,8 @@ async def verify(
     """Every check of the deliberation; ``report.ok`` only when all hold."""
     workflows = WORKFLOWS if workflows is None else workflows
     data = await _gather(deliberation_id, pool, client)
-    checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    ledger_runs = None if data.runs else runs_not_expected(deliberation_id, data.rows.get(deliberation_id, []))
+    checks = [ledger_runs or runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
     checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     rolls = await rolls_to_check(pool, data.rows)
     for stream_id, rows in data.rows.items():
@@ -284,6 +289,8 @@ async def verify(
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
         if (topic := check_topic(stream_id, rows)) is not None:
             checks.append(topic)
+        if (ledger := check_ledger(stream_id, rows, data.rows, data.witnesses)) is not None:
+            checks.append(ledger)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
