@@ -38,6 +38,9 @@ COMMANDS = {
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
     "topic": "yishi.cli.topic:topic",
+    "points": "yishi.cli.points:points",
+    "volunteer": "yishi.cli.volunteer:volunteer",
+    "appraisal": "yishi.cli.appraisal:appraisal",
 }
 
 
