@@ -10,7 +10,8 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - chain:       each stream in events.jsonl starts at seq 1, has no gap, and every prev_hash and hash
                recomputes (SHA-256 of prev_hash followed by the canonical JSON of the line without "hash");
 - checkpoints: every stream head (seq, hash) recorded in the Temporal histories (results of the activities
-               open_box, record_checkpoint and seal_box) names an event of the stream, hash for hash;
+               open_box, record_checkpoint and seal_box, and of an appraisal's witness_appraisal_open,
+               remind_appraisal and close_appraisal) names an event of the stream, hash for hash;
 - sealed_head: the published final head (seal_box, result.json) is the stream's ResultRecorded event;
 - after_seal:  no ballot-box event follows the sealed head (stage events may);
 - roll:        the roll recorded when the box opened hashes to its digest and is the roll in roll.json;
@@ -27,6 +28,11 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
                hides only comments it posted (their text stays), reopens at most once, and has no topic
                event after its end (declined, merged, closed);
+- ledger:      a community ledger (an export of ``points-…``, ``volunteers-…``, ``companies-…`` or ``appraisal-…``)
+               replays: no balance or stock below zero, awards worth what their rules give, no rule about a ballot's
+               content, capacities kept, check-outs counting their stay, one rating per owner, an appraisal's result
+               equal to its recount and to what close_appraisal published, a register's red/black lists equal to
+               their recomputation from the appraisal and ticket streams (none of these events counts as a ballot);
 - links:       every online ballot that records the generation of the personal link it came through names a
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the

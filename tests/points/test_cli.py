@@ -102,6 +102,14 @@ async def test_points_and_volunteers_from_the_shell(env: Any, store: EventStore,
     rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
     assert rows[1][1] == "张建国" and rows[1][8] == "4"  # closing balance: 19 earned - 15 spent
     assert "zhangsan" not in await ok("points", "leaderboard", *c)  # nobody opted in: nobody shown
+    first = await ok("points", "link", *c, person)
+    assert first == await ok("points", "link", *c, person)  # the same link again (a reprint)
+    again = await ok("points", "link", *c, person, "--reissue", "--reason", "手机丢失")
+    assert again != first and "/p/" in again
+    assert "revoked" in await ok("points", "link", *c, person, "--revoke", "--reason", "离开社区")
+    kinds = [(e.type, e.payload.get("reason")) for e in await store.read(points_stream(community))
+             if e.type.startswith("Capability")]
+    assert kinds[-3:] == [("CapabilityRevoked", "手机丢失"), ("CapabilityIssued", None), ("CapabilityRevoked", "离开社区")]
 
 
 async def test_appraisal_register_and_open_from_the_shell(env: Any, store: EventStore, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ YISHI_DATABASE_URL (``yishi up`` sets it). Exit 2 with the reason (zh / en) on b
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +14,7 @@ import click
 from domain.errors import Lang
 from yishi.cli.deliberation import _fail
 from yishi.cli.ledger_common import base_url, keyed, now, operator, pairs, run, who
+from yishi.cli.points_shop import SHOP_COMMANDS
 
 community_option = click.option("--community", required=True, help="The community (社区) whose ledger it is.")
 
@@ -160,77 +160,6 @@ def deduct_cmd(community: str, person_id: str, amount: int, reverses: str | None
     click.echo(f"-{stored[-1].payload.get('points')}")
 
 
-@points.command("item")
-@community_option
-@click.option("--id", "item_id", required=True)
-@click.option("--name-zh", default=None)
-@click.option("--name-en", default="")
-@click.option("--cost", type=int, default=None)
-@click.option("--stock", type=int, default=None, help="Listing: the stock; afterwards: how many to add.")
-@click.option("--withdraw", is_flag=True)
-@operator
-def item_cmd(community: str, item_id: str, name_zh: str | None, name_en: str, cost: int | None, stock: int | None,
-             withdraw: bool, name: str | None, role: str, lang: Lang) -> None:
-    """List an item in the shop (with --name-zh and --cost), restock it (--stock), or withdraw it."""
-    from domain.points_decide import ListItem, Restock, WithdrawItem
-    from domain.points_events import Item
-    from yishi.services import points as service
-
-    by = who(name, role)
-    if withdraw:
-        command: Any = WithdrawItem(at=now(), by=by, item_id=item_id)
-    elif name_zh and cost:
-        command = ListItem(at=now(), by=by, item=Item(item_id=item_id, name_zh=name_zh, name_en=name_en, cost=cost),
-                           stock=stock or 0)
-    else:
-        command = Restock(at=now(), by=by, item_id=item_id, quantity=stock or 0)
-    stored = run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"{item_id}: {stored[-1].type if stored else 'unchanged 未变'}")
-
-
-@points.command("redeem")
-@community_option
-@click.argument("person_id")
-@click.argument("item_id")
-@operator
-def redeem_cmd(community: str, person_id: str, item_id: str, name: str | None, role: str, lang: Lang) -> None:
-    """Redeem an item for a person; prints the redemption code the clerk scans."""
-    from yishi.services import points as service
-
-    key = keyed().secret_key.get_secret_value()
-    done = run(lambda store, _c: service.redeem(store, community, person_id=person_id, item_id=item_id,
-                                                by=who(name, role), now=now(), secret_key=key), lang)
-    click.echo(f"{done.redemption_id} -{done.cost}")
-    click.echo(f"code 兑换码: {done.code}")
-
-
-@points.command("hand-over")
-@community_option
-@click.argument("code")
-@operator
-def hand_over_cmd(community: str, code: str, name: str | None, role: str, lang: Lang) -> None:
-    """The clerk hands the item of a redemption code over (once)."""
-    from yishi.services import points as service
-
-    done = run(lambda store, _c: service.hand_over(store, community, code, by=who(name, role), now=now()), lang)
-    click.echo(f"{done['redemption_id']}: {done['item']} → {done['person_id']}")
-
-
-@points.command("cancel")
-@community_option
-@click.argument("redemption_id")
-@click.option("--reason", required=True)
-@operator
-def cancel_cmd(community: str, redemption_id: str, reason: str, name: str | None, role: str, lang: Lang) -> None:
-    """Cancel a redemption not yet handed over: the points and the item come back."""
-    from domain.points_decide import CancelRedemption
-    from yishi.services import points as service
-
-    command = CancelRedemption(at=now(), by=who(name, role), redemption_id=redemption_id, reason=reason)
-    run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"{redemption_id}: cancelled 已取消")
-
-
 @points.command("opt-in")
 @community_option
 @click.argument("person_id")
@@ -279,30 +208,40 @@ def show_cmd(community: str, person_id: str | None, as_json: bool) -> None:
         click.echo(f"item {i} {s['name']}: {s['cost']} points, stock {s['stock']}")
 
 
-@points.command("statement")
+@points.command("link")
 @community_option
-@click.option("--month", required=True, help="2025-11 (Beijing time).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True)
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def statement_cmd(community: str, month: str, fmt: str, out: Path) -> None:
-    """The monthly statement: balances, earned, deducted, spent per person; the shop's movements."""
-    from yishi.services.points_statement import statement_file
-
-    data = run(lambda store, _c: statement_file(store.pool, store, community, month, fmt))
-    out.write_bytes(data)
-    click.echo(f"{out} ({len(data)} bytes)")
-
-
-@points.command("leaderboard")
-@community_option
-@click.option("--json", "as_json", is_flag=True)
-def leaderboard_cmd(community: str, as_json: bool) -> None:
-    """The public leaderboard: only people who opted in, under the name they chose."""
+@click.argument("person_id")
+@click.option("--reissue", is_flag=True, help="Revoke the live link and issue a new one (a lost phone).")
+@click.option("--revoke", is_flag=True, help="Revoke the live link without a new one.")
+@click.option("--reason", default="", help="Why (recorded with a revocation).")
+@operator
+def link_cmd(community: str, person_id: str, reissue: bool, revoke: bool, reason: str, name: str | None, role: str,
+             lang: Lang) -> None:
+    """A person's own link (issued once, then the same); reissue or revoke it (recorded in the ledger's stream)."""
+    from domain.points_events import points_stream
     from yishi.services import points as service
+    from yishi.services.capabilities import reissue_capability, revoke_capability
 
-    rows = run(lambda store, _c: service.leaderboard(store.pool, store, community))
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['rank']:>3}. {row['name']}  {row['earned']}")
+    key = keyed().secret_key.get_secret_value()
+    by = who(name, role)
+    actor = f"{by.role}:{by.name}"
+
+    async def go(store: Any, _c: Any) -> Any:
+        if revoke:
+            return await revoke_capability(store.pool, store, kind="person", subject=points_stream(community),
+                                           holder=person_id, by=actor, reason=reason or "revoked", now=now())
+        if reissue:
+            return await reissue_capability(store.pool, store, kind="person", subject=points_stream(community),
+                                            holder=person_id, community=community, by=actor, secret_key=key,
+                                            now=now(), reason=reason or "reissued")
+        return await service.person_link(store.pool, store, community, person_id, by=by, secret_key=key, now=now())
+
+    found = run(go, lang)
+    if revoke:
+        click.echo("revoked 已作废" if found else "no live link 无有效链接")
+    else:
+        click.echo(f"link 个人链接: {found.url(base_url())}")
+
+
+for _command in SHOP_COMMANDS:
+    points.add_command(_command)
