@@ -109,7 +109,8 @@ async def test_points_and_volunteers_from_the_shell(env: Any, store: EventStore,
     assert "revoked" in await ok("points", "link", *c, person, "--revoke", "--reason", "离开社区")
     kinds = [(e.type, e.payload.get("reason")) for e in await store.read(points_stream(community))
              if e.type.startswith("Capability")]
-    assert kinds[-3:] == [("CapabilityRevoked", "手机丢失"), ("CapabilityIssued", None), ("CapabilityRevoked", "离开社区")]
+    assert kinds[-3:] == [("CapabilityRevoked", "手机丢失"), ("CapabilityIssued", None),
+                          ("CapabilityRevoked", "离开社区")]
 
 
 async def test_appraisal_register_and_open_from_the_shell(env: Any, store: EventStore, tmp_path: Path) -> None:
