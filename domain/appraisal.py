@@ -29,7 +29,7 @@ from domain.appraisal_events import (
     ItemResult,
     RatingGiven,
 )
-from domain.errors import DomainError
+from domain.errors import N_, Bilingual, DomainError, Items
 from domain.operator import Operator
 from domain.roll import entries_digest, select_entries
 
@@ -91,8 +91,8 @@ def fold(events: Iterable[AppraisalEvent]) -> Appraisal:
 def check_roll(opened: AppraisalOpened) -> None:
     """The recorded roll hashes to its digest (else the stream was altered)."""
     if entries_digest(opened.roll) != opened.roll_digest:
-        raise AppraisalError("评议所用名册与其摘要不符，事件流可能被篡改；请停止并核查",
-                             "the appraisal's roll does not match its digest; the stream may have been altered")
+        raise AppraisalError(N_("the appraisal's roll does not match its digest; the stream may have been altered: "
+                                "stop and have it audited"))
 
 
 def compute_result(opened: AppraisalOpened, areas: dict[str, Decimal],
@@ -141,26 +141,25 @@ def rating_problem(state: Appraisal, owner_id: str, scores: dict[str, int], at: 
     """Why this rating cannot count (the decider raises it, the auditor names it), or None."""
     opened = state.opened
     if opened is None:
-        return AppraisalError("评议尚未开始", "the appraisal has not opened")
+        return AppraisalError(N_("the appraisal has not opened yet"))
     if state.closed is not None or at >= opened.closes_at:
-        return AppraisalError("评议已截止，本次未记录", "the appraisal has closed; nothing was recorded")
+        return AppraisalError(N_("the appraisal has closed; nothing was recorded"))
     if at < opened.opens_at:
-        return AppraisalError("评议尚未开始", "the appraisal has not opened yet")
+        return AppraisalError(N_("the appraisal has not opened yet"))
     if owner_id not in state.areas:
-        return AppraisalError(f"业主 {owner_id} 不在本次评议的名册范围内",
-                              f"owner {owner_id} is not on this appraisal's roll")
+        return AppraisalError(N_("owner %(owner_id)s is not on this appraisal's roll"), owner_id=owner_id)
     if owner_id in state.ratings:
         when = state.rated_at[owner_id].isoformat(timespec="minutes")
-        return AlreadyRatedError(f"您已于 {when} 评价过，每位业主只评一次（共有或多套房屋也只算一位业主）",
-                                 f"you rated at {when} already; each owner rates once (several rooms or co-owners: "
-                                 "one owner)")
+        return AlreadyRatedError(N_("you rated at %(when)s already; each owner rates once (several rooms or "
+                                    "co-owners count as one owner)"), when=when)
     wanted = [i.item_id for i in opened.items]
     if sorted(scores) != sorted(wanted):
-        missing = "、".join(sorted(set(wanted) - set(scores))) or "—"
-        return AppraisalError(f"请为每一项打分（缺：{missing}）", f"rate every item (missing: {missing})")
+        names = {i.item_id: Bilingual(i.name_zh, i.name_en or i.name_zh) for i in opened.items}
+        missing = Items(names.get(k, k) for k in sorted(set(wanted) - set(scores))) or "—"
+        return AppraisalError(N_("rate every item (missing: %(missing)s)"), missing=missing)
     bad = [k for k, v in scores.items() if v not in SCALE]
     if bad:
-        return AppraisalError("每项评分为1至5分", f"each item is rated 1 to 5 ({', '.join(bad)})")
+        return AppraisalError(N_("each item is rated 1 to 5 (%(items)s)"), items=Items(bad))
     return None
 
 
@@ -180,7 +179,7 @@ def decide_remind(state: Appraisal, c: Remind) -> list[AppraisalEvent]:
 def decide_close(state: Appraisal, c: Close) -> list[AppraisalEvent]:
     """Close and record the result (nothing when closed already: the recorded result stands)."""
     if state.opened is None:
-        raise AppraisalError("评议尚未开始", "the appraisal has not opened")
+        raise AppraisalError(N_("the appraisal has not opened yet"))
     if state.closed is not None:
         return []
     return [AppraisalClosed(at=c.at, by=c.by, reason=c.reason),  # type: ignore[arg-type]
@@ -200,11 +199,11 @@ def appraisal_problem(events: Sequence[AppraisalEvent]) -> tuple[int, str] | Non
                 try:
                     check_roll(event)
                 except AppraisalError as exc:
-                    return index, exc.en
+                    return index, str(exc)
             case RatingGiven():
                 problem = rating_problem(state, event.owner_id, event.scores, event.at)
                 if problem is not None:
-                    return index, f"rating of owner {event.owner_id}: {problem.en}"
+                    return index, f"rating of owner {event.owner_id}: {problem}"
             case AppraisalResultRecorded():
                 if state.closed is None or state.recorded is not None:
                     return index, "a result recorded before the close, or twice"

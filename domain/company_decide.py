@@ -21,6 +21,7 @@ from domain.company_events import (
 )
 from domain.company_list import Register, RegisterError, period_dates
 from domain.credit_code import credit_code_problem, normalise
+from domain.errors import N_
 from domain.operator import Operator
 
 
@@ -79,7 +80,7 @@ def decide(state: Register, command: RegisterCommand) -> list[CompanyEvent]:
         return [] if state.street is not None else [RegisterOpened(at=command.at, by=command.by,
                                                                    street=command.street)]
     if state.street is None:
-        raise RegisterError("街道物业企业登记尚未建立", "the street's register of property companies is not open yet")
+        raise RegisterError(N_("the street's register of property companies is not open yet"))
     match command:
         case RegisterCompany():
             return _register(state, command)
@@ -92,7 +93,7 @@ def decide(state: Register, command: RegisterCommand) -> list[CompanyEvent]:
                                    credit_code=command.credit_code, since=command.since)]
         case SetItems():
             if len({i.item_id for i in command.items}) != len(command.items):
-                raise RegisterError("评议项目重复", "an appraisal item is listed twice")
+                raise RegisterError(N_("an appraisal item is listed twice"))
             return [ItemsSet(at=command.at, by=command.by, items=command.items, owner_weight=command.owner_weight)]
         case ScheduleAppraisal():
             return _schedule(state, command)
@@ -113,8 +114,8 @@ def _register(state: Register, c: RegisterCompany) -> list[CompanyEvent]:
     code = normalise(c.credit_code)
     problem = credit_code_problem(code)
     if problem is not None and not (c.exemption and len(code) == 18):
-        raise RegisterError(problem[0] + "（确属早期试点代码的，请注明理由登记）",
-                            problem[1] + " (an early pilot registry's code may be recorded with the reason)")
+        raise RegisterError(N_("%(problem)s (an early pilot registry's code may be recorded with the reason)"),
+                            problem=problem)
     exemption = c.exemption if problem is not None else None
     current = state.companies.get(code)
     if current is not None and current.name == c.name:
@@ -127,10 +128,10 @@ def _schedule(state: Register, c: ScheduleAppraisal) -> list[CompanyEvent]:
     period_dates(c.period)
     estate = state.estates.get(c.estate)
     if estate is None:
-        raise RegisterError(f"街道登记中没有小区“{c.estate}”的物业企业；请街道先登记该小区由哪家企业服务",
-                            f"the street has not recorded which company manages '{c.estate}'; ask it to first")
+        raise RegisterError(N_("the street office has not recorded which company manages '%(estate)s'; ask it to "
+                               "record it first"), estate=c.estate)
     if not state.items:
-        raise RegisterError("街道尚未设定评议项目和权重", "the street office has not set the appraisal items yet")
+        raise RegisterError(N_("the street office has not set the appraisal items and weights yet"))
     if c.appraisal_id in state.appraisals:
         return []
     return [AppraisalScheduled(at=c.at, by=c.by, appraisal_id=c.appraisal_id, estate=c.estate,

@@ -39,7 +39,7 @@ from domain.company_events import (
     RegisterOpened,
     TicketAttributed,
 )
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 
 _PERIOD = re.compile(r"^(\d{4})(?:Q([1-4])|H([12])|-(0[1-9]|1[0-2]))?$")
 
@@ -52,8 +52,8 @@ def period_dates(period: str) -> tuple[dt.date, dt.date]:
     """``[start, end)`` of a period label: ``2025``, ``2025H1``, ``2025Q2``, ``2025-05``."""
     match = _PERIOD.match(period)
     if match is None:
-        raise RegisterError(f"无法识别期间“{period}”；请写成 2025Q2、2025H1、2025-05 或 2025",
-                            f"cannot read period '{period}'; write 2025Q2, 2025H1, 2025-05 or 2025")
+        raise RegisterError(N_("cannot read period '%(period)s'; write 2025Q2, 2025H1, 2025-05 or 2025"),
+                            period=period)
     year, quarter, half, month = match.groups()
     first, months = ((int(quarter) - 1) * 3 + 1, 3) if quarter else ((int(half) - 1) * 6 + 1, 6) if half else (
         (int(month), 1) if month else (1, 12))
@@ -94,8 +94,8 @@ class Register:
     def company(self, credit_code: str) -> CompanyRef:
         found = self.companies.get(credit_code)
         if found is None:
-            raise RegisterError(f"街道登记中没有统一社会信用代码为 {credit_code} 的物业企业；请先登记",
-                                f"no property company with credit code {credit_code} is registered; register it first")
+            raise RegisterError(N_("no property company with credit code %(code)s is registered; register it "
+                                   "first"), code=credit_code)
         return found
 
 

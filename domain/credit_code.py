@@ -14,7 +14,7 @@ exemption recorded in its event), never silently.
 
 from __future__ import annotations
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError, Text
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -36,23 +36,20 @@ def check_character(first17: str) -> str:
     return CHARSET[(31 - total % 31) % 31]
 
 
-def credit_code_problem(code: str) -> tuple[str, str] | None:
-    """Why ``code`` is not a valid code, as ``(zh, en)``, or None when it is."""
+def credit_code_problem(code: str) -> Text | None:
+    """Why ``code`` is not a valid code, or None when it is."""
     if len(code) != LENGTH:
-        return (f"统一社会信用代码应为18位，“{code}”有{len(code)}位；请对照营业执照核对",
-                f"a unified social credit code has 18 characters, '{code}' has {len(code)}; check the licence")
+        return Text(N_("a unified social credit code has 18 characters, '%(code)s' has %(length)s; check the "
+                       "licence"), code=code, length=len(code))
     for position, char in enumerate(code, 1):
         if char not in CHARSET:
-            return (f"统一社会信用代码“{code}”第{position}位“{char}”不是有效字符（不使用 I、O、S、V、Z）；"
-                    "请对照营业执照核对",
-                    f"character {position} ('{char}') of '{code}' is not allowed (I, O, S, V, Z are never used); "
-                    "check the licence")
+            return Text(N_("character %(position)s ('%(char)s') of '%(code)s' is not allowed (I, O, S, V and Z are "
+                           "never used); check the licence"), position=position, char=char, code=code)
     expected = check_character(code[:17])
     if code[17] != expected:
-        return (f"统一社会信用代码“{code}”的校验位应为“{expected}”，不是“{code[17]}”；"
-                "请对照营业执照核对，常见为抄错一位",
-                f"the check character of '{code}' should be '{expected}', not '{code[17]}'; check the licence "
-                "(usually one character was copied wrong)")
+        return Text(N_("the check character of '%(code)s' should be '%(expected)s', not '%(found)s'; check the "
+                       "licence (usually one character was copied wrong)"), code=code, expected=expected,
+                    found=code[17])
     return None
 
 
@@ -61,5 +58,5 @@ def valid_credit_code(code: str) -> str:
     code = normalise(code)
     problem = credit_code_problem(code)
     if problem is not None:
-        raise CreditCodeError(*problem)
+        raise CreditCodeError(problem)
     return code

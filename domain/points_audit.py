@@ -79,7 +79,7 @@ def _rule_problem(ledger: Ledger, event: RuleSet) -> str | None:
     try:
         check_rule(event.rule)
     except RuleError as exc:
-        return f"rule {event.rule.rule_id}: {exc.en}"
+        return f"rule {event.rule.rule_id}: {exc}"
     if event.rule.basis == "vote_participation" and not ledger.vote_participation:
         return f"rule {event.rule.rule_id} counts vote participation while it is turned off"
     current = ledger.rules.get(event.rule.rule_id)
@@ -102,7 +102,7 @@ def _award_problem(ledger: Ledger, versions: dict[tuple[str, int], RuleSet], eve
     try:
         check_facts(rule, event.facts)
     except RuleError as exc:
-        return f"award {event.award_id}: {exc.en}"
+        return f"award {event.award_id}: {exc}"
     if rule.per == "hour":
         return _hours_problem(ledger, event.person_id, event.source, rule, event.quantity, event.points,
                               event.pioneer, f"award {event.award_id}")

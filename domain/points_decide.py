@@ -7,6 +7,7 @@ append, or raises a :class:`PointsError` saying what to do. Time, ids and the op
 
 from __future__ import annotations
 
+from domain.errors import N_, Bilingual
 from domain.points import Ledger
 from domain.points_commands import (
     Award,
@@ -28,6 +29,7 @@ from domain.points_commands import (
     WithdrawItem,
 )
 from domain.points_events import (
+    Item,
     ItemListed,
     ItemWithdrawn,
     LeaderboardOptedIn,
@@ -63,22 +65,24 @@ class OutOfStockError(PointsError):
     pass
 
 
+def _name(item: Item) -> Bilingual:
+    return Bilingual(item.name_zh, item.name_en or item.name_zh)
+
+
 def _person(state: Ledger, person_id: str) -> None:
     if person_id not in state.people:
-        raise PointsError(f"积分账户中没有 {person_id}；请先登记此人",
-                          f"no person {person_id} in the ledger; register them first")
+        raise PointsError(N_("no person %(person_id)s in the ledger; register them first"), person_id=person_id)
 
 
 def _item(state: Ledger, item_id: str) -> None:
     if item_id not in state.items:
-        raise PointsError(f"兑换超市没有商品 {item_id}", f"the shop has no item {item_id}")
+        raise PointsError(N_("the shop has no item %(item_id)s"), item_id=item_id)
 
 
 def _live_rule(state: Ledger, rule_id: str) -> None:
     found = state.rules.get(rule_id)
     if found is None or found.retired:
-        raise PointsError(f"没有有效的积分规则“{rule_id}”；请先在规则中设定",
-                          f"no rule '{rule_id}' in force; set it first")
+        raise PointsError(N_("no rule '%(rule_id)s' in force; set it first"), rule_id=rule_id)
 
 
 def decide(state: Ledger, command: PointsCommand) -> list[PointsEvent]:
@@ -87,7 +91,7 @@ def decide(state: Ledger, command: PointsCommand) -> list[PointsEvent]:
         return [] if state.community is not None else [LedgerOpened(at=command.at, by=command.by,
                                                                     community=command.community)]
     if state.community is None:
-        raise PointsError("积分账本尚未建立", "the points ledger is not open yet")
+        raise PointsError(N_("the points ledger is not open yet"))
     decider = _DECIDERS.get(type(command))
     if decider is None:
         raise TypeError(f"not a points command: {command!r}")
@@ -98,14 +102,13 @@ def _set_rule(state: Ledger, c: SetRule) -> list[PointsEvent]:
     check_rule(c.rule)
     current = state.rules.get(c.rule.rule_id)
     if c.rule.basis == "vote_participation" and not state.vote_participation:
-        raise PointsError("参与投票计分未开启（默认关闭）；需社区先开启，且只计“参与”",
-                          "points for taking part in a vote are off (the default); the community must turn them on "
-                          "first, and they count taking part only")
+        raise PointsError(N_("points for taking part in a vote are off (the default); the community must turn them on "
+                             "first, and they count taking part only"))
     if c.rule.basis in ("volunteer_hours", "vote_participation"):
         other = state.active_rule(c.rule.basis)
         if other is not None and other.rule.rule_id != c.rule.rule_id:
-            raise PointsError(f"已有同类规则“{other.rule.rule_id}”在用；请修改它或先停用",
-                              f"rule '{other.rule.rule_id}' already counts this; change it or retire it first")
+            raise PointsError(N_("rule '%(rule_id)s' already counts this; change it or retire it first"),
+                              rule_id=other.rule.rule_id)
     if current is not None and current.rule == c.rule and not current.retired:
         return []
     version = current.version + 1 if current is not None else 1
@@ -127,8 +130,7 @@ def _vote_participation(state: Ledger, c: SetVoteParticipation) -> list[PointsEv
 
 
 def _unit_needed() -> PointsError:
-    return PointsError("双报到党员须填写所在单位",
-                       "a party member reporting from an outside unit needs the unit's name")
+    return PointsError(N_("a party member reporting from an outside unit needs the unit's name"))
 
 
 def _register(state: Ledger, c: RegisterPerson) -> list[PointsEvent]:
@@ -154,18 +156,17 @@ def _award(state: Ledger, c: Award) -> list[PointsEvent]:
     rule = held.rule
     check_facts(rule, c.facts)
     if rule.per == "hour":
-        raise PointsError("志愿时长积分随签退自动记入", "volunteer hours are credited from check-in and check-out")
+        raise PointsError(N_("volunteer hours are credited from check-in and check-out"))
     if rule.basis == "vote_participation":
         if not state.vote_participation:
-            raise PointsError("参与投票计分未开启", "points for taking part in a vote are off")
+            raise PointsError(N_("points for taking part in a vote are off"))
         if c.source is None or c.source.kind != "deliberation" or c.quantity != 1:
-            raise PointsError("参与投票积分须注明所参与的议事，且只计一次",
-                              "points for taking part in a vote name the deliberation, once")
+            raise PointsError(N_("points for taking part in a vote name the deliberation, once"))
     if c.award_id in state.awards:
-        raise PointsError(f"积分记录 {c.award_id} 已存在", f"award {c.award_id} exists already")
+        raise PointsError(N_("award %(award_id)s exists already"), award_id=c.award_id)
     if c.source is not None and (c.rule_id, c.person_id, c.source.key()) in state.occasions:
-        raise PointsError(f"{c.person_id} 已因 {c.source.key()} 按“{c.rule_id}”记过分", f"{c.person_id} was awarded "
-                          f"'{c.rule_id}' for {c.source.key()} already")
+        raise PointsError(N_("%(person_id)s was awarded '%(rule_id)s' for %(source)s already"),
+                          person_id=c.person_id, rule_id=c.rule_id, source=c.source.key())
     points, pioneer = occasion_points(rule, c.quantity, state.people[c.person_id].party_member)
     return [PointsAwarded(at=c.at, by=c.by, award_id=c.award_id, person_id=c.person_id, rule_id=c.rule_id,
                           rule_version=held.version, quantity=c.quantity, points=points, pioneer=pioneer,
@@ -175,7 +176,7 @@ def _award(state: Ledger, c: Award) -> list[PointsEvent]:
 def _credit_hours(state: Ledger, c: CreditHours) -> list[PointsEvent]:
     _person(state, c.person_id)
     if c.entry_id in state.awards or c.entry_id in state.deductions:
-        raise PointsError(f"积分记录 {c.entry_id} 已存在", f"entry {c.entry_id} exists already")
+        raise PointsError(N_("entry %(entry_id)s exists already"), entry_id=c.entry_id)
     credit = state.hours.get((c.person_id, c.source.key()))
     if credit is None:
         found = state.active_rule("volunteer_hours")
@@ -205,25 +206,25 @@ def _credit_hours(state: Ledger, c: CreditHours) -> list[PointsEvent]:
 def _can_take(state: Ledger, person_id: str, points: int) -> None:
     balance = state.people[person_id].points
     if points > balance:
-        raise InsufficientPointsError(
-            f"{person_id} 只剩 {balance} 分，不能扣减 {points} 分（积分不能为负）；请先与本人核对已兑换的物品",
-            f"{person_id} has {balance} points left, {points} cannot be taken back (a balance is never negative); "
-            "check what they redeemed with them first")
+        raise InsufficientPointsError(N_(
+            "%(person_id)s has %(balance)s points left, %(points)s cannot be taken back (a balance is never "
+            "negative); check what they redeemed with them first"), person_id=person_id, balance=balance,
+            points=points)
 
 
 def _deduct(state: Ledger, c: Deduct) -> list[PointsEvent]:
     _person(state, c.person_id)
     if c.deduction_id in state.deductions:
-        raise PointsError(f"扣减记录 {c.deduction_id} 已存在", f"deduction {c.deduction_id} exists already")
+        raise PointsError(N_("deduction %(deduction_id)s exists already"), deduction_id=c.deduction_id)
     points, pioneer = c.points, 0
     if c.reverses is not None:
         award = state.awards.get(c.reverses)
         if award is None or award.person_id != c.person_id or award.reversed:
-            raise PointsError(f"{c.person_id} 没有可撤销的积分记录 {c.reverses}",
-                              f"{c.person_id} has no award {c.reverses} to reverse")
+            raise PointsError(N_("%(person_id)s has no award %(award_id)s to reverse"), person_id=c.person_id,
+                              award_id=c.reverses)
         points, pioneer = award.points, min(award.pioneer, state.people[c.person_id].pioneer)
     if points == 0 and pioneer == 0:
-        raise PointsError("扣减须写明分数，或指明要撤销的积分记录", "state the points, or the award to reverse")
+        raise PointsError(N_("state the points, or the award to reverse"))
     _can_take(state, c.person_id, points)
     return [PointsDeducted(at=c.at, by=c.by, deduction_id=c.deduction_id, person_id=c.person_id, points=points,
                            pioneer=pioneer, reason=c.reason, reverses=c.reverses)]
@@ -231,7 +232,7 @@ def _deduct(state: Ledger, c: Deduct) -> list[PointsEvent]:
 
 def _list_item(state: Ledger, c: ListItem) -> list[PointsEvent]:
     if c.item.item_id in state.items:
-        raise PointsError(f"商品 {c.item.item_id} 已上架；补货请用补货", f"item {c.item.item_id} is listed; restock it")
+        raise PointsError(N_("item %(item_id)s is listed already; restock it instead"), item_id=c.item.item_id)
     return [ItemListed(at=c.at, by=c.by, item=c.item, stock=c.stock)]
 
 
@@ -251,16 +252,14 @@ def _redeem(state: Ledger, c: Redeem) -> list[PointsEvent]:
     _item(state, c.item_id)
     stock = state.items[c.item_id]
     if stock.withdrawn or stock.stock < 1:
-        raise OutOfStockError(f"“{stock.item.name_zh}”已兑完；请选择其他商品或等补货",
-                              f"'{stock.item.name_en or stock.item.name_zh}' is out of stock; choose another item or "
-                              "wait for a restock")
+        raise OutOfStockError(N_("'%(item)s' is out of stock; choose another item or wait for a restock"),
+                              item=_name(stock.item))
     balance = state.people[c.person_id].points
     if balance < stock.item.cost:
-        raise InsufficientPointsError(f"积分不足：兑换“{stock.item.name_zh}”需 {stock.item.cost} 分，现有 {balance} 分",
-                                      f"not enough points: '{stock.item.name_en or stock.item.name_zh}' costs "
-                                      f"{stock.item.cost}, the balance is {balance}")
+        raise InsufficientPointsError(N_("not enough points: '%(item)s' costs %(cost)s, the balance is %(balance)s"),
+                                      item=_name(stock.item), cost=stock.item.cost, balance=balance)
     if c.redemption_id in state.redemptions or c.code_sha256 in state.codes:
-        raise PointsError(f"兑换记录 {c.redemption_id} 已存在", f"redemption {c.redemption_id} exists already")
+        raise PointsError(N_("redemption %(redemption_id)s exists already"), redemption_id=c.redemption_id)
     return [Redeemed(at=c.at, by=c.by, redemption_id=c.redemption_id, person_id=c.person_id, item_id=c.item_id,
                      cost=stock.item.cost, code_sha256=c.code_sha256)]
 
@@ -268,11 +267,11 @@ def _redeem(state: Ledger, c: Redeem) -> list[PointsEvent]:
 def _reserved(state: Ledger, redemption_id: str) -> None:
     found = state.redemptions.get(redemption_id)
     if found is None:
-        raise PointsError("没有这张兑换码", "no such redemption code")
+        raise PointsError(N_("no such redemption code"))
+    if found.status == "handed_over":
+        raise PointsError(N_("this redemption was handed over already: do not hand it over again"))
     if found.status != "reserved":
-        done = {"handed_over": ("已领取", "was handed over already"), "cancelled": ("已取消", "was cancelled")}
-        zh, en = done[found.status]
-        raise PointsError(f"该兑换码{zh}", f"this redemption {en}")
+        raise PointsError(N_("this redemption was cancelled: its points went back to the balance"))
 
 
 def _hand_over(state: Ledger, c: HandOver) -> list[PointsEvent]:

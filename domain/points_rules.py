@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError, Items
 from domain.points_events import Rule
 
 BALLOT_TERMS = ("choice", "choose", "chosen", "vote", "voted", "voting", "ballot", "option", "question", "candidate",
@@ -81,38 +81,32 @@ def check_rule(rule: Rule) -> None:
     """Refuse a rule that refers to ballot content, or a participation rule with conditions or per hour."""
     found = ballot_reference(rule.conditions)
     if found is not None:
-        raise RuleError(f"积分规则“{rule.rule_id}”的条件“{found}”涉及投票内容；积分绝不能与投票内容挂钩，请删去该条件",
-                        f"rule '{rule.rule_id}': condition '{found}' refers to what a ballot said; points never "
-                        "depend on how anyone voted: remove the condition")
+        raise RuleError(N_("rule '%(rule_id)s': condition '%(found)s' refers to what a ballot said; points never "
+                           "depend on how anyone voted: remove the condition"), rule_id=rule.rule_id, found=found)
     for text in (rule.name_zh, rule.name_en, rule.description):
         if (phrase := phrase_about_ballot(text)) is not None:
-            raise RuleError(f"积分规则“{rule.rule_id}”的名称或说明含“{phrase}”，涉及投票内容；"
-                            "请改写（参与投票可计分，投什么不可）",
-                            f"rule '{rule.rule_id}': its name or description says '{phrase}', about how someone "
-                            "voted; rewrite it (taking part may earn points, the choice never)")
+            raise RuleError(N_("rule '%(rule_id)s': its name or description says '%(phrase)s', about how someone "
+                               "voted; rewrite it (taking part may earn points, the choice never)"),
+                            rule_id=rule.rule_id, phrase=phrase)
     if rule.basis == "vote_participation" and (rule.conditions or rule.per != "occasion"):
-        raise RuleError(f"积分规则“{rule.rule_id}”：参与投票的积分只按“参与”计一次，不能设条件或按小时",
-                        f"rule '{rule.rule_id}': points for taking part in a vote count taking part, once: no "
-                        "conditions, not per hour")
+        raise RuleError(N_("rule '%(rule_id)s': points for taking part in a vote count taking part, once: no "
+                           "conditions, not per hour"), rule_id=rule.rule_id)
     if rule.per == "hour" and rule.basis != "volunteer_hours":
-        raise RuleError(f"积分规则“{rule.rule_id}”：只有志愿服务时长按小时计分",
-                        f"rule '{rule.rule_id}': only volunteer hours are counted per hour")
+        raise RuleError(N_("rule '%(rule_id)s': only volunteer hours are counted per hour"), rule_id=rule.rule_id)
 
 
 def check_facts(rule: Rule, facts: Mapping[str, str]) -> None:
     """An award's facts: none about ballot content, and every condition of its rule stated with its value."""
     found = ballot_reference(facts)
     if found is not None:
-        raise RuleError(f"积分记录的事实“{found}”涉及投票内容；积分绝不能与投票内容挂钩",
-                        f"the award states '{found}', about what a ballot said; points never depend on how "
-                        "anyone voted")
+        raise RuleError(N_("the award states '%(found)s', about what a ballot said; points never depend on how "
+                           "anyone voted"), found=found)
     if rule.basis == "vote_participation" and facts:
-        raise RuleError("参与投票的积分只记“参与”，不能附带其他事实", "points for taking part in a vote state no facts")
+        raise RuleError(N_("points for taking part in a vote state no facts"))
     missing = [f"{k}={v}" for k, v in rule.conditions.items() if facts.get(k) != v]
     if missing:
-        raise RuleError(f"规则“{rule.rule_id}”要求：{'、'.join(missing)}；本次记录不符合，请核对或选用其他规则",
-                        f"rule '{rule.rule_id}' requires {', '.join(missing)}; this award does not state it: check, "
-                        "or choose another rule")
+        raise RuleError(N_("rule '%(rule_id)s' requires %(missing)s; this award does not state it: check, or "
+                           "choose another rule"), rule_id=rule.rule_id, missing=Items(missing))
 
 
 def occasion_points(rule: Rule, quantity: int, party_member: bool) -> tuple[int, int]:

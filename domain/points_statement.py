@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 from domain.points import Ledger
 from domain.points_events import (
     ItemListed,
@@ -64,7 +64,7 @@ class Statement:
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
     match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", month)
     if match is None:
-        raise DomainError(f"月份应写成 2025-11，不是“{month}”", f"write the month as 2025-11, not '{month}'")
+        raise DomainError(N_("write the month as 2025-11, not '%(month)s'"), month=month)
     year, number = int(match.group(1)), int(match.group(2))
     start = dt.datetime(year, number, 1, tzinfo=BEIJING)
     end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BEIJING)

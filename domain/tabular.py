@@ -6,6 +6,10 @@ names are matched by :func:`header_key` (NFKC, no spaces, lower case, an area un
 either as the column's own (English) name or as one of its aliases (Chinese names, see
 :data:`domain.roll_parse.HEADER_ALIASES`). A header that mixes the two languages, or names one column twice,
 is refused. Entirely empty rows are skipped. Every cell comes back as trimmed text ("" when empty).
+
+The file is read within :class:`domain.filelimits.FileLimits`: its size (and an XLSX archive's directory) is
+checked first, then rows are streamed (:attr:`Table.rows`), so memory does not grow with the file, and past the row
+cap the file is refused naming the row.
 """
 
 from __future__ import annotations
@@ -14,18 +18,26 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from domain.errors import FileIssuesError, Issue
+from domain.errors import N_, FileIssuesError, Issue, IssueLog, Items, Text
+from domain.filelimits import DEFAULT_LIMITS, FileLimits, cell_issues, check_size, too_many_rows
+
+EXCEL_ROWS = 1_048_576  # the last row of a sheet: a row numbered beyond it is not a spreadsheet's
 
 
 @dataclass(frozen=True)
 class Table:
     file: str
-    rows: tuple[tuple[int, dict[str, str]], ...]
-    """(row number as Excel shows it, {column: text}) for each non-empty data row."""
+    rows: Iterator[tuple[int, dict[str, str]]]
+    """(row number as Excel shows it, {column: text}) for each non-empty data row whose cells can be stored;
+    streamed, so it is read once. A row with a control character or an over-long cell is not given: its problem
+    goes to :attr:`issues`. Past the row cap, reading raises the file's error."""
+    issues: IssueLog = field(default_factory=IssueLog)
+    """Problems found in the rows: the caller adds its own and raises them all at the end."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """column -> its header as the file wrote it (``房号``, ``area_m2``): what error messages name."""
 
@@ -55,9 +67,6 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
-
-
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -66,41 +75,32 @@ def _decoded(data: bytes, filename: str, error: type[FileIssuesError]) -> str:
     """The CSV text, or ``error`` naming the first row that is neither UTF-8 nor GB18030."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise error([Issue(file=filename, row=1, code="encoding",
-                           zh="文件是 UTF-16（“Unicode 文本”）格式；请在 Excel 中另存为“CSV UTF-8”后重试",
-                           en="the file is UTF-16 ('Unicode text'); save it as 'CSV UTF-8' in Excel and try again")])
+                           text=Text(N_("the file is UTF-16 ('Unicode text'); save it as 'CSV UTF-8' in Excel and try "
+                                   "again")))])
     try:
         return decode_text(data)
     except UnicodeDecodeError as exc:
         row = _line_of(data, exc.start)
         raise error([Issue(file=filename, row=row, code="encoding",
-                           zh="有无法识别的字符（既不是 UTF-8 也不是 GBK）；"
-                           "请在 Excel 中另存为“CSV UTF-8”后重试",
-                           en="bytes that are neither UTF-8 nor GBK text; save the file as "
-                           "'CSV UTF-8' and try again")]) from None
+                           text=Text(N_("bytes that are neither UTF-8 nor GBK text; save the file as 'CSV UTF-8' and "
+                                   "try again")))]) from None
 
 
-def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
+def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[Sequence[object]]:
     reader = csv.reader(io.StringIO(_decoded(data, filename, error), newline=""))
     try:
-        for record in reader:
-            yield [cell.strip() for cell in record]
+        yield from reader
     except csv.Error as exc:  # a cell longer than the csv module's limit, an unclosed quote at the end
         raise error([Issue(file=filename, row=reader.line_num, code="unreadable",
-                           zh=f"无法读取（{exc}）；请检查引号和超长的单元格",
-                           en=f"cannot be read ({exc}); check its quotes and very long cells")
+                           text=Text(N_("cannot be read (%(exc)s); check its quotes and very long cells"), exc=exc))
                      ]) from None
 
 
-def _control_characters(filename: str, rows: list[tuple[int, dict[str, str]]],
-                        written: Mapping[str, str]) -> list[Issue]:
-    """Cells with invisible control characters (NUL and the like): they cannot be stored or shown faithfully."""
-    return [Issue(file=filename, row=number, column=written.get(name, name), code="control-character",
-                  zh=f"{written.get(name, name)} 含有不可见的控制字符；请删除后重新导入",
-                  en=f"{written.get(name, name)} contains invisible control characters; remove them and import again")
-            for number, cells in rows for name, cell in cells.items() if not CONTROL.isdisjoint(cell)]
-
-
-def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
+def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError],
+               limits: FileLimits) -> Iterator[Sequence[object]]:
+    """The first sheet's rows as cell values, streamed (openpyxl's read-only mode), at most
+    ``limits.max_columns`` wide, whatever used range the sheet claims for itself (a wrong one would widen every
+    row, or cut rows off)."""
     from openpyxl import load_workbook
 
     try:
@@ -109,8 +109,10 @@ def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iter
         raise error([_unreadable(filename, str(exc))]) from None
     try:
         sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [cell_text(value) for value in values]
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(max_col=limits.max_columns, values_only=True)
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:  # a damaged sheet found while reading
+        raise error([_unreadable(filename, str(exc))]) from None
     finally:
         book.close()
 
@@ -119,8 +121,7 @@ def _unreadable(filename: str, detail: str) -> Issue:
     return Issue(
         file=filename,
         code="unreadable",
-        zh=f"无法读取文件（{detail}）；请另存为 .xlsx 或 UTF-8 .csv 后重试",
-        en=f"cannot read the file ({detail}); save it as .xlsx or UTF-8 .csv and try again",
+        text=Text(N_("cannot read the file (%(detail)s); save it as .xlsx or UTF-8 .csv and try again"), detail=detail),
     )
 
 
@@ -199,32 +200,56 @@ def read_table(
     optional: Sequence[str],
     error: type[FileIssuesError],
     aliases: Mapping[str, Sequence[str]] | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> Table:
     """Read ``data`` (CSV, or XLSX when ``filename`` ends in ``.xlsx``) and check the header.
 
     ``aliases`` maps a column to other names the header may use for it (the Chinese headers of a roll).
-    Raises ``error`` naming every missing required column, a column named twice, and a header that
-    mixes alias names with column names.
+    Raises ``error`` for a file over ``limits`` and naming every missing required column, a column named twice,
+    and a header that mixes alias names with column names. The rows are read as :attr:`Table.rows` is.
     """
     aliases = aliases or {}
     lower = filename.lower()
     if lower.endswith(".xls"):
         raise error([_unreadable(filename, "old .xls format")])
-    records = _xlsx_rows(data, filename, error) if lower.endswith(".xlsx") else _csv_rows(data, filename, error)
-    header = _read_header(next(records, None) or [], [*required, *optional], aliases)
+    check_size(data, filename, limits, error)
+    if lower.endswith(".xlsx"):
+        records = _xlsx_rows(data, filename, error, limits)
+    else:
+        records = _csv_rows(data, filename, error)
+    first = next(records, None) or ()
+    header = _read_header([cell_text(v)[:limits.max_cell_chars] for v in first[:limits.max_columns]],
+                          [*required, *optional], aliases)
     if issues := _header_issues(filename, header, required, optional, aliases):
         raise error(issues)
-    index = header.positions()
-    rows: list[tuple[int, dict[str, str]]] = []
+    written, issues = header.written(), IssueLog()
+    rows = _data_rows(records, filename, written, header.positions(), limits, issues, error)
+    return Table(file=filename, rows=rows, issues=issues, headers=written)
+
+
+def _data_rows(records: Iterator[Sequence[object]], filename: str, written: Mapping[str, str],
+               index: Mapping[str, int], limits: FileLimits, issues: IssueLog,
+               error: type[FileIssuesError]) -> Iterator[tuple[int, dict[str, str]]]:
+    counted, empty = 0, None
     for number, record in enumerate(records, start=2):
-        if not any(record):
+        if number > EXCEL_ROWS:  # a row numbered 10**12 is a gap of empty rows before it, given one by one
+            raise error([too_many_rows(filename, number, limits)])
+        if record is empty:  # openpyxl gives the rows a sheet skips as one object: a million of them, quickly
             continue
-        cells = {name: (record[i] if i < len(record) else "") for name, i in index.items()}
-        rows.append((number, cells))
-    written = header.written()
-    if bad := _control_characters(filename, rows, written):
-        raise error(bad)
-    return Table(file=filename, rows=tuple(rows), headers=written)
+        if not any(record) and record.count(None) + record.count("") == len(record):
+            empty = record
+            continue
+        if counted >= limits.max_rows:
+            raise error([too_many_rows(filename, number, limits)])
+        record = record[:limits.max_columns]
+        cells = {name: (cell_text(record[i]) if i < len(record) else "") for name, i in index.items()}
+        if not any(cells.values()) and not any(cell_text(value) for value in record):
+            continue
+        counted += 1
+        if bad := cell_issues(filename, number, cells, written, limits):
+            issues.extend(bad)
+            continue
+        yield number, cells
 
 
 def _label(column: str, aliases: Mapping[str, Sequence[str]], chinese_first: bool) -> str:
@@ -243,34 +268,35 @@ def _missing_columns(filename: str, missing: list[str], required: Sequence[str],
         file=filename,
         row=1,
         code="missing-column",
-        zh=f"表头缺少列：{listed}；第1行应为表头，列名为 {expected}",
-        en=f"the header lacks column(s): {listed}; row 1 must be the header with columns {expected}",
+        text=Text(N_("the header lacks column(s): %(listed)s; row 1 must be the header with columns %(expected)s"),
+        listed=listed, expected=expected),
     )
 
 
 def _mixed_languages(filename: str, chinese: list[str], english: list[str]) -> Issue:
-    zh_names, en_names = "、".join(chinese), "、".join(english)
     return Issue(
         file=filename,
         row=1,
         code="mixed-header-language",
-        zh=f"表头混用了中文列名（{zh_names}）和英文列名（{en_names}）；请全部改用中文列名或全部改用英文列名后重新导入",
-        en=f"the header mixes Chinese column names ({', '.join(chinese)}) with English ones "
-        f"({', '.join(english)}); use one language for every column and import again",
+        text=Text(N_("the header mixes Chinese column names (%(chinese)s) with English ones (%(english)s); use one "
+                     "language for every column and import again"), chinese=Items(chinese), english=Items(english)),
     )
+
+
+def _meaning(column: str, aliases: Mapping[str, Sequence[str]]) -> Text | str:
+    """What a column means: ``entrance（单元）`` in English, ``单元（entrance）`` in Chinese."""
+    names = aliases.get(column, ())
+    return Text(N_("%(column)s（%(alias)s）"), column=column, alias=names[0]) if names else column
 
 
 def _repeated_column(filename: str, column: str, places: list[tuple[int, str, bool]],
                      aliases: Mapping[str, Sequence[str]]) -> Issue:
-    where_zh = "、".join(f"{column_letter(i)}列“{text}”" for i, text, _ in places)
-    where_en = ", ".join(f"column {column_letter(i)} '{text}'" for i, text, _ in places)
-    meaning = _label(column, aliases, True)
+    where = Items(Text(N_("column %(letter)s '%(text)s'"), letter=column_letter(i), text=text) for i, text, _ in places)
     return Issue(
         file=filename,
         row=1,
         column=places[0][1],
         code="duplicate-column",
-        zh=f"{where_zh} 都表示 {meaning}；一列只能出现一次，请删除或改名多余的列后重新导入",
-        en=f"{where_en} all mean {_label(column, aliases, False)}; keep one of them "
-        "(delete or rename the others) and import again",
+        text=Text(N_("%(where)s all mean %(meaning)s; keep one of them (delete or rename the others) and import "
+                     "again"), where=where, meaning=_meaning(column, aliases)),
     )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.errors import N_
 from domain.operator import Operator
 from domain.volunteer_events import (
     ID_PATTERN,
@@ -115,21 +116,21 @@ def decide(state: Roster, command: VolunteerCommand) -> list[VolunteerEvent]:
         return [] if state.community is not None else [VolunteersOpened(at=command.at, by=command.by,
                                                                         community=command.community)]
     if state.community is None:
-        raise VolunteerError("志愿服务记录尚未建立", "the volunteer record is not open yet")
+        raise VolunteerError(N_("the volunteer record is not open yet"))
     return _DECIDERS[type(command)](state, command)
 
 
 def _team(state: Roster, team_id: str) -> None:
     if team_id not in state.teams:
-        raise VolunteerError(f"没有志愿服务队 {team_id}", f"no volunteer team {team_id}")
+        raise VolunteerError(N_("no volunteer team %(team_id)s"), team_id=team_id)
 
 
 def _activity(state: Roster, activity_id: str) -> Activity:
     found = state.activities.get(activity_id)
     if found is None:
-        raise VolunteerError(f"没有活动 {activity_id}", f"no activity {activity_id}")
+        raise VolunteerError(N_("no activity %(activity_id)s"), activity_id=activity_id)
     if found.cancelled:
-        raise VolunteerError(f"活动“{found.title}”已取消", f"the activity '{found.title}' was cancelled")
+        raise VolunteerError(N_("the activity '%(title)s' was cancelled"), title=found.title)
     return found
 
 
@@ -156,9 +157,9 @@ def _leave(state: Roster, c: LeaveTeam) -> list[VolunteerEvent]:
 def _schedule(state: Roster, c: ScheduleActivity) -> list[VolunteerEvent]:
     _team(state, c.team_id)
     if c.activity_id in state.activities:
-        raise VolunteerError(f"活动 {c.activity_id} 已存在", f"activity {c.activity_id} exists already")
+        raise VolunteerError(N_("activity %(activity_id)s exists already"), activity_id=c.activity_id)
     if c.ends_at <= c.starts_at:
-        raise VolunteerError("活动结束时间须晚于开始时间", "an activity must end after it starts")
+        raise VolunteerError(N_("an activity must end after it starts"))
     return [ActivityScheduled(at=c.at, by=c.by, activity_id=c.activity_id, team_id=c.team_id, title=c.title,
                               place=c.place, starts_at=c.starts_at, ends_at=c.ends_at, capacity=c.capacity)]
 
@@ -172,10 +173,10 @@ def _sign_up_events(activity: Activity, c: SignUp | Scan, via: str) -> list[Volu
     if c.person_id in activity.signed:
         return []
     if c.at >= activity.ends_at:
-        raise VolunteerError(f"活动“{activity.title}”已结束，不能再报名", f"the activity '{activity.title}' is over")
+        raise VolunteerError(N_("the activity '%(title)s' is over: sign-up has closed"), title=activity.title)
     if activity.room < 1:
-        raise VolunteerError(f"活动“{activity.title}”名额已满（{activity.capacity}人）；请报名其他活动",
-                             f"the activity '{activity.title}' is full ({activity.capacity}); choose another one")
+        raise VolunteerError(N_("the activity '%(title)s' is full (%(capacity)s people); choose another one"),
+                             title=activity.title, capacity=activity.capacity)
     return [SignedUp(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id,
                      via=via)]  # type: ignore[arg-type]
 
@@ -189,7 +190,7 @@ def _withdraw(state: Roster, c: WithdrawSignUp) -> list[VolunteerEvent]:
     if c.person_id not in activity.signed:
         return []
     if c.person_id in activity.attendance:
-        raise VolunteerError("已签到，不能取消报名", "checked in already: the sign-up cannot be withdrawn")
+        raise VolunteerError(N_("checked in already: the sign-up cannot be withdrawn"))
     return [SignUpWithdrawn(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id)]
 
 
@@ -198,10 +199,8 @@ def _scan(state: Roster, c: Scan) -> list[VolunteerEvent]:
     found = activity.attendance.get(c.person_id)
     if found is None or found.check_in is None:
         if not activity.starts_at - EARLY <= c.at <= activity.ends_at:
-            raise VolunteerError(
-                f"签到时间为活动开始前30分钟至结束（{activity.title}）；现在不能签到，请找活动负责人登记",
-                f"check-in is open from 30 minutes before the start until the end of '{activity.title}'; "
-                "ask the coordinator to record you")
+            raise VolunteerError(N_("check-in to '%(title)s' is open from 30 minutes before the start until the "
+                                    "end; ask the coordinator to record you"), title=activity.title)
         signed = _sign_up_events(activity, c, "checkin")
         return [*signed, CheckedIn(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id, via="qr",
                                    time=c.at)]
@@ -211,11 +210,10 @@ def _scan(state: Roster, c: Scan) -> list[VolunteerEvent]:
 def _check_out(activity: Activity, c: Scan | CoordinatorCheck, check_in: datetime, check_out: datetime | None,
                time: datetime, via: ScanVia) -> list[VolunteerEvent]:
     if check_out is not None:
-        raise VolunteerError("已签退；时长如有出入请找活动负责人更正", "checked out already; ask the coordinator to "
-                             "correct the hours")
+        raise VolunteerError(N_("checked out already; ask the coordinator to correct the hours if they are wrong"))
     if time < check_in or (via == "qr" and time > activity.ends_at + LATE):
-        raise VolunteerError("签退时间须在签到之后、活动结束后2小时内；请找活动负责人登记",
-                             "check-out must follow check-in, within 2 hours of the end; ask the coordinator")
+        raise VolunteerError(N_("check-out must follow check-in, within 2 hours of the end; ask the coordinator "
+                                "to record it"))
     minutes = counted_minutes(activity, check_in, time)
     return [CheckedOut(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id, via=via,
                        time=time, minutes=minutes)]
@@ -225,29 +223,28 @@ def _coordinator(state: Roster, c: CoordinatorCheck) -> list[VolunteerEvent]:
     activity = _activity(state, c.activity_id)
     time = c.time or c.at
     if time > c.at:
-        raise VolunteerError("不能登记将来的时间", "a time in the future cannot be recorded")
+        raise VolunteerError(N_("a time in the future cannot be recorded"))
     found = activity.attendance.get(c.person_id)
     if c.direction == "in":
         if found is not None and found.check_in is not None:
-            raise VolunteerError("已签到", "checked in already")
+            raise VolunteerError(N_("checked in already"))
         if not activity.starts_at - EARLY <= time <= activity.ends_at:
-            raise VolunteerError("签到时间须在活动开始前30分钟至结束之间", "the arrival must fall between 30 minutes "
-                                 "before the start and the end")
+            raise VolunteerError(N_("the arrival must fall between 30 minutes before the start and the end"))
         signed = [] if c.person_id in activity.signed else [
             SignedUp(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id, via="coordinator")]
         return [*signed, CheckedIn(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id,
                                    via="coordinator", time=time)]
     if found is None or found.check_in is None:
-        raise VolunteerError("尚未签到，不能签退；请先登记签到", "not checked in: record the arrival first")
+        raise VolunteerError(N_("not checked in: record the arrival first"))
     return _check_out(activity, c, found.check_in, found.check_out, time, "coordinator")
 
 
 def _record(state: Roster, c: RecordHours) -> list[VolunteerEvent]:
     activity = state.activities.get(c.activity_id)
     if activity is None:
-        raise VolunteerError(f"没有活动 {c.activity_id}", f"no activity {c.activity_id}")
+        raise VolunteerError(N_("no activity %(activity_id)s"), activity_id=c.activity_id)
     if c.person_id not in activity.signed and c.person_id not in activity.attendance:
-        raise VolunteerError("此人未报名也未签到该活动", "this person neither signed up for nor attended the activity")
+        raise VolunteerError(N_("this person neither signed up for nor attended the activity"))
     return [HoursRecorded(at=c.at, by=c.by, activity_id=c.activity_id, person_id=c.person_id, minutes=c.minutes,
                           reason=c.reason)]
 

@@ -49,8 +49,20 @@ class Settings(BaseSettings):
     deem_over_half: bool = Field(
         default=False, description="Deem only if the majority's own ballots exceed half the total (needs deem_silent)")
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
-    default_lang: str = "zh"
+    default_lang: str = Field(default="zh", description="The language of a page without ?lang= or a cookie")
+    languages: list[str] = Field(
+        default=["zh_CN", "en"], description="Babel locales the site speaks; ?lang= takes each one's language code "
+        "(zh, en, ug…). A locale other than en needs its catalog (docs/i18n.md)")
+    locale_dirs: list[Path] = Field(
+        default=[], description="Extra catalog folders (<dir>/<locale>/LC_MESSAGES/messages.po), searched first")
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
+    roll_max_rooms: int = Field(
+        default=200_000, description="Rows a roll (or ballots file) may have: twice the 100,000 owners the project is "
+        "built for (docs/security/hostile-files.md)")
+    roll_parse_memory_mib: int = Field(default=1024, description="Address space of the child that parses an upload")
+    roll_parse_timeout_s: float = Field(default=300.0, description="Wall-clock limit of one roll parse")
+    body_idle_timeout_s: float = Field(default=15.0, description="A request body that sends nothing this long: 408")
+    body_total_timeout_s: float = Field(default=120.0, description="A request body not complete this long: 408")
     worker_max_cached_workflows: int = Field(
         default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")

@@ -87,7 +87,7 @@ def test_an_owner_of_several_rooms_or_co_owners_rate_once() -> None:
         decide_rate(state, rate("O1", 1, 1, 1))
     with pytest.raises(AppraisalError, match="not on this appraisal's roll"):
         decide_rate(state, rate("O9", 1, 1, 1))
-    with pytest.raises(AppraisalError, match="missing: repairs"):
+    with pytest.raises(AppraisalError, match="missing: 维修"):
         decide_rate(state, Rate(at=T0, by=STREET, owner_id="O3", scores={"cleaning": 3, "security": 3}))
     with pytest.raises(AppraisalError, match="rated 1 to 5"):
         decide_rate(state, rate("O3", 6, 3, 3))

@@ -16,6 +16,8 @@ from domain import escalation as esc
 from domain.escalation import EscalationError, EscalationOpened, default_ladder
 from domain.escalation_auth import authorise
 from tests.escalation.conftest import ticket, ticket_until
+from tests.escalation.dues import first_dues
+from tests.texts import en, zh
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import RefusedError, TicketRequest, act, open_ticket
@@ -28,7 +30,7 @@ def events_of(community: str, kind: str = "committee", start: str = "street") ->
                              category="housing", subject="楼道堆物", detail="",
                              initiator="O311" if kind == "owner" else "业委会", initiator_kind=kind,  # type: ignore[arg-type]
                              levels=default_ladder(community).for_category("housing"), outcomes=("resolved",))
-    return esc.open_ticket(event, start)
+    return esc.open_ticket(event, start, first_dues(event, start))
 
 
 def opened(community: str, kind: str = "committee") -> esc.Ticket:
@@ -53,7 +55,7 @@ def test_only_the_tickets_own_committee_answers_a_committee_ticket(action: str) 
     assert not allowed(t, action, "owner", "", by="业委会"), "no owner on a committee's ticket"
     with pytest.raises(EscalationError) as refused:
         authorise(t, action, role="committee", org="committee:hpl", by="李")
-    assert "committee:xfl" in refused.value.zh and "committee:xfl" in refused.value.en
+    assert "committee:xfl" in zh(refused.value) and "committee:xfl" in en(refused.value)
 
 
 @pytest.mark.parametrize("action", ["provide_info", "follow_up"])

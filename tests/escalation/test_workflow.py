@@ -4,12 +4,14 @@ only when accepted."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from domain.legal_calendar import BEIJING, deadline_working_days
 from tests.escalation.conftest import ticket, ticket_until
+from tests.texts import en, zh
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import RefusedError, TicketRequest, act, open_ticket
@@ -56,6 +58,22 @@ async def test_missed_acknowledgement_escalates(ts_env, store, pool, task_queue)
         await handle.terminate("test done")
 
 
+async def test_an_action_arriving_before_the_first_level_waits_for_it(ts_env, store, pool, task_queue) -> None:
+    """The inbox shows a ticket once its opening is in the stream, a moment before the workflow applies it: an
+    action sent then (here: before any worker has run the ticket) is done, not refused as "the ticket is new"."""
+    env = ts_env
+    tid, handle = await open_ticket(env.client, complaint(start_level="street"), task_queue=task_queue)
+    street = TicketAction(role="street_office", actor="王科长", org="street")
+    early = asyncio.create_task(act(env.client, tid, "acknowledge", street))
+    await asyncio.sleep(0.5)  # sent; no worker polls the queue yet
+    async with running_worker(env, store, pool, task_queue):
+        await asyncio.wait_for(early, timeout=30)
+        state = await ticket_until(handle, lambda t: t.current is not None and t.current.acknowledged_at is not None,
+                                   "acknowledged")
+        assert state.status == "acknowledged"
+        await handle.terminate("test done")
+
+
 async def test_resolution_closes(ts_env, store, pool, task_queue) -> None:
     env = ts_env
     async with running_worker(env, store, pool, task_queue):
@@ -65,7 +83,7 @@ async def test_resolution_closes(ts_env, store, pool, task_queue) -> None:
         await act(env.client, tid, "acknowledge", TicketAction(**street))
         with pytest.raises(RefusedError) as caught:
             await act(env.client, tid, "resolve", TicketAction(**street, outcome="resolved", text=" "))
-        assert "书面办理意见" in str(caught.value) and "write the resolution" in str(caught.value)
+        assert "书面办理意见" in zh(caught.value) and "write the resolution" in en(caught.value)
         await act(env.client, tid, "resolve", TicketAction(**street, outcome="resolved", text="已责令餐馆更换排烟管"))
         with pytest.raises(RefusedError) as caught:
             await act(env.client, tid, "follow_up", TicketAction(role="owner", actor="O999", outcome="satisfied"))

@@ -72,15 +72,15 @@ async def test_points_and_volunteers_from_the_shell(env: Any, store: EventStore,
     assert "https://yishi.example.cn/ck/" in qr
     await ok("volunteer", "check", *c, "a1", person, "in", "--at", "2025-11-08T09:05")
     checked = await ok("volunteer", "check", *c, "a1", person, "out", "--at", "2025-11-08T11:30", "--name", "王队长")
-    assert "1小时55分 (23/12 h)" in checked
+    assert "1小时55分（23/12 小时）" in checked
     listing = await ok("volunteer", "list", *c, "a1")
     assert "张建国" in listing and "1小时55分" in listing
     redeemed = await ok("points", "redeem", *c, person, "soap")
-    code = redeemed.split("code 兑换码: ")[1].strip()
+    code = redeemed.split("兑换码：")[1].strip()
     short = await run("points", "redeem", *c, person, "soap", "--lang", "en")
     assert short.exit_code == 2 and "out of stock" in short.output
     await ok("points", "hand-over", *c, code, "--role", "clerk", "--name", "超市店员")
-    assert "4 points 积分, 先锋指数 3, earned 19" in await ok("points", "show", *c, person)  # 115 min: 19; 15 spent
+    assert "积分余额 4，先锋指数 3，累计获得 19" in await ok("points", "show", *c, person)  # 115 min: 19; 15 spent
 
     stored = await store.read(points_stream(community))
     redeemed_by = next(e.payload["by"] for e in stored if e.type == "Redeemed")
@@ -106,7 +106,7 @@ async def test_points_and_volunteers_from_the_shell(env: Any, store: EventStore,
     assert first == await ok("points", "link", *c, person)  # the same link again (a reprint)
     again = await ok("points", "link", *c, person, "--reissue", "--reason", "手机丢失")
     assert again != first and "/p/" in again
-    assert "revoked" in await ok("points", "link", *c, person, "--revoke", "--reason", "离开社区")
+    assert "已作废" in await ok("points", "link", *c, person, "--revoke", "--reason", "离开社区")
     kinds = [(e.type, e.payload.get("reason")) for e in await store.read(points_stream(community))
              if e.type.startswith("Capability")]
     assert kinds[-3:] == [("CapabilityRevoked", "手机丢失"), ("CapabilityIssued", None),

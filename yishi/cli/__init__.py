@@ -41,6 +41,7 @@ COMMANDS = {
     "points": "yishi.cli.points:points",
     "volunteer": "yishi.cli.volunteer:volunteer",
     "appraisal": "yishi.cli.appraisal:appraisal",
+    "i18n": "yishi.cli.i18n:i18n",
 }
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from fractions import Fraction
-from pathlib import Path
 
 import click
 
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from yishi.cli.deliberation import _fail
-from yishi.cli.ledger_common import base_url, keyed, now, operator, run, who
+from yishi.cli.ledger_common import base_url, keyed, lang_option, now, operator, run, who
+from yishi.i18n import both, translator
+from yishi.i18n.points import exact, list_reasons
 
 street_option = click.option("--street", required=True, help="The street office (街道) whose register it is.")
 
@@ -34,7 +34,7 @@ def appraisal() -> None:
 @click.option("--exemption", default=None, help="Why a code failing the check is recorded (an early pilot code).")
 @operator
 def company_cmd(street: str, credit_code: str, company_name: str, exemption: str | None, name: str | None, role: str,
-                lang: Lang) -> None:
+                lang: str) -> None:
     """Register a property company by its credit code."""
     from domain.company_decide import RegisterCompany
     from yishi.services import companies
@@ -42,7 +42,10 @@ def company_cmd(street: str, credit_code: str, company_name: str, exemption: str
     command = RegisterCompany(at=now(), by=who(name, role), credit_code=credit_code, name=company_name,
                               exemption=exemption)
     stored = run(lambda store, _c: companies.act(store, street, command), lang)
-    click.echo(stored[-1].payload["company"]["credit_code"] if stored else "unchanged 未变")
+    if stored:
+        click.echo(stored[-1].payload["company"]["credit_code"])
+    else:
+        click.echo(translator(lang).gettext("%(what)s: unchanged", what=credit_code))
 
 
 @appraisal.command("estate")
@@ -53,7 +56,7 @@ def company_cmd(street: str, credit_code: str, company_name: str, exemption: str
 @click.option("--since", required=True, help="2020-01-01")
 @operator
 def estate_cmd(street: str, estate: str, community: str, credit_code: str, since: str, name: str | None, role: str,
-               lang: Lang) -> None:
+               lang: str) -> None:
     """Record which company manages an estate."""
     from domain.company_decide import AssignEstate
     from domain.credit_code import normalise
@@ -71,7 +74,7 @@ def estate_cmd(street: str, estate: str, community: str, credit_code: str, since
 @click.option("--owner-weight", type=click.Choice(["headcount", "area"]), default="headcount", show_default=True)
 @operator
 def items_cmd(street: str, items: tuple[str, ...], owner_weight: str, name: str | None, role: str,
-              lang: Lang) -> None:
+              lang: str) -> None:
     """Set the appraisal items and their weights (the street office's decision)."""
     from domain.appraisal_events import AppraisalItem
     from domain.company_decide import SetItems
@@ -81,7 +84,7 @@ def items_cmd(street: str, items: tuple[str, ...], owner_weight: str, name: str 
     for text in items:
         parts = text.split(":")
         if len(parts) != 3 or not parts[2].isdigit():
-            _fail(f"评议项目应写成 ID:名称:权重，收到“{text}” / an item is ID:NAME:WEIGHT, got '{text}'")
+            _fail(both("an item is written ID:NAME:WEIGHT, e.g. cleaning:保洁:25; got '%(text)s'", text=text))
         parsed.append(AppraisalItem(item_id=parts[0], name_zh=parts[1], weight=int(parts[2])))
     command = SetItems(at=now(), by=who(name, role), items=tuple(parsed), owner_weight=owner_weight)  # type: ignore
     run(lambda store, _c: companies.act(store, street, command), lang)
@@ -98,18 +101,20 @@ def items_cmd(street: str, items: tuple[str, ...], owner_weight: str, name: str 
 @click.option("--remind", default=None, help="Reminder before the close (default YISHI_APPRAISAL_REMIND, P2D).")
 @operator
 def open_cmd(street: str, estate: str, period: str, roll_path: str, scope_text: str, window: str | None,
-             remind: str | None, name: str | None, role: str, lang: Lang) -> None:
+             remind: str | None, name: str | None, role: str, lang: str) -> None:
     """Open an appraisal of the estate's company; prints its id."""
     from domain.roll import Scope, load_roll
     from yishi.services import appraisals
+    from yishi.services.files import file_limits, read_bounded
 
     settings = keyed()
     try:
-        roll = load_roll(Path(roll_path).read_bytes(), roll_path)
+        limits = file_limits(settings)
+        roll = load_roll(read_bounded(roll_path, limits.max_bytes), roll_path, limits)
     except OSError as exc:
         _fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
     req = appraisals.AppraisalRequest(street=street, estate=estate, period=period, scope=Scope.parse(scope_text),
                                       window=window or settings.appraisal_window,
                                       remind=remind or settings.appraisal_remind, by=who(name, role))
@@ -138,13 +143,15 @@ def links_cmd(appraisal_id: str, owners: tuple[str, ...], by: str) -> None:
 @appraisal.command("status")
 @click.argument("appraisal_id")
 @click.option("--json", "as_json", is_flag=True)
-def status_cmd(appraisal_id: str, as_json: bool) -> None:
+@lang_option
+def status_cmd(appraisal_id: str, as_json: bool, lang: str) -> None:
     """Who is appraised, how many rated, and the result by item with exact figures (running until closed)."""
     from yishi.services import appraisals
 
-    state = run(lambda store, _c: appraisals.appraisal(store, appraisal_id))
+    tr = translator(lang)
+    state = run(lambda store, _c: appraisals.appraisal(store, appraisal_id), lang)
     if state.opened is None:
-        _fail(f"没有评议 {appraisal_id} / no appraisal {appraisal_id}")
+        _fail(tr.gettext("no appraisal %(appraisal_id)s", appraisal_id=appraisal_id))
     result = appraisals.result_of(state)
     doc = {"appraisal_id": appraisal_id, "status": state.status, "company": state.opened.company.model_dump(),
            "estate": state.opened.estate, "period": state.opened.period,
@@ -153,21 +160,20 @@ def status_cmd(appraisal_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{appraisal_id} [{state.status}] {state.opened.estate} — {state.opened.company.name} "
-               f"({state.opened.company.credit_code}) {state.opened.period}, closes {doc['closes_at']}")
+    opened = state.opened
+    click.echo(tr.gettext("%(id)s (%(status)s) %(estate)s: %(company)s (%(code)s), %(period)s, closes %(when)s",
+                          id=appraisal_id, status=tr.label(state.status, "appraisal_status"), estate=opened.estate,
+                          company=opened.company.name, code=opened.company.credit_code, period=opened.period,
+                          when=tr.when(opened.closes_at)))
     if result is not None:
-        click.echo(f"rated 已评: {result.raters} / {result.eligible} owners")
-        names = {i.item_id: i.name_zh for i in state.opened.items}
+        click.echo(tr.gettext("rated: %(raters)s / %(eligible)s owners", raters=result.raters,
+                              eligible=result.eligible))
+        names = {i.item_id: (i.name_en if lang == "en" else "") or i.name_zh for i in opened.items}
         for item in result.items:
-            click.echo(f"  {names[item.item_id]} (weight {item.weight}): mean {_exact(item.mean)}, "
-                       f"score {_exact(item.score)}")
-        click.echo(f"  score 综合得分: {_exact(result.score)}")
-
-
-def _exact(value: Fraction | None) -> str:
-    from domain.numbers import percent_digits
-
-    return "—" if value is None else f"{value.numerator}/{value.denominator} ≈ {percent_digits(value / 100, places=2)}"
+            click.echo("  " + tr.gettext("%(item)s (weight %(weight)s): mean %(mean)s, score %(score)s",
+                                         item=names[item.item_id], weight=item.weight, mean=exact(item.mean),
+                                         score=exact(item.score)))
+        click.echo("  " + tr.gettext("overall score: %(score)s", score=exact(result.score)))
 
 
 @appraisal.command("attribute")
@@ -177,7 +183,7 @@ def _exact(value: Fraction | None) -> str:
 @click.option("--note", default="")
 @operator
 def attribute_cmd(street: str, ticket_id: str, credit_code: str, note: str, name: str | None, role: str,
-                  lang: Lang) -> None:
+                  lang: str) -> None:
     """Attribute an escalation ticket to a company (it counts towards the black list)."""
     from domain.company_decide import AttributeTicket
     from domain.credit_code import normalise
@@ -194,7 +200,7 @@ def attribute_cmd(street: str, ticket_id: str, credit_code: str, note: str, name
 @click.option("--period", required=True)
 @click.option("--json", "as_json", is_flag=True)
 @operator
-def publish_cmd(street: str, period: str, as_json: bool, name: str | None, role: str, lang: Lang) -> None:
+def publish_cmd(street: str, period: str, as_json: bool, name: str | None, role: str, lang: str) -> None:
     """Compute and publish the street's red/black list for the period (thresholds: YISHI_APPRAISAL_*)."""
     from domain.company_events import ListThresholds
     from yishi.services import companies
@@ -209,7 +215,9 @@ def publish_cmd(street: str, period: str, as_json: bool, name: str | None, role:
     if as_json:
         click.echo(published.model_dump_json(indent=2))
         return
-    label = {"red": "红榜 red", "black": "黑榜 black", "none": "—"}
+    tr = translator(lang)
     for entry in published.entries:
-        click.echo(f"{label[entry.list]:<9} {entry.credit_code} {entry.name}: score {_exact(entry.score)}, "
-                   f"{len(entry.tickets)} tickets" + (f" ({'; '.join(entry.reasons)})" if entry.reasons else ""))
+        reasons = list_reasons(tr, entry, published.thresholds)
+        click.echo(tr.gettext("%(list)s %(code)s %(name)s: score %(score)s, %(tickets)s tickets", list=tr.label(
+            entry.list, "company_list"), code=entry.credit_code, name=entry.name, score=exact(entry.score),
+            tickets=len(entry.tickets)) + (f" ({'; '.join(reasons)})" if reasons else ""))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.i18n import both, translator
 from yishi.settings import Settings
 
 T = TypeVar("T")
@@ -45,7 +45,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            _fail(f"{what} 应写成 NAME=VALUE，收到“{item}” / {what} must be NAME=VALUE, got '{item}'")
+            _fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
         out[key.strip()] = value.strip()
     return out
 
@@ -93,13 +93,15 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
     from domain.legal_calendar import parse_holiday_file
     from domain.procedures import get_procedure
     from domain.roll import Scope, load_roll
+    from yishi.services.files import file_limits, read_bounded
     from yishi.services.procedures import StartRequest, start_procedure
     from yishi.temporal_client import connect
 
     settings = _settings()
     try:
-        roll = load_roll(Path(roll_path).read_bytes(), roll_path)
-        holiday = (parse_holiday_file(settings.holiday_file.read_bytes(), str(settings.holiday_file))
+        limits = file_limits(settings)
+        roll = load_roll(read_bounded(roll_path, limits.max_bytes), roll_path, limits)
+        holiday = (parse_holiday_file(read_bounded(settings.holiday_file), str(settings.holiday_file))
                    if settings.holiday_file else None)
         req = StartRequest(procedure=procedure, title=title or get_procedure(procedure).name_zh,
                            scope=Scope.parse(scope_text), rule_id=rule_id, periods=_pairs(periods, "--period"),
@@ -124,25 +126,26 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
     except OSError as exc:
         _fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
     except ValidationError as exc:
-        _fail(f"选项无效 / invalid option: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        _fail(both("invalid option: %(where)s: %(error)s", where=exc.errors()[0]["loc"], error=exc.errors()[0]["msg"]))
 
 
-def black_list_lines(candidates: dict[str, Any]) -> list[str]:
-    """A warning per property-replacement candidate on a street's latest black list (shown, never refused)."""
+def black_list_lines(candidates: dict[str, Any], lang: str | None = None) -> list[str]:
+    """A warning per property-replacement candidate on a street's latest black list (shown, never refused): in
+    ``lang``, or in both languages."""
+    from yishi.i18n.points import black_list_flag
+
     lines = []
     for cid, candidate in candidates.items():
         for flag in candidate.get("black_list", ()):
-            score = f"，评分 {flag['score']}" if flag["score"] is not None else ""
-            lines.append(f"⚠ 候选 {cid}（{candidate['name']}，{candidate['credit_code']}）列入街道 {flag['street']} "
-                         f"{flag['period']} 物业黑榜{score}，相关工单 {flag['tickets']} 件 / "
-                         f"candidate {cid} is on street {flag['street']}'s black list for {flag['period']}: "
-                         f"{'; '.join(flag['reasons'])}")
+            texts = [black_list_flag(translator(code), cid, candidate, flag) for code in ([lang] if lang else
+                                                                                          ["zh", "en"])]
+            lines.append("⚠ " + " / ".join(texts))
     return lines
 
 
-def _render(status: dict[str, Any], lang: Lang) -> str:
+def _render(status: dict[str, Any], lang: str) -> str:
     from domain.tally_result import TallyResult
     from yishi.cli.tally import render
     from yishi.i18n import calendar_fallback
@@ -168,7 +171,7 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
             lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
-    lines += black_list_lines(status.get("candidates") or {})
+    lines += black_list_lines(status.get("candidates") or {}, lang)
     for question, result in status["tallies"].items():
         lines += [f"-- {question}", render(TallyResult.model_validate(result), question, lang)]
     return "\n".join(lines)
@@ -179,7 +182,7 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON; the current tally is under `tally`.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @data_dir_option
-def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
+def status(deliberation_id: str, as_json: bool, lang: str) -> None:
     """Show a deliberation's stage, deadlines, open tasks and current tally (read from its stream)."""
     from activities.eventstore import EventStore
     from yishi.services.procedures import procedure_status
@@ -188,7 +191,7 @@ def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
     try:
         result = asyncio.run(_with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
     except DomainError as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
         return
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else _render(result, lang))
 
@@ -219,6 +222,6 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
     try:
         receipt = asyncio.run(go())
     except RefusedError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
         return
     click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")

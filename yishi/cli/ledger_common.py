@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.i18n import both, translator
 
 T = TypeVar("T")
 ROLES = ("committee", "grid_worker", "street_office", "department", "party_member", "clerk")
@@ -24,6 +25,11 @@ def operator(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--name", default=None, help="Who acts (default: the login name).")(f)
     f = click.option("--role", type=click.Choice(ROLES), default="committee", show_default=True,
                      help="In what capacity.")(f)
+    return lang_option(f)
+
+
+def lang_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lang``: the language of what the command prints."""
     return click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)(f)
 
 
@@ -43,7 +49,7 @@ def keyed() -> Any:
     return settings.model_copy(update={"secret_key": SecretStr(secret_key_for(settings))})
 
 
-def run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh", *, temporal: bool = False) -> T:
+def run(work: Callable[[Any, Any], Awaitable[T]], lang: str = "zh", *, temporal: bool = False) -> T:
     """Run ``work(store, client)`` with a store on a fresh pool (``client`` is None unless ``temporal``);
     domain refusals and dead links become exit 2 with their message."""
     from activities.eventstore import EventStore
@@ -62,9 +68,9 @@ def run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh", *, temporal
     try:
         return asyncio.run(_with_pool(settings, go))
     except DomainError as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
     except LinkError as exc:
-        _fail(f"链接无效或已作废 / the link is unknown or revoked ({type(exc).__name__})")
+        _fail(translator(lang).gettext("the link is unknown or revoked (%(kind)s)", kind=type(exc).__name__))
     raise AssertionError("unreachable")
 
 
@@ -79,7 +85,7 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            _fail(f"{what} 应写成 KEY=VALUE，收到“{item}” / {what} must be KEY=VALUE, got '{item}'")
+            _fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
         out[key.strip()] = value.strip()
     return out
 

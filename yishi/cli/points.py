@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from domain.errors import Lang
 from yishi.cli.deliberation import _fail
-from yishi.cli.ledger_common import base_url, keyed, now, operator, pairs, run, who
+from yishi.cli.ledger_common import base_url, keyed, lang_option, now, operator, pairs, run, who
 from yishi.cli.points_shop import SHOP_COMMANDS
+from yishi.i18n import both, translator
 
 community_option = click.option("--community", required=True, help="The community (社区) whose ledger it is.")
 
@@ -41,7 +41,7 @@ def points() -> None:
 def rule_cmd(community: str, rule_id: str, name_zh: str | None, name_en: str, basis: str | None, per: str,
              amount: int | None,
              pioneer: int, conditions: tuple[str, ...], description: str, retire: bool, name: str | None, role: str,
-             lang: Lang) -> None:
+             lang: str) -> None:
     """Set (or retire) a rule. A rule may never refer to a ballot's content."""
     from domain.points_decide import RetireRule, SetRule
     from domain.points_events import Rule
@@ -51,27 +51,29 @@ def rule_cmd(community: str, rule_id: str, name_zh: str | None, name_en: str, ba
     if retire:
         command: Any = RetireRule(at=now(), by=by, rule_id=rule_id, reason=description)
     elif name_zh is None or basis is None or amount is None:
-        _fail("设定规则需要 --name-zh、--basis 和 --points / setting a rule needs --name-zh, --basis and --points")
+        _fail(both("setting a rule needs --name-zh, --basis and --points"))
     else:
         command = SetRule(at=now(), by=by, rule=Rule(
             rule_id=rule_id, name_zh=name_zh, name_en=name_en, basis=basis, per=per, points=amount,  # type: ignore
             pioneer=pioneer, conditions=pairs(conditions, "--condition"), description=description))
     stored = run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"{rule_id}: {stored[-1].type if stored else 'unchanged 未变'}")
+    click.echo(changed(lang, rule_id, stored))
 
 
 @points.command("vote-participation")
 @community_option
 @click.argument("state", type=click.Choice(["on", "off"]))
 @operator
-def vote_participation_cmd(community: str, state: str, name: str | None, role: str, lang: Lang) -> None:
+def vote_participation_cmd(community: str, state: str, name: str | None, role: str, lang: str) -> None:
     """Allow points for taking part in a vote (off by default; taking part only, never how anyone voted)."""
     from domain.points_decide import SetVoteParticipation
     from yishi.services import points as service
 
     command = SetVoteParticipation(at=now(), by=who(name, role), enabled=state == "on")
     run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"vote participation 参与投票计分: {state}")
+    tr = translator(lang)
+    click.echo(tr.gettext("points for taking part in a vote: on") if state == "on"
+               else tr.gettext("points for taking part in a vote: off"))
 
 
 @points.command("person")
@@ -84,7 +86,7 @@ def vote_participation_cmd(community: str, state: str, name: str | None, role: s
 @click.option("--phone", default=None)
 @operator
 def person_cmd(community: str, person_name: str, kind: str, unit: str | None, owner_id: str | None,
-               phone: str | None, name: str | None, role: str, lang: Lang) -> None:
+               phone: str | None, name: str | None, role: str, lang: str) -> None:
     """Register a person; prints their id and their own link (points, hours, redemptions)."""
     from yishi.services import points as service
 
@@ -100,7 +102,7 @@ def person_cmd(community: str, person_name: str, kind: str, unit: str | None, ow
 
     pid, link = run(go, lang)
     click.echo(pid)
-    click.echo(f"link 个人链接: {link.url(base_url())}")
+    click.echo(translator(lang).gettext("own link: %(url)s", url=link.url(base_url())))
 
 
 @points.command("award")
@@ -113,7 +115,7 @@ def person_cmd(community: str, person_name: str, kind: str, unit: str | None, ow
 @click.option("--fact", "facts", multiple=True, help="KEY=VALUE the rule's conditions ask for.")
 @operator
 def award_cmd(community: str, person_id: str, rule_id: str, quantity: int, reason: str, source: str | None,
-              facts: tuple[str, ...], name: str | None, role: str, lang: Lang) -> None:
+              facts: tuple[str, ...], name: str | None, role: str, lang: str) -> None:
     """Award points under a rule (its reason and who granted it are recorded)."""
     from domain.points_events import SourceRef
     from yishi.services import points as service
@@ -132,13 +134,13 @@ def award_cmd(community: str, person_id: str, rule_id: str, quantity: int, reaso
 @community_option
 @click.argument("deliberation_id")
 @operator
-def award_vote_cmd(community: str, deliberation_id: str, name: str | None, role: str, lang: Lang) -> None:
+def award_vote_cmd(community: str, deliberation_id: str, name: str | None, role: str, lang: str) -> None:
     """Award the participation rule to every registered owner who took part (never by what they voted)."""
     from yishi.services import points as service
 
     given = run(lambda store, _c: service.award_vote_participation(store.pool, store, community, deliberation_id,
                                                                    by=who(name, role), now=now()), lang)
-    click.echo(f"{given} awarded 已记分")
+    click.echo(translator(lang).ngettext("%(num)s person awarded", "%(num)s people awarded", given))
 
 
 @points.command("deduct")
@@ -149,7 +151,7 @@ def award_vote_cmd(community: str, deliberation_id: str, name: str | None, role:
 @click.option("--reason", required=True)
 @operator
 def deduct_cmd(community: str, person_id: str, amount: int, reverses: str | None, reason: str, name: str | None,
-               role: str, lang: Lang) -> None:
+               role: str, lang: str) -> None:
     """Take points back (never below a zero balance)."""
     from domain.points_decide import Deduct
     from yishi.services import points as service
@@ -167,7 +169,7 @@ def deduct_cmd(community: str, person_id: str, amount: int, reverses: str | None
 @click.option("--display-name", default=None, help="The name the leaderboard shows (the person's choice).")
 @operator
 def opt_in_cmd(community: str, person_id: str, off: bool, display_name: str | None, name: str | None, role: str,
-               lang: Lang) -> None:
+               lang: str) -> None:
     """Record a person's (written) consent to appear on the public leaderboard, or its withdrawal."""
     from domain.points_decide import SetOptIn
     from yishi.services import points as service
@@ -179,18 +181,21 @@ def opt_in_cmd(community: str, person_id: str, off: bool, display_name: str | No
             await service.set_display_name(store.pool, person_id, None if off else display_name)
 
     run(go, lang)
-    click.echo(f"{person_id}: {'opted out 不公开' if off else 'opted in 公开'}")
+    tr = translator(lang)
+    click.echo(tr.gettext("%(person)s: not on the leaderboard", person=person_id) if off
+               else tr.gettext("%(person)s: on the leaderboard", person=person_id))
 
 
 @points.command("show")
 @community_option
 @click.argument("person_id", required=False)
 @click.option("--json", "as_json", is_flag=True)
-def show_cmd(community: str, person_id: str | None, as_json: bool) -> None:
+@lang_option
+def show_cmd(community: str, person_id: str | None, as_json: bool, lang: str) -> None:
     """Balances (one person's, or everyone's), the rules and the shop's stock."""
     from yishi.services import points as service
 
-    state = run(lambda store, _c: service.ledger(store, community))
+    state = run(lambda store, _c: service.ledger(store, community), lang)
     people = {p: a for p, a in state.people.items() if person_id in (None, p)}
     doc = {"vote_participation": state.vote_participation,
            "rules": {r: {**s.rule.model_dump(mode="json"), "version": s.version, "retired": s.retired}
@@ -202,10 +207,14 @@ def show_cmd(community: str, person_id: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
+    tr = translator(lang)
     for p, a in doc["people"].items():
-        click.echo(f"{p} {a['kind']}: {a['points']} points 积分, 先锋指数 {a['pioneer']}, earned {a['earned']}")
+        click.echo(tr.gettext("%(person)s (%(kind)s): balance %(points)s, pioneer index %(pioneer)s, earned "
+                              "%(earned)s", person=p, kind=tr.label(a["kind"], "person_kind"), points=a["points"],
+                              pioneer=a["pioneer"], earned=a["earned"]))
     for i, s in doc["items"].items():
-        click.echo(f"item {i} {s['name']}: {s['cost']} points, stock {s['stock']}")
+        click.echo(tr.gettext("item %(item)s %(name)s: %(cost)s points, stock %(stock)s", item=i, name=s["name"],
+                              cost=s["cost"], stock=s["stock"]))
 
 
 @points.command("link")
@@ -216,7 +225,7 @@ def show_cmd(community: str, person_id: str | None, as_json: bool) -> None:
 @click.option("--reason", default="", help="Why (recorded with a revocation).")
 @operator
 def link_cmd(community: str, person_id: str, reissue: bool, revoke: bool, reason: str, name: str | None, role: str,
-             lang: Lang) -> None:
+             lang: str) -> None:
     """A person's own link (issued once, then the same); reissue or revoke it (recorded in the ledger's stream)."""
     from domain.points_events import points_stream
     from yishi.services import points as service
@@ -237,10 +246,19 @@ def link_cmd(community: str, person_id: str, reissue: bool, revoke: bool, reason
         return await service.person_link(store.pool, store, community, person_id, by=by, secret_key=key, now=now())
 
     found = run(go, lang)
+    tr = translator(lang)
     if revoke:
-        click.echo("revoked 已作废" if found else "no live link 无有效链接")
+        click.echo(tr.gettext("the link was revoked") if found else tr.gettext("there was no live link"))
     else:
-        click.echo(f"link 个人链接: {found.url(base_url())}")
+        click.echo(tr.gettext("own link: %(url)s", url=found.url(base_url())))
+
+
+def changed(lang: str, what: str, stored: list[Any]) -> str:
+    """``what: recorded (EventType)``, or that nothing changed."""
+    tr = translator(lang)
+    if stored:
+        return tr.gettext("%(what)s: recorded (%(event)s)", what=what, event=stored[-1].type)
+    return tr.gettext("%(what)s: unchanged", what=what)
 
 
 for _command in SHOP_COMMANDS:

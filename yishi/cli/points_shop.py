@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from domain.errors import Lang
-from yishi.cli.ledger_common import keyed, now, operator, run, who
+from yishi.cli.ledger_common import keyed, lang_option, now, operator, run, who
+from yishi.i18n import translator
 
 community_option = click.option("--community", required=True, help="The community (社区) whose ledger it is.")
 
@@ -25,7 +25,7 @@ community_option = click.option("--community", required=True, help="The communit
 @click.option("--withdraw", is_flag=True)
 @operator
 def item_cmd(community: str, item_id: str, name_zh: str | None, name_en: str, cost: int | None, stock: int | None,
-             withdraw: bool, name: str | None, role: str, lang: Lang) -> None:
+             withdraw: bool, name: str | None, role: str, lang: str) -> None:
     """List an item in the shop (with --name-zh and --cost), restock it (--stock), or withdraw it."""
     from domain.points_decide import ListItem, Restock, WithdrawItem
     from domain.points_events import Item
@@ -39,8 +39,10 @@ def item_cmd(community: str, item_id: str, name_zh: str | None, name_en: str, co
                            stock=stock or 0)
     else:
         command = Restock(at=now(), by=by, item_id=item_id, quantity=stock or 0)
+    from yishi.cli.points import changed
+
     stored = run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"{item_id}: {stored[-1].type if stored else 'unchanged 未变'}")
+    click.echo(changed(lang, item_id, stored))
 
 
 @click.command("redeem")
@@ -48,7 +50,7 @@ def item_cmd(community: str, item_id: str, name_zh: str | None, name_en: str, co
 @click.argument("person_id")
 @click.argument("item_id")
 @operator
-def redeem_cmd(community: str, person_id: str, item_id: str, name: str | None, role: str, lang: Lang) -> None:
+def redeem_cmd(community: str, person_id: str, item_id: str, name: str | None, role: str, lang: str) -> None:
     """Redeem an item for a person; prints the redemption code the clerk scans."""
     from yishi.services import points as service
 
@@ -56,14 +58,14 @@ def redeem_cmd(community: str, person_id: str, item_id: str, name: str | None, r
     done = run(lambda store, _c: service.redeem(store, community, person_id=person_id, item_id=item_id,
                                                 by=who(name, role), now=now(), secret_key=key), lang)
     click.echo(f"{done.redemption_id} -{done.cost}")
-    click.echo(f"code 兑换码: {done.code}")
+    click.echo(translator(lang).gettext("redemption code: %(code)s", code=done.code))
 
 
 @click.command("hand-over")
 @community_option
 @click.argument("code")
 @operator
-def hand_over_cmd(community: str, code: str, name: str | None, role: str, lang: Lang) -> None:
+def hand_over_cmd(community: str, code: str, name: str | None, role: str, lang: str) -> None:
     """The clerk hands the item of a redemption code over (once)."""
     from yishi.services import points as service
 
@@ -76,14 +78,15 @@ def hand_over_cmd(community: str, code: str, name: str | None, role: str, lang: 
 @click.argument("redemption_id")
 @click.option("--reason", required=True)
 @operator
-def cancel_cmd(community: str, redemption_id: str, reason: str, name: str | None, role: str, lang: Lang) -> None:
+def cancel_cmd(community: str, redemption_id: str, reason: str, name: str | None, role: str, lang: str) -> None:
     """Cancel a redemption not yet handed over: the points and the item come back."""
     from domain.points_decide import CancelRedemption
     from yishi.services import points as service
 
     command = CancelRedemption(at=now(), by=who(name, role), redemption_id=redemption_id, reason=reason)
     run(lambda store, _c: service.act(store, community, command), lang)
-    click.echo(f"{redemption_id}: cancelled 已取消")
+    click.echo(translator(lang).gettext("%(redemption)s: cancelled; the points and the item came back",
+                                        redemption=redemption_id))
 
 
 @click.command("statement")
@@ -91,23 +94,25 @@ def cancel_cmd(community: str, redemption_id: str, reason: str, name: str | None
 @click.option("--month", required=True, help="2025-11 (Beijing time).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True)
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def statement_cmd(community: str, month: str, fmt: str, out: Path) -> None:
+@lang_option
+def statement_cmd(community: str, month: str, fmt: str, out: Path, lang: str) -> None:
     """The monthly statement: balances, earned, deducted, spent per person; the shop's movements."""
     from yishi.services.points_statement import statement_file
 
-    data = run(lambda store, _c: statement_file(store.pool, store, community, month, fmt))
+    data = run(lambda store, _c: statement_file(store.pool, store, community, month, fmt, lang), lang)
     out.write_bytes(data)
-    click.echo(f"{out} ({len(data)} bytes)")
+    click.echo(translator(lang).gettext("%(path)s written (%(size)s bytes)", path=str(out), size=len(data)))
 
 
 @click.command("leaderboard")
 @community_option
 @click.option("--json", "as_json", is_flag=True)
-def leaderboard_cmd(community: str, as_json: bool) -> None:
+@lang_option
+def leaderboard_cmd(community: str, as_json: bool, lang: str) -> None:
     """The public leaderboard: only people who opted in, under the name they chose."""
     from yishi.services import points as service
 
-    rows = run(lambda store, _c: service.leaderboard(store.pool, store, community))
+    rows = run(lambda store, _c: service.leaderboard(store.pool, store, community), lang)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

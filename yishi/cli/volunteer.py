@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 import click
 
-from domain.errors import Lang
-from yishi.cli.ledger_common import base_url, keyed, now, operator, run, who
+from yishi.cli.ledger_common import base_url, keyed, lang_option, now, operator, run, who
+from yishi.i18n import both, translator
+from yishi.i18n.points import hours_text
 
 community_option = click.option("--community", required=True, help="The community (社区).")
 
@@ -25,13 +25,6 @@ def _instant(text: str) -> datetime:
 
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)
-
-
-def hours_text(minutes: int) -> str:
-    """Exact hours: ``2小时30分 (5/2 h)``."""
-    whole, rest = divmod(minutes, 60)
-    exact = Fraction(minutes, 60)
-    return f"{whole}小时{rest:02d}分 ({exact.numerator}/{exact.denominator} h)"
 
 
 @click.group("volunteer")
@@ -46,7 +39,7 @@ def volunteer() -> None:
 @click.option("--description", default="")
 @operator
 def team_cmd(community: str, team_id: str, team_name: str, description: str, name: str | None, role: str,
-             lang: Lang) -> None:
+             lang: str) -> None:
     """Form a team; prints its sign-up poster link (for the QR poster)."""
     from domain.volunteer_decide import FormTeam
     from yishi.services import volunteers
@@ -61,7 +54,7 @@ def team_cmd(community: str, team_id: str, team_name: str, description: str, nam
 
     link = run(go, lang)
     click.echo(f"{team_id}")
-    click.echo(f"poster 报名海报链接: {link.url(base_url())}")
+    click.echo(translator(lang).gettext("sign-up poster link: %(url)s", url=link.url(base_url())))
 
 
 @volunteer.command("join")
@@ -75,7 +68,7 @@ def team_cmd(community: str, team_id: str, team_name: str, description: str, nam
 @click.option("--phone", default=None)
 @operator
 def join_cmd(community: str, team_id: str, person_name: str | None, person_id: str | None, kind: str,
-             unit: str | None, phone: str | None, name: str | None, role: str, lang: Lang) -> None:
+             unit: str | None, phone: str | None, name: str | None, role: str, lang: str) -> None:
     """Add a member to a team (a new person, or one already in the ledger); prints their id."""
     from domain.volunteer_decide import JoinTeam
     from yishi.cli.deliberation import _fail
@@ -83,7 +76,7 @@ def join_cmd(community: str, team_id: str, person_name: str | None, person_id: s
 
     by = who(name, role)
     if person_id is None and person_name is None:
-        _fail("请给出 --person-name 或 --person / give --person-name or --person")
+        _fail(both("give --person-name or --person"))
 
     async def go(store: Any, _c: Any) -> str:
         if person_id is not None:
@@ -106,7 +99,7 @@ def join_cmd(community: str, team_id: str, person_name: str | None, person_id: s
 @click.option("--capacity", type=int, required=True)
 @operator
 def activity_cmd(community: str, team_id: str, activity_id: str, title: str, place: str, starts: str, ends: str,
-                 capacity: int, name: str | None, role: str, lang: Lang) -> None:
+                 capacity: int, name: str | None, role: str, lang: str) -> None:
     """Schedule an activity; prints its check-in QR link (volunteers scan it with their own phones)."""
     from domain.volunteer_decide import ScheduleActivity
     from yishi.services import volunteers
@@ -123,7 +116,7 @@ def activity_cmd(community: str, team_id: str, activity_id: str, title: str, pla
 
     link = run(go, lang)
     click.echo(activity_id)
-    click.echo(f"check-in 签到二维码链接: {link.url(base_url())}")
+    click.echo(translator(lang).gettext("check-in QR code link: %(url)s", url=link.url(base_url())))
 
 
 @volunteer.command("cancel")
@@ -131,7 +124,7 @@ def activity_cmd(community: str, team_id: str, activity_id: str, title: str, pla
 @click.argument("activity_id")
 @click.option("--reason", required=True)
 @operator
-def cancel_cmd(community: str, activity_id: str, reason: str, name: str | None, role: str, lang: Lang) -> None:
+def cancel_cmd(community: str, activity_id: str, reason: str, name: str | None, role: str, lang: str) -> None:
     """Cancel an activity."""
     from domain.volunteer_decide import CancelActivity
     from yishi.services import volunteers
@@ -139,7 +132,7 @@ def cancel_cmd(community: str, activity_id: str, reason: str, name: str | None, 
     run(lambda store, _c: volunteers.act(store, community, CancelActivity(at=now(), by=who(name, role),
                                                                           activity_id=activity_id, reason=reason)),
         lang)
-    click.echo(f"{activity_id}: cancelled 已取消")
+    click.echo(translator(lang).gettext("%(activity)s: cancelled", activity=activity_id))
 
 
 @volunteer.command("sign-up")
@@ -147,7 +140,7 @@ def cancel_cmd(community: str, activity_id: str, reason: str, name: str | None, 
 @click.argument("activity_id")
 @click.argument("person_id")
 @operator
-def sign_up_cmd(community: str, activity_id: str, person_id: str, name: str | None, role: str, lang: Lang) -> None:
+def sign_up_cmd(community: str, activity_id: str, person_id: str, name: str | None, role: str, lang: str) -> None:
     """Sign a person up for an activity (within its capacity)."""
     from domain.volunteer_decide import SignUp
     from yishi.services import volunteers
@@ -166,7 +159,7 @@ def sign_up_cmd(community: str, activity_id: str, person_id: str, name: str | No
 @click.option("--at", "at", default=None, help="When they arrived or left (default: now).")
 @operator
 def check_cmd(community: str, activity_id: str, person_id: str, direction: str, at: str | None, name: str | None,
-              role: str, lang: Lang) -> None:
+              role: str, lang: str) -> None:
     """The coordinator checks a person in or out from the list."""
     from yishi.services import volunteers
 
@@ -174,7 +167,12 @@ def check_cmd(community: str, activity_id: str, person_id: str, direction: str, 
         store, community, activity_id, person_id, direction, by=who(name, role), now=now(),
         time=_instant(at) if at else None), lang)
     out = next((e for e in stored if e.type == "CheckedOut"), None)
-    click.echo(f"{person_id} {direction}" + (f": {hours_text(out.payload['minutes'])}" if out else ""))
+    tr = translator(lang)
+    if out is not None:
+        click.echo(tr.gettext("%(person)s checked out: %(hours)s", person=person_id,
+                              hours=hours_text(tr, out.payload["minutes"])))
+    else:
+        click.echo(tr.gettext("%(person)s checked in", person=person_id))
 
 
 @volunteer.command("hours")
@@ -185,20 +183,22 @@ def check_cmd(community: str, activity_id: str, person_id: str, direction: str, 
 @click.option("--reason", required=True)
 @operator
 def hours_cmd(community: str, activity_id: str, person_id: str, minutes: int, reason: str, name: str | None,
-              role: str, lang: Lang) -> None:
+              role: str, lang: str) -> None:
     """Set what a person's attendance counts (a forgotten check-out, a longer stay); points follow."""
     from yishi.services import volunteers
 
     run(lambda store, _c: volunteers.record_hours(store, community, activity_id, person_id, minutes, reason=reason,
                                                   by=who(name, role), now=now()), lang)
-    click.echo(f"{person_id} @ {activity_id}: {hours_text(minutes)}")
+    tr = translator(lang)
+    click.echo(f"{person_id} @ {activity_id}: {hours_text(tr, minutes)}")
 
 
 @volunteer.command("list")
 @community_option
 @click.argument("activity_id")
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(community: str, activity_id: str, as_json: bool) -> None:
+@lang_option
+def list_cmd(community: str, activity_id: str, as_json: bool, lang: str) -> None:
     """The coordinator's list of an activity: who signed up, checked in and out, and what it counts."""
     from yishi.services import points, volunteers
 
@@ -208,7 +208,7 @@ def list_cmd(community: str, activity_id: str, as_json: bool) -> None:
         names = await points.people_names(store.pool, list(activity.signed) + list(activity.attendance))
         return activity, names
 
-    activity, names = run(go)
+    activity, names = run(go, lang)
     rows = []
     for person in dict.fromkeys([*activity.signed, *activity.attendance]):
         seen = activity.attendance.get(person)
@@ -219,34 +219,45 @@ def list_cmd(community: str, activity_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{activity.title} @ {activity.place}  {len(activity.signed)}/{activity.capacity}")
+    tr = translator(lang)
+    click.echo(tr.gettext("%(title)s at %(place)s: %(signed)s of %(capacity)s places taken", title=activity.title,
+                          place=activity.place, signed=len(activity.signed), capacity=activity.capacity))
     for r in rows:
-        counted = hours_text(r["minutes"]) if r["minutes"] is not None else ""
-        click.echo(f"  {r['person_id']} {r['name']}  in {r['in'] or '—'}  out {r['out'] or '—'}  {counted}")
+        counted = hours_text(tr, r["minutes"]) if r["minutes"] is not None else ""
+        click.echo("  " + tr.gettext("%(person)s %(name)s  in %(arrived)s  out %(left)s  %(counted)s",
+                                     person=r["person_id"], name=r["name"], counted=counted,
+                                     arrived=tr.when(r["in"]), left=tr.when(r["out"])))
 
 
 @volunteer.command("certificate")
 @community_option
 @click.argument("person_id")
-def certificate_cmd(community: str, person_id: str) -> None:
+@lang_option
+def certificate_cmd(community: str, person_id: str, lang: str) -> None:
     """A person's certificate of hours (志愿服务时长证明) as text; the printable page is the person's link."""
+    from domain.legal_calendar import BEIJING
     from yishi.services import volunteers
 
-    summary = run(lambda store, _c: volunteers.person_summary(store.pool, store, community, person_id))
-    click.echo(f"志愿服务时长证明 / Certificate of volunteer hours — {summary.name} ({person_id})")
+    summary = run(lambda store, _c: volunteers.person_summary(store.pool, store, community, person_id), lang)
+    tr = translator(lang)
+    click.echo(tr.gettext("Certificate of volunteer hours: %(name)s (%(person)s)", name=summary.name,
+                          person=person_id))
     for a in summary.activities:
         if a["minutes"]:
-            click.echo(f"  {a['starts_at']:%Y-%m-%d} {a['team']} {a['title']}: {hours_text(a['minutes'])}")
-    click.echo(f"  合计 total: {hours_text(summary.minutes)}; 积分 points {summary.points}")
-    click.echo(f"  核验编号 verification: volunteers-{community} {summary.certificate}")
+            day = tr.date(a["starts_at"].astimezone(BEIJING).date())
+            click.echo(f"  {day} {a['team']} {a['title']}: {hours_text(tr, a['minutes'])}")
+    click.echo("  " + tr.gettext("Total: %(hours)s; points: %(points)s", hours=hours_text(tr, summary.minutes),
+                                 points=summary.points))
+    click.echo("  " + tr.gettext("Verification: %(stream)s %(code)s", stream="volunteers-" + community,
+                                 code=summary.certificate))
 
 
 @volunteer.command("sync-points")
 @community_option
 @operator
-def sync_points_cmd(community: str, name: str | None, role: str, lang: Lang) -> None:
+def sync_points_cmd(community: str, name: str | None, role: str, lang: str) -> None:
     """Credit every attendance whose points the ledger lacks (after an interrupted check-out)."""
     from yishi.services import volunteers
 
     written = run(lambda store, _c: volunteers.sync_points(store, community, by=who(name, role), now=now()), lang)
-    click.echo(f"{written} credited 补记")
+    click.echo(translator(lang).ngettext("%(num)s credit written", "%(num)s credits written", written))

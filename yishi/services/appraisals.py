@@ -29,6 +29,7 @@ from domain.appraisal_events import (
     appraisal_event_from_dict,
 )
 from domain.company_decide import ScheduleAppraisal
+from domain.errors import N_
 from domain.legal_calendar import HolidayFile
 from domain.operator import Operator
 from domain.procedures import parse_period
@@ -102,7 +103,7 @@ async def owners(store: EventStore, appraisal_id: str) -> list[str]:
     """The owners who may rate (in the appraisal's scope), in roll order."""
     state = await appraisal(store, appraisal_id)
     if state.opened is None:
-        raise AppraisalError(f"没有评议 {appraisal_id}", f"no appraisal {appraisal_id}")
+        raise AppraisalError(N_("no appraisal %(appraisal_id)s"), appraisal_id=appraisal_id)
     return list(state.areas)
 
 
@@ -129,7 +130,7 @@ async def rate(pool: asyncpg.Pool, store: EventStore, token: str, scores: dict[s
                key: str | None = None) -> StoredEvent:
     holder = await resolve_link(pool, token)
     if not holder.deliberation_id.startswith("appraisal-"):
-        raise AppraisalError("这个链接不是物业评议链接", "this link is not an appraisal link")
+        raise AppraisalError(N_("this link is not an appraisal link"))
     return await rate_as(store, holder, scores, now=now, key=key)
 
 

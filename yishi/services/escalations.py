@@ -7,6 +7,7 @@ and the rates read is the ``escalations`` projection, rebuilt from the ticket st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,22 +17,24 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import load_ticket, project_ticket
 from activities.eventstore import EventStore
+from domain.errors import N_, DomainError, Items
 from domain.escalation import EvidenceRef, Ticket
 from domain.escalation_rates import RateCell, RatesReport, rates
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
+from yishi.i18n.errors import refusal
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
 
 
-class RefusedError(Exception):
-    """The ticket's workflow refused the action; the message says why, zh / en."""
+class RefusedError(DomainError):
+    """The ticket's workflow refused the action; the message says why (its text: :func:`yishi.i18n.errors.refusal`)."""
 
 
 class TicketRequest(BaseModel):
@@ -69,21 +72,41 @@ async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
     return ticket_id, handle
 
 
+OPENING_PATIENCE = 15.0
+"""Seconds an action waits for a ticket's workflow to apply its first level (see :func:`_opened`)."""
+
+
+async def _opened(handle: WorkflowHandle, patience: float = OPENING_PATIENCE) -> None:
+    """Wait until the ticket's workflow has applied its first level. The stream (and so the inbox) shows the
+    ticket a moment before the workflow's own state does, the opening being appended by an activity; an action
+    arriving in between would be refused as "the ticket is new" by the workflow's validator."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while True:
+        try:
+            state = await handle.query("ticket", result_type=Ticket, rpc_timeout=timedelta(seconds=4))
+        except (RPCError, WorkflowQueryFailedError):
+            return  # no such ticket, or no worker: the update itself answers
+        if state.status != "new" or loop.time() > deadline:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) -> ActionReceipt:
-    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` (zh / en)."""
+    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` ."""
     if action not in ACTIONS:
-        raise RefusedError(f"未知操作“{action}”（可用：{'、'.join(ACTIONS)}） / unknown action '{action}'")
+        raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action, valid=Items(ACTIONS))
     handle = client.get_workflow_handle(ticket_id)
+    await _opened(handle)
     try:
         return await handle.execute_update(action, arg, result_type=ActionReceipt)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise RefusedError(refusal(cause or exc)) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise RefusedError(f"工单 {ticket_id} 不存在或已结束 / "
-                           f"ticket {ticket_id} does not exist or has ended") from None
+        raise RefusedError(N_("ticket %(ticket)s does not exist or has ended"), ticket=ticket_id) from None
 
 
 async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:

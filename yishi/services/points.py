@@ -21,6 +21,7 @@ import asyncpg
 import structlog
 
 from activities.eventstore import EventStore, StoredEvent
+from domain.errors import N_
 from domain.operator import Operator
 from domain.points import Ledger
 from domain.points_decide import (
@@ -99,7 +100,7 @@ async def person_link(pool: asyncpg.Pool, store: EventStore, community: str, per
                       secret_key: str, now: datetime) -> Capability:
     """The person's own link (``/p/<token>``): points, hours, activities, redemptions, certificate, opt-in."""
     if person_id not in (await ledger(store, community)).people:
-        raise PointsError(f"积分账户中没有 {person_id}", f"no person {person_id} in the ledger")
+        raise PointsError(N_("no person %(person_id)s in the ledger; register them first"), person_id=person_id)
     return await issue_capability(pool, store, kind="person", subject=points_stream(community), holder=person_id,
                                   community=community, issued_by=f"{by.role}:{by.name}", secret_key=secret_key,
                                   now=now)
@@ -142,8 +143,7 @@ async def award_vote_participation(pool: asyncpg.Pool, store: EventStore, commun
     state = await ledger(store, community)
     rule = state.active_rule("vote_participation")
     if not state.vote_participation or rule is None:
-        raise PointsError("参与投票计分未开启（默认关闭），或没有相应规则",
-                          "points for taking part in a vote are off (the default), or no rule counts them")
+        raise PointsError(N_("points for taking part in a vote are off (the default), or no rule counts them"))
     took_part = await ballot_owners(pool, deliberation_id)
     source = SourceRef(kind="deliberation", ref=deliberation_id)
     given = 0
@@ -200,7 +200,7 @@ async def hand_over(store: EventStore, community: str, code: str, *, by: Operato
     state = await ledger(store, community)
     redemption_id = state.codes.get(code_hash(code))
     if redemption_id is None:
-        raise PointsError("没有这张兑换码（或不属于本社区）", "no such redemption code in this community")
+        raise PointsError(N_("no such redemption code in this community: check that it was typed in full"))
     # No idempotency key: a second scan of a code handed over is refused, so the clerk never hands out twice.
     await act(store, community, HandOver(at=now, by=by, redemption_id=redemption_id))
     found = state.redemptions[redemption_id]

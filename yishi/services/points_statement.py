@@ -10,13 +10,14 @@ import asyncpg
 from activities.eventstore import EventStore
 from domain.points_events import POINTS_EVENT_TYPES, points_event_from_dict, points_stream
 from domain.points_statement import Statement, statement
+from yishi.i18n import N_, Translator, translator
 from yishi.services.csvsafe import safe_cell, write_csv
 from yishi.services.points import people_names
 
-PEOPLE_HEADER = ("人员编号 person", "姓名 name", "类别 kind", "月初余额 opening", "获得 earned", "扣减 deducted",
-                 "兑换 spent", "退回 refunded", "月末余额 closing", "先锋指数 pioneer")
-ITEM_HEADER = ("商品 item", "名称 name", "所需积分 cost", "入库 added", "兑换 redeemed", "取消 cancelled",
-               "已领取 handed over", "月末库存 stock")
+PEOPLE_HEADER = (N_("Person"), N_("Name"), N_("Kind"), N_("Opening balance"), N_("Earned"), N_("Deducted"),
+                 N_("Spent"), N_("Refunded"), N_("Closing balance"), N_("Pioneer index"))
+ITEM_HEADER = (N_("Item"), N_("Name"), N_("Cost in points"), N_("Added to stock"), N_("Redeemed"), N_("Cancelled"),
+               N_("Handed over"), N_("Stock at the end"))
 
 
 async def monthly_statement(store: EventStore, community: str, month: str) -> Statement:
@@ -25,28 +26,36 @@ async def monthly_statement(store: EventStore, community: str, month: str) -> St
                      month)
 
 
-def _rows(result: Statement, names: dict[str, dict[str, Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
-    people = [[p.person_id, (names.get(p.person_id) or {}).get("name", ""), p.kind, p.opening, p.earned, p.deducted,
-               p.spent, p.refunded, p.closing, "" if p.pioneer is None else p.pioneer] for p in result.people]
+def _rows(result: Statement, names: dict[str, dict[str, Any]],
+          tr: Translator) -> tuple[list[list[Any]], list[list[Any]]]:
+    people = [[p.person_id, (names.get(p.person_id) or {}).get("name", ""), tr.label(p.kind, "person_kind"),
+               p.opening, p.earned, p.deducted, p.spent, p.refunded, p.closing,
+               "" if p.pioneer is None else p.pioneer] for p in result.people]
     items = [[i.item_id, i.name, i.cost, i.added, i.redeemed, i.cancelled, i.handed_over, i.stock]
              for i in result.items]
     return people, items
 
 
-async def statement_file(pool: asyncpg.Pool, store: EventStore, community: str, month: str, fmt: str) -> bytes:
-    """The statement as ``csv`` (people, a blank line, then the shop) or ``xlsx`` (one sheet each)."""
+async def statement_file(pool: asyncpg.Pool, store: EventStore, community: str, month: str, fmt: str,
+                         lang: str = "zh") -> bytes:
+    """The statement as ``csv`` (people, a blank line, then the shop) or ``xlsx`` (one sheet each), its headers
+    in ``lang``."""
+    tr = translator(lang)
     result = await monthly_statement(store, community, month)
-    people, items = _rows(result, await people_names(pool, [p.person_id for p in result.people]))
+    people, items = _rows(result, await people_names(pool, [p.person_id for p in result.people]), tr)
+    people_header = [tr.gettext(h) for h in PEOPLE_HEADER]
+    item_header = [tr.gettext(h) for h in ITEM_HEADER]
     if fmt == "csv":
-        return ("\ufeff" + write_csv(PEOPLE_HEADER, people) + "\n" + write_csv(ITEM_HEADER, items)).encode("utf-8")
+        return ("\ufeff" + write_csv(people_header, people) + "\n" + write_csv(item_header, items)).encode("utf-8")
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
-    sheet.title = f"积分 {month}"
-    for sheet_rows, header, target in ((people, PEOPLE_HEADER, sheet),
-                                       (items, ITEM_HEADER, book.create_sheet(f"兑换 {month}"))):
-        target.append(list(header))
+    sheet.title = tr.gettext("Points %(month)s", month=month)
+    for sheet_rows, header, target in ((people, people_header, sheet),
+                                       (items, item_header, book.create_sheet(tr.gettext("Shop %(month)s",
+                                                                                         month=month)))):
+        target.append(header)
         for row in sheet_rows:
             target.append([safe_cell(c) if isinstance(c, str) else c for c in row])
     out = io.BytesIO()

@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from activities.eventstore import EventStore, StoredEvent
+from domain.errors import N_
 from domain.operator import Operator
 from domain.points_decide import CreditHours
 from domain.points_events import PersonKind, SourceRef
@@ -113,7 +114,7 @@ async def poster_link(pool: asyncpg.Pool, store: EventStore, community: str, tea
                       secret_key: str, now: datetime) -> Capability:
     """The team's sign-up poster (``/vt/<token>``): residents join the team and sign up for its activities."""
     if team_id not in (await roster(store, community)).teams:
-        raise VolunteerError(f"没有志愿服务队 {team_id}", f"no volunteer team {team_id}")
+        raise VolunteerError(N_("no volunteer team %(team_id)s"), team_id=team_id)
     return await issue_capability(pool, store, kind="team", subject=volunteers_stream(community), holder=team_id,
                                   community=community, issued_by=f"{by.role}:{by.name}", secret_key=secret_key,
                                   now=now)
@@ -123,7 +124,7 @@ async def checkin_link(pool: asyncpg.Pool, store: EventStore, community: str, ac
                        secret_key: str, now: datetime) -> Capability:
     """The activity's check-in QR code (``/ck/<token>``), scanned by volunteers with their own phones."""
     if activity_id not in (await roster(store, community)).activities:
-        raise VolunteerError(f"没有活动 {activity_id}", f"no activity {activity_id}")
+        raise VolunteerError(N_("no activity %(activity_id)s"), activity_id=activity_id)
     return await issue_capability(pool, store, kind="checkin", subject=volunteers_stream(community),
                                   holder=activity_id, community=community, issued_by=f"{by.role}:{by.name}",
                                   secret_key=secret_key, now=now)
@@ -175,7 +176,7 @@ async def person_summary(pool: asyncpg.Pool, store: EventStore, community: str, 
     state = await roster(store, community)
     account = ledger.people.get(person_id)
     if account is None:
-        raise VolunteerError(f"没有此人 {person_id}", f"no person {person_id}")
+        raise VolunteerError(N_("no person %(person_id)s in the ledger; register them first"), person_id=person_id)
     names = await points.people_names(pool, [person_id])
     activities = []
     for activity_id, activity in sorted(state.activities.items(), key=lambda item: item[1].starts_at):

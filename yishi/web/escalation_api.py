@@ -16,8 +16,10 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from domain.errors import N_, DomainError, Text
 from domain.escalation import Ticket
 from workflows.escalation import TicketAction
+from yishi.i18n import bilingual_error
 from yishi.services.escalations import RefusedError, act, org_for_token, org_may_see, ticket_view
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE
@@ -75,7 +77,8 @@ class TicketOut(BaseModel):
     assignments: list[AssignmentOut]
 
 
-def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
+def _fail(status: int, code: str, message: Text | DomainError) -> JSONResponse:
+    zh, en = bilingual_error(message)
     return JSONResponse(EscalationError(error=code, message_zh=zh, message_en=en).model_dump(), status_code=status,
                         headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
@@ -83,17 +86,18 @@ def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
 async def _org(request: Request, authorization: str | None) -> tuple[str, str] | JSONResponse:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _fail(401, "unauthorised", "需要单位的访问令牌（Authorization: Bearer …）",
-                     "an organisation's bearer token is needed (Authorization: Bearer …)")
+        return _fail(401, "unauthorised",
+                     Text(N_("an organisation's bearer token is needed (Authorization: Bearer …)")))
     try:
         found = await org_for_token(request.app.state.pool, token.strip())
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if found is None:
-        return _fail(401, "unauthorised", "访问令牌无效或已更换", "the token is not valid (or was replaced)")
+        return _fail(401, "unauthorised", Text(N_("the token is not valid (or was replaced)")))
     return found
 
 
+BUSY = Text(N_("service busy; try again shortly"))
 _ERRORS = {401: {"model": EscalationError}, 404: {"model": EscalationError}, 409: {"model": EscalationError},
            503: {"model": EscalationError}}
 
@@ -105,9 +109,9 @@ async def _visible(request: Request, org: str, ticket_id: str) -> Ticket | JSONR
     try:
         view = await ticket_view(request.app.state.store, ticket_id)
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if view is None or not org_may_see(org, view.ticket):
-        return _fail(404, "not_found", f"没有工单 {ticket_id}", f"no ticket {ticket_id} for this organisation")
+        return _fail(404, "not_found", Text(N_("no ticket %(ticket)s for this organisation"), ticket=ticket_id))
     return view.ticket
 
 
@@ -145,9 +149,7 @@ async def post_action(request: Request, ticket_id: TicketId, body: ActionIn,
     try:
         receipt = await act(await temporal_client(request), ticket_id, body.action, arg)
     except RefusedError as exc:
-        zh, _, en = str(exc).partition(" / ")
-        return _fail(409, "refused", zh, en or zh)
+        return _fail(409, "refused", exc)
     except TEMPORAL_UNAVAILABLE:
-        return _fail(503, "unavailable", "工作流服务暂时无法连接，未做任何更改",
-                     "the workflow service cannot be reached; nothing changed")
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; nothing changed")))
     return ActionOut(ticket_id=receipt.ticket_id, seq=receipt.seq, hash=receipt.hash, status=receipt.status)
