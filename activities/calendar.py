@@ -61,7 +61,7 @@ class CalendarActivities:
             table = merge_holiday_files(operator_holiday_file(self._settings.holiday_file), query.holiday_file)
             ends = [parse_period(text).deadline(query.start, table) for text in query.periods]
         except HolidayFileError as exc:
-            log.error("deadline.holiday_file_unreadable", subject=query.subject, error=exc.en)
+            log.error("deadline.holiday_file_unreadable", subject=query.subject, error=str(exc))
             raise ApplicationError(str(exc), type=type(exc).__name__) from None
         except DomainError as exc:  # a period the workflow should never have accepted
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None
