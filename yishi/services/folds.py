@@ -170,10 +170,12 @@ def followed(store: EventStore, stream_id: str, spec: FoldSpec[S]) -> Folded[S]:
     found = folds.get(stream_id)
     if found is None or found.spec is not spec:
         found = folds[stream_id] = Folded(stream_id, spec)
-        store.follow(stream_id, found)
         while len(folds) > MAX_CACHED:
             evicted, _ = folds.popitem(last=False)
             store.follow(evicted, None)
+    # Always (a dict assignment): another reader of the same stream id (a ballot box's fold, opened by a page that
+    # takes any personal link) may have become its follower since, and a fold that is not followed cannot decide.
+    store.follow(stream_id, found)
     folds.move_to_end(stream_id)
     return found
 

@@ -87,6 +87,7 @@ def secret_key_for(settings: Settings) -> str:
 
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
+        appraisal_page,
         console,
         console_account,
         console_audit,
@@ -95,12 +96,15 @@ def _install_pages(app: FastAPI) -> None:
         follow_up,
         inbox,
         matters,
+        person,
         public,
         resident,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
     app.include_router(resident.router)
+    app.include_router(person.router)
+    app.include_router(appraisal_page.router)
     app.include_router(public.router)
     app.include_router(console.router)
     app.include_router(matters.router)
