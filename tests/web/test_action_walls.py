@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,11 +22,13 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from domain.points_events import points_stream
 from domain.roll import Scope
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_console_start import new_form, post, started_id
 from tests.web.test_matters import page_until
+from tests.web.test_person_pages import COMMITTEE
 from tests.web.walls import (
     ACTION_ROUTES,
     READ_ROUTES,
@@ -38,6 +41,7 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
+from yishi.services import points
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -281,6 +285,40 @@ async def start(w: World) -> None:
         await w.temporal.get_workflow_handle(did).terminate("test done")
 
 
+async def points_act(w: World, action: str) -> None:
+    """An award or a correction posted by another community's account names a person of HOME: refused as no person
+    of its own ledger, HOME's ledger unchanged; HOME's committee does it."""
+    from tests.web.test_console_points import ledger_with_people
+
+    people = await ledger_with_people(w.pool, w.store, HOME)
+    fields = {"person": people["李红"], "rule": "meeting", "points": "1", "reason": "越界"}
+    if action == "deduct":
+        await points.award(w.store, HOME, person_id=people["李红"], rule_id="meeting", by=COMMITTEE, now=utcnow())
+    path, stream = f"/console/points/{action}", points_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields})
+        assert refused.status_code == 409 and people["李红"] in refused.text, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{action} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert (await points.ledger(w.store, HOME)).people[people["李红"]].points == (5 if action == "award" else 4)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def points_award(w: World) -> None:
+    await points_act(w, "award")
+
+
+async def points_deduct(w: World) -> None:
+    await points_act(w, "deduct")
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
@@ -293,6 +331,8 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
+    ("POST", "/console/points/award"): points_award,
+    ("POST", "/console/points/deduct"): points_deduct,
 }
 
 

@@ -92,6 +92,7 @@ def _install_pages(app: FastAPI) -> None:
         console_account,
         console_audit,
         console_links,
+        console_points,
         console_start,
         follow_up,
         inbox,
@@ -104,6 +105,7 @@ def _install_pages(app: FastAPI) -> None:
 
     app.include_router(resident.router)
     app.include_router(person.router)
+    app.include_router(console_points.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)
     app.include_router(console.router)
