@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,7 +41,7 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
-from yishi.services import points
+from yishi.services import points, volunteers
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -319,6 +319,48 @@ async def points_deduct(w: World) -> None:
     await points_act(w, "deduct")
 
 
+async def volunteers_act(w: World, action: str) -> None:
+    """A volunteer act by another community's account names HOME's activity, person and team: refused as unknown in
+    its own roster, HOME's roster unchanged; HOME's committee does it."""
+    from domain.volunteer_decide import ScheduleActivity, SignUp
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    people = await a_team(w.pool, w.store, HOME)
+    now, activity = utcnow(), f"a-{uuid.uuid4().hex[:6]}"
+    await volunteers.act(w.store, HOME, ScheduleActivity(at=now, by=COMMITTEE, activity_id=activity,
+                                                         team_id="green", title="清理楼道杂物", place="3号楼",
+                                                         starts_at=now, ends_at=now + timedelta(hours=2), capacity=50))
+    await volunteers.act(w.store, HOME, SignUp(at=now, by=COMMITTEE, activity_id=activity, person_id=people["王芳"],
+                                               via="coordinator"))
+    fields = {"activity": activity, "person": people["王芳"], "direction": "in", "minutes": "60", "reason": "越界",
+              "team": "green", "title": "越界", "place": "x", "capacity": "3", "starts_at": "2030-01-01T09:00",
+              "ends_at": "2030-01-01T10:00"}
+    path, stream = f"/console/volunteers/{action}", volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{action} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, re.findall(r'role="alert"[^<]*', done.text)
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def volunteers_activity(w: World) -> None:
+    await volunteers_act(w, "activity")
+
+
+async def volunteers_check(w: World) -> None:
+    await volunteers_act(w, "check")
+
+
+async def volunteers_hours(w: World) -> None:
+    await volunteers_act(w, "hours")
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
@@ -333,6 +375,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/new"): start,
     ("POST", "/console/points/award"): points_award,
     ("POST", "/console/points/deduct"): points_deduct,
+    ("POST", "/console/volunteers/activity"): volunteers_activity,
+    ("POST", "/console/volunteers/check"): volunteers_check,
+    ("POST", "/console/volunteers/hours"): volunteers_hours,
 }
 
 

@@ -90,10 +90,12 @@ def _install_pages(app: FastAPI) -> None:
         appraisal_page,
         console,
         console_account,
+        console_appraisals,
         console_audit,
         console_links,
         console_points,
         console_start,
+        console_volunteers,
         follow_up,
         inbox,
         matters,
@@ -106,6 +108,8 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(person.router)
     app.include_router(console_points.router)
+    app.include_router(console_appraisals.router)
+    app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)
     app.include_router(console.router)
