@@ -87,6 +87,7 @@ READ_ROUTES: dict[str, str] = {
     "/p/{token}": "capability",
     "/login": "public",
     "/receipt": "public",
+    "/c/{community}/points": "public",
     "/api/v1/receipts/{code}": "public",
     "/api/v1/deliberations/{deliberation_id}": "public",
     "/api/openapi.json": "public",

@@ -101,6 +101,7 @@ def _install_pages(app: FastAPI) -> None:
         matters,
         person,
         public,
+        public_points,
         resident,
     )
     from yishi.web.render import form_invalid_page, not_found_page
@@ -112,6 +113,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)
+    app.include_router(public_points.router)
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
