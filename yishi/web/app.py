@@ -88,6 +88,7 @@ def secret_key_for(settings: Settings) -> str:
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
         appraisal_page,
+        checkin,
         console,
         console_account,
         console_appraisals,
@@ -108,6 +109,7 @@ def _install_pages(app: FastAPI) -> None:
 
     app.include_router(resident.router)
     app.include_router(person.router)
+    app.include_router(checkin.router)
     app.include_router(console_points.router)
     app.include_router(console_appraisals.router)
     app.include_router(console_volunteers.router)

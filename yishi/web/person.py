@@ -43,6 +43,15 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 PERSON = frozenset({"person"})
 SIGN_UP = "person-signup"
+PERSON_COOKIE = "yishi_person"
+
+
+def remember_person(request: Request, response: Response, token: str) -> Response:
+    """On the person's own page: keep their link for the check-in page ``/ck/<token>`` (yishi/web/checkin.py): this
+    phone only, HttpOnly, sent to ``/ck`` only."""
+    response.set_cookie(PERSON_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="lax", path="/ck",
+                        secure=request.url.scheme == "https")
+    return response
 
 
 async def load_capability(request: Request, token: str, kinds: frozenset[str]) -> CapabilityHolder | Response:
@@ -96,9 +105,10 @@ async def person_page(request: Request, token: str) -> Response:
     entries = list(reversed(person_entries(events, person_id)))
     nonce = new_nonce()
     csrf = form_csrf(state.secret_key, SIGN_UP, holder.token_hash, nonce)
-    return render(request, "person.html", no_store=True, token=token, summary=summary, entries=entries,
+    page = render(request, "person.html", no_store=True, token=token, summary=summary, entries=entries,
                   person_id=person_id, hours=hours_text(page_translator(request), summary.minutes),
                   coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf)
+    return remember_person(request, page, token)
 
 
 @router.post("/p/{token}/signup")
