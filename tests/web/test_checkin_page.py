@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.points_decide import SetRule
+from domain.points_decide import ListItem, SetRule
+from domain.points_events import Item
 from domain.volunteer_events import volunteers_stream
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_browser import PHONE, assert_accessible, shot
@@ -26,6 +27,8 @@ async def with_hours_and_qr(pool: Any, store: Any) -> tuple[str, str, str, str, 
     community, person, token = await a_person(pool, store)
     now = datetime.now(UTC)
     await points.act(store, community, SetRule(at=now, by=COMMITTEE, rule=HOURS))
+    await points.act(store, community, ListItem(at=now, by=COMMITTEE, stock=1,
+                                                item=Item(item_id="towel", name_zh="毛巾", cost=15)))
     qr = await volunteers.checkin_link(pool, store, community, "a1", by=COMMITTEE, secret_key=SECRET, now=now)
     starts = (await volunteers.roster(store, community)).activities["a1"].starts_at
     return community, person, token, qr.token, starts
@@ -55,12 +58,27 @@ async def test_scan_in_and_out_on_a_phone(browser, live_server, app, pool, store
         assert "计入 75 分钟" in await page.locator("main").inner_text()
         await shot(page, artifacts_dir, "checkout-zh")
         await page.goto(f"{live_server}/ck/{qr}")
-        assert await page.get_by_role("button").count() == 0 or "现在签" not in await page.content()
+        assert "现在签" not in await page.content(), "checked out: no button left"
+
+        # The hours' points spent in the shop; the clerk hands the towel over by the code on the page.
+        await page.goto(f"{live_server}/p/{token}")
+        await page.get_by_role("button", name="兑换：毛巾").click()
+        await page.get_by_role("heading", name="兑换成功").wait_for()
+        await page.goto(f"{live_server}/p/{token}")
+        code = (await page.locator(".redemption-code").inner_text()).strip()
+        await shot(page, artifacts_dir, "person-redeemed-zh")
+        await assert_accessible(page, "person page with a redemption")
+        clerk = COMMITTEE.model_copy(update={"name": "超市店员", "role": "clerk"})
+        handed = await points.hand_over(store, community, code, by=clerk, now=datetime.now(UTC))
+        assert handed["item"] == "毛巾" and handed["person_id"] == person
+        await page.goto(f"{live_server}/p/{token}")
+        assert await page.locator(".redemption-code").count() == 0 and "积分超市兑换 -15" in await page.content()
     finally:
         del app.state.clock
         await context.close()
     ledger = await points.ledger(store, community)
     assert ledger.people[person].earned == 10 + 12  # two meetings, then floor(75 × 10 / 60)
+    assert ledger.people[person].points == 10 + 12 - 5 - 15  # less the correction and the towel
     scans = [(e.type, e.payload["via"], e.payload["by"]["role"]) for e in await store.read(volunteers_stream(community))
              if e.type in ("CheckedIn", "CheckedOut")]
     assert scans == [("CheckedIn", "qr", "person"), ("CheckedOut", "qr", "person")]

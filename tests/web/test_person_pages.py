@@ -136,3 +136,32 @@ async def test_sign_up_walls(client, pool, store) -> None:  # type: ignore[no-un
               if e.type in POINTS_EVENT_TYPES]
     assert person_entries(events, person)[-1].balance == 5
     assert other_person not in (await client.get(f"/p/{other_token}")).text
+
+
+async def test_redeem_walls(client, pool, store) -> None:  # type: ignore[no-untyped-def]
+    """A redemption needs the page's own redemption form: a sign-up form's pair, or a pair of another person's page,
+    is refused; two posts of the same form are one redemption; no stock, no redemption."""
+    from domain.points_decide import ListItem
+    from domain.points_events import Item
+
+    community, person, token = await a_person(pool, store)
+    _, _, other_token = await a_person(pool, store, "李红")
+    await points.act(store, community, ListItem(at=datetime.now(UTC), by=COMMITTEE, stock=1,
+                                                item=Item(item_id="soap", name_zh="肥皂", cost=2)))
+    html = (await client.get(f"/p/{token}")).text
+    nonce = re.search(r'name="nonce" value="([^"]*)"', html).group(1)  # type: ignore[union-attr]
+    pairs = re.findall(r'action="/p/[^/]+/(signup|redeem)"[^>]*>\s*<input type="hidden" name="nonce" value="[^"]*">'
+                       r'\s*<input type="hidden" name="csrf" value="([^"]*)"', html)
+    csrf = {kind: value for kind, value in pairs}
+    theirs = csrf_of((await client.get(f"/p/{other_token}")).text)
+    before = await store.head(points_stream(community))
+    for bad in ({"nonce": nonce, "csrf": csrf["signup"]}, theirs, {}):
+        assert (await client.post(f"/p/{token}/redeem", data={**bad, "item": "soap"})).status_code == 403
+    assert await store.head(points_stream(community)) == before
+    form = {"nonce": nonce, "csrf": csrf["redeem"], "item": "soap"}
+    assert (await client.post(f"/p/{token}/redeem", data=form)).status_code == 200
+    assert (await client.post(f"/p/{token}/redeem", data=form)).status_code == 200  # a double tap: the same one
+    ledger = await points.ledger(store, community)
+    assert (ledger.people[person].points, ledger.items["soap"].stock) == (3, 0)
+    again = await client.post(f"/p/{token}/redeem", data={**form, "nonce": nonce + "x"})
+    assert again.status_code == 403  # a nonce the page did not give

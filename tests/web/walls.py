@@ -52,6 +52,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v/{token}/objection"): "capability",
     ("POST", "/f/{token}"): "capability",
     ("POST", "/p/{token}/signup"): "capability",
+    ("POST", "/p/{token}/redeem"): "capability",
     ("POST", "/ck/{token}"): "capability",
     ("POST", "/v/{token}/appraisal"): "capability",
     ("POST", "/api/v1/ballots"): "capability",

@@ -18,13 +18,14 @@ from fastapi import APIRouter, Request, Response
 
 from domain.errors import DomainError
 from domain.operator import Operator
+from domain.points import Ledger
 from domain.points_entries import person_entries
 from domain.points_events import POINTS_EVENT_TYPES, points_event_from_dict, points_stream
 from domain.volunteer_decide import SignUp
 from domain.volunteers import Roster
 from yishi.i18n import N_
 from yishi.i18n.points import hours_text
-from yishi.services import volunteers
+from yishi.services import points, volunteers
 from yishi.services.capabilities import CapabilityHolder, resolve_capability
 from yishi.services.links import LinkError, RevokedLinkError
 from yishi.web.render import (
@@ -37,12 +38,14 @@ from yishi.web.render import (
 )
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce
+from yishi.web.sheets import qr_data_uri
 from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 PERSON = frozenset({"person"})
 SIGN_UP = "person-signup"
+REDEEM = "person-redeem"
 PERSON_COOKIE = "yishi_person"
 
 
@@ -97,6 +100,7 @@ async def person_page(request: Request, token: str) -> Response:
         summary = await volunteers.person_summary(state.pool, state.store, community, person_id)
         stored = await state.store.read(points_stream(community))
         roster = await volunteers.roster(state.store, community)
+        ledger = await points.ledger(state.store, community)
     except UNAVAILABLE:
         return unavailable(request)
     except DomainError:  # the person is no longer in the ledger
@@ -107,8 +111,57 @@ async def person_page(request: Request, token: str) -> Response:
     csrf = form_csrf(state.secret_key, SIGN_UP, holder.token_hash, nonce)
     page = render(request, "person.html", no_store=True, token=token, summary=summary, entries=entries,
                   person_id=person_id, hours=hours_text(page_translator(request), summary.minutes),
-                  coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf)
+                  coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf,
+                  shop=shop_items(ledger), waiting=waiting(state.secret_key, community, summary.redemptions),
+                  redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce))
     return remember_person(request, page, token)
+
+
+def shop_items(ledger: Ledger) -> list[dict[str, Any]]:
+    return [{"item_id": item_id, "name_zh": s.item.name_zh, "name_en": s.item.name_en, "cost": s.item.cost,
+             "stock": s.stock} for item_id, s in sorted(ledger.items.items()) if not s.withdrawn and s.stock > 0]
+
+
+def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Redemptions not collected yet, with the code the clerk scans (derived again, never stored) and its QR."""
+    shown = []
+    for r in redemptions:
+        if r["status"] == "reserved":
+            code = points.redemption_code(secret_key, community, r["redemption_id"])
+            shown.append({**r, "code": code, "qr": qr_data_uri(code)})
+    return shown
+
+
+@router.post("/p/{token}/redeem")
+async def redeem(request: Request, token: str) -> Response:
+    holder = await load_capability(request, token, PERSON)
+    if isinstance(holder, Response):
+        return holder
+    state = request.app.state
+    back = f"/p/{token}"
+    form = await read_form(request)
+    if form is None or not check_csrf(state.secret_key, REDEEM, holder.token_hash, form.get("nonce", ""),
+                                      form.get("csrf", "")):
+        return form_invalid_page(request, 403, back_url=back)
+    item_id = form.get("item", "")[:40]
+    # One tap, one redemption: the same form posted twice is the same redemption id.
+    request_id = "rd-" + hashlib.sha256(f"{holder.token_hash}:{form['nonce']}:{item_id}".encode()).hexdigest()[:24]
+    by = Operator(name=holder.holder, role="person", via="link")
+    try:
+        done = await points.redeem(state.store, holder.community, person_id=holder.holder, item_id=item_id, by=by,
+                                   now=clock(request), secret_key=state.secret_key, link=holder.token_hash,
+                                   request_id=request_id)
+    except RevokedLinkError:
+        return link_revoked_page(request, 410)
+    except DomainError as exc:
+        return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
+                            back_url=back)
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("person.redeemed", community=holder.community, item_id=item_id, cost=done.cost)
+    return message_page(request, 200, N_("Points redeemed"), N_(
+        "%(cost)s points were spent. Show the code on your page to the shop's clerk to collect the item."),
+        cost=done.cost, back_url=back)
 
 
 @router.post("/p/{token}/signup")
