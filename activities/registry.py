@@ -13,6 +13,8 @@ from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
+from activities.history_store import HistoryStore
+from activities.keeper import HistoryKeeper
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
 from activities.topics import TopicActivities
@@ -29,6 +31,7 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
     appraisals = AppraisalActivities(store, pool)
+    keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
@@ -36,4 +39,5 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
             escalations.escalation_outcome, calendar.compute_deadlines, topics.apply_topic_command,
             topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
-            appraisals.witness_appraisal_open, appraisals.remind_appraisal, appraisals.close_appraisal]
+            appraisals.witness_appraisal_open, appraisals.remind_appraisal, appraisals.close_appraisal,
+            keeper.keep_histories]

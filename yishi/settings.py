@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     appraisal_black_min_tickets: int = Field(default=5, description="Black list: at least this many tickets")
     appraisal_min_participation: str = Field(
         default="1/5", description="An appraisal counts for the lists only if this share of owners rated (a/b)")
+    histories_dir: Path | None = Field(
+        default=None, description="Where closed runs' Temporal histories are kept (outside PostgreSQL); "
+        "None = <data dir>/histories (activities/history_store.py)")
+    history_sweep_seconds: float = Field(
+        default=300, gt=0, description="How often the worker keeps the histories of runs closed since its last look")
+
+    @property
+    def histories_path(self) -> Path:
+        """The kept histories' folder: ``histories_dir``, else ``<data dir>/histories``."""
+        return self.histories_dir if self.histories_dir is not None else self.data_dir / "histories"
 
     @field_validator("trusted_proxies")
     @classmethod
