@@ -1,6 +1,6 @@
 """One person's points statement: every entry of their account, with its reason and who recorded it (pure).
 
-What the person's own page (``/p/<token>``) lists: awards (the rule and its version, the reason, the source),
+What the person's own page (``/me/<token>``) lists: awards (the rule and its version, the reason, the source),
 deductions (the reason, the award reversed), redemptions and their refunds, each with the signed change of the
 balance and of the 先锋指数, the balance after it, and the operator recorded in the event (``by``). Read from the
 ledger's events in stream order, so the last balance is the ledger's.

@@ -105,7 +105,7 @@ async def test_points_and_volunteers_from_the_shell(env: Any, store: EventStore,
     first = await ok("points", "link", *c, person)
     assert first == await ok("points", "link", *c, person)  # the same link again (a reprint)
     again = await ok("points", "link", *c, person, "--reissue", "--reason", "手机丢失")
-    assert again != first and "/p/" in again
+    assert again != first and "/me/" in again
     assert "已作废" in await ok("points", "link", *c, person, "--revoke", "--reason", "离开社区")
     kinds = [(e.type, e.payload.get("reason")) for e in await store.read(points_stream(community))
              if e.type.startswith("Capability")]

@@ -42,7 +42,7 @@ async def test_scan_in_and_out_on_a_phone(browser, live_server, app, pool, store
     try:
         await page.goto(f"{live_server}/ck/{qr}")
         await page.get_by_role("heading", name="请先打开您本人的链接").wait_for()
-        await page.goto(f"{live_server}/p/{token}")
+        await page.goto(f"{live_server}/me/{token}")
         await page.get_by_role("button", name=re.compile("清理楼道杂物")).click()
         await page.get_by_text("报名成功").first.wait_for()
         app.state.clock = lambda: starts - timedelta(minutes=10)
@@ -61,17 +61,17 @@ async def test_scan_in_and_out_on_a_phone(browser, live_server, app, pool, store
         assert "现在签" not in await page.content(), "checked out: no button left"
 
         # The hours' points spent in the shop; the clerk hands the towel over by the code on the page.
-        await page.goto(f"{live_server}/p/{token}")
+        await page.goto(f"{live_server}/me/{token}")
         await page.get_by_role("button", name="兑换：毛巾").click()
         await page.get_by_role("heading", name="兑换成功").wait_for()
-        await page.goto(f"{live_server}/p/{token}")
+        await page.goto(f"{live_server}/me/{token}")
         code = (await page.locator(".redemption-code").inner_text()).strip()
         await shot(page, artifacts_dir, "person-redeemed-zh")
         await assert_accessible(page, "person page with a redemption")
         clerk = COMMITTEE.model_copy(update={"name": "超市店员", "role": "clerk"})
         handed = await points.hand_over(store, community, code, by=clerk, now=datetime.now(UTC))
         assert handed["item"] == "毛巾" and handed["person_id"] == person
-        await page.goto(f"{live_server}/p/{token}")
+        await page.goto(f"{live_server}/me/{token}")
         assert await page.locator(".redemption-code").count() == 0 and "积分超市兑换 -15" in await page.content()
     finally:
         del app.state.clock

@@ -80,7 +80,7 @@ async def test_own_page_statement_and_sign_up_on_a_phone(browser, live_server, p
     page = await context.new_page()
     suffix = "?lang=en" if lang == "en" else ""
     try:
-        await page.goto(f"{live_server}/p/{token}{suffix}")
+        await page.goto(f"{live_server}/me/{token}{suffix}")
         await page.get_by_role("heading", level=1).wait_for()
         assert (await page.locator("#balance").inner_text()).strip() == "5"
         text = await page.locator("main").inner_text()
@@ -95,7 +95,7 @@ async def test_own_page_statement_and_sign_up_on_a_phone(browser, live_server, p
         await page.get_by_role("button", name=re.compile("清理楼道杂物")).click()
         await page.get_by_text("报名成功" if lang == "zh" else "You are signed up").first.wait_for()
         await assert_accessible(page, f"signed up ({lang})")
-        await page.goto(f"{live_server}/p/{token}{suffix}")
+        await page.goto(f"{live_server}/me/{token}{suffix}")
         mine = await page.locator("section[aria-labelledby=mine-h]").inner_text()
         assert "清理楼道杂物" in mine
         await shot(page, artifacts_dir, f"person-signed-up-{lang}")
@@ -115,27 +115,27 @@ async def test_sign_up_walls(client, pool, store) -> None:  # type: ignore[no-un
     _, other_person, other_token = await a_person(pool, store, "李红")
     stream = volunteers_stream(community)
     before = await store.head(stream)
-    mine = csrf_of((await client.get(f"/p/{token}")).text)
+    mine = csrf_of((await client.get(f"/me/{token}")).text)
     # No CSRF pair, and another person's page's pair on this link: refused, nothing written.
-    assert (await client.post(f"/p/{token}/signup", data={"activity": "a1"})).status_code == 403
-    theirs = csrf_of((await client.get(f"/p/{other_token}")).text)
-    assert (await client.post(f"/p/{token}/signup", data={**theirs, "activity": "a1"})).status_code == 403
-    assert (await client.post(f"/p/{other_token}/signup", data={**mine, "activity": "a1"})).status_code == 403
+    assert (await client.post(f"/me/{token}/signup", data={"activity": "a1"})).status_code == 403
+    theirs = csrf_of((await client.get(f"/me/{other_token}")).text)
+    assert (await client.post(f"/me/{token}/signup", data={**theirs, "activity": "a1"})).status_code == 403
+    assert (await client.post(f"/me/{other_token}/signup", data={**mine, "activity": "a1"})).status_code == 403
     # A made-up token: the invalid link page.
-    assert (await client.post("/p/" + "A" * 43 + "/signup", data={**mine, "activity": "a1"})).status_code == 403
+    assert (await client.post("/me/" + "A" * 43 + "/signup", data={**mine, "activity": "a1"})).status_code == 403
     assert await store.head(stream) == before
-    done = await client.post(f"/p/{token}/signup", data={**mine, "activity": "a1"})
+    done = await client.post(f"/me/{token}/signup", data={**mine, "activity": "a1"})
     assert done.status_code == 200 and "报名成功" in done.text, done.text[-600:]
-    again = await client.post(f"/p/{token}/signup", data={**mine, "activity": "nope"})
+    again = await client.post(f"/me/{token}/signup", data={**mine, "activity": "nope"})
     assert again.status_code == 409 and "nope" in again.text, again.text[-600:]
     await revoke_capability(pool, store, kind="person", subject=points_stream(community), holder=person,
                             by="committee:李书记", reason="手机丢失", now=datetime.now(UTC))
-    assert (await client.get(f"/p/{token}")).status_code == 410
-    assert (await client.post(f"/p/{token}/signup", data={**mine, "activity": "a1"})).status_code == 410
+    assert (await client.get(f"/me/{token}")).status_code == 410
+    assert (await client.post(f"/me/{token}/signup", data={**mine, "activity": "a1"})).status_code == 410
     events = [points_event_from_dict(e.type, e.payload) for e in await store.read(points_stream(community))
               if e.type in POINTS_EVENT_TYPES]
     assert person_entries(events, person)[-1].balance == 5
-    assert other_person not in (await client.get(f"/p/{other_token}")).text
+    assert other_person not in (await client.get(f"/me/{other_token}")).text
 
 
 async def test_redeem_walls(client, pool, store) -> None:  # type: ignore[no-untyped-def]
@@ -148,20 +148,20 @@ async def test_redeem_walls(client, pool, store) -> None:  # type: ignore[no-unt
     _, _, other_token = await a_person(pool, store, "李红")
     await points.act(store, community, ListItem(at=datetime.now(UTC), by=COMMITTEE, stock=1,
                                                 item=Item(item_id="soap", name_zh="肥皂", cost=2)))
-    html = (await client.get(f"/p/{token}")).text
+    html = (await client.get(f"/me/{token}")).text
     nonce = re.search(r'name="nonce" value="([^"]*)"', html).group(1)  # type: ignore[union-attr]
-    pairs = re.findall(r'action="/p/[^/]+/(signup|redeem)"[^>]*>\s*<input type="hidden" name="nonce" value="[^"]*">'
+    pairs = re.findall(r'action="/me/[^/]+/(signup|redeem)"[^>]*>\s*<input type="hidden" name="nonce" value="[^"]*">'
                        r'\s*<input type="hidden" name="csrf" value="([^"]*)"', html)
     csrf = {kind: value for kind, value in pairs}
-    theirs = csrf_of((await client.get(f"/p/{other_token}")).text)
+    theirs = csrf_of((await client.get(f"/me/{other_token}")).text)
     before = await store.head(points_stream(community))
     for bad in ({"nonce": nonce, "csrf": csrf["signup"]}, theirs, {}):
-        assert (await client.post(f"/p/{token}/redeem", data={**bad, "item": "soap"})).status_code == 403
+        assert (await client.post(f"/me/{token}/redeem", data={**bad, "item": "soap"})).status_code == 403
     assert await store.head(points_stream(community)) == before
     form = {"nonce": nonce, "csrf": csrf["redeem"], "item": "soap"}
-    assert (await client.post(f"/p/{token}/redeem", data=form)).status_code == 200
-    assert (await client.post(f"/p/{token}/redeem", data=form)).status_code == 200  # a double tap: the same one
+    assert (await client.post(f"/me/{token}/redeem", data=form)).status_code == 200
+    assert (await client.post(f"/me/{token}/redeem", data=form)).status_code == 200  # a double tap: the same one
     ledger = await points.ledger(store, community)
     assert (ledger.people[person].points, ledger.items["soap"].stock) == (3, 0)
-    again = await client.post(f"/p/{token}/redeem", data={**form, "nonce": nonce + "x"})
+    again = await client.post(f"/me/{token}/redeem", data={**form, "nonce": nonce + "x"})
     assert again.status_code == 403  # a nonce the page did not give

@@ -33,10 +33,10 @@ from domain.capability_events import CapabilityIssued, CapabilityKind, Capabilit
 from yishi.services.links import LinkKeyChangedError, RevokedLinkError, UnknownLinkError, looks_like_token, token_hash
 
 TOKEN_FORMAT = b"yishi-cap/1"
-PATHS = {"intake": "t", "tracking": "tt", "supporter": "tt", "invitation": "m", "person": "p", "team": "vt",
+PATHS = {"intake": "t", "tracking": "tt", "supporter": "tt", "invitation": "m", "person": "me", "team": "vt",
          "checkin": "ck", "shop": "sh"}
 """The page each kind opens: ``/t/<token>`` (raise a topic), ``/tt/<token>`` (follow a topic), ``/m/<token>``; a
-person's own page (points, hours, activities) ``/p/<token>``, a volunteer team's sign-up poster ``/vt/<token>``, an
+person's own page (points, hours, activities) ``/me/<token>``, a volunteer team's sign-up poster ``/vt/<token>``, an
 activity's check-in QR code ``/ck/<token>``, a partner shop's clerk ``/sh/<token>``."""
 
 

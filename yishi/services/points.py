@@ -98,7 +98,7 @@ async def people_names(pool: asyncpg.Pool, person_ids: list[str]) -> dict[str, d
 
 async def person_link(pool: asyncpg.Pool, store: EventStore, community: str, person_id: str, *, by: Operator,
                       secret_key: str, now: datetime) -> Capability:
-    """The person's own link (``/p/<token>``): points, hours, activities, redemptions, certificate, opt-in."""
+    """The person's own link (``/me/<token>``): points, hours, activities, redemptions, certificate, opt-in."""
     if person_id not in (await ledger(store, community)).people:
         raise PointsError(N_("no person %(person_id)s in the ledger; register them first"), person_id=person_id)
     return await issue_capability(pool, store, kind="person", subject=points_stream(community), holder=person_id,

@@ -1,7 +1,7 @@
 """Check-in and check-out by the activity's QR code ``/ck/<token>``, opened with the volunteer's own phone.
 
 WeChat's scanner opens the address printed on the activity's QR code (a ``checkin`` capability naming the
-activity); the page knows the volunteer from their own link: opening ``/p/<token>`` on the phone leaves that link
+activity); the page knows the volunteer from their own link: opening ``/me/<token>`` on the phone leaves that link
 in an HttpOnly cookie sent to ``/ck`` only (``yishi.web.person.PERSON_COOKIE``; the token is the person's own
 credential, kept on their own phone, never shown to anyone). The page shows the activity and one button: check in,
 or check out. The POST carries a CSRF field bound to both links and is decided under the volunteer stream's lock

@@ -1,4 +1,4 @@
-"""A person's own page behind their link ``/p/<token>`` (no account): points statement, activities, sign-up.
+"""A person's own page behind their link ``/me/<token>`` (no account): points statement, activities, sign-up.
 
 The link is a capability of kind ``person`` (yishi/services/capabilities.py): whoever holds it sees this person's
 account and signs them up. The page lists every entry of the account with its reason and who recorded it
@@ -89,7 +89,7 @@ def open_activities(roster: Roster, person_id: str, now: datetime) -> list[dict[
     return shown
 
 
-@router.get("/p/{token}")
+@router.get("/me/{token}")
 async def person_page(request: Request, token: str) -> Response:
     holder = await load_capability(request, token, PERSON)
     if isinstance(holder, Response):
@@ -132,13 +132,13 @@ def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]]) 
     return shown
 
 
-@router.post("/p/{token}/redeem")
+@router.post("/me/{token}/redeem")
 async def redeem(request: Request, token: str) -> Response:
     holder = await load_capability(request, token, PERSON)
     if isinstance(holder, Response):
         return holder
     state = request.app.state
-    back = f"/p/{token}"
+    back = f"/me/{token}"
     form = await read_form(request)
     if form is None or not check_csrf(state.secret_key, REDEEM, holder.token_hash, form.get("nonce", ""),
                                       form.get("csrf", "")):
@@ -164,13 +164,13 @@ async def redeem(request: Request, token: str) -> Response:
         cost=done.cost, back_url=back)
 
 
-@router.post("/p/{token}/signup")
+@router.post("/me/{token}/signup")
 async def sign_up(request: Request, token: str) -> Response:
     holder = await load_capability(request, token, PERSON)
     if isinstance(holder, Response):
         return holder
     state = request.app.state
-    back = f"/p/{token}"
+    back = f"/me/{token}"
     form = await read_form(request)
     if form is None or not check_csrf(state.secret_key, SIGN_UP, holder.token_hash, form.get("nonce", ""),
                                       form.get("csrf", "")):
