@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from activities.appraisal import AppraisalActivities
 from activities.box import BoxActivities
 from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
@@ -31,6 +32,7 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     calendar = CalendarActivities(settings)
     topics = TopicActivities(store, pool)
     meetings = MeetingActivities(store, pool)
+    appraisals = AppraisalActivities(store, pool)
     keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.record_door_knock_list,
@@ -42,4 +44,5 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
             topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
             meetings.apply_meeting_command, meetings.read_meeting, meetings.append_series_events,
             meetings.register_meeting_vote,
+            appraisals.witness_appraisal_open, appraisals.remind_appraisal, appraisals.close_appraisal,
             keeper.keep_histories]

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-CapabilityKind = Literal["intake", "tracking", "supporter", "invitation"]
+CapabilityKind = Literal["intake", "tracking", "supporter", "invitation", "person", "team", "checkin", "shop"]
 
 
 class CapabilityIssued(BaseModel):

@@ -10,7 +10,8 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - chain:       each stream in events.jsonl starts at seq 1, has no gap, and every prev_hash and hash
                recomputes (SHA-256 of prev_hash followed by the canonical JSON of the line without "hash");
 - checkpoints: every stream head (seq, hash) recorded in the Temporal histories (results of the activities
-               open_box, record_checkpoint and seal_box) names an event of the stream, hash for hash;
+               open_box, record_checkpoint and seal_box, and of an appraisal's witness_appraisal_open,
+               remind_appraisal and close_appraisal) names an event of the stream, hash for hash;
 - sealed_head: the published final head (seal_box, result.json) is the stream's ResultRecorded event;
 - after_seal:  no ballot-box event follows the sealed head (stage events may);
 - roll:        the roll recorded when the box opened hashes to its digest and is the roll in roll.json;
@@ -34,6 +35,11 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                there;
 - postings:    every printed notice recorded as posted (NoticePosted) has its photo in photos/, and the photo
                hashes to the SHA-256 the chain recorded (who posted it, where and when are in the event);
+- ledger:      a community ledger (an export of ``points-…``, ``volunteers-…``, ``companies-…`` or ``appraisal-…``)
+               replays: no balance or stock below zero, awards worth what their rules give, no rule about a ballot's
+               content, capacities kept, check-outs counting their stay, one rating per owner, an appraisal's result
+               equal to its recount and to what close_appraisal published, a register's red/black lists equal to
+               their recomputation from the appraisal and ticket streams (none of these events counts as a ballot);
 - kept_histories: every hash of a kept Temporal history that the streams publish (a result notice's
                "histories", each HistoryKept event) is the sha256 of that run's history file in the export;
 - links:       every online ballot that records the generation of the personal link it came through names a
@@ -58,8 +64,9 @@ import hashlib
 import json
 import re
 import sys
+import unicodedata
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -70,7 +77,8 @@ ENVELOPE_KEYS = ("occurred_at", "payload", "prev_hash", "recorded_at", "seq", "s
 BOX_TYPES = ("BoxOpened", "BallotCast", "ProxyAuthorised", "ProxyRevoked", "BoxSealed", "ResultRecorded")
 LINK_TYPES = ("LinksIssued", "LinkReissued", "LinkRevoked", "LiveLinksDisclosed")  # no count: recount skips them
 ROUND_MARK = "~r"
-WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
+WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box", "witness_appraisal_open", "remind_appraisal",
+                      "close_appraisal")
 CHOICES = ("for", "against", "abstain")
 CHANNELS = ("online", "paper")
 
@@ -254,8 +262,8 @@ def _witness(origin: dict, completed: dict, where: str) -> Witness | None:
     head = result.get("head") if name == "seal_box" else result
     if not isinstance(head, dict) or "seq" not in head or "hash" not in head:
         return None
-    return Witness(str(params.get("deliberation_id")), int(head["seq"]), str(head["hash"]), name, where,
-                   result.get("results"))
+    stream = params.get("deliberation_id") or params.get("appraisal_id")
+    return Witness(str(stream), int(head["seq"]), str(head["hash"]), name, where, result.get("results"))
 
 
 def read_witnesses(root: Path, manifest: dict) -> list[Witness]:
@@ -955,6 +963,440 @@ def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
     counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
     return Check("topic", True, f"{counted} topic events hold together", stream_id)
 
+# ---- community ledgers (issue 20): points, volunteers, appraisals, a street's register ---------------------
+#
+# None of these events is a ballot: the recount above never sees them. Each stream is replayed here with the
+# rules of domain/points_audit.py, domain/volunteers.py, domain/appraisal.py and domain/company_list.py.
+
+BALLOT_TERMS = ("choice", "choose", "chosen", "vote", "voted", "voting", "ballot", "option", "question", "candidate",
+                "approve", "approval", "reject", "against", "abstain", "favour", "favor", "outcome", "result",
+                "投票", "表决", "选票", "赞成", "反对", "弃权", "同意", "不同意", "选项", "选择", "候选", "结果")
+CHOICE_VALUES = ("for", "against", "abstain", "yes", "no", "approve", "approved", "reject", "rejected",
+                 "赞成", "反对", "弃权", "同意", "不同意", "支持")
+PHRASES = ("赞成票", "反对票", "弃权票", "投赞成", "投反对", "投弃权", "投了赞成", "投了反对", "投同意", "投不同意",
+           "按投票结果", "按表决结果", "voted for", "voted against", "vote for", "vote against", "votes for",
+           "votes against", "voting for", "voting against", "in favour", "in favor", "abstained",
+           "how they voted", "how he voted", "how she voted", "ballot choice", "ballot content")
+LEDGER_FIRST = {"LedgerOpened": "points", "VolunteersOpened": "volunteers", "AppraisalOpened": "appraisal",
+                "RegisterOpened": "register"}
+PARTY = ("party_member", "dual_report")
+
+
+class LedgerProblem(Exception):
+    pass
+
+
+def _fold_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip()
+
+
+def ballot_reference(facts: dict) -> str | None:
+    for key, value in facts.items():
+        folded = _fold_text(re.sub(r"([a-z])([A-Z])", r"\1_\2", str(key)))
+        words = [w for w in re.split(r"[^0-9a-z]+", folded) if w]
+        for term in BALLOT_TERMS:
+            if (any(w.startswith(term) for w in words) if term.isascii() else term in folded):
+                return f"{key} ({term})"
+        if _fold_text(str(value)) in CHOICE_VALUES:
+            return f"{key}={value}"
+    return None
+
+
+def rule_problem(rule: dict) -> str | None:
+    found = ballot_reference(rule.get("conditions") or {})
+    if found:
+        return f"rule {rule.get('rule_id')}: condition {found} refers to what a ballot said"
+    for text in (rule.get("name_zh", ""), rule.get("name_en", ""), rule.get("description", "")):
+        folded = _fold_text(str(text))
+        if any(p in folded for p in PHRASES):
+            return f"rule {rule.get('rule_id')}: its name or description is about how someone voted"
+    per_occasion = rule.get("per", "occasion") == "occasion"
+    if rule.get("basis") == "vote_participation" and (rule.get("conditions") or not per_occasion):
+        return f"rule {rule.get('rule_id')}: vote participation takes no conditions and is not per hour"
+    if rule.get("per") == "hour" and rule.get("basis") != "volunteer_hours":
+        return f"rule {rule.get('rule_id')}: only volunteer hours are per hour"
+    return None
+
+
+class Points:
+    """The ledger as domain/points.py folds it, with the auditor's checks before each event."""
+
+    def __init__(self) -> None:
+        self.opened, self.vote_participation = False, False
+        self.rules: dict = {}
+        self.versions: dict = {}
+        self.people: dict = {}
+        self.awards: dict = {}
+        self.deductions: set = set()
+        self.occasions: set = set()
+        self.hours: dict = {}
+        self.items: dict = {}
+        self.redemptions: dict = {}
+        self.codes: set = set()
+
+    def apply(self, kind: str, p: dict) -> None:
+        if not self.opened and kind != "LedgerOpened":
+            raise LedgerProblem(f"{kind} before LedgerOpened")
+        handler = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", kind).lower(), None)
+        if handler is not None:
+            handler(p)
+        for person, account in self.people.items():
+            if account["points"] < 0 or account["pioneer"] < 0:
+                raise LedgerProblem(f"{person}'s balance goes below zero ({account['points']})")
+
+    def _ledger_opened(self, p: dict) -> None:
+        self.opened = True
+
+    def _vote_participation_set(self, p: dict) -> None:
+        self.vote_participation = bool(p.get("enabled"))
+
+    def _rule_set(self, p: dict) -> None:
+        rule = p["rule"]
+        problem = rule_problem(rule)
+        if problem:
+            raise LedgerProblem(problem)
+        if rule.get("basis") == "vote_participation" and not self.vote_participation:
+            raise LedgerProblem(f"rule {rule['rule_id']} counts vote participation while it is turned off")
+        current = self.rules.get(rule["rule_id"])
+        if p["version"] != (current["version"] + 1 if current else 1):
+            raise LedgerProblem(f"rule {rule['rule_id']} version {p['version']} out of order")
+        self.rules[rule["rule_id"]] = {"rule": rule, "version": p["version"], "retired": False}
+        self.versions[(rule["rule_id"], p["version"])] = rule
+
+    def _rule_retired(self, p: dict) -> None:
+        self.rules[p["rule_id"]]["retired"] = True
+
+    def _person_registered(self, p: dict) -> None:
+        self.people[p["person_id"]] = {"kind": p["kind"], "points": 0, "pioneer": 0}
+
+    def _person_kind_changed(self, p: dict) -> None:
+        self.people[p["person_id"]]["kind"] = p["kind"]
+
+    def _person(self, person: str) -> dict:
+        if person not in self.people:
+            raise LedgerProblem(f"person {person} was never registered")
+        return self.people[person]
+
+    def _hours(self, person: str, source: dict | None, rule: dict, minutes: int, points: int, pioneer: int) -> None:
+        if not source:
+            raise LedgerProblem("hours without the activity they are for")
+        key = (person, f"{source['kind']}:{source['ref']}")
+        credit = self.hours.setdefault(key, [0, 0, 0, rule])  # the rule of the first credit rules the source
+        rule = credit[3]
+        total = credit[0] + minutes
+        party = self.people[person]["kind"] in PARTY
+        expected = (total * rule["points"] // 60, total * rule.get("pioneer", 0) // 60 if party else 0)
+        if total < 0 or (credit[1] + points, credit[2] + pioneer) != expected:
+            raise LedgerProblem(f"{total} minutes of {key[1]} are worth {expected[0]} points, the ledger would hold "
+                                f"{credit[1] + points}")
+        credit[:3] = [total, credit[1] + points, credit[2] + pioneer]
+
+    def _points_awarded(self, p: dict) -> None:
+        account = self._person(p["person_id"])
+        rule = self.versions.get((p["rule_id"], p["rule_version"]))
+        if rule is None or p["award_id"] in self.awards or p["award_id"] in self.deductions:
+            raise LedgerProblem(f"award {p['award_id']}: unknown rule version, or a second time")
+        facts = p.get("facts") or {}
+        if ballot_reference(facts) or (rule["basis"] == "vote_participation" and facts):
+            raise LedgerProblem(f"award {p['award_id']} states facts about a ballot")
+        if any(facts.get(k) != v for k, v in (rule.get("conditions") or {}).items()):
+            raise LedgerProblem(f"award {p['award_id']} does not state its rule's conditions")
+        if rule.get("per") == "hour":
+            self._hours(p["person_id"], p.get("source"), rule, p["quantity"], p["points"], p.get("pioneer", 0))
+        else:
+            current = self.rules[p["rule_id"]]
+            source = p.get("source")
+            if current["retired"] or current["version"] != p["rule_version"]:
+                raise LedgerProblem(f"award {p['award_id']} under a rule version not in force")
+            named = bool(source) and source.get("kind") == "deliberation" and p["quantity"] == 1
+            if rule["basis"] == "vote_participation" and not (self.vote_participation and named):
+                raise LedgerProblem(f"award {p['award_id']} for vote participation while it is off")
+            if source:
+                key = (p["rule_id"], p["person_id"], f"{source['kind']}:{source['ref']}")
+                if key in self.occasions:
+                    raise LedgerProblem(f"award {p['award_id']} for {key[2]} a second time")
+                self.occasions.add(key)
+            party = account["kind"] in PARTY
+            expected = (rule["points"] * p["quantity"], rule.get("pioneer", 0) * p["quantity"] if party else 0)
+            if (p["points"], p.get("pioneer", 0)) != expected:
+                raise LedgerProblem(f"award {p['award_id']} gives {p['points']} points; its rule gives {expected[0]}")
+        account["points"] += p["points"]
+        account["pioneer"] += p.get("pioneer", 0)
+        self.awards[p["award_id"]] = [p["person_id"], p["points"], False]
+
+    def _points_deducted(self, p: dict) -> None:
+        account = self._person(p["person_id"])
+        if p["deduction_id"] in self.deductions or p["deduction_id"] in self.awards:
+            raise LedgerProblem(f"deduction {p['deduction_id']} a second time")
+        if p.get("reverses"):
+            award = self.awards.get(p["reverses"])
+            if not award or award[0] != p["person_id"] or award[2] or award[1] != p["points"]:
+                raise LedgerProblem(f"deduction {p['deduction_id']} does not match award {p['reverses']}")
+            award[2] = True
+        source = p.get("source")
+        if source and p.get("quantity"):
+            key = (p["person_id"], f"{source['kind']}:{source['ref']}")
+            if key not in self.hours:
+                raise LedgerProblem(f"deduction {p['deduction_id']} of hours never credited")
+            self._hours(p["person_id"], source, self.hours[key][3], -p["quantity"], -p["points"], -p.get("pioneer", 0))
+        self.deductions.add(p["deduction_id"])
+        account["points"] -= p["points"]
+        account["pioneer"] -= p.get("pioneer", 0)
+
+    def _item_listed(self, p: dict) -> None:
+        if p["item"]["item_id"] in self.items:
+            raise LedgerProblem(f"item {p['item']['item_id']} listed twice")
+        self.items[p["item"]["item_id"]] = [p["item"]["cost"], p["stock"], False]
+
+    def _stock_added(self, p: dict) -> None:
+        self.items[p["item_id"]][1] += p["quantity"]
+
+    def _item_withdrawn(self, p: dict) -> None:
+        self.items[p["item_id"]][2] = True
+
+    def _redeemed(self, p: dict) -> None:
+        account, item = self._person(p["person_id"]), self.items.get(p["item_id"])
+        if item is None or item[2] or item[1] < 1:
+            raise LedgerProblem(f"redemption {p['redemption_id']} of {p['item_id']} with none in stock")
+        if p["cost"] != item[0] or p["redemption_id"] in self.redemptions or p["code_sha256"] in self.codes:
+            raise LedgerProblem(f"redemption {p['redemption_id']}: wrong price, or a second time")
+        item[1] -= 1
+        account["points"] -= p["cost"]
+        self.redemptions[p["redemption_id"]] = [p["person_id"], p["item_id"], p["cost"], "reserved"]
+        self.codes.add(p["code_sha256"])
+
+    def _waiting(self, redemption_id: str) -> list:
+        found = self.redemptions.get(redemption_id)
+        if found is None or found[3] != "reserved":
+            raise LedgerProblem(f"redemption {redemption_id} is not waiting to be handed over")
+        return found
+
+    def _redemption_handed_over(self, p: dict) -> None:
+        self._waiting(p["redemption_id"])[3] = "handed_over"
+
+    def _redemption_cancelled(self, p: dict) -> None:
+        found = self._waiting(p["redemption_id"])
+        found[3] = "cancelled"
+        self.items[found[1]][1] += 1
+        self.people[found[0]]["points"] += found[2]
+
+
+def _minutes(start: datetime, end: datetime, check_in: datetime, check_out: datetime) -> int:
+    return max(0, (min(check_out, end) - max(check_in, start)) // timedelta(minutes=1))
+
+
+def volunteers_problem(rows: list[dict]) -> tuple:
+    """(seq, what) of the first volunteer event that does not follow from those before it, or (None, None)."""
+    teams, activities = set(), {}
+    for row in rows:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind == "TeamFormed":
+            teams.add(p["team_id"])
+        elif kind in ("MemberJoined", "MemberLeft", "ActivityScheduled") and p["team_id"] not in teams:
+            return seq, f"{kind} names team {p['team_id']}, never formed"
+        if kind == "ActivityScheduled":
+            activities[p["activity_id"]] = {"start": instant(p["starts_at"]), "end": instant(p["ends_at"]),
+                                            "capacity": p["capacity"], "signed": set(), "in": {}, "out": set()}
+            continue
+        if kind not in ("SignedUp", "SignUpWithdrawn", "CheckedIn", "CheckedOut", "HoursRecorded",
+                        "ActivityCancelled"):
+            continue
+        act = activities.get(p["activity_id"])
+        if act is None:
+            return seq, f"{kind} names activity {p['activity_id']}, never scheduled"
+        person = p.get("person_id")
+        if kind == "SignedUp":
+            if person not in act["signed"] and len(act["signed"]) >= act["capacity"]:
+                return seq, f"{person} signed up for {p['activity_id']} beyond its capacity {act['capacity']}"
+            act["signed"].add(person)
+        elif kind == "SignUpWithdrawn":
+            act["signed"].discard(person)
+        elif kind == "CheckedIn":
+            if person not in act["signed"]:
+                return seq, f"{person} checked in to {p['activity_id']} without a sign-up"
+            act["in"][person] = instant(p["time"])
+        elif kind == "CheckedOut":
+            arrived, left = act["in"].get(person), instant(p["time"])
+            if arrived is None or person in act["out"] or left < arrived:
+                return seq, f"{person} checked out of {p['activity_id']} without a check-in before it"
+            expected = _minutes(act["start"], act["end"], arrived, left)
+            if p["minutes"] != expected:
+                return seq, (f"{person}'s stay at {p['activity_id']} counts {expected} minutes, the check-out "
+                             f"records {p['minutes']}")
+            act["out"].add(person)
+    return None, None
+
+
+def _ratio(value: Fraction | None) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def appraisal_recount(opened: dict, ratings: dict[str, dict]) -> dict:
+    """The result as domain/appraisal.py ``compute_result`` writes it, counted here with exact fractions."""
+    areas, _ = electorate(opened["roll"], opened.get("scope") or {})
+    by_area = opened.get("owner_weight", "headcount") == "area"
+    weights = {o: Fraction(areas[o]) if by_area else Fraction(1) for o in ratings}
+    items = []
+    for item in opened["items"]:
+        total = sum((weights[o] for o in ratings), Fraction(0))
+        weighted = sum((weights[o] * r[item["item_id"]] for o, r in ratings.items()), Fraction(0))
+        mean = weighted / total if total else None
+        items.append({"item_id": item["item_id"], "weight": item["weight"], "ratings": len(ratings),
+                      "weight_total": _ratio(total), "weighted_sum": _ratio(weighted), "mean": _ratio(mean),
+                      "score": _ratio(None if mean is None else mean * 20)})
+    scored = [(i["weight"], fraction(i["score"])) for i in items if i["score"] is not None]
+    score = sum(w * s for w, s in scored) / sum(w for w, _ in scored) if scored else None
+    return {"owner_weight": opened.get("owner_weight", "headcount"), "eligible": len(areas), "raters": len(ratings),
+            "eligible_area": decimal_str(sum(areas.values(), Decimal(0))),
+            "rated_area": decimal_str(sum((areas[o] for o in ratings), Decimal(0))),
+            "participation": _ratio(Fraction(len(ratings), len(areas)) if areas else None), "items": items,
+            "score": _ratio(score)}
+
+
+def appraisal_problem(rows: list[dict]) -> tuple:
+    """(seq, what) of the first appraisal event that does not follow, or (None, None); the recount as a third."""
+    opened, ratings, closed, recount = None, {}, False, None
+    for row in rows:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind == "AppraisalOpened":
+            if opened is not None:
+                return seq, "a second AppraisalOpened", None
+            if roll_digest(p["roll"]) != p["roll_digest"]:
+                return seq, "the appraisal's roll does not match its digest", None
+            opened, areas = p, electorate(p["roll"], p.get("scope") or {})[0]
+        elif kind == "RatingGiven":
+            at, owner = instant(p["at"]), p["owner_id"]
+            if opened is None or closed or at >= instant(opened["closes_at"]) or at < instant(opened["opens_at"]):
+                return seq, f"rating of owner {owner} outside the appraisal's window", None
+            items = sorted(i["item_id"] for i in opened["items"])
+            if owner not in areas or owner in ratings or sorted(p["scores"]) != items or any(
+                    v not in (1, 2, 3, 4, 5) for v in p["scores"].values()):
+                return seq, f"rating of owner {owner}: not on the roll, a second one, or not 1-5 on every item", None
+            ratings[owner] = p["scores"]
+        elif kind == "AppraisalClosed":
+            closed = True
+        elif kind == "AppraisalResultRecorded":
+            recount = appraisal_recount(opened, ratings)
+            found = difference(recount, p.get("result"))
+            if not closed or found:
+                return seq, f"the recorded result differs from the recount — {found}", None
+    return None, None, (appraisal_recount(opened, ratings) if opened is not None else None)
+
+
+def period_dates(period: str) -> tuple:
+    match = re.match(r"^(\d{4})(?:Q([1-4])|H([12])|-(0[1-9]|1[0-2]))?$", str(period))
+    if match is None:
+        raise LedgerProblem(f"cannot read period {period!r}")
+    year, quarter, half, month = match.groups()
+    first, months = ((int(quarter) - 1) * 3 + 1, 3) if quarter else ((int(half) - 1) * 6 + 1, 6) if half else (
+        (int(month), 1) if month else (1, 12))
+    end_month = first + months
+    return date(int(year), first, 1), date(int(year) + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+
+
+def _classify(score: Fraction | None, tickets: int, t: dict) -> tuple:
+    black = []
+    if score is not None and score < t["black_below_score"]:
+        black.append(f"score below {t['black_below_score']}")
+    if tickets >= t["black_min_tickets"]:
+        black.append(f"{tickets} tickets (at least {t['black_min_tickets']})")
+    if black:
+        return "black", black
+    if score is not None and score >= t["red_min_score"] and tickets <= t["red_max_tickets"]:
+        return "red", [f"score at least {t['red_min_score']}", f"{tickets} tickets (at most {t['red_max_tickets']})"]
+    return "none", []
+
+
+def _until(rows: list[dict], at: datetime) -> list[dict]:
+    return [r for r in rows if instant((r.get("payload") or {}).get("at")) <= at]
+
+
+def expected_list(p: dict, companies: dict, appraisals: dict, attributed: dict, streams: dict) -> list[dict]:
+    """The list domain/company_list.py computes for ``p`` (a ListPublished) from the streams as they stood then."""
+    at, t = instant(p["at"]), p["thresholds"]
+    start, end = period_dates(p["period"])
+    results = {}
+    for aid, (code, period) in appraisals.items():
+        recorded = [r for r in _until(streams.get(aid, []), at) if r.get("type") == "AppraisalResultRecorded"]
+        if recorded and period == p["period"] and recorded[0]["payload"]["result"].get("score") is not None:
+            result = recorded[0]["payload"]["result"]
+            results[aid] = (code, fraction(result["score"]), fraction(result.get("participation")) or Fraction(0))
+    entries = []
+    for code in sorted(companies):
+        mine = sorted((aid, score, part) for aid, (c, score, part) in results.items() if c == code)
+        counted = [m for m in mine if m[2] >= fraction(t["min_participation"])]
+        score = sum((m[1] for m in counted), Fraction(0)) / len(counted) if counted else None
+        filed = []
+        for ticket, c in sorted(attributed.items()):
+            rows = _until(streams.get(ticket, []), at)
+            opened = [instant(r["payload"]["at"]) for r in rows if r.get("type") == "EscalationOpened"]
+            if c == code and opened and not any(r.get("type") == "Cancelled" for r in rows) and (
+                    start <= opened[0].astimezone(timezone(timedelta(hours=8))).date() < end):
+                filed.append(ticket)
+        name, reasons = _classify(score, len(filed), t)
+        entries.append({"credit_code": code, "name": companies[code], "list": name, "score": _ratio(score),
+                        "appraisals": [m[0] for m in counted], "excluded": [m[0] for m in mine if m not in counted],
+                        "tickets": filed, "reasons": reasons})
+    return entries
+
+
+def register_problem(rows: list[dict], streams: dict) -> tuple:
+    """(seq, what) of the first published list that differs from its recomputation, or (None, None); and the
+    number of lists checked."""
+    companies, appraisals, attributed, lists = {}, {}, {}, 0
+    for row in rows:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind == "CompanyRegistered":
+            companies[p["company"]["credit_code"]] = p["company"]["name"]
+        elif kind == "AppraisalScheduled":
+            appraisals[p["appraisal_id"]] = (p["credit_code"], p["period"])
+        elif kind == "TicketAttributed":
+            attributed.setdefault(p["ticket_id"], p["credit_code"])
+        elif kind == "ListPublished":
+            found = difference(expected_list(p, companies, appraisals, attributed, streams), p.get("entries"))
+            if found:
+                return seq, f"the {p['period']} red/black list differs from its recomputation — {found}", lists
+            lists += 1
+    return None, None, lists
+
+
+def check_ledger(stream_id: str, rows: list[dict], streams: dict, witnesses: list[Witness]) -> Check | None:
+    kind = LEDGER_FIRST.get(rows[0].get("type")) if rows else None
+    if kind is None:
+        return None
+    try:
+        if kind == "points":
+            ledger = Points()
+            for row in rows:
+                try:
+                    ledger.apply(row.get("type"), row.get("payload") or {})
+                except LedgerProblem as exc:
+                    return Check("ledger", False, f"seq {row.get('seq')}: {exc}", stream_id, row.get("seq"))
+            detail = (f"points ledger replays: {len(ledger.people)} people, {len(ledger.redemptions)} redemptions, "
+                      "no balance or stock below zero, awards as their rules give, no rule about ballot content")
+        elif kind == "volunteers":
+            seq, problem = volunteers_problem(rows)
+            if problem:
+                return Check("ledger", False, f"seq {seq}: {problem}", stream_id, seq)
+            detail = "volunteer record replays: capacities kept, every check-out counting its stay"
+        elif kind == "appraisal":
+            seq, problem, recount = appraisal_problem(rows)
+            if problem:
+                return Check("ledger", False, f"seq {seq}: {problem}", stream_id, seq)
+            for w in witnesses:
+                if w.stream_id == stream_id and w.activity == "close_appraisal" and difference(recount, w.results):
+                    return Check("ledger", False, f"the result published by close_appraisal ({w.where}) differs — "
+                                 f"{difference(recount, w.results)}", stream_id, w.seq)
+            detail = f"appraisal recount: score {recount and recount['score']}, one rating per owner"
+        else:
+            seq, problem, lists = register_problem(rows, streams)
+            if problem:
+                return Check("ledger", False, f"seq {seq}: {problem}", stream_id, seq)
+            detail = f"{lists} published red/black lists equal their recomputation"
+    except (KeyError, TypeError, ValueError, ArithmeticError, CountError, LedgerProblem) as exc:
+        return Check("ledger", False, f"the {kind} events cannot be read: {exc!r}", stream_id)
+    return Check("ledger", True, detail, stream_id)
+
 
 # ---- kept histories (domain/kept.py, yishi/services/audit_kept.py) ---------------------------------------
 
@@ -1280,7 +1722,8 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
         found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
                  check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
-                 check_topic(stream_id, rows), check_meeting(stream_id, rows, streams)]
+                 check_topic(stream_id, rows), check_meeting(stream_id, rows, streams),
+                 check_ledger(stream_id, rows, streams, witnesses)]
         checks += [check for check in found if check is not None]
     try:
         links_check, links = check_links(deliberation_id, streams)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.credit_code import CreditCodeError, valid_credit_code
     from domain.errors import N_, Items, Label, Text
     from domain.events import Question
     from domain.procedures import select_candidate
@@ -48,6 +49,19 @@ HANDOVER_ITEMS = ("service_rooms", "facilities_equipment", "records_files", "fun
 class Candidate(BaseModel):
     id: str
     name: str
+    credit_code: str | None = None
+    """The company's 统一社会信用代码 (optional): a company on a street's black list is flagged on the candidate list
+    and in status (yishi/services/companies.py), never refused. Absent from histories recorded before it existed."""
+
+    @field_validator("credit_code")
+    @classmethod
+    def _valid_code(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return valid_credit_code(value)
+        except CreditCodeError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class PropertyInput(ProcedureInput):

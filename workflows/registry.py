@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.appraisal import AppraisalWorkflow
 from workflows.ballot_box import BallotBoxWorkflow
 from workflows.consultation import ConsultationWorkflow
 from workflows.elevator import ElevatorWorkflow
@@ -12,4 +13,5 @@ from workflows.property import PropertyWorkflow
 from workflows.topic import TopicWorkflow
 
 WORKFLOWS: list[type] = [BallotBoxWorkflow, ElevatorWorkflow, PropertyWorkflow, ConsultationWorkflow,
-                          EscalationWorkflow, TopicWorkflow, MeetingWorkflow, MeetingSeriesWorkflow]
+                          EscalationWorkflow, TopicWorkflow, MeetingWorkflow, MeetingSeriesWorkflow,
+                          AppraisalWorkflow]

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     series_ahead_weeks: int = Field(default=4, ge=1, le=8, description="How far ahead a series schedules meetings")
     intake_effort_bits: tuple[int, int] = Field(
         default=(18, 22), description="Proof-of-effort difficulty (leading zero bits): base and cap")
+    appraisal_window: str = Field(default="P14D", description="How long owners have to rate the property company")
+    appraisal_remind: str = Field(default="P2D", description="Reminder this long before an appraisal closes")
+    appraisal_red_min_score: int = Field(default=90, description="Red list: a score of at least this (of 100)")
+    appraisal_red_max_tickets: int = Field(default=0, description="Red list: at most this many attributed tickets")
+    appraisal_black_below_score: int = Field(default=60, description="Black list: a score below this")
+    appraisal_black_min_tickets: int = Field(default=5, description="Black list: at least this many tickets")
+    appraisal_min_participation: str = Field(
+        default="1/5", description="An appraisal counts for the lists only if this share of owners rated (a/b)")
     histories_dir: Path | None = Field(
         default=None, description="Where closed runs' Temporal histories are kept (outside PostgreSQL); "
         "None = <data dir>/histories (activities/history_store.py)")

@@ -26,12 +26,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.secrets import env_name
 from domain.channel_config import Channel, QuietHours
 from domain.legal_calendar import BEIJING
+from domain.points_events import points_stream
 from domain.roll import Scope
 from tests.channels.servers import Behaviour, http_server
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_console_start import new_form, post, started_id
 from tests.web.test_matters import page_until
+from tests.web.test_person_pages import COMMITTEE
 from tests.web.walls import (
     ACTION_ROUTES,
     READ_ROUTES,
@@ -44,6 +46,7 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
+from yishi.services import points, volunteers
 from yishi.services.channels import book as channel_book
 from yishi.services.channels import remove_channel, set_channel, set_quiet_hours
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
@@ -561,6 +564,80 @@ async def posting(w: World) -> None:
                            files={"photo": ("sheet.png", PNG, "image/png")})
     assert done.status_code == 303, done.text[-600:]
     assert "NoticePosted" in await stream_types(w.store, d.id)
+async def points_act(w: World, action: str) -> None:
+    """An award or a correction posted by another community's account names a person of HOME: refused as no person
+    of its own ledger, HOME's ledger unchanged; HOME's committee does it."""
+    from tests.web.test_console_points import ledger_with_people
+
+    people = await ledger_with_people(w.pool, w.store, HOME)
+    fields = {"person": people["李红"], "rule": "meeting", "points": "1", "reason": "越界"}
+    if action == "deduct":
+        await points.award(w.store, HOME, person_id=people["李红"], rule_id="meeting", by=COMMITTEE, now=utcnow())
+    path, stream = f"/console/points/{action}", points_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields})
+        assert refused.status_code == 409 and people["李红"] in refused.text, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{action} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert (await points.ledger(w.store, HOME)).people[people["李红"]].points == (5 if action == "award" else 4)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def points_award(w: World) -> None:
+    await points_act(w, "award")
+
+
+async def points_deduct(w: World) -> None:
+    await points_act(w, "deduct")
+
+
+async def volunteers_act(w: World, action: str) -> None:
+    """A volunteer act by another community's account names HOME's activity, person and team: refused as unknown in
+    its own roster, HOME's roster unchanged; HOME's committee does it."""
+    from domain.volunteer_decide import ScheduleActivity, SignUp
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    people = await a_team(w.pool, w.store, HOME)
+    now, activity = utcnow(), f"a-{uuid.uuid4().hex[:6]}"
+    await volunteers.act(w.store, HOME, ScheduleActivity(at=now, by=COMMITTEE, activity_id=activity,
+                                                         team_id="green", title="清理楼道杂物", place="3号楼",
+                                                         starts_at=now, ends_at=now + timedelta(hours=2), capacity=50))
+    await volunteers.act(w.store, HOME, SignUp(at=now, by=COMMITTEE, activity_id=activity, person_id=people["王芳"],
+                                               via="coordinator"))
+    fields = {"activity": activity, "person": people["王芳"], "direction": "in", "minutes": "60", "reason": "越界",
+              "team": "green", "title": "越界", "place": "x", "capacity": "3", "starts_at": "2030-01-01T09:00",
+              "ends_at": "2030-01-01T10:00"}
+    path, stream = f"/console/volunteers/{action}", volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{action} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, re.findall(r'role="alert"[^<]*', done.text)
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def volunteers_activity(w: World) -> None:
+    await volunteers_act(w, "activity")
+
+
+async def volunteers_check(w: World) -> None:
+    await volunteers_act(w, "check")
+
+
+async def volunteers_hours(w: World) -> None:
+    await volunteers_act(w, "hours")
 
 
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
@@ -590,6 +667,11 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/channels/opt-out"): sms_opt_out,
     ("POST", "/console/postings"): posting,
     ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
+    ("POST", "/console/points/award"): points_award,
+    ("POST", "/console/points/deduct"): points_deduct,
+    ("POST", "/console/volunteers/activity"): volunteers_activity,
+    ("POST", "/console/volunteers/check"): volunteers_check,
+    ("POST", "/console/volunteers/hours"): volunteers_hours,
 }
 
 

@@ -26,7 +26,7 @@ def test_a_history_per_workflow_type() -> None:
     for path in FILES:
         first = json.loads(path.read_text(encoding="utf-8"))["events"][0]
         types.add(first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"])
-    assert types >= {"BallotBox", "Elevator", "PropertyReplacement", "Consultation", "Meeting"}, types
+    assert types >= {"BallotBox", "Elevator", "PropertyReplacement", "Consultation", "Meeting", "Appraisal"}, types
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

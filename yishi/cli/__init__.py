@@ -41,6 +41,9 @@ COMMANDS = {
     "meeting": "yishi.cli.meeting:meeting",
     "feedback": "yishi.cli.deliberation:feedback",
     "channels": "yishi.cli.channels:channels",
+    "points": "yishi.cli.points:points",
+    "volunteer": "yishi.cli.volunteer:volunteer",
+    "appraisal": "yishi.cli.appraisal:appraisal",
     "i18n": "yishi.cli.i18n:i18n",
 }
 

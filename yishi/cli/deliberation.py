@@ -109,19 +109,40 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
                            initiator_role=initiator_role,
                            initiated_by=initiated_by, petition_signers=signers, community=community)
 
-        async def go(pool: Any) -> str:
+        async def go(pool: Any) -> tuple[str, dict[str, Any]]:
+            from activities.eventstore import EventStore
+            from yishi.services.companies import deliberation_flags
+
             client = await connect(settings)
             did, _ = await start_procedure(client, pool, roll, req, task_queue=settings.task_queue,
                                            holiday_file=holiday)
-            return did
+            flags = await deliberation_flags(pool, EventStore(pool), did) if procedure == "property" else {}
+            return did, flags
 
-        click.echo(asyncio.run(_with_pool(settings, go)))
+        did, flags = asyncio.run(_with_pool(settings, go))
+        click.echo(did)
+        for line in black_list_lines(flags):
+            click.echo(line, err=True)
     except OSError as exc:
         _fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
         _fail(both(exc))
     except ValidationError as exc:
         _fail(both("invalid option: %(where)s: %(error)s", where=exc.errors()[0]["loc"], error=exc.errors()[0]["msg"]))
+
+
+def black_list_lines(candidates: dict[str, Any], lang: str | None = None) -> list[str]:
+    """A warning per property-replacement candidate on a street's latest black list (shown, never refused): in
+    ``lang``, or in both languages."""
+    from yishi.i18n.points import black_list_flag
+
+    lines = []
+    for cid, candidate in candidates.items():
+        for flag in candidate.get("black_list", ()):
+            texts = [black_list_flag(translator(code), cid, candidate, flag) for code in ([lang] if lang else
+                                                                                          ["zh", "en"])]
+            lines.append("⚠ " + " / ".join(texts))
+    return lines
 
 
 def _render(status: dict[str, Any], lang: str) -> str:
@@ -154,6 +175,7 @@ def _render(status: dict[str, Any], lang: str) -> str:
         lines.append(f"notice deliveries: {counts} (yishi channels board {status['deliberation_id']})")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
+    lines += black_list_lines(status.get("candidates") or {}, lang)
     for question, result in status["tallies"].items():
         lines += [f"-- {question}", render(TallyResult.model_validate(result), question, lang)]
     for summary in status.get("result", []):

@@ -384,6 +384,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+from yishi.i18n.labels_points import POINTS_LABELS  # noqa: E402 - the table above, then its issue-20 contexts
+
+LABELS.update(POINTS_LABELS)
+
 
 def has_label(context: str, code: object) -> bool:
     return isinstance(code, str) and code in LABELS[context]

@@ -41,6 +41,7 @@ from yishi.services.audit_checks import (
     tickets_named,
 )
 from yishi.services.audit_kept import audited_hash, check_kept
+from yishi.services.audit_ledgers import check_ledger, named_streams, runs_not_expected
 from yishi.services.audit_links import link_audit
 from yishi.services.audit_meetings import check_meeting, meeting_streams_named, meeting_tickets_named
 from yishi.services.audit_temporal import (
@@ -268,6 +269,9 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client,
     for named in sorted(set(meeting_streams_named(rows)) - set(rows)):
         if found := await read_rows(pool, named):  # a meeting's series, a consultation's meeting, a meeting's vote
             rows[named] = found
+    for named in named_streams(rows.get(deliberation_id, [])):  # a register's appraisals and attributed tickets
+        if named not in rows and (found := await read_rows(pool, named)):
+            rows[named] = found
     tickets = expected_tickets(rows, runs, await projected_tickets(pool, deliberation_id))
     for ticket in sorted(set(tickets) - set(rows)):
         if found := await read_rows(pool, ticket):  # a ticket whose id does not start with "<id>/"
@@ -289,7 +293,8 @@ async def verify(
     the streams publish."""
     workflows = WORKFLOWS if workflows is None else workflows
     data = await _gather(deliberation_id, pool, client, histories)
-    checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    ledger_runs = None if data.runs else runs_not_expected(deliberation_id, data.rows.get(deliberation_id, []))
+    checks = [ledger_runs or runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
     checks.append(check_kept(deliberation_id, data.runs, published_hashes(data.rows)))
     checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     rolls = await rolls_to_check(pool, data.rows)
@@ -300,6 +305,8 @@ async def verify(
             checks.append(topic)
         if (meeting := check_meeting(stream_id, rows, data.rows)) is not None:
             checks.append(meeting)
+        if (ledger := check_ledger(stream_id, rows, data.rows, data.witnesses)) is not None:
+            checks.append(ledger)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)

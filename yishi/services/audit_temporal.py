@@ -33,7 +33,8 @@ from yishi.temporal_client import DATA_CONVERTER
 if TYPE_CHECKING:
     from yishi.services.audit_kept import KeptCopy
 
-WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
+WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box", "witness_appraisal_open", "remind_appraisal",
+                      "close_appraisal")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 
 

@@ -2,8 +2,12 @@
 
 Kinds: ``tracking`` (the proposer of a topic follows it and answers the feedback), ``supporter`` (a resident who
 joined a topic: follows it, answers the feedback), ``invitation`` (a party invited to a meeting) and ``intake``
-(a community's QR link, optionally per building, where residents raise topics). Each link acts on one subject
-stream (a topic, a meeting, ``intake-<community>``) for one holder (an opaque id; a building for an intake link).
+(a community's QR link, optionally per building, where residents raise topics); and for points and volunteers
+(issue 20) ``person`` (a person's own page: points, hours, activities, redemptions; subject ``points-<community>``),
+``team`` (a volunteer team's sign-up poster), ``checkin`` (an activity's check-in QR code; both subject
+``volunteers-<community>``) and ``shop`` (a partner shop's clerk, who hands redeemed items over). Each link acts on
+one subject stream (a topic, a meeting, ``intake-<community>``, …) for one holder (an opaque id; a building for an
+intake link, a team or an activity for a poster or a check-in code).
 
 As for voting links (yishi/services/links.py): the token is 256 bits, ``HMAC-SHA256(secret_key, "yishi-cap/1" ‖
 kind ‖ subject ‖ holder ‖ generation ‖ nonce)`` with a 32-byte nonce from :mod:`secrets`, base64url (43
@@ -29,8 +33,11 @@ from domain.capability_events import CapabilityIssued, CapabilityKind, Capabilit
 from yishi.services.links import LinkKeyChangedError, RevokedLinkError, UnknownLinkError, looks_like_token, token_hash
 
 TOKEN_FORMAT = b"yishi-cap/1"
-PATHS = {"intake": "t", "tracking": "tt", "supporter": "tt", "invitation": "m"}
-"""The page each kind opens: ``/t/<token>`` (raise a topic), ``/tt/<token>`` (follow a topic), ``/m/<token>``."""
+PATHS = {"intake": "t", "tracking": "tt", "supporter": "tt", "invitation": "m", "person": "me", "team": "vt",
+         "checkin": "ck", "shop": "sh"}
+"""The page each kind opens: ``/t/<token>`` (raise a topic), ``/tt/<token>`` (follow a topic), ``/m/<token>``; a
+person's own page (points, hours, activities) ``/me/<token>``, a volunteer team's sign-up poster ``/vt/<token>``, an
+activity's check-in QR code ``/ck/<token>``, a partner shop's clerk ``/sh/<token>``."""
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: S
         closes_at=periods["voting"].end(now, holiday_file), previous_id=req.previous_id,  # planned, for the listing
         community=req.community, details=_details(params))
     await register(pool, deliberation_id, spec, digest)
+    if req.procedure == "property":
+        await record_candidates(pool, deliberation_id, params.candidates)  # type: ignore[attr-defined]
     handle = await client.start_workflow(name, params, id=deliberation_id, task_queue=task_queue,
                                          result_type=ProcedureResult)
     return deliberation_id, handle
@@ -109,6 +111,14 @@ def _details(params: BaseModel) -> dict[str, Any]:
     """The procedure's figures the ballot page shows (DeliberationSpec.details), as JSON."""
     data = params.model_dump(mode="json")
     return {key: data[key] for key in DETAILS if key in data}
+
+
+async def record_candidates(pool: asyncpg.Pool, deliberation_id: str, candidates: Any) -> None:
+    """Each candidate with its credit code (if given), for the black-list flag (yishi/services/companies.py)."""
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO property_candidates (deliberation_id, candidate_id, name, credit_code) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING", [(deliberation_id, c.id, c.name, c.credit_code) for c in candidates])
 
 
 async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:
@@ -200,6 +210,10 @@ async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str,
     status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
     status["open_tasks"] = list(status.pop("tasks").values())
     status["head"] = {"seq": stored[-1].seq, "hash": stored[-1].hash}
+    if status.get("procedure") == "property":
+        from yishi.services.companies import deliberation_flags
+
+        status["candidates"] = await deliberation_flags(store.pool, store, deliberation_id)
     async with store.pool.acquire() as conn:  # where the notices stand (the delivery board, in counts)
         status["deliveries"] = {r["state"]: r["n"] for r in await conn.fetch(
             "SELECT state, count(*) AS n FROM notice_deliveries WHERE deliberation_id = $1 GROUP BY state",

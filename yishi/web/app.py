@@ -104,8 +104,11 @@ def secret_key_for(settings: Settings) -> str:
 
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
+        appraisal_page,
+        checkin,
         console,
         console_account,
+        console_appraisals,
         console_audit,
         console_channels,
         console_complaint,
@@ -115,15 +118,19 @@ def _install_pages(app: FastAPI) -> None:
         console_meetings,
         console_paper,
         console_periods,
+        console_points,
         console_postings,
         console_start,
         console_topics,
+        console_volunteers,
         follow_up,
         inbox,
         matters,
         meeting_pages,
         owner_sms,
+        person,
         public,
+        public_points,
         public_result,
         resident,
         topic_owner,
@@ -133,8 +140,15 @@ def _install_pages(app: FastAPI) -> None:
     from yishi.web.render import form_invalid_page, not_found_page
 
     app.include_router(resident.router)
+    app.include_router(person.router)
+    app.include_router(checkin.router)
+    app.include_router(console_points.router)
+    app.include_router(console_appraisals.router)
+    app.include_router(console_volunteers.router)
+    app.include_router(appraisal_page.router)
     app.include_router(public.router)
     app.include_router(public_result.router)
+    app.include_router(public_points.router)
     app.include_router(console.router)
     app.include_router(console_paper.router)
     app.include_router(matters.router)

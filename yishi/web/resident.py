@@ -109,6 +109,7 @@ async def _checked_form(request: Request, voter: Voter, purpose: str) -> dict[st
 async def show_ballot(request: Request, token: str) -> Response:
     """The ballot while the box is open; before and after it, a procedure's matter page (the link stays the
     owner's identity for the whole matter), or for a plain ballot a page saying when it opens or closed."""
+    from yishi.web.appraisal_page import appraisal_page, is_appraisal
     from yishi.web.matters import show_matter_or
 
     voter = await load_voter(request, token)
@@ -118,6 +119,8 @@ async def show_ballot(request: Request, token: str) -> Response:
         holder = await load_holder(request, token)  # the box is not open yet
         if isinstance(holder, Response):
             return holder
+        if is_appraisal(holder):  # an appraisal of the property company: its owners' links are voting links
+            return await appraisal_page(request, token, holder)
         return await show_matter_or(request, token, holder.token_hash, holder.deliberation_id, holder.owner_id,
                                     voter)
     closed = voter.box.closed_at(voter.now)

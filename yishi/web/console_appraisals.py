@@ -1,0 +1,67 @@
+"""The committee's view of its community's appraisals of the property company: each appraisal's company (by its
+统一社会信用代码), estate, period, window and status, and its result by item in words and figures (the exact
+fraction beside the two-decimal reading; the running result until the workflow records it at the close).
+
+Read only, under the account's own community: an appraisal is listed when its ``AppraisalOpened`` names the
+account's community. Opening one stays with ``yishi appraisal open`` (it needs the estate's roll); the workflow
+closes it at the end of its window.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from yishi.i18n.points import exact, score_digits
+from yishi.services import appraisals
+from yishi.web.console_points import ROLES, no_community
+from yishi.web.render import render
+from yishi.web.staff import require
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
+
+router = APIRouter()
+SHOWN = 20
+
+
+def nearest_rating(mean: Fraction | None) -> str | None:
+    """The scale's word nearest to a mean (halves up): only for reading; the figures are exact beside it."""
+    return None if mean is None else str(int(mean + Fraction(1, 2)))
+
+
+async def community_appraisals(request: Request, community: str) -> list[dict[str, Any]]:
+    state = request.app.state
+    async with state.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT stream_id FROM events WHERE type = 'AppraisalOpened'"
+                                " AND payload->>'community' = $1 ORDER BY recorded_at DESC LIMIT $2", community, SHOWN)
+    shown = []
+    for row in rows:
+        found = await appraisals.appraisal(state.store, row["stream_id"])
+        if found.opened is None:
+            continue
+        result = appraisals.result_of(found)
+        closed = found.closed is not None
+        items = {i.item_id: i for i in found.opened.items}
+        shown.append({"opened": found.opened, "closed": closed, "recorded": found.recorded is not None,
+                      "status": "closed" if closed else "open", "result": result, "by_id": items,
+                      "reminders": found.reminders,
+                      "words": {r.item_id: nearest_rating(r.mean) for r in result.items} if result else {},
+                      "overall": nearest_rating(result.score / 20 if result and result.score is not None else None)})
+    return shown
+
+
+@router.get("/console/appraisals")
+async def appraisals_page(request: Request) -> Response:
+    staff = await require(request, *ROLES)
+    if isinstance(staff, Response):
+        return staff
+    community = staff.account.community
+    if community is None:
+        return no_community(request)
+    try:
+        shown = await community_appraisals(request, community)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return render(request, "console_appraisals.html", no_store=True, staff=staff, logout=staff.form(),
+                  community=community, appraisals=shown, exact=exact, score_digits=score_digits, now=clock(request))
