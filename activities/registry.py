@@ -12,6 +12,7 @@ from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
+from activities.hotline import HotlineActivities
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
 from yishi.settings import Settings
@@ -25,9 +26,11 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     links = FollowUpLinks(pool, settings.secret_key.get_secret_value(), settings.public_base_url)
     escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
+    hotline = HotlineActivities(store, pool, settings.secret_key.get_secret_value())
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
-            escalations.escalation_outcome, calendar.compute_deadlines]
+            escalations.escalation_outcome, escalations.route_escalation, hotline.hotline_callback,
+            calendar.compute_deadlines]

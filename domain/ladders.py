@@ -23,6 +23,7 @@ from domain.escalation import (
     Level,
     default_ladder,
 )
+from domain.joint import JointSpec
 from domain.procedures import PeriodError, parse_period
 
 LEVEL_ROLES = ("grid_worker", "committee", "party_secretary", "street_office", "department")
@@ -38,18 +39,6 @@ class Deadline(BaseModel):
     model_config = ConfigDict(frozen=True)
     ack: str = ACK_DEFAULT
     resolve: str = RESOLVE_DEFAULT
-
-
-class JointSpec(BaseModel):
-    """吹哨报到: each department a street office calls in owns a part with these periods; a part whose deadline
-    passes moves to ``supervisor`` (once) with fresh deadlines of the same length."""
-
-    model_config = ConfigDict(frozen=True)
-    report: str = "PT24H"
-    resolve: str = RESOLVE_DEFAULT
-    supervisor: str = "dept:supervision"
-    supervisor_zh: str = "区接诉即办工作专班（督办）"
-    supervisor_en: str = "District 12345 supervision office"
 
 
 def secretary_level(community: str) -> Level:

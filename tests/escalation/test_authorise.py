@@ -16,6 +16,7 @@ from domain import escalation as esc
 from domain.escalation import EscalationError, EscalationOpened, default_ladder
 from domain.escalation_auth import authorise
 from tests.escalation.conftest import ticket, ticket_until
+from tests.escalation.dues import first_dues
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import RefusedError, TicketRequest, act, open_ticket
@@ -28,7 +29,7 @@ def events_of(community: str, kind: str = "committee", start: str = "street") ->
                              category="housing", subject="楼道堆物", detail="",
                              initiator="O311" if kind == "owner" else "业委会", initiator_kind=kind,  # type: ignore[arg-type]
                              levels=default_ladder(community).for_category("housing"), outcomes=("resolved",))
-    return esc.open_ticket(event, start)
+    return esc.open_ticket(event, start, first_dues(event, start))
 
 
 def opened(community: str, kind: str = "committee") -> esc.Ticket:
