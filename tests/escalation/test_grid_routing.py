@@ -13,7 +13,7 @@ from domain.events import Question
 from domain.ladders import Deadline, LadderVersion, default_version
 from domain.roll import Roll, Room, Scope
 from tests.escalation.conftest import ticket_until
-from tests.workflows.conftest import running_worker
+from tests.workflows.conftest import running_worker, save_history
 from workflows.escalation import TicketAction
 from yishi.services import structure
 from yishi.services.accounts import Account
@@ -145,4 +145,9 @@ async def test_secretary_direct_line_skips_the_grid(ts_env, store, pool, task_qu
         async with pool.acquire() as conn:
             row = await conn.fetchrow("SELECT channel, grid, org FROM escalations WHERE ticket_id = $1", tid)
         assert dict(row) == {"channel": "secretary", "grid": "XF-01-01", "org": f"secretary:{community}"}
-        await handle.terminate("test done")
+        await act(ts_env.client, tid, "resolve", TicketAction(role="party_secretary", actor="李书记",
+                                                              org=f"secretary:{community}", outcome="resolved",
+                                                              text="已协调物业清理"))
+        await act(ts_env.client, tid, "follow_up", TicketAction(role="owner", actor="O-1", outcome="satisfied"))
+        assert (await handle.result()).status == "closed"
+        await save_history(handle, "escalation_grid_routing_secretary")
