@@ -75,7 +75,7 @@ class EscalationInput(BaseModel):
     detail: str = ""
     evidence: tuple[EvidenceRef, ...] = ()
     initiator: str = "committee"
-    initiator_kind: Literal["owner", "committee"] = "committee"
+    initiator_kind: Literal["owner", "committee", "hotline"] = "committee"
     start_level: str | None = None
     outcomes: tuple[str, ...] = ("resolved",)
     follow_up: str = FOLLOW_UP_DEFAULT

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import load_ticket, project_ticket
@@ -87,8 +88,9 @@ def acting_org(orgs: list[str], ticket: Ticket) -> str:
     return next((o for o in orgs if o in wanted), orgs[0] if orgs else "")
 
 
-async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
-                      ticket_id: str | None = None, **options: Any) -> tuple[str, WorkflowHandle]:
+async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str, ticket_id: str | None = None,
+                      id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                      **options: Any) -> tuple[str, WorkflowHandle]:
     ticket_id = ticket_id or f"esc-{secrets.token_hex(6)}"
     params = EscalationInput(ticket_id=ticket_id, community=req.community, category=req.category,
                              subject=req.subject, detail=req.detail, initiator=req.initiator,
@@ -97,7 +99,7 @@ async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
                              entrance=req.entrance, room=req.room, address=req.address, source=req.source,
                              case_number=req.case_number, complainant_digest=req.complainant_digest, **options)
     handle = await client.start_workflow("Escalation", params, id=ticket_id, task_queue=task_queue,
-                                         result_type=EscalationResult)
+                                         result_type=EscalationResult, id_reuse_policy=id_reuse_policy)
     return ticket_id, handle
 
 
