@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.escalation import load_ticket, project_ticket
 from activities.eventstore import EventStore
 from domain.escalation import EvidenceRef, Ticket
-from domain.escalation_rates import RateCell, RatesReport, rates
+from domain.escalation_rates import RateCell, RatesReport
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
@@ -262,15 +262,17 @@ async def rates_report(pool: asyncpg.Pool, start: date, end: date, as_of: dateti
     days, inclusive), judged as of ``as_of``; one community's tickets, or all.
 
     ``home`` (a community-bound account's, services/console.py ``home_community``) keeps that community's
-    tickets and the unassigned ones only, as the console list keeps its deliberations.
+    tickets and the unassigned ones only, as the console list keeps its deliberations. Counted in SQL over the
+    turns of the read model (yishi/services/appraisal.py: the same verdicts), joint parts left out.
     """
+    from yishi.services.appraisal import appraisal
+
     lo, hi = period(start, end)
-    async with pool.acquire() as conn:
-        states = await conn.fetch(
-            "SELECT state FROM escalations WHERE opened_at < $1 AND updated_at >= $2"
-            " AND ($3::text IS NULL OR community = $3) AND ($4::text IS NULL OR community IN ($4, $5))",
-            hi, lo, community, home, UNASSIGNED)
-    return rates((Ticket.model_validate(r["state"]) for r in states), lo, hi, as_of)
+    only = [home, UNASSIGNED] if home is not None else None
+    by_level = await appraisal(pool, "level", lo, hi, as_of, community=community, communities=only, levels_only=True)
+    by_org = await appraisal(pool, "org", lo, hi, as_of, community=community, communities=only, levels_only=True)
+    return RatesReport(start=lo, end=hi, as_of=as_of, total=by_level.total, by_level=by_level.cells,
+                       by_org=by_org.cells)
 
 
 async def ticket_communities(pool: asyncpg.Pool, *, home: str | None = None) -> list[tuple[str, int]]:
