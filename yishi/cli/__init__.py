@@ -37,6 +37,10 @@ COMMANDS = {
     "bench": "yishi.cli.bench:bench",
     "roll": "yishi.cli.roll:roll",
     "escalate": "yishi.cli.escalate:escalate",
+    "whistle": "yishi.cli.escalate:whistle_cmd",
+    "grid": "yishi.cli.grid:grid",
+    "ladder": "yishi.cli.ladder:ladder",
+    "hotline": "yishi.cli.hotline:hotline",
 }
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain.escalation import EvidenceRef, Ladder, default_ladder
+from activities.routing import ladder_at
+from domain.escalation import EvidenceRef, Ladder
 from yishi.services.escalations import TicketRequest, open_ticket
 
 MAX_SUBJECT, MAX_DETAIL, MAX_RESIDENT, MAX_ATTACHMENTS = 200, 4000, 100, 20
@@ -58,13 +60,20 @@ class Complaint(BaseModel):
     """One attachment per line: ``file name, sha256`` (the file stays where it is; the ticket keeps its hash)."""
     filed_by: str
     """The account that typed it in (name and role), written under the detail for the offices that handle it."""
+    building: str = ""
+    """The building (楼栋) it is about: the ticket goes to that building's grid (activities/routing.py)."""
+    entrance: str = ""
+    room: str = ""
+    """A room (房号): its building is found on the community's latest roll."""
+    channel: str = "resident"
+    """``resident`` (a resident's complaint), ``grid_report`` (a grid worker's own), ``secretary`` (书记直通车)."""
 
 
 async def community_ladder(pool: asyncpg.Pool, community: str) -> Ladder:
-    """The community's own ladder, else the default one (as the escalation workflow reads it)."""
+    """The community's ladder as a ticket opened now would take it (activities/routing.py ``ladder_at``: the
+    version current now, else one set before versions, else the default)."""
     async with pool.acquire() as conn:
-        raw = await conn.fetchval("SELECT ladder FROM escalation_ladders WHERE community = $1", community)
-    return Ladder.model_validate(raw) if raw else default_ladder(community)
+        return (await ladder_at(conn, community, datetime.now(UTC))).ladder()
 
 
 def parse_attachments(text: str) -> tuple[tuple[EvidenceRef, ...], list[Problem]]:
@@ -104,7 +113,10 @@ def check_complaint(complaint: Complaint, ladder: Ladder) -> TicketRequest:
         valid = "、".join(ladder.departments)
         problems.append(Problem("category", f"请选择事项类别（{valid}）", f"choose a category ({valid})"))
     levels = [level.key for level in ladder.levels]
-    if complaint.start_level and complaint.start_level not in levels:
+    if complaint.channel not in ("resident", "grid_report", "secretary"):
+        problems.append(Problem("channel", "渠道应为 resident、grid_report 或 secretary",
+                                "the channel must be resident, grid_report or secretary"))
+    if complaint.start_level and complaint.start_level not in levels and complaint.channel != "secretary":
         problems.append(Problem("start_level", f"起始层级应为 {'、'.join(levels)} 之一",
                                 f"the first level must be one of {', '.join(levels)}"))
     evidence, attachment_problems = parse_attachments(complaint.attachments)
@@ -116,7 +128,9 @@ def check_complaint(complaint: Complaint, ladder: Ladder) -> TicketRequest:
     return TicketRequest(community=complaint.community, category=complaint.category,
                          subject=complaint.subject.strip(), detail=f"{detail}\n\n{signature}" if detail else signature,
                          initiator=complaint.resident.strip(), initiator_kind="owner",
-                         start_level=complaint.start_level or None, evidence=evidence)
+                         start_level=complaint.start_level or None, evidence=evidence, channel=complaint.channel,
+                         building=complaint.building.strip()[:32], entrance=complaint.entrance.strip()[:16],
+                         room=complaint.room.strip()[:32])
 
 
 def ticket_id_for(*parts: str) -> str:

@@ -8,6 +8,7 @@ account's role and name, or ``cli <name>``) and when; the ``structure_*`` tables
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,12 +63,11 @@ async def import_grids(store: EventStore, pool: asyncpg.Pool, data: bytes, filen
     communities = await _communities_in(data, filename)
     states = {c: (await load_structure(store, c))[0] for c in communities}
     plan = plan_import(data, filename, states, street=street, at=at, by=by)
-    appended: dict[str, int] = {}
-    for community, events in plan.events.items():
-        # No idempotency key: the plan is made against the stream's head and appended only on that head, so an
-        # import run again after it went through plans nothing.
-        _, stored = await change_structure(store, pool, community, _unless_moved(states[community], events))
-        appended[community] = len(stored)
+    # One append per community, the communities side by side (each its own stream). No idempotency key: the plan
+    # is made against each stream's head and appended only on that head, so an import run again plans nothing.
+    done = await asyncio.gather(*(change_structure(store, pool, community, _unless_moved(states[community], events))
+                                  for community, events in plan.events.items()))
+    appended = {community: len(stored) for community, (_, stored) in zip(plan.events, done, strict=True)}
     fresh = [CommunityListed(at=at, by=by, street=street, community=c, name=e.name)
              for c, events in plan.events.items() for e in events if e.type == "CommunityDefined"]
     await list_communities(store, street, fresh)

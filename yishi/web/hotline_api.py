@@ -110,7 +110,7 @@ async def _signed(request: Request, org: str, timestamp: str | None, signature: 
     if stamp is None or abs(time.time() - stamp) > WINDOW_S:
         return _fail(401, "bad_timestamp", f"X-Yishi-Timestamp 缺失或与服务器时间相差超过 {WINDOW_S} 秒",
                      f"X-Yishi-Timestamp is missing or more than {WINDOW_S} s from the server's clock")
-    secret = hotline_secret(request.app.state.settings.secret_key.get_secret_value(), org)
+    secret = hotline_secret(request.app.state.secret_key, org)
     if not verify_signature(secret, str(stamp), await request.body(), signature or ""):
         return _fail(401, "bad_signature", "签名不符（X-Yishi-Signature 应为 sha256=HMAC(时间戳.正文)）",
                      "the signature does not match (X-Yishi-Signature: sha256=HMAC of timestamp.body)")
