@@ -23,6 +23,7 @@ from domain.structure import (
     street_stream,
     structure_event_from_dict,
 )
+from domain.structure_commands import StructureError
 
 log = structlog.get_logger(__name__)
 HEAD_ATTEMPTS = 20
@@ -53,6 +54,11 @@ async def change_structure(store: EventStore, pool: asyncpg.Pool, community: str
         events = decide(state)
         if not events:
             return state, []
+        if state.updated_at is not None and any(e.at < state.updated_at for e in events):
+            raise StructureError(
+                f"变更时间不能早于上一次变更（{state.updated_at.isoformat()}）：结构的历史按时间顺序记录",
+                f"a change cannot be dated before the last one ({state.updated_at.isoformat()}): the structure's "
+                "history is recorded in time order")
 
         def guard(stream: StreamState, seq: int = seq) -> None:
             if stream.head_seq != seq:

@@ -39,6 +39,7 @@ from yishi.services.audit_checks import (
     tickets_named,
 )
 from yishi.services.audit_links import link_audit
+from yishi.services.audit_structure import check_parts, check_structure
 from yishi.services.audit_temporal import (
     AuditInputError,
     Run,
@@ -273,19 +274,49 @@ async def verify(
     """Every check of the deliberation; ``report.ok`` only when all hold."""
     workflows = WORKFLOWS if workflows is None else workflows
     data = await _gather(deliberation_id, pool, client)
-    checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+    if runless(deliberation_id):
+        checks = [Check("temporal_runs", True, "a structure stream: no workflow writes it", deliberation_id)]
+    else:
+        checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
     checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     rolls = await rolls_to_check(pool, data.rows)
     for stream_id, rows in data.rows.items():
         with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        checks += [c for c in (check_structure(stream_id, rows), check_parts(stream_id, rows)) if c is not None]
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
+    checks += await complainant_checks(pool, data.rows)
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status} for r in data.runs]
     streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}
     return AuditReport(deliberation_id, checks, streams, runs, links)
+
+
+def runless(stream_id: str) -> bool:
+    """A community's structure or a street's list: streams the services write, no workflow (issue 19)."""
+    return stream_id.startswith(("structure-", "street-"))
+
+
+async def complainant_checks(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict[str, Any]]]) -> list[Check]:
+    """A ticket that names a complainant's digest: the contact kept outside the stream still hashes to it (the
+    contact itself is not shown: an auditor needs no one's phone number to see it was not changed)."""
+    from yishi.services.escalations import contact_digest
+
+    checks = []
+    for stream_id, rows in rows_by_stream.items():
+        digest = rows[0]["payload"].get("complainant_digest") if rows and rows[0]["type"] == "EscalationOpened" \
+            else None
+        if not digest:
+            continue
+        async with pool.acquire() as conn:
+            contact = await conn.fetchval("SELECT contact FROM ticket_complainants WHERE ticket_id = $1", stream_id)
+        ok = contact is not None and contact_digest(contact) == digest
+        checks.append(Check("complainant", ok, "the complainant's contact kept outside the stream matches its digest"
+                            if ok else "the complainant's contact is missing or does not match the digest in "
+                            "EscalationOpened", stream_id, rows[0]["seq"]))
+    return checks
 
 
 # ---- export --------------------------------------------------------------------------------------------
