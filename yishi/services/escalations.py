@@ -217,15 +217,16 @@ async def keep_complainant(pool: asyncpg.Pool, ticket_id: str, contact: dict[str
     return contact_digest(contact)
 
 
-def may_see(account: Account, ticket: Ticket) -> bool:
-    """Owners now or before, a waiting transfer's receiver, auditors, and a committee account that may see
-    the ticket's community by the console's rule (services/console.py ``may_see_community``: a
-    community-bound committee its own community and the unassigned one, a committee without one every
-    community)."""
-    org = account_org(account)
+def may_see(account: Account, ticket: Ticket, orgs: list[str] | None = None) -> bool:
+    """Owners now or before (of a level or a joint part), a waiting transfer's receiver, auditors, and a committee
+    account that may see the ticket's community by the console's rule (services/console.py
+    ``may_see_community``: a community-bound committee its own community and the unassigned one, a committee
+    without one every community). ``orgs``: the account's organisations (:func:`account_orgs`), else its one."""
     if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
-    return org is not None and org_may_see(org, ticket)
+    if orgs is None:
+        orgs = [org] if (org := account_org(account)) else []
+    return any(org_may_see(org, ticket) for org in orgs)
 
 
 def org_may_see(org: str, ticket: Ticket) -> bool:

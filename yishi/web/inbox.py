@@ -34,11 +34,14 @@ from yishi.services.console import (
 from yishi.services.escalations import (
     RefusedError,
     TicketView,
-    account_org,
+    account_orgs,
     act,
+    acting_org,
     community_tickets,
+    complainant,
     inbox,
     may_see,
+    may_see_complainant,
     rates_report,
     ticket_communities,
     ticket_view,
@@ -99,9 +102,10 @@ async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> Tick
     account may not see answers the very page an unknown id gets (404), before anything is sent or written."""
     try:
         view = await ticket_view(request.app.state.store, ticket_id)
+        orgs = await account_orgs(request.app.state.pool, staff.account)
     except UNAVAILABLE:
         return unavailable(request)
-    if view is None or not may_see(staff.account, view.ticket):
+    if view is None or not may_see(staff.account, view.ticket, orgs):
         if view is not None:
             log.info("console.ticket_hidden", ticket_id=ticket_id, account_id=staff.account.id,
                      role=staff.account.role, community=staff.account.community, method=request.method)
@@ -120,10 +124,11 @@ async def show_inbox(request: Request) -> Response:
     staff = await require(request, *INBOX_ROLES)
     if isinstance(staff, Response):
         return staff
-    org = account_org(staff.account)
     pool = request.app.state.pool
     try:
-        rows = await inbox(pool, org) if org else []
+        orgs = await account_orgs(pool, staff.account)  # a grid worker's grids too (一人多格)
+        org = orgs[0] if orgs else None
+        rows = await inbox(pool, orgs) if orgs else []
         # The tickets may_see lets a committee open: the console's community rule (services/console.py).
         mine = (await community_tickets(pool, home=home_community(staff.account))
                 if staff.account.role == "committee" else [])
@@ -140,12 +145,19 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
     view = await visible_ticket(request, staff, ticket_id)
     if isinstance(view, Response):
         return view
-    org = account_org(staff.account)
     t = view.ticket
+    pool = request.app.state.pool
+    try:
+        orgs = await account_orgs(pool, staff.account)
+        # Who complained: for the offices that own a part of the ticket only (services/escalations.py).
+        who = await complainant(pool, t.ticket_id) if may_see_complainant(orgs, t) else None
+    except UNAVAILABLE:
+        return unavailable(request)
+    org = acting_org(orgs, t)
     return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
-                 switch_path=ticket_path(ticket_id))
+                 switch_path=ticket_path(ticket_id), complainant=who)
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")
@@ -167,7 +179,8 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     view = await visible_ticket(request, staff, ticket_id)
     if isinstance(view, Response):
         return view
-    arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=account_org(staff.account) or "",
+    orgs = await account_orgs(request.app.state.pool, staff.account)
+    arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=acting_org(orgs, view.ticket),
                        text=form.get("text", "")[:4000], outcome=form.get("outcome", "")[:40],
                        to_org=form.get("to_org", "").strip()[:100])
     try:
