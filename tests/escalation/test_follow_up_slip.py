@@ -19,6 +19,7 @@ from activities.escalation_links import FollowUpLinks
 from domain import escalation as esc
 from domain.escalation import EscalationOpened, Resolved, default_ladder
 from domain.stage_events import NoticePublished
+from tests.escalation.dues import first_dues
 from tests.web.conftest import BASE_URL, SECRET, form_fields
 from workflows.escalation import FIRST_KEY
 from yishi.services.links import resolve_link
@@ -35,7 +36,7 @@ async def resolved_ticket(store, pool, community: str = HOME, kind: str = "owner
                               category="housing", subject="楼道堆物", detail="", initiator="O311",
                               initiator_kind=kind, levels=default_ladder(community).for_category("housing"),  # type: ignore[arg-type]
                               outcomes=("resolved",))
-    events = [*esc.open_ticket(opened, "street"),
+    events = [*esc.open_ticket(opened, "street", first_dues(opened, "street")),
               Resolved(at=NOW - timedelta(hours=1), org="street", by="王科长", outcome="resolved", resolution="已清理")]
     await store.append(tid, _new(events), idempotency_key=FIRST_KEY)
     await project_ticket(store, pool, tid)

@@ -38,7 +38,8 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
-from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
+from workflows.escalation_joint import Whistle
+from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org, whistle
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -224,6 +225,31 @@ async def api_action(w: World) -> None:
         assert done.status_code == 200 and done.json()["status"] == "acknowledged", done.text
 
 
+async def api_part(w: World) -> None:
+    """A joint ticket's part (吹哨报到): only the department that owns it reports in; any other organisation is told
+    what an unknown ticket would tell it, and nothing reaches the workflow."""
+    mark = uuid.uuid4().hex[:6]
+    owner, other = f"dept:market-{mark}", f"dept:urban-{mark}"
+    tokens = {}
+    for org in (owner, other):
+        await register_org(w.pool, org, role="department")
+        tokens[org] = {"Authorization": f"Bearer {await issue_org_token(w.pool, org)}"}
+    tid = await w.ticket()
+    await whistle(w.temporal, tid, Whistle(role="street_office", actor="王科长", org="street", departments=(owner,),
+                                           text="综合执法"))
+    unknown = f"esc-{uuid.uuid4().hex[:12]}"
+    body = {"action": "report_in", "actor": "经办人"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=w.app), base_url=BASE_URL) as client:
+        before = await written(w.store, w.pool, tid)
+        refused = await client.post(f"/api/v1/escalations/{tid}/parts/1", json=body, headers=tokens[other])
+        nobody = await client.post(f"/api/v1/escalations/{unknown}/parts/1", json=body, headers=tokens[other])
+        assert refused.status_code == nobody.status_code == 404, refused.text
+        assert refused.text.replace(tid, "ID") == nobody.text.replace(unknown, "ID"), "as if there were no ticket"
+        assert await written(w.store, w.pool, tid) == before
+        done = await client.post(f"/api/v1/escalations/{tid}/parts/1", json=body, headers=tokens[owner])
+        assert done.status_code == 200, done.text
+
+
 # ---- the account's own community -----------------------------------------------------------------------------
 
 
@@ -270,6 +296,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
+    ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): api_part,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
 }

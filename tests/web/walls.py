@@ -25,6 +25,8 @@ WALLS = {
     "capability": "the personal link: the token is the credential (a resident's, never shown to staff)",
     "session": "the signed-in account's own session",
     "public": "no account; nothing of a community is changed or shown beyond what is public",
+    "hotline": "a 12345 system's bearer token (role hotline) and its HMAC signature over the body; a case is seen "
+               "only by the hotline that sent it (yishi/web/hotline_api.py)",
 }
 
 ACTION_ROUTES: dict[tuple[str, str], str] = {
@@ -35,6 +37,9 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): "ticket",
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): "ticket",
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): "organisation",
+    ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): "organisation",
+    ("POST", "/api/v1/hotline/cases"): "hotline",
+    ("POST", "/api/v1/hotline/cases/{source}/{case_number}/rating"): "hotline",
     ("POST", "/console/escalations/new"): "own community",
     ("POST", "/console/new"): "own community",
     ("POST", "/v/{token}"): "capability",
@@ -60,6 +65,7 @@ READ_ROUTES: dict[str, str] = {
     "/console/d/{deliberation_id}/audit/export.zip": "deliberation",
     "/console/escalations/t/{ticket_id:path}": "ticket",
     "/api/v1/escalations/{ticket_id:path}/state": "organisation",
+    "/api/v1/hotline/cases/{source}/{case_number}": "hotline",
     "/console": "own community",
     "/console/escalations": "own community",
     "/console/escalations/rates": "own community",
