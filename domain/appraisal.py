@@ -113,14 +113,15 @@ class Appraisal:
 def appraise(tickets: Iterable[Ticket], dimension: str, start: datetime, end: datetime, as_of: datetime,
              workers: Callable[[str, datetime], list[str]] = lambda org, at: []) -> Appraisal:
     """The cells of ``dimension`` over the turns assigned in ``[start, end)``, judged as of ``as_of``; ``total``
-    counts each turn once (a turn of a grid two workers share is in both workers' cells)."""
+    counts each turn once: for ``worker``, every grid turn (a turn of a grid two workers share is in both workers'
+    cells, a turn of a grid no one served in neither)."""
     report = Appraisal(dimension, start, end, as_of)
     for ticket in tickets:
         for turn in turns_of(ticket):
             if not start <= turn.a.assigned_at < end:
                 continue
             keys = keys_of(turn, dimension, workers)
-            if keys:
+            if keys_of(turn, "grid" if dimension == "worker" else dimension, workers):
                 report.total.add(turn.a, as_of)
             for key in keys:
                 report.cells.setdefault(key, RateCell()).add(turn.a, as_of)

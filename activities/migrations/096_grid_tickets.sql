@@ -57,11 +57,42 @@ CREATE TABLE escalation_turns (
     ended_at        timestamptz,
     follow_up       text,
     reopened        boolean NOT NULL DEFAULT false,
+    day             date NOT NULL,        -- the Beijing day of assigned_at
+    settled         boolean NOT NULL,     -- both verdicts are fixed (done, or the turn ended): counted in turn_days
     PRIMARY KEY (ticket_id, unit)
 );
 CREATE INDEX escalation_turns_org ON escalation_turns (org, assigned_at);
 CREATE INDEX escalation_turns_community ON escalation_turns (community, assigned_at);
-CREATE INDEX escalation_turns_assigned ON escalation_turns (assigned_at);
+CREATE INDEX escalation_turns_unsettled ON escalation_turns (assigned_at) WHERE NOT settled;
+
+-- The settled turns summed per Beijing day and key: what a month or a half-year of a whole street reads (instead of
+-- every turn), kept by the projection in the same transaction as the turns (activities/ticket_projection.py) and
+-- rebuilt from them (`rebuild_turn_days`). A settled turn's verdicts no longer depend on the moment they are judged
+-- at; the unsettled ones (the open tickets') are counted from escalation_turns at each read.
+CREATE TABLE turn_days (
+    day                 date NOT NULL,
+    community           text NOT NULL,
+    org                 text NOT NULL,
+    kind                text NOT NULL,
+    level_key           text NOT NULL,
+    channel             text NOT NULL,
+    grid                text NOT NULL,
+    assigned            bigint NOT NULL,
+    ack_met             bigint NOT NULL,
+    ack_missed          bigint NOT NULL,
+    resolve_met         bigint NOT NULL,
+    resolve_missed      bigint NOT NULL,
+    satisfied           bigint NOT NULL,
+    basically_satisfied bigint NOT NULL,
+    not_satisfied       bigint NOT NULL,
+    reopened            bigint NOT NULL,
+    responded           bigint NOT NULL,
+    respond_us          numeric NOT NULL,
+    resolved            bigint NOT NULL,
+    resolve_us          numeric NOT NULL,
+    PRIMARY KEY (day, community, org, kind, level_key, channel, grid)
+);
+CREATE INDEX turn_days_org ON turn_days (org, day);
 
 -- A hotline case and its ticket: one ticket per (source, case number), whatever the hotline sends twice.
 CREATE TABLE hotline_cases (

@@ -28,11 +28,13 @@ import asyncpg
 
 from activities.db import create_pool
 from activities.eventstore import EventStore
+from activities.ticket_projection import TURN_COLUMNS, beijing_day, is_settled
 from domain.appraisal import period_of
 from domain.legal_calendar import BEIJING
 from yishi.bench import Report, percentile
 from yishi.bench._stack import bench_stack
 from yishi.bench.street import person, street_csv
+from yishi.services.appraisal import rebuild_turn_days
 from yishi.settings import Settings
 
 STREET, COMMUNITIES, GRIDS, BUILDINGS = "BK", 12, 20, 10
@@ -60,9 +62,7 @@ def grid_code(c: int, g: int) -> str:
 
 # ---- seeding the read side --------------------------------------------------------------------------------------
 
-TURN_COLS = ("ticket_id", "unit", "kind", "community", "grid", "channel", "category", "level_key", "org",
-             "assigned_at", "ack_due", "resolve_due", "acknowledged_at", "resolved_at", "ended_at", "follow_up",
-             "reopened")
+TURN_COLS = TURN_COLUMNS
 ESC_COLS = ("ticket_id", "parent_id", "community", "category", "subject", "initiator", "initiator_kind", "status",
             "level", "level_key", "org", "transfer_to", "ack_due", "resolve_due", "opened_at", "updated_at",
             "last_seq", "state", "channel", "grid", "building", "ladder_version", "acknowledged", "next_due", "joint")
@@ -90,7 +90,7 @@ class Seeder:
         follow = (r.choice(("satisfied", "satisfied", "satisfied", "basically_satisfied", "not_satisfied"))
                   if done_at and kind == "level" else None)
         self.turns.append((tid, unit, kind, *where, key, org, start, ack_due, resolve_due, ack_at, done_at, done_at,
-                           follow, False))
+                           follow, False, beijing_day(start), is_settled(ack_at, done_at, done_at)))
         return ack_at, done_at, resolve_due
 
     def ticket(self, n: int) -> None:
@@ -145,8 +145,10 @@ async def seed_read_side(database_url: str, count: int, now: datetime) -> float:
             if len(seeder.esc) >= 20_000:
                 await seeder.flush(conn)
         await seeder.flush(conn)
-        await conn.execute("ANALYZE escalations; ANALYZE escalation_turns; ANALYZE escalation_parts;"
-                           " ANALYZE structure_terms")
+        async with conn.transaction():
+            await rebuild_turn_days(conn)
+        for table in ("escalations", "escalation_turns", "escalation_parts", "structure_terms", "turn_days"):
+            await conn.execute(f"VACUUM ANALYZE {table}")  # one statement each: VACUUM runs outside a transaction
     finally:
         await conn.close()
     return time.perf_counter() - started

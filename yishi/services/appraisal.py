@@ -17,6 +17,7 @@ import asyncpg
 
 from domain.appraisal import DIMENSIONS, Appraisal
 from domain.escalation_rates import RateCell
+from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from yishi.services.csvsafe import write_csv
 
@@ -63,9 +64,26 @@ def _cell(row: asyncpg.Record) -> RateCell:
     return cell
 
 
-_SERVED = ("EXISTS (SELECT 1 FROM structure_terms w WHERE w.org = t.org AND w.role = 'grid_worker'"
-           " AND ($5::text IS NULL OR w.person = $5) AND w.since <= t.assigned_at"
-           " AND (w.until IS NULL OR w.until > t.assigned_at))")
+_DAY = "((({0}) AT TIME ZONE 'UTC') + interval '8 hours')::date"  # the Beijing day of an instant
+_DAY_START = "((({0})::timestamp - interval '8 hours') AT TIME ZONE 'UTC')"  # 00:00 Beijing of a day
+_SUMS = ", ".join(f"sum(r.{f}) AS {f}" for f in ("assigned", "ack_met", "ack_missed", "resolve_met",
+                                                  "resolve_missed", "satisfied", "basically_satisfied",
+                                                  "not_satisfied", "reopened", "responded", "respond_us", "resolved",
+                                                  "resolve_us"))
+_FILTERS = " AND ($4::text IS NULL OR {0}.community = $4) AND ($6::text[] IS NULL OR {0}.community = ANY($6::text[]))"
+# A worker's term covers the whole Beijing day of a turn (then the day's settled turns are in turn_days).
+_WHOLE_DAY = (f"(w.since <= {_DAY_START.format('{0}')} AND (w.until IS NULL OR w.until >= "
+              f"{_DAY_START.format('{0} + 1')}))")
+
+
+def _day_aligned(at: datetime) -> bool:
+    local = at.astimezone(BEIJING)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+def _merge(into: dict[str, RateCell], rows: list[asyncpg.Record]) -> None:
+    for row in rows:
+        into.setdefault(row["key"], RateCell()).merge(_cell(row))
 
 
 async def appraisal(pool: asyncpg.Pool, dimension: str, start: datetime, end: datetime, as_of: datetime, *,
@@ -73,26 +91,89 @@ async def appraisal(pool: asyncpg.Pool, dimension: str, start: datetime, end: da
                     levels_only: bool = False) -> Appraisal:
     """The cells of ``dimension`` over turns assigned in ``[start, end)`` (one ``community``'s, or those of
     ``communities``, or all), judged as of ``as_of``; ``key`` keeps one cell (a worker's own figures:
-    ``dimension="worker", key=<account name>``); ``levels_only`` leaves joint parts out (the escalation rates)."""
+    ``dimension="worker", key=<account name>``); ``levels_only`` leaves joint parts out (the escalation rates).
+
+    A period of whole Beijing days (every month and half-year) reads the settled turns from ``turn_days`` and only
+    the unsettled ones from ``escalation_turns``; any other period reads every turn."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; one of {', '.join(DIMENSIONS)}")
     column, where = _KEYS[dimension]
     if levels_only:
         where += " AND t.kind = 'level'"
-    common = (f"t.assigned_at >= $1 AND t.assigned_at < $2 AND {where} AND ($4::text IS NULL OR t.community = $4)"
-              " AND ($6::text[] IS NULL OR t.community = ANY($6::text[]))")
-    join = _WORKERS if dimension == "worker" else ""
-    grouped = f"FROM escalation_turns t {join} WHERE {common} AND ($5::text IS NULL OR {column} = $5)"
-    # The total counts a turn once, however many workers shared its grid.
-    once = f"FROM escalation_turns t WHERE {common} AND {_SERVED}" if dimension == "worker" else grouped
     args = (start, end, as_of, community, key, communities)
+    by_days = _day_aligned(start) and _day_aligned(end)
+    cells: dict[str, RateCell] = {}
     async with pool.acquire() as conn:
-        rows = await conn.fetch(f"SELECT {column} AS key, {_COUNTS} {grouped} GROUP BY {column} ORDER BY 1",  # noqa: S608
-                                *args)
-        total = await conn.fetchrow(f"SELECT {_COUNTS} {once}", *args)  # noqa: S608
-    report = Appraisal(dimension, start, end, as_of, {r["key"]: _cell(r) for r in rows})
-    report.total = _cell(total)
+        if dimension == "worker":
+            await _workers(conn, where, args, cells, by_days)
+        elif by_days:
+            days = (f"SELECT {column.replace('t.', 'r.')} AS key, {_SUMS} FROM turn_days r"  # noqa: S608
+                    f" WHERE r.day >= {_DAY.format('$1::timestamptz')} AND r.day < {_DAY.format('$2::timestamptz')}"
+                    f" AND {where.replace('t.', 'r.')}{_FILTERS.format('r')}"
+                    f" AND ($5::text IS NULL OR {column.replace('t.', 'r.')} = $5) AND $3::timestamptz IS NOT NULL"
+                    f" GROUP BY 1")
+            _merge(cells, await conn.fetch(days, *args))
+            _merge(cells, await conn.fetch(_raw(column, where, "NOT t.settled"), *args))
+        else:
+            _merge(cells, await conn.fetch(_raw(column, where, "true"), *args))
+        report = Appraisal(dimension, start, end, as_of, dict(sorted(cells.items())))
+        if dimension == "worker":  # every grid turn once, whoever served the grid (or the worker's own)
+            total = (cells.get(key, RateCell()) if key is not None else
+                     sum_cells((await appraisal(pool, "grid", start, end, as_of, community=community,
+                                                communities=communities)).cells.values()))
+        else:
+            total = sum_cells(cells.values())
+    report.total = total
     return report
+
+
+def sum_cells(cells: Any) -> RateCell:
+    total = RateCell()
+    for cell in cells:
+        total.merge(cell)
+    return total
+
+
+def _raw(column: str, where: str, which: str, join: str = "") -> str:
+    return (f"SELECT {column} AS key, {_COUNTS} FROM escalation_turns t {join} WHERE {which}"  # noqa: S608
+            f" AND t.assigned_at >= $1 AND t.assigned_at < $2 AND {where}{_FILTERS.format('t')}"
+            f" AND ($5::text IS NULL OR {column} = $5) GROUP BY 1")
+
+
+async def _workers(conn: asyncpg.Connection, where: str, args: tuple[Any, ...], cells: dict[str, RateCell],
+                   by_days: bool) -> None:
+    """Each grid turn for each worker who served its grid when it was assigned: the days a worker's term covers
+    whole from ``turn_days``, the rest (unsettled turns, and the days a term starts or ends in) from the turns."""
+    if not by_days:
+        _merge(cells, await conn.fetch(_raw("w.person", where, "true", _WORKERS), *args))
+        return
+    whole = _WHOLE_DAY.format("r.day")
+    days = (f"SELECT w.person AS key, {_SUMS} FROM turn_days r JOIN structure_terms w ON w.org = r.org"  # noqa: S608
+            f" AND w.role = 'grid_worker' AND {whole}"
+            f" WHERE r.day >= {_DAY.format('$1::timestamptz')} AND r.day < {_DAY.format('$2::timestamptz')}"
+            f" AND {where.replace('t.', 'r.')}{_FILTERS.format('r')} AND ($5::text IS NULL OR w.person = $5)"
+            " AND $3::timestamptz IS NOT NULL GROUP BY 1")
+    _merge(cells, await conn.fetch(days, *args))
+    _merge(cells, await conn.fetch(_raw("w.person", where, "NOT t.settled", _WORKERS), *args))
+    # Settled turns on a day a term covers only in part: found from the terms (few), by the turns' index on org.
+    edge = (f"SELECT w.person AS key, {_COUNTS} FROM structure_terms w JOIN escalation_turns t ON t.org = w.org"  # noqa: S608
+            f" AND ((t.day = {_DAY.format('w.since')}) OR (w.until IS NOT NULL AND t.day = {_DAY.format('w.until')}))"
+            f" AND w.since <= t.assigned_at AND (w.until IS NULL OR w.until > t.assigned_at)"
+            f" WHERE w.role = 'grid_worker' AND t.settled AND NOT {_WHOLE_DAY.format('t.day')}"
+            f" AND t.assigned_at >= $1 AND t.assigned_at < $2 AND {where}{_FILTERS.format('t')}"
+            " AND ($5::text IS NULL OR w.person = $5) GROUP BY 1")
+    _merge(cells, await conn.fetch(edge, *args))
+
+
+async def rebuild_turn_days(conn: asyncpg.Connection) -> None:
+    """``turn_days`` from the settled turns (the projection keeps it; this redoes it in one statement)."""
+    key = "t.day, t.community, t.org, t.kind, t.level_key, t.channel, t.grid"
+    counts = _COUNTS.replace("$3", "now()")
+    await conn.execute("DELETE FROM turn_days")
+    await conn.execute(f"INSERT INTO turn_days (day, community, org, kind, level_key, channel, grid, assigned,"  # noqa: S608
+                       " ack_met, ack_missed, resolve_met, resolve_missed, satisfied, basically_satisfied,"
+                       " not_satisfied, reopened, responded, respond_us, resolved, resolve_us)"
+                       f" SELECT {key}, {counts} FROM escalation_turns t WHERE t.settled GROUP BY {key}")
 
 
 # ---- presenting ----------------------------------------------------------------------------------------------

@@ -243,7 +243,8 @@ async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
     async with pool.acquire() as conn:
         ids = [r["stream_id"] for r in await conn.fetch(
             "SELECT stream_id FROM events WHERE seq = 1 AND type = 'EscalationOpened' ORDER BY stream_id")]
-        await conn.execute("DELETE FROM escalations")
+        await conn.execute("DELETE FROM escalations; DELETE FROM escalation_turns; DELETE FROM escalation_parts;"
+                           " DELETE FROM turn_days")
     for ticket_id in ids:
         await project_ticket(store, pool, ticket_id)
     return len(ids)
