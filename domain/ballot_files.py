@@ -14,6 +14,7 @@ from datetime import datetime
 
 from domain.ballots import Ballot, ProxyRecord
 from domain.errors import BallotFileError, Issue
+from domain.filelimits import DEFAULT_LIMITS, FileLimits
 from domain.legal_calendar import BEIJING
 from domain.tabular import read_table
 
@@ -58,14 +59,16 @@ def _instant(filename: str, row: int, column: str, text: str, issues: list[Issue
         return None
 
 
-def parse_ballots(data: bytes, filename: str) -> list[Ballot]:
-    """Ballots in file order; :class:`BallotFileError` lists every bad row."""
+def parse_ballots(data: bytes, filename: str, limits: FileLimits = DEFAULT_LIMITS) -> list[Ballot]:
+    """Ballots in file order; :class:`BallotFileError` lists the bad rows (the first 50, then a count)."""
     optional = ("channel", "cast_at", "cast_by", "paper_ref")
-    table = read_table(data, filename, ("owner_id", "choice"), optional, BallotFileError)
-    issues: list[Issue] = []
-    ballots = [_ballot_row(filename, row, cells, issues) for row, cells in table.rows]
-    if issues:
-        raise BallotFileError(issues)
+    table = read_table(data, filename, ("owner_id", "choice"), optional, BallotFileError, limits=limits)
+    ballots = []
+    for row, cells in table.rows:
+        issues: list[Issue] = []
+        ballots.append(_ballot_row(filename, row, cells, issues))
+        table.issues.extend(issues)
+    table.issues.raise_if_any(BallotFileError)
     return [ballot for ballot in ballots if ballot is not None]
 
 
@@ -98,25 +101,25 @@ def _ballot_row(filename: str, row: int, cells: dict[str, str], issues: list[Iss
     )
 
 
-def parse_proxies(data: bytes, filename: str) -> list[ProxyRecord]:
-    """Authorisation (and revocation) records; :class:`BallotFileError` lists every bad row."""
+def parse_proxies(data: bytes, filename: str, limits: FileLimits = DEFAULT_LIMITS) -> list[ProxyRecord]:
+    """Authorisation (and revocation) records; :class:`BallotFileError` lists the bad rows (the first 50, then a
+    count)."""
     required = ("owner_id", "proxy_owner_id", "authorised_at")
-    table = read_table(data, filename, required, ("revoked_at",), BallotFileError)
-    issues: list[Issue] = []
+    table = read_table(data, filename, required, ("revoked_at",), BallotFileError, limits=limits)
     records: list[ProxyRecord] = []
     for row, cells in table.rows:
-        before = len(issues)
+        issues: list[Issue] = []
         for column in required:
             if not cells[column]:
                 issues.append(_issue(filename, row, column, f"{column} 为空；请填写", f"{column} is empty"))
         start = _instant(filename, row, "authorised_at", cells["authorised_at"], issues)
         end = _instant(filename, row, "revoked_at", cells.get("revoked_at", ""), issues)
-        if len(issues) > before or start is None:
+        table.issues.extend(issues)
+        if issues or start is None:
             continue
         pair = {"owner_id": cells["owner_id"], "proxy_owner_id": cells["proxy_owner_id"]}
         records.append(ProxyRecord(kind="authorise", at=start, **pair))
         if end is not None:
             records.append(ProxyRecord(kind="revoke", at=end, **pair))
-    if issues:
-        raise BallotFileError(issues)
+    table.issues.raise_if_any(BallotFileError)
     return records

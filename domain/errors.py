@@ -50,14 +50,72 @@ class DomainError(Exception):
         return self.en if lang == "en" else self.zh
 
 
-class FileIssuesError(DomainError):
-    """A file could not be imported; ``issues`` lists every problem found, not just the first."""
+MAX_LISTED_ISSUES = 50
+"""Problems of one file listed by name; the rest are counted (a file of 100,000 bad rows is not a page of
+100,000 lines: the first 50 show what is wrong, and fixing them shows the next)."""
 
-    def __init__(self, issues: list[Issue]) -> None:
-        self.issues = list(issues)
+
+def unlisted_issues(file: str, count: int, severity: Literal["error", "warning"] = "error") -> Issue:
+    """The line that stands for ``count`` problems not listed."""
+    if severity == "warning":
+        return Issue(file=file, code="more-warnings", severity="warning",
+                     zh=f"另有 {count:,} 条提示未列出", en=f"and {count:,} more notes not listed")
+    return Issue(file=file, code="more-issues",
+                 zh=f"另有 {count:,} 处问题未列出；请先改正以上问题后重新导入，其余问题会在下次导入时列出",
+                 en=f"and {count:,} more problems not listed; fix those above and import again to see the rest")
+
+
+class FileIssuesError(DomainError):
+    """A file could not be imported; ``issues`` lists the problems found, not just the first: at most
+    :data:`MAX_LISTED_ISSUES` of them, then one line counting the others (``unlisted`` more, besides any in
+    ``issues`` beyond the cap). ``total`` is how many problems there were."""
+
+    def __init__(self, issues: list[Issue], unlisted: int = 0) -> None:
+        listed = list(issues[:MAX_LISTED_ISSUES])
+        unlisted += len(issues) - len(listed)
+        self.total = len(listed) + unlisted
+        if unlisted:
+            listed.append(unlisted_issues(listed[0].file if listed else "", unlisted))
+        self.issues = listed
         zh = "\n".join(issue.text("zh") for issue in self.issues)
         en = "\n".join(issue.text("en") for issue in self.issues)
         super().__init__(zh, en)
+
+
+class IssueLog:
+    """The problems (or notes) of one file as they are found: the first :data:`MAX_LISTED_ISSUES` kept, the
+    others only counted, so that a hostile file cannot fill memory with its problems."""
+
+    def __init__(self, severity: Literal["error", "warning"] = "error") -> None:
+        self.listed: list[Issue] = []
+        self.unlisted = 0
+        self.severity: Literal["error", "warning"] = severity
+
+    def __bool__(self) -> bool:
+        return bool(self.listed)
+
+    def __len__(self) -> int:
+        return len(self.listed) + self.unlisted
+
+    def add(self, issue: Issue) -> None:
+        if len(self.listed) < MAX_LISTED_ISSUES:
+            self.listed.append(issue)
+        else:
+            self.unlisted += 1
+
+    def extend(self, issues: list[Issue]) -> None:
+        for issue in issues:
+            self.add(issue)
+
+    def issues(self) -> tuple[Issue, ...]:
+        """The listed issues, then one line counting the others (if any)."""
+        if not self.unlisted:
+            return tuple(self.listed)
+        return (*self.listed, unlisted_issues(self.listed[0].file, self.unlisted, self.severity))
+
+    def raise_if_any(self, error: type[FileIssuesError]) -> None:
+        if self.listed:
+            raise error(self.listed, self.unlisted)
 
 
 class RollError(FileIssuesError):

@@ -36,6 +36,7 @@ from domain.errors import CalendarError, HolidayFileError
 
 BEIJING = timezone(timedelta(hours=8))
 MAX_PERIOD_DAYS = 3660
+MAX_HOLIDAY_FILE_BYTES = 1024 * 1024  # a few years of dates is a few kB
 _MAX_SHIFT = 400  # no holiday run is anywhere near this; guards against a malformed holiday file
 
 
@@ -65,6 +66,9 @@ def _dates(name: str, raw: object, key: str) -> frozenset[date]:
 
 def parse_holiday_file(data: bytes | str, name: str = "holiday file") -> HolidayFile:
     """Parse the operator's holiday file (format in the module docstring)."""
+    if len(data) > MAX_HOLIDAY_FILE_BYTES:
+        raise _bad_file(name, f"文件超过 {MAX_HOLIDAY_FILE_BYTES // 1024} KB，不像是假日文件",
+                        f"larger than {MAX_HOLIDAY_FILE_BYTES // 1024} KB, which no holiday file is")
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

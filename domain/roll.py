@@ -16,11 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.errors import Issue, ScopeError
 from domain.numbers import Area, decimal_str
+
+if TYPE_CHECKING:
+    from domain.filelimits import FileLimits
 
 ROLL_COLUMNS = ("room_id", "building", "entrance", "floor", "area_m2", "owner_id", "owner_name", "phone")
 DIGEST_FORMAT = "yishi-roll/1"
@@ -336,8 +340,9 @@ def checked_select(entries: Sequence[RoomEntry], scope: Scope, digest: str) -> E
     return electorate
 
 
-def load_roll(data: bytes, filename: str) -> Roll:
-    """Parse a roll from the bytes of a ``.csv`` or ``.xlsx`` file (see :mod:`domain.roll_parse`)."""
+def load_roll(data: bytes, filename: str, limits: FileLimits | None = None) -> Roll:
+    """Parse a roll from the bytes of a ``.csv`` or ``.xlsx`` file (see :mod:`domain.roll_parse`), within
+    ``limits`` (default :data:`domain.filelimits.DEFAULT_LIMITS`)."""
     from domain.roll_parse import parse_roll
 
-    return parse_roll(data, filename)
+    return parse_roll(data, filename) if limits is None else parse_roll(data, filename, limits)

@@ -8,6 +8,9 @@ a column named twice (``房号`` and ``房间号``), a header mixing the two lan
 decimals, and a ``room_id`` that appears twice (both rows are named). One ``owner_id`` with different
 ``owner_name`` on different rows is not an error (names change on transfer, co-owners are listed
 differently): it is kept as a warning in ``Roll.notes``.
+
+The file is read within :class:`domain.filelimits.FileLimits` (size, XLSX archive, row cap, cell length); at most
+``MAX_LISTED_ISSUES`` problems (and notes) are listed, the others counted.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from domain.errors import Issue, RollError
+from domain.errors import Issue, IssueLog, RollError
+from domain.filelimits import DEFAULT_LIMITS, FileLimits
 from domain.numbers import canonical_decimal
 from domain.roll import ROLL_COLUMNS, Roll, Room
 from domain.tabular import read_table
@@ -57,12 +61,12 @@ def roll_template(lang: str = "zh") -> str:
     return "".join(",".join(row) + "\r\n" for row in (header, *TEMPLATE_ROWS))
 
 
-def parse_roll(data: bytes, filename: str) -> Roll:
-    """Parse and validate a roll; raises :class:`RollError` listing every problem of the file."""
-    table = read_table(data, filename, REQUIRED, OPTIONAL, RollError, HEADER_ALIASES)
+def parse_roll(data: bytes, filename: str, limits: FileLimits = DEFAULT_LIMITS) -> Roll:
+    """Parse and validate a roll; raises :class:`RollError` listing the problems of the file."""
+    table = read_table(data, filename, REQUIRED, OPTIONAL, RollError, HEADER_ALIASES, limits)
     head = table.header
-    issues: list[Issue] = []
-    notes: list[Issue] = []
+    issues = table.issues
+    notes = IssueLog("warning")
     rooms: list[Room] = []
     first_row_of_room: dict[str, int] = {}
     first_name: dict[str, tuple[int, str]] = {}
@@ -77,15 +81,14 @@ def parse_roll(data: bytes, filename: str) -> Roll:
         if owner_id and cells["owner_name"]:
             seen = first_name.setdefault(owner_id, (number, cells["owner_name"]))
             if seen[1] != cells["owner_name"]:
-                notes.append(_name_differs(filename, number, owner_id, seen, cells["owner_name"], head))
+                notes.add(_name_differs(filename, number, owner_id, seen, cells["owner_name"], head))
         issues.extend(row_issues)
         if not row_issues and area is not None:
             rooms.append(_room(cells, area))
-    if issues:
-        raise RollError(issues)
+    issues.raise_if_any(RollError)
     if not rooms:
         raise RollError([_empty(filename)])
-    return Roll(rooms=tuple(rooms), notes=tuple(notes), source=filename)
+    return Roll(rooms=tuple(rooms), notes=notes.issues(), source=filename)
 
 
 def _room(cells: dict[str, str], area: Decimal) -> Room:

@@ -6,20 +6,19 @@ the grid's code and name, the building, its grid workers and building head, and 
 (网格党支部 of the grid, 楼栋党小组 of the building, 党员中心户 rooms). Importing adds and moves; it never removes
 a grid, a worker or a party organisation that the file leaves out (those are separate, recorded acts).
 
-Bounds, as the roll importer keeps them (docs/security): the file's size, an XLSX archive's decompressed size
-(checked from its directory before it is opened), the number of rows and the length of every cell.
+Bounds, as the roll importer keeps them (domain/filelimits.py, docs/security/hostile-files.md): the file's size, an
+XLSX archive checked from its directory before it is opened, the number of rows, the length of every cell.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.errors import FileIssuesError, Issue
+from domain.errors import FileIssuesError, Issue, IssueLog
+from domain.filelimits import FileLimits
 from domain.structure import (
     GRID_CODE,
     BuildingAssigned,
@@ -50,10 +49,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "party_group": ("楼栋党小组", "党小组"),
     "member_household": ("党员中心户",),
 }
-MAX_BYTES = 20 * 1024 * 1024
-MAX_UNPACKED = 200 * 1024 * 1024
-MAX_ROWS = 50_000
-MAX_CELL = 200
+GRID_LIMITS = FileLimits(max_rows=50_000, max_cell_chars=200)
+"""A street's grid file: one row per building (entrance); a street has thousands, not hundreds of thousands."""
 SPLIT = re.compile(r"[、,，;；/\s]+")
 TEMPLATE = ("社区,社区名称,网格编号,网格名称,楼栋,单元,地址,网格员,楼栋长,网格党支部,楼栋党小组,党员中心户\r\n"
             "xfl,幸福里社区,XFL-01-01,幸福里一网格,1,,幸福路1号楼,王网格,李楼长,幸福里一网格党支部,1号楼党小组,1-1-101\r\n"
@@ -77,33 +74,14 @@ class ImportPlan:
         return sum(isinstance(e, kind) for events in self.events.values() for e in events)
 
 
-def _bounded(data: bytes, filename: str) -> None:
-    if len(data) > MAX_BYTES:
-        raise StructureImportError([Issue(file=filename, code="too-large",
-                                          zh=f"文件超过 {MAX_BYTES // 1024 // 1024} MB；请分成几个文件导入",
-                                          en=f"the file is over {MAX_BYTES // 1024 // 1024} MB; split it")])
-    if filename.lower().endswith(".xlsx"):
-        try:
-            unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
-        except (zipfile.BadZipFile, ValueError):
-            return  # read_table names the damaged file
-        if unpacked > MAX_UNPACKED:
-            mib = MAX_UNPACKED // 1024 // 1024
-            raise StructureImportError([Issue(
-                file=filename, code="too-large", zh=f"表格解压后超过 {mib} MB；请另存为 CSV 或分开导入",
-                en=f"the workbook unpacks to more than {mib} MB; save it as CSV or split it")])
-
-
-def read_rows(data: bytes, filename: str) -> tuple[list[tuple[int, dict[str, str]]], dict[str, str]]:
-    """The file's rows and the headers as written, within the bounds; raises :class:`StructureImportError`."""
-    _bounded(data, filename)
-    table = read_table(data, filename, REQUIRED, OPTIONAL, StructureImportError, HEADER_ALIASES)
+def read_rows(data: bytes, filename: str, limits: FileLimits = GRID_LIMITS
+              ) -> tuple[list[tuple[int, dict[str, str]]], dict[str, str], IssueLog]:
+    """The file's rows, the headers as written and the problems found in its cells, read within ``limits``
+    (domain/filelimits.py: bytes, the XLSX archive, rows, cell length); a file over them raises
+    :class:`StructureImportError` at once."""
+    table = read_table(data, filename, REQUIRED, OPTIONAL, StructureImportError, HEADER_ALIASES, limits)
     rows = list(table.rows)
-    if len(rows) > MAX_ROWS:
-        raise StructureImportError([Issue(file=filename, row=rows[MAX_ROWS][0], code="too-many-rows",
-                                          zh=f"超过 {MAX_ROWS} 行；请分成几个文件导入",
-                                          en=f"more than {MAX_ROWS} rows; split the file")])
-    return rows, {c: table.header(c) for c in (*REQUIRED, *OPTIONAL)}
+    return rows, {c: table.header(c) for c in (*REQUIRED, *OPTIONAL)}, table.issues
 
 
 def _row_issues(filename: str, number: int, cells: Mapping[str, str], head: Mapping[str, str]) -> list[Issue]:
@@ -112,11 +90,6 @@ def _row_issues(filename: str, number: int, cells: Mapping[str, str], head: Mapp
         if not cells.get(column, "").strip():
             issues.append(Issue(file=filename, row=number, column=head[column], code="empty",
                                 zh=f"{head[column]} 为空；请填写", en=f"{head[column]} is empty; fill it in"))
-    for column, value in cells.items():
-        if len(value) > MAX_CELL:
-            issues.append(Issue(file=filename, row=number, column=head[column], code="too-long",
-                                zh=f"{head[column]} 超过 {MAX_CELL} 字",
-                                en=f"{head[column]} is over {MAX_CELL} characters"))
     code = cells.get("grid_code", "").strip()
     if code and not GRID_CODE.match(code):
         issues.append(Issue(file=filename, row=number, column=head["grid_code"], code="grid-code",
@@ -250,12 +223,12 @@ def _retired_codes(filename: str, rows: Iterable[tuple[int, dict[str, str]]], st
 def plan_import(data: bytes, filename: str, states: Mapping[str, Structure], *, street: str, at: datetime,
                 by: str) -> ImportPlan:
     """The events per community that bring ``states`` to what the file says; every problem at once."""
-    rows, head = read_rows(data, filename)
-    issues = [issue for number, cells in rows for issue in _row_issues(filename, number, cells, head)]
+    rows, head, issues = read_rows(data, filename)
+    for number, cells in rows:
+        issues.extend(_row_issues(filename, number, cells, head))
     if not issues:
-        issues += _consistency(filename, rows, head) + _retired_codes(filename, rows, states, head)
-    if issues:
-        raise StructureImportError(issues)
+        issues.extend(_consistency(filename, rows, head) + _retired_codes(filename, rows, states, head))
+    issues.raise_if_any(StructureImportError)
     plan = ImportPlan(rows=len(rows))
     planners: dict[str, _Planner] = {}
     for _, c in rows:

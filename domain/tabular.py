@@ -6,6 +6,10 @@ names are matched by :func:`header_key` (NFKC, no spaces, lower case, an area un
 either as the column's own (English) name or as one of its aliases (Chinese names, see
 :data:`domain.roll_parse.HEADER_ALIASES`). A header that mixes the two languages, or names one column twice,
 is refused. Entirely empty rows are skipped. Every cell comes back as trimmed text ("" when empty).
+
+The file is read within :class:`domain.filelimits.FileLimits`: its size (and an XLSX archive's directory) is
+checked first, then rows are streamed (:attr:`Table.rows`), so memory does not grow with the file, and past the row
+cap the file is refused naming the row.
 """
 
 from __future__ import annotations
@@ -14,18 +18,26 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from domain.errors import FileIssuesError, Issue
+from domain.errors import FileIssuesError, Issue, IssueLog
+from domain.filelimits import DEFAULT_LIMITS, FileLimits, cell_issues, check_size, too_many_rows
+
+EXCEL_ROWS = 1_048_576  # the last row of a sheet: a row numbered beyond it is not a spreadsheet's
 
 
 @dataclass(frozen=True)
 class Table:
     file: str
-    rows: tuple[tuple[int, dict[str, str]], ...]
-    """(row number as Excel shows it, {column: text}) for each non-empty data row."""
+    rows: Iterator[tuple[int, dict[str, str]]]
+    """(row number as Excel shows it, {column: text}) for each non-empty data row whose cells can be stored;
+    streamed, so it is read once. A row with a control character or an over-long cell is not given: its problem
+    goes to :attr:`issues`. Past the row cap, reading raises the file's error."""
+    issues: IssueLog = field(default_factory=IssueLog)
+    """Problems found in the rows: the caller adds its own and raises them all at the end."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """column -> its header as the file wrote it (``房号``, ``area_m2``): what error messages name."""
 
@@ -55,9 +67,6 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
-
-
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -79,11 +88,10 @@ def _decoded(data: bytes, filename: str, error: type[FileIssuesError]) -> str:
                            "'CSV UTF-8' and try again")]) from None
 
 
-def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
+def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[Sequence[object]]:
     reader = csv.reader(io.StringIO(_decoded(data, filename, error), newline=""))
     try:
-        for record in reader:
-            yield [cell.strip() for cell in record]
+        yield from reader
     except csv.Error as exc:  # a cell longer than the csv module's limit, an unclosed quote at the end
         raise error([Issue(file=filename, row=reader.line_num, code="unreadable",
                            zh=f"无法读取（{exc}）；请检查引号和超长的单元格",
@@ -91,16 +99,11 @@ def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Itera
                      ]) from None
 
 
-def _control_characters(filename: str, rows: list[tuple[int, dict[str, str]]],
-                        written: Mapping[str, str]) -> list[Issue]:
-    """Cells with invisible control characters (NUL and the like): they cannot be stored or shown faithfully."""
-    return [Issue(file=filename, row=number, column=written.get(name, name), code="control-character",
-                  zh=f"{written.get(name, name)} 含有不可见的控制字符；请删除后重新导入",
-                  en=f"{written.get(name, name)} contains invisible control characters; remove them and import again")
-            for number, cells in rows for name, cell in cells.items() if not CONTROL.isdisjoint(cell)]
-
-
-def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[list[str]]:
+def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError],
+               limits: FileLimits) -> Iterator[Sequence[object]]:
+    """The first sheet's rows as cell values, streamed (openpyxl's read-only mode), at most
+    ``limits.max_columns`` wide, whatever used range the sheet claims for itself (a wrong one would widen every
+    row, or cut rows off)."""
     from openpyxl import load_workbook
 
     try:
@@ -109,8 +112,10 @@ def _xlsx_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iter
         raise error([_unreadable(filename, str(exc))]) from None
     try:
         sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [cell_text(value) for value in values]
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(max_col=limits.max_columns, values_only=True)
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:  # a damaged sheet found while reading
+        raise error([_unreadable(filename, str(exc))]) from None
     finally:
         book.close()
 
@@ -199,32 +204,56 @@ def read_table(
     optional: Sequence[str],
     error: type[FileIssuesError],
     aliases: Mapping[str, Sequence[str]] | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> Table:
     """Read ``data`` (CSV, or XLSX when ``filename`` ends in ``.xlsx``) and check the header.
 
     ``aliases`` maps a column to other names the header may use for it (the Chinese headers of a roll).
-    Raises ``error`` naming every missing required column, a column named twice, and a header that
-    mixes alias names with column names.
+    Raises ``error`` for a file over ``limits`` and naming every missing required column, a column named twice,
+    and a header that mixes alias names with column names. The rows are read as :attr:`Table.rows` is.
     """
     aliases = aliases or {}
     lower = filename.lower()
     if lower.endswith(".xls"):
         raise error([_unreadable(filename, "old .xls format")])
-    records = _xlsx_rows(data, filename, error) if lower.endswith(".xlsx") else _csv_rows(data, filename, error)
-    header = _read_header(next(records, None) or [], [*required, *optional], aliases)
+    check_size(data, filename, limits, error)
+    if lower.endswith(".xlsx"):
+        records = _xlsx_rows(data, filename, error, limits)
+    else:
+        records = _csv_rows(data, filename, error)
+    first = next(records, None) or ()
+    header = _read_header([cell_text(v)[:limits.max_cell_chars] for v in first[:limits.max_columns]],
+                          [*required, *optional], aliases)
     if issues := _header_issues(filename, header, required, optional, aliases):
         raise error(issues)
-    index = header.positions()
-    rows: list[tuple[int, dict[str, str]]] = []
+    written, issues = header.written(), IssueLog()
+    rows = _data_rows(records, filename, written, header.positions(), limits, issues, error)
+    return Table(file=filename, rows=rows, issues=issues, headers=written)
+
+
+def _data_rows(records: Iterator[Sequence[object]], filename: str, written: Mapping[str, str],
+               index: Mapping[str, int], limits: FileLimits, issues: IssueLog,
+               error: type[FileIssuesError]) -> Iterator[tuple[int, dict[str, str]]]:
+    counted, empty = 0, None
     for number, record in enumerate(records, start=2):
-        if not any(record):
+        if number > EXCEL_ROWS:  # a row numbered 10**12 is a gap of empty rows before it, given one by one
+            raise error([too_many_rows(filename, number, limits)])
+        if record is empty:  # openpyxl gives the rows a sheet skips as one object: a million of them, quickly
             continue
-        cells = {name: (record[i] if i < len(record) else "") for name, i in index.items()}
-        rows.append((number, cells))
-    written = header.written()
-    if bad := _control_characters(filename, rows, written):
-        raise error(bad)
-    return Table(file=filename, rows=tuple(rows), headers=written)
+        if not any(record) and record.count(None) + record.count("") == len(record):
+            empty = record
+            continue
+        if counted >= limits.max_rows:
+            raise error([too_many_rows(filename, number, limits)])
+        record = record[:limits.max_columns]
+        cells = {name: (cell_text(record[i]) if i < len(record) else "") for name, i in index.items()}
+        if not any(cells.values()) and not any(cell_text(value) for value in record):
+            continue
+        counted += 1
+        if bad := cell_issues(filename, number, cells, written, limits):
+            issues.extend(bad)
+            continue
+        yield number, cells
 
 
 def _label(column: str, aliases: Mapping[str, Sequence[str]], chinese_first: bool) -> str:

@@ -95,6 +95,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_large_body": ("提交的内容超过了允许的大小，未记录任何内容。请返回页面重新提交。",
                        "What was sent is larger than allowed; nothing was recorded. Go back to the page and submit "
                        "again."),
+    "body_timeout_title": ("提交超时", "Sending took too long"),
+    "body_timeout_body": ("提交的内容长时间没有传完，未记录任何内容。请检查网络后返回页面重新提交。",
+                          "What was being sent stopped arriving; nothing was recorded. Check the connection, go back "
+                          "to the page and submit again."),
     "not_found_title": ("页面不存在", "Page not found"),
     "proxy_title": ("委托代投", "Proxy"),
     "proxy_explain": ("您可以委托本小区另一位业主替您投票，也可以随时撤销。无论本人还是代投人投票，都以最后一次为准。"

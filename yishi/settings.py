@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
     default_lang: str = "zh"
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
+    roll_max_rooms: int = Field(
+        default=200_000, description="Rows a roll (or ballots file) may have: twice the 100,000 owners the project is "
+        "built for (docs/security/hostile-files.md)")
+    roll_parse_memory_mib: int = Field(default=1024, description="Address space of the child that parses an upload")
+    roll_parse_timeout_s: float = Field(default=300.0, description="Wall-clock limit of one roll parse")
+    body_idle_timeout_s: float = Field(default=15.0, description="A request body that sends nothing this long: 408")
+    body_total_timeout_s: float = Field(default=120.0, description="A request body not complete this long: 408")
     worker_max_cached_workflows: int = Field(
         default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")

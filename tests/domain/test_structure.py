@@ -211,4 +211,24 @@ def test_import_bounds() -> None:
     long_cell = _csv("xfl,幸福里,XFL-01,一网格,1,,," + "长" * 201 + ",,,")
     with pytest.raises(StructureImportError) as caught:
         plan_import(long_cell, "grids.csv", {}, street="jc", at=at(1), by=BY)
-    assert caught.value.issues[0].code == "too-long"
+    assert caught.value.issues[0].code == "cell-too-long"
+
+
+def test_import_from_xlsx_and_a_zip_that_is_no_workbook() -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in (["社区", "网格编号", "网格名称", "楼栋", "单元", "网格员"],
+                ["xfl", "XFL-01", "一网格", 1, None, "王网格"], ["xfl", "XFL-02", "二网格", 2, 1, "钱网格"]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    plan = plan_import(out.getvalue(), "grids.xlsx", {}, street="jc", at=at(1), by=BY)
+    s = fold(plan.events["xfl"])
+    assert s.grid_of("1") == "XFL-01" and s.grid_of("2", "1") == "XFL-02", "Excel's 1 is building '1', not 1.0"
+    with pytest.raises(StructureImportError) as caught:
+        plan_import(b"PK\x03\x04 not a workbook", "grids.xlsx", {}, street="jc", at=at(1), by=BY)
+    assert caught.value.issues and "grids.xlsx" in caught.value.zh

@@ -4,6 +4,7 @@ only when accepted."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -53,6 +54,22 @@ async def test_missed_acknowledgement_escalates(ts_env, store, pool, task_queue)
         notices = [e.payload for e in await store.read(tid) if e.type == "NoticePublished"]
         assert [n["kind"] for n in notices] == ["escalation_opened", "escalation_escalated"]
         assert notices[1]["recipients"] == ["O311", "committee:xfl"], "the initiator and the committee"
+        await handle.terminate("test done")
+
+
+async def test_an_action_arriving_before_the_first_level_waits_for_it(ts_env, store, pool, task_queue) -> None:
+    """The inbox shows a ticket once its opening is in the stream, a moment before the workflow applies it: an
+    action sent then (here: before any worker has run the ticket) is done, not refused as "the ticket is new"."""
+    env = ts_env
+    tid, handle = await open_ticket(env.client, complaint(start_level="street"), task_queue=task_queue)
+    street = TicketAction(role="street_office", actor="王科长", org="street")
+    early = asyncio.create_task(act(env.client, tid, "acknowledge", street))
+    await asyncio.sleep(0.5)  # sent; no worker polls the queue yet
+    async with running_worker(env, store, pool, task_queue):
+        await asyncio.wait_for(early, timeout=30)
+        state = await ticket_until(handle, lambda t: t.current is not None and t.current.acknowledged_at is not None,
+                                   "acknowledged")
+        assert state.status == "acknowledged"
         await handle.terminate("test done")
 
 

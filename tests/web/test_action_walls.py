@@ -97,7 +97,7 @@ async def world(app, sign_in, open_deliberation, store, pool, temporal_server) -
 
 async def paper(w: World) -> None:
     d = await w.open(4, community=HOME)
-    fields = {"room": d.roll.rooms[0].room_id, "paper_ref": "P-1", "choice": "for"}
+    fields = {"room": d.roll.rooms[0].room_id, "paper_ref": "P-1", "choice": "for", **d.sheet}
     path = f"/console/d/{d.id}/paper"
     await w.refused(await w.sign_in("committee", community=other_community()), path, fields, d.id, "paper")
     committee = await w.sign_in("committee")
@@ -124,6 +124,25 @@ async def reissue(w: World) -> None:
     done = await committee.post(path, data={**await w.form(committee), **owner})
     assert done.status_code == 303, done.text[-600:]
     assert (d.owners[0], 2, None) in (await written(w.store, w.pool, d.id))[1], "the next generation"
+
+
+async def disclosure(w: World, what: str) -> None:
+    """The live links printed (sheets) or downloaded (CSV): refused across the wall, recorded when allowed."""
+    d = await w.open(4, community=HOME)
+    path = f"/console/d/{d.id}/{what}"
+    await w.refused(await w.sign_in("committee", community=other_community()), path, {}, d.id, what)
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 200 and "/v/" in done.text, done.text[-600:]
+    assert "LiveLinksDisclosed" in await stream_types(w.store, d.id)
+
+
+async def sheets(w: World) -> None:
+    await disclosure(w, "sheets")
+
+
+async def links_csv(w: World) -> None:
+    await disclosure(w, "links.csv")
 
 
 async def task(w: World) -> None:
@@ -292,6 +311,8 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
     ("POST", "/console/d/{deliberation_id}/links"): links,
     ("POST", "/console/d/{deliberation_id}/links/reissue"): reissue,
+    ("POST", "/console/d/{deliberation_id}/sheets"): sheets,
+    ("POST", "/console/d/{deliberation_id}/links.csv"): links_csv,
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): task,
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,

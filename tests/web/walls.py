@@ -24,6 +24,7 @@ WALLS = {
                      "community or another community's deliberation",
     "capability": "the personal link: the token is the credential (a resident's, never shown to staff)",
     "session": "the signed-in account's own session",
+    "role": "an account of the roles named in the route (no community: the log of every account, for auditors)",
     "public": "no account; nothing of a community is changed or shown beyond what is public",
     "hotline": "a 12345 system's bearer token (role hotline) and its HMAC signature over the body; a case is seen "
                "only by the hotline that sent it (yishi/web/hotline_api.py)",
@@ -33,6 +34,8 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/d/{deliberation_id}/paper"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/links/reissue"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/sheets"): "deliberation",
+    ("POST", "/console/d/{deliberation_id}/links.csv"): "deliberation",
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): "deliberation",
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): "ticket",
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): "ticket",
@@ -51,6 +54,8 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/ballots"): "capability",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "session",
+    ("POST", "/console/account/password"): "session",
+    ("POST", "/console/account/sessions/end"): "session",
 }
 
 READ_ROUTES: dict[str, str] = {
@@ -59,8 +64,6 @@ READ_ROUTES: dict[str, str] = {
     "/console/d/{deliberation_id}/paper": "deliberation",
     "/console/d/{deliberation_id}/matter": "deliberation",
     "/console/d/{deliberation_id}/links": "deliberation",
-    "/console/d/{deliberation_id}/sheets": "deliberation",
-    "/console/d/{deliberation_id}/links.csv": "deliberation",
     "/console/d/{deliberation_id}/audit": "deliberation",
     "/console/d/{deliberation_id}/audit/export.zip": "deliberation",
     "/console/escalations/t/{ticket_id:path}": "ticket",
@@ -71,6 +74,8 @@ READ_ROUTES: dict[str, str] = {
     "/console/escalations/rates": "own community",
     "/console/escalations/new": "own community",
     "/console/new": "own community",
+    "/console/account": "session",
+    "/console/accounts/log": "role",
     "/console/roll-template.csv": "public",
     "/v/{token}": "capability",
     "/v/{token}/matter": "capability",

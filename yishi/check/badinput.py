@@ -21,6 +21,7 @@ from domain.roll_parse import parse_roll
 from yishi.check.context import Run, poll
 from yishi.check.flood import HIDDEN_RE as HIDDEN
 from yishi.check.flood import Voters, ballot_form, cast_one
+from yishi.check.hostile_files import workbook, zip_bomb_xlsx
 from yishi.services.csvsafe import FORMULA_PREFIXES
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.services.link_issuing import Actor, reissue_link
@@ -49,7 +50,12 @@ BAD_ROLLS: dict[str, bytes] = {
     "missing column": b"room_id,building,area_m2\n9-1-101,9,80\n",
     "empty file": b"",
     "damaged xlsx": b"PK\x03\x04 not really a workbook",
+    "cell of 5,000 characters": (HEADER + "9-1-101,9,1,1,80,H001," + "甲" * 5_000 + ",1\n").encode(),
+    "xlsx row beyond Excel's last": workbook(3, last_row_at=1_048_577),
+    "xlsx zip bomb": zip_bomb_xlsx(200_000),
 }
+FILE_LEVEL = ("unreadable", "missing-columns", "unzipped-too-large", "part-too-large", "compression-ratio",
+              "file-too-large")
 
 
 async def bad_inputs(run: Run) -> None:
@@ -173,8 +179,7 @@ def _rolls(run: Run) -> None:
         try:
             parse_roll(data, filename)
         except RollError as exc:
-            named = all(issue.row is not None or issue.code in ("unreadable", "missing-columns")
-                        for issue in exc.issues)
+            named = all(issue.row is not None or issue.code in FILE_LEVEL for issue in exc.issues)
             run.report.check(named, f"scenario 5: roll with {what}: an issue names no row: {exc.issues}")
         except Exception as exc:
             run.report.server_errors += 1

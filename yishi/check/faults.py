@@ -12,6 +12,7 @@ Scenarios, in order (each is a function taking the shared :class:`~yishi.check.c
 6. guesses and sign-in attacks from one shared address (:func:`guessing.shared_address`).
 7. a committee member after live links, and an operator writing one behind the chain (:func:`links.staff_and_links`).
 8. hostile staff across the community and organisation walls (:func:`walls.hostile_staff`).
+9. hostile files and slow bodies against the roll upload (:func:`hostile.hostile_uploads`).
 
 The run ends with one summary line (see :meth:`Report.line`) and succeeds only if nothing was lost,
 nothing duplicated, no server error was seen, every attack was refused and every scenario's own checks held.
@@ -39,7 +40,7 @@ Scenario = Callable[[Run], Awaitable[None]]
 
 
 def scenarios() -> list[tuple[str, Scenario]]:
-    from yishi.check import badinput, flood, guessing, links, procs, walls
+    from yishi.check import badinput, flood, guessing, hostile, links, procs, walls
 
     return [
         ("1. worker SIGKILL mid-deliberation", procs.worker_killed),
@@ -50,6 +51,7 @@ def scenarios() -> list[tuple[str, Scenario]]:
         ("6. guesses and sign-in attacks from one shared address", guessing.shared_address),
         ("7. staff after live links: refused or in the chain", links.staff_and_links),
         ("8. hostile staff across the walls", walls.hostile_staff),
+        ("9. hostile files and slow bodies", hostile.hostile_uploads),
     ]
 
 

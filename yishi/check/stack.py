@@ -84,6 +84,7 @@ class FaultStack:
             "YISHI_ESCALATION_WEBHOOK_SECRET": self.webhook_secret,
             "YISHI_LOG_JSON": "true",
             "YISHI_LOG_LEVEL": "WARNING",
+            "YISHI_BODY_IDLE_TIMEOUT_S": "3",  # scenario 6 waits this long for a stalled body's 408
         }
 
     def _spawn(self, name: str) -> ChildServer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import click
 
@@ -16,6 +15,7 @@ from domain.legal_calendar import (
     merge_holiday_files,
     parse_holiday_file,
 )
+from yishi.services.files import read_bounded
 
 
 def _fail(message: str) -> None:
@@ -55,7 +55,7 @@ def deadline(
         holidays = None
         for path in (str(configured) if configured else None, holiday_file):
             if path is not None:
-                holidays = merge_holiday_files(parse_holiday_file(Path(path).read_bytes(), path), holidays)
+                holidays = merge_holiday_files(parse_holiday_file(read_bounded(path), path), holidays)
         if days is not None:
             result = deadline_days(start, days, holidays)
         else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -93,13 +92,15 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
     from domain.legal_calendar import parse_holiday_file
     from domain.procedures import get_procedure
     from domain.roll import Scope, load_roll
+    from yishi.services.files import file_limits, read_bounded
     from yishi.services.procedures import StartRequest, start_procedure
     from yishi.temporal_client import connect
 
     settings = _settings()
     try:
-        roll = load_roll(Path(roll_path).read_bytes(), roll_path)
-        holiday = (parse_holiday_file(settings.holiday_file.read_bytes(), str(settings.holiday_file))
+        limits = file_limits(settings)
+        roll = load_roll(read_bounded(roll_path, limits.max_bytes), roll_path, limits)
+        holiday = (parse_holiday_file(read_bounded(settings.holiday_file), str(settings.holiday_file))
                    if settings.holiday_file else None)
         req = StartRequest(procedure=procedure, title=title or get_procedure(procedure).name_zh,
                            scope=Scope.parse(scope_text), rule_id=rule_id, periods=_pairs(periods, "--period"),

@@ -62,16 +62,19 @@ def template(lang: str, output: str | None) -> None:
 def check(path: str, lang: Lang) -> None:
     """Check the roll PATH (.csv or .xlsx) as `yishi start` would read it, and summarise it."""
     from domain.roll import load_roll
+    from yishi.services.files import file_limits, read_bounded
+    from yishi.settings import get_settings
 
+    limits = file_limits(get_settings())
     try:
-        data = Path(path).read_bytes()
+        data = read_bounded(path, limits.max_bytes)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         click.echo(f"{path}：无法读取文件（{reason}）" if lang == "zh" else f"{path}: cannot read ({reason})",
                    err=True)
         raise SystemExit(2) from None
     try:
-        parsed = load_roll(data, path)
+        parsed = load_roll(data, path, limits)
     except DomainError as exc:
         click.echo(exc.message(lang), err=True)
         raise SystemExit(2) from None

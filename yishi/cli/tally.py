@@ -8,23 +8,25 @@ from __future__ import annotations
 import json
 import unicodedata
 from fractions import Fraction
-from pathlib import Path
 
 import click
 
 from domain.ballot_files import parse_ballots, parse_proxies
 from domain.errors import DomainError, Lang
+from domain.filelimits import FileLimits
 from domain.numbers import NO_VALUE, decimal_str, fraction_str, percent, shown_percent
 from domain.roll import Scope, load_roll
 from domain.rules import RULES, Threshold, get_rule
 from domain.tally import TallySettings
 from domain.tally import tally as run_tally
 from domain.tally_result import TallyResult
+from yishi.services.files import file_limits, read_bounded
+from yishi.settings import get_settings
 
 
-def _read(path: str, lang: Lang) -> bytes:
+def _read(path: str, lang: Lang, limits: FileLimits) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_bounded(path, limits.max_bytes)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise click.ClickException(
@@ -76,10 +78,12 @@ def tally(
     try:
         settings = TallySettings(proxy_limit=proxy_limit, deem_silent=deem_silent, deem_over_half=deem_over_half)
         rule = get_rule(rule_id)
-        roll = load_roll(_read(roll_path, lang), roll_path)
+        limits = file_limits(get_settings())
+        roll = load_roll(_read(roll_path, lang, limits), roll_path, limits)
         electorate = roll.select(Scope.parse(scope_text))
-        ballots = parse_ballots(_read(ballots_path, lang), ballots_path)
-        proxies = parse_proxies(_read(proxies_path, lang), proxies_path) if proxies_path else []
+        ballots = parse_ballots(_read(ballots_path, lang, limits), ballots_path, limits)
+        proxies = (parse_proxies(_read(proxies_path, lang, limits), proxies_path, limits) if proxies_path
+                   else [])
     except click.ClickException as exc:
         _fail(exc.message)
         return

@@ -7,6 +7,7 @@ and the rates read is the ``escalations`` projection, rebuilt from the ticket st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -103,6 +104,26 @@ async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str, ti
     return ticket_id, handle
 
 
+OPENING_PATIENCE = 15.0
+"""Seconds an action waits for a ticket's workflow to apply its first level (see :func:`_opened`)."""
+
+
+async def _opened(handle: WorkflowHandle, patience: float = OPENING_PATIENCE) -> None:
+    """Wait until the ticket's workflow has applied its first level. The stream (and so the inbox) shows the
+    ticket a moment before the workflow's own state does, the opening being appended by an activity; an action
+    arriving in between would be refused as "the ticket is new" by the workflow's validator."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while True:
+        try:
+            state = await handle.query("ticket", result_type=Ticket, rpc_timeout=timedelta(seconds=4))
+        except (RPCError, WorkflowQueryFailedError):
+            return  # no such ticket, or no worker: the update itself answers
+        if state.status != "new" or loop.time() > deadline:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) -> ActionReceipt:
     """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` (zh / en)."""
     if action not in ACTIONS:
@@ -178,6 +199,7 @@ async def act_part(client: Client, ticket_id: str, action: str, arg: PartAction)
 
 async def _update(client: Client, ticket_id: str, name: str, arg: BaseModel) -> ActionReceipt:
     handle = client.get_workflow_handle(ticket_id)
+    await _opened(handle)
     try:
         return await handle.execute_update(name, arg, result_type=ActionReceipt)
     except WorkflowUpdateFailedError as exc:

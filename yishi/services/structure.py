@@ -87,7 +87,7 @@ def _unless_moved(seen: Structure, events: list[StructureEvent]) -> Callable[[St
 async def _communities_in(data: bytes, filename: str) -> list[str]:
     from domain.structure_import import read_rows
 
-    rows, _ = read_rows(data, filename)
+    rows, _, _ = read_rows(data, filename)
     return sorted({cells["community"].strip() for _, cells in rows if cells.get("community", "").strip()})
 
 

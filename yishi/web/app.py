@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = secret_key_for(settings)
     app.state.limits = RateLimits()
     install_middleware(app)
-    install_body_limit(app)
+    install_body_limit(app, idle=settings.body_idle_timeout_s, total=settings.body_total_timeout_s)
     install_forwarded(app, settings.trusted_proxies)  # outermost: everything inside sees the real client
     _install_pages(app)
     include_api(app)

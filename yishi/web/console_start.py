@@ -5,14 +5,19 @@ A thin adapter over ``yishi.services.procedures.start_procedure``. The deliberat
 one-time nonce, so the same form sent twice (a double tap, a reload of the answer) starts one deliberation and
 both answers lead to its page: the registry rows are written ``ON CONFLICT DO NOTHING`` and the second workflow
 start meets Temporal's workflow-id uniqueness (or finds the workflow already there).
+
+The roll is parsed in a child process with a memory limit and a timeout (``yishi.services.rollparse``), the upload
+streamed to it: a hostile file (a zip bomb, a million rows) is refused there, naming the limit, and neither grows
+this process nor slows the ballots it serves. Only a committee member's session gets this far: the body cap
+middleware checks it before reading the body (yishi/web/bodylimit.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
+from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
@@ -29,14 +34,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.errors import DomainError, RollError
 from domain.legal_calendar import HolidayFile, parse_holiday_file
 from domain.procedures import PAPER_ENTRY, PROCEDURES, check_paper_entry, parse_period
-from domain.roll import Roll, Scope, load_roll
+from domain.roll import Roll, Scope
 from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
 from yishi import i18n
 from yishi.services.console import home_community, list_communities
+from yishi.services.files import read_bounded
 from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
+from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
-from yishi.web.bodylimit import PATH_LIMITS
+from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
 from yishi.web.render import message_page, page_lang, render
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
@@ -45,8 +52,9 @@ from yishi.web.voter import UNAVAILABLE, unavailable
 log = structlog.get_logger(__name__)
 router = APIRouter()
 START_PATH = "/console/new"
-assert START_PATH in PATH_LIMITS, "the roll upload needs its larger body cap (yishi/web/bodylimit.py)"
 STARTERS = ("committee",)  # who may start a deliberation (the CLI's `yishi start` is the operator's)
+assert UPLOADS[START_PATH].roles == STARTERS, "the roll upload's body cap and sign-in check (yishi/web/bodylimit.py)"
+UPLOAD_CHUNK = 64 * 1024
 PROCEDURE_IDS = tuple(WORKFLOW_TYPES)
 MAX_FIELDS = 60  # every field of the longest form (property: 11 periods) with room to spare
 MAX_FIELD_BYTES = 16 * 1024  # one text field; the roll file is not a field (the body cap bounds it)
@@ -213,16 +221,15 @@ class _Checked:
                             initiated_by=self.initiated_by, community=self.community, options=self.options)
 
 
-def _parsed(data: bytes, filename: str) -> Roll:
-    roll = load_roll(data, filename)
-    roll.digest()  # computed once and kept: starting the procedure needs it several times
-    return roll
-
-
 def _holiday_file(settings: Settings) -> HolidayFile | None:
     if not settings.holiday_file:
         return None
-    return parse_holiday_file(settings.holiday_file.read_bytes(), str(settings.holiday_file))
+    return parse_holiday_file(read_bounded(settings.holiday_file), str(settings.holiday_file))
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
 
 
 async def _already_started(client: Any, deliberation_id: str) -> bool:
@@ -242,34 +249,37 @@ async def start(request: Request) -> Response:
     if isinstance(staff, Response):
         return staff
     try:
-        async with request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES) as form:
-            fields = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str)}
-            # The CSRF field before anything else: a forged post learns nothing and starts nothing.
-            if not staff.csrf_ok(fields) or fields.get("procedure") not in PROCEDURE_IDS:
-                return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
-            upload = form.get("roll")
-            data, filename = b"", ""
-            if isinstance(upload, UploadFile) and upload.filename:
-                data, filename = await upload.read(), PurePath(upload.filename.replace("\\", "/")).name[:200]
+        form = await request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
     except HTTPException:  # not a form, bad multipart, too many fields or files, a field over its cap
         return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
-    return await _start(request, staff, fields, data, filename)
+    try:
+        fields = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str)}
+        # The CSRF field before anything else: a forged post learns nothing and starts nothing.
+        if not staff.csrf_ok(fields) or fields.get("procedure") not in PROCEDURE_IDS:
+            return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        upload = form.get("roll")
+        if not isinstance(upload, UploadFile) or not upload.filename or not upload.size:
+            upload = None
+        return await _start(request, staff, fields, upload)
+    finally:
+        await form.close()  # the uploaded file, spooled to disk past 1 MiB, is removed
 
 
-async def _start(request: Request, staff: Staff, fields: dict[str, str], data: bytes, filename: str) -> Response:
+async def _start(request: Request, staff: Staff, fields: dict[str, str], upload: UploadFile | None) -> Response:
     state = request.app.state
     settings: Settings = state.settings
     lang = page_lang(request)
     values = {k: v[:LIMITS[k]] if k in LIMITS else v for k, v in fields.items() if k not in ("nonce", "csrf")}
     checked = _Checked(values, staff, lang)
     roll: Roll | None = None
-    if not data:
+    if upload is None:
         checked.errors.append(i18n.t("start_err_roll_missing", lang))
     else:
+        filename = PurePath((upload.filename or "").replace("\\", "/")).name[:200]
         try:
-            # Off the event loop: a large estate's roll takes seconds to parse and hash (100,000 owners: ~3.5 s),
-            # and the same process is taking the residents' ballots meanwhile.
-            roll = await asyncio.to_thread(_parsed, data, filename)
+            # In a child process: a large estate's roll takes seconds to parse (100,000 owners: ~3.5 s), a hostile
+            # one could take gigabytes, and this process is taking the residents' ballots meanwhile.
+            roll = await parse_roll_isolated(_chunks(upload), filename, RollParseLimits.from_settings(settings))
         except RollError as exc:
             checked.errors.extend(issue.text(lang) for issue in exc.issues)
     procedure = checked.procedure

@@ -99,9 +99,9 @@ class RateLimits:
     What is limited is what is guessed, not only who guesses: a valid link or receipt code is looked up first
     and always answered (its own link is limited per token), so the misses of an attacker behind the same
     carrier NAT or reverse proxy never lock a resident out. Only misses count against an address and against
-    everyone together; over either budget a miss answers 429 instead of 403/404. docs/security/sec-http.md
-    explains why that is enough: a link is 256 bits, a receipt code 40 bits per sequence number, and a hit
-    shows no choice.
+    everyone together; over either budget a miss answers 429 instead of 403/404.
+    docs/security/shared-address-and-accounts.md explains why that is enough: a link is 256 bits, a receipt
+    code 40 bits per sequence number, and a hit shows no choice.
     """
 
     # Public reads that guess nothing (a deliberation's status): generous, many residents share an address.

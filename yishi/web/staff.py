@@ -106,6 +106,16 @@ async def _signed_in(request: Request, *roles: str) -> Staff | Response:
     return Staff(account, session_id, secret)
 
 
+async def upload_refusal(request: Request, roles: tuple[str, ...]) -> Response | None:
+    """For a post to an upload path, from its headers alone (``request`` has no body to read): the answer for anyone
+    but signed-in staff of ``roles`` (the sign-in page, 403) and for a browser's cross-site post (403), or None to
+    go on. The route checks the session again and the CSRF field in the form (yishi/web/bodylimit.py)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+    staff = await _signed_in(request, *roles)
+    return staff if isinstance(staff, Response) else None
+
+
 async def staff_form(request: Request, *roles: str) -> tuple[Staff, dict[str, str]] | Response:
     """A staff form being posted: the signed-in member (one of ``roles``) and the fields, once the CSRF field
     matches their session; else the page to answer with (login, 403, and the 404 of :func:`within_community`,
