@@ -65,8 +65,8 @@ def fuzz(document: dict, base_url: str, token: str, secret: str) -> tuple[int, l
     return sent, failures
 
 
-async def test_the_intake_api_keeps_to_its_document(app, client, live_server, pool, ts_env) -> None:
-    app.state.temporal = ts_env.client  # no worker: a created ticket waits, which is all the API promises
+async def test_the_intake_api_keeps_to_its_document(app, client, live_server, pool, time_skipping_env) -> None:
+    app.state.temporal = time_skipping_env.client  # no worker: a created ticket waits, which is all the API promises
     org = f"hotline:fuzz-{uuid.uuid4().hex[:6]}"
     token, secret = await register_hotline(pool, org, secret_key=app.state.settings.secret_key.get_secret_value(),
                                            callback_url=None)
