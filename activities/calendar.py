@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.errors import DomainError, HolidayFileError
+from domain.errors import N_, DomainError, HolidayFileError
 from domain.legal_calendar import HolidayFile, PeriodEnd, merge_holiday_files, parse_holiday_file
 from domain.procedures import parse_period
 from yishi.settings import Settings
@@ -43,8 +43,8 @@ def operator_holiday_file(path: Path | None) -> HolidayFile | None:
         data = path.read_bytes()
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        raise HolidayFileError(f"{path}：无法读取节假日文件（{why}），请检查 YISHI_HOLIDAY_FILE",
-                               f"{path}: cannot read the holiday file ({why}); check YISHI_HOLIDAY_FILE") from None
+        raise HolidayFileError(N_("%(path)s: cannot read the holiday file (%(why)s); check YISHI_HOLIDAY_FILE"),
+                               path=path, why=why) from None
     return parse_holiday_file(data, str(path))
 
 
@@ -61,7 +61,7 @@ class CalendarActivities:
             table = merge_holiday_files(operator_holiday_file(self._settings.holiday_file), query.holiday_file)
             ends = [parse_period(text).deadline(query.start, table) for text in query.periods]
         except HolidayFileError as exc:
-            log.error("deadline.holiday_file_unreadable", subject=query.subject, error=exc.en)
+            log.error("deadline.holiday_file_unreadable", subject=query.subject, error=str(exc))
             raise ApplicationError(str(exc), type=type(exc).__name__) from None
         except DomainError as exc:  # a period the workflow should never have accepted
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None

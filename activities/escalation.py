@@ -29,6 +29,7 @@ from activities.notices import ChannelQuery, Delivery, NoticeActivities
 from activities.routing import Route, RouteQuery, route_ticket
 from activities.stages import Appended
 from activities.ticket_projection import write_ticket
+from domain.errors import N_, Items, Text
 from domain.escalation import (
     CLOSING_NOTICE_KIND,
     ESCALATION_EVENT_TYPES,
@@ -173,10 +174,10 @@ class TicketEndedError(Exception):
 
     def __init__(self, ticket_id: str, end: StoredEvent, types: list[str]) -> None:
         self.ticket_id, self.end, self.types = ticket_id, end, types
-        verb = "撤销" if end.type == "Cancelled" else "结案"
-        self.zh = f"工单 {ticket_id} 已{verb}（第 {end.seq} 条事件 {end.type}），不再记录 {'、'.join(types)}"
-        self.en = f"ticket {ticket_id} has ended ({end.type}, seq {end.seq}); {', '.join(types)} not recorded"
-        super().__init__(f"{self.zh} / {self.en}")
+        how = N_("cancelled") if end.type == "Cancelled" else N_("closed")
+        self.text = Text(N_("ticket %(ticket)s has been %(how)s (event %(seq)s, %(type)s); %(types)s not recorded"),
+                         ticket=ticket_id, how=Text(how), seq=end.seq, type=end.type, types=Items(types))
+        super().__init__(str(self.text))
 
 
 class _HeadMoved(Exception):
@@ -241,7 +242,7 @@ class EscalationActivities:
         try:
             return ladder.for_category(query.category)
         except EscalationError as exc:
-            raise ApplicationError(str(exc), type="EscalationError", non_retryable=True) from None
+            raise ApplicationError(str(exc), exc.text.wire(), type="EscalationError", non_retryable=True) from None
 
     @activity.defn(name="route_escalation")
     async def route_escalation(self, query: RouteQuery) -> Route:
@@ -250,7 +251,7 @@ class EscalationActivities:
         try:
             route = await route_ticket(self._pool, query)
         except EscalationError as exc:
-            raise ApplicationError(str(exc), type="EscalationError", non_retryable=True) from None
+            raise ApplicationError(str(exc), exc.text.wire(), type="EscalationError", non_retryable=True) from None
         log.info("escalation.routed", community=route.community, grid=route.grid, routed_by=route.routed_by,
                  ladder_version=route.ladder_version, start_level=route.start_level, channel=query.channel)
         return route
@@ -268,7 +269,7 @@ class EscalationActivities:
                 return Appended(seq=ended.end.seq, hash=ended.end.hash)
             log.warning("escalation.append_after_end", ticket_id=params.ticket_id, key=params.key,
                         types=ended.types, end=ended.end.type, end_seq=ended.end.seq)
-            raise ApplicationError(str(ended), type="TicketEnded", non_retryable=True) from None
+            raise ApplicationError(str(ended), ended.text.wire(), type="TicketEnded", non_retryable=True) from None
         await project_ticket(self._store, self._pool, params.ticket_id)
         log.info("escalation.appended", ticket_id=params.ticket_id, key=params.key, seq=stored[0].seq,
                  types=[e.type for e in params.events])

@@ -12,6 +12,7 @@ import structlog
 
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from domain.addresses import address_key
+from domain.errors import N_
 from domain.ladders import grid_org
 from domain.structure import (
     STRUCTURE_EVENT_TYPES,
@@ -55,10 +56,8 @@ async def change_structure(store: EventStore, pool: asyncpg.Pool, community: str
         if not events:
             return state, []
         if state.updated_at is not None and any(e.at < state.updated_at for e in events):
-            raise StructureError(
-                f"变更时间不能早于上一次变更（{state.updated_at.isoformat()}）：结构的历史按时间顺序记录",
-                f"a change cannot be dated before the last one ({state.updated_at.isoformat()}): the structure's "
-                "history is recorded in time order")
+            raise StructureError(N_("a change cannot be dated before the last one (%(last)s): the structure's "
+                                    "history is recorded in time order"), last=state.updated_at.isoformat())
 
         def guard(stream: StreamState, seq: int = seq) -> None:
             if stream.head_seq != seq:

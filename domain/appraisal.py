@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from domain.errors import N_, DomainError
 from domain.escalation import Assignment, Ticket
 from domain.escalation_rates import RateCell
 from domain.legal_calendar import BEIJING
@@ -30,8 +31,8 @@ from domain.legal_calendar import BEIJING
 DIMENSIONS = ("grid", "worker", "department", "community", "org", "level", "channel")
 
 
-class PeriodLabelError(ValueError):
-    pass
+class PeriodLabelError(DomainError, ValueError):
+    """A period written in a form that is neither a month nor a half-year."""
 
 
 def period_of(label: str) -> tuple[datetime, datetime]:
@@ -47,8 +48,8 @@ def period_of(label: str) -> tuple[datetime, datetime]:
                 raise ValueError
             last = first + 1
     except ValueError:
-        raise PeriodLabelError(f"期间“{label}”应写成 2026-03（月）或 2026-H1（半年）",
-                               f"period '{label}' must be like 2026-03 (a month) or 2026-H1 (a half-year)") from None
+        raise PeriodLabelError(N_("period '%(label)s' must be like 2026-03 (a month) or 2026-H1 (a half-year)"),
+                               label=label) from None
     end = date(year + 1, 1, 1) if last == 13 else date(year, last, 1)
     return datetime.combine(date(year, first, 1), time(), BEIJING), datetime.combine(end, time(), BEIJING)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.ballots import Ballot, ProxyRecord
-from domain.errors import BallotFileError, Issue
+from domain.errors import N_, BallotFileError, Issue, Text
 from domain.filelimits import DEFAULT_LIMITS, FileLimits
 from domain.legal_calendar import BEIJING
 from domain.tabular import read_table
@@ -39,8 +39,8 @@ def parse_instant(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=BEIJING)
 
 
-def _issue(filename: str, row: int, column: str, zh: str, en: str) -> Issue:
-    return Issue(file=filename, row=row, column=column, code=f"bad-{column}", zh=zh, en=en)
+def _issue(filename: str, row: int, column: str, text: Text) -> Issue:
+    return Issue(file=filename, row=row, column=column, code=f"bad-{column}", text=text)
 
 
 def _instant(filename: str, row: int, column: str, text: str, issues: list[Issue]) -> datetime | None:
@@ -52,8 +52,7 @@ def _instant(filename: str, row: int, column: str, text: str, issues: list[Issue
         issues.append(
             _issue(
                 filename, row, column,
-                f"时间“{text}”无法识别；请写成 2025-10-01T09:30:00+08:00 或 2025-10-01 09:30",
-                f"cannot read time '{text}'; write 2025-10-01T09:30:00+08:00 or 2025-10-01 09:30",
+                Text(N_("cannot read time '%(text)s'; write 2025-10-01T09:30:00+08:00 or 2025-10-01 09:30"), text=text),
             )
         )  # fmt: skip
         return None
@@ -77,16 +76,16 @@ def _ballot_row(filename: str, row: int, cells: dict[str, str], issues: list[Iss
     choice = CHOICE_WORDS.get(cells["choice"].lower())
     channel = CHANNEL_WORDS.get(cells.get("channel", "").lower())
     if not cells["owner_id"]:
-        issues.append(_issue(filename, row, "owner_id", "owner_id 为空；请填写业主编号", "owner_id is empty"))
+        issues.append(_issue(filename, row, "owner_id", Text(N_("owner_id is empty"))))
     if choice is None:
         issues.append(
-            _issue(filename, row, "choice", f"选项“{cells['choice']}”无效；请填 for、against 或 abstain",
-                   f"choice '{cells['choice']}' is invalid; use for, against or abstain")
+            _issue(filename, row, "choice", Text(N_("choice '%(choice)s' is invalid; use for, against or abstain"),
+            choice=cells['choice']))
         )  # fmt: skip
     if channel is None:
         issues.append(
-            _issue(filename, row, "channel", f"渠道“{cells['channel']}”无效；请填 online 或 paper",
-                   f"channel '{cells['channel']}' is invalid; use online or paper")
+            _issue(filename, row, "channel", Text(N_("channel '%(channel)s' is invalid; use online or paper"),
+            channel=cells['channel']))
         )  # fmt: skip
     cast_at = _instant(filename, row, "cast_at", cells.get("cast_at", ""), issues)
     if len(issues) > before:
@@ -111,7 +110,7 @@ def parse_proxies(data: bytes, filename: str, limits: FileLimits = DEFAULT_LIMIT
         issues: list[Issue] = []
         for column in required:
             if not cells[column]:
-                issues.append(_issue(filename, row, column, f"{column} 为空；请填写", f"{column} is empty"))
+                issues.append(_issue(filename, row, column, Text(N_("%(column)s is empty"), column=column)))
         start = _instant(filename, row, "authorised_at", cells["authorised_at"], issues)
         end = _instant(filename, row, "revoked_at", cells.get("revoked_at", ""), issues)
         table.issues.extend(issues)

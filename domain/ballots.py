@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from domain.errors import ProxyLimitError, ProxyNotAuthorisedError
+from domain.errors import N_, ProxyLimitError, ProxyNotAuthorisedError
 
 Choice = Literal["for", "against", "abstain"]
 Channel = Literal["online", "paper"]
@@ -142,13 +142,12 @@ class ProxyBook:
     def check_authorise(self, owner_id: str, proxy_owner_id: str, at: datetime) -> None:
         """Raise if O→P may not be authorised at ``at``."""
         if owner_id == proxy_owner_id:
-            raise ProxyNotAuthorisedError("业主不能委托自己；请填写另一位业主", "an owner cannot be their own proxy")
+            raise ProxyNotAuthorisedError(N_("an owner cannot be their own proxy"))
         held = [o for o in self.represented_by(proxy_owner_id, at) if o != owner_id]
         if len(held) >= self.limit:
             raise ProxyLimitError(
-                f"代投人 {proxy_owner_id} 已受托 {len(held)} 户（上限 {self.limit} 户）；请另选代投人",
-                f"proxy {proxy_owner_id} already represents {len(held)} owners (limit {self.limit}); "
-                "choose another proxy",
+                N_("proxy %(proxy_owner_id)s already represents %(count)s owners (limit %(limit)s); choose another "
+                        "proxy"), proxy_owner_id=proxy_owner_id, count=len(held), limit=self.limit,
             )
 
     def authorise(self, owner_id: str, proxy_owner_id: str, at: datetime) -> bool:

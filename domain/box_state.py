@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ballots import ProxyBook
-from domain.errors import BoxNotOpenError, RollDigestMismatchError, StaleStateError
+from domain.errors import N_, BoxNotOpenError, RollDigestMismatchError, StaleStateError
 from domain.events import (
     BallotCast,
     BoxOpened,
@@ -65,11 +65,10 @@ class BoxState(BaseModel):
 
     def _live(self) -> _Ledger:
         if self.ledger is None:
-            raise BoxNotOpenError("投票箱尚未开启；请先开启投票", "the ballot box is not open yet; open it first")
+            raise BoxNotOpenError(N_("the ballot box is not open yet; open it first"))
         if self.ledger.version != self.version:
             raise StaleStateError(
-                "该状态已被后续事件取代；请使用 evolve 返回的最新状态",
-                "this state was superseded by a later evolve; use the state it returned",
+                N_("this state was superseded by a later evolve; use the state it returned"),
             )
         return self.ledger
 
@@ -98,9 +97,8 @@ def _opened_ledger(event: BoxOpened) -> _Ledger:
     if digest != event.roll_digest:
         # The recorded rows no longer hash to the recorded digest: the stream was altered.
         raise RollDigestMismatchError(
-            f"BoxOpened 中的名册与其摘要不符（{event.roll_digest[:12]}…）；该事件流可能被篡改，请停止计票并核查",
-            f"the roll in BoxOpened does not match its digest ({event.roll_digest[:12]}…); "
-            "the stream may have been altered: stop and investigate",
+            N_("the roll in BoxOpened does not match its digest (%(roll_digest)s…); the stream may have been altered: "
+                    "stop and investigate"), roll_digest=event.roll_digest[:12],
         )
     electorate = checked_select(event.roll, event.scope, digest)
     settings = TallySettings(proxy_limit=event.proxy_limit, deem_silent=event.deem_silent,

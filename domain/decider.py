@@ -22,6 +22,7 @@ from domain.ballots import Ballot, ProxyBook
 from domain.box_state import BoxState, evolve, fold
 from domain.commands import AuthoriseProxy, CastBallot, Command, OpenBox, RevokeProxy, SealBox
 from domain.errors import (
+    N_,
     BallotNotChangeableError,
     BoxAlreadyOpenError,
     BoxClosedError,
@@ -78,18 +79,17 @@ def decide(state: BoxState, command: Command) -> list[Event]:
 
 def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
     if state.status != "new":
-        raise BoxAlreadyOpenError("投票箱已开启，不能重复开启", "the ballot box is already open; open it only once")
+        raise BoxAlreadyOpenError(N_("the ballot box is already open; open it only once"))
     get_rule(cmd.rule_id)
     check_deeming(cmd.deem_silent, cmd.deem_over_half)
     cmd.roll.select(cmd.scope)
     if cmd.closes_at <= cmd.opens_at:
-        raise BoxNotOpenError("截止时间必须晚于开始时间", "closes_at must be after opens_at")
+        raise BoxNotOpenError(N_("closes_at must be after opens_at"))
     if cmd.paper_entry_until is not None and cmd.paper_entry_until < cmd.closes_at:
-        raise BoxNotOpenError("纸质选票录入截止时间不能早于投票截止时间",
-                              "paper_entry_until must not be before closes_at")
+        raise BoxNotOpenError(N_("paper_entry_until must not be before closes_at"))
     ids = [q.id for q in cmd.questions]
     if not ids or len(set(ids)) != len(ids):
-        raise UnknownQuestionError("至少需要一个议题，且议题编号不能重复", "give at least one question, ids unique")
+        raise UnknownQuestionError(N_("give at least one question, ids unique"))
     return [
         BoxOpened(
             deliberation_id=cmd.deliberation_id,
@@ -114,43 +114,40 @@ def open_box(state: BoxState, cmd: OpenBox) -> list[Event]:
 def _require_open(state: BoxState) -> BoxOpened:
     if state.status == "sealed" and state.sealed is not None:
         raise BoxClosedError(
-            f"投票箱已于 {_when(state.sealed.at)} 封箱，不再接受任何操作",
-            f"the box was sealed at {_when(state.sealed.at)}",
+            N_("the box was sealed at %(at)s"), at=_when(state.sealed.at),
         )
     if state.opened is None:
-        raise BoxNotOpenError("投票箱尚未开启；请先开启投票", "the ballot box is not open yet; open it first")
+        raise BoxNotOpenError(N_("the ballot box is not open yet; open it first"))
     return state.opened
 
 
 def _require_voter(electorate: Electorate, owner_id: str) -> None:
     if owner_id not in electorate.roll_owner_ids:
         raise NotOnRollError(
-            f"业主 {owner_id} 不在本次表决冻结的名册上；如有遗漏请联系业委会核实产权",
-            f"owner {owner_id} is not on the roll frozen for this vote; ask the committee to check the title",
+            N_("owner %(owner_id)s is not on the roll frozen for this vote; ask the committee to check the title"),
+            owner_id=owner_id,
         )
     if owner_id not in electorate.owner_areas:
         raise NotInScopeError(
-            f"业主 {owner_id} 在本次表决范围内没有房间，无需投票",
-            f"owner {owner_id} holds no room in this vote's scope and does not vote in it",
+            N_("owner %(owner_id)s holds no room in this vote's scope and does not vote in it"), owner_id=owner_id,
         )
 
 
 def _check_window(opened: BoxOpened, cast_at: datetime, channel: str) -> None:
     if channel == "paper" and not opened.opens_at <= cast_at < opened.closes_at:
         raise PaperBallotDateError(
-            f"纸质选票的填写时间 {_when(cast_at)} 不在投票期间（{_when(opened.opens_at)} 至 "
-            f"{_when(opened.closes_at)}，不含截止时刻）内，不能计入；请核对选票上的填写日期",
-            f"the paper ballot was filled in at {_when(cast_at)}, outside the voting period "
-            f"({_when(opened.opens_at)} until {_when(opened.closes_at)}): it cannot count; check the date on the sheet",
+            N_("the paper ballot was filled in at %(cast_at)s, outside the voting period (%(opens_at)s until "
+                    "%(closes_at)s): it cannot count; check the date on the sheet"),
+            cast_at=_when(cast_at), opens_at=_when(opened.opens_at), closes_at=_when(opened.closes_at),
         )
     if cast_at < opened.opens_at:
         raise VotingNotStartedError(
-            f"投票将于 {_when(opened.opens_at)} 开始，请届时再投", f"voting opens at {_when(opened.opens_at)}"
+            N_("voting opens at %(opens_at)s"), opens_at=_when(opened.opens_at)
         )
     if cast_at >= opened.closes_at:
         raise BoxClosedError(
-            f"投票已于 {_when(opened.closes_at)} 截止；如有异议请联系业委会",
-            f"voting closed at {_when(opened.closes_at)}; contact the committee if you object",
+            N_("voting closed at %(closes_at)s; contact the committee if you object"),
+            closes_at=_when(opened.closes_at),
         )
 
 
@@ -161,9 +158,10 @@ def cast_ballot(state: BoxState, cmd: CastBallot) -> list[Event]:
         return _replay(ledger.idempotency[cmd.idempotency_key], cmd)
     question = next((q for q in opened.questions if q.id == cmd.question_id), None)
     if question is None:
-        raise UnknownQuestionError(f"没有议题 {cmd.question_id}", f"no question {cmd.question_id} in this vote")
+        raise UnknownQuestionError(N_("no question %(question_id)s in this vote"), question_id=cmd.question_id)
     if cmd.choice not in question.options:
-        raise InvalidChoiceError(f"议题 {question.id} 不能选“{cmd.choice}”", f"'{cmd.choice}' is not an option here")
+        raise InvalidChoiceError(N_("'%(choice)s' is not an option of question %(id)s"),
+                                 choice=cmd.choice, id=question.id)
     _check_window(opened, cmd.cast_at, cmd.channel)
     _require_voter(ledger.electorate, cmd.owner_id)
     if not opened.ballots_changeable:
@@ -185,14 +183,12 @@ def _check_final(running: Tally, cmd: CastBallot) -> None:
     owner = cmd.owner_id
     if cmd.channel == "online" and running.has_online_ballot(owner):
         raise BallotNotChangeableError(
-            f"业主 {owner} 已在网上投票，本次表决不允许改票",
-            f"owner {owner} has voted online; ballots are final in this vote",
+            N_("owner %(owner)s has voted online; ballots are final in this vote"), owner=owner,
         )
     if cmd.channel == "paper" and running.has_paper_ballot(owner) and not running.has_online_ballot(owner):
         raise BallotNotChangeableError(
-            f"业主 {owner} 的纸质选票已录入，本次表决不允许改票；如录入有误请由业委会核对原件",
-            f"a paper ballot of owner {owner} is already entered and ballots are final in this vote; "
-            "if it was entered wrongly, the committee must check the original sheet",
+            N_("a paper ballot of owner %(owner)s is already entered and ballots are final in this vote; if it was "
+                    "entered wrongly, the committee must check the original sheet"), owner=owner,
         )
 
 
@@ -200,8 +196,8 @@ def _replay(previous: BallotCast, cmd: CastBallot) -> list[Event]:
     if BallotCast(**cmd.model_dump()) == previous:
         return []
     raise IdempotencyConflictError(
-        f"幂等键 {cmd.idempotency_key} 已用于另一张选票；请换一个新键",
-        f"idempotency key {cmd.idempotency_key} was used for a different ballot; use a new key",
+        N_("idempotency key %(idempotency_key)s was used for a different ballot; use a new key"),
+        idempotency_key=cmd.idempotency_key,
     )
 
 
@@ -209,14 +205,12 @@ def _check_proxy(book: ProxyBook, event: BallotCast) -> None:
     reason = book.check_ballot(Ballot(**event.model_dump(exclude={"type", "idempotency_key"})))
     if reason == "proxy-limit":
         raise ProxyLimitError(
-            f"代投人 {event.cast_by} 受托超过上限，该委托无效；请业主本人投票",
-            f"proxy {event.cast_by} is over the limit; the owner should vote in person",
+            N_("proxy %(cast_by)s is over the limit; the owner should vote in person"), cast_by=event.cast_by,
         )
     if reason is not None:
         raise ProxyNotAuthorisedError(
-            f"{event.cast_by} 在投票时没有业主 {event.owner_id} 的有效委托；请先登记委托或由业主本人投票",
-            f"{event.cast_by} held no authorisation from owner {event.owner_id} at that time; "
-            "record one first or let the owner vote",
+            N_("%(cast_by)s held no authorisation from owner %(owner_id)s at that time; record one first or let the "
+                    "owner vote"), cast_by=event.cast_by, owner_id=event.owner_id,
         )
 
 
@@ -226,8 +220,8 @@ def authorise_proxy(state: BoxState, cmd: AuthoriseProxy) -> list[Event]:
     _require_voter(ledger.electorate, cmd.owner_id)
     if cmd.proxy_owner_id not in ledger.electorate.roll_owner_ids:
         raise NotOnRollError(
-            f"代投人 {cmd.proxy_owner_id} 不在名册上；代投人须为本小区业主",
-            f"proxy {cmd.proxy_owner_id} is not on the roll; a proxy must be an owner",
+            N_("proxy %(proxy_owner_id)s is not on the roll; a proxy must be an owner"),
+            proxy_owner_id=cmd.proxy_owner_id,
         )
     current = ledger.book.active_proxy(cmd.owner_id, cmd.at)
     if current == cmd.proxy_owner_id:
@@ -244,8 +238,8 @@ def revoke_proxy(state: BoxState, cmd: RevokeProxy) -> list[Event]:
     _require_open(state)
     if state._live().book.active_proxy(cmd.owner_id, cmd.at) != cmd.proxy_owner_id:
         raise ProxyNotAuthorisedError(
-            f"业主 {cmd.owner_id} 当前没有委托 {cmd.proxy_owner_id}，无需撤销",
-            f"owner {cmd.owner_id} has no authorisation of {cmd.proxy_owner_id} in force to revoke",
+            N_("owner %(owner_id)s has no authorisation of %(proxy_owner_id)s in force to revoke"),
+            owner_id=cmd.owner_id, proxy_owner_id=cmd.proxy_owner_id,
         )
     return [ProxyRevoked(owner_id=cmd.owner_id, proxy_owner_id=cmd.proxy_owner_id, at=cmd.at)]
 
@@ -255,11 +249,9 @@ def seal_box(state: BoxState, cmd: SealBox) -> list[Event]:
     if cmd.reason == "deadline" and cmd.at < opened.seals_at:
         if opened.seals_at == opened.closes_at:
             raise BoxStillOpenError(
-                f"投票至 {_when(opened.closes_at)} 截止，届时再封箱",
-                f"voting runs until {_when(opened.closes_at)}",
+                N_("voting runs until %(closes_at)s"), closes_at=_when(opened.closes_at),
             )
         raise BoxStillOpenError(
-            f"纸质选票录入至 {_when(opened.seals_at)} 结束，届时再封箱",
-            f"paper ballots are entered until {_when(opened.seals_at)}; seal then",
+            N_("paper ballots are entered until %(seals_at)s; seal then"), seals_at=_when(opened.seals_at),
         )
     return [BoxSealed(at=cmd.at, reason=cmd.reason), ResultRecorded(at=cmd.at, results=state.results())]

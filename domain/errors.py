@@ -1,53 +1,182 @@
-"""Errors of the legal core.
+"""Errors of the legal core, as message ids and parameters (the domain does no translating).
 
-Every error carries a Chinese and an English message that tells a person what went wrong and what to do
-next; ``str(error)`` gives both. Errors about a file carry a list of :class:`Issue`, one per problem, each
-naming the file and the row as Excel shows it (the header is row 1).
+Every error says what went wrong and what to do next. It carries a :class:`Text`: an English msgid with
+``%(name)s`` fields (marked with :func:`N_` so ``pybabel extract`` finds it) and the fields' values. The web and
+the CLI translate it into the reader's language (``yishi.i18n``: ``translator(lang).error(exc)``); ``str(error)``
+is the English text, for logs. Errors about a file carry a list of :class:`Issue`, one per problem, each naming
+the file and the row as Excel shows it (the header is row 1).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 Lang = Literal["zh", "en"]
 
 
-class Issue(BaseModel):
-    """One problem found in an imported file."""
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext marker convention
+    """Mark ``msgid`` for extraction; it is translated where it is shown. Returns it unchanged."""
+    return msgid
 
-    model_config = ConfigDict(frozen=True)
+
+class Items(tuple):
+    """A list inside a message, joined the reader's way (“a、b” in Chinese, “a, b” in English)."""
+
+    def __str__(self) -> str:
+        return ", ".join(str(item) for item in self)
+
+
+class Label:
+    """A code inside a message (a role, a stage, a status): shown as its label in the reader's language
+    (the one table in yishi/i18n/labels.py); ``scope`` picks a procedure's own label where a code means two things.
+    """
+
+    __slots__ = ("context", "code", "scope")
+
+    def __init__(self, context: str, code: str, scope: str | None = None) -> None:
+        self.context, self.code, self.scope = context, code, scope
+
+    def __str__(self) -> str:
+        return self.code
+
+    def __repr__(self) -> str:
+        return f"Label({self.context!r}, {self.code!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Label) and (self.context, self.code, self.scope) == (
+            other.context, other.code, other.scope)
+
+    def __hash__(self) -> int:
+        return hash((self.context, self.code))
+
+
+class Bilingual:
+    """A field that is data recorded in both languages (a task's title, a notice's text): English for English
+    readers, the Chinese for everyone else (Chinese is the fallback of every other catalog)."""
+
+    __slots__ = ("zh", "en")
+
+    def __init__(self, zh: str, en: str) -> None:
+        self.zh, self.en = zh, en
+
+    def __str__(self) -> str:
+        return self.en
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Bilingual) and (self.zh, self.en) == (other.zh, other.en)
+
+    def __hash__(self) -> int:
+        return hash((self.zh, self.en))
+
+
+class Text:
+    """A message id and its fields: the English text as ``str()``, translated where it is shown.
+
+    A field may itself be a :class:`Text` (a piece worded differently per language), :class:`Items`, a
+    :class:`Label` or :class:`Bilingual` data.
+    ``wire()`` and ``from_wire()`` carry it as JSON (in a workflow failure's details).
+    """
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, /, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.msgid % {name: str(value) for name, value in self.params.items()}
+
+    def __repr__(self) -> str:
+        return f"Text({self.msgid!r}, {self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Text) and (self.msgid, self.params) == (other.msgid, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
+
+    def wire(self) -> dict[str, Any]:
+        return {"msgid": self.msgid, "params": {name: _wire(value) for name, value in self.params.items()}}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Text:
+        return cls(data["msgid"], **{name: _unwire(value) for name, value in data.get("params", {}).items()})
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, Text):
+        return {"text": value.wire()}
+    if isinstance(value, Items):
+        return {"items": [_wire(item) for item in value]}
+    if isinstance(value, Label):
+        return {"label": [value.context, value.code, value.scope]}
+    if isinstance(value, Bilingual):
+        return {"bilingual": [value.zh, value.en]}
+    return value if isinstance(value, int | float | bool) or value is None else str(value)
+
+
+def _unwire(value: Any) -> Any:
+    if isinstance(value, dict) and "text" in value:
+        return Text.from_wire(value["text"])
+    if isinstance(value, dict) and "items" in value:
+        return Items(_unwire(item) for item in value["items"])
+    if isinstance(value, dict) and "label" in value:
+        return Label(*value["label"])
+    if isinstance(value, dict) and "bilingual" in value:
+        return Bilingual(*value["bilingual"])
+    return value
+
+
+def _text_in(value: Any) -> Any:
+    return Text.from_wire(value) if isinstance(value, dict) else value
+
+
+WiredText = Annotated[Text, BeforeValidator(_text_in), PlainSerializer(lambda text: text.wire())]
+"""A :class:`Text` field of a model: dumped as its wire form (JSON-safe), read back from it."""
+
+
+class Issue(BaseModel):
+    """One problem found in an imported file: where, and the :class:`Text` of what to do."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     file: str
     row: int | None = None
     column: str | None = None
     code: str
     severity: Literal["error", "warning"] = "error"
-    zh: str
-    en: str
+    text: WiredText
 
-    def text(self, lang: Lang = "zh") -> str:
-        """The message with its file/row/column prefix, in one language."""
-        if lang == "en":
-            where = self.file + (f", row {self.row}" if self.row else "")
-            where += f", column {self.column}" if self.column else ""
-            return f"{where}: {self.en}"
-        where = self.file + (f" 第{self.row}行" if self.row else "")
-        where += f" {self.column}列" if self.column else ""
-        return f"{where}：{self.zh}"
+    def __str__(self) -> str:
+        return str(issue_text(self))
+
+
+def issue_text(issue: Issue) -> Text:
+    """The issue with its file/row/column prefix, as one message."""
+    if issue.row and issue.column:
+        return Text(N_("%(file)s, row %(row)s, column %(column)s: %(text)s"), file=issue.file, row=issue.row,
+                    column=issue.column, text=issue.text)
+    if issue.row:
+        return Text(N_("%(file)s, row %(row)s: %(text)s"), file=issue.file, row=issue.row, text=issue.text)
+    if issue.column:
+        return Text(N_("%(file)s, column %(column)s: %(text)s"), file=issue.file, column=issue.column,
+                    text=issue.text)
+    return Text(N_("%(file)s: %(text)s"), file=issue.file, text=issue.text)
 
 
 class DomainError(Exception):
-    """Base of every error raised by ``domain``; the message says what to do."""
+    """Base of every error raised by ``domain``: ``DomainError(N_("… %(x)s …"), x=…)``; says what to do."""
 
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh = zh
-        self.en = en
-        super().__init__(f"{zh} / {en}")
+    def __init__(self, msgid: str | Text, /, **params: Any) -> None:
+        self.text = msgid if isinstance(msgid, Text) else Text(msgid, **params)
+        super().__init__(str(self.text))
 
-    def message(self, lang: Lang = "zh") -> str:
-        return self.en if lang == "en" else self.zh
+    @property
+    def texts(self) -> list[Text]:
+        """The message as lines (one per issue for a file's errors)."""
+        return [self.text]
 
 
 MAX_LISTED_ISSUES = 50
@@ -59,10 +188,10 @@ def unlisted_issues(file: str, count: int, severity: Literal["error", "warning"]
     """The line that stands for ``count`` problems not listed."""
     if severity == "warning":
         return Issue(file=file, code="more-warnings", severity="warning",
-                     zh=f"另有 {count:,} 条提示未列出", en=f"and {count:,} more notes not listed")
+                     text=Text(N_("and %(count)s more notes not listed"), count=f"{count:,}"))
     return Issue(file=file, code="more-issues",
-                 zh=f"另有 {count:,} 处问题未列出；请先改正以上问题后重新导入，其余问题会在下次导入时列出",
-                 en=f"and {count:,} more problems not listed; fix those above and import again to see the rest")
+                 text=Text(N_("and %(count)s more problems not listed; fix those above and import again to see the "
+                              "rest"), count=f"{count:,}"))
 
 
 class FileIssuesError(DomainError):
@@ -77,9 +206,12 @@ class FileIssuesError(DomainError):
         if unlisted:
             listed.append(unlisted_issues(listed[0].file if listed else "", unlisted))
         self.issues = listed
-        zh = "\n".join(issue.text("zh") for issue in self.issues)
-        en = "\n".join(issue.text("en") for issue in self.issues)
-        super().__init__(zh, en)
+        super().__init__(issue_text(self.issues[0]) if self.issues else Text(N_("the file has errors")))
+        self.args = ("\n".join(str(issue) for issue in self.issues),)
+
+    @property
+    def texts(self) -> list[Text]:
+        return [issue_text(issue) for issue in self.issues]
 
 
 class IssueLog:

@@ -30,7 +30,7 @@ from pydantic import (
     model_serializer,
 )
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError, Items, Label, Text
 from domain.joint import (
     PART_EVENT_TYPES,
     Joint,
@@ -100,8 +100,7 @@ class Ladder(BaseModel):
         dept = self.departments.get(category)
         if dept is None:
             valid = ", ".join(sorted(self.departments))
-            raise EscalationError(f"没有事项类别“{category}”；可选：{valid}",
-                                  f"no category '{category}'; valid: {valid}")
+            raise EscalationError(N_("no category '%(category)s'; valid: %(valid)s"), category=category, valid=valid)
         return tuple(lv.model_copy(update={"org": dept.org, "name_zh": dept.name_zh, "name_en": dept.name_en})
                      if lv.key == "department" else lv for lv in self.levels)
 
@@ -546,10 +545,10 @@ def start_index(levels: tuple[Level, ...], start_level: str | None) -> int:
     """The index of the level a ticket starts at (the first when none is named)."""
     keys = [lv.key for lv in levels]
     if not keys:
-        raise EscalationError("升级阶梯为空", "the escalation ladder has no level")
+        raise EscalationError(N_("the escalation ladder has no level"))
     if start_level is not None and start_level not in keys:
-        raise EscalationError(f"阶梯中没有层级“{start_level}”（可选：{'、'.join(keys)}）",
-                              f"no level '{start_level}' in the ladder (valid: {', '.join(keys)})")
+        raise EscalationError(N_("no level '%(start_level)s' in the ladder (valid: %(keys)s)"),
+                              start_level=start_level, keys=Items(keys))
     return keys.index(start_level) if start_level else 0
 
 
@@ -576,49 +575,52 @@ def level_to_assign(ticket: Ticket, command: str, at: datetime, answer: str = ""
     return None
 
 
-def _owner_check(ticket: Ticket, org: str, role: str, verb_zh: str, verb_en: str) -> Assignment:
+def _owner_check(ticket: Ticket, org: str, role: str, verb: str) -> Assignment:
+    """The current owner's check before ``verb`` (a msgid: "acknowledged", "resolved"…)."""
     a = ticket.current
     if ticket.owner is None or a is None:
-        raise EscalationError(f"工单 {ticket.ticket_id} 当前状态为“{ticket.status}”，不能{verb_zh}",
-                              f"ticket {ticket.ticket_id} is {ticket.status}; it cannot be {verb_en}")
+        raise EscalationError(N_("ticket %(ticket_id)s is %(status)s; it cannot be %(verb)s"),
+                              ticket_id=ticket.ticket_id,
+                              status=Label("status", ticket.status), verb=Text(verb))
     if org != a.org:
-        raise EscalationError(f"工单 {ticket.ticket_id} 现由“{a.org}”办理，“{org}”不能{verb_zh}",
-                              f"ticket {ticket.ticket_id} is owned by '{a.org}'; '{org}' cannot have it {verb_en}")
+        raise EscalationError(N_("ticket %(ticket_id)s is owned by '%(owner)s'; '%(org)s' cannot have it %(verb)s"),
+                              ticket_id=ticket.ticket_id, owner=a.org, org=org, verb=Text(verb))
     roles = ticket.levels[a.level].roles if a.reason != "transferred" else OWNING_ROLES
     if role not in roles:
-        raise EscalationError(f"角色“{role}”不能{verb_zh}（可办理：{'、'.join(roles)}）",
-                              f"role '{role}' cannot have it {verb_en} (allowed: {', '.join(roles)})")
+        raise EscalationError(N_("role '%(role)s' cannot have it %(verb)s (allowed: %(roles)s)"),
+                              role=Label("role", role),
+                              verb=Text(verb), roles=Items(Label("role", r) for r in roles))
     return a
 
 
-def _no_open_parts(ticket: Ticket, verb_zh: str, verb_en: str) -> None:
+def _no_open_parts(ticket: Ticket, verb: str) -> None:
     """A joint ticket resolves when its parts are done or released, not before (domain/joint.py)."""
     waiting = [str(p.owner) for p in ticket.joint.open_parts]
     if waiting:
-        raise EscalationError(f"工单 {ticket.ticket_id} 仍有部门未办结（{'、'.join(waiting)}），不能{verb_zh}；"
-                              "各部门办结或被免除后工单自动办结",
-                              f"ticket {ticket.ticket_id} still has open parts ({', '.join(waiting)}); it "
-                              f"cannot be {verb_en} now: it resolves when every part is done or released")
+        raise EscalationError(N_("ticket %(ticket_id)s still has open parts (%(waiting)s); it cannot be %(verb)s "
+                                 "now: it resolves when every part is done or released"),
+                              ticket_id=ticket.ticket_id, waiting=Items(waiting), verb=Text(verb))
 
 
-def _text(value: str, zh: str, en: str) -> str:
+def _text(value: str, missing: str) -> str:
+    """``value`` stripped; ``missing`` (a msgid) says what to write when it is empty."""
     if not value.strip():
-        raise EscalationError(zh, en)
+        raise EscalationError(missing)
     return value.strip()
 
 
 def acknowledge(ticket: Ticket, org: str, role: str, by: str, at: datetime) -> list[EscalationEvent]:
-    a = _owner_check(ticket, org, role, "签收", "acknowledged")
+    a = _owner_check(ticket, org, role, N_("acknowledged"))
     if a.acknowledged_at is not None:
-        raise EscalationError(f"“{org}”已于 {a.acknowledged_at:%Y-%m-%d %H:%M} 签收",
-                              f"'{org}' acknowledged it at {a.acknowledged_at:%Y-%m-%d %H:%M}")
+        raise EscalationError(N_("'%(org)s' acknowledged it at %(acknowledged_at)s"),
+                              org=org, acknowledged_at=format(a.acknowledged_at, "%Y-%m-%d %H:%M"))
     return [Acknowledged(at=at, org=org, by=by)]
 
 
 def request_info(ticket: Ticket, org: str, role: str, by: str, question: str, at: datetime) -> list[EscalationEvent]:
     """Asking the initiator for information also counts as acknowledging (it is a response)."""
-    a = _owner_check(ticket, org, role, "要求补充材料", "asked for information")
-    q = _text(question, "请写明需要补充的内容", "write what information is needed")
+    a = _owner_check(ticket, org, role, N_("asked for information"))
+    q = _text(question, N_("write what information is needed"))
     ack: list[EscalationEvent] = [Acknowledged(at=at, org=org, by=by)] if a.acknowledged_at is None else []
     return [*ack, InfoRequested(at=at, org=org, by=by, question=q)]
 
@@ -628,31 +630,31 @@ def may_answer(ticket: Ticket, role: str, by: str) -> None:
     committee)."""
     if ticket.initiator_kind == "hotline":
         if role != "hotline":
-            raise EscalationError("只有受理热线可以答复", "only the hotline that created the ticket may answer")
+            raise EscalationError(N_("only the hotline that created the ticket may answer"))
     elif ticket.initiator_kind == "owner":
         if role != "owner" or by != ticket.initiator:
-            raise EscalationError(f"只有发起人（业主 {ticket.initiator}）可以通过个人链接答复",
-                                  f"only the initiator (owner {ticket.initiator}) may answer, through their link")
+            raise EscalationError(N_("only the initiator (owner %(initiator)s) may answer, through their link"),
+                                  initiator=ticket.initiator)
     elif role != "committee":
-        raise EscalationError("只有社区（发起方）可以答复", "only the committee (the initiator) may answer")
+        raise EscalationError(N_("only the committee (the initiator) may answer"))
 
 
 def provide_info(ticket: Ticket, role: str, by: str, answer: str, at: datetime) -> list[EscalationEvent]:
     may_answer(ticket, role, by)
     if ticket.status != "info_requested":
-        raise EscalationError("办理单位没有要求补充材料", "no information was asked for")
-    return [InfoProvided(at=at, by=by, answer=_text(answer, "请填写补充内容", "write the information"))]
+        raise EscalationError(N_("no information was asked for"))
+    return [InfoProvided(at=at, by=by, answer=_text(answer, N_("write the information")))]
 
 
 def resolve(ticket: Ticket, org: str, role: str, by: str, outcome: str, resolution: str,
             at: datetime, follow_up: PeriodEnd | None = None) -> list[EscalationEvent]:
     """``follow_up``: when the initiator's follow-up period ends (recorded on ``Resolved``)."""
-    a = _owner_check(ticket, org, role, "办结", "resolved")
-    _no_open_parts(ticket, "办结", "resolved")
+    a = _owner_check(ticket, org, role, N_("resolved"))
+    _no_open_parts(ticket, N_("resolved"))
     if outcome not in ticket.outcomes:
-        raise EscalationError(f"办理结果“{outcome}”无效，可选：{'、'.join(ticket.outcomes)}",
-                              f"outcome '{outcome}' is not one of: {', '.join(ticket.outcomes)}")
-    text = _text(resolution, "请填写书面办理意见", "write the resolution")
+        raise EscalationError(N_("outcome '%(outcome)s' is not one of: %(outcomes)s"),
+                              outcome=outcome, outcomes=Items(Label("outcome", o) for o in ticket.outcomes))
+    text = _text(resolution, N_("write the resolution"))
     ack: list[EscalationEvent] = [Acknowledged(at=at, org=org, by=by)] if a.acknowledged_at is None else []
     due = {} if follow_up is None else {"follow_up_due": follow_up.ends_at,
                                         "follow_up_fallback_years": follow_up.fallback_years}
@@ -662,26 +664,24 @@ def resolve(ticket: Ticket, org: str, role: str, by: str, outcome: str, resoluti
 def request_transfer(ticket: Ticket, org: str, role: str, by: str, to_org: str, reason: str,
                      at: datetime) -> list[EscalationEvent]:
     """Ask another organisation to take the ticket; the asker owns it (and its deadlines) until accepted."""
-    _owner_check(ticket, org, role, "转办", "transferred")
-    _no_open_parts(ticket, "转办", "transferred")
+    _owner_check(ticket, org, role, N_("transferred"))
+    _no_open_parts(ticket, N_("transferred"))
     if ticket.transfer is not None:
-        raise EscalationError(f"已在等待“{ticket.transfer.to_org}”接收转办",
-                              f"a transfer to '{ticket.transfer.to_org}' is already waiting")
-    target = _text(to_org, "请填写接收单位", "name the organisation to transfer to")
+        raise EscalationError(N_("a transfer to '%(to_org)s' is already waiting"), to_org=ticket.transfer.to_org)
+    target = _text(to_org, N_("name the organisation to transfer to"))
     if target == org:
-        raise EscalationError("不能转办给本单位", "cannot transfer to your own organisation")
+        raise EscalationError(N_("cannot transfer to your own organisation"))
     return [TransferRequested(at=at, from_org=org, to_org=target, by=by,
-                              reason=_text(reason, "请写明转办理由", "give the reason for the transfer"))]
+                              reason=_text(reason, N_("give the reason for the transfer")))]
 
 
 def _transfer_check(ticket: Ticket, org: str, role: str) -> PendingTransfer:
     pending = ticket.transfer
     if pending is None or ticket.owner is None:
-        raise EscalationError(f"工单 {ticket.ticket_id} 没有待接收的转办", f"ticket {ticket.ticket_id} has no transfer "
-                              "waiting")
+        raise EscalationError(N_("ticket %(ticket_id)s has no transfer waiting"), ticket_id=ticket.ticket_id)
     if org != pending.to_org or role not in OWNING_ROLES:
-        raise EscalationError(f"转办对象是“{pending.to_org}”，“{org}”不能处理",
-                              f"the transfer is addressed to '{pending.to_org}', not '{org}'")
+        raise EscalationError(N_("the transfer is addressed to '%(to_org)s', not '%(org)s'"),
+                              to_org=pending.to_org, org=org)
     return pending
 
 
@@ -701,8 +701,7 @@ def accept_transfer(ticket: Ticket, org: str, role: str, by: str, at: datetime,
 
 def decline_transfer(ticket: Ticket, org: str, role: str, by: str, reason: str, at: datetime) -> list[EscalationEvent]:
     _transfer_check(ticket, org, role)
-    return [TransferDeclined(at=at, org=org, by=by, reason=_text(reason, "请写明不接收的理由",
-                                                                   "give the reason for declining"))]
+    return [TransferDeclined(at=at, org=org, by=by, reason=_text(reason, N_("give the reason for declining")))]
 
 
 def answer_follow_up(ticket: Ticket, role: str, by: str, answer: str, comment: str, at: datetime,
@@ -711,10 +710,10 @@ def answer_follow_up(ticket: Ticket, role: str, by: str, answer: str, comment: s
     ``dues`` (None: only checked, as for :func:`accept_transfer`)."""
     may_answer(ticket, role, by)
     if ticket.status != "resolved":
-        raise EscalationError("工单尚未办结，暂不能评价", "the ticket is not resolved yet; there is nothing to rate")
+        raise EscalationError(N_("the ticket is not resolved yet; there is nothing to rate"))
     if answer not in ANSWERS:
-        raise EscalationError(f"评价“{answer}”无效，可选：满意、基本满意、不满意",
-                              f"answer '{answer}' is not one of: {', '.join(ANSWERS)}")
+        raise EscalationError(N_("answer '%(answer)s' is not one of: %(answers)s"), answer=answer,
+                              answers=Items(Label("answer", a) for a in ANSWERS))
     answered = FollowUpAnswered(at=at, answer=answer, by=by, comment=comment.strip())  # type: ignore[arg-type]
     a = ticket.current
     assert a is not None
@@ -754,7 +753,7 @@ def deadline_passed(ticket: Ticket, at: datetime, dues: Dues | None = None) -> l
     if a.level + 1 >= len(ticket.levels):
         return [missed]  # the top level: recorded, shown overdue, the ticket stays
     if dues is None:
-        raise EscalationError("升级需先计算下一层级的期限", "the next level's deadlines must be computed first")
+        raise EscalationError(N_("the next level's deadlines must be computed first"))
     reason = f"{kind} deadline missed by {a.org}"
     return [missed, Escalated(at=at, from_level=a.level, to_level=a.level + 1, reason=reason),
             assign(ticket, a.level + 1, at, "escalated", dues)]

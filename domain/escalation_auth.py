@@ -20,6 +20,7 @@ Every refusal says who may act instead (zh / en).
 
 from __future__ import annotations
 
+from domain.errors import N_, Items, Label
 from domain.escalation import OWNING_ROLES, EscalationError, Ticket
 from domain.joint_commands import JOINT_ACTIONS, authorise_part
 
@@ -45,14 +46,13 @@ def authorise(ticket: Ticket, action: str, *, role: str, org: str, by: str, part
     elif action in INITIATOR_ACTIONS:
         _initiator(ticket, role, org, by)
     else:
-        raise EscalationError(f"未知操作“{action}”", f"unknown action '{action}'")
+        raise EscalationError(N_("unknown action '%(action)s'"), action=action)
 
 
 def _named(org: str) -> None:
     if not org.strip():
-        raise EscalationError("账号未关联任何单位，不能办理工单（请管理员用 yishi user add --org 设置）",
-                              "the account acts for no organisation; an administrator sets one "
-                              "(yishi user add --org)")
+        raise EscalationError(N_("the account acts for no organisation; an administrator sets one (yishi user add "
+                "--org)"))
 
 
 def _owning(ticket: Ticket, role: str, org: str) -> None:
@@ -61,11 +61,13 @@ def _owning(ticket: Ticket, role: str, org: str) -> None:
     if current is None or ticket.owner is None:
         return  # nothing to own: the command says why (the ticket's state)
     if org != current.org:
-        raise EscalationError(f"工单 {ticket.ticket_id} 现由“{current.org}”办理，“{org}”不能办理",
-                              f"ticket {ticket.ticket_id} is owned by '{current.org}', not by '{org}'")
+        raise EscalationError(N_("ticket %(ticket_id)s is owned by '%(owner)s', not by '%(org)s'"),
+                              ticket_id=ticket.ticket_id,
+                              owner=current.org, org=org)
     if role not in OWNING_ROLES:
-        raise EscalationError(f"角色“{role}”不能办理工单（可办理：{'、'.join(OWNING_ROLES)}）",
-                              f"role '{role}' cannot act on a ticket (allowed: {', '.join(OWNING_ROLES)})")
+        raise EscalationError(N_("role '%(role)s' cannot act on a ticket (allowed: %(roles)s)"),
+                              role=Label("role", role),
+                              roles=Items(Label("role", r) for r in OWNING_ROLES))
 
 
 def _receiving(ticket: Ticket, role: str, org: str) -> None:
@@ -74,23 +76,22 @@ def _receiving(ticket: Ticket, role: str, org: str) -> None:
     if pending is None:
         return  # the command says there is no transfer waiting
     if org != pending.to_org or role not in OWNING_ROLES:
-        raise EscalationError(f"转办对象是“{pending.to_org}”，“{org}”不能处理",
-                              f"the transfer is addressed to '{pending.to_org}', not '{org}'")
+        raise EscalationError(N_("the transfer is addressed to '%(to_org)s', not '%(org)s'"),
+                              to_org=pending.to_org, org=org)
 
 
 def _initiator(ticket: Ticket, role: str, org: str, by: str) -> None:
     if ticket.initiator_kind == "hotline":  # the 12345 system that created the ticket answers for its caller
         if role != "hotline" or org != ticket.initiator:
-            raise EscalationError(f"只有受理热线（{ticket.initiator}）可以答复", f"only the hotline that created the "
-                                  f"ticket ({ticket.initiator}) may answer")
+            raise EscalationError(N_("only the hotline that created the ticket (%(initiator)s) may answer"),
+                                  initiator=ticket.initiator)
         return
     if ticket.initiator_kind == "owner":
         if role != "owner" or by != ticket.initiator:
-            raise EscalationError(f"只有发起人（业主 {ticket.initiator}）可以通过个人链接答复；工作人员不能代答",
-                                  f"only the initiator (owner {ticket.initiator}) may answer, through their "
-                                  "personal link; staff cannot answer for them")
+            raise EscalationError(N_("only the initiator (owner %(initiator)s) may answer, through their personal "
+                    "link; staff cannot answer for them"), initiator=ticket.initiator)
         return
     own = committee_org(ticket.community)
     if role != "committee" or org != own:
-        raise EscalationError(f"只有发起方（“{own}”）可以答复，“{org or role}”不能",
-                              f"only the initiator ('{own}') may answer, not '{org or role}'")
+        raise EscalationError(N_("only the initiator ('%(own)s') may answer, not '%(role)s'"),
+                              own=own, role=org or role)

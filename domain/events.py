@@ -25,7 +25,7 @@ from pydantic import (
 
 from domain.ballots import CHOICES, DEFAULT_PROXY_LIMIT, Channel, Choice
 from domain.chain import parse_json
-from domain.errors import UnknownEventError
+from domain.errors import N_, UnknownEventError
 from domain.roll import RoomEntry, Scope, recorded_entries, remember_entries
 from domain.tally_result import TallyResult
 
@@ -199,7 +199,7 @@ def event_from_dict(type_: str, payload: dict[str, Any]) -> Event:
     if type_ not in EVENT_TYPES:
         known = ", ".join(EVENT_TYPES)
         raise UnknownEventError(
-            f"未知事件类型 {type_}（已知：{known}）", f"unknown event type {type_} (known: {known})"
+            N_("unknown event type %(type)s (known: %(known)s)"), type=type_, known=known
         )
     try:
         if type(payload) is dict and payload.get("type") == type_:  # the usual case: a stored payload
@@ -210,5 +210,5 @@ def event_from_dict(type_: str, payload: dict[str, Any]) -> Event:
         return _ADAPTER.validate_python({**payload, "type": type_})
     except ValidationError as exc:
         raise UnknownEventError(
-            f"{type_} 事件内容无效：{exc.error_count()} 处错误", f"invalid {type_} payload: {exc}"
+            N_("invalid %(type)s payload: %(error)s"), type=type_, error=exc
         ) from None

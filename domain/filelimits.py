@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from domain.errors import FileIssuesError, Issue
+from domain.errors import N_, FileIssuesError, Issue, Text
 
 MB = 1024 * 1024
 
@@ -57,38 +57,34 @@ def _mb(size: int) -> str:
     return f"{size / MB:,.1f}".removesuffix(".0")
 
 
-def _issue(filename: str, code: str, zh: str, en: str, row: int | None = None) -> Issue:
-    return Issue(file=filename, row=row, code=code, zh=zh, en=en)
+def _issue(filename: str, code: str, text: Text, row: int | None = None) -> Issue:
+    return Issue(file=filename, row=row, code=code, text=text)
 
 
 def too_many_bytes(filename: str, size: int, limits: FileLimits) -> Issue:
     return _issue(filename, "file-too-large",
-                  f"文件大小 {_mb(size)} MB，超过上限 {_mb(limits.max_bytes)} MB；请删除多余的工作表、图片和空行，"
-                  "或另存为 UTF-8 CSV 后重试",
-                  f"the file is {_mb(size)} MB, over the limit of {_mb(limits.max_bytes)} MB; delete extra sheets, "
-                  "pictures and empty rows, or save it as UTF-8 CSV, and try again")
+                  Text(N_("the file is %(size)s MB, over the limit of %(max_bytes)s MB; delete extra sheets, pictures "
+                          "and empty rows, or save it as UTF-8 CSV, and try again"),
+                  size=_mb(size), max_bytes=_mb(limits.max_bytes)))
 
 
 def too_many_rows(filename: str, row: int, limits: FileLimits) -> Issue:
     return _issue(filename, "too-many-rows",
-                  f"从本行起超出上限：表头之后最多 {limits.max_rows:,} 行（每行一个房间或一张选票，已超过任何一个小区的"
-                  "规模），本行及以后的内容未读取；请删除多余的行后重新导入",
-                  f"over the limit from this row on: at most {limits.max_rows:,} rows after the header (one room or "
-                  "ballot per row, more than any estate has); nothing from this row on was read; delete the extra "
-                  "rows and import again", row=row)
+                  Text(N_("over the limit from this row on: at most %(max_rows)s rows after the header (one room or "
+                          "ballot per row, more than any estate has); nothing from this row on was read; delete the "
+                          "extra rows and import again"), max_rows=format(limits.max_rows, ",")), row=row)
 
 
 def _cell_too_long(filename: str, row: int, column: str, length: int, limits: FileLimits) -> Issue:
     return Issue(file=filename, row=row, column=column, code="cell-too-long",
-                 zh=f"{column} 有 {length:,} 个字符，超过上限 {limits.max_cell_chars:,}；请检查是否粘贴了多余的内容",
-                 en=f"{column} has {length:,} characters, over the limit of {limits.max_cell_chars:,}; check for "
-                 "pasted extra text")
+                 text=Text(N_("%(column)s has %(length)s characters, over the limit of %(max_cell_chars)s; check for "
+                         "pasted extra text"),
+                 column=column, length=format(length, ","), max_cell_chars=format(limits.max_cell_chars, ",")))
 
 
-def _not_a_workbook(filename: str, zh: str, en: str) -> Issue:
-    return _issue(filename, "unreadable",
-                  f"不是可读取的 Excel 工作簿（{zh}）；请在 Excel 或 WPS 中另存为 .xlsx 或 UTF-8 CSV 后重试",
-                  f"not a readable Excel workbook ({en}); save it as .xlsx or UTF-8 CSV in Excel or WPS and try again")
+def _not_a_workbook(filename: str, why: Text) -> Issue:
+    return _issue(filename, "unreadable", Text(N_("not a readable Excel workbook (%(why)s); save it as .xlsx or UTF-8 "
+                                                  "CSV in Excel or WPS and try again"), why=why))
 
 
 def xlsx_archive_issues(data: bytes, filename: str, limits: FileLimits = DEFAULT_LIMITS) -> list[Issue]:
@@ -96,26 +92,26 @@ def xlsx_archive_issues(data: bytes, filename: str, limits: FileLimits = DEFAULT
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        return [_not_a_workbook(filename, f"不是 zip 格式：{exc}", f"not a zip archive: {exc}")]
+        return [_not_a_workbook(filename, Text(N_("not a zip archive: %(exc)s"), exc=exc))]
     if len(members) > limits.max_members:
-        return [_not_a_workbook(filename, f"包含 {len(members):,} 个部件，上限 {limits.max_members:,}",
-                                f"{len(members):,} parts, over the limit of {limits.max_members:,}")]
+        return [_not_a_workbook(filename, Text(N_("%(count)s parts, over the limit of %(max_members)s"),
+                                               count=format(len(members), ","),
+                                               max_members=format(limits.max_members, ",")))]
     names = {member.filename for member in members}
     if "[Content_Types].xml" not in names or not any(n.rsplit("/", 1)[-1] == "workbook.xml" for n in names):
-        return [_not_a_workbook(filename, "缺少工作簿部件", "no workbook part")]
+        return [_not_a_workbook(filename, Text(N_("no workbook part")))]
     for member in members:
         if member.flag_bits & 0x1 or member.compress_type not in ZIP_METHODS:
-            return [_not_a_workbook(filename, f"部件“{member.filename}”已加密或使用了不常见的压缩方式",
-                                    f"part '{member.filename}' is encrypted or uses an unusual compression")]
+            return [_not_a_workbook(filename, Text(
+                N_("part '%(filename)s' is encrypted or uses an unusual compression"), filename=member.filename))]
     issues = []
     total = sum(member.file_size for member in members)
     if total > limits.max_unzipped:
         issues.append(_issue(filename, "unzipped-too-large",
-                             f"文件解压后共 {_mb(total)} MB，超过上限 {_mb(limits.max_unzipped)} MB；"
-                             "名册和选票表都不会这么大，请删除多余的工作表、图片和空行，或另存为 UTF-8 CSV 后重试",
-                             f"the file unpacks to {_mb(total)} MB, over the limit of {_mb(limits.max_unzipped)} MB; "
-                             "no roll or ballots file is that large: delete extra sheets, pictures and empty rows, "
-                             "or save it as UTF-8 CSV, and try again"))
+                             Text(N_("the file unpacks to %(total)s MB, over the limit of %(max_unzipped)s MB; no "
+                                     "roll or ballots file is that large: delete extra sheets, pictures and empty "
+                                     "rows, or save it as UTF-8 CSV, and try again"),
+                             total=_mb(total), max_unzipped=_mb(limits.max_unzipped))))
     for member in members:
         issues.extend(_member_issues(filename, member, limits))
     return issues[:5]
@@ -125,18 +121,16 @@ def _member_issues(filename: str, member: zipfile.ZipInfo, limits: FileLimits) -
     name, size = member.filename, member.file_size
     if size > limits.max_member:
         return [_issue(filename, "part-too-large",
-                       f"部件“{name}”解压后 {_mb(size)} MB，超过单个部件的上限 {_mb(limits.max_member)} MB；"
-                       "请删除多余的内容，或另存为 UTF-8 CSV 后重试",
-                       f"part '{name}' unpacks to {_mb(size)} MB, over the limit of {_mb(limits.max_member)} MB "
-                       "for one part; delete what is not needed, or save it as UTF-8 CSV, and try again")]
+                       Text(N_("part '%(name)s' unpacks to %(size)s MB, over the limit of %(max_member)s MB for one "
+                               "part; delete what is not needed, or save it as UTF-8 CSV, and try again"),
+                       name=name, size=_mb(size), max_member=_mb(limits.max_member)))]
     ratio = size / max(member.compress_size, 1)
     if size > limits.ratio_from and ratio > limits.max_ratio:
         return [_issue(filename, "compression-ratio",
-                       f"部件“{name}”的压缩比为 {ratio:,.0f}:1，超过上限 {limits.max_ratio}:1，不像是正常的表格"
-                       "（可能是“压缩炸弹”）；请在 Excel 中打开后另存为 .xlsx 或 UTF-8 CSV 再导入",
-                       f"part '{name}' is compressed {ratio:,.0f} to 1, over the limit of {limits.max_ratio} to 1; "
-                       "that is not what a spreadsheet looks like (a zip bomb?); open it in Excel and save it as "
-                       ".xlsx or UTF-8 CSV before importing")]
+                       Text(N_("part '%(name)s' is compressed %(ratio)s to 1, over the limit of %(max_ratio)s to 1; "
+                               "that is not what a spreadsheet looks like (a zip bomb?); open it in Excel and save it "
+                               "as .xlsx or UTF-8 CSV before importing"),
+                       name=name, ratio=format(ratio, ",.0f"), max_ratio=limits.max_ratio))]
     return []
 
 
@@ -159,6 +153,6 @@ def cell_issues(filename: str, number: int, cells: dict[str, str], written: Mapp
             issues.append(_cell_too_long(filename, number, column, len(cell), limits))
         elif not CONTROL.isdisjoint(cell):
             issues.append(Issue(file=filename, row=number, column=column, code="control-character",
-                                zh=f"{column} 含有不可见的控制字符；请删除后重新导入",
-                                en=f"{column} contains invisible control characters; remove them and import again"))
+                                text=Text(N_("%(column)s contains invisible control characters; remove them and "
+                                        "import again"), column=column)))
     return issues

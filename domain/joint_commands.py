@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from domain.errors import N_, Items, Label, Text
 from domain.escalation import Acknowledged, Dues, EscalationError, EscalationEvent, Resolved, Ticket
 from domain.joint import (
     JointSpec,
@@ -40,9 +41,9 @@ def spec_of(ticket: Ticket) -> JointSpec:
 def _part(ticket: Ticket, number: int) -> Part:
     part = ticket.joint.part(number)
     if part is None:
-        numbers = "、".join(str(p.part) for p in ticket.joint.parts) or "（无）"
-        raise EscalationError(f"工单 {ticket.ticket_id} 没有第 {number} 部分（现有：{numbers}）",
-                              f"ticket {ticket.ticket_id} has no part {number} (parts: {numbers})")
+        numbers = Items(str(p.part) for p in ticket.joint.parts)
+        raise EscalationError(N_("ticket %(ticket_id)s has no part %(number)s (parts: %(numbers)s)"),
+                              ticket_id=ticket.ticket_id, number=number, numbers=numbers or Text(N_("none")))
     return part
 
 
@@ -51,27 +52,25 @@ def authorise_part(ticket: Ticket, action: str, *, role: str, org: str, part: in
     ``street_office``); a part's report-in and resolution from the organisation that owns the part now; a
     release from the organisation that blew the whistle."""
     if not org.strip():
-        raise EscalationError("账号未关联任何单位，不能办理工单", "the account acts for no organisation")
+        raise EscalationError(N_("the account acts for no organisation"))
     if action == "whistle":
         if ticket.owner is not None and org != ticket.owner:
-            raise EscalationError(f"工单 {ticket.ticket_id} 现由“{ticket.owner}”办理，“{org}”不能吹哨",
-                                  f"ticket {ticket.ticket_id} is owned by '{ticket.owner}'; '{org}' cannot blow "
-                                  "the whistle on it")
+            raise EscalationError(N_("ticket %(ticket_id)s is owned by '%(owner)s'; '%(org)s' cannot blow the "
+                                     "whistle on it"), ticket_id=ticket.ticket_id, owner=ticket.owner, org=org)
         if role not in WHISTLE_ROLES:
-            raise EscalationError("只有街道（乡镇）可以吹哨召集部门", "only the street office blows the whistle")
+            raise EscalationError(N_("only the street office blows the whistle"))
     elif action in PART_ACTIONS:
         p = _part(ticket, part)
         if p.owner is not None and (org != p.owner or role not in PART_ROLES):
-            raise EscalationError(f"第 {part} 部分现由“{p.owner}”办理，“{org}”不能办理",
-                                  f"part {part} is owned by '{p.owner}', not by '{org}'")
+            raise EscalationError(N_("part %(part)s is owned by '%(owner)s', not by '%(org)s'"), part=part,
+                                  owner=p.owner, org=org)
     elif action == "release_part":
         _part(ticket, part)
         if org != ticket.joint.org or role not in WHISTLE_ROLES:
-            raise EscalationError(f"只有吹哨的单位（{ticket.joint.org}）可以免除部门的任务",
-                                  f"only the organisation that blew the whistle ({ticket.joint.org}) may release "
-                                  "a part")
+            raise EscalationError(N_("only the organisation that blew the whistle (%(org)s) may release a part"),
+                                  org=ticket.joint.org)
     else:
-        raise EscalationError(f"未知操作“{action}”", f"unknown action '{action}'")
+        raise EscalationError(N_("unknown action '%(action)s'"), action=action)
 
 
 def blow_whistle(ticket: Ticket, org: str, role: str, by: str, departments: tuple[str, ...], reason: str,
@@ -80,22 +79,24 @@ def blow_whistle(ticket: Ticket, org: str, role: str, by: str, departments: tupl
     from ``at`` on the ticket's joint periods); with ``dues`` None the command is only checked."""
     authorise_part(ticket, "whistle", role=role, org=org)
     if ticket.owner is None or ticket.current is None:
-        raise EscalationError(f"工单 {ticket.ticket_id} 当前状态为“{ticket.status}”，不能吹哨",
-                              f"ticket {ticket.ticket_id} is {ticket.status}; no whistle can be blown on it")
+        raise EscalationError(N_("ticket %(ticket_id)s is %(status)s; no whistle can be blown on it"),
+                              ticket_id=ticket.ticket_id, status=Label("status", ticket.status))
     wanted = [d.strip() for d in departments if d.strip()]
     taken = {p.owner for p in ticket.joint.open_parts} | {p.department for p in ticket.joint.open_parts}
     bad = [d for d in wanted if not ORG.match(d) or d == org]
     again = sorted({d for d in wanted if wanted.count(d) > 1 or d in taken})
     if not wanted or bad or again or len(wanted) > MAX_PARTS:
-        raise EscalationError(
-            f"请列出 1–{MAX_PARTS} 个不同的部门（如 dept:housing,dept:urban）"
-            + (f"；无效：{'、'.join(bad)}" if bad else "") + (f"；重复或已在办：{'、'.join(again)}" if again else ""),
-            f"name 1 to {MAX_PARTS} different departments (e.g. dept:housing,dept:urban)"
-            + (f"; not valid: {', '.join(bad)}" if bad else "") + (f"; repeated or already called: "
-                                                                    f"{', '.join(again)}" if again else ""))
+        if bad:
+            raise EscalationError(N_("name 1 to %(most)s different departments (e.g. dept:housing,dept:urban); "
+                                     "not valid: %(bad)s"), most=MAX_PARTS, bad=Items(bad))
+        if again:
+            raise EscalationError(N_("name 1 to %(most)s different departments (e.g. dept:housing,dept:urban); "
+                                     "repeated or already called: %(again)s"), most=MAX_PARTS, again=Items(again))
+        raise EscalationError(N_("name 1 to %(most)s different departments (e.g. dept:housing,dept:urban)"),
+                              most=MAX_PARTS)
     why = reason.strip()
     if not why:
-        raise EscalationError("请写明吹哨事由", "write why the departments are called in")
+        raise EscalationError(N_("write why the departments are called in"))
     ack: list[EscalationEvent] = [] if ticket.current.acknowledged_at else [Acknowledged(at=at, org=org, by=by)]
     blown = WhistleBlown(at=at, org=org, by=by, departments=tuple(wanted), reason=why[:2000])
     if dues is None:
@@ -106,40 +107,40 @@ def blow_whistle(ticket: Ticket, org: str, role: str, by: str, departments: tupl
     return [*ack, blown, *parts]
 
 
-def _open(ticket: Ticket, number: int, verb_zh: str, verb_en: str) -> Part:
+def _open(ticket: Ticket, number: int, verb: str) -> Part:
+    """The open part ``number``; ``verb`` (a msgid) says what cannot be done to a closed one."""
     part = _part(ticket, number)
     if part.status != "open":
-        state = {"done": ("已办结", "done"), "released": ("已免除", "released")}[part.status]
-        raise EscalationError(f"第 {number} 部分{state[0]}，不能{verb_zh}", f"part {number} is {state[1]}; it cannot "
-                              f"be {verb_en}")
+        raise EscalationError(N_("part %(number)s is %(state)s; it cannot be %(verb)s"), number=number,
+                              state=Label("part_status", part.status), verb=Text(verb))
     return part
 
 
 def report_in(ticket: Ticket, number: int, org: str, role: str, by: str, at: datetime) -> list[EscalationEvent]:
     """报到: the department (or its supervisor) takes its part up."""
     authorise_part(ticket, "report_in", role=role, org=org, part=number)
-    part = _open(ticket, number, "报到", "reported in")
+    part = _open(ticket, number, N_("reported in"))
     if part.current.reported_at is not None:
-        raise EscalationError(f"“{org}”已于 {part.current.reported_at:%Y-%m-%d %H:%M} 报到",
-                              f"'{org}' reported in at {part.current.reported_at:%Y-%m-%d %H:%M}")
+        raise EscalationError(N_("'%(org)s' reported in at %(reported_at)s"), org=org,
+                              reported_at=format(part.current.reported_at, "%Y-%m-%d %H:%M"))
     return [PartReported(at=at, part=number, org=org, by=by)]
 
 
 def resolve_part(ticket: Ticket, number: int, org: str, role: str, by: str, text: str,
                  at: datetime) -> list[EscalationEvent]:
     authorise_part(ticket, "resolve_part", role=role, org=org, part=number)
-    _open(ticket, number, "办结", "resolved")
+    _open(ticket, number, N_("resolved"))
     if not text.strip():
-        raise EscalationError("请填写本部门的书面办理意见", "write the department's resolution")
+        raise EscalationError(N_("write the department's resolution"))
     return [PartResolved(at=at, part=number, org=org, by=by, resolution=text.strip()[:4000])]
 
 
 def release_part(ticket: Ticket, number: int, org: str, role: str, by: str, reason: str,
                  at: datetime) -> list[EscalationEvent]:
     authorise_part(ticket, "release_part", role=role, org=org, part=number)
-    _open(ticket, number, "免除", "released")
+    _open(ticket, number, N_("released"))
     if not reason.strip():
-        raise EscalationError("请写明免除理由", "write why the part is released")
+        raise EscalationError(N_("write why the part is released"))
     return [PartReleased(at=at, part=number, org=org, by=by, reason=reason.strip()[:2000])]
 
 
@@ -168,7 +169,7 @@ def part_deadlines_passed(ticket: Ticket, at: datetime, dues: Dues | None) -> li
                                          due_at=due[1]))
         if len(part.turns) == 1:
             if dues is None:
-                raise EscalationError("升级需先计算督办单位的期限", "the supervisor's deadlines must be computed first")
+                raise EscalationError(N_("the supervisor's deadlines must be computed first"))
             events.append(PartEscalated(at=at, part=part.part, from_org=turn.org, to_org=spec.supervisor,
                                         report_due=dues.ack_due, resolve_due=dues.resolve_due,
                                         reason=f"{due[0]} deadline missed by {turn.org}",

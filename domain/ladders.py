@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.errors import N_, Items, Label, Text
 from domain.escalation import (
     ACK_DEFAULT,
     DEFAULT_DEPARTMENTS,
@@ -99,51 +100,56 @@ def from_ladder(ladder: Ladder, version: int = 0) -> LadderVersion:
     return LadderVersion(version=version, levels=ladder.levels, departments=dict(ladder.departments))
 
 
-def ladder_problems(spec: LadderVersion) -> list[tuple[str, str]]:
-    """Every problem of a ladder as written (zh, en): empty, repeated level keys, unknown roles, bad periods,
-    deadlines for a category or level the ladder does not have."""
-    problems: list[tuple[str, str]] = []
+def ladder_problems(spec: LadderVersion) -> list[Text]:
+    """Every problem of a ladder as written: empty, repeated level keys, unknown roles, bad periods, deadlines for
+    a category or level the ladder does not have."""
+    problems: list[Text] = []
     keys = [lv.key for lv in spec.levels]
     if not keys:
-        problems.append(("阶梯至少要有一个层级", "the ladder needs at least one level"))
+        problems.append(Text(N_("the ladder needs at least one level")))
     for key in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append((f"层级“{key}”出现了不止一次", f"level '{key}' appears more than once"))
+        problems.append(Text(N_("level '%(level)s' appears more than once"), level=key))
     for level in (*spec.levels, *(x for x in [spec.secretary] if x)):
         bad = [r for r in level.roles if r not in LEVEL_ROLES]
         if bad or not level.roles:
-            problems.append((f"层级“{level.key}”的角色 {bad or '（空）'} 无效；可选：{'、'.join(LEVEL_ROLES)}",
-                             f"level '{level.key}' has invalid roles {bad or '(none)'}; valid: "
-                             f"{', '.join(LEVEL_ROLES)}"))
+            problems.append(Text(N_("level '%(level)s' has invalid roles %(bad)s; valid: %(valid)s"), level=level.key,
+                                 bad=Items(bad) or Text(N_("none")),
+                                 valid=Items(Label("role", r) for r in LEVEL_ROLES)))
         if level.key != "department" and not level.org:
-            problems.append((f"层级“{level.key}”没有办理单位", f"level '{level.key}' names no organisation"))
-        problems += _period_problems(f"层级“{level.key}”", f"level '{level.key}'", level.ack, level.resolve)
+            problems.append(Text(N_("level '%(level)s' names no organisation"), level=level.key))
+        problems += _period_problems(Text(N_("level '%(level)s'"), level=level.key), level.ack, level.resolve)
     if "department" in keys and not spec.departments:
-        problems.append(("有“department”层级却没有任何部门", "a 'department' level but no departments"))
+        problems.append(Text(N_("a 'department' level but no departments")))
     for category, by_level in spec.deadlines.items():
         if category not in spec.departments:
-            problems.append((f"期限中的事项类别“{category}”不在部门列表中",
-                             f"deadlines name category '{category}', which has no department"))
+            problems.append(Text(N_("deadlines name category '%(category)s', which has no department"),
+                                 category=category))
         for key, periods in by_level.items():
             if key not in keys and key != "secretary":
-                problems.append((f"类别“{category}”的期限指向不存在的层级“{key}”",
-                                 f"category '{category}' has deadlines for level '{key}', which is not on the ladder"))
-            problems += _period_problems(f"类别“{category}”层级“{key}”", f"category '{category}' level '{key}'",
-                                         periods.ack, periods.resolve)
-    problems += _period_problems("吹哨报到", "joint parts", spec.joint.report, spec.joint.resolve)
+                problems.append(Text(N_("category '%(category)s' has deadlines for level '%(level)s', which is not "
+                                        "on the ladder"), category=category, level=key))
+            problems += _period_problems(Text(N_("category '%(category)s' level '%(level)s'"), category=category,
+                                              level=key), periods.ack, periods.resolve)
+    problems += _period_problems(Text(N_("joint parts")), spec.joint.report, spec.joint.resolve)
     return problems
 
 
-def _period_problems(where_zh: str, where_en: str, *texts: str) -> list[tuple[str, str]]:
+def _period_problems(where: Text, *texts: str) -> list[Text]:
     out = []
     for text in texts:
         try:
             parse_period(text)
         except PeriodError as exc:
-            out.append((f"{where_zh}：{exc.zh}", f"{where_en}: {exc.en}"))
+            out.append(Text(N_("%(where)s: %(problem)s"), where=where, problem=exc.text))
     return out
+
+
+def problems_text(problems: list[Text]) -> Text:
+    """Every problem of a ladder in one message."""
+    return Text(N_("the ladder cannot be used: %(problems)s"), problems=Items(problems))
 
 
 def check_ladder(spec: LadderVersion) -> None:
     """Raise :class:`EscalationError` listing every problem of ``spec``."""
     if problems := ladder_problems(spec):
-        raise EscalationError("；".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+        raise EscalationError(problems_text(problems))

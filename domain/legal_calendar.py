@@ -32,7 +32,7 @@ from typing import Literal
 import chinese_calendar
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from domain.errors import CalendarError, HolidayFileError
+from domain.errors import N_, CalendarError, HolidayFileError, Items, Text
 
 BEIJING = timezone(timedelta(hours=8))
 MAX_PERIOD_DAYS = 3660
@@ -48,42 +48,41 @@ class HolidayFile(BaseModel):
     workdays: frozenset[date]
 
 
-def _bad_file(name: str, zh: str, en: str) -> HolidayFileError:
-    return HolidayFileError(f"{name}：{zh}", f"{name}: {en}")
+def _bad_file(name: str, text: Text) -> HolidayFileError:
+    return HolidayFileError(N_("%(name)s: %(text)s"), name=name, text=text)
 
 
 def _dates(name: str, raw: object, key: str) -> frozenset[date]:
     if not isinstance(raw, list):
-        raise _bad_file(name, f"“{key}”应为日期列表", f"'{key}' must be a list of dates")
+        raise _bad_file(name, Text(N_("'%(key)s' must be a list of dates"), key=key))
     out: set[date] = set()
     for item in raw:
         try:
             out.add(date.fromisoformat(str(item)))
         except ValueError:
-            raise _bad_file(name, f"“{item}”不是 YYYY-MM-DD 日期", f"'{item}' is not a YYYY-MM-DD date") from None
+            raise _bad_file(name, Text(N_("'%(item)s' is not a YYYY-MM-DD date"), item=item)) from None
     return frozenset(out)
 
 
 def parse_holiday_file(data: bytes | str, name: str = "holiday file") -> HolidayFile:
     """Parse the operator's holiday file (format in the module docstring)."""
     if len(data) > MAX_HOLIDAY_FILE_BYTES:
-        raise _bad_file(name, f"文件超过 {MAX_HOLIDAY_FILE_BYTES // 1024} KB，不像是假日文件",
-                        f"larger than {MAX_HOLIDAY_FILE_BYTES // 1024} KB, which no holiday file is")
+        raise _bad_file(name, Text(N_("larger than %(kb)s KB, which no holiday file is"),
+                                   kb=MAX_HOLIDAY_FILE_BYTES // 1024))
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad_file(name, f"不是有效的 JSON（{exc}）", f"not valid JSON ({exc})") from None
+        raise _bad_file(name, Text(N_("not valid JSON (%(exc)s)"), exc=exc)) from None
     if not isinstance(doc, dict) or set(doc) - {"years", "holidays", "workdays"}:
         raise _bad_file(
             name,
-            "应为含 years、holidays、workdays 的 JSON 对象",
-            "must be an object with years, holidays, workdays",
+            Text(N_("must be an object with years, holidays, workdays")),
         )
     holidays = _dates(name, doc.get("holidays", []), "holidays")
     workdays = _dates(name, doc.get("workdays", []), "workdays")
     both = sorted(holidays & workdays)
     if both:
-        raise _bad_file(name, f"{both[0]} 同时列为假日和工作日", f"{both[0]} is listed as a holiday and a workday")
+        raise _bad_file(name, Text(N_("%(both)s is listed as a holiday and a workday"), both=both[0]))
     listed_years = {d.year for d in holidays | workdays}
     raw_years = doc.get("years")
     if raw_years is None:
@@ -91,9 +90,9 @@ def parse_holiday_file(data: bytes | str, name: str = "holiday file") -> Holiday
     elif isinstance(raw_years, list) and all(isinstance(y, int) and not isinstance(y, bool) for y in raw_years):
         years = frozenset(raw_years)
     else:
-        raise _bad_file(name, "“years”应为年份整数列表", "'years' must be a list of integer years")
+        raise _bad_file(name, Text(N_("'years' must be a list of integer years")))
     if not listed_years <= years:
-        raise _bad_file(name, "列出的日期不在 years 范围内", "some listed dates fall outside 'years'")
+        raise _bad_file(name, Text(N_("some listed dates fall outside 'years'")))
     return HolidayFile(years=years, holidays=holidays, workdays=workdays)
 
 
@@ -149,12 +148,11 @@ class PeriodEnd(BaseModel):
     fallback_years: tuple[int, ...] = ()
 
 
-def fallback_note(years: tuple[int, ...] | list[int]) -> tuple[str, str]:
-    """The plain-words warning (zh, en) shown beside a deadline computed on weekends only in ``years``."""
-    zh_years, en_years = "、".join(str(y) for y in years), ", ".join(str(y) for y in years)
-    return (f"本期限所在年份（{zh_years}年）的国务院节假日安排尚未载入，按周六、周日休息计算，公布后可能调整。",
-            f"The State Council holiday schedule for {en_years} is not loaded yet: this deadline counts only "
-            "Saturdays and Sundays as rest days and may change once the schedule is published.")
+def fallback_note(years: tuple[int, ...] | list[int]) -> Text:
+    """The plain-words warning shown beside a deadline computed on weekends only in ``years``."""
+    return Text(N_("The State Council holiday schedule for %(years)s is not loaded yet: this deadline counts only "
+                   "Saturdays and Sundays as rest days and may change once the schedule is published."),
+                years=Items(str(y) for y in years))
 
 
 def merge_holiday_files(first: HolidayFile | None, second: HolidayFile | None) -> HolidayFile | None:
@@ -175,8 +173,7 @@ def period_end_instant(day: date) -> datetime:
 def _check_length(length: int) -> None:
     if not 1 <= length <= MAX_PERIOD_DAYS:
         raise CalendarError(
-            f"期间天数应在 1 到 {MAX_PERIOD_DAYS} 之间，收到 {length}",
-            f"a period must be 1 to {MAX_PERIOD_DAYS} days long, got {length}",
+            N_("a period must be 1 to %(most)s days long, got %(length)s"), most=MAX_PERIOD_DAYS, length=length,
         )
 
 

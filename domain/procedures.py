@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.errors import DomainError
+from domain.errors import N_, DomainError, Items, Label
 from domain.legal_calendar import (
     BEIJING,
     HolidayFile,
@@ -99,8 +99,8 @@ class Period(BaseModel):
     def span(self) -> timedelta:
         """The length as a plain duration (days count as 24 h); refused for working days."""
         if self.kind in ("working_days", "end_of_day"):
-            raise PeriodError(f"“{self.text}”按工作日计算，这里需要固定时长（如 P3D、PT1H）",
-                              f"'{self.text}' counts working days; a fixed duration is needed here (P3D, PT1H)")
+            raise PeriodError(N_("'%(text)s' counts working days; a fixed duration is needed here (P3D, PT1H)"),
+                              text=self.text)
         return timedelta(seconds=self.seconds, days=self.count)
 
 
@@ -114,9 +114,8 @@ def check_paper_entry(period: Period) -> Period:
     if period.kind in ("exact", "end_of_day") or period.count == 0:
         return period
     raise PeriodError(
-        f"纸质选票录入期“{period.text}”须写成精确时长（如 PT12H、PT0S 表示不留录入期）或 eod（截止当日 24:00）",
-        f"the paper-entry window '{period.text}' must be an exact duration (PT12H; PT0S for none) or eod "
-        "(24:00 of the closing day)",
+        N_("the paper-entry window '%(text)s' must be an exact duration (PT12H; PT0S for none) or eod (24:00 of the "
+                "closing day)"), text=period.text,
     )
 
 
@@ -127,9 +126,8 @@ def paper_entry_until(closes_at: datetime, text: str | None) -> datetime:
 
 def _bad_period(text: str) -> PeriodError:
     return PeriodError(
-        f"无法识别期间“{text}”；请写成 P15D（日）、PT30S（精确时长）、10wd（工作日）或 eod（当日 24:00）",
-        f"cannot read period '{text}'; write P15D (days), PT30S (exact duration), 10wd (working days) or eod "
-        "(24:00 that day)",
+        N_("cannot read period '%(text)s'; write P15D (days), PT30S (exact duration), 10wd (working days) or eod "
+                "(24:00 that day)"), text=text,
     )
 
 
@@ -144,8 +142,7 @@ def parse_period(text: str) -> Period:
     if match is None or raw.upper() in ("P", "PT"):
         raise _bad_period(text)
     if match["y"] or match["mo"]:
-        raise PeriodError(f"期间“{text}”含年或月，天数不确定；请改写为天数，如 P365D",
-                          f"period '{text}' uses years or months; write days instead, e.g. P365D")
+        raise PeriodError(N_("period '%(text)s' uses years or months; write days instead, e.g. P365D"), text=text)
     days = int(match["w"] or 0) * 7 + int(match["d"] or 0)
     clock = int(match["h"] or 0) * 3600 + int(match["mi"] or 0) * 60 + int(match["s"] or 0)
     if clock:
@@ -218,8 +215,8 @@ def get_procedure(procedure: str) -> ProcedureDef:
         return PROCEDURES[procedure]
     except KeyError:
         valid = ", ".join(PROCEDURES)
-        raise ProcedureError(f"没有程序“{procedure}”；可用：{valid}",
-                             f"no procedure '{procedure}'; valid: {valid}") from None
+        raise ProcedureError(N_("no procedure '%(procedure)s'; valid: %(valid)s"),
+                             procedure=procedure, valid=valid) from None
 
 
 def check_rule(procedure: str, rule_id: str | None) -> str:
@@ -229,8 +226,8 @@ def check_rule(procedure: str, rule_id: str | None) -> str:
         return definition.default_rule
     if rule_id not in definition.rules:
         valid = ", ".join(definition.rules)
-        raise ProcedureError(f"{definition.name_zh}不适用规则“{rule_id}”；可用：{valid}",
-                             f"{definition.name_en} does not take rule '{rule_id}'; valid: {valid}")
+        raise ProcedureError(N_("%(procedure)s does not take rule '%(rule_id)s'; valid: %(valid)s"),
+                             procedure=Label("procedure", definition.id), rule_id=rule_id, valid=valid)
     return rule_id
 
 
@@ -249,17 +246,17 @@ def check_initiation(procedure: str, role: str, initiated_by: str, owners: froze
     grid worker or the committee for a consultation."""
     allowed = INITIATORS[get_procedure(procedure).id]
     if role not in allowed:
-        raise ProcedureError(f"发起人角色“{role}”不能发起此事项；可为：{'、'.join(allowed)}",
-                             f"role '{role}' cannot start this procedure; allowed: {', '.join(allowed)}")
+        raise ProcedureError(N_("role '%(role)s' cannot start this procedure; allowed: %(allowed)s"),
+                             role=role, allowed=Items(allowed))
     if role == "owner" and initiated_by not in owners:
-        raise ProcedureError(f"发起人 {initiated_by} 不是本范围内的业主；可由业委会代为发起",
-                             f"{initiated_by} owns no room in this scope; the committee may start it for them")
+        raise ProcedureError(N_("%(initiated_by)s owns no room in this scope; the committee may start it for them"),
+                             initiated_by=initiated_by)
     if role == "petition":
         valid = set(signers) & owners
         if not owners or Fraction(len(valid), len(owners)) < PETITION_SHARE:
             raise ProcedureError(
-                f"联名业主 {len(valid)} 人，未达全体 {len(owners)} 人的 20%",
-                f"{len(valid)} of {len(owners)} owners signed the petition; at least 20% are needed")
+                N_("%(count)s of %(owners_count)s owners signed the petition; at least 20%% are needed"),
+                count=len(valid), owners_count=len(owners))
 
 
 def resolve_periods(procedure: str, overrides: Mapping[str, str] | None = None) -> dict[str, Period]:
@@ -268,8 +265,8 @@ def resolve_periods(procedure: str, overrides: Mapping[str, str] | None = None) 
     unknown = sorted(set(overrides or {}) - set(definition.periods))
     if unknown:
         valid = ", ".join(definition.periods)
-        raise PeriodError(f"{definition.name_zh}没有期间 {', '.join(unknown)}；可设置：{valid}",
-                          f"{definition.name_en} has no period {', '.join(unknown)}; settable: {valid}")
+        raise PeriodError(N_("%(procedure)s has no period %(unknown)s; settable: %(valid)s"),
+                          procedure=Label("procedure", definition.id), unknown=Items(unknown), valid=valid)
     merged = {**definition.periods, **(overrides or {})}
     periods = {name: parse_period(text) for name, text in merged.items()}
     check_paper_entry(periods[PAPER_ENTRY])
@@ -299,8 +296,7 @@ def floor_coefficient(floor: str, coefficients: Mapping[str, Decimal], ground_fl
     try:
         return Decimal(max(int(floor) - int(ground_floor), 0))
     except ValueError:
-        raise CostShareError(f"楼层“{floor}”不是数字，请为它设置系数",
-                             f"floor '{floor}' is not a number; give it a coefficient") from None
+        raise CostShareError(N_("floor '%(floor)s' is not a number; give it a coefficient"), floor=floor) from None
 
 
 def cost_shares(total: Decimal, rooms: Iterable[RoomEntry], coefficients: Mapping[str, Decimal] | None = None,
@@ -314,14 +310,13 @@ def cost_shares(total: Decimal, rooms: Iterable[RoomEntry], coefficients: Mappin
     """
     fen = total * 100
     if fen != fen.to_integral_value() or total < 0:
-        raise CostShareError(f"总费用 {total} 须为非负且最多两位小数",
-                             f"total {total} must be ≥ 0 with at most 2 decimals")
+        raise CostShareError(N_("total %(total)s must be ≥ 0 with at most 2 decimals"), total=total)
     listed = sorted(rooms, key=lambda r: r.room_id)
     weights = {r.room_id: floor_coefficient(r.floor, coefficients or {}, ground_floor, ground_coefficient)
                * (r.area_m2 if by_area else 1) for r in listed}
     whole = sum(weights.values(), Decimal(0))
     if whole <= 0:
-        raise CostShareError("所有房间的分摊系数均为 0，无法分摊", "every room has coefficient 0; nothing to split by")
+        raise CostShareError(N_("every room has coefficient 0; nothing to split by"))
     quotas = {rid: Fraction(int(fen)) * Fraction(w) / Fraction(whole) for rid, w in weights.items()}
     cents = {rid: int(q) for rid, q in quotas.items()}
     left = int(fen) - sum(cents.values())

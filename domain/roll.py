@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from domain.errors import Issue, ScopeError
+from domain.errors import N_, Issue, ScopeError, Text
 from domain.numbers import Area, decimal_str
 
 if TYPE_CHECKING:
@@ -95,21 +95,21 @@ class Scope(BaseModel):
             return False
         return self.entrance is None or room.entrance == self.entrance
 
-    def describe(self, lang: str = "zh") -> str:
+    def describe(self) -> Text:
+        """The scope in words, translated where it is shown."""
         if self.rooms is not None:
-            listed = ", ".join(self.rooms)
-            return f"rooms {listed}" if lang == "en" else f"房间 {listed}"
+            return Text(N_("rooms %(rooms)s"), rooms=", ".join(self.rooms))
         if self.building is None:
-            return "whole roll" if lang == "en" else "全体业主"
-        if lang == "en":
-            return f"building {self.building}" + (f", entrance {self.entrance}" if self.entrance else "")
-        return f"{self.building}栋" + (f"{self.entrance}单元" if self.entrance else "")
+            return Text(N_("whole roll"))
+        if self.entrance:
+            return Text(N_("building %(building)s, entrance %(entrance)s"), building=self.building,
+                        entrance=self.entrance)
+        return Text(N_("building %(building)s"), building=self.building)
 
 
 def _scope_syntax_error(text: str) -> ScopeError:
     return ScopeError(
-        f"无法识别范围“{text}”；请写成 building=3,entrance=2、building=3 或 rooms=101,102",
-        f"cannot read scope '{text}'; write building=3,entrance=2, building=3 or rooms=101,102",
+        N_("cannot read scope '%(text)s'; write building=3,entrance=2, building=3 or rooms=101,102"), text=text,
     )
 
 
@@ -247,8 +247,7 @@ def select_entries(
         if unknown:
             listed = ", ".join(unknown)
             raise ScopeError(
-                f"名册中没有这些房间：{listed}；请核对房号或先更新名册",
-                f"these rooms are not on the roll: {listed}; check the room ids or update the roll",
+                N_("these rooms are not on the roll: %(listed)s; check the room ids or update the roll"), listed=listed,
             )
     whole = scope.rooms is None and scope.building is None  # the whole roll: every room is in scope
     areas: dict[str, Decimal] = {}
@@ -257,8 +256,7 @@ def select_entries(
         areas[owner] = areas.get(owner, _ZERO) + room.area_m2
     if not areas:
         raise ScopeError(
-            f"名册中没有属于“{scope.describe('zh')}”的房间；请核对楼栋、单元编号",
-            f"no room on the roll belongs to {scope.describe('en')}; check the building and entrance",
+            N_("no room on the roll belongs to %(scope)s; check the building and entrance"), scope=scope.describe(),
         )
     if owner_ids is None:
         owner_ids = frozenset(areas) if whole else frozenset(room.owner_id for room in rooms)

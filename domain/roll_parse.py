@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from domain.errors import Issue, IssueLog, RollError
+from domain.errors import N_, Issue, IssueLog, RollError, Text
 from domain.filelimits import DEFAULT_LIMITS, FileLimits
 from domain.numbers import canonical_decimal
 from domain.roll import ROLL_COLUMNS, Roll, Room
@@ -111,8 +111,7 @@ def _check_fields(filename: str, number: int, cells: dict[str, str], head: Calla
             row=number,
             column=head(column),
             code="missing-field",
-            zh=f"{head(column)} 为空；请填写后重新导入",
-            en=f"{head(column)} is empty; fill it in and import again",
+            text=Text(N_("%(column)s is empty; fill it in and import again"), column=head(column)),
         )
         for column in REQUIRED
         if column != "area_m2" and not cells[column]
@@ -120,14 +119,13 @@ def _check_fields(filename: str, number: int, cells: dict[str, str], head: Calla
 
 
 def _parse_area(filename: str, number: int, text: str, issues: list[Issue], column: str) -> Decimal | None:
-    def issue(code: str, zh: str, en: str) -> None:
-        issues.append(Issue(file=filename, row=number, column=column, code=code, zh=zh, en=en))
+    def issue(code: str, text: Text) -> None:
+        issues.append(Issue(file=filename, row=number, column=column, code=code, text=text))
 
     if not text:
         issue(
             "missing-field",
-            f"{column} 为空；请按不动产登记簿填写面积",
-            f"{column} is empty; enter the registered area",
+            Text(N_("%(column)s is empty; enter the registered area"), column=column),
         )
         return None
     try:
@@ -138,18 +136,18 @@ def _parse_area(filename: str, number: int, text: str, issues: list[Issue], colu
     if area is None or not area.is_finite():
         issue(
             "area-not-number",
-            f"面积“{text}”不是数字；只写数字和小数点，例如 89.50，不要带单位或千分位逗号",
-            f"area '{text}' is not a number; write digits and a dot only, e.g. 89.50, no unit or commas",
+            Text(N_("area '%(text)s' is not a number; write digits and a dot only, e.g. 89.50, no unit or commas"),
+                 text=text),
         )
         return None
     if area <= 0:
-        issue("area-not-positive", f"面积 {text} 必须大于 0；请核对登记面积", f"area {text} must be above 0")
+        issue("area-not-positive", Text(N_("area %(text)s must be above 0"), text=text))
         return None
     if area.normalize().as_tuple().exponent < -MAX_AREA_DECIMALS:  # type: ignore[operator]
         issue(
             "area-too-precise",
-            f"面积 {text} 超过4位小数；请按登记簿填写（最多4位小数）",
-            f"area {text} has more than 4 decimals; use the registered figure (at most 4 decimals)",
+            Text(N_("area %(text)s has more than 4 decimals; use the registered figure (at most 4 decimals)"),
+                 text=text),
         )
         return None
     return canonical_decimal(area)
@@ -162,8 +160,8 @@ def _duplicate(filename: str, number: int, room_id: str, first: int, head: Calla
         row=number,
         column=head("room_id"),
         code="duplicate-room",
-        zh=f"房号 {room_id} 与第{first}行重复；一个房间只能出现一次，共有人请合并为一个{owner}",
-        en=f"room {room_id} repeats row {first}; list each room once, co-owners under one {owner}",
+        text=Text(N_("room %(room_id)s repeats row %(first)s; list each room once, co-owners under one %(owner)s"),
+        room_id=room_id, first=first, owner=owner),
     )
 
 
@@ -175,9 +173,8 @@ def _name_differs(filename: str, number: int, owner_id: str, seen: tuple[int, st
         column=head("owner_name"),
         code="owner-name-differs",
         severity="warning",
-        zh=f"业主 {owner_id} 的姓名“{name}”与第{seen[0]}行“{seen[1]}”不同；已按同一业主计，请核对",
-        en=f"owner {owner_id} is named '{name}' here but '{seen[1]}' on row {seen[0]}; "
-        "counted as one owner, please check",
+        text=Text(N_("owner %(owner_id)s is named '%(name)s' here but '%(seen)s' on row %(row)s; counted as one "
+                "owner, please check"), owner_id=owner_id, name=name, seen=seen[1], row=seen[0]),
     )
 
 
@@ -186,6 +183,5 @@ def _empty(filename: str) -> Issue:
         file=filename,
         row=2,
         code="empty-roll",
-        zh="名册没有任何房间；第1行为表头，从第2行起每行一个房间",
-        en="the roll has no rooms; row 1 is the header, then one room per row from row 2",
+        text=Text(N_("the roll has no rooms; row 1 is the header, then one room per row from row 2")),
     )

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.errors import RuleNotFoundError
+from domain.errors import N_, RuleNotFoundError
 from domain.numbers import Ratio, threshold_str
 
 Basis = Literal["area", "owners"]
@@ -179,6 +179,5 @@ def get_rule(rule_id: str) -> Rule:
     except KeyError:
         valid = ", ".join(RULES)
         raise RuleNotFoundError(
-            f"没有规则“{rule_id}”；可用的规则：{valid}",
-            f"no rule '{rule_id}'; valid rules are: {valid}",
+            N_("no rule '%(rule_id)s'; valid rules are: %(valid)s"), rule_id=rule_id, valid=valid,
         ) from None

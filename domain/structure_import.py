@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.errors import FileIssuesError, Issue, IssueLog
+from domain.errors import N_, FileIssuesError, Issue, IssueLog, Text
 from domain.filelimits import FileLimits
 from domain.structure import (
     GRID_CODE,
@@ -89,21 +89,21 @@ def _row_issues(filename: str, number: int, cells: Mapping[str, str], head: Mapp
     for column in REQUIRED:
         if not cells.get(column, "").strip():
             issues.append(Issue(file=filename, row=number, column=head[column], code="empty",
-                                zh=f"{head[column]} 为空；请填写", en=f"{head[column]} is empty; fill it in"))
+                                text=Text(N_("%(column)s is empty; fill it in and import again"),
+                                          column=head[column])))
     code = cells.get("grid_code", "").strip()
     if code and not GRID_CODE.match(code):
         issues.append(Issue(file=filename, row=number, column=head["grid_code"], code="grid-code",
-                            zh=f"网格编号“{code}”无效：应为大写字母和数字，用“-”分段，如 JC-03-07",
-                            en=f"grid code '{code}' is not valid: upper-case letters and digits in dash-separated "
-                            "groups, e.g. JC-03-07"))
+                            text=Text(N_("grid code '%(code)s' is not valid: upper-case letters and digits in "
+                                         "dash-separated groups, e.g. JC-03-07"), code=code)))
     if cells.get("party_group", "").strip() and not cells.get("party_branch", "").strip():
         issues.append(Issue(file=filename, row=number, column=head["party_group"], code="party-chain",
-                            zh="填写了楼栋党小组却没有网格党支部；请填写其所属的网格党支部",
-                            en="a building party group without its grid party branch; fill in the branch"))
+                            text=Text(N_("a building party group without its grid party branch; fill in the "
+                                         "branch"))))
     if cells.get("member_household", "").strip() and not cells.get("party_group", "").strip():
         issues.append(Issue(file=filename, row=number, column=head["member_household"], code="party-chain",
-                            zh="填写了党员中心户却没有楼栋党小组；请填写其所属的楼栋党小组",
-                            en="party member households without their building party group; fill in the group"))
+                            text=Text(N_("party member households without their building party group; fill in "
+                                         "the group"))))
     return issues
 
 
@@ -118,15 +118,15 @@ def _consistency(filename: str, rows: list[tuple[int, dict[str, str]]], head: Ma
             first = grid_name.setdefault((community, code), (number, name))
             if first[1] != name:
                 issues.append(Issue(file=filename, row=number, column=head["grid_name"], code="grid-name",
-                                    zh=f"网格 {code} 在第{first[0]}行名为“{first[1]}”，此处为“{name}”；请统一",
-                                    en=f"grid {code} is named '{first[1]}' on row {first[0]} and '{name}' here; "
-                                    "use one name"))
+                                    text=Text(N_("grid %(code)s is named '%(first)s' on row %(row)s and "
+                                                 "'%(name)s' here; use one name"), code=code, first=first[1],
+                                              row=first[0], name=name)))
         key = (community, c["building"].strip(), c.get("entrance", "").strip())
         if key[1] and key in place:
             shown = key[1] + (f"-{key[2]}" if key[2] else "")
             issues.append(Issue(file=filename, row=number, column=head["building"], code="duplicate-building",
-                                zh=f"楼栋 {shown} 在第{place[key]}行已出现；每栋（单元）一行",
-                                en=f"building {shown} is already on row {place[key]}; one row per building (entrance)"))
+                                text=Text(N_("building %(building)s is already on row %(row)s; one row per "
+                                             "building (entrance)"), building=shown, row=place[key])))
         place.setdefault(key, number)
     return issues
 
@@ -215,8 +215,8 @@ def _retired_codes(filename: str, rows: Iterable[tuple[int, dict[str, str]]], st
         grid = states.get(c["community"].strip(), Structure()).grids.get(c["grid_code"].strip())
         if grid is not None and grid.retired_at is not None:
             issues.append(Issue(file=filename, row=number, column=head["grid_code"], code="grid-retired",
-                                zh=f"网格编号 {grid.code} 属于已撤销的网格，编号不重复使用；请换一个编号",
-                                en=f"grid code {grid.code} belonged to a retired grid; codes are never reused"))
+                                text=Text(N_("grid code %(code)s belonged to a retired grid; codes are never "
+                                             "reused, choose another"), code=grid.code)))
     return issues
 
 

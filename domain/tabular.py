@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from domain.errors import FileIssuesError, Issue, IssueLog
+from domain.errors import N_, FileIssuesError, Issue, IssueLog, Items, Text
 from domain.filelimits import DEFAULT_LIMITS, FileLimits, cell_issues, check_size, too_many_rows
 
 EXCEL_ROWS = 1_048_576  # the last row of a sheet: a row numbered beyond it is not a spreadsheet's
@@ -75,17 +75,15 @@ def _decoded(data: bytes, filename: str, error: type[FileIssuesError]) -> str:
     """The CSV text, or ``error`` naming the first row that is neither UTF-8 nor GB18030."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise error([Issue(file=filename, row=1, code="encoding",
-                           zh="文件是 UTF-16（“Unicode 文本”）格式；请在 Excel 中另存为“CSV UTF-8”后重试",
-                           en="the file is UTF-16 ('Unicode text'); save it as 'CSV UTF-8' in Excel and try again")])
+                           text=Text(N_("the file is UTF-16 ('Unicode text'); save it as 'CSV UTF-8' in Excel and try "
+                                   "again")))])
     try:
         return decode_text(data)
     except UnicodeDecodeError as exc:
         row = _line_of(data, exc.start)
         raise error([Issue(file=filename, row=row, code="encoding",
-                           zh="有无法识别的字符（既不是 UTF-8 也不是 GBK）；"
-                           "请在 Excel 中另存为“CSV UTF-8”后重试",
-                           en="bytes that are neither UTF-8 nor GBK text; save the file as "
-                           "'CSV UTF-8' and try again")]) from None
+                           text=Text(N_("bytes that are neither UTF-8 nor GBK text; save the file as 'CSV UTF-8' and "
+                                   "try again")))]) from None
 
 
 def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Iterator[Sequence[object]]:
@@ -94,8 +92,7 @@ def _csv_rows(data: bytes, filename: str, error: type[FileIssuesError]) -> Itera
         yield from reader
     except csv.Error as exc:  # a cell longer than the csv module's limit, an unclosed quote at the end
         raise error([Issue(file=filename, row=reader.line_num, code="unreadable",
-                           zh=f"无法读取（{exc}）；请检查引号和超长的单元格",
-                           en=f"cannot be read ({exc}); check its quotes and very long cells")
+                           text=Text(N_("cannot be read (%(exc)s); check its quotes and very long cells"), exc=exc))
                      ]) from None
 
 
@@ -124,8 +121,7 @@ def _unreadable(filename: str, detail: str) -> Issue:
     return Issue(
         file=filename,
         code="unreadable",
-        zh=f"无法读取文件（{detail}）；请另存为 .xlsx 或 UTF-8 .csv 后重试",
-        en=f"cannot read the file ({detail}); save it as .xlsx or UTF-8 .csv and try again",
+        text=Text(N_("cannot read the file (%(detail)s); save it as .xlsx or UTF-8 .csv and try again"), detail=detail),
     )
 
 
@@ -272,34 +268,35 @@ def _missing_columns(filename: str, missing: list[str], required: Sequence[str],
         file=filename,
         row=1,
         code="missing-column",
-        zh=f"表头缺少列：{listed}；第1行应为表头，列名为 {expected}",
-        en=f"the header lacks column(s): {listed}; row 1 must be the header with columns {expected}",
+        text=Text(N_("the header lacks column(s): %(listed)s; row 1 must be the header with columns %(expected)s"),
+        listed=listed, expected=expected),
     )
 
 
 def _mixed_languages(filename: str, chinese: list[str], english: list[str]) -> Issue:
-    zh_names, en_names = "、".join(chinese), "、".join(english)
     return Issue(
         file=filename,
         row=1,
         code="mixed-header-language",
-        zh=f"表头混用了中文列名（{zh_names}）和英文列名（{en_names}）；请全部改用中文列名或全部改用英文列名后重新导入",
-        en=f"the header mixes Chinese column names ({', '.join(chinese)}) with English ones "
-        f"({', '.join(english)}); use one language for every column and import again",
+        text=Text(N_("the header mixes Chinese column names (%(chinese)s) with English ones (%(english)s); use one "
+                     "language for every column and import again"), chinese=Items(chinese), english=Items(english)),
     )
+
+
+def _meaning(column: str, aliases: Mapping[str, Sequence[str]]) -> Text | str:
+    """What a column means: ``entrance（单元）`` in English, ``单元（entrance）`` in Chinese."""
+    names = aliases.get(column, ())
+    return Text(N_("%(column)s（%(alias)s）"), column=column, alias=names[0]) if names else column
 
 
 def _repeated_column(filename: str, column: str, places: list[tuple[int, str, bool]],
                      aliases: Mapping[str, Sequence[str]]) -> Issue:
-    where_zh = "、".join(f"{column_letter(i)}列“{text}”" for i, text, _ in places)
-    where_en = ", ".join(f"column {column_letter(i)} '{text}'" for i, text, _ in places)
-    meaning = _label(column, aliases, True)
+    where = Items(Text(N_("column %(letter)s '%(text)s'"), letter=column_letter(i), text=text) for i, text, _ in places)
     return Issue(
         file=filename,
         row=1,
         column=places[0][1],
         code="duplicate-column",
-        zh=f"{where_zh} 都表示 {meaning}；一列只能出现一次，请删除或改名多余的列后重新导入",
-        en=f"{where_en} all mean {_label(column, aliases, False)}; keep one of them "
-        "(delete or rename the others) and import again",
+        text=Text(N_("%(where)s all mean %(meaning)s; keep one of them (delete or rename the others) and import "
+                     "again"), where=where, meaning=_meaning(column, aliases)),
     )

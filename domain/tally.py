@@ -27,7 +27,7 @@ from domain.ballots import (
     ProxyRecord,
     book_from_records,
 )
-from domain.errors import DeemingSettingsError
+from domain.errors import N_, DeemingSettingsError
 from domain.roll import Electorate
 from domain.rules import Rule
 from domain.tally_result import Count, TallyResult, evaluate
@@ -57,10 +57,8 @@ def check_deeming(deem_silent: bool, deem_over_half: bool) -> None:
     """Refuse ``deem_over_half`` without ``deem_silent``: it only narrows when deeming applies."""
     if deem_over_half and not deem_silent:
         raise DeemingSettingsError(
-            "“多数票须过半”（deem_over_half）是沉默业主视为随多数（deem_silent）的附加条件：请先开启 deem_silent，"
-            "或关闭 deem_over_half",
-            "deem_over_half is a condition on silent-owner deeming (deem_silent): turn deem_silent on first, "
-            "or turn deem_over_half off",
+            N_("deem_over_half is a condition on silent-owner deeming (deem_silent): turn deem_silent on first, or "
+                    "turn deem_over_half off"),
         )
 
 

@@ -14,6 +14,7 @@ from activities.db import create_pool, migrate
 from activities.eventstore import EventStore
 from tests.clock import CLOCK_ENV, start_clock
 from yishi.embedded import EmbeddedPostgres, EmbeddedTemporal
+from yishi.i18n import core as i18n_core
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -27,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A text shown to a user that the zh_CN catalog lacks fails the test that shows it (yishi/i18n/translator.py).
+    i18n_core.STRICT = True
     # Environment variables, so that subprocesses and Settings() see the same clock and calendar.
     if config.getoption("--clock"):
         os.environ[CLOCK_ENV] = config.getoption("--clock")
@@ -124,3 +127,26 @@ async def time_skipping_env() -> AsyncIterator[object]:
     await start_clock(env)
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def no_raw_codes_on_pages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every HTML page a test renders is scanned for codes shown untranslated (tests/raw_codes.py): a role, an
+    outcome, a stage… must reach a page as its label, never as ``committee`` or ``feasibility-1``."""
+    from starlette.responses import HTMLResponse
+
+    from tests.raw_codes import raw_codes
+    from yishi.web import render
+
+    found: list[str] = []
+
+    class Checked(HTMLResponse):
+        def __init__(self, content: object = None, *args: object, **kwargs: object) -> None:
+            if isinstance(content, str) and (codes := raw_codes(content)):
+                title = content.partition("<title>")[2].partition("</title>")[0]
+                found.append(f"{title!r}: {', '.join(dict.fromkeys(codes))}")
+            super().__init__(content, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "HTMLResponse", Checked)
+    yield
+    assert not found, "codes shown untranslated on a page (label them: yishi/i18n/labels.py):\n" + "\n".join(found)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, DoorKnockInput, StageAppend
+    from domain.errors import N_, Bilingual, Items, Label, Text
     from domain.escalation import EvidenceRef
     from domain.events import Question
     from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         VoteCounted,
         VoteRoundOpened,
     )
+    from yishi.i18n import bilingual
 
 from workflows.ballot_box import BoxParams, BoxResult
 from workflows.deadlines import period_end, with_fallback
@@ -178,9 +180,11 @@ class ProcedureResult(BaseModel):
     head: Checkpoint | None = None
 
 
-def reject(zh: str, en: str, kind: str = "Rejected") -> ApplicationError:
-    """A refusal a person can act on, in Chinese and English."""
-    return ApplicationError(f"{zh} / {en}", type=kind, non_retryable=True)
+def reject(msgid: str, kind: str = "Rejected", /, **params: object) -> ApplicationError:
+    """A refusal a person can act on: the English text as the message, the msgid and its fields in the details
+    (the web and the CLI show it in the reader's language: ``yishi.i18n.errors.refusal``)."""
+    text = Text(msgid, **params)
+    return ApplicationError(str(text), text.wire(), type=kind, non_retryable=True)
 
 
 class ProcedureWorkflow(EscalationTickets):
@@ -329,23 +333,23 @@ class ProcedureWorkflow(EscalationTickets):
         task = self._s.tasks.get(c.task_id) or self._opening.get(c.task_id)
         open_ids = ", ".join(t for t, v in self._s.tasks.items() if v.status == "open") or "—"
         if task is None or task.status != "open":
-            raise reject(f"没有待办任务“{c.task_id}”（待办：{open_ids}）",
-                         f"no open task '{c.task_id}' (open: {open_ids})", "TaskNotOpen")
+            raise reject(N_("no open task '%(task)s' (open: %(open)s)"), "TaskNotOpen", task=c.task_id, open=open_ids)
+        procedure = self._in.procedure
         if task.stage != self._s.stage:
-            raise reject(f"任务“{task.task_id}”属于“{task.stage}”阶段，当前为“{self._s.stage}”阶段",
-                         f"task '{task.task_id}' belongs to stage '{task.stage}', not '{self._s.stage}'", "WrongStage")
+            raise reject(N_("task '%(task)s' belongs to stage '%(stage)s', not '%(current)s'"), "WrongStage",
+                         task=task.task_id, stage=Label("stage", task.stage, procedure),
+                         current=Label("stage", self._s.stage, procedure))
         if c.role not in task.roles:
-            raise reject(f"角色“{c.role}”无权办理“{task.title_zh}”（可办理：{'、'.join(task.roles)}）",
-                         f"role '{c.role}' may not complete '{task.title_en}' (allowed: {', '.join(task.roles)})",
-                         "WrongRole")
+            raise reject(N_("role '%(role)s' may not complete '%(task)s' (allowed: %(roles)s)"), "WrongRole",
+                         role=Label("role", c.role), task=Bilingual(task.title_zh, task.title_en),
+                         roles=Items(Label("role", r) for r in task.roles))
         if c.outcome not in task.outcomes:
-            raise reject(f"结果“{c.outcome}”无效，可选：{'、'.join(task.outcomes)}",
-                         f"outcome '{c.outcome}' is not one of: {', '.join(task.outcomes)}", "BadOutcome")
+            raise reject(N_("outcome '%(outcome)s' is not one of: %(outcomes)s"), "BadOutcome",
+                         outcome=c.outcome, outcomes=Items(Label("outcome", o) for o in task.outcomes))
         if task.needs_document and not (c.document_no or "").strip():
-            raise reject("请填写文件编号（如批复文号）", "give the document number (e.g. the permit's)",
-                         "NeedsDocument")
+            raise reject(N_("give the document number (e.g. the permit's)"), "NeedsDocument")
         if c.outcome in task.needs_note and not c.note.strip():
-            raise reject("请填写理由", "give the reason in the note", "NeedsNote")
+            raise reject(N_("give the reason in the note"), "NeedsNote")
         return task
 
     async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:
@@ -422,13 +426,13 @@ class ProcedureWorkflow(EscalationTickets):
 
     def _check_objection(self, o: ObjectionInput) -> None:
         if self.objection_stage is None or self._s.stage != self.objection_stage:
-            raise reject(f"当前为“{self._s.stage}”阶段，不受理异议（异议期：{self.objection_stage}）",
-                         f"objections are taken during '{self.objection_stage}', not '{self._s.stage}'", "WrongStage")
+            raise reject(N_("objections are taken during '%(stage)s', not '%(current)s'"), "WrongStage",
+                         stage=Label("stage", self.objection_stage or "", self._in.procedure),
+                         current=Label("stage", self._s.stage, self._in.procedure))
         if not self._may_object(o.owner_id):
-            raise reject(f"业主 {o.owner_id} 不在本次事项范围内", f"owner {o.owner_id} is not in this matter's scope",
-                         "NotInScope")
+            raise reject(N_("owner %(owner)s is not in this matter's scope"), "NotInScope", owner=o.owner_id)
         if not o.text.strip():
-            raise reject("请写明异议内容", "write what you object to", "EmptyObjection")
+            raise reject(N_("write what you object to"), "EmptyObjection")
 
     async def _object(self, o: ObjectionInput) -> ObjectionReceipt:
         async with self._lock:
@@ -437,8 +441,9 @@ class ProcedureWorkflow(EscalationTickets):
             ref = await self._append(f"objection:{oid}", ObjectionFiled(
                 at=workflow.now(), objection_id=oid, owner_id=o.owner_id, text=o.text))
             task = await self._open_task(
-                "mediation", ("committee",), ("resolved", "unresolved"), f"调解异议 {oid}（业主 {o.owner_id}）",
-                f"Mediate objection {oid} (owner {o.owner_id})", due=await self._until("mediation"), subject=oid)
+                "mediation", ("committee",), ("resolved", "unresolved"),
+                *bilingual(N_("Mediate objection %(objection)s (owner %(owner)s)"), objection=oid, owner=o.owner_id),
+                due=await self._until("mediation"), subject=oid)
             self._s.objections[oid] = Objection(objection_id=oid, owner_id=o.owner_id, text=o.text,
                                                 filed_at=workflow.now(), task_id=task.task_id, filed_seq=ref.seq)
         return ObjectionReceipt(objection_id=oid, mediation_task=task.task_id, due_at=task.due_at, seq=ref.seq)
@@ -484,11 +489,14 @@ class ProcedureWorkflow(EscalationTickets):
 
     async def _escalate(self, o: Objection) -> None:
         if workflow.patched("escalation-child-v1"):
-            detail = f"业主 {o.owner_id} 的异议：{o.text}（社区调解未解决或逾期）"
+            # The ticket's subject and detail are written once, in Chinese, for the offices that handle it.
+            detail = bilingual(N_("Objection of owner %(owner)s: %(text)s (community mediation unresolved or overdue)"),
+                               owner=o.owner_id, text=o.text)[0]
             evidence = (EvidenceRef(kind="event", stream_id=self._in.deliberation_id, seq=o.filed_seq,
                                     note=f"ObjectionFiled {o.objection_id}"),) if o.filed_seq else ()
             task = await self._escalation_child(
-                o.objection_id, f"异议 {o.objection_id}：{self._in.title}", detail, evidence,
+                o.objection_id, bilingual(N_("Objection %(objection)s: %(title)s"), objection=o.objection_id,
+                                          title=self._in.title)[0], detail, evidence,
                 category="housing", outcomes=("resolved", "upheld"), reason="mediation unresolved or overdue")
             o.status, o.escalation_task = "escalated", task.task_id
             self._s.version += 1
@@ -497,8 +505,8 @@ class ProcedureWorkflow(EscalationTickets):
         to = ("street_office",)
         task = await self._open_task(
             "escalation", to, ("resolved", "upheld"),
-            f"【占位】街道办调处异议 {o.objection_id}（升级流程待 issue 6 接入）",
-            f"[Placeholder] Street office settles objection {o.objection_id} (escalation workflow: issue 6)",
+            *bilingual(N_("[Placeholder] Street office settles objection %(objection)s (escalation workflow: issue 6)"),
+                       objection=o.objection_id),
             due=await self._until("escalation"), subject=o.objection_id)
         await self._append(f"escalation:{o.objection_id}", EscalationPlaceholderOpened(
             at=workflow.now(), task_id=task.task_id, subject=o.objection_id, to=to,
@@ -567,23 +575,28 @@ class ProcedureWorkflow(EscalationTickets):
                     at=workflow.now()),
                 result_type=DoorKnockListIssued, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
             if listed.owners:
-                body = (f"“{self._in.title}”投票将于 {beijing(closes)} 截止，您尚未投票。",
-                        f"Voting on '{self._in.title}' closes at {beijing(closes)}; you have not voted yet.")
-                await self._notify("reminder", ("投票提醒", "Voting reminder"), with_fallback(body, end.fallback_years),
-                                   recipients=listed.owners)
+                body = bilingual(N_("Voting on '%(title)s' closes at %(when)s; you have not voted yet."),
+                                 title=self._in.title, when=beijing(closes))
+                await self._notify("reminder", bilingual(N_("Voting reminder")),
+                                   with_fallback(body, end.fallback_years), recipients=listed.owners)
 
-    async def _result_notice(self, title: str) -> None:
+    async def _result_notice(self, title: str, note: Text | None = None) -> None:
         """The result notice carries the stream's final head, so anyone can check the stream against it; since
         the deemed tally decides, it gives the ballots cast, the deemed tally and the outcome that decides."""
         head = self._s.head
-        where = f"seq={head.seq if head else '-'} hash={head.hash if head else '-'}"
+        seq, hash_ = (head.seq, head.hash) if head else ("-", "-")
+        heading = (bilingual(N_("Result: %(title)s (%(note)s)"), title=title, note=note) if note is not None
+                   else bilingual(N_("Result: %(title)s"), title=title))
         if self._s.rule_decides:
-            zh, en = result_lines(self._s.results)
-            body = (f"表决结果：\n{zh}\n记录链终点 {where}", f"Result:\n{en}\nStream head {where}")
+            lines = result_lines(self._s.results)
+            body = bilingual(N_("Result:\n%(lines)s\nStream head seq=%(seq)s hash=%(hash)s"),
+                             lines=Bilingual(*lines), seq=seq, hash=hash_)
         else:  # rounds counted before the deemed tally decided: the notice as it was then
-            outcomes = ", ".join(f"{q}: {r['outcome']}" for q, r in self._s.results.items())
-            body = (f"表决结果：{outcomes}。记录链终点 {where}", f"Outcome: {outcomes}. Stream head {where}")
-        await self._notify("result", (f"{title}表决结果", f"Result: {title}"), body, head=head)
+            outcomes = Items(Text(N_("%(question)s: %(outcome)s"), question=q, outcome=Label("outcome", r["outcome"]))
+                             for q, r in self._s.results.items())
+            body = bilingual(N_("Outcome: %(outcomes)s. Stream head seq=%(seq)s hash=%(hash)s"), outcomes=outcomes,
+                             seq=seq, hash=hash_)
+        await self._notify("result", heading, body, head=head)
 
     # ---- handlers shared by every procedure --------------------------------------------------------
 

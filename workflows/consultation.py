@@ -15,10 +15,12 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.errors import N_, Items, Label, Text
     from domain.events import Question
     from domain.procedures import select_candidate
     from domain.stage_events import FeedbackRecorded, MilestoneRecorded, PositionRecorded, StageEvent
     from domain.tally_result import TallyResult
+    from yishi.i18n import bilingual
 
 from workflows.common import (
     ProcedureInput,
@@ -63,21 +65,23 @@ class ConsultationWorkflow(ProcedureWorkflow):
         return await self._drive()
 
     async def _stage_start(self) -> None:
-        await self._gate("acceptance", ("committee",), ("accepted", "declined"), "受理议题（不受理须说明理由）",
-                         "Accept the issue (a refusal needs a reason)")
+        await self._gate("acceptance", ("committee",), ("accepted", "declined"),
+                         *bilingual(N_("Accept the issue (a refusal needs a reason)")))
 
     async def _stage_notice(self) -> None:
-        options = "；".join(f"{o.id}：{o.text}" for o in self._in.options)
-        await self._notice_stage("meeting_notice", "meeting", (
-            f"议事会通知：{self._in.title}", f"Consultation meeting: {self._in.title}"), (
-            f"议题：{self._in.issue}。方案：{options}", f"Issue: {self._in.issue}. Options: {options}"), "positions")
+        options = Items(Text(N_("%(id)s: %(text)s"), id=o.id, text=o.text) for o in self._in.options)
+        await self._notice_stage("meeting_notice", "meeting",
+                                 bilingual(N_("Consultation meeting: %(title)s"), title=self._in.title),
+                                 bilingual(N_("Issue: %(issue)s. Options: %(options)s"), issue=self._in.issue,
+                                           options=options), "positions")
 
     async def _stage_positions(self) -> None:
         until = await self._until("positions")
         end = until.ends_at
         await self._enter("positions", until)
         choices = (*(o.id for o in self._in.options), "no_position")
-        tasks = [await self._open_task("position", (party,), choices, f"记录{party}的意见", f"Position of {party}",
+        tasks = [await self._open_task("position", (party,), choices,
+                                       *bilingual(N_("Position of %(party)s"), party=Label("role", party)),
                                        due=until, subject=party) for party in self._in.parties]
         try:
             await workflow.wait_condition(lambda: all(self._s.tasks[t.task_id].status != "open" for t in tasks),
@@ -107,8 +111,9 @@ class ConsultationWorkflow(ProcedureWorkflow):
 
     async def _stage_implementation(self) -> None:
         await self._enter("implementation", await self._until("milestone"))
-        tasks = [await self._open_task("milestone", ("committee",), ("done",), f"实施节点：{name}",
-                                       f"Milestone: {name}", due=self._stage_end(), subject=f"m{i}")
+        tasks = [await self._open_task("milestone", ("committee",), ("done",),
+                                       *bilingual(N_("Milestone: %(name)s"), name=name), due=self._stage_end(),
+                                       subject=f"m{i}")
                  for i, name in enumerate(self._in.milestones, start=1)]
         for task in tasks:
             await self._await_task(task)
@@ -118,9 +123,8 @@ class ConsultationWorkflow(ProcedureWorkflow):
         until = await self._until("feedback")
         end = until.ends_at
         await self._enter("feedback", until)
-        await self._notify("feedback", ("满意度评价", "Satisfaction feedback"), (
-            "请通过个人链接为本次议事的落实情况打分（1–5）。",
-            "Rate how the decision was carried out (1–5) through your link."))
+        await self._notify("feedback", bilingual(N_("Satisfaction feedback")),
+                           bilingual(N_("Rate how the decision was carried out (1–5) through your link.")))
         await self._sleep_until(end)
         scores = list(self._s.feedback.values())
         mean = Fraction(sum(scores), len(scores)) if scores else None
@@ -152,9 +156,9 @@ class ConsultationWorkflow(ProcedureWorkflow):
 
     def _check_feedback(self, f: FeedbackInput) -> None:
         if self._s.stage != "feedback":
-            raise reject(f"当前为“{self._s.stage}”阶段，不在评价期", f"feedback is taken during 'feedback', "
-                         f"not '{self._s.stage}'", "WrongStage")
+            raise reject(N_("feedback is taken during '%(stage)s', not '%(current)s'"), "WrongStage",
+                         stage=Label("stage", "feedback"), current=Label("stage", self._s.stage, "consultation"))
         if not 1 <= f.score <= 5:
-            raise reject("评分应为 1 到 5", "the score must be 1 to 5", "BadScore")
+            raise reject(N_("the score must be 1 to 5"), "BadScore")
         if f.owner_id in self._s.feedback:
-            raise reject(f"{f.owner_id} 已评价过", f"{f.owner_id} has already given feedback", "AlreadyGiven")
+            raise reject(N_("%(owner)s has already given feedback"), "AlreadyGiven", owner=f.owner_id)

@@ -17,8 +17,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import DeadlineQuery
+    from domain.errors import N_, Bilingual
     from domain.legal_calendar import HolidayFile, PeriodEnd, fallback_note
     from domain.procedures import parse_period
+    from yishi.i18n import bilingual
 
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
@@ -56,5 +58,5 @@ def with_fallback(body: tuple[str, str], years: Iterable[int]) -> tuple[str, str
     listed = sorted(set(years))
     if not listed:
         return body
-    zh, en = fallback_note(listed)
-    return f"{body[0]}（注：{zh}）", f"{body[1]} (Note: {en})"
+    zh, en = bilingual(N_("%(body)s (Note: %(note)s)"), body=Bilingual(*body), note=fallback_note(listed))
+    return zh, en

@@ -16,9 +16,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.stages import CostPlanInput
+    from domain.errors import N_, Label
     from domain.events import Question
     from domain.numbers import Area
     from domain.stage_events import CostPlanProposed, PermitDecided, ShareConfirmed, SharesUnconfirmed, StageEvent
+    from yishi.i18n import bilingual
 
 from workflows.common import (
     ACTIVITY_TIMEOUT,
@@ -29,13 +31,16 @@ from workflows.common import (
     Task,
     TaskCompletion,
     TaskReceipt,
+    beijing,
     reject,
 )
 
+QUESTION = bilingual(N_("Do you agree to install an elevator in this entrance?"))
+
 
 class ElevatorInput(ProcedureInput):
-    question_zh: str = "是否同意本单元加装电梯？"
-    question_en: str = "Do you agree to install an elevator in this entrance?"
+    question_zh: str = QUESTION[0]
+    question_en: str = QUESTION[1]
     cost_total: Area = Decimal("600000")
     coefficients: dict[str, Area] = {}
     ground_floor: str = "1"
@@ -62,13 +67,14 @@ class ElevatorWorkflow(ProcedureWorkflow):
 
     async def _stage_start(self) -> None:
         await self._gate("feasibility", ("committee", "street_office"), ("feasible", "not_feasible"),
-                         "加装电梯可行性审查（社区/街道）", "Feasibility check (community / street office)")
+                         *bilingual(N_("Feasibility check (community / street office)")))
 
     async def _stage_notice(self) -> None:
-        await self._notice_stage("consultation_notice", "consultation", (
-            f"{self._in.title}征询公告", f"Consultation: {self._in.title}"), (
-            f"{self._in.question_zh} 表决规则：{self._in.rule_id}。",
-            f"{self._in.question_en} Rule: {self._in.rule_id}."), "voting")
+        question = (self._in.question_zh, self._in.question_en)
+        rule = bilingual(N_("Rule: %(rule)s."), rule=self._in.rule_id)
+        await self._notice_stage("consultation_notice", "consultation",
+                                 bilingual(N_("Consultation: %(title)s"), title=self._in.title),
+                                 (f"{question[0]} {rule[0]}", f"{question[1]} {rule[1]}"), "voting")
 
     async def _stage_voting(self) -> None:
         outcome = await self._vote((Question(id="main", text_zh=self._in.question_zh, text_en=self._in.question_en),))
@@ -91,9 +97,9 @@ class ElevatorWorkflow(ProcedureWorkflow):
             result_type=CostPlanProposed, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
         self._s.extra["plan"] = plan.model_dump_json()
         self._s.version += 1
-        await self._notify("cost_plan", ("费用分摊方案", "Cost-sharing plan"), (
-            f"总费用 {plan.total} 元，按楼层系数分摊；请通过个人链接确认您的份额。",
-            f"Total {plan.total} yuan shared by floor coefficients; confirm your share through your link."))
+        await self._notify("cost_plan", bilingual(N_("Cost-sharing plan")), bilingual(
+            N_("Total %(total)s yuan shared by floor coefficients; confirm your share through your link."),
+            total=plan.total))
         owners = {s.owner_id for s in plan.shares}
         try:
             await workflow.wait_condition(lambda: owners <= set(self._s.confirmed),
@@ -106,29 +112,28 @@ class ElevatorWorkflow(ProcedureWorkflow):
 
     async def _stage_publicity(self) -> None:
         if await self._objection_window("publicity", "publicity", (
-                "publicity", "加装电梯方案公示", "Public notice of the plan (公示)",
-                "方案公示期内，业主可通过个人链接提出异议。",
-                "During the notice period owners may object through their link.")):
+                "publicity", *bilingual(N_("Public notice of the plan (公示)")),
+                *bilingual(N_("During the notice period owners may object through their link.")))):
             self._s.next = "permit"
         else:
             await self._close("objection_upheld")
 
     async def _stage_permit(self) -> None:
-        task = await self._task("permit", ("committee",), ("granted", "refused"), "规划/建设许可申请结果",
-                                "Permit application decision", "permit", needs_document=True)
+        task = await self._task("permit", ("committee",), ("granted", "refused"),
+                                *bilingual(N_("Permit application decision")), "permit", needs_document=True)
         if task.outcome == "granted":
             self._s.next = "construction"
         else:
             await self._close("permit_refused", task.document_no or "")
 
     async def _stage_construction(self) -> None:
-        await self._task("construction", ("committee",), ("completed",), "施工完成", "Construction finished",
+        await self._task("construction", ("committee",), ("completed",), *bilingual(N_("Construction finished")),
                          "construction")
         self._s.next = "acceptance"
 
     async def _stage_acceptance(self) -> None:
-        task = await self._task("acceptance", ("committee", "street_office"), ("passed", "failed"), "竣工验收",
-                                "Acceptance inspection", "acceptance", needs_note=("failed",))
+        task = await self._task("acceptance", ("committee", "street_office"), ("passed", "failed"),
+                                *bilingual(N_("Acceptance inspection")), "acceptance", needs_note=("failed",))
         if task.outcome == "passed":
             await self._close("completed")
         else:
@@ -167,12 +172,11 @@ class ElevatorWorkflow(ProcedureWorkflow):
 
     def _check_share(self, c: ShareConfirmation) -> None:
         if self._s.stage != "cost_sharing" or "plan" not in self._s.extra:
-            raise reject(f"当前为“{self._s.stage}”阶段，不在确认分摊份额期间",
-                         f"shares are confirmed during 'cost_sharing', not '{self._s.stage}'", "WrongStage")
+            raise reject(N_("shares are confirmed during '%(stage)s', not '%(current)s'"), "WrongStage",
+                         stage=Label("stage", "cost_sharing"), current=Label("stage", self._s.stage, "elevator"))
         if c.owner_id not in self._plan_shares():
-            raise reject(f"业主 {c.owner_id} 不在本单元分摊方案中", f"owner {c.owner_id} has no share in this plan",
-                         "NotInScope")
+            raise reject(N_("owner %(owner)s has no share in this plan"), "NotInScope", owner=c.owner_id)
         if c.owner_id in self._s.confirmed:
             when: datetime = self._s.confirmed[c.owner_id]
-            raise reject(f"业主 {c.owner_id} 已于 {when:%Y-%m-%d %H:%M} 确认",
-                         f"owner {c.owner_id} confirmed at {when}", "AlreadyConfirmed")
+            raise reject(N_("owner %(owner)s confirmed at %(when)s"), "AlreadyConfirmed", owner=c.owner_id,
+                         when=beijing(when))

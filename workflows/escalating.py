@@ -32,8 +32,10 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import EscalationOutcome, TicketQuery
+    from domain.errors import N_
     from domain.escalation import EvidenceRef
     from domain.stage_events import EscalationResolved, EscalationStarted, TaskCompleted
+    from yishi.i18n import bilingual
 
 from workflows.escalation import EscalationInput, EscalationResult
 from workflows.policies import ACTIVITY_TIMEOUT
@@ -62,8 +64,9 @@ class EscalationTickets:
         did = self._in.deliberation_id
         ticket_id = f"{did}/esc-{subject}"
         task = await self._open_task(
-            "escalation", (), outcomes, f"街道及部门办理：{title}（工单 {ticket_id}）",
-            f"Street office / departments: {title} (ticket {ticket_id})", subject=subject)
+            "escalation", (), outcomes,
+            *bilingual(N_("Street office / departments: %(title)s (ticket %(ticket)s)"), title=title, ticket=ticket_id),
+            subject=subject)
         await self._append(f"escalation:{subject}", EscalationStarted(
             at=workflow.now(), task_id=task.task_id, subject=subject, ticket_id=ticket_id, category=category,
             start_level=start_level, reason=reason))
@@ -134,7 +137,7 @@ class EscalationTickets:
             raise
         if found.status == "cancelled":  # as a child that ended on its own is recorded (see _ticket_ended)
             result = EscalationResult(ticket_id=ticket_id, status="ended", outcome="ticket_ended",
-                                      resolution="工单已取消 / the ticket was cancelled")
+                                      resolution=" / ".join(bilingual(N_("the ticket was cancelled"))))
         else:
             result = EscalationResult(**found.model_dump())
         await self._record_ticket_end(task_id, subject, result)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.routing import Route, RouteQuery
     from activities.stages import Appended
     from domain import escalation as esc
+    from domain.errors import N_, Bilingual
     from domain.escalation import (
         FOLLOW_UP_DEFAULT,
         Acknowledged,
@@ -51,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.legal_calendar import HolidayFile, PeriodEnd
     from domain.procedures import parse_period
     from domain.stage_events import NoticePublished
+    from yishi.i18n import bilingual
 
 from workflows.deadlines import DEADLINES_RECORDED, period_end, period_ends, with_fallback
 from workflows.escalation_joint import ActionReceipt, JointParts, TicketAction, beijing, reject
@@ -64,6 +66,13 @@ ladder version current when it opens, its channel, recorded on ``EscalationOpene
 read the ladder with ``escalation_ladder`` (every ``tests/histories/escalation*.json`` but ``*_grid_routing*``)."""
 
 
+def _pair(title: tuple[str, str], body: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(title, body) in Chinese and in English, from a title and a body each in both languages."""
+    return (title[0], body[0]), (title[1], body[1])
+
+
+ANNOUNCED = {"opened": N_("Ticket opened: %(subject)s"), "escalated": N_("Ticket escalated: %(subject)s"),
+             "reopened": N_("Ticket reopened: %(subject)s"), "transferred": N_("Ticket transferred: %(subject)s")}
 
 
 class EscalationInput(BaseModel):
@@ -154,16 +163,11 @@ class EscalationWorkflow(JointParts):
     async def _announce(self, assigned: LevelAssigned) -> None:
         """Tell the initiator and the committee; post to the organisation's system if it has a webhook."""
         t, level = self._t, self._t.levels[assigned.level]
-        words = {"opened": ("已受理", "opened"), "escalated": ("已升级", "escalated"),
-                 "reopened": ("已重新办理", "reopened"), "transferred": ("已转办", "transferred")}[assigned.reason]
-        zh, en = with_fallback((
-            f"工单 {t.ticket_id} 现由{level.name_zh}（{assigned.org}）办理，"
-            f"签收期限 {beijing(assigned.ack_due)}，办结期限 {beijing(assigned.resolve_due)}。",
-            f"Ticket {t.ticket_id} is now with {level.name_en} ({assigned.org}); "
-            f"acknowledge by {beijing(assigned.ack_due)}, resolve by {beijing(assigned.resolve_due)}."),
-            assigned.fallback_years)
-        await self._notify(assigned.reason, (f"议题{words[0]}：{t.subject}", zh),
-                           (f"Ticket {words[1]}: {t.subject}", en))
+        body = with_fallback(bilingual(
+            N_("Ticket %(ticket)s is now with %(level)s (%(org)s); acknowledge by %(ack)s, resolve by %(resolve)s."),
+            ticket=t.ticket_id, level=Bilingual(level.name_zh, level.name_en), org=assigned.org,
+            ack=beijing(assigned.ack_due), resolve=beijing(assigned.resolve_due)), assigned.fallback_years)
+        await self._notify(assigned.reason, *_pair(bilingual(ANNOUNCED[assigned.reason], subject=t.subject), body))
         retry = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5),
                             maximum_attempts=self._in.webhook_attempts)
         try:
@@ -313,23 +317,22 @@ class EscalationWorkflow(JointParts):
             return
         await self._apply("deadline", events)
         if len(events) == 1:  # the top level missed it: there is no one above; tell them all the same
-            await self._notify("overdue", ("工单逾期", f"工单 {t.ticket_id} 已超过期限，且已是最高层级。"),
-                               ("Ticket overdue", f"Ticket {t.ticket_id} is overdue at the top level."))
+            await self._notify("overdue", *_pair(bilingual(N_("Ticket overdue")), bilingual(
+                N_("Ticket %(ticket)s is overdue at the top level."), ticket=t.ticket_id)))
 
     async def _resolved_notice(self) -> None:
         t, within = self._t, self._in.follow_up
         if t.follow_up_due is None:  # resolved before the deadlines-recorded patch
-            zh = f"{t.resolution}（请在 {within} 内评价：满意/基本满意/不满意）"
-            en = f"{t.resolution} (rate it within {within})"
+            body = bilingual(N_("%(text)s (rate it within %(within)s)"), text=t.resolution or "", within=within)
         else:
-            zh, en = with_fallback((f"{t.resolution}（请于 {beijing(t.follow_up_due)} 前评价：满意/基本满意/不满意）",
-                                    f"{t.resolution} (rate it by {beijing(t.follow_up_due)})"), t.follow_up_fallback)
-        await self._notify("resolved", ("工单已答复，请评价", zh), ("Ticket resolved: please rate it", en))
+            body = with_fallback(bilingual(N_("%(text)s (rate it by %(when)s)"), text=t.resolution or "",
+                                           when=beijing(t.follow_up_due)), t.follow_up_fallback)
+        await self._notify("resolved", *_pair(bilingual(N_("Ticket resolved: please rate it")), body))
 
     async def _closed_notice(self) -> None:
         t = self._t
-        await self._notify("closed", ("工单已办结", f"工单 {t.ticket_id}：{t.resolution or ''}"),
-                           ("Ticket closed", f"Ticket {t.ticket_id}: {t.resolution or ''}"))
+        await self._notify("closed", *_pair(bilingual(N_("Ticket closed")), bilingual(
+            N_("Ticket %(ticket)s: %(resolution)s"), ticket=t.ticket_id, resolution=t.resolution or "")))
 
     # ---- actions ---------------------------------------------------------------------------------------
 
@@ -357,8 +360,8 @@ class EscalationWorkflow(JointParts):
                 case "follow_up":
                     return esc.answer_follow_up(t, a.role, a.actor, a.outcome, a.text, now, dues)
         except EscalationError as exc:
-            raise reject(exc.zh, exc.en, type(exc).__name__) from None
-        raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
+            raise reject(exc.text, type(exc).__name__) from None
+        raise reject(N_("unknown action '%(action)s'"), "Rejected", action=name)
 
     def _validate(self, name: str, a: TicketAction) -> None:
         """The update validators: who may act (domain/escalation_auth.py: the acting organisation owns the
@@ -368,7 +371,7 @@ class EscalationWorkflow(JointParts):
         try:
             authorise(self._t, name, role=a.role, org=a.org, by=a.actor)
         except EscalationError as exc:
-            raise reject(exc.zh, exc.en, "NotAuthorised") from None
+            raise reject(exc.text, "NotAuthorised") from None
         self._decide(name, a)
 
     async def _act(self, name: str, action: TicketAction) -> ActionReceipt:

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.escalation import WebhookDispatch
     from activities.hotline import HotlineCallback
     from activities.stages import Appended
+    from domain.errors import N_, Items, Text
     from domain.escalation import Dues, EscalationError, EscalationEvent, Ticket
     from domain.escalation_auth import authorise
     from domain.joint import PartEscalated, PartOpened, WhistleBlown
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         spec_of,
     )
     from domain.legal_calendar import BEIJING
+    from yishi.i18n import bilingual
 
 from workflows.deadlines import period_ends, with_fallback
 from workflows.policies import ACTIVITY_TIMEOUT
@@ -49,9 +51,10 @@ JOINT_PARTS = "joint-parts"
 """Patch marker recorded by the first whistle of a ticket (see the module docstring)."""
 
 
-def reject(zh: str, en: str, kind: str = "Rejected") -> ApplicationError:
-    """A refusal a person can act on, in Chinese and English (as in workflows/common.py)."""
-    return ApplicationError(f"{zh} / {en}", type=kind, non_retryable=True)
+def reject(message: str | Text, kind: str = "Rejected", /, **params: object) -> ApplicationError:
+    """A refusal a person can act on: English as the message, the text in the details (as in workflows/common.py)."""
+    text = message if isinstance(message, Text) else Text(message, **params)
+    return ApplicationError(str(text), text.wire(), type=kind, non_retryable=True)
 
 
 def beijing(instant: datetime) -> str:
@@ -132,14 +135,14 @@ class JointParts:
                 case "release_part":
                     return release_part(t, a.part, a.org, a.role, a.actor, a.text, now)
         except EscalationError as exc:
-            raise reject(exc.zh, exc.en, type(exc).__name__) from None
-        raise reject(f"未知操作“{name}”", f"unknown action '{name}'")
+            raise reject(exc.text, type(exc).__name__) from None
+        raise reject(N_("unknown action '%(action)s'"), "Rejected", action=name)
 
     def _joint_validate(self, name: str, a: Whistle | PartAction) -> None:
         try:
             authorise(self._t, name, role=a.role, org=a.org, by=a.actor, part=getattr(a, "part", 0))
         except EscalationError as exc:
-            raise reject(exc.zh, exc.en, "NotAuthorised") from None
+            raise reject(exc.text, "NotAuthorised") from None
         self._joint_decide(name, a, workflow.now())
 
     def _receipt(self, ref: Appended) -> ActionReceipt:
@@ -208,19 +211,23 @@ class JointParts:
             if isinstance(event, WhistleBlown):
                 opened = [e for e in called if isinstance(e, PartOpened)]
                 due = opened[0] if opened else None
-                zh = f"工单 {t.ticket_id} 已吹哨召集：{'、'.join(event.departments)}"
-                en = f"Ticket {t.ticket_id}: the street office called in {', '.join(event.departments)}"
-                if due is not None:
-                    zh += f"；报到期限 {beijing(due.report_due)}，办结期限 {beijing(due.resolve_due)}。"
-                    en += f"; report in by {beijing(due.report_due)}, resolve by {beijing(due.resolve_due)}."
-                    zh, en = with_fallback((zh, en), due.fallback_years)
-                await self._notify("whistle", ("街道吹哨、部门报到", zh), ("Departments called in", en))
+                if due is None:
+                    body = bilingual(N_("Ticket %(ticket)s: the street office called in %(departments)s"),
+                                     ticket=t.ticket_id, departments=Items(event.departments))
+                else:
+                    body = with_fallback(bilingual(
+                        N_("Ticket %(ticket)s: the street office called in %(departments)s; report in by "
+                           "%(report)s, resolve by %(resolve)s."), ticket=t.ticket_id,
+                        departments=Items(event.departments), report=beijing(due.report_due),
+                        resolve=beijing(due.resolve_due)), due.fallback_years)
+                title = bilingual(N_("Departments called in"))
+                await self._notify("whistle", (title[0], body[0]), (title[1], body[1]))
             elif isinstance(event, PartEscalated):
-                await self._notify(f"part-{event.part}-escalated", (
-                    "部门逾期，已升级督办", f"工单 {t.ticket_id} 第 {event.part} 部分：{event.from_org} 逾期，"
-                    f"已转 {event.to_org} 督办，办结期限 {beijing(event.resolve_due)}。"), (
-                    "A department missed its deadline", f"Ticket {t.ticket_id} part {event.part}: {event.from_org} "
-                    f"missed its deadline; now with {event.to_org}, resolve by {beijing(event.resolve_due)}."))
+                title = bilingual(N_("A department missed its deadline"))
+                body = bilingual(N_("Ticket %(ticket)s part %(part)s: %(from_org)s missed its deadline; now with "
+                                    "%(to_org)s, resolve by %(resolve)s."), ticket=t.ticket_id, part=event.part,
+                                 from_org=event.from_org, to_org=event.to_org, resolve=beijing(event.resolve_due))
+                await self._notify(f"part-{event.part}-escalated", (title[0], body[0]), (title[1], body[1]))
         for event in called:
             org = event.org if isinstance(event, PartOpened) else event.to_org
             await self._post(WebhookDispatch(ticket_id=t.ticket_id, n=event.part, org=org, at=workflow.now(),

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.errors import N_, Items, Label, Text
     from domain.events import Question
     from domain.procedures import select_candidate
     from domain.stage_events import (
@@ -28,16 +29,20 @@ with workflow.unsafe.imports_passed_through():
         StageEvent,
     )
     from domain.tally_result import TallyResult
+    from yishi.i18n import bilingual
 
 from workflows.common import ProcedureInput, ProcedureResult, ProcedureWorkflow, Task, TaskCompletion, beijing
 from workflows.deadlines import period_end, with_fallback
 
-HANDOVER_ITEMS = {
-    "service_rooms": ("物业服务用房", "service rooms"),
-    "facilities_equipment": ("共用设施设备", "common facilities and equipment"),
-    "records_files": ("档案资料", "records and files"),
-    "funds": ("预收费用及维修资金账目", "prepaid fees and fund accounts"),
-}
+
+def _texts(msgid: str, **params: object) -> dict[str, str]:
+    """A question's ``text_zh`` and ``text_en`` from the catalogs."""
+    zh, en = bilingual(msgid, **params)
+    return {"text_zh": zh, "text_en": en}
+
+
+HANDOVER_ITEMS = ("service_rooms", "facilities_equipment", "records_files", "funds")
+"""What a dismissed company hands over, each confirmed by the committee (labels: yishi/i18n/labels.py)."""
 
 
 class Candidate(BaseModel):
@@ -65,6 +70,14 @@ class PropertyWorkflow(ProcedureWorkflow):
     async def run(self, params: PropertyInput) -> ProcedureResult:
         return await self._drive()
 
+    def _company(self, which: str = "current") -> str | Text:
+        """The company being dismissed, by its name when the committee gave one."""
+        if self._in.current_company:
+            return self._in.current_company
+        if which == "former":
+            return Text(N_("the former property company"))
+        return Text(N_("the current property company"))
+
     def _name(self, candidate_id: str) -> str:
         return next((c.name for c in self._in.candidates if c.id == candidate_id), candidate_id)
 
@@ -73,23 +86,22 @@ class PropertyWorkflow(ProcedureWorkflow):
         return revote.split(",") if revote else [c.id for c in self._in.candidates]
 
     async def _stage_start(self) -> None:
-        await self._gate("review", ("committee",), ("accepted", "declined"), "社区审核更换物业申请",
-                         "Community review of the request")
+        await self._gate("review", ("committee",), ("accepted", "declined"),
+                         *bilingual(N_("Community review of the request")))
 
     async def _stage_notice(self) -> None:
-        names = "、".join(self._name(c) for c in self._running())
-        again = "（重新表决）" if self._s.round else ""
-        await self._notice_stage("meeting_notice", "meeting", (f"业主大会会议通知{again}", "Owners' meeting notice"), (
-            f"表决事项：解聘{self._in.current_company or '现物业'}；选聘：{names}。",
-            f"Matters: dismiss {self._in.current_company or 'the current company'}; choose among: {names}."), "voting")
+        names = Items(self._name(c) for c in self._running())
+        title = (bilingual(N_("Owners' meeting notice (new vote)")) if self._s.round
+                 else bilingual(N_("Owners' meeting notice")))
+        await self._notice_stage("meeting_notice", "meeting", title, bilingual(
+            N_("Matters: dismiss %(company)s; choose among: %(names)s."), company=self._company(), names=names),
+            "voting")
 
     async def _stage_voting(self) -> None:
-        questions = [Question(id=f"candidate:{c}", text_zh=f"是否同意选聘{self._name(c)}？",
-                              text_en=f"Appoint {self._name(c)}?") for c in self._running()]
+        questions = [Question(id=f"candidate:{c}", **_texts(N_("Appoint %(company)s?"), company=self._name(c)))
+                     for c in self._running()]
         if self._s.round == 0:
-            company = self._in.current_company or "现物业服务企业"
-            questions.insert(0, Question(id="dismiss", text_zh=f"是否同意解聘{company}？",
-                                         text_en=f"Dismiss {company}?"))
+            questions.insert(0, Question(id="dismiss", **_texts(N_("Dismiss %(company)s?"), company=self._company())))
         outcome = await self._vote(tuple(questions))
         if "dismiss" in outcome.results and outcome.results["dismiss"]["outcome"] != "approved":
             await self._result_notice(self._in.title)
@@ -116,13 +128,14 @@ class PropertyWorkflow(ProcedureWorkflow):
 
     async def _stage_result(self) -> None:
         await self._enter("result_posting", await self._until("result_posting"))
-        await self._result_notice(f"{self._in.title}（选聘：{self._name(self._s.extra['winner'])}）")
+        await self._result_notice(self._in.title, Text(N_("chosen: %(company)s"),
+                                                       company=self._name(self._s.extra["winner"])))
         self._s.next = "objection"
 
     async def _stage_objection(self) -> None:
         if await self._objection_window("objection", "objection", (
-                "objection", "表决结果异议期", "Objection period", "对表决结果有异议的业主可通过个人链接提出。",
-                "Owners who object to the result may do so through their link.")):
+                "objection", *bilingual(N_("Objection period")),
+                *bilingual(N_("Owners who object to the result may do so through their link.")))):
             self._s.next = "dismissal"
         else:
             await self._close("objection_upheld")
@@ -131,11 +144,9 @@ class PropertyWorkflow(ProcedureWorkflow):
         until = await self._until("dismissal_notice")
         end = until.ends_at
         await self._enter("dismissal_notice", until)
-        company = self._in.current_company or "现物业服务企业"
-        await self._notify("dismissal", ("解聘通知", "Notice of dismissal"), with_fallback((
-            f"{company}：业主大会已决定解聘，请于 {beijing(end)} 前做好交接准备（民法典第946条）。",
-            f"{company}: the owners' assembly dismissed you; prepare the hand-over by {beijing(end)} (CC art. 946)."),
-            until.fallback_years))
+        await self._notify("dismissal", bilingual(N_("Notice of dismissal")), with_fallback(bilingual(
+            N_("%(company)s: the owners' assembly dismissed you; prepare the hand-over by %(when)s (CC art. 946)."),
+            company=self._company(), when=beijing(end)), until.fallback_years))
         await self._sleep_until(end)
         self._s.next = "handover"
 
@@ -143,8 +154,9 @@ class PropertyWorkflow(ProcedureWorkflow):
         until = await self._until("handover")
         end = until.ends_at
         await self._enter("handover", until)
-        items = [await self._open_task("handover", ("committee",), ("confirmed",), f"交接确认：{HANDOVER_ITEMS[i][0]}",
-                                       f"Hand-over: {HANDOVER_ITEMS[i][1]}", due=until, subject=i)
+        items = [await self._open_task("handover", ("committee",), ("confirmed",),
+                                       *bilingual(N_("Hand-over: %(item)s"), item=Label("handover_item", i)),
+                                       due=until, subject=i)
                  for i in self._in.handover_items if i in HANDOVER_ITEMS]
         ids = [t.task_id for t in items]
         done = lambda: all(self._s.tasks[t].status == "done" for t in ids)  # noqa: E731
@@ -164,10 +176,12 @@ class PropertyWorkflow(ProcedureWorkflow):
             if self._s.tasks[task.task_id].status == "open":
                 await self._overdue(self._s.tasks[task.task_id], "hand-over missed: escalated")
         if workflow.patched("escalation-child-v1"):
-            company = self._in.current_company or "原物业服务企业"
-            names = "、".join(HANDOVER_ITEMS[m][0] for m in missing if m in HANDOVER_ITEMS)
+            names = Items(Label("handover_item", m) for m in missing if m in HANDOVER_ITEMS)
+            # The ticket's subject and detail are written once, in Chinese, for the offices that handle it.
             await self._escalation_child(
-                "handover", f"{company}拒不交接", f"交接期限已过，未交接：{names}（北京市物业管理条例第76条）", (),
+                "handover", bilingual(N_("%(company)s refuses the hand-over"), company=self._company("former"))[0],
+                bilingual(N_("The hand-over deadline has passed; not handed over: %(items)s (Beijing property "
+                             "management regulations, art. 76)"), items=names)[0], (),
                 category="housing", outcomes=("resolved",),
                 reason=f"hand-over deadline missed: {', '.join(missing)}")
             await self._interim_task()
@@ -176,8 +190,8 @@ class PropertyWorkflow(ProcedureWorkflow):
         to = ("street_office", "district_housing")
         placeholder = await self._open_task(
             "escalation", to, ("acknowledged",),
-            "【占位】物业拒不交接：报街道办及区住建/房管部门（升级流程待 issue 6 接入）",
-            "[Placeholder] Hand-over refused: street office and district housing department (escalation: issue 6)",
+            *bilingual(N_("[Placeholder] Hand-over refused: street office and district housing department "
+                          "(escalation: issue 6)")),
             subject="handover")
         await self._append("escalation:handover", EscalationPlaceholderOpened(
             at=workflow.now(), task_id=placeholder.task_id, subject="handover", to=to,
@@ -186,8 +200,8 @@ class PropertyWorkflow(ProcedureWorkflow):
         return False
 
     async def _interim_task(self) -> None:
-        await self._open_task("interim_service", ("street_office",), ("arranged",), "记录应急物业服务（不超过6个月）",
-                              "Record the interim emergency service (at most 6 months)",
+        await self._open_task("interim_service", ("street_office",), ("arranged",),
+                              *bilingual(N_("Record the interim emergency service (at most 6 months)")),
                               needs_note=("arranged",))
 
     async def _facts(self, task: Task, c: TaskCompletion) -> list[StageEvent]:

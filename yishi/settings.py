@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     deem_over_half: bool = Field(
         default=False, description="Deem only if the majority's own ballots exceed half the total (needs deem_silent)")
     holiday_file: Path | None = Field(default=None, description="Operator holiday file for uncovered years")
-    default_lang: str = "zh"
+    default_lang: str = Field(default="zh", description="The language of a page without ?lang= or a cookie")
+    languages: list[str] = Field(
+        default=["zh_CN", "en"], description="Babel locales the site speaks; ?lang= takes each one's language code "
+        "(zh, en, ug…). A locale other than en needs its catalog (docs/i18n.md)")
+    locale_dirs: list[Path] = Field(
+        default=[], description="Extra catalog folders (<dir>/<locale>/LC_MESSAGES/messages.po), searched first")
     bench_noop: bool = Field(default=False, description="Serve /_bench/noop (only `yishi bench` turns it on)")
     roll_max_rooms: int = Field(
         default=200_000, description="Rows a roll (or ballots file) may have: twice the 100,000 owners the project is "

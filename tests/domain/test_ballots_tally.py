@@ -13,6 +13,7 @@ from domain.errors import ProxyLimitError, ProxyNotAuthorisedError
 from domain.roll import Scope
 from domain.rules import get_rule
 from domain.tally import Tally, TallySettings, tally
+from tests.texts import en
 
 ORDINARY = get_rule("cc278-ordinary")
 
@@ -125,7 +126,7 @@ def test_proxy_book_checks(t0) -> None:
     book.authorise("a", "p", at)
     with pytest.raises(ProxyLimitError) as info:
         book.check_authorise("b", "p", at)
-    assert "limit 1" in info.value.en
+    assert "limit 1" in en(info.value)
     with pytest.raises(ProxyNotAuthorisedError):
         book.check_authorise("a", "a", at)
     book.authorise("a", "q", at + timedelta(1))  # a new proxy ends the previous authorisation

@@ -13,6 +13,7 @@ from domain.decider import BoxState, decide, fold
 from domain.errors import BallotNotChangeableError
 from domain.events import BallotCast, Question
 from domain.roll import Scope
+from tests.texts import en, zh
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_a_second_online_ballot_is_refused_when_final(opener, t0) -> None:
     state = cast(opener(False), online("o0", t0, "for"))
     with pytest.raises(BallotNotChangeableError) as refused:
         decide(state, online("o0", t0 + timedelta(hours=1), "against"))
-    assert "不允许改票" in refused.value.zh and "ballots are final" in refused.value.en
+    assert "不允许改票" in zh(refused.value) and "ballots are final" in en(refused.value)
     # Also after a paper ballot made the online one count.
     state = cast(cast(opener(False), paper("o1", t0, "against")), online("o1", t0 + timedelta(hours=1), "for"))
     with pytest.raises(BallotNotChangeableError):
@@ -87,7 +88,7 @@ def test_a_second_paper_sheet_is_refused_when_final_and_the_later_counts_when_ch
     state = cast(opener(False), paper("o0", t0, "for"))
     with pytest.raises(BallotNotChangeableError) as refused:
         decide(state, paper("o0", t0 + timedelta(hours=1), "against", ref="P-2"))
-    assert "纸质选票已录入" in refused.value.zh and "paper ballot of owner o0" in refused.value.en
+    assert "纸质选票已录入" in zh(refused.value) and "paper ballot of owner o0" in en(refused.value)
     state = cast(cast(opener(True), paper("o0", t0 + timedelta(hours=1), "for")),
                  paper("o0", t0, "against", ref="P-2"))
     assert state.tally().counted_choice("o0") == "for", "of two paper sheets, the one filled in last counts"

@@ -40,6 +40,7 @@ from domain.events import (
     event_from_dict,
 )
 from domain.roll import Room, Scope
+from tests.texts import en, zh
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ def test_voting_window(opened, t0) -> None:
         decide(opened, vote("o0", t0 - timedelta(seconds=1)))
     with pytest.raises(BoxClosedError) as info:
         decide(opened, vote("o0", t0 + timedelta(days=15)))
-    assert "截止" in info.value.zh and "voting closed at 2025-11-18 09:00" in info.value.en
+    assert "截止" in zh(info.value) and "voting closed at 2025-11-18 09:00" in en(info.value)
 
 
 def test_voters_must_be_on_the_roll_and_in_scope(opened, t0) -> None:
@@ -180,7 +181,7 @@ def test_proxy_limit_and_replacement(opened, t0) -> None:
     state, _ = run(opened, *grants)
     with pytest.raises(ProxyLimitError) as info:
         decide(state, AuthoriseProxy(owner_id="o3", proxy_owner_id="o5", at=t0))
-    assert "limit 3" in info.value.en and "上限" in info.value.zh
+    assert "limit 3" in en(info.value) and "上限" in zh(info.value)
     events = decide(state, AuthoriseProxy(owner_id="o0", proxy_owner_id="o4", at=t0 + timedelta(1)))
     assert [type(e) for e in events] == [ProxyRevoked, ProxyAuthorised]
     assert events[0].reason == "replaced"

@@ -23,6 +23,7 @@ from domain.roll import Electorate, Roll, Room, Scope
 from domain.rules import RULES, get_rule
 from domain.tally import TallySettings, tally
 from domain.tally_result import TallyResult
+from tests.texts import en, zh
 from yishi.cli import cli
 from yishi.services.deliberations import DeliberationSpec
 from yishi.settings import Settings
@@ -194,7 +195,7 @@ def _open(electorate_roll: Roll, t0, **deeming: bool) -> OpenBox:
 def test_over_half_without_deeming_is_refused_wherever_a_box_is_configured(roll_of, t0) -> None:
     with pytest.raises(DeemingSettingsError) as info:
         TallySettings(deem_over_half=True)
-    assert "请先开启 deem_silent" in info.value.zh and "turn deem_silent on first" in info.value.en
+    assert "请先开启 deem_silent" in zh(info.value) and "turn deem_silent on first" in en(info.value)
     roll = roll_of([("o1", "10"), ("o2", "20")])
     with pytest.raises(DeemingSettingsError):
         decide(BoxState(), _open(roll, t0, deem_over_half=True))

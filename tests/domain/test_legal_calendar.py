@@ -15,6 +15,8 @@ from domain.legal_calendar import (
     parse_holiday_file,
     period_end_instant,
 )
+from tests.texts import en
+from yishi.i18n import bilingual_error
 
 
 def test_first_day_not_counted() -> None:
@@ -100,7 +102,7 @@ def test_holiday_file_years_without_listed_dates() -> None:
 def test_bad_holiday_files(text: str, fragment: str) -> None:
     with pytest.raises(HolidayFileError) as info:
         parse_holiday_file(text, "h.json")
-    assert "h.json" in info.value.en and fragment in info.value.en
+    assert "h.json" in en(info.value) and fragment in en(info.value)
 
 
 @pytest.mark.parametrize("length", [0, -1, 100_000])
@@ -153,7 +155,7 @@ def test_merged_holiday_files_prefer_the_first_for_a_year_both_cover() -> None:
 def test_fallback_note_names_the_years_in_plain_words() -> None:
     from domain.legal_calendar import fallback_note
 
-    zh, en = fallback_note((2027,))
+    zh, en = bilingual_error(fallback_note((2027,)))
     assert zh == "本期限所在年份（2027年）的国务院节假日安排尚未载入，按周六、周日休息计算，公布后可能调整。"
     assert "2027" in en and "Saturdays and Sundays" in en
-    assert "2027、2028年" in fallback_note([2027, 2028])[0]
+    assert "2027、2028年" in bilingual_error(fallback_note([2027, 2028]))[0]

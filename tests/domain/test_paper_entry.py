@@ -16,6 +16,7 @@ from domain.events import BoxOpened, BoxSealed, Question, event_from_dict
 from domain.legal_calendar import BEIJING
 from domain.procedures import PeriodError, paper_entry_until, parse_period, resolve_periods
 from domain.roll import Scope
+from tests.texts import en, zh
 
 
 def at(text: str) -> datetime:
@@ -45,7 +46,7 @@ def test_eod_is_beijing_time_whatever_the_offset_given() -> None:
 def test_a_calendar_window_is_refused(window) -> None:
     with pytest.raises(PeriodError) as refused:
         paper_entry_until(at("2025-11-18 17:00"), window)
-    assert "eod" in refused.value.zh and "exact duration" in refused.value.en
+    assert "eod" in zh(refused.value) and "exact duration" in en(refused.value)
     with pytest.raises(PeriodError):
         resolve_periods("elevator", {"paper_entry": window})
 
@@ -95,7 +96,7 @@ def test_paper_ballots_between_the_close_and_the_seal(opener, t0) -> None:
     assert state.tally().counted_choice("o0") == "for"
     with pytest.raises(BoxStillOpenError) as early:
         decide(state, SealBox(at=close + timedelta(hours=1)))
-    assert "纸质选票录入至" in early.value.zh and "paper ballots are entered until" in early.value.en
+    assert "纸质选票录入至" in zh(early.value) and "paper ballots are entered until" in en(early.value)
     events = decide(state, SealBox(at=close + timedelta(hours=15)))
     assert isinstance(events[0], BoxSealed) and events[1].results["main"].participating.owners == 1
     sealed = fold(events, state)
@@ -116,7 +117,7 @@ def test_a_paper_ballot_filled_in_outside_the_vote_is_refused(opener, t0, offset
     _, state = opener(paper_entry_until=t0 + timedelta(days=16))
     with pytest.raises(PaperBallotDateError) as refused:
         decide(state, CastBallot(owner_id="o0", choice="for", cast_at=t0 + offset, channel="paper", paper_ref="P"))
-    assert "不在投票期间" in refused.value.zh and "check the date on the sheet" in refused.value.en
+    assert "不在投票期间" in zh(refused.value) and "check the date on the sheet" in en(refused.value)
 
 
 def test_online_ballots_keep_their_errors(opener, t0) -> None:

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 from domain.errors import RollError, ScopeError
 from domain.roll import Roll, Scope, load_roll
+from tests.texts import en, zh
 
 HEADER = "room_id,building,entrance,floor,area_m2,owner_id,owner_name,phone"
 ROWS = [
@@ -90,7 +91,7 @@ def test_each_validation_error_names_file_row_and_column(row: str, column: str, 
     error = errors_of(["100,3,2,1,50,o0,甲,", row])
     (issue,) = error.issues
     assert (issue.file, issue.row, issue.column, issue.code) == ("roll.csv", 3, column, code)
-    assert "roll.csv 第3行" in str(error) and "roll.csv, row 3" in str(error)
+    assert "roll.csv 第3行" in zh(error) and "roll.csv, row 3" in en(error)
 
 
 def test_four_decimals_are_accepted() -> None:
@@ -102,7 +103,7 @@ def test_duplicate_room_names_both_rows() -> None:
     error = errors_of(["101,3,2,1,50,o1,甲,", "102,3,2,1,50,o2,乙,", "101,3,2,1,60,o3,丙,"])
     (issue,) = error.issues
     assert issue.row == 4 and issue.code == "duplicate-room"
-    assert "第2行" in issue.zh and "row 2" in issue.en
+    assert "第2行" in zh(issue) and "row 2" in en(issue)
 
 
 def test_all_errors_of_the_file_are_reported() -> None:
@@ -119,8 +120,8 @@ def test_missing_header_column() -> None:
     error = errors_of(["101,3,2,1,50,o1,甲"], header="room_id,building,entrance,floor,area,owner_id,owner_name")
     (issue,) = error.issues
     assert issue.row == 1 and issue.code == "missing-column"
-    assert "area_m2" in issue.zh and "area_m2" in issue.en
-    assert "phone" not in issue.en.split("lacks column(s):")[1].split(";")[0]
+    assert "area_m2" in zh(issue) and "area_m2" in en(issue)
+    assert "phone" not in en(issue).split("lacks column(s):")[1].split(";")[0]
 
 
 def test_header_is_case_and_space_insensitive_and_extra_columns_ignored() -> None:
@@ -183,7 +184,7 @@ def test_scope_parse(text: str, scope: Scope) -> None:
 def test_scope_parse_errors(text: str) -> None:
     with pytest.raises(ScopeError) as info:
         Scope.parse(text)
-    assert "building=3,entrance=2" in info.value.en
+    assert "building=3,entrance=2" in en(info.value)
 
 
 def test_counting_an_owner_with_rooms_in_and_out_of_scope() -> None:

@@ -13,6 +13,7 @@ from domain.errors import RollError
 from domain.roll import load_roll
 from domain.roll_parse import HEADER_ALIASES, roll_template
 from domain.tabular import column_letter, header_key
+from tests.texts import en, zh
 
 ENGLISH = "room_id,building,entrance,floor,area_m2,owner_id,owner_name,phone"
 CHINESE = "房号,楼栋,单元,楼层,专有部分面积（㎡）,业主编号,业主姓名,联系电话"
@@ -57,8 +58,8 @@ def test_xlsx_with_chinese_headers_and_errors_naming_them() -> None:
     error = roll_error(buffer.getvalue(), "名册.xlsx")
     assert [(i.row, i.column, i.code) for i in error.issues] == [
         (3, "业主姓名", "missing-field"), (3, "建筑面积（㎡）", "area-not-number")]
-    assert "名册.xlsx 第3行 建筑面积（㎡）列" in error.message("zh")
-    assert "row 3, column 建筑面积（㎡）" in error.message("en")
+    assert "名册.xlsx 第3行 建筑面积（㎡）列" in zh(error)
+    assert "row 3, column 建筑面积（㎡）" in en(error)
     sheet.delete_rows(3)
     buffer = io.BytesIO()
     book.save(buffer)
@@ -70,7 +71,7 @@ def test_duplicate_room_and_name_notes_use_the_files_headers() -> None:
     error = roll_error(csv_bytes(CHINESE, rows))
     (issue,) = error.issues
     assert (issue.row, issue.column, issue.code) == (5, "房号", "duplicate-room")
-    assert "第2行" in issue.zh and "业主编号" in issue.zh
+    assert "第2行" in zh(issue) and "业主编号" in zh(issue)
     roll = load_roll(csv_bytes(CHINESE, [*ROWS, rows[-1]]), "名册.csv")
     assert [(n.row, n.column, n.code) for n in roll.notes] == [(5, "业主姓名", "owner-name-differs")]
 
@@ -80,8 +81,8 @@ def test_a_header_mixing_languages_is_refused_naming_both_sides() -> None:
     error = roll_error(csv_bytes(header, ROWS))
     (issue,) = error.issues
     assert (issue.row, issue.code) == (1, "mixed-header-language")
-    assert "房号、楼栋、单元、楼层、业主姓名" in issue.zh and "area_m2、owner_id、phone" in issue.zh
-    assert "use one language" in issue.en
+    assert "房号、楼栋、单元、楼层、业主姓名" in zh(issue) and "area_m2、owner_id、phone" in zh(issue)
+    assert "use one language" in en(issue)
 
 
 @pytest.mark.parametrize(
@@ -96,15 +97,15 @@ def test_two_headers_for_one_column_are_refused(header: str, where: str) -> None
     error = roll_error(csv_bytes(header, []))
     (issue,) = error.issues
     assert (issue.row, issue.code) == (1, "duplicate-column")
-    assert where in issue.zh
+    assert where in zh(issue)
 
 
 def test_missing_columns_are_named_in_the_files_language() -> None:
     error = roll_error(csv_bytes("房号,楼栋,楼层,面积,业主编号,业主姓名", ["1,1,1,50,O-1,甲"]))
     (issue,) = error.issues
-    assert issue.code == "missing-column" and "表头缺少列：单元（entrance）；" in issue.zh
+    assert issue.code == "missing-column" and "表头缺少列：单元（entrance）；" in zh(issue)
     english = roll_error(csv_bytes("room_id,building,floor,area_m2,owner_id,owner_name", ["1,1,1,50,O-1,a"]))
-    assert "lacks column(s): entrance（单元）;" in english.issues[0].en
+    assert "lacks column(s): entrance（单元）;" in en(english.issues[0])
 
 
 def test_header_key_and_column_letters() -> None:

@@ -31,6 +31,7 @@ from domain.roll import (
     entries_canonical_bytes,
     select_entries,
 )
+from tests.texts import en
 
 T0 = datetime(2026, 11, 30, 8, tzinfo=UTC)
 
@@ -96,7 +97,7 @@ def test_values_that_are_not_text_are_never_taken_for_remembered_ones() -> None:
         event_from_dict("BoxOpened", as_float)
     with pytest.raises(UnknownEventError) as refused_afresh:
         afresh(as_float)
-    assert refused.value.en == refused_afresh.value.en and "floats are not accepted" in refused.value.en
+    assert en(refused.value) == en(refused_afresh.value) and "floats are not accepted" in en(refused.value)
 
 
 BALLOT = {"type": "BallotCast", "owner_id": "O1", "question_id": "main", "choice": "for", "channel": "online",
@@ -117,7 +118,7 @@ def test_refusals_are_the_unions_word_for_word(kind: str, payload: dict[str, Any
         event_from_dict(kind, payload)
     with pytest.raises(Exception) as union:  # noqa: PT011 - the union's own ValidationError
         _ADAPTER.validate_python({**payload, "type": kind})
-    assert refused.value.en == f"invalid {kind} payload: {union.value}"
+    assert en(refused.value) == f"invalid {kind} payload: {union.value}"
 
 
 @pytest.mark.parametrize("payload", [BALLOT, {**BALLOT, "type": "BoxSealed"}, {k: v for k, v in BALLOT.items()

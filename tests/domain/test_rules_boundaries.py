@@ -12,6 +12,7 @@ from domain.errors import RuleNotFoundError
 from domain.rules import RULES, get_rule
 from domain.tally import tally
 from domain.tally_result import TallyResult
+from tests.texts import en, zh
 
 
 def run(electorate_of, rule_id: str, areas: Sequence[str], votes: str) -> TallyResult:
@@ -170,7 +171,7 @@ def test_registry_and_unknown_rule() -> None:
     assert set(RULES) == {"cc278-special", "cc278-ordinary", "consent-2of3", "unanimous", "headcount-majority"}
     with pytest.raises(RuleNotFoundError) as info:
         get_rule("cc278")
-    assert "cc278-special" in info.value.zh and "cc278-special" in info.value.en
+    assert "cc278-special" in zh(info.value) and "cc278-special" in en(info.value)
 
 
 def test_thresholds_encode_yishang_and_guobanshu() -> None:

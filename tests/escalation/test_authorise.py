@@ -17,6 +17,7 @@ from domain.escalation import EscalationError, EscalationOpened, default_ladder
 from domain.escalation_auth import authorise
 from tests.escalation.conftest import ticket, ticket_until
 from tests.escalation.dues import first_dues
+from tests.texts import en, zh
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import RefusedError, TicketRequest, act, open_ticket
@@ -54,7 +55,7 @@ def test_only_the_tickets_own_committee_answers_a_committee_ticket(action: str) 
     assert not allowed(t, action, "owner", "", by="业委会"), "no owner on a committee's ticket"
     with pytest.raises(EscalationError) as refused:
         authorise(t, action, role="committee", org="committee:hpl", by="李")
-    assert "committee:xfl" in refused.value.zh and "committee:xfl" in refused.value.en
+    assert "committee:xfl" in zh(refused.value) and "committee:xfl" in en(refused.value)
 
 
 @pytest.mark.parametrize("action", ["provide_info", "follow_up"])

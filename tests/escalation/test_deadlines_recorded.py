@@ -27,6 +27,7 @@ from tests.workflows.uncovered import schedule_loaded, server_day, uncovered_yea
 from workflows.deadlines import DEADLINES_RECORDED
 from workflows.escalation import TicketAction
 from workflows.registry import WORKFLOWS
+from yishi.i18n import bilingual_error
 from yishi.services.escalations import TicketRequest, act, open_ticket
 from yishi.services.follow_up import follow_up_link
 from yishi.temporal_client import DATA_CONVERTER
@@ -92,7 +93,7 @@ async def test_ticket_deadlines_with_the_fallback_replay_after_the_schedule_is_l
         ts_env, store: EventStore, pool, task_queue: str, app, sign_in) -> None:
     env = ts_env
     year = await to_year_end(env)
-    zh, en = fallback_note([year])
+    zh, en = bilingual_error(fallback_note([year]))
     async with running_worker(env, store, pool, task_queue):
         tid, handle, ticket = await open_top_level_ticket(env, task_queue)
         assert ticket.current.fallback_years == (year,)  # type: ignore[union-attr]
@@ -143,7 +144,7 @@ async def test_the_follow_up_deadline_and_a_reopening_carry_the_fallback(ts_env,
     env = ts_env
     app.state.temporal = env.client
     year = await to_year_end(env)
-    zh, en = fallback_note([year])
+    zh, en = bilingual_error(fallback_note([year]))
     street = {"role": "street_office", "actor": "王科长", "org": "street"}
     async with running_worker(env, store, pool, task_queue):
         tid, handle = await open_ticket(env.client, TicketRequest(

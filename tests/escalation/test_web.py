@@ -44,7 +44,7 @@ async def test_inbox_acknowledge_resolve_and_follow_up(ts_env, store, pool, task
         done = await street.post(form.pop("_action"), data=form)
         assert done.status_code == 303
         page = await street.get(done.headers["location"])
-        assert '<dd id="ticket-status">acknowledged</dd>' in page.text
+        assert '<dd id="ticket-status" data-status="acknowledged">已签收</dd>' in page.text
         acknowledged = next(e for e in await store.read(tid) if e.type == "Acknowledged")
         assert acknowledged.payload["org"] == "street" and acknowledged.payload["by"].startswith("street_office-")
         form = action_form(page.text, "resolve")

@@ -11,6 +11,7 @@ import pytest
 
 from domain.legal_calendar import BEIJING, deadline_working_days
 from tests.escalation.conftest import ticket, ticket_until
+from tests.texts import en, zh
 from tests.workflows.conftest import running_worker, stream_types
 from workflows.escalation import TicketAction
 from yishi.services.escalations import RefusedError, TicketRequest, act, open_ticket
@@ -82,7 +83,7 @@ async def test_resolution_closes(ts_env, store, pool, task_queue) -> None:
         await act(env.client, tid, "acknowledge", TicketAction(**street))
         with pytest.raises(RefusedError) as caught:
             await act(env.client, tid, "resolve", TicketAction(**street, outcome="resolved", text=" "))
-        assert "书面办理意见" in str(caught.value) and "write the resolution" in str(caught.value)
+        assert "书面办理意见" in zh(caught.value) and "write the resolution" in en(caught.value)
         await act(env.client, tid, "resolve", TicketAction(**street, outcome="resolved", text="已责令餐馆更换排烟管"))
         with pytest.raises(RefusedError) as caught:
             await act(env.client, tid, "follow_up", TicketAction(role="owner", actor="O999", outcome="satisfied"))

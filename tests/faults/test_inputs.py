@@ -9,6 +9,7 @@ import pytest
 
 from domain.errors import RollError
 from domain.roll_parse import parse_roll
+from tests.texts import en, zh
 from yishi.services.csvsafe import FORMULA_PREFIXES, safe_cell, write_csv
 
 HEADER = "room_id,building,entrance,floor,area_m2,owner_id,owner_name,phone\n"
@@ -39,7 +40,7 @@ def test_bad_rolls_name_the_row(data: bytes, row: int, code: str) -> None:
         parse_roll(data, "roll.csv")
     (issue,) = caught.value.issues
     assert (issue.row, issue.code) == (row, code), issue
-    assert f"第{row}行" in issue.text("zh") and f"row {row}" in issue.text("en")
+    assert f"第{row}行" in zh(issue) and f"row {row}" in en(issue)
 
 
 def test_gbk_roll_still_reads() -> None:

@@ -100,7 +100,7 @@ async def test_console_form_files_a_ticket_once(temporal_server, app, sign_in, s
         assert opened["category"] == "urban_management" and opened["subject"] == "楼道堆物堵塞消防通道"
         assert opened["evidence"] == [{"kind": "attachment", "stream_id": None, "seq": None, "hash": None,
                                        "name": "楼道照片.jpg", "sha256": "ab" * 32, "note": ""}]
-        assert "三楼楼道堆放杂物。" in opened["detail"] and "grid_worker 网格员-" in opened["detail"]
+        assert "三楼楼道堆放杂物。" in opened["detail"] and "（网格员 网格员-" in opened["detail"]
         committee = await sign_in("committee")
         ticket_page = await committee.get(f"/console/escalations/t/{ticket_id}")
         assert ticket_page.status_code == 200 and "楼道堆物堵塞消防通道" in ticket_page.text

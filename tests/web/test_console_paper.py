@@ -12,7 +12,7 @@ import pytest
 
 from activities.box import BoxActivities, SealInput
 from domain.legal_calendar import BEIJING
-from yishi.i18n import when
+from yishi.i18n import translator
 from yishi.services.audit import read_rows, timeline_of
 from yishi.services.audit_checks import check_chain, recount
 from yishi.services.console import enter_paper_ballot
@@ -106,8 +106,8 @@ async def test_entered_after_the_close_until_the_seal_then_refused(app, sign_in,
     app.state.clock = lambda: closes + timedelta(minutes=30)  # after the close, before the seal
     committee = await sign_in("committee", "钱录入")
     page = (await committee.get(f"/console/d/{d.id}/paper")).text
-    assert f"可录入至 {when(until, 'zh')}" in page and 'name="filled_date"' in page
-    assert f"the committee enters them until {when(until, 'en')}" in (
+    assert f"可录入至 {translator('zh').when(until)}" in page and 'name="filled_date"' in page
+    assert f"the committee enters them until {translator('en').when(until)}" in (
         await committee.get(f"/console/d/{d.id}/paper?lang=en")).text
     form = fields((await committee.get(f"/console/d/{d.id}/paper?lang=zh")).text, "/paper")
 
@@ -135,7 +135,7 @@ async def test_entered_after_the_close_until_the_seal_then_refused(app, sign_in,
     # The window is over but the workflow has not sealed yet: refused all the same.
     app.state.clock = lambda: until + timedelta(seconds=1)
     over = (await committee.get(f"/console/d/{d.id}/paper")).text
-    assert f"纸质选票录入已于 {when(until, 'zh')} 结束" in over and 'name="filled_date"' not in over
+    assert f"纸质选票录入已于 {translator('zh').when(until)} 结束" in over and 'name="filled_date"' not in over
     refused = await committee.post(form["_action"], data={**form, "room": rooms["o000"], "choice": "for",
                                                           "paper_ref": "纸票-0105", **await filled(store, d.id)})
     assert refused.status_code == 410 and "纸质选票录入已结束" in refused.text

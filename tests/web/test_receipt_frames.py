@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from yishi.i18n import when
+from yishi.i18n import translator
 from yishi.services.links import resolve_link
 from yishi.services.voting import load_box
 from yishi.web.render import render_html
@@ -30,7 +30,7 @@ async def test_each_receipt_shows_its_own_values_and_equals_the_template(app, cl
         assert code.startswith(f"{stored.seq}-") and stored.hash[:5].upper() in code
         codes.add(code)
         assert f"/receipt?code={code}" in html and f'href="/v/{d.tokens[owner]}"' in html
-        assert when(stored.recorded_at, "zh") in html
+        assert translator("zh").when(stored.recorded_at) in html
         # Byte for byte what the template renders for this ballot.
         class Req:  # only what the template and render_html read
             query_params: dict[str, str] = {}
@@ -41,7 +41,7 @@ async def test_each_receipt_shows_its_own_values_and_equals_the_template(app, cl
         assert len(trace) == 1 and "其中包括您家的链接" in trace[0], "the links shown to the test: recorded"
         expected = render_html(Req(), "receipt.html", "zh", f"/v/{d.tokens[owner]}",  # type: ignore[arg-type]
                                receipt={"code": code, "seq": stored.seq, "choice": "for"},
-                               recorded=when(stored.recorded_at, "zh"), token=d.tokens[owner], question=None,
+                               recorded=translator("zh").when(stored.recorded_at), token=d.tokens[owner], question=None,
                                closes_at=box.opened.closes_at, changeable=box.opened.ballots_changeable,
                                for_rooms=None, trace=trace)
         assert html == expected

@@ -21,6 +21,7 @@ import psutil
 import pytest
 from pydantic import SecretStr
 
+from tests.texts import zh
 from tests.web.conftest import BASE_URL, PASSWORD, SECRET, form_fields
 from yishi.check.hostile_files import (
     bad_rows_csv,
@@ -186,7 +187,7 @@ async def test_a_child_over_its_memory_limit_is_a_clear_error() -> None:
     with pytest.raises(RollError) as caught:
         await parse_roll_isolated(chunks(roll), "大.csv", tight)
     (issue,) = caught.value.issues
-    assert issue.code in ("memory-limit", "parse-failed") and "160 MB" in issue.text("zh"), issue
+    assert issue.code in ("memory-limit", "parse-failed") and "160 MB" in zh(issue), issue
     small = await parse_roll_isolated(chunks(roll_template().encode()), "模板.csv", tight)
     assert len(small.rooms) == 4 and small.digest()
 

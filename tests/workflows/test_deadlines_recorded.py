@@ -29,6 +29,7 @@ from tests.workflows.conftest import (
 )
 from tests.workflows.uncovered import server_day, uncovered_year
 from yishi.cli.deliberation import _render
+from yishi.i18n import bilingual_error
 from yishi.services.audit import timeline
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
@@ -67,7 +68,7 @@ async def test_a_deadline_in_an_uncovered_year_is_flagged_everywhere(ts_env, sto
     env = ts_env
     target, days = await target_in_uncovered_year(env)
     year = target.year
-    zh, en = fallback_note([year])
+    zh, en = bilingual_error(fallback_note([year]))
     periods = {"feasibility": f"P{days}D", "voting": f"P{days}D", "remind_before": f"P{days - 1}D", "checkpoint": "P1D"}
     async with running_worker(env, store, pool, task_queue):
         did, handle = await start_procedure(env.client, pool, estate_roll(), elevator(periods), task_queue=task_queue)

@@ -27,6 +27,8 @@ from tests.workflows.conftest import (
 from workflows.common import ObjectionInput, ObjectionReceipt, TaskCompletion
 from workflows.elevator import ShareConfirmation
 from workflows.escalation import TicketAction
+from yishi.i18n import both
+from yishi.i18n.errors import refusal
 from yishi.services.escalations import act
 from yishi.services.procedures import RefusedError, StartRequest, complete_task, start_procedure
 from yishi.temporal_client import DATA_CONVERTER
@@ -43,9 +45,10 @@ def request(**extra: object) -> StartRequest:
 
 
 async def refused(call) -> str:  # noqa: ANN001
+    """The refusal in Chinese and English (the workflow sends its text in the failure's details)."""
     with pytest.raises(WorkflowUpdateFailedError) as caught:
         await call
-    return str(caught.value.cause)
+    return both(refusal(caught.value.cause))
 
 
 async def all_for(env, store: EventStore, box: str) -> None:
@@ -64,7 +67,7 @@ async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -
         await all_for(env, store, did)
         await advance_until(env, handle, stage_is("cost_sharing"), "cost sharing", step=timedelta(minutes=30))
         message = await refused(handle.execute_update("file_objection", ObjectionInput(owner_id="O361", text="x")))
-        assert "不受理异议" in message and "objections are taken during 'publicity'" in message
+        assert "不受理异议" in message and "objections are taken during 'Plan posted (objections open)'" in message
         message = await refused(handle.execute_update("confirm_share", ShareConfirmation(owner_id="X999")))
         assert "X999" in message and "has no share" in message
         await advance_until(env, handle, stage_is("publicity"), "公示", step=timedelta(minutes=30))
@@ -78,7 +81,7 @@ async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -
         assert second.due_at == deadline_working_days(today, 10).ends_at, "mediation: 10 working days"
         message = await refused(handle.execute_update("complete_task", TaskCompletion(
             task_id=first.mediation_task, role="owner", outcome="resolved")))
-        assert "角色“owner”无权办理" in message and "role 'owner' may not complete" in message
+        assert "角色“业主”无权办理" in message and "role 'owner' may not complete" in message
         await handle.execute_update("complete_task", TaskCompletion(task_id=first.mediation_task, role="committee",
                                                                     outcome="resolved", note="调整窗位"))
         # Just past the mediation deadline, not a step beyond: the ticket it opens has deadlines of its own.
@@ -136,9 +139,10 @@ async def test_validators_reject_wrong_role_stage_task_and_outcome(ts_env, store
         for completion, zh, en in cases:
             with pytest.raises(RefusedError) as caught:
                 await complete_task(env.client, did, completion)
-            assert zh in str(caught.value) and en in str(caught.value), str(caught.value)
+            said = both(caught.value)
+            assert zh in said and en in said, said
         message = await refused(handle.execute_update("confirm_share", ShareConfirmation(owner_id="O361")))
-        assert "cost_sharing" in message and "feasibility" in message
+        assert "Confirming cost shares" in message and "可行性审查" in message  # the stages by their labels
         assert "TaskCompleted" not in await stream_types(store, did), "a refused update writes nothing"
         await handle.terminate("test done")
 

@@ -41,6 +41,7 @@ COMMANDS = {
     "grid": "yishi.cli.grid:grid",
     "ladder": "yishi.cli.ladder:ladder",
     "hotline": "yishi.cli.hotline:hotline",
+    "i18n": "yishi.cli.i18n:i18n",
 }
 
 

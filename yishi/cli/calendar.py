@@ -15,6 +15,7 @@ from domain.legal_calendar import (
     merge_holiday_files,
     parse_holiday_file,
 )
+from yishi.i18n import both
 from yishi.services.files import read_bounded
 
 
@@ -44,11 +45,11 @@ def deadline(
     from yishi.settings import get_settings
 
     if (days is None) == (working_days is None):
-        _fail("请给出 --days 或 --working-days 其中之一 / give exactly one of --days or --working-days")
+        _fail(both("give exactly one of --days or --working-days"))
     try:
         start = date.fromisoformat(start_text)
     except ValueError:
-        _fail(f"--from：“{start_text}”不是 YYYY-MM-DD 日期 / --from: '{start_text}' is not a YYYY-MM-DD date")
+        _fail(both("--from: '%(text)s' is not a YYYY-MM-DD date", text=start_text))
         return
     configured = get_settings().holiday_file
     try:
@@ -61,14 +62,14 @@ def deadline(
         else:
             result = deadline_working_days(start, working_days or 0, holidays)
     except OSError as exc:
-        _fail(f"{exc.filename}：无法读取文件 / cannot read the file ({exc.strerror or type(exc).__name__})")
+        _fail(both("%(path)s: cannot read (%(reason)s)", path=exc.filename, reason=exc.strerror or type(exc).__name__))
         return
     except DomainError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
         return
     if result.calendar_fallback:
-        zh, en = fallback_note(result.fallback_years)
-        click.echo(f"注意：{zh} / note: {en} (load it with YISHI_HOLIDAY_FILE)", err=True)
+        click.echo(both("note: %(note)s (load it with YISHI_HOLIDAY_FILE)", note=fallback_note(result.fallback_years)),
+                   err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

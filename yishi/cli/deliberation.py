@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.i18n import both, translator
 from yishi.settings import Settings
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            _fail(f"{what} 应写成 NAME=VALUE，收到“{item}” / {what} must be NAME=VALUE, got '{item}'")
+            _fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
         out[key.strip()] = value.strip()
     return out
 
@@ -118,12 +119,12 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
     except OSError as exc:
         _fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
     except ValidationError as exc:
-        _fail(f"选项无效 / invalid option: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        _fail(both("invalid option: %(where)s: %(error)s", where=exc.errors()[0]["loc"], error=exc.errors()[0]["msg"]))
 
 
-def _render(status: dict[str, Any], lang: Lang) -> str:
+def _render(status: dict[str, Any], lang: str) -> str:
     from domain.tally_result import TallyResult
     from yishi.cli.tally import render
     from yishi.i18n import calendar_fallback
@@ -159,7 +160,7 @@ def _render(status: dict[str, Any], lang: Lang) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON; the current tally is under `tally`.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @data_dir_option
-def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
+def status(deliberation_id: str, as_json: bool, lang: str) -> None:
     """Show a deliberation's stage, deadlines, open tasks and current tally (read from its stream)."""
     from activities.eventstore import EventStore
     from yishi.services.procedures import procedure_status
@@ -168,7 +169,7 @@ def status(deliberation_id: str, as_json: bool, lang: Lang) -> None:
     try:
         result = asyncio.run(_with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
     except DomainError as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
         return
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else _render(result, lang))
 
@@ -199,6 +200,6 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
     try:
         receipt = asyncio.run(go())
     except RefusedError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
         return
     click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from domain.errors import Lang
 from yishi.cli.deliberation import _fail, _settings, _with_pool
 from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.i18n import both, translator
 
 
 @click.group("escalate")
@@ -45,7 +45,7 @@ def escalate() -> None:
 @data_dir_option
 def open_cmd(community: str, resident: str, category: str, subject: str, detail: str, deliberation_id: str | None,
              start_level: str | None, attachments: tuple[str, ...], filed_by: str | None, building: str,
-             entrance: str, room: str, channel: str, ticket_id: str | None, lang: Lang) -> None:
+             entrance: str, room: str, channel: str, ticket_id: str | None, lang: str) -> None:
     """Open a ticket for a resident's complaint and print its id."""
     from yishi.services.complaints import Complaint, ComplaintError, file_complaint
     from yishi.temporal_client import connect
@@ -65,7 +65,7 @@ def open_cmd(community: str, resident: str, category: str, subject: str, detail:
     try:
         click.echo(asyncio.run(_with_pool(settings, go)))
     except ComplaintError as exc:
-        _fail(exc.message(lang))
+        _fail(translator(lang).error(exc))
 
 
 def _client_call(work: Any) -> Any:
@@ -80,7 +80,7 @@ def _client_call(work: Any) -> Any:
     try:
         return asyncio.run(_with_pool(settings, go))
     except RefusedError as exc:
-        _fail(str(exc))
+        _fail(both(exc))
 
 
 @click.command("whistle")

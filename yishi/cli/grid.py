@@ -20,6 +20,7 @@ import click
 from domain.errors import DomainError
 from domain.legal_calendar import BEIJING
 from yishi.cli.stack import data_dir_option, stack_settings
+from yishi.i18n import both, translator
 
 T = TypeVar("T")
 who = [click.option("--by", "by", default=None, help="Who does it (default: the login name)."),
@@ -55,7 +56,7 @@ def run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except DomainError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(both(exc), err=True)
         raise SystemExit(2) from None
 
 
@@ -106,7 +107,7 @@ def import_cmd(file: Path, street: str, lang: str, as_json: bool, by: str | None
     try:
         report = run(work)
     except StructureImportError as exc:
-        click.echo(exc.en if lang == "en" else exc.zh, err=True)
+        click.echo(translator(lang).error(exc), err=True)
         raise SystemExit(2) from None
     doc = report.to_json()
     click.echo(json.dumps(doc, ensure_ascii=False) if as_json else

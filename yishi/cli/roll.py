@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from domain.numbers import decimal_str
 from domain.roll_parse import roll_template
+from yishi.i18n import translator
 
 
 @click.group("roll")
@@ -53,39 +54,36 @@ def template(lang: str, output: str | None) -> None:
         return
     data = template_xlsx(text) if output.lower().endswith(".xlsx") else text.encode("utf-8-sig")
     Path(output).write_bytes(data)
-    click.echo(f"{output}：已写入名册模板" if lang == "zh" else f"{output}: roll template written", err=True)
+    click.echo(translator(lang).gettext("%(path)s: roll template written", path=output), err=True)
 
 
 @roll.command("check")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-def check(path: str, lang: Lang) -> None:
+def check(path: str, lang: str) -> None:
     """Check the roll PATH (.csv or .xlsx) as `yishi start` would read it, and summarise it."""
     from domain.roll import load_roll
     from yishi.services.files import file_limits, read_bounded
     from yishi.settings import get_settings
 
+    tr = translator(lang)
     limits = file_limits(get_settings())
     try:
         data = read_bounded(path, limits.max_bytes)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        click.echo(f"{path}：无法读取文件（{reason}）" if lang == "zh" else f"{path}: cannot read ({reason})",
-                   err=True)
+        click.echo(tr.gettext("%(path)s: cannot read (%(reason)s)", path=path, reason=reason), err=True)
         raise SystemExit(2) from None
     try:
         parsed = load_roll(data, path, limits)
     except DomainError as exc:
-        click.echo(exc.message(lang), err=True)
+        click.echo(tr.error(exc), err=True)
         raise SystemExit(2) from None
     for note in parsed.notes:
-        click.echo(note.text(lang), err=True)
+        click.echo(tr.error(note), err=True)
     owners = len({room.owner_id for room in parsed.rooms})
     area = decimal_str(sum((room.area_m2 for room in parsed.rooms), Decimal(0)))
     buildings = len({room.building for room in parsed.rooms})
-    if lang == "zh":
-        click.echo(f"{path}：{len(parsed.rooms)} 个房间，{owners} 位业主（按人数计），{buildings} 栋楼，"
-                   f"专有部分面积合计 {area} ㎡；摘要 {parsed.digest()}")
-    else:
-        click.echo(f"{path}: {len(parsed.rooms)} rooms, {owners} owners (headcount), {buildings} buildings, "
-                   f"total area {area} m²; digest {parsed.digest()}")
+    click.echo(tr.gettext("%(path)s: %(rooms)s rooms, %(owners)s owners (headcount), %(buildings)s buildings, "
+                          "total area %(area)s m²; digest %(digest)s", path=path, rooms=len(parsed.rooms),
+                          owners=owners, buildings=buildings, area=area, digest=parsed.digest()))

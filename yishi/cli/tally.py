@@ -12,7 +12,7 @@ from fractions import Fraction
 import click
 
 from domain.ballot_files import parse_ballots, parse_proxies
-from domain.errors import DomainError, Lang
+from domain.errors import DomainError
 from domain.filelimits import FileLimits
 from domain.numbers import NO_VALUE, decimal_str, fraction_str, percent, shown_percent
 from domain.roll import Scope, load_roll
@@ -20,18 +20,17 @@ from domain.rules import RULES, Threshold, get_rule
 from domain.tally import TallySettings
 from domain.tally import tally as run_tally
 from domain.tally_result import TallyResult
+from yishi.i18n import Translator, translator
 from yishi.services.files import file_limits, read_bounded
 from yishi.settings import get_settings
 
 
-def _read(path: str, lang: Lang, limits: FileLimits) -> bytes:
+def _read(path: str, tr: Translator, limits: FileLimits) -> bytes:
     try:
         return read_bounded(path, limits.max_bytes)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise click.ClickException(
-            f"{path}：无法读取文件（{reason}）" if lang == "zh" else f"{path}: cannot read ({reason})"
-        ) from None
+        raise click.ClickException(tr.gettext("%(path)s: cannot read (%(reason)s)", path=path, reason=reason)) from None
 
 
 def _fail(message: str) -> None:
@@ -69,54 +68,53 @@ def tally(
     deem_silent: bool,
     deem_over_half: bool,
     as_json: bool,
-    lang: Lang,
+    lang: str,
 ) -> None:
     """Count ballots against a roll under a decision rule (民法典 第278条)."""
+    tr = translator(lang)
     if deem_over_half and not deem_silent:
-        _fail("--deem-over-half 是沉默业主规则的附加条件，须与 --deem-silent 一起使用" if lang == "zh"
-              else "--deem-over-half is a condition on silent-owner deeming: add --deem-silent")
+        _fail(tr.gettext("--deem-over-half is a condition on silent-owner deeming: add --deem-silent"))
     try:
         settings = TallySettings(proxy_limit=proxy_limit, deem_silent=deem_silent, deem_over_half=deem_over_half)
         rule = get_rule(rule_id)
         limits = file_limits(get_settings())
-        roll = load_roll(_read(roll_path, lang, limits), roll_path, limits)
+        roll = load_roll(_read(roll_path, tr, limits), roll_path, limits)
         electorate = roll.select(Scope.parse(scope_text))
-        ballots = parse_ballots(_read(ballots_path, lang, limits), ballots_path, limits)
-        proxies = (parse_proxies(_read(proxies_path, lang, limits), proxies_path, limits) if proxies_path
+        ballots = parse_ballots(_read(ballots_path, tr, limits), ballots_path, limits)
+        proxies = (parse_proxies(_read(proxies_path, tr, limits), proxies_path, limits) if proxies_path
                    else [])
     except click.ClickException as exc:
         _fail(exc.message)
         return
     except DomainError as exc:
-        _fail(exc.message(lang))
+        _fail(tr.error(exc))
         return
     for note in roll.notes:
-        click.echo(note.text(lang), err=True)
+        click.echo(tr.error(note), err=True)
     result = run_tally(electorate, rule, ballots, proxies=proxies, settings=settings)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        click.echo(render(result, electorate.scope.describe(lang), lang))
+        click.echo(render(result, tr.error(electorate.scope.describe()), lang))
 
 
-_LABELS = {
-    "zh": {
-        "rule": "规则", "scope": "范围", "owners": "人数", "area": "面积(m²)", "eligible": "全体业主",
-        "participating": "参与表决", "for": "同意", "against": "反对", "abstain": "弃权",
-        "approved": "通过", "rejected": "未通过", "no_quorum": "参与人数或面积未达门槛，表决无效",
-        "outcome": "结果", "ignored": "未计入的选票", "deeming": "沉默业主", "met": "达到", "unmet": "未达到",
-        "effective": "按沉默业主规则的结果", "deemed": "视为随多数后", "decides": "决定结果的计票",
-        "decides_deemed": "视为随多数后的计票", "decides_cast": "实际投票",
-    },
-    "en": {
-        "rule": "Rule", "scope": "Scope", "owners": "owners", "area": "area (m²)", "eligible": "All owners",
-        "participating": "Participating", "for": "For", "against": "Against", "abstain": "Abstain",
-        "approved": "approved", "rejected": "rejected", "no_quorum": "no quorum: the vote is void",
-        "outcome": "Outcome", "ignored": "Ballots not counted", "deeming": "Silent owners", "met": "met",
-        "unmet": "NOT met", "effective": "Outcome with silent owners deemed", "deemed": "With silent owners deemed",
-        "decides": "Tally that decides", "decides_deemed": "the deemed tally", "decides_cast": "the ballots cast",
-    },
-}  # fmt: skip
+def _labels(tr: Translator) -> dict[str, str]:
+    return {
+        "rule": tr.pgettext("tally", "Rule"), "scope": tr.pgettext("tally", "Scope"),
+        "owners": tr.pgettext("tally", "owners"), "area": tr.pgettext("tally", "area (m²)"),
+        "eligible": tr.pgettext("tally", "All owners"), "participating": tr.pgettext("tally", "Participating"),
+        "for": tr.label("for", "choice"), "against": tr.label("against", "choice"),
+        "abstain": tr.label("abstain", "choice"), "approved": tr.pgettext("tally", "approved"),
+        "rejected": tr.pgettext("tally", "rejected"), "no_quorum": tr.pgettext("tally", "no quorum: the vote is void"),
+        "outcome": tr.pgettext("tally", "Outcome"), "ignored": tr.pgettext("tally", "Ballots not counted"),
+        "deeming": tr.pgettext("tally", "Silent owners"), "met": tr.pgettext("tally", "met"),
+        "unmet": tr.pgettext("tally", "NOT met"),
+        "effective": tr.pgettext("tally", "Outcome with silent owners deemed"),
+        "deemed": tr.pgettext("tally", "With silent owners deemed"),
+        "decides": tr.pgettext("tally", "Tally that decides"),
+        "decides_deemed": tr.pgettext("tally", "the deemed tally"),
+        "decides_cast": tr.pgettext("tally", "the ballots cast"),
+    }
 
 
 def _share(value: Fraction | None, threshold: Threshold) -> str:
@@ -136,9 +134,9 @@ def _cell(text: str, width: int, right: bool = True) -> str:
     return pad + text if right else text + pad
 
 
-def render(result: TallyResult, scope: str, lang: Lang = "zh") -> str:
+def render(result: TallyResult, scope: str, lang: str = "zh") -> str:
     """A readable table of ``result`` (display only: the exact figures are in the JSON)."""
-    t = _LABELS[lang]
+    t = _labels(translator(lang))
     lines = [
         f"{t['rule']}: {result.rule_name_en if lang == 'en' else result.rule_name_zh} ({result.rule})",
         f"{t['scope']}: {scope}",

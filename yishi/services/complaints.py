@@ -19,7 +19,9 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.routing import ladder_at
+from domain.errors import N_, DomainError, Items, Label, Text
 from domain.escalation import EvidenceRef, Ladder
+from yishi.i18n import bilingual
 from yishi.services.escalations import TicketRequest, open_ticket
 
 MAX_SUBJECT, MAX_DETAIL, MAX_RESIDENT, MAX_ATTACHMENTS = 200, 4000, 100, 20
@@ -29,19 +31,20 @@ ATTACHMENT_LINE = re.compile(r"^(?P<name>.*?)[\s,，]+(?P<sha256>[0-9a-fA-F]{64}
 @dataclass(frozen=True)
 class Problem:
     field: str
-    zh: str
-    en: str
+    text: Text
 
 
-class ComplaintError(ValueError):
-    """The complaint cannot be filed as written; ``problems`` lists every field to correct."""
+class ComplaintError(DomainError):
+    """The complaint cannot be filed as written; ``problems`` lists every field to correct (one line each)."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("; ".join(f"{p.field}: {p.en}" for p in problems))
+        super().__init__(problems[0].text)
+        self.args = ("; ".join(f"{p.field}: {p.text}" for p in problems),)
 
-    def message(self, lang: str) -> str:
-        return "\n".join(p.en if lang == "en" else p.zh for p in self.problems)
+    @property
+    def texts(self) -> list[Text]:
+        return [p.text for p in self.problems]
 
 
 class Complaint(BaseModel):
@@ -59,7 +62,8 @@ class Complaint(BaseModel):
     attachments: str = ""
     """One attachment per line: ``file name, sha256`` (the file stays where it is; the ticket keeps its hash)."""
     filed_by: str
-    """The account that typed it in (name and role), written under the detail for the offices that handle it."""
+    """The account that typed it in, written under the detail for the offices that handle it (with its role)."""
+    filed_by_role: str | None = None
     building: str = ""
     """The building (楼栋) it is about: the ticket goes to that building's grid (activities/routing.py)."""
     entrance: str = ""
@@ -82,16 +86,14 @@ def parse_attachments(text: str) -> tuple[tuple[EvidenceRef, ...], list[Problem]
     problems: list[Problem] = []
     lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if len(lines) > MAX_ATTACHMENTS:
-        problems.append(Problem("attachments", f"附件最多 {MAX_ATTACHMENTS} 个",
-                                f"at most {MAX_ATTACHMENTS} attachments"))
+        problems.append(Problem("attachments", Text(N_("at most %(most)s attachments"), most=MAX_ATTACHMENTS)))
     for number, line in lines[:MAX_ATTACHMENTS]:
         match = ATTACHMENT_LINE.match(line)
         if match is None or not match["name"].strip():
             problems.append(Problem(
                 "attachments",
-                f"附件第{number}行“{line[:60]}”应为“文件名, sha256”（sha256 为 64 位十六进制，可用 sha256sum 计算）",
-                f"attachment line {number} '{line[:60]}' must be 'file name, sha256' (64 hex digits, "
-                "e.g. from sha256sum)"))
+                Text(N_("attachment line %(number)s '%(line)s' must be 'file name, sha256' (64 hex digits, e.g. from "
+                     "sha256sum)"), number=number, line=line[:60])))
             continue
         refs.append(EvidenceRef(kind="attachment", name=match["name"].strip()[:200], sha256=match["sha256"].lower()))
     return tuple(refs), problems
@@ -100,31 +102,33 @@ def parse_attachments(text: str) -> tuple[tuple[EvidenceRef, ...], list[Problem]
 def check_complaint(complaint: Complaint, ladder: Ladder) -> TicketRequest:
     """The ticket request, or :class:`ComplaintError` naming every field to correct."""
     problems: list[Problem] = []
-    for name, value, limit, zh in (("resident", complaint.resident, MAX_RESIDENT, "反映人"),
-                                   ("subject", complaint.subject, MAX_SUBJECT, "事项")):
+    for name, value, limit, label in (("resident", complaint.resident, MAX_RESIDENT, N_("the resident")),
+                                      ("subject", complaint.subject, MAX_SUBJECT, N_("the subject"))):
         if not value.strip():
-            problems.append(Problem(name, f"请填写{zh}", f"{name} is empty; fill it in"))
+            problems.append(Problem(name, Text(N_("%(field)s is empty; fill it in"), field=Text(label))))
         elif len(value) > limit:
-            problems.append(Problem(name, f"{zh}最多 {limit} 字", f"{name} has more than {limit} characters"))
+            problems.append(Problem(name, Text(N_("%(field)s has more than %(limit)s characters"), field=Text(label),
+                                               limit=limit)))
     if len(complaint.detail) > MAX_DETAIL:
-        problems.append(Problem("detail", f"情况说明最多 {MAX_DETAIL} 字",
-                                f"detail has more than {MAX_DETAIL} characters"))
+        problems.append(Problem("detail", Text(N_("detail has more than %(most)s characters"), most=MAX_DETAIL)))
     if complaint.category not in ladder.departments:
-        valid = "、".join(ladder.departments)
-        problems.append(Problem("category", f"请选择事项类别（{valid}）", f"choose a category ({valid})"))
+        valid = Items(Label("category", c) for c in ladder.departments)
+        problems.append(Problem("category", Text(N_("choose a category (%(valid)s)"), valid=valid)))
     levels = [level.key for level in ladder.levels]
     if complaint.channel not in ("resident", "grid_report", "secretary"):
-        problems.append(Problem("channel", "渠道应为 resident、grid_report 或 secretary",
-                                "the channel must be resident, grid_report or secretary"))
+        problems.append(Problem("channel", Text(N_("the channel must be resident, grid_report or secretary"))))
     if complaint.start_level and complaint.start_level not in levels and complaint.channel != "secretary":
-        problems.append(Problem("start_level", f"起始层级应为 {'、'.join(levels)} 之一",
-                                f"the first level must be one of {', '.join(levels)}"))
+        problems.append(Problem("start_level", Text(N_("the first level must be one of %(levels)s"),
+                                                    levels=Items(levels))))
     evidence, attachment_problems = parse_attachments(complaint.attachments)
     problems += attachment_problems
     if problems:
         raise ComplaintError(problems)
     detail = complaint.detail.strip()
-    signature = f"（{complaint.filed_by} 代居民登记 / filed for the resident by {complaint.filed_by}）"
+    who: str | Text = complaint.filed_by
+    if complaint.filed_by_role:
+        who = Text(N_("%(role)s %(name)s"), role=Label("role", complaint.filed_by_role), name=complaint.filed_by)
+    signature = "（{} / {}）".format(*bilingual(N_("filed for the resident by %(who)s"), who=who))
     return TicketRequest(community=complaint.community, category=complaint.category,
                          subject=complaint.subject.strip(), detail=f"{detail}\n\n{signature}" if detail else signature,
                          initiator=complaint.resident.strip(), initiator_kind="owner",

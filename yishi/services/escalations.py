@@ -23,18 +23,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import load_ticket, project_ticket
 from activities.eventstore import EventStore
+from domain.errors import N_, DomainError, Items
 from domain.escalation import EvidenceRef, Ticket
 from domain.escalation_rates import RateCell, RatesReport
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
 from workflows.escalation_joint import PART_UPDATES, PartAction, Whistle
+from yishi.i18n.errors import refusal
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
 
 
-class RefusedError(Exception):
-    """The ticket's workflow refused the action; the message says why, zh / en."""
+class RefusedError(DomainError):
+    """The ticket's workflow refused the action; the message says why (its text: :func:`yishi.i18n.errors.refusal`)."""
 
 
 class TicketRequest(BaseModel):
@@ -125,9 +127,9 @@ async def _opened(handle: WorkflowHandle, patience: float = OPENING_PATIENCE) ->
 
 
 async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) -> ActionReceipt:
-    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` (zh / en)."""
+    """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` ."""
     if action not in ACTIONS:
-        raise RefusedError(f"未知操作“{action}”（可用：{'、'.join(ACTIONS)}） / unknown action '{action}'")
+        raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action, valid=Items(ACTIONS))
     return await _update(client, ticket_id, action, arg)
 
 
@@ -193,7 +195,8 @@ async def whistle(client: Client, ticket_id: str, arg: Whistle) -> ActionReceipt
 async def act_part(client: Client, ticket_id: str, action: str, arg: PartAction) -> ActionReceipt:
     """报到, a part's resolution, or its release (``report_in``, ``resolve_part``, ``release_part``)."""
     if action not in PART_UPDATES:
-        raise RefusedError(f"未知操作“{action}”（可用：{'、'.join(PART_UPDATES)}） / unknown action '{action}'")
+        raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action,
+                           valid=Items(PART_UPDATES))
     return await _update(client, ticket_id, action, arg)
 
 
@@ -204,12 +207,11 @@ async def _update(client: Client, ticket_id: str, name: str, arg: BaseModel) -> 
         return await handle.execute_update(name, arg, result_type=ActionReceipt)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise RefusedError(refusal(cause or exc)) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise RefusedError(f"工单 {ticket_id} 不存在或已结束 / "
-                           f"ticket {ticket_id} does not exist or has ended") from None
+        raise RefusedError(N_("ticket %(ticket)s does not exist or has ended"), ticket=ticket_id) from None
 
 
 def may_see_complainant(org: str | list[str], ticket: Ticket) -> bool:

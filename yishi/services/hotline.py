@@ -23,6 +23,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.hotline import hotline_secret
 from activities.routing import ladder_at, match_address
+from domain.errors import N_, DomainError, Items
 from domain.escalation import Ticket
 from yishi.services.escalations import TicketRequest, issue_org_token, keep_complainant, open_ticket, register_org
 
@@ -48,10 +49,12 @@ class HotlineCase(BaseModel):
     caller_phone: str = Field("", max_length=32)
 
 
-class IntakeError(Exception):
-    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
-        self.status, self.code, self.zh, self.en = status, code, zh, en
-        super().__init__(f"{zh} / {en}")
+class IntakeError(DomainError):
+    """A case the intake refuses: the HTTP status, a code for the hotline's system, and the message."""
+
+    def __init__(self, status: int, code: str, msgid: str, /, **params: object) -> None:
+        self.status, self.code = status, code
+        super().__init__(msgid, **params)
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,8 @@ async def _check_category(pool: asyncpg.Pool, community: str, category: str, at:
     async with pool.acquire() as conn:
         version = await ladder_at(conn, community, at)
     if category not in version.departments:
-        valid = ", ".join(sorted(version.departments))
-        raise IntakeError(422, "bad_category", f"没有事项类别“{category}”；可选：{valid}",
-                          f"no category '{category}'; valid: {valid}")
+        raise IntakeError(422, "bad_category", N_("no category '%(category)s'; valid: %(valid)s"), category=category,
+                          valid=Items(sorted(version.departments)))
 
 
 async def _claim(pool: asyncpg.Pool, org: str, case: HotlineCase, ticket_id: str, digest: str) -> bool:
@@ -94,8 +96,8 @@ async def _claim(pool: asyncpg.Pool, org: str, case: HotlineCase, ticket_id: str
         row = await conn.fetchrow("SELECT org, body_sha256 FROM hotline_cases WHERE source = $1 AND case_number = $2",
                                   case.source, case.case_number)
     if row["org"] != org or row["body_sha256"] != digest:
-        raise IntakeError(409, "case_reused", f"工单编号 {case.case_number} 已用于另一内容的工单；请使用新的编号",
-                          f"case number {case.case_number} was sent before with different content; use a new number")
+        raise IntakeError(409, "case_reused", N_("case number %(case)s was sent before with different content; use a "
+                                                 "new number"), case=case.case_number)
     return False
 
 

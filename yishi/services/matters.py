@@ -29,37 +29,6 @@ T = TypeVar("T")
 OBJECTION_STAGES = {"elevator": ElevatorWorkflow.objection_stage, "property": PropertyWorkflow.objection_stage}
 MAX_OBJECTION_CHARS = 2000
 
-STAGES: dict[str, tuple[str, str]] = {
-    "initiated": ("已发起", "Started"),
-    "feasibility": ("可行性审查", "Feasibility check"),
-    "review": ("社区审查", "Community review"),
-    "acceptance": ("受理 / 验收", "Acceptance"),
-    "consultation_notice": ("征询公告", "Consultation notice"),
-    "meeting_notice": ("会议公告", "Meeting notice"),
-    "positions": ("各方陈述意见", "Positions of the parties"),
-    "voting": ("投票中", "Voting"),
-    "tally": ("计票", "Counting"),
-    "cost_sharing": ("确认费用分摊", "Confirming cost shares"),
-    "publicity": ("方案公示（可提异议）", "Plan posted (objections open)"),
-    "result_posting": ("结果公示", "Result posted"),
-    "objection": ("异议期", "Objection period"),
-    "permit": ("办理审批", "Permit application"),
-    "construction": ("施工", "Construction"),
-    "dismissal_notice": ("解聘通知期", "Dismissal notice period"),
-    "handover": ("交接", "Hand-over"),
-    "implementation": ("落实", "Implementation"),
-    "feedback": ("满意度回访", "Satisfaction feedback"),
-    "closed": ("已结束", "Closed"),
-}
-
-
-def stage_label(stage: str | None, lang: str) -> str:
-    if stage is None:
-        return "—"
-    zh, en = STAGES.get(stage, (stage, stage))
-    return en if lang == "en" else zh
-
-
 @dataclass
 class OwnerShare:
     plan_id: str

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.box import load_box
 from activities.eventstore import EventStore
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 from domain.events import Question
 from domain.legal_calendar import HolidayFile
 from domain.procedures import check_initiation, check_rule, get_procedure, resolve_periods
@@ -25,6 +25,7 @@ from domain.roll import Roll, Scope
 from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
 from domain.tally import check_deeming
 from workflows.common import ObjectionInput, ObjectionReceipt, ProcedureResult, TaskCompletion, TaskReceipt
+from yishi.i18n.errors import refusal
 from yishi.services.deliberations import DeliberationSpec, new_deliberation_id, register, store_roll
 
 WORKFLOW_TYPES = {
@@ -52,8 +53,8 @@ class StartRequest(BaseModel):
     options: dict[str, Any] = {}
 
 
-class RefusedError(Exception):
-    """The workflow refused the request (wrong role, stage or task); the message says why, zh / en."""
+class RefusedError(DomainError):
+    """The workflow refused the request (wrong role, stage or task); its text: :func:`yishi.i18n.errors.refusal`."""
 
 
 def _input_class(procedure: str) -> tuple[str, type[BaseModel]]:
@@ -103,7 +104,7 @@ async def start_procedure(client: Client, pool: asyncpg.Pool, roll: Roll, req: S
 async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:
     async with pool.acquire() as conn:
         if await conn.fetchval("SELECT 1 FROM deliberations WHERE id = $1", previous_id) is None:
-            raise DomainError(f"没有先前的议事 {previous_id}", f"no earlier deliberation {previous_id}")
+            raise DomainError(N_("no earlier deliberation %(id)s"), id=previous_id)
 
 
 async def _call(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type,
@@ -114,7 +115,7 @@ async def _call(client: Client, deliberation_id: str, update: str, arg: BaseMode
         return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise RefusedError(getattr(cause, "message", None) or str(cause or exc)) from None
+        raise RefusedError(refusal(cause or exc)) from None
 
 
 async def complete_task(client: Client, deliberation_id: str, completion: TaskCompletion) -> TaskReceipt:
@@ -129,7 +130,7 @@ async def file_objection(client: Client, deliberation_id: str, objection: Object
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:
     status: dict[str, Any] = {"stage": None, "deadline": None, "deadline_fallback_years": [], "tasks": {},
-                              "rounds": [], "outcome": None, "notices_failed": []}
+                              "rounds": [], "outcome": None, "notices_failed": [], "done_tasks": {}}
     for event in events:
         payload = event.model_dump(mode="json")
         match event.type:
@@ -144,7 +145,9 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
                                                                           "title_zh", "title_en", "due_at")}
                 status["tasks"][event.task_id]["due_fallback_years"] = list(event.fallback_years)
             case "TaskCompleted":
-                status["tasks"].pop(event.task_id, None)
+                done = status["tasks"].pop(event.task_id, None)
+                if done is not None:  # its title, for the page that says it is done
+                    status["done_tasks"][event.task_id] = done
             case "TaskOverdue":
                 if event.task_id in status["tasks"]:
                     status["tasks"][event.task_id]["overdue"] = True
@@ -169,7 +172,7 @@ async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str,
     ``due_fallback_years``, a round's close in ``closes_fallback_years``)."""
     stored = await store.read(deliberation_id)
     if not stored:
-        raise DomainError(f"没有议事 {deliberation_id}", f"no deliberation {deliberation_id}")
+        raise DomainError(N_("no deliberation %(id)s"), id=deliberation_id)
     events = [stage_event_from_dict(e.type, e.payload) for e in stored if e.type in STAGE_EVENT_TYPES]
     status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
     status["open_tasks"] = list(status.pop("tasks").values())

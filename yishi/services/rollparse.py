@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import structlog
 
-from domain.errors import Issue, RollError
+from domain.errors import N_, Issue, RollError, Text
 from domain.filelimits import MB, FileLimits, too_many_bytes
 
 NICENESS = 10
@@ -160,28 +160,25 @@ def _roll(out: bytes, filename: str, limits: RollParseLimits) -> Any:
 def _timed_out(filename: str, limits: RollParseLimits) -> Issue:
     seconds = f"{limits.timeout_s:,.0f}"
     return Issue(file=filename, code="parse-timeout",
-                 zh=f"{seconds} 秒内未能读完文件，已停止读取；请删除多余的工作表、列和空行，或另存为 UTF-8 CSV"
-                 "（读取快得多）后重试",
-                 en=f"the file could not be read within {seconds} seconds and reading was stopped; delete extra "
-                 "sheets, columns and empty rows, or save it as UTF-8 CSV (much faster to read), and try again")
+                 text=Text(N_("the file could not be read within %(seconds)s seconds and reading was stopped; delete "
+                         "extra sheets, columns and empty rows, or save it as UTF-8 CSV (much faster to read), and "
+                         "try again"), seconds=seconds))
 
 
 def _out_of_memory(filename: str, limits: RollParseLimits) -> Issue:
     mib = limits.memory_bytes // MB
     return Issue(file=filename, code="memory-limit",
-                 zh=f"读取文件所需的内存超过上限 {mib:,} MB，已停止读取；请删除多余的工作表、列和空行，"
-                 "或另存为 UTF-8 CSV 后重试",
-                 en=f"reading the file needs more than the limit of {mib:,} MB of memory and was stopped; delete "
-                 "extra sheets, columns and empty rows, or save it as UTF-8 CSV, and try again")
+                 text=Text(N_("reading the file needs more than the limit of %(mib)s MB of memory and was stopped; "
+                         "delete extra sheets, columns and empty rows, or save it as UTF-8 CSV, and try again"),
+                 mib=format(mib, ",")))
 
 
 def _crashed(filename: str, limits: RollParseLimits) -> Issue:
     mib = limits.memory_bytes // MB
     return Issue(file=filename, code="parse-failed",
-                 zh=f"读取文件时意外中止（可能超出了 {mib:,} MB 的内存上限），未导入任何内容；"
-                 "请另存为 UTF-8 CSV 后重试，仍不行请联系管理员",
-                 en=f"reading the file stopped unexpectedly (perhaps over the memory limit of {mib:,} MB); nothing "
-                 "was imported; save it as UTF-8 CSV and try again, or ask the operator")
+                 text=Text(N_("reading the file stopped unexpectedly (perhaps over the memory limit of %(mib)s MB); "
+                         "nothing was imported; save it as UTF-8 CSV and try again, or ask the operator"),
+                 mib=format(mib, ",")))
 
 
 # ---- the child ---------------------------------------------------------------------------------------------

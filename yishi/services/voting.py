@@ -32,7 +32,7 @@ from activities.box import gc_paused
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState, read_after
 from domain.commands import AuthoriseProxy, CastBallot, Command, RevokeProxy
 from domain.decider import BoxState, decide, evolve
-from domain.errors import BoxClosedError, IdempotencyConflictError
+from domain.errors import N_, BoxClosedError, IdempotencyConflictError
 from domain.events import EVENT_TYPES, BallotCast, BoxOpened, Event, event_from_dict
 from domain.link_events import LINK_EVENT_TYPES, LinkLedger, link_event_from_dict
 from domain.roll import RoomEntry
@@ -48,7 +48,7 @@ class VotingClosedError(BoxClosedError):
 
     def __init__(self, closed_at: datetime) -> None:
         self.closed_at = closed_at
-        super().__init__("投票已截止，本次未记录任何内容", "voting has closed; nothing was recorded")
+        super().__init__(N_("voting has closed; nothing was recorded"))
 
 
 class NoSuchBoxError(LookupError):
@@ -468,8 +468,8 @@ async def cast_ballot(
     stored = await append_decided(store, deliberation_id, command, now, idempotency_key=idempotency_key,
                                   link=link.token_hash if link is not None else None, closes_at=closes_at)
     if not stored:  # the fold knows the key but the stream did not: never expected, never a silent success
-        raise IdempotencyConflictError(f"幂等键 {idempotency_key} 状态不一致，请重新打开页面再投",
-                                       f"idempotency key {idempotency_key} is inconsistent; reload and vote again")
+        raise IdempotencyConflictError(N_("idempotency key %(idempotency_key)s is inconsistent; reload and vote again"),
+                                       idempotency_key=idempotency_key)
     receipt = Receipt.of(stored[0])
     if (receipt.owner_id, receipt.choice, receipt.cast_by, receipt.question_id) != (owner_id, choice, cast_by,
                                                                                     question_id):

@@ -20,8 +20,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import BallotNotChangeableError, DomainError, InvalidChoiceError, UnknownQuestionError
-from yishi.i18n import t
+from domain.errors import (
+    N_,
+    BallotNotChangeableError,
+    DomainError,
+    InvalidChoiceError,
+    Label,
+    Text,
+    UnknownQuestionError,
+)
+from yishi.i18n import bilingual, bilingual_error
 from yishi.services.links import LinkError, RevokedLinkError, resolve_link
 from yishi.services.receipts import check_receipt
 from yishi.services.voting import (
@@ -106,24 +114,24 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 MESSAGES = {
-    "bad_request": ("请求内容有误，未记录任何内容", "the request is not valid; nothing was recorded"),
-    "not_found": ("没有找到", "not found"),
-    "bad_code": ("这不是收据号（形如 42-3FA9C-07B1E）", "not a receipt code (like 42-3FA9C-07B1E)"),
-    "link_invalid": ("无法识别这个投票链接", "this voting link is not recognised"),
-    "link_revoked": ("这个链接已停用，请向业委会领取新链接",
-                     "this link was replaced; ask the committee for the new one"),
-    "too_many": ("操作太频繁，请稍等一分钟再试", "too many requests; wait a minute and try again"),
-    "unavailable": ("系统暂时无法确认记录，未出具收据。请稍后再试：同一 submission_id 不会重复计票",
-                    "the system could not confirm the ballot, so no receipt was given; try again shortly: "
-                    "the same submission_id never counts twice"),
-    "not_open": ("投票尚未开始", "voting has not started"),
+    "bad_request": N_("the request is not valid; nothing was recorded"),
+    "not_found": N_("not found"),
+    "bad_code": N_("not a receipt code (like 42-3FA9C-07B1E)"),
+    "link_invalid": N_("this voting link is not recognised"),
+    "link_revoked": N_("this link was replaced; ask the committee for the new one"),
+    "too_many": N_("too many requests; wait a minute and try again"),
+    "unavailable": N_("the system could not confirm the ballot, so no receipt was given; try again shortly: the same "
+                      "submission_id never counts twice"),
+    "not_open": N_("voting has not started"),
 }
 
 
-def fail(status: int, code: str, zh: str | None = None, en: str | None = None,
+def fail(status: int, code: str, message: Text | DomainError | None = None,
          headers: dict[str, str] | None = None) -> JSONResponse:
-    default = MESSAGES.get(code, ("", ""))
-    body = ApiError(error=code, message_zh=zh or default[0], message_en=en or default[1])
+    """The API's error body: the code, and the message in Chinese and English (``MESSAGES`` by default)."""
+    zh, en = bilingual_error(message if message is not None else Text(MESSAGES.get(code, N_("%(message)s")),
+                                                                      message=code))
+    body = ApiError(error=code, message_zh=zh, message_en=en)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
@@ -215,8 +223,7 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
         return _unavailable()
     question = box.question(ballot.question_id)
     if question is None:
-        return fail(422, "unknown_question", f"没有问题“{ballot.question_id}”",
-                    f"no question '{ballot.question_id}'")
+        return fail(422, "unknown_question", Text(N_("no question '%(question)s'"), question=ballot.question_id))
     now = clock(request)
     key = "api-" + hashlib.sha256(f"{holder.token_hash}:{ballot.submission_id}".encode()).hexdigest()[:32]
     try:
@@ -227,23 +234,22 @@ async def post_ballot(request: Request, ballot: BallotIn) -> Any:
         return fail(410, "link_revoked")
     except VotingClosedError as exc:
         closed = exc.closed_at.astimezone(UTC).isoformat()
-        return fail(410, "closed", f"投票已于 {closed} 截止，未记录任何内容",
-                    f"voting closed at {closed}; nothing recorded")
+        return fail(410, "closed", Text(N_("voting closed at %(when)s; nothing recorded"), when=closed))
     except FormAlreadyUsedError as exc:
-        return fail(409, "submission_used", f"该 submission_id 已用于另一张选票（收据号 {exc.receipt.code}）",
-                    f"this submission_id was used for another ballot (receipt {exc.receipt.code})")
+        return fail(409, "submission_used", Text(
+            N_("this submission_id was used for another ballot (receipt %(code)s)"), code=exc.receipt.code))
     except DomainError as exc:
         status = 409 if isinstance(exc, BallotNotChangeableError) else 403
         status = 422 if isinstance(exc, InvalidChoiceError | UnknownQuestionError) else status
-        return fail(status, "refused", exc.message("zh"), exc.message("en"))
+        return fail(status, "refused", exc)
     except UNAVAILABLE:
         return _unavailable()
     rule = receipt.precedence
+    said = bilingual(N_("%(message)s"), message=Label("precedence", rule)) if rule else (None, None)
     return ReceiptOut(code=receipt.code, deliberation_id=receipt.deliberation_id, seq=receipt.seq,
                       choice=receipt.choice, recorded_at=receipt.recorded_at, closes_at=box.opened.closes_at,
                       changeable=box.opened.ballots_changeable, precedence=rule,  # type: ignore[arg-type]
-                      precedence_zh=t(f"precedence_{rule}", "zh") if rule else None,
-                      precedence_en=t(f"precedence_{rule}", "en") if rule else None)
+                      precedence_zh=said[0], precedence_en=said[1])
 
 
 def api_schema(app: FastAPI) -> dict[str, Any]:

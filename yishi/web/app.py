@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
+from yishi import i18n
 from yishi.services.voting import settle_heap
 from yishi.settings import Settings, get_settings
 from yishi.web.api import include_api
@@ -31,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    i18n.configure(settings.languages, settings.locale_dirs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,7 +98,7 @@ def _install_pages(app: FastAPI) -> None:
         public,
         resident,
     )
-    from yishi.web.render import message_page
+    from yishi.web.render import form_invalid_page, not_found_page
 
     app.include_router(resident.router)
     app.include_router(public.router)
@@ -117,12 +119,12 @@ def _install_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return message_page(request, 422, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return message_page(request, 404, "not_found_title")
+            return not_found_page(request)
         if exc.status_code == 405:
-            return message_page(request, 405, "form_invalid_title", body_key="form_invalid_body")
+            return form_invalid_page(request, 405)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

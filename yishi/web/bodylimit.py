@@ -20,6 +20,8 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 
+from domain.errors import N_, Text
+
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 # A refused body is read and dropped up to this much, so that the client, still sending, gets the page and
@@ -156,12 +158,13 @@ class BodyLimit:
             from yishi.web.api import fail
 
             kib = self.limit_for(scope) // 1024
-            response: Any = fail(413, "too_large", "请求内容过大，未记录任何内容",
-                                 f"the request body is larger than {kib} KiB; nothing was recorded")
+            response: Any = fail(413, "too_large", Text(
+                N_("the request body is larger than %(kib)s KiB; nothing was recorded"), kib=kib))
         else:
             from yishi.web.render import message_page
 
-            response = message_page(request, 413, "too_large_title", body_key="too_large_body")
+            response = message_page(request, 413, N_("Too much data"), N_(
+                "What was sent is larger than allowed; nothing was recorded. Go back to the page and submit again."))
         await _closing(response, scope, receive, send)
 
     async def _timed_out(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -169,12 +172,14 @@ class BodyLimit:
         if request.url.path.startswith("/api/"):
             from yishi.web.api import fail
 
-            response: Any = fail(408, "body_timeout", "请求内容发送超时，未记录任何内容",
-                                 "the request body did not arrive in time; nothing was recorded")
+            response: Any = fail(408, "body_timeout", Text(
+                N_("the request body did not arrive in time; nothing was recorded")))
         else:
             from yishi.web.render import message_page
 
-            response = message_page(request, 408, "body_timeout_title", body_key="body_timeout_body")
+            response = message_page(request, 408, N_("Sending took too long"), N_(
+                "What was being sent stopped arriving; nothing was recorded. Check the connection, go back to the page "
+                "and submit again."))
         await _closing(response, scope, receive, send)
 
 

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from domain.ballots import CHOICES
-from domain.errors import DomainError, PaperBallotDateError
+from domain.errors import N_, DomainError, PaperBallotDateError
 from domain.roll_parse import roll_template
-from yishi import i18n
 from yishi.services.accounts import account_names
 from yishi.services.console import (
     UNASSIGNED,
@@ -39,7 +38,7 @@ from yishi.services.voting import (
     deliberation_info,
     load_box,
 )
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import message_page, not_found_page, page_translator, render
 from yishi.web.resident import refused_page
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.staff import router as staff_router
@@ -104,7 +103,7 @@ async def _box_and_info(request: Request, deliberation_id: str):  # type: ignore
         info = await deliberation_info(state.pool, deliberation_id)
         if info is not None:  # a procedure before its vote: its page shows the stage and the open tasks
             return RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
-        return message_page(request, 404, "not_found_title")
+        return not_found_page(request)
     except UNAVAILABLE:
         return unavailable(request)
 
@@ -162,9 +161,9 @@ def _paper_page(request: Request, staff: Staff, box: Box, info: object, status: 
 
 
 def _paper_closed(request: Request, ended: datetime) -> Response:
-    lang = page_lang(request)
-    return message_page(request, 410, "paper_closed_title", body=i18n.t("paper_closed_body", lang,
-                                                                         when=i18n.when(ended, lang)))
+    return message_page(request, 410, N_("Paper-ballot entry has ended"), N_(
+        "Paper-ballot entry ended at %(when)s (the box is sealed or the entry window is over); this ballot was not "
+        "entered. Note any sheet left out in the deliberation's record."), when=page_translator(request).when(ended))
 
 
 @router.post("/console/d/{deliberation_id}/paper")
@@ -177,7 +176,7 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
-    lang, now = page_lang(request), clock(request)
+    tr, now = page_translator(request), clock(request)
     room = next((r for r in box.opened.roll if r.room_id.upper() == form.get("room", "").strip().upper()), None)
     ref = form.get("paper_ref", "").strip()[:200]
     choice = form.get("choice")
@@ -191,9 +190,10 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
     if ended is not None:  # checked again under the stream lock (VotingClosedError below)
         return _paper_closed(request, ended)
     if room is None or not ref or choice not in CHOICES or question is None:
-        return again(422, i18n.t("paper_missing", lang))
+        return again(422, tr.gettext("Give the room, a choice and the sheet reference."))
     if filled_at is None:
-        return again(422, i18n.t("paper_date_missing", lang))
+        return again(422, tr.gettext("Give the date the owner filled in the ballot (e.g. 2025-11-03); the time is "
+                                     "optional (e.g. 14:30)."))
     # One scanned sheet is one ballot per question: entering the same sheet twice records it once.
     sheet = f"{room.owner_id}\x00{ref}" + (f"\x00{question.id}" if len(box.opened.questions) > 1 else "")
     key = "paper-" + hashlib.sha256(sheet.encode()).hexdigest()[:32]
@@ -202,11 +202,13 @@ async def enter_paper(request: Request, deliberation_id: str) -> Response:
                                            paper_ref=ref, clerk_id=staff.account.id, idempotency_key=key,
                                            now=now, question_id=question.id, filled_at=filled_at)
     except FormAlreadyUsedError as exc:
-        return again(409, i18n.t("paper_ref_used", lang, ref=ref, code=exc.receipt.code))
+        return again(409, tr.gettext(
+            "Sheet reference %(ref)s was already entered for another ballot (receipt %(code)s). Check it.", ref=ref,
+            code=exc.receipt.code))
     except VotingClosedError as exc:
         return _paper_closed(request, exc.closed_at)
     except PaperBallotDateError as exc:
-        return again(422, exc.message(lang))
+        return again(422, tr.error(exc))
     except DomainError as exc:
         return refused_page(request, exc)
     except UNAVAILABLE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from yishi.i18n import N_
 from yishi.services.account_admin import (
     WrongPasswordError,
     accounts_log,
@@ -19,12 +20,15 @@ from yishi.services.account_admin import (
 )
 from yishi.services.accounts import MIN_PASSWORD, session_binding
 from yishi.web.console import ALL_STAFF, _page
-from yishi.web.render import message_page
+from yishi.web.render import form_invalid_page
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 router = APIRouter()
 AUDITORS = ("auditor",)
+TOO_SHORT = N_("The new password needs at least %(min)s characters; nothing was changed.")
+WRONG = N_("The current password is not right; nothing was changed.")
+CHANGED = N_("Password changed; %(ended)s sign-ins on other devices were ended.")
 EVENT_NAMES = ("AccountCreated", "AccountDisabled", "AccountEnabled", "PasswordReset", "PasswordChanged",
                "SessionsEnded")
 
@@ -57,19 +61,19 @@ async def password(request: Request) -> Response:
     staff, form = posted
     new = form.get("new", "")
     if new != form.get("repeat", ""):
-        return await _account_page(request, staff, 422, error="password_mismatch")
+        return await _account_page(request, staff, 422, error=N_("The two new passwords differ; nothing was changed."))
     if len(new) < MIN_PASSWORD:
-        return await _account_page(request, staff, 422, error="password_short")
+        return await _account_page(request, staff, 422, error=TOO_SHORT)
     try:
         ended = await change_password(request.app.state.pool, staff.account, staff.session_id,
                                       form.get("current", ""), new, now=clock(request))
     except WrongPasswordError:
-        return await _account_page(request, staff, 403, error="password_wrong")
+        return await _account_page(request, staff, 403, error=WRONG)
     except UNAVAILABLE:
         return unavailable(request)
     if staff.account.must_change:  # the temporary password is gone: the console is open again
         return RedirectResponse("/console", status_code=303)
-    return await _account_page(request, staff, done="password_changed", ended=ended)
+    return await _account_page(request, staff, done=CHANGED, ended=ended)
 
 
 @router.post("/console/account/sessions/end")
@@ -80,14 +84,13 @@ async def end_sessions(request: Request) -> Response:
     staff, form = posted
     only = form.get("session") or None
     if only is not None and len(only) != 64:
-        return message_page(request, 422, "form_invalid_title", body_key="form_invalid_body",
-                            back_url="/console/account", back_key="back_to_account")
+        return form_invalid_page(request, 422, back_url="/console/account", back_label=N_("Back to my account"))
     try:
         ended = await end_other_sessions(request.app.state.pool, staff.account, staff.session_id,
                                          now=clock(request), only=only)
     except UNAVAILABLE:
         return unavailable(request)
-    return await _account_page(request, staff, done="sessions_ended", ended=ended)
+    return await _account_page(request, staff, done=N_("%(ended)s sign-ins ended."), ended=ended)
 
 
 @router.get("/console/accounts/log")

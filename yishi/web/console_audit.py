@@ -29,10 +29,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from domain.procedures import deliberation_of
-from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.voting import deliberation_info
 from yishi.settings import PROJECT_DIR, Settings
-from yishi.web.render import message_page, page_lang, render, safe_filename
+from yishi.web.render import message_page, not_found_page, page_translator, render, safe_filename
 from yishi.web.staff import Staff, require
 from yishi.web.voter import UNAVAILABLE, unavailable
 
@@ -51,8 +51,7 @@ an installed wheel does not, and the image copies it to ``tools/`` of its workin
 def verifier() -> Path | None:
     return next((path for path in VERIFIERS if path.is_file()), None)
 STDERR_TAIL = 2000
-CHECK_LABELS = frozenset(key for key in i18n.MESSAGES if key.startswith("audit_check_"))
-"""Checks with a label of their own; any other (a newer check) is shown by its name."""
+BACK = N_("Back to the audit page")
 
 
 class AuditSlot:
@@ -134,24 +133,28 @@ def _tool_error(request: Request, staff: Staff, deliberation_id: str, done: Fini
     log.error(event, account_id=staff.account.id, deliberation_id=deliberation_id, code=done.code,
               seconds=round(done.seconds, 3), stderr_tail=tail)
     lines = [line for line in tail.splitlines() if line.startswith("error 错误:")]
-    lang = page_lang(request)
-    reason = lines[-1].removeprefix("error 错误:").strip() if lines else i18n.t("audit_tool_crashed", lang,
-                                                                              code=done.code)
-    return message_page(request, 502, "audit_tool_failed_title", body=i18n.t("audit_tool_failed", lang,
-                        reason=reason), back_url=f"/console/d/{deliberation_id}/audit", back_key="audit_back")
+    tr = page_translator(request)
+    reason = lines[-1].removeprefix("error 错误:").strip() if lines else tr.gettext(
+        "the check tool stopped with exit code %(code)s; the server log has the details (console.audit_failed)",
+        code=done.code)
+    return message_page(request, 502, N_("The check could not run"),
+                        text=tr.gettext("No verdict was reached: %(reason)s. Contact the operator.", reason=reason),
+                        back_url=f"/console/d/{deliberation_id}/audit", back_label=BACK)
 
 
 def _busy(request: Request, deliberation_id: str) -> Response:
-    response = message_page(request, 503, "audit_busy_title", body_key="audit_busy",
-                            back_url=f"/console/d/{deliberation_id}/audit", back_key="audit_back")
+    response = message_page(request, 503, N_("Another check is running"), N_(
+        "This server runs one check or export at a time so residents' voting is not slowed. Try again in about "
+        "half a minute."), back_url=f"/console/d/{deliberation_id}/audit", back_label=BACK)
     response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 
 def _too_long(request: Request, deliberation_id: str) -> Response:
-    return message_page(request, 504, "audit_timeout_title", body_key="audit_timeout",
-                        minutes=max(1, round(TIMEOUT_SECONDS / 60)),
-                        back_url=f"/console/d/{deliberation_id}/audit", back_key="audit_back")
+    return message_page(request, 504, N_("The check took too long and was stopped"), N_(
+        "The check ran for more than %(minutes)s minutes and was stopped without a verdict. Try again at a quieter "
+        "time, or ask the operator to run `yishi audit verify` on the server."),
+        minutes=max(1, round(TIMEOUT_SECONDS / 60)), back_url=f"/console/d/{deliberation_id}/audit", back_label=BACK)
 
 
 async def _staff_for(request: Request, deliberation_id: str) -> Staff | Response:
@@ -167,7 +170,7 @@ async def _staff_for(request: Request, deliberation_id: str) -> Staff | Response
     except UNAVAILABLE:
         return unavailable(request)
     if not known:
-        return message_page(request, 404, "not_found_title")
+        return not_found_page(request)
     return staff
 
 
@@ -199,7 +202,7 @@ async def audit_page(request: Request, deliberation_id: str) -> Response:
                  ok=bool(report.get("ok")), seconds=round(done.seconds, 3))
         context = {"report": report, "seconds": round(done.seconds, 1)}
     return render(request, "console_audit.html", no_store=True, staff=staff, logout=staff.form(),
-                  deliberation_id=deliberation_id, labels=CHECK_LABELS, **context)
+                  deliberation_id=deliberation_id, **context)
 
 
 def readme(deliberation_id: str, with_verifier: bool) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ from yishi.services.link_issuing import Actor, disclose_links, issue_links, reis
 from yishi.services.links import LinkKeyChangedError, live_owners
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.middleware import SECURITY_HEADERS
-from yishi.web.render import message_page, page_lang, render, respond, safe_filename
+from yishi.web.render import not_found_page, page_lang, page_translator, render, respond, safe_filename
 from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -59,7 +60,7 @@ async def _load(request: Request, deliberation_id: str) -> tuple[Box | None, dic
     except UNAVAILABLE:
         return unavailable(request)
     if box is None and info is None:
-        return message_page(request, 404, "not_found_title")
+        return not_found_page(request)
     return box, info
 
 
@@ -116,8 +117,8 @@ async def links_page(request: Request, deliberation_id: str) -> Response:
 
 
 async def _posted(request: Request, deliberation_id: str
-                  ) -> tuple[Staff, dict[str, str], Box, dict[str, Any] | None, i18n.Lang] | Response:
-    """A links form posted: the member, the fields, the open box, its registry row and the page language; else
+                  ) -> tuple[Staff, dict[str, str], Box, dict[str, Any] | None, i18n.Translator] | Response:
+    """A links form posted: the member, the fields, the open box, its registry row and the page's translator; else
     the page to answer with (login, 403, 404, or the links page saying the vote has not opened)."""
     posted = await staff_form(request, *LINK_STAFF)
     if isinstance(posted, Response):
@@ -130,17 +131,35 @@ async def _posted(request: Request, deliberation_id: str
 
 
 async def _open_box(request: Request, staff: Staff, deliberation_id: str
-                    ) -> tuple[Box, dict[str, Any] | None, i18n.Lang] | Response:
-    """The open box, its registry row and the page language; else the page to answer with (404, or the links
+                    ) -> tuple[Box, dict[str, Any] | None, i18n.Translator] | Response:
+    """The open box, its registry row and the page's translator; else the page to answer with (404, or the links
     page saying the vote has not opened)."""
     loaded = await _load(request, deliberation_id)
     if isinstance(loaded, Response):
         return loaded
     box, info = loaded
-    lang = page_lang(request)
+    tr = page_translator(request)
     if box is None:
-        return await _links_page(request, staff, deliberation_id, box, info, 409, i18n.t("links_not_open", lang))
-    return box, info, lang
+        return await _links_page(request, staff, deliberation_id, box, info, 409, tr.gettext(
+            "Voting has not opened yet: each household's link and notice sheet can be issued once it opens. The "
+            "matter page shows the current stage."))
+    return box, info, tr
+
+
+def _closed(tr: i18n.Translator, closed_at: datetime) -> str:
+    return tr.gettext("Voting closed %(when)s: the links no longer vote, and none can be issued or reissued.",
+                      when=tr.when(closed_at))
+
+
+def _unknown_owner(tr: i18n.Translator, owner: str) -> str:
+    return tr.gettext("\"%(owner)s\" is not an owner id or room in this deliberation's scope; nothing was changed. "
+                      "Check the roll and type it again.", owner=owner)
+
+
+def _key_changed(tr: i18n.Translator, owner: str) -> str:
+    return tr.gettext("Owner %(owner)s's link was issued under another secret key (YISHI_SECRET_KEY changed), so it "
+                      "cannot be shown again. Posted links still work; reissue a household's link to print it again.",
+                      owner=owner)
 
 
 @router.post("/console/d/{deliberation_id}/links")
@@ -149,11 +168,11 @@ async def issue(request: Request, deliberation_id: str) -> Response:
     posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
-    staff, _form, box, info, lang = posted
+    staff, _form, box, info, tr = posted
     now = clock(request)
     if (closed_at := box.closed_at(now)) is not None:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
-                                 i18n.t("links_closed", lang, when=i18n.when(closed_at, lang)))
+                                 _closed(tr, closed_at))
     owners = _in_scope(box)
     try:
         summary = await issue_links(request.app.state.store, deliberation_id, owners,
@@ -174,16 +193,16 @@ async def reissue(request: Request, deliberation_id: str) -> Response:
     posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
-    staff, form, box, info, lang = posted
+    staff, form, box, info, tr = posted
     typed = form.get("owner_id", "").strip()[:100]
     owner_id = _owner_named(box, typed) if typed else None
     if owner_id is None:
         return await _links_page(request, staff, deliberation_id, box, info, 422,
-                                 i18n.t("links_unknown_owner", lang, owner=typed))
+                                 _unknown_owner(tr, typed))
     now = clock(request)
     if (closed_at := box.closed_at(now)) is not None:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
-                                 i18n.t("links_closed", lang, when=i18n.when(closed_at, lang)))
+                                 _closed(tr, closed_at))
     try:
         generation = await reissue_link(request.app.state.store, deliberation_id, owner_id,
                                         secret_key=request.app.state.secret_key, now=now, actor=_actor(staff))
@@ -207,13 +226,13 @@ async def _disclosed(request: Request, deliberation_id: str, fmt: str
     posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
-    staff, form, box, info, lang = posted
+    staff, form, box, info, tr = posted
     owner = form.get("owner", "").strip()[:100] or None
     owners = _in_scope(box)
     if owner is not None:
         if owner not in box.state.electorate.owner_areas:
             return await _links_page(request, staff, deliberation_id, box, info, 404,
-                                     i18n.t("links_unknown_owner", lang, owner=owner))
+                                     _unknown_owner(tr, owner))
         owners = [owner]
     try:
         links = await disclose_links(request.app.state.store, deliberation_id, owners,
@@ -221,7 +240,7 @@ async def _disclosed(request: Request, deliberation_id: str, fmt: str
                                      actor=_actor(staff), fmt="sheet" if owner and fmt == "sheets" else fmt)
     except LinkKeyChangedError as exc:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
-                                 i18n.t("links_key_changed", lang, owner=exc.owner_id))
+                                 _key_changed(tr, exc.owner_id))
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.links_disclosed", account_id=staff.account.id, deliberation_id=deliberation_id, format=fmt,
@@ -244,13 +263,12 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
         return found
     staff, form, box, info, owner, owners, by_owner = found
     base_url, fallback = _base_url(request)
-    lang = page_lang(request)
     missing = [owner_id for owner_id in owners if owner_id not in by_owner]
     english = form.get("english") == "1"
     html = render_sheets_html(
         build_sheets(box, by_owner, base_url), box, info, base_url=base_url, configured=not fallback,
         english=english, template="console_sheets.html",
-        t=lambda key, **fields: i18n.t(key, lang, **fields), lang=lang, deliberation_id=deliberation_id,
+        lang=page_lang(request), deliberation_id=deliberation_id,
         form=staff.form(), base_fallback=fallback, households=len(by_owner),
         missing=len(missing),
         missing_shown=_rooms(box, missing[:MISSING_SHOWN]), one_owner=owner,

@@ -38,13 +38,14 @@ from domain.roll import Roll, Scope
 from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
 from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.console import home_community, list_communities
 from yishi.services.files import read_bounded
 from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
 from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import form_invalid_page, page_translator, render
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, unavailable
@@ -72,10 +73,10 @@ def deliberation_id_for(secret_key: str, procedure: str, account_id: int, nonce:
     return f"{procedure}-{mac.hexdigest()[:12]}"
 
 
-def _periods(procedure: str, lang: str) -> list[dict[str, str]]:
+def _periods(procedure: str, tr: i18n.Translator) -> list[dict[str, str]]:
     """The procedure's periods, the voting period first: name, label and default (as ``yishi start`` reads)."""
     defaults = PROCEDURES[procedure].periods
-    return [{"name": name, "label": i18n.t(f"start_period_{name}", lang), "default": defaults[name]}
+    return [{"name": name, "label": tr.label(name, "period", procedure), "default": defaults[name]}
             for name in sorted(defaults, key=lambda name: name != "voting")]
 
 
@@ -86,7 +87,6 @@ def _cost_default() -> str:
 async def _page(request: Request, staff: Staff, procedure: str, status: int = 200, *,
                 values: dict[str, str] | None = None, errors: list[str] | None = None) -> Response:
     settings: Settings = request.app.state.settings
-    lang = page_lang(request)
     home = home_community(staff.account)
     try:
         communities = [] if home else [c for c, _n in await list_communities(request.app.state.pool)]
@@ -95,7 +95,7 @@ async def _page(request: Request, staff: Staff, procedure: str, status: int = 20
     values = values if values is not None else {
         "proxy_limit": str(settings.proxy_limit), "deem_silent": "on" if settings.deem_silent else "",
         "deem_over_half": "on" if settings.deem_over_half else ""}
-    periods = _periods(procedure, lang)
+    periods = _periods(procedure, page_translator(request))
     return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
                   procedures=[PROCEDURES[p] for p in PROCEDURE_IDS], periods=periods,
@@ -117,14 +117,14 @@ async def start_form(request: Request) -> Response:
 class _Checked:
     """The form's fields read into a start request, or the problems a committee member can fix."""
 
-    def __init__(self, fields: dict[str, str], staff: Staff, lang: i18n.Lang) -> None:
+    def __init__(self, fields: dict[str, str], staff: Staff, tr: i18n.Translator) -> None:
         self.errors: list[str] = []
-        self.lang = lang
+        self.tr = tr
         self.procedure = fields.get("procedure", "")
         definition = PROCEDURES[self.procedure]
         self.community = home_community(staff.account) or fields.get("community", "")
         if not self.community:
-            self._fail("start_err_community")
+            self._fail(N_("Enter the community this deliberation is for."))
         self.title = fields.get("title", "") or definition.name_zh
         self.scope = self._scope(fields.get("building", ""), fields.get("entrance", ""))
         self.periods = self._overrides(fields)
@@ -134,7 +134,7 @@ class _Checked:
         try:
             check_deeming(options["deem_silent"], options["deem_over_half"])
         except DomainError as exc:
-            self.errors.append(exc.message(lang))
+            self.errors.append(tr.error(exc))
         if self.procedure == "elevator":
             options["cost_total"] = self._cost(fields.get("cost_total", ""))
         elif self.procedure == "property":
@@ -143,25 +143,25 @@ class _Checked:
         else:
             options["issue"] = fields.get("issue", "")
             if not options["issue"]:
-                self._fail("start_err_issue")
+                self._fail(N_("Enter the issue."))
         self.options = options
         self.initiated_by = staff.account.name
 
-    def _fail(self, key: str, **fields: object) -> None:
-        self.errors.append(i18n.t(key, self.lang, **fields))
+    def _fail(self, msgid: str, **fields: object) -> None:
+        self.errors.append(self.tr.gettext(msgid, **fields))
 
     def _scope(self, building: str, entrance: str) -> Scope:
         if entrance and not building:
-            self._fail("start_err_entrance")
+            self._fail(N_("An entrance needs its building: fill in the building too."))
             return Scope()
         if any(value and not PLAIN_NAME.match(value) for value in (building, entrance)):
-            self._fail("start_err_scope_chars")
+            self._fail(N_("Building and entrance cannot contain a comma or =; write them as the roll does."))
             return Scope()
         text = ",".join(f"{key}={value}" for key, value in (("building", building), ("entrance", entrance)) if value)
         try:
             return Scope.parse(text)  # the notation of `yishi start --scope`; an empty text is the whole estate
         except DomainError as exc:
-            self.errors.append(exc.message(self.lang))
+            self.errors.append(self.tr.error(exc))
             return Scope()
 
     def _overrides(self, fields: dict[str, str]) -> dict[str, str]:
@@ -175,8 +175,8 @@ class _Checked:
                 if name == PAPER_ENTRY:
                     check_paper_entry(period)
             except DomainError as exc:
-                self._fail("start_err_period", period=i18n.t(f"start_period_{name}", self.lang),
-                           reason=exc.message(self.lang))
+                self._fail(N_("%(period)s: %(reason)s"), period=self.tr.label(name, "period", self.procedure),
+                           reason=self.tr.error(exc))
                 continue
             out[name] = raw
         return out
@@ -184,7 +184,7 @@ class _Checked:
     def _proxy_limit(self, raw: str) -> int:
         if raw.isdigit() and int(raw) <= MAX_PROXY_LIMIT:
             return int(raw)
-        self._fail("start_err_proxy_limit", most=MAX_PROXY_LIMIT)
+        self._fail(N_("Owners one proxy may represent: a whole number from 0 to %(most)s."), most=MAX_PROXY_LIMIT)
         return 0
 
     def _cost(self, raw: str) -> Decimal:
@@ -194,7 +194,8 @@ class _Checked:
         except InvalidOperation:
             value = Decimal(-1)
         if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-            self._fail("start_err_cost", value=raw)
+            self._fail(N_("Total cost '%(value)s' is not valid: an amount above 0 with at most two decimals, e.g. "
+                          "600000 or 585000.50."), value=raw)
             return Decimal(0)
         return value
 
@@ -205,15 +206,17 @@ class _Checked:
                 continue
             cid, _, name = line.strip().partition(" ")
             if not CANDIDATE_ID.match(cid) or not name.strip():
-                self._fail("start_err_candidate_line", line=number, text=line.strip()[:60])
+                self._fail(N_("Candidates, line %(line)s ('%(text)s'): write 'ID name', the ID being letters, digits, "
+                              "- or _."), line=number, text=line.strip()[:60])
             elif any(c["id"] == cid for c in out):
-                self._fail("start_err_candidate_twice", line=number, id=cid)
+                self._fail(N_("Candidates, line %(line)s: the ID %(id)s is used already; choose another."),
+                           line=number, id=cid)
             else:
                 out.append({"id": cid, "name": name.strip()[:100]})
         if not out:
-            self._fail("start_err_candidates")
+            self._fail(N_("Enter at least one candidate company."))
         elif len(out) > MAX_CANDIDATES:
-            self._fail("start_err_candidates_many", most=MAX_CANDIDATES)
+            self._fail(N_("At most %(most)s candidate companies."), most=MAX_CANDIDATES)
         return out
 
     def request(self) -> StartRequest:
@@ -251,12 +254,12 @@ async def start(request: Request) -> Response:
     try:
         form = await request.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
     except HTTPException:  # not a form, bad multipart, too many fields or files, a field over its cap
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 403)
     try:
         fields = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str)}
         # The CSRF field before anything else: a forged post learns nothing and starts nothing.
         if not staff.csrf_ok(fields) or fields.get("procedure") not in PROCEDURE_IDS:
-            return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+            return form_invalid_page(request, 403)
         upload = form.get("roll")
         if not isinstance(upload, UploadFile) or not upload.filename or not upload.size:
             upload = None
@@ -268,12 +271,12 @@ async def start(request: Request) -> Response:
 async def _start(request: Request, staff: Staff, fields: dict[str, str], upload: UploadFile | None) -> Response:
     state = request.app.state
     settings: Settings = state.settings
-    lang = page_lang(request)
+    tr = page_translator(request)
     values = {k: v[:LIMITS[k]] if k in LIMITS else v for k, v in fields.items() if k not in ("nonce", "csrf")}
-    checked = _Checked(values, staff, lang)
+    checked = _Checked(values, staff, tr)
     roll: Roll | None = None
     if upload is None:
-        checked.errors.append(i18n.t("start_err_roll_missing", lang))
+        checked.errors.append(tr.gettext("Choose the owners roll file (CSV or XLSX)."))
     else:
         filename = PurePath((upload.filename or "").replace("\\", "/")).name[:200]
         try:
@@ -281,7 +284,7 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
             # one could take gigabytes, and this process is taking the residents' ballots meanwhile.
             roll = await parse_roll_isolated(_chunks(upload), filename, RollParseLimits.from_settings(settings))
         except RollError as exc:
-            checked.errors.extend(issue.text(lang) for issue in exc.issues)
+            checked.errors.extend(tr.error(issue) for issue in exc.issues)
     procedure = checked.procedure
 
     def again(status: int, errors: list[str]) -> Any:
@@ -304,10 +307,10 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
         log.info("console.deliberation_start_repeated", **where)
         return done
     except DomainError as exc:  # the scope is not on the roll, a holiday file the operator must fix, …
-        return await again(422, exc.message(lang).splitlines())
+        return await again(422, tr.error(exc).splitlines())
     except ValidationError as exc:
         log.warning("console.start_invalid", errors=exc.errors(include_url=False), **where)
-        return await again(422, [i18n.t("start_err_invalid", lang)])
+        return await again(422, [tr.gettext("The form could not be used; check it and send again.")])
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
     log.info("console.deliberation_started", **where)

@@ -16,9 +16,11 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from domain.errors import N_, DomainError, Text
 from domain.escalation import Ticket
 from workflows.escalation import TicketAction
 from workflows.escalation_joint import PartAction
+from yishi.i18n import bilingual_error
 from yishi.services.escalations import (
     RefusedError,
     act,
@@ -118,7 +120,8 @@ class PartActionIn(BaseModel):
     text: str = Field("", max_length=4000, description="for resolve_part: the department's written resolution")
 
 
-def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
+def _fail(status: int, code: str, message: Text | DomainError) -> JSONResponse:
+    zh, en = bilingual_error(message)
     return JSONResponse(EscalationError(error=code, message_zh=zh, message_en=en).model_dump(), status_code=status,
                         headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
@@ -126,17 +129,18 @@ def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
 async def _org(request: Request, authorization: str | None) -> tuple[str, str] | JSONResponse:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _fail(401, "unauthorised", "需要单位的访问令牌（Authorization: Bearer …）",
-                     "an organisation's bearer token is needed (Authorization: Bearer …)")
+        return _fail(401, "unauthorised",
+                     Text(N_("an organisation's bearer token is needed (Authorization: Bearer …)")))
     try:
         found = await org_for_token(request.app.state.pool, token.strip())
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if found is None:
-        return _fail(401, "unauthorised", "访问令牌无效或已更换", "the token is not valid (or was replaced)")
+        return _fail(401, "unauthorised", Text(N_("the token is not valid (or was replaced)")))
     return found
 
 
+BUSY = Text(N_("service busy; try again shortly"))
 _ERRORS = {401: {"model": EscalationError}, 404: {"model": EscalationError}, 409: {"model": EscalationError},
            503: {"model": EscalationError}}
 
@@ -148,9 +152,9 @@ async def _visible(request: Request, org: str, ticket_id: str) -> Ticket | JSONR
     try:
         view = await ticket_view(request.app.state.store, ticket_id)
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if view is None or not org_may_see(org, view.ticket):
-        return _fail(404, "not_found", f"没有工单 {ticket_id}", f"no ticket {ticket_id} for this organisation")
+        return _fail(404, "not_found", Text(N_("no ticket %(ticket)s for this organisation"), ticket=ticket_id))
     return view.ticket
 
 
@@ -167,7 +171,7 @@ async def get_ticket(request: Request, ticket_id: TicketId,
     try:
         who = await complainant(request.app.state.pool, t.ticket_id) if may_see_complainant(found[0], t) else None
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     return TicketOut(
         ticket_id=t.ticket_id, parent_id=t.parent_id, category=t.category, subject=t.subject, detail=t.detail,
         status=t.status, owner=t.owner, transfer_to=t.transfer.to_org if t.transfer else None,
@@ -198,11 +202,9 @@ async def post_part_action(request: Request, ticket_id: TicketId, part: Annotate
     try:
         receipt = await act_part(await temporal_client(request), ticket_id, body.action, arg)
     except RefusedError as exc:
-        zh, _, en = str(exc).partition(" / ")
-        return _fail(409, "refused", zh, en or zh)
+        return _fail(409, "refused", exc)
     except TEMPORAL_UNAVAILABLE:
-        return _fail(503, "unavailable", "工作流服务暂时无法连接，未做任何更改",
-                     "the workflow service cannot be reached; nothing changed")
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; nothing changed")))
     return ActionOut(ticket_id=receipt.ticket_id, seq=receipt.seq, hash=receipt.hash, status=receipt.status)
 
 
@@ -221,9 +223,7 @@ async def post_action(request: Request, ticket_id: TicketId, body: ActionIn,
     try:
         receipt = await act(await temporal_client(request), ticket_id, body.action, arg)
     except RefusedError as exc:
-        zh, _, en = str(exc).partition(" / ")
-        return _fail(409, "refused", zh, en or zh)
+        return _fail(409, "refused", exc)
     except TEMPORAL_UNAVAILABLE:
-        return _fail(503, "unavailable", "工作流服务暂时无法连接，未做任何更改",
-                     "the workflow service cannot be reached; nothing changed")
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; nothing changed")))
     return ActionOut(ticket_id=receipt.ticket_id, seq=receipt.seq, hash=receipt.hash, status=receipt.status)

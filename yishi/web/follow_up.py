@@ -16,11 +16,19 @@ from fastapi import APIRouter, Request, Response
 from activities.escalation import TicketEndedError
 from domain.escalation import ANSWERS, Ticket
 from workflows.escalation import TicketAction
+from yishi.i18n import N_
 from yishi.services.accounts import session_binding
 from yishi.services.escalations import RefusedError, act, ticket_view
 from yishi.services.follow_up import SLIP_ROLES, follow_up_url, print_slip, slip_key, slip_offered
 from yishi.web.inbox import ticket_path, visible_ticket
-from yishi.web.render import message_page, render
+from yishi.web.render import (
+    form_invalid_page,
+    link_invalid_page,
+    message_page,
+    page_translator,
+    render,
+    workflow_busy,
+)
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.sheets import qr_data_uri
@@ -30,6 +38,13 @@ from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
+
+
+def _no_slip(request: Request, ticket_id: str, state: str) -> Response:
+    return message_page(request, 409, N_("No slip to print now"), N_(
+        "The ticket is '%(state)s': only an owner's ticket waiting for information or a rating has a slip."),
+        state=page_translator(request).label(state, "status"), back_url=ticket_path(ticket_id),
+        back_label=N_("Back to the ticket"))
 
 
 @router.post("/console/escalations/t/{ticket_id:path}/slip")
@@ -44,16 +59,14 @@ async def print_follow_up_slip(request: Request, ticket_id: str) -> Response:
         return view
     ticket = view.ticket
     if not slip_offered(ticket, staff.account):
-        return message_page(request, 409, "slip_not_now_title", body_key="slip_not_now_body", state=ticket.status,
-                            back_url=ticket_path(ticket_id), back_key="slip_back")
+        return _no_slip(request, ticket_id, ticket.status)
     state = request.app.state
     try:
         issued, seq = await print_slip(state.store, state.pool, ticket, staff.account,
                                        key=slip_key(session_binding(staff.session_id), form.get("nonce", "")),
                                        secret_key=state.secret_key, now=clock(request))
     except TicketEndedError:
-        return message_page(request, 409, "slip_not_now_title", body_key="slip_not_now_body", state="closed",
-                            back_url=ticket_path(ticket_id), back_key="slip_back")
+        return _no_slip(request, ticket_id, "closed")
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.follow_up_slip_printed", ticket_id=ticket_id, account_id=staff.account.id, seq=seq,
@@ -73,7 +86,7 @@ async def _holder_ticket(request: Request, token: str) -> tuple[Any, Ticket] | R
     except UNAVAILABLE:
         return unavailable(request)
     if view is None or view.ticket.initiator != holder.owner_id:
-        return message_page(request, 403, "link_invalid_title", body_key="link_invalid_body")
+        return link_invalid_page(request, 403)
     return holder, view.ticket
 
 
@@ -98,14 +111,14 @@ async def follow_up_answer(request: Request, token: str) -> Response:
     form = await read_form(request)
     if form is None or not check_csrf(request.app.state.secret_key, "follow-up", holder.token_hash,
                                       form.get("nonce", ""), form.get("csrf", "")):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 403)
     action = "provide_info" if ticket.status == "info_requested" else "follow_up"
     arg = TicketAction(role="owner", actor=holder.owner_id, outcome=form.get("answer", "")[:40],
                        text=form.get("text", "")[:4000])
     try:
         await act(await temporal_client(request), ticket.ticket_id, action, arg)
     except RefusedError as exc:
-        return message_page(request, 409, "refused_title", body=str(exc))
+        return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc))
     except TEMPORAL_UNAVAILABLE:
-        return message_page(request, 503, "unavailable_title", body_key="esc_busy")
-    return message_page(request, 200, "esc_thanks")
+        return workflow_busy(request)
+    return message_page(request, 200, N_("Recorded. Thank you."))

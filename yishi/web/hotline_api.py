@@ -20,9 +20,12 @@ from pydantic import BaseModel, Field
 
 from activities.escalation import load_ticket
 from activities.hotline import hotline_secret, verify_signature
+from domain.errors import N_, DomainError, Text
 from workflows.escalation import TicketAction
+from yishi.i18n import bilingual_error
 from yishi.services.escalations import RefusedError, act, org_for_token
 from yishi.services.hotline import CASE, HotlineCase, IntakeError, case_state, case_ticket, intake
+from yishi.web.escalation_api import BUSY
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE
 
@@ -82,7 +85,8 @@ class RatingOut(BaseModel):
 _ERRORS = {status: {"model": HotlineError} for status in (401, 404, 409, 422, 503)}
 
 
-def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
+def _fail(status: int, code: str, message: Text | DomainError) -> JSONResponse:
+    zh, en = bilingual_error(message)
     return JSONResponse(HotlineError(error=code, message_zh=zh, message_en=en).model_dump(), status_code=status,
                         headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
@@ -90,14 +94,13 @@ def _fail(status: int, code: str, zh: str, en: str) -> JSONResponse:
 async def _hotline(request: Request, authorization: str | None) -> str | JSONResponse:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _fail(401, "unauthorised", "需要热线系统的访问令牌（Authorization: Bearer …）",
-                     "the hotline's bearer token is needed (Authorization: Bearer …)")
+        return _fail(401, "unauthorised", Text(N_("the hotline's bearer token is needed (Authorization: Bearer …)")))
     try:
         found = await org_for_token(request.app.state.pool, token.strip())
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if found is None or found[1] != "hotline":
-        return _fail(401, "unauthorised", "访问令牌无效，或不属于热线系统", "the token is not valid for a hotline")
+        return _fail(401, "unauthorised", Text(N_("the token is not valid for a hotline")))
     return found[0]
 
 
@@ -108,12 +111,12 @@ async def _signed(request: Request, org: str, timestamp: str | None, signature: 
     except ValueError:
         stamp = None
     if stamp is None or abs(time.time() - stamp) > WINDOW_S:
-        return _fail(401, "bad_timestamp", f"X-Yishi-Timestamp 缺失或与服务器时间相差超过 {WINDOW_S} 秒",
-                     f"X-Yishi-Timestamp is missing or more than {WINDOW_S} s from the server's clock")
+        return _fail(401, "bad_timestamp", Text(N_("X-Yishi-Timestamp is missing or more than %(window)s s from the "
+                                                   "server's clock"), window=WINDOW_S))
     secret = hotline_secret(request.app.state.secret_key, org)
     if not verify_signature(secret, str(stamp), await request.body(), signature or ""):
-        return _fail(401, "bad_signature", "签名不符（X-Yishi-Signature 应为 sha256=HMAC(时间戳.正文)）",
-                     "the signature does not match (X-Yishi-Signature: sha256=HMAC of timestamp.body)")
+        return _fail(401, "bad_signature", Text(N_("the signature does not match (X-Yishi-Signature: sha256=HMAC of "
+                                                   "timestamp.body)")))
     return None
 
 
@@ -133,12 +136,12 @@ async def create_case(request: Request, case: HotlineCase, authorization: Auth =
         done = await intake(await temporal_client(request), request.app.state.pool, org, case,
                             task_queue=request.app.state.settings.task_queue, now=datetime.now(UTC))
     except IntakeError as exc:
-        return _fail(exc.status, exc.code, exc.zh, exc.en)
+        return _fail(exc.status, exc.code, exc)
     except TEMPORAL_UNAVAILABLE:
-        return _fail(503, "unavailable", "工作流服务暂时无法连接；请用同一工单编号重试",
-                     "the workflow service cannot be reached; retry with the same case number")
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; retry with the same case "
+                                                 "number")))
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     body = CaseOut(ticket_id=done.ticket_id, created=done.created, community=done.community)
     return body if done.created else JSONResponse(body.model_dump(), status_code=200)
 
@@ -148,9 +151,9 @@ async def _case(request: Request, org: str, source: str, case_number: str):  # n
         ticket_id = await case_ticket(request.app.state.pool, org, source, case_number)
         ticket = (await load_ticket(request.app.state.store, ticket_id))[0] if ticket_id else None
     except UNAVAILABLE:
-        return _fail(503, "unavailable", "系统繁忙，请稍后再试", "service busy; try again shortly")
+        return _fail(503, "unavailable", BUSY)
     if ticket is None or not ticket.ticket_id:
-        return _fail(404, "not_found", f"没有工单 {source}/{case_number}", f"no case {source}/{case_number}")
+        return _fail(404, "not_found", Text(N_("no case %(source)s/%(case)s"), source=source, case=case_number))
     return ticket
 
 
@@ -185,9 +188,7 @@ async def rate_case(request: Request, source: Source, case_number: CaseNumber, r
     try:
         receipt = await act(await temporal_client(request), ticket.ticket_id, "follow_up", arg)
     except RefusedError as exc:
-        zh, _, en = str(exc).partition(" / ")
-        return _fail(409, "refused", zh, en or zh)
+        return _fail(409, "refused", exc)
     except TEMPORAL_UNAVAILABLE:
-        return _fail(503, "unavailable", "工作流服务暂时无法连接，未做任何更改",
-                     "the workflow service cannot be reached; nothing changed")
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; nothing changed")))
     return RatingOut(ticket_id=receipt.ticket_id, status=receipt.status)

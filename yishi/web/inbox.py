@@ -21,7 +21,7 @@ from domain.escalation import ANSWERS, EscalationError, Ticket
 from domain.escalation_auth import authorise
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
-from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.accounts import Account, session_binding
 from yishi.services.complaints import Complaint, ComplaintError, community_ladder, file_complaint, ticket_id_for
 from yishi.services.console import (
@@ -48,7 +48,12 @@ from yishi.services.escalations import (
 )
 from yishi.services.follow_up import slip_offered
 from yishi.web.console import community_choice
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import (
+    message_page,
+    page_translator,
+    render,
+    workflow_busy,
+)
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -109,7 +114,7 @@ async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> Tick
         if view is not None:
             log.info("console.ticket_hidden", ticket_id=ticket_id, account_id=staff.account.id,
                      role=staff.account.role, community=staff.account.community, method=request.method)
-        return message_page(request, 404, "not_found_title")
+        return message_page(request, 404, N_("Page not found"))
     return view
 
 
@@ -186,10 +191,11 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     try:
         await act(await temporal_client(request), ticket_id, form.get("action", ""), arg)
     except RefusedError as exc:
-        why = i18n.t("esc_refused", page_lang(request), why=str(exc))
+        tr = page_translator(request)
+        why = tr.gettext("Not done: %(why)s", why=tr.error(exc))
         return await _ticket_page(request, staff, ticket_id, 409, error=why)
     except TEMPORAL_UNAVAILABLE:
-        return message_page(request, 503, "unavailable_title", body_key="esc_busy")
+        return workflow_busy(request)
     return RedirectResponse(f"/console/escalations/t/{ticket_id}", status_code=303)
 
 
@@ -227,7 +233,7 @@ async def file_complaint_form(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     staff, form = posted
-    lang = page_lang(request)
+    tr = page_translator(request)
     values = {name: form.get(name, "") for name in COMPLAINT_FIELDS}
     account = staff.account
     deliberation = values["deliberation"].strip() or None
@@ -235,19 +241,21 @@ async def file_complaint_form(request: Request) -> Response:
         known = await deliberation_community(request.app.state.pool, deliberation)
         if known is None or not may_see_community(account, known):
             return await _complaint_page(request, staff, 422, values=values,
-                                         errors=[i18n.t("complaint_bad_deliberation", lang)])
+                                         errors=[tr.gettext(
+                                             "The chosen deliberation is not one of your community's; choose again.")])
     complaint = Complaint(community=account.community or UNASSIGNED, resident=values["resident"],
                           category=values["category"], subject=values["subject"], detail=values["detail"],
                           deliberation_id=deliberation, start_level=values["start_level"] or None,
-                          attachments=values["attachments"], filed_by=f"{account.role} {account.name}")
+                          attachments=values["attachments"], filed_by=account.name,
+                          filed_by_role=account.role)
     ticket_id = ticket_id_for(session_binding(staff.session_id), form.get("nonce", ""))
     try:
         await file_complaint(await temporal_client(request), request.app.state.pool, complaint,
                              task_queue=request.app.state.settings.task_queue, ticket_id=ticket_id)
     except ComplaintError as exc:
-        return await _complaint_page(request, staff, 422, values=values, errors=exc.message(lang).splitlines())
+        return await _complaint_page(request, staff, 422, values=values, errors=tr.error(exc).splitlines())
     except TEMPORAL_UNAVAILABLE:
-        return message_page(request, 503, "unavailable_title", body_key="esc_busy")
+        return workflow_busy(request)
     except UNAVAILABLE:
         return unavailable(request)
     return await _complaint_page(request, staff, filed=ticket_id)
@@ -275,7 +283,8 @@ async def show_rates(request: Request) -> Response:
     now: datetime = clock(request)
     period = _dates(request, now.astimezone(BEIJING).date())
     if period is None:
-        return message_page(request, 422, "form_invalid_title", body_key="esc_bad_date")
+        return message_page(request, 422, N_("The form is not valid"),
+                            N_("Dates are YYYY-MM-DD, the end not before the start."))
     home = home_community(staff.account)
     chosen, outside = community_choice(request, staff)
     try:
@@ -284,7 +293,10 @@ async def show_rates(request: Request) -> Response:
         communities = await ticket_communities(pool, home=home)
     except UNAVAILABLE:
         return unavailable(request)
-    groups = [("esc_total", [("", report.total)]), ("esc_by_level", sorted(report.by_level.items())),
-              ("esc_by_org", sorted(report.by_org.items()))]
+    tr = page_translator(request)
+    levels = [(tr.label(key, "level"), cell) for key, cell in sorted(report.by_level.items())]
+    orgs = [(tr.label(org, "org"), cell) for org, cell in sorted(report.by_org.items())]
+    groups = [(tr.gettext("Total"), [("", report.total)]), (tr.gettext("By level"), levels),
+              (tr.gettext("By organisation"), orgs)]
     return _page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now,
                  communities=communities, chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)

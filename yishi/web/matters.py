@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from domain.errors import DomainError
 from workflows.common import TaskCompletion
-from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.matters import (
     MAX_OBJECTION_CHARS,
     Matter,
@@ -24,11 +24,10 @@ from yishi.services.matters import (
     confirm_share,
     load_matter,
     object_to,
-    stage_label,
 )
 from yishi.services.procedures import RefusedError, procedure_status
 from yishi.services.voting import deliberation_info
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import message_page, not_found_page, page_translator, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
@@ -38,6 +37,7 @@ from yishi.web.voter import UNAVAILABLE, load_holder, unavailable
 router = APIRouter()
 STAFF_ROLES = ("committee", "grid_worker", "street_office", "auditor")
 ACTING_ROLES = ("committee", "grid_worker", "street_office")  # an auditor reads, never acts
+BACK = N_("Back to the matter")
 
 
 def _keys(request: Request, binding: str, purpose: str) -> dict[str, str]:
@@ -51,9 +51,8 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
                 message: str | None = None) -> Response:
-    lang = page_lang(request)
-    return render(request, "matter.html", status, no_store=True, matter=matter, token=token,
-                  stage=stage_label(matter.stage, lang), message=message, max_chars=MAX_OBJECTION_CHARS,
+    return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
+                  max_chars=MAX_OBJECTION_CHARS,
                   forms={p: _keys(request, binding, p) for p in ("share", "objection")})
 
 
@@ -72,7 +71,7 @@ async def show_matter(request: Request, token: str) -> Response:
     holder = await load_holder(request, token)
     if isinstance(holder, Response):
         return holder
-    not_found = message_page(request, 404, "not_found_title")
+    not_found = not_found_page(request)
     return await show_matter_or(request, token, holder.token_hash, holder.deliberation_id, holder.owner_id,
                                 not_found)
 
@@ -85,46 +84,42 @@ async def _owner_act(request: Request, token: str, purpose: str) -> Response:
     form = await read_form(request)
     if form is None or not check_csrf(request.app.state.secret_key, purpose, holder.token_hash,
                                       (form or {}).get("nonce", ""), (form or {}).get("csrf", "")):
-        return message_page(request, 403 if form else 422, "form_invalid_title", body_key="form_invalid_body",
-                            back_url=back, back_key="back_to_matter")
-    lang = page_lang(request)
+        return message_page(request, 403 if form else 422, N_("The form is not valid"), N_(
+            "The form was incomplete or expired; nothing was recorded. Open the page again and resubmit."),
+            back_url=back, back_label=BACK)
+    tr = page_translator(request)
     update_id = _update_id(holder.token_hash, form["nonce"], purpose)
     try:
         client = await temporal_client(request)
         if purpose == "share":
             await confirm_share(client, holder.deliberation_id, holder.owner_id, update_id)
-            done = i18n.t("share_confirmed", lang)
+            done = tr.gettext("Your share is confirmed and recorded in the stream.")
         else:
             text = form.get("text", "").strip()
             if not text:
                 matter = await load_matter(request.app.state.store, holder.deliberation_id, holder.owner_id)
                 if matter is None:
-                    return message_page(request, 404, "not_found_title")
-                return matter_page(request, token, holder.token_hash, matter, 422, i18n.t("objection_empty", lang))
+                    return not_found_page(request)
+                return matter_page(request, token, holder.token_hash, matter, 422,
+                                   tr.gettext("Write what you object to."))
             receipt = await object_to(client, holder.deliberation_id, holder.owner_id, text, update_id)
-            done = i18n.t("objection_filed", lang, id=receipt.objection_id,
-                          due=i18n.when(receipt.due_at, lang) if receipt.due_at else "—")
+            done = tr.gettext("Objection %(id)s is recorded; the community will mediate by %(due)s.",
+                              id=receipt.objection_id, due=tr.when(receipt.due_at))
     except RefusedError as exc:
-        return message_page(request, 409, "refused_title", body=_pick(str(exc), lang), back_url=back,
-                            back_key="back_to_matter")
+        return message_page(request, 409, N_("This could not be done"), text=tr.error(exc), back_url=back,
+                            back_label=BACK)
     except MatterNotRunningError:  # not "try again": nothing will take the act (only Temporal away is a 503)
         return not_running(request, holder.deliberation_id, back)
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
-    return message_page(request, 200, "matter_done_title", body=done, back_url=back, back_key="back_to_matter")
+    return message_page(request, 200, N_("Done"), text=done, back_url=back, back_label=BACK)
 
 
 def not_running(request: Request, deliberation_id: str, back: str) -> Response:
-    return message_page(request, 404, "matter_not_running_title", body_key="matter_not_running_body",
-                        id=deliberation_id, back_url=back, back_key="back_to_matter")
-
-
-def _pick(message: str, lang: str) -> str:
-    """Workflow refusals carry ``zh / en`` (or ``zh（en）``); show the page's language when it can be split."""
-    if " / " in message:
-        zh, _, en = message.partition(" / ")
-        return en if lang == "en" else zh
-    return message
+    return message_page(request, 404, N_("This matter is not running"), N_(
+        "Matter %(id)s is not running (its procedure was never started, or has ended), so nothing was recorded and "
+        "trying again will not help. Go back to the matter page to see where it stands; ask the residents' "
+        "committee or the owners' committee if in doubt."), id=deliberation_id, back_url=back, back_label=BACK)
 
 
 @router.post("/v/{token}/share")
@@ -154,16 +149,16 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
         except UNAVAILABLE:
             return unavailable(request)
         if registered:
-            return message_page(request, 200, "start_pending_title", body_key="start_pending_body",
-                                back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter",
-                                back_key="start_pending_reload")
-        return message_page(request, 404, "not_found_title")
+            return message_page(request, 200, N_("The deliberation is starting"), N_(
+                "The deliberation is registered and its procedure is starting; reload this page in a few seconds to "
+                "see the first task."), back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter",
+                back_label=N_("Reload"))
+        return not_found_page(request)
     except UNAVAILABLE:
         return unavailable(request)
-    lang = page_lang(request)
     acting = staff.account.can(*ACTING_ROLES)
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
-                  matter=current, info=info, stage=stage_label(current["stage"], lang), message=message,
+                  matter=current, info=info, message=message,
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
                   if acting else {})
 
@@ -182,17 +177,16 @@ async def console_complete_task(request: Request, deliberation_id: str, task_id:
     if isinstance(posted, Response):
         return posted
     staff, form = posted
-    lang = page_lang(request)
     completion = TaskCompletion(task_id=task_id, role=staff.account.role, actor=staff.account.name,
                                 outcome=form.get("outcome", ""), note=form.get("note", "").strip()[:2000],
                                 document_no=form.get("document_no", "").strip()[:100] or None)
     try:
         if await deliberation_info(request.app.state.pool, deliberation_id) is None:
             # No such deliberation: the page a hidden one gets too (staff_form's community rule), not "not running".
-            return message_page(request, 404, "not_found_title")
+            return not_found_page(request)
         await complete_matter_task(await temporal_client(request), deliberation_id, completion)
     except RefusedError as exc:
-        return await _procedure(request, staff, deliberation_id, 409, _pick(str(exc), lang))
+        return await _procedure(request, staff, deliberation_id, 409, page_translator(request).error(exc))
     except MatterNotRunningError:
         return not_running(request, deliberation_id, f"/console/d/{deliberation_id}/matter")
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):

@@ -19,14 +19,18 @@ from starlette.convertors import PathConvertor
 from domain.numbers import decimal_str, fraction_str, percent, shown_percent
 from domain.rules import Threshold
 from yishi import i18n
+from yishi.i18n import N_
 
-TEMPLATES = Environment(
-    loader=PackageLoader("yishi.web", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,  # templates ship with the package; no stat() per render (docs/benchmarks.md)
-)
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("yishi.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package; no stat() per render (docs/benchmarks.md)
+        extensions=["jinja2.ext.i18n"],
+    )
 
 
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]")
@@ -46,8 +50,38 @@ def bar_width(value: Fraction | None, threshold: Threshold | None = None, full: 
     return decimal_str(Decimal(shown.numerator) / Decimal(shown.denominator))
 
 
-TEMPLATES.globals.update(when=i18n.when, area=i18n.area, choice_label=i18n.choice, percent=percent,
-                         bar_width=bar_width, fraction=fraction_str, calendar_fallback=i18n.calendar_fallback)
+_environments: dict[str, Environment] = {}
+
+
+def environment(lang: str) -> Environment:
+    """The templates in one language: Jinja's i18n extension with that language's newstyle gettext callables
+    (``_``, ``gettext``, ``ngettext``, ``pgettext``, ``npgettext``: fields escaped by autoescape), the ``label``
+    filter for codes, ``when`` and ``area`` in its formats. One environment per language (each compiles the
+    templates once), made on first use; the callables are installed once, never swapped per request."""
+    env = _environments.get(lang)
+    if env is None:
+        tr = i18n.translator(lang)
+        env = _environment()
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            tr.gettext_raw, tr.ngettext_raw, newstyle=True, pgettext=tr.pgettext_raw, npgettext=tr.npgettext_raw)
+        env.globals.update(when=_when(tr), area=tr.number, number=tr.number, lang_tag=tr.language.tag,
+                           percent=percent, bilingual=i18n.bilingual,
+                           bar_width=bar_width, fraction=fraction_str, calendar_fallback=tr.calendar_fallback)
+        env.filters["label"] = tr.label
+        env.filters["error"] = tr.error
+        _environments[lang] = env
+    return env
+
+
+def _when(tr: i18n.Translator) -> Callable[..., str]:
+    def when(instant: Any, lang: str | None = None) -> str:
+        """An instant in the page's language (``lang`` only for a page that prints another beside it)."""
+        return (tr if lang is None else i18n.translator(lang)).when(instant)
+
+    return when
+
+
+i18n.catalogs.on_configure(_environments.clear)
 
 
 def page_lang(request: Request) -> i18n.Lang:
@@ -82,6 +116,11 @@ def local_path(path: str) -> bool:
     return path.startswith("/") and not path.startswith(("//", "/\\")) and not any(c in path for c in "\r\n\t")
 
 
+def page_translator(request: Request) -> i18n.Translator:
+    """The translator of the request's language."""
+    return i18n.translator(page_lang(request))
+
+
 def render(request: Request, template: str, status: int = 200, *, no_store: bool = False,
            switch_path: str | None = None, **context: Any) -> HTMLResponse:
     """Render ``template`` in the request's language; a ``?lang=`` choice is remembered in a cookie.
@@ -95,14 +134,17 @@ def render(request: Request, template: str, status: int = 200, *, no_store: bool
 
 def render_html(request: Request, template: str, lang: i18n.Lang, path: str | None, **context: Any) -> str:
     """The page's HTML in ``lang``; ``path`` is the page's own path (:func:`route_path`), for the language
-    switch link. Without one (no route matched) the link is the query alone, ``?lang=…``: a reference that
+    switch links. Without one (no route matched) a link is the query alone, ``?lang=…``: a reference that
     keeps this page's scheme, host and path (RFC 3986 5.2.2), so it cannot lead to another site."""
-    other = "en" if lang == "zh" else "zh"
-    query = urlencode({**request.query_params, "lang": other})
-    return TEMPLATES.get_template(template).render(
+
+    def switch_url(code: str) -> str:
+        query = urlencode({**request.query_params, "lang": code})
+        return f"{path}?{query}" if path is not None and local_path(path) else f"?{query}"
+
+    return environment(lang).get_template(template).render(
         lang=lang,
-        t=lambda key, **fields: i18n.t(key, lang, **fields),
-        switch_url=f"{path}?{query}" if path is not None and local_path(path) else f"?{query}",
+        other_languages=[language for language in i18n.languages() if language.code != lang],
+        switch_url=switch_url,
         request=request,
         **context,
     )
@@ -135,7 +177,7 @@ class Frames:
 
 def respond(request: Request, html: str, status: int = 200, *, no_store: bool = False) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status)
-    if (chosen := request.query_params.get("lang")) in i18n.LANGS:
+    if (chosen := request.query_params.get("lang")) in {language.code for language in i18n.languages()}:
         response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
                             httponly=True, secure=request.url.scheme == "https")
     if no_store:
@@ -144,10 +186,43 @@ def respond(request: Request, html: str, status: int = 200, *, no_store: bool = 
     return response
 
 
-def message_page(request: Request, status: int, title_key: str, body: str | None = None,
-                 body_key: str | None = None, **context: Any) -> HTMLResponse:
-    """A page that says what happened and what to do next."""
-    lang = page_lang(request)
-    text = body if body is not None else (i18n.t(body_key, lang, **context) if body_key else "")
-    return render(request, "message.html", status, no_store=True, title=i18n.t(title_key, lang),
-                  body=text, **context)
+def message_page(request: Request, status: int, title: str, body: str | None = None, *, text: str | None = None,
+                 back_label: str | None = None, **fields: Any) -> HTMLResponse:
+    """A page that says what happened and what to do next.
+
+    ``title``, ``body`` and ``back_label`` are msgids (marked ``N_``), translated here with ``fields``; ``text``
+    is a body already in the page's language (a domain error's message, say). Other keyword arguments
+    (``back_url``) go to the template.
+    """
+    tr = page_translator(request)
+    context = {key: fields.pop(key) for key in ("back_url", "subtitle") if key in fields}
+    shown = text if text is not None else (tr.gettext(body, **fields) if body else "")
+    return render(request, "message.html", status, no_store=True, title=tr.gettext(title), body=shown,
+                  back_label=tr.gettext(back_label) if back_label else None, **context)
+
+
+def form_invalid_page(request: Request, status: int = 422, **fields: Any) -> HTMLResponse:
+    return message_page(request, status, N_("The form is not valid"), N_(
+        "The form was incomplete or expired; nothing was recorded. Open the page again and resubmit."), **fields)
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    return message_page(request, 404, N_("Page not found"))
+
+
+def link_invalid_page(request: Request, status: int) -> HTMLResponse:
+    return message_page(request, status, N_("This link is not valid"), N_(
+        "This voting link is not recognised. Check that it is complete, or contact the committee or your grid "
+        "worker for your link."))
+
+
+def link_revoked_page(request: Request, status: int) -> HTMLResponse:
+    return message_page(request, status, N_("This link was replaced"), N_(
+        "This link is no longer valid: the committee issued a new one. Contact the committee or your grid worker "
+        "to get it."))
+
+
+def workflow_busy(request: Request) -> HTMLResponse:
+    """Temporal cannot be reached for an act on a workflow: nothing was changed."""
+    return message_page(request, 503, N_("Service busy"), N_(
+        "The workflow service cannot be reached; nothing was changed. Try again shortly."))

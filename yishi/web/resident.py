@@ -17,7 +17,8 @@ from domain.errors import (
     InvalidChoiceError,
     UnknownQuestionError,
 )
-from yishi.i18n import t, when
+from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.links import RevokedLinkError
 from yishi.services.voting import (
     FormAlreadyUsedError,
@@ -27,7 +28,17 @@ from yishi.services.voting import (
     cast_ballot,
     revoke_proxy,
 )
-from yishi.web.render import Frames, message_page, page_lang, render, render_html, respond
+from yishi.web.render import (
+    Frames,
+    form_invalid_page,
+    link_revoked_page,
+    message_page,
+    page_lang,
+    page_translator,
+    render,
+    render_html,
+    respond,
+)
 from yishi.web.security import check_csrf
 from yishi.web.voter import (
     UNAVAILABLE,
@@ -66,20 +77,20 @@ async def read_form(request: Request) -> dict[str, str] | None:
 
 
 def closed_page(request: Request, closed_at: datetime) -> Response:
-    lang = page_lang(request)
-    return message_page(request, 410, "closed_title", body=t("closed_body", lang, when=when(closed_at, lang)))
+    when = page_translator(request).when(closed_at)
+    return message_page(request, 410, N_("Voting has closed"), N_("Voting closed at %(when)s; nothing was recorded."),
+                        when=when)
 
 
 def refused_page(request: Request, exc: DomainError) -> Response:
     status = 409 if isinstance(exc, BallotNotChangeableError) else 403
     if isinstance(exc, InvalidChoiceError | UnknownQuestionError):
         status = 422
-    return message_page(request, status, "refused_title", body=exc.message(page_lang(request)))
+    return message_page(request, status, N_("This could not be done"), text=page_translator(request).error(exc))
 
 
 def _invalid_form(request: Request, voter: Voter) -> Response:
-    return message_page(request, 422, "form_invalid_title", body_key="form_invalid_body",
-                        back_url=f"/v/{request.path_params['token']}")
+    return form_invalid_page(request, 422, back_url=f"/v/{request.path_params['token']}")
 
 
 async def _checked_form(request: Request, voter: Voter, purpose: str) -> dict[str, str] | Response:
@@ -88,8 +99,7 @@ async def _checked_form(request: Request, voter: Voter, purpose: str) -> dict[st
         return _invalid_form(request, voter)
     if not check_csrf(request.app.state.secret_key, purpose, voter.holder.token_hash, form["nonce"],
                       form["csrf"]):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body",
-                            back_url=f"/v/{request.path_params['token']}")
+        return form_invalid_page(request, 403, back_url=f"/v/{request.path_params['token']}")
     closed = voter.box.closed_at(voter.now)
     return closed_page(request, closed) if closed else form
 
@@ -115,8 +125,9 @@ async def show_ballot(request: Request, token: str) -> Response:
                                     voter.owner_id, closed_page(request, closed))
     opens_at = voter.box.opened.opens_at
     if voter.now < opens_at:
-        lang = page_lang(request)
-        return message_page(request, 200, "not_started", body=t("opens_body", lang, when=when(opens_at, lang)))
+        return message_page(request, 200, N_("Voting has not started"),
+                            N_("Voting opens at %(when)s; open this link again then."),
+                            when=page_translator(request).when(opens_at))
     return render(request, "ballot.html", no_store=True, page=ballot_page(request, voter), token=token)
 
 
@@ -135,12 +146,12 @@ async def cast(request: Request) -> Response:
         return form
     choice = form.get("choice")
     if choice not in CHOICES:
-        page = ballot_page(request, voter, error="missing_choice")
+        page = ballot_page(request, voter, error=N_("Please choose For, Against or Abstain before submitting."))
         return render(request, "ballot.html", 422, no_store=True, page=page, token=token)
     question = voter.box.question(form.get("question") or None)
     if question is None:
-        return refused_page(request, UnknownQuestionError(f"没有议题 {form.get('question', '')[:64]}",
-                                                          f"no question {form.get('question', '')[:64]} in this vote"))
+        return refused_page(request, UnknownQuestionError(N_("no question %(question)s in this vote"),
+                                                          question=form.get("question", "")[:64]))
     owner_id = form.get("for_owner") or voter.owner_id
     cast_by = voter.owner_id if owner_id != voter.owner_id else None
     key = "web-" + hashlib.sha256(f"{voter.holder.token_hash}:{form['nonce']}".encode()).hexdigest()[:32]
@@ -151,10 +162,11 @@ async def cast(request: Request) -> Response:
     except VotingClosedError as exc:
         return closed_page(request, exc.closed_at)
     except RevokedLinkError:
-        return message_page(request, 410, "link_revoked_title", body_key="link_revoked_body")
+        return link_revoked_page(request, 410)
     except FormAlreadyUsedError as exc:
-        return message_page(request, 409, "form_used_title", body_key="form_used_body",
-                            code=exc.receipt.code, back_url=f"/v/{token}")
+        return message_page(request, 409, N_("This form was already submitted"), N_(
+            "This form was already used (receipt %(code)s). To change your ballot, open the ballot page again."),
+            code=exc.receipt.code, back_url=f"/v/{token}")
     except DomainError as exc:
         return refused_page(request, exc)
     except UNAVAILABLE:
@@ -183,7 +195,7 @@ def receipt_page(request: Request, voter: Voter, receipt: Receipt, question: Any
                            closes_at=opened.closes_at, changeable=opened.ballots_changeable, for_rooms=for_rooms,
                            precedence=receipt.precedence, trace=trace)
 
-    values = {"code": receipt.code, "seq": receipt.seq, "recorded": when(receipt.recorded_at, lang),
+    values = {"code": receipt.code, "seq": receipt.seq, "recorded": i18n.translator(lang).when(receipt.recorded_at),
               "token": request.path_params["token"]}
     return respond(request, RECEIPTS.fill(key, make, values), no_store=True)
 
@@ -201,9 +213,10 @@ async def authorise(request: Request, token: str) -> Response:
         return form
     room = voter.room_of(form.get("room", ""))
     if room is None:
-        return message_page(request, 422, "proxy_title", back_url=f"/v/{token}",
-                            body=t("proxy_unknown_room", page_lang(request), room=form.get("room", "")[:40]))
-    return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, "proxy_saved")
+        return message_page(request, 422, N_("Proxy"), N_(
+            "There is no room '%(room)s' in this vote. Write it as on the notice sheet."),
+            room=form.get("room", "")[:40], back_url=f"/v/{token}")
+    return await _proxy_change(request, voter, token, authorise_proxy, room.owner_id, N_("Proxy recorded"))
 
 
 @router.post("/v/{token}/proxy/revoke")
@@ -216,15 +229,15 @@ async def revoke(request: Request, token: str) -> Response:
         return form
     proxy = voter.proxies().active_proxy(voter.owner_id, voter.now)
     if proxy is None:
-        return message_page(request, 200, "proxy_revoked", back_url=f"/v/{token}")
-    return await _proxy_change(request, voter, token, revoke_proxy, proxy, "proxy_revoked")
+        return message_page(request, 200, N_("Proxy revoked"), back_url=f"/v/{token}")
+    return await _proxy_change(request, voter, token, revoke_proxy, proxy, N_("Proxy revoked"))
 
 
 ProxyAction = Callable[..., Awaitable[object]]
 
 
 async def _proxy_change(request: Request, voter: Voter, token: str, action: ProxyAction, proxy_owner_id: str,
-                        title_key: str) -> Response:
+                        title: str) -> Response:
     try:
         await action(request.app.state.store, voter.box.deliberation_id, voter.owner_id, proxy_owner_id,
                      now=voter.now)
@@ -234,4 +247,4 @@ async def _proxy_change(request: Request, voter: Voter, token: str, action: Prox
         return refused_page(request, exc)
     except UNAVAILABLE:
         return unavailable(request)
-    return message_page(request, 200, title_key, back_url=f"/v/{token}")
+    return message_page(request, 200, title, back_url=f"/v/{token}")

@@ -14,7 +14,7 @@ import segno
 from yishi.services.csvsafe import FORMULA_PREFIXES, safe_cell, write_csv  # noqa: F401 - re-exported
 from yishi.services.links import IssuedLink, local_base
 from yishi.services.voting import Box
-from yishi.web.render import TEMPLATES
+from yishi.web.render import environment
 
 
 @dataclass
@@ -70,17 +70,18 @@ def address_warning(base_url: str, *, configured: bool) -> str | None:
 
 def render_sheets_html(sheets: list[EntranceSheet], box: Box, info: dict[str, Any] | None, *, base_url: str,
                        configured: bool = True, english: bool = False, template: str = "sheets.html",
-                       **extra: Any) -> str:
+                       lang: str = "zh", **extra: Any) -> str:
     """The A4 sheets, in Chinese (and English when asked). Links under a local address, or under a guessed one
     (``configured`` false: no public address is set), get a red warning printed on every sheet (see
-    :func:`address_warning`). ``template`` may extend sheets.html (the console's adds a preface that is not
-    printed)."""
+    :func:`address_warning`). ``template`` may extend sheets.html (the console's adds a preface, in the page's
+    ``lang``, that is not printed)."""
     question = box.opened.questions[0]
-    return TEMPLATES.get_template(template).render(
+    return environment(lang).get_template(template).render(
         **extra,
         base_url=base_url,
         english=english,
         warning=address_warning(base_url, configured=configured),
+        lang=lang,
         sheets=sheets,
         title=(info or {}).get("title") or question.text_zh,
         notice_zh=(info or {}).get("notice_zh") or "",

@@ -11,7 +11,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.accounts import (
     Account,
     check_password,
@@ -22,7 +22,7 @@ from yishi.services.accounts import (
     start_session,
 )
 from yishi.services.console import may_see_deliberation
-from yishi.web.render import message_page, page_lang, render
+from yishi.web.render import form_invalid_page, message_page, not_found_page, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, client_address, form_csrf, new_nonce, sign, unsign
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -85,7 +85,7 @@ async def within_community(request: Request, staff: Staff) -> Staff | Response:
         return staff
     log.info("console.deliberation_hidden", deliberation_id=deliberation_id, account_id=staff.account.id,
              community=staff.account.community, path=request.url.path)
-    return message_page(request, 404, "not_found_title")
+    return not_found_page(request)
 
 
 async def _signed_in(request: Request, *roles: str) -> Staff | Response:
@@ -102,7 +102,7 @@ async def _signed_in(request: Request, *roles: str) -> Staff | Response:
     if account.must_change and request.url.path not in MUST_CHANGE_PATHS:
         return RedirectResponse("/console/account", status_code=303)  # an operator's password: choose one first
     if not account.can(*roles):
-        return message_page(request, 403, "forbidden_title", body_key="forbidden_body")
+        return message_page(request, 403, N_("Not allowed"), text=N_("Your account's role may not see or do this."))
     return Staff(account, session_id, secret)
 
 
@@ -111,7 +111,7 @@ async def upload_refusal(request: Request, roles: tuple[str, ...]) -> Response |
     but signed-in staff of ``roles`` (the sign-in page, 403) and for a browser's cross-site post (403), or None to
     go on. The route checks the session again and the CSRF field in the form (yishi/web/bodylimit.py)."""
     if request.headers.get("sec-fetch-site") == "cross-site":
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 403)
     staff = await _signed_in(request, *roles)
     return staff if isinstance(staff, Response) else None
 
@@ -125,7 +125,7 @@ async def staff_form(request: Request, *roles: str) -> tuple[Staff, dict[str, st
         return staff
     form = await read_form(request)
     if form is None or not staff.csrf_ok(form):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 403)
     walled = await within_community(request, staff)
     if isinstance(walled, Response):
         return walled
@@ -144,8 +144,9 @@ def _login_page(request: Request, status: int = 200, error: str | None = None) -
 
 def _login_wait(request: Request, wait: float) -> Response:
     seconds = max(1, math.ceil(wait))
-    response = message_page(request, 429, "too_many_title",
-                            body=i18n.t("login_wait", page_lang(request), seconds=seconds))
+    response = message_page(request, 429, N_("Too many requests"), N_(
+        "Too many failed sign-ins: try again in %(seconds)s seconds. This is a slow-down, not a lock; if you forgot "
+        "the password, ask the operator to reset it (`yishi user reset-password`)."), seconds=seconds)
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -162,7 +163,7 @@ async def login(request: Request) -> Response:
     pre = unsign(state.secret_key, request.cookies.get(PRE_COOKIE))
     if form is None or pre is None or not check_csrf(state.secret_key, "login", pre, form.get("nonce", ""),
                                                      form.get("csrf", "")):
-        return message_page(request, 403, "form_invalid_title", body_key="form_invalid_body")
+        return form_invalid_page(request, 403)
     name = form.get("name", "")[:100]
     address = client_address(request)
     try:
@@ -178,7 +179,7 @@ async def login(request: Request) -> Response:
         if account is None:
             state.limits.logins.failed(candidate.key, address)
             log.info("login.failed", account=logged, address=address)
-            return _login_page(request, 401, "login_failed")
+            return _login_page(request, 401, N_("Wrong name or password, or the account is disabled."))
         state.limits.logins.succeeded(candidate.key, address)
         ttl = timedelta(hours=state.settings.session_hours)
         session_id = await start_session(state.pool, account, clock(request), ttl=ttl, address=address,

@@ -15,9 +15,10 @@ from activities.eventstore import StoreUnavailableError
 from domain.link_events import LinkAct
 from domain.roll import RoomEntry
 from yishi import i18n
+from yishi.i18n import N_
 from yishi.services.links import LinkError, LinkHolder, RevokedLinkError, resolve_link
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
-from yishi.web.render import message_page, page_lang
+from yishi.web.render import link_invalid_page, link_revoked_page, message_page, page_lang, page_translator
 from yishi.web.security import client_address, form_csrf, new_nonce
 
 UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailableError)
@@ -56,13 +57,16 @@ def rooms_label(box: Box, owner_id: str) -> str:
 
 
 def too_many(request: Request, retry_after: float = 60) -> Response:
-    response = message_page(request, 429, "too_many_title", body_key="too_many_body")
+    response = message_page(request, 429, N_("Too many requests"), N_("Please wait a minute and try again."))
     response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
 
 
 def unavailable(request: Request) -> Response:
-    response = message_page(request, 503, "unavailable_title", body_key="unavailable_body")
+    # A commit whose answer was lost may have been recorded: say only what is known, and that trying again is safe.
+    response = message_page(request, 503, N_("Service busy"), N_(
+        "The system could not confirm your ballot, so no receipt was given; it may not have been recorded. Please try "
+        "again shortly: submitting again never counts twice."))
     response.headers["Retry-After"] = "5"
     return response
 
@@ -82,8 +86,8 @@ async def load_holder(request: Request, token: str, *, cached: bool = False) -> 
         if state.limits.missed(client_address(request)):
             return too_many(request)
         if isinstance(exc, RevokedLinkError):
-            return message_page(request, exc.status, "link_revoked_title", body_key="link_revoked_body")
-        return message_page(request, exc.status, "link_invalid_title", body_key="link_invalid_body")
+            return link_revoked_page(request, exc.status)
+        return link_invalid_page(request, exc.status)
     except UNAVAILABLE:
         return unavailable(request)
     if not state.limits.per_token.hit(holder.token_hash):
@@ -114,10 +118,10 @@ async def load_voter(request: Request, token: str, *, fresh: bool = True) -> Vot
 
 def _not_open_yet(request: Request, info: dict[str, Any] | None) -> Response:
     """A valid link whose ballot box the workflow has not opened yet (it does so at ``opens_at``)."""
-    lang = page_lang(request)
     opens_at = (info or {}).get("opens_at")
-    body = i18n.t("opens_body", lang, when=i18n.when(opens_at, lang)) if opens_at else None
-    return message_page(request, 200, "not_started", body=body, subtitle=(info or {}).get("title"))
+    body = N_("Voting opens at %(when)s; open this link again then.") if opens_at else None
+    return message_page(request, 200, N_("Voting has not started"), body, when=page_translator(request).when(opens_at),
+                        subtitle=(info or {}).get("title"))
 
 
 @dataclass
@@ -169,31 +173,42 @@ class BallotPage:
 TRACE_SHOWN = 5  # disclosures of a household listed on its pages, newest first; the rest are counted
 
 
-def _who(act: LinkAct, lang: str) -> str:
-    return i18n.t(f"link_who_{act.via}" if act.via in ("console", "cli") else "link_who_system", lang, by=act.by)
+def _who(tr: i18n.Translator, act: LinkAct) -> str:
+    if act.via == "console":
+        return tr.gettext("committee member %(by)s", by=act.by)
+    if act.via == "cli":
+        return tr.gettext("%(by)s (server command line)", by=act.by)
+    return tr.gettext("the system (%(by)s)", by=act.by)
 
 
-def _what(act: LinkAct, lang: str) -> str:
-    if act.format in ("csv", "sheets", "sheet"):
-        return i18n.t(f"link_what_{act.format}", lang)
-    return i18n.t("link_what_other", lang, format=act.format)
+WHAT = {"csv": N_("downloaded the list of links (CSV)"), "sheets": N_("printed the notice sheets"),
+        "sheet": N_("printed your household's sheet alone")}
+
+
+def _what(tr: i18n.Translator, act: LinkAct) -> str:
+    if act.format in WHAT:
+        return tr.gettext(WHAT[act.format])
+    return tr.gettext("showed the links (%(format)s)", format=act.format)
 
 
 def link_trace(voter: Voter, lang: str) -> tuple[str, ...]:
     """What staff did to the holder's link, for their own pages (domain/link_events.py): the reissue that made the
     link they hold, then the prints and downloads that included their household, newest first."""
+    tr = i18n.translator(lang)
     holder, ledger = voter.holder, voter.box.links
     lines = []
     made = ledger.issue_of(holder.owner_id, holder.generation)
     if made is not None and made.kind == "reissued":
-        lines.append(i18n.t("link_reissued_note", lang, when=i18n.when(made.at, lang), who=_who(made, lang),
-                            generation=holder.generation))
+        lines.append(tr.gettext(
+            "Your voting link was reissued on %(when)s by %(who)s (version %(generation)s); earlier links no longer "
+            "work. If you did not ask for it, contact the committee at once; you may ask for an audit.",
+            when=tr.when(made.at), who=_who(tr, made), generation=holder.generation))
     shown = [a for a in ledger.acts_of.get(holder.owner_id, ()) if a.kind == "disclosed"]
     for act in reversed(shown[-TRACE_SHOWN:]):
-        lines.append(i18n.t("link_disclosed_note", lang, when=i18n.when(act.at, lang), who=_who(act, lang),
-                            what=_what(act, lang)))
+        lines.append(tr.gettext("%(when)s: %(who)s %(what)s, including your link.", when=tr.when(act.at),
+                                who=_who(tr, act), what=_what(tr, act)))
     if len(shown) > TRACE_SHOWN:
-        lines.append(i18n.t("link_trace_more", lang, count=len(shown) - TRACE_SHOWN))
+        lines.append(tr.gettext("%(count)s earlier entries are not shown.", count=len(shown) - TRACE_SHOWN))
     return tuple(lines)
 
 
@@ -208,15 +223,23 @@ def _status(voter: Voter, lang: str, question_id: str, owner_id: str | None = No
     owner_id = owner_id or voter.owner_id
     last = voter.box.last_ballot(owner_id, question_id=question_id, channel="online")
     paper = voter.box.last_ballot(owner_id, question_id=question_id, channel="paper")
+    tr = i18n.translator(lang)
     if last is None:
         if paper is None:
             return None
         counted = voter.box.state.tally(question_id).counted_choice(owner_id) or paper.payload["choice"]
-        return i18n.t("voted_paper", lang, choice=i18n.choice(counted, lang))
-    choice = i18n.choice(last.payload["choice"], lang)
-    key = "voted_by_proxy" if last.payload.get("cast_by") not in (None, owner_id) else "voted_already"
-    text = i18n.t(key, lang, choice=choice, when=i18n.when(last.occurred_at, lang))
-    return text + i18n.t("voted_paper_and_online", lang) if paper is not None else text
+        return tr.gettext("Your paper ballot is recorded: %(choice)s. An online ballot takes precedence over paper.",
+                          choice=tr.label(counted, "choice"))
+    choice = tr.label(last.payload["choice"], "choice")
+    when = tr.when(last.occurred_at)
+    if last.payload.get("cast_by") not in (None, owner_id):
+        text = tr.gettext("Your proxy voted for you: %(choice)s (%(when)s).", choice=choice, when=when)
+    else:
+        text = tr.gettext("You have voted: %(choice)s (%(when)s).", choice=choice, when=when)
+    if paper is not None:
+        text += tr.gettext("The online ballot prevails: your paper ballot is recorded but does not count; your online "
+                           "ballot does.")
+    return text
 
 
 def _question_forms(request: Request, voter: Voter, lang: str, info_text: str | None,
