@@ -136,5 +136,11 @@ def ladder(spec: LadderVersion, at: datetime, by: str) -> Decide:
     return lambda s: version_ladder(s, spec, at, by)
 
 
+async def list_on_street(store: EventStore, street: str, community_id: str, name: str, at: datetime, by: str) -> None:
+    """Add a community defined in the console to its street office's list (as the import does)."""
+    await list_communities(store, street, [CommunityListed(at=at, by=by, street=street, community=community_id,
+                                                           name=name)])
+
+
 async def rebuild(store: EventStore, pool: asyncpg.Pool, community_id: str) -> Structure:
     return await project_structure(store, pool, community_id)

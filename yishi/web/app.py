@@ -94,9 +94,11 @@ def _install_pages(app: FastAPI) -> None:
         console_start,
         follow_up,
         inbox,
+        joint,
         matters,
         public,
         resident,
+        structure,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
@@ -105,6 +107,8 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
+    app.include_router(structure.router)
+    app.include_router(joint.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_start.router)

@@ -48,6 +48,7 @@ from yishi.services.escalations import (
 )
 from yishi.services.follow_up import slip_offered
 from yishi.web.console import community_choice
+from yishi.web.joint import joint_context
 from yishi.web.render import (
     message_page,
     page_translator,
@@ -156,13 +157,14 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
         orgs = await account_orgs(pool, staff.account)
         # Who complained: for the offices that own a part of the ticket only (services/escalations.py).
         who = await complainant(pool, t.ticket_id) if may_see_complainant(orgs, t) else None
+        joint = await joint_context(pool, t, staff.account, orgs)  # 吹哨报到 (yishi/web/joint.py)
     except UNAVAILABLE:
         return unavailable(request)
     org = acting_org(orgs, t)
     return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
-                 switch_path=ticket_path(ticket_id), complainant=who)
+                 switch_path=ticket_path(ticket_id), complainant=who, **joint)
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")
