@@ -75,6 +75,7 @@ READ_ROUTES: dict[str, str] = {
     "/console": "own community",
     "/console/escalations": "own community",
     "/console/escalations/rates": "own community",
+    "/console/escalations/appraisal": "own community",
     "/console/escalations/new": "own community",
     "/console/structure": "own community",
     "/console/new": "own community",

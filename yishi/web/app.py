@@ -87,6 +87,7 @@ def secret_key_for(settings: Settings) -> str:
 
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
+        appraisal,
         console,
         console_account,
         console_audit,
@@ -109,6 +110,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(inbox.router)
     app.include_router(structure.router)
     app.include_router(joint.router)
+    app.include_router(appraisal.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_start.router)
