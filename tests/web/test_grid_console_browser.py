@@ -6,6 +6,7 @@ when the last part is done."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -16,6 +17,7 @@ from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, PASSWORD, SECRET
 from tests.web.test_browser import assert_accessible, shot
 from tests.workflows.conftest import running_worker
+from yishi.services import structure
 from yishi.services.accounts import add_account
 from yishi.services.escalations import TicketRequest, open_ticket
 from yishi.settings import Settings
@@ -148,3 +150,55 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
     types = [e.type for e in events]
     assert types.count("PartOpened") == 3 and types.count("PartReported") == 3 and types.count("PartResolved") == 3
     assert "Resolved" in types, types
+
+
+async def test_a_report_on_a_room_goes_to_its_grid_worker(browser, live_server, app, pool, store, temporal_server,
+                                                          open_deliberation, artifacts_dir) -> None:
+    """A committee member files a complaint naming only a room: the room's building is found on the community's
+    roll, the building's grid in the structure, and the ticket is in that grid worker's inbox (and no other's)."""
+    temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
+    app.state.temporal = temporal
+    community = f"grid{uuid.uuid4().hex[:6]}"
+    d = await open_deliberation(4, community=community)
+    room = d.roll.rooms[0]
+    mark = uuid.uuid4().hex[:4]
+    worker, other, clerk = f"王网格-{mark}", f"李网格-{mark}", f"孙委员-{mark}"
+    at, by = datetime.now(UTC) - timedelta(days=1), "cli test"
+    for change in (structure.community(community, "幸福里", "jc", at, by), structure.grid("G-01", "一网格", at, by),
+                   structure.grid("G-02", "二网格", at, by),
+                   structure.building(room.building, "", "G-01", at, by), structure.building("99", "", "G-02", at, by),
+                   structure.worker("G-01", "grid_worker", worker, at, by),
+                   structure.worker("G-02", "grid_worker", other, at, by)):
+        await structure.change(store, pool, community, change)
+    for name in (worker, other):
+        await add_account(pool, name, "grid_worker", PASSWORD, community=community)
+    await add_account(pool, clerk, "committee", PASSWORD, community=community)
+    async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        try:
+            page = await _sign_in(context, live_server, clerk)
+            await page.goto(f"{live_server}/console/escalations/new")
+            await page.get_by_label("反映人").fill(f"张阿姨（{room.room_id}）")
+            await page.get_by_label("房号（根据业主名册找到楼栋）").fill(room.room_id)
+            await page.get_by_label("事项", exact=True).fill("楼道灯不亮")
+            await page.get_by_role("button", name="立案").click()
+            filed = page.locator("#filed-ticket")
+            await filed.wait_for()
+            await shot(page, artifacts_dir, "console-complaint-room-zh")
+            await assert_accessible(page, "the complaint form with a room")
+        finally:
+            await context.close()
+        for name, sees in ((worker, True), (other, False)):
+            own = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            try:
+                inbox = await _sign_in(own, live_server, name)
+                await inbox.goto(f"{live_server}/console/escalations")
+                if sees:
+                    await inbox.get_by_text("楼道灯不亮").wait_for()
+                else:
+                    assert "楼道灯不亮" not in await inbox.content()
+            finally:
+                await own.close()
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT org, grid FROM escalations WHERE community = $1", community)
+    assert (row["org"], row["grid"]) == (f"grid:{community}:G-01", "G-01"), dict(row)

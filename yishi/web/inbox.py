@@ -204,7 +204,9 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
 # ---- a resident's complaint, filed by a grid worker or committee member -------------------------------------
 
 FILE_ROLES = ("committee", "grid_worker")
-COMPLAINT_FIELDS = ("resident", "deliberation", "category", "start_level", "subject", "detail", "attachments")
+COMPLAINT_FIELDS = ("resident", "deliberation", "category", "start_level", "subject", "detail", "attachments",
+                    "channel", "building", "room")
+CHANNELS = ("resident", "grid_report", "secretary")  # 居民反映, 网格员上报, 书记直通车
 
 
 async def _complaint_page(request: Request, staff: Staff, status: int = 200, *, values: dict[str, str] | None = None,
@@ -218,7 +220,7 @@ async def _complaint_page(request: Request, staff: Staff, status: int = 200, *, 
     return _page(request, "console_complaint.html", staff, status, community=community, form=staff.form(),
                  categories=list(ladder.departments.items()), levels=ladder.levels, deliberations=deliberations,
                  values=values or {"deliberation": request.query_params.get("d", "")}, errors=errors or [],
-                 filed=filed)
+                 filed=filed, channels=CHANNELS)
 
 
 @router.get("/console/escalations/new")
@@ -249,7 +251,8 @@ async def file_complaint_form(request: Request) -> Response:
                           category=values["category"], subject=values["subject"], detail=values["detail"],
                           deliberation_id=deliberation, start_level=values["start_level"] or None,
                           attachments=values["attachments"], filed_by=account.name,
-                          filed_by_role=account.role)
+                          filed_by_role=account.role, channel=values["channel"] or "resident",
+                          building=values["building"][:32], room=values["room"][:32])
     ticket_id = ticket_id_for(session_binding(staff.session_id), form.get("nonce", ""))
     try:
         await file_complaint(await temporal_client(request), request.app.state.pool, complaint,
