@@ -220,10 +220,22 @@ def _retired_codes(filename: str, rows: Iterable[tuple[int, dict[str, str]]], st
     return issues
 
 
-def plan_import(data: bytes, filename: str, states: Mapping[str, Structure], *, street: str, at: datetime,
+Table = tuple[list[tuple[int, dict[str, str]]], dict[str, str], list[Issue]]
+"""A grid file as read: its rows (numbered as Excel shows them), its headers as written, its cells' problems."""
+
+
+def read_grid_file(data: bytes, filename: str) -> Table:
+    rows, head, log = read_rows(data, filename)
+    return rows, head, list(log.issues())
+
+
+def plan_import(data: bytes | Table, filename: str, states: Mapping[str, Structure], *, street: str, at: datetime,
                 by: str) -> ImportPlan:
-    """The events per community that bring ``states`` to what the file says; every problem at once."""
-    rows, head, issues = read_rows(data, filename)
+    """The events per community that bring ``states`` to what the file says (its bytes, or the file as read in a
+    child process: yishi/services/rollparse.py ``parse_grid_isolated``); every problem at once."""
+    rows, head, found = read_grid_file(data, filename) if isinstance(data, bytes) else data
+    issues = IssueLog()
+    issues.extend(found)
     for number, cells in rows:
         issues.extend(_row_issues(filename, number, cells, head))
     if not issues:

@@ -54,8 +54,8 @@ async def test_street_office_builds_the_grids_in_the_console(browser, live_serve
     try:
         page = await _sign_in(context, live_server, name)
         await page.goto(f"{live_server}/console/structure?community={community}")
-        await page.get_by_label("社区名称").fill("幸福里社区")
-        await page.get_by_label("街道", exact=True).fill("jc")
+        await page.locator("#define-community").get_by_label("社区名称").fill("幸福里社区")
+        await page.locator("#define-community").get_by_label("街道", exact=True).fill("jc")
         await page.get_by_role("button", name="建立社区").click()
         await page.locator("#define-grid").get_by_label("网格编号（如 JC-03-07）").fill("XFL-01")
         await page.locator("#define-grid").get_by_label("网格名称").fill("幸福里一网格")
@@ -86,8 +86,20 @@ async def test_street_office_builds_the_grids_in_the_console(browser, live_serve
         await page.get_by_role("alert").get_by_text("网格编号“XFL_02”无效").wait_for()
         await shot(page, artifacts_dir, "console-structure-zh")
         await assert_accessible(page, "the structure console")
+        # The same street's other community from a grid file, uploaded.
+        imported = f"{community}b"
+        data = ("社区,社区名称,网格编号,网格名称,楼栋,网格员\r\n"
+                f"{imported},和平里社区,HPL-01,和平里一网格,1,赵网格\r\n{imported},和平里社区,HPL-01,和平里一网格,2,赵网格\r\n")
+        await page.locator("#i-street").fill("jc")
+        await page.locator("#i-file").set_input_files(files=[{"name": "网格表.csv", "mimeType": "text/csv",
+                                                              "buffer": data.encode()}])
+        await page.get_by_role("button", name="导入", exact=True).click()
+        await page.locator("#imported").wait_for()
+        await assert_accessible(page, "the structure console after an import")
     finally:
         await context.close()
+    grids = [e.payload["code"] for e in await store.read(f"structure-{imported}") if e.type == "GridDefined"]
+    assert grids == ["HPL-01"]
     events = await store.read(f"structure-{community}")
     assert [e.type for e in events] == ["CommunityDefined", "GridDefined", "BuildingAssigned", "WorkerAssigned",
                                         "PartyOrgDefined"]

@@ -37,7 +37,7 @@ from domain.structure_commands import (
     unassign_worker,
     version_ladder,
 )
-from domain.structure_import import ImportPlan, plan_import
+from domain.structure_import import ImportPlan, Table, plan_import
 
 __all__ = ["ImportReport", "change", "import_grids", "load_structure", "street_communities"]
 
@@ -55,8 +55,8 @@ class ImportReport:
                 "seconds": round(self.seconds, 3)}
 
 
-async def import_grids(store: EventStore, pool: asyncpg.Pool, data: bytes, filename: str, *, street: str, by: str,
-                       at: datetime) -> ImportReport:
+async def import_grids(store: EventStore, pool: asyncpg.Pool, data: bytes | Table, filename: str, *, street: str,
+                       by: str, at: datetime) -> ImportReport:
     """Check the whole file (every problem at once: :class:`domain.structure_import.StructureImportError`), then
     append each community's events in one append, list new communities on the street, and project."""
     started = time.perf_counter()
@@ -84,10 +84,10 @@ def _unless_moved(seen: Structure, events: list[StructureEvent]) -> Callable[[St
     return decide
 
 
-async def _communities_in(data: bytes, filename: str) -> list[str]:
+async def _communities_in(data: bytes | Table, filename: str) -> list[str]:
     from domain.structure_import import read_rows
 
-    rows, _, _ = read_rows(data, filename)
+    rows = read_rows(data, filename)[0] if isinstance(data, bytes) else data[0]
     return sorted({cells["community"].strip() for _, cells in rows if cells.get("community", "").strip()})
 
 

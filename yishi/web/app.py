@@ -100,6 +100,7 @@ def _install_pages(app: FastAPI) -> None:
         public,
         resident,
         structure,
+        structure_import,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
@@ -108,6 +109,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console.router)
     app.include_router(matters.router)
     app.include_router(inbox.router)
+    app.include_router(structure_import.router)  # before structure's /console/structure/{community}
     app.include_router(structure.router)
     app.include_router(joint.router)
     app.include_router(appraisal.router)

@@ -42,6 +42,7 @@ class Upload:
 
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
+    "/console/structure/import": Upload(ROLL_UPLOAD_BYTES, ("street_office",)),  # a grid file (structure_import.py)
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
 

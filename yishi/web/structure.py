@@ -50,8 +50,9 @@ async def _communities(request: Request, staff: Staff) -> list[tuple[str, str]]:
     return [(r["community"], r["name"]) for r in rows]
 
 
-async def _page(request: Request, staff: Staff, community: str | None, status: int = 200, *,
-                errors: list[str] | None = None, values: dict[str, str] | None = None) -> Response:
+async def page(request: Request, staff: Staff, community: str | None, status: int = 200, *,
+               errors: list[str] | None = None, values: dict[str, str] | None = None,
+               imported: dict[str, object] | None = None) -> Response:
     try:
         communities = await _communities(request, staff)
         doc = None
@@ -63,7 +64,7 @@ async def _page(request: Request, staff: Staff, community: str | None, status: i
     return render(request, "console_structure.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), communities=communities, community=community, doc=doc, errors=errors or [],
                   values=values or {}, worker_roles=WORKER_ROLES, party_kinds=PARTY_KINDS,
-                  home=home_community(staff.account))
+                  home=home_community(staff.account), imported=imported)
 
 
 @router.get("/console/structure")
@@ -75,7 +76,7 @@ async def show_structure(request: Request) -> Response:
     community = request.query_params.get("community", "").strip()[:64] or home_community(staff.account)
     if community and not may_see_community(staff.account, community):
         return message_page(request, 404, N_("Page not found"))
-    return await _page(request, staff, community)
+    return await page(request, staff, community)
 
 
 def _decide(op: str, f: dict[str, str], at: datetime, by: str) -> Callable[..., Any] | None:
@@ -123,7 +124,7 @@ async def change_structure(request: Request, community: str) -> Response:
         _, written = await structure.change(request.app.state.store, request.app.state.pool, community, decide)
     except StructureError as exc:
         tr = page_translator(request)
-        return await _page(request, staff, community, 422, errors=[tr.error(exc)], values=values)
+        return await page(request, staff, community, 422, errors=[tr.error(exc)], values=values)
     except UNAVAILABLE:
         return unavailable(request)
     if op == "community" and written:
