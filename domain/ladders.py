@@ -108,16 +108,18 @@ def ladder_problems(spec: LadderVersion) -> list[Text]:
     if not keys:
         problems.append(Text(N_("the ladder needs at least one level")))
     for key in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append(Text(N_("level '%(level)s' appears more than once"), level=key))
+        problems.append(Text(N_("level '%(level)s' appears more than once"), level=Label("level", key)))
     for level in (*spec.levels, *(x for x in [spec.secretary] if x)):
         bad = [r for r in level.roles if r not in LEVEL_ROLES]
         if bad or not level.roles:
-            problems.append(Text(N_("level '%(level)s' has invalid roles %(bad)s; valid: %(valid)s"), level=level.key,
+            problems.append(Text(N_("level '%(level)s' has invalid roles %(bad)s; valid: %(valid)s"),
+                                 level=Label("level", level.key),
                                  bad=Items(bad) or Text(N_("none")),
                                  valid=Items(Label("role", r) for r in LEVEL_ROLES)))
         if level.key != "department" and not level.org:
-            problems.append(Text(N_("level '%(level)s' names no organisation"), level=level.key))
-        problems += _period_problems(Text(N_("level '%(level)s'"), level=level.key), level.ack, level.resolve)
+            problems.append(Text(N_("level '%(level)s' names no organisation"), level=Label("level", level.key)))
+        problems += _period_problems(Text(N_("level '%(level)s'"), level=Label("level", level.key)), level.ack,
+                                     level.resolve)
     if "department" in keys and not spec.departments:
         problems.append(Text(N_("a 'department' level but no departments")))
     for category, by_level in spec.deadlines.items():
@@ -127,9 +129,11 @@ def ladder_problems(spec: LadderVersion) -> list[Text]:
         for key, periods in by_level.items():
             if key not in keys and key != "secretary":
                 problems.append(Text(N_("category '%(category)s' has deadlines for level '%(level)s', which is not "
-                                        "on the ladder"), category=category, level=key))
-            problems += _period_problems(Text(N_("category '%(category)s' level '%(level)s'"), category=category,
-                                              level=key), periods.ack, periods.resolve)
+                                        "on the ladder"), category=Label("category", category),
+                                     level=Label("level", key)))
+            problems += _period_problems(Text(N_("category '%(category)s' level '%(level)s'"),
+                                              category=Label("category", category), level=Label("level", key)),
+                                         periods.ack, periods.resolve)
     problems += _period_problems(Text(N_("joint parts")), spec.joint.report, spec.joint.resolve)
     return problems
 

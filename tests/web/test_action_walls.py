@@ -347,6 +347,31 @@ async def structure_change(w: World) -> None:
     assert [(g["code"], g["by"]) for g in grids] == [("WG-01", f"committee {name}")]
 
 
+async def ladder_change(w: World) -> None:
+    """The ladder: a committee of another community is refused as if the page did not exist, and writes nothing;
+    the community's committee records a new version with its name."""
+    community = f"阶梯社区-{uuid.uuid4().hex[:6]}"
+    street = await w.sign_in("street_office", community=None)
+    defined = await street.post(f"/console/structure/{community}", data={
+        **await w.form(street), "op": "community", "name": "阶梯社区", "street": "jc"})
+    assert defined.status_code == 303, defined.text[-600:]
+    path = f"/console/structure/{community}/ladder"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {"ack-street": "PT8H"}, f"structure-{community}", "another community's ladder")
+    name = f"委员-{uuid.uuid4().hex[:6]}"
+    own = await w.sign_in("committee", name, community=community)
+    bad = await own.post(path, data={**await w.form(own), "ack-street": "soon"})
+    assert bad.status_code == 422 and "soon" in bad.text, bad.text[-600:]
+    done = await own.post(path, data={**await w.form(own), "ack-street": "PT8H", "category": "housing",
+                                      "level": "street", "resolve": "3wd"})
+    assert done.status_code == 303, done.text[-600:]
+    versions = [e.payload for e in await w.store.read(f"structure-{community}") if e.type == "LadderVersioned"]
+    assert [v["by"] for v in versions] == [f"committee {name}"]
+    ladder = versions[0]["ladder"]
+    assert next(lv["ack"] for lv in ladder["levels"] if lv["key"] == "street") == "PT8H"
+    assert ladder["deadlines"]["housing"]["street"]["resolve"] == "3wd"
+
+
 async def start(w: World) -> None:
     started = {}
     for community in (other_community(), HOME):
@@ -376,6 +401,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/escalations/t/{ticket_id:path}/whistle"): console_whistle,
     ("POST", "/console/escalations/t/{ticket_id:path}/parts/{part}"): console_part,
     ("POST", "/console/structure/{community}"): structure_change,
+    ("POST", "/console/structure/{community}/ladder"): ladder_change,
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
     ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): api_part,
     ("POST", "/console/escalations/new"): complaint,

@@ -86,6 +86,10 @@ async def test_street_office_builds_the_grids_in_the_console(browser, live_serve
         await page.get_by_role("alert").get_by_text("网格编号“XFL_02”无效").wait_for()
         await shot(page, artifacts_dir, "console-structure-zh")
         await assert_accessible(page, "the structure console")
+        # The ladder: the street level acknowledges within 8 hours from now on (a new version).
+        await page.locator('input[name="ack-street"]').fill("PT8H")
+        await page.get_by_role("button", name="保存为阶梯新版本").click()
+        await page.get_by_role("heading", name="吹哨升级阶梯（第 1 版）").wait_for()
         # The same street's other community from a grid file, uploaded.
         imported = f"{community}b"
         data = ("社区,社区名称,网格编号,网格名称,楼栋,网格员\r\n"
@@ -102,7 +106,7 @@ async def test_street_office_builds_the_grids_in_the_console(browser, live_serve
     assert grids == ["HPL-01"]
     events = await store.read(f"structure-{community}")
     assert [e.type for e in events] == ["CommunityDefined", "GridDefined", "BuildingAssigned", "WorkerAssigned",
-                                        "PartyOrgDefined"]
+                                        "PartyOrgDefined", "LadderVersioned"]
     assert {e.payload["by"] for e in events} == {f"street_office {name}"}
 
 

@@ -43,6 +43,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/escalations/t/{ticket_id:path}/parts/{part}"): "ticket",
     ("POST", "/console/structure/{community}"): "own community",
     ("POST", "/console/structure/import"): "role",
+    ("POST", "/console/structure/{community}/ladder"): "own community",
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): "organisation",
     ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): "organisation",
     ("POST", "/api/v1/hotline/cases"): "hotline",

@@ -96,6 +96,7 @@ def _install_pages(app: FastAPI) -> None:
         follow_up,
         inbox,
         joint,
+        ladder,
         matters,
         public,
         resident,
@@ -111,6 +112,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(inbox.router)
     app.include_router(structure_import.router)  # before structure's /console/structure/{community}
     app.include_router(structure.router)
+    app.include_router(ladder.router)
     app.include_router(joint.router)
     app.include_router(appraisal.router)
     app.include_router(follow_up.router)

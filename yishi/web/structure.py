@@ -19,6 +19,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from activities.routing import ladder_at
 from domain.errors import N_
 from domain.structure import PartyOrgDefined
 from domain.structure_commands import StructureError
@@ -56,15 +57,18 @@ async def page(request: Request, staff: Staff, community: str | None, status: in
     try:
         communities = await _communities(request, staff)
         doc = None
+        ladder = None
         if community:
             state, _ = await structure.load_structure(request.app.state.store, community)
             doc = structure_doc(state) if state.community else None
+            async with request.app.state.pool.acquire() as conn:
+                ladder = await ladder_at(conn, community, clock(request)) if doc else None
     except UNAVAILABLE:
         return unavailable(request)
     return render(request, "console_structure.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), communities=communities, community=community, doc=doc, errors=errors or [],
                   values=values or {}, worker_roles=WORKER_ROLES, party_kinds=PARTY_KINDS,
-                  home=home_community(staff.account), imported=imported)
+                  home=home_community(staff.account), imported=imported, ladder=ladder)
 
 
 @router.get("/console/structure")
