@@ -9,11 +9,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     YISHI_DATA_DIR=/var/lib/yishi
 
-# Unprivileged runtime user with a fixed numeric id (works with runAsNonRoot-style policies).
+# Unprivileged runtime user with a fixed numeric id (works with runAsNonRoot-style policies). The kept histories'
+# folder exists in the image, owned by that user, so the `histories` volume mounted there starts with its owner.
 RUN groupadd --system --gid 10001 yishi \
     && useradd --system --uid 10001 --gid yishi --home-dir /var/lib/yishi --no-create-home \
         --shell /usr/sbin/nologin yishi \
-    && install -d -o yishi -g yishi -m 0750 /var/lib/yishi
+    && install -d -o yishi -g yishi -m 0750 /var/lib/yishi \
+    && install -d -o yishi -g yishi -m 0700 /var/lib/yishi/histories
 
 WORKDIR /app
 

@@ -12,6 +12,8 @@ from temporalio.worker import Worker
 
 from activities.db import create_pool
 from activities.eventstore import EventStore
+from activities.history_store import HistoryStore
+from activities.keeper import HistoryKeeper
 from activities.logging_interceptor import LoggingInterceptor
 from activities.registry import build_activities
 from workflows.registry import WORKFLOWS
@@ -45,7 +47,8 @@ def tuning(settings: Settings) -> dict[str, object]:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM, then finish in-flight activity attempts and stop."""
+    """Run until SIGINT/SIGTERM, then finish in-flight activity attempts and stop. Beside the worker, the history
+    keeper's sweep keeps the histories of runs that closed (activities/keeper.py)."""
     client = await connect(settings)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
@@ -55,9 +58,14 @@ async def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
         async with worker:
-            log.info("worker.started", task_queue=settings.task_queue)
+            log.info("worker.started", task_queue=settings.task_queue, histories=str(settings.histories_path))
+            sweeping = asyncio.create_task(
+                keeper.sweep_forever(client, settings.task_queue, settings.history_sweep_seconds, stop))
             await stop.wait()
+            sweeping.cancel()  # a sweep cut short is taken up by the next one (it is idempotent)
+            await asyncio.gather(sweeping, return_exceptions=True)
         log.info("worker.stopped")
     finally:
         await pool.close()

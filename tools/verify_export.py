@@ -24,6 +24,8 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
                which is checked like any other (chain: seq and hashes); every stream the manifest lists is
                there;
+- kept_histories: every hash of a kept Temporal history that the streams publish (a result notice's
+               "histories", each HistoryKept event) is the sha256 of that run's history file in the export;
 - links:       every online ballot that records the generation of the personal link it came through names a
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the
@@ -858,6 +860,50 @@ def check_tickets(deliberation_id: str, streams: dict[str, list[dict]], manifest
     return checks
 
 
+# ---- kept histories (domain/kept.py, yishi/services/audit_kept.py) ---------------------------------------
+
+
+def published_hashes(streams: dict[str, list[dict]]) -> list[tuple[str, str, str, str]]:
+    """(workflow id, run id, sha256, where) of every kept history a stream publishes."""
+    found = []
+    for stream_id, rows in streams.items():
+        for row in rows:
+            kind, payload = row.get("type"), row.get("payload") or {}
+            refs = [payload] if kind == "HistoryKept" else \
+                list(payload.get("histories") or []) if kind == "NoticePublished" else []
+            for ref in refs:
+                if isinstance(ref, dict) and all(k in ref for k in ("workflow_id", "run_id", "sha256")):
+                    found.append((str(ref["workflow_id"]), str(ref["run_id"]), str(ref["sha256"]),
+                                  f"{kind} {stream_id} seq {row.get('seq')}"))
+    return found
+
+
+def check_kept(deliberation_id: str, root: Path, manifest: dict, streams: dict[str, list[dict]]) -> Check:
+    """Each published hash of a kept history is the sha256 of that run's history file in the export."""
+    files = {(str(r.get("workflow_id")), str(r.get("run_id"))): r for r in manifest.get("runs", [])}
+    published, problems = published_hashes(streams), []
+    for workflow_id, run_id, sha, where in published:
+        run = files.get((workflow_id, run_id))
+        if run is None:
+            problems.append((workflow_id, f"{where} publishes sha256 {short(sha)} for {workflow_id} run {run_id}, "
+                                          "of which the export has no history"))
+            continue
+        try:
+            actual = hashlib.sha256((root / str(run.get("file"))).read_bytes()).hexdigest()
+        except OSError as exc:
+            problems.append((workflow_id, f"{run.get('file')}: {exc}"))
+            continue
+        if actual != sha:
+            problems.append((workflow_id, f"{where} publishes sha256 {short(sha)} for {workflow_id} run {run_id}, "
+                                          f"whose history {run.get('file')} hashes to {short(actual)}"))
+    if problems:
+        return Check("kept_histories", False, f"{problems[0][1]}; {len(problems)} problems with kept histories",
+                     problems[0][0])
+    kept = sum(1 for r in manifest.get("runs", []) if r.get("source") == "kept")
+    return Check("kept_histories", True, f"{len(published)} published hashes match the exported histories; {kept} "
+                 "histories exported from their kept copy", deliberation_id)
+
+
 # ---- personal links (domain/link_events.py, yishi/services/audit_links.py) --------------------------------
 
 
@@ -1112,6 +1158,7 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
     stated = [r for r in _read_json(root / "rule.json").get("rules", []) if isinstance(r, dict)]
     deliberation_id = str(manifest.get("deliberation_id", ""))
     checks.append(check_rules(stated, streams))
+    checks.append(check_kept(deliberation_id, root, manifest, streams))
     checks += check_tickets(deliberation_id, streams, manifest)
     names = set(streams) | {w.stream_id for w in witnesses + published} | {str(s) for s in manifest.get("streams", [])}
     for stream_id in sorted(names, key=lambda name: (name != deliberation_id, name)):

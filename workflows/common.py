@@ -17,15 +17,17 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput
+    from activities.keeper import KeepInput
     from activities.notices import ChannelQuery, Delivery
     from activities.stages import Appended, DoorKnockInput, StageAppend
     from domain.errors import N_, Bilingual, Items, Label, Text
     from domain.escalation import EvidenceRef
     from domain.events import Question
+    from domain.kept import KeptHistory
     from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
     from domain.procedures import PAPER_ENTRY, Period, paper_entry_until, parse_period, round_stream
     from domain.roll import Scope
@@ -52,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.ballot_box import BoxParams, BoxResult
 from workflows.deadlines import period_end, with_fallback
-from workflows.decision import DEEMED_TALLY_DECIDES, PAPER_ENTRY_WINDOW, Decision, result_lines
+from workflows.decision import DEEMED_TALLY_DECIDES, KEEP_BOX_HISTORY, PAPER_ENTRY_WINDOW, Decision, result_lines
 from workflows.escalating import EscalationTickets
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
@@ -142,6 +144,9 @@ class ProcedureState(BaseModel):
     """The last round was decided by the tally the rules name (the deemed one when deeming applied): set from the
     ``deemed-tally-decides`` patch when the round was counted, so that a later stage (a result notice after
     continue-as-new) words it as it was decided."""
+    box_histories: tuple[KeptHistory, ...] = ()
+    """The kept histories of the last round's ballot box (``keep-box-history`` patch): the result notice publishes
+    their hashes."""
 
 
 ProcedureInput.model_rebuild()
@@ -178,6 +183,11 @@ class ProcedureResult(BaseModel):
     deliberation_id: str
     outcome: str
     head: Checkpoint | None = None
+
+
+KEEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
+                         maximum_attempts=20)
+"""About nine minutes of tries to keep a closed box's histories before the vote goes on without (see _keep_box)."""
 
 
 def reject(msgid: str, kind: str = "Rejected", /, **params: object) -> ApplicationError:
@@ -382,12 +392,13 @@ class ProcedureWorkflow(EscalationTickets):
     # ---- notices -----------------------------------------------------------------------------------
 
     async def _notify(self, kind: str, title: tuple[str, str], body: tuple[str, str],
-                      recipients: tuple[str, ...] | None = None, head: Checkpoint | None = None) -> None:
+                      recipients: tuple[str, ...] | None = None, head: Checkpoint | None = None,
+                      histories: tuple[KeptHistory, ...] = ()) -> None:
         self._s.notices += 1
         notice = NoticePublished(
             at=workflow.now(), notice_id=f"{kind}-{self._s.notices}", kind=kind, title_zh=title[0],
             title_en=title[1], body_zh=body[0], body_en=body[1], recipients=recipients,
-            head_seq=head.seq if head else None, head_hash=head.hash if head else None)
+            head_seq=head.seq if head else None, head_hash=head.hash if head else None, histories=histories)
         await self._append(f"notice:{notice.notice_id}", notice)
         channels = await workflow.execute_activity(
             "notice_channels", ChannelQuery(community=self._in.community), result_type=list[str],
@@ -546,6 +557,8 @@ class ProcedureWorkflow(EscalationTickets):
             "BallotBox", params, id=f"{did}/box-{rnd}", result_type=BoxResult)
         await self._remind(box, workflow.now(), end)
         result: BoxResult = await child
+        if workflow.patched(KEEP_BOX_HISTORY):
+            self._s.box_histories = await self._keep_box(child)
         decision = Decision.of(result.outcome, rule_decides=workflow.patched(DEEMED_TALLY_DECIDES))
         outcome = decision.sealed
         self._s.results, self._s.head, self._s.approved = outcome.results, outcome.head, decision.approved
@@ -556,6 +569,21 @@ class ProcedureWorkflow(EscalationTickets):
             outcomes={q: r["outcome"] for q, r in outcome.results.items()}, approved=decision.approved,
             **decision.counted()))
         return decision
+
+    async def _keep_box(self, child: workflow.ChildWorkflowHandle) -> tuple[KeptHistory, ...]:
+        """Keep the closed box's histories outside PostgreSQL before the result is posted (activities/keeper.py).
+        Should that keep failing (the store unwritable for minutes), the vote goes on: the notice then carries no
+        hash, and the worker's sweep keeps the box later (its HistoryKept event publishes the hash)."""
+        try:
+            kept = await workflow.execute_activity(
+                "keep_histories", KeepInput(workflow_id=child.id, run_id=child.first_execution_run_id),
+                result_type=list[KeptHistory], start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=KEEP_RETRY)
+        except ActivityError as exc:
+            if is_cancelled_exception(exc):
+                raise
+            workflow.logger.warning("history.not_kept %s %s", child.id, exc.cause or exc)
+            return ()
+        return tuple(kept)
 
     def _reminder_times(self, opens: datetime, closes: datetime) -> list[datetime]:
         before = self._period("remind_before").span()
@@ -596,7 +624,12 @@ class ProcedureWorkflow(EscalationTickets):
                              for q, r in self._s.results.items())
             body = bilingual(N_("Outcome: %(outcomes)s. Stream head seq=%(seq)s hash=%(hash)s"), outcomes=outcomes,
                              seq=seq, hash=hash_)
-        await self._notify("result", heading, body, head=head)
+        kept = self._s.box_histories
+        if kept:  # the box's histories, kept when it closed: the notice publishes their hashes
+            lines = [bilingual(N_("Ballot box history kept: %(workflow)s sha256=%(sha256)s"), workflow=k.workflow_id,
+                               sha256=k.sha256) for k in kept]
+            body = (body[0] + "".join("\n" + zh for zh, _ in lines), body[1] + "".join("\n" + en for _, en in lines))
+        await self._notify("result", heading, body, head=head, histories=kept)
 
     # ---- handlers shared by every procedure --------------------------------------------------------
 

@@ -27,6 +27,10 @@ DEEMED_TALLY_DECIDES = "deemed-tally-decides"
 # day by default) and seals when it ends. Histories from before it opened boxes that sealed at the close (the same
 # procedure histories as above; tests/histories/elevator_deemed.json has the window).
 PAPER_ENTRY_WINDOW = "vote-paper-entry-window"
+# Patch: once a round's ballot box has closed, its histories are kept outside PostgreSQL (activity keep_histories)
+# and the result notice publishes their hashes (NoticePublished.histories). Histories from before it count the round
+# and post the notice without (every procedure history above; tests/histories/elevator_kept_history.json has it).
+KEEP_BOX_HISTORY = "keep-box-history"
 
 
 class Decision:

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")
     worker_max_concurrent_activities: int | None = Field(default=None, description="None = the SDK's default")
+    histories_dir: Path | None = Field(
+        default=None, description="Where closed runs' Temporal histories are kept (outside PostgreSQL); "
+        "None = <data dir>/histories (activities/history_store.py)")
+    history_sweep_seconds: float = Field(
+        default=300, gt=0, description="How often the worker keeps the histories of runs closed since its last look")
+
+    @property
+    def histories_path(self) -> Path:
+        """The kept histories' folder: ``histories_dir``, else ``<data dir>/histories``."""
+        return self.histories_dir if self.histories_dir is not None else self.data_dir / "histories"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -20,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -169,3 +171,23 @@ def run_standalone(directory: Path) -> tuple[int, dict[str, Any]]:
                           capture_output=True, text=True, timeout=WAIT)
     assert proc.returncode in (0, 1), proc.stderr
     return proc.returncode, json.loads(proc.stdout)
+
+
+async def delete_from_server(client: Client, workflow_id: str, run_id: str) -> None:
+    """What Temporal does at the end of the namespace's retention: delete the run (the RPC `temporal workflow
+    delete` sends); then wait until the server neither describes it nor serves its history."""
+    await client.workflow_service.delete_workflow_execution(DeleteWorkflowExecutionRequest(
+        namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)))
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+
+    async def gone() -> bool:
+        for ask in (handle.describe, handle.fetch_history):
+            try:
+                await ask()
+                return False
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        return True
+
+    await until(gone, f"{workflow_id} run {run_id} to be gone from the server", every=0.2)

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_helpers import run_standalone
+from audit_helpers import run_standalone, run_vote
 from click.testing import CliRunner, Result
+from temporalio.worker import Worker
 
+from activities.registry import build_activities
+from workflows.registry import WORKFLOWS
 from yishi.cli.audit import audit
 from yishi.embedded import free_port
 from yishi.services.audit import read_rows
-from yishi.settings import get_settings
+from yishi.settings import Settings, get_settings
 
 
 @pytest.fixture
@@ -88,3 +92,28 @@ async def test_unreachable_servers_are_named_without_traceback(env, monkeypatch:
     result = await run("verify", "elevator-1")
     assert result.exit_code == 1 and f"cannot reach PostgreSQL at 127.0.0.1:{port}/yishi" in result.output
     assert "not-this-password" not in result.output and "Traceback" not in result.output
+
+
+async def test_keep_keeps_closed_runs_once_and_verify_reads_the_store(env, temporal_client, pool, store,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`yishi audit keep`: one sweep of the task queue's closed runs into YISHI_HISTORIES_DIR; a second keeps none.
+    (A vote of its own, on a task queue of its own: keeping writes HistoryKept events that other tests would see.)"""
+    queue = f"audit-keep-{uuid.uuid4().hex[:8]}"
+    async with Worker(temporal_client, task_queue=queue, workflows=WORKFLOWS,
+                      activities=build_activities(store, pool, Settings(task_queue=queue))):
+        vote = await run_vote(temporal_client, pool, store, queue, deem_silent=False)
+    monkeypatch.setenv("YISHI_TASK_QUEUE", queue)
+    monkeypatch.setenv("YISHI_HISTORIES_DIR", str(tmp_path / "kept"))
+    get_settings.cache_clear()
+    first = await run("keep")
+    assert first.exit_code == 0, first.output
+    assert f" {vote.id} " in first.output and first.output.strip().endswith("kept 已保存 1 histories 份历史")
+    again = await run("keep")
+    assert again.exit_code == 0 and again.output.strip().endswith("kept 已保存 0 histories 份历史"), again.output
+    report = json.loads((await run("verify", vote.id, "--json")).output)
+    [run_] = report["runs"]
+    assert run_["source"] == "temporal" and str(tmp_path / "kept") in run_["kept"]
+    kept = next(c for c in report["checks"] if c["name"] == "kept_histories")
+    assert kept["ok"] and "1 of 1 closed runs kept, 1 published hashes match" in kept["detail"], kept
+    assert f"{vote.id}/histories" in report["streams"]

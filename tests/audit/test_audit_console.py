@@ -149,8 +149,9 @@ async def test_clean_vote_passes_and_a_second_check_meanwhile_is_told_to_retry(v
     assert verdict(done.text) == "通过"
     seen = checks(done.text)
     assert {"temporal_runs", "replay", "chain", "checkpoints", "sealed_head", "after_seal", "roll", "recount",
-            "stream_head"} <= set(seen) and all(seen.values()), seen
+            "stream_head", "kept_histories"} <= set(seen) and all(seen.values()), seen
     assert f"<td>{did}</td><td>BallotBox</td><td>COMPLETED</td>" in done.text  # the run replayed
+    assert "工作流历史存档" in done.text and "<td>Temporal</td>" in done.text  # read from the server, not a kept copy
     rows = await read_rows(pool, did)
     assert f"seq {rows[-1]['seq']} · {rows[-1]['hash']}" in done.text  # the stream's head
     verified = [e for e in logs if e["event"] == "console.audit_verified"]

@@ -23,7 +23,7 @@ from workflows.registry import WORKFLOWS
 from yishi.services.audit import AuditReport, export, read_rows, verify
 from yishi.services.audit_checks import recount
 
-SHARED = {"chain", "checkpoints", "sealed_head", "after_seal", "roll", "recount", "tickets"}
+SHARED = {"chain", "checkpoints", "sealed_head", "after_seal", "roll", "recount", "tickets", "kept_histories"}
 
 
 @asynccontextmanager

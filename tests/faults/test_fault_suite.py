@@ -36,7 +36,7 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["server_errors"] == 0, figures
     assert figures["accepted"] == figures["found"] > 0, figures
     assert figures["faults"] >= 5 and figures["bad_inputs"] > 0, figures
-    assert figures["attacks"] >= 12 + 8 + 16, figures  # scenarios 6, 7 and 8; the run is ok only if each did no harm
+    assert figures["attacks"] >= 12 + 8 + 16 + 3, figures  # scenarios 6, 7, 8 and 10; ok only if each did no harm
     # A real escalation was exercised: the ticket climbed a level across the kill (two assignments, each
     # announced to its organisation once), and its own activities ran again in the reset.
     killed, rerun = scenarios["worker_killed"], scenarios["activities_rerun"]
@@ -47,6 +47,9 @@ def check(figures: dict[str, int], scenarios: dict[str, Any]) -> None:
     # Issue 17, item 6: a committee member's ways to a live link were tried, and the one behind the chain caught.
     links = scenarios["staff_links"]
     assert figures["attacks"] >= 8 and links["detected_behind_the_chain"] and links["link_events"] >= 3, links
+    # Issue 17, item 12 (scenario 10): Temporal's copy deleted, the kept copy witnesses, and is itself checked.
+    kept = scenarios["retention"]
+    assert kept["verified_from_kept_copy"] and kept["changed_copy_named"] and kept["rewrite_caught_by_kept_copy"], kept
 
 
 @pytest.mark.timeout(480)  # ~3 minutes alone on 2 cores (docs/faults.md), more when the cores are shared

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
 from activities.eventstore import EventStore
+from activities.history_store import HistoryStore
 from domain.chain import verify_chain
 from domain.roll import Scope
 from domain.stage_events import stage_event_from_dict
@@ -23,6 +25,7 @@ from tests.workflows.conftest import (
 )
 from workflows.elevator import ShareConfirmation
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
+from yishi.settings import Settings
 
 OWNERS = [f"O3{f}{u}" for f in range(1, 7) for u in (1, 2)]
 
@@ -76,6 +79,10 @@ async def test_elevator_approved_full_lifecycle(ts_env, store: EventStore, pool,
     assert (counted.head_seq, counted.head_hash) == (sealed.seq, sealed.hash)
     notice = next(e for e in decoded.values() if e.type == "NoticePublished" and e.kind == "result")
     assert (notice.head_seq, notice.head_hash) == (sealed.seq, sealed.hash), "the result notice carries the head"
+    [kept] = notice.histories  # and the hash of the box's history, kept when the box closed (activities/keeper.py)
+    assert kept.workflow_id == f"{did}/box-1" and f"sha256={kept.sha256}" in notice.body_en
+    [copy] = HistoryStore(Settings().histories_path).files(kept.workflow_id, kept.run_id)
+    assert copy.sha256 == kept.sha256 == hashlib.sha256(copy.read()).hexdigest()
     plan = next(e for e in decoded.values() if e.type == "CostPlanProposed")
     assert sum(s.amount for s in plan.shares) == Decimal("600000.00")
     assert [s.amount for s in plan.shares if s.owner_id in ("O311", "O312")] == [0, 0], "ground floor pays 0"

@@ -68,3 +68,18 @@ async def test_deadlines_recorded_before_and_after_the_patch_replay(old: str, ne
     for name, text in texts.items():
         result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)
         assert result.replay_failure is None, (name, result.replay_failure)
+
+
+async def test_kept_box_history_before_and_after_the_patch_replay() -> None:
+    """``keep-box-history`` (workflows/decision.py): procedures recorded before it count the round and post the
+    result notice without keeping the box; after it, ``keep_histories`` runs first and the notice carries the hash."""
+    texts = {name: (HISTORIES / f"{name}.json").read_text(encoding="utf-8")
+             for name in ("elevator", "elevator_kept_history")}
+    old, new = texts["elevator"], texts["elevator_kept_history"]
+    assert "keep-box-history" not in payloads(old) and "keep_histories" not in old
+    assert "keep-box-history" in payloads(new) and "keep_histories" in new
+    assert '"histories":[{"workflow_id":' in payloads(new) and '"histories"' not in payloads(old)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    for name, text in texts.items():
+        result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)
+        assert result.replay_failure is None, (name, result.replay_failure)

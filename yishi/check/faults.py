@@ -13,6 +13,8 @@ Scenarios, in order (each is a function taking the shared :class:`~yishi.check.c
 7. a committee member after live links, and an operator writing one behind the chain (:func:`links.staff_and_links`).
 8. hostile staff across the community and organisation walls (:func:`walls.hostile_staff`).
 9. hostile files and slow bodies against the roll upload (:func:`hostile.hostile_uploads`).
+10. a vote's Temporal history deleted (retention), its kept copy changed, its stream re-hashed
+    (:func:`retention.retention_outlived`).
 
 The run ends with one summary line (see :meth:`Report.line`) and succeeds only if nothing was lost,
 nothing duplicated, no server error was seen, every attack was refused and every scenario's own checks held.
@@ -40,7 +42,7 @@ Scenario = Callable[[Run], Awaitable[None]]
 
 
 def scenarios() -> list[tuple[str, Scenario]]:
-    from yishi.check import badinput, flood, guessing, hostile, links, procs, walls
+    from yishi.check import badinput, flood, guessing, hostile, links, procs, retention, walls
 
     return [
         ("1. worker SIGKILL mid-deliberation", procs.worker_killed),
@@ -52,6 +54,7 @@ def scenarios() -> list[tuple[str, Scenario]]:
         ("7. staff after live links: refused or in the chain", links.staff_and_links),
         ("8. hostile staff across the walls", walls.hostile_staff),
         ("9. hostile files and slow bodies", hostile.hostile_uploads),
+        ("10. Temporal's history deleted: the kept copy witnesses", retention.retention_outlived),
     ]
 
 

@@ -85,6 +85,8 @@ class FaultStack:
             "YISHI_LOG_JSON": "true",
             "YISHI_LOG_LEVEL": "WARNING",
             "YISHI_BODY_IDLE_TIMEOUT_S": "3",  # scenario 6 waits this long for a stalled body's 408
+            "YISHI_HISTORIES_DIR": str(self.data_dir / "histories"),
+            "YISHI_HISTORY_SWEEP_SECONDS": "2",  # scenario 10 waits for the keeper's sweep
         }
 
     def _spawn(self, name: str) -> ChildServer:

@@ -1,8 +1,10 @@
-"""``yishi audit``: verify a deliberation against its Temporal witnesses, or export it for outside auditors.
+"""``yishi audit``: verify a deliberation against its Temporal witnesses, or export it for outside auditors; keep
+the histories of closed runs (``keep``: what the worker does every few minutes).
 
 Connection settings come from ``YISHI_DATABASE_URL`` and ``YISHI_TEMPORAL_ADDRESS``, else from the running
-``yishi up`` of ``--data-dir``. Exit codes: 0 every check holds (or the export is written), 1 a check failed or a
-server cannot be reached, 2 bad input (unknown deliberation, unusable output directory). Never a traceback.
+``yishi up`` of ``--data-dir``; the kept histories from ``YISHI_HISTORIES_DIR`` (default ``<data dir>/histories``).
+Exit codes: 0 every check holds (or the export is written), 1 a check failed or a server cannot be reached, 2 bad
+input (unknown deliberation, unusable output directory). Never a traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ _LABELS = {
     "recount": "recount 重新计票",
     "stream_head": "stream head 流头记录",
     "links": "personal links 投票链接",
+    "kept_histories": "kept histories 工作流历史存档",
+    "tickets": "escalation tickets 工单",
 }
 
 
@@ -47,7 +51,7 @@ def _database_place(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"  # never the password
 
 
-async def _clients() -> tuple[Any, Any]:
+async def _clients() -> tuple[Any, Any, Any]:
     import asyncpg
 
     from activities.db import create_pool
@@ -69,19 +73,20 @@ async def _clients() -> tuple[Any, Any]:
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         place = _database_place(settings.database_url)
         raise Unreachable(f"cannot reach PostgreSQL at {place}: {exc or type(exc).__name__}") from None
-    return client, pool
+    return client, pool, settings
 
 
-def _run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
-    """Connect, run ``work(client, pool)``, close; turn known failures into a message and an exit code."""
+def _run(work: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
+    """Connect, run ``work(client, pool, settings)``, close; turn known failures into a message and an exit
+    code."""
     from temporalio.service import RPCError
 
     from yishi.services.audit_temporal import AuditInputError
 
     async def main() -> T:
-        client, pool = await _clients()
+        client, pool, settings = await _clients()
         try:
-            return await work(client, pool)
+            return await work(client, pool, settings)
         finally:
             await pool.close()
 
@@ -158,7 +163,8 @@ def verify_cmd(deliberation_id: str, as_json: bool) -> None:
     """Replay, check the hash chain and the checkpoints, recount; exit 0 only when all hold."""
     from yishi.services.audit import verify
 
-    report = _run(lambda client, pool: verify(deliberation_id, pool=pool, client=client))
+    report = _run(lambda client, pool, settings: verify(deliberation_id, pool=pool, client=client,
+                                                        histories=_histories(settings)))
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -175,8 +181,35 @@ def export_cmd(deliberation_id: str, out_dir: Path) -> None:
     """Write events.jsonl, roll.json, rule.json, result.json, histories/ and manifest.json."""
     from yishi.services.audit import export
 
-    manifest = _run(lambda client, pool: export(deliberation_id, out_dir, pool=pool, client=client))
+    manifest = _run(lambda client, pool, settings: export(deliberation_id, out_dir, pool=pool, client=client,
+                                                          histories=_histories(settings)))
     for entry in manifest["files"]:
         click.echo(f"{entry['sha256']}  {entry['path']}")
     click.echo(f"wrote 已导出 {len(manifest['files'])} files + manifest.json to {out_dir}; "
                f"check it with: python tools/verify_export.py {out_dir}")
+
+
+def _histories(settings: Any) -> Any:
+    from activities.history_store import HistoryStore
+
+    return HistoryStore(settings.histories_path)
+
+
+@audit.command("keep")
+@data_dir_option
+def keep_cmd() -> None:
+    """Keep the histories of closed runs now (the worker does it every YISHI_HISTORY_SWEEP_SECONDS).
+
+    保存已结束工作流的历史（worker 每隔几分钟自动执行）。Prints each history kept now; exit 0.
+    """
+    from activities.eventstore import EventStore
+    from activities.keeper import HistoryKeeper
+
+    async def keep(client: Any, pool: Any, settings: Any) -> list[Any]:
+        keeper = HistoryKeeper(EventStore(pool), _histories(settings))
+        return await keeper.sweep(client, settings.task_queue)
+
+    kept = _run(keep)
+    for ref in kept:
+        click.echo(f"{ref.sha256}  {ref.workflow_id} {ref.run_id}")
+    click.echo(f"kept 已保存 {len(kept)} histories 份历史")

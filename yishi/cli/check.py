@@ -17,7 +17,7 @@ def check() -> None:
 @check.command("faults")
 @click.option("--long", "long_", is_flag=True, help="Bigger ballot flood, more restarts, more generated API requests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON before the summary line.")
-@click.option("--only", default="", metavar="N,N", help="Run only these scenarios (1-9), e.g. --only 3,6.")
+@click.option("--only", default="", metavar="N,N", help="Run only these scenarios (1-10), e.g. --only 3,6.")
 def faults(long_: bool, as_json: bool, only: str) -> None:
     """Kill the worker, restart Temporal and PostgreSQL, re-run activities, throw bad input and let hostile staff
     try the walls; end with the summary line. Exit 0 only if nothing was lost or duplicated, no server error was

@@ -236,6 +236,7 @@ LABELS: dict[str, dict[str, str]] = {
     "audit_check": {
         "temporal_runs": C_("audit_check", "Temporal runs"),
         "replay": C_("audit_check", "Replay"),
+        "kept_histories": C_("audit_check", "Kept histories"),
         "chain": C_("audit_check", "Hash chain"),
         "checkpoints": C_("audit_check", "Checkpoints"),
         "sealed_head": C_("audit_check", "Published head"),
@@ -249,6 +250,10 @@ LABELS: dict[str, dict[str, str]] = {
     "audit_explain": {
         "temporal_runs": C_("audit_explain", "at least one Temporal run exists"),
         "replay": C_("audit_explain", "every run's history replays on the current code"),
+        "kept_histories": C_("audit_explain", "each run's history, kept outside PostgreSQL when it closed, is intact, "
+                                              "equals Temporal's and hashes to what the result notice and the "
+                                              "HistoryKept events publish; once Temporal's retention deletes a "
+                                              "history, the kept copy is replayed and its checkpoints checked instead"),
         "chain": C_("audit_explain", "seq has no gaps and every hash recomputes"),
         "checkpoints": C_("audit_explain", "every head a workflow recorded is in the stream with that hash"),
         "sealed_head": C_("audit_explain", "the head in the result notice is the stream's recorded result"),
@@ -259,6 +264,10 @@ LABELS: dict[str, dict[str, str]] = {
         "tickets": C_("audit_explain", "every escalation ticket's stream is there and checked"),
         "links": C_("audit_explain", "every online ballot's link was recorded when issued; lists reissued links, the "
                                      "ballots cast through them and every print or download"),
+    },
+    "audit_source": {
+        "temporal": C_("audit_source", "Temporal"),
+        "kept": C_("audit_source", "Kept copy"),
     },
     "account_event": {  # the accounts log (console_accounts_log.html)
         "AccountCreated": C_("account_event", "account created"),

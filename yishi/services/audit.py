@@ -24,8 +24,10 @@ import asyncpg
 from temporalio.client import Client
 
 from activities.box import gc_paused
+from activities.history_store import HistoryStore, history_bytes
 from domain.chain import canonical_json, format_instant, parse_json
 from domain.errors import DomainError
+from domain.kept import published_hashes
 from domain.link_events import LINK_EVENT_TYPES
 from domain.rules import get_rule
 from workflows.registry import WORKFLOWS
@@ -38,6 +40,7 @@ from yishi.services.audit_checks import (
     stream_checks,
     tickets_named,
 )
+from yishi.services.audit_kept import audited_hash, check_kept
 from yishi.services.audit_links import link_audit
 from yishi.services.audit_structure import check_parts, check_structure
 from yishi.services.audit_temporal import (
@@ -237,14 +240,15 @@ def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
     return found
 
 
-async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client) -> _Gathered:
+async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client,
+                  kept: HistoryStore | None = None) -> _Gathered:
     runs_query(deliberation_id)  # refuses an id that cannot be put in a visibility query
     # The main stream (the largest: every ballot) is read while the histories are fetched from Temporal.
     main = asyncio.ensure_future(read_rows(pool, deliberation_id))
     try:
         registered = await registered_workflow(pool, deliberation_id)
         workflow_ids = [deliberation_id] + ([registered] if registered and registered != deliberation_id else [])
-        runs = await list_runs(client, workflow_ids)
+        runs = await list_runs(client, workflow_ids, kept)
         witnesses = [w for run in runs for w in witnesses_of(run)]
         streams = await related_streams(pool, deliberation_id, witnesses)
         main_rows = await main
@@ -269,15 +273,19 @@ def _stream_summary(rows: Sequence[Row]) -> dict[str, Any]:
 
 
 async def verify(
-    deliberation_id: str, *, pool: asyncpg.Pool, client: Client, workflows: Sequence[type] | None = None
+    deliberation_id: str, *, pool: asyncpg.Pool, client: Client, workflows: Sequence[type] | None = None,
+    histories: HistoryStore | None = None,
 ) -> AuditReport:
-    """Every check of the deliberation; ``report.ok`` only when all hold."""
+    """Every check of the deliberation; ``report.ok`` only when all hold. ``histories``: the kept histories
+    (activities/history_store.py), read for the runs the server no longer has and checked against the hashes
+    the streams publish."""
     workflows = WORKFLOWS if workflows is None else workflows
-    data = await _gather(deliberation_id, pool, client)
+    data = await _gather(deliberation_id, pool, client, histories)
     if runless(deliberation_id):
         checks = [Check("temporal_runs", True, "a structure stream: no workflow writes it", deliberation_id)]
     else:
         checks = [runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+        checks.append(check_kept(deliberation_id, data.runs, published_hashes(data.rows)))
     checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     rolls = await rolls_to_check(pool, data.rows)
     for stream_id, rows in data.rows.items():
@@ -289,7 +297,8 @@ async def verify(
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
-             "status": r.status} for r in data.runs]
+             "status": r.status, "source": r.source, "sha256": audited_hash(r),
+             "kept": str(r.kept.path) if r.kept else None} for r in data.runs]
     streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}
     return AuditReport(deliberation_id, checks, streams, runs, links)
 
@@ -379,9 +388,12 @@ def _prepare(out: Path) -> None:
     (out / "histories").mkdir(parents=True, exist_ok=True)
 
 
-async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client) -> dict[str, Any]:
-    """Write the export to ``out`` (a new or empty directory); return the manifest."""
-    data = await _gather(deliberation_id, pool, client)
+async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client,
+                 histories: HistoryStore | None = None) -> dict[str, Any]:
+    """Write the export to ``out`` (a new or empty directory); return the manifest. Each history is written in
+    its kept form: a run read from its kept copy as those very bytes, so the file's sha256 is the hash the streams
+    publish."""
+    data = await _gather(deliberation_id, pool, client, histories)
     _prepare(out)
     frozen = await frozen_rolls(pool, [d for rows in data.rows.values() for d in roll_digests(rows)])
     files: dict[str, bytes] = {
@@ -393,9 +405,9 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
     runs = []
     for run in data.runs:
         name = history_filename(run)
-        files[name] = run.history.to_json().encode("utf-8")
+        files[name] = run.kept.path.read_bytes() if run.source == "kept" and run.kept else history_bytes(run.history)
         runs.append({"workflow_id": run.workflow_id, "run_id": run.run_id, "workflow_type": run.workflow_type,
-                     "status": run.status, "file": name})
+                     "status": run.status, "source": run.source, "file": name})
     for name, content in files.items():
         (out / name).write_bytes(content)
     manifest = {"format": EXPORT_FORMAT, "deliberation_id": deliberation_id,
@@ -476,6 +488,8 @@ _SUMMARY = {
     "TaskCompleted": lambda p: f"task {p.get('task_id')} completed: {p.get('outcome')}",
     "NoticePublished": lambda p: f"notice published: {p.get('title_en') or p.get('kind')}",
     "ProcedureClosed": lambda p: f"procedure closed: {p.get('outcome')}",
+    "HistoryKept": lambda p: f"Temporal history kept: {p.get('workflow_type')} {p.get('workflow_id')} run "
+                             f"{p.get('run_id')} ({p.get('status')}), sha256 {p.get('sha256')}",
 }
 _DEADLINES = {"BoxOpened": "closes_at", "StageEntered": "deadline", "TaskOpened": "due_at", "TaskOverdue": "due_at"}
 

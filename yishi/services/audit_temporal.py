@@ -4,6 +4,9 @@ Runs: the workflow whose id is the deliberation id (every run of it, continue-as
 workflow whose id starts with ``<id>/`` (escalations and other children), and every workflow whose root is
 the deliberation's workflow (children with other ids, on servers that index ``RootWorkflowId``).
 
+When the server no longer has a run (deleted after the namespace's retention), its kept copy is read instead
+(``yishi/services/audit_kept.py``): the keeper wrote it when the run closed (activities/keeper.py).
+
 Each history is replayed with :class:`temporalio.worker.Replayer` against the workflow code of this
 checkout, with the one data converter, so a code change that is not replay-compatible is caught before it
 meets a live workflow.
@@ -14,18 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from activities.history_store import HistoryStore, status_of, workflow_type_of
 from yishi.services.audit_checks import Check, Witness
 from yishi.temporal_client import DATA_CONVERTER
+
+if TYPE_CHECKING:
+    from yishi.services.audit_kept import KeptCopy
 
 WITNESS_ACTIVITIES = ("open_box", "record_checkpoint", "seal_box")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
@@ -43,10 +49,15 @@ class Run:
     status: str
     start_time: datetime | None
     history: WorkflowHistory
+    source: str = "temporal"
+    """Where the history was read: ``temporal`` (the server) or ``kept`` (the kept copy: the server has none)."""
+    kept: KeptCopy | None = None
+    """The run's kept copy, when there is one (the history itself, for a run read from it)."""
 
     @property
     def label(self) -> str:
-        return f"{self.workflow_type} {self.workflow_id} run {self.run_id}"
+        copy = " (kept copy)" if self.source == "kept" else ""
+        return f"{self.workflow_type} {self.workflow_id} run {self.run_id}{copy}"
 
 
 def runs_query(deliberation_id: str, *, with_root: bool = True) -> str:
@@ -68,42 +79,39 @@ async def _listed(client: Client, workflow_id: str) -> list[WorkflowExecution]:
         return [e async for e in client.list_workflows(runs_query(workflow_id, with_root=False))]
 
 
-async def list_runs(client: Client, workflow_ids: Sequence[str]) -> list[Run]:
+async def list_runs(client: Client, workflow_ids: Sequence[str], kept: HistoryStore | None = None) -> list[Run]:
     """Every run of these workflows and their children, oldest first, each with its full history.
 
     Visibility lists them; the histories then name the rest: the run each one continued as and the children
     it started. So a run that visibility has not indexed yet (just started, or on a server whose visibility
-    lags) is still audited, and each status is the one its history ends with.
+    lags) is still audited, and each status is the one its history ends with. With ``kept``, every run kept
+    under these workflow ids is audited too, from the server if it still has it, else from its kept copy.
     """
     seen: dict[tuple[str, str], Run] = {}
     for workflow_id in workflow_ids:
         for execution in await _listed(client, workflow_id):
-            history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
-            seen[(execution.id, execution.run_id)] = Run(execution.id, execution.run_id, execution.workflow_type,
-                                                         status_of(history), execution.start_time, history)
+            run = await fetch_run(client, execution.id, execution.run_id, kept)  # deleted since it was listed?
+            if run is not None:
+                seen[(run.workflow_id, run.run_id)] = run
         if not any(listed == workflow_id for listed, _ in seen):
             run = await fetch_run(client, workflow_id)  # visibility may lag behind a run just started
             if run is not None:
                 seen[(run.workflow_id, run.run_id)] = run
-    return sorted(await follow_runs(client, list(seen.values())),
-                  key=lambda r: (r.start_time is None, r.start_time, r.workflow_id))
+        for key in _kept_under(kept, workflow_id):
+            if key not in seen and (run := await fetch_run(client, *key, kept=kept)) is not None:
+                seen[key] = run
+    found = await follow_runs(client, list(seen.values()), kept)
+    if kept is not None:
+        from yishi.services.audit_kept import with_kept_copies
+
+        found = await with_kept_copies(kept, found)
+    return sorted(found, key=lambda r: (r.start_time is None, r.start_time, r.workflow_id))
 
 
-_CLOSED_AS = {
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
-}
-
-
-def status_of(history: WorkflowHistory) -> str:
-    """The run's status as its history ends (a visibility record can still say RUNNING for a closed run)."""
-    if not history.events:
-        return "UNKNOWN"
-    return _CLOSED_AS.get(history.events[-1].event_type, "RUNNING")
+def _kept_under(kept: HistoryStore | None, workflow_id: str) -> list[tuple[str, str]]:
+    if kept is None:
+        return []
+    return [(w, r) for w in kept.workflows(workflow_id) for r in kept.runs(w)]
 
 
 def linked_runs(history: WorkflowHistory) -> list[tuple[str, str]]:
@@ -120,27 +128,59 @@ def linked_runs(history: WorkflowHistory) -> list[tuple[str, str]]:
     return linked
 
 
-async def follow_runs(client: Client, runs: Sequence[Run]) -> list[Run]:
+async def follow_runs(client: Client, runs: Sequence[Run], kept: HistoryStore | None = None) -> list[Run]:
     """``runs`` and every run their histories lead to (:func:`linked_runs`), transitively."""
     seen = {(run.workflow_id, run.run_id): run for run in runs}
     pending = list(runs)
     while pending:
         for workflow_id, run_id in linked_runs(pending.pop().history):
-            if (workflow_id, run_id) not in seen and (found := await fetch_run(client, workflow_id, run_id)):
+            if (workflow_id, run_id) not in seen and (found := await fetch_run(client, workflow_id, run_id, kept)):
                 seen[(workflow_id, run_id)] = found
                 pending.append(found)
     return list(seen.values())
 
 
-async def fetch_run(client: Client, workflow_id: str, run_id: str | None = None) -> Run | None:
-    """One run (the latest without ``run_id``) with its history, or None when the server does not know it."""
+async def fetch_run(client: Client, workflow_id: str, run_id: str | None = None,
+                    kept: HistoryStore | None = None) -> Run | None:
+    """One run (the latest without ``run_id``) with its history, or None when neither the server nor ``kept``
+    has it. A run the server no longer describes is asked for its history once more (a server with Temporal's
+    own archival may still serve it from there), then read from its kept copy."""
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     try:
         info = await handle.describe()
-    except RPCError:
-        return None
-    history = await client.get_workflow_handle(workflow_id, run_id=info.run_id).fetch_history()
+    except RPCError as exc:
+        if run_id is None:
+            return None
+        found = await _archived_run(client, workflow_id, run_id) if exc.status == RPCStatusCode.NOT_FOUND else None
+        return found or _kept_run(kept, workflow_id, run_id)
+    try:
+        history = await client.get_workflow_handle(workflow_id, run_id=info.run_id).fetch_history()
+    except RPCError as exc:  # deleted between the two calls
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return _kept_run(kept, workflow_id, info.run_id)
     return Run(workflow_id, info.run_id, info.workflow_type, status_of(history), info.start_time, history)
+
+
+async def _archived_run(client: Client, workflow_id: str, run_id: str) -> Run | None:
+    try:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return None
+    if not history.events:
+        return None
+    started = history.events[0].event_time.ToDatetime().replace(tzinfo=UTC)
+    return Run(workflow_id, run_id, workflow_type_of(history), status_of(history), started, history)
+
+
+def _kept_run(kept: HistoryStore | None, workflow_id: str, run_id: str) -> Run | None:
+    if kept is None:
+        return None
+    from yishi.services.audit_kept import run_from_kept
+
+    return run_from_kept(kept, workflow_id, run_id)
 
 
 def _classes_for(runs: Sequence[Run], workflows: Sequence[type]) -> list[type]:
@@ -237,5 +277,6 @@ def runs_check(deliberation_id: str, runs: Sequence[Run]) -> Check:
     if not runs:
         return Check("temporal_runs", False, f"no Temporal workflow has id {deliberation_id} or starts with "
                      f"{deliberation_id}/ (wrong id, or the histories are past retention)", deliberation_id)
-    listed = ", ".join(f"{r.workflow_type} {r.workflow_id} ({r.status.lower()})" for r in runs)
+    listed = ", ".join(f"{r.workflow_type} {r.workflow_id} ({r.status.lower()}"
+                       f"{', kept copy' if r.source == 'kept' else ''})" for r in runs)
     return Check("temporal_runs", True, f"{len(runs)} runs: {listed}", deliberation_id)

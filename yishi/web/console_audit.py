@@ -79,13 +79,15 @@ class TookTooLong(Exception):
 
 def child_env(settings: Settings) -> dict[str, str]:
     """This process's environment (the ``YISHI_*`` settings `yishi up` or the operator gave it), with the
-    servers this app actually uses written over it, so the child checks the database the web serves."""
+    servers this app actually uses written over it, so the child checks the database the web serves, and reads
+    the kept histories of the same data dir."""
     env = dict(os.environ)
     for name, value in (("YISHI_DATABASE_URL", settings.database_url),
                         ("YISHI_TEMPORAL_ADDRESS", settings.temporal_address),
                         ("YISHI_TEMPORAL_NAMESPACE", settings.temporal_namespace)):
         if value:
             env[name] = value
+    env["YISHI_HISTORIES_DIR"] = str(settings.histories_path)  # the kept histories this web app's worker writes
     return env
 
 
