@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
-from activities.notices import ChannelQuery, Delivery, NoticeActivities
+from activities.notices import Delivery, NoticeActivities
 from activities.routing import Route, RouteQuery, route_ticket
 from activities.stages import Appended
 from activities.ticket_projection import write_ticket
@@ -323,7 +323,7 @@ class EscalationActivities:
             log.warning("escalation.notice_after_end", ticket_id=params.ticket_id, notice_id=notice.notice_id,
                         kind=notice.kind, end=ended.end.type, end_seq=ended.end.seq, sent=False)
             return 0
-        channels = await self._notices.notice_channels(ChannelQuery(community=params.community))
+        channels = await self._notices.ticket_channels(params.community)
         keys = {f"notice:{notice.notice_id}:{channel}": channel for channel in channels}
         async with self._pool.acquire() as conn:
             done_before = {r["idempotency_key"] for r in await conn.fetch(

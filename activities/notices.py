@@ -1,40 +1,48 @@
-"""Notice channels: printed sheet, webhook (SMS/WeChat gateway), e-mail over SMTP, and the log.
+"""Notice channels: which a community uses, and queuing a notice on each, one delivery per recipient group.
 
-Which channels a community uses comes from the ``notice_channels`` table (no secrets there); the gateway
-token and the SMTP password come from :class:`NoticeSettings` (``YISHI_NOTICE_*``), never from activity
-inputs. The printed sheet is always among the channels: every notice is also posted on paper.
+The workflow publishes a notice (``NoticePublished``), asks :meth:`NoticeActivities.notice_channels` for the
+community's channels (the printed sheet first, always) and calls ``deliver_notice`` once per channel. Since issue 18
+that activity only *queues*: it writes one row per recipient group in ``notice_deliveries`` and records
+``NoticeQueued`` in the deliberation's stream, then returns at once, so a slow or failing gateway never holds the
+procedure. The worker's dispatcher (activities/dispatcher.py) sends them, waits for a robot's rate limit and the
+quiet hours, retries, and records every outcome in the stream; the delivery board shows where each stands.
 
-Each delivery is an event: ``NoticeDelivered`` on success, ``NoticeDeliveryFailed`` for every failed
-attempt. A failing channel raises so that Temporal's retry policy tries again; when the workflow gives up
-it records a final failure, which the console shows. Nothing is dropped silently.
+Which channels: the community's channel stream (domain/channel_config.py); for a community without one, the
+``notice_channels`` table of issue 5 and the ``YISHI_NOTICE_*`` defaults, as before. Secrets: by reference only
+(activities/secrets.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import smtplib
-from email.message import EmailMessage
+from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
-import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel as _Model
+from pydantic import ConfigDict, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventStore
-from activities.stages import load_roll_entries, to_new
+from activities.outbox import enqueue
+from activities.senders import Smtp, smtp_send
+from activities.stages import to_new
+from domain.channel_config import CONFIG_EVENT_TYPES, Channel, ChannelBook, config_event_from_dict, fold_book
+from domain.channel_config import stream_id as channels_stream
 from domain.roll import Scope
-from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
+from domain.stage_events import NoticeDelivered, NoticePublished
 
 log = structlog.get_logger(__name__)
 
-CHANNELS = ("print", "webhook", "email", "log")
+LEGACY = ("webhook", "email", "log")
+"""Issue 5's channel names, still read from ``notice_channels`` for a community without a channel stream."""
 
 
 class NoticeSettings(BaseSettings):
-    """Channel defaults and secrets, from ``YISHI_NOTICE_*`` environment variables (or ``.env``)."""
+    """Channel endpoints, defaults and the SMTP account, from ``YISHI_NOTICE_*`` (or ``.env``)."""
 
     model_config = SettingsConfigDict(env_prefix="YISHI_NOTICE_", env_file=".env", extra="ignore")
 
@@ -47,17 +55,30 @@ class NoticeSettings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
+    smtp_ca_file: Path | None = None
+    """A CA bundle for the SMTP server's certificate (a private CA); the system's by default."""
     smtp_from: str = "yishi@localhost"
     email_to: tuple[str, ...] = ()
+    wecom_url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    dingtalk_url: str = "https://oapi.dingtalk.com/robot/send"
+    aliyun_sms_url: str = "https://dysmsapi.aliyuncs.com/"
+    robot_per_minute: int = 20
+    """Messages a minute per group robot (WeCom and DingTalk document about 20)."""
+    max_attempts: int = 6
+    """Attempts of a delivery before it is shown as failed (a retry from the board starts again)."""
+    public_base_url: str = ""
+    """Where the public page is (default: ``YISHI_PUBLIC_BASE_URL``)."""
 
 
-class ChannelQuery(BaseModel):
+class ChannelQuery(_Model):
     model_config = ConfigDict(frozen=True)
     community: str
 
 
-class Delivery(BaseModel):
-    """One notice through one channel; ``notice`` is the published notice as recorded in the stream."""
+class Delivery(_Model):
+    """One notice through one channel; ``notice`` is the published notice as recorded in the stream.
+
+    ``roll_digest`` empty: a meeting's notice (the recipients are the invited parties, the notice board when None)."""
 
     model_config = ConfigDict(frozen=True)
     deliberation_id: str
@@ -68,137 +89,139 @@ class Delivery(BaseModel):
     notice: NoticePublished
 
 
-class ChannelConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    channels: tuple[str, ...]
-    webhook_url: str = ""
-    email_to: tuple[str, ...] = ()
+async def load_book(store: EventStore, pool: asyncpg.Pool, community: str,
+                    settings: NoticeSettings | None = None) -> ChannelBook:
+    """The community's channels: its channel stream folded, else issue 5's table and settings."""
+    stored = await store.read(channels_stream(community))
+    if stored:
+        return fold_book([config_event_from_dict(e.type, e.payload) for e in stored if e.type in CONFIG_EVENT_TYPES])
+    return await _legacy_book(pool, community, settings or NoticeSettings())
+
+
+async def _legacy_book(pool: asyncpg.Pool, community: str, s: NoticeSettings) -> ChannelBook:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT channels, webhook_url, email_to FROM notice_channels WHERE community = $1", community)
+    names = tuple(row["channels"]) if row else s.channels
+    url = (row["webhook_url"] if row else None) or s.webhook_url
+    to = tuple((row["email_to"] if row else None) or s.email_to)
+    channels: dict[str, Channel] = {}
+    for name in names:
+        if name == "webhook":
+            channels[name] = Channel(id="webhook", kind="webhook", url=url)
+        elif name == "email":
+            channels[name] = Channel(id="email", kind="email", to=to)
+        elif name == "log":
+            channels[name] = Channel(id="log", kind="log")
+        elif name != "print":
+            log.warning("notice.unknown_channels", community=community, channels=[name])
+    return ChannelBook(channels=channels)
+
+
+@dataclass(frozen=True)
+class DirectConfig:
+    """What an escalation ticket's notices use (they are sent at once, to staff, not queued by group)."""
+
+    webhook_url: str
+    email_to: tuple[str, ...]
 
 
 class NoticeActivities:
     def __init__(self, store: EventStore, pool: asyncpg.Pool, settings: NoticeSettings | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 public_base_url: str = "", transport: object = None) -> None:
         self._store = store
         self._pool = pool
         self._settings = settings or NoticeSettings()
-        self._transport = transport
+        self._public = self._settings.public_base_url or public_base_url
 
-    async def _config(self, community: str) -> ChannelConfig:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT channels, webhook_url, email_to FROM notice_channels WHERE community = $1", community)
-        s = self._settings
-        if row is None:
-            return ChannelConfig(channels=s.channels, webhook_url=s.webhook_url, email_to=s.email_to)
-        return ChannelConfig(channels=tuple(row["channels"]), webhook_url=row["webhook_url"] or s.webhook_url,
-                             email_to=tuple(row["email_to"] or s.email_to))
+    async def ticket_channels(self, community: str) -> tuple[str, ...]:
+        """The channels an escalation ticket's notices go through: the printed sheet, and of the community's
+        channels only those that reach staff (``webhook``, ``email``, ``log``), never a building's group chat or
+        the owners' phones (a ticket names a complainant)."""
+        book = await load_book(self._store, self._pool, community, self._settings)
+        kinds = {c.kind for c in book.channels.values()}
+        return ("print", *(k for k in LEGACY if k in kinds))
 
-    @activity.defn(name="notice_channels")
-    async def notice_channels(self, query: ChannelQuery) -> tuple[str, ...]:
-        """The community's channels, the printed sheet first and always present."""
-        configured = (await self._config(query.community)).channels
-        unknown = sorted(set(configured) - set(CHANNELS))
-        if unknown:
-            log.warning("notice.unknown_channels", community=query.community, channels=unknown)
-        return ("print", *(c for c in configured if c in CHANNELS and c != "print"))
-
-    async def _delivered(self, deliberation_id: str, key: str) -> bool:
-        async with self._pool.acquire() as conn:
-            return bool(await conn.fetchval(
-                "SELECT 1 FROM events WHERE stream_id = $1 AND idempotency_key = $2", deliberation_id, key))
-
-    @activity.defn(name="deliver_notice")
-    async def deliver_notice(self, params: Delivery) -> NoticeDelivered:
-        notice = params.notice
-        key = f"notice:{notice.notice_id}:{params.channel}"
-        if await self._delivered(params.deliberation_id, key):  # sent before a crash: do not send twice
-            stored = await self._store.append(params.deliberation_id, to_new([_placeholder(params)]),
-                                              idempotency_key=key)
-            return NoticeDelivered(**stored[0].payload)
-        try:
-            recipients, reference = await self._send(params)
-        except Exception as exc:
-            await self._record_failure(params, exc)
-            raise ApplicationError(f"{params.channel} delivery of {notice.notice_id} failed: {exc}",
-                                   type="NoticeDeliveryFailed") from exc
-        event = NoticeDelivered(at=notice.at, notice_id=notice.notice_id, channel=params.channel,
-                                recipients=recipients, reference=reference)
-        stored = await self._store.append(params.deliberation_id, to_new([event]), idempotency_key=key)
-        log.info("notice.delivered", deliberation_id=params.deliberation_id, notice_id=notice.notice_id,
-                 channel=params.channel, recipients=recipients)
-        return NoticeDelivered(**stored[0].payload)
-
-    async def _record_failure(self, params: Delivery, exc: Exception) -> None:
-        attempt = activity.info().attempt
-        event = NoticeDeliveryFailed(at=params.notice.at, notice_id=params.notice.notice_id,
-                                     channel=params.channel, attempt=attempt, error=str(exc)[:500], final=False)
-        await self._store.append(params.deliberation_id, to_new([event]),
-                                 idempotency_key=f"notice:{params.notice.notice_id}:{params.channel}:failed:{attempt}")
-        log.warning("notice.delivery_failed", deliberation_id=params.deliberation_id,
-                    notice_id=params.notice.notice_id, channel=params.channel, attempt=attempt, error=str(exc))
-
-    async def _recipients(self, params: Delivery) -> list[dict[str, str]]:
-        roll, contacts = await load_roll_entries(self._pool, params.roll_digest)
-        wanted = params.notice.recipients
-        owners = sorted({r.owner_id for r in roll.entries() if params.scope.contains(r)}
-                        if wanted is None else set(wanted))
-        return [{"owner_id": o, "phone": (contacts.get(o) or {}).get("phone") or ""} for o in owners]
-
-    async def _send(self, params: Delivery) -> tuple[int, str]:
-        channel = params.channel
-        if channel == "print":
-            return len(await self._recipients(params)), "to-print"
-        if channel == "log":
-            n = params.notice
-            log.info("notice.posted", deliberation_id=params.deliberation_id, notice_id=n.notice_id,
-                     kind=n.kind, title=n.title_zh, body=n.body_zh)
-            return 0, "log"
-        if channel == "webhook":
-            return await self._webhook(params)
-        if channel == "email":
-            return await self._email(params)
-        raise ApplicationError(f"unknown notice channel {channel}", non_retryable=True)
-
-    async def _webhook(self, params: Delivery) -> tuple[int, str]:
-        url = (await self._config(params.community)).webhook_url
-        if not url:
-            raise RuntimeError("no webhook URL configured (notice_channels.webhook_url or YISHI_NOTICE_WEBHOOK_URL)")
-        recipients = [r for r in await self._recipients(params) if r["phone"]]
-        token = self._settings.webhook_token.get_secret_value()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = {"deliberation_id": params.deliberation_id, "notice": params.notice.model_dump(mode="json"),
-                "recipients": recipients}
-        async with httpx.AsyncClient(transport=self._transport, timeout=self._settings.webhook_timeout_s) as client:
-            response = await client.post(url, json=body,
-                                         headers={**headers, "Idempotency-Key": params.notice.notice_id})
-        response.raise_for_status()
-        return len(recipients), f"HTTP {response.status_code}"
+    async def _config(self, community: str) -> DirectConfig:
+        """The community's webhook address and staff e-mail addresses (escalation tickets' notices)."""
+        book = await load_book(self._store, self._pool, community, self._settings)
+        hooks = [c.url for c in book.channels.values() if c.kind == "webhook" and c.url]
+        mails = [a for c in book.channels.values() if c.kind == "email" for a in c.to]
+        return DirectConfig(hooks[0] if hooks else self._settings.webhook_url,
+                            tuple(dict.fromkeys(mails)) or self._settings.email_to)
 
     async def _email(self, params: Delivery) -> tuple[int, str]:
+        """Send one notice by e-mail now (escalation tickets); raises when it cannot be sent."""
         to = (await self._config(params.community)).email_to
         s = self._settings
         if not s.smtp_host or not to:
             raise RuntimeError("e-mail channel needs YISHI_NOTICE_SMTP_HOST and recipients (email_to)")
         n = params.notice
-        message = EmailMessage()
-        message["Subject"] = f"{n.title_zh} / {n.title_en}"
-        message["From"] = s.smtp_from
-        message["To"] = ", ".join(to)
-        message.set_content(f"{n.body_zh}\n\n{n.body_en}\n")
-        await asyncio.to_thread(_smtp_send, s, message)
+        smtp = Smtp(s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password.get_secret_value(), s.smtp_starttls,
+                    s.smtp_from, s.smtp_ca_file)
+        sent = await asyncio.to_thread(smtp_send, smtp, list(to), f"{n.title_zh} / {n.title_en}",
+                                       f"{n.body_zh}\n\n{n.body_en}\n")
+        if not sent.ok:
+            raise RuntimeError(sent.error)
         return len(to), "smtp"
 
+    @activity.defn(name="notice_channels")
+    async def notice_channels(self, query: ChannelQuery) -> tuple[str, ...]:
+        """The community's channels, the printed sheet first and always present."""
+        book = await load_book(self._store, self._pool, query.community, self._settings)
+        return ("print", *sorted(book.channels))
 
-def _smtp_send(s: NoticeSettings, message: EmailMessage) -> None:
-    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
-        if s.smtp_starttls:
-            smtp.starttls()
-        if s.smtp_user:
-            smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
-        smtp.send_message(message)
+    async def _recorded(self, deliberation_id: str, key: str) -> NoticeDelivered | None:
+        async with self._pool.acquire() as conn:
+            payload = await conn.fetchval(
+                "SELECT payload FROM events WHERE stream_id = $1 AND idempotency_key = $2", deliberation_id, key)
+        return NoticeDelivered(**{k: v for k, v in payload.items() if k != "type"}) if payload else None
+
+    @activity.defn(name="deliver_notice")
+    async def deliver_notice(self, params: Delivery) -> NoticeDelivered:
+        """Queue the notice on the channel, one delivery per recipient group, and return at once.
+
+        The result is not an event: it tells the workflow's history how many recipients were queued. A notice
+        delivered before queuing existed (the same key) is answered from the stream."""
+        notice = params.notice
+        key = f"notice:{notice.notice_id}:{params.channel}"
+        legacy = await self._recorded(params.deliberation_id, key)
+        if legacy is not None:
+            return legacy
+        if not params.roll_digest:
+            return await self._meeting_notice(params, key)
+        channel = None
+        if params.channel != "print":
+            book = await load_book(self._store, self._pool, params.community, self._settings)
+            channel = book.channels.get(params.channel)
+            if channel is None:
+                raise ApplicationError(f"channel {params.channel} is not configured for {params.community} any more",
+                                       type="NoticeChannelGone", non_retryable=True)
+            opted_out = book.opted_out
+        else:
+            opted_out = frozenset()
+        queued = await enqueue(self._store, self._pool, params, channel, opted_out, self._public)
+        event = queued.event
+        await self._store.append(params.deliberation_id, to_new([event]),
+                                 idempotency_key=f"notice:{notice.notice_id}:{params.channel}:queued")
+        log.info("notice.queued", deliberation_id=params.deliberation_id, notice_id=notice.notice_id,
+                 channel=params.channel, groups=len(event.groups), recipients=sum(event.groups.values()))
+        return NoticeDelivered(at=notice.at, notice_id=notice.notice_id, channel=params.channel,
+                               recipients=sum(event.groups.values()), reference=f"queued: {len(event.groups)} groups")
 
 
-def _placeholder(params: Delivery) -> NoticeDelivered:
-    # Only used when the key exists already: the store returns the recorded event, not this one.
-    return NoticeDelivered(at=params.notice.at, notice_id=params.notice.notice_id, channel=params.channel,
-                           recipients=0)
+    async def _meeting_notice(self, params: Delivery, key: str) -> NoticeDelivered:
+        """A meeting's notice (workflows/meeting_parts.py): no roll to queue by building. It is printed for the
+        notice board (one sheet) or for each invited party; the parties get it through their invitation links, so
+        the community's group channels are not used for it."""
+        notice = params.notice
+        if params.channel == "print":
+            recipients, reference = (1 if notice.recipients is None else len(notice.recipients)), "to-print"
+        else:
+            recipients, reference = 0, "not sent: a meeting's notice reaches its parties through their links"
+        event = NoticeDelivered(at=notice.at, notice_id=notice.notice_id, channel=params.channel,
+                                recipients=recipients, reference=reference)
+        stored = await self._store.append(params.deliberation_id, to_new([event]), idempotency_key=key)
+        log.info("notice.meeting", deliberation_id=params.deliberation_id, notice_id=notice.notice_id,
+                 channel=params.channel, recipients=recipients)
+        return NoticeDelivered(**{k: v for k, v in stored[0].payload.items() if k != "type"})

@@ -48,6 +48,14 @@ class DoorKnockInput(BaseModel):
     at: AwareDatetime
 
 
+class DoorKnockListRef(BaseModel):
+    """A door-knock list as the workflow keeps it: its id and size, not its owners (they are in the stream)."""
+
+    model_config = ConfigDict(frozen=True)
+    list_id: str
+    count: int
+
+
 class CostPlanInput(BaseModel):
     model_config = ConfigDict(frozen=True)
     deliberation_id: str
@@ -94,6 +102,16 @@ class StageActivities:
     async def issue_door_knock_list(self, params: DoorKnockInput) -> DoorKnockListIssued:
         """Owners of the box's scope with no counted ballot on any question, and their rooms, for the grid
         workers' door-knock round. Names and phones stay in the roll's contacts, out of the stream."""
+        return await self._door_knock(params)
+
+    @activity.defn(name="record_door_knock_list")
+    async def record_door_knock_list(self, params: DoorKnockInput) -> DoorKnockListRef:
+        """The same list, recorded in the stream, answered by its id and size only (patch ``reminder-by-list``):
+        the list of a large estate's non-voters would exceed what a workflow's history may carry."""
+        listed = await self._door_knock(params)
+        return DoorKnockListRef(list_id=listed.list_id, count=len(listed.owners))
+
+    async def _door_knock(self, params: DoorKnockInput) -> DoorKnockListIssued:
         state, _ = await load_box(self._store, params.box_stream)
         if state.opened is None:
             raise ApplicationError(f"no ballot box on {params.box_stream}", non_retryable=True)

@@ -99,6 +99,7 @@ class TaskOverdue(_StageEvent):
 
 class NoticePublished(_StageEvent):
     type: Literal["NoticePublished"] = "NoticePublished"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recipients_list", "histories")
     notice_id: str
     kind: str
     title_zh: str
@@ -106,32 +107,86 @@ class NoticePublished(_StageEvent):
     body_zh: str
     body_en: str
     recipients: tuple[str, ...] | None = None
-    """Owner ids; None = every owner of the scope (and the notice board)."""
+    """Owner ids; None = every owner of the scope (and the notice board), unless ``recipients_list`` is given."""
     head_seq: int | None = None
     head_hash: str | None = None
+    recipients_list: str | None = None
+    """The owners are those of the ``DoorKnockListIssued`` with this ``list_id`` in the same stream: a reminder to
+    the non-voters of a large estate names its list, never its (possibly a million) owners, so that no workflow
+    payload grows with the roll (patch ``reminder-by-list``). Absent from notices published before."""
     histories: tuple[KeptHistory, ...] = ()
     """Of a result notice: the kept histories of the ballot box it results from (its runs, continue-as-new
     included), each by the SHA-256 of its kept bytes (domain/kept.py). Written only when not empty: a notice
     without it keeps the payload, and hash, it had before the field existed."""
 
-    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("histories",)
-
 
 class NoticeDelivered(_StageEvent):
     type: Literal["NoticeDelivered"] = "NoticeDelivered"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "group")
     notice_id: str
     channel: str
     recipients: int
     reference: str = ""
+    group: str | None = None
+    """The recipient group (an entrance ``3-2``, a robot's groups, ``*``) since notices are queued per group;
+    absent from deliveries recorded before (one per channel), whose payload and hash stay as they were."""
 
 
 class NoticeDeliveryFailed(_StageEvent):
     type: Literal["NoticeDeliveryFailed"] = "NoticeDeliveryFailed"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "group", "retry_at")
     notice_id: str
     channel: str
     attempt: int
     error: str
     final: bool
+    """True: no further attempt by itself (the committee may retry it from the delivery board)."""
+    group: str | None = None
+    retry_at: AwareDatetime | None = None
+    """When the next attempt is due (a failure that is not final)."""
+
+
+class NoticeQueued(_StageEvent):
+    """A notice queued on a channel, one delivery per recipient group; the worker's dispatcher sends them (the
+    procedure never waits for a gateway) and records each outcome."""
+
+    type: Literal["NoticeQueued"] = "NoticeQueued"
+    notice_id: str
+    channel: str
+    groups: dict[str, int]
+    """Recipient group → households (or addresses) in it."""
+
+
+class NoticeHeld(_StageEvent):
+    """A text message held for the quiet hours (no SMS 22:00-08:00 unless the notice kind is urgent)."""
+
+    type: Literal["NoticeHeld"] = "NoticeHeld"
+    notice_id: str
+    channel: str
+    group: str
+    until: AwareDatetime
+
+
+class NoticeRetryRequested(_StageEvent):
+    type: Literal["NoticeRetryRequested"] = "NoticeRetryRequested"
+    notice_id: str
+    channel: str
+    group: str
+    by: str
+
+
+class NoticePosted(_StageEvent):
+    """A printed notice posted at an entrance: who posted it, when, and the photo of the posted sheet by its
+    SHA-256 (the photo itself is in the blob store; an auditor checks it against this hash)."""
+
+    type: Literal["NoticePosted"] = "NoticePosted"
+    notice_id: str
+    group: str
+    by: str
+    posted_at: AwareDatetime
+    photo_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    photo_bytes: int
+    media_type: str
 
 
 class DoorKnockListIssued(_StageEvent):
@@ -279,6 +334,16 @@ class PositionRecorded(_StageEvent):
     statement: str
 
 
+class MeetingConvened(_StageEvent):
+    """A consultation convened a meeting (its own stream ``meeting_id``) with the issue as the agenda item: the
+    parties state their positions through their invitation links, and the meeting's decision drives the procedure."""
+
+    type: Literal["MeetingConvened"] = "MeetingConvened"
+    meeting_id: str
+    starts_at: AwareDatetime
+    place: str
+
+
 class MilestoneRecorded(_StageEvent):
     type: Literal["MilestoneRecorded"] = "MilestoneRecorded"
     milestone: str
@@ -287,10 +352,14 @@ class MilestoneRecorded(_StageEvent):
 
 
 class FeedbackRecorded(_StageEvent):
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = ("fallback_years", "recorded_by")
+
     type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
     owner_id: str
     score: int
     comment: str = ""
+    recorded_by: str | None = None
+    """Who typed it in for the owner (a paper form: name and role); absent when the owner gave it through the link."""
 
 
 class ProcedureClosed(_StageEvent):
@@ -304,7 +373,7 @@ _ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, 
         CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
         MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
         InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed,
-        EscalationStarted)
+        EscalationStarted, MeetingConvened, NoticeQueued, NoticeHeld, NoticeRetryRequested, NoticePosted)
 
 StageEvent = Annotated[
     ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
@@ -312,7 +381,7 @@ StageEvent = Annotated[
     | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
     | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
     | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed
-    | EscalationStarted,
+    | EscalationStarted | MeetingConvened | NoticeQueued | NoticeHeld | NoticeRetryRequested | NoticePosted,
     Field(discriminator="type"),
 ]
 STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}

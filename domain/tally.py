@@ -156,6 +156,17 @@ class Tally:
             return "paper_not_counted"
         return None
 
+    def by_channel(self) -> dict[str, Count]:
+        """The counted ballots by channel: an owner's online ballot counts over a paper one, so an owner with
+        both is counted once, online (RULES.md, Shenzhen 深建规〔2020〕14号)."""
+        out = {"online": [0, Decimal(0)], "paper": [0, Decimal(0)]}
+        areas, online = self.electorate.owner_areas, self._best["online"]
+        for owner in self._counted:
+            side = out["online" if owner in online else "paper"]
+            side[0] += 1
+            side[1] += areas[owner]
+        return {k: Count(owners=int(v[0]), area=Decimal(v[1])) for k, v in out.items()}
+
     @property
     def ignored(self) -> tuple[IgnoredBallot, ...]:
         return tuple(self._ignored)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.legal_calendar import BEIJING
+from activities.calendar import operator_holiday_file
+from domain.legal_calendar import BEIJING, HolidayFile
 
 CLOCK_ENV = "YISHI_TEST_CLOCK"
 
@@ -60,3 +62,10 @@ async def advance_to(env: WorkflowEnvironment, instant: datetime, past: timedelt
     now = await env.get_current_time()
     if instant + past > now:
         await env.sleep(instant + past - now)
+
+
+def holidays_in_use() -> HolidayFile | None:
+    """The holiday schedule the worker reads (``YISHI_HOLIDAY_FILE``, as ``--holiday-file`` sets it), for a test
+    that computes a deadline to compare with the workflow's: both must count on the same calendar."""
+    path = os.environ.get("YISHI_HOLIDAY_FILE")
+    return operator_holiday_file(Path(path)) if path else None

@@ -25,6 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="start every time-skipping server's clock at DATE (Beijing time; see tests/clock.py)")
     parser.addoption("--holiday-file", default=None, metavar="FILE",
                      help="the holiday schedule for years chinese_calendar does not cover (YISHI_HOLIDAY_FILE)")
+    parser.addoption("--bench-owners", type=int, default=0, metavar="N",
+                     help="run `yishi bench scale --owners N` and print its figures (tests/bench/test_bench_scale.py; "
+                          "1000000 needs several GiB and most of an hour: a run by hand, never in CI)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,16 +20,31 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
 - recount:     the ballots are counted again here, with exact fractions, under the box's rule as this file
                carries it (never as rule.json or the recorded result states it), and the result must equal
                the ResultRecorded event, result.json and the seal_box results;
+- tickets:     every escalation ticket of the deliberation or topic (named by an EscalationStarted event, a
+               TopicRouted or TopicDecided event, an Escalation run among the histories, or the manifest)
+               has its own stream in events.jsonl, which is checked like any other (chain: seq and hashes);
+               every stream the manifest lists is there;
+- topic:       a topic stream (an export of ``yishi audit export topic-…``) starts with its own TopicRaised,
+               hides only comments it posted (their text stays), reopens at most once, and has no topic
+               event after its end (declined, merged, closed);
 - tickets:     every escalation ticket of the deliberation (named by an EscalationStarted event, by an
                Escalation run among the histories, or in the manifest) has its own stream in events.jsonl,
                which is checked like any other (chain: seq and hashes); every stream the manifest lists is
                there;
+- postings:    every printed notice recorded as posted (NoticePosted) has its photo in photos/, and the photo
+               hashes to the SHA-256 the chain recorded (who posted it, where and when are in the event);
 - kept_histories: every hash of a kept Temporal history that the streams publish (a result notice's
                "histories", each HistoryKept event) is the sha256 of that run's history file in the export;
 - links:       every online ballot that records the generation of the personal link it came through names a
                link that a LinksIssued or LinkReissued event records (in a deliberation whose links are
                recorded at all). The report then lists what staff did to the links: each reissue with the
                ballots cast through it, each revocation, each disclosure of live links (a print, a download).
+- meeting:     a meeting stream starts with its own MeetingScheduled; its minutes versions advance one at a
+               time; a confirmation names the version current then; the publication lists exactly who had and
+               had not confirmed, and is early only when nobody was missing; nothing but a vote's count
+               follows it, nothing follows a cancellation; every act through a link names an invitation link
+               issued to that holder (in the meeting's stream or its series') and not revoked before. A
+               meeting's events are never counted as ballots (its vote has a ballot box of its own).
 
 Exit status: 0 when every check holds, 1 when one fails, 2 when the directory cannot be read as an export.
 """
@@ -40,6 +55,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -829,6 +845,10 @@ def expected_tickets(streams: dict[str, list[dict]], manifest: dict) -> dict[str
             ticket = payload.get("ticket_id") if row.get("type") == "EscalationStarted" else None
             if isinstance(ticket, str):
                 found.setdefault(ticket, []).append(f"EscalationStarted {stream_id} seq {row.get('seq')}")
+    for ticket, sources in topic_tickets(streams).items():
+        found.setdefault(ticket, []).extend(sources)
+    for ticket, sources in meeting_tickets(streams).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in manifest.get("runs", []):
         if run.get("workflow_type") == "Escalation":
             found.setdefault(str(run.get("workflow_id")), []).append(f"Temporal run {run.get('workflow_id')}")
@@ -858,6 +878,70 @@ def check_tickets(deliberation_id: str, streams: dict[str, list[dict]], manifest
     described = ", ".join(f"{t} ({len(streams[t])} events)" for t in sorted(tickets))
     checks.append(Check("tickets", True, f"{len(tickets)} ticket streams checked: {described}", deliberation_id))
     return checks
+
+
+# ---- topics (issue 16) ------------------------------------------------------------------------------------
+
+TOPIC_TYPES = ("TopicRaised", "TakeUpAssigned", "TakeUpDeadlineMissed", "SupportAdded", "SupportersMerged",
+               "CommentPosted", "CommentHidden", "TopicTaken", "TopicDeclined", "TopicMerged", "TopicRouted",
+               "RouteEnded", "TopicScheduled", "TopicDecided", "TopicVoteCounted", "FollowUpOpened", "MilestoneDone",
+               "MilestoneMissed", "TopicResolved", "FeedbackRequested", "FeedbackGiven", "TopicReopened",
+               "TopicClosed")
+TOPIC_ENDS = ("TopicDeclined", "TopicMerged", "TopicClosed")
+
+
+def topic_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Tickets a topic names: routed to the ladder (TopicRouted) or escalated by a meeting (TopicDecided)."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            ticket = None
+            if row.get("type") == "TopicRouted" and payload.get("target") == "ladder":
+                ticket = payload.get("ticket_id")
+            elif row.get("type") == "TopicDecided" and isinstance(payload.get("decision"), dict):
+                ticket = payload["decision"].get("ticket_id")
+            if isinstance(ticket, str):
+                found.setdefault(ticket, []).append(f"{row.get('type')} {stream_id} seq {row.get('seq')}")
+    return found
+
+
+def topic_problem(stream_id: str, rows: list[dict]) -> tuple:
+    """The first way a topic stream does not hold together, (seq, what), or (None, None): it starts with its own
+    TopicRaised, a hidden comment was posted first, it reopens at most once, no topic event follows its end."""
+    first = rows[0].get("payload") or {}
+    if first.get("topic_id") != stream_id:
+        return rows[0].get("seq"), f"TopicRaised names topic {first.get('topic_id')!r}, not {stream_id!r}"
+    posted, reopened, ended = set(), 0, None
+    for row in rows[1:]:
+        kind, payload, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in TOPIC_TYPES:
+            continue
+        if ended is not None:
+            return seq, f"{kind} after the topic ended ({ended})"
+        if kind == "TopicRaised":
+            return seq, "a second TopicRaised"
+        if kind == "CommentPosted":
+            posted.add(payload.get("comment_id"))
+        elif kind == "CommentHidden" and payload.get("comment_id") not in posted:
+            return seq, f"hides comment {payload.get('comment_id')!r}, which was never posted"
+        elif kind == "TopicReopened":
+            reopened += 1
+            if reopened > 1:
+                return seq, "reopened a second time (a topic reopens once)"
+        if kind in TOPIC_ENDS:
+            ended = f"{kind} at seq {seq}"
+    return None, None
+
+
+def check_topic(stream_id: str, rows: list[dict]) -> Check | None:
+    if not rows or rows[0].get("type") != "TopicRaised":
+        return None
+    seq, problem = topic_problem(stream_id, rows)
+    if problem is not None:
+        return Check("topic", False, f"seq {seq}: {problem}", stream_id, seq)
+    counted = sum(1 for row in rows if row.get("type") in TOPIC_TYPES)
+    return Check("topic", True, f"{counted} topic events hold together", stream_id)
 
 
 # ---- kept histories (domain/kept.py, yishi/services/audit_kept.py) ---------------------------------------
@@ -1142,9 +1226,151 @@ def check_parts(stream_id: str, rows: list[dict]) -> Check | None:
         return Check("joint_parts", False, f"seq {problem[0]}: {problem[1]}", stream_id, problem[0])
     return Check("joint_parts", True, f"{sum(1 for r in rows if r.get('type') == 'PartOpened')} parts hold "
                  "together", stream_id)
+# ---- meetings (issue 16; the same rules as yishi/services/audit_meetings.py) -------------------------------
+
+MEETING_TYPES = ("MeetingScheduled", "AgendaItemAdded", "PartyInvited", "PositionStated", "AttendanceSigned",
+                 "MinutesRecorded", "DecisionRecorded", "ItemVoteCounted", "MeetingHeld", "ConfirmationReopened",
+                 "MinutesConfirmed", "MinutesPublished", "MeetingCancelled")
+
+
+def meeting_tickets(streams: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Tickets a meeting's decisions opened (escalated)."""
+    found: dict[str, list[str]] = {}
+    for stream_id, rows in streams.items():
+        for row in rows:
+            payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+            decision = payload.get("decision") if row.get("type") == "DecisionRecorded" else None
+            if isinstance(decision, dict) and decision.get("kind") == "escalated":
+                if isinstance(decision.get("ticket_id"), str):
+                    found.setdefault(decision["ticket_id"], []).append(f"DecisionRecorded {stream_id} seq "
+                                                                       f"{row.get('seq')}")
+    return found
+
+
+def invitation_links(rows: list[dict]) -> dict:
+    """Invitation link hash -> (holder, when revoked or None)."""
+    links: dict = {}
+    for row in rows:
+        p = row.get("payload") or {}
+        if row.get("type") == "CapabilityIssued" and p.get("kind") == "invitation":
+            links[p.get("token_sha256")] = (p.get("holder"), None)
+        elif (row.get("type") == "CapabilityRevoked" and p.get("kind") == "invitation"
+              and p.get("token_sha256") in links):
+            links[p["token_sha256"]] = (links[p["token_sha256"]][0], row.get("occurred_at"))
+    return links
+
+
+def link_problem(p: dict, at: str, links: dict) -> Any:
+    via = p.get("via")
+    if via not in ("link", "door"):
+        return None
+    holder = "door" if via == "door" else p.get("party_id")
+    known = links.get(p.get("link_sha256"))
+    if known is None or known[0] != holder:
+        return f"acts through a link ({via}) that no CapabilityIssued gave to {holder!r}"
+    if known[1] is not None and known[1] <= at:
+        return f"acts through a link of {holder!r} revoked at {known[1]}"
+    return None
+
+
+def meeting_problem(stream_id: str, rows: list[dict], series_rows: list[dict]) -> tuple:  # noqa: C901
+    """The first way a meeting stream does not hold together, (seq, what), or (None, None)."""
+    first = rows[0].get("payload") or {}
+    if first.get("meeting_id") != stream_id:
+        return rows[0].get("seq"), f"MeetingScheduled names meeting {first.get('meeting_id')!r}, not {stream_id!r}"
+    links = {**invitation_links(series_rows), **invitation_links(rows)}
+    parties, versions, confirmed = set(), {}, {}
+    mv, status, until = 0, "scheduled", None
+    for row in rows[1:]:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in MEETING_TYPES:
+            continue
+        if status == "cancelled" or (status == "published" and kind != "ItemVoteCounted"):
+            return seq, f"{kind} after the meeting was {status}"
+        if kind == "MeetingScheduled":
+            return seq, "a second MeetingScheduled"
+        if kind in ("PositionStated", "AttendanceSigned", "MinutesConfirmed"):
+            if p.get("party_id") is not None and p.get("party_id") not in parties:
+                return seq, f"{kind} of {p.get('party_id')!r}, a party never invited"
+            problem = link_problem(p, str(row.get("occurred_at")), links)
+            if problem is not None:
+                return seq, f"{kind} {problem}"
+        if kind == "PartyInvited":
+            parties.add((p.get("party") or {}).get("party_id"))
+        elif kind == "AgendaItemAdded":
+            versions[p.get("item_id")] = 0
+        elif kind in ("MinutesRecorded", "DecisionRecorded"):
+            item = p.get("item_id")
+            if item not in versions:
+                return seq, f"{kind} for item {item!r}, not on the agenda"
+            if kind == "MinutesRecorded":
+                if p.get("version") != versions[item] + 1:
+                    return seq, f"minutes of item {item} as version {p.get('version')}, after {versions[item]}"
+                versions[item] += 1
+            if p.get("minutes_version") != mv + 1:
+                return seq, f"minutes version {p.get('minutes_version')} after {mv} (one step at a time)"
+            mv += 1
+        elif kind in ("MeetingHeld", "ConfirmationReopened"):
+            if p.get("minutes_version") != mv:
+                return seq, f"{kind} for minutes version {p.get('minutes_version')}, the current is {mv}"
+            status, until = "held", p.get("confirm_until")
+        elif kind == "MinutesConfirmed":
+            if status != "held" or p.get("minutes_version") != mv:
+                return seq, f"confirms minutes version {p.get('minutes_version')} while {mv} is current ({status})"
+            confirmed[p.get("party_id")] = mv
+        elif kind == "MinutesPublished":
+            done = {x for x in parties if confirmed.get(x) == mv}
+            if status != "held" or p.get("minutes_version") != mv:
+                return seq, f"publishes minutes version {p.get('minutes_version')} while {mv} is current ({status})"
+            if set(p.get("confirmed") or ()) != done or set(p.get("unconfirmed") or ()) != parties - done:
+                return seq, (f"lists as confirmed {sorted(p.get('confirmed') or ())}, but "
+                             f"{sorted(done)} confirmed version {mv} and {sorted(parties - done)} did not")
+            early = until is None or instant(str(row.get("occurred_at"))) < instant(str(until))
+            if (parties - done) and early:
+                return seq, f"published before the window's end ({until}) with {sorted(parties - done)} unconfirmed"
+            status = "published"
+        elif kind == "MeetingCancelled":
+            status = "cancelled"
+    return None, None
+
+
+def check_meeting(stream_id: str, rows: list[dict], streams: dict[str, list[dict]]) -> Check | None:
+    if not rows or rows[0].get("type") not in ("MeetingScheduled", "SeriesPlanned"):
+        return None
+    if rows[0].get("type") == "SeriesPlanned":
+        if (rows[0].get("payload") or {}).get("series_id") != stream_id:
+            return Check("meeting", False, "seq 1: SeriesPlanned names another series", stream_id, 1)
+        held = sum(1 for row in rows if row.get("type") == "OccurrenceScheduled")
+        return Check("meeting", True, f"series: {held} meetings scheduled", stream_id)
+    series = streams.get(str((rows[0].get("payload") or {}).get("series_id") or ""), [])
+    seq, problem = meeting_problem(stream_id, rows, series)
+    if problem is not None:
+        return Check("meeting", False, f"seq {seq}: {problem}", stream_id, seq)
+    counted = sum(1 for row in rows if row.get("type") in MEETING_TYPES)
+    return Check("meeting", True, f"{counted} meeting events hold together (none counted as a ballot)", stream_id)
 
 
 # ---- putting it together ---------------------------------------------------------------------------------
+
+
+def check_postings(deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
+    found = 0
+    for stream_id, rows in streams.items():
+        for row in rows:
+            if row.get("type") != "NoticePosted":
+                continue
+            found += 1
+            payload = row.get("payload") or {}
+            digest = str(payload.get("photo_sha256", ""))
+            photo = root / "photos" / digest
+            where = f"the photo of notice {payload.get('notice_id')} posted at {payload.get('group')}"
+            if not re.fullmatch(r"[0-9a-f]{64}", digest) or not photo.is_file():
+                return Check("postings", False, f"{where} is not in the export", stream_id, row.get("seq"))
+            if hashlib.sha256(photo.read_bytes()).hexdigest() != digest:
+                return Check("postings", False, f"{where} does not hash to the recorded sha256", stream_id,
+                             row.get("seq"))
+    return Check("postings", True, f"{found} printed notices recorded as posted, each photo matching its hash",
+                 deliberation_id)
 
 
 def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
@@ -1166,14 +1392,16 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
         seals = [w for w in witnesses if w.activity == "seal_box"] + published
         found = [check_chain(stream_id, rows), check_checkpoints(stream_id, rows, witnesses),
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
-                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals)]
-        found += [check_structure(stream_id, rows), check_parts(stream_id, rows)]
+                 check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
+                 check_topic(stream_id, rows), check_meeting(stream_id, rows, streams),
+                 check_structure(stream_id, rows), check_parts(stream_id, rows)]
         checks += [check for check in found if check is not None]
     try:
         links_check, links = check_links(deliberation_id, streams)
     except (KeyError, TypeError, ValueError, CountError) as exc:  # a link event that cannot be read
         links_check, links = Check("links", False, f"the link events cannot be read: {exc!r}", deliberation_id), {}
     checks.append(links_check)
+    checks.append(check_postings(deliberation_id, root, streams))
     if report is not None:
         report["links"] = links
     return deliberation_id, checks

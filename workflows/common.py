@@ -23,12 +23,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.box import Checkpoint, OpenBoxInput
     from activities.keeper import KeepInput
     from activities.notices import ChannelQuery, Delivery
-    from activities.stages import Appended, DoorKnockInput, StageAppend
+    from activities.stages import Appended, DoorKnockInput, DoorKnockListRef, StageAppend
     from domain.errors import N_, Bilingual, Items, Label, Text
     from domain.escalation import EvidenceRef
     from domain.events import Question
     from domain.kept import KeptHistory
     from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
+    from domain.meeting_events import MeetingDecision
     from domain.procedures import PAPER_ENTRY, Period, paper_entry_until, parse_period, round_stream
     from domain.roll import Scope
     from domain.stage_events import (
@@ -57,6 +58,10 @@ from workflows.deadlines import period_end, with_fallback
 from workflows.decision import DEEMED_TALLY_DECIDES, KEEP_BOX_HISTORY, PAPER_ENTRY_WINDOW, Decision, result_lines
 from workflows.escalating import EscalationTickets
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
+
+REMINDER_BY_LIST = "reminder-by-list"
+"""Reminders name their door-knock list instead of carrying its owners (issue 18: any size of roll). Histories
+recorded before it (e.g. tests/histories/elevator.json) pass the owners through the workflow."""
 
 
 class ProcedureInput(BaseModel):
@@ -140,6 +145,15 @@ class ProcedureState(BaseModel):
     confirmed: dict[str, datetime] = {}
     feedback: dict[str, int] = {}
     outcome: str | None = None
+    meetings: int = 0
+    """Meetings a consultation has convened (workflows/consultation.py, patch ``consultation-meeting``)."""
+    meeting_id: str | None = None
+    meeting_decision: MeetingDecision | None = None
+    """What the current meeting decided on the issue (told by the meeting, signal ``meeting_note``)."""
+    agreed: tuple[str, ...] = ()
+    """The options the meeting put to the vote (all of them when empty)."""
+    agreed_milestones: tuple[str, ...] = ()
+    """The milestones the meeting agreed on (the procedure's own when empty)."""
     rule_decides: bool = False
     """The last round was decided by the tally the rules name (the deemed one when deeming applied): set from the
     ``deemed-tally-decides`` patch when the round was counted, so that a later stage (a result notice after
@@ -393,12 +407,13 @@ class ProcedureWorkflow(EscalationTickets):
 
     async def _notify(self, kind: str, title: tuple[str, str], body: tuple[str, str],
                       recipients: tuple[str, ...] | None = None, head: Checkpoint | None = None,
-                      histories: tuple[KeptHistory, ...] = ()) -> None:
+                      recipients_list: str | None = None, histories: tuple[KeptHistory, ...] = ()) -> None:
         self._s.notices += 1
         notice = NoticePublished(
             at=workflow.now(), notice_id=f"{kind}-{self._s.notices}", kind=kind, title_zh=title[0],
             title_en=title[1], body_zh=body[0], body_en=body[1], recipients=recipients,
-            head_seq=head.seq if head else None, head_hash=head.hash if head else None, histories=histories)
+            head_seq=head.seq if head else None, head_hash=head.hash if head else None,
+            recipients_list=recipients_list, histories=histories)
         await self._append(f"notice:{notice.notice_id}", notice)
         channels = await workflow.execute_activity(
             "notice_channels", ChannelQuery(community=self._in.community), result_type=list[str],
@@ -597,16 +612,26 @@ class ProcedureWorkflow(EscalationTickets):
         closes = end.ends_at
         for index, at in enumerate(self._reminder_times(opens, closes), start=1):
             await self._sleep_until(at)
+            knock = DoorKnockInput(deliberation_id=self._in.deliberation_id, box_stream=box,
+                                   list_id=f"r{self._s.round}-{index}", at=workflow.now())
+            body = bilingual(N_("Voting on '%(title)s' closes at %(when)s; you have not voted yet."),
+                             title=self._in.title, when=beijing(closes))
+            title = bilingual(N_("Voting reminder"))
+            if workflow.patched(REMINDER_BY_LIST):
+                # The list is as long as the non-voters (a million in a large estate): the workflow keeps its id.
+                ref = await workflow.execute_activity(
+                    "record_door_knock_list", knock, result_type=DoorKnockListRef,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+                if ref.count:
+                    await self._notify("reminder", title, with_fallback(body, end.fallback_years),
+                                       recipients_list=ref.list_id)
+                continue
             listed = await workflow.execute_activity(
-                "issue_door_knock_list", DoorKnockInput(
-                    deliberation_id=self._in.deliberation_id, box_stream=box, list_id=f"r{self._s.round}-{index}",
-                    at=workflow.now()),
+                "issue_door_knock_list", knock,
                 result_type=DoorKnockListIssued, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
             if listed.owners:
-                body = bilingual(N_("Voting on '%(title)s' closes at %(when)s; you have not voted yet."),
-                                 title=self._in.title, when=beijing(closes))
-                await self._notify("reminder", bilingual(N_("Voting reminder")),
-                                   with_fallback(body, end.fallback_years), recipients=listed.owners)
+                await self._notify("reminder", title, with_fallback(body, end.fallback_years),
+                                   recipients=listed.owners)
 
     async def _result_notice(self, title: str, note: Text | None = None) -> None:
         """The result notice carries the stream's final head, so anyone can check the stream against it; since

@@ -1,9 +1,14 @@
-"""议事会 / 周末议事厅 (community consultation), as a durable process (issue 5, C).
+"""议事会 / 周末议事厅 (community consultation), as a durable process (issue 5, C; the meeting loop of issue 16).
 
 an issue raised by residents or a grid worker → the committee accepts or declines with a reason within a
-deadline → meeting notice → positions recorded from the parties (party members, residents' committee,
-owner representatives, property company) → decision by vote (headcount majority of participants, or a
-278 rule when the matter is one) → implementation milestones → residents' satisfaction feedback → closed.
+deadline → a meeting is convened with the issue as its agenda item (workflows/consultation_meeting.py) → the
+parties (party members, residents' committee, owner representatives, property company) state their positions
+through their invitation links → the meeting decides: consensus on an option, a vote among the options agreed
+(headcount majority of participants, or a 278 rule when the matter is one), escalated, or deferred to a next
+meeting → implementation milestones → residents' satisfaction feedback → closed.
+
+Runs started before the ``consultation-meeting`` patch posted a meeting notice, opened position tasks completed by
+role, and always voted on every option; they keep doing so on replay.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import N_, Items, Label, Text
     from domain.events import Question
+    from domain.meeting_events import MeetingKind, Option
     from domain.procedures import select_candidate
     from domain.stage_events import FeedbackRecorded, MilestoneRecorded, PositionRecorded, StageEvent
     from domain.tally_result import TallyResult
@@ -31,13 +37,10 @@ from workflows.common import (
     TaskReceipt,
     reject,
 )
+from workflows.consultation_meeting import CONSULTATION_MEETING, MeetingLoop
+from workflows.meeting import CONFIRM, REMIND_BEFORE, MeetingNote
 
 PARTIES = ("party_member", "residents_committee", "owner_rep", "property_company")
-
-
-class Option(BaseModel):
-    id: str
-    text: str
 
 
 class ConsultationInput(ProcedureInput):
@@ -45,16 +48,28 @@ class ConsultationInput(ProcedureInput):
     options: tuple[Option, ...] = (Option(id="main", text="同意该方案 / adopt the proposal"),)
     parties: tuple[str, ...] = PARTIES
     milestones: tuple[str, ...] = ()
+    party_names: dict[str, str] = {}
+    """Party (role) -> the name its invitation shows (default: 党员, 社居委, 业主代表, 物业公司)."""
+    meeting_at: AwareDatetime | None = None
+    """When the meeting starts (default: when the ``notice`` period ends); positions are stated until then."""
+    place: str = "社区议事厅"
+    meeting_kind: MeetingKind = "council"
+    meeting_remind_before: str = REMIND_BEFORE
+    """The meeting's reminder to the parties before it starts (the ``remind_before`` period is the vote's)."""
+    meeting_confirm: str = CONFIRM
+    """The window in which the parties confirm the meeting's minutes."""
 
 
 class FeedbackInput(BaseModel):
     owner_id: str
     score: int
     comment: str = ""
+    recorded_by: str | None = None
+    """Who typed it in from a paper form (name and role), when the owner did not give it through the link."""
 
 
 @workflow.defn(name="Consultation")
-class ConsultationWorkflow(ProcedureWorkflow):
+class ConsultationWorkflow(MeetingLoop, ProcedureWorkflow):
     @workflow.init
     def __init__(self, params: ConsultationInput) -> None:
         super().__init__(params)
@@ -69,6 +84,9 @@ class ConsultationWorkflow(ProcedureWorkflow):
                          *bilingual(N_("Accept the issue (a refusal needs a reason)")))
 
     async def _stage_notice(self) -> None:
+        if workflow.patched(CONSULTATION_MEETING):
+            await self._convene()
+            return
         options = Items(Text(N_("%(id)s: %(text)s"), id=o.id, text=o.text) for o in self._in.options)
         await self._notice_stage("meeting_notice", "meeting",
                                  bilingual(N_("Consultation meeting: %(title)s"), title=self._in.title),
@@ -92,14 +110,23 @@ class ConsultationWorkflow(ProcedureWorkflow):
                     await self._overdue(self._s.tasks[task.task_id], "no position recorded", expire=True)
         self._s.next = "voting"
 
+    def _options(self) -> tuple[Option, ...]:
+        """The options put to the vote: those the meeting agreed on (every option before the meeting loop)."""
+        agreed = self._s.agreed
+        return tuple(o for o in self._in.options if o.id in agreed) if agreed else self._in.options
+
+    def _milestones(self) -> tuple[str, ...]:
+        return self._s.agreed_milestones or self._in.milestones
+
     async def _stage_voting(self) -> None:
-        single = len(self._in.options) == 1
+        options = self._options()
+        single = len(options) == 1
         questions = tuple(Question(id="main" if single else f"option:{o.id}", text_zh=o.text, text_en=o.text)
-                          for o in self._in.options)
+                          for o in options)
         outcome = await self._vote(questions)
         await self._result_notice(self._in.title)
         if single:
-            decision = self._in.options[0].id if outcome.approved else None
+            decision = options[0].id if outcome.approved else None
         else:
             results = {q: TallyResult.model_validate(r) for q, r in outcome.results.items()}
             decision = select_candidate(results, prefix="option:").winner
@@ -114,7 +141,7 @@ class ConsultationWorkflow(ProcedureWorkflow):
         tasks = [await self._open_task("milestone", ("committee",), ("done",),
                                        *bilingual(N_("Milestone: %(name)s"), name=name), due=self._stage_end(),
                                        subject=f"m{i}")
-                 for i, name in enumerate(self._in.milestones, start=1)]
+                 for i, name in enumerate(self._milestones(), start=1)]
         for task in tasks:
             await self._await_task(task)
         self._s.next = "feedback"
@@ -135,7 +162,7 @@ class ConsultationWorkflow(ProcedureWorkflow):
         if task.kind == "position" and task.subject:
             return [PositionRecorded(at=now, party=task.subject, option=c.outcome, statement=c.note)]
         if task.kind == "milestone" and task.subject:
-            name = self._in.milestones[int(task.subject[1:]) - 1]
+            name = self._milestones()[int(task.subject[1:]) - 1]
             return [MilestoneRecorded(at=now, milestone=name, by=c.actor or c.role, note=c.note)]
         return await super()._facts(task, c)
 
@@ -145,10 +172,16 @@ class ConsultationWorkflow(ProcedureWorkflow):
         async with self._lock:
             self._check_feedback(feedback)
             ref = await self._append(f"feedback:{feedback.owner_id}", FeedbackRecorded(
-                at=workflow.now(), owner_id=feedback.owner_id, score=feedback.score, comment=feedback.comment))
+                at=workflow.now(), owner_id=feedback.owner_id, score=feedback.score, comment=feedback.comment,
+                recorded_by=feedback.recorded_by))
             self._s.feedback[feedback.owner_id] = feedback.score
             self._s.version += 1
         return TaskReceipt(task_id=f"feedback:{feedback.owner_id}", seq=ref.seq, hash=ref.hash)
+
+    @workflow.signal
+    async def meeting_note(self, note: MeetingNote) -> None:
+        """The meeting this consultation convened tells it a position stated or the decision on the issue."""
+        await self._on_meeting_note(note)
 
     @give_feedback.validator
     def _validate_give_feedback(self, feedback: FeedbackInput) -> None:

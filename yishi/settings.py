@@ -67,6 +67,22 @@ class Settings(BaseSettings):
         default=1000, description="Workflows the worker keeps in memory (sticky cache); the SDK's default")
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, description="None = the SDK's default")
     worker_max_concurrent_activities: int | None = Field(default=None, description="None = the SDK's default")
+    topic_take_up: str = Field(default="5wd", description="Time the committee has to take up a topic (领题)")
+    topic_feedback: str = Field(default="P7D", description="Feedback window after a topic's work is done")
+    topic_photo_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest photo a topic takes")
+    topic_photo_max_count: int = Field(default=6, description="Most photos per topic")
+    intake_per_client: tuple[int, int] = Field(
+        default=(3, 1200), description="Topics one device may raise: burst, then one per N seconds")
+    intake_per_address: tuple[int, int] = Field(
+        default=(10, 360), description="Topics from one address before proof of effort: burst, one per N seconds")
+    intake_per_link: tuple[int, int] = Field(
+        default=(300, 12), description="Topics one intake link takes: burst, then one per N seconds")
+    meeting_remind_before: str = Field(default="PT24H", description="Meeting reminder to the parties before the start")
+    meeting_confirm: str = Field(default="P3D", description="Window in which the parties confirm the minutes")
+    meeting_vote_period: str = Field(default="P7D", description="How long a vote a meeting decides on stays open")
+    series_ahead_weeks: int = Field(default=4, ge=1, le=8, description="How far ahead a series schedules meetings")
+    intake_effort_bits: tuple[int, int] = Field(
+        default=(18, 22), description="Proof-of-effort difficulty (leading zero bits): base and cap")
     histories_dir: Path | None = Field(
         default=None, description="Where closed runs' Temporal histories are kept (outside PostgreSQL); "
         "None = <data dir>/histories (activities/history_store.py)")

@@ -24,6 +24,7 @@ import httpx
 import psutil
 import pytest
 from audit_helpers import WAIT, WITHDRAWN, audit_roll, cast_ballots, spec
+from audit_helpers import _wait_open as wait_open
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 from temporalio.client import Client
@@ -32,7 +33,7 @@ from test_audit_tamper import ballot_seq, rehash_from
 
 from activities.eventstore import EventStore
 from activities.registry import build_activities
-from tests.web.conftest import BASE_URL, PASSWORD, SECRET, form_fields
+from tests.web.conftest import BASE_URL, PASSWORD, SECRET, browser, form_fields, live_server  # noqa: F401
 from workflows.registry import WORKFLOWS
 from yishi.services.accounts import add_account
 from yishi.services.audit import read_rows
@@ -157,6 +158,36 @@ async def test_clean_vote_passes_and_a_second_check_meanwhile_is_told_to_retry(v
     verified = [e for e in logs if e["event"] == "console.audit_verified"]
     assert len(verified) == 1 and verified[0]["ok"] is True and verified[0]["deliberation_id"] == did
     assert not console_audit.SLOT.lock.locked()
+    # Chinese first, the result in words; the tool's English text folded under each check.
+    result = re.search(r'<section class="card" aria-labelledby="result-h" id="audit-result">(.*?)</section>',
+                       done.text, re.S)
+    assert result and "重新计票的结果" in result.group(1), done.text[-3000:]
+    assert re.search(r"<strong>(通过|未通过|[^<]*无效[^<]*)</strong>", result.group(1)), result.group(1)
+    assert re.search(r"同意 \d+ 户（[\d.]+ 平方米），反对 \d+ 户", result.group(1))
+    assert "<summary>检查工具原文</summary>" in done.text and "暂时通过" not in done.text
+    recount_row = re.search(r'data-check="recount" data-ok="true">(.*?)</tr>', done.text, re.S)
+    shown = re.sub(r"<[^>]+>", "", recount_row.group(1).split("<details")[0]).replace(did, "") if recount_row else ""
+    assert recount_row and not re.search(r"[A-Za-z]{3,}", shown), shown  # Chinese first: no English before the fold
+    assert recount_row and "重新计票得出与公布完全相同的结果" in recount_row.group(1)
+
+
+async def test_a_check_before_the_seal_says_it_is_interim(temporal_client: Client, pool, store, sign_in) -> None:
+    queue = f"console-audit-open-{uuid.uuid4().hex[:8]}"
+    worker = Worker(temporal_client, task_queue=queue, workflows=WORKFLOWS,
+                    activities=build_activities(store, pool, Settings(task_queue=queue)))
+    async with worker:
+        deliberation = spec().model_copy(update={"community": HOME})
+        did, handle = await start_vote(temporal_client, pool, audit_roll(), deliberation, task_queue=queue,
+                                       checkpoint_every=timedelta(seconds=1))
+        await wait_open(store, did)
+        auditor = await sign_in("auditor")
+        done = await auditor.get(f"/console/d/{did}/audit", params={"run": "1"})
+        await handle.terminate("test done")
+    assert done.status_code == 200, done.text[-1500:]
+    assert verdict(done.text) == "暂时通过" and 'id="audit-interim"' in done.text, re.findall(
+        r'id="audit-verdict".*?</p>|data-ok="false">.*?</tr>', done.text, re.S)
+    assert "封箱后请再核查一次" in done.text and "目前无误（尚未封箱）" in done.text
+    assert 'id="audit-result"' not in done.text
 
 
 async def test_tampered_stream_fails_naming_the_check(voted, sign_in, pool) -> None:
@@ -255,3 +286,39 @@ async def test_the_tool_failing_is_not_a_verdict(voted, pool, store, database_ur
     # Exit 1, or now and then -6: the CLI's interpreter sometimes aborts while exiting after a failed Temporal
     # connect (the SDK's core thread at finalisation), after printing its message. Either way: not a report.
     assert len(failed) == 1 and failed[0]["code"] != 0 and "cannot reach Temporal" in failed[0]["stderr_tail"]
+
+
+@pytest.mark.browser
+async def test_the_auditor_reads_the_verdict_in_chromium(voted, pool, browser, live_server,  # noqa: F811
+                                                         artifacts_dir) -> None:
+    """An auditor on a laptop in Chinese: runs the check, reads the verdict and the result in words first; the check
+    tool's English stays folded until asked for."""
+    from tests.web.test_browser import assert_accessible, shot
+
+    did = voted["clean"]
+    name = f"审计员-{uuid.uuid4().hex[:4]}"
+    await add_account(pool, name, "auditor", PASSWORD, community=HOME)
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(WAIT * 1000)
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill(name)
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.wait_for_url("**/console")
+        await page.goto(f"{live_server}/console/d/{did}/audit")
+        await page.locator("#audit-run").click()
+        verdict_line = page.locator("#audit-verdict")
+        await verdict_line.wait_for()
+        assert "通过" in await verdict_line.inner_text() and "暂时" not in await verdict_line.inner_text()
+        result = await page.locator("#audit-result").inner_text()
+        assert "重新计票的结果" in result and "户" in result and "平方米" in result
+        english = page.locator('tr[data-check="recount"] span[lang="en"]').first
+        assert not await english.is_visible(), "the tool's English text is folded"
+        await page.locator('tr[data-check="recount"] summary').first.click()
+        assert await english.is_visible()
+        await shot(page, artifacts_dir, "auditor-verdict-zh")
+        await assert_accessible(page, "audit page with the verdict")
+    finally:
+        await context.close()

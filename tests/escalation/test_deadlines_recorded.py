@@ -35,6 +35,13 @@ from yishi.temporal_client import DATA_CONVERTER
 COMMUNITY = "幸福社区"  # the community tests/web's sign_in gives its accounts
 
 
+@pytest.fixture(autouse=True)
+def no_operator_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about a year that nothing covers: the operator's holiday file that a run may load for every
+    test (``--holiday-file``) is not loaded here."""
+    monkeypatch.delenv("YISHI_HOLIDAY_FILE", raising=False)
+
+
 async def to_year_end(env: WorkflowEnvironment) -> int:
     """Move the server's clock to 30 December before the first uncovered year (unless it is there already): five
     working days from then end in that year. Returns the year."""

@@ -91,7 +91,7 @@ async def test_the_printed_slip_is_recorded_and_shows_the_link_on_paper_only(sto
     assert url.rsplit("/", 1)[1] not in json.dumps([e.payload for e in await store.read(tid)]), "no token in the chain"
     auditor = await sign_in("auditor", community=None)
     history = (await auditor.get(f"/console/escalations/t/{tid}")).text
-    assert "FollowUpSlipPrinted" in history and f"committee {name}" in history and not TOKEN.search(history)
+    assert "FollowUpSlipPrinted" in history and f"{name}打印了业主回访单" in history and not TOKEN.search(history)
     # The owner answers through the printed link, without any session.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as owner:
         answer = await owner.get(url.removeprefix(BASE_URL))

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from domain.legal_calendar import BEIJING, deadline_working_days
+from tests.clock import holidays_in_use
 from tests.escalation.conftest import ticket, ticket_until
 from tests.texts import en, zh
 from tests.workflows.conftest import running_worker, stream_types
@@ -33,7 +34,7 @@ async def test_missed_acknowledgement_escalates(ts_env, store, pool, task_queue)
         assert (a.level_key, a.org) == ("grid", "grid:xfl")
         assert a.ack_due - a.assigned_at == timedelta(hours=24), "acknowledge within 24 hours"
         day = a.assigned_at.astimezone(BEIJING).date()
-        assert a.resolve_due == deadline_working_days(day, 5).ends_at, "resolve within 5 working days"
+        assert a.resolve_due == deadline_working_days(day, 5, holidays_in_use()).ends_at, "5 working days"
         with pytest.raises(RefusedError) as caught:
             await act(env.client, tid, "acknowledge", TicketAction(role="committee", actor="李书记",
                                                                    org="committee:xfl"))

@@ -9,10 +9,12 @@ action is attacked by a staff account of another community (and of a wrong organ
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,7 +23,11 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.secrets import env_name
+from domain.channel_config import Channel, QuietHours
+from domain.legal_calendar import BEIJING
 from domain.roll import Scope
+from tests.channels.servers import Behaviour, http_server
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_console_start import new_form, post, started_id
@@ -39,7 +45,10 @@ from tests.web.walls import (
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
 from workflows.escalation_joint import Whistle
+from yishi.services.channels import book as channel_book
+from yishi.services.channels import remove_channel, set_channel, set_quiet_hours
 from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org, whistle
+from yishi.services.meetings import meeting_state
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
@@ -106,6 +115,22 @@ async def paper(w: World) -> None:
     assert "BallotCast" in await stream_types(w.store, d.id)
 
 
+async def paper_settings(w: World) -> None:
+    """The scan-reference setting of the deliberation's community: another community's committee cannot change it."""
+    from yishi.services.community_settings import community_settings
+
+    community = other_community()  # a community of its own: the setting is per community
+    d = await w.open(2, community=community)
+    path = f"/console/d/{d.id}/paper/settings"
+    outsider = await w.sign_in("committee", community=other_community())
+    hidden(await outsider.post(path, data={**await w.form(outsider), "paper_ref": "optional"}), "paper settings")
+    assert (await community_settings(w.pool, community)).paper_ref_required, "unchanged"
+    committee = await w.sign_in("committee", community=community)
+    done = await committee.post(path, data={**await w.form(committee), "paper_ref": "optional"})
+    assert done.status_code == 303, done.text[-600:]
+    assert not (await community_settings(w.pool, community)).paper_ref_required
+
+
 async def links(w: World) -> None:
     d = await w.open(4, community=HOME, links=False)
     path = f"/console/d/{d.id}/links"
@@ -159,6 +184,27 @@ async def task(w: World) -> None:
         done = await committee.post(path, data={**await w.form(committee), "outcome": "feasible"})
         assert done.status_code == 303, done.text[-600:]
         assert "TaskCompleted" in await stream_types(w.store, did)
+    finally:
+        await handle.terminate("test done")
+
+
+async def feedback(w: World) -> None:
+    """A resident's paper feedback typed in: across the wall the 404 and nothing written; the right committee passes
+    the wall and reaches the workflow, which refuses it before the feedback stage (and writes nothing either)."""
+    request = StartRequest(procedure="consultation", title="充电桩选址", scope=Scope(), community=HOME,
+                           options={"issue": "充电桩建在哪里"})
+    did, handle = await start_procedure(w.temporal, w.pool, estate_roll(), request, task_queue=QUEUE)
+    try:
+        committee = await w.sign_in("committee")
+        await page_until(committee, f"/console/d/{did}/matter", "/tasks/", "the acceptance task")
+        path, fields = f"/console/d/{did}/feedback", {"owner_id": "O311", "score": "4"}
+        for role in ("committee", "grid_worker"):
+            outsider = await w.sign_in(role, community=other_community())
+            await w.refused(outsider, path, fields, did, f"feedback by a {role} of elsewhere")
+        before = await written(w.store, w.pool, did)
+        answered = await committee.post(path, data={**await w.form(committee), **fields})
+        assert answered.status_code == 409 and "feedback" in answered.text, answered.text[-600:]
+        assert await written(w.store, w.pool, did) == before
     finally:
         await handle.terminate("test done")
 
@@ -389,13 +435,254 @@ async def start(w: World) -> None:
         await w.temporal.get_workflow_handle(did).terminate("test done")
 
 
+# ---- topics -------------------------------------------------------------------------------------------------
+
+
+async def topic_act(w: World) -> None:
+    from datetime import UTC, datetime
+
+    from tests.topics.conftest import topic_until
+    from workflows.topic_inputs import TopicResult
+    from yishi.services.topic_intake import Proposer, TopicForm, raise_topic
+
+    raised = await raise_topic(w.temporal, w.pool, TopicForm(community=HOME, title="楼道灯坏了", description="三单元"),
+                               Proposer(source="intake", kind="resident"), settings=w.app.state.settings,
+                               now=datetime.now(UTC))
+    tid = raised.topic_id
+    handle = w.temporal.get_workflow_handle(tid, result_type=TopicResult)
+    await topic_until(handle, lambda t: t.take_up is not None, "the take-up deadline")
+    path = f"/console/topics/{tid}/act"
+    for intruder in (await w.sign_in("committee", community=other_community()),
+                     await w.sign_in("grid_worker")):  # a grid worker reads topics but does not take them up
+        response = await intruder.post(path, data={**await w.form(intruder), "action": "take"})
+        assert response.status_code in (403, 404), response.text[-600:]
+        assert "TopicTaken" not in await stream_types(w.store, tid)
+    await w.refused(await w.sign_in("committee", community=other_community()), path,
+                    {"action": "decline", "text": "不归我们管"}, tid, "decline a topic")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), "action": "take"})
+    assert done.status_code == 303, done.text[-600:]
+    assert "TopicTaken" in await stream_types(w.store, tid)
+
+
+async def topic_poster(w: World) -> None:
+    from yishi.services.capabilities import intake_subject
+
+    intruder = await w.sign_in("committee", community=other_community())
+    before = await stream_types(w.store, intake_subject(HOME))
+    response = await intruder.post("/console/topics/poster", data={**await w.form(intruder), "community": HOME})
+    assert response.status_code == 200 and HOME not in response.text, "the poster is the account's own community's"
+    assert await stream_types(w.store, intake_subject(HOME)) == before, "nothing issued for another community"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/topics/poster", data=await w.form(committee))
+    assert done.status_code == 200 and 'id="poster-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, intake_subject(HOME))
+
+
+async def topic_new(w: World) -> None:
+    title = f"楼下快递柜占道-{uuid.uuid4().hex[:4]}"
+    fields = {"community": HOME, "title": title, "description": "挡住了消防通道", "kind": "party_member",
+              "name": "党员老李"}
+    intruder = await w.sign_in("grid_worker", community=other_community())
+    response = await intruder.post("/console/topics/new", data={**await w.form(intruder), **fields})
+    assert response.status_code == 303, response.text[-600:]
+    async with w.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT community FROM topics WHERE title = $1", title)
+    assert [r["community"] for r in rows] != [HOME] and len(rows) == 1, "raised in the account's own community"
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/topics/new", data={**await w.form(grid), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    topic_id = done.headers["location"].rsplit("/", 1)[-1]
+    raised = (await w.store.read(topic_id))[0].payload
+    assert raised["community"] == HOME and raised["source"] == "console"
+    assert raised["raised_by"]["kind"] == "party_member" and raised["raised_by"]["id"] == "party_member:党员老李"
+    assert raised["raised_by"]["account"].startswith("grid_worker-"), "the account that typed it is recorded"
+# ---- the meeting's wall -----------------------------------------------------------------------------------------
+
+
+async def scheduled_meeting(w: World, client: httpx.AsyncClient, community: str = HOME) -> str:
+    """A meeting scheduled from the console by ``client`` (with one invited party), its invitation recorded."""
+    starts = (datetime.now(UTC) + timedelta(days=2)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    done = await client.post("/console/meetings/new", data={
+        **await w.form(client), "title": "周末议事厅", "kind": "weekend_hall", "starts_at": starts, "place": "议事厅",
+        "party_kind_1": "property_company", "party_name_1": "安居物业", "community": community})
+    assert done.status_code == 303, done.text[-600:]
+    meeting_id = done.headers["location"].rsplit("/", 1)[1]
+    for _ in range(100):
+        if "PartyInvited" in await stream_types(w.store, meeting_id):
+            return meeting_id
+        await asyncio.sleep(0.1)
+    raise AssertionError("the meeting's workflow did not invite the party")
+
+
+async def meeting_new(w: World) -> None:
+    """A community-bound account naming another community schedules in its own."""
+    for community in (other_community(), HOME):
+        committee = await w.sign_in("committee", community=community)
+        meeting_id = await scheduled_meeting(w, committee, community=HOME)
+        assert (await meeting_state(w.pool, meeting_id)).community == community
+        await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+
+
+async def meeting_act(w: World) -> None:
+    committee = await w.sign_in("committee")
+    meeting_id = await scheduled_meeting(w, committee)
+    path, item = f"/console/meetings/{meeting_id}/act", {"action": "item", "title": "楼道堆物"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        hidden(await outsider.get(f"/console/meetings/{meeting_id}"), f"the meeting's page for a {role} of elsewhere")
+        await w.refused(outsider, path, item, meeting_id, f"agenda item by a {role} of elsewhere")
+    done = await committee.post(path, data={**await w.form(committee), **item})
+    assert done.status_code == 303, done.text[-600:]
+    assert "AgendaItemAdded" in await stream_types(w.store, meeting_id)
+    await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+
+
+async def meeting_links(w: World) -> None:
+    committee = await w.sign_in("committee")
+    meeting_id = await scheduled_meeting(w, committee)
+    path = f"/console/meetings/{meeting_id}/links"
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        await w.refused(outsider, path, {}, meeting_id, f"invitation links by a {role} of elsewhere")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 200 and "/m/" in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, meeting_id)
+    await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+# ---- notice channels (the community's own) and the delivery board (the deliberation's) -------------------------
+
+
+async def channel_set(w: World) -> None:
+    """A committee of another community naming this one sets the channel in its own community, never here."""
+    other, name = other_community(), f"b{uuid.uuid4().hex[:6]}"
+    fields = {"community": HOME, "kind": "webhook", "name": name, "url": "http://127.0.0.1:9/hook"}
+    for community in (other, HOME):
+        committee = await w.sign_in("committee", community=community)
+        done = await committee.post("/console/channels", data={**await w.form(committee), **fields})
+        assert done.status_code == 303, done.text[-600:]
+        assert f"webhook:{name}" in (await channel_book(w.store, w.pool, community)).channels, community
+        if community == other:
+            assert f"webhook:{name}" not in (await channel_book(w.store, w.pool, HOME)).channels
+    await remove_channel(w.store, w.pool, HOME, f"webhook:{name}", by="test", now=datetime.now(UTC))
+
+
+async def channel_remove(w: World) -> None:
+    name = f"webhook:r{uuid.uuid4().hex[:6]}"
+    await set_channel(w.store, HOME, Channel(id=name, kind="webhook", url="http://127.0.0.1:9/hook"), by="test",
+                      now=datetime.now(UTC))
+    stream = f"channels:{HOME}"
+    outsider = await w.sign_in("committee", community=other_community())
+    before = await written(w.store, w.pool, stream)
+    refused = await outsider.post("/console/channels/remove",
+                                  data={**await w.form(outsider), "community": HOME, "channel": name})
+    assert refused.status_code == 404, refused.text[-600:]
+    assert await written(w.store, w.pool, stream) == before, "nothing removed here"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/channels/remove", data={**await w.form(committee), "channel": name})
+    assert done.status_code == 303, done.text[-600:]
+    assert name not in (await channel_book(w.store, w.pool, HOME)).channels
+
+
+async def channel_test(w: World) -> None:
+    """"Send a test" by another community's committee sends nothing through this community's channel."""
+    ref = f"t{uuid.uuid4().hex[:6]}"
+    with http_server(Behaviour(keys={ref: "s3cret"})) as server:
+        await set_channel(w.store, HOME, Channel(id=f"webhook:{ref}", kind="webhook", secret_ref=ref,
+                                                 url=f"{server.url}/hook"), by="test", now=datetime.now(UTC))
+        w.app.state.secret_values = {env_name("webhook", ref): "s3cret"}
+        try:
+            fields = {"community": HOME, "channel": f"webhook:{ref}"}
+            outsider = await w.sign_in("committee", community=other_community())
+            refused = await outsider.post("/console/channels/test", data={**await w.form(outsider), **fields})
+            assert refused.status_code == 404 and not server.received, refused.text[-600:]
+            committee = await w.sign_in("committee")
+            done = await committee.post("/console/channels/test", data={**await w.form(committee), **fields})
+            assert done.status_code == 200 and 'id="channel-tested"' in done.text, done.text[-600:]
+            assert [r.json()["test"] for r in server.received] == [True]
+        finally:
+            del w.app.state.secret_values
+            await remove_channel(w.store, w.pool, HOME, f"webhook:{ref}", by="test", now=datetime.now(UTC))
+
+
+async def own_community_only(w: World, path: str, fields: dict[str, str], changed) -> None:  # type: ignore[no-untyped-def]
+    """Posted by another community's committee naming this one: its own community changes, this one does not."""
+    other = other_community()
+    before = await written(w.store, w.pool, f"channels:{HOME}")
+    outsider = await w.sign_in("committee", community=other)
+    done = await outsider.post(path, data={**await w.form(outsider), "community": HOME, **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, other)), done.text[-600:]
+    assert await written(w.store, w.pool, f"channels:{HOME}") == before, "nothing written here"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303 and changed(await channel_book(w.store, w.pool, HOME)), done.text[-600:]
+
+
+async def quiet_hours(w: World) -> None:
+    await own_community_only(w, "/console/channels/quiet", {"start": "21:30", "end": "07:30"},
+                             lambda book: (book.quiet.start, book.quiet.end) == ("21:30", "07:30"))
+    await set_quiet_hours(w.store, HOME, QuietHours(), by="test", now=datetime.now(UTC))
+
+
+async def sms_opt_out(w: World) -> None:
+    owner = f"O{uuid.uuid4().hex[:6]}"
+    await own_community_only(w, "/console/channels/opt-out", {"owner_id": owner},
+                             lambda book: owner in book.opted_out)
+
+
+async def delivery_retry(w: World) -> None:
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " attempts, next_at, last_error, fields, community, roll_digest) VALUES ($1, 'announcement-1',"
+            " 'webhook:gw', '*', 'webhook', 'announcement', 'failed', 6, now(), 'HTTP 503', '{}'::jsonb, $2, '-')",
+            d.id, HOME)
+    path, fields = f"/console/d/{d.id}/deliveries/retry", {"notice": "announcement-1", "channel": "webhook:gw",
+                                                           "group": "*"}
+    await w.refused(await w.sign_in("committee", community=other_community()), path, fields, d.id, "retry")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    async with w.pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM notice_deliveries WHERE deliberation_id = $1", d.id)
+    assert state == "queued" and "NoticeRetryRequested" in await stream_types(w.store, d.id)
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+async def posting(w: World) -> None:
+    """A posting names its deliberation in the form (an upload path has no parameters): the same wall."""
+    d = await w.open(2, community=HOME)
+    async with w.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " next_at, fields, community, roll_digest) VALUES ($1, 'announcement-1', 'print', '1-1', 'print',"
+            " 'announcement', 'to_post', now(), '{}'::jsonb, $2, '-')", d.id, HOME)
+    fields = {"deliberation": d.id, "notice": "announcement-1", "group": "1-1"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        await w.refused(outsider, "/console/postings", fields, d.id, f"posting by a {role} of elsewhere")
+    grid = await w.sign_in("grid_worker")
+    done = await grid.post("/console/postings", data={**await w.form(grid), **fields},
+                           files={"photo": ("sheet.png", PNG, "image/png")})
+    assert done.status_code == 303, done.text[-600:]
+    assert "NoticePosted" in await stream_types(w.store, d.id)
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
+    ("POST", "/console/meetings/new"): meeting_new,
+    ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
+    ("POST", "/console/meetings/{meeting_id}/links"): meeting_links,
     ("POST", "/console/d/{deliberation_id}/paper"): paper,
+    ("POST", "/console/d/{deliberation_id}/paper/settings"): paper_settings,
     ("POST", "/console/d/{deliberation_id}/links"): links,
     ("POST", "/console/d/{deliberation_id}/links/reissue"): reissue,
     ("POST", "/console/d/{deliberation_id}/sheets"): sheets,
     ("POST", "/console/d/{deliberation_id}/links.csv"): links_csv,
     ("POST", "/console/d/{deliberation_id}/tasks/{task_id}"): task,
+    ("POST", "/console/d/{deliberation_id}/feedback"): feedback,
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,
     ("POST", "/console/escalations/t/{ticket_id:path}/whistle"): console_whistle,
@@ -406,6 +693,16 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): api_part,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
+    ("POST", "/console/topics/{topic_id}/act"): topic_act,
+    ("POST", "/console/topics/poster"): topic_poster,
+    ("POST", "/console/topics/new"): topic_new,
+    ("POST", "/console/channels"): channel_set,
+    ("POST", "/console/channels/remove"): channel_remove,
+    ("POST", "/console/channels/test"): channel_test,
+    ("POST", "/console/channels/quiet"): quiet_hours,
+    ("POST", "/console/channels/opt-out"): sms_opt_out,
+    ("POST", "/console/postings"): posting,
+    ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
 }
 
 

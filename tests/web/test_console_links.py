@@ -260,7 +260,14 @@ async def test_sheets_are_chinese_unless_english_is_asked_and_warn_without_a_pub
         printed = await committee.post(f"/console/d/{d.id}/sheets", data=fields)
         sheets = printed.text.split("<section")[1:]
         assert sheets and all(f'data-warning="{warning}"' in sheet for sheet in sheets), warning
+        assert ('id="sheets-base-local"' in printed.text) == (warning == "local")
     assert "请勿张贴" in printed.text and "http://127.0.0.1:8000/v/" in printed.text
+    # The links page warns before anything is printed, in red, while the public address is the server itself.
+    links = (await committee.get(f"/console/d/{d.id}/links")).text
+    assert 'role="alert" id="links-base-local"' in links and "暂时不要打印或张贴通知单" in links
+    app.state.settings = app.state.settings.model_copy(update={"public_base_url": "https://yishi.example.cn"})
+    links = (await committee.get(f"/console/d/{d.id}/links")).text
+    assert 'id="links-base-local"' not in links
 
 
 @pytest.mark.browser

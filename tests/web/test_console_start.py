@@ -4,7 +4,6 @@ form posted twice starts one deliberation, and the roll upload has its own body 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -97,10 +96,11 @@ async def test_committee_starts_an_elevator_once_and_lands_on_its_page(app, sign
     assert 'href="/console/new"' in listing.text
     form = await committee.get("/console/new")
     assert form.status_code == 200 and "幸福社区" in form.text and "/console/roll-template.csv" in form.text
-    assert 'enctype="multipart/form-data"' in form.text and 'placeholder="P15D"' in form.text
+    assert 'enctype="multipart/form-data"' in form.text and 'name="period_voting_unit"' in form.text
     title = f"3栋2单元加装电梯-{uuid.uuid4().hex[:6]}"
-    fields = {**form_keys(form.text), "title": title, "building": "3", "entrance": "2", "period_voting": "P10D",
-              "period_publicity": "10wd", "proxy_limit": "2", "deem_silent": "on", "cost_total": "480000.50",
+    fields = {**form_keys(form.text), "title": title, "building": "3", "entrance": "2", "period_voting_n": "10",
+              "period_voting_unit": "days", "period_publicity_n": "10", "period_publicity_unit": "wd",
+              "proxy_limit": "2", "deem_silent": "on", "cost_total": "480000.50",
               "community": "别的社区"}  # a community-bound account cannot choose another community
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, settings.task_queue):
         first = await post(committee, fields)
@@ -152,23 +152,24 @@ async def test_property_from_xlsx_and_consultation_issue(sign_in, temporal, pool
 async def bad_roll_or_scope_answers_the_form_again(committee: httpx.AsyncClient, temporal: Client, pool) -> None:  # type: ignore[no-untyped-def]
     title = f"坏名册-{uuid.uuid4().hex[:6]}"
     keys = await new_form(committee)
-    fields = {**keys, "title": title, "building": "3", "entrance": "2", "proxy_limit": "3", "period_voting": "P9D",
-              "cost_total": "500000"}
+    fields = {**keys, "title": title, "building": "3", "entrance": "2", "proxy_limit": "3", "period_voting_n": "9",
+              "period_voting_unit": "days", "cost_total": "500000"}
     bad = TEMPLATE_CSV.replace(b"100.1234", b"abc")  # row 3: the area is not a number
     refused = await post(committee, fields, bad, "bad.csv")
     assert refused.status_code == 422
     assert "bad.csv 第3行" in refused.text and "未发起" in refused.text
-    assert f'value="{title}"' in refused.text and 'value="P9D"' in refused.text and 'value="500000"' in refused.text
+    assert f'value="{title}"' in refused.text and 'value="9"' in refused.text and 'value="500000"' in refused.text
     assert await registered(pool, title) == 0
     account_id = await _account_id(pool, committee)
     assert not await workflow_exists(temporal, deliberation_id_for(SECRET, "elevator", account_id, keys["nonce"]))
 
     refused = await post(committee, {**fields, "building": "9"})  # no building 9 on the roll
     assert refused.status_code == 422 and "9" in refused.text and 'role="alert"' in refused.text
-    refused = await post(committee, {**fields, "period_voting": "15天", "cost_total": "1.234",
+    refused = await post(committee, {**fields, "period_voting_n": "15天", "cost_total": "1.234",
                                      "deem_over_half": "on", "entrance": "", "building": ""}, None)
     assert refused.status_code == 422
-    for said in ("投票期：无法识别期间“15天”", "工程总造价“1.234”无效", "请选择业主名册文件", "deem_silent"):
+    for said in ("投票期：“15天”不是 0 到 3660 之间的整数", "工程总造价“1.234”无效", "请选择业主名册文件",
+                 "deem_silent"):
         assert said in refused.text, said
     english = await committee.post("/console/new?lang=en", data={**fields, "building": "", "entrance": "2"},
                                    files={"roll": ("r.csv", TEMPLATE_CSV, "text/csv")})
@@ -245,7 +246,7 @@ async def test_start_form_in_chromium(browser, live_server, app, pool, store, te
     roll = tmp_path / "名册.csv"
     roll.write_bytes(TEMPLATE_CSV)
     title = f"3栋2单元加装电梯（浏览器）-{uuid.uuid4().hex[:4]}"
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")  # a laptop
     page = await context.new_page()
     try:
         async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, settings.task_queue):
@@ -259,19 +260,33 @@ async def test_start_form_in_chromium(browser, live_server, app, pool, store, te
             await page.get_by_label("楼栋").fill("3")
             await page.get_by_label("单元（可不填）").fill("2")
             await page.get_by_label("业主名册文件（CSV 或 XLSX）").set_input_files(str(roll))
-            await page.get_by_label("投票期").fill("P10D")
+            # Periods as days, working days or a date; the date each ends on follows the fields (periods.js).
+            ends = page.locator("#period_voting_ends")
+            assert "最后一天是" in await ends.inner_text()
+            before = await ends.inner_text()
+            await page.get_by_role("textbox", name="投票期", exact=True).fill("10")
+            await page.get_by_label("投票期的计算方式").select_option(label="个工作日")
+            await page.wait_for_function("(before) => document.getElementById('period_voting_ends').textContent "
+                                         "!== before", arg=before)
+            live = await ends.inner_text()
+            assert "最后一天是" in live and live != before
             await shot(page, artifacts_dir, "console-start-zh")
             await assert_accessible(page, "start form")
+            # The "check the dates" step: the same dates from the server, the fields kept, nothing started.
+            await page.get_by_role("button", name="核对截止日期").click()
+            await page.locator("#periods-checked").wait_for()
+            assert await ends.inner_text() == live
+            assert await page.get_by_role("textbox", name="投票期", exact=True).input_value() == "10"
+            assert await page.get_by_label("标题（公告和选票上显示）").input_value() == title
+            await page.get_by_label("业主名册文件（CSV 或 XLSX）").set_input_files(str(roll))
             await page.get_by_role("button", name="发起", exact=True).click()
             await page.wait_for_url("**/console/d/elevator-*/matter")
-            deadline = asyncio.get_running_loop().time() + 30
-            while "可行性" not in await page.content():  # the pending page until the worker writes the stream
-                assert asyncio.get_running_loop().time() < deadline, await page.content()
-                await asyncio.sleep(0.3)
-                await page.reload()
+            # "Starting" / "preparing" reload by themselves until the first task is there: no reload here.
+            await page.get_by_role("heading", name="加装电梯可行性审查（社区/街道）").wait_for(timeout=60_000)
             assert title in await page.content()
             await shot(page, artifacts_dir, "console-start-landed-zh")
             did = page.url.rsplit("/", 2)[-2]
+            assert (await workflow_input(temporal, did))["periods"]["voting"] == "10wd"
             await temporal.get_workflow_handle(did).terminate("test done")
     finally:
         await context.close()

@@ -153,6 +153,11 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
                 await own.close()
             await page.reload()
             await page.locator('#ticket-status[data-status="resolved"]').wait_for()
+            # The plain history tells the whistle and each part in words, the departments by name.
+            history = await page.locator("ol.history").inner_text()
+            assert "吹哨" in history and "违建与占道经营，需住建" in history, history
+            assert "第 1 部分" in history and DEPARTMENTS[0][1] in history, history
+            assert "已记录：WhistleBlown" not in history and "已记录：Part" not in history, history
             # 考核评价: each department received its part and answered it in time.
             await page.goto(f"{live_server}/console/escalations/appraisal?dimension=department")
             table = await page.locator("#appraisal").inner_text()

@@ -172,3 +172,33 @@ async def test_cli_reissue_prints_only_the_new_link(database_url, pool, open_del
     assert (await resolve_link(pool, new_token)).generation == 2
     bad, _, err = await run_cli(database_url, "no-such-deliberation")
     assert bad == 2 and "no open ballot box" in err
+
+
+async def test_links_are_issued_and_shown_in_batches_recorded_as_one_act(store, open_deliberation) -> None:
+    """A roll of any size goes through: one transaction per batch (issue 18: 1,000,000 owners died in one statement
+    under the 30 s timeout), progress after each, and the parts of all batches numbered as one act."""
+    from domain.link_events import LINK_EVENT_TYPES, fold_links, link_event_from_dict
+
+    d = await open_deliberation(1203, links=False)
+    seen: list[tuple[int, int]] = []
+    summary = await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR,
+                                progress=lambda done, total: seen.append((done, total)), batch=500)
+    assert (summary.issued, summary.live) == (1203, 1203)
+    assert seen == [(500, 1203), (1000, 1203), (1203, 1203)]
+    stored = [e for e in await store.read(d.id) if e.type == "LinksIssued"]
+    assert [(e.payload["part"], e.payload["parts"]) for e in stored] == [(1, 3), (2, 3), (3, 3)]
+    assert len({e.recorded_at for e in stored}) == 3, "one transaction per batch"
+    shown_seen: list[tuple[int, int]] = []
+    links = await disclose_links(store, d.id, None, secret_key=SECRET, now=NOW, actor=ACTOR, fmt="csv",
+                                 progress=lambda done, total: shown_seen.append((done, total)), batch=500)
+    assert [link.owner_id for link in links] == sorted(d.owners) and shown_seen[-1] == (1203, 1203)
+    ledger = fold_links((e.seq, link_event_from_dict(e.type, e.payload))
+                        for e in await store.read(d.id) if e.type in LINK_EVENT_TYPES)
+    assert ledger.issued_batches == 1 and ledger.made[("o000", 1)].households == 1203
+    assert [(a.kind, a.households) for a in ledger.acts] == [("disclosed", 1203)]
+    again = await issue_links(store, d.id, d.owners, secret_key=SECRET, now=NOW, actor=ACTOR, batch=500)
+    assert (again.issued, again.live) == (0, 1203)
+    with pytest.raises(LinkKeyChangedError):
+        await disclose_links(store, d.id, None, secret_key="another-key", now=NOW, actor=ACTOR, fmt="csv", batch=500)
+    assert ledger.acts == fold_links((e.seq, link_event_from_dict(e.type, e.payload)) for e in await store.read(d.id)
+                                     if e.type in LINK_EVENT_TYPES).acts, "a changed key records no batch at all"

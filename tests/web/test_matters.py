@@ -4,6 +4,7 @@ confirm their cost share and object through their personal links after the vote,
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import uuid
 from datetime import UTC, datetime
@@ -14,10 +15,13 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notices import load_book
+from domain.result_summary import summary_lines
 from domain.roll import Scope
 from tests.web.conftest import BASE_URL, SECRET, form_fields, give_links
 from tests.workflows.conftest import cast, estate_roll, running_worker, stream_types, wait_box_open
 from yishi.services.procedures import StartRequest, start_procedure
+from yishi.services.results import summaries
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
@@ -86,6 +90,16 @@ async def test_console_task_share_and_objection_through_links(temporal_server, a
         # After the seal the same link shows the owner's share with a confirm button.
         text = await page_until(client, path["O361"], "/share", "the share form", patience=60)
         assert "表决结果：通过" in text and "应分摊" in text
+        (summary,) = await summaries(store, did)  # the published figures, in the public page's lines
+        for line in summary_lines(summary, "zh"):
+            assert line in html.unescape(text), line
+        assert f'href="/p/{did}"' in text
+        # The owner asks for no text messages through the link (and for them again): the community's channel stream.
+        for again, expected in (False, True), (True, False):
+            sms = form_fields((await client.get(f"{path['O361']}/matter")).text, "/sms")
+            asked = await client.post(f"{path['O361']}/sms", data={k: v for k, v in sms.items() if k != "_action"})
+            assert asked.status_code == 200 and ("again" in sms) is again, asked.text[-600:]
+            assert ("O361" in (await load_book(store, pool, "default")).opted_out) is expected
         share = form_fields(text, "/share")
         fields = {"nonce": share["nonce"], "csrf": share["csrf"]}
         first = await client.post(f"{path['O361']}/share", data=fields)

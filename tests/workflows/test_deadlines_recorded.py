@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from activities.eventstore import EventStore
 from domain.legal_calendar import BEIJING, fallback_note
@@ -34,6 +35,13 @@ from yishi.services.audit import timeline
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
 COMMUNITY = "幸福社区"  # the community tests/web's sign_in gives its accounts
+
+
+@pytest.fixture(autouse=True)
+def no_operator_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about a year that nothing covers: the operator's holiday file that a run may load for every
+    test (``--holiday-file``) is not loaded here."""
+    monkeypatch.delenv("YISHI_HOLIDAY_FILE", raising=False)
 
 
 def elevator(periods: dict[str, str]) -> StartRequest:
@@ -108,8 +116,13 @@ async def test_a_deadline_in_an_uncovered_year_is_flagged_everywhere(ts_env, sto
         await complete(handle, "feasibility", "street_office", "feasible", note="结构安全")
         await wait_for(handle, stage_is("voting"), "voting")
         await wait_box_open(store, did)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as owner:
-            ballot = (await owner.get(f"/v/{link.token}")).text
+        now = await env.get_current_time()  # the page compares with the test server's clock (--clock moves it)
+        app.state.clock = lambda: now
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as owner:
+                ballot = (await owner.get(f"/v/{link.token}")).text
+        finally:
+            del app.state.clock
         assert "投票截止" in ballot and zh in ballot
         reminder = await notice_of_kind(env, store, did, "reminder", timedelta(hours=12))
         assert zh in reminder["body_zh"] and en in reminder["body_en"]

@@ -73,7 +73,8 @@ async def test_elevator_approved_full_lifecycle(ts_env, store: EventStore, pool,
     knock = [e for e in decoded.values() if e.type == "DoorKnockListIssued"]
     assert knock and knock[0].owners == (OWNERS[0],) and knock[0].rooms == ("3-2-101",)
     reminders = [e for e in decoded.values() if e.type == "NoticePublished" and e.kind == "reminder"]
-    assert reminders and reminders[0].recipients == (OWNERS[0],)
+    assert reminders and reminders[0].recipients is None and reminders[0].recipients_list == knock[0].list_id, \
+        "a reminder names its door-knock list (patch reminder-by-list), whatever the size of the roll"
     counted = next(e for e in decoded.values() if e.type == "VoteCounted")
     sealed = next(e for e in events if e.type == "ResultRecorded")
     assert (counted.head_seq, counted.head_hash) == (sealed.seq, sealed.hash)
@@ -89,8 +90,8 @@ async def test_elevator_approved_full_lifecycle(ts_env, store: EventStore, pool,
     assert sum(e.type == "ShareConfirmed" for e in decoded.values()) == 12
     permit = next(e for e in decoded.values() if e.type == "PermitDecided")
     assert permit.granted and permit.document_no == "建许字〔2026〕88号"
-    delivered = {(e.notice_id, e.channel) for e in decoded.values() if e.type == "NoticeDelivered"}
-    assert ("result-" + notice.notice_id.split("-")[1], "print") in delivered
+    queued = {(e.notice_id, e.channel) for e in decoded.values() if e.type == "NoticeQueued"}
+    assert ("result-" + notice.notice_id.split("-")[1], "print") in queued, "the result is to be posted"
     assert events[-1].type == "ProcedureClosed"
     assert state.stage == "cost_sharing"
 

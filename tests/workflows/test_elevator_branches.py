@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.eventstore import EventStore
 from domain.legal_calendar import BEIJING, deadline_working_days
 from domain.roll import Scope
-from tests.clock import advance_to
+from tests.clock import advance_to, holidays_in_use
 from tests.workflows.conftest import (
     advance_until,
     cast,
@@ -78,7 +78,7 @@ async def test_objection_mediation_escalation(ts_env, store, pool, task_queue) -
         second = await handle.execute_update("file_objection", ObjectionInput(owner_id="O351", text="噪音"),
                                              result_type=ObjectionReceipt)
         today = (await env.get_current_time()).astimezone(BEIJING).date()
-        assert second.due_at == deadline_working_days(today, 10).ends_at, "mediation: 10 working days"
+        assert second.due_at == deadline_working_days(today, 10, holidays_in_use()).ends_at, "mediation"
         message = await refused(handle.execute_update("complete_task", TaskCompletion(
             task_id=first.mediation_task, role="owner", outcome="resolved")))
         assert "角色“业主”无权办理" in message and "role 'owner' may not complete" in message

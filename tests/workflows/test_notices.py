@@ -1,21 +1,21 @@
-"""Notice channels: each delivery is an event; a failing channel is retried, reported, never dropped."""
+"""Notice channels in the workflow: notices are queued per channel (never awaited), every outcome is an event; a
+failing channel is retried, reported, never dropped (the channels themselves: tests/channels/)."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
-from pydantic import SecretStr
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.dispatcher import NoticeDispatcher
 from activities.notices import ChannelQuery, Delivery, NoticeActivities, NoticeSettings
+from activities.stages import to_new
+from domain.channel_config import Channel
 from domain.roll import Scope
-from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished, stage_event_from_dict
+from domain.stage_events import NoticeDelivered, NoticePublished, stage_event_from_dict
 from tests.workflows.conftest import complete, estate_roll, running_worker, stage_is, wait_for
+from yishi.services.channels import set_channel
 from yishi.services.deliberations import store_roll
 from yishi.services.procedures import StartRequest, procedure_status, start_procedure
 
@@ -29,79 +29,37 @@ def delivery(stream: str, digest: str, channel: str, recipients: tuple[str, ...]
                     channel=channel, notice=notice)
 
 
-async def stage_events(store, stream: str) -> list:  # noqa: ANN001
-    return [stage_event_from_dict(e.type, e.payload) for e in await store.read(stream)]
-
-
-async def test_webhook_failure_is_recorded_then_retried_delivery_once(store, pool, stream_id) -> None:
-    calls: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return httpx.Response(503 if len(calls) == 1 else 200)
-
-    settings = NoticeSettings(channels=("print", "webhook"), webhook_url="http://gateway.test/sms",
-                              webhook_token=SecretStr("s3cret"))
-    notices = NoticeActivities(store, pool, settings, transport=httpx.MockTransport(handler))
+async def test_a_delivery_recorded_before_queuing_is_answered_not_sent_again(store, pool, stream_id) -> None:
+    """A notice delivered by the code before issue 18 (one NoticeDelivered per channel, key notice:ID:CHANNEL),
+    whose activity is retried after the upgrade, is answered from the stream: nothing is queued twice."""
     digest = await store_roll(pool, estate_roll())
-    params = delivery(stream_id, digest, "webhook", recipients=("O311", "O312"))
-    env = ActivityEnvironment()
-    with pytest.raises(ApplicationError, match="503"):
-        await env.run(notices.deliver_notice, params)
-    env.info = dataclasses.replace(env.info, attempt=2)
-    delivered = await env.run(notices.deliver_notice, params)
-    again = await env.run(notices.deliver_notice, params)
-    assert delivered == again and len(calls) == 2, "a delivery already recorded is not sent twice"
-    assert delivered.recipients == 2 and calls[1].headers["authorization"] == "Bearer s3cret"
-    body = httpx.Response(200, content=calls[1].content).json()
-    assert [r["phone"] for r in body["recipients"]] == ["1380000311", "1380000312"]
-    events = await stage_events(store, stream_id)
-    assert [type(e) for e in events] == [NoticeDeliveryFailed, NoticeDelivered]
-    assert events[0].attempt == 1 and not events[0].final and "503" in events[0].error
+    params = delivery(stream_id, digest, "print")
+    old = NoticeDelivered(at=NOW, notice_id=params.notice.notice_id, channel="print", recipients=12,
+                          reference="to-print")
+    await store.append(stream_id, to_new([old]), idempotency_key=f"notice:{params.notice.notice_id}:print")
+    answered = await ActivityEnvironment().run(NoticeActivities(store, pool).deliver_notice, params)
+    assert answered == old
+    assert [e.type for e in await store.read(stream_id)] == ["NoticeDelivered"]
 
 
-async def test_print_email_and_channels_per_community(store, pool, stream_id, monkeypatch) -> None:
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, host: str, port: int, timeout: int) -> None:
-            sent.append((host, port))
-
-        def __enter__(self):  # noqa: ANN204
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
-
-        def starttls(self) -> None:
-            pass
-
-        def login(self, user: str, password: str) -> None:
-            sent.append((user, password))
-
-        def send_message(self, message) -> None:  # noqa: ANN001
-            sent.append(message)
-
-    monkeypatch.setattr("activities.notices.smtplib.SMTP", FakeSMTP)
+async def test_channels_per_community_from_its_stream_else_the_issue_5_table(store, pool) -> None:
     community = f"c-{uuid.uuid4().hex[:6]}"
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO notice_channels (community, channels, email_to) VALUES ($1, $2, $3)",
                            community, ["email", "log"], ["committee@example.cn"])
-    settings = NoticeSettings(smtp_host="smtp.test", smtp_user="yishi", smtp_password=SecretStr("pw"))
-    notices = NoticeActivities(store, pool, settings)
+    notices = NoticeActivities(store, pool, NoticeSettings())
     env = ActivityEnvironment()
     assert await env.run(notices.notice_channels, ChannelQuery(community=community)) == ("print", "email", "log")
     assert await env.run(notices.notice_channels, ChannelQuery(community="nowhere")) == ("print", "log")
-    digest = await store_roll(pool, estate_roll())
-    printed = await env.run(notices.deliver_notice, delivery(stream_id, digest, "print"))
-    assert printed.recipients == 12 and printed.reference == "to-print"
-    mailed = await env.run(notices.deliver_notice, delivery(stream_id, digest, "email").model_copy(
-        update={"community": community}))
-    assert mailed.recipients == 1 and sent[0] == ("smtp.test", 587) and sent[1] == ("yishi", "pw")
-    assert sent[2]["To"] == "committee@example.cn" and "提醒" in sent[2]["Subject"]
+    await set_channel(store, community, Channel(id="wecom:bldg-3", kind="wecom", secret_ref="bldg-3", groups=("3",)),
+                      by="王主任", now=NOW)
+    assert await env.run(notices.notice_channels, ChannelQuery(community=community)) == ("print", "wecom:bldg-3"), \
+        "once the committee sets channels up, its stream is the set-up"
 
 
 async def test_workflow_reports_a_channel_that_keeps_failing(ts_env, store, pool, task_queue) -> None:
+    """The procedure goes on while a gateway is down (its notices are queued, not awaited); the dispatcher's
+    failures are recorded, and the last one shows on the status."""
     community = f"c-{uuid.uuid4().hex[:6]}"
     async with pool.acquire() as conn:  # port 9 refuses connections: the gateway is down
         await conn.execute("INSERT INTO notice_channels (community, channels, webhook_url) VALUES ($1, $2, $3)",
@@ -110,17 +68,21 @@ async def test_workflow_reports_a_channel_that_keeps_failing(ts_env, store, pool
                        community=community, periods={"voting": "PT1H", "remind_before": "PT10M",
                                                          "paper_entry": "PT0S"})
     async with running_worker(ts_env, store, pool, task_queue):
-        did, handle = await start_procedure(ts_env.client, pool, estate_roll(), req, task_queue=task_queue,
-                                            notice_attempts=2)
+        did, handle = await start_procedure(ts_env.client, pool, estate_roll(), req, task_queue=task_queue)
         await complete(handle, "feasibility", "committee", "feasible")
         await wait_for(handle, stage_is("voting"), "voting after the notice", timeout=30)
+        dispatcher = NoticeDispatcher(store, pool, NoticeSettings(max_attempts=2), only=did)
+        await dispatcher.run_once()
+        await dispatcher.run_once(datetime.now(UTC) + timedelta(minutes=2))
+        await dispatcher.aclose()
         status = await procedure_status(store, did)
         await handle.terminate("test done")  # its ballot box child goes with it (parent close policy)
     assert status["notices_failed"] and status["notices_failed"][0]["channel"] == "webhook"
+    assert status["deliveries"] == {"to_post": 1, "failed": 1}, status["deliveries"]
     failures = [e for e in await stage_events_of(store, did) if e.type == "NoticeDeliveryFailed"]
-    assert [(e.attempt, e.final) for e in failures] == [(1, False), (2, False), (2, True)]
-    delivered = [e.channel for e in await stage_events_of(store, did) if e.type == "NoticeDelivered"]
-    assert delivered == ["print"], "the printed sheet went out regardless"
+    assert [(e.attempt, e.final) for e in failures] == [(1, False), (2, True)]
+    queued = {e.channel: e.groups for e in await stage_events_of(store, did) if e.type == "NoticeQueued"}
+    assert queued == {"print": {"3-2": 12}, "webhook": {"*": 12}}, "the printed sheet is to be posted regardless"
 
 
 async def stage_events_of(store, stream: str) -> list:  # noqa: ANN001

@@ -26,7 +26,7 @@ def test_a_history_per_workflow_type() -> None:
     for path in FILES:
         first = json.loads(path.read_text(encoding="utf-8"))["events"][0]
         types.add(first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"])
-    assert types >= {"BallotBox", "Elevator", "PropertyReplacement", "Consultation"}, types
+    assert types >= {"BallotBox", "Elevator", "PropertyReplacement", "Consultation", "Meeting"}, types
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -64,6 +64,25 @@ async def test_deadlines_recorded_before_and_after_the_patch_replay(old: str, ne
     assert "deadlines-recorded" not in payloads(texts[old]) and "compute_deadlines" not in texts[old]
     assert "deadlines-recorded" in payloads(texts[new]) and "compute_deadlines" in texts[new]
     assert '"fallback_years":[20' in payloads(texts[new]), "recorded while the deadline's year was not covered"
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    for name, text in texts.items():
+        result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)
+        assert result.replay_failure is None, (name, result.replay_failure)
+
+
+# ``consultation-meeting`` (workflows/consultation_meeting.py): consultations recorded before it posted a notice and
+# waited for position tasks completed by role; since it they convene a meeting and follow its decision.
+CONSULTATION_OLD = ("consultation", "consultation_declined")
+
+
+async def test_consultations_before_and_after_the_meeting_loop_replay() -> None:
+    texts = {name: (HISTORIES / f"{name}.json").read_text(encoding="utf-8")
+             for name in (*CONSULTATION_OLD, "consultation_meeting")}
+    for name in CONSULTATION_OLD:
+        assert "consultation-meeting" not in payloads(texts[name]) and '"Meeting"' not in texts[name], name
+    new = texts["consultation_meeting"]
+    assert "consultation-meeting" in payloads(new) and "MeetingConvened" in payloads(new)
+    assert "START_CHILD_WORKFLOW_EXECUTION_INITIATED" in new, "the meeting is a child of the procedure"
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     for name, text in texts.items():
         result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text), raise_on_replay_failure=False)

@@ -5,7 +5,8 @@ Steps, all through the service layer and the real worker:
   decimals) and freeze it in the database (``store_roll``);
 * ``open`` — register the deliberation and start its BallotBox workflow; done when the worker's
   ``open_box`` activity has written ``BoxOpened`` (the whole roll is in that event);
-* ``links`` — issue every owner's personal link (``issue_links``, recorded in the stream as ``LinksIssued``);
+* ``links`` — issue every owner's personal link (``issue_links``, recorded in the stream as ``LinksIssued``), in
+  transactions of 20,000 with progress on standard error;
 * ``ballots`` — one ballot per owner through ``yishi.services.voting.cast_ballot`` (the web tier's call:
   fold, decide, group-commit append, receipt), ``--concurrency`` at a time, so appends are grouped the way
   concurrent web requests group them — not through HTTP (``bench ballots`` measures that);
@@ -109,9 +110,21 @@ async def _cast_all(store: EventStore, deliberation_id: str, owners: list[str], 
             await cast_ballot(store, deliberation_id, owner, CHOICES[n % 3], idempotency_key=f"scale-{n}",
                               now=datetime.now(UTC))
             receipts += 1
+            if receipts % 100_000 == 0:
+                _progress("ballots")(receipts, len(owners))
 
     await asyncio.gather(*(voter() for _ in range(concurrency)))
     return receipts
+
+
+def _progress(step: str):  # type: ignore[no-untyped-def]
+    """Progress of a batched step on standard error (the report, or its JSON, is on standard output)."""
+    import sys
+
+    def report(done: int, total: int) -> None:
+        print(f"{step}: {done:,}/{total:,}", file=sys.stderr, flush=True)
+
+    return report
 
 
 async def _recount(store: EventStore, deliberation_id: str) -> dict[str, str]:
@@ -137,7 +150,8 @@ async def _scenario(config: ScaleConfig, database_url: str, temporal_address: st
         owners = sorted(roll.owner_ids)
         del roll  # the bench keeps owner ids only; the roll lives in the database and in BoxOpened
         links = (await steps.run("links", issue_links(EventStore(pool), deliberation_id, owners, secret_key=secret_key,
-                                                      now=datetime.now(UTC), actor=Actor("bench", "system")))).live
+                                                      now=datetime.now(UTC), actor=Actor("bench", "system"),
+                                                      progress=_progress("links")))).live
         # The web tier's side: its own store, whose per-process stream cache (yishi.services.voting) goes
         # with it once the ballots are in. Tally and verify are the auditor's side, a separate process in
         # production (`yishi audit verify`): they must not be measured on top of the web tier's cache.
@@ -159,8 +173,10 @@ async def _scenario(config: ScaleConfig, database_url: str, temporal_address: st
 
 async def _import(pool: asyncpg.Pool, data: bytes):  # noqa: ANN202
     from yishi.services.deliberations import store_roll
+    from yishi.services.files import limits_for_rows
 
-    roll = load_roll(data, "bench-roll-100k.csv")
+    # An operator with such an estate sets YISHI_ROLL_MAX_ROOMS; the bench sizes the limits to its own roll.
+    roll = load_roll(data, f"bench-roll-{len(data)}.csv", limits_for_rows(max(200_000, data.count(b"\n"))))
     await store_roll(pool, roll)
     return roll
 
@@ -168,7 +184,8 @@ async def _import(pool: asyncpg.Pool, data: bytes):  # noqa: ANN202
 async def _open(client, pool, roll, the_spec, deliberation_id, task_queue):  # noqa: ANN001, ANN202
     started = await start_vote(client, pool, roll, the_spec, task_queue=task_queue, deliberation_id=deliberation_id,
                                checkpoint_every=timedelta(hours=6))
-    await _wait_open(pool, deliberation_id)
+    # The worker freezes the whole roll into BoxOpened: minutes for a million owners on a busy machine.
+    await _wait_open(pool, deliberation_id, seconds=300 + len(roll.owner_ids) / 2_000)
     return started
 
 

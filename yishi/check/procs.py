@@ -61,6 +61,13 @@ async def use_gateway(run: Run) -> None:
     await register_org(run.pool, DEPARTMENT, role="department", name_zh="区住建委", webhook_url=run.gateway.org_url)
 
 
+def _async(fn: Any) -> Any:
+    async def check() -> Any:
+        return fn()
+
+    return check
+
+
 async def _types(run: Run, stream: str) -> list[str]:
     return [e.type for e in await run.store.read(stream)]
 
@@ -69,11 +76,34 @@ async def _stream_has(run: Run, stream: str, kind: str) -> bool:
     return kind in await _types(run, stream)
 
 
+def _delivered(events: list) -> set[tuple[str, str]]:
+    """(notice, channel) pairs that went out: delivered, or (the printed sheet) queued to be posted."""
+    sent = {(e.payload["notice_id"], e.payload["channel"]) for e in events if e.type == "NoticeDelivered"}
+    return sent | {(e.payload["notice_id"], "print") for e in events
+                   if e.type == "NoticeQueued" and e.payload["channel"] == "print"}
+
+
+async def _all_sent(run: Run, stream: str) -> list:
+    """The stream once every published notice went out on both channels: a deliberation's notices are queued and
+    sent by the worker's dispatcher a moment after the procedure moved on (activities/dispatcher.py)."""
+
+    async def done() -> list | None:
+        events = await run.store.read(stream)
+        published = {e.payload["notice_id"] for e in events if e.type == "NoticePublished"}
+        sent = _delivered(events)
+        return events if all((n, c) in sent for n in published for c in ("print", "webhook")) else None
+
+    try:
+        return await poll(done, f"the notices of {stream} to be sent", 60)
+    except TimeoutError:
+        return await run.store.read(stream)  # _check_notices names what is missing
+
+
 def _check_notices(run: Run, events: list, stream: str, label: str) -> None:
-    """Every notice published in ``stream`` was delivered once per channel and reached the gateway once; no
-    fact is recorded twice; an escalation ticket's organisation webhooks each reached the gateway once."""
+    """Every notice published in ``stream`` went out once per channel and reached the gateway once; no fact is
+    recorded twice; an escalation ticket's organisation webhooks each reached the gateway once."""
     published = {e.payload["notice_id"] for e in events if e.type == "NoticePublished"}
-    delivered = {(e.payload["notice_id"], e.payload["channel"]) for e in events if e.type == "NoticeDelivered"}
+    delivered = _delivered(events)
     run.report.check(all((n, c) in delivered for n in published for c in ("print", "webhook")),
                      f"{label}: a published notice of {stream} was not delivered on every channel")
     twice = duplicate_facts(events) + run.gateway.sent_twice(stream)
@@ -114,7 +144,7 @@ async def worker_killed(run: Run) -> None:
     ticket_id, kill = await _escalate_and_kill(run, did)
     await _settle_ticket(run, ticket_id, "upheld")
     result: ProcedureResult = await asyncio.wait_for(handle.result(), timeout=120)
-    events = await run.store.read(did)
+    events = await _all_sent(run, did)
     types = [e.type for e in events]
     run.report.check("BoxSealed" in types and "VoteCounted" in types and "ProcedureClosed" in types,
                      f"scenario 1: the procedure did not go on after the kills: {types[-5:]}")
@@ -268,7 +298,7 @@ async def activities_rerun(run: Run) -> None:
     escalation's resolution, the close and its notices run again). Then call the activities twice directly."""
     did, _ = run.shared["elevator"]
     ticket_id = f"{did}/esc-objection-1"
-    before = {stream: await run.store.read(stream) for stream in (did, ticket_id)}
+    before = {stream: await _all_sent(run, stream) for stream in (did, ticket_id)}
     sent_before = {stream: (run.gateway.count(stream), run.gateway.org_count(stream)) for stream in before}
     child = await _reset_ticket(run, ticket_id)
     parent = await _reset_procedure(run, did)
@@ -426,6 +456,7 @@ async def _twice_directly(run: Run, did: str, ticket_id: str) -> int:
         second = await env.run(fn, arg)
         run.report.faults += 1
         run.report.check(first == second, f"scenario 4: {fn.__name__} answered differently the second time")
+    await poll(_async(lambda: run.gateway.received[f"{did}:drill-1"]), "the drill notice to reach the gateway", 60)
     twice = []
     for stream in (did, ticket_id):
         twice += duplicate_facts(await run.store.read(stream)) + run.gateway.sent_twice(stream)

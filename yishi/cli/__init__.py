@@ -41,6 +41,10 @@ COMMANDS = {
     "grid": "yishi.cli.grid:grid",
     "ladder": "yishi.cli.ladder:ladder",
     "hotline": "yishi.cli.hotline:hotline",
+    "topic": "yishi.cli.topic:topic",
+    "meeting": "yishi.cli.meeting:meeting",
+    "feedback": "yishi.cli.deliberation:feedback",
+    "channels": "yishi.cli.channels:channels",
     "i18n": "yishi.cli.i18n:i18n",
 }
 

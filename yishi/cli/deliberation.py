@@ -125,6 +125,7 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
 
 
 def _render(status: dict[str, Any], lang: str) -> str:
+    from domain.result_summary import ResultSummary, summary_lines
     from domain.tally_result import TallyResult
     from yishi.cli.tally import render
     from yishi.i18n import calendar_fallback
@@ -148,10 +149,18 @@ def _render(status: dict[str, Any], lang: str) -> str:
                      f"{due}{late}")
         if task.get("due_fallback_years") and task["due_fallback_years"] != status.get("deadline_fallback_years"):
             lines.append(f"  ⚠ {calendar_fallback(task['due_fallback_years'], lang)}")
+    if status.get("deliveries"):
+        counts = ", ".join(f"{state} {n}" for state, n in sorted(status["deliveries"].items()))
+        lines.append(f"notice deliveries: {counts} (yishi channels board {status['deliberation_id']})")
     for failed in status["notices_failed"]:
         lines.append(f"notice {failed['notice_id']} NOT delivered via {failed['channel']}: {failed['error']}")
     for question, result in status["tallies"].items():
         lines += [f"-- {question}", render(TallyResult.model_validate(result), question, lang)]
+    for summary in status.get("result", []):
+        lines += [f"-- {'result' if lang == 'en' else '公示'} {summary['question_id']}",
+                  *summary_lines(ResultSummary.model_validate(summary), lang)]
+    if status.get("public_url"):
+        lines.append(f"{'public page' if lang == 'en' else '公示页面'}: {status['public_url']}")
     return "\n".join(lines)
 
 
@@ -161,9 +170,11 @@ def _render(status: dict[str, Any], lang: str) -> str:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @data_dir_option
 def status(deliberation_id: str, as_json: bool, lang: str) -> None:
-    """Show a deliberation's stage, deadlines, open tasks and current tally (read from its stream)."""
+    """Show a deliberation's stage, deadlines, open tasks, current tally and published figures (from its stream),
+    and the address of its public page (`public_url`)."""
     from activities.eventstore import EventStore
     from yishi.services.procedures import procedure_status
+    from yishi.services.results import public_url
 
     settings = stack_settings("database")
     try:
@@ -171,6 +182,8 @@ def status(deliberation_id: str, as_json: bool, lang: str) -> None:
     except DomainError as exc:
         _fail(translator(lang).error(exc))
         return
+    base = settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}"
+    result["public_url"] = public_url(base, deliberation_id)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else _render(result, lang))
 
 
@@ -203,3 +216,34 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
         _fail(both(exc))
         return
     click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")
+
+
+@click.command("feedback")
+@click.argument("deliberation_id")
+@click.option("--owner", "owner_id", required=True, help="The owner whose paper form this is.")
+@click.option("--score", type=int, required=True, help="1 (very unsatisfied) to 5 (very satisfied).")
+@click.option("--comment", default="")
+@click.option("--name", default=None, help="Who types it in (default: the login name).")
+@click.option("--role", default="committee", show_default=True, help="In what capacity (committee, grid_worker).")
+@data_dir_option
+def feedback(deliberation_id: str, owner_id: str, score: int, comment: str, name: str | None, role: str) -> None:
+    """Record a resident's satisfaction with a consultation (a paper form), with who typed it in."""
+    import os
+
+    from workflows.consultation import FeedbackInput
+    from yishi.services.procedures import RefusedError, give_feedback
+    from yishi.temporal_client import connect
+
+    settings = _settings()
+    who = f"{name or os.environ.get('USER') or 'operator'}（{role}）"
+    arg = FeedbackInput(owner_id=owner_id, score=score, comment=comment, recorded_by=who)
+
+    async def go() -> Any:
+        return await give_feedback(await connect(settings), deliberation_id, arg, update_id=f"feedback:{owner_id}")
+
+    try:
+        receipt = asyncio.run(go())
+    except RefusedError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{receipt.task_id} recorded: seq={receipt.seq} hash={receipt.hash}")

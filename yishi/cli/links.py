@@ -58,6 +58,18 @@ def links(deliberation_id: str, fmt: str, output: Path | None, reissue: str | No
         click.echo(f"wrote {output}", err=True)
 
 
+def progress_line(what: str):  # type: ignore[no-untyped-def]
+    """A progress callback writing ``what: done/total`` to standard error (standard output is the CSV or the
+    sheets); silent for rolls of one batch."""
+    from yishi.services.link_issuing import BATCH
+
+    def report(done: int, total: int) -> None:
+        if total > BATCH:
+            click.echo(f"{what}: {done:,}/{total:,}", err=True)
+
+    return report
+
+
 async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | None, by: str,  # type: ignore[no-untyped-def]
                        english: bool = False) -> str:
     """Issue or reissue links and render them; shared by the CLI and its tests.
@@ -87,9 +99,10 @@ async def render_links(settings, deliberation_id: str, fmt: str, reissue: str | 
             owners = [reissue]
         else:
             owners = sorted(box.state.electorate.owner_areas)
-            await issue_links(store, deliberation_id, owners, secret_key=secret, now=now, actor=actor)
+            await issue_links(store, deliberation_id, owners, secret_key=secret, now=now, actor=actor,
+                              progress=progress_line("issuing links / 发放链接"))
         issued = await disclose_links(store, deliberation_id, owners, secret_key=secret, now=now, actor=actor,
-                                      fmt=shown)
+                                      fmt=shown, progress=progress_line("printing links / 打印链接"))
         by_owner = {link.owner_id: link for link in issued}
         if fmt == "csv":
             return render_csv(box, by_owner, settings.public_base_url)

@@ -42,6 +42,7 @@ from yishi.services.audit_checks import (
 )
 from yishi.services.audit_kept import audited_hash, check_kept
 from yishi.services.audit_links import link_audit
+from yishi.services.audit_meetings import check_meeting, meeting_streams_named, meeting_tickets_named
 from yishi.services.audit_structure import check_parts, check_structure
 from yishi.services.audit_temporal import (
     AuditInputError,
@@ -52,6 +53,7 @@ from yishi.services.audit_temporal import (
     runs_query,
     witnesses_of,
 )
+from yishi.services.audit_topics import check_topic, topic_tickets_named
 
 EXPORT_FORMAT = "yishi-audit-export/1"
 _EVENT_COLUMNS = "stream_id, seq, type, payload, occurred_at, recorded_at, prev_hash, hash"
@@ -232,6 +234,10 @@ def expected_tickets(rows: dict[str, list[dict[str, Any]]], runs: Sequence[Run],
     """Every escalation ticket of the deliberation and where it is named: an ``EscalationStarted`` event of
     one of its streams, an ``Escalation`` run among its Temporal runs, the ``escalations`` projection."""
     found = tickets_named(rows)
+    for ticket, sources in topic_tickets_named(rows).items():
+        found.setdefault(ticket, []).extend(sources)
+    for ticket, sources in meeting_tickets_named(rows).items():
+        found.setdefault(ticket, []).extend(sources)
     for run in runs:
         if run.workflow_type == ESCALATION_WORKFLOW:
             found.setdefault(run.workflow_id, []).append(f"Temporal run {run.workflow_id}")
@@ -259,6 +265,9 @@ async def _gather(deliberation_id: str, pool: asyncpg.Pool, client: Client,
     rows = {s: main_rows if s == deliberation_id else await read_rows(pool, s) for s in streams}
     for named in sorted(box_streams_named(rows.get(deliberation_id, [])) - set(rows)):
         if found := await read_rows(pool, named):  # a round announced but not opened yet has no stream
+            rows[named] = found
+    for named in sorted(set(meeting_streams_named(rows)) - set(rows)):
+        if found := await read_rows(pool, named):  # a meeting's series, a consultation's meeting, a meeting's vote
             rows[named] = found
     tickets = expected_tickets(rows, runs, await projected_tickets(pool, deliberation_id))
     for ticket in sorted(set(tickets) - set(rows)):
@@ -292,10 +301,15 @@ async def verify(
         with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
         checks += [c for c in (check_structure(stream_id, rows), check_parts(stream_id, rows)) if c is not None]
+        if (topic := check_topic(stream_id, rows)) is not None:
+            checks.append(topic)
+        if (meeting := check_meeting(stream_id, rows, data.rows)) is not None:
+            checks.append(meeting)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
     checks += await complainant_checks(pool, data.rows)
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
+    checks.append(postings_check(deliberation_id, data.rows, await posting_photos(pool, data.rows)))
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status, "source": r.source, "sha256": audited_hash(r),
              "kept": str(r.kept.path) if r.kept else None} for r in data.runs]
@@ -382,10 +396,51 @@ def result_document(deliberation_id: str, witnesses: Sequence[Witness]) -> dict[
     return {"deliberation_id": deliberation_id, "boxes": list(boxes.values())}
 
 
+def postings(rows_by_stream: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every ``NoticePosted`` of the streams (a printed notice posted at an entrance, with its photo's hash)."""
+    return [{"stream_id": stream, "seq": row["seq"], **row["payload"]}
+            for stream, rows in rows_by_stream.items() for row in rows if row["type"] == "NoticePosted"]
+
+
+async def posting_photos(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
+    """The photos the postings name, from the blob store, by the hash the events carry."""
+    wanted = sorted({p["photo_sha256"] for p in postings(rows_by_stream)})
+    if not wanted:
+        return {}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT sha256, content FROM posting_photos WHERE sha256 = ANY($1::text[])", wanted)
+    return {r["sha256"]: bytes(r["content"]) for r in rows}
+
+
+def postings_check(deliberation_id: str, rows_by_stream: dict[str, list[dict[str, Any]]],
+                   photos: dict[str, bytes]) -> Check:
+    """Each posting's photo is there and hashes to what the chain recorded (tools/verify_export.py: the same)."""
+    found = postings(rows_by_stream)
+    for posting in found:
+        photo = photos.get(posting["photo_sha256"])
+        if photo is None or hashlib.sha256(photo).hexdigest() != posting["photo_sha256"]:
+            why = "is missing" if photo is None else "does not hash to the recorded sha256"
+            return Check("postings", False, f"the photo of notice {posting['notice_id']} posted at "
+                         f"{posting['group']} by {posting['by']} {why}", posting["stream_id"], posting["seq"])
+    return Check("postings", True, f"{len(found)} printed notices recorded as posted, each photo matching its hash",
+                 deliberation_id)
+
+
+def summary_document(deliberation_id: str, rows_by_stream: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The published figures (公示) of each sealed box, as the public page and the printed sheet show them
+    (yishi/services/results.py): an auditor holds them against the recount."""
+    from yishi.services.results import summaries_of_rows
+
+    boxes = [{"stream_id": stream, "summaries": [s.to_json() for s in summaries_of_rows(rows)]}
+             for stream, rows in rows_by_stream.items() if any(r["type"] == "ResultRecorded" for r in rows)]
+    return {"deliberation_id": deliberation_id, "boxes": boxes}
+
+
 def _prepare(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AuditInputError(f"{out} exists and is not an empty directory; choose a new one")
     (out / "histories").mkdir(parents=True, exist_ok=True)
+    (out / "photos").mkdir(exist_ok=True)
 
 
 async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client,
@@ -401,6 +456,8 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
         "roll.json": _json_bytes(roll_document(data.rows, frozen)),
         "rule.json": _json_bytes(rule_document(data.rows)),
         "result.json": _json_bytes(result_document(deliberation_id, data.witnesses)),
+        "summary.json": _json_bytes(summary_document(deliberation_id, data.rows)),
+        **{f"photos/{digest}": photo for digest, photo in (await posting_photos(pool, data.rows)).items()},
     }
     runs = []
     for run in data.runs:

@@ -29,16 +29,24 @@ BOX_EVENT_TYPES = frozenset(EVENT_TYPES)
 
 @dataclass(frozen=True)
 class Check:
-    """One verdict. ``seq`` names the first bad event when the failure is about one."""
+    """One verdict. ``seq`` names the first bad event when the failure is about one. ``interim``: it holds only so
+    far (the box is not sealed; the check must be run again after the seal). ``results``: the recounted result by
+    question, on a sealed box's recount that holds (for the page to state it in words)."""
 
     name: str
     ok: bool
     detail: str
     subject: str = ""
     seq: int | None = None
+    interim: bool = False
+    results: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("interim", "results"):  # written only when set: the JSON of older checks is unchanged
+            if not out[key]:
+                del out[key]
+        return out
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,7 @@ def check_sealed_head(stream_id: str, rows: Sequence[Row], witnesses: Sequence[W
         if in_stream is not None:
             return Check("sealed_head", False, f"the stream records a result at seq {in_stream} but no Temporal "
                          "history witnesses a seal (history deleted, or events forged)", stream_id, in_stream)
-        return Check("sealed_head", True, "not sealed (yet): no final head to check", stream_id)
+        return Check("sealed_head", True, "not sealed (yet): no final head to check", stream_id, interim=True)
     by_seq = {row["seq"]: row for row in rows}
     last_seq = rows[-1]["seq"] if rows else 0
     for witness in seals:
@@ -193,7 +201,7 @@ def check_after_seal(stream_id: str, rows: Sequence[Row]) -> Check:
     """After the sealed head only stage events may follow (notices, tasks…); no ballot-box event."""
     sealed = sealed_seq(rows)
     if sealed is None:
-        return Check("after_seal", True, "not sealed (yet)", stream_id)
+        return Check("after_seal", True, "not sealed (yet)", stream_id, interim=True)
     late = [row for row in rows if row["seq"] > sealed and row["type"] in BOX_EVENT_TYPES]
     if late:
         row = late[0]
@@ -332,7 +340,8 @@ def check_recount(stream_id: str, rows: Sequence[Row], witnesses: Sequence[Witne
     if counted.error:
         return Check("recount", False, counted.error, stream_id, counted.error_seq)
     if counted.recorded is None:
-        return Check("recount", True, "box not sealed: running count only, no recorded result", stream_id)
+        return Check("recount", True, "box not sealed: running count only, no recorded result", stream_id,
+                     interim=True)
     diff = first_difference(counted.results, counted.recorded)
     if diff:
         return Check("recount", False, f"ResultRecorded at seq {counted.recorded_seq} differs — {diff}",
@@ -343,7 +352,8 @@ def check_recount(stream_id: str, rows: Sequence[Row], witnesses: Sequence[Witne
             return Check("recount", False, f"the result published by seal_box ({seal.where}) differs — {diff}",
                          stream_id, seal.seq)
     outcomes = ", ".join(f"{qid}: {r['outcome']}" for qid, r in (counted.results or {}).items())
-    return Check("recount", True, f"recount equals the recorded and published result ({outcomes})", stream_id)
+    return Check("recount", True, f"recount equals the recorded and published result ({outcomes})", stream_id,
+                 results=counted.results)
 
 
 def stream_checks(

@@ -22,7 +22,7 @@ from activities.routing import ladder_at
 from domain.errors import N_, DomainError, Items, Label, Text
 from domain.escalation import EvidenceRef, Ladder
 from yishi.i18n import bilingual
-from yishi.services.escalations import TicketRequest, open_ticket
+from yishi.services.escalations import TicketRequest, keep_complainant, open_ticket
 
 MAX_SUBJECT, MAX_DETAIL, MAX_RESIDENT, MAX_ATTACHMENTS = 200, 4000, 100, 20
 ATTACHMENT_LINE = re.compile(r"^(?P<name>.*?)[\s,，]+(?P<sha256>[0-9a-fA-F]{64})$")
@@ -143,11 +143,16 @@ def ticket_id_for(*parts: str) -> str:
 
 
 async def file_complaint(client: Client, pool: asyncpg.Pool, complaint: Complaint, *, task_queue: str,
-                         ticket_id: str) -> str:
+                         ticket_id: str, contact: dict[str, str] | None = None) -> str:
     """Check the complaint against its community's ladder and open the ticket; returns the ticket id.
 
+    ``contact`` (name, room, phone as the desk took them down) is kept outside the stream once the complaint is
+    valid, its digest in ``EscalationOpened`` (services/escalations.py ``keep_complainant``).
     Opening the same ``ticket_id`` again while its ticket runs is not an error: it is the same complaint."""
     request = check_complaint(complaint, await community_ladder(pool, complaint.community))
+    if contact:
+        digest = await keep_complainant(pool, ticket_id, contact)
+        request = request.model_copy(update={"complainant_digest": digest})
     try:
         await open_ticket(client, request, task_queue=task_queue, ticket_id=ticket_id,
                           parent_id=complaint.deliberation_id or None)

@@ -169,9 +169,9 @@ def paper_clerk_ids(box: Box) -> set[int]:
             if e.type == "BallotCast" and e.payload.get("entered_by") is not None}
 
 
-async def enter_paper_ballot(store: EventStore, deliberation_id: str, owner_id: str, choice: str, *, paper_ref: str,
-                             clerk_id: int, idempotency_key: str, now: datetime, question_id: str,
-                             filled_at: datetime | None = None) -> Receipt:
+async def enter_paper_ballot(store: EventStore, deliberation_id: str, owner_id: str, choice: str, *,
+                             paper_ref: str | None, clerk_id: int, idempotency_key: str, now: datetime,
+                             question_id: str, filled_at: datetime | None = None) -> Receipt:
     """Record a paper ballot typed in by the committee account ``clerk_id``; its receipt once committed.
 
     :func:`yishi.services.voting.cast_ballot` with ``channel="paper"``, the clerk in the event (``entered_by``)

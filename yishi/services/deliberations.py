@@ -67,9 +67,12 @@ async def store_roll(pool: asyncpg.Pool, roll: Roll) -> str:
     entries = [e.model_dump(mode="json") for e in roll.entries()]
     contacts = {r.owner_id: {"name": r.owner_name, "phone": r.phone} for r in roll.rooms}
     async with pool.acquire() as conn:
+        # One row, whatever the size of the roll: the pool's 30 s guard against a hung statement would refuse a
+        # roll of 1,000,000 owners (~150 MB of JSON) on a busy machine, so this statement gets a second a 10,000.
         await conn.execute(
             "INSERT INTO rolls (digest, entries, contacts, source) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (digest) DO NOTHING", digest, entries, contacts, roll.source,
+            timeout=30 + len(entries) / 10_000,
         )
     return digest
 

@@ -234,11 +234,13 @@ def contact_digest(contact: dict[str, str]) -> str:
 
 
 async def keep_complainant(pool: asyncpg.Pool, ticket_id: str, contact: dict[str, str]) -> str:
-    """Store who complained (outside the stream) and return its digest for ``EscalationOpened``."""
+    """Store who complained (outside the stream) and return its digest for ``EscalationOpened``: the digest of
+    what is kept, the first contact given for the ticket (a form sent twice opens one ticket)."""
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO ticket_complainants (ticket_id, contact) VALUES ($1, $2)"
-                           " ON CONFLICT (ticket_id) DO NOTHING", ticket_id, contact)
-    return contact_digest(contact)
+        kept = await conn.fetchval("INSERT INTO ticket_complainants (ticket_id, contact) VALUES ($1, $2)"
+                                   " ON CONFLICT (ticket_id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id"
+                                   " RETURNING contact", ticket_id, contact)
+    return contact_digest(kept)
 
 
 def may_see(account: Account, ticket: Ticket, orgs: list[str] | None = None) -> bool:

@@ -18,5 +18,14 @@ def read_bounded(path: str | Path, max_bytes: int = MAX_HOLIDAY_FILE_BYTES) -> b
 
 
 def file_limits(settings: Any) -> FileLimits:
-    """The bounds of an imported roll or ballots file, with the operator's row cap (``YISHI_ROLL_MAX_ROOMS``)."""
-    return FileLimits(max_rows=settings.roll_max_rooms)
+    """The bounds of an imported roll or ballots file, with the operator's row cap (``YISHI_ROLL_MAX_ROOMS``); a cap
+    above the default's 200,000 rows raises the byte bounds in proportion (a roll of a million rooms is ~60 MB of
+    CSV), so that the cap can be used at all."""
+    return limits_for_rows(settings.roll_max_rooms)
+
+
+def limits_for_rows(rows: int) -> FileLimits:
+    default = FileLimits()
+    scale = max(1.0, rows / default.max_rows)
+    return FileLimits(max_rows=rows, max_bytes=int(default.max_bytes * scale),
+                      max_unzipped=int(default.max_unzipped * scale), max_member=int(default.max_member * scale))

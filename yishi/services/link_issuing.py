@@ -14,7 +14,7 @@ disclosure; the CLI prints what it issues, and records that too). The events car
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +34,14 @@ from domain.link_events import (
 from yishi.services.links import IssuedLink, issued_from_row, new_row
 
 log = structlog.get_logger(__name__)
+
+BATCH = 20_000
+"""Households per transaction when issuing or showing links: a batch of 20,000 is one INSERT of ~1 s on the
+benchmark machine, far under the pool's 30 s statement timeout, so a roll of 1,000,000 owners is 50
+transactions, each recorded with its own events (``part`` and ``parts`` count across the whole run)."""
+
+Progress = Callable[[int, int], None]
+"""Called after each batch with (households done, households asked for)."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,6 @@ def _new(events: Sequence[LinksIssued | LinkReissued | LinkRevoked | LiveLinksDi
     return [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=now) for e in events]
 
 
-def _issued_events(entries: list[IssuedEntry], actor: Actor, now: datetime) -> list[LinksIssued]:
-    if not entries:
-        return []
-    parts = chunks(entries)
-    return [LinksIssued(at=now, by=actor.by, via=actor.via, links=tuple(part), part=n, parts=len(parts))
-            for n, part in enumerate(parts, 1)]
-
-
 async def _insert_first(conn: asyncpg.Connection, deliberation_id: str, owner_ids: list[str], *, secret_key: str,
                         now: datetime) -> list[IssuedEntry]:
     """Generation 1 for each owner without a link (one statement); the entries actually inserted, in order."""
@@ -81,25 +81,66 @@ async def _insert_first(conn: asyncpg.Connection, deliberation_id: str, owner_id
 
 
 async def issue_links(store: EventStore, deliberation_id: str, owner_ids: Iterable[str], *, secret_key: str,
-                      now: datetime, actor: Actor) -> IssueSummary:
+                      now: datetime, actor: Actor, progress: Progress | None = None,
+                      batch: int = BATCH) -> IssueSummary:
     """Issue generation 1 to every owner in ``owner_ids`` without a link, recorded as ``LinksIssued``.
 
     Idempotent: owners who have a link keep it (printed sheets stay valid), and a second call records nothing.
+    Done in transactions of ``batch`` households (each with the events that record it, under the stream's lock),
+    so that any size of roll goes through; ``progress`` hears of each. The parts of all batches are numbered as
+    one act: ``part`` runs from 1 to ``parts``, counted from the owners who had no link when it began.
     """
     wanted = list(dict.fromkeys(owner_ids))
-    counted: dict[str, int] = {}
+    async with store.pool.acquire() as conn:
+        have = {r["owner_id"] for r in await conn.fetch(
+            "SELECT owner_id FROM links WHERE deliberation_id = $1", deliberation_id)}
+    missing = [o for o in wanted if o not in have]
+    numbering = _Numbering(len(chunks(missing)) if missing else 0)
+    issued, already = 0, len(wanted) - len(missing)
+    for start in range(0, len(missing), batch):
+        part = missing[start:start + batch]
 
-    async def prepare(conn: asyncpg.Connection, _stream: StreamState) -> list[NewEvent]:
-        entries = await _insert_first(conn, deliberation_id, wanted, secret_key=secret_key, now=now)
-        counted["issued"] = len(entries)
-        counted["live"] = await conn.fetchval(
+        async def prepare(conn: asyncpg.Connection, _stream: StreamState, part: list[str] = part) -> list[NewEvent]:
+            entries = await _insert_first(conn, deliberation_id, part, secret_key=secret_key, now=now)
+            return _new(numbering.issued(entries, actor, now), now)
+
+        stored = await store.append(deliberation_id, prepare=prepare)
+        issued += sum(len(e.payload["links"]) for e in stored)
+        if progress is not None:
+            progress(already + start + len(part), len(wanted))
+    async with store.pool.acquire() as conn:
+        live = await conn.fetchval(
             "SELECT count(*) FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL"
-            " AND owner_id = ANY($2::text[])", deliberation_id, wanted)
-        return _new(_issued_events(entries, actor, now), now)
+            " AND owner_id = ANY($2::text[])", deliberation_id, wanted) if wanted else 0
+    if progress is not None and not missing:
+        progress(len(wanted), len(wanted))
+    log.info("links.issued", deliberation_id=deliberation_id, by=actor.by, via=actor.via, issued=issued, live=live)
+    return IssueSummary(issued, live)
 
-    await store.append(deliberation_id, prepare=prepare)
-    log.info("links.issued", deliberation_id=deliberation_id, by=actor.by, via=actor.via, **counted)
-    return IssueSummary(counted["issued"], counted["live"])
+
+@dataclass
+class _Numbering:
+    """Part numbers across the batches of one act (a batch may insert fewer than planned: another process issued
+    some meanwhile; ``parts`` stays what was planned, and the ledger merges the parts by their order)."""
+
+    parts: int
+    done: int = 0
+
+    def issued(self, entries: list[IssuedEntry], actor: Actor, now: datetime) -> list[LinksIssued]:
+        events = []
+        for piece in chunks(entries) if entries else []:
+            self.done += 1
+            events.append(LinksIssued(at=now, by=actor.by, via=actor.via, links=tuple(piece), part=self.done,
+                                      parts=max(self.parts, self.done)))
+        return events
+
+    def disclosed(self, owners: list[str], actor: Actor, now: datetime, fmt: str) -> list[LiveLinksDisclosed]:
+        events = []
+        for piece in chunks(owners) if owners else []:
+            self.done += 1
+            events.append(LiveLinksDisclosed(at=now, by=actor.by, via=actor.via, format=fmt, owners=tuple(piece),
+                                             part=self.done, parts=max(self.parts, self.done)))
+        return events
 
 
 _REVOKE = ("UPDATE links SET revoked_at = $3, revoked_by = $4, revoke_reason = $5"
@@ -126,8 +167,8 @@ async def reissue_link(store: EventStore, deliberation_id: str, owner_id: str, *
             " VALUES ($1,$2,$3,$4,$5,$6)", deliberation_id, owner_id, generation, nonce, digest, now)
         made["generation"] = generation
         if last is None:
-            return _new(_issued_events([IssuedEntry(owner_id=owner_id, generation=1, token_hash=digest)], actor,
-                                       now), now)
+            entry = IssuedEntry(owner_id=owner_id, generation=1, token_hash=digest)
+            return _new(_Numbering(1).issued([entry], actor, now), now)
         return _new([LinkReissued(at=now, by=actor.by, via=actor.via, owner_id=owner_id, generation=generation,
                                   token_hash=digest, revoked_generation=revoked, reason=reason)], now)
 
@@ -157,31 +198,52 @@ _LIVE = ("SELECT deliberation_id, owner_id, generation, nonce, token_hash FROM l
 
 
 async def disclose_links(store: EventStore, deliberation_id: str, owner_ids: Iterable[str] | None = None, *,
-                         secret_key: str, now: datetime, actor: Actor, fmt: str) -> list[IssuedLink]:
+                         secret_key: str, now: datetime, actor: Actor, fmt: str, progress: Progress | None = None,
+                         batch: int = BATCH) -> list[IssuedLink]:
     """The live links of ``owner_ids`` (of every owner with one if None), tokens derived again from their rows,
     recorded as ``LiveLinksDisclosed`` (who, when, ``fmt``, which households) before they are returned.
 
     Issues nothing: owners without a live link are left out (and no event is written if none has one). Raises
     :class:`~yishi.services.links.LinkKeyChangedError` (nothing recorded) if the secret key changed since a link
-    was issued.
+    was issued. In transactions of ``batch`` households, as :func:`issue_links`.
     """
-    wanted = None if owner_ids is None else list(dict.fromkeys(owner_ids))
+    if owner_ids is None:
+        async with store.pool.acquire() as conn:
+            wanted = sorted(r["owner_id"] for r in await conn.fetch(
+                "SELECT owner_id FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL", deliberation_id))
+    else:
+        wanted = list(dict.fromkeys(owner_ids))
+    if len(wanted) > batch:
+        await _check_key(store, deliberation_id, secret_key)  # a changed key refuses before any batch is recorded
+    numbering = _Numbering(len(chunks(wanted)) if wanted else 0)
     shown: list[IssuedLink] = []
+    for start in range(0, len(wanted), batch):
+        part = wanted[start:start + batch]
+        found: list[IssuedLink] = []
 
-    async def prepare(conn: asyncpg.Connection, _stream: StreamState) -> list[NewEvent]:
-        live = {r["owner_id"]: r for r in await conn.fetch(_LIVE, deliberation_id)}
-        order = sorted(live) if wanted is None else [o for o in wanted if o in live]
-        shown[:] = [issued_from_row(secret_key, live[owner_id]) for owner_id in order]
-        if not shown:
-            return []
-        parts = chunks(order)
-        return _new([LiveLinksDisclosed(at=now, by=actor.by, via=actor.via, format=fmt, owners=tuple(part),
-                                        part=n, parts=len(parts)) for n, part in enumerate(parts, 1)], now)
+        async def prepare(conn: asyncpg.Connection, _stream: StreamState, part: list[str] = part,
+                          found: list[IssuedLink] = found) -> list[NewEvent]:
+            live = {r["owner_id"]: r for r in await conn.fetch(_LIVE + " AND owner_id = ANY($2::text[])",
+                                                               deliberation_id, part)}
+            order = [o for o in part if o in live]
+            found[:] = [issued_from_row(secret_key, live[owner_id]) for owner_id in order]
+            return _new(numbering.disclosed(order, actor, now, fmt), now)
 
-    await store.append(deliberation_id, prepare=prepare)
+        await store.append(deliberation_id, prepare=prepare)
+        shown += found
+        if progress is not None:
+            progress(start + len(part), len(wanted))
     log.info("links.disclosed", deliberation_id=deliberation_id, by=actor.by, via=actor.via, format=fmt,
              households=len(shown))
     return shown
+
+
+async def _check_key(store: EventStore, deliberation_id: str, secret_key: str) -> None:
+    """Raise :class:`~yishi.services.links.LinkKeyChangedError` if a live link was issued with another key."""
+    async with store.pool.acquire() as conn:
+        async with conn.transaction():
+            async for row in conn.cursor(_LIVE, deliberation_id, prefetch=10_000):
+                issued_from_row(secret_key, row)
 
 
 async def issue_and_disclose(store: EventStore, deliberation_id: str, owner_ids: Iterable[str], *, secret_key: str,

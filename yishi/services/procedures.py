@@ -27,6 +27,7 @@ from domain.tally import check_deeming
 from workflows.common import ObjectionInput, ObjectionReceipt, ProcedureResult, TaskCompletion, TaskReceipt
 from yishi.i18n.errors import refusal
 from yishi.services.deliberations import DeliberationSpec, new_deliberation_id, register, store_roll
+from yishi.services.results import of_state
 
 WORKFLOW_TYPES = {
     "elevator": ("Elevator", "workflows.elevator:ElevatorInput"),
@@ -123,6 +124,12 @@ async def complete_task(client: Client, deliberation_id: str, completion: TaskCo
     return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
 
 
+async def give_feedback(client: Client, deliberation_id: str, feedback: BaseModel,
+                        update_id: str | None = None) -> TaskReceipt:
+    """A resident's satisfaction (1–5) with a consultation's implementation (``FeedbackInput``), during ``feedback``."""
+    return await _call(client, deliberation_id, "give_feedback", feedback, TaskReceipt, update_id)
+
+
 async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput,
                          update_id: str | None = None) -> ObjectionReceipt:
     return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
@@ -130,15 +137,17 @@ async def file_objection(client: Client, deliberation_id: str, objection: Object
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:
     status: dict[str, Any] = {"stage": None, "deadline": None, "deadline_fallback_years": [], "tasks": {},
-                              "rounds": [], "outcome": None, "notices_failed": [], "done_tasks": {}}
+                              "rounds": [], "outcome": None, "notices_failed": [], "done_tasks": {}, "stage_at": None,
+                              "last_event": None}
     for event in events:
         payload = event.model_dump(mode="json")
+        status["last_event"] = event.type
         match event.type:
             case "ProcedureStarted":
                 status.update(procedure=event.procedure, title=event.title, rule_id=event.rule_id,
                               previous_id=event.previous_id)
             case "StageEntered":
-                status.update(stage=event.stage, deadline=payload["deadline"],
+                status.update(stage=event.stage, deadline=payload["deadline"], stage_at=payload["at"],
                               deadline_fallback_years=list(event.fallback_years))
             case "TaskOpened":
                 status["tasks"][event.task_id] = {k: payload[k] for k in ("task_id", "kind", "roles", "outcomes",
@@ -161,15 +170,20 @@ def _fold_stages(events: list[Any]) -> dict[str, Any]:
             case "NoticeDeliveryFailed" if event.final:
                 status["notices_failed"].append({"notice_id": event.notice_id, "channel": event.channel,
                                                  "error": event.error})
+            case "MeetingConvened":
+                status["meeting_id"] = event.meeting_id
             case "ProcedureClosed":
                 status["outcome"] = event.outcome
     return status
 
 
 async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str, Any]:
-    """Stage, deadline, open tasks and the current tally, from the stream. A deadline counted on weekends only
+    """Stage, deadline, open tasks and the current tally, from the stream; ``result``: the published figures of
+    each question (:mod:`yishi.services.results`, the same on every surface). A deadline counted on weekends only
     (no State Council schedule loaded for its year) has its years in ``deadline_fallback_years`` (a task's in
-    ``due_fallback_years``, a round's close in ``closes_fallback_years``)."""
+    ``due_fallback_years``, a round's close in ``closes_fallback_years``). ``stage_at``: when the stage was
+    entered; ``last_event``: the type of the last stage event; ``box_open``: whether the last round's box has
+    opened (the console's "preparing" state, yishi/web/matters.py)."""
     stored = await store.read(deliberation_id)
     if not stored:
         raise DomainError(N_("no deliberation %(id)s"), id=deliberation_id)
@@ -177,11 +191,24 @@ async def procedure_status(store: EventStore, deliberation_id: str) -> dict[str,
     status = {"deliberation_id": deliberation_id, **_fold_stages(events)}
     status["open_tasks"] = list(status.pop("tasks").values())
     status["head"] = {"seq": stored[-1].seq, "hash": stored[-1].hash}
-    status["tally"], status["tallies"] = None, {}
-    if status["rounds"]:
-        box, _ = await load_box(store, status["rounds"][-1]["box_stream"])
+    async with store.pool.acquire() as conn:  # where the notices stand (the delivery board, in counts)
+        status["deliveries"] = {r["state"]: r["n"] for r in await conn.fetch(
+            "SELECT state, count(*) AS n FROM notice_deliveries WHERE deliberation_id = $1 GROUP BY state",
+            deliberation_id)}
+    status["tally"], status["tallies"], status["result"], status["box_open"] = None, {}, [], False
+    # A procedure's current round, else a ballot box in the deliberation's own stream (a plain vote).
+    stream = status["rounds"][-1]["box_stream"] if status["rounds"] else (
+        deliberation_id if any(e.type == "BoxOpened" for e in stored[:1]) else None)
+    if stream is not None:
+        box, _ = await load_box(store, stream)
+        status["box_open"] = box.status != "new"
         if box.status != "new":
             results = box.recorded.results if box.recorded is not None else box.results()
             status["tallies"] = {q: r.to_json() for q, r in results.items()}
             status["tally"] = next(iter(status["tallies"].values()), None)
+            head = None
+            if box.recorded is not None:
+                last = (await store.read_types(stream, ["ResultRecorded"]))[-1]
+                head = (last.seq, last.hash)
+            status["result"] = [s.to_json() for s in of_state(box, head)]
     return status

@@ -91,24 +91,43 @@ def _install_pages(app: FastAPI) -> None:
         console,
         console_account,
         console_audit,
+        console_channels,
+        console_complaint,
+        console_deliveries,
         console_links,
+        console_meeting_acts,
+        console_meetings,
+        console_paper,
+        console_periods,
+        console_postings,
         console_start,
+        console_topics,
         follow_up,
         inbox,
         joint,
         ladder,
         matters,
+        meeting_pages,
+        owner_sms,
         public,
+        public_result,
         resident,
         structure,
         structure_import,
+        topic_owner,
+        topic_pages,
+        topic_public,
     )
     from yishi.web.render import form_invalid_page, not_found_page
 
     app.include_router(resident.router)
     app.include_router(public.router)
+    app.include_router(public_result.router)
     app.include_router(console.router)
+    app.include_router(console_paper.router)
     app.include_router(matters.router)
+    app.include_router(console_complaint.router)
+    app.include_router(owner_sms.router)
     app.include_router(inbox.router)
     app.include_router(structure_import.router)  # before structure's /console/structure/{community}
     app.include_router(structure.router)
@@ -117,9 +136,20 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(appraisal.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
+    app.include_router(console_periods.router)
     app.include_router(console_start.router)
     app.include_router(console_audit.router)
     app.include_router(console_account.router)
+    app.include_router(topic_pages.router)
+    app.include_router(topic_owner.router)
+    app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
+    app.include_router(console_topics.router)
+    assert console_meeting_acts.router is console_meetings.router  # the acts are routes of the meetings' router
+    app.include_router(console_meetings.router)
+    app.include_router(meeting_pages.router)
+    app.include_router(console_channels.router)
+    app.include_router(console_deliveries.router)
+    app.include_router(console_postings.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

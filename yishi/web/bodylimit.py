@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ MAX_BODY_BYTES = 64 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
 WITH_BODY = {"POST", "PUT", "PATCH"}
 ROLL_UPLOAD_BYTES = 16 * 1024 * 1024  # a roll of 200,000 rooms (the row cap) is about 15 MB as CSV
+ATTACHMENTS_UPLOAD_BYTES = 21 * 1024 * 1024
+PHOTO_UPLOAD_BYTES = 10 * 1024 * 1024 + 64 * 1024  # a phone's photo of the posted sheet, and the form's fields
 IDLE_SECONDS = 15.0
 TOTAL_SECONDS = 120.0  # 16 MiB in two minutes: a slow mobile uplink of about 1 Mbit/s
 
@@ -43,8 +46,21 @@ class Upload:
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
     "/console/structure/import": Upload(ROLL_UPLOAD_BYTES, ("street_office",)),  # a grid file (structure_import.py)
+    # a complaint with up to 4 photos or scans of 5 MB (yishi/web/console_complaint.py, services/attachments.py)
+    "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),
+    # the photo of a posted notice (yishi/web/console_postings.py; services/channels.py MAX_PHOTO, and the form)
+    "/console/postings": Upload(PHOTO_UPLOAD_BYTES, ("committee", "grid_worker")),
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
+INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")
+"""A resident's topic with photos through a community's intake link (yishi/web/topic_pages.py): no account, so the
+link itself is checked (a live intake link, one indexed lookup) before a byte of the body is read."""
+
+
+def intake_limit(scope: dict[str, Any]) -> int:
+    """The photos a topic may carry (``YISHI_TOPIC_PHOTO_MAX_COUNT`` × ``..._MAX_BYTES``) and the form's fields."""
+    settings = scope["app"].state.settings
+    return settings.topic_photo_max_count * settings.topic_photo_max_bytes + MAX_BODY_BYTES * 4
 
 
 class BodyTimeout(Exception):
@@ -91,6 +107,8 @@ class BodyLimit:
 
     def limit_for(self, scope: dict[str, Any]) -> int:
         upload = self.uploads.get(scope.get("path", ""))
+        if upload is None and INTAKE_PATH.match(scope.get("path", "")) and "app" in scope:
+            return intake_limit(scope)
         return self.limit if upload is None else upload.limit
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -103,6 +121,13 @@ class BodyLimit:
             refusal = await upload_refusal(Request(scope), upload.roles)
             if refusal is not None:  # not a byte of the body read
                 log.info("web.upload_refused", path=scope.get("path"), status=refusal.status_code)
+                return await _closing(refusal, scope, receive, send)
+        if upload is None and INTAKE_PATH.match(scope.get("path", "")):
+            from yishi.web.topic_pages import intake_upload_refusal
+
+            refusal = await intake_upload_refusal(Request(scope))
+            if refusal is not None:
+                log.info("web.upload_refused", path="/t/…", status=refusal.status_code)
                 return await _closing(refusal, scope, receive, send)
         started: list[int] = []
 

@@ -202,7 +202,12 @@ async def audit_page(request: Request, deliberation_id: str) -> Response:
             return _tool_error(request, staff, deliberation_id, done, "console.audit_failed")
         log.info("console.audit_verified", account_id=staff.account.id, deliberation_id=deliberation_id,
                  ok=bool(report.get("ok")), seconds=round(done.seconds, 3))
-        context = {"report": report, "seconds": round(done.seconds, 1)}
+        checks = [c for c in report["checks"] if isinstance(c, dict)]
+        context = {"report": report, "seconds": round(done.seconds, 1),
+                   "interim": any(c.get("interim") for c in checks),
+                   "results": [(c.get("subject", ""), qid, r) for c in checks if c.get("name") == "recount"
+                               and c.get("ok") and isinstance(c.get("results"), dict)
+                               for qid, r in c["results"].items() if isinstance(r, dict)]}
     return render(request, "console_audit.html", no_store=True, staff=staff, logout=staff.form(),
                   deliberation_id=deliberation_id, **context)
 

@@ -21,9 +21,12 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from domain.errors import DomainError
+from domain.procedures import deliberation_of
 from yishi import i18n
 from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
-from yishi.services.links import LinkKeyChangedError, live_owners
+from yishi.services.links import LinkKeyChangedError, live_owners, local_base
+from yishi.services.procedures import procedure_status
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
 from yishi.web.middleware import SECURITY_HEADERS
 from yishi.web.render import not_found_page, page_lang, page_translator, render, respond, safe_filename
@@ -72,12 +75,22 @@ def _rooms(box: Box, owner_ids: list[str]) -> list[tuple[str, str]]:
     return [(owner_id, "、".join(r.room_id for r in box.rooms_of(owner_id))) for owner_id in owner_ids]
 
 
+async def _voting_stage(request: Request, deliberation_id: str) -> bool:
+    """Whether the procedure is in its voting stage while this box has not opened yet (between the two steps:
+    the page says "preparing" and reloads itself, issue 21 item 10)."""
+    try:
+        current = await procedure_status(request.app.state.store, deliberation_of(deliberation_id))
+    except (DomainError, *UNAVAILABLE):
+        return False
+    return current.get("stage") == "voting" and not current.get("outcome")
+
+
 async def _links_page(request: Request, staff: Staff, deliberation_id: str, box: Box | None,
                       info: dict[str, Any] | None, status: int = 200, error: str | None = None,
                       reissued: str | None = None) -> Response:
     """The links page: owners in scope, how many have a live link, and the forms (read-only itself);
     ``reissued``: the owner whose link was just reissued, with the form that prints their new sheet."""
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {"preparing": box is None and await _voting_stage(request, deliberation_id)}
     if box is not None:
         owners = _in_scope(box)
         try:
@@ -90,7 +103,8 @@ async def _links_page(request: Request, staff: Staff, deliberation_id: str, box:
     base_url, fallback = _base_url(request)
     return render(request, "console_links.html", status, no_store=True, staff=staff, logout=staff.form(),
                   deliberation_id=deliberation_id, box=box, info=info, form=staff.form(), error=error,
-                  base_url=base_url, base_fallback=fallback, reissued=reissued, **context)
+                  base_url=base_url, base_fallback=fallback, base_local=local_base(base_url), reissued=reissued,
+                  **context)
 
 
 def _owner_named(box: Box, typed: str) -> str | None:
@@ -269,7 +283,7 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
         build_sheets(box, by_owner, base_url), box, info, base_url=base_url, configured=not fallback,
         english=english, template="console_sheets.html",
         lang=page_lang(request), deliberation_id=deliberation_id,
-        form=staff.form(), base_fallback=fallback, households=len(by_owner),
+        form=staff.form(), base_fallback=fallback, base_local=local_base(base_url), households=len(by_owner),
         missing=len(missing),
         missing_shown=_rooms(box, missing[:MISSING_SHOWN]), one_owner=owner,
         one_link=by_owner.get(owner) if owner else None,

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
@@ -32,23 +33,23 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import DomainError, RollError
-from domain.legal_calendar import HolidayFile, parse_holiday_file
-from domain.procedures import PAPER_ENTRY, PROCEDURES, check_paper_entry, parse_period
+from domain.procedures import PROCEDURES
 from domain.roll import Roll, Scope
 from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
 from yishi import i18n
 from yishi.i18n import N_
 from yishi.services.console import home_community, list_communities
-from yishi.services.files import read_bounded
 from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
 from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
+from yishi.web.console_periods import holiday_file, period_rows, read_periods
+from yishi.web.console_topics import procedure_topic, record_procedure_route
 from yishi.web.render import form_invalid_page, page_translator, render
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -57,7 +58,7 @@ STARTERS = ("committee",)  # who may start a deliberation (the CLI's `yishi star
 assert UPLOADS[START_PATH].roles == STARTERS, "the roll upload's body cap and sign-in check (yishi/web/bodylimit.py)"
 UPLOAD_CHUNK = 64 * 1024
 PROCEDURE_IDS = tuple(WORKFLOW_TYPES)
-MAX_FIELDS = 60  # every field of the longest form (property: 11 periods) with room to spare
+MAX_FIELDS = 80  # every field of the longest form (property: 11 periods of 3 fields) with room to spare
 MAX_FIELD_BYTES = 16 * 1024  # one text field; the roll file is not a field (the body cap bounds it)
 LIMITS = {"title": 200, "building": 40, "entrance": 40, "community": 100, "cost_total": 20, "proxy_limit": 4,
           "current_company": 200, "candidates": 4000, "issue": 4000}
@@ -73,19 +74,13 @@ def deliberation_id_for(secret_key: str, procedure: str, account_id: int, nonce:
     return f"{procedure}-{mac.hexdigest()[:12]}"
 
 
-def _periods(procedure: str, tr: i18n.Translator) -> list[dict[str, str]]:
-    """The procedure's periods, the voting period first: name, label and default (as ``yishi start`` reads)."""
-    defaults = PROCEDURES[procedure].periods
-    return [{"name": name, "label": tr.label(name, "period", procedure), "default": defaults[name]}
-            for name in sorted(defaults, key=lambda name: name != "voting")]
-
-
 def _cost_default() -> str:
     return str(ElevatorInput.model_fields["cost_total"].default)
 
 
 async def _page(request: Request, staff: Staff, procedure: str, status: int = 200, *,
-                values: dict[str, str] | None = None, errors: list[str] | None = None) -> Response:
+                values: dict[str, str] | None = None, errors: list[str] | None = None,
+                checked: bool = False) -> Response:
     settings: Settings = request.app.state.settings
     home = home_community(staff.account)
     try:
@@ -95,11 +90,12 @@ async def _page(request: Request, staff: Staff, procedure: str, status: int = 20
     values = values if values is not None else {
         "proxy_limit": str(settings.proxy_limit), "deem_silent": "on" if settings.deem_silent else "",
         "deem_over_half": "on" if settings.deem_over_half else ""}
-    periods = _periods(procedure, page_translator(request))
+    values.setdefault("topic", request.query_params.get("topic", "")[:64])  # started for a topic (console_topics)
+    periods = period_rows(procedure, values, clock(request), page_translator(request), holiday_file(settings))
     return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
                   procedures=[PROCEDURES[p] for p in PROCEDURE_IDS], periods=periods,
-                  periods_open=any(values.get(f"period_{p['name']}") for p in periods[1:]),
+                  periods_open=checked or any(p["changed"] or p["warning"] for p in periods[1:]), checked=checked,
                   cost_default=_cost_default(), home=home, communities=communities, values=values,
                   errors=errors or [], max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
 
@@ -117,7 +113,7 @@ async def start_form(request: Request) -> Response:
 class _Checked:
     """The form's fields read into a start request, or the problems a committee member can fix."""
 
-    def __init__(self, fields: dict[str, str], staff: Staff, tr: i18n.Translator) -> None:
+    def __init__(self, fields: dict[str, str], staff: Staff, tr: i18n.Translator, now: datetime) -> None:
         self.errors: list[str] = []
         self.tr = tr
         self.procedure = fields.get("procedure", "")
@@ -127,7 +123,8 @@ class _Checked:
             self._fail(N_("Enter the community this deliberation is for."))
         self.title = fields.get("title", "") or definition.name_zh
         self.scope = self._scope(fields.get("building", ""), fields.get("entrance", ""))
-        self.periods = self._overrides(fields)
+        self.periods, problems = read_periods(self.procedure, fields, now, tr)
+        self.errors.extend(problems)
         options: dict[str, Any] = {"proxy_limit": self._proxy_limit(fields.get("proxy_limit", "")),
                                    "deem_silent": fields.get("deem_silent") == "on",
                                    "deem_over_half": fields.get("deem_over_half") == "on"}
@@ -163,23 +160,6 @@ class _Checked:
         except DomainError as exc:
             self.errors.append(self.tr.error(exc))
             return Scope()
-
-    def _overrides(self, fields: dict[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name, default in PROCEDURES[self.procedure].periods.items():
-            raw = fields.get(f"period_{name}", "")
-            if not raw or raw == default:
-                continue
-            try:
-                period = parse_period(raw)
-                if name == PAPER_ENTRY:
-                    check_paper_entry(period)
-            except DomainError as exc:
-                self._fail(N_("%(period)s: %(reason)s"), period=self.tr.label(name, "period", self.procedure),
-                           reason=self.tr.error(exc))
-                continue
-            out[name] = raw
-        return out
 
     def _proxy_limit(self, raw: str) -> int:
         if raw.isdigit() and int(raw) <= MAX_PROXY_LIMIT:
@@ -222,12 +202,6 @@ class _Checked:
     def request(self) -> StartRequest:
         return StartRequest(procedure=self.procedure, title=self.title, scope=self.scope, periods=self.periods,
                             initiated_by=self.initiated_by, community=self.community, options=self.options)
-
-
-def _holiday_file(settings: Settings) -> HolidayFile | None:
-    if not settings.holiday_file:
-        return None
-    return parse_holiday_file(read_bounded(settings.holiday_file), str(settings.holiday_file))
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -273,7 +247,9 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
     settings: Settings = state.settings
     tr = page_translator(request)
     values = {k: v[:LIMITS[k]] if k in LIMITS else v for k, v in fields.items() if k not in ("nonce", "csrf")}
-    checked = _Checked(values, staff, tr)
+    if "check" in fields:  # the "check the dates" step: the form again with each period's end, nothing started
+        return await _page(request, staff, fields["procedure"], values=values, checked=True)
+    checked = _Checked(values, staff, tr, clock(request))
     roll: Roll | None = None
     if upload is None:
         checked.errors.append(tr.gettext("Choose the owners roll file (CSV or XLSX)."))
@@ -292,6 +268,9 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
 
     if checked.errors or roll is None:
         return await again(422, checked.errors)
+    topic = await procedure_topic(request, staff, values["topic"], checked.community) if values.get("topic") else None
+    if isinstance(topic, str):
+        return await again(422, [topic])
     deliberation_id = deliberation_id_for(state.secret_key, procedure, staff.account.id, fields["nonce"])
     done = RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
     where = {"account_id": staff.account.id, "deliberation_id": deliberation_id, "procedure": procedure,
@@ -302,7 +281,7 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
             log.info("console.deliberation_start_repeated", **where)
             return done
         await start_procedure(client, state.pool, roll, checked.request(), task_queue=settings.task_queue,
-                              deliberation_id=deliberation_id, holiday_file=_holiday_file(settings))
+                              deliberation_id=deliberation_id, holiday_file=holiday_file(settings))
     except WorkflowAlreadyStartedError:  # the same form, posted twice at once: the other post started it
         log.info("console.deliberation_start_repeated", **where)
         return done
@@ -313,5 +292,7 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
         return await again(422, [tr.gettext("The form could not be used; check it and send again.")])
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
+    if topic is not None:
+        await record_procedure_route(request, staff, topic, deliberation_id)
     log.info("console.deliberation_started", **where)
     return done

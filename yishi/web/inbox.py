@@ -22,14 +22,11 @@ from domain.escalation_auth import authorise
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
 from yishi.i18n import N_
-from yishi.services.accounts import Account, session_binding
-from yishi.services.complaints import Complaint, ComplaintError, community_ladder, file_complaint, ticket_id_for
+from yishi.services.accounts import Account
+from yishi.services.complaints import community_ladder
 from yishi.services.console import (
     UNASSIGNED,
-    deliberation_community,
     home_community,
-    list_deliberations,
-    may_see_community,
 )
 from yishi.services.escalations import (
     RefusedError,
@@ -57,6 +54,7 @@ from yishi.web.render import (
 )
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
+from yishi.web.ticket_history import history, org_names
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
@@ -64,8 +62,6 @@ router = APIRouter()
 INBOX_ROLES = ("street_office", "department", "committee", "grid_worker", "auditor")
 ACT_ROLES = ("street_office", "department", "committee", "grid_worker")  # an auditor reads, never acts
 RATES_ROLES = ("street_office", "department", "committee", "auditor")
-SHOWN_FIELDS = ("org", "by", "to_org", "from_org", "reason", "question", "answer", "resolution", "outcome",
-                "deadline", "level_key", "ack_due", "resolve_due", "comment", "title_zh", "channel")
 
 
 def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
@@ -119,10 +115,10 @@ async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> Tick
     return view
 
 
-def _history(view: TicketView) -> list[dict[str, Any]]:
-    return [{"seq": e.seq, "type": e.type, "at": e.occurred_at,
-             "fields": {k: v for k, v in e.payload.items() if k in SHOWN_FIELDS and v not in (None, "", [])}}
-            for e in view.events]
+def transfer_choices(ticket: Ticket, names: dict[str, str]) -> list[tuple[str, str]]:
+    """The organisations a ticket may be transferred to, by name: its community's levels and departments but the
+    owner itself."""
+    return [(org, name) for org, name in names.items() if org != ticket.owner]
 
 
 @router.get("/console/escalations")
@@ -153,15 +149,19 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
         return view
     t = view.ticket
     pool = request.app.state.pool
+    tr = page_translator(request)
     try:
         orgs = await account_orgs(pool, staff.account)
-        # Who complained: for the offices that own a part of the ticket only (services/escalations.py).
+        names = org_names(t, await community_ladder(pool, t.community), tr.code)
+        # Who complained: for the offices that own or owned a part of the ticket only (services/escalations.py).
         who = await complainant(pool, t.ticket_id) if may_see_complainant(orgs, t) else None
         joint = await joint_context(pool, t, staff.account, orgs)  # 吹哨报到 (yishi/web/joint.py)
     except UNAVAILABLE:
         return unavailable(request)
     org = acting_org(orgs, t)
-    return _page(request, "console_ticket.html", staff, status, ticket=t, history=_history(view),
+    return _page(request, "console_ticket.html", staff, status, ticket=t, org_name=names,
+                 history=history(tr, t, view.events, names), transfer_to=transfer_choices(t, names),
+                 auditor=staff.account.role == "auditor", files=[e for e in t.evidence if e.kind == "attachment"],
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
                  switch_path=ticket_path(ticket_id), complainant=who, **joint)
@@ -199,71 +199,6 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     except TEMPORAL_UNAVAILABLE:
         return workflow_busy(request)
     return RedirectResponse(f"/console/escalations/t/{ticket_id}", status_code=303)
-
-
-# ---- a resident's complaint, filed by a grid worker or committee member -------------------------------------
-
-FILE_ROLES = ("committee", "grid_worker")
-COMPLAINT_FIELDS = ("resident", "deliberation", "category", "start_level", "subject", "detail", "attachments",
-                    "channel", "building", "room")
-CHANNELS = ("resident", "grid_report", "secretary")  # 居民反映, 网格员上报, 书记直通车
-
-
-async def _complaint_page(request: Request, staff: Staff, status: int = 200, *, values: dict[str, str] | None = None,
-                          errors: list[str] | None = None, filed: str | None = None) -> Response:
-    community = staff.account.community or UNASSIGNED
-    try:
-        ladder = await community_ladder(request.app.state.pool, community)
-        deliberations = await list_deliberations(request.app.state.pool, home=home_community(staff.account))
-    except UNAVAILABLE:
-        return unavailable(request)
-    return _page(request, "console_complaint.html", staff, status, community=community, form=staff.form(),
-                 categories=list(ladder.departments.items()), levels=ladder.levels, deliberations=deliberations,
-                 values=values or {"deliberation": request.query_params.get("d", "")}, errors=errors or [],
-                 filed=filed, channels=CHANNELS)
-
-
-@router.get("/console/escalations/new")
-async def complaint_form(request: Request) -> Response:
-    staff = await require(request, *FILE_ROLES)
-    if isinstance(staff, Response):
-        return staff
-    return await _complaint_page(request, staff)
-
-
-@router.post("/console/escalations/new")
-async def file_complaint_form(request: Request) -> Response:
-    posted = await staff_form(request, *FILE_ROLES)
-    if isinstance(posted, Response):
-        return posted
-    staff, form = posted
-    tr = page_translator(request)
-    values = {name: form.get(name, "") for name in COMPLAINT_FIELDS}
-    account = staff.account
-    deliberation = values["deliberation"].strip() or None
-    if deliberation is not None:
-        known = await deliberation_community(request.app.state.pool, deliberation)
-        if known is None or not may_see_community(account, known):
-            return await _complaint_page(request, staff, 422, values=values,
-                                         errors=[tr.gettext(
-                                             "The chosen deliberation is not one of your community's; choose again.")])
-    complaint = Complaint(community=account.community or UNASSIGNED, resident=values["resident"],
-                          category=values["category"], subject=values["subject"], detail=values["detail"],
-                          deliberation_id=deliberation, start_level=values["start_level"] or None,
-                          attachments=values["attachments"], filed_by=account.name,
-                          filed_by_role=account.role, channel=values["channel"] or "resident",
-                          building=values["building"][:32], room=values["room"][:32])
-    ticket_id = ticket_id_for(session_binding(staff.session_id), form.get("nonce", ""))
-    try:
-        await file_complaint(await temporal_client(request), request.app.state.pool, complaint,
-                             task_queue=request.app.state.settings.task_queue, ticket_id=ticket_id)
-    except ComplaintError as exc:
-        return await _complaint_page(request, staff, 422, values=values, errors=tr.error(exc).splitlines())
-    except TEMPORAL_UNAVAILABLE:
-        return workflow_busy(request)
-    except UNAVAILABLE:
-        return unavailable(request)
-    return await _complaint_page(request, staff, filed=ticket_id)
 
 
 # ---- rates -------------------------------------------------------------------------------------------------

@@ -8,12 +8,15 @@ validator decides (stage, role, scope). The update id comes from the form's nonc
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from domain.errors import DomainError
+from domain.result_summary import ResultSummary, summary_lines
 from workflows.common import TaskCompletion
 from yishi.i18n import N_
 from yishi.services.matters import (
@@ -25,14 +28,16 @@ from yishi.services.matters import (
     load_matter,
     object_to,
 )
-from yishi.services.procedures import RefusedError, procedure_status
+from yishi.services.procedures import RefusedError, give_feedback, procedure_status
+from yishi.services.results import summaries
 from yishi.services.voting import deliberation_info
-from yishi.web.render import message_page, not_found_page, page_translator, render
+from yishi.web.owner_sms import sms_opted_out
+from yishi.web.render import message_page, not_found_page, page_lang, page_translator, render
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, load_holder, unavailable
+from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
 
 router = APIRouter()
 STAFF_ROLES = ("committee", "grid_worker", "street_office", "auditor")
@@ -50,10 +55,12 @@ def _update_id(binding: str, nonce: str, purpose: str) -> str:
 
 
 def matter_page(request: Request, token: str, binding: str, matter: Matter, status: int = 200,
-                message: str | None = None) -> Response:
+                message: str | None = None, figures: list[ResultSummary] | None = None,
+                sms_out: bool | None = None) -> Response:
+    lang = "en" if page_lang(request) == "en" else "zh"
     return render(request, "matter.html", status, no_store=True, matter=matter, token=token, message=message,
-                  max_chars=MAX_OBJECTION_CHARS,
-                  forms={p: _keys(request, binding, p) for p in ("share", "objection")})
+                  max_chars=MAX_OBJECTION_CHARS, figures=[summary_lines(f, lang) for f in figures or []],
+                  sms_out=sms_out, forms={p: _keys(request, binding, p) for p in ("share", "objection", "sms")})
 
 
 async def show_matter_or(request: Request, token: str, binding: str, deliberation_id: str, owner_id: str,
@@ -61,9 +68,14 @@ async def show_matter_or(request: Request, token: str, binding: str, deliberatio
     """The matter page if ``deliberation_id`` is a procedure, else ``otherwise`` (a plain ballot's page)."""
     try:
         matter = await load_matter(request.app.state.store, deliberation_id, owner_id)
+        # The published figures once the vote is counted: the same lines as the public page and the sheet.
+        figures = (await summaries(request.app.state.store, deliberation_id)
+                   if matter is not None and matter.approved is not None else [])
+        sms_out = await sms_opted_out(request, deliberation_id, owner_id) if matter is not None else None
     except UNAVAILABLE:
         return unavailable(request)
-    return otherwise if matter is None else matter_page(request, token, binding, matter)
+    return otherwise if matter is None else matter_page(request, token, binding, matter, figures=figures,
+                                                        sms_out=sms_out)
 
 
 @router.get("/v/{token}/matter")
@@ -134,6 +146,26 @@ async def post_objection(request: Request, token: str) -> Response:
 
 # ---- the committee's procedure page ----------------------------------------------------------------------
 
+SETTLING = timedelta(seconds=30)
+"""How long after a stage is entered its page still waits for the stage's first tasks (the workflow opens them
+in the activities that follow the stage's entry)."""
+
+
+def preparing(current: dict[str, Any], now: datetime) -> bool:
+    """Whether the procedure is between steps, so the page says "preparing" and reloads itself (issue 21 item 10):
+    no stage yet; a voting stage whose ballot box has not opened (the links page would say voting has not
+    started); or a stage entered moments ago with nothing after it and no task yet."""
+    if current.get("outcome"):
+        return False
+    if current.get("stage") is None:
+        return True
+    if current["stage"] == "voting" and not current.get("box_open"):
+        return True
+    entered = current.get("stage_at")
+    return (current.get("last_event") == "StageEntered" and not current["open_tasks"] and entered is not None
+            and now - datetime.fromisoformat(entered) < SETTLING)
+
+
 
 async def _procedure(request: Request, staff: Staff, deliberation_id: str, status: int = 200,
                      message: str | None = None) -> Response:
@@ -150,17 +182,17 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
             return unavailable(request)
         if registered:
             return message_page(request, 200, N_("The deliberation is starting"), N_(
-                "The deliberation is registered and its procedure is starting; reload this page in a few seconds to "
-                "see the first task."), back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter",
-                back_label=N_("Reload"))
+                "The deliberation is registered and its procedure is starting; this page reloads by itself in a few "
+                "seconds and then shows the first task."),
+                back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter", back_label=N_("Reload"), refresh=3)
         return not_found_page(request)
     except UNAVAILABLE:
         return unavailable(request)
     acting = staff.account.can(*ACTING_ROLES)
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
-                  matter=current, info=info, message=message,
+                  matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
-                  if acting else {})
+                  if acting else {}, feedback_form=staff.form())
 
 
 @router.get("/console/d/{deliberation_id}/matter")
@@ -193,3 +225,34 @@ async def console_complete_task(request: Request, deliberation_id: str, task_id:
         return unavailable(request)
     # Post/redirect/get: reloading the page does not send the form again.
     return RedirectResponse(f"/console/d/{deliberation_id}/matter?done={task_id}", status_code=303)
+
+
+@router.post("/console/d/{deliberation_id}/feedback")
+async def console_feedback(request: Request, deliberation_id: str) -> Response:
+    """A resident's satisfaction with a consultation (1–5 and a comment) from a paper form, typed in by staff during
+    the feedback stage; recorded with who typed it in (the workflow's ``give_feedback``, as ``yishi feedback``)."""
+    posted = await staff_form(request, *ACTING_ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    tr = page_translator(request)
+    from workflows.consultation import FeedbackInput
+
+    owner_id, score = form.get("owner_id", "").strip()[:100], form.get("score", "")
+    who = f"{staff.account.name}（{tr.label(staff.account.role, 'role')}）"
+    try:
+        if await deliberation_info(request.app.state.pool, deliberation_id) is None:
+            return not_found_page(request)
+        if not owner_id or score not in ("1", "2", "3", "4", "5"):
+            return await _procedure(request, staff, deliberation_id, 422, tr.gettext(
+                "Give the owner (owner id) and a score from 1 to 5."))
+        arg = FeedbackInput(owner_id=owner_id, score=int(score), comment=form.get("comment", "").strip()[:2000],
+                            recorded_by=who)
+        await give_feedback(await temporal_client(request), deliberation_id, arg,
+                            update_id=_update_id(deliberation_id, form.get("nonce", ""), "feedback"))
+    except RefusedError as exc:
+        return await _procedure(request, staff, deliberation_id, 409, tr.error(exc))
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    return RedirectResponse(f"/console/d/{deliberation_id}/matter?feedback={quote(owner_id, safe='')}",
+                            status_code=303)

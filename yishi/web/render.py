@@ -64,7 +64,7 @@ def environment(lang: str) -> Environment:
         env = _environment()
         env.install_gettext_callables(  # type: ignore[attr-defined]
             tr.gettext_raw, tr.ngettext_raw, newstyle=True, pgettext=tr.pgettext_raw, npgettext=tr.npgettext_raw)
-        env.globals.update(when=_when(tr), area=tr.number, number=tr.number, lang_tag=tr.language.tag,
+        env.globals.update(when=_when(tr), date=tr.date, area=tr.number, number=tr.number, lang_tag=tr.language.tag,
                            percent=percent, bilingual=i18n.bilingual,
                            bar_width=bar_width, fraction=fraction_str, calendar_fallback=tr.calendar_fallback)
         env.filters["label"] = tr.label
@@ -195,7 +195,7 @@ def message_page(request: Request, status: int, title: str, body: str | None = N
     (``back_url``) go to the template.
     """
     tr = page_translator(request)
-    context = {key: fields.pop(key) for key in ("back_url", "subtitle") if key in fields}
+    context = {key: fields.pop(key) for key in ("back_url", "subtitle", "refresh") if key in fields}
     shown = text if text is not None else (tr.gettext(body, **fields) if body else "")
     return render(request, "message.html", status, no_store=True, title=tr.gettext(title), body=shown,
                   back_label=tr.gettext(back_label) if back_label else None, **context)

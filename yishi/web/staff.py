@@ -151,6 +151,12 @@ def _login_wait(request: Request, wait: float) -> Response:
     return response
 
 
+def landing(account: Account) -> str:
+    """Where a sign-in lands: a street office or department works from its escalation inbox, the others from the
+    deliberation list."""
+    return "/console/escalations" if account.role in ("street_office", "department") else "/console"
+
+
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     return _login_page(request)
@@ -187,7 +193,7 @@ async def login(request: Request) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     log.info("login.ok", account_id=account.id, address=address)
-    response = RedirectResponse("/console/account" if account.must_change else "/console", status_code=303)
+    response = RedirectResponse("/console/account" if account.must_change else landing(account), status_code=303)
     _cookie(response, request, SESSION_COOKIE, sign(state.secret_key, session_id), int(ttl.total_seconds()))
     response.delete_cookie(PRE_COOKIE, path="/")
     return response

@@ -1,0 +1,52 @@
+"""The figures the seeds report, per month (pure, exact): topics raised, taken up, decided, resolved, closed, and
+satisfaction (满意率 = (满意 + 基本满意) / answers, as for tickets in domain/escalation_rates.py). Months are Beijing
+calendar months. Meetings held are counted by the meetings part; the public page puts both side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+from domain.legal_calendar import BEIJING
+
+COUNTED = {"TopicRaised": "raised", "TopicTaken": "taken", "TopicDecided": "decided", "TopicResolved": "resolved",
+           "TopicClosed": "closed", "TopicDeclined": "declined"}
+FIGURE_TYPES = (*COUNTED, "FeedbackGiven")
+
+
+@dataclass
+class MonthFigures:
+    month: str
+    raised: int = 0
+    taken: int = 0
+    decided: int = 0
+    resolved: int = 0
+    closed: int = 0
+    declined: int = 0
+    answers: dict[str, int] = field(default_factory=lambda: {"satisfied": 0, "basically_satisfied": 0,
+                                                             "not_satisfied": 0})
+
+    @property
+    def satisfaction_rate(self) -> Fraction | None:
+        total = sum(self.answers.values())
+        if not total:
+            return None
+        return Fraction(self.answers["satisfied"] + self.answers["basically_satisfied"], total)
+
+
+def month_of(instant: datetime) -> str:
+    return instant.astimezone(BEIJING).strftime("%Y-%m")
+
+
+def monthly(events: Iterable[tuple[str, datetime, str | None]]) -> list[MonthFigures]:
+    """``(type, occurred_at, answer)`` of topic events → one row per month with any, oldest first."""
+    months: dict[str, MonthFigures] = {}
+    for kind, at, answer in events:
+        row = months.setdefault(month_of(at), MonthFigures(month_of(at)))
+        if kind in COUNTED:
+            setattr(row, COUNTED[kind], getattr(row, COUNTED[kind]) + 1)
+        elif kind == "FeedbackGiven" and answer in row.answers:
+            row.answers[answer] += 1
+    return [months[m] for m in sorted(months)]
