@@ -26,7 +26,9 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore, NewEvent, StoredEvent, StreamState
 from activities.notices import Delivery, NoticeActivities
+from activities.routing import Route, RouteQuery, route_ticket
 from activities.stages import Appended
+from activities.ticket_projection import write_ticket
 from domain.errors import N_, Items, Text
 from domain.escalation import (
     CLOSING_NOTICE_KIND,
@@ -125,6 +127,8 @@ class WebhookDispatch(BaseModel):
     n: int
     org: str
     at: AwareDatetime
+    part: int = 0
+    """A joint part's number (吹哨报到, issue 19): the part posted to its organisation; 0 for an assignment."""
 
 
 def sign_body(secret: str, timestamp: str, body: bytes) -> str:
@@ -209,26 +213,13 @@ async def append_while_open(store: EventStore, ticket_id: str, events: Sequence[
 
 
 async def project_ticket(store: EventStore, pool: asyncpg.Pool, ticket_id: str) -> Ticket | None:
-    """Rebuild the ticket's projection row from its stream."""
+    """Rebuild the ticket's rows (``escalations``, its parts and turns) from its stream
+    (activities/ticket_projection.py)."""
     ticket, seq = await load_ticket(store, ticket_id)
     if not ticket.ticket_id:
         return None
-    a = ticket.current
-    owner = ticket.owner
     async with pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO escalations (ticket_id, parent_id, community, category, subject, initiator, initiator_kind,"
-            " status, level, level_key, org, transfer_to, ack_due, resolve_due, opened_at, updated_at, last_seq,"
-            " state) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
-            " ON CONFLICT (ticket_id) DO UPDATE SET status = EXCLUDED.status, level = EXCLUDED.level,"
-            " level_key = EXCLUDED.level_key, org = EXCLUDED.org, transfer_to = EXCLUDED.transfer_to,"
-            " ack_due = EXCLUDED.ack_due, resolve_due = EXCLUDED.resolve_due, updated_at = EXCLUDED.updated_at,"
-            " last_seq = EXCLUDED.last_seq, state = EXCLUDED.state WHERE escalations.last_seq < EXCLUDED.last_seq",
-            ticket.ticket_id, ticket.parent_id, ticket.community, ticket.category, ticket.subject, ticket.initiator,
-            ticket.initiator_kind, ticket.status, a.level if a else None, a.level_key if a else None, owner,
-            ticket.transfer.to_org if ticket.transfer else None, a.ack_due if a and owner else None,
-            a.resolve_due if a and owner else None, ticket.opened_at, ticket.updated_at, seq,
-            ticket.model_dump(mode="json"))
+        await write_ticket(conn, ticket, seq)
     return ticket
 
 
@@ -252,6 +243,18 @@ class EscalationActivities:
             return ladder.for_category(query.category)
         except EscalationError as exc:
             raise ApplicationError(str(exc), exc.text.wire(), type="EscalationError", non_retryable=True) from None
+
+    @activity.defn(name="route_escalation")
+    async def route_escalation(self, query: RouteQuery) -> Route:
+        """Where a new ticket goes (activities/routing.py): its grid, its levels from the ladder version current
+        now, where it starts. Since the ``grid-routing`` patch, in place of ``escalation_ladder``."""
+        try:
+            route = await route_ticket(self._pool, query)
+        except EscalationError as exc:
+            raise ApplicationError(str(exc), exc.text.wire(), type="EscalationError", non_retryable=True) from None
+        log.info("escalation.routed", community=route.community, grid=route.grid, routed_by=route.routed_by,
+                 ladder_version=route.ladder_version, start_level=route.start_level, channel=query.channel)
+        return route
 
     @activity.defn(name="append_escalation_events")
     async def append_escalation_events(self, params: EscalationAppend) -> Appended:
@@ -380,7 +383,7 @@ class EscalationActivities:
     @activity.defn(name="dispatch_escalation_webhook")
     async def dispatch_escalation_webhook(self, params: WebhookDispatch) -> bool:
         """POST the assignment to the organisation's system when it has a webhook; False when it has none."""
-        key = f"webhook:{params.n}:{params.org}"
+        key = f"webhook:part{params.part}:{params.org}" if params.part else f"webhook:{params.n}:{params.org}"
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow("SELECT webhook_url FROM escalation_orgs WHERE org = $1", params.org)
             sent = await conn.fetchval("SELECT 1 FROM events WHERE stream_id = $1 AND idempotency_key = $2",
@@ -399,15 +402,17 @@ class EscalationActivities:
         if not url or not secret:
             raise ApplicationError("webhook needs a URL and YISHI_ESCALATION_WEBHOOK_SECRET", non_retryable=True)
         ticket = head.ticket
-        body = json.dumps(webhook_body(ticket, params.n, self._settings.public_base_url), ensure_ascii=False,
-                          sort_keys=True).encode()
+        doc = (part_webhook_body(ticket, params.part, params.org, self._settings.public_base_url) if params.part
+               else webhook_body(ticket, params.n, self._settings.public_base_url))
+        body = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
         stamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp,
                    SIGNATURE_HEADER: sign_body(secret, stamp, body), "Idempotency-Key": key}
         async with httpx.AsyncClient(transport=self._transport, timeout=self._settings.webhook_timeout_s) as client:
             response = await client.post(url, content=body, headers=headers)
         response.raise_for_status()
-        done = NoticeDelivered(at=params.at, notice_id=f"assigned-{params.n}", channel="org-webhook", recipients=1,
+        done = NoticeDelivered(at=params.at, notice_id=f"part-{params.part}-{params.org}" if params.part
+                               else f"assigned-{params.n}", channel="org-webhook", recipients=1,
                                reference=f"HTTP {response.status_code}")
         try:
             await append_while_open(self._store, params.ticket_id, [done], key)
@@ -425,4 +430,17 @@ def webhook_body(ticket: Ticket, n: int, base_url: str) -> dict[str, object]:
         "level": a.level_key, "reason": a.reason, "category": ticket.category, "subject": ticket.subject,
         "detail": ticket.detail, "ack_due": a.ack_due.isoformat(), "resolve_due": a.resolve_due.isoformat(),
         "actions_url": f"{base_url.rstrip('/')}/api/v1/escalations/{ticket.ticket_id}/actions",
+    }
+
+
+def part_webhook_body(ticket: Ticket, number: int, org: str, base_url: str) -> dict[str, object]:
+    """A joint part (吹哨报到) for the organisation that owns it now: report in and resolve by its deadlines."""
+    part = ticket.joint.part(number)
+    assert part is not None
+    turn = next(t for t in reversed(part.turns) if t.org == org)
+    return {
+        "event": "ticket.part_assigned", "ticket_id": ticket.ticket_id, "part": number, "org": org,
+        "department": part.department, "category": ticket.category, "subject": ticket.subject,
+        "detail": ticket.detail, "report_due": turn.report_due.isoformat(), "resolve_due": turn.resolve_due.isoformat(),
+        "actions_url": f"{base_url.rstrip('/')}/api/v1/escalations/{ticket.ticket_id}/parts/{number}",
     }

@@ -14,6 +14,7 @@ from activities.escalation import EscalationActivities
 from activities.escalation_links import FollowUpLinks
 from activities.eventstore import EventStore
 from activities.history_store import HistoryStore
+from activities.hotline import HotlineActivities
 from activities.keeper import HistoryKeeper
 from activities.meetings import MeetingActivities
 from activities.notices import NoticeActivities
@@ -30,6 +31,7 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
     links = FollowUpLinks(pool, settings.secret_key.get_secret_value(), settings.public_base_url)
     escalations = EscalationActivities(store, pool, links=links)
     calendar = CalendarActivities(settings)
+    hotline = HotlineActivities(store, pool, settings.secret_key.get_secret_value())
     topics = TopicActivities(store, pool)
     meetings = MeetingActivities(store, pool)
     appraisals = AppraisalActivities(store, pool)
@@ -40,7 +42,8 @@ def build_activities(store: EventStore, pool: asyncpg.Pool, settings: Settings) 
             notices.notice_channels, notices.deliver_notice,
             escalations.escalation_ladder, escalations.append_escalation_events, escalations.notify_escalation,
             escalations.dispatch_escalation_webhook, escalations.record_escalation_cancelled,
-            escalations.escalation_outcome, calendar.compute_deadlines, topics.apply_topic_command,
+            escalations.escalation_outcome, escalations.route_escalation, hotline.hotline_callback,
+            calendar.compute_deadlines, topics.apply_topic_command,
             topics.read_topic, topics.topic_take_up_levels, topics.deliberation_outcome,
             meetings.apply_meeting_command, meetings.read_meeting, meetings.append_series_events,
             meetings.register_meeting_vote,

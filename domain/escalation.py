@@ -31,6 +31,19 @@ from pydantic import (
 )
 
 from domain.errors import N_, DomainError, Items, Label, Text
+from domain.joint import (
+    PART_EVENT_TYPES,
+    Joint,
+    JointSpec,
+    PartDeadlineMissed,
+    PartEscalated,
+    PartOpened,
+    PartReleased,
+    PartReported,
+    PartResolved,
+    WhistleBlown,
+    apply_part,
+)
 from domain.legal_calendar import PeriodEnd
 from domain.stage_events import NoticeDelivered, NoticeDeliveryFailed, NoticePublished
 
@@ -38,7 +51,7 @@ ACK_DEFAULT = "PT24H"
 RESOLVE_DEFAULT = "5wd"
 FOLLOW_UP_DEFAULT = "P7D"
 ANSWERS = ("satisfied", "basically_satisfied", "not_satisfied")
-OWNING_ROLES = ("grid_worker", "committee", "street_office", "department")
+OWNING_ROLES = ("grid_worker", "committee", "party_secretary", "street_office", "department")
 
 
 class EscalationError(DomainError):
@@ -130,13 +143,16 @@ class _Event(BaseModel):
         """Fields added later are written only when set: older events keep their payload (and hash)."""
         data = handler(self)
         for key in self._omitted_when_empty:
-            if key in data and not data[key]:
+            if key in data and data[key] in (None, "", [], ()):
                 del data[key]
         return data
 
 
 class EscalationOpened(_Event):
     type: Literal["EscalationOpened"] = "EscalationOpened"
+    _omitted_when_empty: ClassVar[tuple[str, ...]] = (
+        "channel", "ladder_version", "grid", "building", "entrance", "routed_by", "source", "case_number",
+        "complainant_digest", "joint")
     ticket_id: str
     parent_id: str | None
     community: str
@@ -145,9 +161,28 @@ class EscalationOpened(_Event):
     detail: str
     evidence: tuple[EvidenceRef, ...] = ()
     initiator: str
-    initiator_kind: Literal["owner", "committee"]
+    initiator_kind: Literal["owner", "committee", "hotline"]
     levels: tuple[Level, ...]
     outcomes: tuple[str, ...]
+    # Since the ``grid-routing`` patch (issue 19); written only when set, so older events keep their bytes.
+    channel: str = ""
+    """Where the ticket came from (domain/ladders.py ``CHANNELS``); "" before channels were recorded."""
+    ladder_version: int | None = None
+    """The community's ladder version the levels were taken from (0: the default, or a ladder set before
+    versions); later versions never change the ticket."""
+    grid: str = ""
+    """The grid code of the ticket's building when it opened ("" when none was found)."""
+    building: str = ""
+    entrance: str = ""
+    routed_by: str = ""
+    """How the grid was found: building, room, owner (the roll), address; none."""
+    source: str = ""
+    """An outside system's name for a ticket it created (``12345``), with its ``case_number``."""
+    case_number: str = ""
+    complainant_digest: str = ""
+    """sha256 of the complainant's contact (kept in the ``ticket_complainants`` table, never in the stream)."""
+    joint: JointSpec | None = None
+    """The parts' rule of the ladder version (吹哨报到), kept with the ticket like its levels."""
 
 
 class LevelAssigned(_Event):
@@ -258,13 +293,14 @@ class Cancelled(_Event):
 EscalationEvent = Annotated[
     EscalationOpened | LevelAssigned | Acknowledged | InfoRequested | InfoProvided | TransferRequested
     | TransferAccepted | TransferDeclined | Resolved | DeadlineMissed | Escalated | FollowUpAnswered | Reopened
-    | Closed | Cancelled,
+    | Closed | Cancelled | WhistleBlown | PartOpened | PartReported | PartResolved | PartReleased
+    | PartDeadlineMissed | PartEscalated,
     Field(discriminator="type"),
 ]
 ESCALATION_EVENT_TYPES = frozenset(
     ("EscalationOpened", "LevelAssigned", "Acknowledged", "InfoRequested", "InfoProvided", "TransferRequested",
      "TransferAccepted", "TransferDeclined", "Resolved", "DeadlineMissed", "Escalated", "FollowUpAnswered",
-     "Reopened", "Closed", "Cancelled"))
+     "Reopened", "Closed", "Cancelled")) | PART_EVENT_TYPES
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(EscalationEvent)
 
 
@@ -293,6 +329,8 @@ class Assignment(BaseModel):
     ended_at: datetime | None = None
     ended_by: Literal["resolved", "escalated", "transferred", "cancelled"] | None = None
     follow_up: str | None = None
+    reopened: bool = False
+    """Its resolution was rated "not satisfied" and the ticket reopened."""
 
 
 class PendingTransfer(BaseModel):
@@ -331,6 +369,17 @@ class Ticket(BaseModel):
     closed_outcome: str | None = None
     opened_at: datetime | None = None
     updated_at: datetime | None = None
+    channel: str = ""
+    ladder_version: int | None = None
+    grid: str = ""
+    building: str = ""
+    entrance: str = ""
+    routed_by: str = ""
+    source: str = ""
+    case_number: str = ""
+    complainant_digest: str = ""
+    joint_spec: JointSpec | None = None
+    joint: Joint = Field(default_factory=Joint)
 
     @property
     def current(self) -> Assignment | None:
@@ -344,6 +393,17 @@ class Ticket(BaseModel):
     @property
     def finished(self) -> bool:
         return self.status in ("closed", "cancelled")
+
+    @property
+    def handlers(self) -> set[str]:
+        """Every organisation that owns or owned a part of the ticket: a level's turn, or a joint part."""
+        return {a.org for a in self.assignments} | self.joint.orgs()
+
+    @property
+    def current_handlers(self) -> set[str]:
+        """The organisations that own a part of the ticket now: its owner and the owners of its open parts."""
+        now = {p.owner for p in self.joint.open_parts if p.owner}
+        return now | ({self.owner} if self.owner else set())
 
 
 def _end(ticket: Ticket, at: datetime, how: str) -> None:
@@ -362,7 +422,11 @@ def evolve(state: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one cas
             ticket = Ticket(ticket_id=e.ticket_id, parent_id=e.parent_id, community=e.community,
                             category=e.category, subject=e.subject, detail=e.detail, initiator=e.initiator,
                             initiator_kind=e.initiator_kind, levels=e.levels, outcomes=e.outcomes,
-                            evidence=e.evidence, opened_at=e.at, updated_at=e.at)
+                            evidence=e.evidence, opened_at=e.at, updated_at=e.at, channel=e.channel,
+                            ladder_version=e.ladder_version, grid=e.grid, building=e.building,
+                            entrance=e.entrance, routed_by=e.routed_by, source=e.source,
+                            case_number=e.case_number, complainant_digest=e.complainant_digest,
+                            joint_spec=e.joint)
         case LevelAssigned():
             _end(ticket, e.at, "escalated" if e.reason == "escalated" else "transferred")
             ticket.assignments.append(Assignment(
@@ -397,6 +461,9 @@ def evolve(state: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one cas
             if resolver is not None:
                 resolver.follow_up = e.answer
         case Reopened():
+            resolver = next((x for x in reversed(ticket.assignments) if x.ended_by == "resolved"), None)
+            if resolver is not None:
+                resolver.reopened = True
             ticket.reopens += 1
             ticket.outcome = ticket.resolution = ticket.resolved_at = ticket.follow_up_due = None
             ticket.follow_up_fallback = ()
@@ -405,6 +472,9 @@ def evolve(state: Ticket, e: EscalationEvent) -> Ticket:  # noqa: C901 - one cas
         case Cancelled():
             _end(ticket, e.at, "cancelled")
             ticket.status, ticket.transfer = "cancelled", None
+        case (WhistleBlown() | PartOpened() | PartReported() | PartResolved() | PartReleased()
+              | PartDeadlineMissed() | PartEscalated()):
+            apply_part(ticket.joint, e)
     return ticket
 
 
@@ -421,6 +491,8 @@ TERMINAL_EVENT_TYPES = frozenset(("Closed", "Cancelled"))
 """The events that end a ticket (``Ticket.finished``). ``Resolved`` is not one: a follow-up may reopen it."""
 CLOSING_NOTICE_KIND = "escalation_closed"
 """The kind of the notice that announces a closing (the workflow publishes it right after ``Closed``)."""
+HOTLINE_CHANNEL = "hotline-callback"
+"""The channel of a callback to the hotline that created the ticket: the rating's comes after ``Closed``."""
 
 
 def may_append(ticket: Ticket, events: Iterable[object], announced: Collection[str] = ()) -> bool:
@@ -430,14 +502,16 @@ def may_append(ticket: Ticket, events: Iterable[object], announced: Collection[s
     delivery finishes after the cancellation is not written after it as if the ticket were still running.
     A closed ticket's stream takes only the announcement of the closing: the notice of kind
     :data:`CLOSING_NOTICE_KIND` and the delivery records of such a notice (``announced``: the ids of the
-    closing notices the stream already holds after ``Closed``).
+    closing notices the stream already holds after ``Closed``), and the record of the callback that tells a
+    hotline of the rating that closed it (channel :data:`HOTLINE_CHANNEL`).
     """
     if not ticket.finished:
         return True
     if ticket.status == "cancelled":
         return False
     return all((isinstance(e, NoticePublished) and e.kind == CLOSING_NOTICE_KIND)
-               or (isinstance(e, NoticeDelivered | NoticeDeliveryFailed) and e.notice_id in announced)
+               or (isinstance(e, NoticeDelivered | NoticeDeliveryFailed)
+                   and (e.notice_id in announced or e.channel == HOTLINE_CHANNEL))
                for e in events)
 
 
@@ -519,6 +593,15 @@ def _owner_check(ticket: Ticket, org: str, role: str, verb: str) -> Assignment:
     return a
 
 
+def _no_open_parts(ticket: Ticket, verb: str) -> None:
+    """A joint ticket resolves when its parts are done or released, not before (domain/joint.py)."""
+    waiting = [str(p.owner) for p in ticket.joint.open_parts]
+    if waiting:
+        raise EscalationError(N_("ticket %(ticket_id)s still has open parts (%(waiting)s); it cannot be %(verb)s "
+                                 "now: it resolves when every part is done or released"),
+                              ticket_id=ticket.ticket_id, waiting=Items(waiting), verb=Text(verb))
+
+
 def _text(value: str, missing: str) -> str:
     """``value`` stripped; ``missing`` (a msgid) says what to write when it is empty."""
     if not value.strip():
@@ -543,8 +626,12 @@ def request_info(ticket: Ticket, org: str, role: str, by: str, question: str, at
 
 
 def may_answer(ticket: Ticket, role: str, by: str) -> None:
-    """The initiator answers (an owner through their link; for a committee's ticket, the committee)."""
-    if ticket.initiator_kind == "owner":
+    """The initiator answers (an owner through their link; a hotline's system; for a committee's ticket, the
+    committee)."""
+    if ticket.initiator_kind == "hotline":
+        if role != "hotline":
+            raise EscalationError(N_("only the hotline that created the ticket may answer"))
+    elif ticket.initiator_kind == "owner":
         if role != "owner" or by != ticket.initiator:
             raise EscalationError(N_("only the initiator (owner %(initiator)s) may answer, through their link"),
                                   initiator=ticket.initiator)
@@ -563,6 +650,7 @@ def resolve(ticket: Ticket, org: str, role: str, by: str, outcome: str, resoluti
             at: datetime, follow_up: PeriodEnd | None = None) -> list[EscalationEvent]:
     """``follow_up``: when the initiator's follow-up period ends (recorded on ``Resolved``)."""
     a = _owner_check(ticket, org, role, N_("resolved"))
+    _no_open_parts(ticket, N_("resolved"))
     if outcome not in ticket.outcomes:
         raise EscalationError(N_("outcome '%(outcome)s' is not one of: %(outcomes)s"),
                               outcome=outcome, outcomes=Items(Label("outcome", o) for o in ticket.outcomes))
@@ -577,6 +665,7 @@ def request_transfer(ticket: Ticket, org: str, role: str, by: str, to_org: str, 
                      at: datetime) -> list[EscalationEvent]:
     """Ask another organisation to take the ticket; the asker owns it (and its deadlines) until accepted."""
     _owner_check(ticket, org, role, N_("transferred"))
+    _no_open_parts(ticket, N_("transferred"))
     if ticket.transfer is not None:
         raise EscalationError(N_("a transfer to '%(to_org)s' is already waiting"), to_org=ticket.transfer.to_org)
     target = _text(to_org, N_("name the organisation to transfer to"))
@@ -640,9 +729,10 @@ def follow_up_lapsed(ticket: Ticket, at: datetime) -> list[EscalationEvent]:
 
 
 def next_deadline(ticket: Ticket) -> tuple[str, datetime] | None:
-    """The current assignment's earliest deadline not yet met nor recorded as missed."""
+    """The current assignment's earliest deadline not yet met nor recorded as missed. None while a joint part is
+    open: the ticket waits on its parts (domain/joint.py), each with its own deadlines."""
     a = ticket.current
-    if a is None or ticket.owner is None:
+    if a is None or ticket.owner is None or ticket.joint.open_parts:
         return None
     due = []
     if a.acknowledged_at is None and "acknowledge" not in a.missed:

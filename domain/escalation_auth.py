@@ -7,7 +7,10 @@ outcome one of the ticket's); this module checks the actor, by the organisation 
 * an owner's action (acknowledge, ask for information, resolve, ask for a transfer) comes from the
   organisation that owns the ticket now, with a role of its level;
 * a transfer's answer (accept, decline) comes from the organisation the transfer is addressed to;
+* a joint ticket's actions (the whistle, a part's report-in and resolution, a release) by the rule of
+  domain/joint_commands.py ``authorise_part``;
 * the initiator's answers (provide information, the satisfaction follow-up) come from the initiator only:
+  a hotline's ticket from that hotline's system (role ``hotline``),
   an owner through their personal link (role ``owner``, the link's owner id), or, for a ticket a
   committee opened, the committee **of the ticket's community** (``committee:<community>``). Before this
   rule any committee account could answer any committee ticket, close it and skew its satisfaction rate.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from domain.errors import N_, Items, Label
 from domain.escalation import OWNING_ROLES, EscalationError, Ticket
+from domain.joint_commands import JOINT_ACTIONS, authorise_part
 
 LEVEL_ACTIONS = ("acknowledge", "request_info", "resolve", "request_transfer")
 TRANSFER_ACTIONS = ("accept_transfer", "decline_transfer")
@@ -30,9 +34,12 @@ def committee_org(community: str) -> str:
     return f"committee:{community}"
 
 
-def authorise(ticket: Ticket, action: str, *, role: str, org: str, by: str) -> None:
-    """Raise :class:`EscalationError` unless ``by`` (role ``role``, acting for ``org``) may do ``action``."""
-    if action in LEVEL_ACTIONS:
+def authorise(ticket: Ticket, action: str, *, role: str, org: str, by: str, part: int = 0) -> None:
+    """Raise :class:`EscalationError` unless ``by`` (role ``role``, acting for ``org``) may do ``action``
+    (on joint part ``part``: domain/joint_commands.py ``authorise_part``)."""
+    if action in JOINT_ACTIONS:
+        authorise_part(ticket, action, role=role, org=org, part=part)
+    elif action in LEVEL_ACTIONS:
         _owning(ticket, role, org)
     elif action in TRANSFER_ACTIONS:
         _receiving(ticket, role, org)
@@ -74,6 +81,11 @@ def _receiving(ticket: Ticket, role: str, org: str) -> None:
 
 
 def _initiator(ticket: Ticket, role: str, org: str, by: str) -> None:
+    if ticket.initiator_kind == "hotline":  # the 12345 system that created the ticket answers for its caller
+        if role != "hotline" or org != ticket.initiator:
+            raise EscalationError(N_("only the hotline that created the ticket (%(initiator)s) may answer"),
+                                  initiator=ticket.initiator)
+        return
     if ticket.initiator_kind == "owner":
         if role != "owner" or by != ticket.initiator:
             raise EscalationError(N_("only the initiator (owner %(initiator)s) may answer, through their personal "

@@ -20,13 +20,22 @@ Then:
   counted with the assignment whose resolution it rates.
 
 A rate with an empty denominator is ``None`` (shown as "—"), never 0 or 100 %.
+
+The appraisal (issue 19, domain/grid_appraisal.py) counts with the same cell, and adds per turn:
+
+* **overdue** — the resolve deadline is *missed* (as above: resolved late, or not resolved while it passed);
+* **reopened** — its resolution was rated "not satisfied" and the ticket reopened;
+* **mean time to respond / resolve** — over the turns acknowledged (resolved), at any time, the mean of the time
+  from assignment to the act, an exact ``Fraction`` of seconds.
+
+A joint ticket's part (吹哨报到) is a turn like an assignment: its report-in deadline is the acknowledge deadline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Literal
 
@@ -52,6 +61,13 @@ class RateCell:
     satisfied: int = 0
     basically_satisfied: int = 0
     not_satisfied: int = 0
+    overdue: int = 0
+    reopened: int = 0
+    responded: int = 0
+    respond_us: int = 0
+    """Microseconds from assignment to acknowledgement, summed over the ``responded`` turns."""
+    resolved: int = 0
+    resolve_us: int = 0
 
     @property
     def answered(self) -> int:
@@ -69,6 +85,14 @@ class RateCell:
     def satisfaction_rate(self) -> Fraction | None:
         return _ratio(self.satisfied + self.basically_satisfied, self.answered)
 
+    @property
+    def mean_respond_s(self) -> Fraction | None:
+        return _ratio(self.respond_us, self.responded * 1_000_000)
+
+    @property
+    def mean_resolve_s(self) -> Fraction | None:
+        return _ratio(self.resolve_us, self.resolved * 1_000_000)
+
     def add(self, a: Assignment, as_of: datetime) -> None:
         self.assigned += 1
         ack = verdict(a.acknowledged_at, a.ack_due, a.ended_at, as_of)
@@ -77,8 +101,20 @@ class RateCell:
         self.ack_missed += ack == "missed"
         self.resolve_met += res == "met"
         self.resolve_missed += res == "missed"
+        self.overdue += res == "missed"
+        self.reopened += a.reopened
+        if a.acknowledged_at is not None:
+            self.responded += 1
+            self.respond_us += (a.acknowledged_at - a.assigned_at) // timedelta(microseconds=1)
+        if a.resolved_at is not None:
+            self.resolved += 1
+            self.resolve_us += (a.resolved_at - a.assigned_at) // timedelta(microseconds=1)
         if a.follow_up is not None:
             setattr(self, a.follow_up, getattr(self, a.follow_up) + 1)
+
+    def merge(self, other: RateCell) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _ratio(num: int, den: int) -> Fraction | None:

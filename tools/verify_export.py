@@ -1555,6 +1555,131 @@ def render_links(links: dict) -> list[str]:
     return lines
 
 
+# ---- a community's structure and joint tickets (issue 19) ---------------------------------------------------
+
+STRUCTURE_TYPES = ("CommunityDefined", "GridDefined", "GridRenamed", "GridRetired", "BuildingAssigned",
+                   "WorkerAssigned", "WorkerUnassigned", "PartyOrgDefined", "PartyOrgRetired", "LadderVersioned")
+PARTY_PARENT = {"grid_branch": None, "building_group": "grid_branch", "member_household": "building_group"}
+PART_EVENTS = ("PartReported", "PartResolved", "PartReleased", "PartDeadlineMissed", "PartEscalated")
+
+
+def _aware(text: object) -> datetime | None:
+    try:
+        found = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return found if found.tzinfo else None
+
+
+def _structure_step(kind: str, p: dict, grids: dict, terms: set, party: dict) -> str | None:  # noqa: C901
+    code = p.get("code") or p.get("grid")
+    if kind == "CommunityDefined":
+        return "a second CommunityDefined"
+    if kind == "GridDefined":
+        if code in grids:
+            return f"grid {code} defined twice (codes are never reused)"
+        grids[code] = True
+    elif kind in ("GridRenamed", "GridRetired", "BuildingAssigned", "WorkerAssigned"):
+        if not grids.get(code):
+            return f"{kind} names grid {code}, which is not defined or was retired"
+        if kind == "GridRetired":
+            grids[code] = False
+        if kind == "WorkerAssigned":
+            terms.add((code, p.get("role"), p.get("person"), p.get("building", "")))
+    elif kind == "WorkerUnassigned":
+        key = (code, p.get("role"), p.get("person"), p.get("building", ""))
+        if key not in terms:
+            return f"{p.get('person')} leaves a post in grid {code} they did not hold"
+        terms.discard(key)
+    elif kind == "PartyOrgDefined":
+        want = PARTY_PARENT.get(p.get("kind", ""), "?")
+        if want == "?" or (want is None) != (p.get("parent") is None) or (want and party.get(p["parent"]) != want):
+            return f"party organisation {p.get('org_id')} ({p.get('kind')}) has parent {p.get('parent')!r}"
+        party[p["org_id"]] = p["kind"]
+    elif kind == "PartyOrgRetired" and party.pop(p.get("org_id"), None) is None:
+        return f"retires party organisation {p.get('org_id')}, which does not exist"
+    return None
+
+
+def structure_problem(stream_id: str, rows: list[dict]) -> tuple[int | None, str] | None:
+    """The rules of yishi/services/audit_structure.py ``structure_problem``, with the standard library."""
+    community = stream_id[len("structure-"):]
+    first = rows[0]
+    if first.get("type") != "CommunityDefined" or (first.get("payload") or {}).get("community") != community:
+        return first.get("seq"), f"the stream must open with CommunityDefined for {community!r}"
+    grids: dict = {}
+    terms: set = set()
+    party: dict = {}
+    version, last_at = 0, _aware(first["payload"].get("at"))
+    for row in rows[1:]:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind not in STRUCTURE_TYPES:
+            continue
+        at = _aware(p.get("at"))
+        if at is None or (last_at is not None and at < last_at):
+            return seq, f"{kind} is dated {p.get('at')}, before the change recorded before it"
+        last_at = at
+        problem = _structure_step(kind, p, grids, terms, party)
+        if problem:
+            return seq, problem
+        if kind == "LadderVersioned":
+            version += 1
+            if (p.get("ladder") or {}).get("version") != version:
+                return seq, f"ladder version {(p.get('ladder') or {}).get('version')} where {version} comes next"
+    return None
+
+
+def parts_problem(rows: list[dict]) -> tuple[int | None, str] | None:
+    """The rules of yishi/services/audit_structure.py ``parts_problem``, with the standard library."""
+    owners: dict = {}
+    escalated: set = set()
+    whistled = None
+    for row in rows:
+        kind, p, seq = row.get("type"), row.get("payload") or {}, row.get("seq")
+        if kind == "WhistleBlown":
+            whistled = p.get("org")
+        elif kind == "PartOpened":
+            if whistled is None or p.get("part") != len(owners) + 1:
+                return seq, f"part {p.get('part')} opened out of order (or before any whistle)"
+            owners[p["part"]] = p.get("org")
+        elif kind in PART_EVENTS:
+            part = p.get("part")
+            if owners.get(part) is None:
+                return seq, f"{kind} for part {part}, which is not open"
+            actor = p.get("from_org") if kind == "PartEscalated" else p.get("org")
+            if kind != "PartReleased" and actor != owners[part]:
+                return seq, f"{kind} of part {part} by {actor}, but {owners[part]} owns it"
+            if kind == "PartEscalated":
+                if part in escalated:
+                    return seq, f"part {part} escalated a second time (a part moves up once)"
+                escalated.add(part)
+                owners[part] = p.get("to_org")
+            elif kind in ("PartResolved", "PartReleased"):
+                owners[part] = None
+        elif kind == "Resolved" and any(o is not None for o in owners.values()):
+            return seq, "the ticket was resolved while a part was still open"
+    return None
+
+
+def check_structure(stream_id: str, rows: list[dict]) -> Check | None:
+    if not stream_id.startswith("structure-") or not rows:
+        return None
+    problem = structure_problem(stream_id, rows)
+    if problem is not None:
+        return Check("structure", False, f"seq {problem[0]}: {problem[1]}", stream_id, problem[0])
+    count = sum(1 for r in rows if r.get("type") in STRUCTURE_TYPES)
+    return Check("structure", True, f"{count} structure events hold together", stream_id)
+
+
+def check_parts(stream_id: str, rows: list[dict]) -> Check | None:
+    if not rows or rows[0].get("type") != "EscalationOpened" or not any(r.get("type") == "WhistleBlown"
+                                                                         for r in rows):
+        return None
+    problem = parts_problem(rows)
+    if problem is not None:
+        return Check("joint_parts", False, f"seq {problem[0]}: {problem[1]}", stream_id, problem[0])
+    return Check("joint_parts", True, f"{sum(1 for r in rows if r.get('type') == 'PartOpened')} parts hold "
+                 "together", stream_id)
 # ---- meetings (issue 16; the same rules as yishi/services/audit_meetings.py) -------------------------------
 
 MEETING_TYPES = ("MeetingScheduled", "AgendaItemAdded", "PartyInvited", "PositionStated", "AttendanceSigned",
@@ -1723,7 +1848,8 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
                  check_sealed_head(stream_id, rows, seals), check_after_seal(stream_id, rows),
                  check_roll(stream_id, rows, rolls), check_recount(stream_id, rows, seals),
                  check_topic(stream_id, rows), check_meeting(stream_id, rows, streams),
-                 check_ledger(stream_id, rows, streams, witnesses)]
+                 check_ledger(stream_id, rows, streams, witnesses), check_structure(stream_id, rows),
+                 check_parts(stream_id, rows)]
         checks += [check for check in found if check is not None]
     try:
         links_check, links = check_links(deliberation_id, streams)

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.escalation import (
@@ -28,38 +28,42 @@ with workflow.unsafe.imports_passed_through():
         TicketNotice,
         WebhookDispatch,
     )
+    from activities.routing import Route, RouteQuery
     from activities.stages import Appended
     from domain import escalation as esc
-    from domain.errors import N_, Bilingual, Text
+    from domain.errors import N_, Bilingual
     from domain.escalation import (
         FOLLOW_UP_DEFAULT,
+        Acknowledged,
         Cancelled,
         Dues,
         EscalationError,
         EscalationEvent,
         EscalationOpened,
         EvidenceRef,
+        FollowUpAnswered,
         Level,
         LevelAssigned,
+        Resolved,
         Ticket,
     )
     from domain.escalation_auth import authorise
-    from domain.legal_calendar import BEIJING, HolidayFile, PeriodEnd
+    from domain.joint_commands import next_part_deadline
+    from domain.legal_calendar import HolidayFile, PeriodEnd
     from domain.procedures import parse_period
     from domain.stage_events import NoticePublished
     from yishi.i18n import bilingual
 
 from workflows.deadlines import DEADLINES_RECORDED, period_end, period_ends, with_fallback
+from workflows.escalation_joint import ActionReceipt, JointParts, TicketAction, beijing, reject
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
 
 FIRST_KEY = "1:opened"
 """The idempotency key of a ticket's first append (``EscalationOpened`` and the first assignment)."""
-
-
-def reject(message: str | Text, kind: str = "Rejected", /, **params: object) -> ApplicationError:
-    """A refusal a person can act on: English as the message, the text in the details (as in workflows/common.py)."""
-    text = message if isinstance(message, Text) else Text(message, **params)
-    return ApplicationError(str(text), text.wire(), type=kind, non_retryable=True)
+GRID_ROUTING = "grid-routing"
+"""Patch (issue 19): a new ticket is routed by the ``route_escalation`` activity (the grid of its building, the
+ladder version current when it opens, its channel, recorded on ``EscalationOpened``). Histories recorded before
+read the ladder with ``escalation_ladder`` (every ``tests/histories/escalation*.json`` but ``*_grid_routing*``)."""
 
 
 def _pair(title: tuple[str, str], body: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -71,10 +75,6 @@ ANNOUNCED = {"opened": N_("Ticket opened: %(subject)s"), "escalated": N_("Ticket
              "reopened": N_("Ticket reopened: %(subject)s"), "transferred": N_("Ticket transferred: %(subject)s")}
 
 
-def beijing(instant: datetime) -> str:
-    return instant.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
-
-
 class EscalationInput(BaseModel):
     ticket_id: str
     parent_id: str | None = None
@@ -84,39 +84,29 @@ class EscalationInput(BaseModel):
     detail: str = ""
     evidence: tuple[EvidenceRef, ...] = ()
     initiator: str = "committee"
-    initiator_kind: Literal["owner", "committee"] = "committee"
+    initiator_kind: Literal["owner", "committee", "hotline"] = "committee"
     start_level: str | None = None
     outcomes: tuple[str, ...] = ("resolved",)
     follow_up: str = FOLLOW_UP_DEFAULT
     holiday_file: HolidayFile | None = None
     webhook_attempts: int = 5
+    # Since the grid-routing patch: where the ticket came from and what it names to find its grid.
+    channel: str = ""
+    building: str = ""
+    entrance: str = ""
+    room: str = ""
+    address: str = ""
+    source: str = ""
+    case_number: str = ""
+    complainant_digest: str = ""
 
 
 class EscalationResult(EscalationOutcome):
     """How the ticket ended: the workflow's result (the same fields as ``escalation_outcome`` reads)."""
 
 
-class TicketAction(BaseModel):
-    """One organisation's (or the initiator's) action; ``text`` is the question, answer, resolution,
-    reason or comment, ``outcome`` the resolution outcome or the follow-up answer."""
-
-    role: str
-    actor: str
-    org: str = ""
-    text: str = ""
-    outcome: str = ""
-    to_org: str = ""
-
-
-class ActionReceipt(BaseModel):
-    ticket_id: str
-    seq: int
-    hash: str
-    status: str
-
-
 @workflow.defn(name="Escalation")
-class EscalationWorkflow:
+class EscalationWorkflow(JointParts):
     @workflow.init
     def __init__(self, params: EscalationInput) -> None:
         self._in = params
@@ -125,6 +115,7 @@ class EscalationWorkflow:
         self._version = 0
         self._lock = asyncio.Lock()  # orders appends with the state changes they record
         self._levels: tuple[Level, ...] | None = None
+        self._route: Route | None = None
 
     @workflow.run
     async def run(self, params: EscalationInput) -> EscalationResult:
@@ -190,10 +181,21 @@ class EscalationWorkflow:
             workflow.logger.warning("escalation.webhook_failed %s %s %s", t.ticket_id, assigned.org, exc.cause)
 
     async def _apply(self, label: str, events: list[EscalationEvent]) -> Appended:
+        responded = any(a.acknowledged_at for a in self._t.assignments)
         ref = await self._record(label, events)
         for event in events:
             if isinstance(event, LevelAssigned):
                 await self._announce(event)
+        if self._in.source:  # a hotline's ticket: its system hears of the response, the resolution, the rating
+            for event in events:
+                if isinstance(event, Acknowledged) and not responded:
+                    responded = True
+                    await self._callback("response", ref)
+                elif isinstance(event, Resolved):
+                    await self._callback("resolution", ref)
+                elif isinstance(event, FollowUpAnswered):
+                    await self._callback("rating", ref)
+        await self._announce_parts(events)
         return ref
 
     # ---- the ticket's life ---------------------------------------------------------------------------
@@ -206,19 +208,45 @@ class EscalationWorkflow:
         self._levels = levels
         return levels
 
-    def _opened(self, levels: tuple[Level, ...]) -> EscalationOpened:
+    async def _routed(self) -> tuple[tuple[Level, ...], Route | None]:
+        """The ticket's levels: since the ``grid-routing`` patch from its route (activity ``route_escalation``),
+        before it from the community's ladder (``escalation_ladder``). Asked once."""
+        if self._levels is not None:
+            return self._levels, self._route
+        if not workflow.patched(GRID_ROUTING):
+            return await self._ladder(), None
         p = self._in
-        return EscalationOpened(
-            at=workflow.now(), ticket_id=p.ticket_id, parent_id=p.parent_id, community=p.community,
-            category=p.category, subject=p.subject, detail=p.detail, evidence=p.evidence, initiator=p.initiator,
-            initiator_kind=p.initiator_kind, levels=levels, outcomes=p.outcomes)
+        route: Route = await workflow.execute_activity(
+            "route_escalation", RouteQuery(
+                community=p.community, category=p.category, at=workflow.now(), channel=p.channel or "resident",
+                building=p.building, entrance=p.entrance, room=p.room,
+                owner=p.initiator if p.initiator_kind == "owner" else "", address=p.address,
+                start_level=p.start_level), result_type=Route, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY)
+        self._route, self._levels = route, route.levels
+        return route.levels, route
+
+    def _opened(self, levels: tuple[Level, ...], route: Route | None = None) -> EscalationOpened:
+        p = self._in
+        routed = {} if route is None else {
+            "community": route.community, "channel": p.channel or "resident", "ladder_version": route.ladder_version,
+            "grid": route.grid, "building": route.building, "entrance": route.entrance,
+            "routed_by": route.routed_by, "source": p.source, "case_number": p.case_number,
+            "complainant_digest": p.complainant_digest, "joint": route.joint}
+        return EscalationOpened(**{
+            "at": workflow.now(), "ticket_id": p.ticket_id, "parent_id": p.parent_id, "community": p.community,
+            "category": p.category, "subject": p.subject, "detail": p.detail, "evidence": p.evidence,
+            "initiator": p.initiator, "initiator_kind": p.initiator_kind, "levels": levels, "outcomes": p.outcomes,
+            **routed})
 
     async def _open(self) -> None:
-        opened = self._opened(await self._ladder())
-        level = opened.levels[esc.start_index(opened.levels, self._in.start_level)]
+        levels, route = await self._routed()
+        opened = self._opened(levels, route)
+        start = route.start_level if route is not None else self._in.start_level
+        level = opened.levels[esc.start_index(opened.levels, start)]
         dues = await self._dues(level, opened.at)
         async with self._lock:
-            await self._apply("opened", esc.open_ticket(opened, self._in.start_level, dues))
+            await self._apply("opened", esc.open_ticket(opened, start, dues))
 
     async def _dues(self, level: Level, at: datetime) -> Dues:
         """A level's deadlines counted from ``at``: a recorded fact since the ``deadlines-recorded`` patch."""
@@ -242,8 +270,8 @@ class EscalationWorkflow:
         """Cancelled before the first append was known to be done: the stream still says the ticket was opened
         and cancelled, with no one assigned. The activity shares the first append's key, so whichever of the
         two lands first is the opening, and the cancellation is recorded once either way."""
-        levels = self._levels if self._levels is not None else await self._ladder()
-        opened = self._opened(levels)
+        levels, route = await self._routed()
+        opened = self._opened(levels, route)
         await workflow.execute_activity(
             "record_escalation_cancelled", EscalationCancel(
                 ticket_id=self._in.ticket_id, first_key=FIRST_KEY, opened=opened, cancelled=cancelled),
@@ -269,8 +297,9 @@ class EscalationWorkflow:
             if t.follow_up_due is not None:
                 return t.follow_up_due
             return parse_period(self._in.follow_up).end(t.resolved_at, self._in.holiday_file)  # before the patch
-        nxt = esc.next_deadline(t)
-        return nxt[1] if nxt else None
+        nxt = esc.next_deadline(t)  # None while joint parts are open: they have their own deadlines
+        due = [d for d in (nxt[1] if nxt else None, next_part_deadline(t)) if d is not None]
+        return min(due) if due else None
 
     async def _on_time(self) -> None:
         now, t = workflow.now(), self._t
@@ -279,6 +308,9 @@ class EscalationWorkflow:
             if due is not None and now >= due:
                 await self._apply("lapsed", esc.follow_up_lapsed(t, now))
                 await self._closed_notice()
+            return
+        if t.joint.open_parts:
+            await self._parts_on_time(now)
             return
         events = esc.deadline_passed(t, now, await self._dues_for("deadline", now))
         if not events:

@@ -1,5 +1,5 @@
--- Staff pages (issue 21): a community's own settings, the complainant of a ticket as the desk took it down, and the
--- files attached to tickets, stored by their SHA-256.
+-- Staff pages (issue 21): a community's own settings and the files attached to tickets, stored by their SHA-256.
+-- (Who complained is kept in `ticket_complainants`, 096_grid_tickets.sql, with its digest in the ticket's stream.)
 
 -- A community's choices that are not the law's: whether a paper ballot needs its scan's reference (the sheet's
 -- number or scan file name, the auditors' link from the record to the paper). Without a row: required.
@@ -8,19 +8,6 @@ CREATE TABLE community_settings (
     paper_ref_required boolean NOT NULL DEFAULT true,
     updated_by         text NOT NULL,
     updated_at         timestamptz NOT NULL
-);
-
--- Who complained, as the desk wrote it down: never in the ticket's stream (the stream holds the owner id or the
--- name the desk typed as the initiator, never a phone), shown only to the office that owns the ticket
--- (yishi/services/complainants.py). Deleting a row erases the person's details and leaves the stream intact.
-CREATE TABLE ticket_complainants (
-    ticket_id     text PRIMARY KEY,
-    name          text NOT NULL,
-    room          text NOT NULL DEFAULT '',
-    phone         text NOT NULL DEFAULT '',
-    owner_id      text,
-    given_by      text NOT NULL,
-    given_at      timestamptz NOT NULL
 );
 
 -- Attached files by SHA-256 (the ticket's events name them by hash; the bytes live here once, whoever sent them).

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from domain.escalation import Ticket
-from tests.web.conftest import app, settings, sign_in  # noqa: F401 - fixtures used by these tests
+from tests.web.conftest import app, client, settings, sign_in  # noqa: F401 - fixtures used by these tests
 from tests.workflows.conftest import task_queue, ts_env  # noqa: F401
 
 

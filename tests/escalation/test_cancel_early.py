@@ -58,7 +58,8 @@ async def test_cancelled_while_reading_the_ladder(ts_env, store, pool, task_queu
     env = ts_env
     async with Worker(env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=[]):
         tid, handle = await open_ticket(env.client, COMPLAINT, task_queue=task_queue)
-        await history_has(handle, lambda ev: "escalation_ladder" in scheduled(ev), "the ladder activity")
+        # The ladder is read by the routing activity since the grid-routing patch (escalation_ladder before it).
+        await history_has(handle, lambda ev: "route_escalation" in scheduled(ev), "the routing activity")
         await handle.cancel()
         await history_has(handle, lambda ev: any(
             e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED for e in ev) and ev[-1].event_type

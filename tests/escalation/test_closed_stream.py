@@ -99,7 +99,7 @@ async def test_a_delivery_finishing_after_the_cancel_is_logged_not_appended(temp
     client = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
     queue = f"closed-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow], interceptors=[finished],
-                      activities=[acts.escalation_ladder, acts.append_escalation_events, acts.notify_escalation,
+                      activities=[acts.route_escalation, acts.append_escalation_events, acts.notify_escalation,
                                   acts.dispatch_escalation_webhook, acts.record_escalation_cancelled,
                                   CalendarActivities(Settings()).compute_deadlines]):
         tid, handle = await open_ticket(client, TicketRequest(

@@ -46,10 +46,11 @@ from tests.web.walls import (
 )
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
 from workflows.escalation import TicketAction
+from workflows.escalation_joint import Whistle
 from yishi.services import points, volunteers
 from yishi.services.channels import book as channel_book
 from yishi.services.channels import remove_channel, set_channel, set_quiet_hours
-from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org
+from yishi.services.escalations import TicketRequest, act, issue_org_token, open_ticket, register_org, whistle
 from yishi.services.meetings import meeting_state
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.settings import Settings
@@ -260,6 +261,43 @@ async def slip(w: World) -> None:
     assert len(slips) == 1 and slips[0]["by"].startswith("committee committee-"), slips
 
 
+async def console_whistle(w: World) -> None:
+    """吹哨 from the ticket page: a street office of another street is told what an unknown ticket would tell it; a
+    department may not blow the whistle at all; the ticket's street office calls two departments in at once."""
+    tid = await w.ticket()
+    path = f"/console/escalations/t/{tid}/whistle"
+    fields = {"dept-1": "dept:market", "dept-2": "dept:urban", "text": "综合执法"}
+    other = await w.sign_in("street_office", community=None, organisation="street:别的街道")
+    await w.refused(other, path, fields, tid, "a whistle by another street")
+    before = await written(w.store, w.pool, tid)
+    dept = await w.sign_in("department", community=None, organisation="dept:urban")
+    assert (await dept.post(path, data={**await w.form(dept), **fields})).status_code == 403
+    assert await written(w.store, w.pool, tid) == before
+    name = f"科长-{uuid.uuid4().hex[:6]}"
+    street = await w.sign_in("street_office", name, community=None)
+    done = await street.post(path, data={**await w.form(street), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    events = await w.store.read(tid)
+    assert [e.payload["by"] for e in events if e.type == "WhistleBlown"] == [name]
+    assert [e.payload["org"] for e in events if e.type == "PartOpened"] == ["dept:market", "dept:urban"]
+
+
+async def console_part(w: World) -> None:
+    """A part's report-in from the ticket page: only the department that owns the part."""
+    tid = await w.ticket()
+    await whistle(w.temporal, tid, Whistle(role="street_office", actor="王科长", org="street",
+                                           departments=("dept:market",), text="综合执法"))
+    path = f"/console/escalations/t/{tid}/parts/1"
+    other = await w.sign_in("department", community=None, organisation="dept:urban")
+    await w.refused(other, path, {"action": "report_in"}, tid, "a report-in by another department")
+    name = f"经办人-{uuid.uuid4().hex[:6]}"
+    owner = await w.sign_in("department", name, community=None, organisation="dept:market")
+    done = await owner.post(path, data={**await w.form(owner), "action": "report_in"})
+    assert done.status_code == 303, done.text[-600:]
+    reported = [e.payload for e in await w.store.read(tid) if e.type == "PartReported"]
+    assert [(r["org"], r["by"]) for r in reported] == [("dept:market", name)]
+
+
 # ---- the organisation API's wall -----------------------------------------------------------------------------
 
 
@@ -292,6 +330,31 @@ async def api_action(w: World) -> None:
         assert done.status_code == 200 and done.json()["status"] == "acknowledged", done.text
 
 
+async def api_part(w: World) -> None:
+    """A joint ticket's part (吹哨报到): only the department that owns it reports in; any other organisation is told
+    what an unknown ticket would tell it, and nothing reaches the workflow."""
+    mark = uuid.uuid4().hex[:6]
+    owner, other = f"dept:market-{mark}", f"dept:urban-{mark}"
+    tokens = {}
+    for org in (owner, other):
+        await register_org(w.pool, org, role="department")
+        tokens[org] = {"Authorization": f"Bearer {await issue_org_token(w.pool, org)}"}
+    tid = await w.ticket()
+    await whistle(w.temporal, tid, Whistle(role="street_office", actor="王科长", org="street", departments=(owner,),
+                                           text="综合执法"))
+    unknown = f"esc-{uuid.uuid4().hex[:12]}"
+    body = {"action": "report_in", "actor": "经办人"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=w.app), base_url=BASE_URL) as client:
+        before = await written(w.store, w.pool, tid)
+        refused = await client.post(f"/api/v1/escalations/{tid}/parts/1", json=body, headers=tokens[other])
+        nobody = await client.post(f"/api/v1/escalations/{unknown}/parts/1", json=body, headers=tokens[other])
+        assert refused.status_code == nobody.status_code == 404, refused.text
+        assert refused.text.replace(tid, "ID") == nobody.text.replace(unknown, "ID"), "as if there were no ticket"
+        assert await written(w.store, w.pool, tid) == before
+        done = await client.post(f"/api/v1/escalations/{tid}/parts/1", json=body, headers=tokens[owner])
+        assert done.status_code == 200, done.text
+
+
 # ---- the account's own community -----------------------------------------------------------------------------
 
 
@@ -311,6 +374,51 @@ async def complaint(w: World) -> None:
     async with w.pool.acquire() as conn:
         filed_under = await conn.fetch("SELECT ticket_id, community FROM escalations WHERE parent_id = $1", d.id)
     assert [tuple(r) for r in filed_under] == [(tid, HOME)], "the outsiders opened nothing under it"
+
+
+async def structure_change(w: World) -> None:
+    """A community's structure: a committee of another community is told what an unknown page would tell it and
+    writes nothing; the community's own committee defines a grid, recorded with its name."""
+    community = f"网格社区-{uuid.uuid4().hex[:6]}"
+    path = f"/console/structure/{community}"
+    street = await w.sign_in("street_office", community=None)
+    defined = await street.post(path, data={**await w.form(street), "op": "community", "name": "网格社区",
+                                            "street": "jc"})
+    assert defined.status_code == 303, defined.text[-600:]
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {"op": "grid", "code": "WG-01", "name": "一网格"}, f"structure-{community}",
+                    "a grid defined by another community's committee")
+    name = f"委员-{uuid.uuid4().hex[:6]}"
+    own = await w.sign_in("committee", name, community=community)
+    done = await own.post(path, data={**await w.form(own), "op": "grid", "code": "WG-01", "name": "一网格"})
+    assert done.status_code == 303, done.text[-600:]
+    grids = [e.payload for e in await w.store.read(f"structure-{community}") if e.type == "GridDefined"]
+    assert [(g["code"], g["by"]) for g in grids] == [("WG-01", f"committee {name}")]
+
+
+async def ladder_change(w: World) -> None:
+    """The ladder: a committee of another community is refused as if the page did not exist, and writes nothing;
+    the community's committee records a new version with its name."""
+    community = f"阶梯社区-{uuid.uuid4().hex[:6]}"
+    street = await w.sign_in("street_office", community=None)
+    defined = await street.post(f"/console/structure/{community}", data={
+        **await w.form(street), "op": "community", "name": "阶梯社区", "street": "jc"})
+    assert defined.status_code == 303, defined.text[-600:]
+    path = f"/console/structure/{community}/ladder"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {"ack-street": "PT8H"}, f"structure-{community}", "another community's ladder")
+    name = f"委员-{uuid.uuid4().hex[:6]}"
+    own = await w.sign_in("committee", name, community=community)
+    bad = await own.post(path, data={**await w.form(own), "ack-street": "soon"})
+    assert bad.status_code == 422 and "soon" in bad.text, bad.text[-600:]
+    done = await own.post(path, data={**await w.form(own), "ack-street": "PT8H", "category": "housing",
+                                      "level": "street", "resolve": "3wd"})
+    assert done.status_code == 303, done.text[-600:]
+    versions = [e.payload for e in await w.store.read(f"structure-{community}") if e.type == "LadderVersioned"]
+    assert [v["by"] for v in versions] == [f"committee {name}"]
+    ladder = versions[0]["ladder"]
+    assert next(lv["ack"] for lv in ladder["levels"] if lv["key"] == "street") == "PT8H"
+    assert ladder["deadlines"]["housing"]["street"]["resolve"] == "3wd"
 
 
 async def start(w: World) -> None:
@@ -654,7 +762,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/feedback"): feedback,
     ("POST", "/console/escalations/t/{ticket_id:path}/act"): ticket_act,
     ("POST", "/console/escalations/t/{ticket_id:path}/slip"): slip,
+    ("POST", "/console/escalations/t/{ticket_id:path}/whistle"): console_whistle,
+    ("POST", "/console/escalations/t/{ticket_id:path}/parts/{part}"): console_part,
+    ("POST", "/console/structure/{community}"): structure_change,
+    ("POST", "/console/structure/{community}/ladder"): ladder_change,
     ("POST", "/api/v1/escalations/{ticket_id:path}/actions"): api_action,
+    ("POST", "/api/v1/escalations/{ticket_id:path}/parts/{part}"): api_part,
     ("POST", "/console/escalations/new"): complaint,
     ("POST", "/console/new"): start,
     ("POST", "/console/topics/{topic_id}/act"): topic_act,

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.escalation.conftest import ticket_until
 from tests.web.conftest import BASE_URL, SECRET
 from tests.workflows.conftest import running_worker
+from yishi.services.escalations import complainant, contact_digest
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
@@ -109,6 +110,10 @@ async def test_console_form_files_a_ticket_once(temporal_server, app, sign_in, s
         assert opened["evidence"] == [{"kind": "attachment", "stream_id": None, "seq": None, "hash": None,
                                        "name": "楼道照片.png", "sha256": sha, "note": ""}]
         assert "13800000000" not in str([e.payload for e in await store.read(ticket_id)]), "no phone in the stream"
+        # Who complained is kept outside the stream, the stream keeping its digest (the audit holds one to the other).
+        assert await complainant(pool, ticket_id) == {"name": "o001（1-1-101 张阿姨）", "room": "1-1-101",
+                                                      "phone": "13800000000"}
+        assert opened["complainant_digest"] == contact_digest(await complainant(pool, ticket_id))
         assert "三楼楼道堆放杂物。" in opened["detail"] and "（网格员 网格员-" in opened["detail"]
         committee = await sign_in("committee")
         await ticket_until(temporal.get_workflow_handle(ticket_id), lambda t: t.current is not None, "assigned")

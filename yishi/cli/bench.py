@@ -91,3 +91,19 @@ def deliberations_cmd(count: int, timer: float, concurrency: int, backlog: int, 
     _emit(run(DeliberationsConfig(count=count, timer=timer, concurrency=concurrency, backlog=backlog, wait=wait,
                                   worker_cache=worker_cache, sqlite_sync=sqlite_sync, database_url=database_url,
                                   temporal_address=temporal_address)), as_json)
+
+
+@bench.command("tickets")
+@click.option("--seeded", default=1_000_000, show_default=True, help="Tickets written to the read side.")
+@click.option("--workflows", default=10_000, show_default=True, help="Real tickets through the Escalation workflow.")
+@click.option("--concurrency", default=24, show_default=True, help="Real tickets in flight at a time.")
+@click.option("--samples", default=100, show_default=True, help="Timed runs of each query.")
+@_stack_options
+def tickets_cmd(seeded: int, workflows: int, concurrency: int, samples: int, database_url: str | None,
+                temporal_address: str | None, as_json: bool) -> None:
+    """The inbox and the appraisal over a million tickets, with real ticket workflows (p95 < 1 s)."""
+    from yishi.bench.tickets import TicketsConfig, run
+
+    _quiet()
+    _emit(run(TicketsConfig(seeded=seeded, workflows=workflows, concurrency=concurrency, samples=samples,
+                            database_url=database_url, temporal_address=temporal_address)), as_json)

@@ -76,3 +76,67 @@ async def _report(database_url: str, start: date, end: date, as_of: datetime, co
         return report_json(await rates_report(pool, start, end, as_of, community))
     finally:
         await pool.close()
+
+
+@report.command("appraisal")
+@click.option("--dimension", type=click.Choice(["grid", "worker", "department", "community", "org", "level",
+                                                "channel"]), default="grid", show_default=True)
+@click.option("--period", "label", required=True, help="A month (2026-03) or a half-year (2026-H1).")
+@click.option("--community", default=None, help="Only this community's tickets.")
+@click.option("--key", default=None, help="Only this cell: a grid organisation, a worker's account name, a department.")
+@click.option("--as-of", "as_of", default=None, help="Judge deadlines as of this ISO instant (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write a CSV file.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None, help="Also write an XLSX file.")
+@click.option("--by", default=None, help="Who asks (logged; default: the login name).")
+@click.option("--as", "role", default="operator", show_default=True, help="Their role.")
+@data_dir_option
+def appraisal_cmd(dimension: str, label: str, community: str | None, key: str | None, as_of: str | None,
+                  as_json: bool, csv_path: str | None, xlsx_path: str | None, by: str | None, role: str) -> None:
+    """考核评价: received, responded and resolved within the deadlines, satisfied, overdue, reopened, mean times;
+    per grid, grid worker, department or community, over a month or a half-year (docs/escalation.md)."""
+    import os
+    from pathlib import Path
+
+    import structlog
+
+    from domain.grid_appraisal import PeriodLabelError, period_of
+
+    try:
+        start, end = period_of(label)
+    except PeriodLabelError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    try:
+        instant = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    except ValueError:
+        raise click.BadParameter(f"'{as_of}' is not an ISO date-time", param_hint="--as-of") from None
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=BEIJING)
+    structlog.get_logger(__name__).info("report.appraisal", by=by or os.environ.get("USER"), role=role,
+                                        dimension=dimension, period=label, community=community, key=key)
+    settings = stack_settings("database")
+    report = asyncio.run(_appraisal(settings.database_url, dimension, start, end, instant, community, key))
+    from yishi.services.appraisal import report_json, rows_of, to_csv, to_xlsx
+
+    if csv_path:
+        Path(csv_path).write_text("\ufeff" + to_csv(report), encoding="utf-8")
+    if xlsx_path:
+        Path(xlsx_path).write_bytes(to_xlsx(report))
+    if as_json:
+        click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'':<28} {'接单':>4} {'响应率':<18} {'解决率':<18} {'满意率':<18} {'逾期':>4} {'重办':>4}")
+    for row in rows_of(report):
+        click.echo(f"{str(row[0]):<28} {row[1]:>4} {row[4] or '—':<18} {row[7] or '—':<18} {row[11] or '—':<18} "
+                   f"{row[12]:>4} {row[13]:>4}")
+
+
+async def _appraisal(database_url: str, dimension: str, start: datetime, end: datetime, as_of: datetime,
+                     community: str | None, key: str | None) -> Any:
+    from activities.db import create_pool
+    from yishi.services.appraisal import appraisal
+
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        return await appraisal(pool, dimension, start, end, as_of, community=community, key=key)
+    finally:
+        await pool.close()

@@ -39,6 +39,9 @@ LABELS: dict[str, dict[str, str]] = {
         "owner_rep": C_("role", "owners' representatives"),
         "property_company": C_("role", "property company"),
         "owner": C_("role", "owner"),
+        "building_head": C_("role", "building head"),
+        "party_secretary": C_("role", "community party secretary"),
+        "hotline": C_("role", "12345 hotline"),
     },
     "procedure": {
         "elevator": C_("procedure", "Elevator installation"),
@@ -131,6 +134,42 @@ LABELS: dict[str, dict[str, str]] = {
         "community": C_("level", "community party committee"),
         "street": C_("level", "street office"),
         "department": C_("level", "district department"),
+        "secretary": C_("level", "community party secretary (direct line)"),
+        "part": C_("level", "joint part"),
+    },
+    "party_kind": {  # the party organisation chain of a grid (docs/structure.md), a meeting's invited parties
+        "grid_branch": C_("party_kind", "grid party branch"),
+        "building_group": C_("party_kind", "building party group"),
+        "member_household": C_("party_kind", "party member household"),
+        "party_member": C_("party_kind", "party member"),
+        "residents_committee": C_("party_kind", "residents' committee"),
+        "owner_rep": C_("party_kind", "owners' representative"),
+        "property_company": C_("party_kind", "property company"),
+        "department": C_("party_kind", "government department"),
+    },
+    "dimension": {  # what the appraisal counts by (yishi/web/appraisal.py)
+        "grid": C_("dimension", "per grid"),
+        "worker": C_("dimension", "per grid worker"),
+        "department": C_("dimension", "per department"),
+        "community": C_("dimension", "per community"),
+    },
+    "part_status": {  # a joint ticket's part (吹哨报到)
+        "open": C_("part_status", "open"),
+        "done": C_("part_status", "done"),
+        "released": C_("part_status", "released"),
+    },
+    "channel": {  # where a ticket came from
+        "resident": C_("channel", "resident's complaint"),
+        "grid_report": C_("channel", "grid worker's report"),
+        "secretary": C_("channel", "direct line to the party secretary"),
+        "hotline": C_("channel", "12345 hotline"),
+        "topic": C_("channel", "topic routed by the committee"),
+        # how a notice went out (NoticeDelivered.channel), in a ticket's history
+        "print": C_("channel", "printed sheet"),
+        "webhook": C_("channel", "SMS / WeChat gateway"),
+        "email": C_("channel", "e-mail"),
+        "log": C_("channel", "system log"),
+        "org-webhook": C_("channel", "the organisation's system"),
     },
     "org": {  # organisations by id where the id is a code; "grid:…", "committee:…", "dept:…" name themselves
         "street": C_("org", "street office"),
@@ -144,13 +183,6 @@ LABELS: dict[str, dict[str, str]] = {
     "deadline_kind": {  # which deadline a level missed (DeadlineMissed.deadline)
         "acknowledge": C_("deadline_kind", "acknowledge"),
         "resolve": C_("deadline_kind", "resolve"),
-    },
-    "channel": {  # how a notice went out (NoticeDelivered.channel), in a ticket's history
-        "print": C_("channel", "printed sheet"),
-        "webhook": C_("channel", "SMS / WeChat gateway"),
-        "email": C_("channel", "e-mail"),
-        "log": C_("channel", "system log"),
-        "org-webhook": C_("channel", "the organisation's system"),
     },
     "category": {
         "housing": C_("category", "housing management"),
@@ -196,6 +228,9 @@ LABELS: dict[str, dict[str, str]] = {
         "decline_transfer": C_("action", "Decline the transfer"),
         "provide_info": C_("action", "Provide the information"),
         "follow_up": C_("action", "Submit the rating"),
+        "report_in": C_("action", "Report in"),
+        "resolve_part": C_("action", "Resolve our part (written resolution)"),
+        "release_part": C_("action", "Release the department from its part"),
     },
     "period": {
         "feasibility": C_("period", "Feasibility check"),
@@ -331,13 +366,6 @@ LABELS: dict[str, dict[str, str]] = {
         "held": C_("meeting_status", "held, minutes awaiting confirmation"),
         "published": C_("meeting_status", "minutes published"),
         "cancelled": C_("meeting_status", "cancelled"),
-    },
-    "party_kind": {
-        "party_member": C_("party_kind", "party member"),
-        "residents_committee": C_("party_kind", "residents' committee"),
-        "owner_rep": C_("party_kind", "owners' representative"),
-        "property_company": C_("party_kind", "property company"),
-        "department": C_("party_kind", "government department"),
     },
     "via": {
         "link": C_("via", "own invitation link"),

@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from activities.eventstore import NewEvent, append_on
 
-ROLES = ("committee", "grid_worker", "street_office", "department", "auditor")
+ROLES = ("committee", "grid_worker", "street_office", "department", "auditor", "party_secretary")
 MIN_PASSWORD = 10
 SESSION_TTL = timedelta(hours=12)  # the default of YISHI_SESSION_HOURS
 ACCOUNTS_STREAM = "accounts"  # who created, disabled, enabled, reset what and when: auditors read it

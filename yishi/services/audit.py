@@ -44,6 +44,7 @@ from yishi.services.audit_kept import audited_hash, check_kept
 from yishi.services.audit_ledgers import check_ledger, named_streams, runs_not_expected
 from yishi.services.audit_links import link_audit
 from yishi.services.audit_meetings import check_meeting, meeting_streams_named, meeting_tickets_named
+from yishi.services.audit_structure import check_parts, check_structure
 from yishi.services.audit_temporal import (
     AuditInputError,
     Run,
@@ -294,13 +295,17 @@ async def verify(
     workflows = WORKFLOWS if workflows is None else workflows
     data = await _gather(deliberation_id, pool, client, histories)
     ledger_runs = None if data.runs else runs_not_expected(deliberation_id, data.rows.get(deliberation_id, []))
-    checks = [ledger_runs or runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
-    checks.append(check_kept(deliberation_id, data.runs, published_hashes(data.rows)))
+    if runless(deliberation_id):
+        checks = [Check("temporal_runs", True, "a structure stream: no workflow writes it", deliberation_id)]
+    else:
+        checks = [ledger_runs or runs_check(deliberation_id, data.runs), *await replay_checks(data.runs, workflows)]
+        checks.append(check_kept(deliberation_id, data.runs, published_hashes(data.rows)))
     checks.append(check_tickets(deliberation_id, data.tickets, data.rows))
     rolls = await rolls_to_check(pool, data.rows)
     for stream_id, rows in data.rows.items():
         with gc_paused():  # the recount folds every ballot (activities.box.gc_paused)
             checks.extend(stream_checks(stream_id, rows, data.witnesses, rolls))
+        checks += [c for c in (check_structure(stream_id, rows), check_parts(stream_id, rows)) if c is not None]
         if (topic := check_topic(stream_id, rows)) is not None:
             checks.append(topic)
         if (meeting := check_meeting(stream_id, rows, data.rows)) is not None:
@@ -308,6 +313,7 @@ async def verify(
         if (ledger := check_ledger(stream_id, rows, data.rows, data.witnesses)) is not None:
             checks.append(ledger)
         checks.append(check_stream_row(stream_id, rows, await stream_head(pool, stream_id)))
+    checks += await complainant_checks(pool, data.rows)
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
     checks.append(postings_check(deliberation_id, data.rows, await posting_photos(pool, data.rows)))
@@ -316,6 +322,31 @@ async def verify(
              "kept": str(r.kept.path) if r.kept else None} for r in data.runs]
     streams = {s: _stream_summary(rows) for s, rows in data.rows.items()}
     return AuditReport(deliberation_id, checks, streams, runs, links)
+
+
+def runless(stream_id: str) -> bool:
+    """A community's structure or a street's list: streams the services write, no workflow (issue 19)."""
+    return stream_id.startswith(("structure-", "street-"))
+
+
+async def complainant_checks(pool: asyncpg.Pool, rows_by_stream: dict[str, list[dict[str, Any]]]) -> list[Check]:
+    """A ticket that names a complainant's digest: the contact kept outside the stream still hashes to it (the
+    contact itself is not shown: an auditor needs no one's phone number to see it was not changed)."""
+    from yishi.services.escalations import contact_digest
+
+    checks = []
+    for stream_id, rows in rows_by_stream.items():
+        digest = rows[0]["payload"].get("complainant_digest") if rows and rows[0]["type"] == "EscalationOpened" \
+            else None
+        if not digest:
+            continue
+        async with pool.acquire() as conn:
+            contact = await conn.fetchval("SELECT contact FROM ticket_complainants WHERE ticket_id = $1", stream_id)
+        ok = contact is not None and contact_digest(contact) == digest
+        checks.append(Check("complainant", ok, "the complainant's contact kept outside the stream matches its digest"
+                            if ok else "the complainant's contact is missing or does not match the digest in "
+                            "EscalationOpened", stream_id, rows[0]["seq"]))
+    return checks
 
 
 # ---- export --------------------------------------------------------------------------------------------

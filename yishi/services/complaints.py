@@ -11,16 +11,18 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.routing import ladder_at
 from domain.errors import N_, DomainError, Items, Label, Text
-from domain.escalation import EvidenceRef, Ladder, default_ladder
+from domain.escalation import EvidenceRef, Ladder
 from yishi.i18n import bilingual
-from yishi.services.escalations import TicketRequest, open_ticket
+from yishi.services.escalations import TicketRequest, keep_complainant, open_ticket
 
 MAX_SUBJECT, MAX_DETAIL, MAX_RESIDENT, MAX_ATTACHMENTS = 200, 4000, 100, 20
 ATTACHMENT_LINE = re.compile(r"^(?P<name>.*?)[\s,，]+(?P<sha256>[0-9a-fA-F]{64})$")
@@ -62,13 +64,20 @@ class Complaint(BaseModel):
     filed_by: str
     """The account that typed it in, written under the detail for the offices that handle it (with its role)."""
     filed_by_role: str | None = None
+    building: str = ""
+    """The building (楼栋) it is about: the ticket goes to that building's grid (activities/routing.py)."""
+    entrance: str = ""
+    room: str = ""
+    """A room (房号): its building is found on the community's latest roll."""
+    channel: str = "resident"
+    """``resident`` (a resident's complaint), ``grid_report`` (a grid worker's own), ``secretary`` (书记直通车)."""
 
 
 async def community_ladder(pool: asyncpg.Pool, community: str) -> Ladder:
-    """The community's own ladder, else the default one (as the escalation workflow reads it)."""
+    """The community's ladder as a ticket opened now would take it (activities/routing.py ``ladder_at``: the
+    version current now, else one set before versions, else the default)."""
     async with pool.acquire() as conn:
-        raw = await conn.fetchval("SELECT ladder FROM escalation_ladders WHERE community = $1", community)
-    return Ladder.model_validate(raw) if raw else default_ladder(community)
+        return (await ladder_at(conn, community, datetime.now(UTC))).ladder()
 
 
 def parse_attachments(text: str) -> tuple[tuple[EvidenceRef, ...], list[Problem]]:
@@ -106,9 +115,11 @@ def check_complaint(complaint: Complaint, ladder: Ladder) -> TicketRequest:
         valid = Items(Label("category", c) for c in ladder.departments)
         problems.append(Problem("category", Text(N_("choose a category (%(valid)s)"), valid=valid)))
     levels = [level.key for level in ladder.levels]
-    if complaint.start_level and complaint.start_level not in levels:
+    if complaint.channel not in ("resident", "grid_report", "secretary"):
+        problems.append(Problem("channel", Text(N_("the channel must be resident, grid_report or secretary"))))
+    if complaint.start_level and complaint.start_level not in levels and complaint.channel != "secretary":
         problems.append(Problem("start_level", Text(N_("the first level must be one of %(levels)s"),
-                                                            levels=Items(levels))))
+                                                    levels=Items(levels))))
     evidence, attachment_problems = parse_attachments(complaint.attachments)
     problems += attachment_problems
     if problems:
@@ -121,7 +132,9 @@ def check_complaint(complaint: Complaint, ladder: Ladder) -> TicketRequest:
     return TicketRequest(community=complaint.community, category=complaint.category,
                          subject=complaint.subject.strip(), detail=f"{detail}\n\n{signature}" if detail else signature,
                          initiator=complaint.resident.strip(), initiator_kind="owner",
-                         start_level=complaint.start_level or None, evidence=evidence)
+                         start_level=complaint.start_level or None, evidence=evidence, channel=complaint.channel,
+                         building=complaint.building.strip()[:32], entrance=complaint.entrance.strip()[:16],
+                         room=complaint.room.strip()[:32])
 
 
 def ticket_id_for(*parts: str) -> str:
@@ -130,11 +143,16 @@ def ticket_id_for(*parts: str) -> str:
 
 
 async def file_complaint(client: Client, pool: asyncpg.Pool, complaint: Complaint, *, task_queue: str,
-                         ticket_id: str) -> str:
+                         ticket_id: str, contact: dict[str, str] | None = None) -> str:
     """Check the complaint against its community's ladder and open the ticket; returns the ticket id.
 
+    ``contact`` (name, room, phone as the desk took them down) is kept outside the stream once the complaint is
+    valid, its digest in ``EscalationOpened`` (services/escalations.py ``keep_complainant``).
     Opening the same ``ticket_id`` again while its ticket runs is not an error: it is the same complaint."""
     request = check_complaint(complaint, await community_ladder(pool, complaint.community))
+    if contact:
+        digest = await keep_complainant(pool, ticket_id, contact)
+        request = request.model_copy(update={"complainant_digest": digest})
     try:
         await open_ticket(client, request, task_queue=task_queue, ticket_id=ticket_id,
                           parent_id=complaint.deliberation_id or None)

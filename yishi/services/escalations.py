@@ -18,16 +18,18 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.escalation import load_ticket, project_ticket
 from activities.eventstore import EventStore
 from domain.errors import N_, DomainError, Items
 from domain.escalation import EvidenceRef, Ticket
-from domain.escalation_rates import RateCell, RatesReport, rates
+from domain.escalation_rates import RateCell, RatesReport
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
 from workflows.escalation import ACTIONS, ActionReceipt, EscalationInput, EscalationResult, TicketAction
+from workflows.escalation_joint import PART_UPDATES, PartAction, Whistle
 from yishi.i18n.errors import refusal
 from yishi.services.accounts import Account
 from yishi.services.console import UNASSIGNED, may_see_community
@@ -38,7 +40,9 @@ class RefusedError(DomainError):
 
 
 class TicketRequest(BaseModel):
-    """A ticket started on its own (a resident's complaint taken by the committee or a grid worker)."""
+    """A ticket started on its own (a resident's complaint taken by the committee or a grid worker, a grid
+    worker's own report, 书记直通车, a hotline's case). ``building`` / ``entrance`` / ``room`` / ``address`` are
+    what routing finds the grid from (activities/routing.py)."""
 
     model_config = ConfigDict(frozen=True)
     community: str = "default"
@@ -49,6 +53,14 @@ class TicketRequest(BaseModel):
     initiator_kind: str = "committee"
     start_level: str | None = None
     evidence: tuple[EvidenceRef, ...] = ()
+    channel: str = "resident"
+    building: str = ""
+    entrance: str = ""
+    room: str = ""
+    address: str = ""
+    source: str = ""
+    case_number: str = ""
+    complainant_digest: str = ""
 
 
 def account_org(account: Account) -> str | None:
@@ -57,18 +69,40 @@ def account_org(account: Account) -> str | None:
         return account.organisation
     community = account.community or "default"
     return {"committee": f"committee:{community}", "grid_worker": f"grid:{community}",
-            "street_office": "street"}.get(account.role)
+            "street_office": "street", "party_secretary": f"secretary:{community}"}.get(account.role)
 
 
-async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str,
-                      ticket_id: str | None = None, **options: Any) -> tuple[str, WorkflowHandle]:
+async def account_orgs(pool: asyncpg.Pool, account: Account) -> list[str]:
+    """Every organisation the account acts for: :func:`account_org`, and for a grid worker each grid the
+    community's structure names them a worker of now (一人多格: one worker may serve several grids)."""
+    orgs = [org] if (org := account_org(account)) else []
+    if account.role == "grid_worker":
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT DISTINCT org FROM structure_terms WHERE person = $1"
+                                    " AND role = 'grid_worker' AND until IS NULL ORDER BY org", account.name)
+        orgs += [r["org"] for r in rows if r["org"] not in orgs]
+    return orgs
+
+
+def acting_org(orgs: list[str], ticket: Ticket) -> str:
+    """Which of the account's organisations acts on ``ticket``: one that owns a part of it now, or is a waiting
+    transfer's receiver; else the first (the workflow then refuses, naming the owner)."""
+    wanted = ticket.current_handlers | ({ticket.transfer.to_org} if ticket.transfer else set())
+    return next((o for o in orgs if o in wanted), orgs[0] if orgs else "")
+
+
+async def open_ticket(client: Client, req: TicketRequest, *, task_queue: str, ticket_id: str | None = None,
+                      id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                      **options: Any) -> tuple[str, WorkflowHandle]:
     ticket_id = ticket_id or f"esc-{secrets.token_hex(6)}"
     params = EscalationInput(ticket_id=ticket_id, community=req.community, category=req.category,
                              subject=req.subject, detail=req.detail, initiator=req.initiator,
                              initiator_kind=req.initiator_kind, start_level=req.start_level,  # type: ignore[arg-type]
-                             evidence=req.evidence, **options)
+                             evidence=req.evidence, channel=req.channel, building=req.building,
+                             entrance=req.entrance, room=req.room, address=req.address, source=req.source,
+                             case_number=req.case_number, complainant_digest=req.complainant_digest, **options)
     handle = await client.start_workflow("Escalation", params, id=ticket_id, task_queue=task_queue,
-                                         result_type=EscalationResult)
+                                         result_type=EscalationResult, id_reuse_policy=id_reuse_policy)
     return ticket_id, handle
 
 
@@ -96,33 +130,37 @@ async def act(client: Client, ticket_id: str, action: str, arg: TicketAction) ->
     """Send one action to the ticket's workflow; a refusal raises :class:`RefusedError` ."""
     if action not in ACTIONS:
         raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action, valid=Items(ACTIONS))
-    handle = client.get_workflow_handle(ticket_id)
-    await _opened(handle)
-    try:
-        return await handle.execute_update(action, arg, result_type=ActionReceipt)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise RefusedError(refusal(cause or exc)) from None
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise RefusedError(N_("ticket %(ticket)s does not exist or has ended"), ticket=ticket_id) from None
+    return await _update(client, ticket_id, action, arg)
 
 
-async def inbox(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
-    """Tickets the organisation owns, and transfers waiting for it to accept, earliest deadline first."""
+INBOX_PAGE = 100
+
+
+async def inbox(pool: asyncpg.Pool, org: str | list[str], *, limit: int = INBOX_PAGE,
+                offset: int = 0) -> list[dict[str, Any]]:
+    """What the organisation(s) must act on, earliest deadline first: tickets they own, transfers waiting for
+    them, and joint tickets' parts they own (吹哨报到: ``part`` names the part; the ticket's owner sees its joint
+    tickets too, marked ``joint``). One page of ``limit`` rows: the read uses the indexes on the owner and the
+    deadline, whatever the number of tickets (docs/benchmarks.md)."""
+    orgs = [org] if isinstance(org, str) else list(org)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT ticket_id, parent_id, category, subject, status, level_key, org, transfer_to, ack_due,"
-            " resolve_due, opened_at, state FROM escalations WHERE org = $1 OR transfer_to = $1"
-            " ORDER BY LEAST(ack_due, resolve_due) NULLS LAST, opened_at", org)
-    out = []
-    for row in rows:
-        ticket = Ticket.model_validate(row["state"])
-        a = ticket.current
-        out.append({**{k: row[k] for k in row.keys() if k != "state"}, "transfer_pending": row["org"] != org,
-                    "acknowledged": bool(a and a.acknowledged_at)})
-    return out
+            "SELECT * FROM ("
+            " (SELECT ticket_id, parent_id, category, subject, status, level_key, org, transfer_to, ack_due,"
+            "  resolve_due, opened_at, acknowledged, joint, next_due, NULL::int AS part, false AS transfer_pending"
+            "  FROM escalations WHERE org = ANY($1::text[]) ORDER BY next_due NULLS LAST LIMIT $2::int + $3::int)"
+            " UNION ALL"
+            " (SELECT ticket_id, parent_id, category, subject, status, level_key, org, transfer_to, ack_due,"
+            "  resolve_due, opened_at, acknowledged, joint, next_due, NULL::int, true"
+            "  FROM escalations WHERE transfer_to = ANY($1::text[]) LIMIT $2::int + $3::int)"
+            " UNION ALL"
+            " (SELECT p.ticket_id, e.parent_id, e.category, e.subject, e.status, 'part', p.org, NULL, p.report_due,"
+            "  p.resolve_due, p.opened_at, p.reported, true, p.next_due, p.part, false"
+            "  FROM escalation_parts p JOIN escalations e USING (ticket_id)"
+            "  WHERE p.org = ANY($1::text[]) AND p.status = 'open' ORDER BY p.next_due LIMIT $2::int + $3::int)"
+            ") x ORDER BY next_due NULLS LAST, opened_at, ticket_id, part NULLS FIRST LIMIT $2 OFFSET $3",
+            orgs, limit, offset)
+    return [dict(row) for row in rows]
 
 
 async def community_tickets(pool: asyncpg.Pool, *, home: str | None) -> list[dict[str, Any]]:
@@ -149,22 +187,80 @@ async def ticket_view(store: EventStore, ticket_id: str) -> TicketView | None:
     return TicketView(ticket, await store.read(ticket_id), seq)
 
 
-def may_see(account: Account, ticket: Ticket) -> bool:
-    """Owners now or before, a waiting transfer's receiver, auditors, and a committee account that may see
-    the ticket's community by the console's rule (services/console.py ``may_see_community``: a
-    community-bound committee its own community and the unassigned one, a committee without one every
-    community)."""
-    org = account_org(account)
+async def whistle(client: Client, ticket_id: str, arg: Whistle) -> ActionReceipt:
+    """吹哨: call departments in on one ticket (the ticket's workflow checks the organisation and the role)."""
+    return await _update(client, ticket_id, "whistle", arg)
+
+
+async def act_part(client: Client, ticket_id: str, action: str, arg: PartAction) -> ActionReceipt:
+    """报到, a part's resolution, or its release (``report_in``, ``resolve_part``, ``release_part``)."""
+    if action not in PART_UPDATES:
+        raise RefusedError(N_("unknown action '%(action)s' (valid: %(valid)s)"), action=action,
+                           valid=Items(PART_UPDATES))
+    return await _update(client, ticket_id, action, arg)
+
+
+async def _update(client: Client, ticket_id: str, name: str, arg: BaseModel) -> ActionReceipt:
+    handle = client.get_workflow_handle(ticket_id)
+    await _opened(handle)
+    try:
+        return await handle.execute_update(name, arg, result_type=ActionReceipt)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise RefusedError(refusal(cause or exc)) from None
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise RefusedError(N_("ticket %(ticket)s does not exist or has ended"), ticket=ticket_id) from None
+
+
+def may_see_complainant(org: str | list[str], ticket: Ticket) -> bool:
+    """Who complained is shown to the offices that own a part of the ticket, now or before (its levels' owners and
+    its joint parts' owners): they handle it. No other organisation, no auditor, no committee by its community."""
+    orgs = [org] if isinstance(org, str) else org
+    return any(o in ticket.handlers for o in orgs if o)
+
+
+async def complainant(pool: asyncpg.Pool, ticket_id: str) -> dict[str, str] | None:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT contact FROM ticket_complainants WHERE ticket_id = $1", ticket_id)
+
+
+def contact_digest(contact: dict[str, str]) -> str:
+    """What the ticket's stream keeps of the complainant: sha256 of the contact as canonical JSON."""
+    from domain.chain import canonical_json
+
+    return hashlib.sha256(canonical_json(contact)).hexdigest()
+
+
+async def keep_complainant(pool: asyncpg.Pool, ticket_id: str, contact: dict[str, str]) -> str:
+    """Store who complained (outside the stream) and return its digest for ``EscalationOpened``: the digest of
+    what is kept, the first contact given for the ticket (a form sent twice opens one ticket)."""
+    async with pool.acquire() as conn:
+        kept = await conn.fetchval("INSERT INTO ticket_complainants (ticket_id, contact) VALUES ($1, $2)"
+                                   " ON CONFLICT (ticket_id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id"
+                                   " RETURNING contact", ticket_id, contact)
+    return contact_digest(kept)
+
+
+def may_see(account: Account, ticket: Ticket, orgs: list[str] | None = None) -> bool:
+    """Owners now or before (of a level or a joint part), a waiting transfer's receiver, auditors, and a committee
+    account that may see the ticket's community by the console's rule (services/console.py
+    ``may_see_community``: a community-bound committee its own community and the unassigned one, a committee
+    without one every community). ``orgs``: the account's organisations (:func:`account_orgs`), else its one."""
     if account.role == "auditor" or (account.role == "committee" and may_see_community(account, ticket.community)):
         return True
-    return org is not None and org_may_see(org, ticket)
+    if orgs is None:
+        orgs = [org] if (org := account_org(account)) else []
+    return any(org_may_see(org, ticket) for org in orgs)
 
 
 def org_may_see(org: str, ticket: Ticket) -> bool:
     """The organisation API's rule (an organisation's system with its bearer token): the organisations that own
-    or owned the ticket, and a waiting transfer's receiver. The ticket's read route and its action route both
-    answer "not found" to any other organisation, so neither tells it that the ticket exists."""
-    return bool(org) and (org in {a.org for a in ticket.assignments}
+    or owned the ticket or one of its joint parts, and a waiting transfer's receiver. The ticket's read route and
+    its action route both answer "not found" to any other organisation, so neither tells it that the ticket
+    exists."""
+    return bool(org) and (org in ticket.handlers
                           or (ticket.transfer is not None and ticket.transfer.to_org == org))
 
 
@@ -173,7 +269,8 @@ async def rebuild_projection(store: EventStore, pool: asyncpg.Pool) -> int:
     async with pool.acquire() as conn:
         ids = [r["stream_id"] for r in await conn.fetch(
             "SELECT stream_id FROM events WHERE seq = 1 AND type = 'EscalationOpened' ORDER BY stream_id")]
-        await conn.execute("DELETE FROM escalations")
+        await conn.execute("DELETE FROM escalations; DELETE FROM escalation_turns; DELETE FROM escalation_parts;"
+                           " DELETE FROM turn_days")
     for ticket_id in ids:
         await project_ticket(store, pool, ticket_id)
     return len(ids)
@@ -193,15 +290,17 @@ async def rates_report(pool: asyncpg.Pool, start: date, end: date, as_of: dateti
     days, inclusive), judged as of ``as_of``; one community's tickets, or all.
 
     ``home`` (a community-bound account's, services/console.py ``home_community``) keeps that community's
-    tickets and the unassigned ones only, as the console list keeps its deliberations.
+    tickets and the unassigned ones only, as the console list keeps its deliberations. Counted in SQL over the
+    turns of the read model (yishi/services/appraisal.py: the same verdicts), joint parts left out.
     """
+    from yishi.services.appraisal import appraisal
+
     lo, hi = period(start, end)
-    async with pool.acquire() as conn:
-        states = await conn.fetch(
-            "SELECT state FROM escalations WHERE opened_at < $1 AND updated_at >= $2"
-            " AND ($3::text IS NULL OR community = $3) AND ($4::text IS NULL OR community IN ($4, $5))",
-            hi, lo, community, home, UNASSIGNED)
-    return rates((Ticket.model_validate(r["state"]) for r in states), lo, hi, as_of)
+    only = [home, UNASSIGNED] if home is not None else None
+    by_level = await appraisal(pool, "level", lo, hi, as_of, community=community, communities=only, levels_only=True)
+    by_org = await appraisal(pool, "org", lo, hi, as_of, community=community, communities=only, levels_only=True)
+    return RatesReport(start=lo, end=hi, as_of=as_of, total=by_level.total, by_level=by_level.cells,
+                       by_org=by_org.cells)
 
 
 async def ticket_communities(pool: asyncpg.Pool, *, home: str | None = None) -> list[tuple[str, int]]:

@@ -64,6 +64,42 @@ def _slot() -> asyncio.Semaphore:
 async def parse_roll_isolated(chunks: AsyncIterable[bytes], filename: str, limits: RollParseLimits) -> Any:
     """The :class:`~domain.roll.Roll` in the file whose bytes ``chunks`` gives, its digest computed; raises
     :class:`RollError` naming the rows at fault or the limit the file hit."""
+    out, err, code, started = await _run(chunks, filename, limits, "roll")
+    try:
+        roll = await asyncio.to_thread(_roll, out, filename, limits)  # 200,000 rooms: seconds of work
+    except RollError as exc:
+        codes = sorted({issue.code for issue in exc.issues})
+        log.info("roll.refused", file=filename, codes=codes, problems=exc.total, code=code,
+                 seconds=round(time.monotonic() - started, 3),
+                 stderr_tail=err.decode("utf-8", "replace") if "parse-failed" in codes else None)
+        raise
+    log.info("roll.parsed", file=filename, rooms=len(roll.rooms), seconds=round(time.monotonic() - started, 3))
+    return roll
+
+
+async def parse_grid_isolated(chunks: AsyncIterable[bytes], filename: str, limits: RollParseLimits
+                              ) -> tuple[list[tuple[int, dict[str, str]]], dict[str, str], list[Issue]]:
+    """A street's grid file read in the child as the roll is (``domain.structure_import.read_rows`` within
+    ``limits.files``): its rows, its headers and the problems of its cells; a file over the limits, or a child
+    that crashed or ran out of time or memory, raises :class:`RollError` with the problems."""
+    out, _, code, started = await _run(chunks, filename, limits, "grid")
+    try:
+        answer = orjson.loads(out)
+    except orjson.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict) or "memory" in answer:
+        raise RollError([_crashed(filename, limits) if answer is None else _out_of_memory(filename, limits)])
+    if "rows" not in answer:
+        raise RollError([Issue(**issue) for issue in answer["issues"]], answer["unlisted"])
+    log.info("grid.parsed", file=filename, rows=len(answer["rows"]), code=code,
+             seconds=round(time.monotonic() - started, 3))
+    return ([(n, cells) for n, cells in answer["rows"]], answer["head"],
+            [Issue(**issue) for issue in answer["issues"]])
+
+
+async def _run(chunks: AsyncIterable[bytes], filename: str, limits: RollParseLimits,
+               kind: str) -> tuple[bytes, bytes, int | None, float]:
+    """The child's answer (stdout, stderr's tail, exit code) for the file ``chunks`` gives, and when it started."""
     async with _slot():
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
@@ -74,7 +110,7 @@ async def parse_roll_isolated(chunks: AsyncIterable[bytes], filename: str, limit
         try:
             async with asyncio.timeout(limits.timeout_s):
                 out, err, _ = await asyncio.gather(_read(process.stdout, MAX_RESULT_BYTES), _tail(process.stderr),
-                                                   _feed(process.stdin, chunks, filename, limits.files))
+                                                   _feed(process.stdin, chunks, filename, limits.files, kind))
                 await process.wait()
         except TimeoutError:
             log.warning("roll.parse_timeout", file=filename, seconds=round(time.monotonic() - started, 3))
@@ -83,22 +119,13 @@ async def parse_roll_isolated(chunks: AsyncIterable[bytes], filename: str, limit
             if process.returncode is None:
                 _kill(process)
                 await process.wait()
-    try:
-        roll = await asyncio.to_thread(_roll, out, filename, limits)  # 200,000 rooms: seconds of work
-    except RollError as exc:
-        codes = sorted({issue.code for issue in exc.issues})
-        log.info("roll.refused", file=filename, codes=codes, problems=exc.total, code=process.returncode,
-                 seconds=round(time.monotonic() - started, 3),
-                 stderr_tail=err.decode("utf-8", "replace") if "parse-failed" in codes else None)
-        raise
-    log.info("roll.parsed", file=filename, rooms=len(roll.rooms), seconds=round(time.monotonic() - started, 3))
-    return roll
+    return out, err, process.returncode, started
 
 
-async def _feed(stdin: Any, chunks: AsyncIterable[bytes], filename: str, files: FileLimits) -> None:
+async def _feed(stdin: Any, chunks: AsyncIterable[bytes], filename: str, files: FileLimits, kind: str) -> None:
     size = 0
     try:
-        stdin.write(orjson.dumps({"filename": filename, "limits": asdict(files)}) + b"\n")
+        stdin.write(orjson.dumps({"filename": filename, "limits": asdict(files), "kind": kind}) + b"\n")
         async for chunk in chunks:
             size += len(chunk)
             if size > files.max_bytes:
@@ -192,6 +219,8 @@ def _child(memory_bytes: int) -> dict[str, Any]:
     head, _, data = raw.partition(b"\n")
     del raw
     request = orjson.loads(head)
+    if request.get("kind") == "grid":
+        return _grid_child(data, request)
     from domain.roll_parse import parse_roll
 
     filename = request["filename"]
@@ -205,6 +234,18 @@ def _child(memory_bytes: int) -> dict[str, Any]:
     for row in rooms:
         row[4] = str(row[4])
     return {"rooms": rooms, "notes": [note.model_dump() for note in roll.notes]}
+
+
+def _grid_child(data: bytes, request: dict[str, Any]) -> dict[str, Any]:
+    from domain.errors import FileIssuesError
+    from domain.structure_import import read_rows
+
+    try:
+        rows, head, issues = read_rows(data, request["filename"], FileLimits(**request["limits"]))
+    except FileIssuesError as exc:
+        listed = [issue.model_dump() for issue in exc.issues if issue.code != "more-issues"]
+        return {"issues": listed, "unlisted": exc.total - len(listed)}
+    return {"rows": rows, "head": head, "issues": [issue.model_dump() for issue in issues.issues()]}
 
 
 def main() -> None:

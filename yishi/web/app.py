@@ -104,6 +104,7 @@ def secret_key_for(settings: Settings) -> str:
 
 def _install_pages(app: FastAPI) -> None:
     from yishi.web import (
+        appraisal,
         appraisal_page,
         checkin,
         console,
@@ -125,6 +126,8 @@ def _install_pages(app: FastAPI) -> None:
         console_volunteers,
         follow_up,
         inbox,
+        joint,
+        ladder,
         matters,
         meeting_pages,
         owner_sms,
@@ -133,6 +136,8 @@ def _install_pages(app: FastAPI) -> None:
         public_points,
         public_result,
         resident,
+        structure,
+        structure_import,
         topic_owner,
         topic_pages,
         topic_public,
@@ -155,6 +160,11 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_complaint.router)
     app.include_router(owner_sms.router)
     app.include_router(inbox.router)
+    app.include_router(structure_import.router)  # before structure's /console/structure/{community}
+    app.include_router(structure.router)
+    app.include_router(ladder.router)
+    app.include_router(joint.router)
+    app.include_router(appraisal.router)
     app.include_router(follow_up.router)
     app.include_router(console_links.router)
     app.include_router(console_periods.router)

@@ -45,6 +45,7 @@ class Upload:
 
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
+    "/console/structure/import": Upload(ROLL_UPLOAD_BYTES, ("street_office",)),  # a grid file (structure_import.py)
     # a complaint with up to 4 photos or scans of 5 MB (yishi/web/console_complaint.py, services/attachments.py)
     "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),
     # the photo of a posted notice (yishi/web/console_postings.py; services/channels.py MAX_PHOTO, and the form)

@@ -1,6 +1,8 @@
 """A resident's complaint filed at a desk (issue 21 item 12): by a grid worker or committee member, or by the
-street office itself (phone calls arrive there). The person's name, room and phone are kept beside the ticket, not
-in its stream (yishi/services/complainants.py), and shown to the office that owns the ticket only; photos and
+street office itself (phone calls arrive there). How it came in (居民反映, 网格员上报, 书记直通车) and the building or
+room it is about route it to that building's grid (issue 19, activities/routing.py). The person's name, room and
+phone are kept beside the ticket, not in its stream, which keeps their digest (services/escalations.py
+``keep_complainant``), and shown to the offices that own or owned a part of the ticket only; photos and
 scans are uploaded with the form, checked by their bytes and size and stored by SHA-256
 (yishi/services/attachments.py), the ticket naming them by hash. ``GET /console/escalations/file/{sha256}`` shows
 one to whoever may see a ticket that names it (the ticket page's wall).
@@ -17,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
 from yishi.i18n import N_
-from yishi.services import attachments, complainants
+from yishi.services import attachments
 from yishi.services.accounts import session_binding
 from yishi.services.complaints import Complaint, ComplaintError, community_ladder, file_complaint, ticket_id_for
 from yishi.services.console import (
@@ -33,14 +35,15 @@ from yishi.web.inbox import visible_ticket
 from yishi.web.render import form_invalid_page, message_page, page_translator, render, workflow_busy
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, clock, unavailable
+from yishi.web.voter import UNAVAILABLE, unavailable
 
 router = APIRouter()
 COMPLAINT_PATH = "/console/escalations/new"
 FILE_ROLES = ("committee", "grid_worker", "street_office")
 assert UPLOADS[COMPLAINT_PATH].roles == FILE_ROLES, "the complaint form's body cap and sign-in check (bodylimit.py)"
 COMPLAINT_FIELDS = ("resident", "room", "phone", "community", "deliberation", "category", "start_level", "subject",
-                    "detail")
+                    "detail", "channel", "building", "about_room")
+CHANNELS = ("resident", "grid_report", "secretary")  # 居民反映, 网格员上报, 书记直通车
 MAX_FIELDS, MAX_FIELD_BYTES = 20, 16 * 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -70,7 +73,7 @@ async def _page(request: Request, staff: Staff, status: int = 200, *, values: di
     return render(request, "console_complaint.html", status, no_store=True, staff=staff, logout=staff.form(),
                   community=community, communities=communities, form=staff.form(),
                   categories=list(ladder.departments.items()), levels=ladder.levels, deliberations=deliberations,
-                  values=values, errors=errors or [], filed=filed, max_files=attachments.MAX_FILES,
+                  values=values, errors=errors or [], filed=filed, channels=CHANNELS, max_files=attachments.MAX_FILES,
                   max_mib=attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024))
 
 
@@ -126,7 +129,11 @@ async def _file(request: Request, staff: Staff, fields: dict[str, str], uploads:
     complaint = Complaint(community=_community(staff, values["community"]), resident=values["resident"],
                           category=values["category"], subject=values["subject"], detail=values["detail"],
                           deliberation_id=deliberation, start_level=values["start_level"] or None,
-                          attachments=lines, filed_by=account.name, filed_by_role=account.role)
+                          attachments=lines, filed_by=account.name, filed_by_role=account.role,
+                          channel=values["channel"] or "resident", building=values["building"][:32],
+                          room=values["about_room"][:32])
+    contact = {"name": values["resident"].strip()[:100], "room": values["room"].strip()[:40],
+               "phone": values["phone"].strip()[:30]}
     ticket_id = ticket_id_for(session_binding(staff.session_id), fields.get("nonce", ""))
     try:
         if again_errors:
@@ -134,10 +141,7 @@ async def _file(request: Request, staff: Staff, fields: dict[str, str], uploads:
         for _name, blob in blobs:
             await attachments.store(pool, blob)
         await file_complaint(await temporal_client(request), pool, complaint,
-                             task_queue=request.app.state.settings.task_queue, ticket_id=ticket_id)
-        who = complainants.Complainant(values["resident"].strip()[:100], values["room"].strip()[:40],
-                                       values["phone"].strip()[:30])
-        await complainants.save(pool, ticket_id, who, given_by=account.name, now=clock(request))
+                             task_queue=request.app.state.settings.task_queue, ticket_id=ticket_id, contact=contact)
     except ComplaintError as exc:
         return await _page(request, staff, 422, values=values, errors=tr.error(exc).splitlines())
     except TEMPORAL_UNAVAILABLE:

@@ -19,8 +19,18 @@ from pydantic import BaseModel, Field
 from domain.errors import N_, DomainError, Text
 from domain.escalation import Ticket
 from workflows.escalation import TicketAction
+from workflows.escalation_joint import PartAction
 from yishi.i18n import bilingual_error
-from yishi.services.escalations import RefusedError, act, org_for_token, org_may_see, ticket_view
+from yishi.services.escalations import (
+    RefusedError,
+    act,
+    act_part,
+    complainant,
+    may_see_complainant,
+    org_for_token,
+    org_may_see,
+    ticket_view,
+)
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE
 
@@ -63,6 +73,26 @@ class AssignmentOut(BaseModel):
     resolved_at: datetime | None
 
 
+class PartOut(BaseModel):
+    """A joint ticket's part (吹哨报到): the department called in, who owns it now, its deadlines."""
+
+    part: int
+    department: str
+    owner: str | None
+    status: str
+    report_due: datetime
+    resolve_due: datetime
+    reported_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class ComplainantOut(BaseModel):
+    name: str = ""
+    phone: str = ""
+    room: str = ""
+
+
 class TicketOut(BaseModel):
     ticket_id: str
     parent_id: str | None
@@ -75,6 +105,19 @@ class TicketOut(BaseModel):
     outcomes: list[str]
     resolution: str | None
     assignments: list[AssignmentOut]
+    channel: str = ""
+    grid: str | None = None
+    parts: list[PartOut] = []
+    complainant: ComplainantOut | None = Field(
+        None, description="who complained: only for an organisation that owns or owned a part of the ticket")
+
+
+class PartActionIn(BaseModel):
+    """A department's report-in (报到) or resolution of the part it owns."""
+
+    action: Literal["report_in", "resolve_part"]
+    actor: str = Field(min_length=1, max_length=100)
+    text: str = Field("", max_length=4000, description="for resolve_part: the department's written resolution")
 
 
 def _fail(status: int, code: str, message: Text | DomainError) -> JSONResponse:
@@ -125,13 +168,44 @@ async def get_ticket(request: Request, ticket_id: TicketId,
     t = await _visible(request, found[0], ticket_id)
     if isinstance(t, JSONResponse):
         return t
+    try:
+        who = await complainant(request.app.state.pool, t.ticket_id) if may_see_complainant(found[0], t) else None
+    except UNAVAILABLE:
+        return _fail(503, "unavailable", BUSY)
     return TicketOut(
         ticket_id=t.ticket_id, parent_id=t.parent_id, category=t.category, subject=t.subject, detail=t.detail,
         status=t.status, owner=t.owner, transfer_to=t.transfer.to_org if t.transfer else None,
-        outcomes=list(t.outcomes), resolution=t.resolution,
+        outcomes=list(t.outcomes), resolution=t.resolution, channel=t.channel, grid=t.grid or None,
         assignments=[AssignmentOut(n=a.n, level=a.level_key, org=a.org, assigned_at=a.assigned_at, ack_due=a.ack_due,
                                    resolve_due=a.resolve_due, acknowledged_at=a.acknowledged_at,
-                                   resolved_at=a.resolved_at) for a in t.assignments])
+                                   resolved_at=a.resolved_at) for a in t.assignments],
+        parts=[PartOut(part=p.part, department=p.department, owner=p.owner, status=p.status,
+                       report_due=p.current.report_due, resolve_due=p.current.resolve_due,
+                       reported_at=p.current.reported_at, resolved_at=p.current.resolved_at, resolution=p.resolution)
+               for p in t.joint.parts],
+        complainant=ComplainantOut.model_validate(who) if who else None)
+
+
+@router.post("/{ticket_id:path}/parts/{part}", response_model=ActionOut, responses=_ERRORS)
+async def post_part_action(request: Request, ticket_id: TicketId, part: Annotated[int, Path(ge=1, le=99)],
+                           body: PartActionIn, authorization: Annotated[str | None, Header()] = None
+                           ) -> ActionOut | JSONResponse:
+    """A department called in by the street office (吹哨报到) reports in to its part, or resolves it."""
+    found = await _org(request, authorization)
+    if isinstance(found, JSONResponse):
+        return found
+    org, role = found
+    visible = await _visible(request, org, ticket_id)
+    if isinstance(visible, JSONResponse):
+        return visible
+    arg = PartAction(role=role, actor=body.actor, org=org, part=part, text=body.text)
+    try:
+        receipt = await act_part(await temporal_client(request), ticket_id, body.action, arg)
+    except RefusedError as exc:
+        return _fail(409, "refused", exc)
+    except TEMPORAL_UNAVAILABLE:
+        return _fail(503, "unavailable", Text(N_("the workflow service cannot be reached; nothing changed")))
+    return ActionOut(ticket_id=receipt.ticket_id, seq=receipt.seq, hash=receipt.hash, status=receipt.status)
 
 
 @router.post("/{ticket_id:path}/actions", response_model=ActionOut, responses=_ERRORS)

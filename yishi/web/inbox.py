@@ -22,7 +22,6 @@ from domain.escalation_auth import authorise
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
 from yishi.i18n import N_
-from yishi.services import complainants
 from yishi.services.accounts import Account
 from yishi.services.complaints import community_ladder
 from yishi.services.console import (
@@ -32,17 +31,21 @@ from yishi.services.console import (
 from yishi.services.escalations import (
     RefusedError,
     TicketView,
-    account_org,
+    account_orgs,
     act,
+    acting_org,
     community_tickets,
+    complainant,
     inbox,
     may_see,
+    may_see_complainant,
     rates_report,
     ticket_communities,
     ticket_view,
 )
 from yishi.services.follow_up import slip_offered
 from yishi.web.console import community_choice
+from yishi.web.joint import joint_context
 from yishi.web.render import (
     message_page,
     page_translator,
@@ -101,9 +104,10 @@ async def visible_ticket(request: Request, staff: Staff, ticket_id: str) -> Tick
     account may not see answers the very page an unknown id gets (404), before anything is sent or written."""
     try:
         view = await ticket_view(request.app.state.store, ticket_id)
+        orgs = await account_orgs(request.app.state.pool, staff.account)
     except UNAVAILABLE:
         return unavailable(request)
-    if view is None or not may_see(staff.account, view.ticket):
+    if view is None or not may_see(staff.account, view.ticket, orgs):
         if view is not None:
             log.info("console.ticket_hidden", ticket_id=ticket_id, account_id=staff.account.id,
                      role=staff.account.role, community=staff.account.community, method=request.method)
@@ -122,10 +126,11 @@ async def show_inbox(request: Request) -> Response:
     staff = await require(request, *INBOX_ROLES)
     if isinstance(staff, Response):
         return staff
-    org = account_org(staff.account)
     pool = request.app.state.pool
     try:
-        rows = await inbox(pool, org) if org else []
+        orgs = await account_orgs(pool, staff.account)  # a grid worker's grids too (一人多格)
+        org = orgs[0] if orgs else None
+        rows = await inbox(pool, orgs) if orgs else []
         # The tickets may_see lets a committee open: the console's community rule (services/console.py).
         mine = (await community_tickets(pool, home=home_community(staff.account))
                 if staff.account.role == "committee" else [])
@@ -142,21 +147,24 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
     view = await visible_ticket(request, staff, ticket_id)
     if isinstance(view, Response):
         return view
-    org = account_org(staff.account)
     t = view.ticket
+    pool = request.app.state.pool
     tr = page_translator(request)
     try:
-        names = org_names(t, await community_ladder(request.app.state.pool, t.community), tr.code)
-        who = await complainants.load(request.app.state.pool, t.ticket_id) if complainants.shown_to(org, t) else None
+        orgs = await account_orgs(pool, staff.account)
+        names = org_names(t, await community_ladder(pool, t.community), tr.code)
+        # Who complained: for the offices that own or owned a part of the ticket only (services/escalations.py).
+        who = await complainant(pool, t.ticket_id) if may_see_complainant(orgs, t) else None
+        joint = await joint_context(pool, t, staff.account, orgs)  # 吹哨报到 (yishi/web/joint.py)
     except UNAVAILABLE:
         return unavailable(request)
+    org = acting_org(orgs, t)
     return _page(request, "console_ticket.html", staff, status, ticket=t, org_name=names,
                  history=history(tr, t, view.events, names), transfer_to=transfer_choices(t, names),
-                 auditor=staff.account.role == "auditor", complainant=who,
-                 files=[e for e in t.evidence if e.kind == "attachment"],
+                 auditor=staff.account.role == "auditor", files=[e for e in t.evidence if e.kind == "attachment"],
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
-                 switch_path=ticket_path(ticket_id))
+                 switch_path=ticket_path(ticket_id), complainant=who, **joint)
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")
@@ -178,7 +186,8 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     view = await visible_ticket(request, staff, ticket_id)
     if isinstance(view, Response):
         return view
-    arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=account_org(staff.account) or "",
+    orgs = await account_orgs(request.app.state.pool, staff.account)
+    arg = TicketAction(role=staff.account.role, actor=staff.account.name, org=acting_org(orgs, view.ticket),
                        text=form.get("text", "")[:4000], outcome=form.get("outcome", "")[:40],
                        to_org=form.get("to_org", "").strip()[:100])
     try:

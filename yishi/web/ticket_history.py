@@ -36,8 +36,37 @@ class _Namer:
         return "—"
 
 
+def _part_line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str | None:  # noqa: PLR0911
+    """A line of the whistle (吹哨报到) and its departments' parts (domain/joint.py), or None for another kind."""
+    g, part, org, by = tr.gettext, p.get("part", ""), n.org(p.get("org")), p.get("by", "")
+    if kind == "WhistleBlown":
+        return g(N_("%(org)s blew the whistle, calling in %(departments)s: %(reason)s (%(by)s)."), org=org,
+                 departments="、".join(n.org(d) for d in p.get("departments") or ()), reason=p.get("reason", ""), by=by)
+    if kind == "PartOpened":
+        return g(N_("Part %(part)s: %(org)s reports in by %(report)s and resolves by %(resolve)s."), part=part,
+                 org=org, report=tr.when(p.get("report_due")), resolve=tr.when(p.get("resolve_due")))
+    if kind == "PartReported":
+        return g(N_("Part %(part)s: %(org)s reported in (%(by)s)."), part=part, org=org, by=by)
+    if kind == "PartResolved":
+        return g(N_("Part %(part)s: %(org)s resolved it: %(resolution)s (%(by)s)."), part=part, org=org,
+                 resolution=p.get("resolution", ""), by=by)
+    if kind == "PartReleased":
+        return g(N_("Part %(part)s: %(org)s was released from it: %(reason)s (%(by)s)."), part=part, org=org,
+                 reason=p.get("reason", ""), by=by)
+    if kind == "PartDeadlineMissed":
+        missed = (N_("Part %(part)s: %(org)s did not report in by %(due)s.") if p.get("deadline") == "report"
+                  else N_("Part %(part)s: %(org)s did not resolve it by %(due)s."))
+        return g(missed, part=part, org=org, due=tr.when(p.get("due_at")))
+    if kind == "PartEscalated":
+        return g(N_("Part %(part)s passed up from %(from)s to %(to)s: %(reason)s."), part=part,
+                 reason=p.get("reason", ""), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
+    return None
+
+
 def _line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str:  # noqa: PLR0911 - one per kind
     g = tr.gettext
+    if (part := _part_line(tr, n, kind, p)) is not None:
+        return part
     if kind == "EscalationOpened":
         return g(N_("Ticket opened: %(subject)s (%(category)s)."), subject=p.get("subject", ""),
                  category=tr.label(p.get("category"), "category"))

@@ -1,0 +1,61 @@
+"""The appraisal page (考核评价) over the hand-counted month of tests/escalation/appraisal_seed.py: the street office
+sees every grid worker's figures, a grid worker only their own whatever they ask, a department only its own; CSV
+export; a bad period is refused."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+from domain.grid_appraisal import period_of
+from domain.legal_calendar import BEIJING
+from tests.escalation.appraisal_seed import AS_OF, at, grid_file, seed
+from tests.escalation.test_appraisal import HAND
+from yishi.services import structure
+from yishi.services.appraisal import appraisal
+
+PAGE = "/console/escalations/appraisal"
+
+
+def received(html: str, key: str) -> int | None:
+    """The 'received' figure of ``key``'s row, or None when the page has no such row."""
+    row = re.search(rf'<th scope="row" translate="no">{re.escape(key)}</th><td>(\d+)</td>', html)
+    return int(row.group(1)) if row else None
+
+
+async def test_who_sees_which_figures(app, sign_in, store, pool) -> None:
+    app.state.clock = lambda: AS_OF
+    c = f"ap{uuid.uuid4().hex[:6]}"
+    await structure.import_grids(store, pool, grid_file(c), "g.csv", street="jc", by="cli t",
+                                 at=datetime(2026, 1, 1, tzinfo=BEIJING))
+    moved = at(15)
+    await structure.change(store, pool, c, structure.unworker("G1", "grid_worker", f"王-{c}", "调岗", moved, "cli t"))
+    await structure.change(store, pool, c, structure.worker("G1", "grid_worker", f"钱-{c}", moved, "cli t"))
+    await seed(store, pool, c)
+
+    street = await sign_in("street_office", community=None)
+    page = await street.get(PAGE, params={"dimension": "worker", "period": "2026-03"})
+    assert page.status_code == 200, page.text[-600:]
+    for name, hand in HAND["worker"].items():
+        assert received(page.text, f"{name}-{c}") == hand[0], name
+
+    worker = await sign_in("grid_worker", f"钱-{c}", community=c)
+    own = await worker.get(PAGE, params={"dimension": "department", "period": "2026-03"})
+    assert own.status_code == 200 and 'id="dimension"' not in own.text
+    assert received(own.text, f"钱-{c}") == HAND["worker"]["钱"][0]
+    assert received(own.text, f"王-{c}") is None and received(own.text, f"孙-{c}") is None
+
+    dept = await sign_in("department", community=None, organisation="dept:urban")
+    mine = await dept.get(PAGE, params={"dimension": "community", "period": "2026-03"})
+    # A department's own figures count its turns in every community (other tests' months too): as the service does.
+    urban = await appraisal(pool, "department", *period_of("2026-03"), AS_OF, key="dept:urban")
+    own_figure = urban.cells["dept:urban"].assigned
+    assert received(mine.text, "dept:urban") == own_figure >= HAND["department"]["dept:urban"][0]
+    assert received(mine.text, "dept:market") is None
+
+    csv = await street.get(PAGE, params={"dimension": "grid", "period": "2026-03", "format": "csv"})
+    assert csv.status_code == 200 and csv.text.startswith("\ufeff对象,接单"), csv.text[:80]
+    assert f"grid:{c}:G1,{HAND['grid']['G1'][0]}," in csv.text
+    bad = await street.get(PAGE, params={"period": "2026-13"})
+    assert bad.status_code == 422
