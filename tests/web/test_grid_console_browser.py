@@ -136,6 +136,8 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
             await form.get_by_role("button", name="吹哨").click()
             await page.locator("#parts tr[data-part]").nth(2).wait_for()
             await shot(page, artifacts_dir, "console-whistle-zh")
+            parts = await page.locator("#parts").inner_text()
+            assert "dept:" not in parts and DEPARTMENTS[0][1] in parts, parts  # departments by name, not by id
             await assert_accessible(page, "the ticket page with its parts")
             for done, (org, _) in enumerate(DEPARTMENTS):
                 own = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -144,6 +146,7 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
                 assert rows is not None and rows.ok
                 # Its inbox lists its part of the joint ticket.
                 await dept.locator(".joint-part").first.wait_for()
+                assert "dept:" not in await dept.locator("main").inner_text(), "the inbox names its organisation"
                 await dept.get_by_text("小区违建与占道经营").first.click()
                 await dept.locator('form.part-action[data-action="report_in"]').get_by_role("button").click()
                 resolve = dept.locator('form.part-action[data-action="resolve_part"]')

@@ -17,7 +17,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from domain.escalation import ANSWERS, EscalationError, Ticket
+from domain.escalation import ANSWERS, DEFAULT_DEPARTMENTS, EscalationError, Ticket
 from domain.escalation_auth import authorise
 from domain.legal_calendar import BEIJING
 from workflows.escalation import TicketAction
@@ -136,8 +136,10 @@ async def show_inbox(request: Request) -> Response:
                 if staff.account.role == "committee" else [])
     except UNAVAILABLE:
         return unavailable(request)
+    en = page_translator(request).code == "en"
+    names = {d.org: d.name_en if en else d.name_zh for d in DEFAULT_DEPARTMENTS.values()}  # dept:… by name
     return _page(request, "console_escalations.html", staff, org=org, rows=rows, community_rows=mine,
-                 now=clock(request))
+                 now=clock(request), org_name=names)
 
 
 async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: int = 200,
