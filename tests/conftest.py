@@ -142,6 +142,18 @@ async def time_skipping_env() -> AsyncIterator[object]:
 
 
 @pytest.fixture(autouse=True)
+def logging_config_restored() -> Iterator[None]:
+    """A CLI command a test runs in-process configures structlog for its own output (``configure_logging("WARNING")``
+    filters out info lines); the next test gets the configuration it started with, so that a test capturing info
+    logs does not depend on which test ran before it."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.fixture(autouse=True)
 def no_raw_codes_on_pages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every HTML page a test renders is scanned for codes shown untranslated (tests/raw_codes.py): a role, an
     outcome, a stage… must reach a page as its label, never as ``committee`` or ``feasibility-1``."""

@@ -135,7 +135,8 @@ async def test_property_from_xlsx_and_consultation_issue(sign_in, temporal, pool
               "candidates": "A 安居物业\r\n\r\nB-2 宜家物业服务有限公司\r\n", "proxy_limit": "3"}
     did = started_id(await post(committee, fields, template_xlsx(roll_template("zh")), "名册.xlsx"))
     given = await workflow_input(temporal, did)
-    assert given["candidates"] == [{"id": "A", "name": "安居物业"}, {"id": "B-2", "name": "宜家物业服务有限公司"}]
+    assert given["candidates"] == [{"id": "A", "name": "安居物业", "credit_code": None},
+                                   {"id": "B-2", "name": "宜家物业服务有限公司", "credit_code": None}]
     assert (given["current_company"], given["title"], given["community"]) == ("旧物业公司", "更换物业", community)
     assert given["scope"] == {"building": None, "entrance": None, "rooms": None}  # the whole estate
     assert given["initiator_role"] == "owners_committee"

@@ -166,8 +166,11 @@ async def _tokens(run: Run, voters: Voters) -> None:
     sealed: Voters | None = run.shared.get("sealed_voters")
     if sealed is not None:  # scenario 2's box is sealed: its links have expired with it
         expired = sealed.owners[-1]
-        await _send(run, "GET expired link", (410,), "GET", f"/v/{sealed.tokens[expired]}",
-                    headers=sealed.headers(expired))
+        # After the seal the link shows her vote and the result (issue 21 item 2), and never a ballot form.
+        page = await _send(run, "GET expired link", (200,), "GET", f"/v/{sealed.tokens[expired]}",
+                           headers=sealed.headers(expired))
+        run.report.check(page is None or ballot_form(page.text, sealed.tokens[expired]) is None,
+                         "scenario 5: the link of a sealed box still offers a ballot form")
         await _send(run, "API ballot on an expired link", (410,), "POST", "/api/v1/ballots",
                     json={"token": sealed.tokens[expired], "choice": "for", "submission_id": "expired-0001"})
 
