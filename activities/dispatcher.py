@@ -143,7 +143,7 @@ class NoticeDispatcher:
                       retry_at: datetime | None = None, count_attempt: bool = True) -> None:
         attempts = row["attempts"] + (1 if count_attempt else 0)
         if not final and retry_at is None:
-            retry_at = now + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            retry_at = now + BACKOFF[min(attempts, len(BACKOFF)) - 1] * self._s.backoff_scale
         await settle(self._pool, row, state="failed" if final else "queued", next_at=retry_at, attempts=attempts,
                      error=sent.error)
         event = NoticeDeliveryFailed(at=now, notice_id=row["notice_id"], channel=row["channel"], attempt=attempts,

@@ -64,6 +64,9 @@ class NoticeSettings(BaseSettings):
     aliyun_sms_url: str = "https://dysmsapi.aliyuncs.com/"
     robot_per_minute: int = 20
     """Messages a minute per group robot (WeCom and DingTalk document about 20)."""
+    backoff_scale: float = 1.0
+    """Multiplies the waits before a failed delivery is tried again (1, 5, 15, 60 minutes); drills and the fault
+    suite shorten them."""
     max_attempts: int = 6
     """Attempts of a delivery before it is shown as failed (a retry from the board starts again)."""
     public_base_url: str = ""

@@ -19,8 +19,19 @@ set -- --history-archival-state enabled --history-uri "$HISTORY_URI" \
 if temporal operator namespace describe --namespace "$NAMESPACE" --address "$ADDRESS" >/dev/null 2>&1; then
   # Temporal never changes an archival URI once set: a namespace archiving elsewhere keeps doing so (Yishi's own
   # keeper is independent of it: docs/audit.md, "Kept histories").
-  temporal operator namespace update --namespace "$NAMESPACE" --address "$ADDRESS" "$@" \
-    || echo "warning: archival of namespace $NAMESPACE not changed (its archival URI was set before)" >&2
+  # A namespace registered a moment ago may not be in every server's namespace cache yet ("not found"): wait.
+  tries=0
+  while :; do
+    if out=$(temporal operator namespace update --namespace "$NAMESPACE" --address "$ADDRESS" "$@" 2>&1); then
+      echo "$out"
+      break
+    fi
+    tries=$((tries + 1))
+    if echo "$out" | grep -qi "not found" && [ "$tries" -lt 15 ]; then sleep 2; continue; fi
+    echo "$out" >&2
+    echo "warning: archival of namespace $NAMESPACE not changed (its archival URI was set before)" >&2
+    break
+  done
 else
   temporal operator namespace create --namespace "$NAMESPACE" --retention "${RETENTION:-720h}" \
     --address "$ADDRESS" "$@"

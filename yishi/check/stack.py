@@ -87,6 +87,7 @@ class FaultStack:
             "YISHI_BODY_IDLE_TIMEOUT_S": "3",  # scenario 6 waits this long for a stalled body's 408
             "YISHI_HISTORIES_DIR": str(self.data_dir / "histories"),
             "YISHI_HISTORY_SWEEP_SECONDS": "2",  # scenario 10 waits for the keeper's sweep
+            "YISHI_NOTICE_BACKOFF_SCALE": "0.02",  # a notice the gateway refused is tried again in seconds, not minutes
         }
 
     def _spawn(self, name: str) -> ChildServer:
