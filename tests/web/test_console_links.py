@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -19,6 +20,7 @@ from domain.roll import Scope
 from tests.web.conftest import BASE_URL, form_fields, make_roll
 from tests.web.test_console_walls import console_form, other_community
 from tests.web.test_links import decode_qr_codes, run_cli
+from yishi.services import link_runs
 from yishi.services.deliberations import DeliberationSpec, register, store_roll
 from yishi.services.link_issuing import Actor, issue_links
 from yishi.web import console_links
@@ -119,6 +121,59 @@ async def test_pages_write_nothing_until_the_committee_issues_the_links(
     assert not any(url.rsplit("/", 1)[1] in repr(logs) for url in urls), "no token in the logs"
     assert all(entry["deliberation_id"] == d.id and entry["account_id"] for entry in logs
                if entry["event"].startswith("console.link"))
+
+
+async def test_a_big_roll_is_issued_in_the_background_with_progress_and_continues_after_a_crash(
+        sign_in, open_deliberation, app, pool, store) -> None:  # type: ignore[no-untyped-def]
+    d = await open_deliberation(9, links=False)
+    app.state.link_batch, app.state.link_wait_s = 2, 0  # several batches; the post answers at once
+    name = f"李委员-{uuid.uuid4().hex[:4]}"
+    committee = await sign_in("committee", name=name)
+    page = (await committee.get(f"/console/d/{d.id}/links")).text
+    # A run that died with its process after its first batches: three links issued, its heartbeat long stale.
+    await issue_links(store, d.id, d.owners[:3], secret_key=app.state.secret_key, now=datetime.now(UTC),
+                      actor=Actor("王主任", "console"))
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO link_runs (deliberation_id, started_by, heartbeat_at)"
+                           " VALUES ($1, '王主任', now() - interval '1 hour')", d.id)
+        first = dict(await conn.fetch("SELECT owner_id, token_hash FROM links WHERE deliberation_id = $1", d.id))
+    stopped = (await committee.get(f"/console/d/{d.id}/links")).text
+    assert 'id="links-interrupted"' in stopped and "（已生成 3 / 9）" in stopped
+    assert 'http-equiv="refresh"' not in stopped and ">生成投票链接</button>" in stopped
+    before = await stream_types(pool, d.id)
+
+    blocker = await pool.acquire()  # holds the batches back, so the page is seen while the run goes on
+    held = blocker.transaction()
+    await held.start()
+    await blocker.execute("LOCK TABLE links IN SHARE ROW EXCLUSIVE MODE")
+    try:
+        started = await committee.post(f"/console/d/{d.id}/links", data=form_fields(page, "/links"))
+        assert started.status_code == 303 and started.headers["location"] == f"/console/d/{d.id}/links"
+        running = (await committee.get(f"/console/d/{d.id}/links")).text
+        assert '<meta http-equiv="refresh" content="3">' in running
+        assert 'id="links-issuing"' in running and "已生成 3 / 9" in running
+        assert ">生成投票链接</button>" not in running and 'id="links-interrupted"' not in running
+        again = await committee.post(f"/console/d/{d.id}/links", data=form_fields(page, "/links"))
+        assert again.status_code == 303
+        runs = [task for task in link_runs._tasks if task.get_name() == f"links:{d.id}"]
+        assert len(runs) == 1 and not runs[0].done(), "a second post starts no second run"
+    finally:
+        await held.rollback()
+        await pool.release(blocker)
+    await asyncio.wait_for(runs[0], 30)
+
+    done = (await committee.get(f"/console/d/{d.id}/links")).text
+    assert "已有有效投票链接 9 户" in done and "还没有投票链接" not in done
+    assert 'http-equiv="refresh"' not in done and 'id="links-issuing"' not in done
+    assert 'id="links-interrupted"' not in done and "打印通知单" in done
+    async with pool.acquire() as conn:
+        per_owner = dict(await conn.fetch("SELECT owner_id, count(*) FROM links WHERE deliberation_id = $1"
+                                          " GROUP BY owner_id", d.id))
+        hashes = dict(await conn.fetch("SELECT owner_id, token_hash FROM links WHERE deliberation_id = $1", d.id))
+    assert per_owner == {owner_id: 1 for owner_id in d.owners}, "exactly one link per owner"
+    assert {o: hashes[o] for o in first} == first, "the links issued before the crash stay as printed"
+    assert await stream_types(pool, d.id) == before + ["LinksIssued"] * 3, "six owners in batches of two"
+    assert (await link_runs.run_state(pool, d.id)) == link_runs.RunState(False, False, name, "")
 
 
 async def test_reissue_stops_the_old_link_and_offers_the_households_new_sheet(

@@ -14,7 +14,8 @@ disclosure; the CLI prints what it issues, and records that too). The events car
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,8 +41,14 @@ BATCH = 20_000
 benchmark machine, far under the pool's 30 s statement timeout, so a roll of 1,000,000 owners is 50
 transactions, each recorded with its own events (``part`` and ``parts`` count across the whole run)."""
 
-Progress = Callable[[int, int], None]
-"""Called after each batch with (households done, households asked for)."""
+Progress = Callable[[int, int], None | Awaitable[None]]
+"""Called after each batch with (households done, households asked for); awaited if it returns an awaitable (the
+console's background run renews its heartbeat there, yishi/services/link_runs.py)."""
+
+
+async def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and inspect.isawaitable(result := progress(done, total)):
+        await result
 
 
 @dataclass(frozen=True)
@@ -106,14 +113,13 @@ async def issue_links(store: EventStore, deliberation_id: str, owner_ids: Iterab
 
         stored = await store.append(deliberation_id, prepare=prepare)
         issued += sum(len(e.payload["links"]) for e in stored)
-        if progress is not None:
-            progress(already + start + len(part), len(wanted))
+        await _report(progress, already + start + len(part), len(wanted))
     async with store.pool.acquire() as conn:
         live = await conn.fetchval(
             "SELECT count(*) FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL"
             " AND owner_id = ANY($2::text[])", deliberation_id, wanted) if wanted else 0
-    if progress is not None and not missing:
-        progress(len(wanted), len(wanted))
+    if not missing:
+        await _report(progress, len(wanted), len(wanted))
     log.info("links.issued", deliberation_id=deliberation_id, by=actor.by, via=actor.via, issued=issued, live=live)
     return IssueSummary(issued, live)
 
@@ -231,8 +237,7 @@ async def disclose_links(store: EventStore, deliberation_id: str, owner_ids: Ite
 
         await store.append(deliberation_id, prepare=prepare)
         shown += found
-        if progress is not None:
-            progress(start + len(part), len(wanted))
+        await _report(progress, start + len(part), len(wanted))
     log.info("links.disclosed", deliberation_id=deliberation_id, by=actor.by, via=actor.via, format=fmt,
              households=len(shown))
     return shown

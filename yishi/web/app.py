@@ -21,6 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
 from yishi import i18n
+from yishi.services import link_runs
 from yishi.services.voting import settle_heap
 from yishi.settings import Settings, get_settings
 from yishi.web.api import include_api
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await link_runs.stop_all()  # the runs of links are marked failed; issuing again continues them
             await pool.close()
 
     app = FastAPI(title="Yishi 议事", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

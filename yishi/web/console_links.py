@@ -10,6 +10,7 @@ answer are never cached, and the logs name the account and the deliberation, nev
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -24,7 +25,8 @@ from fastapi.responses import RedirectResponse
 from domain.errors import DomainError
 from domain.procedures import deliberation_of
 from yishi import i18n
-from yishi.services.link_issuing import Actor, disclose_links, issue_links, reissue_link
+from yishi.services import link_runs
+from yishi.services.link_issuing import BATCH, Actor, disclose_links, reissue_link
 from yishi.services.links import LinkKeyChangedError, live_owners, local_base
 from yishi.services.procedures import procedure_status
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
@@ -38,6 +40,10 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 LINK_STAFF = ("committee",)  # links are capabilities to vote: the committee that runs the vote hands them out
 MISSING_SHOWN = 40  # owners without a link named on a page; the rest are counted
+ISSUE_WAIT_S = 2.0
+"""How long the issuing POST waits for its background run before it answers: a small roll's page then shows its
+links at once; a big one's shows the progress (``app.state.link_wait_s`` and ``app.state.link_batch`` override
+this and the batch size, for tests)."""
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -95,11 +101,14 @@ async def _links_page(request: Request, staff: Staff, deliberation_id: str, box:
         owners = _in_scope(box)
         try:
             live = await live_owners(request.app.state.pool, deliberation_id)
+            run = await link_runs.run_state(request.app.state.pool, deliberation_id)
         except UNAVAILABLE:
             return unavailable(request)
         missing = [owner_id for owner_id in owners if owner_id not in live]
         context = {"owners": len(owners), "live": len(owners) - len(missing), "missing": len(missing),
-                   "missing_shown": _rooms(box, missing[:MISSING_SHOWN]), "closed_at": box.closed_at(clock(request))}
+                   "missing_shown": _rooms(box, missing[:MISSING_SHOWN]), "closed_at": box.closed_at(clock(request)),
+                   "issuing": bool(missing) and run is not None and run.running,
+                   "interrupted": bool(missing) and run is not None and run.interrupted}
     base_url, fallback = _base_url(request)
     return render(request, "console_links.html", status, no_store=True, staff=staff, logout=staff.form(),
                   deliberation_id=deliberation_id, box=box, info=info, form=staff.form(), error=error,
@@ -178,7 +187,11 @@ def _key_changed(tr: i18n.Translator, owner: str) -> str:
 
 @router.post("/console/d/{deliberation_id}/links")
 async def issue(request: Request, deliberation_id: str) -> Response:
-    """Issue a link to every owner in scope who has none (idempotent: existing links are kept as printed)."""
+    """Issue a link to every owner in scope who has none (idempotent: existing links are kept as printed).
+
+    The batches run in the background (yishi/services/link_runs.py), not in this request: a post while a run goes
+    on starts no second one, and a post after a crash continues where it stopped. The links page shows the
+    progress and reloads itself until the run is done."""
     posted = await _posted(request, deliberation_id)
     if isinstance(posted, Response):
         return posted
@@ -188,13 +201,18 @@ async def issue(request: Request, deliberation_id: str) -> Response:
         return await _links_page(request, staff, deliberation_id, box, info, 409,
                                  _closed(tr, closed_at))
     owners = _in_scope(box)
+    state = request.app.state
     try:
-        summary = await issue_links(request.app.state.store, deliberation_id, owners,
-                                    secret_key=request.app.state.secret_key, now=now, actor=_actor(staff))
+        run = await link_runs.start(state.store, deliberation_id, owners, secret_key=state.secret_key, now=now,
+                                    actor=_actor(staff), batch=getattr(state, "link_batch", BATCH))
+        if run is not None:  # a small roll is done before the answer; a big one goes on, the page shows progress
+            await asyncio.wait([run], timeout=getattr(state, "link_wait_s", ISSUE_WAIT_S))
+            if run.done() and run.exception() is not None:
+                raise run.exception()  # type: ignore[misc]
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.links_issued", account_id=staff.account.id, deliberation_id=deliberation_id,
-             owners=len(owners), issued=summary.issued, live=summary.live)
+             owners=len(owners), started=run is not None, done=run is not None and run.done())
     return RedirectResponse(f"/console/d/{deliberation_id}/links", status_code=303)
 
 
