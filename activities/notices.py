@@ -27,6 +27,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventStore
+from activities.meeting_notices import GROUP_KINDS, queue_for_groups, to_groups
 from activities.outbox import enqueue
 from activities.senders import Smtp, smtp_send
 from activities.stages import to_new
@@ -215,9 +216,15 @@ class NoticeActivities:
 
     async def _meeting_notice(self, params: Delivery, key: str) -> NoticeDelivered:
         """A meeting's notice (workflows/meeting_parts.py): no roll to queue by building. It is printed for the
-        notice board (one sheet) or for each invited party; the parties get it through their invitation links, so
-        the community's group channels are not used for it."""
+        notice board (one sheet) or for each invited party; the parties get it through their invitation links. The
+        notice of the meeting itself also goes to the community's group robots (activities/meeting_notices.py);
+        other channels record it as not sent."""
         notice = params.notice
+        if params.channel != "print" and notice.recipients is None and notice.kind in GROUP_KINDS:
+            book = await load_book(self._store, self._pool, params.community, self._settings)
+            channel = book.channels.get(params.channel)
+            if channel is not None and to_groups(notice, channel):
+                return await queue_for_groups(self._store, self._pool, params, channel, self._public)
         if params.channel == "print":
             recipients, reference = (1 if notice.recipients is None else len(notice.recipients)), "to-print"
         else:

@@ -91,7 +91,7 @@ def markdown(fields: dict[str, str], limit: int = WECOM_MARKDOWN_BYTES) -> str:
     if fields.get("count"):
         tail += f"\n> 尚未投票：{fields['count']} 户"
     if fields.get("link"):
-        tail += f"\n\n[查看公示与进度]({fields['link']})"
+        tail += f"\n\n[{fields.get('link_text') or '查看公示与进度'}]({fields['link']})"
     body = fit_bytes(fields.get("body", ""), limit - len((head + tail).encode()))
     return head + body + tail
 

@@ -142,3 +142,38 @@ async def test_setting_up_a_robot_in_the_browser(app, browser, live_server, pool
             await assert_accessible(page, "channels page with a robot tested")
         finally:
             await context.close()
+
+
+async def test_a_meetings_board_shows_its_group_notice_within_its_community(sign_in, pool, store) -> None:  # type: ignore[no-untyped-def]
+    """A meeting's notice goes to the building groups (activities/meeting_notices.py): its delivery board is the
+    deliberations' board, under the meeting's community, with a way back to the meeting."""
+    from tests.web.test_console_walls import console_form, other_community
+
+    meeting_id = f"meeting-{uuid.uuid4().hex[:12]}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO meetings (meeting_id, community, title, kind, starts_at, place, status, items, parties,"
+            " attendees, minutes_version, last_seq, state) VALUES ($1, '幸福社区', '充电桩议事会', 'weekend_hall',"
+            " now(), '社区议事厅', 'scheduled', 1, 2, 0, 0, 1, '{}'::jsonb)", meeting_id)
+        await conn.execute(
+            "INSERT INTO notice_deliveries (deliberation_id, notice_id, channel, grp, kind, notice_kind, state,"
+            " attempts, next_at, last_error, fields, community, roll_digest) VALUES ($1, 'meeting-1',"
+            " 'wecom:bldg-3', '3', 'wecom', 'meeting', 'failed', 6, now(), 'errcode 93000: invalid webhook url',"
+            " '{}'::jsonb, '幸福社区', '')", meeting_id)
+    path = f"/console/d/{meeting_id}/deliveries"
+    outsider = await sign_in("committee", community=other_community())
+    hidden = await outsider.get(path)
+    assert hidden.status_code == 404 and "充电桩议事会" not in hidden.text
+    refused = await outsider.post(path + "/retry", data={**console_form((await outsider.get("/console")).text),
+                                                          "notice": "meeting-1", "channel": "wecom:bldg-3",
+                                                          "group": "3"})
+    assert refused.status_code == 404
+    committee = await sign_in("committee")
+    shown = await committee.get(path)
+    assert shown.status_code == 200 and "充电桩议事会 · " in shown.text and "会议通知" in shown.text
+    assert "1 条投递失败" in shown.text and f'href="/console/meetings/{meeting_id}"' in shown.text
+    assert "/postings" not in shown.text, "a meeting has no printed sheets per entrance on this board"
+    again = await committee.post(path + "/retry", data={**console_form(shown.text), "notice": "meeting-1",
+                                                        "channel": "wecom:bldg-3", "group": "3"})
+    assert again.status_code == 303 and "等待发送" in (await committee.get(path)).text
+    assert [e.type for e in await store.read(meeting_id)] == ["NoticeRetryRequested"]

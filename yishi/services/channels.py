@@ -125,6 +125,12 @@ async def board(pool: asyncpg.Pool, deliberation_id: str) -> list[DeliveryRow]:
             for r in rows]
 
 
+async def meeting_title(pool: asyncpg.Pool, meeting_id: str) -> str | None:
+    """The meeting's title if the id is a meeting's (its notices have a delivery board too), else None."""
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT title FROM meetings WHERE meeting_id = $1", meeting_id)
+
+
 async def retry(store: EventStore, pool: asyncpg.Pool, deliberation_id: str, notice_id: str, channel: str,
                 group: str, *, by: str, now: datetime) -> None:
     """Send a failed delivery again now (its attempts start again; owners already reached are not sent twice)."""

@@ -255,10 +255,13 @@ async def may_see_deliberation(pool: asyncpg.Pool, account: Account, deliberatio
     """The community rule (:func:`may_see_community`) for one deliberation, by its registry row.
 
     Asks the database only for a community-bound account. A re-vote's box (``…~r2``) has the community of
-    its deliberation. An id the registry does not list has no community: it is not hidden (its page then
-    answers "not found" itself, or shows a bare stream as before).
+    its deliberation; a meeting's id (its notices' delivery board) the meeting's community. An id neither lists
+    has no community: it is not hidden (its page then answers "not found" itself, or shows a bare stream).
     """
     if home_community(account) is None:
         return True
     community = await deliberation_community(pool, deliberation_of(deliberation_id))
+    if community is None:  # a meeting's id: its notices' delivery board (activities/meeting_notices.py)
+        async with pool.acquire() as conn:
+            community = await conn.fetchval("SELECT community FROM meetings WHERE meeting_id = $1", deliberation_id)
     return community is None or may_see_community(account, community)

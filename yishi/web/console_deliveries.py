@@ -1,5 +1,6 @@
-"""The delivery board of a deliberation: each notice × channel × recipient group with its state, each failure in
-plain words with a retry button (what ``yishi channels board`` and ``retry`` do).
+"""The delivery board of a deliberation (or of a meeting, whose notice goes to the building groups too): each
+notice × channel × recipient group with its state, each failure in plain words with a retry button (what
+``yishi channels board`` and ``retry`` do).
 
 A failing channel never blocks the procedure and is never silent: the board shows it until it is sent or retried.
 Committee accounts of the deliberation's community (yishi/web/staff.py's wall on ``{deliberation_id}``); the
@@ -35,9 +36,11 @@ async def _page(request: Request, staff: Staff, deliberation_id: str, status: in
     try:
         rows = await service.board(request.app.state.pool, deliberation_id)
         info = await deliberation_info(request.app.state.pool, deliberation_id)
+        meeting_title = None if info is not None else await service.meeting_title(request.app.state.pool,
+                                                                                   deliberation_id)
     except UNAVAILABLE:
         return unavailable(request)
-    if info is None and not rows:  # an unknown id: the 404 a hidden one gets (yishi/web/staff.py)
+    if info is None and meeting_title is None and not rows:  # an unknown id: the 404 a hidden one gets
         return not_found_page(request)
     notices: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -46,7 +49,7 @@ async def _page(request: Request, staff: Staff, deliberation_id: str, status: in
     failed = sum(1 for row in rows if row.state == "failed")
     return render(request, "console_deliveries.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), deliberation_id=deliberation_id, info=info, notices=notices, failed=failed,
-                  error=error)
+                  error=error, meeting_title=meeting_title)
 
 
 @router.get("/console/d/{deliberation_id}/deliveries")
@@ -66,7 +69,9 @@ async def retry(request: Request, deliberation_id: str) -> Response:
     staff, form = posted
     notice, channel, group = (form.get(name, "").strip()[:FIELD] for name in ("notice", "channel", "group"))
     try:
-        if await deliberation_info(request.app.state.pool, deliberation_id) is None:
+        pool = request.app.state.pool
+        if await deliberation_info(pool, deliberation_id) is None and await service.meeting_title(
+                pool, deliberation_id) is None:
             return not_found_page(request)
         await service.retry(request.app.state.store, request.app.state.pool, deliberation_id, notice, channel,
                             group, by=staff.account.name, now=datetime.now(UTC))
