@@ -1,35 +1,46 @@
 """A deliberation end to end with the channels listening (issue 18, "done means", the backend half): a WeCom
 receiver per building, an SMS gateway and an SMTP server. The notice and the result reach the right building's
-group and the right owners, the printed result is to be posted at the right entrance and its posting is recorded,
-and the published figures are those of `yishi tally` on the same roll and ballots."""
+group and the right owners, the printed result is to be posted at the right entrance (its A4 sheet carries the
+figures and the QR code of the public page) and its posting is recorded, and the published figures, on the public
+page and on the sheet, are those of `yishi tally` on the same roll and ballots."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import urllib.parse
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 from click.testing import CliRunner
+from pydantic import SecretStr
 
 from activities.dispatcher import NoticeDispatcher
 from activities.notices import NoticeSettings
 from activities.secrets import ChannelSecrets
 from domain.channel_config import Channel, QuietHours, SmsTemplate
-from domain.result_summary import summarize
+from domain.result_summary import summarize, summary_lines
 from domain.roll import Scope
 from domain.rules import get_rule
 from domain.tally_result import TallyResult
 from tests.channels.conftest import stage_roll
 from tests.channels.servers import Behaviour, http_server, smtp_server
 from tests.channels.test_mail_webhook_print import PNG
+from tests.web.conftest import PASSWORD, form_fields
+from tests.web.test_links import decode_qr_codes
 from tests.workflows.conftest import advance_until, cast, complete, running_worker, stage_is, wait_box_open, wait_for
 from yishi.cli.tally import tally
+from yishi.services.accounts import add_account
 from yishi.services.channels import record_posting, set_channel, set_quiet_hours, to_post
 from yishi.services.procedures import StartRequest, start_procedure
 from yishi.services.results import summaries
+from yishi.settings import Settings
+from yishi.web.app import create_app
 
+PUBLIC = "https://yishi.example.cn"
 SECRETS = ChannelSecrets({"YISHI_SECRETS__WECOM__BLDG_3": "k3", "YISHI_SECRETS__WECOM__BLDG_4": "k4",
                           "YISHI_SECRETS__SMS__MAIN": "LTAIe2e:e2e-secret"})
 
@@ -68,8 +79,7 @@ async def test_notice_and_result_reach_the_right_groups_and_owners(ts_env, stage
                                   smtp_ca_file=cert)
         async with running_worker(ts_env, store, pool, task_queue):
             did, handle = await start_procedure(ts_env.client, pool, roll, req, task_queue=task_queue)
-            dispatcher = NoticeDispatcher(store, pool, settings, SECRETS, public_base_url="https://yishi.example.cn",
-                                          only=did)
+            dispatcher = NoticeDispatcher(store, pool, settings, SECRETS, public_base_url=PUBLIC, only=did)
             await complete(handle, "feasibility", "street_office", "feasible", note="结构安全")
             await wait_for(handle, stage_is("voting"), "voting")
             await dispatcher.run_once()
@@ -112,4 +122,26 @@ async def test_notice_and_result_reach_the_right_groups_and_owners(ts_env, stage
     from_cli = summarize(TallyResult.model_validate(json.loads(counted.output)), get_rule(published.rule_id),
                          sealed=True)
     assert from_cli.cast == published.cast and from_cli.outcome == published.outcome
+    await on_the_web(pool, store, did, result_sheet.notice_id, from_cli)
 
+
+async def on_the_web(pool, store, did: str, notice_id: str, from_cli) -> None:  # type: ignore[no-untyped-def]
+    """The public page and the printed result sheet show exactly the lines of `yishi tally`'s figures."""
+    assert len(summary_lines(from_cli, "zh")) >= 5, "the rule, the eligible, the participating, for/against, …"
+    app = create_app(Settings(secret_key=SecretStr("e2e-web-key"), public_base_url=PUBLIC))
+    app.state.pool, app.state.store = pool, store
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
+        for lang in ("zh", "en"):
+            page = await web.get(f"/p/{did}?lang={lang}")
+            assert page.status_code == 200, page.text[-600:]
+            text = html.unescape(page.text)
+            assert [line for line in summary_lines(from_cli, lang) if line not in text] == [], lang
+        clerk = f"网格员-{uuid.uuid4().hex[:4]}"
+        await add_account(pool, clerk, "grid_worker", PASSWORD, community=None)
+        form = form_fields((await web.get("/login")).text, "/login")
+        assert (await web.post("/login", data={**form, "name": clerk, "password": PASSWORD})).status_code == 303
+        sheet = await web.get(f"/console/d/{did}/notices/{notice_id}/sheet")
+        assert sheet.status_code == 200 and "@page" in sheet.text, sheet.text[-600:]
+        text = html.unescape(sheet.text)
+        assert [line for line in summary_lines(from_cli, "zh") if line not in text] == []
+        assert decode_qr_codes(sheet.text) == [f"{PUBLIC}/p/{did}"], "the sheet's QR code opens the public page"
