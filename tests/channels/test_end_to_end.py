@@ -141,7 +141,8 @@ async def on_the_web(pool, store, did: str, notice_id: str, from_cli) -> None:  
         form = form_fields((await web.get("/login")).text, "/login")
         assert (await web.post("/login", data={**form, "name": clerk, "password": PASSWORD})).status_code == 303
         sheet = await web.get(f"/console/d/{did}/notices/{notice_id}/sheet")
-        assert sheet.status_code == 200 and "@page" in sheet.text, sheet.text[-600:]
+        assert sheet.status_code == 200 and "@page { size: A4" in sheet.text, sheet.text[-600:]
+        assert "style-src 'self' 'sha256-" in sheet.headers["Content-Security-Policy"], "its print CSS applies"
         text = html.unescape(sheet.text)
         assert [line for line in summary_lines(from_cli, "zh") if line not in text] == []
         assert decode_qr_codes(sheet.text) == [f"{PUBLIC}/p/{did}"], "the sheet's QR code opens the public page"

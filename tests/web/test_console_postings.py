@@ -94,6 +94,9 @@ async def test_a_clerk_prints_and_records_on_a_phone(app, browser, live_server, 
     photo.write_bytes(PNG)
     context = await browser.new_context(**PHONE)
     page = await context.new_page()
+    refused: list[str] = []  # a style the policy blocks is reported on the console
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)
     try:
         await page.goto(f"{live_server}/login")
         await page.get_by_label("账号").fill(name)
@@ -102,6 +105,9 @@ async def test_a_clerk_prints_and_records_on_a_phone(app, browser, live_server, 
         await page.wait_for_url("**/console**")
         await page.goto(f"{live_server}/console/d/{d.id}/notices/{notice.notice_id}/sheet")
         await page.locator("section.sheet").first.wait_for()
+        width = await page.locator(".public img").first.evaluate("img => getComputedStyle(img).width")
+        assert abs(float(width.removesuffix("px")) - 40 / 25.4 * 96) < 1, width  # the sheet's own CSS: 40 mm
+        assert refused == [], refused
         await shot(page, artifacts_dir, "notice-sheet-result-zh")
         await assert_accessible(page, "printed result sheet")
         await page.goto(f"{live_server}/console/d/{d.id}/postings")

@@ -11,9 +11,6 @@ answer are never cached, and the logs name the account and the deliberation, nev
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +27,7 @@ from yishi.services.link_issuing import BATCH, Actor, disclose_links, reissue_li
 from yishi.services.links import LinkKeyChangedError, live_owners, local_base
 from yishi.services.procedures import procedure_status
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
-from yishi.web.middleware import SECURITY_HEADERS
+from yishi.web.middleware import own_styles_policy
 from yishi.web.render import not_found_page, page_lang, page_translator, render, respond, safe_filename
 from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
 from yishi.web.staff import Staff, require, staff_form
@@ -44,7 +41,6 @@ ISSUE_WAIT_S = 2.0
 """How long the issuing POST waits for its background run before it answers: a small roll's page then shows its
 links at once; a big one's shows the progress (``app.state.link_wait_s`` and ``app.state.link_batch`` override
 this and the batch size, for tests)."""
-_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 def _base_url(request: Request) -> tuple[str, bool]:
@@ -280,11 +276,6 @@ async def _disclosed(request: Request, deliberation_id: str, fmt: str
     return staff, form, box, info, owner, owners, {link.owner_id: link for link in links}
 
 
-def _style_hashes(html: str) -> str:
-    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
-                    for style in _STYLE.findall(html))
-
-
 @router.post("/console/d/{deliberation_id}/sheets")
 async def sheets(request: Request, deliberation_id: str) -> Response:
     """The A4 notice sheets of the links that exist (field ``owner``: one household's); print with the browser.
@@ -309,9 +300,7 @@ async def sheets(request: Request, deliberation_id: str) -> Response:
     response = respond(request, html, no_store=True)
     # The sheets are one self-contained document (the CLI writes the same to a file): allow its own inline
     # styles by their hashes, nothing else beyond the app-wide policy.
-    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
-        "style-src 'self'", f"style-src 'self' {_style_hashes(html)}")
-    response.headers["Content-Security-Policy"] = policy
+    response.headers["Content-Security-Policy"] = own_styles_policy(html)
     return response
 
 

@@ -26,6 +26,7 @@ from yishi.services import channels as service
 from yishi.services.console import may_see_deliberation
 from yishi.services.results import public_url, summaries
 from yishi.services.voting import deliberation_info
+from yishi.web.middleware import own_styles_policy
 from yishi.web.render import environment, not_found_page, page_translator, render, respond
 from yishi.web.sheets import address_warning, qr_data_uri
 from yishi.web.staff import Staff, require
@@ -113,7 +114,9 @@ async def notice_sheet(request: Request, deliberation_id: str, notice_id: str) -
         warning=warning, figures=[summary_lines(f, 'zh') for f in figures], deliberation_id=deliberation_id)
     log.info("console.notice_printed", account_id=staff.account.id, deliberation_id=deliberation_id,
              notice_id=notice_id, entrances=len(rows))
-    return respond(request, html, no_store=True)
+    response = respond(request, html, no_store=True)
+    response.headers["Content-Security-Policy"] = own_styles_policy(html)  # the sheet's own A4 print CSS applies
+    return response
 
 
 def _posted_at(text: str, now: datetime) -> datetime | None:

@@ -29,8 +29,7 @@ from yishi.services.topic_intake import Proposer, TopicForm, TopicFormError, hid
 from yishi.services.topic_links import intake_link
 from yishi.services.topic_routes import record_procedure, routable, route_to_ladder
 from yishi.services.topics import TopicRefusedError, decline, list_topics, merge, resolve, take, topic_state
-from yishi.web.console_links import _style_hashes
-from yishi.web.middleware import SECURITY_HEADERS
+from yishi.web.middleware import own_styles_policy
 from yishi.web.render import message_page, not_found_page, page_translator, render, workflow_busy
 from yishi.web.sheets import address_warning, qr_data_uri
 from yishi.web.staff import Staff, require, staff_form
@@ -304,7 +303,5 @@ async def poster(request: Request) -> Response:
                       community=community, building=building, url=url, qr=qr_data_uri(url), base_url=base,
                       warning=address_warning(base, configured=configured))
     # One self-contained printable page, as the notice sheets: its own inline style allowed by its hash only.
-    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
-        "style-src 'self'", f"style-src 'self' {_style_hashes(response.body.decode())}")
-    response.headers["Content-Security-Policy"] = policy
+    response.headers["Content-Security-Policy"] = own_styles_policy(response.body.decode())
     return response

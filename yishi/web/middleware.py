@@ -7,6 +7,9 @@ ballot path's CPU (py-spy, docs/benchmarks.md). What it does is unchanged.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 from typing import Any
 
@@ -24,6 +27,17 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def own_styles_policy(html: str) -> str:
+    """The app-wide policy that also allows ``html``'s own inline ``<style>`` blocks, by their hashes: a printed
+    sheet is one self-contained document (the CLI writes the same to a file), and nothing else is allowed."""
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+                      for style in _STYLE.findall(html))
+    return SECURITY_HEADERS["Content-Security-Policy"].replace("style-src 'self'", f"style-src 'self' {hashes}")
+
+
 _SECURITY_RAW = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
 # Only on HTTPS (directly, or as the trusted proxy reports it: yishi/web/proxy.py): a browser that saw it never
 # again follows a plain-HTTP link to this host, where a network in between could read a personal link.
