@@ -535,6 +535,10 @@ async def meeting_act(w: World) -> None:
         outsider = await w.sign_in(role, community=other_community())
         hidden(await outsider.get(f"/console/meetings/{meeting_id}"), f"the meeting's page for a {role} of elsewhere")
         await w.refused(outsider, path, item, meeting_id, f"agenda item by a {role} of elsewhere")
+    board = f"/console/d/{meeting_id}/deliveries"  # the meeting's notices on the deliberations' board
+    hidden(await (await w.sign_in("committee", community=other_community())).get(board), "a meeting's board")
+    assert f'href="{board}"' in (await committee.get(f"/console/meetings/{meeting_id}")).text
+    assert (await committee.get(board)).status_code == 200
     done = await committee.post(path, data={**await w.form(committee), **item})
     assert done.status_code == 303, done.text[-600:]
     assert "AgendaItemAdded" in await stream_types(w.store, meeting_id)
