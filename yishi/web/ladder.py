@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from activities.routing import ladder_at
 from domain.errors import N_
+from domain.ladder_edits import FIRST, add_level, remove_levels
 from domain.ladders import Deadline, LadderVersion
 from domain.structure_commands import StructureError
 from yishi.services import structure
@@ -33,16 +34,26 @@ async def current_ladder(pool: asyncpg.Pool, community: str, at: datetime) -> La
         return await ladder_at(conn, community, at)
 
 
-def edited(spec: LadderVersion, form: dict[str, str]) -> LadderVersion:
-    """``spec`` with the periods the form gives: ``ack-<level>`` / ``resolve-<level>``, one category's periods at
-    one level (``category``, ``level``, ``ack``, ``resolve``), and the parts' ``joint_report`` /
-    ``joint_resolve`` / ``joint_supervisor``; a field left empty keeps what the version had."""
+def edited(spec: LadderVersion, form: dict[str, str], community: str) -> LadderVersion:
+    """``spec`` with the periods the form gives: ``ack-<level>`` / ``resolve-<level>``, the levels ticked
+    ``remove-<level>`` removed, a level added (``add_kind`` from the list, placed after ``add_after``, with
+    ``add_ack`` / ``add_resolve``), one category's periods at one level (``category``, ``level``, ``ack``,
+    ``resolve``), and the parts' ``joint_report`` / ``joint_resolve`` / ``joint_supervisor``; a field left empty
+    keeps what the version had. Raises StructureError for a level to add that is not on the list."""
     def field(name: str, default: str) -> str:
         return form.get(name, "").strip()[:PERIOD_CHARS] or default
 
     levels = tuple(level.model_copy(update={"ack": field(f"ack-{level.key}", level.ack),
                                             "resolve": field(f"resolve-{level.key}", level.resolve)})
                    for level in spec.levels)
+    spec = remove_levels(spec.model_copy(update={"levels": levels}),
+                         [lv.key for lv in levels if form.get(f"remove-{lv.key}")])
+    kind, add_ack, add_resolve = (form.get(name, "").strip()[:PERIOD_CHARS] for name in ("add_kind", "add_ack",
+                                                                                         "add_resolve"))
+    if kind or add_ack or add_resolve:
+        spec = add_level(spec, community, kind, form.get("add_after", FIRST).strip()[:32] or FIRST, add_ack,
+                         add_resolve)
+    levels = spec.levels
     table = {c: dict(by_level) for c, by_level in spec.deadlines.items()}
     category, level = form.get("category", "").strip()[:64], form.get("level", "").strip()[:32]
     if category and level and (form.get("ack", "").strip() or form.get("resolve", "").strip()):
@@ -66,7 +77,7 @@ async def save_ladder(request: Request, community: str) -> Response:
         return message_page(request, 404, N_("Page not found"))
     now = clock(request)
     try:
-        spec = edited(await current_ladder(request.app.state.pool, community, now), form)
+        spec = edited(await current_ladder(request.app.state.pool, community, now), form, community)
         await structure.change(request.app.state.store, request.app.state.pool, community,
                                structure.ladder(spec, now, f"{staff.account.role} {staff.account.name}"))
     except StructureError as exc:

@@ -1,0 +1,81 @@
+"""The ladder editor adds and removes levels (issue 19): a level is picked from the list of organisations and placed
+after a level of the ladder; a removed level takes its categories' deadlines with it; every change is a new
+version; an invalid ladder (no level left, a level not on the list, a period that does not parse) is refused on
+the page with the level and what to do, and records nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+
+async def _form(client: httpx.AsyncClient, community: str) -> tuple[dict[str, str], str]:
+    html = (await client.get(f"/console/structure?community={community}")).text
+    return dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', html)), html
+
+
+def _kinds(html: str) -> list[str]:
+    """The organisations the "add a level" list offers."""
+    select = re.search(r'<select id="l-add-kind".*?</select>', html, re.S)
+    assert select, html[-2000:]
+    return [v for v in re.findall(r'<option value="([^"]*)"', select.group(0)) if v]
+
+
+async def _versions(store, community: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [e.payload["ladder"] for e in await store.read(f"structure-{community}") if e.type == "LadderVersioned"]
+
+
+async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> None:
+    community = f"lv{uuid.uuid4().hex[:6]}"
+    street = await sign_in("street_office", community=None)
+    pair, _ = await _form(street, community)
+    defined = await street.post(f"/console/structure/{community}", data={**pair, "op": "community",
+                                                                         "name": "阶梯社区", "street": "jc"})
+    assert defined.status_code == 303, defined.text[-600:]
+    path = f"/console/structure/{community}/ladder"
+    pair, html = await _form(street, community)
+    assert 'name="remove-grid"' in html and 'id="l-add-kind"' in html, "each level removable, a list to add from"
+    assert _kinds(html) == ["secretary"], "the list offers the organisations the ladder does not have yet"
+
+    # The 书记直通车 secretary as a level after the community committee; the grid level removed with the deadline a
+    # category had at it.
+    with_deadline = await street.post(path, data={**pair, "category": "housing", "level": "grid", "ack": "PT2H"})
+    assert with_deadline.status_code == 303, with_deadline.text[-600:]
+    pair, _ = await _form(street, community)
+    changed = await street.post(path, data={**pair, "remove-grid": "1", "add_kind": "secretary",
+                                            "add_after": "community", "add_ack": "PT4H"})
+    assert changed.status_code == 303, changed.text[-600:]
+    versions = await _versions(store, community)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert [lv["key"] for lv in versions[0]["levels"]] == ["grid", "community", "street", "department"]
+    levels = versions[1]["levels"]
+    assert [lv["key"] for lv in levels] == ["community", "secretary", "street", "department"]
+    secretary = levels[1]
+    assert (secretary["org"], secretary["roles"], secretary["ack"], secretary["resolve"]) == (
+        f"secretary:{community}", ["party_secretary"], "PT4H", "5wd")
+    assert versions[1]["deadlines"] == {}, "the removed level's deadlines went with it"
+    pair, html = await _form(street, community)
+    assert 'name="remove-grid"' not in html and _kinds(html) == ["grid"], html[-3000:]
+
+    # Refusals: what is wrong, at which level, what to do; nothing recorded.
+    refusals = (
+        ({f"remove-{k}": "1" for k in ("community", "secretary", "street", "department")}, "至少"),
+        ({"add_kind": "district_mayor"}, "从列表"),
+        ({"add_kind": "", "add_ack": "PT1H"}, "从列表"),
+        ({"add_kind": "street"}, "已有"),
+        ({"add_kind": "grid", "add_after": "mayor"}, "从列表"),
+        ({"add_kind": "grid", "add_ack": "soon"}, "soon"),
+        ({"ack-street": "tomorrow"}, "tomorrow"),
+    )
+    for data, words in refusals:
+        pair, _ = await _form(street, community)
+        refused = await street.post(path, data={**pair, **data})
+        assert refused.status_code == 422, (data, refused.text[-600:])
+        alert = re.search(r'role="alert".*?</', refused.text, re.S)
+        assert alert and words in alert.group(0), (data, refused.text[-2000:])
+    pair, _ = await _form(street, community)
+    bad_period = await street.post(path, data={**pair, "add_kind": "grid", "add_ack": "soon"})
+    assert "网格" in re.search(r'role="alert".*?</', bad_period.text, re.S).group(0), "the level is named"  # type: ignore[union-attr]
+    assert len(await _versions(store, community)) == 2, "a refused ladder records nothing"
