@@ -23,6 +23,23 @@ def _kinds(html: str) -> list[str]:
     return [v for v in re.findall(r'<option value="([^"]*)"', select.group(0)) if v]
 
 
+def _whole_form(html: str) -> dict[str, str]:
+    """Every field the ladder form sends as a browser sends it (text and hidden inputs with their values, each
+    select's selected or first option; unticked boxes send nothing)."""
+    form = re.search(r'<form[^>]*id="ladder-form".*?</form>', html, re.S)
+    assert form, html[-2000:]
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form.group(0)):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        if attrs.get("type") != "checkbox":
+            fields[attrs["name"]] = attrs.get("value", "")
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form.group(0), re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options) or re.search(r'<option value="([^"]*)"',
+                                                                                             options)
+        fields[name] = chosen.group(1) if chosen else ""
+    return fields
+
+
 async def _versions(store, community: str) -> list[dict]:  # type: ignore[no-untyped-def]
     return [e.payload["ladder"] for e in await store.read(f"structure-{community}") if e.type == "LadderVersioned"]
 
@@ -59,14 +76,24 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
     pair, html = await _form(street, community)
     assert 'name="remove-grid"' not in html and _kinds(html) == ["grid"], html[-3000:]
 
+    # The whole form as the browser sends it, with every level on the ladder and boxes ticked, is read (not refused
+    # as too many fields): the grid level back at the bottom.
+    pair, html = await _form(street, community)
+    whole = {**_whole_form(html), "add_kind": "grid", "add_after": "first", "remove-secretary": "1"}
+    assert len(whole) > 20, sorted(whole)
+    full = await street.post(path, data=whole)
+    assert full.status_code == 303, full.text[-1200:]
+    versions = await _versions(store, community)
+    assert [lv["key"] for lv in versions[-1]["levels"]] == ["grid", "community", "street", "department"]
+
     # Refusals: what is wrong, at which level, what to do; nothing recorded.
     refusals = (
-        ({f"remove-{k}": "1" for k in ("community", "secretary", "street", "department")}, "至少"),
+        ({f"remove-{k}": "1" for k in ("grid", "community", "street", "department")}, "至少"),
         ({"add_kind": "district_mayor"}, "从列表"),
         ({"add_kind": "", "add_ack": "PT1H"}, "从列表"),
         ({"add_kind": "street"}, "已有"),
-        ({"add_kind": "grid", "add_after": "mayor"}, "从列表"),
-        ({"add_kind": "grid", "add_ack": "soon"}, "soon"),
+        ({"add_kind": "secretary", "add_after": "mayor"}, "从列表"),
+        ({"add_kind": "secretary", "add_ack": "soon"}, "soon"),
         ({"ack-street": "tomorrow"}, "tomorrow"),
     )
     for data, words in refusals:
@@ -76,6 +103,6 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
         alert = re.search(r'role="alert".*?</', refused.text, re.S)
         assert alert and words in alert.group(0), (data, refused.text[-2000:])
     pair, _ = await _form(street, community)
-    bad_period = await street.post(path, data={**pair, "add_kind": "grid", "add_ack": "soon"})
-    assert "网格" in re.search(r'role="alert".*?</', bad_period.text, re.S).group(0), "the level is named"  # type: ignore[union-attr]
-    assert len(await _versions(store, community)) == 2, "a refused ladder records nothing"
+    bad_period = await street.post(path, data={**pair, "add_kind": "secretary", "add_ack": "soon"})
+    assert "书记" in re.search(r'role="alert".*?</', bad_period.text, re.S).group(0), "the level is named"  # type: ignore[union-attr]
+    assert len(await _versions(store, community)) == 3, "a refused ladder records nothing"

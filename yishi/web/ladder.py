@@ -27,6 +27,9 @@ from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 router = APIRouter()
 PERIOD_CHARS = 16
+MAX_FIELDS = 40
+"""The ladder form's fields with every level on it (the CSRF pair, three a level, four to add one, four for a
+category's periods, three for the parts) with room to spare."""
 
 
 async def current_ladder(pool: asyncpg.Pool, community: str, at: datetime) -> LadderVersion:
@@ -69,7 +72,7 @@ def edited(spec: LadderVersion, form: dict[str, str], community: str) -> LadderV
 
 @router.post("/console/structure/{community}/ladder")
 async def save_ladder(request: Request, community: str) -> Response:
-    posted = await staff_form(request, *STRUCTURE_ROLES)
+    posted = await staff_form(request, *STRUCTURE_ROLES, max_fields=MAX_FIELDS)
     if isinstance(posted, Response):
         return posted
     staff, form = posted
