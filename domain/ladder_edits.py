@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from domain.errors import N_, Items, Label
 from domain.escalation import ACK_DEFAULT, RESOLVE_DEFAULT, Level, default_ladder
+from domain.joint import JointSpec
 from domain.ladders import LadderVersion, secretary_level
 from domain.structure_commands import StructureError
 
@@ -59,3 +60,26 @@ def remove_levels(spec: LadderVersion, keys: Iterable[str]) -> LadderVersion:
              for category, by_level in spec.deadlines.items()}
     return spec.model_copy(update={"levels": tuple(lv for lv in spec.levels if lv.key not in gone),
                                    "deadlines": {c: by for c, by in table.items() if by}})
+
+
+def supervisors(spec: LadderVersion) -> dict[str, tuple[str, str]]:
+    """The organisations a late part of a joint ticket may move to, by id, with their names (zh, en): the version's
+    own, the district supervision office, the street office and the version's departments."""
+    default = JointSpec()
+    street = next(lv for lv in default_ladder("").levels if lv.key == "street")
+    found = {spec.joint.supervisor: (spec.joint.supervisor_zh, spec.joint.supervisor_en),
+             default.supervisor: (default.supervisor_zh, default.supervisor_en),
+             street.org: (street.name_zh, street.name_en)}
+    for dept in spec.departments.values():
+        found.setdefault(dept.org, (dept.name_zh, dept.name_en))
+    return found
+
+
+def with_supervisor(spec: LadderVersion, org: str) -> LadderVersion:
+    """``spec`` whose late parts move to ``org`` (one of :func:`supervisors`, named as listed there)."""
+    listed = supervisors(spec)
+    if org not in listed:
+        raise StructureError(N_("a late part goes to an organisation that is not on the list; pick one of the list"))
+    zh, en = listed[org]
+    return spec.model_copy(update={"joint": spec.joint.model_copy(update={"supervisor": org, "supervisor_zh": zh,
+                                                                          "supervisor_en": en})})

@@ -1,7 +1,8 @@
 """The ladder editor adds and removes levels (issue 19): a level is picked from the list of organisations and placed
-after a level of the ladder; a removed level takes its categories' deadlines with it; every change is a new
-version; an invalid ladder (no level left, a level not on the list, a period that does not parse) is refused on
-the page with the level and what to do, and records nothing."""
+after a level of the ladder, as is the organisation a late part of a joint ticket goes to; a removed level takes
+its categories' deadlines with it; every change is a new version; an invalid ladder (no level left, a level not on
+the list, a period that does not parse) is refused on the page with the level and what to do, and records
+nothing."""
 
 from __future__ import annotations
 
@@ -86,6 +87,15 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
     versions = await _versions(store, community)
     assert [lv["key"] for lv in versions[-1]["levels"]] == ["grid", "community", "street", "department"]
 
+    # A late part of a joint ticket goes to an organisation picked from the list, named as the list names it.
+    pair, html = await _form(street, community)
+    listed = re.search(r'<select id="l-jsup".*?</select>', html, re.S).group(0)  # type: ignore[union-attr]
+    assert 'value="dept:supervision" selected' in listed and "区城市管理委员会（城管）" in listed, listed
+    moved = await street.post(path, data={**pair, "joint_supervisor": "dept:urban"})
+    assert moved.status_code == 303, moved.text[-600:]
+    joint = (await _versions(store, community))[-1]["joint"]
+    assert (joint["supervisor"], joint["supervisor_zh"]) == ("dept:urban", "区城市管理委员会（城管）"), joint
+
     # Refusals: what is wrong, at which level, what to do; nothing recorded.
     refusals = (
         ({f"remove-{k}": "1" for k in ("grid", "community", "street", "department")}, "至少"),
@@ -95,6 +105,7 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
         ({"add_kind": "secretary", "add_after": "mayor"}, "从列表"),
         ({"add_kind": "secretary", "add_ack": "soon"}, "soon"),
         ({"ack-street": "tomorrow"}, "tomorrow"),
+        ({"joint_supervisor": "dept:nowhere"}, "从列表"),
     )
     for data, words in refusals:
         pair, _ = await _form(street, community)
@@ -105,4 +116,4 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
     pair, _ = await _form(street, community)
     bad_period = await street.post(path, data={**pair, "add_kind": "secretary", "add_ack": "soon"})
     assert "书记" in re.search(r'role="alert".*?</', bad_period.text, re.S).group(0), "the level is named"  # type: ignore[union-attr]
-    assert len(await _versions(store, community)) == 3, "a refused ladder records nothing"
+    assert len(await _versions(store, community)) == 4, "a refused ladder records nothing"

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from activities.routing import ladder_at
 from domain.errors import N_
-from domain.ladder_edits import FIRST, add_level, remove_levels
+from domain.ladder_edits import FIRST, add_level, remove_levels, with_supervisor
 from domain.ladders import Deadline, LadderVersion
 from domain.structure_commands import StructureError
 from yishi.services import structure
@@ -41,8 +41,9 @@ def edited(spec: LadderVersion, form: dict[str, str], community: str) -> LadderV
     """``spec`` with the periods the form gives: ``ack-<level>`` / ``resolve-<level>``, the levels ticked
     ``remove-<level>`` removed, a level added (``add_kind`` from the list, placed after ``add_after``, with
     ``add_ack`` / ``add_resolve``), one category's periods at one level (``category``, ``level``, ``ack``,
-    ``resolve``), and the parts' ``joint_report`` / ``joint_resolve`` / ``joint_supervisor``; a field left empty
-    keeps what the version had. Raises StructureError for a level to add that is not on the list."""
+    ``resolve``), and the parts' ``joint_report`` / ``joint_resolve`` / ``joint_supervisor`` (one of the list
+    of ``supervisors``); a field left empty keeps what the version had. Raises StructureError for a level or a
+    supervisor that is not on the list."""
     def field(name: str, default: str) -> str:
         return form.get(name, "").strip()[:PERIOD_CHARS] or default
 
@@ -64,10 +65,10 @@ def edited(spec: LadderVersion, form: dict[str, str], community: str) -> LadderV
         table.setdefault(category, {})[level] = Deadline(ack=field("ack", before.ack),
                                                          resolve=field("resolve", before.resolve))
     joint = spec.joint.model_copy(update={"report": field("joint_report", spec.joint.report),
-                                          "resolve": field("joint_resolve", spec.joint.resolve),
-                                          "supervisor": form.get("joint_supervisor", "").strip()[:100]
-                                          or spec.joint.supervisor})
-    return spec.model_copy(update={"levels": levels, "deadlines": table, "joint": joint})
+                                          "resolve": field("joint_resolve", spec.joint.resolve)})
+    spec = spec.model_copy(update={"levels": levels, "deadlines": table, "joint": joint})
+    supervisor = form.get("joint_supervisor", "").strip()[:100]
+    return with_supervisor(spec, supervisor) if supervisor and supervisor != spec.joint.supervisor else spec
 
 
 @router.post("/console/structure/{community}/ladder")
