@@ -106,7 +106,7 @@ def ladder_problems(spec: LadderVersion) -> list[Text]:
     problems: list[Text] = []
     keys = [lv.key for lv in spec.levels]
     if not keys:
-        problems.append(Text(N_("the ladder needs at least one level")))
+        problems.append(Text(N_("the ladder needs at least one level; keep one or add one from the list")))
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         problems.append(Text(N_("level '%(level)s' appears more than once"), level=Label("level", key)))
     for level in (*spec.levels, *(x for x in [spec.secretary] if x)):
@@ -117,7 +117,8 @@ def ladder_problems(spec: LadderVersion) -> list[Text]:
                                  bad=Items(bad) or Text(N_("none")),
                                  valid=Items(Label("role", r) for r in LEVEL_ROLES)))
         if level.key != "department" and not level.org:
-            problems.append(Text(N_("level '%(level)s' names no organisation"), level=Label("level", level.key)))
+            problems.append(Text(N_("level '%(level)s' names no organisation; pick one from the list"),
+                                 level=Label("level", level.key)))
         problems += _period_problems(Text(N_("level '%(level)s'"), level=Label("level", level.key)), level.ack,
                                      level.resolve)
     if "department" in keys and not spec.departments:

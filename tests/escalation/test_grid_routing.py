@@ -19,6 +19,7 @@ from yishi.services import structure
 from yishi.services.accounts import Account
 from yishi.services.deliberations import DeliberationSpec, register, store_roll
 from yishi.services.escalations import RefusedError, TicketRequest, account_orgs, act, inbox, open_ticket
+from yishi.web.ladder import edited
 
 BY = "cli 测试"
 
@@ -121,6 +122,33 @@ async def test_a_ticket_keeps_the_ladder_version_it_started_with(ts_env, store, 
         await ts_env.sleep(timedelta(hours=2, minutes=1))
         again = await ticket_until(h1, lambda t: len(t.assignments) == 2, "the first ticket escalates at 2 h")
         assert again.ladder_version == 1 and again.levels == one.levels, "the later version changed nothing"
+        for h in (h1, h2):
+            await h.terminate("test done")
+
+
+async def test_a_ticket_keeps_its_levels_when_the_console_removes_and_adds_levels(ts_env, store, pool,
+                                                                                    task_queue) -> None:
+    """The console's edit (yishi/web/ladder.py ``edited``, the route's own function) removes the grid level and adds
+    the party secretary after the community: a new ticket climbs the new levels; a running one keeps its own and
+    still escalates from its grid on its grid deadline."""
+    community = await structured(store, pool)
+    async with running_worker(ts_env, store, pool, task_queue):
+        first, h1 = await open_ticket(ts_env.client, complaint(community, building="1"), task_queue=task_queue)
+        one = await ticket_until(h1, lambda t: t.current is not None, "assigned")
+        assert one.ladder_version == 0 and [lv.key for lv in one.levels] == ["grid", "community", "street",
+                                                                             "department"]
+        spec = edited(default_version(community), {"remove-grid": "1", "add_kind": "secretary",
+                                                   "add_after": "community", "add_ack": "PT8H"}, community)
+        await structure.change(store, pool, community, structure.ladder(spec, datetime.now(UTC), BY))
+        second, h2 = await open_ticket(ts_env.client, complaint(community, building="1"), task_queue=task_queue)
+        two = await ticket_until(h2, lambda t: t.current is not None, "assigned")
+        assert two.ladder_version == 1 and [lv.key for lv in two.levels] == ["community", "secretary", "street",
+                                                                             "department"]
+        assert (two.current.level_key, two.current.org) == ("community", f"committee:{community}")
+        await ts_env.sleep(one.current.ack_due - one.current.assigned_at + timedelta(minutes=1))
+        again = await ticket_until(h1, lambda t: len(t.assignments) == 2, "the first ticket escalates from its grid")
+        assert again.ladder_version == 0 and again.levels == one.levels, "the later version changed nothing"
+        assert again.current.level_key == "community", "the next level of its own ladder, not the secretary"
         for h in (h1, h2):
             await h.terminate("test done")
 

@@ -54,6 +54,15 @@ async def test_who_sees_which_figures(app, sign_in, store, pool) -> None:
     assert received(mine.text, "dept:urban") == own_figure >= HAND["department"]["dept:urban"][0]
     assert received(mine.text, "dept:market") is None
 
+    # 书记直通车 is a channel of its own in the reports, by its name: the committee's own community, hand-counted.
+    committee = await sign_in("committee", community=c)
+    channels = await committee.get(PAGE, params={"dimension": "channel", "period": "2026-03"})
+    assert channels.status_code == 200, channels.text[-600:]
+    rows = dict(re.findall(r'<th scope="row" class="channel">([^<]+)</th><td>(\d+)</td>', channels.text))
+    assert rows == {"书记直通车": str(HAND["channel"]["secretary"][0]),
+                    "居民反映": str(HAND["channel"]["resident"][0]), "合计": "10"}, rows
+    assert "secretary" not in re.sub(r"<[^>]+>", "", channels.text), "the channel by its name, never its code"
+
     csv = await street.get(PAGE, params={"dimension": "grid", "period": "2026-03", "format": "csv"})
     assert csv.status_code == 200 and csv.text.startswith("\ufeff对象,接单"), csv.text[:80]
     assert f"grid:{c}:G1,{HAND['grid']['G1'][0]}," in csv.text

@@ -178,15 +178,16 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
 
 async def test_a_report_on_a_room_goes_to_its_grid_worker(browser, live_server, app, pool, store, temporal_server,
                                                           open_deliberation, artifacts_dir) -> None:
-    """A committee member files a complaint naming only a room: the room's building is found on the community's
-    roll, the building's grid in the structure, and the ticket is in that grid worker's inbox (and no other's)."""
+    """A grid worker on the rounds reports a problem at a room of the next grid (网格员上报), naming only the room:
+    the room's building is found on the community's roll, the building's grid in the structure, and the ticket is
+    in that grid's worker's inbox (and not in the reporter's, whose grid it is not)."""
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
     app.state.temporal = temporal
     community = f"grid{uuid.uuid4().hex[:6]}"
     d = await open_deliberation(4, community=community)
     room = d.roll.rooms[0]
     mark = uuid.uuid4().hex[:4]
-    worker, other, clerk = f"王网格-{mark}", f"李网格-{mark}", f"孙委员-{mark}"
+    worker, other = f"王网格-{mark}", f"李网格-{mark}"
     at, by = datetime.now(UTC) - timedelta(days=1), "cli test"
     for change in (structure.community(community, "幸福里", "jc", at, by), structure.grid("G-01", "一网格", at, by),
                    structure.grid("G-02", "二网格", at, by),
@@ -196,12 +197,12 @@ async def test_a_report_on_a_room_goes_to_its_grid_worker(browser, live_server, 
         await structure.change(store, pool, community, change)
     for name in (worker, other):
         await add_account(pool, name, "grid_worker", PASSWORD, community=community)
-    await add_account(pool, clerk, "committee", PASSWORD, community=community)
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
         context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         try:
-            page = await _sign_in(context, live_server, clerk)
+            page = await _sign_in(context, live_server, other)
             await page.goto(f"{live_server}/console/escalations/new")
+            await page.get_by_label("来源渠道").select_option(label="网格员上报")
             await page.get_by_label("反映人").fill(f"张阿姨（{room.room_id}）")
             await page.get_by_label("房号（根据业主名册找到楼栋）").fill(room.room_id)
             await page.get_by_label("事项", exact=True).fill("楼道灯不亮")
@@ -224,5 +225,5 @@ async def test_a_report_on_a_room_goes_to_its_grid_worker(browser, live_server, 
             finally:
                 await own.close()
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT org, grid FROM escalations WHERE community = $1", community)
-    assert (row["org"], row["grid"]) == (f"grid:{community}:G-01", "G-01"), dict(row)
+        row = await conn.fetchrow("SELECT org, grid, channel FROM escalations WHERE community = $1", community)
+    assert (row["org"], row["grid"], row["channel"]) == (f"grid:{community}:G-01", "G-01", "grid_report"), dict(row)

@@ -50,3 +50,12 @@ async def test_the_offices_that_own_a_part_see_who_complained(app, sign_in, stor
             html = (await client.get(page)).text
             assert "楼顶漏水" in html, (role, html[-400:])
             assert (PHONE in html) is sees and ('id="complainant"' in html) is sees, role
+        # No other office: an auditor (who may read every ticket), a department the whistle did not call in, the
+        # community's grid worker; whether or not the ticket page opens for them, the complainant is not on it.
+        for role, org, community in (("auditor", None, None), ("department", "dept:urban", None),
+                                     ("grid_worker", None, "幸福社区")):
+            client = await sign_in(role, community=community, organisation=org)
+            response = await client.get(page)
+            assert response.status_code in (200, 404), (role, response.status_code)
+            assert PHONE not in response.text and 'id="complainant"' not in response.text, role
+            assert "王先生" not in response.text and "8-2-301" not in response.text, role

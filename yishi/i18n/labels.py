@@ -152,6 +152,7 @@ LABELS: dict[str, dict[str, str]] = {
         "worker": C_("dimension", "per grid worker"),
         "department": C_("dimension", "per department"),
         "community": C_("dimension", "per community"),
+        "channel": C_("dimension", "per channel (how tickets came in)"),
     },
     "part_status": {  # a joint ticket's part (吹哨报到)
         "open": C_("part_status", "open"),

@@ -56,8 +56,9 @@ router = APIRouter()
 MAX_FORM_BYTES = 16 * 1024
 
 
-async def read_form(request: Request) -> dict[str, str] | None:
-    """The posted fields, or None unless the body is a small urlencoded form with each field once.
+async def read_form(request: Request, max_fields: int = 20) -> dict[str, str] | None:
+    """The posted fields, or None unless the body is a small urlencoded form with each field once (at most
+    ``max_fields`` of them).
 
     The body is read with a cap (a chunked upload cannot grow past it); our forms are never multipart.
     """
@@ -70,7 +71,7 @@ async def read_form(request: Request) -> dict[str, str] | None:
             return None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
-                          max_num_fields=20, errors="strict")
+                          max_num_fields=max_fields, errors="strict")
     except ValueError:  # bad UTF-8, bad syntax or too many fields: the client's problem, answer 422
         return None
     values = dict(pairs)

@@ -116,14 +116,14 @@ async def upload_refusal(request: Request, roles: tuple[str, ...]) -> Response |
     return staff if isinstance(staff, Response) else None
 
 
-async def staff_form(request: Request, *roles: str) -> tuple[Staff, dict[str, str]] | Response:
+async def staff_form(request: Request, *roles: str, max_fields: int = 20) -> tuple[Staff, dict[str, str]] | Response:
     """A staff form being posted: the signed-in member (one of ``roles``) and the fields, once the CSRF field
     matches their session; else the page to answer with (login, 403, and the 404 of :func:`within_community`,
     checked after the CSRF field so that a forged post learns nothing of which deliberations exist)."""
     staff = await _signed_in(request, *roles)
     if isinstance(staff, Response):
         return staff
-    form = await read_form(request)
+    form = await read_form(request, max_fields)
     if form is None or not staff.csrf_ok(form):
         return form_invalid_page(request, 403)
     walled = await within_community(request, staff)

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse
 
 from activities.routing import ladder_at
 from domain.errors import N_
+from domain.ladder_edits import LEVEL_KINDS, supervisors
 from domain.structure import PartyOrgDefined
 from domain.structure_commands import StructureError
 from yishi.services import structure
@@ -68,7 +69,8 @@ async def page(request: Request, staff: Staff, community: str | None, status: in
     return render(request, "console_structure.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), communities=communities, community=community, doc=doc, errors=errors or [],
                   values=values or {}, worker_roles=WORKER_ROLES, party_kinds=PARTY_KINDS,
-                  home=home_community(staff.account), imported=imported, ladder=ladder)
+                  home=home_community(staff.account), imported=imported, ladder=ladder,
+                  level_kinds=LEVEL_KINDS, supervisors=supervisors(ladder) if ladder else {})
 
 
 @router.get("/console/structure")

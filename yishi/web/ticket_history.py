@@ -13,12 +13,15 @@ from yishi.i18n import N_
 
 
 def org_names(ticket: Ticket, ladder: Ladder | None, lang: str) -> dict[str, str]:
-    """Organisation id → its name in ``lang`` (the ticket's levels and the community's departments)."""
+    """Organisation id → its name in ``lang`` (the ticket's levels, the community's departments, and the supervisor
+    a late part of a joint ticket moves to)."""
     names: dict[str, str] = {}
     departments: list[Department] = list(ladder.departments.values()) if ladder else []
     for item in (*ticket.levels, *departments):
         if item.org:
             names.setdefault(item.org, item.name_en if lang == "en" else item.name_zh)
+    if (spec := ticket.joint_spec) is not None and spec.supervisor:
+        names.setdefault(spec.supervisor, spec.supervisor_en if lang == "en" else spec.supervisor_zh)
     return names
 
 
