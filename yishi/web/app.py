@@ -132,6 +132,7 @@ def _install_pages(app: FastAPI) -> None:
         meeting_pages,
         owner_sms,
         person,
+        person_extras,
         public,
         public_points,
         public_result,
@@ -146,6 +147,7 @@ def _install_pages(app: FastAPI) -> None:
 
     app.include_router(resident.router)
     app.include_router(person.router)
+    app.include_router(person_extras.router)
     app.include_router(checkin.router)
     app.include_router(console_points.router)
     app.include_router(console_appraisals.router)

@@ -46,6 +46,7 @@ router = APIRouter()
 PERSON = frozenset({"person"})
 SIGN_UP = "person-signup"
 REDEEM = "person-redeem"
+LEADERBOARD = "person-leaderboard"
 PERSON_COOKIE = "yishi_person"
 
 
@@ -113,7 +114,8 @@ async def person_page(request: Request, token: str) -> Response:
                   person_id=person_id, hours=hours_text(page_translator(request), summary.minutes),
                   coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf,
                   shop=shop_items(ledger), waiting=waiting(state.secret_key, community, summary.redemptions),
-                  redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce))
+                  redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce),
+                  board_csrf=form_csrf(state.secret_key, LEADERBOARD, holder.token_hash, nonce))
     return remember_person(request, page, token)
 
 
