@@ -748,6 +748,36 @@ async def volunteers_hours(w: World) -> None:
     await volunteers_act(w, "hours")
 
 
+async def points_setting(w: World, path: str, fields: dict[str, str]) -> None:
+    """A rule, the vote-participation switch or a shop's link posted by another community's account (even naming
+    HOME in the form) acts on its own community's ledger only: HOME's stream unchanged; HOME's committee does it."""
+    stream = points_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        response = await outsider.post(path, data={**await w.form(outsider), **fields, "community": HOME})
+        assert response.status_code in (200, 303), response.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{path} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code in (200, 303), done.text[-600:]
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def points_rule(w: World) -> None:
+    await points_setting(w, "/console/points/rule", {"rule_id": f"r{uuid.uuid4().hex[:6]}", "name_zh": "楼道清洁",
+                                                     "basis": "other", "per": "occasion", "points": "2"})
+
+
+async def points_vote_participation(w: World) -> None:
+    await points_setting(w, "/console/points/vote-participation", {"enabled": "on"})
+
+
+async def points_shop_link(w: World) -> None:
+    await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/meetings/new"): meeting_new,
     ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
@@ -782,6 +812,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
     ("POST", "/console/points/award"): points_award,
     ("POST", "/console/points/deduct"): points_deduct,
+    ("POST", "/console/points/rule"): points_rule,
+    ("POST", "/console/points/vote-participation"): points_vote_participation,
+    ("POST", "/console/points/shop-link"): points_shop_link,
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,

@@ -120,6 +120,7 @@ def _install_pages(app: FastAPI) -> None:
         console_paper,
         console_periods,
         console_points,
+        console_points_admin,
         console_postings,
         console_start,
         console_topics,
@@ -137,6 +138,7 @@ def _install_pages(app: FastAPI) -> None:
         public_points,
         public_result,
         resident,
+        shop,
         structure,
         structure_import,
         topic_owner,
@@ -148,8 +150,10 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(person.router)
     app.include_router(person_extras.router)
+    app.include_router(shop.router)
     app.include_router(checkin.router)
     app.include_router(console_points.router)
+    app.include_router(console_points_admin.router)
     app.include_router(console_appraisals.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)

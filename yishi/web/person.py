@@ -113,7 +113,9 @@ async def person_page(request: Request, token: str) -> Response:
     page = render(request, "person.html", no_store=True, token=token, summary=summary, entries=entries,
                   person_id=person_id, hours=hours_text(page_translator(request), summary.minutes),
                   coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf,
-                  shop=shop_items(ledger), waiting=waiting(state.secret_key, community, summary.redemptions),
+                  shop=shop_items(ledger),
+                  waiting=waiting(state.secret_key, community, summary.redemptions,
+                                  state.settings.public_base_url or str(request.base_url)),
                   redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce),
                   board_csrf=form_csrf(state.secret_key, LEADERBOARD, holder.token_hash, nonce))
     return remember_person(request, page, token)
@@ -124,13 +126,14 @@ def shop_items(ledger: Ledger) -> list[dict[str, Any]]:
              "stock": s.stock} for item_id, s in sorted(ledger.items.items()) if not s.withdrawn and s.stock > 0]
 
 
-def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Redemptions not collected yet, with the code the clerk scans (derived again, never stored) and its QR."""
+def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
+    """Redemptions not collected yet, with the code the clerk scans (derived again, never stored) and its QR: the
+    address ``/sh/r/<code>``, which the shop's counter phone opens (yishi/web/shop.py)."""
     shown = []
     for r in redemptions:
         if r["status"] == "reserved":
             code = points.redemption_code(secret_key, community, r["redemption_id"])
-            shown.append({**r, "code": code, "qr": qr_data_uri(code)})
+            shown.append({**r, "code": code, "qr": qr_data_uri(f"{base.rstrip('/')}/sh/r/{code}")})
     return shown
 
 
