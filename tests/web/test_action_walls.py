@@ -778,6 +778,26 @@ async def points_shop_link(w: World) -> None:
     await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
 
 
+async def volunteers_poster(w: World) -> None:
+    """Another community's account asks for HOME's team's poster: no such team in its own roster, no link issued in
+    HOME's stream; HOME's committee prints it."""
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    stream = volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post("/console/volunteers/poster", data={**await w.form(outsider), "team": "green"})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"poster by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/volunteers/poster", data={**await w.form(committee), "team": "green"})
+    assert done.status_code == 200 and 'id="poster-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, stream)
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/meetings/new"): meeting_new,
     ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
@@ -818,6 +838,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
+    ("POST", "/console/volunteers/poster"): volunteers_poster,
 }
 
 

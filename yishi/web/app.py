@@ -141,6 +141,7 @@ def _install_pages(app: FastAPI) -> None:
         shop,
         structure,
         structure_import,
+        team,
         topic_owner,
         topic_pages,
         topic_public,
@@ -151,6 +152,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(person.router)
     app.include_router(person_extras.router)
     app.include_router(shop.router)
+    app.include_router(team.router)
     app.include_router(checkin.router)
     app.include_router(console_points.router)
     app.include_router(console_points_admin.router)
