@@ -778,6 +778,31 @@ async def points_shop_link(w: World) -> None:
     await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
 
 
+async def volunteers_qr(w: World) -> None:
+    """Another community's account asks for HOME's activity's check-in code: no such activity in its own roster, no
+    link issued in HOME's stream; HOME's committee prints it."""
+    from domain.volunteer_decide import ScheduleActivity
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    now, activity = utcnow(), f"a-{uuid.uuid4().hex[:6]}"
+    await volunteers.act(w.store, HOME, ScheduleActivity(at=now, by=COMMITTEE, activity_id=activity,
+                                                         team_id="green", title="清理楼道杂物", place="3号楼",
+                                                         starts_at=now, ends_at=now + timedelta(hours=2), capacity=5))
+    stream = volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post("/console/volunteers/qr", data={**await w.form(outsider), "activity": activity})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"check-in code by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/volunteers/qr", data={**await w.form(committee), "activity": activity})
+    assert done.status_code == 200 and 'id="qr-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, stream)
+
+
 async def volunteers_poster(w: World) -> None:
     """Another community's account asks for HOME's team's poster: no such team in its own roster, no link issued in
     HOME's stream; HOME's committee prints it."""
@@ -839,6 +864,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/volunteers/poster"): volunteers_poster,
+    ("POST", "/console/volunteers/qr"): volunteers_qr,
 }
 
 

@@ -1,9 +1,9 @@
-"""Issue 20's "done means" for volunteers, in real Chromium: the committee prints the team's poster and the shop's
-clerk link in the console (laptop); a resident, on a phone, opens their own link once, opens the poster's address,
-joins the team and signs up, checks in and out by opening the activity's QR code address, sees the hours and points,
-redeems an item; the clerk's phone opens the shop's link, then the resident's QR address, and hands the item over.
-``yishi audit verify`` (the same service) is green on both streams, and red once one point is altered in the
-database."""
+"""Issue 20's "done means" for volunteers, in real Chromium: the committee prints the team's poster, the activity's
+check-in QR code and the shop's clerk link in the console (laptop); a resident, on a phone, opens their own link
+once, opens the poster's address, joins the team and signs up, checks in and out by opening the activity's QR code
+address, sees the hours and points, redeems an item; the clerk's phone opens the shop's link, then the resident's QR
+address, and hands the item over. ``yishi audit verify`` (the same service) is green on both streams, and red once
+one point is altered in the database."""
 
 from __future__ import annotations
 
@@ -45,7 +45,6 @@ async def test_volunteer_activity_end_to_end(browser, live_server, app, pool, st
                                             now=now)
     own = (await points.person_link(pool, store, community, resident, by=COMMITTEE, secret_key=SECRET,
                                     now=now)).token
-    qr = (await volunteers.checkin_link(pool, store, community, "a1", by=COMMITTEE, secret_key=SECRET, now=now)).token
     starts = (await volunteers.roster(store, community)).activities["a1"].starts_at
     name = "孙委员-e2e"
     await add_account(pool, name, "committee", PASSWORD, community=community)
@@ -64,6 +63,10 @@ async def test_volunteer_activity_end_to_end(browser, live_server, app, pool, st
         poster = path_of(await staff.locator("#poster-url").inner_text())
         await shot(staff, artifacts_dir, "team-poster-zh")
         await assert_accessible(staff, "team poster")
+        await staff.goto(f"{live_server}/console/volunteers")
+        await staff.locator("form[action='/console/volunteers/qr']").get_by_role("button").click()
+        checkin = path_of(await staff.locator("#qr-url").inner_text())
+        await shot(staff, artifacts_dir, "checkin-sheet-zh")
         await staff.goto(f"{live_server}/console/points")
         shop_form = staff.locator("form[action='/console/points/shop-link']")
         await shop_form.get_by_label("店名").fill("便民超市")
@@ -82,11 +85,11 @@ async def test_volunteer_activity_end_to_end(browser, live_server, app, pool, st
         await page.get_by_text("报名成功").first.wait_for()
 
         app.state.clock = lambda: starts - timedelta(minutes=5)
-        await page.goto(f"{live_server}/ck/{qr}")
+        await page.goto(f"{live_server}{checkin}")
         await page.get_by_role("button", name="现在签到").click()
         await page.get_by_role("heading", name="签到成功").wait_for()
         app.state.clock = lambda: starts + timedelta(minutes=60)
-        await page.goto(f"{live_server}/ck/{qr}")
+        await page.goto(f"{live_server}{checkin}")
         await page.get_by_role("button", name="现在签退").click()
         await page.get_by_role("heading", name="签退成功").wait_for()
         del app.state.clock

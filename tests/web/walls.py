@@ -74,6 +74,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/volunteers/check"): "own community",
     ("POST", "/console/volunteers/hours"): "own community",
     ("POST", "/console/volunteers/poster"): "own community",
+    ("POST", "/console/volunteers/qr"): "own community",
     ("POST", "/v/{token}"): "capability",
     ("POST", "/v/{token}/proxy"): "capability",
     ("POST", "/v/{token}/proxy/revoke"): "capability",

@@ -165,3 +165,29 @@ async def poster(request: Request) -> Response:
     log.info("console.team_poster", community=community, team_id=link.holder, account_id=staff.account.id)
     return render(request, "team_poster.html", no_store=True, switch_path="/console/volunteers", community=community,
                   team=roster.teams[link.holder], url=url, qr=qr_data_uri(url))
+
+
+@router.post("/console/volunteers/qr")
+async def checkin_sheet(request: Request) -> Response:
+    """An activity's check-in QR code (``/ck/<token>``) to print and put up at the place (issued on first print)."""
+    posted = await staff_form(request, *ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    community = staff.account.community
+    if community is None:
+        return no_community(request)
+    state = request.app.state
+    try:
+        link = await volunteers.checkin_link(state.pool, state.store, community, form.get("activity", "")[:64],
+                                             by=operator(staff), secret_key=state.secret_key, now=clock(request))
+        roster = await volunteers.roster(state.store, community)
+    except DomainError as exc:
+        return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
+                            back_url="/console/volunteers")
+    except UNAVAILABLE:
+        return unavailable(request)
+    url = link.url(state.settings.public_base_url or str(request.base_url))
+    log.info("console.checkin_sheet", community=community, activity_id=link.holder, account_id=staff.account.id)
+    return render(request, "checkin_sheet.html", no_store=True, switch_path="/console/volunteers",
+                  community=community, activity=roster.activities[link.holder], url=url, qr=qr_data_uri(url))
