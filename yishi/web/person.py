@@ -52,7 +52,7 @@ PERSON_COOKIE = "yishi_person"
 
 def remember_person(request: Request, response: Response, token: str) -> Response:
     """On the person's own page: keep their link for the check-in page ``/ck/<token>`` (yishi/web/checkin.py): this
-    phone only, HttpOnly, sent to ``/ck`` only."""
+    phone only, HttpOnly, sent to ``/ck`` and ``/vt`` only."""
     for path in ("/ck", "/vt"):  # and to a volunteer team's poster page (yishi/web/team.py)
         response.set_cookie(PERSON_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="lax", path=path,
                             secure=request.url.scheme == "https")
