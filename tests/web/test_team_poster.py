@@ -57,3 +57,20 @@ async def test_join_and_sign_up_through_the_poster(app, sign_in, pool, store) ->
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
         await elsewhere.get(f"/me/{stranger_token}")
         assert (await elsewhere.get(f"/vt/{token}")).status_code == 403, "a person of another community"
+
+
+async def test_printed_codes_warn_without_a_public_address(app, sign_in, pool, store) -> None:  # type: ignore[no-untyped-def]
+    """As the topic poster: with no public address set, the poster, the check-in code and the shop's link say so."""
+    community, _, _ = await a_person(pool, store)
+    committee = await sign_in("committee", community=community)
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"public_base_url": None})
+    try:
+        for path, fields, page in (("/console/volunteers/poster", {"team": "green"}, "/console/volunteers"),
+                                   ("/console/volunteers/qr", {"activity": "a1"}, "/console/volunteers"),
+                                   ("/console/points/shop-link", {"shop": "便民超市"}, "/console/points")):
+            form = csrf_of((await committee.get(page)).text)
+            printed = await committee.post(path, data={**form, **fields})
+            assert printed.status_code == 200 and 'data-warning="unset"' in printed.text, (path, printed.text[-400:])
+    finally:
+        app.state.settings = settings

@@ -24,8 +24,8 @@ from yishi.services import points
 from yishi.services.points_statement import monthly_statement, statement_file
 from yishi.web.console_points import PAGE, ROLES, _act, no_community, operator
 from yishi.web.render import message_page, page_lang, page_translator, render
-from yishi.web.sheets import qr_data_uri
 from yishi.web.staff import require, staff_form
+from yishi.web.team import printed
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
@@ -144,7 +144,6 @@ async def shop_link(request: Request) -> Response:
                                       secret_key=state.secret_key, now=clock(request))
     except UNAVAILABLE:
         return unavailable(request)
-    url = link.url(state.settings.public_base_url or str(request.base_url))
     log.info("console.shop_link", community=community, account_id=staff.account.id)
     return render(request, "console_shop_link.html", no_store=True, switch_path=PAGE, staff=staff,
-                  logout=staff.form(), community=community, shop=shop, url=url, qr=qr_data_uri(url))
+                  logout=staff.form(), community=community, shop=shop, **printed(request, link.url))

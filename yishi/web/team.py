@@ -38,7 +38,7 @@ from yishi.web.render import (
 )
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
-from yishi.web.sheets import qr_data_uri
+from yishi.web.sheets import address_warning, qr_data_uri
 from yishi.web.staff import staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -141,6 +141,16 @@ async def team_act(request: Request, token: str) -> Response:
         back_url=back)
 
 
+def printed(request: Request, url_of: Any) -> dict[str, Any]:
+    """A printed QR code's address under the public base URL, with the warning a sheet to post must carry when that
+    address is the server's own or only guessed (as the topic poster: yishi/web/sheets.py address_warning)."""
+    configured = request.app.state.settings.public_base_url
+    base = configured or str(request.base_url)
+    url = url_of(base)
+    return {"url": url, "qr": qr_data_uri(url), "base_url": base,
+            "warning": address_warning(base, configured=bool(configured))}
+
+
 @router.post("/console/volunteers/poster")
 async def poster(request: Request) -> Response:
     """The team's A4 poster with its sign-up QR code (the link issued on first print, recorded in the stream)."""
@@ -161,10 +171,9 @@ async def poster(request: Request) -> Response:
                             back_url="/console/volunteers")
     except UNAVAILABLE:
         return unavailable(request)
-    url = link.url(state.settings.public_base_url or str(request.base_url))
     log.info("console.team_poster", community=community, team_id=link.holder, account_id=staff.account.id)
     return render(request, "team_poster.html", no_store=True, switch_path="/console/volunteers", community=community,
-                  team=roster.teams[link.holder], url=url, qr=qr_data_uri(url))
+                  team=roster.teams[link.holder], **printed(request, link.url))
 
 
 @router.post("/console/volunteers/qr")
@@ -187,7 +196,6 @@ async def checkin_sheet(request: Request) -> Response:
                             back_url="/console/volunteers")
     except UNAVAILABLE:
         return unavailable(request)
-    url = link.url(state.settings.public_base_url or str(request.base_url))
     log.info("console.checkin_sheet", community=community, activity_id=link.holder, account_id=staff.account.id)
     return render(request, "checkin_sheet.html", no_store=True, switch_path="/console/volunteers",
-                  community=community, activity=roster.activities[link.holder], url=url, qr=qr_data_uri(url))
+                  community=community, activity=roster.activities[link.holder], **printed(request, link.url))
