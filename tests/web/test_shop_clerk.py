@@ -75,6 +75,18 @@ async def test_clerk_hands_a_redemption_over_once(app, sign_in, pool, store) -> 
                             reason="店铺退出", now=datetime.now(UTC))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as clerk:
         assert (await clerk.get(f"/sh/{token}")).status_code == 410
+    # Printed again after the revocation: a new link (the next generation, its issue recorded), the old one dead.
+    again = await committee.post("/console/points/shop-link",
+                                 data={**csrf_of((await committee.get("/console/points")).text), "shop": "便民超市"})
+    assert again.status_code == 200, again.text[-400:]
+    renewed = re.search(r'id="shop-url">[^<]*/sh/([A-Za-z0-9_-]{43})<', again.text)[1]
+    assert renewed != token
+    issued = [e.payload["generation"] for e in await store.read(stream)
+              if e.type == "CapabilityIssued" and e.payload["kind"] == "shop"]
+    assert issued == [1, 2]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as clerk:
+        assert (await clerk.get(f"/sh/{renewed}")).status_code == 200
+        assert (await clerk.get(f"/sh/{token}")).status_code == 410
 
 
 async def test_the_residents_qr_code_is_the_counter_phones_address(client, pool, store) -> None:  # type: ignore[no-untyped-def]
