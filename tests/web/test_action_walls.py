@@ -752,6 +752,81 @@ async def volunteers_hours(w: World) -> None:
     await volunteers_act(w, "hours")
 
 
+async def points_setting(w: World, path: str, fields: dict[str, str]) -> None:
+    """A rule, the vote-participation switch or a shop's link posted by another community's account (even naming
+    HOME in the form) acts on its own community's ledger only: HOME's stream unchanged; HOME's committee does it."""
+    stream = points_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        response = await outsider.post(path, data={**await w.form(outsider), **fields, "community": HOME})
+        assert response.status_code in (200, 303), response.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{path} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code in (200, 303), done.text[-600:]
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def points_rule(w: World) -> None:
+    await points_setting(w, "/console/points/rule", {"rule_id": f"r{uuid.uuid4().hex[:6]}", "name_zh": "楼道清洁",
+                                                     "basis": "other", "per": "occasion", "points": "2"})
+
+
+async def points_vote_participation(w: World) -> None:
+    await points_setting(w, "/console/points/vote-participation", {"enabled": "on"})
+
+
+async def points_shop_link(w: World) -> None:
+    await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
+
+
+async def volunteers_qr(w: World) -> None:
+    """Another community's account asks for HOME's activity's check-in code: no such activity in its own roster, no
+    link issued in HOME's stream; HOME's committee prints it."""
+    from domain.volunteer_decide import ScheduleActivity
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    now, activity = utcnow(), f"a-{uuid.uuid4().hex[:6]}"
+    await volunteers.act(w.store, HOME, ScheduleActivity(at=now, by=COMMITTEE, activity_id=activity,
+                                                         team_id="green", title="清理楼道杂物", place="3号楼",
+                                                         starts_at=now, ends_at=now + timedelta(hours=2), capacity=5))
+    stream = volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post("/console/volunteers/qr", data={**await w.form(outsider), "activity": activity})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"check-in code by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/volunteers/qr", data={**await w.form(committee), "activity": activity})
+    assert done.status_code == 200 and 'id="qr-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, stream)
+
+
+async def volunteers_poster(w: World) -> None:
+    """Another community's account asks for HOME's team's poster: no such team in its own roster, no link issued in
+    HOME's stream; HOME's committee prints it."""
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    stream = volunteers_stream(HOME)
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post("/console/volunteers/poster", data={**await w.form(outsider), "team": "green"})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"poster by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/volunteers/poster", data={**await w.form(committee), "team": "green"})
+    assert done.status_code == 200 and 'id="poster-url"' in done.text, done.text[-600:]
+    assert "CapabilityIssued" in await stream_types(w.store, stream)
+
+
 SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/meetings/new"): meeting_new,
     ("POST", "/console/meetings/{meeting_id}/act"): meeting_act,
@@ -786,9 +861,14 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/d/{deliberation_id}/deliveries/retry"): delivery_retry,
     ("POST", "/console/points/award"): points_award,
     ("POST", "/console/points/deduct"): points_deduct,
+    ("POST", "/console/points/rule"): points_rule,
+    ("POST", "/console/points/vote-participation"): points_vote_participation,
+    ("POST", "/console/points/shop-link"): points_shop_link,
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
+    ("POST", "/console/volunteers/poster"): volunteers_poster,
+    ("POST", "/console/volunteers/qr"): volunteers_qr,
 }
 
 

@@ -105,11 +105,14 @@ async def _insert(conn: asyncpg.Connection, secret_key: str, kind: str, subject:
 async def issue_capability(pool: asyncpg.Pool, store: EventStore, *, kind: CapabilityKind, subject: str,
                            holder: str, community: str, issued_by: str, secret_key: str,
                            now: datetime) -> Capability:
-    """The holder's live link, issuing generation 1 when there is none (idempotent: the same token again)."""
+    """The holder's live link, issuing the next generation when there is none (1 for a first link; after a
+    revocation, the one after the revoked link's) (idempotent: the same token again)."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_LIVE, kind, subject, holder)
         if row is None:
-            await _insert(conn, secret_key, kind, subject, holder, community, 1, issued_by, now)
+            last = await conn.fetchval("SELECT max(generation) FROM capability_links WHERE kind = $1 AND subject = $2"
+                                       " AND holder = $3", kind, subject, holder)
+            await _insert(conn, secret_key, kind, subject, holder, community, (last or 0) + 1, issued_by, now)
             row = await conn.fetchrow(_LIVE, kind, subject, holder)
     link = _from_row(secret_key, row)
     await _record(store, subject, CapabilityIssued(at=now, kind=kind, holder=holder, generation=link.generation,

@@ -106,6 +106,15 @@ async def person_link(pool: asyncpg.Pool, store: EventStore, community: str, per
                                   now=now)
 
 
+async def shop_link(pool: asyncpg.Pool, store: EventStore, community: str, shop: str, *, by: Operator,
+                    secret_key: str, now: datetime) -> Capability:
+    """A partner shop's clerk link (``/sh/<token>``): the clerk looks a redemption code up and hands its item over,
+    recorded under the shop's name (role ``clerk``, via ``link``). One live link per shop; revoked like any link."""
+    return await issue_capability(pool, store, kind="shop", subject=points_stream(community), holder=shop,
+                                  community=community, issued_by=f"{by.role}:{by.name}", secret_key=secret_key,
+                                  now=now)
+
+
 async def set_display_name(pool: asyncpg.Pool, person_id: str, display_name: str | None) -> None:
     """The name the public leaderboard shows for a person who opted in (chosen by them; None: none)."""
     async with pool.acquire() as conn:
@@ -203,10 +212,22 @@ async def hand_over(store: EventStore, community: str, code: str, *, by: Operato
         raise PointsError(N_("no such redemption code in this community: check that it was typed in full"))
     # No idempotency key: a second scan of a code handed over is refused, so the clerk never hands out twice.
     await act(store, community, HandOver(at=now, by=by, redemption_id=redemption_id))
+    return describe(state, redemption_id)
+
+
+def describe(state: Ledger, redemption_id: str) -> dict[str, Any]:
     found = state.redemptions[redemption_id]
     item = state.items[found.item_id].item
     return {"redemption_id": redemption_id, "person_id": found.person_id, "item_id": found.item_id,
-            "item": item.name_zh, "cost": found.cost}
+            "item": item.name_zh, "item_en": item.name_en, "cost": found.cost, "status": found.status,
+            "at": found.at}
+
+
+async def look_up(store: EventStore, community: str, code: str) -> dict[str, Any] | None:
+    """What a redemption code stands for in ``community`` (None: no such code there); changes nothing."""
+    state = await ledger(store, community)
+    redemption_id = state.codes.get(code_hash(code))
+    return None if redemption_id is None else describe(state, redemption_id)
 
 
 async def leaderboard(pool: asyncpg.Pool, store: EventStore, community: str, *,

@@ -122,6 +122,7 @@ def _install_pages(app: FastAPI) -> None:
         console_paper,
         console_periods,
         console_points,
+        console_points_admin,
         console_postings,
         console_start,
         console_topics,
@@ -134,12 +135,15 @@ def _install_pages(app: FastAPI) -> None:
         meeting_pages,
         owner_sms,
         person,
+        person_extras,
         public,
         public_points,
         public_result,
         resident,
+        shop,
         structure,
         structure_import,
+        team,
         topic_owner,
         topic_pages,
         topic_public,
@@ -148,8 +152,12 @@ def _install_pages(app: FastAPI) -> None:
 
     app.include_router(resident.router)
     app.include_router(person.router)
+    app.include_router(person_extras.router)
+    app.include_router(shop.router)
+    app.include_router(team.router)
     app.include_router(checkin.router)
     app.include_router(console_points.router)
+    app.include_router(console_points_admin.router)
     app.include_router(console_appraisals.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)

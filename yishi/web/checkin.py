@@ -2,11 +2,12 @@
 
 WeChat's scanner opens the address printed on the activity's QR code (a ``checkin`` capability naming the
 activity); the page knows the volunteer from their own link: opening ``/me/<token>`` on the phone leaves that link
-in an HttpOnly cookie sent to ``/ck`` only (``yishi.web.person.PERSON_COOKIE``; the token is the person's own
-credential, kept on their own phone, never shown to anyone). The page shows the activity and one button: check in,
-or check out. The POST carries a CSRF field bound to both links and is decided under the volunteer stream's lock
-(the domain's windows: from 30 minutes before the start to the end for a check-in, until 2 hours after the end for
-a check-out); a revoked person link is refused. Without the cookie the page says to open one's own link first.
+in an HttpOnly cookie sent to ``/ck`` and ``/vt`` only (``yishi.web.person.PERSON_COOKIE``; the token is the
+person's own credential, kept on their own phone, never shown to anyone). The page shows the activity and one
+button: check in, or check out. The POST carries a CSRF field bound to both links and is decided under the
+volunteer stream's lock (the domain's windows: from 30 minutes before the start to the end for a check-in, until 2
+hours after the end for a check-out); a revoked person link is refused. Without the cookie the page says to open
+one's own link first.
 """
 
 from __future__ import annotations

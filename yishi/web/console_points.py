@@ -9,7 +9,7 @@ written elsewhere). An account of no community has no ledger to act on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -20,7 +20,7 @@ from domain.errors import DomainError
 from domain.operator import Operator
 from domain.points_decide import Award, Deduct
 from domain.points_entries import person_entries
-from domain.points_events import POINTS_EVENT_TYPES, points_event_from_dict, points_stream
+from domain.points_events import POINTS_EVENT_TYPES, Basis, Per, points_event_from_dict, points_stream
 from yishi.i18n import N_
 from yishi.services import points
 from yishi.web.render import message_page, page_translator, render
@@ -57,7 +57,8 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
         recent += [{"name": person["name"], "entry": e} for e in person_entries(events, person["person_id"])]
     recent.sort(key=lambda row: row["entry"].at, reverse=True)
     rules = [r for r in ledger.rules.values() if not r.retired]
-    return {"rules": rules, "people": people, "recent": recent[:50], "vote_participation": ledger.vote_participation}
+    return {"rules": rules, "people": people, "recent": recent[:50], "vote_participation": ledger.vote_participation,
+            "bases": get_args(Basis), "pers": get_args(Per)}
 
 
 async def _page(request: Request, staff: Staff, status: int = 200, error: str | None = None,

@@ -46,14 +46,16 @@ router = APIRouter()
 PERSON = frozenset({"person"})
 SIGN_UP = "person-signup"
 REDEEM = "person-redeem"
+LEADERBOARD = "person-leaderboard"
 PERSON_COOKIE = "yishi_person"
 
 
 def remember_person(request: Request, response: Response, token: str) -> Response:
     """On the person's own page: keep their link for the check-in page ``/ck/<token>`` (yishi/web/checkin.py): this
-    phone only, HttpOnly, sent to ``/ck`` only."""
-    response.set_cookie(PERSON_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="lax", path="/ck",
-                        secure=request.url.scheme == "https")
+    phone only, HttpOnly, sent to ``/ck`` and ``/vt`` only."""
+    for path in ("/ck", "/vt"):  # and to a volunteer team's poster page (yishi/web/team.py)
+        response.set_cookie(PERSON_COOKIE, token, max_age=400 * 86400, httponly=True, samesite="lax", path=path,
+                            secure=request.url.scheme == "https")
     return response
 
 
@@ -112,8 +114,11 @@ async def person_page(request: Request, token: str) -> Response:
     page = render(request, "person.html", no_store=True, token=token, summary=summary, entries=entries,
                   person_id=person_id, hours=hours_text(page_translator(request), summary.minutes),
                   coming=open_activities(roster, person_id, clock(request)), nonce=nonce, csrf=csrf,
-                  shop=shop_items(ledger), waiting=waiting(state.secret_key, community, summary.redemptions),
-                  redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce))
+                  shop=shop_items(ledger),
+                  waiting=waiting(state.secret_key, community, summary.redemptions,
+                                  state.settings.public_base_url or str(request.base_url)),
+                  redeem_csrf=form_csrf(state.secret_key, REDEEM, holder.token_hash, nonce),
+                  board_csrf=form_csrf(state.secret_key, LEADERBOARD, holder.token_hash, nonce))
     return remember_person(request, page, token)
 
 
@@ -122,13 +127,14 @@ def shop_items(ledger: Ledger) -> list[dict[str, Any]]:
              "stock": s.stock} for item_id, s in sorted(ledger.items.items()) if not s.withdrawn and s.stock > 0]
 
 
-def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Redemptions not collected yet, with the code the clerk scans (derived again, never stored) and its QR."""
+def waiting(secret_key: str, community: str, redemptions: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
+    """Redemptions not collected yet, with the code the clerk scans (derived again, never stored) and its QR: the
+    address ``/sh/r/<code>``, which the shop's counter phone opens (yishi/web/shop.py)."""
     shown = []
     for r in redemptions:
         if r["status"] == "reserved":
             code = points.redemption_code(secret_key, community, r["redemption_id"])
-            shown.append({**r, "code": code, "qr": qr_data_uri(code)})
+            shown.append({**r, "code": code, "qr": qr_data_uri(f"{base.rstrip('/')}/sh/r/{code}")})
     return shown
 
 

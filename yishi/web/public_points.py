@@ -20,11 +20,12 @@ async def public_points(request: Request, community: str) -> Response:
     community = community[:100]
     try:
         ledger = await points.ledger(request.app.state.store, community)
+        board = await points.leaderboard(request.app.state.pool, request.app.state.store, community)
         results = [a for a in await community_appraisals(request, community) if a["recorded"]]
     except UNAVAILABLE:
         return unavailable(request)
     rules = [r for r in ledger.rules.values() if not r.retired]
     if ledger.community is None and not results:
         return not_found_page(request)
-    return render(request, "public_points.html", community=community, rules=rules, appraisals=results,
+    return render(request, "public_points.html", community=community, rules=rules, appraisals=results, board=board,
                   vote_participation=ledger.vote_participation, exact=exact, score_digits=score_digits)
