@@ -8,6 +8,9 @@ import hashlib
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from activities.eventstore import NewEvent
 from domain.events import Question
@@ -25,8 +28,22 @@ def new(*events) -> list[NewEvent]:  # type: ignore[no-untyped-def]
     return [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=e.at) for e in events]
 
 
-async def before_the_vote(pool, store, community: str = "幸福社区") -> str:  # type: ignore[no-untyped-def]
-    """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet."""
+async def attach_documents(store, pool, deliberation_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The plan (a PDF) and the cost table (a photo), as the committee's upload records them."""
+    from yishi.services import attachments
+
+    for kind, name, data in (("plan", "plan.pdf", PDF), ("cost_table", "费用表.png", PNG)):
+        blob = attachments.check(name, data)
+        await attachments.store(pool, blob)
+        await store.append(deliberation_id, new(DocumentAttached(
+            at=datetime.now(UTC), kind=kind, name=name, sha256=blob.sha256, bytes=len(data),  # type: ignore[arg-type]
+            media_type=blob.media_type, by="张主任")))
+
+
+async def before_the_vote(pool, store, community: str = "幸福社区",  # type: ignore[no-untyped-def]
+                          keep: dict | None = None) -> str:
+    """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet (``keep`` gets
+    the spec and the roll's digest, to open the vote later)."""
     from tests.web.conftest import make_roll
 
     now = datetime.now(UTC)
@@ -34,8 +51,10 @@ async def before_the_vote(pool, store, community: str = "幸福社区") -> str: 
     spec = DeliberationSpec(
         procedure="elevator", title="7栋加装电梯", rule_id="consent-2of3", scope=Scope(), details={},
         question=Question(text_zh="是否同意加装电梯？", text_en="Install an elevator?"), notice_zh="", notice_en="",
-        opens_at=now + timedelta(days=10), closes_at=now + timedelta(days=20), community=community)
+        opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(days=1), community=community)
     digest = await store_roll(pool, make_roll(4))
+    if keep is not None:
+        keep.update(spec=spec, digest=digest)
     await register(pool, deliberation_id, spec, digest)
     await store.append(deliberation_id, new(
         ProcedureStarted(at=now, deliberation_id=deliberation_id, procedure="elevator", title="7栋加装电梯",
@@ -95,14 +114,7 @@ async def test_no_document_once_voting_has_opened(sign_in, store, pool, open_del
 
 async def test_the_ballot_lists_the_documents_under_the_notice(client, store, pool, open_deliberation) -> None:
     d = await elevator_vote(open_deliberation, store)
-    from yishi.services import attachments
-
-    for kind, name, data in (("plan", "plan.pdf", PDF), ("cost_table", "费用表.png", PNG)):
-        blob = attachments.check(name, data)
-        await attachments.store(pool, blob)
-        await store.append(d.id, new(DocumentAttached(at=datetime.now(UTC), kind=kind, name=name,  # type: ignore[arg-type]
-                                                      sha256=blob.sha256, bytes=len(data), media_type=blob.media_type,
-                                                      by="张主任")))
+    await attach_documents(store, pool, d.id)
     page = (await client.get(d.path("o002"))).text
     links = re.findall(r'<a class="link-button" href="(/v/[^"]+/documents/[0-9a-f]{64})">([^<]+)</a>', page)
     assert [text for _, text in links] == ["方案", "费用分摊表"], page
@@ -111,3 +123,59 @@ async def test_the_ballot_lists_the_documents_under_the_notice(client, store, po
     assert png.status_code == 200 and png.content == PNG and png.headers["content-type"] == "image/png"
     other = await client.get(links[1][0].replace(hashlib.sha256(PNG).hexdigest(), hashlib.sha256(b"x").hexdigest()))
     assert other.status_code == 404
+
+
+@pytest.mark.browser
+async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_it(
+        browser, live_server, pool, store, open_deliberation, artifacts_dir: Path, tmp_path: Path) -> None:
+    """A committee member on a laptop attaches the plan on the matter's page; an owner on a phone finds it under the
+    notice of her ballot (44 px to tap) and opens it; both pages axe clean, screenshots kept."""
+    from tests.web.conftest import PASSWORD
+    from tests.web.test_browser import PHONE, assert_accessible, shot
+    from tests.web.test_resident_phone import too_small
+    from yishi.services.accounts import add_account
+
+    kept: dict = {}
+    d = await before_the_vote(pool, store, keep=kept)
+    name = f"孙委员-{uuid.uuid4().hex[:4]}"
+    await add_account(pool, name, "committee", PASSWORD, community="幸福社区")
+    plan = tmp_path / "7栋电梯方案.pdf"
+    plan.write_bytes(PDF)
+    laptop = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await laptop.new_page()
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill(name)
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.wait_for_url("**/console")
+        await page.goto(f"{live_server}/console/d/{d}/matter")
+        await page.get_by_label("方案", exact=True).check()
+        await page.get_by_label("文件（PDF 或照片，最大 5 MB）").set_input_files(str(plan))
+        await page.get_by_role("button", name="添加文件").click()
+        await page.locator("#documents [role=status]").wait_for()
+        assert await page.get_by_role("link", name="7栋电梯方案.pdf").count() == 1
+        await assert_accessible(page, "matter page with its documents")
+        await shot(page, artifacts_dir, "committee-documents-zh")
+    finally:
+        await laptop.close()
+
+    # Round 1 of the vote opens in the deliberation's own stream, after the document.
+    from activities.box import BoxActivities
+    from tests.web.conftest import give_links
+    from yishi.services.deliberations import box_params
+
+    await BoxActivities(store, pool).open_box(box_params(d, kept["spec"], kept["digest"]).open)
+    (link_of_o001,) = [link.token for link in await give_links(store, d, ["o001"])]
+    phone = await browser.new_context(**PHONE)
+    page = await phone.new_page()
+    try:
+        await page.goto(f"{live_server}/v/{link_of_o001}")
+        link = page.locator("#documents a")
+        assert await link.inner_text() == "方案" and not await too_small(page)
+        await assert_accessible(page, "ballot with its documents")
+        await shot(page, artifacts_dir, "ballot-documents-phone-zh")
+        answer = await page.request.get(live_server + (await link.get_attribute("href") or ""))
+        assert answer.status == 200 and await answer.body() == PDF
+    finally:
+        await phone.close()
