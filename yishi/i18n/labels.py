@@ -9,6 +9,7 @@ that should have a label reaches a page raw (tests/web/test_no_raw_codes.py).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from domain.errors import Label
@@ -462,6 +463,15 @@ def org_label(tr: Translator, code: str) -> str:
         return code
     name, place = tr.pgettext("org", ORG_KINDS[kind]), rest.replace(":", " ")
     return f"{name} ({place})" if tr.code == "en" else f"{name}（{place}）"
+
+
+ORG_ID = re.compile(r"(?<![\w/.:=-])(?:" + "|".join(ORG_KINDS) + r"):[^\s：，。、；（）(),;]*[^\s：，。、；（）(),;:.]")
+
+
+def orgs_named(tr: Translator, text: object, names: dict[str, str] | None = None) -> str:
+    """``text`` with every organisation id in it (``dept:housing：已处理``, as a joint ticket's resolution joins its
+    parts) replaced by the organisation's name: from ``names`` (a community's ladder) or :func:`org_label`."""
+    return ORG_ID.sub(lambda m: (names or {}).get(m.group()) or org_label(tr, m.group()), str(text))
 
 
 def labels(tr: Translator, context: str, codes: object) -> list[str]:
