@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import N_, Bilingual, DomainError, Issue, Items, Label, Text, issue_text
-from yishi.i18n.labels import ORG_ID, org_label
 
 if TYPE_CHECKING:
     from yishi.i18n.core import Translator
@@ -31,8 +30,6 @@ def field(tr: Translator, value: Any) -> Any:
         return tr.label(value.code, value.context, value.scope)
     if isinstance(value, Items):
         return tr.pgettext("list separator", ", ").join(str(field(tr, item)) for item in value)
-    if isinstance(value, str) and ORG_ID.fullmatch(value):  # an organisation's id (grid:…, dept:…): its name
-        return org_label(tr, value)
     return value
 
 
