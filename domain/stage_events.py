@@ -189,6 +189,19 @@ class NoticePosted(_StageEvent):
     media_type: str
 
 
+class DocumentAttached(_StageEvent):
+    """A document of the matter (the plan, the cost table) uploaded by the committee before voting opens, by its
+    SHA-256 (the bytes are in ``attachment_blobs``; the ballot lists it and an auditor checks it against this hash)."""
+
+    type: Literal["DocumentAttached"] = "DocumentAttached"
+    kind: Literal["plan", "cost_table"]
+    name: str = Field(max_length=200)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int
+    media_type: str
+    by: str
+
+
 class DoorKnockListIssued(_StageEvent):
     type: Literal["DoorKnockListIssued"] = "DoorKnockListIssued"
     list_id: str
@@ -373,7 +386,8 @@ _ALL = (ProcedureStarted, StageEntered, TaskOpened, TaskCompleted, TaskOverdue, 
         CandidateSelected, ReVoteCalled, CostPlanProposed, ShareConfirmed, SharesUnconfirmed, ObjectionFiled,
         MediationRecorded, EscalationPlaceholderOpened, EscalationResolved, PermitDecided, HandoverItemConfirmed,
         InterimServiceRecorded, PositionRecorded, MilestoneRecorded, FeedbackRecorded, ProcedureClosed,
-        EscalationStarted, MeetingConvened, NoticeQueued, NoticeHeld, NoticeRetryRequested, NoticePosted)
+        EscalationStarted, MeetingConvened, NoticeQueued, NoticeHeld, NoticeRetryRequested, NoticePosted,
+        DocumentAttached)
 
 StageEvent = Annotated[
     ProcedureStarted | StageEntered | TaskOpened | TaskCompleted | TaskOverdue | NoticePublished
@@ -381,7 +395,8 @@ StageEvent = Annotated[
     | CandidateSelected | ReVoteCalled | CostPlanProposed | ShareConfirmed | SharesUnconfirmed | ObjectionFiled
     | MediationRecorded | EscalationPlaceholderOpened | EscalationResolved | PermitDecided | HandoverItemConfirmed
     | InterimServiceRecorded | PositionRecorded | MilestoneRecorded | FeedbackRecorded | ProcedureClosed
-    | EscalationStarted | MeetingConvened | NoticeQueued | NoticeHeld | NoticeRetryRequested | NoticePosted,
+    | EscalationStarted | MeetingConvened | NoticeQueued | NoticeHeld | NoticeRetryRequested | NoticePosted
+    | DocumentAttached,
     Field(discriminator="type"),
 ]
 STAGE_EVENT_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in _ALL}

@@ -1,5 +1,7 @@
 """Codes that must never reach a page as visible text: roles, outcomes, stages, statuses, levels, categories,
-task kinds and ids (``feasibility-1``), procedure ids. Every HTML page the web tests render is scanned
+task kinds and ids (``feasibility-1``), procedure ids, and the ids of organisations and people
+(``dept:urban``, ``grid:xfl:g01``, ``committee:xfl``, ``street:…``, ``secretary:…``, ``hotline:…``, ``owner:o001``,
+``person:…``, ``org:…``, ``community:…``): a page shows their names. Every HTML page the web tests render is scanned
 (tests/conftest.py patches the one place pages become responses); a page in Chinese may show none of them, a
 page in English none with an underscore or a task id's shape (plain words such as "approved" are English
 there). A run of plain English words (a tool's own text, an English name) is prose, not a code. Codes inside
@@ -21,6 +23,8 @@ CODES = frozenset(
     code for context in CONTEXTS for code in LABELS[context] if ":" not in code and not code.isupper()
 ) | frozenset(ROLES) | frozenset(OWNING_ROLES)
 TASK_ID = re.compile(r"\b(?:" + "|".join(sorted(LABELS["task"], key=len, reverse=True)) + r")-\d+\b")
+ID_PREFIXES = ("dept", "grid", "org", "community", "committee", "street", "secretary", "hotline", "owner", "person")
+ORG_ID = re.compile(r"(?<![\w/.:=-])(?:" + "|".join(ID_PREFIXES) + r"):[\w.-]+", re.IGNORECASE)
 WORD = re.compile(r"(?<![\w/.:=-])[A-Za-z_]+(?![\w/.:=-])")  # a word on its own, not part of an id, path or URL
 PROSE_RUN = re.compile(r"[A-Za-z][A-Za-z ]*[A-Za-z]")
 SKIPPED = {"script", "style", "code"}
@@ -62,6 +66,7 @@ def raw_codes(html: str) -> list[str]:
     for chunk in parser.text:
         where = " ".join(chunk.split())[:60]
         found += [f"{task} in {where!r}" for task in TASK_ID.findall(chunk)]
+        found += [f"{org} in {where!r}" for org in ORG_ID.findall(chunk)]
         prose = [run.span() for run in PROSE_RUN.finditer(chunk) if len(run.group().split()) > 1]
         for match in WORD.finditer(chunk):
             word = match.group()

@@ -294,6 +294,7 @@ async def test_the_auditor_reads_the_verdict_in_chromium(voted, pool, browser, l
     """An auditor on a laptop in Chinese: runs the check, reads the verdict and the result in words first; the check
     tool's English stays folded until asked for."""
     from tests.web.test_browser import assert_accessible, shot
+    from tests.web.test_resident_phone import too_small
 
     did = voted["clean"]
     name = f"审计员-{uuid.uuid4().hex[:4]}"
@@ -320,5 +321,6 @@ async def test_the_auditor_reads_the_verdict_in_chromium(voted, pool, browser, l
         assert await english.is_visible()
         await shot(page, artifacts_dir, "auditor-verdict-zh")
         await assert_accessible(page, "audit page with the verdict")
+        assert not await too_small(page), "every link, button and folded detail at least 44 px"
     finally:
         await context.close()

@@ -65,9 +65,13 @@ async def test_a_consultation_ballot_shows_its_issue(client, open_deliberation) 
     assert "估算分摊" not in page and "费用分摊表" not in page
 
 
-async def test_on_a_phone_the_ballot_is_plain_and_light(browser, live_server, store, open_deliberation,
+async def test_on_a_phone_the_ballot_is_plain_and_light(browser, live_server, store, pool, open_deliberation,
                                                        artifacts_dir: Path) -> None:
+    from tests.web.test_plan_documents import attach_documents
+    from tests.web.test_resident_phone import too_small
+
     d = await elevator_vote(open_deliberation, store)
+    await attach_documents(store, pool, d.id)  # the plan and the cost table, listed under the notice
     context = await browser.new_context(**PHONE)
     page = await context.new_page()
     try:
@@ -78,7 +82,8 @@ async def test_on_a_phone_the_ballot_is_plain_and_light(browser, live_server, st
         script = await (await page.request.get(live_server + "/static/ballot.js")).body()
         compressed = sum(len(gzip.compress(part, 6)) for part in (html, css, script))
         assert compressed < 20 * 1024, compressed
-        await page.get_by_text("费用分摊表").click()  # the folded cost table opens
+        assert await page.locator("#documents a").count() == 2 and not await too_small(page)
+        await page.get_by_text("费用分摊表：").click()  # the folded cost table opens
         assert await page.locator("#cost-table table").is_visible()
         await page.get_by_text("法律规定的详细内容").click()
         assert await page.get_by_text("同意业主的面积和人数均占范围内全体业主三分之二以上").is_visible()

@@ -12,6 +12,7 @@ from domain.legal_calendar import BEIJING
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import assert_accessible, shot
 from tests.web.test_console_community import _register
+from tests.web.test_resident_phone import too_small
 from yishi.services.accounts import add_account
 from yishi.services.voting import load_box
 
@@ -44,10 +45,19 @@ async def test_filter_paper_clerk_and_complaint_form(browser, live_server, pool,
         await assert_accessible(page, "console list with the community filter")
 
         await page.goto(f"{live_server}/console/d/{d.id}/paper")
-        await page.get_by_label("业主房号").fill(room)
+        await page.get_by_label("业主房号").fill("9-9-999")  # a room not on the roll: refused, nothing typed lost
         await page.get_by_text("反对", exact=True).click()
         await page.get_by_label("填写日期").fill(await opening_day(store, d.id))
         await page.get_by_label("扫描件编号").fill("纸票-B-01")
+        await page.get_by_role("button", name="录入").click()
+        await page.locator("#paper-error").wait_for()
+        assert await page.get_by_label("扫描件编号").input_value() == "纸票-B-01"
+        assert await page.get_by_label("业主房号").input_value() == "9-9-999"
+        assert await page.get_by_label("填写日期").input_value() == await opening_day(store, d.id)
+        assert await page.get_by_role("radio", name="反对").is_checked()
+        small = await too_small(page)
+        assert not small, "under 44 px on the paper entry page:\n" + "\n".join(map(str, small))
+        await page.get_by_label("业主房号").fill(room)
         await page.get_by_role("button", name="录入").click()
         await page.get_by_text("纸质选票已录入").wait_for()
         await page.goto(f"{live_server}/console/d/{d.id}")

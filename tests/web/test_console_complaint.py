@@ -155,6 +155,7 @@ async def test_street_office_takes_a_call_and_handles_it_in_chromium(temporal_se
     from tests.web.conftest import PASSWORD
     from tests.web.test_browser import assert_accessible, shot
     from tests.web.test_console_community import _register
+    from tests.web.test_resident_phone import too_small
     from yishi.services.accounts import add_account
 
     temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
@@ -204,6 +205,8 @@ async def test_street_office_takes_a_call_and_handles_it_in_chromium(temporal_se
             assert "区城市管理委员会（城管）" in options and "dept:urban" not in options
             await shot(page, artifacts_dir, "street-ticket-zh")
             await assert_accessible(page, "ticket page (street office)")
+            small = await too_small(page)
+            assert not small, "under 44 px on the ticket page:\n" + "\n".join(map(str, small))
             tid = page.url.rsplit("/", 1)[-1]
             await page.goto(f"{live_server}/console/escalations/rates")
             rates = await page.content()

@@ -182,7 +182,7 @@ async def bad_roll_or_scope_answers_the_form_again(committee: httpx.AsyncClient,
 
 async def _account_id(pool, client: httpx.AsyncClient) -> int:  # type: ignore[no-untyped-def]
     page = (await client.get("/console")).text
-    name = re.search(r"\((committee-[0-9a-f]{6})\)", page).group(1)  # type: ignore[union-attr]
+    name = re.search(r'\(<span translate="no">(committee-[0-9a-f]{6})</span>\)', page).group(1)  # type: ignore[union-attr]
     async with pool.acquire() as conn:
         return await conn.fetchval("SELECT id FROM accounts WHERE name = $1", name)
 

@@ -117,8 +117,8 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
     mark = uuid.uuid4().hex[:4]
     street = f"街道科长-{mark}"
     await add_account(pool, street, "street_office", PASSWORD, community=None, organisation="street")
-    for org, _ in DEPARTMENTS:
-        await add_account(pool, f"{org}-{mark}", "department", PASSWORD, community=None, organisation=org)
+    for org, label in DEPARTMENTS:  # an account's name is a person's or an office's, never the organisation's id
+        await add_account(pool, f"{label}值班员-{mark}", "department", PASSWORD, community=None, organisation=org)
     async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, QUEUE):
         tid, handle = await open_ticket(temporal, TicketRequest(community="幸福社区", category="housing",
                                                                 subject="小区违建与占道经营", initiator="业委会",
@@ -139,9 +139,9 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
             parts = await page.locator("#parts").inner_text()
             assert "dept:" not in parts and DEPARTMENTS[0][1] in parts, parts  # departments by name, not by id
             await assert_accessible(page, "the ticket page with its parts")
-            for done, (org, _) in enumerate(DEPARTMENTS):
+            for done, (_, label) in enumerate(DEPARTMENTS):
                 own = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-                dept = await _sign_in(own, live_server, f"{org}-{mark}")
+                dept = await _sign_in(own, live_server, f"{label}值班员-{mark}")
                 rows = await dept.goto(f"{live_server}/console/escalations")
                 assert rows is not None and rows.ok
                 # Its inbox lists its part of the joint ticket.
@@ -150,7 +150,7 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
                 await dept.get_by_text("小区违建与占道经营").first.click()
                 await dept.locator('form.part-action[data-action="report_in"]').get_by_role("button").click()
                 resolve = dept.locator('form.part-action[data-action="resolve_part"]')
-                await resolve.get_by_label("意见 / 理由 / 补充内容").fill(f"{org} 已依法处理")
+                await resolve.get_by_label("意见 / 理由 / 补充内容").fill(f"{label}已依法处理")
                 await resolve.get_by_role("button").click()
                 await dept.locator('#parts tr[data-status="done"]').nth(done).wait_for()
                 await own.close()
@@ -164,8 +164,8 @@ async def test_whistle_to_three_departments_from_the_ticket_page(browser, live_s
             # 考核评价: each department received its part and answered it in time.
             await page.goto(f"{live_server}/console/escalations/appraisal?dimension=department")
             table = await page.locator("#appraisal").inner_text()
-            for org, _ in DEPARTMENTS:
-                assert org in table, table
+            for org, label in DEPARTMENTS:  # by name, not by id
+                assert label in table and org not in table, table
             await shot(page, artifacts_dir, "console-appraisal-zh")
             await assert_accessible(page, "the appraisal page")
         finally:

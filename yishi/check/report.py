@@ -20,6 +20,7 @@ FACT_IDENTITY: dict[str, tuple[str, ...]] = {
     "NoticeDelivered": ("notice_id", "channel", "group"),
     "NoticeQueued": ("notice_id", "channel"),
     "NoticePosted": ("notice_id", "group"),
+    "DocumentAttached": ("sha256",),
     "TaskOpened": ("task_id",),
     "TaskCompleted": ("task_id",),
     "TaskOverdue": ("task_id",),

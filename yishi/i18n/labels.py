@@ -9,6 +9,7 @@ that should have a label reaches a page raw (tests/web/test_no_raw_codes.py).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from domain.errors import Label
@@ -172,8 +173,12 @@ LABELS: dict[str, dict[str, str]] = {
         "log": C_("channel", "system log"),
         "org-webhook": C_("channel", "the organisation's system"),
     },
-    "org": {  # organisations by id where the id is a code; "grid:…", "committee:…", "dept:…" name themselves
+    "org": {  # organisations by id where the id is a code; "grid:…", "committee:…", "dept:…": ORG_KINDS below
         "street": C_("org", "street office"),
+    },
+    "document": {  # what a matter's document is (DocumentAttached.kind)
+        "plan": C_("document", "plan"),
+        "cost_table": C_("document", "cost table"),
     },
     "assign_reason": {  # why a level got a ticket (LevelAssigned.reason), in the ticket's history
         "opened": C_("assign_reason", "Opened"),
@@ -432,8 +437,42 @@ def label(tr: Translator, context: str, code: object, scope: str | None = None) 
     table = LABELS[context]
     msgid = (scope is not None and table.get(f"{scope}:{code}")) or table.get(str(code))
     if msgid is None:
-        return str(code)
+        return org_label(tr, str(code)) if context == "org" else str(code)
     return tr.pgettext(context, msgid)
+
+
+ORG_KINDS = {  # the kind of an organisation by its id's prefix ("grid:<community>[:<grid>]", "dept:urban"…)
+    "grid": C_("org", "grid"),
+    "committee": C_("org", "community committee"),
+    "secretary": C_("org", "community party secretary"),
+    "street": C_("org", "street office"),
+    "hotline": C_("org", "12345 hotline"),
+    "dept": C_("org", "department"),
+}
+
+
+def org_label(tr: Translator, code: str) -> str:
+    """An organisation's name for an id no table names: a default department by its name, else its kind and the
+    rest of the id as a place (``grid:幸福社区:g01`` → 网格（幸福社区 g01）), never the id itself."""
+    from domain.escalation import DEFAULT_DEPARTMENTS
+
+    for dept in DEFAULT_DEPARTMENTS.values():
+        if dept.org == code:
+            return dept.name_en if tr.code == "en" else dept.name_zh
+    kind, _, rest = code.partition(":")
+    if kind not in ORG_KINDS or not rest:
+        return code
+    name, place = tr.pgettext("org", ORG_KINDS[kind]), rest.replace(":", " ")
+    return f"{name} ({place})" if tr.code == "en" else f"{name}（{place}）"
+
+
+ORG_ID = re.compile(r"(?<![\w/.:=-])(?:" + "|".join(ORG_KINDS) + r"):[^\s：，。、；（）(),;]*[^\s：，。、；（）(),;:.]")
+
+
+def orgs_named(tr: Translator, text: object, names: dict[str, str] | None = None) -> str:
+    """``text`` with every organisation id in it (``dept:housing：已处理``, as a joint ticket's resolution joins its
+    parts) replaced by the organisation's name: from ``names`` (a community's ladder) or :func:`org_label`."""
+    return ORG_ID.sub(lambda m: (names or {}).get(m.group()) or org_label(tr, m.group()), str(text))
 
 
 def labels(tr: Translator, context: str, codes: object) -> list[str]:

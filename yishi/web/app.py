@@ -136,6 +136,7 @@ def _install_pages(app: FastAPI) -> None:
         owner_sms,
         person,
         person_extras,
+        plan_documents,
         public,
         public_points,
         public_result,
@@ -191,6 +192,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_channels.router)
     app.include_router(console_deliveries.router)
     app.include_router(console_postings.router)
+    app.include_router(plan_documents.router)
     static = resources.files("yishi.web") / "static"
     app.mount("/static", CachedStaticFiles(directory=str(static)), name="static")
 

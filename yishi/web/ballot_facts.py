@@ -16,8 +16,10 @@ from domain.errors import DomainError
 from domain.procedures import cost_shares, floor_coefficient
 from domain.roll import RoomEntry
 from domain.rules import get_rule
+from domain.stage_events import DocumentAttached
 from yishi import i18n
 from yishi.i18n import N_
+from yishi.services.plan_documents import documents
 from yishi.services.voting import Box
 
 # One plain sentence per rule (RULES.md; domain.rules has the exact conditions, shown folded under it).
@@ -58,6 +60,8 @@ class Facts:
     by_area: bool = True
     floors: list[FloorRow] = field(default_factory=list)
     my_share: Decimal | None = None
+    documents: list[DocumentAttached] = field(default_factory=list)
+    """The plan and the cost table the committee attached before voting opened (yishi/services/plan_documents.py)."""
 
 
 def _yuan(value: Fraction | Decimal) -> Decimal:
@@ -114,7 +118,7 @@ def ballot_facts(box: Box, info: dict[str, Any] | None, owner_id: str, lang: str
     tr = i18n.translator(lang)
     info = info or {}
     details: dict[str, Any] = info.get("details") or {}
-    facts = Facts()
+    facts = Facts(documents=documents(box.events))
     procedure = info.get("procedure")
     if procedure == "elevator":
         facts.notice.append(tr.gettext(

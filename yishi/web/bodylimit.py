@@ -32,6 +32,7 @@ WITH_BODY = {"POST", "PUT", "PATCH"}
 ROLL_UPLOAD_BYTES = 16 * 1024 * 1024  # a roll of 200,000 rooms (the row cap) is about 15 MB as CSV
 ATTACHMENTS_UPLOAD_BYTES = 21 * 1024 * 1024
 PHOTO_UPLOAD_BYTES = 10 * 1024 * 1024 + 64 * 1024  # a phone's photo of the posted sheet, and the form's fields
+DOCUMENT_UPLOAD_BYTES = 5 * 1024 * 1024 + 64 * 1024
 IDLE_SECONDS = 15.0
 TOTAL_SECONDS = 120.0  # 16 MiB in two minutes: a slow mobile uplink of about 1 Mbit/s
 
@@ -50,6 +51,8 @@ UPLOADS: dict[str, Upload] = {
     "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),
     # the photo of a posted notice (yishi/web/console_postings.py; services/channels.py MAX_PHOTO, and the form)
     "/console/postings": Upload(PHOTO_UPLOAD_BYTES, ("committee", "grid_worker")),
+    # the matter's plan or cost table, a PDF or photo of 5 MB (yishi/web/plan_documents.py, services/attachments.py)
+    "/console/documents": Upload(DOCUMENT_UPLOAD_BYTES, ("committee",)),
 }
 PATH_LIMITS: dict[str, int] = {path: upload.limit for path, upload in UPLOADS.items()}
 INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.result_summary import ResultSummary, summary_lines
 from workflows.common import TaskCompletion
 from yishi.i18n import N_
+from yishi.services import plan_documents
 from yishi.services.matters import (
     MAX_OBJECTION_CHARS,
     Matter,
@@ -191,10 +192,19 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
     except UNAVAILABLE:
         return unavailable(request)
     acting = staff.account.can(*ACTING_ROLES)
+    try:
+        docs = await state.store.read_types(deliberation_id, ["DocumentAttached", "VoteRoundOpened"])
+    except UNAVAILABLE:
+        return unavailable(request)
+    may_attach = staff.account.can("committee") and not plan_documents.voting_opened(docs, clock(request))
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
+                  documents=plan_documents.documents(docs), upload_form=staff.form() if may_attach else None,
                   matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
                   if acting else {}, feedback_form=staff.form())
+
+
+procedure_page = _procedure  # the page an upload of the matter's documents answers with (yishi/web/plan_documents.py)
 
 
 @router.get("/console/d/{deliberation_id}/matter")

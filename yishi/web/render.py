@@ -22,7 +22,7 @@ from starlette.convertors import PathConvertor
 from domain.numbers import decimal_str, fraction_str, percent, shown_percent
 from domain.rules import Threshold
 from yishi import i18n
-from yishi.i18n import N_
+from yishi.i18n import N_, labels
 
 
 def _environment() -> Environment:
@@ -80,6 +80,7 @@ def environment(lang: str) -> Environment:
                            bar_width=bar_width, fraction=fraction_str, calendar_fallback=tr.calendar_fallback)
         env.filters["label"] = tr.label
         env.filters["error"] = tr.error
+        env.filters["orgs_named"] = functools.partial(labels.orgs_named, tr)
         _environments[lang] = env
     return env
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.escalation import Department, Ladder, Ticket
 from yishi import i18n
-from yishi.i18n import N_
+from yishi.i18n import N_, labels
 
 
 def org_names(ticket: Ticket, ladder: Ladder | None, lang: str) -> dict[str, str]:
@@ -95,7 +95,8 @@ def _line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str: 
                  reason=p.get("reason", ""), by=p.get("by", ""))
     if kind == "Resolved":
         return g(N_("%(org)s resolved it (%(outcome)s): %(resolution)s (%(by)s)."), org=n.org(p.get("org")),
-                 outcome=tr.label(p.get("outcome"), "outcome"), resolution=p.get("resolution", ""), by=p.get("by", ""))
+                 outcome=tr.label(p.get("outcome"), "outcome"),
+                 resolution=labels.orgs_named(tr, p.get("resolution", ""), n.names), by=p.get("by", ""))
     if kind == "DeadlineMissed":
         return g(N_("%(org)s missed the deadline to %(deadline)s (due %(due)s)."), org=n.org(p.get("org")),
                  deadline=tr.label(p.get("deadline"), "deadline_kind"), due=tr.when(p.get("due_at")))

@@ -1,0 +1,181 @@
+"""The matter's documents (issue 21, item 1): the committee attaches the plan and the cost table on the
+deliberation's page before voting opens (type and size checked, kept by hash, a ``DocumentAttached`` event in the
+deliberation's stream); the ballot lists them under the notice and serves them as files, never as pages."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from activities.eventstore import NewEvent
+from domain.events import Question
+from domain.roll import Scope
+from domain.stage_events import DocumentAttached, ProcedureStarted, StageEntered
+from tests.web.test_ballot_facts import elevator_vote
+from yishi.services.deliberations import DeliberationSpec, register, store_roll
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def new(*events) -> list[NewEvent]:  # type: ignore[no-untyped-def]
+    return [NewEvent(type=e.type, payload=e.model_dump(mode="json"), occurred_at=e.at) for e in events]
+
+
+async def attach_documents(store, pool, deliberation_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The plan (a PDF) and the cost table (a photo), as the committee's upload records them."""
+    from yishi.services import attachments
+
+    for kind, name, data in (("plan", "plan.pdf", PDF), ("cost_table", "费用表.png", PNG)):
+        blob = attachments.check(name, data)
+        await attachments.store(pool, blob)
+        await store.append(deliberation_id, new(DocumentAttached(
+            at=datetime.now(UTC), kind=kind, name=name, sha256=blob.sha256, bytes=len(data),  # type: ignore[arg-type]
+            media_type=blob.media_type, by="张主任")))
+
+
+async def before_the_vote(pool, store, community: str = "幸福社区",  # type: ignore[no-untyped-def]
+                          keep: dict | None = None) -> str:
+    """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet (``keep`` gets
+    the spec and the roll's digest, to open the vote later)."""
+    from tests.web.conftest import make_roll
+
+    now = datetime.now(UTC)
+    deliberation_id = f"web-{uuid.uuid4().hex[:12]}"
+    spec = DeliberationSpec(
+        procedure="elevator", title="7栋加装电梯", rule_id="consent-2of3", scope=Scope(), details={},
+        question=Question(text_zh="是否同意加装电梯？", text_en="Install an elevator?"), notice_zh="", notice_en="",
+        opens_at=now - timedelta(minutes=5), closes_at=now + timedelta(days=1), community=community)
+    digest = await store_roll(pool, make_roll(4))
+    if keep is not None:
+        keep.update(spec=spec, digest=digest)
+    await register(pool, deliberation_id, spec, digest)
+    await store.append(deliberation_id, new(
+        ProcedureStarted(at=now, deliberation_id=deliberation_id, procedure="elevator", title="7栋加装电梯",
+                         scope=Scope(), rule_id="consent-2of3", roll_digest=digest, periods={}, initiated_by="张主任",
+                         initiator_role="committee"),
+        StageEntered(at=now, stage="feasibility")))
+    return deliberation_id
+
+
+async def test_the_committee_attaches_the_plan_before_voting(sign_in, store, pool) -> None:
+    d = await before_the_vote(pool, store)
+    committee = await sign_in("committee")
+    page = await committee.get(f"/console/d/{d}/matter")
+    assert page.status_code == 200 and "给业主看的文件" in page.text and "暂无文件" in page.text, page.text[-800:]
+    form = {**dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page.text)), "deliberation": d}
+
+    script = await committee.post("/console/documents", data={**form, "kind": "plan"},
+                                  files={"document": ("plan.html", b"<script>alert(1)</script>", "application/pdf")})
+    nothing = await committee.post("/console/documents", data={**form, "kind": "plan"})
+    assert script.status_code == nothing.status_code == 422, script.text[-800:]
+    assert "plan.html" in script.text and not [e for e in await store.read(d) if e.type == "DocumentAttached"]
+
+    done = await committee.post("/console/documents", data={**form, "kind": "plan"},
+                                files={"document": ("7栋电梯方案.pdf", PDF, "text/plain")})
+    again = await committee.post("/console/documents", data={**form, "kind": "plan"},
+                                 files={"document": ("copy.pdf", PDF, "application/pdf")})
+    assert done.status_code == again.status_code == 303, done.text[-800:]
+    (event,) = [e.payload for e in await store.read(d) if e.type == "DocumentAttached"]
+    assert event["sha256"] == hashlib.sha256(PDF).hexdigest() and event["media_type"] == "application/pdf"
+    assert event["name"] == "7栋电梯方案.pdf" and event["bytes"] == len(PDF) and event["kind"] == "plan"
+    assert event["by"].startswith("committee-")
+    after = (await committee.get(f"/console/d/{d}/matter")).text
+    assert "7栋电梯方案.pdf" in after and "方案" in after
+    served = await committee.get(f"/console/d/{d}/documents/{event['sha256']}")
+    assert served.status_code == 200 and served.content == PDF
+    assert served.headers["content-type"] == "application/pdf" and "sandbox" in served.headers[
+        "content-security-policy"] and served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith("inline; filename*=UTF-8''7")
+
+    elsewhere = await sign_in("committee", community="别的社区")
+    hidden = await elsewhere.post("/console/documents", data={
+        **dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', (await elsewhere.get("/console")).text)),
+        "deliberation": d, "kind": "cost_table"}, files={"document": ("t.png", PNG, "image/png")})
+    assert hidden.status_code == 404 and (await elsewhere.get(f"/console/d/{d}/documents/{event['sha256']}")
+                                          ).status_code == 404
+
+
+async def test_no_document_once_voting_has_opened(sign_in, store, pool, open_deliberation) -> None:
+    d = await open_deliberation(2, community="幸福社区")
+    committee = await sign_in("committee")
+    form = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', (await committee.get("/console")).text))
+    late = await committee.post("/console/documents", data={**form, "deliberation": d.id, "kind": "plan"},
+                                files={"document": ("plan.pdf", PDF, "application/pdf")})
+    assert late.status_code == 422 and "投票已经开始" in late.text, late.text[-800:]
+    assert not [e for e in await store.read(d.id) if e.type == "DocumentAttached"]
+
+
+async def test_the_ballot_lists_the_documents_under_the_notice(client, store, pool, open_deliberation) -> None:
+    d = await elevator_vote(open_deliberation, store)
+    await attach_documents(store, pool, d.id)
+    page = (await client.get(d.path("o002"))).text
+    links = re.findall(r'<a class="link-button" href="(/v/[^"]+/documents/[0-9a-f]{64})">([^<]+)</a>', page)
+    assert [text for _, text in links] == ["方案", "费用分摊表"], page
+    assert page.index('id="documents"') < page.index('id="rule"'), "under the notice"
+    png = await client.get(links[1][0])
+    assert png.status_code == 200 and png.content == PNG and png.headers["content-type"] == "image/png"
+    other = await client.get(links[1][0].replace(hashlib.sha256(PNG).hexdigest(), hashlib.sha256(b"x").hexdigest()))
+    assert other.status_code == 404
+
+
+@pytest.mark.browser
+async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_it(
+        browser, live_server, pool, store, open_deliberation, artifacts_dir: Path, tmp_path: Path) -> None:
+    """A committee member on a laptop attaches the plan on the matter's page; an owner on a phone finds it under the
+    notice of her ballot (44 px to tap) and opens it; both pages axe clean, screenshots kept."""
+    from tests.web.conftest import PASSWORD
+    from tests.web.test_browser import PHONE, assert_accessible, shot
+    from tests.web.test_resident_phone import too_small
+    from yishi.services.accounts import add_account
+
+    kept: dict = {}
+    d = await before_the_vote(pool, store, keep=kept)
+    name = f"孙委员-{uuid.uuid4().hex[:4]}"
+    await add_account(pool, name, "committee", PASSWORD, community="幸福社区")
+    plan = tmp_path / "7栋电梯方案.pdf"
+    plan.write_bytes(PDF)
+    laptop = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await laptop.new_page()
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill(name)
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.wait_for_url("**/console")
+        await page.goto(f"{live_server}/console/d/{d}/matter")
+        await page.get_by_label("方案", exact=True).check()
+        await page.get_by_label("文件（PDF 或照片，最大 5 MB）").set_input_files(str(plan))
+        await page.get_by_role("button", name="添加文件").click()
+        await page.locator("#documents [role=status]").wait_for()
+        assert await page.get_by_role("link", name="7栋电梯方案.pdf").count() == 1
+        await assert_accessible(page, "matter page with its documents")
+        await shot(page, artifacts_dir, "committee-documents-zh")
+    finally:
+        await laptop.close()
+
+    # Round 1 of the vote opens in the deliberation's own stream, after the document.
+    from activities.box import BoxActivities
+    from tests.web.conftest import give_links
+    from yishi.services.deliberations import box_params
+
+    await BoxActivities(store, pool).open_box(box_params(d, kept["spec"], kept["digest"]).open)
+    (link_of_o001,) = [link.token for link in await give_links(store, d, ["o001"])]
+    phone = await browser.new_context(**PHONE)
+    page = await phone.new_page()
+    try:
+        await page.goto(f"{live_server}/v/{link_of_o001}")
+        link = page.locator("#documents a")
+        assert await link.inner_text() == "方案" and not await too_small(page)
+        await assert_accessible(page, "ballot with its documents")
+        await shot(page, artifacts_dir, "ballot-documents-phone-zh")
+        answer = await page.request.get(live_server + (await link.get_attribute("href") or ""))
+        assert answer.status == 200 and await answer.body() == PDF
+    finally:
+        await phone.close()
