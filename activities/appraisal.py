@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.eventstore import EventStore
 from domain.appraisal import Close, Remind, decide_close, decide_remind
 from domain.operator import SYSTEM
+from yishi.services.appraisal_rows import project_appraisal
 from yishi.services.folds import append_decided, new_events
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ class AppraisalActivities:
 
         stored = await append_decided(self._store, step.appraisal_id, APPRAISAL, lambda state: new_events(
             decide_remind(state, Remind(at=step.at, by=SYSTEM))), idempotency_key="reminded")
+        await project_appraisal(self._store, self._pool, step.appraisal_id)
         seq, digest = await self._store.head(step.appraisal_id)
         pending = stored[0].payload.get("pending") if stored else None
         log.info("appraisal.reminded", appraisal_id=step.appraisal_id, pending=pending)
@@ -77,6 +79,7 @@ class AppraisalActivities:
 
         await append_decided(self._store, step.appraisal_id, APPRAISAL, lambda state: new_events(
             decide_close(state, Close(at=step.at, by=SYSTEM))), idempotency_key="closed")
+        await project_appraisal(self._store, self._pool, step.appraisal_id)
         recorded = await self._row(step.appraisal_id, "AppraisalResultRecorded")
         if recorded is None:
             raise ApplicationError(f"appraisal {step.appraisal_id} closed without a result", non_retryable=True)

@@ -176,6 +176,15 @@ def status_cmd(appraisal_id: str, as_json: bool, lang: str) -> None:
         click.echo("  " + tr.gettext("overall score: %(score)s", score=exact(result.score)))
 
 
+@appraisal.command("rebuild")
+@lang_option
+def rebuild_cmd(lang: str) -> None:
+    """Rebuild the appraisals read model from the appraisal streams (after a restore)."""
+    from yishi.services.appraisal_rows import rebuild_appraisals
+
+    click.echo(f"{run(lambda store, _c: rebuild_appraisals(store.pool), lang)} appraisals")
+
+
 @appraisal.command("attribute")
 @street_option
 @click.argument("ticket_id")

@@ -35,6 +35,7 @@ from domain.operator import Operator
 from domain.procedures import parse_period
 from domain.roll import Roll, Scope
 from yishi.services import companies
+from yishi.services.appraisal_rows import project_appraisal
 from yishi.services.deliberations import store_roll
 from yishi.services.folds import FoldSpec, append_decided, load, new_events
 from yishi.services.link_issuing import Actor, issue_and_disclose
@@ -91,6 +92,7 @@ async def open_appraisal(client: Client, pool: asyncpg.Pool, store: EventStore, 
         owner_weight=register.owner_weight, scope=req.scope, roll_digest=digest, roll=roll.entries(), opens_at=now,
         closes_at=closes_at)
     await store.append(appraisal_id, new_events([opened]), idempotency_key=OPENED_KEY)
+    await project_appraisal(store, pool, appraisal_id)
     params = AppraisalInput(appraisal_id=appraisal_id, roll_digest=digest, closes_at=closes_at,
                             remind_at=remind_at if now < remind_at < closes_at else None)
     await client.start_workflow(WORKFLOW, params, id=appraisal_id, task_queue=task_queue)
@@ -122,6 +124,7 @@ async def rate_as(store: EventStore, holder: LinkHolder, scores: dict[str, int],
     stored = await append_decided(store, holder.deliberation_id, APPRAISAL,
                                   lambda state: new_events(decide_rate(state, command)), idempotency_key=key,
                                   link=holder.token_hash)
+    await project_appraisal(store, store.pool, holder.deliberation_id)
     log.info("appraisal.rated", appraisal_id=holder.deliberation_id, seq=stored[0].seq)
     return stored[0]
 

@@ -2,9 +2,9 @@
 统一社会信用代码), estate, period, window and status, and its result by item in words and figures (the exact
 fraction beside the two-decimal reading; the running result until the workflow records it at the close).
 
-Read only, under the account's own community: an appraisal is listed when its ``AppraisalOpened`` names the
-account's community. Opening one stays with ``yishi appraisal open`` (it needs the estate's roll); the workflow
-closes it at the end of its window.
+Read only, under the account's own community: the ``appraisals`` read model (yishi/services/appraisal_rows.py)
+lists the community's appraisals, each then folded from its own stream. Opening one stays with
+``yishi appraisal open`` (it needs the estate's roll); the workflow closes it at the end of its window.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 
 from yishi.i18n.points import exact, score_digits
 from yishi.services import appraisals
+from yishi.services.appraisal_rows import community_rows
 from yishi.web.console_points import ROLES, no_community
 from yishi.web.render import render
 from yishi.web.staff import require
@@ -32,12 +33,9 @@ def nearest_rating(mean: Fraction | None) -> str | None:
 
 async def community_appraisals(request: Request, community: str) -> list[dict[str, Any]]:
     state = request.app.state
-    async with state.pool.acquire() as conn:
-        rows = await conn.fetch("SELECT stream_id FROM events WHERE type = 'AppraisalOpened'"
-                                " AND payload->>'community' = $1 ORDER BY recorded_at DESC LIMIT $2", community, SHOWN)
     shown = []
-    for row in rows:
-        found = await appraisals.appraisal(state.store, row["stream_id"])
+    for row in await community_rows(state.pool, community, SHOWN):
+        found = await appraisals.appraisal(state.store, row["appraisal_id"])
         if found.opened is None:
             continue
         result = appraisals.result_of(found)
