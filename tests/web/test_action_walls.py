@@ -694,6 +694,30 @@ async def points_act(w: World, action: str) -> None:
     assert (await points.ledger(w.store, HOME)).people[people["李红"]].points == (5 if action == "award" else 4)
 
 
+async def companies_publish(w: World) -> None:
+    """A street office of another street posts a list for the period: it is worked out in its own street's register,
+    never in HOME's street's; a committee account is not let in; HOME's street office publishes its own."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    stream, fields = register_stream(street), {"period": "2026Q1"}
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post("/console/companies/publish", data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    elsewhere = f"s{uuid.uuid4().hex[:8]}"
+    outsider = await w.sign_in("street_office", organisation=elsewhere)
+    aside = await outsider.post("/console/companies/publish", data={**await w.form(outsider), **fields,
+                                                                   "street": street})
+    assert aside.status_code == 303 and await written(w.store, w.pool, stream) == before
+    assert [p.period for p in (await companies.register(w.store, elsewhere)).lists] == ["2026Q1"]
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post("/console/companies/publish", data={**await w.form(office), **fields})
+    assert done.status_code == 303 and len((await companies.register(w.store, street)).lists) == 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -785,6 +809,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
+    ("POST", "/console/companies/publish"): companies_publish,
 }
 
 

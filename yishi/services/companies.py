@@ -90,6 +90,15 @@ async def list_inputs(store: EventStore, state: Register) -> tuple[list[Appraisa
     return appraisals, tickets
 
 
+def list_thresholds(settings: Any) -> ListThresholds:
+    """The list's thresholds from the settings (``YISHI_APPRAISAL_*``)."""
+    return ListThresholds(red_min_score=settings.appraisal_red_min_score,
+                          red_max_tickets=settings.appraisal_red_max_tickets,
+                          black_below_score=settings.appraisal_black_below_score,
+                          black_min_tickets=settings.appraisal_black_min_tickets,
+                          min_participation=settings.appraisal_min_participation)
+
+
 async def publish_list(store: EventStore, street: str, period: str, *, by: Operator, now: dt.datetime,
                        thresholds: ListThresholds | None = None) -> ListPublished:
     """Compute the street's red/black list for ``period`` and record it (who, when, thresholds, figures)."""

@@ -112,6 +112,7 @@ def _install_pages(app: FastAPI) -> None:
         console_appraisals,
         console_audit,
         console_channels,
+        console_companies,
         console_complaint,
         console_deliveries,
         console_links,
@@ -149,6 +150,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(checkin.router)
     app.include_router(console_points.router)
     app.include_router(console_appraisals.router)
+    app.include_router(console_companies.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)
