@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.credit_code import LENGTH, credit_code_problem, normalise
 from domain.errors import DomainError, RollError
 from domain.procedures import PROCEDURES
 from domain.roll import Roll, Scope
@@ -39,6 +40,8 @@ from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
 from yishi import i18n
 from yishi.i18n import N_
+from yishi.i18n.points import black_list_flag
+from yishi.services.companies import candidate_flags
 from yishi.services.console import home_community, list_communities
 from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
@@ -74,6 +77,41 @@ def deliberation_id_for(secret_key: str, procedure: str, account_id: int, nonce:
     return f"{procedure}-{mac.hexdigest()[:12]}"
 
 
+def candidate_lines(raw: str) -> list[tuple[int, str, dict[str, str] | None]]:
+    """The candidates' lines, ``ID name`` with the company's 统一社会信用代码 optionally last (18 letters and digits):
+    ``(line number, line, candidate)``, the candidate None when the line cannot be read; the code is not checked
+    here."""
+    out: list[tuple[int, str, dict[str, str] | None]] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        cid, _, name = line.partition(" ")
+        words, tail = name.split(), 0  # the code may be printed in groups, as on some licences
+        while tail < len(words) - 1 and words[-1 - tail].isascii() and words[-1 - tail].isalnum() and len(
+                "".join(words[-1 - tail:])) <= LENGTH:
+            tail += 1
+        code = normalise("".join(words[len(words) - tail:]))
+        candidate: dict[str, str] = {"id": cid}
+        if len(code) == LENGTH:
+            name, candidate["credit_code"] = " ".join(words[:len(words) - tail]), code
+        candidate["name"] = name.strip()[:100]
+        out.append((number, line, candidate if CANDIDATE_ID.match(cid) and candidate["name"] else None))
+    return out
+
+
+async def candidate_warnings(request: Request, raw: str) -> list[str]:
+    """The warnings beside candidates whose code is on a street's latest black list (shown, never refused)."""
+    candidates = [c for _n, _l, c in candidate_lines(raw) if c and "credit_code" in c
+                  and credit_code_problem(c["credit_code"]) is None]
+    if not candidates:
+        return []
+    state, tr = request.app.state, page_translator(request)
+    flags = await candidate_flags(state.pool, state.store, candidates)
+    by_id = {c["id"]: c for c in candidates}
+    return [black_list_flag(tr, cid, by_id[cid], flag) for cid, found in flags.items() for flag in found]
+
+
 def _cost_default() -> str:
     return str(ElevatorInput.model_fields["cost_total"].default)
 
@@ -92,12 +130,16 @@ async def _page(request: Request, staff: Staff, procedure: str, status: int = 20
         "deem_over_half": "on" if settings.deem_over_half else ""}
     values.setdefault("topic", request.query_params.get("topic", "")[:64])  # started for a topic (console_topics)
     periods = period_rows(procedure, values, clock(request), page_translator(request), holiday_file(settings))
+    try:
+        warnings = await candidate_warnings(request, values.get("candidates", "")) if procedure == "property" else []
+    except UNAVAILABLE:
+        return unavailable(request)
     return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
                   procedures=[PROCEDURES[p] for p in PROCEDURE_IDS], periods=periods,
                   periods_open=checked or any(p["changed"] or p["warning"] for p in periods[1:]), checked=checked,
                   cost_default=_cost_default(), home=home, communities=communities, values=values,
-                  errors=errors or [], max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
+                  errors=errors or [], black_list=warnings, max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
 
 
 @router.get(START_PATH)
@@ -181,18 +223,17 @@ class _Checked:
 
     def _candidates(self, raw: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            cid, _, name = line.strip().partition(" ")
-            if not CANDIDATE_ID.match(cid) or not name.strip():
+        for number, line, candidate in candidate_lines(raw):
+            if candidate is None:
                 self._fail(N_("Candidates, line %(line)s ('%(text)s'): write 'ID name', the ID being letters, digits, "
-                              "- or _."), line=number, text=line.strip()[:60])
-            elif any(c["id"] == cid for c in out):
+                              "- or _."), line=number, text=line[:60])
+            elif any(c["id"] == candidate["id"] for c in out):
                 self._fail(N_("Candidates, line %(line)s: the ID %(id)s is used already; choose another."),
-                           line=number, id=cid)
+                           line=number, id=candidate["id"])
+            elif "credit_code" in candidate and (problem := credit_code_problem(candidate["credit_code"])):
+                self._fail(N_("Candidates, line %(line)s: %(problem)s"), line=number, problem=self.tr.error(problem))
             else:
-                out.append({"id": cid, "name": name.strip()[:100]})
+                out.append(candidate)
         if not out:
             self._fail(N_("Enter at least one candidate company."))
         elif len(out) > MAX_CANDIDATES:

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.result_summary import ResultSummary, summary_lines
 from workflows.common import TaskCompletion
 from yishi.i18n import N_
+from yishi.i18n.points import black_list_flag
 from yishi.services.matters import (
     MAX_OBJECTION_CHARS,
     Matter,
@@ -191,10 +192,13 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
     except UNAVAILABLE:
         return unavailable(request)
     acting = staff.account.can(*ACTING_ROLES)
+    tr = page_translator(request)
+    black_list = {cid: [black_list_flag(tr, cid, c, flag) for flag in c["black_list"]]
+                  for cid, c in (current.get("candidates") or {}).items()}
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
                   matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
-                  if acting else {}, feedback_form=staff.form())
+                  if acting else {}, feedback_form=staff.form(), black_list=black_list)
 
 
 @router.get("/console/d/{deliberation_id}/matter")
