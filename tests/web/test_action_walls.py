@@ -718,6 +718,31 @@ async def companies_publish(w: World) -> None:
     assert done.status_code == 303 and len((await companies.register(w.store, street)).lists) == 1
 
 
+async def companies_items(w: World) -> None:
+    """Items posted by another street's office are set in its own register, never in HOME's street's; a committee
+    account is not let in; HOME's street office sets its own."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    stream, fields = register_stream(street), {"items": "cleaning:保洁:50\nfees:收费公开:50", "owner_weight": "area"}
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post("/console/companies/items", data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    elsewhere = f"s{uuid.uuid4().hex[:8]}"
+    outsider = await w.sign_in("street_office", organisation=elsewhere)
+    aside = await outsider.post("/console/companies/items", data={**await w.form(outsider), **fields,
+                                                                 "street": street})
+    assert aside.status_code == 303 and await written(w.store, w.pool, stream) == before
+    assert len((await companies.register(w.store, elsewhere)).items) == 2
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post("/console/companies/items", data={**await w.form(office), **fields})
+    assert done.status_code == 303
+    assert (await companies.register(w.store, street)).owner_weight == "area"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -810,6 +835,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/companies/publish"): companies_publish,
+    ("POST", "/console/companies/items"): companies_items,
 }
 
 

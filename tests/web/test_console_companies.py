@@ -49,3 +49,24 @@ async def test_the_street_office_publishes_and_exports_its_list(sign_in, store) 
     assert (await elsewhere.get(f"/console/companies/list.csv?period={period}")).status_code == 404
     committee = await sign_in("committee", community="xfl")
     assert (await committee.get("/console/companies")).status_code == 403
+
+
+async def test_the_street_office_sets_the_items_and_weights(sign_in, store) -> None:  # type: ignore[no-untyped-def]
+    street = await street_register(store, datetime.now(UTC))
+    office = await sign_in("street_office", organisation=street)
+    page = await office.get("/console/companies")
+    assert "cleaning:保洁:25" in page.text and "repairs:维修:30" in page.text  # the items set today, to edit
+    wrong = "cleaning:保洁:25\ngreen:绿化:二十"
+    refused = await office.post("/console/companies/items", data={**csrf_of(page.text), "items": wrong,
+                                                                  "owner_weight": "area"})
+    assert refused.status_code == 422 and "第2行" in refused.text and "绿化:二十" in refused.text
+    assert 'id="weight-area" name="owner_weight" type="radio" value="area" checked' in refused.text
+    assert len((await companies.register(store, street)).items) == 4  # nothing recorded
+
+    done = await office.post("/console/companies/items", data={**csrf_of(page.text), "owner_weight": "area",
+                                                               "items": "cleaning：保洁：40\ngreen:绿化:60"})
+    assert done.status_code == 303
+    register = await companies.register(store, street)
+    assert [(i.item_id, i.name_zh, i.weight) for i in register.items] == [("cleaning", "保洁", 40),
+                                                                          ("green", "绿化", 60)]
+    assert register.owner_weight == "area"

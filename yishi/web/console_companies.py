@@ -1,7 +1,7 @@
 """The street office's red/black list page (红黑榜): the companies of its register across its estates, the
 appraisals of a period from the ``appraisals`` read model (yishi/services/appraisal_rows.py), the list it published
 for the period with every entry's exact figures and reasons, computing and publishing it again (a POST with CSRF),
-and the published list as CSV.
+the published list as CSV, and the appraisal items and weights (the street's decision; a POST with CSRF).
 
 The wall is the account's own street: a street-office account reads and publishes the register of the street it
 acts for (:func:`yishi.services.escalations.account_org`: its organisation, ``street`` when none is set) and no
@@ -18,6 +18,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from domain.company_decide import SetItems
 from domain.company_events import ListPublished
 from domain.company_list import BEIJING, RegisterError, period_dates
 from domain.operator import Operator
@@ -36,6 +37,10 @@ ROLES = ("street_office",)
 PAGE = "/console/companies"
 
 
+def operator(staff: Staff) -> Operator:
+    return Operator(name=staff.account.name, role=staff.account.role, via="console")  # type: ignore[arg-type]
+
+
 def street_of(staff: Staff) -> str:
     return account_org(staff.account) or "street"
 
@@ -43,6 +48,10 @@ def street_of(staff: Staff) -> str:
 def this_quarter(now: dt.datetime) -> str:
     day = now.astimezone(BEIJING).date()
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def items_text(register: Any) -> str:
+    return "\n".join(f"{i.item_id}:{i.name_zh}:{i.weight}" for i in register.items)
 
 
 def latest(lists: list[ListPublished], period: str) -> ListPublished | None:
@@ -61,7 +70,8 @@ async def page_model(request: Request, street: str, period: str) -> dict[str, An
             "periods": sorted({p.period for p in register.lists}, reverse=True)}
 
 
-async def _page(request: Request, staff: Staff, period: str, status: int = 200, error: str | None = None) -> Response:
+async def _page(request: Request, staff: Staff, period: str, status: int = 200, error: str | None = None,
+                **items_form: str) -> Response:
     valid = error is None
     try:
         model = await page_model(request, street_of(staff), period if valid else this_quarter(clock(request)))
@@ -72,7 +82,9 @@ async def _page(request: Request, staff: Staff, period: str, status: int = 200, 
     reasons = {e.credit_code: list_reasons(tr, e, published.thresholds) for e in published.entries} if published else {}
     return render(request, "console_companies.html", status, no_store=True, switch_path=PAGE, staff=staff,
                   logout=staff.form(), form=staff.form(), error=error, entered=period, reasons=reasons,
-                  exact=exact, score_digits=score_digits, **model)
+                  exact=exact, score_digits=score_digits, items_error=items_form.get("items_error"),
+                  items_text=items_form.get("items_text", items_text(model["register"])),
+                  weight_entered=items_form.get("weight_entered", model["register"].owner_weight), **model)
 
 
 @router.get("/console/companies")
@@ -96,7 +108,7 @@ async def publish(request: Request) -> Response:
     staff, fields = posted
     period = fields.get("period", "").strip()[:10]
     street = street_of(staff)
-    by = Operator(name=staff.account.name, role=staff.account.role, via="console")  # type: ignore[arg-type]
+    by = operator(staff)
     try:
         period_dates(period)
         published = await companies.publish_list(request.app.state.store, street, period, by=by,
@@ -109,6 +121,30 @@ async def publish(request: Request) -> Response:
     log.info("companies.list_published_on_page", street=street, period=period, entries=len(published.entries),
              by=by.name)
     return RedirectResponse(f"{PAGE}?period={period}#list", status_code=303)
+
+
+@router.post("/console/companies/items")
+async def set_items(request: Request) -> Response:
+    """The street's appraisal items and weights, and how owners count (each once, or by their area)."""
+    posted = await staff_form(request, *ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, fields = posted
+    text, weight = fields.get("items", "")[:4000], fields.get("owner_weight", "headcount")
+    street = street_of(staff)
+    tr = page_translator(request)
+    try:
+        command = SetItems(at=clock(request), by=operator(staff), items=companies.read_items(text),
+                           owner_weight="area" if weight == "area" else "headcount")
+        await companies.act(request.app.state.store, street, command)
+    except RegisterError as exc:
+        period = this_quarter(clock(request))
+        return await _page(request, staff, period, 422, items_error=tr.error(exc), items_text=text,
+                           weight_entered=weight)
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("companies.items_set_on_page", street=street, items=len(command.items), by=staff.account.name)
+    return RedirectResponse(f"{PAGE}#items", status_code=303)
 
 
 @router.get("/console/companies/list.csv")
