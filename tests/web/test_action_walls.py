@@ -743,6 +743,34 @@ async def companies_items(w: World) -> None:
     assert (await companies.register(w.store, street)).owner_weight == "area"
 
 
+async def appraisal_open(w: World) -> None:
+    """A committee of another community names HOME's estate: refused as not one of its estates, nothing scheduled
+    in the street's register; HOME's committee opens it."""
+    from domain.company_decide import AssignEstate
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import BAD, STREET_OFFICE, street_register
+    from tests.web.test_console_start import TEMPLATE_CSV
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    await companies.act(w.store, street, AssignEstate(at=utcnow(), by=STREET_OFFICE, estate="和美园", community=HOME,
+                                                      credit_code=BAD, since=utcnow().date()))
+    fields = {"estate": f"{street}::和美园", "period": "2026Q1", "window_days": "14"}
+    files = {"roll": ("名册.csv", TEMPLATE_CSV, "text/csv")}
+    stream = register_stream(street)
+    outsider = await w.sign_in("committee", community=other_community())
+    before = await written(w.store, w.pool, stream)
+    refused = await outsider.post("/console/appraisals/open", data={**await w.form(outsider), **fields}, files=files)
+    assert refused.status_code == 422 and "请选择本社区的小区" in refused.text, refused.text[-600:]
+    assert await written(w.store, w.pool, stream) == before
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/appraisals/open", data={**await w.form(committee), **fields}, files=files)
+    assert done.status_code == 303, done.text[-600:]
+    [scheduled] = (await companies.register(w.store, street)).appraisals.values()
+    assert scheduled.community == HOME
+    await w.temporal.get_workflow_handle(scheduled.appraisal_id).terminate("test done")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -835,6 +863,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/companies/publish"): companies_publish,
+    ("POST", "/console/appraisals/open"): appraisal_open,
     ("POST", "/console/companies/items"): companies_items,
 }
 

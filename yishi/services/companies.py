@@ -150,6 +150,21 @@ async def published_lists(pool: asyncpg.Pool, store: EventStore) -> list[tuple[s
     return found
 
 
+async def community_estates(pool: asyncpg.Pool, store: EventStore, community: str) -> list[dict[str, Any]]:
+    """The estates of ``community`` in every street's register, with the company managing each (what a committee
+    may open an appraisal for) and whether the street has set its items."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT stream_id FROM streams WHERE stream_id LIKE 'companies-%' ORDER BY stream_id")
+    found = []
+    for row in rows:
+        street = row["stream_id"].removeprefix("companies-")
+        state = await register(store, street)
+        found += [{"street": street, "estate": name, "company": state.companies.get(estate.credit_code),
+                   "credit_code": estate.credit_code, "items": bool(state.items), "key": f"{street}::{name}"}
+                  for name, estate in sorted(state.estates.items()) if estate.community == community]
+    return found
+
+
 async def candidate_flags(pool: asyncpg.Pool, store: EventStore,
                           candidates: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """For each candidate (``id``, ``credit_code``) on a street's latest black list: where and why."""

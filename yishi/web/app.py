@@ -109,6 +109,7 @@ def _install_pages(app: FastAPI) -> None:
         checkin,
         console,
         console_account,
+        console_appraisal_open,
         console_appraisals,
         console_audit,
         console_channels,
@@ -150,6 +151,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(checkin.router)
     app.include_router(console_points.router)
     app.include_router(console_appraisals.router)
+    app.include_router(console_appraisal_open.router)
     app.include_router(console_companies.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
