@@ -771,6 +771,35 @@ async def appraisal_open(w: World) -> None:
     await w.temporal.get_workflow_handle(scheduled.appraisal_id).terminate("test done")
 
 
+async def appraisal_close(w: World) -> None:
+    """A committee of another community closes HOME's appraisal: the unknown page, the stream unchanged and the
+    workflow not signalled; HOME's committee closes it (the signal reaches the workflow)."""
+    from domain.company_decide import AssignEstate
+    from tests.points.appraisal_setup import BAD, STREET_OFFICE, estate_roll, street_register
+    from yishi.services import appraisals, companies
+
+    street = await street_register(w.store, utcnow())
+    await companies.act(w.store, street, AssignEstate(at=utcnow(), by=STREET_OFFICE, estate="和美园", community=HOME,
+                                                      credit_code=BAD, since=utcnow().date()))
+    req = appraisals.AppraisalRequest(street=street, estate="和美园", period="2026Q1", by=STREET_OFFICE)
+    appraisal_id = await appraisals.open_appraisal(w.temporal, w.pool, w.store, estate_roll(), req, task_queue=QUEUE,
+                                                   now=utcnow())
+    path = f"/console/appraisals/{appraisal_id}/close"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {}, appraisal_id, "an appraisal of another community closed")
+
+    async def signals() -> int:
+        history = await w.temporal.get_workflow_handle(appraisal_id).fetch_history()
+        return sum(1 for e in history.events if e.HasField("workflow_execution_signaled_event_attributes"))
+
+    assert await signals() == 0
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 303, done.text[-600:]
+    assert await signals() == 1
+    await w.temporal.get_workflow_handle(appraisal_id).terminate("test done")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -864,6 +893,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/companies/publish"): companies_publish,
     ("POST", "/console/appraisals/open"): appraisal_open,
+    ("POST", "/console/appraisals/{appraisal_id}/close"): appraisal_close,
     ("POST", "/console/companies/items"): companies_items,
 }
 

@@ -49,6 +49,12 @@ async def community_rows(pool: asyncpg.Pool, community: str, limit: int) -> list
     return [dict(r) for r in rows]
 
 
+async def row_of(pool: asyncpg.Pool, appraisal_id: str) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM appraisals WHERE appraisal_id = $1", appraisal_id)
+    return dict(row) if row else None
+
+
 async def street_rows(pool: asyncpg.Pool, street: str, period: str | None = None) -> list[dict[str, Any]]:
     """A street's appraisals (one period's, or all), by estate then the latest opened first."""
     async with pool.acquire() as conn:

@@ -101,6 +101,20 @@ async def open_appraisal(client: Client, pool: asyncpg.Pool, store: EventStore, 
     return appraisal_id
 
 
+async def close_early(client: Client, store: EventStore, appraisal_id: str, *, by: Operator) -> None:
+    """The committee closes the appraisal before its window ends: its workflow closes it and records the result as
+    at the deadline (``AppraisalClosed`` with reason ``committee`` and who). Refused when it is not open."""
+    from workflows.appraisal import CloseRequest
+
+    state = await appraisal(store, appraisal_id)
+    if state.opened is None:
+        raise AppraisalError(N_("no appraisal %(appraisal_id)s"), appraisal_id=appraisal_id)
+    if state.closed is not None:
+        raise AppraisalError(N_("the appraisal has closed already"))
+    await client.get_workflow_handle(appraisal_id).signal("close_now", CloseRequest(by=by))
+    log.info("appraisal.close_requested", appraisal_id=appraisal_id, by=by.name, role=by.role)
+
+
 async def owners(store: EventStore, appraisal_id: str) -> list[str]:
     """The owners who may rate (in the appraisal's scope), in roll order."""
     state = await appraisal(store, appraisal_id)

@@ -5,7 +5,8 @@ with its 统一社会信用代码, and so do the items and weights the street se
 the owners roll file, frozen for the appraisal as for a vote (parsed in a child process, as the start form does).
 The wall is the account's own community: an estate of another community is not among the choices and is refused.
 The same form posted twice opens one appraisal (its id comes from the form's nonce). Problems answer the form again
-with what was entered.
+with what was entered. The committee may also close an open appraisal before its window ends (a signal to its
+workflow, which closes and records the result as at the deadline, naming who closed it).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from domain.company_list import RegisterError, period_dates
 from domain.errors import DomainError, RollError
 from domain.operator import Operator
+from yishi.i18n import N_
 from yishi.services import appraisals, companies
+from yishi.services.appraisal_rows import row_of
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.web.console_appraisals import OPENERS, page
 from yishi.web.console_start import _chunks
-from yishi.web.render import form_invalid_page, page_translator
-from yishi.web.staff import Staff, require
+from yishi.web.render import form_invalid_page, message_page, not_found_page, page_translator
+from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -43,6 +46,30 @@ def appraisal_id_for(secret_key: str, account_id: int, nonce: str) -> str:
     """The id a form gives its appraisal: the same form (nonce) posted twice gives the same id."""
     mac = hmac.new(secret_key.encode(), f"console-appraisal/1\x00{account_id}\x00{nonce}".encode(), hashlib.sha256)
     return f"appraisal-{mac.hexdigest()[:12]}"
+
+
+@router.post("/console/appraisals/{appraisal_id}/close")
+async def close_appraisal(request: Request, appraisal_id: str) -> Response:
+    """The committee closes its community's appraisal before the end of its window (CSRF; another community's
+    appraisal answers as unknown)."""
+    posted = await staff_form(request, *OPENERS)
+    if isinstance(posted, Response):
+        return posted
+    staff, _fields = posted
+    state = request.app.state
+    try:
+        row = await row_of(state.pool, appraisal_id)
+        if row is None or row["community"] != staff.account.community:
+            return not_found_page(request)
+        client = await temporal_client(request)
+        by = Operator(name=staff.account.name, role=staff.account.role, via="console")  # type: ignore[arg-type]
+        await appraisals.close_early(client, state.store, appraisal_id, by=by)
+    except DomainError as exc:
+        return message_page(request, 409, N_("The appraisal was not closed"), text=page_translator(request).error(exc),
+                            back_url="/console/appraisals")
+    except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
+        return unavailable(request)
+    return RedirectResponse(f"/console/appraisals#{appraisal_id}", status_code=303)
 
 
 @router.post(OPEN_PATH)

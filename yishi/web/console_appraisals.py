@@ -46,7 +46,7 @@ async def community_appraisals(request: Request, community: str) -> list[dict[st
         items = {i.item_id: i for i in found.opened.items}
         shown.append({"opened": found.opened, "closed": closed, "recorded": found.recorded is not None,
                       "status": "closed" if closed else "open", "result": result, "by_id": items,
-                      "reminders": found.reminders,
+                      "reminders": found.reminders, "closed_event": found.closed,
                       "words": {r.item_id: nearest_rating(r.mean) for r in result.items} if result else {},
                       "overall": nearest_rating(result.score / 20 if result and result.score is not None else None)})
     return shown
