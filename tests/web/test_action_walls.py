@@ -771,9 +771,8 @@ async def appraisal_open(w: World) -> None:
     await w.temporal.get_workflow_handle(scheduled.appraisal_id).terminate("test done")
 
 
-async def appraisal_close(w: World) -> None:
-    """A committee of another community closes HOME's appraisal: the unknown page, the stream unchanged and the
-    workflow not signalled; HOME's committee closes it (the signal reaches the workflow)."""
+async def home_appraisal(w: World) -> str:
+    """An appraisal of an estate of HOME, opened (its workflow started, no worker)."""
     from domain.company_decide import AssignEstate
     from tests.points.appraisal_setup import BAD, STREET_OFFICE, estate_roll, street_register
     from yishi.services import appraisals, companies
@@ -782,8 +781,29 @@ async def appraisal_close(w: World) -> None:
     await companies.act(w.store, street, AssignEstate(at=utcnow(), by=STREET_OFFICE, estate="和美园", community=HOME,
                                                       credit_code=BAD, since=utcnow().date()))
     req = appraisals.AppraisalRequest(street=street, estate="和美园", period="2026Q1", by=STREET_OFFICE)
-    appraisal_id = await appraisals.open_appraisal(w.temporal, w.pool, w.store, estate_roll(), req, task_queue=QUEUE,
-                                                   now=utcnow())
+    return await appraisals.open_appraisal(w.temporal, w.pool, w.store, estate_roll(), req, task_queue=QUEUE,
+                                           now=utcnow())
+
+
+async def appraisal_links(w: World) -> None:
+    """A committee of another community asks for the links of HOME's appraisal: the unknown page, no link issued
+    or disclosed; HOME's committee gets the CSV, recorded."""
+    appraisal_id = await home_appraisal(w)
+    path = f"/console/appraisals/{appraisal_id}/links"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {}, appraisal_id, "the links of another community's appraisal")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 200 and done.headers["content-type"].startswith("text/csv"), done.text[-600:]
+    assert len(done.text.strip().splitlines()) == 1 + 11 and "/v/" in done.text  # 11 owners
+    assert "LiveLinksDisclosed" in [e.type for e in await w.store.read(appraisal_id)]
+    await w.temporal.get_workflow_handle(appraisal_id).terminate("test done")
+
+
+async def appraisal_close(w: World) -> None:
+    """A committee of another community closes HOME's appraisal: the unknown page, the stream unchanged and the
+    workflow not signalled; HOME's committee closes it (the signal reaches the workflow)."""
+    appraisal_id = await home_appraisal(w)
     path = f"/console/appraisals/{appraisal_id}/close"
     outsider = await w.sign_in("committee", community=other_community())
     await w.refused(outsider, path, {}, appraisal_id, "an appraisal of another community closed")
@@ -893,6 +913,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/companies/publish"): companies_publish,
     ("POST", "/console/appraisals/open"): appraisal_open,
+    ("POST", "/console/appraisals/{appraisal_id}/links"): appraisal_links,
     ("POST", "/console/appraisals/{appraisal_id}/close"): appraisal_close,
     ("POST", "/console/companies/items"): companies_items,
 }

@@ -71,6 +71,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/companies/publish"): "own street",
     ("POST", "/console/appraisals/open"): "own community",
     ("POST", "/console/appraisals/{appraisal_id}/close"): "own community",
+    ("POST", "/console/appraisals/{appraisal_id}/links"): "own community",
     ("POST", "/console/companies/items"): "own street",
     ("POST", "/console/points/deduct"): "own community",
     ("POST", "/console/volunteers/activity"): "own community",

@@ -28,6 +28,8 @@ from domain.operator import Operator
 from yishi.i18n import N_
 from yishi.services import appraisals, companies
 from yishi.services.appraisal_rows import row_of
+from yishi.services.csvsafe import write_csv
+from yishi.services.link_issuing import Actor
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.web.console_appraisals import OPENERS, page
 from yishi.web.console_start import _chunks
@@ -70,6 +72,37 @@ async def close_appraisal(request: Request, appraisal_id: str) -> Response:
     except (*UNAVAILABLE, *TEMPORAL_UNAVAILABLE):
         return unavailable(request)
     return RedirectResponse(f"/console/appraisals#{appraisal_id}", status_code=303)
+
+
+@router.post("/console/appraisals/{appraisal_id}/links")
+async def links_csv(request: Request, appraisal_id: str) -> Response:
+    """The owners' personal links of the community's appraisal as a CSV file to print or send (owner, link): what is
+    missing issued, and the disclosure recorded in the appraisal's stream under the member's name (as for a vote's
+    links). A download, never shown on a page."""
+    posted = await staff_form(request, *OPENERS)
+    if isinstance(posted, Response):
+        return posted
+    staff, _fields = posted
+    state = request.app.state
+    try:
+        row = await row_of(state.pool, appraisal_id)
+        if row is None or row["community"] != staff.account.community:
+            return not_found_page(request)
+        links = await appraisals.give_links(state.store, appraisal_id, actor=Actor(by=staff.account.name),
+                                            secret_key=state.secret_key, now=clock(request))
+    except DomainError as exc:
+        return message_page(request, 409, N_("The links were not issued"), text=page_translator(request).error(exc),
+                            back_url="/console/appraisals")
+    except UNAVAILABLE:
+        return unavailable(request)
+    base = (state.settings.public_base_url or str(request.base_url)).rstrip("/")
+    tr = page_translator(request)
+    header = (tr.gettext("Owner ID on the roll"), tr.gettext("Personal link"))
+    body = write_csv(header, [(link.owner_id, link.url(base)) for link in links])
+    log.info("console.appraisal_links_given", appraisal_id=appraisal_id, links=len(links), by=staff.account.name)
+    name = f"yishi-{appraisal_id}-links.csv"
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.post(OPEN_PATH)
