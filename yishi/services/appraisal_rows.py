@@ -1,4 +1,4 @@
-"""The ``appraisals`` read model (activities/migrations/098_appr20_appraisals.sql): one row per appraisal stream,
+"""The ``appraisals`` read model (activities/migrations/101_appr20_appraisals.sql): one row per appraisal stream,
 rewritten from the stream after every append to it (the opening, each rating, the reminder, the close), so the
 console and the street's list find a community's or a street's appraisals without reading every event.
 
