@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.credit_code import LENGTH, credit_code_problem, normalise
+from domain.credit_code import credit_code_problem
 from domain.errors import DomainError, RollError
 from domain.procedures import PROCEDURES
 from domain.roll import Roll, Scope
@@ -40,13 +40,12 @@ from domain.tally import check_deeming
 from workflows.elevator import ElevatorInput
 from yishi import i18n
 from yishi.i18n import N_
-from yishi.i18n.points import black_list_flag
-from yishi.services.companies import candidate_flags
 from yishi.services.console import home_community, list_communities
 from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_procedure
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
 from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
+from yishi.web.candidates import candidate_lines, candidate_warnings
 from yishi.web.console_periods import holiday_file, period_rows, read_periods
 from yishi.web.console_topics import procedure_topic, record_procedure_route
 from yishi.web.render import form_invalid_page, page_translator, render
@@ -67,7 +66,6 @@ LIMITS = {"title": 200, "building": 40, "entrance": 40, "community": 100, "cost_
           "current_company": 200, "candidates": 4000, "issue": 4000}
 MAX_PROXY_LIMIT = 100
 MAX_CANDIDATES = 20
-CANDIDATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 PLAIN_NAME = re.compile(r"^[^,=]+$")  # building and entrance go into the scope notation, which splits on , and =
 
 
@@ -75,41 +73,6 @@ def deliberation_id_for(secret_key: str, procedure: str, account_id: int, nonce:
     """The id a start form will give its deliberation: the same form (nonce) posted twice gives the same id."""
     mac = hmac.new(secret_key.encode(), f"console-start/1\x00{account_id}\x00{nonce}".encode(), hashlib.sha256)
     return f"{procedure}-{mac.hexdigest()[:12]}"
-
-
-def candidate_lines(raw: str) -> list[tuple[int, str, dict[str, str] | None]]:
-    """The candidates' lines, ``ID name`` with the company's 统一社会信用代码 optionally last (18 letters and digits):
-    ``(line number, line, candidate)``, the candidate None when the line cannot be read; the code is not checked
-    here."""
-    out: list[tuple[int, str, dict[str, str] | None]] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        cid, _, name = line.partition(" ")
-        words, tail = name.split(), 0  # the code may be printed in groups, as on some licences
-        while tail < len(words) - 1 and words[-1 - tail].isascii() and words[-1 - tail].isalnum() and len(
-                "".join(words[-1 - tail:])) <= LENGTH:
-            tail += 1
-        code = normalise("".join(words[len(words) - tail:]))
-        candidate: dict[str, str] = {"id": cid}
-        if len(code) == LENGTH:
-            name, candidate["credit_code"] = " ".join(words[:len(words) - tail]), code
-        candidate["name"] = name.strip()[:100]
-        out.append((number, line, candidate if CANDIDATE_ID.match(cid) and candidate["name"] else None))
-    return out
-
-
-async def candidate_warnings(request: Request, raw: str) -> list[str]:
-    """The warnings beside candidates whose code is on a street's latest black list (shown, never refused)."""
-    candidates = [c for _n, _l, c in candidate_lines(raw) if c and "credit_code" in c
-                  and credit_code_problem(c["credit_code"]) is None]
-    if not candidates:
-        return []
-    state, tr = request.app.state, page_translator(request)
-    flags = await candidate_flags(state.pool, state.store, candidates)
-    by_id = {c["id"]: c for c in candidates}
-    return [black_list_flag(tr, cid, by_id[cid], flag) for cid, found in flags.items() for flag in found]
 
 
 def _cost_default() -> str:
