@@ -8,7 +8,7 @@ retried close finds its events and returns the same head and result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import structlog
@@ -18,7 +18,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventStore
 from domain.appraisal import Close, Remind, decide_close, decide_remind
-from domain.operator import SYSTEM
+from domain.operator import SYSTEM, Operator
+from yishi.services.appraisal_rows import project_appraisal
 from yishi.services.folds import append_decided, new_events
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,9 @@ class AppraisalStep(BaseModel):
     appraisal_id: str
     at: AwareDatetime
     roll_digest: str = ""
+    by: Operator | None = None
+    """Who closes it: the committee member of an early close (else the system, at the deadline)."""
+    reason: Literal["deadline", "committee"] = "deadline"
 
 
 class AppraisalHead(BaseModel):
@@ -65,6 +69,7 @@ class AppraisalActivities:
 
         stored = await append_decided(self._store, step.appraisal_id, APPRAISAL, lambda state: new_events(
             decide_remind(state, Remind(at=step.at, by=SYSTEM))), idempotency_key="reminded")
+        await project_appraisal(self._store, self._pool, step.appraisal_id)
         seq, digest = await self._store.head(step.appraisal_id)
         pending = stored[0].payload.get("pending") if stored else None
         log.info("appraisal.reminded", appraisal_id=step.appraisal_id, pending=pending)
@@ -76,7 +81,8 @@ class AppraisalActivities:
         from yishi.services.appraisals import APPRAISAL
 
         await append_decided(self._store, step.appraisal_id, APPRAISAL, lambda state: new_events(
-            decide_close(state, Close(at=step.at, by=SYSTEM))), idempotency_key="closed")
+            decide_close(state, Close(at=step.at, by=step.by or SYSTEM, reason=step.reason))), idempotency_key="closed")
+        await project_appraisal(self._store, self._pool, step.appraisal_id)
         recorded = await self._row(step.appraisal_id, "AppraisalResultRecorded")
         if recorded is None:
             raise ApplicationError(f"appraisal {step.appraisal_id} closed without a result", non_retryable=True)

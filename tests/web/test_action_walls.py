@@ -717,6 +717,132 @@ async def points_act(w: World, action: str) -> None:
     assert (await points.ledger(w.store, HOME)).people[people["李红"]].points == (5 if action == "award" else 4)
 
 
+async def companies_publish(w: World) -> None:
+    """A street office of another street posts a list for the period: it is worked out in its own street's register,
+    never in HOME's street's; a committee account is not let in; HOME's street office publishes its own."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    stream, fields = register_stream(street), {"period": "2026Q1"}
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post("/console/companies/publish", data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    elsewhere = f"s{uuid.uuid4().hex[:8]}"
+    outsider = await w.sign_in("street_office", organisation=elsewhere)
+    aside = await outsider.post("/console/companies/publish", data={**await w.form(outsider), **fields,
+                                                                   "street": street})
+    assert aside.status_code == 303 and await written(w.store, w.pool, stream) == before
+    assert [p.period for p in (await companies.register(w.store, elsewhere)).lists] == ["2026Q1"]
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post("/console/companies/publish", data={**await w.form(office), **fields})
+    assert done.status_code == 303 and len((await companies.register(w.store, street)).lists) == 1
+
+
+async def companies_items(w: World) -> None:
+    """Items posted by another street's office are set in its own register, never in HOME's street's; a committee
+    account is not let in; HOME's street office sets its own."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    stream, fields = register_stream(street), {"items": "cleaning:保洁:50\nfees:收费公开:50", "owner_weight": "area"}
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post("/console/companies/items", data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    elsewhere = f"s{uuid.uuid4().hex[:8]}"
+    outsider = await w.sign_in("street_office", organisation=elsewhere)
+    aside = await outsider.post("/console/companies/items", data={**await w.form(outsider), **fields,
+                                                                 "street": street})
+    assert aside.status_code == 303 and await written(w.store, w.pool, stream) == before
+    assert len((await companies.register(w.store, elsewhere)).items) == 2
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post("/console/companies/items", data={**await w.form(office), **fields})
+    assert done.status_code == 303
+    assert (await companies.register(w.store, street)).owner_weight == "area"
+
+
+async def appraisal_open(w: World) -> None:
+    """A committee of another community names HOME's estate: refused as not one of its estates, nothing scheduled
+    in the street's register; HOME's committee opens it."""
+    from domain.company_decide import AssignEstate
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import BAD, STREET_OFFICE, street_register
+    from tests.web.test_console_start import TEMPLATE_CSV
+    from yishi.services import companies
+
+    street = await street_register(w.store, utcnow())
+    await companies.act(w.store, street, AssignEstate(at=utcnow(), by=STREET_OFFICE, estate="和美园", community=HOME,
+                                                      credit_code=BAD, since=utcnow().date()))
+    fields = {"estate": f"{street}::和美园", "period": "2026Q1", "window_days": "14"}
+    files = {"roll": ("名册.csv", TEMPLATE_CSV, "text/csv")}
+    stream = register_stream(street)
+    outsider = await w.sign_in("committee", community=other_community())
+    before = await written(w.store, w.pool, stream)
+    refused = await outsider.post("/console/appraisals/open", data={**await w.form(outsider), **fields}, files=files)
+    assert refused.status_code == 422 and "请选择本社区的小区" in refused.text, refused.text[-600:]
+    assert await written(w.store, w.pool, stream) == before
+    committee = await w.sign_in("committee")
+    done = await committee.post("/console/appraisals/open", data={**await w.form(committee), **fields}, files=files)
+    assert done.status_code == 303, done.text[-600:]
+    [scheduled] = (await companies.register(w.store, street)).appraisals.values()
+    assert scheduled.community == HOME
+    await w.temporal.get_workflow_handle(scheduled.appraisal_id).terminate("test done")
+
+
+async def home_appraisal(w: World) -> str:
+    """An appraisal of an estate of HOME, opened (its workflow started, no worker)."""
+    from domain.company_decide import AssignEstate
+    from tests.points.appraisal_setup import BAD, STREET_OFFICE, estate_roll, street_register
+    from yishi.services import appraisals, companies
+
+    street = await street_register(w.store, utcnow())
+    await companies.act(w.store, street, AssignEstate(at=utcnow(), by=STREET_OFFICE, estate="和美园", community=HOME,
+                                                      credit_code=BAD, since=utcnow().date()))
+    req = appraisals.AppraisalRequest(street=street, estate="和美园", period="2026Q1", by=STREET_OFFICE)
+    return await appraisals.open_appraisal(w.temporal, w.pool, w.store, estate_roll(), req, task_queue=QUEUE,
+                                           now=utcnow())
+
+
+async def appraisal_links(w: World) -> None:
+    """A committee of another community asks for the links of HOME's appraisal: the unknown page, no link issued
+    or disclosed; HOME's committee gets the CSV, recorded."""
+    appraisal_id = await home_appraisal(w)
+    path = f"/console/appraisals/{appraisal_id}/links"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {}, appraisal_id, "the links of another community's appraisal")
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 200 and done.headers["content-type"].startswith("text/csv"), done.text[-600:]
+    assert len(done.text.strip().splitlines()) == 1 + 11 and "/v/" in done.text  # 11 owners
+    assert "LiveLinksDisclosed" in [e.type for e in await w.store.read(appraisal_id)]
+    await w.temporal.get_workflow_handle(appraisal_id).terminate("test done")
+
+
+async def appraisal_close(w: World) -> None:
+    """A committee of another community closes HOME's appraisal: the unknown page, the stream unchanged and the
+    workflow not signalled; HOME's committee closes it (the signal reaches the workflow)."""
+    appraisal_id = await home_appraisal(w)
+    path = f"/console/appraisals/{appraisal_id}/close"
+    outsider = await w.sign_in("committee", community=other_community())
+    await w.refused(outsider, path, {}, appraisal_id, "an appraisal of another community closed")
+
+    async def signals() -> int:
+        history = await w.temporal.get_workflow_handle(appraisal_id).fetch_history()
+        return sum(1 for e in history.events if e.HasField("workflow_execution_signaled_event_attributes"))
+
+    assert await signals() == 0
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data=await w.form(committee))
+    assert done.status_code == 303, done.text[-600:]
+    assert await signals() == 1
+    await w.temporal.get_workflow_handle(appraisal_id).terminate("test done")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -889,6 +1015,11 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/volunteers/hours"): volunteers_hours,
     ("POST", "/console/volunteers/poster"): volunteers_poster,
     ("POST", "/console/volunteers/qr"): volunteers_qr,
+    ("POST", "/console/companies/publish"): companies_publish,
+    ("POST", "/console/appraisals/open"): appraisal_open,
+    ("POST", "/console/appraisals/{appraisal_id}/links"): appraisal_links,
+    ("POST", "/console/appraisals/{appraisal_id}/close"): appraisal_close,
+    ("POST", "/console/companies/items"): companies_items,
 }
 
 

@@ -32,6 +32,8 @@ WALLS = {
              "may_see_community), then the topic workflow's check of the actor (domain/topic_checks.py by_staff)",
     "intake": "a community's intake link (the poster's QR code): the token is the credential, for that community "
               "only; raising is throttled (services/intake_limit.py), the body bounded before it is read",
+    "own street": "a street office acts on the register of the street it acts for only (yishi/web/console_companies.py "
+                  "street_of: services/escalations.py account_org); a form names a period, never a street",
     "meeting": "the meeting's community: yishi/web/console_meetings.py visible_meeting (services/console.py "
                "may_see_community), then the meeting workflow's check of the actor (domain/meeting_checks.py staff)",
 }
@@ -67,6 +69,11 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/channels/quiet"): "own community",
     ("POST", "/console/channels/opt-out"): "own community",
     ("POST", "/console/points/award"): "own community",
+    ("POST", "/console/companies/publish"): "own street",
+    ("POST", "/console/appraisals/open"): "own community",
+    ("POST", "/console/appraisals/{appraisal_id}/close"): "own community",
+    ("POST", "/console/appraisals/{appraisal_id}/links"): "own community",
+    ("POST", "/console/companies/items"): "own street",
     ("POST", "/console/points/deduct"): "own community",
     ("POST", "/console/points/rule"): "own community",
     ("POST", "/console/points/vote-participation"): "own community",
@@ -140,6 +147,8 @@ READ_ROUTES: dict[str, str] = {
     "/console/points/statement.csv": "own community",
     "/console/volunteers": "own community",
     "/console/appraisals": "own community",
+    "/console/companies": "own street",
+    "/console/companies/list.csv": "own street",
     "/console/account": "session",
     "/console/accounts/log": "role",
     "/console/roll-template.csv": "public",
@@ -175,7 +184,7 @@ READ_ROUTES: dict[str, str] = {
     "/healthz": "public",
     "/": "public",
 }
-WALLED = ("deliberation", "ticket", "organisation", "own community", "topic", "meeting")
+WALLED = ("deliberation", "ticket", "organisation", "own community", "topic", "meeting", "own street")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

@@ -176,6 +176,15 @@ def status_cmd(appraisal_id: str, as_json: bool, lang: str) -> None:
         click.echo("  " + tr.gettext("overall score: %(score)s", score=exact(result.score)))
 
 
+@appraisal.command("rebuild")
+@lang_option
+def rebuild_cmd(lang: str) -> None:
+    """Rebuild the appraisals read model from the appraisal streams (after a restore)."""
+    from yishi.services.appraisal_rows import rebuild_appraisals
+
+    click.echo(f"{run(lambda store, _c: rebuild_appraisals(store.pool), lang)} appraisals")
+
+
 @appraisal.command("attribute")
 @street_option
 @click.argument("ticket_id")
@@ -202,14 +211,9 @@ def attribute_cmd(street: str, ticket_id: str, credit_code: str, note: str, name
 @operator
 def publish_cmd(street: str, period: str, as_json: bool, name: str | None, role: str, lang: str) -> None:
     """Compute and publish the street's red/black list for the period (thresholds: YISHI_APPRAISAL_*)."""
-    from domain.company_events import ListThresholds
     from yishi.services import companies
 
-    s = keyed()
-    thresholds = ListThresholds(red_min_score=s.appraisal_red_min_score, red_max_tickets=s.appraisal_red_max_tickets,
-                                black_below_score=s.appraisal_black_below_score,
-                                black_min_tickets=s.appraisal_black_min_tickets,
-                                min_participation=s.appraisal_min_participation)  # type: ignore[arg-type]
+    thresholds = companies.list_thresholds(keyed())
     published = run(lambda store, _c: companies.publish_list(store, street, period, by=who(name, role), now=now(),
                                                              thresholds=thresholds), lang)
     if as_json:

@@ -35,6 +35,7 @@ from domain.operator import Operator
 from domain.procedures import parse_period
 from domain.roll import Roll, Scope
 from yishi.services import companies
+from yishi.services.appraisal_rows import project_appraisal
 from yishi.services.deliberations import store_roll
 from yishi.services.folds import FoldSpec, append_decided, load, new_events
 from yishi.services.link_issuing import Actor, issue_and_disclose
@@ -91,12 +92,27 @@ async def open_appraisal(client: Client, pool: asyncpg.Pool, store: EventStore, 
         owner_weight=register.owner_weight, scope=req.scope, roll_digest=digest, roll=roll.entries(), opens_at=now,
         closes_at=closes_at)
     await store.append(appraisal_id, new_events([opened]), idempotency_key=OPENED_KEY)
+    await project_appraisal(store, pool, appraisal_id)
     params = AppraisalInput(appraisal_id=appraisal_id, roll_digest=digest, closes_at=closes_at,
                             remind_at=remind_at if now < remind_at < closes_at else None)
     await client.start_workflow(WORKFLOW, params, id=appraisal_id, task_queue=task_queue)
     log.info("appraisal.opened", appraisal_id=appraisal_id, street=req.street, estate=req.estate,
              credit_code=scheduled.credit_code, period=req.period, closes_at=closes_at.isoformat(), by=req.by.name)
     return appraisal_id
+
+
+async def close_early(client: Client, store: EventStore, appraisal_id: str, *, by: Operator) -> None:
+    """The committee closes the appraisal before its window ends: its workflow closes it and records the result as
+    at the deadline (``AppraisalClosed`` with reason ``committee`` and who). Refused when it is not open."""
+    from workflows.appraisal import CloseRequest
+
+    state = await appraisal(store, appraisal_id)
+    if state.opened is None:
+        raise AppraisalError(N_("no appraisal %(appraisal_id)s"), appraisal_id=appraisal_id)
+    if state.closed is not None:
+        raise AppraisalError(N_("the appraisal has closed already"))
+    await client.get_workflow_handle(appraisal_id).signal("close_now", CloseRequest(by=by))
+    log.info("appraisal.close_requested", appraisal_id=appraisal_id, by=by.name, role=by.role)
 
 
 async def owners(store: EventStore, appraisal_id: str) -> list[str]:
@@ -122,6 +138,7 @@ async def rate_as(store: EventStore, holder: LinkHolder, scores: dict[str, int],
     stored = await append_decided(store, holder.deliberation_id, APPRAISAL,
                                   lambda state: new_events(decide_rate(state, command)), idempotency_key=key,
                                   link=holder.token_hash)
+    await project_appraisal(store, store.pool, holder.deliberation_id)
     log.info("appraisal.rated", appraisal_id=holder.deliberation_id, seq=stored[0].seq)
     return stored[0]
 

@@ -19,7 +19,7 @@ import structlog
 
 from activities.eventstore import EventStore, StoredEvent
 from domain.appraisal import fold as fold_appraisal
-from domain.appraisal_events import APPRAISAL_EVENT_TYPES, appraisal_event_from_dict
+from domain.appraisal_events import APPRAISAL_EVENT_TYPES, AppraisalItem, appraisal_event_from_dict
 from domain.company_decide import OpenRegister, PublishList, RegisterCommand, decide
 from domain.company_events import (
     COMPANY_EVENT_TYPES,
@@ -28,8 +28,16 @@ from domain.company_events import (
     company_event_from_dict,
     register_stream,
 )
-from domain.company_list import AppraisalSummary, Register, TicketSummary, black_listed, compute_list
+from domain.company_list import (
+    AppraisalSummary,
+    Register,
+    RegisterError,
+    TicketSummary,
+    black_listed,
+    compute_list,
+)
 from domain.credit_code import normalise
+from domain.errors import N_
 from domain.numbers import percent_digits
 from domain.operator import Operator
 from yishi.services.folds import FoldSpec, append_decided, load, new_events
@@ -90,6 +98,35 @@ async def list_inputs(store: EventStore, state: Register) -> tuple[list[Appraisa
     return appraisals, tickets
 
 
+def read_items(text: str) -> tuple[AppraisalItem, ...]:
+    """The street's appraisal items, one a line ``ID:名称:WEIGHT`` (``cleaning:保洁:25``; a full-width colon too)."""
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("：", ":").split(":")]
+        try:
+            if len(parts) != 3 or not parts[2].isdigit():
+                raise ValueError(line)
+            items.append(AppraisalItem(item_id=parts[0], name_zh=parts[1], weight=int(parts[2])))
+        except ValueError:  # pydantic's ValidationError is one
+            raise RegisterError(N_("items, line %(line)s ('%(text)s'): write ID:name:weight, e.g. cleaning:保洁:25 "
+                                   "(the ID in small letters, digits, - or _; the weight a whole number from 1 to "
+                                   "1000)"), line=number, text=line.strip()[:60]) from None
+    if not items:
+        raise RegisterError(N_("enter at least one appraisal item"))
+    return tuple(items)
+
+
+def list_thresholds(settings: Any) -> ListThresholds:
+    """The list's thresholds from the settings (``YISHI_APPRAISAL_*``)."""
+    return ListThresholds(red_min_score=settings.appraisal_red_min_score,
+                          red_max_tickets=settings.appraisal_red_max_tickets,
+                          black_below_score=settings.appraisal_black_below_score,
+                          black_min_tickets=settings.appraisal_black_min_tickets,
+                          min_participation=settings.appraisal_min_participation)
+
+
 async def publish_list(store: EventStore, street: str, period: str, *, by: Operator, now: dt.datetime,
                        thresholds: ListThresholds | None = None) -> ListPublished:
     """Compute the street's red/black list for ``period`` and record it (who, when, thresholds, figures)."""
@@ -110,6 +147,21 @@ async def published_lists(pool: asyncpg.Pool, store: EventStore) -> list[tuple[s
     for row in rows:
         street = row["stream_id"].removeprefix("companies-")
         found += [(street, published) for published in (await register(store, street)).lists]
+    return found
+
+
+async def community_estates(pool: asyncpg.Pool, store: EventStore, community: str) -> list[dict[str, Any]]:
+    """The estates of ``community`` in every street's register, with the company managing each (what a committee
+    may open an appraisal for) and whether the street has set its items."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT stream_id FROM streams WHERE stream_id LIKE 'companies-%' ORDER BY stream_id")
+    found = []
+    for row in rows:
+        street = row["stream_id"].removeprefix("companies-")
+        state = await register(store, street)
+        found += [{"street": street, "estate": name, "company": state.companies.get(estate.credit_code),
+                   "credit_code": estate.credit_code, "items": bool(state.items), "key": f"{street}::{name}"}
+                  for name, estate in sorted(state.estates.items()) if estate.community == community]
     return found
 
 

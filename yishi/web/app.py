@@ -111,9 +111,11 @@ def _install_pages(app: FastAPI) -> None:
         checkin,
         console,
         console_account,
+        console_appraisal_open,
         console_appraisals,
         console_audit,
         console_channels,
+        console_companies,
         console_complaint,
         console_deliveries,
         console_links,
@@ -160,6 +162,8 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_points.router)
     app.include_router(console_points_admin.router)
     app.include_router(console_appraisals.router)
+    app.include_router(console_appraisal_open.router)
+    app.include_router(console_companies.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)

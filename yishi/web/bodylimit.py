@@ -46,6 +46,8 @@ class Upload:
 
 UPLOADS: dict[str, Upload] = {
     "/console/new": Upload(ROLL_UPLOAD_BYTES, ("committee",)),  # the owners roll (yishi/web/console_start.py)
+    # the owners roll of an appraisal of the property company (yishi/web/console_appraisal_open.py)
+    "/console/appraisals/open": Upload(ROLL_UPLOAD_BYTES, ("committee",)),
     "/console/structure/import": Upload(ROLL_UPLOAD_BYTES, ("street_office",)),  # a grid file (structure_import.py)
     # a complaint with up to 4 photos or scans of 5 MB (yishi/web/console_complaint.py, services/attachments.py)
     "/console/escalations/new": Upload(ATTACHMENTS_UPLOAD_BYTES, ("committee", "grid_worker", "street_office")),

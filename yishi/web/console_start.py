@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.credit_code import credit_code_problem
 from domain.errors import DomainError, RollError
 from domain.procedures import PROCEDURES
 from domain.roll import Roll, Scope
@@ -44,6 +45,7 @@ from yishi.services.procedures import WORKFLOW_TYPES, StartRequest, start_proced
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.settings import Settings
 from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
+from yishi.web.candidates import candidate_lines, candidate_warnings
 from yishi.web.console_periods import holiday_file, period_rows, read_periods
 from yishi.web.console_topics import procedure_topic, record_procedure_route
 from yishi.web.render import form_invalid_page, page_translator, render
@@ -64,7 +66,6 @@ LIMITS = {"title": 200, "building": 40, "entrance": 40, "community": 100, "cost_
           "current_company": 200, "candidates": 4000, "issue": 4000}
 MAX_PROXY_LIMIT = 100
 MAX_CANDIDATES = 20
-CANDIDATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 PLAIN_NAME = re.compile(r"^[^,=]+$")  # building and entrance go into the scope notation, which splits on , and =
 
 
@@ -92,12 +93,16 @@ async def _page(request: Request, staff: Staff, procedure: str, status: int = 20
         "deem_over_half": "on" if settings.deem_over_half else ""}
     values.setdefault("topic", request.query_params.get("topic", "")[:64])  # started for a topic (console_topics)
     periods = period_rows(procedure, values, clock(request), page_translator(request), holiday_file(settings))
+    try:
+        warnings = await candidate_warnings(request, values.get("candidates", "")) if procedure == "property" else []
+    except UNAVAILABLE:
+        return unavailable(request)
     return render(request, "console_start.html", status, no_store=True, staff=staff, logout=staff.form(),
                   form=staff.form(), procedure=procedure, definition=PROCEDURES[procedure],
                   procedures=[PROCEDURES[p] for p in PROCEDURE_IDS], periods=periods,
                   periods_open=checked or any(p["changed"] or p["warning"] for p in periods[1:]), checked=checked,
                   cost_default=_cost_default(), home=home, communities=communities, values=values,
-                  errors=errors or [], max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
+                  errors=errors or [], black_list=warnings, max_mib=PATH_LIMITS[START_PATH] // (1024 * 1024))
 
 
 @router.get(START_PATH)
@@ -181,18 +186,17 @@ class _Checked:
 
     def _candidates(self, raw: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            cid, _, name = line.strip().partition(" ")
-            if not CANDIDATE_ID.match(cid) or not name.strip():
+        for number, line, candidate in candidate_lines(raw):
+            if candidate is None:
                 self._fail(N_("Candidates, line %(line)s ('%(text)s'): write 'ID name', the ID being letters, digits, "
-                              "- or _."), line=number, text=line.strip()[:60])
-            elif any(c["id"] == cid for c in out):
+                              "- or _."), line=number, text=line[:60])
+            elif any(c["id"] == candidate["id"] for c in out):
                 self._fail(N_("Candidates, line %(line)s: the ID %(id)s is used already; choose another."),
-                           line=number, id=cid)
+                           line=number, id=candidate["id"])
+            elif "credit_code" in candidate and (problem := credit_code_problem(candidate["credit_code"])):
+                self._fail(N_("Candidates, line %(line)s: %(problem)s"), line=number, problem=self.tr.error(problem))
             else:
-                out.append({"id": cid, "name": name.strip()[:100]})
+                out.append(candidate)
         if not out:
             self._fail(N_("Enter at least one candidate company."))
         elif len(out) > MAX_CANDIDATES:

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.result_summary import ResultSummary, summary_lines
 from workflows.common import TaskCompletion
 from yishi.i18n import N_
+from yishi.i18n.points import black_list_flag
 from yishi.services import plan_documents
 from yishi.services.matters import (
     MAX_OBJECTION_CHARS,
@@ -197,11 +198,14 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
     except UNAVAILABLE:
         return unavailable(request)
     may_attach = staff.account.can("committee") and not plan_documents.voting_opened(docs, clock(request))
+    tr = page_translator(request)
+    black_list = {cid: [black_list_flag(tr, cid, c, flag) for flag in c["black_list"]]
+                  for cid, c in (current.get("candidates") or {}).items()}
     return render(request, "console_matter.html", status, no_store=True, staff=staff, logout=staff.form(),
                   documents=plan_documents.documents(docs), upload_form=staff.form() if may_attach else None,
                   matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
-                  if acting else {}, feedback_form=staff.form())
+                  if acting else {}, feedback_form=staff.form(), black_list=black_list)
 
 
 procedure_page = _procedure  # the page an upload of the matter's documents answers with (yishi/web/plan_documents.py)
