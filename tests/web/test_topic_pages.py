@@ -352,6 +352,32 @@ async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(ap
         assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 11
 
 
+async def test_behind_the_proxy_each_forwarded_address_has_its_own_budget(app, pool, store, worker) -> None:
+    """Residents arrive through the reverse proxy (a loopback peer, trusted): the flooding address is asked for work
+    however it dresses its X-Forwarded-For (hops it writes to the left prove nothing; 3,000 of them are no error),
+    while a neighbour behind the same proxy, at another address, raises at once."""
+    app.state.settings = app.state.settings.model_copy(update={"intake_per_address": (1, 3600)})
+    community = f"晨光社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    flooder = "203.0.113.9"
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL,
+                                 headers={"X-Forwarded-For": flooder}) as script:
+        assert (await raise_topic(script, token, "刷屏0号", "同一个地址")).status_code == 303
+        for n, hops in enumerate(("10.9.9.9, " + flooder, "1.1.1.1, " * 3000 + flooder, flooder), start=1):
+            script.headers["X-Forwarded-For"] = hops
+            answer = await raise_topic(script, token, f"刷屏{n}号", "同一个地址")
+            assert answer.status_code in (200, 429), (n, answer.status_code, answer.text[-300:])
+            assert 'name="challenge"' in answer.text or "分钟后再试" in answer.text, answer.text[-300:]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL,
+                                 headers={"X-Forwarded-For": "198.51.100.20"}) as neighbour:
+        sent = await raise_topic(neighbour, token, "单元门禁坏了", "刷卡没反应")
+        assert sent.status_code == 303, sent.text[-600:]
+    async with pool.acquire() as conn:
+        titles = {r["title"] for r in await conn.fetch("SELECT title FROM topics WHERE community = $1", community)}
+    assert titles == {"刷屏0号", "单元门禁坏了"}, titles
+
+
 async def test_start_a_procedure_for_a_topic_from_its_page(app, pool, store, worker, sign_in) -> None:
     from tests.web.test_console_start import TEMPLATE_CSV, form_keys, post, started_id
 
