@@ -31,6 +31,7 @@ from tests.web.test_browser import PHONE, assert_accessible, shot
 from tests.web.test_topic_pages import jpeg
 from tests.workflows.conftest import running_worker, stream_types
 from yishi.services.accounts import add_account
+from yishi.services.audit import verify
 from yishi.services.meetings import meeting_state
 from yishi.services.topics import topic_state
 from yishi.settings import Settings
@@ -279,3 +280,29 @@ async def test_the_whole_loop_in_the_browser(browser, live_server, worker, pool,
     for expected in ("TopicRaised", "TopicTaken", "TopicScheduled", "TopicVoteCounted", "FollowUpOpened",
                      "TopicResolved", "FeedbackGiven"):
         assert expected in types, (expected, types)
+    await audited(pool, store, worker, meeting_id, topic_id, vote_id)
+
+
+async def audited(pool: Any, store: Any, client: Client, meeting_id: str, topic_id: str, vote_id: str) -> None:
+    """``yishi audit verify``'s service function on the loop's streams: green; red once one minute's text is altered
+    in the database (what a superuser can do: the append-only trigger switched off), naming that event."""
+    for subject in (meeting_id, topic_id):
+        report = await verify(subject, pool=pool, client=client)
+        assert report.ok, (subject, report.failures)
+    checks = (await verify(meeting_id, pool=pool, client=client)).to_json()["checks"]
+    assert any(c["name"] == "meeting" and c["subject"] == meeting_id and c["ok"] for c in checks)
+    assert any(c["name"] == "recount" and c["subject"] == vote_id and c["ok"] for c in checks), "the vote recounted"
+    checks = (await verify(topic_id, pool=pool, client=client)).to_json()["checks"]
+    assert any(c["name"] == "topic" and c["subject"] == topic_id and c["ok"] for c in checks)
+    seq = next(e.seq for e in await store.read(meeting_id) if e.type == "MinutesRecorded")
+    async with pool.acquire() as conn:
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        try:
+            await conn.execute("UPDATE events SET payload = jsonb_set(payload, '{text}', '\"各方一致同意A\"')"
+                               " WHERE stream_id = $1 AND seq = $2", meeting_id, seq)
+        finally:
+            await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
+    report = await verify(meeting_id, pool=pool, client=client)
+    assert not report.ok
+    chain = next(c for c in report.to_json()["checks"] if c["name"] == "chain" and c["subject"] == meeting_id)
+    assert (chain["ok"], chain["seq"]) == (False, seq), chain
