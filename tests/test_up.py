@@ -104,6 +104,10 @@ def test_up_prints_working_urls_stops_cleanly_and_resumes(tmp_path: Path) -> Non
         page = urllib.request.urlopen(links[0], timeout=10)
         html = page.read().decode("utf-8")
         assert page.status == 200 and "电梯" in html and 'name="choice"' in html, "the link shows no ballot form"
+        intake = next(line.split()[-1] for line in lines if line.startswith("Residents raise a topic"))
+        page = urllib.request.urlopen(intake, timeout=10)
+        html = page.read().decode("utf-8")
+        assert page.status == 200 and 'name="title"' in html, "the demo's intake link shows no form to raise a topic"
     finally:
         alive = stop_up(proc)
     assert not alive

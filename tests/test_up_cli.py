@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.test_cli_exit import write_roll
 from tests.test_up import clean_env, start_up, stop_up
-from yishi.embedded import free_port
+from yishi.embedded import kept_port
 from yishi.uprecord import UpRecord, write_record
 
 PRIVATE_FILES = ("secret-key", "pg-password", "up.json", "up.lock", "worker.log", "web.log", "postgres.log",
@@ -49,8 +49,13 @@ def test_another_terminal_finds_the_stack_and_a_restart_keeps_its_ports(tmp_path
     (data_dir / "temporal.log").write_text("an older version's log\n")
     (data_dir / "temporal.log").chmod(0o644)
     roll = write_roll(tmp_path / "roll.csv")
-    # Ports of an earlier run, away from the defaults that other `yishi up`s on this machine may hold.
-    earlier = {"postgres": free_port(), "temporal": free_port(), "temporal_ui": free_port(), "web": free_port()}
+    # Ports of an earlier run, away from the defaults that other `yishi up`s on this machine may hold, and outside
+    # the ephemeral range: an outgoing connection elsewhere on the machine must not take one between the two starts.
+    chosen: list[int] = []
+    while len(chosen) < 4:
+        port = kept_port()
+        chosen += [port] if port not in chosen else []
+    earlier = dict(zip(("postgres", "temporal", "temporal_ui", "web"), chosen, strict=True))
     write_record(data_dir, UpRecord(pid=1, ports=earlier, temporal_address="", web_url="", database="embedded"))
     proc, urls, lines = start_up(data_dir, web_port="")
     try:
@@ -92,3 +97,17 @@ def test_another_terminal_finds_the_stack_and_a_restart_keeps_its_ports(tmp_path
         assert status.returncode == 0 and json.loads(status.stdout)["stage"], status.stderr
     finally:
         assert not stop_up(proc)
+
+
+def test_a_taken_port_falls_back_to_one_kept_across_restarts() -> None:
+    """A recorded port taken by another program: the replacement is outside the ephemeral range, where no outgoing
+    connection on the machine takes it before the next start (the next start keeps the replacement)."""
+    import socket
+
+    from yishi.embedded import KEPT_PORTS, choose_port
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", kept_port()))
+        taken = holder.getsockname()[1]
+        chosen = choose_port(taken, "a test server")
+    assert chosen != taken and chosen in KEPT_PORTS

@@ -22,6 +22,7 @@ from yishi.datadir import write_private
 from yishi.services.accounts import AccountError, add_account
 from yishi.services.deliberations import DeliberationSpec, start_vote
 from yishi.services.link_issuing import Actor, issue_and_disclose
+from yishi.services.topic_links import intake_link
 from yishi.temporal_client import connect
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟"
@@ -31,6 +32,7 @@ DEVELOPER = "DEV-XFL"
 MULTI_OWNER = "O-1001"
 DEMO_SCOPE = Scope(building="3", entrance="2")
 VOTING_PERIOD = timedelta(minutes=30)
+COMMUNITY = "幸福里小区"
 
 
 def demo_roll() -> Roll:
@@ -98,7 +100,7 @@ async def _demo_account(pool: asyncpg.Pool, data_dir: Path) -> tuple[str, str]:
     write_private(path, secrets.token_urlsafe(12))
     password = path.read_text().strip()
     try:
-        await add_account(pool, "demo", "committee", password, community="幸福里小区")
+        await add_account(pool, "demo", "committee", password, community=COMMUNITY)
     except AccountError:
         pass  # created by an earlier run
     return "demo", password
@@ -125,6 +127,8 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
         links = await issue_and_disclose(EventStore(pool), current, owners, secret_key=stack.env["YISHI_SECRET_KEY"],
                                          now=now, actor=Actor("demo", "system"), fmt="csv")
         account, password = await _demo_account(pool, stack.data_dir)
+        intake = await intake_link(pool, EventStore(pool), COMMUNITY, None, by="demo",
+                                   secret_key=stack.env["YISHI_SECRET_KEY"], now=now)
     finally:
         await pool.close()
     base = stack.public_base_url
@@ -132,6 +136,8 @@ async def run_demo(stack) -> list[str]:  # noqa: ANN001 - yishi.up.Stack (import
              f"Demo deliberation: {current} (3栋2单元加装电梯, {len(owners)} owners; closes 30 minutes after opening)",
              f"Start another from an owners roll: {base}/console/new; print the notice sheets with QR codes: "
              f"{base}/console/d/{current}/links",
+             f"Residents raise a topic (居民出题; the poster's QR code): {intake.url(base)}",
+             f"Topics and meetings (周末议事厅): {base}/console/topics and {base}/console/meetings",
              "Personal voting links (one per owner; open one on a phone or in a browser):"]
     rooms = {}
     for room in roll.rooms:

@@ -12,6 +12,7 @@ import ctypes
 import importlib.util
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -53,13 +54,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+# Below Linux's default ephemeral range (32768-60999): the kernel never hands these out as the local port of an
+# outgoing connection, so a port recorded for the next start stays free while the stack is down.
+KEPT_PORTS = range(20000, 32768)
+
+
+def kept_port(host: str = "127.0.0.1") -> int:
+    """A free port outside the ephemeral range, for a server whose port is kept across restarts."""
+    for _ in range(64):
+        port = random.choice(KEPT_PORTS)  # noqa: S311 - a port number, not a secret
+        if port_is_free(port, host):
+            return port
+    return free_port(host)
+
+
 def choose_port(preferred: int, what: str, *, strict: bool = False) -> int:
-    """``preferred`` if it is free; otherwise a free one (reported), or an error when ``strict``."""
+    """``preferred`` if it is free; otherwise a free one kept across restarts (reported), or an error when
+    ``strict``. ``preferred`` of 0 asks for any free port (tests, benches: nothing is kept)."""
     if preferred and port_is_free(preferred):
         return preferred
     if strict:
         raise EmbeddedError(f"port {preferred} for {what} is already in use; free it or choose another")
-    port = free_port()
+    port = kept_port() if preferred else free_port()
     if preferred:
         log.warning("port.taken", what=what, preferred=preferred, chosen=port)
     return port
