@@ -165,6 +165,11 @@ async def test_decline_with_a_reason_the_proposer_reads_and_a_hidden_comment(app
         assert "某某家的摊子最吵" not in html
     types = await stream_types(store, topic_id)
     assert "CommentHidden" in types and "TopicDeclined" in types
+    events = await store.read(topic_id)
+    posted = next(e.payload for e in events if e.type == "CommentPosted")
+    hidden_event = next(e.payload for e in events if e.type == "CommentHidden")
+    assert "某某家的摊子最吵" in posted["text"], "the hidden text stays in the stream for auditors"
+    assert (hidden_event["comment_id"], hidden_event["reason"]) == (posted["comment_id"], "点名道姓")
 
 
 async def test_hostile_input_is_refused_with_a_page_and_nothing_stored(app, pool, store, worker) -> None:
