@@ -309,7 +309,10 @@ async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store,
     d = await open_deliberation(2, community=community)
     ballot = (await client.get(d.path("o001"))).text
     assert f'href="{d.path("o001")}/topic"' in ballot
-    page = await client.get(f"{d.path('o001')}/topic")
+    first = await client.get(f"{d.path('o001')}/topic")
+    assert first.status_code == 200 and 'method="get"' in first.text, "step 1: title and description first"
+    page = await client.get(f"{d.path('o001')}/topic", params={"title": "地下车库漏水", "description": "B2层一直滴水"})
+    assert 'id="none-similar"' in page.text
     form = form_fields(page.text, "/topic")
     empty = await client.post(form.pop("_action"), data={**form, "title": "", "description": "x"})
     assert empty.status_code == 422 and "标题" in empty.text
@@ -324,6 +327,23 @@ async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store,
     raised = (await store.read(topic_id))[0].payload
     assert raised["source"] == "owner_link" and raised["raised_by"]["id"] == "owner:o001"
     assert (await client.post(f"{d.path('o001')}/topic", data={"nonce": "n", "csrf": "x"})).status_code == 403
+
+    # a neighbour owner finds it before raising a duplicate, and joins it from her own link
+    step2 = await client.get(f"{d.path('o000')}/topic", params={"title": "地下车库B2层漏水", "description": "一直滴水"})
+    assert 'id="similar"' in step2.text and "地下车库漏水" in step2.text, step2.text[-800:]
+    join = form_fields(step2.text, "/topic/join")
+    assert join["_action"] == f"{d.path('o000')}/topic/join" and join["topic_id"] == topic_id
+    assert (await client.post(join["_action"], data={**join, "csrf": "forged"})).status_code == 403
+    elsewhere = await client.post(join.pop("_action"), data={**join, "topic_id": "topic-000000000000"})
+    assert elsewhere.status_code == 409, "no topic, or another community's: refused"
+    step2 = await client.get(f"{d.path('o000')}/topic", params={"title": "地下车库B2层漏水", "description": "一直滴水"})
+    join = form_fields(step2.text, "/topic/join")
+    joined = await client.post(join.pop("_action"), data=join)
+    assert joined.status_code == 303 and joined.headers["location"].startswith("/tt/"), joined.text[-600:]
+    supports = [e.payload for e in await store.read(topic_id) if e.type == "SupportAdded"]
+    assert [(p["supporter"], p["kind"]) for p in supports] == [("owner:o000", "owner")], supports
+    async with app.state.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 1
 
 
 async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(app, pool, store, worker) -> None:
