@@ -317,11 +317,19 @@ async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store,
     empty = await client.post(form.pop("_action"), data={**form, "title": "", "description": "x"})
     assert empty.status_code == 422 and "标题" in empty.text
     form = form_fields(empty.text, "/topic")
+    big = await client.post(form["_action"], data={**form, "title": "x", "description": "y"},
+                            files=[("photos", ("a.jpg", b"\xff" * 700_000, "image/jpeg"))])
+    assert big.status_code == 413, big.text[-400:]
+    stranger = await client.post(f"/v/{'A' * 43}/topic", data={"title": "x"},
+                                 files=[("photos", ("a.jpg", b"1", "image/jpeg"))])
+    assert stranger.status_code in (403, 404), "an unknown link is refused before its body is read"
     sent = await client.post(form.pop("_action"), data={**form, "title": "地下车库漏水", "description": "B2层一直滴水",
-                                                        "room": "1-1-101"})
+                                                        "room": "1-1-101"},
+                             files=[("photos", ("车库.jpg", jpeg(), "image/jpeg"))])
     assert sent.status_code == 303 and sent.headers["location"].startswith("/tt/"), sent.text[-600:]
     html = await tracked(client, sent.headers["location"].split("?")[0], "须在")
     assert "地下车库漏水" in html and "议题已提出（业主个人链接）" in html and "1-1-101" not in html
+    assert "1张照片" in html, "the owner's photo is on the topic"
     async with app.state.pool.acquire() as conn:
         topic_id = await conn.fetchval("SELECT topic_id FROM topics WHERE community = $1", community)
     raised = (await store.read(topic_id))[0].payload

@@ -2,7 +2,8 @@
 community of the link's deliberation (yishi/services/topic_links.py ``raise_from_owner_link``); the committee sees
 that an owner raised it, the public never sees who. As on the intake link, step 1 (title and description, a GET)
 leads to the similar open topics (step 2), where "already raised: join it" adds the owner's support
-(``support_from_owner_link``) instead of a duplicate. The form is urlencoded (photos: the intake link or the CLI)."""
+(``support_from_owner_link``) instead of a duplicate. Photos as on the intake link: the form is multipart, its body
+bounded by yishi/web/bodylimit.py (``OWNER_TOPIC_PATH``: the link checked before a byte is read)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,24 @@ from fastapi.responses import RedirectResponse
 
 from domain.errors import N_
 from domain.topic_commands import MAX_DESCRIPTION, MAX_TITLE
-from yishi.services.links import LinkError
+from yishi.services.links import LinkError, RevokedLinkError, resolve_link
 from yishi.services.topic_intake import TopicFormError, find_similar
 from yishi.services.topic_links import deliberation_community, raise_from_owner_link, support_from_owner_link
 from yishi.services.topics import TopicRefusedError
-from yishi.web.render import form_invalid_page, message_page, page_translator, render, workflow_busy
+from yishi.web.render import (
+    form_invalid_page,
+    link_invalid_page,
+    link_revoked_page,
+    message_page,
+    page_translator,
+    render,
+    workflow_busy,
+)
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.voter import UNAVAILABLE, clock, load_holder, unavailable
+from yishi.web.topic_pages import _multipart, _size
+from yishi.web.voter import UNAVAILABLE, client_address, clock, load_holder, too_many, unavailable
 
 router = APIRouter()
 FIELDS = ("title", "description", "building", "room")
@@ -35,9 +45,29 @@ def _keys(request: Request, holder: Any, purpose: str) -> dict[str, str]:
 
 
 def _owner_page(request: Request, holder: Any, token: str, status: int = 200, **context: Any) -> Response:
+    settings = request.app.state.settings
     return render(request, "topic_owner.html", status, no_store=True, token=token,
                   form=_keys(request, holder, "owner-topic"), values=context.pop("values", {}), max_title=MAX_TITLE,
-                  max_description=MAX_DESCRIPTION, **context)
+                  max_description=MAX_DESCRIPTION, max_photos=settings.topic_photo_max_count,
+                  max_size=_size(settings.topic_photo_max_bytes), **context)
+
+
+async def owner_upload_refusal(request: Request) -> Response | None:
+    """For a post to ``/v/<token>/topic`` from its headers alone: the answer unless the token is a live voting link
+    and the post is not a browser's cross-site one (a miss counts against the address, as every unknown link)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return form_invalid_page(request, 403)
+    state = request.app.state
+    try:
+        await resolve_link(state.pool, request.url.path.split("/")[2])
+    except LinkError as exc:
+        if state.limits.missed(client_address(request)):
+            return too_many(request)
+        return link_revoked_page(request, exc.status) if isinstance(exc, RevokedLinkError) else \
+            link_invalid_page(request, exc.status)
+    except UNAVAILABLE:
+        return unavailable(request)
+    return None
 
 
 @router.get("/v/{token}/topic")
@@ -89,7 +119,13 @@ async def owner_topic(request: Request, token: str) -> Response:
     holder = await load_holder(request, token)
     if isinstance(holder, Response):
         return holder
-    form = await read_form(request)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        posted = await _multipart(request)
+        if posted is None:
+            return form_invalid_page(request, 422, back_url=f"/v/{token}/topic")
+        form, photos = posted
+    else:
+        form, photos = await read_form(request), []
     if form is None or not check_csrf(request.app.state.secret_key, "owner-topic", holder.token_hash,
                                       form.get("nonce", ""), form.get("csrf", "")):
         return form_invalid_page(request, 403, back_url=f"/v/{token}/topic")
@@ -100,9 +136,9 @@ async def owner_topic(request: Request, token: str) -> Response:
         raised = await raise_from_owner_link(
             await temporal_client(request), state.pool, holder, title=values["title"],
             description=values["description"], building=values["building"] or None, room=values["room"] or None,
-            settings=state.settings, now=clock(request), topic_id=topic_id)
+            photos=photos, settings=state.settings, now=clock(request), topic_id=topic_id)
     except TopicFormError as exc:
-        return _owner_page(request, holder, token, 422, step=2, values=values,
+        return _owner_page(request, holder, token, 422, step=2, values=values, photos_lost=bool(photos),
                            problems=[tr.error(p.text) for p in exc.problems])
     except TEMPORAL_UNAVAILABLE:
         return workflow_busy(request)
