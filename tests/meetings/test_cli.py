@@ -78,6 +78,18 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
         added = await run("meeting", "agenda-add", meeting_id, "--title", "充电桩选址", "--option", "A=东门车棚",
                           "--option", "B=3号楼北侧", "--option", "C=地下车库入口")
         assert added.exit_code == 0 and " item=2 " in out(added), added.output
+        raised = await run("topic", "raise", "--community", "xfl", "--title", "南门充电桩", "--description", "三处选址")
+        assert raised.exit_code == 0, raised.output
+        topic_id = out(raised).splitlines()[0]
+        taken = await run("topic", "take", topic_id)
+        assert taken.exit_code == 0, taken.output
+        with_options = await run("meeting", "agenda-add", meeting_id, "--topic", topic_id, "--option", "A=东门",
+                                 "--option", "B=北侧")
+        assert with_options.exit_code == 0 and " item=3 " in out(with_options), with_options.output
+        topic_item = (await meeting_state(pool, meeting_id)).items["3"]
+        assert (topic_item.topic_id, topic_item.option_ids()) == (topic_id, ("A", "B"))
+        deferred = await run("meeting", "decide", meeting_id, "3", "defer", "--summary", "充电桩选址下次再议")
+        assert deferred.exit_code == 0, deferred.output
         steps = [("position", meeting_id, "2", "--party", "p1", "--option", "A", "--text", "离住户远",
                   "--name", "王秘书", "--role", "grid_worker"),
                  ("attendance", meeting_id, "--party", "p1"), ("attendance", meeting_id, "--guest", "居民张阿姨"),

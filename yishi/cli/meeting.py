@@ -226,11 +226,11 @@ def end_series_cmd(series_id: str, reason: str, name: str | None, role: str, lan
 @click.argument("meeting_id")
 @click.option("--topic", "topic_id", default=None, help="A taken topic (its title goes on the agenda).")
 @click.option("--title", default=None, help="A free item's title.")
-@click.option("--option", "options", multiple=True, help="ID=TEXT, an option of the item (repeatable).")
+@click.option("--option", "options", multiple=True, help="ID=TEXT, an option of the item or topic (repeatable).")
 @operator
 def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, options: tuple[str, ...],
                    name: str | None, role: str, lang: Lang) -> None:
-    """Put a taken topic, or a free item with its options, on the agenda."""
+    """Put a taken topic, or a free item, on the agenda (with its options when there is a choice to make)."""
     from yishi.services.meetings import add_item, add_topic
 
     if (topic_id is None) == (title is None):
@@ -239,7 +239,7 @@ def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, opt
     async def go(client: Any, pool: Any) -> Any:
         by = await _actor(pool, meeting_id, role, name)
         if topic_id is not None:
-            return await add_topic(client, pool, meeting_id, topic_id, by=by)
+            return await add_topic(client, pool, meeting_id, topic_id, by=by, options=_options(options))
         return await add_item(client, meeting_id, title=title or "", options=_options(options), by=by)
 
     _receipt(_run(go, lang))
