@@ -68,6 +68,12 @@ async def test_a_weekly_series_from_the_console(app, sign_in, ts_env, store, poo
         keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page[page.index('id="schedule-form"'):]))
         now = (await env.get_current_time()).astimezone(BEIJING)
         friday = (now + timedelta(days=(4 - now.weekday()) % 7 or 7)).date()
+        with_topic = await committee.post("/console/meetings/new", data={
+            **keys, "title": "民声七点办", "kind": "seven_pm", "starts_at": f"{friday} 19:00", "place": "社区议事厅",
+            "weekly": "1", "topic_topic-000000000000": "1"})
+        assert with_topic.status_code == 422 and "系列会议不能直接带议题" in with_topic.text, with_topic.text[-600:]
+        page = with_topic.text
+        keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page[page.index('id="schedule-form"'):]))
         done = await committee.post("/console/meetings/new", data={
             **keys, "title": "民声七点办", "kind": "seven_pm", "starts_at": f"{friday} 19:00", "place": "社区议事厅",
             "weekly": "1", "party_kind_1": "residents_committee", "party_name_1": "社居委", "community": "别的社区"})

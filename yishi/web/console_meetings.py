@@ -155,15 +155,15 @@ async def schedule(request: Request) -> Response:
     if not community or starts is None or kind not in KINDS:
         return await _list_page(request, staff, 422, tr.gettext(
             "Fill in the community, the kind and the start (e.g. 2026-05-08 19:00)."), form)
+    if form.get("weekly") and _picked(form):
+        return await _list_page(request, staff, 422, tr.gettext(
+            "A series takes no topics: schedule it, then put the topics on one of its meetings."), form)
     by, now, settings = actor_of(staff, community), clock(request), request.app.state.settings
     try:
         picked = tuple([ItemSpec(title=(await agenda_topic(request.app.state.pool, topic_id, community)).title,
                                  topic_id=topic_id, options=options) for topic_id, options in _picked(form)])
         client = await temporal_client(request)
         if form.get("weekly"):
-            if picked:
-                return await _list_page(request, staff, 422, tr.gettext(
-                    "A series takes no topics: schedule it, then put the topics on one of its meetings."), form)
             until = form.get("until", "").strip()
             local = starts.astimezone(BEIJING)
             plan = SeriesPlanned(at=now, series_id=new_series_id(), community=community, by=by,
