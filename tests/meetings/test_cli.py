@@ -53,6 +53,12 @@ def out(result: Result) -> str:
     return "\n".join(line for line in result.output.splitlines() if not LOG_LINE.match(line))
 
 
+async def raised_in_stream(store: EventStore, topic_id: str) -> bool:
+    """The topic's workflow has its state (it assigned the take-up after ``TopicRaised``): the CLI returns once it
+    started the workflow, whose updates are refused until then."""
+    return any(e.type == "TakeUpAssigned" for e in await store.read(topic_id))
+
+
 async def until(check: Any, what: str) -> None:
     for _ in range(300):
         if await check():
@@ -81,6 +87,7 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
         raised = await run("topic", "raise", "--community", "xfl", "--title", "南门充电桩", "--description", "三处选址")
         assert raised.exit_code == 0, raised.output
         topic_id = out(raised).splitlines()[0]
+        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
         taken = await run("topic", "take", topic_id)
         assert taken.exit_code == 0, taken.output
         with_options = await run("meeting", "agenda-add", meeting_id, "--topic", topic_id, "--option", "A=东门",
@@ -144,3 +151,33 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
     confirmations = [e.payload for e in events if e.type == "MinutesConfirmed"]
     assert [(c["party_id"], c["via"], c["by"]["name"]) for c in confirmations] == [("p1", "clerk", "zhangsan"),
                                                                                     ("p2", "clerk", "zhangsan")]
+
+
+async def test_schedule_with_a_taken_topic_and_no_party(env: dict[str, str], pool: Any, store: EventStore) -> None:
+    """`yishi meeting schedule --topic` puts the topic on the agenda as the meeting starts (no race with the
+    workflow's first step, even with no party to wait for) and records it in the topic."""
+    settings = Settings(task_queue=env["YISHI_TASK_QUEUE"])
+    client = await Client.connect(env["YISHI_TEMPORAL_ADDRESS"], data_converter=DATA_CONVERTER)
+    at = (datetime.now(UTC) + timedelta(hours=1)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    async with Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
+                      activities=build_activities(store, pool, settings)):
+        raised = await run("topic", "raise", "--community", "xfl", "--title", "楼道堆物", "--description", "堆满纸箱")
+        topic_id = out(raised).splitlines()[0]
+        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
+        taken = await run("topic", "take", topic_id)
+        assert taken.exit_code == 0, (raised.output, taken.output)
+        made = await run("meeting", "schedule", "--community", "xfl", "--title", "周末议事厅", "--at", at,
+                         "--place", "社区议事厅", "--item", "充电桩", "--topic", topic_id)
+        assert made.exit_code == 0, made.output
+        meeting_id = out(made).splitlines()[0]
+
+        async def on_agenda() -> bool:
+            return len((await meeting_state(pool, meeting_id)).items) == 2
+
+        await until(on_agenda, "the agenda")
+        items = (await meeting_state(pool, meeting_id)).items
+        assert [(i.item_id, i.title, i.topic_id) for i in items.values()] == [("1", "充电桩", None),
+                                                                             ("2", "楼道堆物", topic_id)]
+        scheduled = [e.payload for e in await store.read(topic_id) if e.type == "TopicScheduled"]
+        assert [(p["meeting_id"], p["item_id"]) for p in scheduled] == [(meeting_id, "2")]
+        await client.get_workflow_handle(meeting_id).terminate("test done")
