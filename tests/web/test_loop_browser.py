@@ -103,7 +103,7 @@ async def schedule(page: Any, live: str, title: str, *, options: str = "", parti
 async def test_the_whole_loop_in_the_browser(browser, live_server, worker, pool, store, open_deliberation,  # noqa: PLR0915
                                              artifacts_dir, tmp_path: Path) -> None:
     d = await open_deliberation(6, community=HOME)
-    await add_account(pool, "周主任", "committee", PASSWORD, community=HOME)
+    await add_account(pool, "郑主任", "committee", PASSWORD, community=HOME)
     laptop = await browser.new_context(**LAPTOP)
     resident_ctx, *party_ctx = [await browser.new_context(**PHONE) for _ in range(3)]
     owners_ctx = await browser.new_context(**PHONE)
@@ -113,7 +113,7 @@ async def test_the_whole_loop_in_the_browser(browser, live_server, worker, pool,
     started: list[str] = []
     try:
         # -- the resident raises the topic from the poster's QR link --------------------------------------------
-        await sign_in(console, live_server, "周主任")
+        await sign_in(console, live_server, "郑主任")
         await console.get_by_role("link", name="议题", exact=True).click()
         await console.get_by_role("button", name="打印海报").click()
         intake = (await console.locator("#poster-url").inner_text()).strip()
