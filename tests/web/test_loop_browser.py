@@ -255,8 +255,13 @@ async def test_the_whole_loop_in_the_browser(browser, live_server, worker, pool,
         await resident.get_by_label("满意", exact=True).check()
         await resident.locator("#f-text").fill("装得很快，谢谢")
         await resident.get_by_role("button", name="提交评价").click()
-        await resident.locator("#feedback").wait_for(state="detached")
+        await resident.get_by_text("已记录，谢谢。").wait_for()
+        assert "返回投票页" not in await resident.inner_text("main"), "a topic's page, not a ballot's"
+        await resident.get_by_role("link", name="返回议题").click()
+        await resident.locator("#topic-status").wait_for()
+        assert not await resident.locator("#feedback").count(), "answered: no form any more"
         await shot(resident, artifacts_dir, "loop-tracking-feedback-zh")
+        await assert_accessible(resident, "tracking page after the feedback")
 
         public = await resident_ctx.new_page()
         await public.goto(f"{live_server}/p/{HOME}/topics")

@@ -106,7 +106,7 @@ async def owner_topic_join(request: Request, token: str) -> Response:
                                                      secret_key=state.secret_key, now=clock(request))
     except TopicRefusedError as exc:
         return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
-                            back_url=f"/v/{token}/topic")
+                            back_url=f"/v/{token}/topic", back_label=N_("Back to the form"))
     except LinkError:
         return form_invalid_page(request, 403, back_url=f"/v/{token}")
     except UNAVAILABLE:
