@@ -40,12 +40,22 @@ def month_of(instant: datetime) -> str:
     return instant.astimezone(BEIJING).strftime("%Y-%m")
 
 
-def monthly(events: Iterable[tuple[str, datetime, str | None]]) -> list[MonthFigures]:
-    """``(type, occurred_at, answer)`` of topic events → one row per month with any, oldest first."""
+def monthly(events: Iterable[tuple[str, datetime, str | None] | tuple[str, datetime, str | None, str]]
+            ) -> list[MonthFigures]:
+    """``(type, occurred_at, answer[, topic_id])`` of topic events → one row per month with any, oldest first.
+
+    The counts are of topics: with its id, a topic decided twice in a month (its vote, then who carries it out) or
+    resolved twice (reopened once) counts once in that month; the answers count each respondent's."""
     months: dict[str, MonthFigures] = {}
-    for kind, at, answer in events:
-        row = months.setdefault(month_of(at), MonthFigures(month_of(at)))
+    seen: set[tuple[str, str, str]] = set()
+    for kind, at, answer, *topic in events:
+        month = month_of(at)
+        row = months.setdefault(month, MonthFigures(month))
         if kind in COUNTED:
+            if topic:
+                if (month, kind, topic[0]) in seen:
+                    continue
+                seen.add((month, kind, topic[0]))
             setattr(row, COUNTED[kind], getattr(row, COUNTED[kind]) + 1)
         elif kind == "FeedbackGiven" and answer in row.answers:
             row.answers[answer] += 1

@@ -53,6 +53,12 @@ def out(result: Result) -> str:
     return "\n".join(line for line in result.output.splitlines() if not LOG_LINE.match(line))
 
 
+async def raised_in_stream(store: EventStore, topic_id: str) -> bool:
+    """The topic's workflow has its state (it assigned the take-up after ``TopicRaised``): the CLI returns once it
+    started the workflow, whose updates are refused until then."""
+    return any(e.type == "TakeUpAssigned" for e in await store.read(topic_id))
+
+
 async def until(check: Any, what: str) -> None:
     for _ in range(300):
         if await check():
@@ -78,6 +84,19 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
         added = await run("meeting", "agenda-add", meeting_id, "--title", "充电桩选址", "--option", "A=东门车棚",
                           "--option", "B=3号楼北侧", "--option", "C=地下车库入口")
         assert added.exit_code == 0 and " item=2 " in out(added), added.output
+        raised = await run("topic", "raise", "--community", "xfl", "--title", "南门充电桩", "--description", "三处选址")
+        assert raised.exit_code == 0, raised.output
+        topic_id = out(raised).splitlines()[0]
+        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
+        taken = await run("topic", "take", topic_id)
+        assert taken.exit_code == 0, taken.output
+        with_options = await run("meeting", "agenda-add", meeting_id, "--topic", topic_id, "--option", "A=东门",
+                                 "--option", "B=北侧")
+        assert with_options.exit_code == 0 and " item=3 " in out(with_options), with_options.output
+        topic_item = (await meeting_state(pool, meeting_id)).items["3"]
+        assert (topic_item.topic_id, topic_item.option_ids()) == (topic_id, ("A", "B"))
+        deferred = await run("meeting", "decide", meeting_id, "3", "defer", "--summary", "充电桩选址下次再议")
+        assert deferred.exit_code == 0, deferred.output
         steps = [("position", meeting_id, "2", "--party", "p1", "--option", "A", "--text", "离住户远",
                   "--name", "王秘书", "--role", "grid_worker"),
                  ("attendance", meeting_id, "--party", "p1"), ("attendance", meeting_id, "--guest", "居民张阿姨"),
@@ -132,3 +151,33 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
     confirmations = [e.payload for e in events if e.type == "MinutesConfirmed"]
     assert [(c["party_id"], c["via"], c["by"]["name"]) for c in confirmations] == [("p1", "clerk", "zhangsan"),
                                                                                     ("p2", "clerk", "zhangsan")]
+
+
+async def test_schedule_with_a_taken_topic_and_no_party(env: dict[str, str], pool: Any, store: EventStore) -> None:
+    """`yishi meeting schedule --topic` puts the topic on the agenda as the meeting starts (no race with the
+    workflow's first step, even with no party to wait for) and records it in the topic."""
+    settings = Settings(task_queue=env["YISHI_TASK_QUEUE"])
+    client = await Client.connect(env["YISHI_TEMPORAL_ADDRESS"], data_converter=DATA_CONVERTER)
+    at = (datetime.now(UTC) + timedelta(hours=1)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    async with Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
+                      activities=build_activities(store, pool, settings)):
+        raised = await run("topic", "raise", "--community", "xfl", "--title", "楼道堆物", "--description", "堆满纸箱")
+        topic_id = out(raised).splitlines()[0]
+        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
+        taken = await run("topic", "take", topic_id)
+        assert taken.exit_code == 0, (raised.output, taken.output)
+        made = await run("meeting", "schedule", "--community", "xfl", "--title", "周末议事厅", "--at", at,
+                         "--place", "社区议事厅", "--item", "充电桩", "--topic", topic_id)
+        assert made.exit_code == 0, made.output
+        meeting_id = out(made).splitlines()[0]
+
+        async def on_agenda() -> bool:
+            return len((await meeting_state(pool, meeting_id)).items) == 2
+
+        await until(on_agenda, "the agenda")
+        items = (await meeting_state(pool, meeting_id)).items
+        assert [(i.item_id, i.title, i.topic_id) for i in items.values()] == [("1", "充电桩", None),
+                                                                             ("2", "楼道堆物", topic_id)]
+        scheduled = [e.payload for e in await store.read(topic_id) if e.type == "TopicScheduled"]
+        assert [(p["meeting_id"], p["item_id"]) for p in scheduled] == [(meeting_id, "2")]
+        await client.get_workflow_handle(meeting_id).terminate("test done")

@@ -12,6 +12,7 @@ from activities.topics import apply_command, project_topic
 from domain import topic_commands as cmd
 from domain.legal_calendar import BEIJING
 from domain.topic_events import Actor, Raiser, TopicRaised
+from domain.topic_figures import monthly
 from yishi.services.topics import topic_figures
 
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=BEIJING)
@@ -45,3 +46,18 @@ async def test_monthly_figures_per_community(store, pool) -> None:
     assert (april_row.month, april_row.resolved, april_row.closed) == ("2026-04", 2, 1)
     assert april_row.satisfaction_rate == Fraction(1, 2)
     assert sum(m.raised for m in await topic_figures(pool, None)) >= 3
+
+
+def test_a_topic_decided_twice_in_a_month_is_one_topic_decided() -> None:
+    """The loop's topic: its vote decided it, the next meeting decided who carries it out; reopened once, resolved
+    twice. The figures count topics, so one each; the answers count each respondent's."""
+    at = MARCH
+    events = [("TopicRaised", at, None, "topic-a"), ("TopicDecided", at, None, "topic-a"),
+              ("TopicDecided", at + timedelta(days=3), None, "topic-a"), ("TopicDecided", at, None, "topic-b"),
+              ("TopicResolved", at, None, "topic-a"), ("TopicResolved", at + timedelta(days=5), None, "topic-a"),
+              ("FeedbackGiven", at, "satisfied", "topic-a"), ("FeedbackGiven", at, "not_satisfied", "topic-a"),
+              ("TopicDecided", at + timedelta(days=30), None, "topic-a")]
+    march, april = monthly(events)
+    assert (march.raised, march.decided, march.resolved) == (1, 2, 1)
+    assert march.answers == {"satisfied": 1, "basically_satisfied": 0, "not_satisfied": 1}
+    assert (april.month, april.decided) == ("2026-04", 1), "decided again in another month: counted there"

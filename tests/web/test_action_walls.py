@@ -519,12 +519,33 @@ async def scheduled_meeting(w: World, client: httpx.AsyncClient, community: str 
 
 
 async def meeting_new(w: World) -> None:
-    """A community-bound account naming another community schedules in its own."""
+    """A community-bound account naming another community schedules in its own; ticking (forging) another
+    community's topic onto the agenda is refused before anything is scheduled, the topic untouched."""
     for community in (other_community(), HOME):
         committee = await w.sign_in("committee", community=community)
         meeting_id = await scheduled_meeting(w, committee, community=HOME)
         assert (await meeting_state(w.pool, meeting_id)).community == community
         await w.temporal.get_workflow_handle(meeting_id).terminate("test done")
+    from tests.topics.conftest import RESIDENT
+    from yishi.services.topic_intake import TopicForm, raise_topic
+
+    theirs = await raise_topic(w.temporal, w.pool, TopicForm(community=other_community(), title="别处的议题",
+                                                             description="不属于本社区"),
+                               RESIDENT, settings=w.app.state.settings, now=datetime.now(UTC),
+                               topic_id=f"topic-{uuid.uuid4().hex[:12]}")
+    committee = await w.sign_in("committee")
+    before = await stream_types(w.store, theirs.topic_id)
+    starts = (datetime.now(UTC) + timedelta(days=2)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    async with w.pool.acquire() as conn:
+        meetings = await conn.fetchval("SELECT count(*) FROM meetings")
+    forged = await committee.post("/console/meetings/new", data={
+        **await w.form(committee), "title": "周末议事厅", "kind": "weekend_hall", "starts_at": starts,
+        "place": "议事厅", f"topic_{theirs.topic_id}": "1"})
+    assert forged.status_code == 422 and "别处的议题" not in forged.text, forged.text[-600:]
+    async with w.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM meetings") == meetings, "nothing scheduled"
+    assert await stream_types(w.store, theirs.topic_id) == before
+    await w.temporal.get_workflow_handle(theirs.topic_id).terminate("test done")
 
 
 async def meeting_act(w: World) -> None:

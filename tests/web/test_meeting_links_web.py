@@ -68,6 +68,12 @@ async def test_a_weekly_series_from_the_console(app, sign_in, ts_env, store, poo
         keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page[page.index('id="schedule-form"'):]))
         now = (await env.get_current_time()).astimezone(BEIJING)
         friday = (now + timedelta(days=(4 - now.weekday()) % 7 or 7)).date()
+        with_topic = await committee.post("/console/meetings/new", data={
+            **keys, "title": "民声七点办", "kind": "seven_pm", "starts_at": f"{friday} 19:00", "place": "社区议事厅",
+            "weekly": "1", "topic_topic-000000000000": "1"})
+        assert with_topic.status_code == 422 and "系列会议不能直接带议题" in with_topic.text, with_topic.text[-600:]
+        page = with_topic.text
+        keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', page[page.index('id="schedule-form"'):]))
         done = await committee.post("/console/meetings/new", data={
             **keys, "title": "民声七点办", "kind": "seven_pm", "starts_at": f"{friday} 19:00", "place": "社区议事厅",
             "weekly": "1", "party_kind_1": "residents_committee", "party_name_1": "社居委", "community": "别的社区"})
@@ -87,3 +93,33 @@ async def test_a_weekly_series_from_the_console(app, sign_in, ts_env, store, poo
         occurrence = await committee.get(f"/console/meetings/{rows[0]['meeting_id']}?lang=en")
         assert occurrence.status_code == 200 and "Print the invitation links" in occurrence.text
         await env.client.get_workflow_handle(series_id).terminate("test done")
+
+
+async def test_a_lost_party_link_is_replaced_from_the_meeting_page(app, sign_in, ts_env, store, pool, task_queue,  # noqa: F811
+                                                                   settings) -> None:
+    """The meeting page's "replace the link" form: the party's old link stops working at once, the new one is shown
+    (only it: the other parties' links are not reprinted), and the chain records the revocation and the new issue."""
+    env = ts_env
+    app.state.temporal = env.client
+    async with running_worker(env, store, pool, task_queue):
+        meeting_id, handle, _ = await scheduled(env, pool, settings)
+        old = await links(pool, store, meeting_id, (await env.get_current_time()).astimezone(UTC))
+        committee = await sign_in("committee", community="xfl")
+        page = (await committee.get(f"/console/meetings/{meeting_id}")).text
+        assert 'id="reissue-form"' in page and old["p1"] not in page, "the page shows no token"
+        form = page[page.index('id="reissue-form"'):]
+        keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', form[:form.index("</form>")]))
+        before = await stream_types(store, meeting_id)
+        shown = await committee.post(f"/console/meetings/{meeting_id}/links", data={**keys, "reissue": "p1"})
+        assert shown.status_code == 200 and 'id="link-replaced"' in shown.text, shown.text[-600:]
+        holders = re.findall(r'class="card sheet invitation" data-holder="([^"]+)"', shown.text)
+        assert holders == ["p1"], holders
+        new = re.search(r'class="invitation-url" href="[^"]*/m/([^"]+)"', shown.text).group(1)  # type: ignore[union-attr]
+        assert new != old["p1"]
+        assert (await committee.get(f"/m/{old['p1']}")).status_code in (403, 410), "the lost link no longer works"
+        assert (await committee.get(f"/m/{new}")).status_code == 200
+        assert (await committee.get(f"/m/{old['p2']}")).status_code == 200, "the other parties' links still work"
+        after = await stream_types(store, meeting_id)
+        assert after[:len(before)] == before
+        assert after[len(before):] == ["CapabilityRevoked", "CapabilityIssued"], after[len(before):]
+        await handle.terminate("test done")

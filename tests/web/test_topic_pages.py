@@ -165,6 +165,11 @@ async def test_decline_with_a_reason_the_proposer_reads_and_a_hidden_comment(app
         assert "某某家的摊子最吵" not in html
     types = await stream_types(store, topic_id)
     assert "CommentHidden" in types and "TopicDeclined" in types
+    events = await store.read(topic_id)
+    posted = next(e.payload for e in events if e.type == "CommentPosted")
+    hidden_event = next(e.payload for e in events if e.type == "CommentHidden")
+    assert "某某家的摊子最吵" in posted["text"], "the hidden text stays in the stream for auditors"
+    assert (hidden_event["comment_id"], hidden_event["reason"]) == (posted["comment_id"], "点名道姓")
 
 
 async def test_hostile_input_is_refused_with_a_page_and_nothing_stored(app, pool, store, worker) -> None:
@@ -304,21 +309,49 @@ async def test_an_owner_raises_a_topic_from_the_personal_voting_link(app, store,
     d = await open_deliberation(2, community=community)
     ballot = (await client.get(d.path("o001"))).text
     assert f'href="{d.path("o001")}/topic"' in ballot
-    page = await client.get(f"{d.path('o001')}/topic")
+    first = await client.get(f"{d.path('o001')}/topic")
+    assert first.status_code == 200 and 'method="get"' in first.text, "step 1: title and description first"
+    page = await client.get(f"{d.path('o001')}/topic", params={"title": "地下车库漏水", "description": "B2层一直滴水"})
+    assert 'id="none-similar"' in page.text
     form = form_fields(page.text, "/topic")
     empty = await client.post(form.pop("_action"), data={**form, "title": "", "description": "x"})
     assert empty.status_code == 422 and "标题" in empty.text
     form = form_fields(empty.text, "/topic")
+    big = await client.post(form["_action"], data={**form, "title": "x", "description": "y"},
+                            files=[("photos", ("a.jpg", b"\xff" * 700_000, "image/jpeg"))])
+    assert big.status_code == 413, big.text[-400:]
+    stranger = await client.post(f"/v/{'A' * 43}/topic", data={"title": "x"},
+                                 files=[("photos", ("a.jpg", b"1", "image/jpeg"))])
+    assert stranger.status_code in (403, 404), "an unknown link is refused before its body is read"
     sent = await client.post(form.pop("_action"), data={**form, "title": "地下车库漏水", "description": "B2层一直滴水",
-                                                        "room": "1-1-101"})
+                                                        "room": "1-1-101"},
+                             files=[("photos", ("车库.jpg", jpeg(), "image/jpeg"))])
     assert sent.status_code == 303 and sent.headers["location"].startswith("/tt/"), sent.text[-600:]
     html = await tracked(client, sent.headers["location"].split("?")[0], "须在")
     assert "地下车库漏水" in html and "议题已提出（业主个人链接）" in html and "1-1-101" not in html
+    assert "1张照片" in html, "the owner's photo is on the topic"
     async with app.state.pool.acquire() as conn:
         topic_id = await conn.fetchval("SELECT topic_id FROM topics WHERE community = $1", community)
     raised = (await store.read(topic_id))[0].payload
     assert raised["source"] == "owner_link" and raised["raised_by"]["id"] == "owner:o001"
     assert (await client.post(f"{d.path('o001')}/topic", data={"nonce": "n", "csrf": "x"})).status_code == 403
+
+    # a neighbour owner finds it before raising a duplicate, and joins it from her own link
+    step2 = await client.get(f"{d.path('o000')}/topic", params={"title": "地下车库B2层漏水", "description": "一直滴水"})
+    assert 'id="similar"' in step2.text and "地下车库漏水" in step2.text, step2.text[-800:]
+    join = form_fields(step2.text, "/topic/join")
+    assert join["_action"] == f"{d.path('o000')}/topic/join" and join["topic_id"] == topic_id
+    assert (await client.post(join["_action"], data={**join, "csrf": "forged"})).status_code == 403
+    elsewhere = await client.post(join.pop("_action"), data={**join, "topic_id": "topic-000000000000"})
+    assert elsewhere.status_code == 409, "no topic, or another community's: refused"
+    step2 = await client.get(f"{d.path('o000')}/topic", params={"title": "地下车库B2层漏水", "description": "一直滴水"})
+    join = form_fields(step2.text, "/topic/join")
+    joined = await client.post(join.pop("_action"), data=join)
+    assert joined.status_code == 303 and joined.headers["location"].startswith("/tt/"), joined.text[-600:]
+    supports = [e.payload for e in await store.read(topic_id) if e.type == "SupportAdded"]
+    assert [(p["supporter"], p["kind"]) for p in supports] == [("owner:o000", "owner")], supports
+    async with app.state.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 1
 
 
 async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(app, pool, store, worker) -> None:
@@ -350,6 +383,32 @@ async def test_a_burst_from_one_address_waits_or_proves_effort_never_an_error(ap
         assert sent.status_code == 303, sent.text[-600:]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM topics WHERE community = $1", community) == 11
+
+
+async def test_behind_the_proxy_each_forwarded_address_has_its_own_budget(app, pool, store, worker) -> None:
+    """Residents arrive through the reverse proxy (a loopback peer, trusted): the flooding address is asked for work
+    however it dresses its X-Forwarded-For (hops it writes to the left prove nothing; 3,000 of them are no error),
+    while a neighbour behind the same proxy, at another address, raises at once."""
+    app.state.settings = app.state.settings.model_copy(update={"intake_per_address": (1, 3600)})
+    community = f"晨光社区-{uuid.uuid4().hex[:6]}"
+    token = await poster(pool, store, community)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    flooder = "203.0.113.9"
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL,
+                                 headers={"X-Forwarded-For": flooder}) as script:
+        assert (await raise_topic(script, token, "刷屏0号", "同一个地址")).status_code == 303
+        for n, hops in enumerate(("10.9.9.9, " + flooder, "1.1.1.1, " * 3000 + flooder, flooder), start=1):
+            script.headers["X-Forwarded-For"] = hops
+            answer = await raise_topic(script, token, f"刷屏{n}号", "同一个地址")
+            assert answer.status_code in (200, 429), (n, answer.status_code, answer.text[-300:])
+            assert 'name="challenge"' in answer.text or "分钟后再试" in answer.text, answer.text[-300:]
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL,
+                                 headers={"X-Forwarded-For": "198.51.100.20"}) as neighbour:
+        sent = await raise_topic(neighbour, token, "单元门禁坏了", "刷卡没反应")
+        assert sent.status_code == 303, sent.text[-600:]
+    async with pool.acquire() as conn:
+        titles = {r["title"] for r in await conn.fetch("SELECT title FROM topics WHERE community = $1", community)}
+    assert titles == {"刷屏0号", "单元门禁坏了"}, titles
 
 
 async def test_start_a_procedure_for_a_topic_from_its_page(app, pool, store, worker, sign_in) -> None:

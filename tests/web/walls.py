@@ -99,6 +99,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v/{token}/appraisal"): "capability",
     ("POST", "/api/v1/ballots"): "capability",
     ("POST", "/v/{token}/topic"): "capability",
+    ("POST", "/v/{token}/topic/join"): "capability",
     ("POST", "/t/{token}"): "intake",
     ("POST", "/t/{token}/join"): "intake",
     ("POST", "/tt/{token}/comment"): "capability",

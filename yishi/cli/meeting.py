@@ -142,7 +142,7 @@ def schedule_cmd(community: str, title: str, kind: str, at_text: str, place: str
     from domain.topic_events import Actor
     from workflows.meeting import ItemSpec
     from yishi.services.meeting_links import invitation_links
-    from yishi.services.meetings import add_topic, meeting_state, schedule_meeting, scheduled_event
+    from yishi.services.meetings import agenda_topic, meeting_state, schedule_meeting, scheduled_event
 
     settings = _keyed()
     by = Actor(kind=role, name=_who(name), account=f"cli:{_who(None)}", community=community)  # type: ignore[arg-type]
@@ -151,13 +151,14 @@ def schedule_cmd(community: str, title: str, kind: str, at_text: str, place: str
     specs, agenda = _parties(parties), tuple(ItemSpec(title=t) for t in items)
 
     async def go(client: Any, pool: Any) -> list[Any]:
-        meeting_id = await schedule_meeting(client, pool, event, settings=settings, parties=specs, items=agenda)
+        # the topics go in with the first items (checked first): no update races the workflow's first step
+        picked = [ItemSpec(title=(await agenda_topic(pool, t, community)).title, topic_id=t) for t in topics]
+        meeting_id = await schedule_meeting(client, pool, event, settings=settings, parties=specs,
+                                            items=(*agenda, *picked))
         for _ in range(200):  # the workflow invites the parties: their links follow
             if len((await meeting_state(pool, meeting_id)).parties) == len(specs):
                 break
             await asyncio.sleep(0.05)
-        for topic_id in topics:
-            await add_topic(client, pool, meeting_id, topic_id, by=by)
         return await invitation_links(pool, EventStore(pool), meeting_id, by=by.name,
                                       secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC))
 
@@ -226,11 +227,11 @@ def end_series_cmd(series_id: str, reason: str, name: str | None, role: str, lan
 @click.argument("meeting_id")
 @click.option("--topic", "topic_id", default=None, help="A taken topic (its title goes on the agenda).")
 @click.option("--title", default=None, help="A free item's title.")
-@click.option("--option", "options", multiple=True, help="ID=TEXT, an option of the item (repeatable).")
+@click.option("--option", "options", multiple=True, help="ID=TEXT, an option of the item or topic (repeatable).")
 @operator
 def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, options: tuple[str, ...],
                    name: str | None, role: str, lang: Lang) -> None:
-    """Put a taken topic, or a free item with its options, on the agenda."""
+    """Put a taken topic, or a free item, on the agenda (with its options when there is a choice to make)."""
     from yishi.services.meetings import add_item, add_topic
 
     if (topic_id is None) == (title is None):
@@ -239,7 +240,7 @@ def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, opt
     async def go(client: Any, pool: Any) -> Any:
         by = await _actor(pool, meeting_id, role, name)
         if topic_id is not None:
-            return await add_topic(client, pool, meeting_id, topic_id, by=by)
+            return await add_topic(client, pool, meeting_id, topic_id, by=by, options=_options(options))
         return await add_item(client, meeting_id, title=title or "", options=_options(options), by=by)
 
     _receipt(_run(go, lang))

@@ -89,7 +89,8 @@ async def schedule_meeting(client: Client, pool: asyncpg.Pool, event: MeetingSch
                            parties: tuple[PartySpec, ...] = (), items: tuple[ItemSpec, ...] = (),
                            holiday_file: HolidayFile | None = None) -> str:
     """Record the meeting (``MeetingScheduled``) and start its workflow, which invites ``parties``, puts ``items``
-    on the agenda and posts the notice. Returns the meeting id (also its stream's and its workflow's)."""
+    on the agenda and posts the notice; each item of a topic (checked with :func:`agenda_topic` first) is recorded
+    in the topic too (``TopicScheduled``). Returns the meeting id (also its stream's and its workflow's)."""
     try:
         _check_plan(event, parties, items)
     except MeetingError as exc:
@@ -101,6 +102,9 @@ async def schedule_meeting(client: Client, pool: asyncpg.Pool, event: MeetingSch
                           confirm=settings.meeting_confirm, holiday_file=holiday_file)
     await client.start_workflow("Meeting", params, id=event.meeting_id, task_queue=settings.task_queue,
                                 result_type=MeetingResult)
+    for n, item in enumerate(items, start=1):  # the workflow numbers its first items 1, 2, … in this order
+        if item.topic_id is not None:
+            await schedule_topic(client, item.topic_id, meeting_id=event.meeting_id, item_id=str(n), by=event.by)
     return event.meeting_id
 
 
@@ -118,19 +122,33 @@ async def add_item(client: Client, meeting_id: str, *, title: str, options: tupl
     return await update(client, meeting_id, "add_item", ItemInput(by=by, title=title, options=options))
 
 
-async def add_topic(client: Client, pool: asyncpg.Pool, meeting_id: str, topic_id: str, *, by: Actor) -> MeetingReceipt:
-    """Put a taken topic on the agenda: the item in the meeting, then ``TopicScheduled`` in the topic (both idempotent:
-    an interrupted step is finished by running it again)."""
+AGENDA_STATUSES = ("taken", "decided")
+"""A topic goes on an agenda once taken up, or again once decided (e.g. after its vote: who carries it out)."""
+
+
+async def agenda_topic(pool: asyncpg.Pool, topic_id: str, community: str, *, on_agenda: bool = False) -> Any:
+    """The topic's summary if it may go on an agenda of ``community``: the same community, and taken up or decided
+    (or already on this agenda: a retried step); else :class:`MeetingRefusedError` saying why."""
     summary = await topic_summary(pool, topic_id)
-    meeting = await meeting_state(pool, meeting_id)
-    if summary.community != meeting.community:
+    if summary.community != community:
         raise MeetingRefusedError(N_("topic %(topic)s belongs to community %(theirs)s, the meeting to %(ours)s"),
-                                  topic=topic_id, theirs=summary.community, ours=meeting.community)
-    on_agenda = any(i.topic_id == topic_id for i in meeting.items.values())
-    if summary.status != "taken" and not on_agenda:
+                                  topic=topic_id, theirs=summary.community, ours=community)
+    if summary.status not in AGENDA_STATUSES and not on_agenda:
         raise MeetingRefusedError(N_("topic %(topic)s is %(status)s; a topic is put on an agenda once it is taken "
                                      "up"), topic=topic_id, status=Label("topic_status", summary.status))
-    receipt = await update(client, meeting_id, "add_item", ItemInput(by=by, title=summary.title, topic_id=topic_id))
+    return summary
+
+
+async def add_topic(client: Client, pool: asyncpg.Pool, meeting_id: str, topic_id: str, *, by: Actor,
+                    options: tuple[Option, ...] = ()) -> MeetingReceipt:
+    """Put a taken topic on the agenda (with ``options`` when there is a choice to make, e.g. three sites): the item
+    in the meeting, then ``TopicScheduled`` in the topic (both idempotent: an interrupted step is finished by running
+    it again)."""
+    meeting = await meeting_state(pool, meeting_id)
+    on_agenda = any(i.topic_id == topic_id for i in meeting.items.values())
+    summary = await agenda_topic(pool, topic_id, meeting.community, on_agenda=on_agenda)
+    receipt = await update(client, meeting_id, "add_item", ItemInput(by=by, title=summary.title, topic_id=topic_id,
+                                                                       options=options))
     assert receipt.item_id is not None
     await schedule_topic(client, topic_id, meeting_id=meeting_id, item_id=receipt.item_id, by=by)
     return receipt

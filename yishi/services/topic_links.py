@@ -140,3 +140,15 @@ async def raise_from_owner_link(client: Client, pool: asyncpg.Pool, holder: Link
     form = TopicForm(community=community, title=title, description=description, building=building, room=room)
     who = Proposer(source="owner_link", kind="owner", person=f"owner:{holder.owner_id}")
     return await raise_topic(client, pool, form, who, photos, settings=settings, now=now, topic_id=topic_id)
+
+
+async def support_from_owner_link(pool: asyncpg.Pool, holder: LinkHolder, topic_id: str, *, secret_key: str,
+                                  now: datetime) -> tuple[str, Capability]:
+    """"Already raised: join it" from an owner's personal link: the owner (``owner:<id>``) supports ``topic_id`` of
+    the community of the link's deliberation; another community's topic (or none) is refused."""
+    community = await deliberation_community(pool, holder.deliberation_id)
+    topic, _, _ = await load_topic(EventStore(pool), topic_id)
+    if not topic.topic_id or topic.community != community:
+        raise TopicRefusedError(N_("this topic belongs to another community"))
+    return await support_topic(pool, topic_id, supporter=f"owner:{holder.owner_id}", kind="owner",
+                               secret_key=secret_key, now=now)

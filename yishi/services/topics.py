@@ -170,11 +170,11 @@ async def topic_figures(pool: asyncpg.Pool, communities: list[str] | None = None
     (one community's for its public page, the street office's communities for its view; ``None``: all)."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT e.type, e.occurred_at, e.payload->>'answer' AS answer FROM events e JOIN topics t"
+            "SELECT e.type, e.occurred_at, e.payload->>'answer' AS answer, e.stream_id FROM events e JOIN topics t"
             " ON t.topic_id = e.stream_id WHERE e.type = ANY($1::text[])"
             " AND ($2::text[] IS NULL OR t.community = ANY($2::text[])) ORDER BY e.occurred_at",
             list(FIGURE_TYPES), communities)
-    return monthly((r["type"], r["occurred_at"], r["answer"]) for r in rows)
+    return monthly((r["type"], r["occurred_at"], r["answer"], r["stream_id"]) for r in rows)
 
 
 async def rebuild_topics(pool: asyncpg.Pool) -> int:

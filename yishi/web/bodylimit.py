@@ -62,6 +62,11 @@ INTAKE_PATH = re.compile(r"^/t/[A-Za-z0-9_-]{43}$")
 link itself is checked (a live intake link, one indexed lookup) before a byte of the body is read."""
 
 
+OWNER_TOPIC_PATH = re.compile(r"^/v/[A-Za-z0-9_-]{20,64}/topic$")
+"""An owner's topic with photos through the personal voting link (yishi/web/topic_owner.py): the link is checked
+(a live voting link) before a byte of the body is read, as the intake link's."""
+
+
 def intake_limit(scope: dict[str, Any]) -> int:
     """The photos a topic may carry (``YISHI_TOPIC_PHOTO_MAX_COUNT`` × ``..._MAX_BYTES``) and the form's fields."""
     settings = scope["app"].state.settings
@@ -112,7 +117,8 @@ class BodyLimit:
 
     def limit_for(self, scope: dict[str, Any]) -> int:
         upload = self.uploads.get(scope.get("path", ""))
-        if upload is None and INTAKE_PATH.match(scope.get("path", "")) and "app" in scope:
+        path = scope.get("path", "")
+        if upload is None and (INTAKE_PATH.match(path) or OWNER_TOPIC_PATH.match(path)) and "app" in scope:
             return intake_limit(scope)
         return self.limit if upload is None else upload.limit
 
@@ -133,6 +139,13 @@ class BodyLimit:
             refusal = await intake_upload_refusal(Request(scope))
             if refusal is not None:
                 log.info("web.upload_refused", path="/t/…", status=refusal.status_code)
+                return await _closing(refusal, scope, receive, send)
+        if upload is None and OWNER_TOPIC_PATH.match(scope.get("path", "")):
+            from yishi.web.topic_owner import owner_upload_refusal
+
+            refusal = await owner_upload_refusal(Request(scope))
+            if refusal is not None:
+                log.info("web.upload_refused", path="/v/…/topic", status=refusal.status_code)
                 return await _closing(refusal, scope, receive, send)
         started: list[int] = []
 

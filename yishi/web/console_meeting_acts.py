@@ -21,7 +21,16 @@ from domain.roll import Scope
 from domain.topic_events import Milestone
 from workflows.meeting_parts import TicketSpec
 from yishi.services import meetings as service
-from yishi.web.console_meetings import CLERKS, PARTY_KINDS, actor_of, meeting_page, router, visible_meeting
+from yishi.web.console_meetings import (
+    CLERKS,
+    PARTY_KINDS,
+    actor_of,
+    agenda_topics,
+    meeting_page,
+    options_of,
+    router,
+    visible_meeting,
+)
 from yishi.web.render import page_translator
 from yishi.web.staff import Staff, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
@@ -40,7 +49,9 @@ class FormError(DomainError):
 async def page_context(request: Request, staff: Staff, m: Meeting) -> dict[str, Any]:
     """What the meeting's page shows besides the meeting: the rolls a vote can use (the community's deliberations)."""
     rolls = [] if m.deliberation_id else await service.community_rolls(request.app.state.pool, m.community)
-    return {"rolls": rolls, "decision_kinds": DECISION_KINDS,
+    on_agenda = {i.topic_id for i in m.items.values()}
+    topics = [t for t in await agenda_topics(request, staff, m.community) if t["topic_id"] not in on_agenda]
+    return {"rolls": rolls, "topics": topics, "decision_kinds": DECISION_KINDS,
             "party_kinds": PARTY_KINDS, "categories": CATEGORIES}
 
 
@@ -55,11 +66,7 @@ def _date(text: str, what: str) -> date | None:
 
 def _options(form: dict[str, str]) -> tuple[Option, ...]:
     """``options``: one per line, ``A=东门车棚`` or just the text (lettered A, B, C …)."""
-    out = []
-    for n, line in enumerate(x.strip() for x in form.get("options", "").splitlines() if x.strip()):
-        key, sep, text = line.partition("=")
-        out.append(Option(id=key.strip(), text=text.strip()) if sep else Option(id=chr(ord("A") + n), text=line))
-    return tuple(out)
+    return options_of(form.get("options", ""))
 
 
 def _milestones(text: str) -> tuple[Milestone, ...]:
@@ -107,7 +114,7 @@ async def _act(request: Request, staff: Staff, m: Meeting, form: dict[str, str])
     if action == "item":
         await service.add_item(client, mid, title=form.get("title", "")[:400], options=_options(form), by=by)
     elif action == "topic":
-        await service.add_topic(client, pool, mid, form.get("topic_id", "").strip()[:40], by=by)
+        await service.add_topic(client, pool, mid, form.get("topic_id", "").strip()[:40], by=by, options=_options(form))
     elif action == "invite":
         kind = form.get("party_kind", "")
         if kind not in PARTY_KINDS:

@@ -19,14 +19,23 @@ from fastapi.responses import RedirectResponse
 
 from domain.errors import DomainError
 from domain.legal_calendar import BEIJING
-from domain.meeting_events import PartySpec
+from domain.meeting_events import Option, PartySpec
 from domain.meeting_series import SeriesPlanned
 from domain.meeting_state import Meeting
 from domain.topic_events import Actor
+from workflows.meeting_inputs import ItemSpec
 from yishi.services.console import home_community, may_see_community
 from yishi.services.meeting_links import invitation_links
 from yishi.services.meeting_series import new_series_id, plan_series
-from yishi.services.meetings import list_meetings, meeting_state, schedule_meeting, scheduled_event
+from yishi.services.meetings import (
+    AGENDA_STATUSES,
+    agenda_topic,
+    list_meetings,
+    meeting_state,
+    schedule_meeting,
+    scheduled_event,
+)
+from yishi.services.topics import list_topics
 from yishi.web.render import not_found_page, page_translator, render
 from yishi.web.sheets import qr_data_uri
 from yishi.web.staff import Staff, require, staff_form
@@ -40,6 +49,25 @@ CLERKS = ("committee", "grid_worker", "street_office")  # domain/meeting_command
 KINDS = ("weekend_hall", "council", "seven_pm")
 PARTY_KINDS = ("party_member", "residents_committee", "owner_rep", "property_company", "department")
 PARTY_ROWS = 5
+PICKED_TOPICS = 30  # taken topics offered on the agenda picker, newest first
+
+
+def options_of(text: str) -> tuple[Option, ...]:
+    """Options, one per line: ``A=东门车棚`` or just the text (lettered A, B, C …)."""
+    out = []
+    for n, line in enumerate(x.strip() for x in text.splitlines() if x.strip()):
+        key, sep, label = line.partition("=")
+        out.append(Option(id=key.strip(), text=label.strip()) if sep else Option(id=chr(ord("A") + n), text=line))
+    return tuple(out)
+
+
+async def agenda_topics(request: Request, staff: Staff, community: str | None) -> list[dict[str, Any]]:
+    """The accepted topics an agenda can take (taken up, or decided and back for who carries it out): the
+    community's, or those of every community the account may see (a street office)."""
+    rows = [row for status in AGENDA_STATUSES
+            for row in await list_topics(request.app.state.pool, community=community, status=status,
+                                         limit=PICKED_TOPICS)]
+    return [r for r in rows if may_see_community(staff.account, r["community"])][:PICKED_TOPICS]
 
 
 def actor_of(staff: Staff, community: str) -> Actor:
@@ -74,10 +102,18 @@ async def _list_page(request: Request, staff: Staff, status: int = 200, error: s
     home = home_community(staff.account)
     try:
         rows = await list_meetings(request.app.state.pool, community=home)
+        topics = await agenda_topics(request, staff, home)
     except UNAVAILABLE:
         return unavailable(request)
     return _page(request, "console_meetings.html", staff, status, rows=rows, home=home, error=error,
-                 fields=fields or {}, kinds=KINDS, party_kinds=PARTY_KINDS, party_rows=range(1, PARTY_ROWS + 1))
+                 fields=fields or {}, kinds=KINDS, party_kinds=PARTY_KINDS, party_rows=range(1, PARTY_ROWS + 1),
+                 topics=topics)
+
+
+def _picked(form: dict[str, str]) -> list[tuple[str, tuple[Option, ...]]]:
+    """The topics ticked on the scheduling form (``topic_<id>``), each with its options (``options_<id>``)."""
+    return [(key.removeprefix("topic_")[:40], options_of(form.get("options_" + key.removeprefix("topic_"), "")))
+            for key in form if key.startswith("topic_topic-")][:PICKED_TOPICS]
 
 
 @router.get("/console/meetings")
@@ -119,8 +155,13 @@ async def schedule(request: Request) -> Response:
     if not community or starts is None or kind not in KINDS:
         return await _list_page(request, staff, 422, tr.gettext(
             "Fill in the community, the kind and the start (e.g. 2026-05-08 19:00)."), form)
+    if form.get("weekly") and _picked(form):
+        return await _list_page(request, staff, 422, tr.gettext(
+            "A series takes no topics: schedule it, then put the topics on one of its meetings."), form)
     by, now, settings = actor_of(staff, community), clock(request), request.app.state.settings
     try:
+        picked = tuple([ItemSpec(title=(await agenda_topic(request.app.state.pool, topic_id, community)).title,
+                                 topic_id=topic_id, options=options) for topic_id, options in _picked(form)])
         client = await temporal_client(request)
         if form.get("weekly"):
             until = form.get("until", "").strip()
@@ -137,7 +178,7 @@ async def schedule(request: Request) -> Response:
         event = scheduled_event(community=community, title=form.get("title", "")[:200], kind=kind,  # type: ignore[arg-type]
                                 starts_at=starts, place=form.get("place", "")[:200], by=by, now=now)
         meeting_id = await schedule_meeting(client, request.app.state.pool, event, settings=settings,
-                                            parties=_parties(form))
+                                            parties=_parties(form), items=picked)
     except ValueError:
         return await _list_page(request, staff, 422, tr.gettext("Write the last date like 2026-12-31."), form)
     except DomainError as exc:
@@ -196,7 +237,9 @@ async def links(request: Request, meeting_id: str) -> Response:
              reissued=reissue)
     sheets = []
     for cap in issued:
+        if reissue is not None and cap.holder != reissue:
+            continue  # a replaced link: only the new one is shown, the others are printed as before
         url = cap.url(base)
         party = meeting.parties.get(cap.holder)
         sheets.append({"holder": cap.holder, "party": party, "url": url, "qr": qr_data_uri(url)})
-    return _page(request, "console_meeting_links.html", staff, m=meeting, sheets=sheets)
+    return _page(request, "console_meeting_links.html", staff, m=meeting, sheets=sheets, reissued=reissue)

@@ -47,6 +47,8 @@ from yishi.web.voter import UNAVAILABLE, clock, too_many, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
+BACK_TO_TOPIC = N_("Back to the topic")
+BACK_TO_FORM = N_("Back to the form")
 DEVICE_COOKIE = "yishi_intake"
 FIELDS = ("title", "description", "building", "room", "phone", "kind")
 KINDS = ("resident", "owner", "tenant")
@@ -185,7 +187,8 @@ async def intake_raise(request: Request, token: str) -> Response:
         return _intake_page(request, link, token, 422, step=2, values=values, similar=[], problems=problems,
                             photos_lost=bool(photos))
     except TopicRefusedError as exc:
-        return message_page(request, 409, N_("This could not be done"), text=tr.error(exc), back_url=f"/t/{token}")
+        return message_page(request, 409, N_("This could not be done"), text=tr.error(exc), back_url=f"/t/{token}",
+                            back_label=BACK_TO_FORM)
     except LinkError:
         return _invalid_link(request)
     except TEMPORAL_UNAVAILABLE:
@@ -221,7 +224,7 @@ async def intake_join(request: Request, token: str) -> Response:
                                                  secret_key=state.secret_key, now=clock(request))
     except TopicRefusedError as exc:
         return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
-                            back_url=f"/t/{token}")
+                            back_url=f"/t/{token}", back_label=BACK_TO_FORM)
     except LinkError:
         return _invalid_link(request)
     except UNAVAILABLE:
@@ -277,7 +280,7 @@ async def tracking_comment(request: Request, token: str) -> Response:
                            text=form.get("text", "")[:4000], now=clock(request), comment_id=comment_id)
     except TopicRefusedError as exc:
         return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
-                            back_url=f"/tt/{token}")
+                            back_url=f"/tt/{token}", back_label=BACK_TO_TOPIC)
     except UNAVAILABLE:
         return unavailable(request)
     return RedirectResponse(f"/tt/{token}#comments", status_code=303)
@@ -295,10 +298,10 @@ async def tracking_feedback(request: Request, token: str) -> Response:
                                  comment=form.get("text", "")[:4000], now=clock(request))
     except TopicRefusedError as exc:
         return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
-                            back_url=f"/tt/{token}")
+                            back_url=f"/tt/{token}", back_label=BACK_TO_TOPIC)
     except TEMPORAL_UNAVAILABLE:
         return workflow_busy(request)
     except UNAVAILABLE:
         return unavailable(request)
-    return message_page(request, 200, N_("Recorded. Thank you."), back_url=f"/tt/{token}")
+    return message_page(request, 200, N_("Recorded. Thank you."), back_url=f"/tt/{token}", back_label=BACK_TO_TOPIC)
 
