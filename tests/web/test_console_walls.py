@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -20,7 +21,10 @@ from tests.escalation.seed import AS_OF, seed
 from tests.web.conftest import BASE_URL, SECRET
 from tests.web.test_matters import page_until
 from tests.workflows.conftest import estate_roll, running_worker, stream_types
+from yishi.services.capabilities import intake_subject
 from yishi.services.procedures import StartRequest, start_procedure
+from yishi.services.topic_intake import Proposer, TopicForm, raise_topic
+from yishi.services.topic_links import intake_link
 from yishi.settings import Settings
 from yishi.temporal_client import DATA_CONVERTER
 
@@ -167,3 +171,48 @@ async def test_rates_count_a_committees_own_community_only(app, sign_in, store, 
     assert f'<option value="{mine}">' in everything.text and f'<option value="{theirs}">' in everything.text
     filtered = await street.get("/console/escalations/rates", params={**march, "community": mine})
     assert total_assigned(filtered.text) == 8 and f'<option value="{mine}" selected>' in filtered.text
+
+
+async def test_streams_no_registry_places_are_hidden_from_a_community_bound_account(
+        app, sign_in, store, pool, settings, temporal_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a topic stream and a community's intake-link stream are no deliberation and no meeting. The audit
+    page and its export took any id with events; the wall let a community-bound account through for an id neither
+    registry lists. A committee of another community now gets the unknown id's 404 on every console GET with a
+    deliberation id; an auditor, bound to no community, still audits them."""
+    theirs = f"community-a-{uuid.uuid4().hex[:6]}"  # ASCII: the ids appear in the paths as they are
+    temporal = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
+    queue = f"walls-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    async with running_worker(WorkflowEnvironment.from_client(temporal), store, pool, queue):
+        raised = await raise_topic(temporal, pool, TopicForm(community=theirs, title="3号楼楼道堆物",
+                                                             description="纸箱堆到二楼"),
+                                   Proposer(source="intake", kind="resident"),
+                                   settings=settings.model_copy(update={"task_queue": queue}), now=now)
+        try:
+            await intake_link(pool, store, theirs, None, by="test", secret_key=SECRET, now=now)
+            streams = (raised.topic_id, intake_subject(theirs))
+            for stream in streams:
+                assert await stream_types(store, stream), stream
+            outsider = await sign_in("committee", community=other_community())
+            reads = sorted(path for method, path in staff_routes(app) if method == "GET")
+            assert {"/console/d/{deliberation_id}/audit", "/console/d/{deliberation_id}/audit/export.zip"} <= set(
+                reads)
+            unknown_id = f"topic-{uuid.uuid4().hex[:12]}"
+            shown = []
+            for stream in streams:
+                for template in reads:
+                    def path(deliberation_id: str, template: str = template) -> str:
+                        return re.sub(r"\{[^}]+\}", "n-1", template.replace("{deliberation_id}", deliberation_id))
+
+                    hidden = await outsider.get(path(stream))
+                    if hidden.status_code != 404:
+                        shown.append((path(stream), hidden.status_code, hidden.headers.get("content-type")))
+                        continue
+                    same_as_unknown(hidden, await outsider.get(path(unknown_id)), stream, unknown_id)
+            assert not shown, "\n".join(map(str, shown))
+            auditor = await sign_in("auditor", community=None)
+            for stream in streams:
+                page = await auditor.get(f"/console/d/{stream}/audit")
+                assert page.status_code == 200 and stream in page.text, stream
+        finally:
+            await temporal.get_workflow_handle(raised.topic_id).terminate("test done")

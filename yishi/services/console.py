@@ -251,17 +251,28 @@ async def deliberation_community(pool: asyncpg.Pool, deliberation_id: str) -> st
         return await conn.fetchval("SELECT community FROM deliberations WHERE id = $1", deliberation_id)
 
 
-async def may_see_deliberation(pool: asyncpg.Pool, account: Account, deliberation_id: str) -> bool:
-    """The community rule (:func:`may_see_community`) for one deliberation, by its registry row.
+async def console_stream_community(pool: asyncpg.Pool, stream_id: str) -> str | None:
+    """The community of a stream the console shows under ``/console/d/{id}``, by the registry that lists it: a
+    deliberation's (and its re-vote boxes', ``…~r2``) by ``deliberations``, a meeting's (its notices' delivery
+    board) by ``meetings``. None for any other id: a topic, a ticket, a ledger, a capability or structure stream
+    (they have pages and walls of their own), or an id nothing lists."""
+    async with pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT community FROM deliberations WHERE id = $1"
+            " UNION ALL SELECT community FROM meetings WHERE meeting_id = $2 LIMIT 1",
+            deliberation_of(stream_id), stream_id)
 
-    Asks the database only for a community-bound account. A re-vote's box (``…~r2``) has the community of
-    its deliberation; a meeting's id (its notices' delivery board) the meeting's community. An id neither lists
-    has no community: it is not hidden (its page then answers "not found" itself, or shows a bare stream).
+
+async def may_see_deliberation(pool: asyncpg.Pool, account: Account, deliberation_id: str) -> bool:
+    """The community rule (:func:`may_see_community`) for one ``/console/d/{id}`` stream, denying by default.
+
+    An account bound to no community (street office, department, auditor) passes without asking the database;
+    its role decides. A community-bound account (committee, grid worker) sees the stream only when
+    :func:`console_stream_community` places it in its own community or the unassigned one: a stream whose
+    community cannot be established (a topic, a ticket, a ledger, an intake-link stream, an unknown id) is
+    hidden from it, and the page answers the 404 an unknown id gets (issue 17).
     """
     if home_community(account) is None:
         return True
-    community = await deliberation_community(pool, deliberation_of(deliberation_id))
-    if community is None:  # a meeting's id: its notices' delivery board (activities/meeting_notices.py)
-        async with pool.acquire() as conn:
-            community = await conn.fetchval("SELECT community FROM meetings WHERE meeting_id = $1", deliberation_id)
-    return community is None or may_see_community(account, community)
+    community = await console_stream_community(pool, deliberation_id)
+    return community is not None and may_see_community(account, community)

@@ -160,8 +160,12 @@ def _too_long(request: Request, deliberation_id: str) -> Response:
 
 
 async def _staff_for(request: Request, deliberation_id: str) -> Staff | Response:
-    """The signed-in member (one of :data:`AUDIT_STAFF`, community rule applied) for a deliberation that exists;
-    else the page to answer with (an unknown id gets the same 404 as a hidden one)."""
+    """The signed-in member (one of :data:`AUDIT_STAFF`, community rule applied) for a stream that exists; else
+    the page to answer with (an unknown id gets the same 404 as a hidden one).
+
+    Any stream with events is known here (an auditor audits a topic, a ticket or a ledger too), so the wall
+    decides who reaches it: ``require`` hides from a committee every id that is not a deliberation or meeting of
+    its own community (services/console.py ``may_see_deliberation``)."""
     staff = await require(request, *AUDIT_STAFF)
     if isinstance(staff, Response):
         return staff

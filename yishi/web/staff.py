@@ -68,8 +68,9 @@ async def require(request: Request, *roles: str) -> Staff | Response:
 
 
 async def within_community(request: Request, staff: Staff) -> Staff | Response:
-    """``staff`` unless the route's deliberation belongs to a community the account may not see
-    (services/console.py ``may_see_deliberation``, the rule the console list filters by).
+    """``staff`` unless the route's stream is one the account may not see (services/console.py
+    ``may_see_deliberation``, the rule the console list filters by): for a community-bound account, only a
+    deliberation (or re-vote box) or meeting of its own community or the unassigned one; any other id is hidden.
 
     A hidden deliberation answers the 404 page an unknown id gets, never a 403: a committee member of one
     community cannot learn which deliberations another community has. Routes without the parameter pass.
