@@ -22,7 +22,6 @@ from activities.eventstore import EventStore
 from activities.topics import load_topic, project_topic
 from domain.errors import N_, DomainError
 from domain.topic_events import Actor, TopicDecision, TopicSummary
-from domain.topic_figures import FIGURE_TYPES, MonthFigures, monthly
 from domain.topic_state import Topic
 from domain.topics import TopicError, summary
 from workflows.topic_inputs import (
@@ -35,6 +34,7 @@ from workflows.topic_inputs import (
     TopicReceipt,
 )
 from yishi.i18n.errors import refusal
+from yishi.services.figures import topic_figures
 
 __all__ = ["Actor", "TopicDecision", "TopicSummary", "TopicRefusedError", "schedule_topic", "record_decision",
            "topic_summary", "take", "decline", "merge", "resolve", "complete_milestone", "topic_state",
@@ -163,18 +163,6 @@ async def waiting_for(pool: asyncpg.Pool, org: str) -> list[dict[str, Any]]:
             "SELECT topic_id, community, building, title, status, supporters, take_up_org, take_up_due, overdue,"
             " raised_at FROM topics WHERE take_up_org = $1 ORDER BY take_up_due, raised_at", org)
     return [dict(r) for r in rows]
-
-
-async def topic_figures(pool: asyncpg.Pool, communities: list[str] | None = None) -> list[MonthFigures]:
-    """Raised, taken, decided, resolved, closed, declined and satisfaction per Beijing month, from the topic streams
-    (one community's for its public page, the street office's communities for its view; ``None``: all)."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT e.type, e.occurred_at, e.payload->>'answer' AS answer, e.stream_id FROM events e JOIN topics t"
-            " ON t.topic_id = e.stream_id WHERE e.type = ANY($1::text[])"
-            " AND ($2::text[] IS NULL OR t.community = ANY($2::text[])) ORDER BY e.occurred_at",
-            list(FIGURE_TYPES), communities)
-    return monthly((r["type"], r["occurred_at"], r["answer"], r["stream_id"]) for r in rows)
 
 
 async def rebuild_topics(pool: asyncpg.Pool) -> int:
