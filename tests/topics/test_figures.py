@@ -94,10 +94,9 @@ async def meeting(store, pool, community: str, starts: datetime, *, held: bool, 
 
 async def test_meetings_held_per_month_by_hand_count(store, pool) -> None:
     """Hand count: March — two meetings held (one closed at 23:00 on 31 March in Beijing, 15:00 UTC) and one where
-    a guest signed in and minutes were recorded but the meeting was cancelled (not
-    held); April — one held, one scheduled and signed in but not
-    closed yet (not held). With the two March topics: March raised 2, held 2; April raised 0, held 1. Another
-    community's held meeting (it has no topic) counts there only."""
+    a guest signed in and minutes were recorded but the meeting was cancelled (not held); April — one held, one
+    scheduled and signed in but not closed yet (not held). With the two March topics: March raised 2, held 2; April
+    raised 0, held 1. Another community's held meeting (it has no topic) counts there only."""
     community = f"meet{uuid.uuid4().hex[:6]}"
     await topic(store, pool, community, MARCH, "p:a")
     await topic(store, pool, community, MARCH, "p:b")

@@ -118,6 +118,7 @@ def _install_pages(app: FastAPI) -> None:
         console_companies,
         console_complaint,
         console_deliveries,
+        console_figures,
         console_links,
         console_meeting_acts,
         console_meetings,
@@ -188,7 +189,8 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_account.router)
     app.include_router(topic_pages.router)
     app.include_router(topic_owner.router)
-    app.include_router(topic_public.router)  # before console_topics: /console/topics/figures.csv is not a topic id
+    app.include_router(topic_public.router)
+    app.include_router(console_figures.router)  # before console_topics: /console/topics/figures is not a topic id
     app.include_router(console_topics.router)
     assert console_meeting_acts.router is console_meetings.router  # the acts are routes of the meetings' router
     app.include_router(console_meetings.router)

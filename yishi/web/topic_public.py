@@ -1,34 +1,25 @@
 """A community's public topic page (no names, no phone numbers, no rooms, no descriptions: titles, buildings,
-statuses, supporter counts and the monthly figures), and the CSV of the monthly figures for the street office and
-the committee (one row per community and month).
+statuses, supporter counts and the monthly figures with their chart). The console's figures page and its CSV and
+XLSX exports are in yishi/web/console_figures.py.
 
 The public page is a GET that changes nothing; a community with no topic answers 404, so the page does not repeat
-whatever is typed in its address. The CSV follows the console list's wall: a community-bound account gets its own
-community's rows, the street office every community's.
+whatever is typed in its address.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from domain.numbers import percent
-from domain.topic_figures import MonthFigures
-from yishi.services.console import home_community
-from yishi.services.csvsafe import write_csv
 from yishi.services.topics import list_topics, topic_figures
+from yishi.web.figures_chart import chart
 from yishi.web.render import not_found_page, render
-from yishi.web.staff import require
 from yishi.web.voter import UNAVAILABLE, unavailable
 
 router = APIRouter()
 PUBLIC_STATUSES = ("raised", "taken", "scheduled", "decided", "voting", "following_up", "routed", "resolved",
                    "closed", "declined")
-CSV_ROLES = ("committee", "street_office", "auditor")
-CSV_HEADER = ("community", "month", "raised", "taken", "decided", "resolved", "closed", "declined", "satisfied",
-              "basically_satisfied", "not_satisfied", "satisfaction_rate")
 
 
 def public_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,35 +41,4 @@ async def community_topics(request: Request, community: str) -> Response:
     shown = public_rows(rows)
     groups = [(status, [r for r in shown if r["status"] == status]) for status in PUBLIC_STATUSES]
     return render(request, "topic_public.html", community=community, groups=[g for g in groups if g[1]],
-                  figures=figures, total=len(shown))
-
-
-def _rate(month: MonthFigures) -> str:
-    rate = month.satisfaction_rate
-    return "" if rate is None else percent(rate)
-
-
-@router.get("/console/topics/figures.csv")
-async def figures_csv(request: Request) -> Response:
-    staff = await require(request, *CSV_ROLES)
-    if isinstance(staff, Response):
-        return staff
-    home = home_community(staff.account)
-    pool = request.app.state.pool
-    try:
-        async with pool.acquire() as conn:
-            communities = [r["community"] for r in await conn.fetch(
-                "SELECT DISTINCT community FROM topics WHERE ($1::text IS NULL OR community = $1) ORDER BY community",
-                home)]
-        rows = []
-        for community in communities:
-            for m in await topic_figures(pool, [community]):
-                rows.append([community, m.month, m.raised, m.taken, m.decided, m.resolved, m.closed, m.declined,
-                             m.answers["satisfied"], m.answers["basically_satisfied"], m.answers["not_satisfied"],
-                             _rate(m)])
-    except UNAVAILABLE:
-        return unavailable(request)
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    return Response(write_csv(CSV_HEADER, rows).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="yishi-topic-figures-{stamp}.csv"',
-                             "Cache-Control": "no-store"})
+                  figures=figures, chart=chart(figures), total=len(shown))
