@@ -102,3 +102,32 @@ async def test_the_public_page_chart_on_a_phone(browser, live_server, pool, stor
         await assert_accessible(page, "public topic page with the chart")
     finally:
         await phone.close()
+
+
+@pytest.mark.browser
+async def test_the_street_office_reads_the_figures_page_on_a_laptop(browser, live_server, pool, store,
+                                                                     artifacts_dir) -> None:
+    from tests.web.conftest import PASSWORD
+    from yishi.services.accounts import add_account
+
+    community = f"北湖社区-{uuid.uuid4().hex[:6]}"
+    await seed(store, pool, community)
+    name = f"街道-{uuid.uuid4().hex[:6]}"
+    await add_account(pool, name, "street_office", PASSWORD, community=None)
+    laptop = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await laptop.new_page()
+    try:
+        await page.goto(f"{live_server}/login")
+        await page.get_by_label("账号").fill(name)
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()
+        await page.get_by_role("link", name="议题", exact=True).click()
+        await page.locator("#figures-page").click()
+        table = page.locator(f'table.figures[data-community="{community}"]')
+        await table.wait_for()
+        assert await table.locator("tbody tr").count() == 2
+        assert await page.locator("svg.fig-bars").count() >= 1
+        await shot(page, artifacts_dir, "console-topic-figures-zh")
+        await assert_accessible(page, "console figures page")
+    finally:
+        await laptop.close()
