@@ -787,6 +787,51 @@ async def companies_items(w: World) -> None:
     assert (await companies.register(w.store, street)).owner_weight == "area"
 
 
+async def companies_register(w: World, path: str, fields: dict[str, str]) -> None:
+    """A company, an estate or a ticket posted by another street's office (even naming HOME's street in the form)
+    changes its own register at most, never HOME's street's; a committee account is not let in; HOME's street
+    office does it."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+
+    street = await street_register(w.store, utcnow())
+    stream = register_stream(street)
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post(path, data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    outsider = await w.sign_in("street_office", organisation=f"s{uuid.uuid4().hex[:8]}")
+    aside = await outsider.post(path, data={**await w.form(outsider), **fields, "street": street})
+    assert aside.status_code in (303, 422) and await written(w.store, w.pool, stream) == before, path
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post(path, data={**await w.form(office), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def companies_company(w: World) -> None:
+    await companies_register(w, "/console/companies/company", {"credit_code": "91110000600037341L",
+                                                               "name": "新城物业"})
+
+
+async def companies_estate(w: World) -> None:
+    from tests.points.appraisal_setup import GOOD
+    await companies_register(w, "/console/companies/estate", {"estate": "和美园", "community": HOME,
+                                                              "credit_code": GOOD, "since": "2024-03-01"})
+
+
+async def companies_ticket(w: World) -> None:
+    from domain.escalation import EscalationOpened
+    from tests.points.appraisal_setup import BAD
+    from yishi.services.folds import new_events
+
+    ticket_id = f"esc-{uuid.uuid4().hex[:12]}"
+    await w.store.append(ticket_id, new_events([EscalationOpened(
+        at=utcnow(), ticket_id=ticket_id, parent_id=None, community="xfl", category="housing", subject="电梯停运",
+        detail="3号楼", initiator="O321", initiator_kind="owner", levels=(), outcomes=("resolved",))]))
+    await companies_register(w, "/console/companies/ticket", {"ticket_id": ticket_id, "credit_code": BAD})
+
+
 async def appraisal_open(w: World) -> None:
     """A committee of another community names HOME's estate: refused as not one of its estates, nothing scheduled
     in the street's register; HOME's committee opens it."""
@@ -1041,6 +1086,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/appraisals/{appraisal_id}/links"): appraisal_links,
     ("POST", "/console/appraisals/{appraisal_id}/close"): appraisal_close,
     ("POST", "/console/companies/items"): companies_items,
+    ("POST", "/console/companies/company"): companies_company,
+    ("POST", "/console/companies/estate"): companies_estate,
+    ("POST", "/console/companies/ticket"): companies_ticket,
 }
 
 
