@@ -993,6 +993,38 @@ async def points_shop_link(w: World) -> None:
     await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
 
 
+async def link_revoke(w: World, path: str, stream: str, fields: dict[str, str]) -> None:
+    """Another community's account (committee or grid worker) revokes HOME's printed link by its holder: not a live
+    link of its own community, nothing revoked in HOME's stream and the link still works; HOME's committee revokes
+    it (recorded with who and why)."""
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields, "community": HOME})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{path} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert "CapabilityRevoked" in await stream_types(w.store, stream)
+
+
+async def points_shop_revoke(w: World) -> None:
+    shop = f"超市-{uuid.uuid4().hex[:6]}"
+    await points.shop_link(w.pool, w.store, HOME, shop, by=COMMITTEE, secret_key=SECRET, now=utcnow())
+    await link_revoke(w, "/console/points/shop-link/revoke", points_stream(HOME), {"shop": shop, "reason": "退出"})
+
+
+async def volunteers_revoke(w: World) -> None:
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    await volunteers.poster_link(w.pool, w.store, HOME, "green", by=COMMITTEE, secret_key=SECRET, now=utcnow())
+    await link_revoke(w, "/console/volunteers/revoke", volunteers_stream(HOME),
+                      {"kind": "team", "team": "green", "reason": "海报被撕"})
+
+
 async def volunteers_qr(w: World) -> None:
     """Another community's account asks for HOME's activity's check-in code: no such activity in its own roster, no
     link issued in HOME's stream; HOME's committee prints it."""
@@ -1076,6 +1108,8 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/points/rule"): points_rule,
     ("POST", "/console/points/vote-participation"): points_vote_participation,
     ("POST", "/console/points/shop-link"): points_shop_link,
+    ("POST", "/console/points/shop-link/revoke"): points_shop_revoke,
+    ("POST", "/console/volunteers/revoke"): volunteers_revoke,
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,

@@ -81,6 +81,8 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/points/rule"): "own community",
     ("POST", "/console/points/vote-participation"): "own community",
     ("POST", "/console/points/shop-link"): "own community",
+    ("POST", "/console/points/shop-link/revoke"): "own community",
+    ("POST", "/console/volunteers/revoke"): "own community",
     ("POST", "/console/volunteers/activity"): "own community",
     ("POST", "/console/volunteers/check"): "own community",
     ("POST", "/console/volunteers/hours"): "own community",
