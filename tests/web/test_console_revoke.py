@@ -9,11 +9,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from domain.points_events import points_stream
 from domain.volunteer_decide import ScheduleActivity
 from domain.volunteer_events import volunteers_stream
-from tests.web.test_console_volunteers import a_team
+from tests.web.conftest import SECRET
+from tests.web.test_browser import assert_accessible, shot
+from tests.web.test_console_volunteers import a_team, signed_in_page
 from tests.web.test_person_pages import COMMITTEE, csrf_of
 from tests.web.test_shop_clerk import a_redemption
 from yishi.services import points, volunteers
@@ -97,3 +100,25 @@ async def test_a_poster_and_a_check_in_code_are_revoked_from_the_volunteers_cons
     assert "作废这张海报" not in (await committee.get("/console/volunteers")).text
     again = await volunteers.poster_link(pool, store, community, "green", by=COMMITTEE, secret_key=key, now=now)
     assert again.generation == 2 and again.token != poster.token
+
+
+@pytest.mark.browser
+async def test_a_poster_is_revoked_in_chromium(browser, live_server, pool, store, artifacts_dir) -> None:  # type: ignore
+    community = f"幸福社区-{uuid.uuid4().hex[:6]}"
+    await a_team(pool, store, community)
+    poster = await volunteers.poster_link(pool, store, community, "green", by=COMMITTEE, secret_key=SECRET,
+                                          now=datetime.now(UTC))
+    context, page, name = await signed_in_page(browser, live_server, pool, community)
+    try:
+        await page.goto(f"{live_server}/console/volunteers")
+        await page.get_by_label("作废原因（会记录下来供审计查看）").fill("海报被撕")
+        await assert_accessible(page, "volunteers console with a poster in use")
+        await page.get_by_role("button", name="作废这张海报").click()
+        await page.wait_for_url("**/console/volunteers?done=1")
+        assert await page.get_by_role("button", name="作废这张海报").count() == 0
+        await shot(page, artifacts_dir, "poster-revoked-zh")
+        assert (await page.goto(f"{live_server}/vt/{poster.token}")).status == 410
+    finally:
+        await context.close()
+    stored = await store.read(volunteers_stream(community))
+    assert revocations(stored, "team") == [(1, f"committee:{name}", "海报被撕")]
