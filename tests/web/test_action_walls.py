@@ -787,6 +787,51 @@ async def companies_items(w: World) -> None:
     assert (await companies.register(w.store, street)).owner_weight == "area"
 
 
+async def companies_register(w: World, path: str, fields: dict[str, str]) -> None:
+    """A company, an estate or a ticket posted by another street's office (even naming HOME's street in the form)
+    changes its own register at most, never HOME's street's; a committee account is not let in; HOME's street
+    office does it."""
+    from domain.company_events import register_stream
+    from tests.points.appraisal_setup import street_register
+
+    street = await street_register(w.store, utcnow())
+    stream = register_stream(street)
+    committee = await w.sign_in("committee")
+    before = await written(w.store, w.pool, stream)
+    refused = await committee.post(path, data={**await w.form(committee), **fields})
+    assert refused.status_code == 403 and await written(w.store, w.pool, stream) == before
+    outsider = await w.sign_in("street_office", organisation=f"s{uuid.uuid4().hex[:8]}")
+    aside = await outsider.post(path, data={**await w.form(outsider), **fields, "street": street})
+    assert aside.status_code in (303, 422) and await written(w.store, w.pool, stream) == before, path
+    office = await w.sign_in("street_office", organisation=street)
+    done = await office.post(path, data={**await w.form(office), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
+
+
+async def companies_company(w: World) -> None:
+    await companies_register(w, "/console/companies/company", {"credit_code": "91110000600037341L",
+                                                               "name": "新城物业"})
+
+
+async def companies_estate(w: World) -> None:
+    from tests.points.appraisal_setup import GOOD
+    await companies_register(w, "/console/companies/estate", {"estate": "和美园", "community": HOME,
+                                                              "credit_code": GOOD, "since": "2024-03-01"})
+
+
+async def companies_ticket(w: World) -> None:
+    from domain.escalation import EscalationOpened
+    from tests.points.appraisal_setup import BAD
+    from yishi.services.folds import new_events
+
+    ticket_id = f"esc-{uuid.uuid4().hex[:12]}"
+    await w.store.append(ticket_id, new_events([EscalationOpened(
+        at=utcnow(), ticket_id=ticket_id, parent_id=None, community="xfl", category="housing", subject="电梯停运",
+        detail="3号楼", initiator="O321", initiator_kind="owner", levels=(), outcomes=("resolved",))]))
+    await companies_register(w, "/console/companies/ticket", {"ticket_id": ticket_id, "credit_code": BAD})
+
+
 async def appraisal_open(w: World) -> None:
     """A committee of another community names HOME's estate: refused as not one of its estates, nothing scheduled
     in the street's register; HOME's committee opens it."""
@@ -948,6 +993,38 @@ async def points_shop_link(w: World) -> None:
     await points_setting(w, "/console/points/shop-link", {"shop": f"超市-{uuid.uuid4().hex[:6]}"})
 
 
+async def link_revoke(w: World, path: str, stream: str, fields: dict[str, str]) -> None:
+    """Another community's account (committee or grid worker) revokes HOME's printed link by its holder: not a live
+    link of its own community, nothing revoked in HOME's stream and the link still works; HOME's committee revokes
+    it (recorded with who and why)."""
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields, "community": HOME})
+        assert refused.status_code == 409, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"{path} by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert "CapabilityRevoked" in await stream_types(w.store, stream)
+
+
+async def points_shop_revoke(w: World) -> None:
+    shop = f"超市-{uuid.uuid4().hex[:6]}"
+    await points.shop_link(w.pool, w.store, HOME, shop, by=COMMITTEE, secret_key=SECRET, now=utcnow())
+    await link_revoke(w, "/console/points/shop-link/revoke", points_stream(HOME), {"shop": shop, "reason": "退出"})
+
+
+async def volunteers_revoke(w: World) -> None:
+    from domain.volunteer_events import volunteers_stream
+    from tests.web.test_console_volunteers import a_team
+
+    await a_team(w.pool, w.store, HOME)
+    await volunteers.poster_link(w.pool, w.store, HOME, "green", by=COMMITTEE, secret_key=SECRET, now=utcnow())
+    await link_revoke(w, "/console/volunteers/revoke", volunteers_stream(HOME),
+                      {"kind": "team", "team": "green", "reason": "海报被撕"})
+
+
 async def volunteers_qr(w: World) -> None:
     """Another community's account asks for HOME's activity's check-in code: no such activity in its own roster, no
     link issued in HOME's stream; HOME's committee prints it."""
@@ -1031,6 +1108,8 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/points/rule"): points_rule,
     ("POST", "/console/points/vote-participation"): points_vote_participation,
     ("POST", "/console/points/shop-link"): points_shop_link,
+    ("POST", "/console/points/shop-link/revoke"): points_shop_revoke,
+    ("POST", "/console/volunteers/revoke"): volunteers_revoke,
     ("POST", "/console/volunteers/activity"): volunteers_activity,
     ("POST", "/console/volunteers/check"): volunteers_check,
     ("POST", "/console/volunteers/hours"): volunteers_hours,
@@ -1041,6 +1120,9 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/appraisals/{appraisal_id}/links"): appraisal_links,
     ("POST", "/console/appraisals/{appraisal_id}/close"): appraisal_close,
     ("POST", "/console/companies/items"): companies_items,
+    ("POST", "/console/companies/company"): companies_company,
+    ("POST", "/console/companies/estate"): companies_estate,
+    ("POST", "/console/companies/ticket"): companies_ticket,
 }
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from domain.escalation import EscalationOpened
 from tests.points.appraisal_setup import BAD, GOOD, quarter, street_register, ticket_about
 from tests.web.test_appraisal_page import csrf_of
 from yishi.services import companies
+from yishi.services.folds import new_events
+
+NEW = "91110000600037341L"  # a valid code not in the register
 
 
 async def test_the_street_office_publishes_and_exports_its_list(sign_in, store) -> None:  # type: ignore[no-untyped-def]
@@ -70,3 +74,59 @@ async def test_the_street_office_sets_the_items_and_weights(sign_in, store) -> N
     assert [(i.item_id, i.name_zh, i.weight) for i in register.items] == [("cleaning", "保洁", 40),
                                                                           ("green", "绿化", 60)]
     assert register.owner_weight == "area"
+
+
+async def test_the_street_office_keeps_its_register_from_the_console(sign_in, store) -> None:  # type: ignore[no-untyped-def]
+    """A company registered by its checked credit code (a wrong code refused inline, the entry kept), an estate
+    assigned to it, and a ticket of one of the street's estates attributed to it: each an event naming the account;
+    a ticket of no estate of this street is refused."""
+    now = datetime.now(UTC)
+    street = await street_register(store, now)
+    office = await sign_in("street_office", organisation=street)
+    form = csrf_of((await office.get("/console/companies")).text)
+
+    wrong = await office.post("/console/companies/company", data={**form, "credit_code": "91350200776049653B",
+                                                                  "name": "新城物业"})
+    assert wrong.status_code == 422 and 'id="company-error"' in wrong.text, wrong.text[-800:]
+    assert 'value="91350200776049653B"' in wrong.text and 'value="新城物业"' in wrong.text
+    assert NEW not in (await companies.register(store, street)).companies
+
+    done = await office.post("/console/companies/company", data={**form, "credit_code": NEW.lower(),
+                                                                 "name": " 新城物业 "})
+    assert done.status_code == 303 and done.headers["location"] == "/console/companies?done=company#register-company"
+    register = await companies.register(store, street)
+    assert register.companies[NEW].name == "新城物业"
+
+    late = await office.post("/console/companies/estate", data={**form, "estate": "和美园", "community": "hmy",
+                                                                "credit_code": NEW, "since": "2024-13-01"})
+    assert late.status_code == 422 and 'id="estate-error"' in late.text and 'value="和美园"' in late.text
+    done = await office.post("/console/companies/estate", data={**form, "estate": "和美园", "community": "hmy",
+                                                                "credit_code": NEW, "since": "2024-03-01"})
+    assert done.status_code == 303
+    estate = (await companies.register(store, street)).estates["和美园"]
+    assert (estate.credit_code, str(estate.since), estate.community) == (NEW, "2024-03-01", "hmy")
+    assert estate.by.role == "street_office" and estate.by.via == "console"
+
+    ticket_id = f"esc-{uuid.uuid4().hex[:12]}"
+    await store.append(ticket_id, new_events([EscalationOpened(
+        at=now, ticket_id=ticket_id, parent_id=None, community="xfl", category="housing", subject="电梯停运",
+        detail="3号楼", initiator="O321", initiator_kind="owner", levels=(), outcomes=("resolved",))]))
+    unknown = await office.post("/console/companies/ticket", data={**form, "ticket_id": "esc-nosuchticket",
+                                                                   "credit_code": NEW, "note": "维修慢"})
+    assert unknown.status_code == 422 and 'id="ticket-error"' in unknown.text and 'value="维修慢"' in unknown.text
+    done = await office.post("/console/companies/ticket", data={**form, "ticket_id": ticket_id, "credit_code": NEW,
+                                                                "note": "维修慢"})
+    assert done.status_code == 303
+    attributed = (await companies.register(store, street)).attributions[ticket_id]
+    assert attributed.credit_code == NEW and attributed.note == "维修慢" and attributed.by.via == "console"
+    shown = (await office.get("/console/companies?done=ticket")).text
+    assert "已记录" in shown and ticket_id in shown and "新城物业" in shown and "和美园" in shown
+
+    elsewhere = await sign_in("street_office", organisation=f"s{uuid.uuid4().hex[:8]}")
+    theirs = csrf_of((await elsewhere.get("/console/companies")).text)
+    aside = await elsewhere.post("/console/companies/ticket", data={**theirs, "ticket_id": ticket_id,
+                                                                    "credit_code": NEW, "street": street})
+    assert aside.status_code == 422  # no estate of its street is in community xfl; nothing written anywhere
+    committee = await sign_in("committee", community="xfl")
+    assert (await committee.post("/console/companies/company", data={**form, "credit_code": NEW,
+                                                                     "name": "x"})).status_code == 403

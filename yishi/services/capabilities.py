@@ -174,3 +174,11 @@ async def resolve_capability(pool: asyncpg.Pool, token: str,
 def intake_subject(community: str) -> str:
     """The stream a community's intake links are recorded in."""
     return f"intake-{community}"
+
+
+async def live_links(pool: asyncpg.Pool, kind: CapabilityKind, subject: str) -> dict[str, asyncpg.Record]:
+    """The live links of ``kind`` on ``subject`` by holder: generation, when and by whom issued (never a token)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT holder, generation, issued_at, issued_by FROM capability_links WHERE kind = $1"
+                                " AND subject = $2 AND revoked_at IS NULL ORDER BY holder", kind, subject)
+    return {row["holder"]: row for row in rows}

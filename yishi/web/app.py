@@ -116,6 +116,7 @@ def _install_pages(app: FastAPI) -> None:
         console_audit,
         console_channels,
         console_companies,
+        console_company_register,
         console_complaint,
         console_deliveries,
         console_figures,
@@ -127,6 +128,7 @@ def _install_pages(app: FastAPI) -> None:
         console_points,
         console_points_admin,
         console_postings,
+        console_revoke,
         console_start,
         console_topics,
         console_volunteers,
@@ -165,6 +167,8 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(console_appraisals.router)
     app.include_router(console_appraisal_open.router)
     app.include_router(console_companies.router)
+    app.include_router(console_revoke.router)
+    app.include_router(console_company_register.router)
     app.include_router(console_volunteers.router)
     app.include_router(appraisal_page.router)
     app.include_router(public.router)

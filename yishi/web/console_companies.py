@@ -71,7 +71,7 @@ async def page_model(request: Request, street: str, period: str) -> dict[str, An
 
 
 async def _page(request: Request, staff: Staff, period: str, status: int = 200, error: str | None = None,
-                **items_form: str) -> Response:
+                **items_form: Any) -> Response:
     valid = error is None
     try:
         model = await page_model(request, street_of(staff), period if valid else this_quarter(clock(request)))
@@ -84,7 +84,10 @@ async def _page(request: Request, staff: Staff, period: str, status: int = 200, 
                   logout=staff.form(), form=staff.form(), error=error, entered=period, reasons=reasons,
                   exact=exact, score_digits=score_digits, items_error=items_form.get("items_error"),
                   items_text=items_form.get("items_text", items_text(model["register"])),
-                  weight_entered=items_form.get("weight_entered", model["register"].owner_weight), **model)
+                  weight_entered=items_form.get("weight_entered", model["register"].owner_weight),
+                  register_form=items_form.get("register_form"), register_error=items_form.get("register_error"),
+                  register_entered=items_form.get("register_entered") or {},
+                  done=request.query_params.get("done") if request.method == "GET" else None, **model)
 
 
 @router.get("/console/companies")

@@ -23,6 +23,7 @@ from domain.points_entries import person_entries
 from domain.points_events import POINTS_EVENT_TYPES, Basis, Per, points_event_from_dict, points_stream
 from yishi.i18n import N_
 from yishi.services import points
+from yishi.services.capabilities import live_links
 from yishi.web.render import message_page, page_translator, render
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -58,7 +59,8 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
     recent.sort(key=lambda row: row["entry"].at, reverse=True)
     rules = [r for r in ledger.rules.values() if not r.retired]
     return {"rules": rules, "people": people, "recent": recent[:50], "vote_participation": ledger.vote_participation,
-            "bases": get_args(Basis), "pers": get_args(Per)}
+            "bases": get_args(Basis), "pers": get_args(Per),
+            "shop_links": await live_links(state.pool, "shop", points_stream(community))}
 
 
 async def _page(request: Request, staff: Staff, status: int = 200, error: str | None = None,

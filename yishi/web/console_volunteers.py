@@ -21,8 +21,10 @@ from domain.errors import DomainError
 from domain.legal_calendar import BEIJING
 from domain.operator import Operator
 from domain.volunteer_decide import CoordinatorCheck, RecordHours, ScheduleActivity
+from domain.volunteer_events import volunteers_stream
 from yishi.i18n import N_
 from yishi.services import points, volunteers
+from yishi.services.capabilities import live_links
 from yishi.web.console_points import ROLES, no_community, operator
 from yishi.web.render import page_translator, render
 from yishi.web.staff import Staff, require, staff_form
@@ -50,7 +52,10 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
                            "ends_at": a.ends_at, "capacity": a.capacity, "cancelled": a.cancelled,
                            "team": roster.teams[a.team_id].name, "rows": rows})
     members = sorted({pid for team in roster.teams.values() for pid in team.members}, key=lambda p: names.get(p, ""))
-    return {"teams": roster.teams, "activities": activities, "members": [(p, names.get(p, "")) for p in members]}
+    links = volunteers_stream(community)
+    return {"teams": roster.teams, "activities": activities, "members": [(p, names.get(p, "")) for p in members],
+            "team_links": await live_links(state.pool, "team", links),
+            "checkin_links": await live_links(state.pool, "checkin", links)}
 
 
 async def _page(request: Request, staff: Staff, status: int = 200, error: str | None = None,
