@@ -62,6 +62,18 @@ def remove_levels(spec: LadderVersion, keys: Iterable[str]) -> LadderVersion:
                                    "deadlines": {c: by for c, by in table.items() if by}})
 
 
+def remove_deadline(spec: LadderVersion, category: str, level: str) -> LadderVersion:
+    """``spec`` without the category's own periods at ``level`` (the level's periods apply again). Refused if the
+    version has none there."""
+    by_level = spec.deadlines.get(category, {})
+    if level not in by_level:
+        raise StructureError(N_("the ladder has no periods of its own for category '%(category)s' at level "
+                                "'%(level)s'; nothing to remove"), category=Label("category", category),
+                             level=Label("level", level))
+    table = {c: {k: d for k, d in by.items() if (c, k) != (category, level)} for c, by in spec.deadlines.items()}
+    return spec.model_copy(update={"deadlines": {c: by for c, by in table.items() if by}})
+
+
 def supervisors(spec: LadderVersion) -> dict[str, tuple[str, str]]:
     """The organisations a late part of a joint ticket may move to, by id, with their names (zh, en): the version's
     own, the district supervision office, the street office and the version's departments."""

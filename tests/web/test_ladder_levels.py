@@ -117,3 +117,26 @@ async def test_levels_added_and_removed_each_a_new_version(sign_in, store) -> No
     bad_period = await street.post(path, data={**pair, "add_kind": "secretary", "add_ack": "soon"})
     assert "书记" in re.search(r'role="alert".*?</', bad_period.text, re.S).group(0), "the level is named"  # type: ignore[union-attr]
     assert len(await _versions(store, community)) == 4, "a refused ladder records nothing"
+
+
+async def test_a_categorys_own_periods_removed_with_their_box(sign_in, store) -> None:
+    """Each category's own periods at a level is listed with a remove box; ticking it records a version without
+    them (the level's periods apply again), the other category's stay."""
+    community = f"lv{uuid.uuid4().hex[:6]}"
+    street = await sign_in("street_office", community=None)
+    pair, _ = await _form(street, community)
+    await street.post(f"/console/structure/{community}", data={**pair, "op": "community", "name": "阶梯社区",
+                                                               "street": "jc"})
+    path = f"/console/structure/{community}/ladder"
+    for category in ("housing", "urban_management"):
+        pair, _ = await _form(street, community)
+        saved = await street.post(path, data={**pair, "category": category, "level": "street", "ack": "PT2H"})
+        assert saved.status_code == 303, saved.text[-600:]
+    pair, html = await _form(street, community)
+    assert 'name="unset-housing:street"' in html and 'name="unset-urban_management:street"' in html, html[-3000:]
+    removed = await street.post(path, data={**pair, "unset-housing:street": "1"})
+    assert removed.status_code == 303, removed.text[-600:]
+    deadlines = (await _versions(store, community))[-1]["deadlines"]
+    assert deadlines == {"urban_management": {"street": {"ack": "PT2H", "resolve": "5wd"}}}, deadlines
+    _, html = await _form(street, community)
+    assert 'name="unset-housing:street"' not in html

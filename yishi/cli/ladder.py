@@ -1,18 +1,24 @@
-"""``yishi ladder show|set``: a community's escalation ladder, versioned in its structure stream (issue 19).
+"""``yishi ladder show|set|add-level|remove-level|unset-deadline``: a community's escalation ladder, versioned in
+its structure stream (issue 19).
 
 ``set`` records a new version (``LadderVersioned``) from a JSON file (domain/ladders.py ``LadderVersion``) or from
-the current version with changes given as options; tickets already open keep the version they started with.
+the current version with changes given as options; ``add-level`` / ``remove-level`` / ``unset-deadline`` edit the
+current version with the console's own pure functions (domain/ladder_edits.py). Each records the operator's name
+and role (``--by`` / ``--as``); tickets already open keep the version they started with.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from domain.errors import N_, Items, Label
+from domain.ladder_edits import FIRST, LEVEL_KINDS
 from yishi.cli.grid import _change, _who, by_of, instant, run
 from yishi.cli.stack import data_dir_option
 
@@ -91,3 +97,70 @@ def set_cmd(community: str, path: Path | None, deadlines: tuple[str, ...], joint
                                                             ("supervisor", supervisor)) if v})
     spec = spec.model_copy(update={"deadlines": table, "joint": joint})
     _change(community, structure.ladder(spec, now, by_of(by, role)))
+
+
+def _edit(community: str, edit: Callable[[Any], Any], by: str | None, role: str) -> None:
+    """Record the current version changed by ``edit`` (a refusal exits 2 with what to do, nothing recorded)."""
+    from yishi.services import structure
+
+    now = datetime.now(UTC)
+
+    async def work(store: Any, pool: Any) -> tuple[Any, int]:
+        spec = edit(await _current(store, pool, community, now))
+        return await structure.change(store, pool, community, structure.ladder(spec, now, by_of(by, role)))
+
+    _, written = run(work)
+    click.echo(f"{written} change(s) recorded in structure-{community}" if written else "already so: nothing recorded")
+
+
+@ladder.command("add-level")
+@click.argument("community")
+@click.argument("kind", type=click.Choice(LEVEL_KINDS))
+@click.option("--after", default=None,
+              help=f"The level it follows; '{FIRST}': tickets reach it first (default: after the last level).")
+@click.option("--ack", default="", help="Acknowledge within, e.g. PT24H (default: the ladder's default).")
+@click.option("--resolve", default="", help="Resolve within, e.g. 5wd (default: the ladder's default).")
+@_who
+def add_level_cmd(community: str, kind: str, after: str | None, ack: str, resolve: str, by: str | None,
+                  role: str) -> None:
+    """Add a level of one of the listed organisations, after the level --after (as the console does)."""
+    from domain.ladder_edits import add_level
+
+    def edit(spec: Any) -> Any:
+        return add_level(spec, community, kind, after or spec.levels[-1].key, ack, resolve)
+
+    _edit(community, edit, by, role)
+
+
+@ladder.command("remove-level")
+@click.argument("community")
+@click.argument("levels", nargs=-1, required=True)
+@_who
+def remove_level_cmd(community: str, levels: tuple[str, ...], by: str | None, role: str) -> None:
+    """Remove levels (with the deadlines categories had at them)."""
+    from domain.ladder_edits import remove_levels
+    from domain.structure_commands import StructureError
+
+    def edit(spec: Any) -> Any:
+        have = [lv.key for lv in spec.levels]
+        if unknown := [k for k in levels if k not in have]:
+            raise StructureError(N_("the ladder has no level '%(level)s'; its levels are %(valid)s"),
+                                 level=Label("level", unknown[0]), valid=Items(Label("level", k) for k in have))
+        return remove_levels(spec, levels)
+
+    _edit(community, edit, by, role)
+
+
+@ladder.command("unset-deadline")
+@click.argument("community")
+@click.argument("where", metavar="CATEGORY:LEVEL")
+@_who
+def unset_deadline_cmd(community: str, where: str, by: str | None, role: str) -> None:
+    """Remove a category's own periods at one level (the level's periods apply again)."""
+    from domain.ladder_edits import remove_deadline
+
+    category, _, level = where.partition(":")
+    if not category.strip() or not level.strip():
+        raise click.BadParameter(f"“{where}”应写成 类别:层级，如 housing:street / "
+                                 f"'{where}' must be CATEGORY:LEVEL, e.g. housing:street")
+    _edit(community, lambda spec: remove_deadline(spec, category.strip(), level.strip()), by, role)

@@ -22,8 +22,9 @@ from datetime import datetime
 import asyncpg
 import structlog
 
-from activities.eventstore import EventStore, NewEvent, StreamState
+from activities.eventstore import EventStore, NewEvent, StoreUnavailableError, StreamState
 from domain.link_events import (
+    CHUNK,
     IssuedEntry,
     LinkReissued,
     LinkRevoked,
@@ -40,6 +41,31 @@ BATCH = 20_000
 """Households per transaction when issuing or showing links: a batch of 20,000 is one INSERT of ~1 s on the
 benchmark machine, far under the pool's 30 s statement timeout, so a roll of 1,000,000 owners is 50
 transactions, each recorded with its own events (``part`` and ``parts`` count across the whole run)."""
+
+SLOW_BATCH_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailableError, asyncpg.QueryCanceledError)
+"""How a batch that took too long fails: the pool's 30 s command timeout (a ``TimeoutError``, an ``OSError``, which
+the store reports as unavailable) or a server-side statement timeout. :func:`issue_links` retries the same owners
+in smaller batches."""
+
+
+class LinkIssuingStalledError(RuntimeError):
+    """A batch of the smallest size still failed: some links are issued (recorded), the rest are not; issuing
+    again continues (owners who have a link keep it)."""
+
+    def __init__(self, issued: int, missing: int, size: int, cause: BaseException) -> None:
+        self.issued, self.missing, self.size = issued, missing, size
+        super().__init__(
+            f"发放链接中断：本次已发放 {issued} 户，尚有 {missing} 户未发放（每批 {size} 户仍然超时：{cause}）。"
+            f"已发放的链接有效，请稍后再次发放，将从未发放的业主继续。 / Issuing links stalled: {issued} issued now, "
+            f"{missing} still without a link (a batch of {size} households still failed: {cause}). The issued links "
+            "stand; issue again later and it continues with the owners who have none.")
+
+
+def smaller(size: int, floor: int) -> int:
+    """The batch to retry with after one of ``size`` failed: half, in whole :data:`CHUNK` parts while it can be."""
+    half = size // 2
+    return max(floor, half // CHUNK * CHUNK if half >= CHUNK else half)
+
 
 Progress = Callable[[int, int], None | Awaitable[None]]
 """Called after each batch with (households done, households asked for); awaited if it returns an awaitable (the
@@ -89,31 +115,47 @@ async def _insert_first(conn: asyncpg.Connection, deliberation_id: str, owner_id
 
 async def issue_links(store: EventStore, deliberation_id: str, owner_ids: Iterable[str], *, secret_key: str,
                       now: datetime, actor: Actor, progress: Progress | None = None,
-                      batch: int = BATCH) -> IssueSummary:
+                      batch: int = BATCH, floor: int = CHUNK) -> IssueSummary:
     """Issue generation 1 to every owner in ``owner_ids`` without a link, recorded as ``LinksIssued``.
 
     Idempotent: owners who have a link keep it (printed sheets stay valid), and a second call records nothing.
     Done in transactions of ``batch`` households (each with the events that record it, under the stream's lock),
     so that any size of roll goes through; ``progress`` hears of each. The parts of all batches are numbered as
     one act: ``part`` runs from 1 to ``parts``, counted from the owners who had no link when it began.
+
+    A batch that times out (:data:`SLOW_BATCH_ERRORS`: the machine is loaded) rolls back whole and is tried again
+    with half as many households, down to ``floor``; if that still fails, :class:`LinkIssuingStalledError` says
+    how many were issued, and issuing again continues.
     """
     wanted = list(dict.fromkeys(owner_ids))
     async with store.pool.acquire() as conn:
         have = {r["owner_id"] for r in await conn.fetch(
             "SELECT owner_id FROM links WHERE deliberation_id = $1", deliberation_id)}
+        head = await conn.fetchval("SELECT head_seq FROM streams WHERE stream_id = $1", deliberation_id) or 0
     missing = [o for o in wanted if o not in have]
     numbering = _Numbering(len(chunks(missing)) if missing else 0)
-    issued, already = 0, len(wanted) - len(missing)
-    for start in range(0, len(missing), batch):
-        part = missing[start:start + batch]
+    issued, already, start, size = 0, len(wanted) - len(missing), 0, batch
+    while start < len(missing):
+        part = missing[start:start + size]
 
         async def prepare(conn: asyncpg.Connection, _stream: StreamState, part: list[str] = part) -> list[NewEvent]:
             entries = await _insert_first(conn, deliberation_id, part, secret_key=secret_key, now=now)
             return _new(numbering.issued(entries, actor, now), now)
 
-        stored = await store.append(deliberation_id, prepare=prepare)
+        try:
+            stored = await store.append(deliberation_id, prepare=prepare)
+        except SLOW_BATCH_ERRORS as exc:
+            # ``prepare`` numbered parts the rolled-back batch never wrote: number on from what the stream holds.
+            numbering.done = await _parts_written(store, deliberation_id, head, actor)
+            if size <= floor:
+                raise LinkIssuingStalledError(issued, len(missing) - start, size, exc) from exc
+            log.warning("links.batch_retried", deliberation_id=deliberation_id, households=len(part),
+                        retry_with=smaller(size, floor), error=str(exc) or type(exc).__name__)
+            size = smaller(size, floor)
+            continue
         issued += sum(len(e.payload["links"]) for e in stored)
-        await _report(progress, already + start + len(part), len(wanted))
+        start += len(part)
+        await _report(progress, already + start, len(wanted))
     async with store.pool.acquire() as conn:
         live = await conn.fetchval(
             "SELECT count(*) FROM links WHERE deliberation_id = $1 AND revoked_at IS NULL"
@@ -122,6 +164,15 @@ async def issue_links(store: EventStore, deliberation_id: str, owner_ids: Iterab
         await _report(progress, len(wanted), len(wanted))
     log.info("links.issued", deliberation_id=deliberation_id, by=actor.by, via=actor.via, issued=issued, live=live)
     return IssueSummary(issued, live)
+
+
+async def _parts_written(store: EventStore, deliberation_id: str, head: int, actor: Actor) -> int:
+    """The last part this act wrote (its ``LinksIssued`` after ``head``): a batch whose commit failed wrote none,
+    and one whose commit went through though its caller timed out wrote its parts."""
+    async with store.pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT coalesce(max((payload->>'part')::int), 0) FROM events WHERE stream_id = $1 AND seq > $2"
+            " AND type = 'LinksIssued' AND payload->>'by' = $3", deliberation_id, head, actor.by)
 
 
 @dataclass

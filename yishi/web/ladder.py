@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from activities.routing import ladder_at
 from domain.errors import N_
-from domain.ladder_edits import FIRST, add_level, remove_levels, with_supervisor
+from domain.ladder_edits import FIRST, add_level, remove_deadline, remove_levels, with_supervisor
 from domain.ladders import Deadline, LadderVersion
 from domain.structure_commands import StructureError
 from yishi.services import structure
@@ -27,9 +27,9 @@ from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 router = APIRouter()
 PERIOD_CHARS = 16
-MAX_FIELDS = 40
+MAX_FIELDS = 80
 """The ladder form's fields with every level on it (the CSRF pair, three a level, four to add one, four for a
-category's periods, three for the parts) with room to spare."""
+category's periods, three for the parts, a box for each category's own periods) with room to spare."""
 
 
 async def current_ladder(pool: asyncpg.Pool, community: str, at: datetime) -> LadderVersion:
@@ -39,17 +39,21 @@ async def current_ladder(pool: asyncpg.Pool, community: str, at: datetime) -> La
 
 def edited(spec: LadderVersion, form: dict[str, str], community: str) -> LadderVersion:
     """``spec`` with the periods the form gives: ``ack-<level>`` / ``resolve-<level>``, the levels ticked
-    ``remove-<level>`` removed, a level added (``add_kind`` from the list, placed after ``add_after``, with
-    ``add_ack`` / ``add_resolve``), one category's periods at one level (``category``, ``level``, ``ack``,
-    ``resolve``), and the parts' ``joint_report`` / ``joint_resolve`` / ``joint_supervisor`` (one of the list
-    of ``supervisors``); a field left empty keeps what the version had. Raises StructureError for a level or a
-    supervisor that is not on the list."""
+    ``remove-<level>`` removed, the categories' own periods ticked ``unset-<category>:<level>`` removed, a level
+    added (``add_kind`` from the list, placed after ``add_after``, with ``add_ack`` / ``add_resolve``), one
+    category's periods at one level (``category``, ``level``, ``ack``, ``resolve``), and the parts'
+    ``joint_report`` / ``joint_resolve`` / ``joint_supervisor`` (one of the list of ``supervisors``); a field left
+    empty keeps what the version had. Raises StructureError for a level or a supervisor that is not on the list."""
     def field(name: str, default: str) -> str:
         return form.get(name, "").strip()[:PERIOD_CHARS] or default
 
     levels = tuple(level.model_copy(update={"ack": field(f"ack-{level.key}", level.ack),
                                             "resolve": field(f"resolve-{level.key}", level.resolve)})
                    for level in spec.levels)
+    for category, by_level in spec.deadlines.items():
+        for key in by_level:
+            if form.get(f"unset-{category}:{key}"):
+                spec = remove_deadline(spec, category, key)
     spec = remove_levels(spec.model_copy(update={"levels": levels}),
                          [lv.key for lv in levels if form.get(f"remove-{lv.key}")])
     kind, add_ack, add_resolve = (form.get(name, "").strip()[:PERIOD_CHARS] for name in ("add_kind", "add_ack",
