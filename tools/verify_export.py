@@ -35,6 +35,8 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                there;
 - postings:    every printed notice recorded as posted (NoticePosted) has its photo in photos/, and the photo
                hashes to the SHA-256 the chain recorded (who posted it, where and when are in the event);
+- documents:   every document attached for the owners to read (DocumentAttached: the plan, the cost table) has
+               its file in documents/, and the file hashes to the SHA-256 the chain recorded;
 - ledger:      a community ledger (an export of ``points-…``, ``volunteers-…``, ``companies-…`` or ``appraisal-…``)
                replays: no balance or stock below zero, awards worth what their rules give, no rule about a ballot's
                content, capacities kept, check-outs counting their stay, one rating per owner, an appraisal's result
@@ -1827,6 +1829,26 @@ def check_postings(deliberation_id: str, root: Path, streams: dict[str, list[dic
                  deliberation_id)
 
 
+def check_documents(deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
+    found = 0
+    for stream_id, rows in streams.items():
+        for row in rows:
+            if row.get("type") != "DocumentAttached":
+                continue
+            found += 1
+            payload = row.get("payload") or {}
+            digest = str(payload.get("sha256", ""))
+            path = root / "documents" / digest
+            what = f"the document {payload.get('name')} ({payload.get('kind')}) attached by {payload.get('by')}"
+            if not re.fullmatch(r"[0-9a-f]{64}", digest) or not path.is_file():
+                return Check("documents", False, f"{what} is not in the export", stream_id, row.get("seq"))
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                return Check("documents", False, f"{what} does not hash to the recorded sha256", stream_id,
+                             row.get("seq"))
+    return Check("documents", True, f"{found} documents attached for the owners, each file matching its hash",
+                 deliberation_id)
+
+
 def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
     """Every check of the export; ``report``, if given, receives the ``links`` section."""
     manifest = _read_json(root / "manifest.json")
@@ -1857,6 +1879,7 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
         links_check, links = Check("links", False, f"the link events cannot be read: {exc!r}", deliberation_id), {}
     checks.append(links_check)
     checks.append(check_postings(deliberation_id, root, streams))
+    checks.append(check_documents(deliberation_id, root, streams))
     if report is not None:
         report["links"] = links
     return deliberation_id, checks

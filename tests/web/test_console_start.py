@@ -84,7 +84,7 @@ async def registered(pool, title: str) -> int:  # type: ignore[no-untyped-def]
 
 def started_id(response: httpx.Response) -> str:
     assert response.status_code == 303, response.text[:800]
-    match = re.fullmatch(r"/console/d/([a-z]+-[0-9a-f]{12})/matter", response.headers["location"])
+    match = re.fullmatch(r"/console/d/([a-z]+-[0-9a-f]{12})/matter\?started=1", response.headers["location"])
     assert match, response.headers["location"]
     return match.group(1)
 
@@ -117,8 +117,15 @@ async def test_committee_starts_an_elevator_once_and_lands_on_its_page(app, sign
         again = await post(committee, fields)
         assert started_id(again) == did
         assert await registered(pool, title) == 1
-        page = await page_until(committee, f"/console/d/{did}/matter", "可行性", "the matter page of the new one")
+        page = await page_until(committee, f"/console/d/{did}/matter?started=1", "可行性",
+                                "the matter page of the new one")
         assert title in page
+        # Landed from the start form: the page asks for the plan now (its stream exists only now), near the top, and
+        # leads to the documents section's form.
+        assert 'id="attach-now"' in page and "现在请添加方案和费用分摊表" in page and 'name="document"' in page
+        assert page.index('id="attach-now"') < page.index('id="tasks-h"') < page.index('id="documents"')
+        assert '<a href="#documents">去添加文件' in page
+        assert 'id="attach-now"' not in (await committee.get(f"/console/d/{did}/matter")).text
     async with pool.acquire() as conn:
         community, details = await conn.fetchrow("SELECT community, details FROM deliberations WHERE id = $1", did)
     assert community == "幸福社区"
@@ -282,11 +289,14 @@ async def test_start_form_in_chromium(browser, live_server, app, pool, store, te
             assert await page.get_by_label("标题（公告和选票上显示）").input_value() == title
             await page.get_by_label("业主名册文件（CSV 或 XLSX）").set_input_files(str(roll))
             await page.get_by_role("button", name="发起", exact=True).click()
-            await page.wait_for_url("**/console/d/elevator-*/matter")
+            await page.wait_for_url("**/console/d/elevator-*/matter?started=1")
             # "Starting" / "preparing" reload by themselves until the first task is there: no reload here.
             await page.get_by_role("heading", name="加装电梯可行性审查（社区/街道）").wait_for(timeout=60_000)
             assert title in await page.content()
             await shot(page, artifacts_dir, "console-start-landed-zh")
+            await page.locator("#attach-now").get_by_role("link").click()  # "now attach the plan": to the form
+            await page.wait_for_url("**#documents")
+            await shot(page, artifacts_dir, "console-start-attach-now-zh")
             did = page.url.rsplit("/", 2)[-2]
             assert (await workflow_input(temporal, did))["periods"]["voting"] == "10wd"
             await temporal.get_workflow_handle(did).terminate("test done")

@@ -125,6 +125,36 @@ async def test_the_ballot_lists_the_documents_under_the_notice(client, store, po
     assert other.status_code == 404
 
 
+async def test_a_re_vote_ballot_lists_the_documents_of_its_deliberation(client, store, pool) -> None:
+    """A re-vote's box has its own stream (``…~r2``); the plan attached to the deliberation before round 1 is still
+    what the owners decide on: the re-vote's ballot lists it and the same personal link opens it."""
+    from activities.box import BoxActivities
+    from domain.procedures import round_stream
+    from domain.stage_events import VoteRoundOpened
+    from tests.web.conftest import give_links
+    from yishi.i18n import translator
+    from yishi.services.deliberations import box_params
+
+    kept: dict = {}
+    d = await before_the_vote(pool, store, keep=kept)
+    await attach_documents(store, pool, d)
+    spec, digest = kept["spec"], kept["digest"]
+    await BoxActivities(store, pool).open_box(box_params(d, spec, digest).open)
+    (token,) = [link.token for link in await give_links(store, d, ["o001"])]
+    second = round_stream(d, 2)
+    again = spec.model_copy(update={"closes_at": spec.closes_at + timedelta(days=9)})
+    await BoxActivities(store, pool).open_box(box_params(second, again, digest).open)
+    await store.append(d, new(VoteRoundOpened(at=datetime.now(UTC), round=2, box_stream=second, questions=("main",),
+                                              closes_at=again.closes_at)))
+    page = (await client.get(f"/v/{token}")).text
+    assert f"投票截止：{translator('zh').when(again.closes_at)}" in page, "the re-vote's ballot"
+    links = re.findall(r'<a class="link-button" href="(/v/[^"]+/documents/[0-9a-f]{64})">([^<]+)</a>', page)
+    assert [text for _, text in links] == ["方案", "费用分摊表"], page
+    plan = await client.get(links[0][0])
+    assert plan.status_code == 200 and plan.content == PDF and plan.headers["content-type"] == "application/pdf"
+    assert not [e for e in await store.read(second) if e.type == "DocumentAttached"], "kept in the deliberation's"
+
+
 @pytest.mark.browser
 async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_it(
         browser, live_server, pool, store, open_deliberation, artifacts_dir: Path, tmp_path: Path) -> None:

@@ -285,6 +285,8 @@ LABELS: dict[str, dict[str, str]] = {
         "tickets": C_("audit_check", "Escalation tickets"),
         "links": C_("audit_check", "Personal links"),
         "meeting": C_("audit_check", "Meeting record"),
+        "postings": C_("audit_check", "Posted notices"),
+        "documents": C_("audit_check", "Documents for the owners"),
     },
     "audit_explain": {
         "temporal_runs": C_("audit_explain", "at least one Temporal run exists"),
@@ -305,6 +307,10 @@ LABELS: dict[str, dict[str, str]] = {
                                      "ballots cast through them and every print or download"),
         "meeting": C_("audit_explain", "every meeting event reads and folds, and the record holds together (positions, "
                                        "attendance and confirmations through links that were issued)"),
+        "postings": C_("audit_explain", "the photo of every printed notice recorded as posted is kept and matches the "
+                                        "hash in the chain"),
+        "documents": C_("audit_explain", "every document attached for the owners (the plan, the cost table) is kept "
+                                         "and matches the hash in the chain"),
     },
     "topic_status": {  # a topic's status (domain/topic_state.py)
         "new": C_("topic_status", "not raised"),

@@ -40,6 +40,8 @@ from yishi.services.audit_checks import (
     stream_checks,
     tickets_named,
 )
+from yishi.services.audit_documents import DIRECTORY as DOCUMENTS
+from yishi.services.audit_documents import document_bytes, documents_check
 from yishi.services.audit_kept import audited_hash, check_kept
 from yishi.services.audit_ledgers import check_ledger, named_streams, runs_not_expected
 from yishi.services.audit_links import link_audit
@@ -317,6 +319,7 @@ async def verify(
     links_check, links = link_audit(deliberation_id, data.rows)
     checks.append(links_check)
     checks.append(postings_check(deliberation_id, data.rows, await posting_photos(pool, data.rows)))
+    checks.append(documents_check(deliberation_id, data.rows, await document_bytes(pool, data.rows)))
     runs = [{"workflow_id": r.workflow_id, "run_id": r.run_id, "workflow_type": r.workflow_type,
              "status": r.status, "source": r.source, "sha256": audited_hash(r),
              "kept": str(r.kept.path) if r.kept else None} for r in data.runs]
@@ -448,6 +451,7 @@ def _prepare(out: Path) -> None:
         raise AuditInputError(f"{out} exists and is not an empty directory; choose a new one")
     (out / "histories").mkdir(parents=True, exist_ok=True)
     (out / "photos").mkdir(exist_ok=True)
+    (out / DOCUMENTS).mkdir(exist_ok=True)
 
 
 async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client: Client,
@@ -465,6 +469,7 @@ async def export(deliberation_id: str, out: Path, *, pool: asyncpg.Pool, client:
         "result.json": _json_bytes(result_document(deliberation_id, data.witnesses)),
         "summary.json": _json_bytes(summary_document(deliberation_id, data.rows)),
         **{f"photos/{digest}": photo for digest, photo in (await posting_photos(pool, data.rows)).items()},
+        **{f"{DOCUMENTS}/{digest}": content for digest, content in (await document_bytes(pool, data.rows)).items()},
     }
     runs = []
     for run in data.runs:

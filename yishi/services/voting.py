@@ -290,6 +290,14 @@ class Box:
     """What staff did to the deliberation's personal links (its own stream's link events; for a re-vote's box,
     those of the deliberation's stream, where the links are issued). Shared with this process's log of the
     stream: it may already show acts recorded after this box was read."""
+    matter: Box | None = None
+    """For a re-vote's box, the deliberation's own box: its stream holds what the matter is about (the documents
+    the committee attached before the first round, yishi/services/plan_documents.py)."""
+
+    @property
+    def matter_events(self) -> list[StoredEvent]:
+        """The events of the deliberation's own stream (for a re-vote, not the round's)."""
+        return (self.matter or self).events
 
     @property
     def events(self) -> list[StoredEvent]:
@@ -390,6 +398,7 @@ async def load_box(store: EventStore, deliberation_id: str, *, follow_rounds: bo
         # A re-vote: the owner's link names the deliberation, the ballots go to the current round's box.
         round_box = await load_box(store, box.round_box, fresh=fresh)  # type: ignore[arg-type]
         round_box.links = log_.links  # the links are the deliberation's, their events in its stream
+        round_box.matter = box
         return round_box
     if box.state.opened is None:
         raise NoSuchBoxError(deliberation_id)

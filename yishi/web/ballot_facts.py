@@ -118,7 +118,7 @@ def ballot_facts(box: Box, info: dict[str, Any] | None, owner_id: str, lang: str
     tr = i18n.translator(lang)
     info = info or {}
     details: dict[str, Any] = info.get("details") or {}
-    facts = Facts(documents=documents(box.events))
+    facts = Facts(documents=documents(box.matter_events))  # a re-vote's: its deliberation's
     procedure = info.get("procedure")
     if procedure == "elevator":
         facts.notice.append(tr.gettext(

@@ -48,6 +48,7 @@ from yishi.web.bodylimit import PATH_LIMITS, UPLOADS
 from yishi.web.candidates import candidate_lines, candidate_warnings
 from yishi.web.console_periods import holiday_file, period_rows, read_periods
 from yishi.web.console_topics import procedure_topic, record_procedure_route
+from yishi.web.matters import STARTED
 from yishi.web.render import form_invalid_page, page_translator, render
 from yishi.web.staff import Staff, require
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
@@ -276,7 +277,8 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
     if isinstance(topic, str):
         return await again(422, [topic])
     deliberation_id = deliberation_id_for(state.secret_key, procedure, staff.account.id, fields["nonce"])
-    done = RedirectResponse(f"/console/d/{deliberation_id}/matter", status_code=303)
+    # The matter's page says "now attach the plan": documents can be attached only now that the matter exists.
+    done = RedirectResponse(f"/console/d/{deliberation_id}/matter?{STARTED}", status_code=303)
     where = {"account_id": staff.account.id, "deliberation_id": deliberation_id, "procedure": procedure,
              "community": checked.community}
     try:
