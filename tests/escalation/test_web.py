@@ -80,18 +80,19 @@ async def test_inbox_acknowledge_resolve_and_follow_up(ts_env, store, pool, task
 async def test_api_actions_with_an_organisation_token(ts_env, store, pool, task_queue, app) -> None:
     env = ts_env
     app.state.temporal = env.client
-    org = f"dept:housing-{uuid.uuid4().hex[:4]}"
+    mark = uuid.uuid4().hex[:4]
+    org, community = f"dept:housing-{mark}", f"web-{mark}"  # a community's name, not the department's id
     await register_org(pool, org, role="department", name_zh="区住建委")
     token = await issue_org_token(pool, org)
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO escalation_ladders (community, ladder) VALUES ($1, $2)", org, {
+        await conn.execute("INSERT INTO escalation_ladders (community, ladder) VALUES ($1, $2)", community, {
             "levels": [{"key": "department", "org": "", "name_zh": "区部门", "name_en": "Dept",
                         "roles": ["department"]}],
             "departments": {"housing": {"org": org, "name_zh": "区住建委", "name_en": "Housing"}}})
     transport = httpx.ASGITransport(app=app)
     async with running_worker(env, store, pool, task_queue), httpx.AsyncClient(
             transport=transport, base_url=BASE_URL) as client:
-        tid, handle = await open_ticket(env.client, TicketRequest(community=org, category="housing", subject="漏水",
+        tid, handle = await open_ticket(env.client, TicketRequest(community=community, category="housing", subject="漏",
                                                                   initiator="committee"), task_queue=task_queue)
         await ticket_until(handle, lambda t: t.owner == org, "assigned to the department")
         url = f"/api/v1/escalations/{tid}/actions"

@@ -129,7 +129,8 @@ async def test_raise_through_the_intake_link(ts_env, store, pool, task_queue) ->
             phone = await conn.fetchval("SELECT phone FROM topic_contacts WHERE topic_id = $1", topic_id)
             blob = await conn.fetchval("SELECT media_type FROM blobs WHERE sha256 = $1", state.photos[0].sha256)
         assert (phone, blob) == ("13812345678", "image/jpeg")
-        assert (await stream_types(store, topic_id))[:2] == ["TopicRaised", "CapabilityIssued"]
+        types = await stream_types(store, topic_id)  # the workflow's TakeUpAssigned may come before the link
+        assert types[0] == "TopicRaised" and types.count("CapabilityIssued") == 1, types
         holder = await resolve_capability(pool, answer.raised.tracking.token)
         assert (holder.kind, holder.subject, holder.holder) == ("tracking", topic_id, state.proposer.id)
 

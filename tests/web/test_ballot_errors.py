@@ -37,7 +37,7 @@ async def test_revoked_link_is_410_and_the_new_one_works(app, client, pool, stor
                                                         fields) -> None:
     d = await open_deliberation(2)
     old_form = fields((await client.get(d.path("o000"))).text)
-    new = await reissue_and_show(store, d.id, "o000", secret_key=app.state.secret_key, by="committee:test")
+    new = await reissue_and_show(store, d.id, "o000", secret_key=app.state.secret_key, by="王委员")
     assert new.token != d.tokens["o000"] and new.generation == 2
     gone = await client.get(d.path("o000"))
     assert gone.status_code == 410 and "换发新链接" in gone.text

@@ -117,7 +117,7 @@ async def test_a_link_revoked_after_the_page_was_shown_records_nothing(app, clie
     """The POST names its holder from this process's live links; the revocation is checked under the lock."""
     d = await open_deliberation(2)
     form = fields((await client.get(d.path("o000"))).text)  # this process has now seen the link live
-    await reissue_and_show(store, d.id, "o000", secret_key=app.state.secret_key, by="committee:test")
+    await reissue_and_show(store, d.id, "o000", secret_key=app.state.secret_key, by="王委员")
     posted = await client.post(form["_action"], data={**form, "choice": "for"})
     assert posted.status_code == 410 and "receipt-code" not in posted.text
     api = await client.post("/api/v1/ballots", json={"token": d.tokens["o000"], "choice": "for",

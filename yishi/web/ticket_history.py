@@ -32,6 +32,10 @@ class _Namer:
     def org(self, org: object) -> str:
         return self.names.get(str(org)) or self.tr.label(org, "org")
 
+    def who(self, payload: dict[str, Any]) -> str:
+        """Who acted: a person's name as recorded, an office acting through the API (its id) by its name."""
+        return labels.orgs_named(self.tr, payload.get("by", ""), self.names)
+
     def level(self, index: object) -> str:
         levels = self.ticket.levels
         if isinstance(index, int) and 0 <= index < len(levels):
@@ -41,7 +45,8 @@ class _Namer:
 
 def _part_line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str | None:  # noqa: PLR0911
     """A line of the whistle (吹哨报到) and its departments' parts (domain/joint.py), or None for another kind."""
-    g, part, org, by = tr.gettext, p.get("part", ""), n.org(p.get("org")), p.get("by", "")
+    g, part, org = tr.gettext, p.get("part", ""), n.org(p.get("org"))
+    by = n.who(p)
     if kind == "WhistleBlown":
         return g(N_("%(org)s blew the whistle, calling in %(departments)s: %(reason)s (%(by)s)."), org=org,
                  departments="、".join(n.org(d) for d in p.get("departments") or ()), reason=p.get("reason", ""), by=by)
@@ -78,25 +83,25 @@ def _line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str: 
                  reason=tr.label(p.get("reason"), "assign_reason"), org=n.org(p.get("org")),
                  ack=tr.when(p.get("ack_due")), resolve=tr.when(p.get("resolve_due")))
     if kind == "Acknowledged":
-        return g(N_("%(org)s acknowledged it (%(by)s)."), org=n.org(p.get("org")), by=p.get("by", ""))
+        return g(N_("%(org)s acknowledged it (%(by)s)."), org=n.org(p.get("org")), by=n.who(p))
     if kind == "InfoRequested":
         return g(N_("%(org)s asked for information: %(question)s (%(by)s)."), org=n.org(p.get("org")),
-                 question=p.get("question", ""), by=p.get("by", ""))
+                 question=p.get("question", ""), by=n.who(p))
     if kind == "InfoProvided":
         return g(N_("The information was provided: %(answer)s (%(by)s)."), answer=p.get("answer", ""),
-                 by=p.get("by", ""))
+                 by=n.who(p))
     if kind == "TransferRequested":
         return g(N_("%(from)s asked to transfer it to %(to)s: %(reason)s (%(by)s)."), reason=p.get("reason", ""),
-                 by=p.get("by", ""), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
+                 by=n.who(p), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
     if kind == "TransferAccepted":
-        return g(N_("%(org)s accepted the transfer (%(by)s)."), org=n.org(p.get("org")), by=p.get("by", ""))
+        return g(N_("%(org)s accepted the transfer (%(by)s)."), org=n.org(p.get("org")), by=n.who(p))
     if kind == "TransferDeclined":
         return g(N_("%(org)s declined the transfer: %(reason)s (%(by)s)."), org=n.org(p.get("org")),
-                 reason=p.get("reason", ""), by=p.get("by", ""))
+                 reason=p.get("reason", ""), by=n.who(p))
     if kind == "Resolved":
         return g(N_("%(org)s resolved it (%(outcome)s): %(resolution)s (%(by)s)."), org=n.org(p.get("org")),
                  outcome=tr.label(p.get("outcome"), "outcome"),
-                 resolution=labels.orgs_named(tr, p.get("resolution", ""), n.names), by=p.get("by", ""))
+                 resolution=labels.orgs_named(tr, p.get("resolution", ""), n.names), by=n.who(p))
     if kind == "DeadlineMissed":
         return g(N_("%(org)s missed the deadline to %(deadline)s (due %(due)s)."), org=n.org(p.get("org")),
                  deadline=tr.label(p.get("deadline"), "deadline_kind"), due=tr.when(p.get("due_at")))
