@@ -105,7 +105,7 @@ async def test_a_quarterly_appraisal_from_opening_to_the_black_list(browser, liv
             outcome = await env.client.get_workflow_handle(appraisal_id, result_type=AppraisalOutcome).result()
             assert outcome.raters == 2
             await committee.goto(f"{live_server}/console/appraisals")
-            await committee.get_by_text("测评结束时记录的结果").wait_for()
+            await committee.locator(f'[id="{appraisal_id}"]').get_by_text("测评结束时记录的结果").wait_for()
             await assert_accessible(committee, "committee: the result")
             await shot(committee, artifacts_dir, "appraisal-closed-zh")
         finally:

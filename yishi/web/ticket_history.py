@@ -36,6 +36,10 @@ class _Namer:
         """Who acted: a person's name as recorded, an office acting through the API (its id) by its name."""
         return labels.orgs_named(self.tr, payload.get("by", ""), self.names)
 
+    def why(self, payload: dict[str, Any]) -> str:
+        """A reason as recorded, with any organisation's id in it ("… missed by dept:market") by its name."""
+        return labels.orgs_named(self.tr, payload.get("reason", ""), self.names)
+
     def level(self, index: object) -> str:
         levels = self.ticket.levels
         if isinstance(index, int) and 0 <= index < len(levels):
@@ -49,7 +53,7 @@ def _part_line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> 
     by = n.who(p)
     if kind == "WhistleBlown":
         return g(N_("%(org)s blew the whistle, calling in %(departments)s: %(reason)s (%(by)s)."), org=org,
-                 departments="、".join(n.org(d) for d in p.get("departments") or ()), reason=p.get("reason", ""), by=by)
+                 departments="、".join(n.org(d) for d in p.get("departments") or ()), reason=n.why(p), by=by)
     if kind == "PartOpened":
         return g(N_("Part %(part)s: %(org)s reports in by %(report)s and resolves by %(resolve)s."), part=part,
                  org=org, report=tr.when(p.get("report_due")), resolve=tr.when(p.get("resolve_due")))
@@ -60,14 +64,14 @@ def _part_line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> 
                  resolution=p.get("resolution", ""), by=by)
     if kind == "PartReleased":
         return g(N_("Part %(part)s: %(org)s was released from it: %(reason)s (%(by)s)."), part=part, org=org,
-                 reason=p.get("reason", ""), by=by)
+                 reason=n.why(p), by=by)
     if kind == "PartDeadlineMissed":
         missed = (N_("Part %(part)s: %(org)s did not report in by %(due)s.") if p.get("deadline") == "report"
                   else N_("Part %(part)s: %(org)s did not resolve it by %(due)s."))
         return g(missed, part=part, org=org, due=tr.when(p.get("due_at")))
     if kind == "PartEscalated":
         return g(N_("Part %(part)s passed up from %(from)s to %(to)s: %(reason)s."), part=part,
-                 reason=p.get("reason", ""), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
+                 reason=n.why(p), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
     return None
 
 
@@ -91,13 +95,13 @@ def _line(tr: i18n.Translator, n: _Namer, kind: str, p: dict[str, Any]) -> str: 
         return g(N_("The information was provided: %(answer)s (%(by)s)."), answer=p.get("answer", ""),
                  by=n.who(p))
     if kind == "TransferRequested":
-        return g(N_("%(from)s asked to transfer it to %(to)s: %(reason)s (%(by)s)."), reason=p.get("reason", ""),
+        return g(N_("%(from)s asked to transfer it to %(to)s: %(reason)s (%(by)s)."), reason=n.why(p),
                  by=n.who(p), **{"from": n.org(p.get("from_org")), "to": n.org(p.get("to_org"))})
     if kind == "TransferAccepted":
         return g(N_("%(org)s accepted the transfer (%(by)s)."), org=n.org(p.get("org")), by=n.who(p))
     if kind == "TransferDeclined":
         return g(N_("%(org)s declined the transfer: %(reason)s (%(by)s)."), org=n.org(p.get("org")),
-                 reason=p.get("reason", ""), by=n.who(p))
+                 reason=n.why(p), by=n.who(p))
     if kind == "Resolved":
         return g(N_("%(org)s resolved it (%(outcome)s): %(resolution)s (%(by)s)."), org=n.org(p.get("org")),
                  outcome=tr.label(p.get("outcome"), "outcome"),
