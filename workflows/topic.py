@@ -51,6 +51,10 @@ from workflows.topic_inputs import (
 FIRST_KEY = "1:raised"
 """The idempotency key of a topic's first append (the service appends the same ``TopicRaised`` under it)."""
 
+EARLY_UPDATE = "topic-update-waits-for-raise"
+"""Patch: a staff update that arrives before ``run`` has applied the raise (``yishi topic raise`` then ``take`` at
+once) is accepted, waits for the raise and the take-up assignment, and is then validated and decided as usual."""
+
 
 @workflow.defn(name="Topic")
 class TopicWorkflow(RouteFollowers):
@@ -192,6 +196,8 @@ class TopicWorkflow(RouteFollowers):
         raise reject(N_("unknown action '%(action)s'"), "Rejected", action=name)
 
     def _validate(self, name: str, arg: BaseModel) -> None:
+        if not self._t.topic_id:
+            return  # the raise is being applied: the handler waits for it, then validates (EARLY_UPDATE)
         try:
             decide_topic(self._t, self._command(name, arg))
         except TopicError as exc:
@@ -199,7 +205,12 @@ class TopicWorkflow(RouteFollowers):
 
     async def _act(self, name: str, arg: BaseModel) -> TopicReceipt:
         ticket = arg.ticket if isinstance(arg, RouteInput) else None
+        early = not self._t.topic_id and workflow.patched(EARLY_UPDATE)
+        if early:  # before run takes its lock on the first activation: wait for the raise it applies first
+            await workflow.wait_condition(lambda: bool(self._t.topic_id))
         async with self._lock:
+            if early:  # on the state the run's first steps left (raised, take-up assigned), as its validator would
+                self._validate(name, arg)
             if ticket is not None:
                 self._starting.add(ticket.ticket_id)  # followed once its child is started, not adopted meanwhile
             try:

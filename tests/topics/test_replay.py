@@ -17,6 +17,7 @@ from tests.escalation.test_patch_replay import patches
 from tests.workflows.conftest import HISTORIES
 from workflows.deadlines import DEADLINES_RECORDED
 from workflows.registry import WORKFLOWS
+from workflows.topic import EARLY_UPDATE
 from yishi.temporal_client import DATA_CONVERTER
 
 
@@ -47,3 +48,19 @@ async def test_topic_histories_replay(name: str, expected: dict, recorded: bool)
                                             for e in events}
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(WorkflowHistory.from_json(name, text))
+
+
+async def test_update_before_the_raise_replays() -> None:
+    """A ``take`` accepted before the raise was applied (tests/topics/test_early_update.py): the update is accepted
+    in the first workflow task, before the raise's activity, and the ``topic-update-waits-for-raise`` patch is
+    recorded; the older histories above carry no such marker and replay unchanged."""
+    text = (HISTORIES / "topic_update_before_raise.json").read_text(encoding="utf-8")
+    events = json.loads(text)["events"]
+    assert EARLY_UPDATE in patches(events)
+    kinds = [e["eventType"].removeprefix("EVENT_TYPE_") for e in events]
+    assert kinds.index("WORKFLOW_EXECUTION_UPDATE_ACCEPTED") < kinds.index("ACTIVITY_TASK_SCHEDULED")
+    for name in ("topic_routed", "topic_voted", "topic_routed_deadlines_recorded", "topic_voted_deadlines_recorded"):
+        old = json.loads((HISTORIES / f"{name}.json").read_text(encoding="utf-8"))["events"]
+        assert EARLY_UPDATE not in patches(old)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+    await replayer.replay_workflow(WorkflowHistory.from_json("topic_update_before_raise", text))
