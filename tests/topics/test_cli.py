@@ -122,3 +122,29 @@ async def test_topic_cli(env: dict[str, str], temporal_server: Any, pool: Any, s
                                      " ORDER BY topic_id", community)
         assert [dict(r) for r in after] == [dict(r) for r in before], "the read model is rebuilt from the streams"
         await client.get_workflow_handle(topic_id).terminate("test done")
+
+
+async def test_take_right_after_raise(env: dict[str, str], temporal_server: Any, pool: Any, store: EventStore) -> None:
+    """`yishi topic raise` then `yishi topic take` at once: the take waits for the raise instead of being refused
+    with "no such topic". The first take is sent before any worker runs (the race made certain); the second pair
+    runs with the worker, as an operator types them."""
+    client = await Client.connect(temporal_server.address, data_converter=DATA_CONVERTER)
+    settings = Settings(task_queue=env["YISHI_TASK_QUEUE"], secret_key=SecretStr(env["YISHI_SECRET_KEY"]))
+    community = f"cli{uuid.uuid4().hex[:6]}"
+    raised = await run("raise", "--community", community, "--title", "北门积水", "--description", "下雨就淹")
+    assert raised.exit_code == 0, raised.output
+    topic_id = out(raised).splitlines()[0]
+    taking = asyncio.ensure_future(run("take", topic_id, "--name", "李书记"))
+    await asyncio.sleep(0.5)
+    assert not taking.done(), "no worker yet"
+    async with Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
+                      activities=build_activities(store, pool, settings)):
+        taken = await asyncio.wait_for(taking, 60)
+        assert taken.exit_code == 0 and f"{topic_id} taken" in taken.output, taken.output
+        again = await run("raise", "--community", community, "--title", "南门积水", "--description", "也淹")
+        other = out(again).splitlines()[0]
+        refused = await run("decline", other, "--reason", "")
+        assert refused.exit_code == 2 and "没有这个议题" not in refused.output, refused.output
+        declined = await run("decline", other, "--reason", "已并入北门积水一并处理")
+        assert declined.exit_code == 0, declined.output
+        await client.get_workflow_handle(topic_id).terminate("test done")
