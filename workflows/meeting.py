@@ -116,6 +116,8 @@ class MeetingWorkflow(MeetingPhases):
     # ---- acts -----------------------------------------------------------------------------------------
 
     def _validate(self, command: MeetingCommand) -> None:
+        if not self._m.meeting_id:
+            return  # the schedule is being recorded: the handler waits for it, then validates (``_ready``)
         try:
             decide_meeting(self._m, command)
         except MeetingError as exc:
@@ -145,6 +147,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def add_item(self, a: ItemInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_add_item(a))
         async with self._lock:
             applied = await self._apply("item", self._item_command(a))
         found = next((i for i, it in self._m.items.items() if a.topic_id and it.topic_id == a.topic_id),
@@ -161,6 +164,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def invite(self, a: InviteInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_invite(a))
         return await self._act("invited", self._invite_command(a))
 
     @invite.validator
@@ -173,6 +177,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def state_position(self, a: PositionInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_state_position(a))
         receipt = await self._act("position", self._position_command(a))
         party = self._m.parties[a.party_id]
         await self._tell_procedure(MeetingNote(meeting_id=self._id(), kind="position", item_id=a.item_id,
@@ -190,6 +195,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def sign_attendance(self, a: AttendanceInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_sign_attendance(a))
         return await self._act("attendance", self._attendance_command(a))
 
     @sign_attendance.validator
@@ -198,6 +204,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def record_minutes(self, a: MinutesInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_record_minutes(a))
         async with self._lock:
             now, until, years = workflow.now(), None, ()
             if self._m.status == "held":  # a correction: the new version needs confirming, with a new window
@@ -218,6 +225,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def decide(self, a: DecideInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_decide(a))
         async with self._lock:
             known = self._m.items[a.item_id].decision
             applied = await self._apply("decided", self._decide_command(a))
@@ -232,6 +240,8 @@ class MeetingWorkflow(MeetingPhases):
 
     @decide.validator
     def _v_decide(self, a: DecideInput) -> None:
+        if not self._m.meeting_id:
+            return  # validated by the handler once the schedule is recorded (``_ready``)
         self._validate(self._decide_command(a))
         d, serving = a.decision, bool(self._m.deliberation_id)
         if d.kind == "vote" and not serving and a.vote is None:
@@ -243,6 +253,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def hold(self, a: ActorInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_hold(a))
         async with self._lock:
             now = workflow.now()
             self._validate(Hold(at=now, by=a.by, confirm_until=now + timedelta(days=1)))
@@ -263,6 +274,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def confirm(self, a: ConfirmInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_confirm(a))
         return await self._act("confirmed", self._confirm_command(a))
 
     @confirm.validator
@@ -272,6 +284,7 @@ class MeetingWorkflow(MeetingPhases):
     @workflow.update
     async def publish(self, a: ActorInput) -> MeetingReceipt:
         """Publish now: only when every party has confirmed, or the window has ended (the workflow would anyway)."""
+        await self._ready(lambda: self._v_publish(a))
         return await self._act("published", Publish(at=workflow.now()))
 
     @publish.validator
@@ -280,6 +293,7 @@ class MeetingWorkflow(MeetingPhases):
 
     @workflow.update
     async def cancel(self, a: ActorInput) -> MeetingReceipt:
+        await self._ready(lambda: self._v_cancel(a))
         receipt = await self._act("cancelled", Cancel(at=workflow.now(), by=a.by, reason=a.reason))
         await self._tell_procedure(MeetingNote(meeting_id=self._id(), kind="cancelled", item_id="", text=a.reason))
         return receipt

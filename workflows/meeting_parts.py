@@ -9,6 +9,7 @@ whatever happens to the meeting's workflow afterwards.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -40,6 +41,10 @@ from workflows.deadlines import period_end
 from workflows.decision import Decision
 from workflows.escalation import EscalationInput, EscalationResult
 from workflows.policies import ACTIVITY_TIMEOUT, RETRY
+
+EARLY_UPDATE = "meeting-update-waits-for-schedule"
+"""Patch: a step that arrives before ``run`` has recorded the schedule, its invitations and its first items (``yishi
+meeting schedule`` then ``invite`` at once) is accepted, waits for them, and is then validated and decided as usual."""
 
 FOLLOW = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
 
@@ -81,6 +86,17 @@ class MeetingParts:
 
     def _id(self) -> str:
         raise NotImplementedError
+
+    async def _ready(self, validator: Callable[[], None]) -> None:
+        """Before an act's handler: an act accepted before the schedule was recorded (its validator lets it through:
+        see ``_validate``) waits for the run's first steps (the schedule, the invitations, the first items, recorded
+        under the lock the run takes first), then is validated as its validator would have (EARLY_UPDATE)."""
+        if self._m.meeting_id or not workflow.patched(EARLY_UPDATE):
+            return
+        await workflow.wait_condition(lambda: bool(self._m.meeting_id))
+        async with self._lock:
+            pass
+        validator()
 
     def _set(self, applied: MeetingApplied) -> None:
         self._m = applied.meeting
