@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
 from activities.meetings import load_meeting, project_meeting, to_new
-from domain.errors import N_, DomainError, Label
+from domain.errors import N_, DomainError, Label, Text
 from domain.legal_calendar import HolidayFile
 from domain.meeting_commands import AddItem, Invite, MeetingError, Schedule
 from domain.meeting_events import MeetingDecision, MeetingKind, MeetingScheduled, Option, PartySpec, vote_id
@@ -72,6 +72,21 @@ async def update(client: Client, meeting_id: str, name: str, arg: BaseModel,
         raise MeetingRefusedError(N_("meeting %(meeting)s does not exist or has ended"), meeting=meeting_id) from None
 
 
+class AgendaIncompleteError(MeetingRefusedError):
+    """The meeting is scheduled (its workflow runs, its items are listed) but one or more of its topics refused to
+    be put on its agenda (``TopicScheduled`` not recorded): one line per topic, saying which and why. The caller
+    shows the meeting (``meeting_id``), whose agenda picker puts them on again once that is settled."""
+
+    def __init__(self, meeting_id: str, failures: list[Text]) -> None:
+        super().__init__(failures[0])
+        self.meeting_id = meeting_id
+        self.failures = failures
+
+    @property
+    def texts(self) -> list[Text]:
+        return self.failures
+
+
 def new_meeting_id() -> str:
     return f"meeting-{secrets.token_hex(6)}"
 
@@ -90,7 +105,9 @@ async def schedule_meeting(client: Client, pool: asyncpg.Pool, event: MeetingSch
                            holiday_file: HolidayFile | None = None) -> str:
     """Record the meeting (``MeetingScheduled``) and start its workflow, which invites ``parties``, puts ``items``
     on the agenda and posts the notice; each item of a topic (checked with :func:`agenda_topic` first) is recorded
-    in the topic too (``TopicScheduled``). Returns the meeting id (also its stream's and its workflow's)."""
+    in the topic too (``TopicScheduled``). Returns the meeting id (also its stream's and its workflow's); when a
+    topic refuses (changed since it was checked), the others are still recorded and :class:`AgendaIncompleteError`
+    says which and why (the meeting is scheduled: :func:`add_topic` puts the topic on again)."""
     try:
         _check_plan(event, parties, items)
     except MeetingError as exc:
@@ -102,9 +119,17 @@ async def schedule_meeting(client: Client, pool: asyncpg.Pool, event: MeetingSch
                           confirm=settings.meeting_confirm, holiday_file=holiday_file)
     await client.start_workflow("Meeting", params, id=event.meeting_id, task_queue=settings.task_queue,
                                 result_type=MeetingResult)
+    failures = []
     for n, item in enumerate(items, start=1):  # the workflow numbers its first items 1, 2, … in this order
         if item.topic_id is not None:
-            await schedule_topic(client, item.topic_id, meeting_id=event.meeting_id, item_id=str(n), by=event.by)
+            try:
+                await schedule_topic(client, item.topic_id, meeting_id=event.meeting_id, item_id=str(n), by=event.by)
+            except DomainError as exc:  # e.g. declined since the form was filled in: the meeting exists all the same
+                failures.append(Text(N_("meeting %(meeting)s is scheduled, but topic %(topic)s (%(title)s) is not on "
+                                        "its agenda: %(reason)s"), meeting=event.meeting_id, topic=item.topic_id,
+                                     title=item.title, reason=exc.text))
+    if failures:
+        raise AgendaIncompleteError(event.meeting_id, failures)
     return event.meeting_id
 
 

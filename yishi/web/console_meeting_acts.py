@@ -49,7 +49,9 @@ class FormError(DomainError):
 async def page_context(request: Request, staff: Staff, m: Meeting) -> dict[str, Any]:
     """What the meeting's page shows besides the meeting: the rolls a vote can use (the community's deliberations)."""
     rolls = [] if m.deliberation_id else await service.community_rolls(request.app.state.pool, m.community)
-    on_agenda = {i.topic_id for i in m.items.values()}
+    # a topic on this agenda is offered again while its item is undecided: listed as taken (or decided elsewhere),
+    # it has not recorded this meeting (its scheduling was refused or interrupted: services.meetings.add_topic)
+    on_agenda = {i.topic_id for i in m.items.values() if i.decision is not None}
     topics = [t for t in await agenda_topics(request, staff, m.community) if t["topic_id"] not in on_agenda]
     return {"rolls": rolls, "topics": topics, "decision_kinds": DECISION_KINDS,
             "party_kinds": PARTY_KINDS, "categories": CATEGORIES}

@@ -29,6 +29,7 @@ from yishi.services.meeting_links import invitation_links
 from yishi.services.meeting_series import new_series_id, plan_series
 from yishi.services.meetings import (
     AGENDA_STATUSES,
+    AgendaIncompleteError,
     agenda_topic,
     list_meetings,
     meeting_state,
@@ -181,12 +182,29 @@ async def schedule(request: Request) -> Response:
                                             parties=_parties(form), items=picked)
     except ValueError:
         return await _list_page(request, staff, 422, tr.gettext("Write the last date like 2026-12-31."), form)
+    except AgendaIncompleteError as exc:
+        return await _half_scheduled(request, staff, exc)
     except DomainError as exc:
         return await _list_page(request, staff, 422, tr.error(exc), form)
     except TEMPORAL_UNAVAILABLE:
         return unavailable(request)
     log.info("console.meeting_scheduled", meeting_id=meeting_id, account_id=staff.account.id, community=community)
     return RedirectResponse(f"/console/meetings/{meeting_id}", status_code=303)
+
+
+async def _half_scheduled(request: Request, staff: Staff, exc: AgendaIncompleteError) -> Response:
+    """The meeting is scheduled but a topic refused its agenda (changed since the form was filled in): the
+    meeting's page, saying which topic and why, with its agenda picker to put it on again once that is settled."""
+    log.warning("console.meeting_agenda_incomplete", meeting_id=exc.meeting_id, account_id=staff.account.id,
+                topics=len(exc.failures))
+    tr = page_translator(request)
+    try:
+        meeting = await meeting_state(request.app.state.pool, exc.meeting_id)
+    except UNAVAILABLE:
+        return unavailable(request)
+    hint = tr.gettext("Once that is settled, put the topic on again with the agenda form below, or record its item "
+                      "as deferred.")
+    return await meeting_page(request, staff, meeting, 200, f"{tr.error(exc)}\n{hint}")
 
 
 async def meeting_page(request: Request, staff: Staff, meeting: Meeting, status: int = 200,
