@@ -11,9 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from domain.legal_calendar import BEIJING
+from tests.meetings.conftest import scheduled
 from tests.topics.conftest import CLERK, raised
 from tests.workflows.conftest import running_worker, stream_types, task_queue, ts_env  # noqa: F401 - fixtures
-from yishi.services.meetings import list_meetings
+from workflows.meeting_inputs import ItemInput
+from yishi.services.meetings import list_meetings, update
 from yishi.services.topics import resolve, take
 from yishi.settings import Settings
 from yishi.web import console_meetings
@@ -66,3 +68,34 @@ async def test_a_topic_resolved_meanwhile_lands_on_the_meeting_page(  # noqa: F8
         await kept_handle.terminate("test done")
         await env.client.get_workflow_handle(meeting_id).terminate("test done")
         await env.client.get_workflow_handle(gone).terminate("test done")
+
+
+async def test_an_interrupted_topic_is_offered_again_and_put_on(app, sign_in, ts_env, store, pool,  # noqa: F811
+                                                                settings) -> None:
+    """Half a step: the meeting lists the topic's item (the update went through) but the topic never recorded it
+    (the step stopped there). The picker offers the topic again, and adding it records ``TopicScheduled`` on the
+    same item — no second item."""
+    env = ts_env
+    app.state.temporal = env.client
+    async with running_worker(env, store, pool, settings.task_queue):
+        topic_id, topic_handle, _ = await raised(env, pool, settings, title="北门积水", description="下雨就淹")
+        await take(env.client, topic_id, by=CLERK)
+        meeting_id, handle, _ = await scheduled(env, pool, settings)
+        await update(env.client, meeting_id, "add_item", ItemInput(by=CLERK, title="北门积水", topic_id=topic_id))
+        committee = await sign_in("committee", community="xfl")
+        page = (await committee.get(f"/console/meetings/{meeting_id}")).text
+        form = page[page.index('id="topic-form"'):]
+        form = form[:form.index("</form>")]
+        assert f'value="{topic_id}"' in form, "offered again: the topic has not recorded this meeting"
+        keys = dict(re.findall(r'name="(nonce|csrf)" value="([^"]*)"', form))
+        done = await committee.post(f"/console/meetings/{meeting_id}/act",
+                                    data={**keys, "action": "topic", "topic_id": topic_id, "options": ""})
+        assert done.status_code == 303, done.text[-800:]
+        scheduled_on = next(e.payload for e in await store.read(topic_id) if e.type == "TopicScheduled")
+        assert (scheduled_on["meeting_id"], scheduled_on["item_id"]) == (meeting_id, "2")
+        assert (await stream_types(store, meeting_id)).count("AgendaItemAdded") == 2, "the same item, not a third"
+        page = (await committee.get(f"/console/meetings/{meeting_id}")).text
+        form = page[page.index('id="topic-form"'):]
+        assert f'value="{topic_id}"' not in form[:form.index("</form>")], "on the agenda now: not offered"
+        await handle.terminate("test done")
+        await topic_handle.terminate("test done")
