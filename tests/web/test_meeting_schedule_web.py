@@ -5,6 +5,7 @@ is not on the agenda and why, with the agenda picker — not a 422 on the schedu
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -49,12 +50,13 @@ async def test_a_topic_resolved_meanwhile_lands_on_the_meeting_page(  # noqa: F8
             return summary
 
         monkeypatch.setattr(console_meetings, "agenda_topic", checked_then_resolved)
+        title = f"周末议事厅 {uuid.uuid4().hex[:6]}"
         starts = ((await env.get_current_time()).astimezone(BEIJING) + timedelta(days=3)).strftime("%Y-%m-%d 19:00")
         done = await committee.post("/console/meetings/new", data={
-            **keys, "title": "周末议事厅", "kind": "weekend_hall", "starts_at": starts, "place": "社区议事厅",
+            **keys, "title": title, "kind": "weekend_hall", "starts_at": starts, "place": "社区议事厅",
             f"topic_{gone}": "1", f"topic_{kept}": "1"})
         assert done.status_code == 200, done.text[-800:]
-        (row,) = [r for r in await list_meetings(pool, community="xfl") if r["title"] == "周末议事厅"]
+        (row,) = [r for r in await list_meetings(pool, community="xfl") if r["title"] == title]
         meeting_id = row["meeting_id"]
         error = re.search(r'id="meeting-error">([^<]*)<', done.text).group(1)  # type: ignore[union-attr]
         assert meeting_id in error and gone in error and "南门路灯坏了" in error and "没能列入议程" in error, error
