@@ -53,12 +53,6 @@ def out(result: Result) -> str:
     return "\n".join(line for line in result.output.splitlines() if not LOG_LINE.match(line))
 
 
-async def raised_in_stream(store: EventStore, topic_id: str) -> bool:
-    """The topic's workflow has its state (it assigned the take-up after ``TopicRaised``): the CLI returns once it
-    started the workflow, whose updates are refused until then."""
-    return any(e.type == "TakeUpAssigned" for e in await store.read(topic_id))
-
-
 async def until(check: Any, what: str) -> None:
     for _ in range(300):
         if await check():
@@ -87,8 +81,7 @@ async def test_a_meeting_from_the_shell(env: dict[str, str], pool: Any, store: E
         raised = await run("topic", "raise", "--community", "xfl", "--title", "南门充电桩", "--description", "三处选址")
         assert raised.exit_code == 0, raised.output
         topic_id = out(raised).splitlines()[0]
-        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
-        taken = await run("topic", "take", topic_id)
+        taken = await run("topic", "take", topic_id)  # at once: the take waits for the workflow to apply the raise
         assert taken.exit_code == 0, taken.output
         with_options = await run("meeting", "agenda-add", meeting_id, "--topic", topic_id, "--option", "A=东门",
                                  "--option", "B=北侧")
@@ -163,8 +156,7 @@ async def test_schedule_with_a_taken_topic_and_no_party(env: dict[str, str], poo
                       activities=build_activities(store, pool, settings)):
         raised = await run("topic", "raise", "--community", "xfl", "--title", "楼道堆物", "--description", "堆满纸箱")
         topic_id = out(raised).splitlines()[0]
-        await until(lambda: raised_in_stream(store, topic_id), "the topic's workflow recorded it")
-        taken = await run("topic", "take", topic_id)
+        taken = await run("topic", "take", topic_id)  # at once: the take waits for the workflow to apply the raise
         assert taken.exit_code == 0, (raised.output, taken.output)
         made = await run("meeting", "schedule", "--community", "xfl", "--title", "周末议事厅", "--at", at,
                          "--place", "社区议事厅", "--item", "充电桩", "--topic", topic_id)
@@ -180,4 +172,26 @@ async def test_schedule_with_a_taken_topic_and_no_party(env: dict[str, str], poo
                                                                              ("2", "楼道堆物", topic_id)]
         scheduled = [e.payload for e in await store.read(topic_id) if e.type == "TopicScheduled"]
         assert [(p["meeting_id"], p["item_id"]) for p in scheduled] == [(meeting_id, "2")]
+        await client.get_workflow_handle(meeting_id).terminate("test done")
+
+
+async def test_invite_right_after_schedule(env: dict[str, str], pool: Any, store: EventStore) -> None:
+    """`yishi meeting schedule` then `yishi meeting invite` at once: the invitation waits for the workflow to record
+    the schedule instead of being refused with "no such meeting" (sent here before any worker runs: the race made
+    certain)."""
+    settings = Settings(task_queue=env["YISHI_TASK_QUEUE"])
+    client = await Client.connect(env["YISHI_TEMPORAL_ADDRESS"], data_converter=DATA_CONVERTER)
+    at = (datetime.now(UTC) + timedelta(days=1)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    made = await run("meeting", "schedule", "--community", "xfl", "--title", "民声七点办", "--kind", "seven_pm",
+                     "--at", at, "--place", "社区议事厅")
+    assert made.exit_code == 0, made.output
+    meeting_id = out(made).splitlines()[0]
+    inviting = asyncio.ensure_future(run("meeting", "invite", meeting_id, "--party", "owner_rep:业主代表赵"))
+    await asyncio.sleep(0.5)
+    assert not inviting.done(), "no worker yet"
+    async with Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
+                      activities=build_activities(store, pool, settings)):
+        invited = await asyncio.wait_for(inviting, 60)
+        assert invited.exit_code == 0 and "没有这个议事会" not in invited.output, invited.output
+        assert [p.name for p in (await meeting_state(pool, meeting_id)).parties.values()] == ["业主代表赵"]
         await client.get_workflow_handle(meeting_id).terminate("test done")
