@@ -156,21 +156,29 @@ def logging_config_restored() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def no_raw_codes_on_pages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every HTML page a test renders is scanned for codes shown untranslated (tests/raw_codes.py): a role, an
-    outcome, a stage… must reach a page as its label, never as ``committee`` or ``feasibility-1``."""
+    outcome, a stage… must reach a page as its label, never as ``committee`` or ``feasibility-1``; and, if it
+    reloads itself, for fields a person fills in (tests/refresh_forms.py)."""
     from starlette.responses import HTMLResponse
 
     from tests.raw_codes import raw_codes
+    from tests.refresh_forms import fillable_on_refresh
     from yishi.web import render
 
     found: list[str] = []
+    lost: list[str] = []
 
     class Checked(HTMLResponse):
         def __init__(self, content: object = None, *args: object, **kwargs: object) -> None:
-            if isinstance(content, str) and (codes := raw_codes(content)):
+            if isinstance(content, str):
                 title = content.partition("<title>")[2].partition("</title>")[0]
-                found.append(f"{title!r}: {', '.join(dict.fromkeys(codes))}")
+                if codes := raw_codes(content):
+                    found.append(f"{title!r}: {', '.join(dict.fromkeys(codes))}")
+                if fields := fillable_on_refresh(content):  # tests/refresh_forms.py
+                    lost.append(f"{title!r}: {', '.join(fields)}")
             super().__init__(content, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(render, "HTMLResponse", Checked)
     yield
     assert not found, "codes shown untranslated on a page (label them: yishi/i18n/labels.py):\n" + "\n".join(found)
+    assert not lost, "a page that reloads itself carries fields a person fills in (the reload loses them):\n" + \
+        "\n".join(lost)

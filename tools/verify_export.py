@@ -37,6 +37,10 @@ the Yishi code base (see docs/audit.md for the file formats and docs/log-format.
                hashes to the SHA-256 the chain recorded (who posted it, where and when are in the event);
 - documents:   every document attached for the owners to read (DocumentAttached: the plan, the cost table) has
                its file in documents/, and the file hashes to the SHA-256 the chain recorded;
+- attachments: every file attached to an escalation ticket (EscalationOpened's evidence) has its file in
+               attachments/, hashing to the SHA-256 the chain recorded; a file the ticket names by hash only (kept
+               outside Yishi by design, not in the export) is counted and not checked (the manifest check still
+               fails on a listed file that is missing). One check, check_blobs, for all three kinds of file;
 - ledger:      a community ledger (an export of ``points-…``, ``volunteers-…``, ``companies-…`` or ``appraisal-…``)
                replays: no balance or stock below zero, awards worth what their rules give, no rule about a ballot's
                content, capacities kept, check-outs counting their stay, one rating per owner, an appraisal's result
@@ -1809,44 +1813,53 @@ def check_meeting(stream_id: str, rows: list[dict], streams: dict[str, list[dict
 # ---- putting it together ---------------------------------------------------------------------------------
 
 
-def check_postings(deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
-    found = 0
-    for stream_id, rows in streams.items():
-        for row in rows:
-            if row.get("type") != "NoticePosted":
-                continue
-            found += 1
-            payload = row.get("payload") or {}
-            digest = str(payload.get("photo_sha256", ""))
-            photo = root / "photos" / digest
-            where = f"the photo of notice {payload.get('notice_id')} posted at {payload.get('group')}"
-            if not re.fullmatch(r"[0-9a-f]{64}", digest) or not photo.is_file():
-                return Check("postings", False, f"{where} is not in the export", stream_id, row.get("seq"))
-            if hashlib.sha256(photo.read_bytes()).hexdigest() != digest:
-                return Check("postings", False, f"{where} does not hash to the recorded sha256", stream_id,
-                             row.get("seq"))
-    return Check("postings", True, f"{found} printed notices recorded as posted, each photo matching its hash",
-                 deliberation_id)
+# The files the streams name by SHA-256, kept beside them: (check, event, directory, the files of an event's payload
+# as (sha256, what it is in words), the detail when all hold, whether a file may be kept outside Yishi by design).
+# The same table as yishi/services/audit_blobs.py SOURCES.
+def _ticket_files(p: dict) -> list:
+    return [(str(e.get("sha256", "")), f"the attachment {e.get('name')} of ticket {p.get('ticket_id')}")
+            for e in p.get("evidence") or () if isinstance(e, dict) and e.get("kind") == "attachment"
+            and e.get("sha256")]
 
 
-def check_documents(deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
-    found = 0
+BLOB_SOURCES = (
+    ("postings", "NoticePosted", "photos",
+     lambda p: [(str(p.get("photo_sha256", "")), f"the photo of notice {p.get('notice_id')} posted at "
+                 f"{p.get('group')} by {p.get('by')}")],
+     "{count} printed notices recorded as posted, each photo matching its hash", False),
+    ("documents", "DocumentAttached", "documents",
+     lambda p: [(str(p.get("sha256", "")), f"the document {p.get('name')} ({p.get('kind')}) attached by "
+                 f"{p.get('by')}")],
+     "{count} documents attached for the owners, each file matching its hash", False),
+    ("attachments", "EscalationOpened", "attachments", _ticket_files,
+     "{count} files attached to escalation tickets, each matching its hash", True),
+)
+
+
+def check_blobs(source: tuple, deliberation_id: str, root: Path, streams: dict[str, list[dict]]) -> Check:
+    """Each file the chain names is in the export and hashes to what the chain recorded (a ticket's file named by
+    hash only may be kept outside Yishi: counted, not checked)."""
+    name, event, directory, files_of, held, kept_elsewhere = source
+    found = elsewhere = 0
     for stream_id, rows in streams.items():
         for row in rows:
-            if row.get("type") != "DocumentAttached":
+            if row.get("type") != event:
                 continue
-            found += 1
-            payload = row.get("payload") or {}
-            digest = str(payload.get("sha256", ""))
-            path = root / "documents" / digest
-            what = f"the document {payload.get('name')} ({payload.get('kind')}) attached by {payload.get('by')}"
-            if not re.fullmatch(r"[0-9a-f]{64}", digest) or not path.is_file():
-                return Check("documents", False, f"{what} is not in the export", stream_id, row.get("seq"))
-            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                return Check("documents", False, f"{what} does not hash to the recorded sha256", stream_id,
-                             row.get("seq"))
-    return Check("documents", True, f"{found} documents attached for the owners, each file matching its hash",
-                 deliberation_id)
+            for digest, what in files_of(row.get("payload") or {}):
+                found += 1
+                path = root / directory / digest
+                if not re.fullmatch(r"[0-9a-f]{64}", digest) or not path.is_file():
+                    if kept_elsewhere and re.fullmatch(r"[0-9a-f]{64}", digest):
+                        elsewhere += 1
+                        continue
+                    return Check(name, False, f"{what} is not in the export", stream_id, row.get("seq"))
+                if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                    return Check(name, False, f"{what} does not hash to the recorded sha256", stream_id,
+                                 row.get("seq"))
+    detail = held.format(count=found - elsewhere)
+    if elsewhere:
+        detail += f"; {elsewhere} named by hash only, kept outside Yishi (not checked)"
+    return Check(name, True, detail, deliberation_id)
 
 
 def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
@@ -1878,8 +1891,7 @@ def verify(root: Path, report: dict | None = None) -> tuple[str, list[Check]]:
     except (KeyError, TypeError, ValueError, CountError) as exc:  # a link event that cannot be read
         links_check, links = Check("links", False, f"the link events cannot be read: {exc!r}", deliberation_id), {}
     checks.append(links_check)
-    checks.append(check_postings(deliberation_id, root, streams))
-    checks.append(check_documents(deliberation_id, root, streams))
+    checks += [check_blobs(source, deliberation_id, root, streams) for source in BLOB_SOURCES]
     if report is not None:
         report["links"] = links
     return deliberation_id, checks

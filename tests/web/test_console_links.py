@@ -153,6 +153,8 @@ async def test_a_big_roll_is_issued_in_the_background_with_progress_and_continue
         assert '<meta http-equiv="refresh" content="3">' in running
         assert 'id="links-issuing"' in running and "已生成 3 / 9" in running
         assert ">生成投票链接</button>" not in running and 'id="links-interrupted"' not in running
+        # A reload would drop an owner id typed into the reissue form: it waits for the issuing to end.
+        assert 'name="owner_id"' not in running and 'id="reissue-waiting"' in running
         again = await committee.post(f"/console/d/{d.id}/links", data=form_fields(page, "/links"))
         assert again.status_code == 303
         runs = [task for task in link_runs._tasks if task.get_name() == f"links:{d.id}"]
@@ -166,6 +168,7 @@ async def test_a_big_roll_is_issued_in_the_background_with_progress_and_continue
     assert "已有有效投票链接 9 户" in done and "还没有投票链接" not in done
     assert 'http-equiv="refresh"' not in done and 'id="links-issuing"' not in done
     assert 'id="links-interrupted"' not in done and "打印通知单" in done
+    assert 'name="owner_id"' in done and 'id="reissue-waiting"' not in done
     async with pool.acquire() as conn:
         per_owner = dict(await conn.fetch("SELECT owner_id, count(*) FROM links WHERE deliberation_id = $1"
                                           " GROUP BY owner_id", d.id))

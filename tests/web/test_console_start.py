@@ -117,7 +117,7 @@ async def test_committee_starts_an_elevator_once_and_lands_on_its_page(app, sign
         again = await post(committee, fields)
         assert started_id(again) == did
         assert await registered(pool, title) == 1
-        page = await page_until(committee, f"/console/d/{did}/matter?started=1", "可行性",
+        page = await page_until(committee, f"/console/d/{did}/matter?started=1", 'id="tasks-h"',
                                 "the matter page of the new one")
         assert title in page
         # Landed from the start form: the page asks for the plan now (its stream exists only now), near the top, and

@@ -15,7 +15,7 @@ import pytest
 from activities.eventstore import NewEvent
 from domain.events import Question
 from domain.roll import Scope
-from domain.stage_events import DocumentAttached, ProcedureStarted, StageEntered
+from domain.stage_events import DocumentAttached, ProcedureStarted, StageEntered, TaskOpened
 from tests.web.test_ballot_facts import elevator_vote
 from yishi.services.deliberations import DeliberationSpec, register, store_roll
 
@@ -40,10 +40,16 @@ async def attach_documents(store, pool, deliberation_id: str) -> None:  # type: 
             media_type=blob.media_type, by="张主任")))
 
 
+def feasibility_task(at: datetime) -> TaskOpened:
+    return TaskOpened(at=at, task_id="feasibility-1", kind="feasibility", stage="feasibility", roles=("street_office",),
+                      outcomes=("feasible", "not_feasible"), title_zh="可行性论证", title_en="Feasibility check")
+
+
 async def before_the_vote(pool, store, community: str = "幸福社区",  # type: ignore[no-untyped-def]
-                          keep: dict | None = None) -> str:
+                          keep: dict | None = None, ready: bool = True) -> str:
     """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet (``keep`` gets
-    the spec and the roll's digest, to open the vote later)."""
+    the spec and the roll's digest, to open the vote later). ``ready``: the stage's task is open (else the stage was
+    entered a moment ago and the matter page is still "preparing")."""
     from tests.web.conftest import make_roll
 
     now = datetime.now(UTC)
@@ -60,7 +66,7 @@ async def before_the_vote(pool, store, community: str = "幸福社区",  # type:
         ProcedureStarted(at=now, deliberation_id=deliberation_id, procedure="elevator", title="7栋加装电梯",
                          scope=Scope(), rule_id="consent-2of3", roll_digest=digest, periods={}, initiated_by="张主任",
                          initiator_role="committee"),
-        StageEntered(at=now, stage="feasibility")))
+        StageEntered(at=now, stage="feasibility"), *([feasibility_task(now)] if ready else [])))
     return deliberation_id
 
 
@@ -100,6 +106,19 @@ async def test_the_committee_attaches_the_plan_before_voting(sign_in, store, poo
         "deliberation": d, "kind": "cost_table"}, files={"document": ("t.png", PNG, "image/png")})
     assert hidden.status_code == 404 and (await elsewhere.get(f"/console/d/{d}/documents/{event['sha256']}")
                                           ).status_code == 404
+
+
+async def test_no_file_input_while_the_matter_page_reloads_itself(sign_in, store, pool) -> None:
+    """Right after a start the page says "preparing" and reloads every 3 s: a file chosen there would be lost, so
+    the form waits (a plain notice in its place) until the stage's task is open and the page stops reloading."""
+    d = await before_the_vote(pool, store, ready=False)
+    committee = await sign_in("committee")
+    page = (await committee.get(f"/console/d/{d}/matter")).text
+    assert 'http-equiv="refresh"' in page and 'id="matter-preparing"' in page, page[-1500:]
+    assert 'type="file"' not in page and 'id="documents-waiting"' in page and "正在准备…，完成后可上传方案文件" in page
+    await store.append(d, new(feasibility_task(datetime.now(UTC))))
+    ready = (await committee.get(f"/console/d/{d}/matter")).text
+    assert 'http-equiv="refresh"' not in ready and 'name="document"' in ready and 'id="documents-waiting"' not in ready
 
 
 async def test_no_document_once_voting_has_opened(sign_in, store, pool, open_deliberation) -> None:
@@ -166,7 +185,7 @@ async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_i
     from yishi.services.accounts import add_account
 
     kept: dict = {}
-    d = await before_the_vote(pool, store, keep=kept)
+    d = await before_the_vote(pool, store, keep=kept, ready=False)
     name = f"孙委员-{uuid.uuid4().hex[:4]}"
     await add_account(pool, name, "committee", PASSWORD, community="幸福社区")
     plan = tmp_path / "7栋电梯方案.pdf"
@@ -180,6 +199,17 @@ async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_i
         await page.get_by_role("button", name="登录").click()
         await page.wait_for_url("**/console")
         await page.goto(f"{live_server}/console/d/{d}/matter")
+        # The stage was entered a moment ago and its task is not open yet: the page reloads itself, so it offers no
+        # file to choose (a reload would drop it), only a plain notice.
+        await page.locator("#matter-preparing").wait_for()
+        assert await page.locator('meta[http-equiv="refresh"]').count() == 1
+        assert await page.locator("input[type=file]").count() == 0
+        assert "正在准备…，完成后可上传方案文件" in await page.locator("#documents-waiting").inner_text()
+        await shot(page, artifacts_dir, "committee-documents-preparing-zh")
+        await store.append(d, new(feasibility_task(datetime.now(UTC))))  # what the workflow does next
+        # The page's own reload (no reload here) brings the form, on a page that no longer reloads itself.
+        await page.locator("input[type=file]").wait_for(timeout=15_000)
+        assert await page.locator('meta[http-equiv="refresh"]').count() == 0
         await page.get_by_label("方案", exact=True).check()
         await page.get_by_label("文件（PDF 或照片，最大 5 MB）").set_input_files(str(plan))
         await page.get_by_role("button", name="添加文件").click()

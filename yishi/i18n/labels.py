@@ -287,6 +287,7 @@ LABELS: dict[str, dict[str, str]] = {
         "meeting": C_("audit_check", "Meeting record"),
         "postings": C_("audit_check", "Posted notices"),
         "documents": C_("audit_check", "Documents for the owners"),
+        "attachments": C_("audit_check", "Ticket attachments"),
     },
     "audit_explain": {
         "temporal_runs": C_("audit_explain", "at least one Temporal run exists"),
@@ -311,6 +312,8 @@ LABELS: dict[str, dict[str, str]] = {
                                         "hash in the chain"),
         "documents": C_("audit_explain", "every document attached for the owners (the plan, the cost table) is kept "
                                          "and matches the hash in the chain"),
+        "attachments": C_("audit_explain", "every file attached to an escalation ticket and kept here matches the "
+                                           "hash in the chain"),
     },
     "topic_status": {  # a topic's status (domain/topic_state.py)
         "new": C_("topic_status", "not raised"),
