@@ -33,6 +33,7 @@ from yishi.services.link_issuing import Actor
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.web.console_appraisals import OPENERS, page
 from yishi.web.console_start import _chunks
+from yishi.web.downloads import csv_file
 from yishi.web.render import form_invalid_page, message_page, not_found_page, page_translator
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
@@ -101,8 +102,7 @@ async def links_csv(request: Request, appraisal_id: str) -> Response:
     body = write_csv(header, [(link.owner_id, link.url(base)) for link in links])
     log.info("console.appraisal_links_given", appraisal_id=appraisal_id, links=len(links), by=staff.account.name)
     name = f"yishi-{appraisal_id}-links.csv"
-    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return csv_file(body, name)
 
 
 @router.post(OPEN_PATH)

@@ -27,6 +27,7 @@ from yishi.services import companies
 from yishi.services.appraisal_rows import street_rows
 from yishi.services.csvsafe import write_csv
 from yishi.services.escalations import account_org
+from yishi.web.downloads import csv_file
 from yishi.web.render import page_translator, render
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -178,5 +179,4 @@ async def list_csv(request: Request) -> Response:
              " ".join(e.excluded), len(e.tickets), "; ".join(list_reasons(tr, e, published.thresholds)))
             for e in published.entries]
     name = f"yishi-red-black-list-{period}.csv"
-    return Response("\ufeff" + write_csv(header, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return csv_file(write_csv(header, rows), name)

@@ -23,6 +23,7 @@ from yishi.i18n import N_
 from yishi.services import points
 from yishi.services.points_statement import monthly_statement, statement_file
 from yishi.web.console_points import PAGE, ROLES, _act, no_community, operator
+from yishi.web.downloads import CSV, attachment
 from yishi.web.render import message_page, page_lang, page_translator, render
 from yishi.web.staff import require, staff_form
 from yishi.web.team import printed
@@ -120,8 +121,7 @@ async def statement_csv(request: Request) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.points_statement", community=community, month=month, account_id=staff.account.id)
-    return Response(data, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="points-{month}.csv"', "Cache-Control": "no-store"})
+    return attachment(data, f"points-{month}.csv", CSV)
 
 
 @router.post("/console/points/shop-link")
