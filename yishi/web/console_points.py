@@ -91,7 +91,7 @@ def _number(text: str | None, default: int) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 6 else None
 
 
-async def _act(request: Request, make: Any) -> Response:
+async def points_act(request: Request, make: Any) -> Response:
     posted = await staff_form(request, *ROLES)
     if isinstance(posted, Response):
         return posted
@@ -127,7 +127,7 @@ async def award(request: Request) -> Response:
                         rule_id=rule, quantity=quantity, reason=form.get("reason", "")[:200])
         return command, lambda tr, text: tr.gettext(N_("Refused under the rule '%(rule)s': %(error)s"), rule=rule,
                                                     error=text)
-    return await _act(request, make)
+    return await points_act(request, make)
 
 
 @router.post("/console/points/deduct")
@@ -139,4 +139,4 @@ async def deduct(request: Request) -> Response:
         command = Deduct(at=now, by=by, deduction_id=points.new_id("dd"), person_id=form.get("person", "")[:64],
                          points=amount, reason=form.get("reason", "").strip()[:200])
         return command, lambda tr, text: tr.gettext(N_("The correction was refused: %(error)s"), error=text)
-    return await _act(request, make)
+    return await points_act(request, make)
