@@ -81,7 +81,7 @@ def choose_port(preferred: int, what: str, *, strict: bool = False) -> int:
     return port
 
 
-def _die_with_parent(sig: int) -> None:
+def die_with_parent(sig: int) -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, sig)  # PR_SET_PDEATHSIG
 
@@ -228,7 +228,7 @@ class EmbeddedPostgres(ChildServer):
              "-h", "127.0.0.1", "-k", str(socket_dir)],
             stdout=logfile, stderr=subprocess.STDOUT, user=uid, group=gid, umask=PRIVATE_UMASK,
             extra_groups=[] if uid is not None else None,
-            preexec_fn=lambda: _die_with_parent(signal.SIGINT), start_new_session=True,
+            preexec_fn=lambda: die_with_parent(signal.SIGINT), start_new_session=True,
         )
         logfile.close()
         self._wait_ready()
@@ -311,7 +311,7 @@ class EmbeddedTemporal(ChildServer):
         args += ["--headless"] if headless else ["--ui-port", str(self.ui_port)]
         logfile = open_private_log(self.log_path)  # owned by the child
         self.process = subprocess.Popen(args, stdout=logfile, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK,
-                                        preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+                                        preexec_fn=lambda: die_with_parent(signal.SIGTERM),
                                         start_new_session=True)
         logfile.close()
         self._wait_ready()

@@ -25,9 +25,9 @@ from yishi.embedded import (
     EmbeddedError,
     EmbeddedPostgres,
     EmbeddedTemporal,
-    _die_with_parent,
     choose_port,
     data_dir_group,
+    die_with_parent,
     port_is_free,
 )
 from yishi.services.links import local_base
@@ -115,7 +115,7 @@ class Stack:
         process = subprocess.Popen(
             [sys.executable, "-m", "yishi.cli", *args], env=self.env, stdout=logfile,
             stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK,
-            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM),
         )
         logfile.close()
         server = ChildServer(name=name, process=process, log_path=log_path)

@@ -10,7 +10,7 @@ import pytest
 from domain.errors import RollError
 from domain.roll_parse import parse_roll
 from tests.texts import en, zh
-from yishi.services.csvsafe import FORMULA_PREFIXES, safe_cell, write_csv
+from yishi.services.csvsafe import FORMULA_PREFIXES, safe_cell, write_csv, write_xlsx
 
 HEADER = "room_id,building,entrance,floor,area_m2,owner_id,owner_name,phone\n"
 
@@ -24,6 +24,15 @@ def test_plain_cells_and_csv_document() -> None:
     assert safe_cell("业主 3-2-101") == "业主 3-2-101" and safe_cell(None) == "" and safe_cell(42) == "42"
     rows = list(csv.reader(io.StringIO(write_csv(["=h", "b"], [["@x", "-1"], ["ok", "+86"]]))))
     assert rows == [["'=h", "b"], ["'@x", "'-1"], ["ok", "'+86"]]
+
+
+def test_xlsx_workbook_sheets_in_order_text_neutralised_numbers_kept() -> None:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(write_xlsx([("人员", [["=h", "b"], ["@x", -1]]), ("商品", [["\tok", 2.5]])])))
+    assert book.sheetnames == ["人员", "商品"]
+    assert [list(r) for r in book["人员"].iter_rows(values_only=True)] == [["'=h", "b"], ["'@x", -1]]
+    assert [list(r) for r in book["商品"].iter_rows(values_only=True)] == [["'\tok", 2.5]]
 
 
 @pytest.mark.parametrize(("data", "row", "code"), [

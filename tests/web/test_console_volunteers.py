@@ -12,7 +12,7 @@ import pytest
 
 from domain.legal_calendar import BEIJING
 from domain.points_decide import SetRule
-from domain.points_events import Rule
+from domain.points_events import Rule, points_stream
 from domain.volunteer_decide import FormTeam, ScheduleActivity
 from domain.volunteer_events import volunteers_stream
 from tests.points.appraisal_setup import close, open_and_link, scores, street_register
@@ -135,3 +135,24 @@ async def test_the_appraisal_console_shows_the_result_in_words_and_figures(sign_
         assert "11 位业主中有 2 位参加了评分" in section
         elsewhere = await sign_in("committee", community=f"和平社区-{uuid.uuid4().hex[:6]}")
         assert "安居物业" not in (await elsewhere.get("/console/appraisals")).text
+
+
+async def test_a_form_that_does_not_parse_shows_the_console_again(sign_in, pool, store) -> None:  # type: ignore[no-untyped-def]
+    """Points and volunteer consoles: a form that does not parse is the console again (422) with what to fix, and
+    nothing is recorded (the path shared by both consoles: yishi/web/console_points.py community_act)."""
+    home = f"幸福社区-{uuid.uuid4().hex[:6]}"
+    people = await a_team(pool, store, home)
+    committee = await sign_in("committee", community=home)
+    form = csrf_of((await committee.get("/console/volunteers")).text)
+    before = await store.head(volunteers_stream(home))
+    bad_time = await committee.post("/console/volunteers/activity", data={
+        **form, "team": "green", "title": "清理楼道杂物", "place": "3号楼", "capacity": "5",
+        "starts_at": "明天上午", "ends_at": "2030-01-01T10:00"})
+    assert bad_time.status_code == 422 and "时间按表格格式填" in bad_time.text
+    assert await store.head(volunteers_stream(home)) == before
+    ledger = await store.head(points_stream(home))
+    bad_quantity = await committee.post("/console/points/award", data={
+        **csrf_of((await committee.get("/console/points")).text), "person": people["王芳"], "rule": "hours",
+        "quantity": "三次", "reason": "清理楼道"})
+    assert bad_quantity.status_code == 422 and "积分要填整数" in bad_quantity.text
+    assert await store.head(points_stream(home)) == ledger

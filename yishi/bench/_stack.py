@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from activities.db import migrate
-from yishi.embedded import ChildServer, EmbeddedPostgres, EmbeddedTemporal, _die_with_parent, free_port
+from yishi.embedded import ChildServer, EmbeddedPostgres, EmbeddedTemporal, die_with_parent, free_port
 from yishi.up import wait_http
 
 
@@ -69,7 +69,7 @@ class BenchStack:
         logfile = open(log_path, "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(
             [sys.executable, *args], env=env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM),
         )
         logfile.close()
         server = ChildServer(name=name, process=process, log_path=log_path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import structlog
 
-from yishi.embedded import ChildServer, EmbeddedError, EmbeddedPostgres, EmbeddedTemporal, _die_with_parent, free_port
+from yishi.embedded import ChildServer, EmbeddedError, EmbeddedPostgres, EmbeddedTemporal, die_with_parent, free_port
 from yishi.up import wait_http
 
 log = structlog.get_logger(__name__)
@@ -95,7 +95,7 @@ class FaultStack:
         logfile = open(log_path, "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(
             [sys.executable, "-m", "yishi.cli", name], env=self.env(), stdout=logfile, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            start_new_session=True, preexec_fn=lambda: die_with_parent(signal.SIGTERM),
         )
         logfile.close()
         return ChildServer(name=name, process=process, log_path=log_path)

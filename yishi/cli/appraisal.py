@@ -14,7 +14,7 @@ import json
 import click
 
 from domain.errors import DomainError
-from yishi.cli.deliberation import _fail
+from yishi.cli.deliberation import fail
 from yishi.cli.ledger_common import base_url, keyed, lang_option, now, operator, run, who
 from yishi.i18n import both, translator
 from yishi.i18n.points import exact, list_reasons
@@ -84,7 +84,7 @@ def items_cmd(street: str, items: tuple[str, ...], owner_weight: str, name: str 
     for text in items:
         parts = text.split(":")
         if len(parts) != 3 or not parts[2].isdigit():
-            _fail(both("an item is written ID:NAME:WEIGHT, e.g. cleaning:保洁:25; got '%(text)s'", text=text))
+            fail(both("an item is written ID:NAME:WEIGHT, e.g. cleaning:保洁:25; got '%(text)s'", text=text))
         parsed.append(AppraisalItem(item_id=parts[0], name_zh=parts[1], weight=int(parts[2])))
     command = SetItems(at=now(), by=who(name, role), items=tuple(parsed), owner_weight=owner_weight)  # type: ignore
     run(lambda store, _c: companies.act(store, street, command), lang)
@@ -112,9 +112,9 @@ def open_cmd(street: str, estate: str, period: str, roll_path: str, scope_text: 
         limits = file_limits(settings)
         roll = load_roll(read_bounded(roll_path, limits.max_bytes), roll_path, limits)
     except OSError as exc:
-        _fail(f"{roll_path}: {exc.strerror or exc}")
+        fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
     req = appraisals.AppraisalRequest(street=street, estate=estate, period=period, scope=Scope.parse(scope_text),
                                       window=window or settings.appraisal_window,
                                       remind=remind or settings.appraisal_remind, by=who(name, role))
@@ -151,7 +151,7 @@ def status_cmd(appraisal_id: str, as_json: bool, lang: str) -> None:
     tr = translator(lang)
     state = run(lambda store, _c: appraisals.appraisal(store, appraisal_id), lang)
     if state.opened is None:
-        _fail(tr.gettext("no appraisal %(appraisal_id)s", appraisal_id=appraisal_id))
+        fail(tr.gettext("no appraisal %(appraisal_id)s", appraisal_id=appraisal_id))
     result = appraisals.result_of(state)
     doc = {"appraisal_id": appraisal_id, "status": state.status, "company": state.opened.company.model_dump(),
            "estate": state.opened.estate, "period": state.opened.period,

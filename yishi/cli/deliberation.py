@@ -21,16 +21,16 @@ from yishi.settings import Settings
 T = TypeVar("T")
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     click.echo(message, err=True)
     raise SystemExit(2)
 
 
-def _settings() -> Settings:
+def cli_settings() -> Settings:
     return stack_settings("temporal", "database")
 
 
-async def _with_pool(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def with_pool(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from activities.db import create_pool
 
     pool = await create_pool(settings.database_url, max_size=2)
@@ -40,19 +40,19 @@ async def _with_pool(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T
         await pool.close()
 
 
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+def key_values(values: tuple[str, ...], what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            _fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
+            fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
         out[key.strip()] = value.strip()
     return out
 
 
-def _options(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, raw in _pairs(values, "--option").items():
+    for key, raw in key_values(values, "--option").items():
         try:
             out[key] = json.loads(raw)
         except ValueError:
@@ -60,7 +60,7 @@ def _options(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _tally_defaults(settings: Settings) -> dict[str, Any]:
+def tally_defaults(settings: Settings) -> dict[str, Any]:
     """The operator's counting settings (``YISHI_PROXY_LIMIT``, ``YISHI_DEEM_*``); ``--option`` overrides them."""
     return {"proxy_limit": settings.proxy_limit, "deem_silent": settings.deem_silent,
             "deem_over_half": settings.deem_over_half}
@@ -97,15 +97,15 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
     from yishi.services.procedures import StartRequest, start_procedure
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
     try:
         limits = file_limits(settings)
         roll = load_roll(read_bounded(roll_path, limits.max_bytes), roll_path, limits)
         holiday = (parse_holiday_file(read_bounded(settings.holiday_file), str(settings.holiday_file))
                    if settings.holiday_file else None)
         req = StartRequest(procedure=procedure, title=title or get_procedure(procedure).name_zh,
-                           scope=Scope.parse(scope_text), rule_id=rule_id, periods=_pairs(periods, "--period"),
-                           options=_tally_defaults(settings) | _options(options), previous_id=previous_id,
+                           scope=Scope.parse(scope_text), rule_id=rule_id, periods=key_values(periods, "--period"),
+                           options=tally_defaults(settings) | parse_options(options), previous_id=previous_id,
                            initiator_role=initiator_role,
                            initiated_by=initiated_by, petition_signers=signers, community=community)
 
@@ -119,16 +119,16 @@ def start(procedure: str, roll_path: str, scope_text: str, title: str | None, ru
             flags = await deliberation_flags(pool, EventStore(pool), did) if procedure == "property" else {}
             return did, flags
 
-        did, flags = asyncio.run(_with_pool(settings, go))
+        did, flags = asyncio.run(with_pool(settings, go))
         click.echo(did)
         for line in black_list_lines(flags):
             click.echo(line, err=True)
     except OSError as exc:
-        _fail(f"{roll_path}: {exc.strerror or exc}")
+        fail(f"{roll_path}: {exc.strerror or exc}")
     except DomainError as exc:
-        _fail(both(exc))
+        fail(both(exc))
     except ValidationError as exc:
-        _fail(both("invalid option: %(where)s: %(error)s", where=exc.errors()[0]["loc"], error=exc.errors()[0]["msg"]))
+        fail(both("invalid option: %(where)s: %(error)s", where=exc.errors()[0]["loc"], error=exc.errors()[0]["msg"]))
 
 
 def black_list_lines(candidates: dict[str, Any], lang: str | None = None) -> list[str]:
@@ -200,9 +200,9 @@ def status(deliberation_id: str, as_json: bool, lang: str) -> None:
 
     settings = stack_settings("database")
     try:
-        result = asyncio.run(_with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
+        result = asyncio.run(with_pool(settings, lambda pool: procedure_status(EventStore(pool), deliberation_id)))
     except DomainError as exc:
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
         return
     base = settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}"
     result["public_url"] = public_url(base, deliberation_id)
@@ -225,7 +225,7 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
     from yishi.services.procedures import RefusedError, complete_task
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
     completion = TaskCompletion(task_id=task_id, role=role, outcome=outcome, note=note, document_no=document_no,
                                 actor=actor)
 
@@ -235,7 +235,7 @@ def task(deliberation_id: str, task_id: str, role: str, outcome: str, note: str,
     try:
         receipt = asyncio.run(go())
     except RefusedError as exc:
-        _fail(both(exc))
+        fail(both(exc))
         return
     click.echo(f"{receipt.task_id} done: seq={receipt.seq} hash={receipt.hash}")
 
@@ -256,7 +256,7 @@ def feedback(deliberation_id: str, owner_id: str, score: int, comment: str, name
     from yishi.services.procedures import RefusedError, give_feedback
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
     who = f"{name or os.environ.get('USER') or 'operator'}（{role}）"
     arg = FeedbackInput(owner_id=owner_id, score=score, comment=comment, recorded_by=who)
 
@@ -266,6 +266,6 @@ def feedback(deliberation_id: str, owner_id: str, score: int, comment: str, name
     try:
         receipt = asyncio.run(go())
     except RefusedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     click.echo(f"{receipt.task_id} recorded: seq={receipt.seq} hash={receipt.hash}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.cli.deliberation import cli_settings, fail, with_pool
 from yishi.cli.stack import data_dir_option, stack_settings
 from yishi.i18n import both, translator
 
@@ -50,7 +50,7 @@ def open_cmd(community: str, resident: str, category: str, subject: str, detail:
     from yishi.services.complaints import Complaint, ComplaintError, file_complaint
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
     clerk = filed_by or os.environ.get("USER") or "operator"
     complaint = Complaint(community=community, resident=resident, category=category, subject=subject,
                           detail=detail, deliberation_id=deliberation_id, start_level=start_level,
@@ -63,24 +63,24 @@ def open_cmd(community: str, resident: str, category: str, subject: str, detail:
         return await file_complaint(client, pool, complaint, task_queue=settings.task_queue, ticket_id=chosen)
 
     try:
-        click.echo(asyncio.run(_with_pool(settings, go)))
+        click.echo(asyncio.run(with_pool(settings, go)))
     except ComplaintError as exc:
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
 
 
 def _client_call(work: Any) -> Any:
     from yishi.services.escalations import RefusedError
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def go(pool: Any) -> Any:
         return await work(await connect(settings), pool)
 
     try:
-        return asyncio.run(_with_pool(settings, go))
+        return asyncio.run(with_pool(settings, go))
     except RefusedError as exc:
-        _fail(both(exc))
+        fail(both(exc))
 
 
 @click.command("whistle")
@@ -130,5 +130,5 @@ def rebuild_cmd() -> None:
     from yishi.services.escalations import rebuild_projection
 
     settings = stack_settings("database")
-    count = asyncio.run(_with_pool(settings, lambda pool: rebuild_projection(EventStore(pool), pool)))
+    count = asyncio.run(with_pool(settings, lambda pool: rebuild_projection(EventStore(pool), pool)))
     click.echo(f"{count} tickets rebuilt")

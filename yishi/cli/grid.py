@@ -27,7 +27,7 @@ who = [click.option("--by", "by", default=None, help="Who does it (default: the 
        click.option("--as", "role", default="operator", show_default=True, help="Their role, e.g. committee.")]
 
 
-def _who(fn: Callable[..., Any]) -> Callable[..., Any]:
+def who_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(who):
         fn = option(fn)
     return data_dir_option(fn)
@@ -92,7 +92,7 @@ def template_cmd() -> None:
 @click.option("--street", required=True, help="The street office (街道) the communities belong to.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@_who
+@who_options
 def import_cmd(file: Path, street: str, lang: str, as_json: bool, by: str | None, role: str) -> None:
     """Import a street's grids from CSV or XLSX: every problem of the file at once, else the changes recorded."""
     from domain.structure_import import StructureImportError
@@ -143,7 +143,7 @@ def show_cmd(community: str, building: str | None, entrance: str, at_text: str |
         for g in doc["grids"]))
 
 
-def _change(community: str, decide: Any) -> None:
+def structure_change(community: str, decide: Any) -> None:
     from yishi.services.structure import change
 
     _, written = run(lambda store, pool: change(store, pool, community, decide))
@@ -154,7 +154,7 @@ def _change(community: str, decide: Any) -> None:
 @click.argument("community")
 @click.option("--name", required=True)
 @click.option("--street", required=True)
-@_who
+@who_options
 def community_cmd(community: str, name: str, street: str, by: str | None, role: str) -> None:
     """Define a community (社区) of a street."""
     from domain.structure import CommunityListed
@@ -162,7 +162,7 @@ def community_cmd(community: str, name: str, street: str, by: str | None, role: 
 
     who_ = by_of(by, role)
     now = datetime.now(UTC)
-    _change(community, structure.community(community, name, street, now, who_))
+    structure_change(community, structure.community(community, name, street, now, who_))
 
     async def listed(store: Any, pool: Any) -> None:
         from activities.structure import list_communities
@@ -177,24 +177,24 @@ def community_cmd(community: str, name: str, street: str, by: str | None, role: 
 @click.argument("community")
 @click.argument("code")
 @click.option("--name", default="", help="The grid's name (default: its code).")
-@_who
+@who_options
 def define_cmd(community: str, code: str, name: str, by: str | None, role: str) -> None:
     """Define a grid with its code (赋码编号), or rename it."""
     from yishi.services import structure
 
-    _change(community, structure.grid(code, name, datetime.now(UTC), by_of(by, role)))
+    structure_change(community, structure.grid(code, name, datetime.now(UTC), by_of(by, role)))
 
 
 @grid.command("retire")
 @click.argument("community")
 @click.argument("code")
 @click.option("--reason", required=True)
-@_who
+@who_options
 def retire_cmd(community: str, code: str, reason: str, by: str | None, role: str) -> None:
     """Retire a grid with no building or worker left (its code is never reused)."""
     from yishi.services import structure
 
-    _change(community, structure.retire(code, reason, datetime.now(UTC), by_of(by, role)))
+    structure_change(community, structure.retire(code, reason, datetime.now(UTC), by_of(by, role)))
 
 
 @grid.command("assign")
@@ -203,13 +203,14 @@ def retire_cmd(community: str, code: str, reason: str, by: str | None, role: str
 @click.option("--entrance", default="", help="One entrance (单元) only; default the whole building.")
 @click.option("--grid", "code", required=True)
 @click.option("--address", default="", help="The building's address (for the hotline's addresses).")
-@_who
+@who_options
 def assign_cmd(community: str, building: str, entrance: str, code: str, address: str, by: str | None,
                role: str) -> None:
     """Put a building (or one entrance) in a grid."""
     from yishi.services import structure
 
-    _change(community, structure.building(building, entrance, code, datetime.now(UTC), by_of(by, role), address))
+    structure_change(community, structure.building(building, entrance, code, datetime.now(UTC), by_of(by, role),
+                                                   address))
 
 
 @grid.command("worker")
@@ -221,7 +222,7 @@ def assign_cmd(community: str, building: str, entrance: str, code: str, address:
 @click.option("--building", default="", help="For a building head (楼栋长): the building.")
 @click.option("--remove", is_flag=True, help="End the assignment.")
 @click.option("--reason", default="")
-@_who
+@who_options
 def worker_cmd(community: str, code: str, person: str, post: str, building: str, remove: bool, reason: str,
                by: str | None, role: str) -> None:
     """Assign (or with --remove end) a grid worker or building head; PERSON is their account name."""
@@ -230,7 +231,7 @@ def worker_cmd(community: str, code: str, person: str, post: str, building: str,
     now, who_ = datetime.now(UTC), by_of(by, role)
     decide = (structure.unworker(code, post, person, reason, now, who_, building) if remove
               else structure.worker(code, post, person, now, who_, building))
-    _change(community, decide)
+    structure_change(community, decide)
 
 
 @grid.command("party")
@@ -243,7 +244,7 @@ def worker_cmd(community: str, code: str, person: str, post: str, building: str,
 @click.option("--building", default="")
 @click.option("--room", default="")
 @click.option("--leader", default="")
-@_who
+@who_options
 def party_cmd(community: str, org_id: str, kind: str, name: str, parent: str | None, code: str, building: str,
               room: str, leader: str, by: str | None, role: str) -> None:
     """Define a party organisation: 网格党支部 (grid_branch, --grid), 楼栋党小组 (building_group, --parent,
@@ -253,7 +254,7 @@ def party_cmd(community: str, org_id: str, kind: str, name: str, parent: str | N
 
     org = PartyOrgDefined(at=datetime.now(UTC), by=by_of(by, role), org_id=org_id, kind=kind, name=name,  # type: ignore[arg-type]
                           parent=parent, grid=code, building=building, room=room, leader=leader)
-    _change(community, structure.party(org))
+    structure_change(community, structure.party(org))
 
 
 @grid.command("street")

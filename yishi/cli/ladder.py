@@ -19,7 +19,7 @@ import click
 
 from domain.errors import N_, Items, Label
 from domain.ladder_edits import FIRST, LEVEL_KINDS
-from yishi.cli.grid import _change, _who, by_of, instant, run
+from yishi.cli.grid import by_of, instant, run, structure_change, who_options
 from yishi.cli.stack import data_dir_option
 
 
@@ -77,7 +77,7 @@ def _deadline(text: str) -> tuple[str, str, str, str]:
 @click.option("--joint-report", default=None, help="Report-in period of a joint part, e.g. PT24H.")
 @click.option("--joint-resolve", default=None, help="Resolve period of a joint part, e.g. 5wd.")
 @click.option("--supervisor", default=None, help="Where a late part goes, e.g. dept:supervision.")
-@_who
+@who_options
 def set_cmd(community: str, path: Path | None, deadlines: tuple[str, ...], joint_report: str | None,
             joint_resolve: str | None, supervisor: str | None, by: str | None, role: str) -> None:
     """Record a new version of the ladder."""
@@ -96,7 +96,7 @@ def set_cmd(community: str, path: Path | None, deadlines: tuple[str, ...], joint
     joint = spec.joint.model_copy(update={k: v for k, v in (("report", joint_report), ("resolve", joint_resolve),
                                                             ("supervisor", supervisor)) if v})
     spec = spec.model_copy(update={"deadlines": table, "joint": joint})
-    _change(community, structure.ladder(spec, now, by_of(by, role)))
+    structure_change(community, structure.ladder(spec, now, by_of(by, role)))
 
 
 def _edit(community: str, edit: Callable[[Any], Any], by: str | None, role: str) -> None:
@@ -120,7 +120,7 @@ def _edit(community: str, edit: Callable[[Any], Any], by: str | None, role: str)
               help=f"The level it follows; '{FIRST}': tickets reach it first (default: after the last level).")
 @click.option("--ack", default="", help="Acknowledge within, e.g. PT24H (default: the ladder's default).")
 @click.option("--resolve", default="", help="Resolve within, e.g. 5wd (default: the ladder's default).")
-@_who
+@who_options
 def add_level_cmd(community: str, kind: str, after: str | None, ack: str, resolve: str, by: str | None,
                   role: str) -> None:
     """Add a level of one of the listed organisations, after the level --after (as the console does)."""
@@ -135,7 +135,7 @@ def add_level_cmd(community: str, kind: str, after: str | None, ack: str, resolv
 @ladder.command("remove-level")
 @click.argument("community")
 @click.argument("levels", nargs=-1, required=True)
-@_who
+@who_options
 def remove_level_cmd(community: str, levels: tuple[str, ...], by: str | None, role: str) -> None:
     """Remove levels (with the deadlines categories had at them)."""
     from domain.ladder_edits import remove_levels
@@ -154,7 +154,7 @@ def remove_level_cmd(community: str, levels: tuple[str, ...], by: str | None, ro
 @ladder.command("unset-deadline")
 @click.argument("community")
 @click.argument("where", metavar="CATEGORY:LEVEL")
-@_who
+@who_options
 def unset_deadline_cmd(community: str, where: str, by: str | None, role: str) -> None:
     """Remove a category's own periods at one level (the level's periods apply again)."""
     from domain.ladder_edits import remove_deadline

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from domain.errors import DomainError
-from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.cli.deliberation import cli_settings, fail, with_pool
 from yishi.i18n import both, translator
 
 T = TypeVar("T")
@@ -45,7 +45,7 @@ def keyed() -> Any:
 
     from yishi.web.app import secret_key_for
 
-    settings = _settings()
+    settings = cli_settings()
     return settings.model_copy(update={"secret_key": SecretStr(secret_key_for(settings))})
 
 
@@ -55,7 +55,7 @@ def run(work: Callable[[Any, Any], Awaitable[T]], lang: str = "zh", *, temporal:
     from activities.eventstore import EventStore
     from yishi.services.links import LinkError
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def go(pool: Any) -> T:
         client = None
@@ -66,11 +66,11 @@ def run(work: Callable[[Any, Any], Awaitable[T]], lang: str = "zh", *, temporal:
         return await work(EventStore(pool), client)
 
     try:
-        return asyncio.run(_with_pool(settings, go))
+        return asyncio.run(with_pool(settings, go))
     except DomainError as exc:
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
     except LinkError as exc:
-        _fail(translator(lang).gettext("the link is unknown or revoked (%(kind)s)", kind=type(exc).__name__))
+        fail(translator(lang).gettext("the link is unknown or revoked (%(kind)s)", kind=type(exc).__name__))
     raise AssertionError("unreachable")
 
 
@@ -85,7 +85,7 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            _fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
+            fail(both("%(option)s must be NAME=VALUE, got '%(item)s'", option=what, item=item))
         out[key.strip()] = value.strip()
     return out
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from domain.errors import DomainError, Lang
-from yishi.cli.deliberation import _fail, _pairs, _settings, _with_pool
+from yishi.cli.deliberation import cli_settings, fail, key_values, with_pool
 from yishi.i18n import Items, both, translator
 
 T = TypeVar("T")
@@ -34,28 +34,28 @@ def _keyed() -> Any:
 
     from yishi.web.app import secret_key_for
 
-    settings = _settings()
+    settings = cli_settings()
     return settings.model_copy(update={"secret_key": SecretStr(secret_key_for(settings))})
 
 
-def _run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
+def run_meeting(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
     """Connect to both servers, run ``work(client, pool)``; refusals become exit 2 with their message."""
     from yishi.services.links import LinkError
     from yishi.services.meetings import MeetingRefusedError
     from yishi.services.topics import TopicRefusedError
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def go(pool: Any) -> T:
         return await work(await connect(settings), pool)
 
     try:
-        return asyncio.run(_with_pool(settings, go))
+        return asyncio.run(with_pool(settings, go))
     except (MeetingRefusedError, TopicRefusedError, DomainError) as exc:
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
     except LinkError as exc:
-        _fail(translator(lang).gettext("the link is not valid: %(error)s", error=str(exc)))
+        fail(translator(lang).gettext("the link is not valid: %(error)s", error=str(exc)))
     raise AssertionError("unreachable")
 
 
@@ -63,7 +63,7 @@ def _who(name: str | None) -> str:
     return name or os.environ.get("USER") or "operator"
 
 
-async def _actor(pool: Any, meeting_id: str, role: str, name: str | None) -> Any:
+async def meeting_actor(pool: Any, meeting_id: str, role: str, name: str | None) -> Any:
     from domain.topic_events import Actor
     from yishi.services.meetings import meeting_state
 
@@ -85,7 +85,7 @@ def _when(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
-        _fail(both("the time %(text)s must be written like 2026-05-08 19:00", text=text))
+        fail(both("the time %(text)s must be written like 2026-05-08 19:00", text=text))
         raise
     return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
@@ -97,7 +97,7 @@ def _parties(values: tuple[str, ...], start: int = 1) -> tuple[Any, ...]:
     for n, text in enumerate(values, start=start):
         kind, sep, name = text.partition(":")
         if not sep or kind not in PARTY_KINDS or not name.strip():
-            _fail(both("--party must be KIND:NAME (kinds: %(kinds)s), got %(text)s", kinds=Items(PARTY_KINDS),
+            fail(both("--party must be KIND:NAME (kinds: %(kinds)s), got %(text)s", kinds=Items(PARTY_KINDS),
                        text=text))
         out.append(PartySpec(party_id=f"p{n}", kind=kind, name=name.strip()))  # type: ignore[arg-type]
     return tuple(out)
@@ -106,16 +106,16 @@ def _parties(values: tuple[str, ...], start: int = 1) -> tuple[Any, ...]:
 def _options(values: tuple[str, ...]) -> tuple[Any, ...]:
     from domain.meeting_events import Option
 
-    return tuple(Option(id=k, text=v) for k, v in _pairs(values, "--option").items())
+    return tuple(Option(id=k, text=v) for k, v in key_values(values, "--option").items())
 
 
 def _print_links(links: list[Any]) -> None:
-    base = _settings().public_base_url or "http://localhost:8000"
+    base = cli_settings().public_base_url or "http://localhost:8000"
     for link in links:
         click.echo(f"link {link.holder}: {link.url(base)}")
 
 
-def _receipt(receipt: Any) -> None:
+def echo_receipt(receipt: Any) -> None:
     item = f" item={receipt.item_id}" if receipt.item_id else ""
     click.echo(f"{receipt.meeting_id} {receipt.status}{item} seq={receipt.seq} hash={receipt.hash}")
 
@@ -162,7 +162,7 @@ def schedule_cmd(community: str, title: str, kind: str, at_text: str, place: str
         return await invitation_links(pool, EventStore(pool), meeting_id, by=by.name,
                                       secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC))
 
-    links = _run(go, lang)
+    links = run_meeting(go, lang)
     click.echo(event.meeting_id)
     _print_links(links)
 
@@ -200,7 +200,7 @@ def series_cmd(community: str, title: str, kind: str, weekday: str, time_of_day:
         return await series_links(pool, plan.series_id, by=by.name,
                                   secret_key=settings.secret_key.get_secret_value(), now=now)
 
-    links = _run(go, lang)
+    links = run_meeting(go, lang)
     click.echo(plan.series_id)
     _print_links(links)
 
@@ -219,7 +219,7 @@ def end_series_cmd(series_id: str, reason: str, name: str | None, role: str, lan
         by = Actor(kind=role, name=_who(name), account=f"cli:{_who(None)}", community=plan.community)  # type: ignore[union-attr,arg-type]
         return await end_series(client, series_id, reason=reason, by=by)
 
-    result = _run(go, lang)
+    result = run_meeting(go, lang)
     click.echo(f"{result.series_id} ended, {result.occurrences} meetings scheduled")
 
 
@@ -235,15 +235,15 @@ def agenda_add_cmd(meeting_id: str, topic_id: str | None, title: str | None, opt
     from yishi.services.meetings import add_item, add_topic
 
     if (topic_id is None) == (title is None):
-        _fail(both("give either %(one)s or %(other)s", one="--topic", other="--title"))
+        fail(both("give either %(one)s or %(other)s", one="--topic", other="--title"))
 
     async def go(client: Any, pool: Any) -> Any:
-        by = await _actor(pool, meeting_id, role, name)
+        by = await meeting_actor(pool, meeting_id, role, name)
         if topic_id is not None:
             return await add_topic(client, pool, meeting_id, topic_id, by=by, options=_options(options))
         return await add_item(client, meeting_id, title=title or "", options=_options(options), by=by)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 @meeting.command("invite")
@@ -259,14 +259,14 @@ def invite_cmd(meeting_id: str, party_text: str, name: str | None, role: str, la
     settings = _keyed()
 
     async def go(client: Any, pool: Any) -> list[Any]:
-        by = await _actor(pool, meeting_id, role, name)
+        by = await meeting_actor(pool, meeting_id, role, name)
         (party,) = _parties((party_text,), start=len((await meeting_state(pool, meeting_id)).parties) + 1)
         await invite(client, meeting_id, party, by=by)
         links = await invitation_links(pool, EventStore(pool), meeting_id, by=by.name,
                                        secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC))
         return [link for link in links if link.holder == party.party_id]
 
-    _print_links(_run(go, lang))
+    _print_links(run_meeting(go, lang))
 
 
 @meeting.command("links")
@@ -285,7 +285,7 @@ def links_cmd(meeting_id: str, reissue: str | None, name: str | None, role: str,
                                       secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC),
                                       reissue=reissue)
 
-    _print_links(_run(go, lang))
+    _print_links(run_meeting(go, lang))
 
 
 from yishi.cli import meeting_steps  # noqa: E402,F401 - the clerk's steps, registered on the group

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from domain.errors import Lang
-from yishi.cli.deliberation import _fail, _pairs, _settings, _with_pool
-from yishi.cli.meeting import _actor, _receipt, _run, meeting, operator
+from yishi.cli.deliberation import cli_settings, fail, key_values, with_pool
+from yishi.cli.meeting import echo_receipt, meeting, meeting_actor, operator, run_meeting
 from yishi.cli.meeting_show import render
 from yishi.i18n import both
 
@@ -31,9 +31,9 @@ def position_cmd(meeting_id: str, item_id: str, party_id: str, option: str | Non
 
     async def go(client: Any, pool: Any) -> Any:
         return await state_position(client, meeting_id, party_id=party_id, item_id=item_id, option=option, text=text,
-                                    by=await _actor(pool, meeting_id, role, name))
+                                    by=await meeting_actor(pool, meeting_id, role, name))
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 @meeting.command("attendance")
@@ -47,13 +47,13 @@ def attendance_cmd(meeting_id: str, party_id: str | None, guest: str | None, nam
     from yishi.services.meetings import sign_attendance
 
     if (party_id is None) == (guest is None):
-        _fail(both("give either %(one)s or %(other)s", one="--party", other="--guest"))
+        fail(both("give either %(one)s or %(other)s", one="--party", other="--guest"))
 
     async def go(client: Any, pool: Any) -> Any:
         return await sign_attendance(client, meeting_id, party_id=party_id, name=guest or "",
-                                     by=await _actor(pool, meeting_id, role, name))
+                                     by=await meeting_actor(pool, meeting_id, role, name))
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 @meeting.command("minutes")
@@ -69,13 +69,14 @@ def minutes_cmd(meeting_id: str, item_id: str, text: str | None, path: Path | No
     from yishi.services.meetings import record_minutes
 
     if (text is None) == (path is None):
-        _fail(both("give either %(one)s or %(other)s", one="--text", other="--file"))
+        fail(both("give either %(one)s or %(other)s", one="--text", other="--file"))
     body = text if text is not None else path.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
     async def go(client: Any, pool: Any) -> Any:
-        return await record_minutes(client, meeting_id, item_id, body, by=await _actor(pool, meeting_id, role, name))
+        by = await meeting_actor(pool, meeting_id, role, name)
+        return await record_minutes(client, meeting_id, item_id, body, by=by)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 def _decision(kind: str, summary: str, option: str | None, owner: str | None, due: date | None,
@@ -84,11 +85,11 @@ def _decision(kind: str, summary: str, option: str | None, owner: str | None, du
     from domain.topic_events import Milestone
 
     steps = []
-    for label, when in _pairs(milestones, "--milestone").items():
+    for label, when in key_values(milestones, "--milestone").items():
         try:
             steps.append(Milestone(name=label, due=date.fromisoformat(when)))
         except ValueError:
-            _fail(both("milestone %(name)s: the date %(when)s must be written like 2026-06-30", name=label,
+            fail(both("milestone %(name)s: the date %(when)s must be written like 2026-06-30", name=label,
                        when=when))
     return MeetingDecision(kind=kind, summary=summary, option=option, owner=owner, due=due,  # type: ignore[arg-type]
                            milestones=tuple(steps), question=question, options=vote_options)
@@ -121,7 +122,7 @@ def decide_cmd(meeting_id: str, item_id: str, kind: str, summary: str, option: s
     from workflows.meeting_parts import TicketSpec
     from yishi.services.meetings import VoteRequest, decide_item
 
-    settings = _settings()
+    settings = cli_settings()
     kind = {"escalate": "escalated", "defer": "deferred"}.get(kind, kind)
     decision = _decision(kind, summary, option, owner, due.date() if due else None, milestones, question,
                          vote_options)
@@ -130,17 +131,17 @@ def decide_cmd(meeting_id: str, item_id: str, kind: str, summary: str, option: s
         try:
             roll = load_roll(Path(roll_path).read_bytes(), roll_path)
         except OSError as exc:
-            _fail(f"{roll_path}: {exc.strerror or exc}")
+            fail(f"{roll_path}: {exc.strerror or exc}")
         vote = VoteRequest(question=question or summary, options=vote_options, scope=Scope.parse(scope_text),
                            rule_id=rule_id, voting=voting or settings.meeting_vote_period)
     ticket = TicketSpec(category=category, start_level=start_level) if kind == "escalated" and category else None
 
     async def go(client: Any, pool: Any) -> Any:
-        return await decide_item(client, pool, meeting_id, item_id, decision, by=await _actor(pool, meeting_id, role,
-                                                                                               name),
-                                 roll=roll, vote=vote, ticket=ticket, settings=settings)
+        by = await meeting_actor(pool, meeting_id, role, name)
+        return await decide_item(client, pool, meeting_id, item_id, decision, by=by, roll=roll, vote=vote,
+                                 ticket=ticket, settings=settings)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 def _simple(step: str, help_text: str) -> None:
@@ -152,14 +153,14 @@ def _simple(step: str, help_text: str) -> None:
         from yishi.services import meetings as service
 
         async def go(client: Any, pool: Any) -> Any:
-            by = await _actor(pool, meeting_id, role, name)
+            by = await meeting_actor(pool, meeting_id, role, name)
             if step == "hold":
                 return await service.hold(client, pool, meeting_id, by=by)
             if step == "publish":
                 return await service.publish(client, meeting_id, by=by)
             return await service.cancel(client, meeting_id, reason=reason, by=by)
 
-        _receipt(_run(go, lang))
+        echo_receipt(run_meeting(go, lang))
 
 
 _simple("hold", "Close the session: the minutes go to the parties for confirmation (every item needs a decision).")
@@ -179,9 +180,9 @@ def confirm_cmd(meeting_id: str, party_id: str, minutes_version: int, name: str 
 
     async def go(client: Any, pool: Any) -> Any:
         return await confirm(client, meeting_id, party_id=party_id, minutes_version=minutes_version,
-                             by=await _actor(pool, meeting_id, role, name))
+                             by=await meeting_actor(pool, meeting_id, role, name))
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_meeting(go, lang))
 
 
 @meeting.command("show")
@@ -192,7 +193,7 @@ def show_cmd(meeting_id: str, as_json: bool, lang: Lang) -> None:
     """The meeting as its stream has it: agenda, positions, attendance, minutes, decisions, confirmations."""
     from yishi.services.meetings import meeting_state
 
-    state = _run(lambda _client, pool: meeting_state(pool, meeting_id), lang)
+    state = run_meeting(lambda _client, pool: meeting_state(pool, meeting_id), lang)
     click.echo(state.model_dump_json(indent=2) if as_json else render(state, lang))
 
 
@@ -206,7 +207,7 @@ def list_cmd(community: str | None, series_id: str | None, as_json: bool) -> Non
 
     from yishi.services.meetings import list_meetings
 
-    rows = asyncio.run(_with_pool(_settings(), lambda pool: list_meetings(pool, community, series_id)))
+    rows = asyncio.run(with_pool(cli_settings(), lambda pool: list_meetings(pool, community, series_id)))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
@@ -222,4 +223,4 @@ def rebuild_cmd() -> None:
 
     from yishi.services.meetings import rebuild_meetings
 
-    click.echo(f"{asyncio.run(_with_pool(_settings(), rebuild_meetings))} meetings")
+    click.echo(f"{asyncio.run(with_pool(cli_settings(), rebuild_meetings))} meetings")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from yishi.cli.deliberation import _fail
+from yishi.cli.deliberation import fail
 from yishi.cli.ledger_common import base_url, keyed, lang_option, now, operator, pairs, run, who
 from yishi.cli.points_shop import SHOP_COMMANDS
 from yishi.i18n import both, translator
@@ -51,7 +51,7 @@ def rule_cmd(community: str, rule_id: str, name_zh: str | None, name_en: str, ba
     if retire:
         command: Any = RetireRule(at=now(), by=by, rule_id=rule_id, reason=description)
     elif name_zh is None or basis is None or amount is None:
-        _fail(both("setting a rule needs --name-zh, --basis and --points"))
+        fail(both("setting a rule needs --name-zh, --basis and --points"))
     else:
         command = SetRule(at=now(), by=by, rule=Rule(
             rule_id=rule_id, name_zh=name_zh, name_en=name_en, basis=basis, per=per, points=amount,  # type: ignore

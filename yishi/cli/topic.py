@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from domain.errors import DomainError, Lang
-from yishi.cli.deliberation import _fail, _settings, _with_pool
+from yishi.cli.deliberation import cli_settings, fail, with_pool
 from yishi.i18n import translator
 
 T = TypeVar("T")
@@ -31,27 +31,27 @@ def _keyed() -> Any:
 
     from yishi.web.app import secret_key_for
 
-    settings = _settings()
+    settings = cli_settings()
     return settings.model_copy(update={"secret_key": SecretStr(secret_key_for(settings))})
 
 
-def _run(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
+def run_topic(work: Callable[[Any, Any], Awaitable[T]], lang: Lang = "zh") -> T:
     """Connect to both servers, run ``work(client, pool)``; refusals become exit 2 with their message."""
     from yishi.temporal_client import connect
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def go(pool: Any) -> T:
         return await work(await connect(settings), pool)
 
     try:
-        return asyncio.run(_with_pool(settings, go))
+        return asyncio.run(with_pool(settings, go))
     except DomainError as exc:  # a topic's refusal, a complaint's problems (routing to the ladder), a photo
-        _fail(translator(lang).error(exc))
+        fail(translator(lang).error(exc))
     raise AssertionError("unreachable")
 
 
-async def _actor(pool: Any, topic_id: str, role: str, name: str | None) -> Any:
+async def topic_actor(pool: Any, topic_id: str, role: str, name: str | None) -> Any:
     """Who acts: the operator (name, role), in the topic's community."""
     from domain.topic_events import Actor
     from yishi.services.topics import topic_state
@@ -103,7 +103,7 @@ def raise_cmd(community: str, title: str, description: str, building: str | None
                                    files, settings=settings, now=datetime.now(UTC))
         return raised, similar
 
-    raised, similar = _run(go, lang)
+    raised, similar = run_topic(go, lang)
     tr = translator(lang)
     click.echo(raised.topic_id)
     click.echo(tr.gettext("tracking link: %(url)s",
@@ -123,7 +123,7 @@ def similar_cmd(community: str, title: str, description: str, building: str | No
     """Open topics that read like this one ("already raised: join it")."""
     from yishi.services.topic_intake import find_similar
 
-    for candidate, score in _run(lambda _c, pool: find_similar(pool, community, title, description, building)):
+    for candidate, score in run_topic(lambda _c, pool: find_similar(pool, community, title, description, building)):
         click.echo(f"{candidate.topic_id}\t{score.numerator}/{score.denominator}\t{candidate.title}")
 
 
@@ -138,7 +138,7 @@ def list_cmd(community: str | None, status: str | None, org: str | None, as_json
     """Topics from the read model, newest first (overdue ones marked)."""
     from yishi.services.topics import list_topics, waiting_for
 
-    rows = _run(lambda _c, pool: waiting_for(pool, org) if org else list_topics(pool, community, status))
+    rows = run_topic(lambda _c, pool: waiting_for(pool, org) if org else list_topics(pool, community, status))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
@@ -159,7 +159,7 @@ def show_cmd(topic_id: str, as_json: bool, lang: Lang) -> None:
     """Everything about one topic, folded from its stream (staff view: comments with hidden ones marked)."""
     from yishi.services.topics import topic_state
 
-    state = _run(lambda _c, pool: topic_state(pool, topic_id), lang)
+    state = run_topic(lambda _c, pool: topic_state(pool, topic_id), lang)
     if as_json:
         click.echo(state.model_dump_json(indent=2))
         return
@@ -192,7 +192,7 @@ def show_cmd(topic_id: str, as_json: bool, lang: Lang) -> None:
         click.echo(tr.gettext("merged into %(topic)s", topic=state.merged_into))
 
 
-def _receipt(receipt: Any) -> None:
+def echo_receipt(receipt: Any) -> None:
     click.echo(f"{receipt.topic_id} {receipt.status}: seq={receipt.seq} hash={receipt.hash}")
 
 
@@ -213,7 +213,7 @@ def intake_link_cmd(community: str, building: str | None, reissue: bool, name: s
         return await intake_link(pool, EventStore(pool), community, building, by=who, reissue=reissue,
                                  secret_key=settings.secret_key.get_secret_value(), now=datetime.now(UTC))
 
-    click.echo(_run(go).url(settings.public_base_url or "http://localhost:8000"))
+    click.echo(run_topic(go).url(settings.public_base_url or "http://localhost:8000"))
 
 
 @topic.command("rebuild")
@@ -221,7 +221,7 @@ def rebuild_cmd() -> None:
     """Rebuild the topics read model from the streams."""
     from yishi.services.topics import rebuild_topics
 
-    click.echo(f"rebuilt {_run(lambda _c, pool: rebuild_topics(pool))} topics")
+    click.echo(f"rebuilt {run_topic(lambda _c, pool: rebuild_topics(pool))} topics")
 
 
 from yishi.cli import topic_steps  # noqa: E402,F401 - registers the committee's steps on the group

@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from domain.errors import DomainError, Lang
-from yishi.cli.deliberation import _fail, _options, _pairs, _settings, _tally_defaults
-from yishi.cli.topic import _actor, _receipt, _run, operator, topic
+from yishi.cli.deliberation import cli_settings, fail, key_values, parse_options, tally_defaults
+from yishi.cli.topic import echo_receipt, operator, run_topic, topic, topic_actor
 from yishi.i18n import translator
 
 
@@ -24,9 +24,9 @@ def take_cmd(topic_id: str, note: str, name: str | None, role: str, lang: Lang) 
     from yishi.services.topics import take
 
     async def go(client: Any, pool: Any) -> Any:
-        return await take(client, topic_id, by=await _actor(pool, topic_id, role, name), note=note)
+        return await take(client, topic_id, by=await topic_actor(pool, topic_id, role, name), note=note)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_topic(go, lang))
 
 
 @topic.command("decline")
@@ -38,9 +38,9 @@ def decline_cmd(topic_id: str, reason: str, name: str | None, role: str, lang: L
     from yishi.services.topics import decline
 
     async def go(client: Any, pool: Any) -> Any:
-        return await decline(client, topic_id, by=await _actor(pool, topic_id, role, name), reason=reason)
+        return await decline(client, topic_id, by=await topic_actor(pool, topic_id, role, name), reason=reason)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_topic(go, lang))
 
 
 @topic.command("merge")
@@ -53,9 +53,9 @@ def merge_cmd(topic_id: str, into: str, note: str, name: str | None, role: str, 
     from yishi.services.topics import merge
 
     async def go(client: Any, pool: Any) -> Any:
-        return await merge(client, pool, topic_id, into, by=await _actor(pool, topic_id, role, name), note=note)
+        return await merge(client, pool, topic_id, into, by=await topic_actor(pool, topic_id, role, name), note=note)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_topic(go, lang))
 
 
 @topic.command("route")
@@ -76,21 +76,21 @@ def route_cmd(topic_id: str, category: str | None, start_level: str | None, proc
     from yishi.services.topic_routes import route_to_ladder, route_to_procedure
 
     if (category is None) == (procedure is None):
-        _fail(translator(lang).gettext("give either --ladder CATEGORY or --procedure NAME"))
-    settings = _settings()
+        fail(translator(lang).gettext("give either --ladder CATEGORY or --procedure NAME"))
+    settings = cli_settings()
     if procedure is not None:
         from domain.roll import Scope, load_roll
         from yishi.services.procedures import StartRequest
 
         if not roll_path:
-            _fail(translator(lang).gettext("--procedure needs --roll FILE"))
+            fail(translator(lang).gettext("--procedure needs --roll FILE"))
         try:
             roll = load_roll(Path(roll_path).read_bytes(), roll_path)  # type: ignore[arg-type]
         except DomainError as exc:
-            _fail(translator(lang).error(exc))
+            fail(translator(lang).error(exc))
 
     async def go(client: Any, pool: Any) -> tuple[str, Any]:
-        by = await _actor(pool, topic_id, role, name)
+        by = await topic_actor(pool, topic_id, role, name)
         if category is not None:
             return await route_to_ladder(client, pool, topic_id, category=category, start_level=start_level, by=by,
                                          note=note)
@@ -98,16 +98,16 @@ def route_cmd(topic_id: str, category: str | None, start_level: str | None, proc
 
         state = await topic_state(pool, topic_id)
         request = StartRequest(procedure=procedure, title=state.title, scope=Scope.parse(scope_text),
-                               periods=_pairs(periods, "--period"), community=state.community,
-                               options=_tally_defaults(settings) | _options(options),
+                               periods=key_values(periods, "--period"), community=state.community,
+                               options=tally_defaults(settings) | parse_options(options),
                                initiator_role="committee" if procedure != "property" else None,
                                initiated_by=by.name)
         return await route_to_procedure(client, pool, topic_id, roll, request, by=by, task_queue=settings.task_queue,
                                         note=note)
 
-    stream, receipt = _run(go, lang)
+    stream, receipt = run_topic(go, lang)
     click.echo(stream)
-    _receipt(receipt)
+    echo_receipt(receipt)
 
 
 @topic.command("hide-comment")
@@ -120,10 +120,10 @@ def hide_cmd(topic_id: str, comment_id: str, reason: str, name: str | None, role
     from yishi.services.topic_intake import hide_comment
 
     async def go(_client: Any, pool: Any) -> None:
-        await hide_comment(pool, topic_id, comment_id, reason=reason, by=await _actor(pool, topic_id, role, name),
+        await hide_comment(pool, topic_id, comment_id, reason=reason, by=await topic_actor(pool, topic_id, role, name),
                            now=datetime.now(UTC))
 
-    _run(go, lang)
+    run_topic(go, lang)
     click.echo(translator(lang).gettext("comment %(comment)s hidden", comment=comment_id))
 
 
@@ -136,9 +136,9 @@ def resolve_cmd(topic_id: str, resolution: str, name: str | None, role: str, lan
     from yishi.services.topics import resolve
 
     async def go(client: Any, pool: Any) -> Any:
-        return await resolve(client, topic_id, by=await _actor(pool, topic_id, role, name), resolution=resolution)
+        return await resolve(client, topic_id, by=await topic_actor(pool, topic_id, role, name), resolution=resolution)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_topic(go, lang))
 
 
 @topic.command("milestone")
@@ -153,7 +153,7 @@ def milestone_cmd(topic_id: str, follow_up_id: str, index: int, note: str, name:
     from yishi.services.topics import complete_milestone
 
     async def go(client: Any, pool: Any) -> Any:
-        return await complete_milestone(client, topic_id, by=await _actor(pool, topic_id, role, name),
+        return await complete_milestone(client, topic_id, by=await topic_actor(pool, topic_id, role, name),
                                         follow_up_id=follow_up_id, index=index, note=note)
 
-    _receipt(_run(go, lang))
+    echo_receipt(run_topic(go, lang))

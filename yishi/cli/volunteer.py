@@ -71,12 +71,12 @@ def join_cmd(community: str, team_id: str, person_name: str | None, person_id: s
              unit: str | None, phone: str | None, name: str | None, role: str, lang: str) -> None:
     """Add a member to a team (a new person, or one already in the ledger); prints their id."""
     from domain.volunteer_decide import JoinTeam
-    from yishi.cli.deliberation import _fail
+    from yishi.cli.deliberation import fail
     from yishi.services import volunteers
 
     by = who(name, role)
     if person_id is None and person_name is None:
-        _fail(both("give --person-name or --person"))
+        fail(both("give --person-name or --person"))
 
     async def go(store: Any, _c: Any) -> str:
         if person_id is not None:

@@ -7,7 +7,6 @@ test_appraisal.py`` holds the SQL to the domain's fold and to a hand count. CSV 
 
 from __future__ import annotations
 
-import io
 import math
 from datetime import datetime
 from fractions import Fraction
@@ -19,7 +18,7 @@ from domain.escalation_rates import RateCell
 from domain.grid_appraisal import DIMENSIONS, Appraisal
 from domain.legal_calendar import BEIJING
 from domain.numbers import fraction_str, percent_digits
-from yishi.services.csvsafe import write_csv
+from yishi.services.csvsafe import write_csv, write_xlsx
 
 # Each verdict exactly as domain/escalation_rates.py ``verdict``: met = done by the due time; missed = done after it,
 # or not done and the due time reached while the turn was still theirs (before it ended, else before as-of).
@@ -238,14 +237,6 @@ def to_csv(report: Appraisal) -> str:
 
 
 def to_xlsx(report: Appraisal) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(f"{report.dimension} {report.start:%Y-%m}")
-    sheet.append(list(HEADERS_ZH))
-    sheet.append(list(COLUMNS))
-    for row in rows_of(report):
-        sheet.append([f"'{v}" if isinstance(v, str) and v.startswith(("=", "+", "-", "@")) else v for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """One sheet: the Chinese headers, the English column names, then the rows (text cells neutralised)."""
+    title = f"{report.dimension} {report.start:%Y-%m}"
+    return write_xlsx([(title, [list(HEADERS_ZH), list(COLUMNS), *rows_of(report)])])

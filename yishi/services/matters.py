@@ -23,7 +23,7 @@ from domain.stage_events import STAGE_EVENT_TYPES, stage_event_from_dict
 from workflows.common import ObjectionInput, ObjectionReceipt, TaskCompletion, TaskReceipt
 from workflows.elevator import ElevatorWorkflow, ShareConfirmation
 from workflows.property import PropertyWorkflow
-from yishi.services.procedures import _call, complete_task, file_objection
+from yishi.services.procedures import call_update, complete_task, file_objection
 
 T = TypeVar("T")
 OBJECTION_STAGES = {"elevator": ElevatorWorkflow.objection_stage, "property": PropertyWorkflow.objection_stage}
@@ -117,7 +117,7 @@ async def _running(deliberation_id: str, act: Awaitable[T]) -> T:
 async def confirm_share(client: Client, deliberation_id: str, owner_id: str, update_id: str | None = None
                         ) -> TaskReceipt:
     """The owner agrees to their share of the elevator's cost (validated by the workflow)."""
-    return await _running(deliberation_id, _call(client, deliberation_id, "confirm_share",
+    return await _running(deliberation_id, call_update(client, deliberation_id, "confirm_share",
                                                  ShareConfirmation(owner_id=owner_id), TaskReceipt, update_id))
 
 

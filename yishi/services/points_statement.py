@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import asyncpg
@@ -11,7 +10,7 @@ from activities.eventstore import EventStore
 from domain.points_events import POINTS_EVENT_TYPES, points_event_from_dict, points_stream
 from domain.points_statement import Statement, statement
 from yishi.i18n import N_, Translator, translator
-from yishi.services.csvsafe import safe_cell, write_csv
+from yishi.services.csvsafe import write_csv, write_xlsx
 from yishi.services.points import people_names
 
 PEOPLE_HEADER = (N_("Person"), N_("Name"), N_("Kind"), N_("Opening balance"), N_("Earned"), N_("Deducted"),
@@ -47,17 +46,5 @@ async def statement_file(pool: asyncpg.Pool, store: EventStore, community: str, 
     item_header = [tr.gettext(h) for h in ITEM_HEADER]
     if fmt == "csv":
         return ("\ufeff" + write_csv(people_header, people) + "\n" + write_csv(item_header, items)).encode("utf-8")
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = tr.gettext("Points %(month)s", month=month)
-    for sheet_rows, header, target in ((people, people_header, sheet),
-                                       (items, item_header, book.create_sheet(tr.gettext("Shop %(month)s",
-                                                                                         month=month)))):
-        target.append(header)
-        for row in sheet_rows:
-            target.append([safe_cell(c) if isinstance(c, str) else c for c in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return write_xlsx([(tr.gettext("Points %(month)s", month=month), [people_header, *people]),
+                       (tr.gettext("Shop %(month)s", month=month), [item_header, *items])])

@@ -127,7 +127,7 @@ async def _check_previous(pool: asyncpg.Pool, previous_id: str) -> None:
             raise DomainError(N_("no earlier deliberation %(id)s"), id=previous_id)
 
 
-async def _call(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type,
+async def call_update(client: Client, deliberation_id: str, update: str, arg: BaseModel, result_type: type,
                 update_id: str | None = None) -> Any:
     """Run ``update``; the same ``update_id`` twice (a double tap) runs it once and answers both alike."""
     handle = client.get_workflow_handle(deliberation_id)
@@ -140,18 +140,18 @@ async def _call(client: Client, deliberation_id: str, update: str, arg: BaseMode
 
 async def complete_task(client: Client, deliberation_id: str, completion: TaskCompletion) -> TaskReceipt:
     """Complete a human task through the workflow's ``complete_task`` update (validated by role and stage)."""
-    return await _call(client, deliberation_id, "complete_task", completion, TaskReceipt)
+    return await call_update(client, deliberation_id, "complete_task", completion, TaskReceipt)
 
 
 async def give_feedback(client: Client, deliberation_id: str, feedback: BaseModel,
                         update_id: str | None = None) -> TaskReceipt:
     """A resident's satisfaction (1–5) with a consultation's implementation (``FeedbackInput``), during ``feedback``."""
-    return await _call(client, deliberation_id, "give_feedback", feedback, TaskReceipt, update_id)
+    return await call_update(client, deliberation_id, "give_feedback", feedback, TaskReceipt, update_id)
 
 
 async def file_objection(client: Client, deliberation_id: str, objection: ObjectionInput,
                          update_id: str | None = None) -> ObjectionReceipt:
-    return await _call(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
+    return await call_update(client, deliberation_id, "file_objection", objection, ObjectionReceipt, update_id)
 
 
 def _fold_stages(events: list[Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from domain.legal_calendar import BEIJING
 from yishi.services.appraisal import appraisal, cell_json, to_csv
 from yishi.services.console import UNASSIGNED, home_community
 from yishi.services.escalations import account_orgs
+from yishi.web.downloads import csv_file
 from yishi.web.render import message_page, page_translator, render
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -63,8 +64,7 @@ async def show_appraisal(request: Request) -> Response:
         return unavailable(request)
     if request.query_params.get("format") == "csv":
         name = f"yishi-appraisal-{dimension}-{label}.csv"
-        return Response("\ufeff" + to_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+        return csv_file(to_csv(report), name)
     tr = page_translator(request)
     rows = [(tr.label(k, "channel") if dimension == "channel" else k, cell_json(c)) for k, c in report.cells.items()]
     rows.append((tr.gettext("Total"), cell_json(report.total)))

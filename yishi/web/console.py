@@ -30,8 +30,8 @@ from yishi.services.voting import (
     deliberation_info,
     load_box,
 )
-from yishi.web.render import not_found_page, page_lang, render
-from yishi.web.staff import Staff, require
+from yishi.web.render import not_found_page, page_lang
+from yishi.web.staff import Staff, require, staff_page
 from yishi.web.staff import router as staff_router
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -40,10 +40,6 @@ router.include_router(staff_router)
 ALL_STAFF = ("committee", "grid_worker", "street_office", "department", "auditor")
 FIELD_STAFF = ("committee", "grid_worker")
 PAPER_CLERKS = ("committee",)  # who may type in paper ballots (the owners' vote is the committee's to run)
-
-
-def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: object) -> Response:
-    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
 
 
 def community_choice(request: Request, staff: Staff) -> tuple[str | None, str | None]:
@@ -70,7 +66,7 @@ async def deliberations(request: Request) -> Response:
         communities = await list_communities(pool, home=home)
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_list.html", staff, rows=rows, communities=communities,
+    return staff_page(request, "console_list.html", staff, rows=rows, communities=communities,
                  chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)
 
 
@@ -116,7 +112,7 @@ async def show_progress(request: Request, deliberation_id: str) -> Response:
         return unavailable(request)
     lang = "en" if page_lang(request) == "en" else "zh"
     figures = [summary_lines(s, lang) for s in published if s.question_id == question.id]
-    return _page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
+    return staff_page(request, "console_progress.html", staff, box=box, info=info, progress=progress(box, question.id),
                  figures=figures,
                  question=question, paper=paper_ballots(box, clerks), now=clock(request),
                  field=staff.account.can(*FIELD_STAFF), paper_clerk=staff.account.can(*PAPER_CLERKS))
@@ -132,4 +128,4 @@ async def show_non_voters(request: Request, deliberation_id: str) -> Response:
         return loaded
     box, info = loaded
     book = await contacts(request.app.state.pool, box.opened.roll_digest)
-    return _page(request, "console_non_voters.html", staff, box=box, info=info, households=non_voters(box, book))
+    return staff_page(request, "console_non_voters.html", staff, box=box, info=info, households=non_voters(box, book))

@@ -19,9 +19,9 @@ from yishi.services.account_admin import (
     live_sessions,
 )
 from yishi.services.accounts import MIN_PASSWORD, session_binding
-from yishi.web.console import ALL_STAFF, _page
+from yishi.web.console import ALL_STAFF
 from yishi.web.render import form_invalid_page
-from yishi.web.staff import Staff, require, staff_form
+from yishi.web.staff import Staff, require, staff_form, staff_page
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 router = APIRouter()
@@ -39,7 +39,7 @@ async def _account_page(request: Request, staff: Staff, status: int = 200, error
         sessions = await live_sessions(request.app.state.pool, staff.account.id, clock(request))
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_account.html", staff, status, sessions=sessions, error=error, done=done,
+    return staff_page(request, "console_account.html", staff, status, sessions=sessions, error=error, done=done,
                  ended=ended, this=session_binding(staff.session_id), min_password=MIN_PASSWORD,
                  forms={name: staff.form() for name in ("password", "end_others")},
                  end_forms={s.binding: staff.form() for s in sessions})
@@ -102,4 +102,4 @@ async def log_page(request: Request) -> Response:
         events, broken = await accounts_log(request.app.state.pool)
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_accounts_log.html", staff, events=events, broken=broken, known=EVENT_NAMES)
+    return staff_page(request, "console_accounts_log.html", staff, events=events, broken=broken, known=EVENT_NAMES)

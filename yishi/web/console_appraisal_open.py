@@ -32,9 +32,9 @@ from yishi.services.csvsafe import write_csv
 from yishi.services.link_issuing import Actor
 from yishi.services.rollparse import RollParseLimits, parse_roll_isolated
 from yishi.web.console_appraisals import OPENERS, page
-from yishi.web.console_start import _chunks
+from yishi.web.downloads import csv_file
 from yishi.web.render import form_invalid_page, message_page, not_found_page, page_translator
-from yishi.web.staff import Staff, require, staff_form
+from yishi.web.staff import Staff, require, staff_form, upload_chunks
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -101,8 +101,7 @@ async def links_csv(request: Request, appraisal_id: str) -> Response:
     body = write_csv(header, [(link.owner_id, link.url(base)) for link in links])
     log.info("console.appraisal_links_given", appraisal_id=appraisal_id, links=len(links), by=staff.account.name)
     name = f"yishi-{appraisal_id}-links.csv"
-    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return csv_file(body, name)
 
 
 @router.post(OPEN_PATH)
@@ -152,7 +151,8 @@ async def _open(request: Request, staff: Staff, fields: dict[str, str], upload: 
     else:
         filename = PurePath((upload.filename or "").replace("\\", "/")).name[:200]
         try:
-            roll = await parse_roll_isolated(_chunks(upload), filename, RollParseLimits.from_settings(state.settings))
+            limits = RollParseLimits.from_settings(state.settings)
+            roll = await parse_roll_isolated(upload_chunks(upload), filename, limits)
         except RollError as exc:
             errors.extend(tr.error(issue) for issue in exc.issues)
     if errors or roll is None or estate is None:

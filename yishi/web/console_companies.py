@@ -27,6 +27,7 @@ from yishi.services import companies
 from yishi.services.appraisal_rows import street_rows
 from yishi.services.csvsafe import write_csv
 from yishi.services.escalations import account_org
+from yishi.web.downloads import csv_file
 from yishi.web.render import page_translator, render
 from yishi.web.staff import Staff, require, staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -70,7 +71,7 @@ async def page_model(request: Request, street: str, period: str) -> dict[str, An
             "periods": sorted({p.period for p in register.lists}, reverse=True)}
 
 
-async def _page(request: Request, staff: Staff, period: str, status: int = 200, error: str | None = None,
+async def period_page(request: Request, staff: Staff, period: str, status: int = 200, error: str | None = None,
                 **items_form: Any) -> Response:
     valid = error is None
     try:
@@ -99,8 +100,8 @@ async def companies_page(request: Request) -> Response:
     try:
         period_dates(period)
     except RegisterError as exc:
-        return await _page(request, staff, period, 422, page_translator(request).error(exc))
-    return await _page(request, staff, period)
+        return await period_page(request, staff, period, 422, page_translator(request).error(exc))
+    return await period_page(request, staff, period)
 
 
 @router.post("/console/companies/publish")
@@ -118,7 +119,7 @@ async def publish(request: Request) -> Response:
                                                  now=clock(request),
                                                  thresholds=companies.list_thresholds(request.app.state.settings))
     except RegisterError as exc:
-        return await _page(request, staff, period, 422, page_translator(request).error(exc))
+        return await period_page(request, staff, period, 422, page_translator(request).error(exc))
     except UNAVAILABLE:
         return unavailable(request)
     log.info("companies.list_published_on_page", street=street, period=period, entries=len(published.entries),
@@ -142,7 +143,7 @@ async def set_items(request: Request) -> Response:
         await companies.act(request.app.state.store, street, command)
     except RegisterError as exc:
         period = this_quarter(clock(request))
-        return await _page(request, staff, period, 422, items_error=tr.error(exc), items_text=text,
+        return await period_page(request, staff, period, 422, items_error=tr.error(exc), items_text=text,
                            weight_entered=weight)
     except UNAVAILABLE:
         return unavailable(request)
@@ -161,12 +162,12 @@ async def list_csv(request: Request) -> Response:
         period_dates(period)
         register = await companies.register(request.app.state.store, street)
     except RegisterError as exc:
-        return await _page(request, staff, period, 422, page_translator(request).error(exc))
+        return await period_page(request, staff, period, 422, page_translator(request).error(exc))
     except UNAVAILABLE:
         return unavailable(request)
     published = latest(register.lists, period)
     if published is None:
-        return await _page(request, staff, period, 404, page_translator(request).gettext(
+        return await period_page(request, staff, period, 404, page_translator(request).gettext(
             "No list was published for %(period)s yet; compute and publish it first.", period=period))
     tr = page_translator(request)
     header = [tr.gettext("List"), tr.gettext("Credit code"), tr.gettext("Company"), tr.gettext("Score out of 100"),
@@ -178,5 +179,4 @@ async def list_csv(request: Request) -> Response:
              " ".join(e.excluded), len(e.tickets), "; ".join(list_reasons(tr, e, published.thresholds)))
             for e in published.entries]
     name = f"yishi-red-black-list-{period}.csv"
-    return Response("\ufeff" + write_csv(header, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return csv_file(write_csv(header, rows), name)

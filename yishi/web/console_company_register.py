@@ -23,7 +23,7 @@ from domain.company_list import Register, RegisterError
 from domain.credit_code import normalise
 from domain.errors import N_
 from yishi.services import companies
-from yishi.web.console_companies import PAGE, ROLES, _page, operator, street_of, this_quarter
+from yishi.web.console_companies import PAGE, ROLES, operator, period_page, street_of, this_quarter
 from yishi.web.render import page_translator
 from yishi.web.staff import staff_form
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -90,7 +90,7 @@ async def _act(request: Request, which: str) -> Response:
     except (RegisterError, ValidationError) as exc:
         error = tr.error(exc) if isinstance(exc, RegisterError) else tr.gettext(N_(
             "Some fields are missing or too long: the company's name (at most 100 characters) and its code."))
-        return await _page(request, staff, this_quarter(now), 422, register_form=which, register_error=error,
+        return await period_page(request, staff, this_quarter(now), 422, register_form=which, register_error=error,
                            register_entered={k: str(v)[:200] for k, v in fields.items()})
     except UNAVAILABLE:
         return unavailable(request)

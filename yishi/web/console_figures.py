@@ -8,7 +8,6 @@ both exports read one function, :func:`figure_rows`, so a downloaded file holds 
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
@@ -17,8 +16,9 @@ from domain.numbers import percent
 from domain.topic_figures import MonthFigures
 from yishi.i18n.labels import C_
 from yishi.services.console import home_community
-from yishi.services.csvsafe import safe_cell, write_csv
+from yishi.services.csvsafe import write_csv, write_xlsx
 from yishi.services.figures import figures_by_community
+from yishi.web.downloads import csv_file, xlsx_file
 from yishi.web.figures_chart import chart
 from yishi.web.render import page_translator, render
 from yishi.web.staff import Staff, require
@@ -46,10 +46,8 @@ async def figure_rows(request: Request, staff: Staff) -> dict[str, list[MonthFig
     return await figures_by_community(request.app.state.pool, None if home is None else [home])
 
 
-def _download(body: bytes, media: str, ext: str) -> Response:
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    return Response(body, media_type=media, headers={"Cache-Control": "no-store",
-                    "Content-Disposition": f'attachment; filename="yishi-topic-figures-{stamp}.{ext}"'})
+def _filename(ext: str) -> str:
+    return f"yishi-topic-figures-{datetime.now(UTC):%Y%m%d}.{ext}"
 
 
 @router.get("/console/topics/figures")
@@ -67,8 +65,8 @@ async def figures_page(request: Request) -> Response:
                   sections=sections, headings=HEADINGS[1:], home=home_community(staff.account))
 
 
-@router.get("/console/topics/figures.csv")
-async def figures_csv(request: Request) -> Response:
+async def export_rows(request: Request) -> list[list[object]] | Response:
+    """The exports' rows (a :func:`row_of` per community and month), or the page refusing or apologising."""
     staff = await require(request, *ROLES)
     if isinstance(staff, Response):
         return staff
@@ -76,29 +74,24 @@ async def figures_csv(request: Request) -> Response:
         by_community = await figure_rows(request, staff)
     except UNAVAILABLE:
         return unavailable(request)
-    rows = [row_of(c, m) for c, months in by_community.items() for m in months]
-    return _download(write_csv(CSV_HEADER, rows).encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
+    return [row_of(c, m) for c, months in by_community.items() for m in months]
+
+
+@router.get("/console/topics/figures.csv")
+async def figures_csv(request: Request) -> Response:
+    rows = await export_rows(request)
+    if isinstance(rows, Response):
+        return rows
+    return csv_file(write_csv(CSV_HEADER, rows), _filename("csv"))
 
 
 @router.get("/console/topics/figures.xlsx")
 async def figures_xlsx(request: Request) -> Response:
-    from openpyxl import Workbook
-
-    staff = await require(request, *ROLES)
-    if isinstance(staff, Response):
-        return staff
-    try:
-        by_community = await figure_rows(request, staff)
-    except UNAVAILABLE:
-        return unavailable(request)
+    """One sheet: the translated headings, the CSV's column names, then the rows."""
+    rows = await export_rows(request)
+    if isinstance(rows, Response):
+        return rows
     tr = page_translator(request)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(tr.pgettext("figures", "Monthly figures"))
-    sheet.append([tr.pgettext("figures", h) for h in HEADINGS])
-    sheet.append(list(CSV_HEADER))
-    for c, months in by_community.items():
-        for m in months:
-            sheet.append([safe_cell(v) if isinstance(v, str) else v for v in row_of(c, m)])
-    out = io.BytesIO()
-    book.save(out)
-    return _download(out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    headings = [tr.pgettext("figures", h) for h in HEADINGS]
+    return xlsx_file(write_xlsx([(tr.pgettext("figures", "Monthly figures"), [headings, list(CSV_HEADER), *rows])]),
+                     _filename("xlsx"))

@@ -27,6 +27,7 @@ from yishi.services.link_issuing import BATCH, Actor, disclose_links, reissue_li
 from yishi.services.links import LinkKeyChangedError, live_owners, local_base
 from yishi.services.procedures import procedure_status
 from yishi.services.voting import Box, NoSuchBoxError, deliberation_info, load_box
+from yishi.web.downloads import csv_file
 from yishi.web.middleware import own_styles_policy
 from yishi.web.render import not_found_page, page_lang, page_translator, render, respond, safe_filename
 from yishi.web.sheets import build_sheets, render_csv, render_sheets_html
@@ -315,6 +316,4 @@ async def links_csv(request: Request, deliberation_id: str) -> Response:
     _staff, _form, box, _info, _owner, _owners, by_owner = found
     base_url, _fallback = _base_url(request)
     filename = f"yishi-links-{safe_filename(deliberation_id)[:80]}.csv"
-    return Response(render_csv(box, by_owner, base_url).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+    return csv_file(render_csv(box, by_owner, base_url), filename)

@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 ROLES = ("committee", "grid_worker")
 PAGE = "/console/points"
+INVALID = N_("Some fields are missing or not valid: a whole number of points, a reason of at most 200 characters.")
 
 
 def operator(staff: Staff) -> Operator:
@@ -63,7 +64,7 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
             "shop_links": await live_links(state.pool, "shop", points_stream(community))}
 
 
-async def _page(request: Request, staff: Staff, status: int = 200, error: str | None = None,
+async def console_page(request: Request, staff: Staff, status: int = 200, error: str | None = None,
                 done: str | None = None) -> Response:
     community = staff.account.community
     if community is None:
@@ -81,7 +82,7 @@ async def points_page(request: Request) -> Response:
     staff = await require(request, *ROLES)
     if isinstance(staff, Response):
         return staff
-    return await _page(request, staff, done=request.query_params.get("done"))
+    return await console_page(request, staff, done=request.query_params.get("done"))
 
 
 def _number(text: str | None, default: int) -> int | None:
@@ -91,7 +92,19 @@ def _number(text: str | None, default: int) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 6 else None
 
 
-async def _act(request: Request, make: Any) -> Response:
+async def points_act(request: Request, make: Any) -> Response:
+    """A points command from the console: ``make(form, by, now)`` gives ``(command, what)``, ``what(tr, reason)``
+    wording a refusal (:func:`community_act`)."""
+    return await community_act(request, console_page, points.act, make, INVALID, "console.points", PAGE)
+
+
+async def community_act(request: Request, page: Any, act: Any, make: Any, invalid: str, event: str,
+                        done: str) -> Response:
+    """A committee's command on its own community's stream (the points ledger, the volunteer roster). The form is
+    checked (role, CSRF), the community is the account's own (none: :func:`no_community`); ``make(form, by, now)``
+    gives ``(command, what)`` and ``act(store, community, command, key=...)`` records it once per session and form
+    nonce (a double post records once). A form that does not parse shows ``page`` again with ``invalid`` (422), a
+    refusal with its reason (409, worded by ``what(tr, reason)`` when ``what`` is given); success goes to ``done``."""
     posted = await staff_form(request, *ROLES)
     if isinstance(posted, Response):
         return posted
@@ -103,17 +116,16 @@ async def _act(request: Request, make: Any) -> Response:
     what: Any = None
     try:
         command, what = make(form, operator(staff), clock(request))
-        await points.act(request.app.state.store, community, command,
-                         key=f"console:{staff.session_id[:16]}:{form.get('nonce', '')}")
+        await act(request.app.state.store, community, command,
+                  key=f"console:{staff.session_id[:16]}:{form.get('nonce', '')}")
     except (ValidationError, ValueError):
-        return await _page(request, staff, 422, error=tr.gettext(N_(
-            "Some fields are missing or not valid: a whole number of points, a reason of at most 200 characters.")))
+        return await page(request, staff, 422, error=tr.gettext(invalid))
     except DomainError as exc:
-        return await _page(request, staff, 409, error=what(tr, tr.error(exc)))
+        return await page(request, staff, 409, error=what(tr, tr.error(exc)) if what else tr.error(exc))
     except UNAVAILABLE:
         return unavailable(request)
-    log.info("console.points", community=community, command=type(command).__name__, account_id=staff.account.id)
-    return RedirectResponse(PAGE + "?done=1", status_code=303)
+    log.info(event, community=community, command=type(command).__name__, account_id=staff.account.id)
+    return RedirectResponse(done + "?done=1", status_code=303)
 
 
 @router.post("/console/points/award")
@@ -127,7 +139,7 @@ async def award(request: Request) -> Response:
                         rule_id=rule, quantity=quantity, reason=form.get("reason", "")[:200])
         return command, lambda tr, text: tr.gettext(N_("Refused under the rule '%(rule)s': %(error)s"), rule=rule,
                                                     error=text)
-    return await _act(request, make)
+    return await points_act(request, make)
 
 
 @router.post("/console/points/deduct")
@@ -139,4 +151,4 @@ async def deduct(request: Request) -> Response:
         command = Deduct(at=now, by=by, deduction_id=points.new_id("dd"), person_id=form.get("person", "")[:64],
                          points=amount, reason=form.get("reason", "").strip()[:200])
         return command, lambda tr, text: tr.gettext(N_("The correction was refused: %(error)s"), error=text)
-    return await _act(request, make)
+    return await points_act(request, make)

@@ -22,7 +22,8 @@ from domain.points_statement import month_bounds
 from yishi.i18n import N_
 from yishi.services import points
 from yishi.services.points_statement import monthly_statement, statement_file
-from yishi.web.console_points import PAGE, ROLES, _act, no_community, operator
+from yishi.web.console_points import PAGE, ROLES, no_community, operator, points_act
+from yishi.web.downloads import CSV, attachment
 from yishi.web.render import message_page, page_lang, page_translator, render
 from yishi.web.staff import require, staff_form
 from yishi.web.team import printed
@@ -63,7 +64,7 @@ async def set_rule(request: Request) -> Response:
                     description=form.get("description", "").strip()[:500])
         return SetRule(at=now, by=by, rule=rule), lambda tr, text: tr.gettext(
             N_("The rule '%(rule)s' was refused: %(error)s"), rule=rule.rule_id, error=text)
-    return await _act(request, make)
+    return await points_act(request, make)
 
 
 @router.post("/console/points/vote-participation")
@@ -71,7 +72,7 @@ async def vote_participation(request: Request) -> Response:
     def make(form: dict[str, str], by: Operator, now: datetime) -> tuple[Any, Any]:
         command = SetVoteParticipation(at=now, by=by, enabled=form.get("enabled") == "on")
         return command, lambda tr, text: text
-    return await _act(request, make)
+    return await points_act(request, make)
 
 
 def this_month(now: datetime) -> str:
@@ -120,8 +121,7 @@ async def statement_csv(request: Request) -> Response:
     except UNAVAILABLE:
         return unavailable(request)
     log.info("console.points_statement", community=community, month=month, account_id=staff.account.id)
-    return Response(data, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="points-{month}.csv"', "Cache-Control": "no-store"})
+    return attachment(data, f"points-{month}.csv", CSV)
 
 
 @router.post("/console/points/shop-link")

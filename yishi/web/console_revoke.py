@@ -41,9 +41,9 @@ async def _revoke(request: Request, page: Any, kinds: dict[str, str], subject_of
     kind = form.get("kind", "shop") if len(kinds) > 1 else next(iter(kinds))
     holder, reason = form.get(kinds.get(kind, ""), "")[:64], " ".join(form.get("reason", "").split())[:200]
     if kind not in kinds or not holder:
-        return await page._page(request, staff, 422, error=tr.gettext(N_("Choose the link to revoke.")))
+        return await page.console_page(request, staff, 422, error=tr.gettext(N_("Choose the link to revoke.")))
     if not reason:
-        return await page._page(request, staff, 422, error=tr.gettext(N_(
+        return await page.console_page(request, staff, 422, error=tr.gettext(N_(
             "Write why the link is revoked (at most 200 characters): it is recorded for the auditors.")))
     try:
         revoked = await revoke_capability(request.app.state.pool, request.app.state.store, kind=kind,  # type: ignore
@@ -52,7 +52,7 @@ async def _revoke(request: Request, page: Any, kinds: dict[str, str], subject_of
     except UNAVAILABLE:
         return unavailable(request)
     if not revoked:
-        return await page._page(request, staff, 409, error=tr.gettext(N_(
+        return await page.console_page(request, staff, 409, error=tr.gettext(N_(
             "That link is not in use any more (it was revoked already, or never printed); nothing was changed.")))
     log.info("console.link_revoked", community=community, kind=kind, account_id=staff.account.id)
     return RedirectResponse(f"{page.PAGE}?done=1", status_code=303)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
@@ -50,7 +49,7 @@ from yishi.web.console_periods import holiday_file, period_rows, read_periods
 from yishi.web.console_topics import procedure_topic, record_procedure_route
 from yishi.web.matters import STARTED
 from yishi.web.render import form_invalid_page, page_translator, render
-from yishi.web.staff import Staff, require
+from yishi.web.staff import Staff, require, upload_chunks
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -59,7 +58,6 @@ router = APIRouter()
 START_PATH = "/console/new"
 STARTERS = ("committee",)  # who may start a deliberation (the CLI's `yishi start` is the operator's)
 assert UPLOADS[START_PATH].roles == STARTERS, "the roll upload's body cap and sign-in check (yishi/web/bodylimit.py)"
-UPLOAD_CHUNK = 64 * 1024
 PROCEDURE_IDS = tuple(WORKFLOW_TYPES)
 MAX_FIELDS = 80  # every field of the longest form (property: 11 periods of 3 fields) with room to spare
 MAX_FIELD_BYTES = 16 * 1024  # one text field; the roll file is not a field (the body cap bounds it)
@@ -209,11 +207,6 @@ class _Checked:
                             initiated_by=self.initiated_by, community=self.community, options=self.options)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(UPLOAD_CHUNK):
-        yield chunk
-
-
 async def _already_started(client: Any, deliberation_id: str) -> bool:
     """Whether a workflow with this id exists (running or not): the form was used before."""
     try:
@@ -263,7 +256,7 @@ async def _start(request: Request, staff: Staff, fields: dict[str, str], upload:
         try:
             # In a child process: a large estate's roll takes seconds to parse (100,000 owners: ~3.5 s), a hostile
             # one could take gigabytes, and this process is taking the residents' ballots meanwhile.
-            roll = await parse_roll_isolated(_chunks(upload), filename, RollParseLimits.from_settings(settings))
+            roll = await parse_roll_isolated(upload_chunks(upload), filename, RollParseLimits.from_settings(settings))
         except RollError as exc:
             checked.errors.extend(tr.error(issue) for issue in exc.issues)
     procedure = checked.procedure

@@ -32,7 +32,7 @@ from yishi.services.topics import TopicRefusedError, decline, list_topics, merge
 from yishi.web.middleware import own_styles_policy
 from yishi.web.render import message_page, not_found_page, page_translator, render, workflow_busy
 from yishi.web.sheets import address_warning, qr_data_uri
-from yishi.web.staff import Staff, require, staff_form
+from yishi.web.staff import Staff, require, staff_form, staff_page
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.topic_steps import topic_steps
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -69,10 +69,6 @@ async def visible_topic(request: Request, staff: Staff, topic_id: str) -> Topic 
     return topic
 
 
-def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
-    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
-
-
 @router.get("/console/topics")
 async def topics_list(request: Request) -> Response:
     staff = await require(request, *READ_ROLES)
@@ -83,7 +79,7 @@ async def topics_list(request: Request) -> Response:
         rows = await list_topics(request.app.state.pool, community=home)
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_topics.html", staff, rows=rows, now=clock(request), home=home,
+    return staff_page(request, "console_topics.html", staff, rows=rows, now=clock(request), home=home,
                  poster_form=staff.form() if staff.account.can(*POSTER_ROLES) else None)
 
 
@@ -92,7 +88,7 @@ RAISE_AS = ("grid_worker", "party_member")
 
 
 def _new_page(request: Request, staff: Staff, status: int = 200, **context: Any) -> Response:
-    return _page(request, "console_topic_new.html", staff, status, form=staff.form(),
+    return staff_page(request, "console_topic_new.html", staff, status, form=staff.form(),
                  home=home_community(staff.account), kinds=RAISE_AS, values=context.pop("values", {}), **context)
 
 
@@ -181,7 +177,7 @@ async def _topic_page(request: Request, staff: Staff, topic: Topic, status: int 
         phone = await _contact(request, topic.topic_id) if staff.account.can(*ACT_ROLES) else None
     except UNAVAILABLE:
         return unavailable(request)
-    return _page(request, "console_topic.html", staff, status, topic=topic, error=error, phone=phone,
+    return staff_page(request, "console_topic.html", staff, status, topic=topic, error=error, phone=phone,
                  steps=topic_steps(page_translator(request), events, staff=True), others=others[:50],
                  categories=CATEGORIES, can_act=staff.account.can(*ACT_ROLES),
                  forms={name: staff.form() for name in ACTIONS}, hide_forms={c.comment_id: staff.form()

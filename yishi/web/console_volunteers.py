@@ -14,10 +14,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 
-from domain.errors import DomainError
 from domain.legal_calendar import BEIJING
 from domain.operator import Operator
 from domain.volunteer_decide import CoordinatorCheck, RecordHours, ScheduleActivity
@@ -25,14 +22,16 @@ from domain.volunteer_events import volunteers_stream
 from yishi.i18n import N_
 from yishi.services import points, volunteers
 from yishi.services.capabilities import live_links
-from yishi.web.console_points import ROLES, no_community, operator
-from yishi.web.render import page_translator, render
-from yishi.web.staff import Staff, require, staff_form
-from yishi.web.voter import UNAVAILABLE, clock, unavailable
+from yishi.web.console_points import ROLES, community_act, no_community
+from yishi.web.render import render
+from yishi.web.staff import Staff, require
+from yishi.web.voter import UNAVAILABLE, unavailable
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 PAGE = "/console/volunteers"
+INVALID = N_("Some fields are missing or not valid: times as on the form, whole numbers of minutes and places, a "
+             "reason of at most 200 characters.")
 
 
 async def page_model(request: Request, community: str) -> dict[str, Any]:
@@ -58,7 +57,7 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
             "checkin_links": await live_links(state.pool, "checkin", links)}
 
 
-async def _page(request: Request, staff: Staff, status: int = 200, error: str | None = None,
+async def console_page(request: Request, staff: Staff, status: int = 200, error: str | None = None,
                 done: str | None = None) -> Response:
     community = staff.account.community
     if community is None:
@@ -76,7 +75,7 @@ async def volunteers_page(request: Request) -> Response:
     staff = await require(request, *ROLES)
     if isinstance(staff, Response):
         return staff
-    return await _page(request, staff, done=request.query_params.get("done"))
+    return await console_page(request, staff, done=request.query_params.get("done"))
 
 
 def local_time(text: str | None) -> datetime | None:
@@ -86,28 +85,10 @@ def local_time(text: str | None) -> datetime | None:
 
 
 async def _act(request: Request, make: Any) -> Response:
-    posted = await staff_form(request, *ROLES)
-    if isinstance(posted, Response):
-        return posted
-    staff, form = posted
-    community = staff.account.community
-    if community is None:
-        return no_community(request)
-    tr = page_translator(request)
-    try:
-        command = make(form, operator(staff), clock(request))
-        await volunteers.act(request.app.state.store, community, command,
-                             key=f"console:{staff.session_id[:16]}:{form.get('nonce', '')}")
-    except (ValidationError, ValueError):
-        return await _page(request, staff, 422, error=tr.gettext(N_(
-            "Some fields are missing or not valid: times as on the form, whole numbers of minutes and places, a "
-            "reason of at most 200 characters.")))
-    except DomainError as exc:
-        return await _page(request, staff, 409, error=tr.error(exc))
-    except UNAVAILABLE:
-        return unavailable(request)
-    log.info("console.volunteers", community=community, command=type(command).__name__, account_id=staff.account.id)
-    return RedirectResponse(PAGE + "?done=1", status_code=303)
+    """A roster command from the console: ``make(form, by, now)`` gives the command
+    (yishi/web/console_points.py :func:`community_act`)."""
+    return await community_act(request, console_page, volunteers.act, lambda *given: (make(*given), None), INVALID,
+                               "console.volunteers", PAGE)
 
 
 def _whole(text: str | None) -> int:

@@ -10,7 +10,6 @@ answers with a refusal a person can act on.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -49,10 +48,9 @@ from yishi.web.joint import joint_context
 from yishi.web.render import (
     message_page,
     page_translator,
-    render,
     workflow_busy,
 )
-from yishi.web.staff import Staff, require, staff_form
+from yishi.web.staff import Staff, require, staff_form, staff_page
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.ticket_history import history, org_names
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
@@ -62,10 +60,6 @@ router = APIRouter()
 INBOX_ROLES = ("street_office", "department", "committee", "grid_worker", "auditor")
 ACT_ROLES = ("street_office", "department", "committee", "grid_worker")  # an auditor reads, never acts
 RATES_ROLES = ("street_office", "department", "committee", "auditor")
-
-
-def _page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
-    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
 
 
 def ticket_path(ticket_id: str) -> str:
@@ -138,11 +132,11 @@ async def show_inbox(request: Request) -> Response:
         return unavailable(request)
     en = page_translator(request).code == "en"
     names = {d.org: d.name_en if en else d.name_zh for d in DEFAULT_DEPARTMENTS.values()}  # dept:… by name
-    return _page(request, "console_escalations.html", staff, org=org, rows=rows, community_rows=mine,
+    return staff_page(request, "console_escalations.html", staff, org=org, rows=rows, community_rows=mine,
                  now=clock(request), org_name=names)
 
 
-async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: int = 200,
+async def ticket_page(request: Request, staff: Staff, ticket_id: str, status: int = 200,
                        error: str | None = None) -> Response:
     """The ticket page. It never shows the initiator's follow-up link (a capability: whoever holds it answers as
     the owner); a committee or grid worker prints it on a slip for the owner (yishi/web/follow_up.py)."""
@@ -161,7 +155,7 @@ async def _ticket_page(request: Request, staff: Staff, ticket_id: str, status: i
     except UNAVAILABLE:
         return unavailable(request)
     org = acting_org(orgs, t)
-    return _page(request, "console_ticket.html", staff, status, ticket=t, org_name=names,
+    return staff_page(request, "console_ticket.html", staff, status, ticket=t, org_name=names,
                  history=history(tr, t, view.events, names), transfer_to=transfer_choices(t, names),
                  auditor=staff.account.role == "auditor", files=[e for e in t.evidence if e.kind == "attachment"],
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
@@ -174,7 +168,7 @@ async def show_ticket(request: Request, ticket_id: str) -> Response:
     staff = await require(request, *INBOX_ROLES)
     if isinstance(staff, Response):
         return staff
-    return await _ticket_page(request, staff, ticket_id)
+    return await ticket_page(request, staff, ticket_id)
 
 
 @router.post("/console/escalations/t/{ticket_id:path}/act")
@@ -197,7 +191,7 @@ async def act_on_ticket(request: Request, ticket_id: str) -> Response:
     except RefusedError as exc:
         tr = page_translator(request)
         why = tr.gettext("Not done: %(why)s", why=tr.error(exc))
-        return await _ticket_page(request, staff, ticket_id, 409, error=why)
+        return await ticket_page(request, staff, ticket_id, 409, error=why)
     except TEMPORAL_UNAVAILABLE:
         return workflow_busy(request)
     return RedirectResponse(f"/console/escalations/t/{ticket_id}", status_code=303)
@@ -240,5 +234,5 @@ async def show_rates(request: Request) -> Response:
     orgs = [(tr.label(org, "org"), cell) for org, cell in sorted(report.by_org.items())]
     groups = [(tr.gettext("Total"), [("", report.total)]), (tr.gettext("By level"), levels),
               (tr.gettext("By organisation"), orgs)]
-    return _page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now,
+    return staff_page(request, "console_rates.html", staff, start=period[0], end=period[1], groups=groups, as_of=now,
                  communities=communities, chosen=chosen, outside=outside, home=home, unassigned=UNASSIGNED)

@@ -80,10 +80,10 @@ async def _posted(request: Request, roles: tuple[str, ...],
 
 
 async def _refused(request: Request, staff: Any, ticket_id: str, exc: RefusedError) -> Response:
-    from yishi.web.inbox import _ticket_page
+    from yishi.web.inbox import ticket_page
 
     tr = page_translator(request)
-    return await _ticket_page(request, staff, ticket_id, 409, error=tr.gettext("Not done: %(why)s", why=tr.error(exc)))
+    return await ticket_page(request, staff, ticket_id, 409, error=tr.gettext("Not done: %(why)s", why=tr.error(exc)))
 
 
 @router.post("/console/escalations/t/{ticket_id:path}/whistle")

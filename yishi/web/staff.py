@@ -4,12 +4,15 @@ rule on every staff route with a ``{deliberation_id}`` in its path."""
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
 
 from yishi.i18n import N_
 from yishi.services.accounts import (
@@ -115,6 +118,17 @@ async def upload_refusal(request: Request, roles: tuple[str, ...]) -> Response |
         return form_invalid_page(request, 403)
     staff = await _signed_in(request, *roles)
     return staff if isinstance(staff, Response) else None
+
+
+def staff_page(request: Request, template: str, staff: Staff, status: int = 200, **context: Any) -> Response:
+    """A console page for a signed-in member: never cached, with their sign-out form."""
+    return render(request, template, status, no_store=True, staff=staff, logout=staff.form(), **context)
+
+
+async def upload_chunks(upload: UploadFile, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """An uploaded file read ``size`` bytes at a time (the parsers stop at their limits without reading it all)."""
+    while chunk := await upload.read(size):
+        yield chunk
 
 
 async def staff_form(request: Request, *roles: str, max_fields: int = 20) -> tuple[Staff, dict[str, str]] | Response:

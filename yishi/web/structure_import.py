@@ -10,7 +10,6 @@ the whole file is good. Each community's changes are one append with the account
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -24,7 +23,7 @@ from domain.structure_import import GRID_LIMITS
 from yishi.services import structure
 from yishi.services.rollparse import RollParseLimits, parse_grid_isolated
 from yishi.web.render import form_invalid_page, page_translator
-from yishi.web.staff import require
+from yishi.web.staff import require, upload_chunks
 from yishi.web.structure import page
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
@@ -32,12 +31,6 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 IMPORT_PATH = "/console/structure/import"
 IMPORT_ROLES = ("street_office",)
-CHUNK = 64 * 1024
-
-
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk
 
 
 @router.post(IMPORT_PATH)
@@ -62,7 +55,7 @@ async def import_grid_file(request: Request) -> Response:
         filename = PurePath(upload.filename.replace("\\", "/")).name[:200]
         limits = replace(RollParseLimits.from_settings(request.app.state.settings), files=GRID_LIMITS)
         try:
-            table = await parse_grid_isolated(_chunks(upload), filename, limits)
+            table = await parse_grid_isolated(upload_chunks(upload), filename, limits)
             report = await structure.import_grids(request.app.state.store, request.app.state.pool, table, filename,
                                                   street=street, by=f"{staff.account.role} {staff.account.name}",
                                                   at=clock(request))

@@ -13,6 +13,7 @@ field bound to both links and is decided under the volunteer stream's lock; a re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from domain.volunteer_decide import JoinTeam, SignUp
 from domain.volunteers import Roster
 from yishi.i18n import N_
 from yishi.services import volunteers
-from yishi.services.capabilities import CapabilityHolder, resolve_capability
+from yishi.services.capabilities import Capability, CapabilityHolder, resolve_capability
 from yishi.services.links import LinkError, RevokedLinkError
 from yishi.web.console_points import ROLES, no_community, operator
 from yishi.web.person import PERSON, PERSON_COOKIE, load_capability
@@ -154,31 +155,22 @@ def printed(request: Request, url_of: Any) -> dict[str, Any]:
 @router.post("/console/volunteers/poster")
 async def poster(request: Request) -> Response:
     """The team's A4 poster with its sign-up QR code (the link issued on first print, recorded in the stream)."""
-    posted = await staff_form(request, *ROLES)
-    if isinstance(posted, Response):
-        return posted
-    staff, form = posted
-    community = staff.account.community
-    if community is None:
-        return no_community(request)
-    state = request.app.state
-    try:
-        link = await volunteers.poster_link(state.pool, state.store, community, form.get("team", "")[:64],
-                                            by=operator(staff), secret_key=state.secret_key, now=clock(request))
-        roster = await volunteers.roster(state.store, community)
-    except DomainError as exc:
-        return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
-                            back_url="/console/volunteers")
-    except UNAVAILABLE:
-        return unavailable(request)
-    log.info("console.team_poster", community=community, team_id=link.holder, account_id=staff.account.id)
-    return render(request, "team_poster.html", no_store=True, switch_path="/console/volunteers", community=community,
-                  team=roster.teams[link.holder], **printed(request, link.url))
+    return await _print(request, "team", volunteers.poster_link, lambda roster: roster.teams, "team_poster.html",
+                        "console.team_poster")
 
 
 @router.post("/console/volunteers/qr")
 async def checkin_sheet(request: Request) -> Response:
     """An activity's check-in QR code (``/ck/<token>``) to print and put up at the place (issued on first print)."""
+    return await _print(request, "activity", volunteers.checkin_link, lambda roster: roster.activities,
+                        "checkin_sheet.html", "console.checkin_sheet")
+
+
+async def _print(request: Request, field: str, issue: Callable[..., Awaitable[Capability]],
+                 shown: Callable[[Roster], Mapping[str, Any]], template: str, event: str) -> Response:
+    """A printed sheet of the committee's own community: the link of the team or activity named in the form's
+    ``field``, issued by ``issue`` on first print (the same link again after), and the sheet ``template`` showing
+    that team or activity (``shown`` picks it from the roster) with the link's QR code."""
     posted = await staff_form(request, *ROLES)
     if isinstance(posted, Response):
         return posted
@@ -188,14 +180,14 @@ async def checkin_sheet(request: Request) -> Response:
         return no_community(request)
     state = request.app.state
     try:
-        link = await volunteers.checkin_link(state.pool, state.store, community, form.get("activity", "")[:64],
-                                             by=operator(staff), secret_key=state.secret_key, now=clock(request))
+        link = await issue(state.pool, state.store, community, form.get(field, "")[:64], by=operator(staff),
+                           secret_key=state.secret_key, now=clock(request))
         roster = await volunteers.roster(state.store, community)
     except DomainError as exc:
         return message_page(request, 409, N_("This could not be done"), text=page_translator(request).error(exc),
                             back_url="/console/volunteers")
     except UNAVAILABLE:
         return unavailable(request)
-    log.info("console.checkin_sheet", community=community, activity_id=link.holder, account_id=staff.account.id)
-    return render(request, "checkin_sheet.html", no_store=True, switch_path="/console/volunteers",
-                  community=community, activity=roster.activities[link.holder], **printed(request, link.url))
+    log.info(event, community=community, **{f"{field}_id": link.holder}, account_id=staff.account.id)
+    return render(request, template, no_store=True, switch_path="/console/volunteers", community=community,
+                  **{field: shown(roster)[link.holder]}, **printed(request, link.url))

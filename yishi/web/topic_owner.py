@@ -31,7 +31,7 @@ from yishi.web.render import (
 from yishi.web.resident import read_form
 from yishi.web.security import check_csrf, form_csrf, new_nonce
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
-from yishi.web.topic_pages import _multipart, _size
+from yishi.web.topic_pages import read_multipart, size_text
 from yishi.web.voter import UNAVAILABLE, client_address, clock, load_holder, too_many, unavailable
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def _owner_page(request: Request, holder: Any, token: str, status: int = 200, **
     return render(request, "topic_owner.html", status, no_store=True, token=token,
                   form=_keys(request, holder, "owner-topic"), values=context.pop("values", {}), max_title=MAX_TITLE,
                   max_description=MAX_DESCRIPTION, max_photos=settings.topic_photo_max_count,
-                  max_size=_size(settings.topic_photo_max_bytes), **context)
+                  max_size=size_text(settings.topic_photo_max_bytes), **context)
 
 
 async def owner_upload_refusal(request: Request) -> Response | None:
@@ -120,7 +120,7 @@ async def owner_topic(request: Request, token: str) -> Response:
     if isinstance(holder, Response):
         return holder
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        posted = await _multipart(request)
+        posted = await read_multipart(request)
         if posted is None:
             return form_invalid_page(request, 422, back_url=f"/v/{token}/topic")
         form, photos = posted

@@ -102,7 +102,7 @@ def _csrf_ok(request: Request, purpose: str, link: CapabilityHolder, form: Any) 
                       str(form.get("csrf", "")))
 
 
-def _size(limit: int) -> str:
+def size_text(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
@@ -112,7 +112,7 @@ def _intake_page(request: Request, link: CapabilityHolder, token: str, status: i
                       fixed_building=None if link.holder == "*" else link.holder, values=values, kinds=KINDS,
                       raise_form=_keys(request, "topic-raise", link), max_title=MAX_TITLE,
                       max_description=MAX_DESCRIPTION, max_photos=request.app.state.settings.topic_photo_max_count,
-                      max_size=_size(request.app.state.settings.topic_photo_max_bytes), **context)
+                      max_size=size_text(request.app.state.settings.topic_photo_max_bytes), **context)
     if _device(request) is None:
         response.set_cookie(DEVICE_COOKIE, sign(request.app.state.secret_key, new_nonce()), max_age=365 * 86400,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
@@ -140,7 +140,7 @@ async def intake_form(request: Request, token: str) -> Response:
     return _intake_page(request, link, token, step=step, values=values, similar=similar)
 
 
-async def _multipart(request: Request) -> tuple[dict[str, str], list[tuple[str, bytes]]] | None:
+async def read_multipart(request: Request) -> tuple[dict[str, str], list[tuple[str, bytes]]] | None:
     """The posted fields and the photos chosen (empty file inputs left out), or None for a malformed form."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
@@ -166,7 +166,7 @@ async def intake_raise(request: Request, token: str) -> Response:
     link = await _link(request, token, INTAKE)
     if isinstance(link, Response):
         return link
-    posted = await _multipart(request)
+    posted = await read_multipart(request)
     if posted is None:
         return form_invalid_page(request, 422, back_url=f"/t/{token}")
     fields, photos = posted
