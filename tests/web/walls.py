@@ -151,6 +151,7 @@ READ_ROUTES: dict[str, str] = {
     "/console/points": "own community",
     "/console/points/statement": "own community",
     "/console/points/statement.csv": "own community",
+    "/console/points/statement.xlsx": "own community",
     "/console/volunteers": "own community",
     "/console/appraisals": "own community",
     "/console/companies": "own street",

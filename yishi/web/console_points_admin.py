@@ -101,8 +101,22 @@ async def statement_page(request: Request) -> Response:
                   names={pid: row.get("name", "") for pid, row in names.items()})
 
 
+STATEMENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
 @router.get("/console/points/statement.csv")
 async def statement_csv(request: Request) -> Response:
+    return await _statement_download(request, "csv")
+
+
+@router.get("/console/points/statement.xlsx")
+async def statement_xlsx(request: Request) -> Response:
+    """The same statement as ``yishi points statement`` writes it (services/points_statement.py), for Excel."""
+    return await _statement_download(request, "xlsx")
+
+
+async def _statement_download(request: Request, fmt: str) -> Response:
     staff = await require(request, *ROLES)
     if isinstance(staff, Response):
         return staff
@@ -113,15 +127,15 @@ async def statement_csv(request: Request) -> Response:
     state = request.app.state
     try:
         month_bounds(month)
-        data = await statement_file(state.pool, state.store, community, month, "csv", page_lang(request))
+        data = await statement_file(state.pool, state.store, community, month, fmt, page_lang(request))
     except DomainError as exc:
         return message_page(request, 422, N_("This could not be done"), text=page_translator(request).error(exc),
                             back_url="/console/points/statement")
     except UNAVAILABLE:
         return unavailable(request)
-    log.info("console.points_statement", community=community, month=month, account_id=staff.account.id)
-    return Response(data, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="points-{month}.csv"', "Cache-Control": "no-store"})
+    log.info("console.points_statement", community=community, month=month, account_id=staff.account.id, format=fmt)
+    return Response(data, media_type=STATEMENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="points-{month}.{fmt}"', "Cache-Control": "no-store"})
 
 
 @router.post("/console/points/shop-link")
