@@ -79,6 +79,7 @@ ACTION_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/companies/ticket"): "own street",
     ("POST", "/console/points/deduct"): "own community",
     ("POST", "/console/points/rule"): "own community",
+    ("POST", "/console/points/leaderboard/hide"): "own community",
     ("POST", "/console/points/vote-participation"): "own community",
     ("POST", "/console/points/shop-link"): "own community",
     ("POST", "/console/points/shop-link/revoke"): "own community",
