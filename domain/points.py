@@ -18,6 +18,7 @@ from domain.points_events import (
     Item,
     ItemListed,
     ItemWithdrawn,
+    LeaderboardNameHidden,
     LeaderboardOptedIn,
     LeaderboardOptedOut,
     LedgerOpened,
@@ -51,6 +52,8 @@ class Account:
     spent: int = 0
     opted_in: bool = False
     registered_at: datetime | None = None
+    hidden_names: frozenset[str] = frozenset()
+    """The sha256 of each leaderboard name the committee hid (LeaderboardNameHidden)."""
 
     @property
     def party_member(self) -> bool:
@@ -218,6 +221,9 @@ class Ledger:
                 self.people[event.person_id].opted_in = True
             case LeaderboardOptedOut():
                 self.people[event.person_id].opted_in = False
+            case LeaderboardNameHidden():
+                account = self.people[event.person_id]
+                account.hidden_names = account.hidden_names | {event.name_sha256}
             case _:
                 raise TypeError(f"not a points event: {event!r}")
 

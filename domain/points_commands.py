@@ -128,6 +128,13 @@ class SetOptIn(_Command):
     opted_in: bool
 
 
+class HideName(_Command):
+    kind: Literal["hide_name"] = "hide_name"
+    person_id: str
+    name_sha256: str
+    reason: str
+
+
 PointsCommand = (OpenLedger | SetVoteParticipation | SetRule | RetireRule | RegisterPerson | ChangePersonKind
                  | Award | CreditHours | Deduct | ListItem | Restock | WithdrawItem | Redeem | HandOver
-                 | CancelRedemption | SetOptIn)
+                 | CancelRedemption | SetOptIn | HideName)

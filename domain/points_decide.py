@@ -16,6 +16,7 @@ from domain.points_commands import (
     CreditHours,
     Deduct,
     HandOver,
+    HideName,
     ListItem,
     OpenLedger,
     PointsCommand,
@@ -32,6 +33,7 @@ from domain.points_events import (
     Item,
     ItemListed,
     ItemWithdrawn,
+    LeaderboardNameHidden,
     LeaderboardOptedIn,
     LeaderboardOptedOut,
     LedgerOpened,
@@ -51,7 +53,7 @@ from domain.points_events import (
 from domain.points_rules import PointsError, RuleError, check_facts, check_rule, hours_points, occasion_points
 
 __all__ = ["InsufficientPointsError", "OutOfStockError", "PointsError", "RuleError", "decide", "Award",
-           "CancelRedemption", "ChangePersonKind", "CreditHours", "Deduct", "HandOver", "ListItem",
+           "CancelRedemption", "ChangePersonKind", "CreditHours", "Deduct", "HandOver", "HideName", "ListItem",
            "OpenLedger", "PointsCommand", "Redeem", "RegisterPerson", "Restock", "RetireRule", "SetOptIn",
            "SetRule", "SetVoteParticipation", "WithdrawItem"]
 # (the commands are re-exported: callers import them with the decider; every refusal is a PointsError)
@@ -284,6 +286,16 @@ def _cancel(state: Ledger, c: CancelRedemption) -> list[PointsEvent]:
     return [RedemptionCancelled(at=c.at, by=c.by, redemption_id=c.redemption_id, reason=c.reason)]
 
 
+def _hide_name(state: Ledger, c: HideName) -> list[PointsEvent]:
+    _person(state, c.person_id)
+    if not c.reason.strip():
+        raise PointsError(N_("write why the name is hidden (it is recorded for the auditors)"))
+    if c.name_sha256 in state.people[c.person_id].hidden_names:
+        return []
+    return [LeaderboardNameHidden(at=c.at, by=c.by, person_id=c.person_id, name_sha256=c.name_sha256,
+                                  reason=c.reason.strip())]
+
+
 def _opt_in(state: Ledger, c: SetOptIn) -> list[PointsEvent]:
     _person(state, c.person_id)
     if state.people[c.person_id].opted_in == c.opted_in:
@@ -295,4 +307,4 @@ def _opt_in(state: Ledger, c: SetOptIn) -> list[PointsEvent]:
 _DECIDERS = {SetVoteParticipation: _vote_participation, SetRule: _set_rule, RetireRule: _retire_rule,
              RegisterPerson: _register, ChangePersonKind: _change_kind, Award: _award, CreditHours: _credit_hours,
              Deduct: _deduct, ListItem: _list_item, Restock: _restock, WithdrawItem: _withdraw, Redeem: _redeem,
-             HandOver: _hand_over, CancelRedemption: _cancel, SetOptIn: _opt_in}
+             HandOver: _hand_over, CancelRedemption: _cancel, SetOptIn: _opt_in, HideName: _hide_name}

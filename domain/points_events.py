@@ -205,16 +205,27 @@ class LeaderboardOptedOut(_Event):
     person_id: str
 
 
+class LeaderboardNameHidden(_Event):
+    """The committee hid the name a person chose for the leaderboard (by the name's sha256: the stream never holds
+    the words hidden); the board shows their masked name instead until they choose another."""
+
+    type: Literal["LeaderboardNameHidden"] = "LeaderboardNameHidden"
+    person_id: str
+    name_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reason: str = Field(min_length=1, max_length=200)
+
+
 PointsEvent = Annotated[
     LedgerOpened | VoteParticipationSet | RuleSet | RuleRetired | PersonRegistered | PersonKindChanged
     | PointsAwarded | PointsDeducted | ItemListed | StockAdded | ItemWithdrawn | Redeemed | RedemptionHandedOver
-    | RedemptionCancelled | LeaderboardOptedIn | LeaderboardOptedOut,
+    | RedemptionCancelled | LeaderboardOptedIn | LeaderboardOptedOut | LeaderboardNameHidden,
     Field(discriminator="type"),
 ]
 POINTS_EVENT_TYPES = frozenset((
     "LedgerOpened", "VoteParticipationSet", "RuleSet", "RuleRetired", "PersonRegistered", "PersonKindChanged",
     "PointsAwarded", "PointsDeducted", "ItemListed", "StockAdded", "ItemWithdrawn", "Redeemed",
-    "RedemptionHandedOver", "RedemptionCancelled", "LeaderboardOptedIn", "LeaderboardOptedOut"))
+    "RedemptionHandedOver", "RedemptionCancelled", "LeaderboardOptedIn", "LeaderboardOptedOut",
+    "LeaderboardNameHidden"))
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(PointsEvent)
 
 

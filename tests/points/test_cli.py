@@ -18,11 +18,14 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from activities.eventstore import EventStore
+from domain.escalation import EscalationOpened
 from domain.legal_calendar import BEIJING
 from domain.points_events import points_stream
 from domain.volunteer_events import volunteers_stream
-from tests.points.appraisal_setup import BAD, estate_roll
+from tests.points.appraisal_setup import BAD, estate_roll, street_register
 from yishi.cli import cli
+from yishi.services import companies
+from yishi.services.folds import new_events
 from yishi.settings import get_settings
 
 LOG_LINE = re.compile(r"^(\x1b\[\d+m)?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
@@ -136,3 +139,26 @@ async def test_appraisal_register_and_open_from_the_shell(env: Any, store: Event
     events = await store.read(appraisal_id)
     assert [e.type for e in events][:2] == ["AppraisalOpened", "LinksIssued"]
     assert events[0].payload["by"] == {"name": "李书记", "role": "committee", "via": "cli"}
+
+
+async def test_attribute_keeps_to_the_streets_own_estates(env: Any, store: EventStore) -> None:
+    """`yishi appraisal attribute` applies the console's rule (services/companies.py ``attribute_ticket``): no such
+    ticket, and a ticket of a community where the street has no estate, are refused with exit 2 and nothing
+    recorded; a ticket of its estate's community (a topic's, not only ``esc-…``) is attributed."""
+    now = datetime.now(BEIJING)
+    street = await street_register(store, now)  # 幸福里, in community xfl
+    opened = {}
+    for ticket_id, community in ((f"topic-{uuid.uuid4().hex[:12]}/esc-1", "xfl"),
+                                 (f"esc-{uuid.uuid4().hex[:12]}", "hpl")):
+        await store.append(ticket_id, new_events([EscalationOpened(
+            at=now, ticket_id=ticket_id, parent_id=None, community=community, category="housing", subject="电梯停运",
+            detail="", initiator="O321", initiator_kind="owner", levels=(), outcomes=("resolved",))]))
+        opened[community] = ticket_id
+    office = ("--street", street, "--role", "street_office", "--code", BAD)
+    unknown = await run("appraisal", "attribute", "esc-nosuchticket", *office)
+    assert unknown.exit_code == 2 and "没有工单 esc-nosuchticket" in unknown.output, unknown.output
+    other = await run("appraisal", "attribute", opened["hpl"], *office)
+    assert other.exit_code == 2 and f"工单 {opened['hpl']} 不属于本街道的小区" in other.output, other.output
+    assert (await companies.register(store, street)).attributions == {}, "nothing recorded on a refusal"
+    await ok("appraisal", "attribute", opened["xfl"], *office, "--note", "维修慢")
+    assert list((await companies.register(store, street)).attributions) == [opened["xfl"]]

@@ -980,6 +980,29 @@ async def points_setting(w: World, path: str, fields: dict[str, str]) -> None:
     assert len((await written(w.store, w.pool, stream))[0]) > len(before[0])
 
 
+async def points_hide_name(w: World) -> None:
+    """Hiding a leaderboard name posted by another community's account (naming HOME's person, even HOME in the form)
+    is refused as no person of its own ledger, HOME's ledger unchanged; HOME's committee hides it."""
+    from domain.points_decide import SetOptIn
+    from tests.web.test_console_points import ledger_with_people
+
+    person = (await ledger_with_people(w.pool, w.store, HOME))["张建国"]
+    await points.act(w.store, HOME, SetOptIn(at=utcnow(), by=COMMITTEE, person_id=person, opted_in=True))
+    await points.set_display_name(w.pool, person, f"名字-{uuid.uuid4().hex[:6]}")
+    path, stream = "/console/points/leaderboard/hide", points_stream(HOME)
+    fields = {"person": person, "reason": "不文明"}
+    for role in ("committee", "grid_worker"):
+        outsider = await w.sign_in(role, community=other_community())
+        before = await written(w.store, w.pool, stream)
+        refused = await outsider.post(path, data={**await w.form(outsider), **fields, "community": HOME})
+        assert refused.status_code == 409 and person in refused.text, refused.text[-600:]
+        assert await written(w.store, w.pool, stream) == before, f"hiding a name by a {role} of elsewhere"
+    committee = await w.sign_in("committee")
+    done = await committee.post(path, data={**await w.form(committee), **fields})
+    assert done.status_code == 303, done.text[-600:]
+    assert (await points.ledger(w.store, HOME)).people[person].hidden_names
+
+
 async def points_rule(w: World) -> None:
     await points_setting(w, "/console/points/rule", {"rule_id": f"r{uuid.uuid4().hex[:6]}", "name_zh": "楼道清洁",
                                                      "basis": "other", "per": "occasion", "points": "2"})
@@ -1106,6 +1129,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Awaitable[None]]] = {
     ("POST", "/console/points/award"): points_award,
     ("POST", "/console/points/deduct"): points_deduct,
     ("POST", "/console/points/rule"): points_rule,
+    ("POST", "/console/points/leaderboard/hide"): points_hide_name,
     ("POST", "/console/points/vote-participation"): points_vote_participation,
     ("POST", "/console/points/shop-link"): points_shop_link,
     ("POST", "/console/points/shop-link/revoke"): points_shop_revoke,

@@ -114,6 +114,7 @@ async def test_the_street_office_keeps_its_register_from_the_console(sign_in, st
     unknown = await office.post("/console/companies/ticket", data={**form, "ticket_id": "esc-nosuchticket",
                                                                    "credit_code": NEW, "note": "维修慢"})
     assert unknown.status_code == 422 and 'id="ticket-error"' in unknown.text and 'value="维修慢"' in unknown.text
+    assert "没有工单 esc-nosuchticket" in unknown.text  # services/companies.py attribute_ticket, as the CLI
     done = await office.post("/console/companies/ticket", data={**form, "ticket_id": ticket_id, "credit_code": NEW,
                                                                 "note": "维修慢"})
     assert done.status_code == 303
@@ -124,9 +125,12 @@ async def test_the_street_office_keeps_its_register_from_the_console(sign_in, st
 
     elsewhere = await sign_in("street_office", organisation=f"s{uuid.uuid4().hex[:8]}")
     theirs = csrf_of((await elsewhere.get("/console/companies")).text)
+    assert (await elsewhere.post("/console/companies/company", data={**theirs, "credit_code": GOOD,
+                                                                     "name": "宜家物业"})).status_code == 303
     aside = await elsewhere.post("/console/companies/ticket", data={**theirs, "ticket_id": ticket_id,
                                                                     "credit_code": NEW, "street": street})
     assert aside.status_code == 422  # no estate of its street is in community xfl; nothing written anywhere
+    assert f"工单 {ticket_id} 不属于本街道的小区" in aside.text
     committee = await sign_in("committee", community="xfl")
     assert (await committee.post("/console/companies/company", data={**form, "credit_code": NEW,
                                                                      "name": "x"})).status_code == 403

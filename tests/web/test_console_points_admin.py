@@ -4,9 +4,12 @@ the monthly statement page and its CSV, and the shop clerk's link; all in the ac
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import UTC, datetime
+
+from openpyxl import load_workbook
 
 from domain.legal_calendar import BEIJING
 from domain.points_events import points_stream
@@ -73,7 +76,17 @@ async def test_monthly_statement_page_and_csv(sign_in, pool, store) -> None:  # 
     text = csv.content.decode("utf-8-sig")
     assert "张建国" in text and "月末余额" in text.splitlines()[0], text[:300]
     assert (await committee.get("/console/points/statement.csv?month=2025-13")).status_code == 422
+    assert f'href="/console/points/statement.xlsx?month={month}"' in page.text, "the XLSX beside the CSV"
+    xlsx = await committee.get(f"/console/points/statement.xlsx?month={month}")
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert xlsx.headers["content-disposition"] == f'attachment; filename="points-{month}.xlsx"'
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0].startswith("人员编号") and "张建国" in [row[1] for row in rows[1:]], rows[:3]
+    assert (await committee.get("/console/points/statement.xlsx?month=2025-13")).status_code == 422
     outsider = await sign_in("committee", community=f"和平社区-{uuid.uuid4().hex[:6]}")
     theirs = await outsider.get(f"/console/points/statement.csv?month={month}")
     assert theirs.status_code == 200 and "张建国" not in theirs.content.decode("utf-8-sig")
+    theirs = await outsider.get(f"/console/points/statement.xlsx?month={month}")
+    assert theirs.status_code == 200 and "张建国" not in str(list(
+        load_workbook(io.BytesIO(theirs.content)).worksheets[0].iter_rows(values_only=True)))
     assert (await (await sign_in("committee", community=None)).get("/console/points/statement")).status_code == 403

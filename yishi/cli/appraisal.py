@@ -200,7 +200,7 @@ def attribute_cmd(street: str, ticket_id: str, credit_code: str, note: str, name
 
     command = AttributeTicket(at=now(), by=who(name, role), ticket_id=ticket_id, credit_code=normalise(credit_code),
                               note=note)
-    run(lambda store, _c: companies.act(store, street, command), lang)
+    run(lambda store, _c: companies.attribute_ticket(store, street, command), lang)  # the console's rule too
     click.echo(f"{ticket_id} → {normalise(credit_code)}")
 
 

@@ -425,6 +425,11 @@ LABELS: dict[str, dict[str, str]] = {
         "feedback": C_("notice_kind", "satisfaction feedback"),
         "dismissal": C_("notice_kind", "notice of dismissal"),
     },
+    "parent_kind": {  # what a ticket came from (yishi/web/ticket_parent.py)
+        "topic": C_("parent_kind", "from the topic"),
+        "meeting": C_("parent_kind", "from the meeting"),
+        "deliberation": C_("parent_kind", "from the vote or procedure"),
+    },
 }
 
 from yishi.i18n.labels_points import POINTS_LABELS  # noqa: E402 - the table above, then its issue-20 contexts

@@ -20,7 +20,7 @@ import structlog
 from activities.eventstore import EventStore, StoredEvent
 from domain.appraisal import fold as fold_appraisal
 from domain.appraisal_events import APPRAISAL_EVENT_TYPES, AppraisalItem, appraisal_event_from_dict
-from domain.company_decide import OpenRegister, PublishList, RegisterCommand, decide
+from domain.company_decide import AttributeTicket, OpenRegister, PublishList, RegisterCommand, decide
 from domain.company_events import (
     COMPANY_EVENT_TYPES,
     ListPublished,
@@ -67,6 +67,30 @@ async def act(store: EventStore, street: str, command: RegisterCommand, *, key: 
     log.info("companies.act", street=street, command=type(command).__name__, by=command.by.name, role=command.by.role,
              events=len(stored))
     return stored
+
+
+async def ticket_community(store: EventStore, ticket_id: str) -> str | None:
+    """The community of the escalation ticket ``ticket_id`` by its ``EscalationOpened`` (None: no such ticket).
+    Any ticket id: a complaint's (``esc-…``), a hotline case's (``hl-…``), a topic's or a procedure's (``…/esc-…``)."""
+    found = await store.read_types(ticket_id, ("EscalationOpened",)) if ticket_id else []
+    return found[0].payload.get("community") if found else None
+
+
+async def attribute_ticket(store: EventStore, street: str, command: AttributeTicket) -> list[StoredEvent]:
+    """Attribute a ticket to a company on ``street``'s register: the one rule of the console and the CLI. Only an
+    escalation ticket of a community one of the street's estates belongs to (a street counts its own estates'
+    tickets, never another street's); a refusal is a :class:`RegisterError` naming the ticket."""
+    community = await ticket_community(store, command.ticket_id)
+    if community is None:
+        raise RegisterError(N_("no escalation ticket %(ticket)s; copy the ticket's number from the ticket's page"),
+                            ticket=command.ticket_id or "—")
+    if community not in {e.community for e in (await register(store, street)).estates.values()}:
+        log.info("companies.ticket_refused", street=street, ticket_id=command.ticket_id, community=community,
+                 by=command.by.name, role=command.by.role)
+        raise RegisterError(N_("ticket %(ticket)s is not from an estate of this street: record first which company "
+                               "manages the estate of its community, or leave it to the street it belongs to"),
+                            ticket=command.ticket_id)
+    return await act(store, street, command)
 
 
 async def appraisal_summary(store: EventStore, appraisal_id: str, scheduled: Any) -> AppraisalSummary:

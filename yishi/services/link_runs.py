@@ -8,12 +8,17 @@ as printed. The ``link_runs`` row makes one run per deliberation at a time: a ru
 heartbeat after every batch, and marks it finished or failed. A run whose heartbeat is older than :data:`LEASE`
 died with its process: issuing again claims the row and continues where it stopped. The progress shown is the
 ``links`` table itself (owners in scope with a live link), exact after a crash too.
+
+A run the server's stop interrupted (marked failed with :data:`STOPPED`) or that died with its process (its
+heartbeat older than the lease) is resumed when the web app starts (:func:`resume_at_start`, a background task of
+its lifespan, never a GET): each claimed in one statement, so two processes starting at once resume it once, and a
+run another process still heart-beats is left alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +33,9 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(minutes=2)
 """A run whose heartbeat is older than this has stopped (a batch takes about a second; the pool's statement
 timeout is 30 s): issuing again continues it."""
+
+STOPPED = "CancelledError"
+"""The error a run records when the server stops it (:func:`stop_all`): resumed at the next start."""
 
 _tasks: set[asyncio.Task[IssueSummary]] = set()  # the runs of this process (kept referenced until they end)
 
@@ -99,12 +107,72 @@ async def start(store: EventStore, deliberation_id: str, owner_ids: Iterable[str
     """Start issuing the missing links of ``owner_ids`` in the background; None if a run is going on already."""
     if not await _claim(store.pool, deliberation_id, actor.by):
         return None
-    task = asyncio.create_task(_run(store, deliberation_id, list(owner_ids), secret_key=secret_key, now=now,
-                                    actor=actor, batch=batch), name=f"links:{deliberation_id}")
+    log.info("links.run_started", deliberation_id=deliberation_id, by=actor.by, batch=batch)
+    return _launch(store, deliberation_id, list(owner_ids), secret_key=secret_key, now=now, actor=actor, batch=batch)
+
+
+def _launch(store: EventStore, deliberation_id: str, owners: list[str], *, secret_key: str, now: datetime,
+            actor: Actor, batch: int) -> asyncio.Task[IssueSummary]:
+    task = asyncio.create_task(_run(store, deliberation_id, owners, secret_key=secret_key, now=now, actor=actor,
+                                    batch=batch), name=f"links:{deliberation_id}")
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
-    log.info("links.run_started", deliberation_id=deliberation_id, by=actor.by, batch=batch)
     return task
+
+
+async def _claim_interrupted(pool: asyncpg.Pool) -> list[tuple[str, str]]:
+    """Claim every run a stop interrupted or a crash left silent, in one statement (a row claimed by another
+    process starting at the same time no longer matches): ``(deliberation_id, started_by)``."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "UPDATE link_runs SET heartbeat_at = now(), failed_at = NULL, error = ''"
+            " WHERE finished_at IS NULL AND (failed_at IS NOT NULL AND error = $1"
+            " OR failed_at IS NULL AND heartbeat_at < now() - $2::interval)"
+            " RETURNING deliberation_id, started_by", STOPPED, LEASE)
+    return sorted((row["deliberation_id"], row["started_by"]) for row in rows)
+
+
+async def _held_elsewhere(pool: asyncpg.Pool) -> int:
+    """Unfinished runs whose heartbeat is within the lease: another process's, or one that died a moment ago."""
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM link_runs WHERE finished_at IS NULL AND failed_at IS NULL"
+            " AND heartbeat_at >= now() - $1::interval", LEASE))
+
+
+async def resume_interrupted(store: EventStore, *, secret_key: str, now: datetime,
+                             batch: int = BATCH) -> list[asyncio.Task[IssueSummary]]:
+    """Continue every run a stop or a crash interrupted, as its starter's run (its events name the account that
+    pressed, ``via`` console), with the owners in scope now; a closed vote's run is marked failed, not resumed."""
+    from yishi.services.voting import NoSuchBoxError, load_box
+
+    tasks = []
+    for deliberation_id, started_by in await _claim_interrupted(store.pool):
+        try:
+            box = await load_box(store, deliberation_id)
+        except NoSuchBoxError:
+            box = None
+        if box is None or box.closed_at(now) is not None:
+            await _mark(store.pool, deliberation_id, "failed_at", "closed")
+            log.info("links.run_not_resumed", deliberation_id=deliberation_id, reason="closed")
+            continue
+        owners = sorted(box.state.electorate.owner_areas)
+        log.info("links.run_resumed", deliberation_id=deliberation_id, by=started_by, owners=len(owners))
+        tasks.append(_launch(store, deliberation_id, owners, secret_key=secret_key, now=now,
+                             actor=Actor(started_by, "console"), batch=batch))
+    return tasks
+
+
+async def resume_at_start(store: EventStore, *, secret_key: str, clock: Callable[[], datetime],
+                          batch: int = BATCH) -> list[asyncio.Task[IssueSummary]]:
+    """The web app's start (its lifespan): resume the interrupted runs now; if some unfinished run still has a
+    fresh heartbeat (another process's, or this server's own just before a crash), look again once the lease has
+    passed: a run still beating then is another process's and stays alone."""
+    tasks = await resume_interrupted(store, secret_key=secret_key, now=clock(), batch=batch)
+    if await _held_elsewhere(store.pool):
+        await asyncio.sleep(LEASE.total_seconds() + 1)
+        tasks += await resume_interrupted(store, secret_key=secret_key, now=clock(), batch=batch)
+    return tasks
 
 
 async def stop_all() -> None:

@@ -27,6 +27,7 @@ from domain.points import Ledger
 from domain.points_decide import (
     Award,
     HandOver,
+    HideName,
     OpenLedger,
     PointsCommand,
     PointsError,
@@ -238,13 +239,32 @@ async def leaderboard(pool: asyncpg.Pool, store: EventStore, community: str, *,
     opted = {pid: a for pid, a in state.people.items() if a.opted_in}
     names = await people_names(pool, list(opted))
     ranked = sorted(opted.items(), key=lambda item: (-item[1].earned, item[0]))[:limit]
-    return [{"rank": n, "name": shown_name(names.get(pid) or {}), "earned": a.earned,
+    return [{"rank": n, "name": shown_name(names.get(pid) or {}, a.hidden_names), "earned": a.earned,
              "pioneer": a.pioneer if a.party_member else None} for n, (pid, a) in enumerate(ranked, 1)]
 
 
-def shown_name(person: dict[str, Any]) -> str:
-    """The name a public page shows for someone who opted in: the one they chose, else their surname and stars."""
-    if person.get("display_name"):
+def name_sha256(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+async def hide_name(pool: asyncpg.Pool, store: EventStore, community: str, person_id: str, *, reason: str,
+                    by: Operator, now: datetime) -> list[StoredEvent]:
+    """Hide the name ``person_id`` chose for the leaderboard (moderation, as a topic's comment is hidden): recorded
+    as ``LeaderboardNameHidden`` with the reason and the name's sha256; the board shows the masked name instead."""
+    if person_id not in (await ledger(store, community)).people:  # the community's own ledger only
+        raise PointsError(N_("no person %(person_id)s in the ledger; register them first"), person_id=person_id)
+    chosen = ((await people_names(pool, [person_id])).get(person_id) or {}).get("display_name") or ""
+    if not chosen:
+        raise PointsError(N_("%(person_id)s chose no name for the leaderboard: the masked name shows already"),
+                          person_id=person_id)
+    command = HideName(at=now, by=by, person_id=person_id, name_sha256=name_sha256(chosen), reason=reason[:200])
+    return await act(store, community, command)
+
+
+def shown_name(person: dict[str, Any], hidden: frozenset[str] = frozenset()) -> str:
+    """The name a public page shows for someone who opted in: the one they chose unless the committee hid it, else
+    their surname and stars."""
+    if person.get("display_name") and name_sha256(str(person["display_name"])) not in hidden:
         return str(person["display_name"])
     name = str(person.get("name") or "")
     return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"

@@ -5,8 +5,10 @@ A thin adapter: every request goes to the service layer (``yishi.services``); no
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -22,6 +24,7 @@ from activities.db import UNAVAILABLE_ERRORS, create_pool
 from activities.eventstore import EventStore
 from yishi import i18n
 from yishi.services import link_runs
+from yishi.services.link_issuing import BATCH
 from yishi.services.voting import settle_heap
 from yishi.settings import Settings, get_settings
 from yishi.web.api import include_api
@@ -31,6 +34,11 @@ from yishi.web.proxy import install_forwarded
 from yishi.web.security import RateLimits
 
 log = structlog.get_logger(__name__)
+
+
+def _resume_logged(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # the database away at start: pressing again works
+        log.warning("links.resume_failed", error=type(task.exception()).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,11 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.store = EventStore(pool, max_batch=settings.group_commit_max)
         settle_heap()  # modules, templates and settings live as long as the process (see settle_heap)
+        # Runs of links a stop or a crash interrupted continue in the background (never on a GET).
+        app.state.link_resume = asyncio.create_task(link_runs.resume_at_start(
+            app.state.store, secret_key=app.state.secret_key, batch=getattr(app.state, "link_batch", BATCH),
+            clock=lambda: app.state.clock() if hasattr(app.state, "clock") else datetime.now(UTC)),
+            name="links:resume")
+        app.state.link_resume.add_done_callback(_resume_logged)
         log.info("web.started")
         try:
             yield
         finally:
-            await link_runs.stop_all()  # the runs of links are marked failed; issuing again continues them
+            app.state.link_resume.cancel()
+            await asyncio.gather(app.state.link_resume, return_exceptions=True)
+            await link_runs.stop_all()  # the runs of links are marked failed; the next start continues them
             await pool.close()
 
     app = FastAPI(title="Yishi 议事", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -20,7 +20,14 @@ from domain.errors import DomainError
 from domain.operator import Operator
 from domain.points_decide import Award, Deduct
 from domain.points_entries import person_entries
-from domain.points_events import POINTS_EVENT_TYPES, Basis, Per, points_event_from_dict, points_stream
+from domain.points_events import (
+    POINTS_EVENT_TYPES,
+    Basis,
+    LeaderboardNameHidden,
+    Per,
+    points_event_from_dict,
+    points_stream,
+)
 from yishi.i18n import N_
 from yishi.services import points
 from yishi.services.capabilities import live_links
@@ -59,7 +66,14 @@ async def page_model(request: Request, community: str) -> dict[str, Any]:
         recent += [{"name": person["name"], "entry": e} for e in person_entries(events, person["person_id"])]
     recent.sort(key=lambda row: row["entry"].at, reverse=True)
     rules = [r for r in ledger.rules.values() if not r.retired]
-    return {"rules": rules, "people": people, "recent": recent[:50], "vote_participation": ledger.vote_participation,
+    board = [{"person_id": pid, "name": (names.get(pid) or {}).get("name", ""),
+              "chosen": (names.get(pid) or {}).get("display_name") or "",
+              "shown": points.shown_name(names.get(pid) or {}, a.hidden_names)}
+             for pid, a in ledger.people.items() if a.opted_in]
+    hidden = [{"name": (names.get(e.person_id) or {}).get("name", ""), "event": e} for e in events
+              if isinstance(e, LeaderboardNameHidden)]
+    return {"rules": rules, "board": board, "hidden": hidden[::-1], "people": people, "recent": recent[:50],
+            "vote_participation": ledger.vote_participation,
             "bases": get_args(Basis), "pers": get_args(Per),
             "shop_links": await live_links(state.pool, "shop", points_stream(community))}
 
@@ -152,3 +166,28 @@ async def deduct(request: Request) -> Response:
                          points=amount, reason=form.get("reason", "").strip()[:200])
         return command, lambda tr, text: tr.gettext(N_("The correction was refused: %(error)s"), error=text)
     return await points_act(request, make)
+
+
+@router.post("/console/points/leaderboard/hide")
+async def hide_name(request: Request) -> Response:
+    """Hide the name a person chose for the public leaderboard, with the reason (an event of the community's ledger
+    naming the account, as a topic's comment is hidden); the board shows their masked name instead."""
+    posted = await staff_form(request, *ROLES)
+    if isinstance(posted, Response):
+        return posted
+    staff, form = posted
+    community = staff.account.community
+    if community is None:
+        return no_community(request)
+    tr = page_translator(request)
+    person = form.get("person", "")[:64]
+    try:
+        await points.hide_name(request.app.state.pool, request.app.state.store, community, person,
+                               reason=form.get("reason", "").strip()[:200], by=operator(staff), now=clock(request))
+    except DomainError as exc:
+        return await console_page(request, staff, 409, error=tr.gettext(N_("The name was not hidden: %(error)s"),
+                                                                 error=tr.error(exc)))
+    except UNAVAILABLE:
+        return unavailable(request)
+    log.info("console.points_name_hidden", community=community, person_id=person, account_id=staff.account.id)
+    return RedirectResponse(PAGE + "?done=1#board-h", status_code=303)

@@ -23,7 +23,7 @@ from yishi.i18n import N_
 from yishi.services import points
 from yishi.services.points_statement import monthly_statement, statement_file
 from yishi.web.console_points import PAGE, ROLES, no_community, operator, points_act
-from yishi.web.downloads import CSV, attachment
+from yishi.web.downloads import CSV, XLSX, attachment
 from yishi.web.render import message_page, page_lang, page_translator, render
 from yishi.web.staff import require, staff_form
 from yishi.web.team import printed
@@ -104,6 +104,16 @@ async def statement_page(request: Request) -> Response:
 
 @router.get("/console/points/statement.csv")
 async def statement_csv(request: Request) -> Response:
+    return await _statement_download(request, "csv")
+
+
+@router.get("/console/points/statement.xlsx")
+async def statement_xlsx(request: Request) -> Response:
+    """The same statement as ``yishi points statement`` writes it (services/points_statement.py), for Excel."""
+    return await _statement_download(request, "xlsx")
+
+
+async def _statement_download(request: Request, fmt: str) -> Response:
     staff = await require(request, *ROLES)
     if isinstance(staff, Response):
         return staff
@@ -114,14 +124,14 @@ async def statement_csv(request: Request) -> Response:
     state = request.app.state
     try:
         month_bounds(month)
-        data = await statement_file(state.pool, state.store, community, month, "csv", page_lang(request))
+        data = await statement_file(state.pool, state.store, community, month, fmt, page_lang(request))
     except DomainError as exc:
         return message_page(request, 422, N_("This could not be done"), text=page_translator(request).error(exc),
                             back_url="/console/points/statement")
     except UNAVAILABLE:
         return unavailable(request)
-    log.info("console.points_statement", community=community, month=month, account_id=staff.account.id)
-    return attachment(data, f"points-{month}.csv", CSV)
+    log.info("console.points_statement", community=community, month=month, account_id=staff.account.id, format=fmt)
+    return attachment(data, f"points-{month}.{fmt}", CSV if fmt == "csv" else XLSX)
 
 
 @router.post("/console/points/shop-link")

@@ -53,6 +53,7 @@ from yishi.web.render import (
 from yishi.web.staff import Staff, require, staff_form, staff_page
 from yishi.web.temporal import TEMPORAL_UNAVAILABLE, temporal_client
 from yishi.web.ticket_history import history, org_names
+from yishi.web.ticket_parent import parent_link
 from yishi.web.voter import UNAVAILABLE, clock, unavailable
 
 log = structlog.get_logger(__name__)
@@ -152,6 +153,7 @@ async def ticket_page(request: Request, staff: Staff, ticket_id: str, status: in
         # Who complained: for the offices that own or owned a part of the ticket only (services/escalations.py).
         who = await complainant(pool, t.ticket_id) if may_see_complainant(orgs, t) else None
         joint = await joint_context(pool, t, staff.account, orgs)  # 吹哨报到 (yishi/web/joint.py)
+        parent = await parent_link(pool, staff.account, t.parent_id)  # behind the parent page's own wall
     except UNAVAILABLE:
         return unavailable(request)
     org = acting_org(orgs, t)
@@ -160,7 +162,7 @@ async def ticket_page(request: Request, staff: Staff, ticket_id: str, status: in
                  auditor=staff.account.role == "auditor", files=[e for e in t.evidence if e.kind == "attachment"],
                  actions=available_actions(t, staff.account, org), form=staff.form(), error=error, org=org,
                  answers=ANSWERS, slip=slip_offered(t, staff.account), now=clock(request),
-                 switch_path=ticket_path(ticket_id), complainant=who, **joint)
+                 switch_path=ticket_path(ticket_id), complainant=who, parent=parent, **joint)
 
 
 @router.get("/console/escalations/t/{ticket_id:path}")
