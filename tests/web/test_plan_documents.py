@@ -114,11 +114,11 @@ async def test_no_file_input_while_the_matter_page_reloads_itself(sign_in, store
     d = await before_the_vote(pool, store, ready=False)
     committee = await sign_in("committee")
     page = (await committee.get(f"/console/d/{d}/matter")).text
-    assert 'http-equiv="refresh"' in page and 'id="matter-preparing"' in page, page[-1500:]
+    assert "data-reload-every" in page and 'id="matter-preparing"' in page, page[-1500:]
     assert 'type="file"' not in page and 'id="documents-waiting"' in page and "正在准备…，完成后可上传方案文件" in page
     await store.append(d, new(feasibility_task(datetime.now(UTC))))
     ready = (await committee.get(f"/console/d/{d}/matter")).text
-    assert 'http-equiv="refresh"' not in ready and 'name="document"' in ready and 'id="documents-waiting"' not in ready
+    assert "data-reload-every" not in ready and 'name="document"' in ready and 'id="documents-waiting"' not in ready
 
 
 async def test_no_document_once_voting_has_opened(sign_in, store, pool, open_deliberation) -> None:
@@ -202,14 +202,21 @@ async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_i
         # The stage was entered a moment ago and its task is not open yet: the page reloads itself, so it offers no
         # file to choose (a reload would drop it), only a plain notice.
         await page.locator("#matter-preparing").wait_for()
-        assert await page.locator('meta[http-equiv="refresh"]').count() == 1
+        assert await page.locator("[data-reload-every]").count() == 1
         assert await page.locator("input[type=file]").count() == 0
         assert "正在准备…，完成后可上传方案文件" in await page.locator("#documents-waiting").inner_text()
+        # It reloads itself through static/reload.js (no meta refresh: axe's meta-refresh, WCAG 2.2.1), with a
+        # button to pause it instead of the plain link a page without JavaScript shows.
+        toggle = page.get_by_role("button", name="暂停自动刷新")
+        await toggle.wait_for()
+        assert not await page.get_by_role("link", name="刷新", exact=True).is_visible()
+        assert (await toggle.bounding_box())["height"] >= 44
+        await assert_accessible(page, "matter page while preparing")
         await shot(page, artifacts_dir, "committee-documents-preparing-zh")
         await store.append(d, new(feasibility_task(datetime.now(UTC))))  # what the workflow does next
         # The page's own reload (no reload here) brings the form, on a page that no longer reloads itself.
         await page.locator("input[type=file]").wait_for(timeout=15_000)
-        assert await page.locator('meta[http-equiv="refresh"]').count() == 0
+        assert await page.locator("[data-reload-every]").count() == 0
         await page.get_by_label("方案", exact=True).check()
         await page.get_by_label("文件（PDF 或照片，最大 5 MB）").set_input_files(str(plan))
         await page.get_by_role("button", name="添加文件").click()
