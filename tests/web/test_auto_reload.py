@@ -12,6 +12,15 @@ import pytest
 from tests.web.test_plan_documents import before_the_vote
 
 
+async def test_the_starting_page_waits_without_a_meta_refresh(sign_in, pool, store) -> None:  # type: ignore[no-untyped-def]
+    d = await before_the_vote(pool, store, started=False)  # registered, the worker has not written its stream yet
+    committee = await sign_in("committee")
+    page = (await committee.get(f"/console/d/{d}/matter?started=1")).text
+    assert "事项正在启动" in page and 'data-reload-every="3"' in page and "http-equiv" not in page, page[-1500:]
+    assert f'href="/console/d/{d}/matter?started=1" data-reload-link>刷新</a>' in page
+    assert ">暂停自动刷新</button>" in page and 'src="/static/reload.js"' in page
+
+
 @pytest.mark.browser
 async def test_in_chromium_the_preparing_page_reloads_until_paused_and_again_when_resumed(
         browser, live_server, pool, store, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]

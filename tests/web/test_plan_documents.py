@@ -46,10 +46,11 @@ def feasibility_task(at: datetime) -> TaskOpened:
 
 
 async def before_the_vote(pool, store, community: str = "幸福社区",  # type: ignore[no-untyped-def]
-                          keep: dict | None = None, ready: bool = True) -> str:
+                          keep: dict | None = None, ready: bool = True, started: bool = True) -> str:
     """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet (``keep`` gets
     the spec and the roll's digest, to open the vote later). ``ready``: the stage's task is open (else the stage was
-    entered a moment ago and the matter page is still "preparing")."""
+    entered a moment ago and the matter page is still "preparing"); ``started``: else only registered, its stream not
+    written yet (the matter page says "starting")."""
     from tests.web.conftest import make_roll
 
     now = datetime.now(UTC)
@@ -62,6 +63,8 @@ async def before_the_vote(pool, store, community: str = "幸福社区",  # type:
     if keep is not None:
         keep.update(spec=spec, digest=digest)
     await register(pool, deliberation_id, spec, digest)
+    if not started:
+        return deliberation_id
     await store.append(deliberation_id, new(
         ProcedureStarted(at=now, deliberation_id=deliberation_id, procedure="elevator", title="7栋加装电梯",
                          scope=Scope(), rule_id="consent-2of3", roll_digest=digest, periods={}, initiated_by="张主任",
