@@ -1,4 +1,5 @@
-"""A page that reloads itself (``<meta http-equiv="refresh">``: "preparing", "issuing links", "starting") must carry
+"""A page that reloads itself (the ``data-reload-every`` marker of templates/_auto_reload.html, or a
+``<meta http-equiv="refresh">`` should one come back: "preparing", "issuing links", "starting") must carry
 no form a person fills in: the reload would throw away a chosen file, a typed note or a picked outcome (issue 21).
 A form of hidden fields and a button (sign out, print the sheets) loses nothing and is allowed. Every HTML page the
 tests render is scanned (tests/conftest.py, beside the raw-code scan)."""
@@ -19,9 +20,9 @@ class _Forms(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         names = dict(attrs)
-        if tag == "meta" and (names.get("http-equiv") or "").lower() == "refresh":
+        if "data-reload-every" in names or (tag == "meta" and (names.get("http-equiv") or "").lower() == "refresh"):
             self.refreshes = True
-        elif tag == "form":
+        if tag == "form":
             self.depth += 1
         elif self.depth and (tag in ("select", "textarea")
                              or (tag == "input" and (names.get("type") or "text").lower() not in KEPT)):

@@ -46,10 +46,11 @@ def feasibility_task(at: datetime) -> TaskOpened:
 
 
 async def before_the_vote(pool, store, community: str = "幸福社区",  # type: ignore[no-untyped-def]
-                          keep: dict | None = None, ready: bool = True) -> str:
+                          keep: dict | None = None, ready: bool = True, started: bool = True) -> str:
     """An elevator procedure in its feasibility stage: registered, its stream started, no vote yet (``keep`` gets
     the spec and the roll's digest, to open the vote later). ``ready``: the stage's task is open (else the stage was
-    entered a moment ago and the matter page is still "preparing")."""
+    entered a moment ago and the matter page is still "preparing"); ``started``: else only registered, its stream not
+    written yet (the matter page says "starting")."""
     from tests.web.conftest import make_roll
 
     now = datetime.now(UTC)
@@ -62,6 +63,8 @@ async def before_the_vote(pool, store, community: str = "幸福社区",  # type:
     if keep is not None:
         keep.update(spec=spec, digest=digest)
     await register(pool, deliberation_id, spec, digest)
+    if not started:
+        return deliberation_id
     await store.append(deliberation_id, new(
         ProcedureStarted(at=now, deliberation_id=deliberation_id, procedure="elevator", title="7栋加装电梯",
                          scope=Scope(), rule_id="consent-2of3", roll_digest=digest, periods={}, initiated_by="张主任",
@@ -114,11 +117,11 @@ async def test_no_file_input_while_the_matter_page_reloads_itself(sign_in, store
     d = await before_the_vote(pool, store, ready=False)
     committee = await sign_in("committee")
     page = (await committee.get(f"/console/d/{d}/matter")).text
-    assert 'http-equiv="refresh"' in page and 'id="matter-preparing"' in page, page[-1500:]
+    assert "data-reload-every" in page and 'id="matter-preparing"' in page, page[-1500:]
     assert 'type="file"' not in page and 'id="documents-waiting"' in page and "正在准备…，完成后可上传方案文件" in page
     await store.append(d, new(feasibility_task(datetime.now(UTC))))
     ready = (await committee.get(f"/console/d/{d}/matter")).text
-    assert 'http-equiv="refresh"' not in ready and 'name="document"' in ready and 'id="documents-waiting"' not in ready
+    assert "data-reload-every" not in ready and 'name="document"' in ready and 'id="documents-waiting"' not in ready
 
 
 async def test_no_document_once_voting_has_opened(sign_in, store, pool, open_deliberation) -> None:
@@ -202,14 +205,21 @@ async def test_in_chromium_the_committee_attaches_the_plan_and_the_owner_opens_i
         # The stage was entered a moment ago and its task is not open yet: the page reloads itself, so it offers no
         # file to choose (a reload would drop it), only a plain notice.
         await page.locator("#matter-preparing").wait_for()
-        assert await page.locator('meta[http-equiv="refresh"]').count() == 1
+        assert await page.locator("[data-reload-every]").count() == 1
         assert await page.locator("input[type=file]").count() == 0
         assert "正在准备…，完成后可上传方案文件" in await page.locator("#documents-waiting").inner_text()
+        # It reloads itself through static/reload.js (no meta refresh: axe's meta-refresh, WCAG 2.2.1), with a
+        # button to pause it instead of the plain link a page without JavaScript shows.
+        toggle = page.get_by_role("button", name="暂停自动刷新")
+        await toggle.wait_for()
+        assert not await page.get_by_role("link", name="刷新", exact=True).is_visible()
+        assert (await toggle.bounding_box())["height"] >= 44
+        await assert_accessible(page, "matter page while preparing")
         await shot(page, artifacts_dir, "committee-documents-preparing-zh")
         await store.append(d, new(feasibility_task(datetime.now(UTC))))  # what the workflow does next
         # The page's own reload (no reload here) brings the form, on a page that no longer reloads itself.
         await page.locator("input[type=file]").wait_for(timeout=15_000)
-        assert await page.locator('meta[http-equiv="refresh"]').count() == 0
+        assert await page.locator("[data-reload-every]").count() == 0
         await page.get_by_label("方案", exact=True).check()
         await page.get_by_label("文件（PDF 或照片，最大 5 MB）").set_input_files(str(plan))
         await page.get_by_role("button", name="添加文件").click()

@@ -190,9 +190,7 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
         if registered:
             return message_page(request, 200, N_("The deliberation is starting"), N_(
                 "The deliberation is registered and its procedure is starting; this page reloads by itself in a few "
-                "seconds and then shows the first task."),
-                back_url=f"/console/d/{quote(deliberation_id, safe='')}/matter{_started(request)}",
-                back_label=N_("Reload"), refresh=3)
+                "seconds and then shows the first task."), refresh=3)  # its reload link: _auto_reload.html
         return not_found_page(request)
     except UNAVAILABLE:
         return unavailable(request)
@@ -210,12 +208,6 @@ async def _procedure(request: Request, staff: Staff, deliberation_id: str, statu
                   matter=current, info=info, message=message, preparing=preparing(current, clock(request)),
                   role=staff.account.role, forms={t["task_id"]: staff.form() for t in current["open_tasks"]}
                   if acting else {}, feedback_form=staff.form(), black_list=black_list)
-
-
-def _started(request: Request) -> str:
-    """The start form's landing (``?started=1``), kept while the page reloads until the stream exists (no fragment:
-    a refresh to the same URL with one would only scroll, never reload)."""
-    return f"?{STARTED}" if request.query_params.get("started") else ""
 
 
 procedure_page = _procedure  # the page an upload of the matter's documents answers with (yishi/web/plan_documents.py)
