@@ -47,5 +47,14 @@ def shutdown_tracing() -> None:
         provider.shutdown()
 
 
+_tracer: trace.Tracer | None = None
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("yishi")
+    """Yishi's tracer, looked up once: before :func:`configure_tracing` it is the API's proxy tracer, which
+    hands over to the configured provider as soon as there is one (the lookup cost every request a share of
+    its CPU: docs/benchmarks.md)."""
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer("yishi")
+    return _tracer
