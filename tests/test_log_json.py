@@ -41,25 +41,3 @@ def test_what_json_cannot_say_is_rendered_as_before() -> None:
     line = {"event": "x", "ratio": float("nan")}
     assert JsonLine()(None, "info", dict(line)) == JSONRenderer(ensure_ascii=False)(None, "info", dict(line))
 
-
-def test_the_cached_tracer_hands_over_to_a_provider_set_later(monkeypatch: pytest.MonkeyPatch) -> None:
-    """yishi.tracing looks its tracer up once; spans still reach a provider configured after that lookup."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    import yishi.tracing
-
-    monkeypatch.setattr(yishi.tracing, "_tracer", None)  # this test's own lookup, forgotten afterwards
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
-    cached = yishi.tracing.tracer()
-    with cached.start_as_current_span("before") as span:
-        assert not span.is_recording()
-    provider, exporter = TracerProvider(), InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)  # what configure_tracing's set_tracer_provider does
-    assert yishi.tracing.tracer() is cached
-    with yishi.tracing.tracer().start_as_current_span("after"):
-        pass
-    assert [s.name for s in exporter.get_finished_spans()] == ["after"]

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing: spans are always created through the API, exported only when configured.
+"""OpenTelemetry tracing: spans are created through the API, exported only when configured.
 
 ``YISHI_OTEL_EXPORTER=console`` prints spans; ``otlp`` sends them to ``YISHI_OTEL_ENDPOINT`` (needs the
 ``opentelemetry-exporter-otlp`` package). With neither, the API's no-op provider is used.
@@ -48,6 +48,12 @@ def shutdown_tracing() -> None:
 
 
 _tracer: trace.Tracer | None = None
+
+
+def tracing_configured() -> bool:
+    """Whether spans go anywhere in this process: a server span per request is skipped when they would not (the
+    no-op span cost a share of a ballot POST's CPU, docs/benchmarks.md)."""
+    return _configured
 
 
 def tracer() -> trace.Tracer:
