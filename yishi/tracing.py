@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing: spans are always created through the API, exported only when configured.
+"""OpenTelemetry tracing: spans are created through the API, exported only when configured.
 
 ``YISHI_OTEL_EXPORTER=console`` prints spans; ``otlp`` sends them to ``YISHI_OTEL_ENDPOINT`` (needs the
 ``opentelemetry-exporter-otlp`` package). With neither, the API's no-op provider is used.
@@ -47,5 +47,22 @@ def shutdown_tracing() -> None:
         provider.shutdown()
 
 
+_tracer: trace.Tracer | None = None
+_NO_PROVIDER = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+def tracing_configured() -> bool:
+    """Whether spans go anywhere in this process: Yishi's own exporter, or a tracer provider installed by someone
+    else (``opentelemetry-instrument``, an embedding application). A server span per request is skipped when they
+    would not (the no-op span cost a share of a ballot POST's CPU, docs/benchmarks.md)."""
+    return _configured or not isinstance(trace.get_tracer_provider(), _NO_PROVIDER)
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("yishi")
+    """Yishi's tracer, looked up once: before :func:`configure_tracing` it is the API's proxy tracer, which
+    hands over to the configured provider as soon as there is one (the lookup cost every request a share of
+    its CPU: docs/benchmarks.md)."""
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer("yishi")
+    return _tracer

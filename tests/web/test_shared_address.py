@@ -129,3 +129,13 @@ def test_the_client_is_the_rightmost_untrusted_hop() -> None:
         parse_networks("127.0.0.1, proxy.local")
     with pytest.raises(ValueError, match="YISHI_TRUSTED_PROXIES"):
         Settings(trusted_proxies="10.0.0.0/33")
+
+
+def test_each_peer_keeps_its_own_trust_decision() -> None:
+    """The per-peer cache (the ballot path's CPU, docs/benchmarks.md) never hands one peer another's answer."""
+    proxies = TrustedProxies(parse_networks("127.0.0.1, 172.30.80.0/24"))
+    other = TrustedProxies(parse_networks("10.0.0.1"))
+    for _ in range(2):  # the second round is answered from the caches
+        assert [proxies.trusts_peer(p) for p in ("127.0.0.1", "172.30.80.9", "172.30.81.9", "::1", "x")] == [
+            True, True, False, False, False]
+        assert [other.trusts_peer(p) for p in ("127.0.0.1", "10.0.0.1")] == [False, True]

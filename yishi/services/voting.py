@@ -358,7 +358,9 @@ MAX_CACHED_STREAMS = 256
 
 def _stream_log(store: EventStore, deliberation_id: str) -> _StreamLog:
     """This process's log of the stream, created (and followed for the group commit) on first use."""
-    logs = _logs.setdefault(store, OrderedDict())
+    logs = _logs.get(store)  # not setdefault: that built an OrderedDict on every call (the ballot path's CPU)
+    if logs is None:
+        logs = _logs[store] = OrderedDict()
     log_ = logs.get(deliberation_id)
     if log_ is None:
         log_ = logs[deliberation_id] = _StreamLog(deliberation_id)

@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI
 from opentelemetry import trace
 
-from yishi.tracing import tracer
+from yishi.tracing import tracer, tracing_configured
 
 SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -45,8 +45,8 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class TraceAndHarden:
-    """Bind a request id, wrap the request in a server span named by its route, add the security headers
-    (and HSTS when the request came over HTTPS)."""
+    """Bind a request id, wrap the request in a server span named by its route (when tracing is configured), add
+    the security headers (and HSTS when the request came over HTTPS)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -54,7 +54,6 @@ class TraceAndHarden:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        method = scope["method"]
         status: list[int] = []
 
         async def send_hardened(message: dict[str, Any]) -> None:
@@ -70,17 +69,24 @@ class TraceAndHarden:
 
         structlog.contextvars.bind_contextvars(request_id=secrets.token_hex(8))
         try:
-            with tracer().start_as_current_span(method, kind=trace.SpanKind.SERVER) as span:
+            if tracing_configured():
+                await self._traced(scope, receive, send_hardened, status)
+            else:  # no span would go anywhere: not even a no-op one
                 await self.app(scope, receive, send_hardened)
-                # The route template, never the path: personal links carry capabilities.
-                route = getattr(scope.get("route"), "path", "unmatched")
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("http.route", route)
-                if status:
-                    span.set_attribute("http.response.status_code", status[0])
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _traced(self, scope: dict[str, Any], receive: Any, send: Any, status: list[int]) -> None:
+        method = scope["method"]
+        with tracer().start_as_current_span(method, kind=trace.SpanKind.SERVER) as span:
+            await self.app(scope, receive, send)
+            # The route template, never the path: personal links carry capabilities.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("http.route", route)
+            if status:
+                span.set_attribute("http.response.status_code", status[0])
 
 
 def install_middleware(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ place decides).
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,6 +37,7 @@ def parse_networks(text: str) -> list[Network]:
     return networks
 
 
+@lru_cache(maxsize=4096)  # the same few peers and clients, request after request: parsed once each
 def _address(text: str) -> Address | None:
     text = text.strip().strip('"')
     if text.startswith("["):  # [v6]:port
@@ -53,9 +55,14 @@ class TrustedProxies:
 
     def __init__(self, networks: list[Network]) -> None:
         self.networks = networks
+        # The TCP peer's decision, once per peer address (a proxy's few addresses, or each direct client's).
+        self.trusts_peer = lru_cache(maxsize=4096)(self._trusts_peer)
 
     def trusts(self, address: Address | None) -> bool:
         return address is not None and any(address in network for network in self.networks)
+
+    def _trusts_peer(self, peer: str) -> bool:
+        return self.trusts(_address(peer))
 
     def client(self, peer: str, forwarded_for: str) -> str:
         """The client's address: the rightmost hop of ``forwarded_for`` that is not a trusted proxy.
@@ -89,7 +96,7 @@ class ForwardedFrom:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("client"):
             peer = scope["client"][0]
-            if self.proxies.trusts(_address(peer)):
+            if self.proxies.trusts_peer(peer):
                 scope = dict(scope)
                 forwarded_for = _header(scope, b"x-forwarded-for")
                 if forwarded_for:

@@ -189,7 +189,8 @@ class Frames:
 
 def respond(request: Request, html: str, status: int = 200, *, no_store: bool = False) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status)
-    if (chosen := request.query_params.get("lang")) in {language.code for language in i18n.languages()}:
+    chosen = request.query_params.get("lang")
+    if chosen is not None and chosen in {language.code for language in i18n.languages()}:
         response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
                             httponly=True, secure=request.url.scheme == "https")
     if no_store:

@@ -28,7 +28,9 @@ UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailableError)
 
 
 def clock(request: Request) -> datetime:
-    return request.app.state.clock() if hasattr(request.app.state, "clock") else datetime.now(UTC)
+    # The State's own dict: hasattr raised and caught an AttributeError on every request without a clock.
+    clock_ = request.app.state._state.get("clock")
+    return clock_() if clock_ is not None else datetime.now(UTC)
 
 
 @dataclass
